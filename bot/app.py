@@ -1,0 +1,100 @@
+"""The composition root: reads the settings, builds every part, and runs the channel."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from bot.chat.base import ChatChannel, Incoming, Outgoing
+from bot.chat.console import ConsoleChannel
+from bot.config import LoadedConfig, Settings
+from bot.handlers.help import HelpHandler
+from bot.handlers.router import CatchErrors, DropDuplicates, GroupAllowList, Router, ignore_self
+from bot.render import Renderer
+from bot.store import db
+
+log = logging.getLogger(__name__)
+
+APOLOGY = "哎呀，我这边出了点小问题，请稍后再试一次 🙏"
+
+
+def setup_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.bot.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("httpx", "httpcore", "alembic.runtime.migration", "apscheduler"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def prepare_database(settings: Settings) -> Engine:
+    """Open the database; an SQLite file is upgraded in place (PostgreSQL needs `tuike db upgrade`)."""
+    engine = db.make_engine(settings.database_url)
+    if db.is_sqlite(settings.database_url):
+        before, after = db.upgrade(engine)
+        if before != after:
+            log.info("database %s upgraded from %s to %s", engine.url.database, before or "empty", after)
+    else:
+        current = db.current_revision(engine)
+        if current != db.head_revision():
+            raise RuntimeError(
+                f"database schema is at {current or 'empty'}, the code needs {db.head_revision()}: "
+                "run `tuike db upgrade` first"
+            )
+    return engine
+
+
+def build_router(settings: Settings, renderer: Renderer) -> Router:
+    return Router(
+        handlers=[HelpHandler(renderer, settings.bot.name)],
+        middleware=[
+            CatchErrors(lambda: APOLOGY),
+            ignore_self,
+            DropDuplicates(),
+            GroupAllowList(settings.chat.allowed_groups),
+        ],
+    )
+
+
+def build_channel(settings: Settings) -> ChatChannel:
+    if settings.chat.kind == "console":
+        console = settings.chat.console
+        return ConsoleChannel(
+            bot_name=settings.bot.name, room=console.room, member=console.member, owner=console.owner
+        )
+    raise NotImplementedError(f"chat kind {settings.chat.kind!r} is not available yet")
+
+
+@dataclass
+class App:
+    loaded: LoadedConfig
+    channel: ChatChannel | None = None
+    engine: Engine | None = field(default=None, init=False)
+
+    @property
+    def settings(self) -> Settings:
+        return self.loaded.settings
+
+    async def run(self) -> None:
+        settings = self.settings
+        if self.loaded.is_example:
+            log.info("no config.toml found: running on the embedded default (%s)", self.loaded.path.name)
+        else:
+            log.info("config loaded from %s", self.loaded.path)
+        self.engine = prepare_database(settings)
+        renderer = Renderer(settings.templates.dir)
+        router = build_router(settings, renderer)
+        channel = self.channel or build_channel(settings)
+
+        async def on_message(message: Incoming) -> None:
+            reply = await router(message)
+            if reply:
+                await channel.send(Outgoing(message.chat_id, reply, reply_to=message))
+
+        try:
+            await channel.run(on_message)
+        finally:
+            await channel.stop()
+            self.engine.dispose()

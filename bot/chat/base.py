@@ -1,0 +1,108 @@
+"""The seam between chat platforms and the rest of the bot.
+
+A channel turns whatever its platform delivers into an `Incoming`, hands it to a `MessageHandler`
+and sends back the `Reply` it gets. Nothing below this seam knows which platform it is talking to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One message as the bot sees it, whatever platform it came from."""
+
+    message_id: str
+    chat_id: str
+    """Room id for a group, the sender's id for a private chat."""
+    chat_name: str
+    sender_id: str
+    sender_name: str
+    text: str
+    """The text with any leading @mention of the bot removed."""
+    is_group: bool = True
+    mentioned: bool = False
+    sender_is_owner: bool = False
+    from_self: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    text: str
+    mention_sender: bool = False
+    """In a group, @-mention the person who asked."""
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    url: str = ""
+    data: bytes = b""
+    name: str = "image.png"
+    caption: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkCard:
+    url: str
+    title: str
+    description: str = ""
+    thumbnail_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MiniProgramCard:
+    appid: str
+    title: str
+    page_path: str
+    thumb_url: str = ""
+    username: str = ""
+    description: str = ""
+
+
+ReplyPart = Text | Image | LinkCard | MiniProgramCard
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the bot says back: one or more parts, sent in order to one chat."""
+
+    parts: Sequence[ReplyPart] = field(default_factory=tuple)
+
+    @classmethod
+    def text(cls, text: str, *, mention_sender: bool = False) -> Reply:
+        return cls((Text(text, mention_sender=mention_sender),))
+
+    def __bool__(self) -> bool:
+        return bool(self.parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A reply addressed to a chat, as a sender queues it."""
+
+    chat_id: str
+    reply: Reply
+    reply_to: Incoming | None = None
+
+
+MessageHandler = Callable[[Incoming], Awaitable[None]]
+"""Takes one message; answering (through a sender) is its business, not the channel's."""
+
+
+class ChatChannel(Protocol):
+    """A chat platform: delivers `Incoming` messages to a handler and sends replies."""
+
+    name: str
+
+    async def run(self, handler: MessageHandler) -> None:
+        """Deliver messages to `handler` until the channel ends or is stopped."""
+        ...
+
+    async def send(self, message: Outgoing) -> None:
+        """Send one reply now. Pacing is the sender's job, not the channel's."""
+        ...
+
+    async def stop(self) -> None: ...

@@ -1,0 +1,50 @@
+"""`tuike check`: is this installation ready to run? Each check yields (ok, one line)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from bot.config import LoadedConfig
+from bot.render import Renderer
+from bot.store import db
+
+
+def run_checks(loaded: LoadedConfig) -> Iterator[tuple[bool, str]]:
+    settings = loaded.settings
+    source = "embedded default" if loaded.is_example else str(loaded.path)
+    yield True, f"config: {source} (chat={settings.chat.kind}, timezone={settings.bot.timezone})"
+
+    renderer = Renderer(settings.templates.dir)
+    names = renderer.names()
+    broken = []
+    for name in names:
+        try:
+            renderer.env.get_template(name + ".j2")
+        except Exception as exc:
+            broken.append(f"{name}: {exc}")
+    if broken:
+        yield False, "templates: " + "; ".join(broken)
+    else:
+        yield True, f"templates: {len(names)} compile"
+
+    url = settings.database_url
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        engine = db.make_engine(url)
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        current = db.current_revision(engine)
+        engine.dispose()
+    except Exception as exc:
+        yield False, f"database: {shown} unreachable: {type(exc).__name__}: {exc}".splitlines()[0]
+        return
+    head = db.head_revision()
+    if current == head:
+        yield True, f"database: {shown} at {head}"
+    elif db.is_sqlite(url):
+        yield True, f"database: {shown} at {current or 'empty'}; `tuike run` will upgrade it to {head}"
+    else:
+        yield False, f"database: {shown} at {current or 'empty'}, needs {head}: run `tuike db upgrade`"

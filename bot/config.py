@@ -1,0 +1,217 @@
+"""Typed settings, loaded from one TOML file plus a few environment variables.
+
+Every setting has a default that makes the embedded default work (console channel, sandbox league,
+SQLite under ./data). Unknown keys are errors, not silently ignored, because a misspelt key in an
+operator's config would otherwise leave a feature quietly off.
+
+Secrets may come from the environment instead of the file:
+
+    TUIKE_DATABASE_URL         [database] url
+    TUIKE_CHANNELS_APPID       [leagues.channels] appid
+    TUIKE_CHANNELS_SECRET      [leagues.channels] secret
+    TUIKE_WECHATY_TOKEN        [chat.wechaty] token
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tomllib
+import zoneinfo
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CONFIG = PROJECT_ROOT / "config.example.toml"
+CONFIG_ENV = "TUIKE_CONFIG"
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BotSettings(_Section):
+    name: str = Field("推客小助手", min_length=1, max_length=32)
+    timezone: str = "Asia/Shanghai"
+    data_dir: Path = Path("data")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    operators: tuple[str, ...] = ()
+    admin_chat: str = ""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("an IANA time zone such as 'Asia/Shanghai'") from exc
+        return value
+
+
+class ConsoleSettings(_Section):
+    room: str = Field("测试群", min_length=1)
+    member: str = Field("小明", min_length=1)
+    owner: str = Field("群主", min_length=1)
+
+
+class WechatySettings(_Section):
+    endpoint: str = ""
+    token: SecretStr = SecretStr("")
+    welcome_on_join: bool = False
+
+    @field_validator("endpoint")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+:\d{1,5}", value):
+            raise ValueError("host:port of the puppet service, e.g. '127.0.0.1:8788'")
+        return value
+
+
+class ChatSettings(_Section):
+    kind: Literal["console", "wechaty"] = "console"
+    allowed_groups: tuple[str, ...] = ()
+    console: ConsoleSettings = ConsoleSettings()
+    wechaty: WechatySettings = WechatySettings()
+
+
+class DatabaseSettings(_Section):
+    url: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            raise ValueError("'sqlite:///path.db' or 'postgresql+psycopg://user@host/db'")
+        return value
+
+
+class TemplateSettings(_Section):
+    dir: Path | None = None
+    max_message_chars: int = Field(1500, ge=100, le=10000)
+
+
+class ChannelsLeagueSettings(_Section):
+    enabled: bool = True
+    sandbox: bool = True
+    sandbox_port: int = Field(0, ge=0, le=65535)
+    base_url: str = "https://api.weixin.qq.com"
+    appid: str = ""
+    secret: SecretStr = SecretStr("")
+    token_mode: Literal["stable", "classic"] = "stable"
+    sharer_appid: str = ""
+    mini_program_appid: str = ""
+    head_supplier_appid: str = ""
+    talents: tuple[str, ...] = ()
+    timeout_seconds: float = Field(8.0, gt=0, le=120)
+    max_retries: int = Field(3, ge=0, le=10)
+
+
+class LeagueSettings(_Section):
+    channels: ChannelsLeagueSettings = ChannelsLeagueSettings()
+
+
+class Settings(_Section):
+    bot: BotSettings = BotSettings()
+    chat: ChatSettings = ChatSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    templates: TemplateSettings = TemplateSettings()
+    leagues: LeagueSettings = LeagueSettings()
+
+    @property
+    def database_url(self) -> str:
+        """The configured URL, or an SQLite file in the data folder."""
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{(self.bot.data_dir / 'tuike.db').as_posix()}"
+
+
+class ConfigError(Exception):
+    """A config problem an operator can fix; the message is one line naming the key."""
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    settings: Settings
+    path: Path
+    is_example: bool
+
+
+def _env_overrides(raw: dict[str, Any]) -> dict[str, Any]:
+    pairs = {
+        "TUIKE_DATABASE_URL": ("database", "url"),
+        "TUIKE_CHANNELS_APPID": ("leagues", "channels", "appid"),
+        "TUIKE_CHANNELS_SECRET": ("leagues", "channels", "secret"),
+        "TUIKE_WECHATY_TOKEN": ("chat", "wechaty", "token"),
+    }
+    for var, keys in pairs.items():
+        value = os.environ.get(var)
+        if not value:
+            continue
+        node = raw
+        for key in keys[:-1]:
+            child = node.setdefault(key, {})
+            if not isinstance(child, dict):
+                break
+            node = child
+        else:
+            node[keys[-1]] = value
+    return raw
+
+
+def _describe(error: Any) -> str:
+    key = ".".join(str(part) for part in error["loc"])
+    value = error.get("input")
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"unknown key '{key}' (misspelt?); see config.example.toml for the allowed keys"
+    if kind == "literal_error":
+        allowed = error.get("ctx", {}).get("expected", "")
+        return f"{key} = {value!r} is not allowed; expected {allowed}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if isinstance(value, dict):
+        return f"{key}: {message}"
+    return f"{key} = {value!r} is not valid; expected {message}"
+
+
+def parse_settings(raw: dict[str, Any], source: str = "config") -> Settings:
+    """Validate a raw TOML mapping; raise ConfigError with a one-line message on the first problem."""
+    try:
+        return Settings.model_validate(_env_overrides(raw))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(f"{source}: {_describe(first)}") from None
+
+
+def resolve_path(explicit: str | os.PathLike[str] | None) -> tuple[Path, bool]:
+    """Pick the config file: --config, then $TUIKE_CONFIG, then ./config.toml, then the example."""
+    chosen = explicit or os.environ.get(CONFIG_ENV)
+    if chosen:
+        return Path(chosen), False
+    local = Path("config.toml")
+    if local.exists():
+        return local, False
+    return EXAMPLE_CONFIG, True
+
+
+def load_config(explicit: str | os.PathLike[str] | None = None) -> LoadedConfig:
+    path, is_example = resolve_path(explicit)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    settings = parse_settings(raw, source=str(path))
+    return LoadedConfig(settings=settings, path=path, is_example=is_example)

@@ -1,0 +1,23 @@
+"""`帮助` / `help`: what the bot can do, rendered from the `help` template."""
+
+from __future__ import annotations
+
+from bot.chat.base import Incoming, Reply
+from bot.render import Renderer
+
+HELP_WORDS = frozenset({"帮助", "help", "菜单", "/help", "？", "?"})
+
+
+class HelpHandler:
+    def __init__(self, renderer: Renderer, bot_name: str) -> None:
+        self.renderer = renderer
+        self.bot_name = bot_name
+
+    async def __call__(self, message: Incoming) -> Reply | None:
+        if message.text.strip().lower() not in HELP_WORDS:
+            return None
+        text = self.renderer.render(
+            "help",
+            {"bot_name": self.bot_name, "is_group": message.is_group, "is_owner": message.sender_is_owner},
+        )
+        return Reply.text(text)

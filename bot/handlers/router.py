@@ -1,0 +1,112 @@
+"""Ordered handlers, first match wins, behind a middleware chain.
+
+A handler returns a `Reply` when the message was for it, or None to let the next one look. When no
+handler claims a message the bot stays silent: in a group, ordinary chat is none of its business.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+
+from bot.chat.base import Incoming, Reply
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Incoming], Awaitable[Reply | None]]
+Next = Callable[[Incoming], Awaitable[Reply | None]]
+Middleware = Callable[[Incoming, Next], Awaitable[Reply | None]]
+
+
+class Router:
+    def __init__(self, handlers: Sequence[Handler] = (), middleware: Sequence[Middleware] = ()) -> None:
+        self.handlers: list[Handler] = list(handlers)
+        self.middleware: list[Middleware] = list(middleware)
+
+    def add(self, handler: Handler) -> None:
+        self.handlers.append(handler)
+
+    async def _dispatch(self, message: Incoming) -> Reply | None:
+        for handler in self.handlers:
+            reply = await handler(message)
+            if reply is not None:
+                return reply
+        return None
+
+    async def __call__(self, message: Incoming) -> Reply | None:
+        call: Next = self._dispatch
+        for mw in reversed(self.middleware):
+            call = _bind(mw, call)
+        return await call(message)
+
+
+def _bind(mw: Middleware, nxt: Next) -> Next:
+    async def call(message: Incoming) -> Reply | None:
+        return await mw(message, nxt)
+
+    return call
+
+
+class DropDuplicates:
+    """Drops a message id seen within `ttl` seconds; platforms redeliver. Memory is bounded."""
+
+    def __init__(
+        self, ttl: float = 600.0, capacity: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl = ttl
+        self.capacity = capacity
+        self.clock = clock
+        self._seen: OrderedDict[str, float] = OrderedDict()
+
+    def seen(self, message_id: str) -> bool:
+        now = self.clock()
+        while self._seen:
+            _oldest, at = next(iter(self._seen.items()))
+            if now - at < self.ttl and len(self._seen) < self.capacity:
+                break
+            self._seen.popitem(last=False)
+        if message_id in self._seen:
+            return True
+        self._seen[message_id] = now
+        return False
+
+    async def __call__(self, message: Incoming, nxt: Next) -> Reply | None:
+        if message.message_id and self.seen(message.message_id):
+            log.debug("dropped duplicate delivery of %s", message.message_id)
+            return None
+        return await nxt(message)
+
+
+async def ignore_self(message: Incoming, nxt: Next) -> Reply | None:
+    """The bot never answers itself (its own sends come back on some platforms)."""
+    if message.from_self:
+        return None
+    return await nxt(message)
+
+
+class GroupAllowList:
+    """When a list is configured, only those groups (by id or name) get answers; private chats always do."""
+
+    def __init__(self, allowed: Iterable[str]) -> None:
+        self.allowed = frozenset(allowed)
+
+    async def __call__(self, message: Incoming, nxt: Next) -> Reply | None:
+        if self.allowed and message.is_group and not ({message.chat_id, message.chat_name} & self.allowed):
+            return None
+        return await nxt(message)
+
+
+class CatchErrors:
+    """The last line of defence: a handler bug is logged and the member hears a short apology."""
+
+    def __init__(self, apology: Callable[[], str]) -> None:
+        self.apology = apology
+
+    async def __call__(self, message: Incoming, nxt: Next) -> Reply | None:
+        try:
+            return await nxt(message)
+        except Exception:
+            log.exception("handler failed on message %s in %s", message.message_id, message.chat_id)
+            return Reply.text(self.apology())

@@ -1,0 +1,202 @@
+"""Domain types shared by every league, and the `League` protocol handlers call.
+
+Money is integer fen everywhere. Ratios are kept as parts per million (the Channels unit) and only
+`ratio_of` turns them into an amount. Times are aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+Platform = Literal["channels", "taobao", "jd", "pdd"]
+
+PPM = 1_000_000
+
+
+def ratio_of(amount_fen: int, ratio_ppm: int) -> int:
+    """`amount_fen × ratio_ppm / 1e6`, rounded half down to whole fen, with integers only."""
+    return (amount_fen * ratio_ppm) // PPM
+
+
+@dataclass(frozen=True, slots=True)
+class Spot:
+    """The per-group promotion identity on one league (Channels: the sharer appid)."""
+
+    league: str
+    sharer_appid: str = ""
+    sharer_openid: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.sharer_appid or self.sharer_openid or "-"
+
+
+@dataclass(frozen=True, slots=True)
+class Coupon:
+    coupon_id: str
+    amount_fen: int
+    """Money off; for a discount coupon, what it takes off this product's price."""
+    threshold_fen: int = 0
+    """Minimum spend (满 X); 0 means no threshold."""
+    discount_permille: int = 0
+    """For 折扣券: 9.5折 is 950. 0 for a plain amount-off coupon."""
+    name: str = ""
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    remaining: int | None = None
+    """Coupons left to hand out; None when the league does not say."""
+
+    @property
+    def available(self) -> bool:
+        return self.remaining is None or self.remaining > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Commission:
+    ratio_ppm: int
+    amount_fen: int
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    platform: Platform
+    product_id: str
+    title: str
+    price_fen: int
+    """Lowest SKU price."""
+    shop_id: str = ""
+    shop_name: str = ""
+    images: tuple[str, ...] = ()
+    sales: int = 0
+    category: str = ""
+    commission: Commission | None = None
+    coupons: tuple[Coupon, ...] = ()
+    promotion_param: str = ""
+    """Channels `product_promotion_link`: needed to embed the product card."""
+
+    @property
+    def image(self) -> str:
+        return self.images[0] if self.images else ""
+
+    def best_coupon(self) -> Coupon | None:
+        """The usable coupon that takes the most off this product's price."""
+        usable = [
+            c for c in self.coupons if c.available and c.threshold_fen <= self.price_fen and c.amount_fen > 0
+        ]
+        return max(usable, key=lambda c: c.amount_fen, default=None)
+
+    @property
+    def final_price_fen(self) -> int:
+        coupon = self.best_coupon()
+        return max(self.price_fen - (coupon.amount_fen if coupon else 0), 0)
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionLink:
+    product_id: str
+    spot: Spot
+    short_link: str = ""
+    """WeChat-internal short link (opaque)."""
+    http_short_link: str = ""
+    """A link that opens WeChat from outside, e.g. https://store.weixin.qq.com/shop/a/…"""
+    qrcode_url: str = ""
+    card_param: str = ""
+    """The long-lived mini-program card parameter."""
+
+    @property
+    def best_url(self) -> str:
+        return self.http_short_link or self.short_link
+
+
+@dataclass(frozen=True, slots=True)
+class LiveEvent:
+    talent_appid: str
+    talent_name: str
+    notice_id: str
+    description: str
+    start_time: datetime | None
+    is_live: bool = False
+    export_id: str = ""
+    share_link: str = ""
+    qrcode_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    order_id: str
+    sku_id: str
+    product_id: str
+    title: str
+    paid_fen: int
+    commission_fen: int
+    status: str
+    sharer_appid: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    category_id: str
+    name: str
+    parent_id: str = ""
+    level: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    keyword: str = ""
+    category_id: str = ""
+    min_price_fen: int | None = None
+    max_price_fen: int | None = None
+    limit: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    products: Sequence[Product] = field(default_factory=tuple)
+    next_key: str = ""
+
+
+class LeagueError(Exception):
+    """A league call failed in a way the member should hear about as "稍后再试"."""
+
+
+class LeagueUnavailable(LeagueError):
+    """The league cannot be used right now (quota used up, retries exhausted)."""
+
+
+class LeagueConfigError(LeagueError):
+    """The operator must fix something (wrong appid/secret, IP not whitelisted, API not authorised)."""
+
+
+class ProductNotFound(LeagueError):
+    """The league does not know this product."""
+
+
+class League(Protocol):
+    """What handlers and planners need from an affiliate platform."""
+
+    name: str
+    platform: Platform
+
+    async def search(self, query: SearchQuery) -> list[Product]: ...
+
+    async def product(self, product_id: str, shop_id: str = "") -> Product: ...
+
+    async def lookup_link(self, url: str) -> Product: ...
+
+    async def promote(self, product: Product, spot: Spot) -> PromotionLink: ...
+
+    async def featured(self, category_id: str, limit: int) -> list[Product]: ...
+
+    async def categories(self) -> list[Category]: ...
+
+    async def lives(self, talent_appids: Sequence[str], spot: Spot) -> list[LiveEvent]: ...
+
+    async def orders_since(self, since: datetime) -> list[Order]: ...
+
+    async def aclose(self) -> None: ...

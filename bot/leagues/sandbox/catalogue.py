@@ -314,43 +314,46 @@ def _products(rng: random.Random, leaf_ids: dict[str, tuple[str, str]]) -> list[
         top_id, leaf_id = leaf_ids[kind.leaf]
         lo_ppm, hi_ppm = COMMISSION_PPM[top_names[top_id]]
         options = [(label, int(pct)) for label, pct in _parse_pairs(kind.sku_options, "|")]
-        for brand in kind.brands:
+        lines = [
+            (brand, model, yuan) for brand in kind.brands for model, yuan in _parse_pairs(brand.models, ";")
+        ]
+        # Three lines per kind always on public promotion, so every common search has something to show.
+        always_on = set(rng.sample(range(len(lines)), k=min(3, len(lines))))
+        for index, (brand, model, yuan) in enumerate(lines):
             shop_appid = _appid("shop", brand.shop_name)
-            for model, yuan in _parse_pairs(brand.models, ";"):
-                title, points = _title(kind, brand.name, model, rng)
-                if title in titles:
-                    raise ValueError(f"catalogue data: duplicate title {title!r}")
-                titles.add(title)
-                product_id = _fresh(rng, used_ids, PRODUCT_ID_MIN, PRODUCT_ID_MIN + 99_999_999_999)
-                skus = _skus(rng, used_skus, kind.sku_key, options, yuan_to_fen(yuan))
-                services = rng.sample(SERVICES, k=2)
-                status_roll = rng.random()
-                products.append(
-                    SandboxProduct(
-                        product_id=product_id,
-                        shop_appid=shop_appid,
-                        shop_name=brand.shop_name,
-                        title=title,
-                        sub_title=" · ".join([*points[:1], *services]),
-                        head_imgs=tuple(
-                            f"https://{IMG_HOST}/p/{product_id}/{i}.jpg"
-                            for i in range(1, rng.randint(1, 9) + 1)
-                        ),
-                        desc=f"{brand.name} {model}，{'，'.join(points)}。"
-                        f"{brand.shop_name}发货，{'、'.join(services)}。",
-                        category_id=top_id,
-                        leaf_category_id=leaf_id,
-                        skus=skus,
-                        monthly_sales=_monthly_sales(rng, skus[0].price_fen),
-                        commission_ratio_ppm=rng.randrange(lo_ppm, hi_ppm + 1, 5_000),
-                        service_ratio_ppm=rng.choice((0, 50_000, 100_000, 100_000, 200_000)),
-                        plan_type=1 if rng.random() < 0.08 else 2,
-                        status=2 if status_roll < 0.04 else 5 if status_roll < 0.06 else 1,
-                        coupon_ids=(),
-                        # The product line's own noun first: it is what the item "is" when listed.
-                        keywords=tuple(dict.fromkeys((kind.nouns[0], *kind.keywords, brand.name))),
-                    )
+            title, points = _title(kind, brand.name, model, rng)
+            if title in titles:
+                raise ValueError(f"catalogue data: duplicate title {title!r}")
+            titles.add(title)
+            product_id = _fresh(rng, used_ids, PRODUCT_ID_MIN, PRODUCT_ID_MIN + 99_999_999_999)
+            skus = _skus(rng, used_skus, kind.sku_key, options, yuan_to_fen(yuan))
+            services = rng.sample(SERVICES, k=2)
+            plan_roll, status_roll = (1.0, 1.0) if index in always_on else (rng.random(), rng.random())
+            products.append(
+                SandboxProduct(
+                    product_id=product_id,
+                    shop_appid=shop_appid,
+                    shop_name=brand.shop_name,
+                    title=title,
+                    sub_title=" · ".join([*points[:1], *services]),
+                    head_imgs=tuple(
+                        f"https://{IMG_HOST}/p/{product_id}/{i}.jpg" for i in range(1, rng.randint(1, 9) + 1)
+                    ),
+                    desc=f"{brand.name} {model}，{'，'.join(points)}。"
+                    f"{brand.shop_name}发货，{'、'.join(services)}。",
+                    category_id=top_id,
+                    leaf_category_id=leaf_id,
+                    skus=skus,
+                    monthly_sales=_monthly_sales(rng, skus[0].price_fen),
+                    commission_ratio_ppm=rng.randrange(lo_ppm, hi_ppm + 1, 5_000),
+                    service_ratio_ppm=rng.choice((0, 50_000, 100_000, 100_000, 200_000)),
+                    plan_type=1 if plan_roll < 0.08 else 2,
+                    status=2 if status_roll < 0.04 else 5 if status_roll < 0.06 else 1,
+                    coupon_ids=(),
+                    # The product line's own noun first: it is what the item "is" when listed.
+                    keywords=tuple(dict.fromkeys((kind.nouns[0], *kind.keywords, brand.name))),
                 )
+            )
     products.sort(key=lambda p: p.product_id)
     return products
 

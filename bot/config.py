@@ -114,6 +114,20 @@ class ChannelsLeagueSettings(_Section):
     max_retries: int = Field(3, ge=0, le=10)
 
 
+class DealSettings(_Section):
+    """How the bot answers members' requests (issue: members ask, the bot answers)."""
+
+    results_per_search: int = Field(3, ge=1, le=10)
+    max_links_per_message: int = Field(3, ge=1, le=10)
+    keyword_needs_mention: bool = True
+    member_requests: int = Field(5, ge=1, le=1000)
+    member_window_seconds: int = Field(60, ge=1, le=86400)
+    group_requests: int = Field(20, ge=1, le=10000)
+    group_window_seconds: int = Field(60, ge=1, le=86400)
+    search_cache_seconds: int = Field(120, ge=0, le=86400)
+    link_ttl_hours: int = Field(12, ge=1, le=24 * 30)
+
+
 class LeagueSettings(_Section):
     channels: ChannelsLeagueSettings = ChannelsLeagueSettings()
 
@@ -124,6 +138,7 @@ class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     templates: TemplateSettings = TemplateSettings()
     leagues: LeagueSettings = LeagueSettings()
+    deals: DealSettings = DealSettings()
 
     @property
     def database_url(self) -> str:

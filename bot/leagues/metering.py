@@ -1,0 +1,36 @@
+"""Counts league API calls made on behalf of one request, for quota and demand reports.
+
+The client calls `count_call()` once per HTTP request; a handler wraps its work in `metered()` and
+reads the total afterwards. A context variable keeps concurrent requests apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class CallCounter:
+    calls: int = 0
+
+
+_current: ContextVar[CallCounter | None] = ContextVar("league_calls", default=None)
+
+
+def count_call() -> None:
+    counter = _current.get()
+    if counter is not None:
+        counter.calls += 1
+
+
+@contextmanager
+def metered() -> Iterator[CallCounter]:
+    counter = CallCounter()
+    token = _current.set(counter)
+    try:
+        yield counter
+    finally:
+        _current.reset(token)

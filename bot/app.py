@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
 from bot.chat.base import ChatChannel, Incoming, Outgoing
 from bot.chat.console import ConsoleChannel
 from bot.config import LoadedConfig, Settings
+from bot.handlers.deals import DealsHandler
 from bot.handlers.help import HelpHandler
-from bot.handlers.router import CatchErrors, DropDuplicates, GroupAllowList, Router, ignore_self
+from bot.handlers.ratelimit import Limit, RateLimiter
+from bot.handlers.router import CatchErrors, DropDuplicates, GroupAllowList, Handler, Router, ignore_self
+from bot.handlers.spots import GroupSpots
+from bot.leagues.base import League, Spot
+from bot.leagues.linkcache import LinkCache
 from bot.render import Renderer
 from bot.store import db
+from bot.store.requests import RequestRecorder
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +53,41 @@ def prepare_database(settings: Settings) -> Engine:
     return engine
 
 
-def build_router(settings: Settings, renderer: Renderer) -> Router:
+def build_renderer(settings: Settings) -> Renderer:
+    return Renderer(
+        settings.templates.dir, timezone=settings.bot.timezone, max_chars=settings.templates.max_message_chars
+    )
+
+
+def build_deals(
+    settings: Settings,
+    renderer: Renderer,
+    engine: Engine | None,
+    leagues: dict[str, League],
+    recorder: RequestRecorder,
+) -> DealsHandler:
+    deals = settings.deals
+    channels = settings.leagues.channels
+    return DealsHandler(
+        leagues=leagues,
+        renderer=renderer,
+        links=LinkCache(engine, ttl=timedelta(hours=deals.link_ttl_hours)),
+        spots=GroupSpots(engine, {"channels": Spot("channels", sharer_appid=channels.sharer_appid)}),
+        limiter=RateLimiter(
+            Limit(deals.member_requests, deals.member_window_seconds),
+            Limit(deals.group_requests, deals.group_window_seconds),
+        ),
+        recorder=recorder,
+        settings=deals,
+    )
+
+
+def build_router(settings: Settings, renderer: Renderer, deals: DealsHandler | None = None) -> Router:
+    handlers: list[Handler] = [HelpHandler(renderer, settings.bot.name)]
+    if deals is not None:
+        handlers.append(deals)
     return Router(
-        handlers=[HelpHandler(renderer, settings.bot.name)],
+        handlers=handlers,
         middleware=[
             CatchErrors(lambda: APOLOGY),
             ignore_self,
@@ -72,6 +111,7 @@ class App:
     loaded: LoadedConfig
     channel: ChatChannel | None = None
     engine: Engine | None = field(default=None, init=False)
+    leagues: dict[str, League] = field(default_factory=dict)
 
     @property
     def settings(self) -> Settings:
@@ -84,8 +124,10 @@ class App:
         else:
             log.info("config loaded from %s", self.loaded.path)
         self.engine = prepare_database(settings)
-        renderer = Renderer(settings.templates.dir)
-        router = build_router(settings, renderer)
+        renderer = build_renderer(settings)
+        recorder = RequestRecorder(self.engine)
+        deals = build_deals(settings, renderer, self.engine, self.leagues, recorder)
+        router = build_router(settings, renderer, deals)
         channel = self.channel or build_channel(settings)
 
         async def on_message(message: Incoming) -> None:
@@ -97,4 +139,5 @@ class App:
             await channel.run(on_message)
         finally:
             await channel.stop()
+            await recorder.close()
             self.engine.dispose()

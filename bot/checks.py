@@ -9,6 +9,7 @@ from sqlalchemy.engine import make_url
 
 from bot.config import LoadedConfig
 from bot.render import Renderer
+from bot.render_samples import samples
 from bot.store import db
 
 
@@ -17,18 +18,12 @@ def run_checks(loaded: LoadedConfig) -> Iterator[tuple[bool, str]]:
     source = "embedded default" if loaded.is_example else str(loaded.path)
     yield True, f"config: {source} (chat={settings.chat.kind}, timezone={settings.bot.timezone})"
 
-    renderer = Renderer(settings.templates.dir)
-    names = renderer.names()
-    broken = []
-    for name in names:
-        try:
-            renderer.env.get_template(name + ".j2")
-        except Exception as exc:
-            broken.append(f"{name}: {exc}")
-    if broken:
-        yield False, "templates: " + "; ".join(broken)
+    renderer = Renderer(settings.templates.dir, timezone=settings.bot.timezone)
+    problems = renderer.check(samples())
+    if problems:
+        yield False, "templates: " + "; ".join(str(p) for p in problems)
     else:
-        yield True, f"templates: {len(names)} compile"
+        yield True, f"templates: {len(renderer.kinds())} kinds render"
 
     url = settings.database_url
     shown = make_url(url).render_as_string(hide_password=True)

@@ -188,11 +188,9 @@ class DealsHandler:
         league_of = {id(p): lg for lg, p in found}
         top = rank_products(p for _, p in found)[: self.settings.results_per_search]
         try:
+            spots = [await self.spots(message, league_of[id(p)].name) for p in top]
             links = await asyncio.gather(
-                *(
-                    self._link(league_of[id(p)], p, await self.spots(message, league_of[id(p)].name))
-                    for p in top
-                )
+                *(self._link(league_of[id(p)], p, spot) for p, spot in zip(top, spots, strict=True))
             )
         except LeagueError as exc:
             return self._league_trouble(message, league_of[id(top[0])], exc)

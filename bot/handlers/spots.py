@@ -31,6 +31,7 @@ class GroupSpots:
         self.ttl = ttl
         self.clock = clock
         self._groups: dict[str, tuple[float, Group | None]] = {}
+        self._lock = asyncio.Lock()
 
     async def group(self, message: Incoming) -> Group | None:
         if self.engine is None:
@@ -38,10 +39,16 @@ class GroupSpots:
         hit = self._groups.get(message.chat_id)
         if hit and self.clock() - hit[0] < self.ttl:
             return hit[1]
-        owner = message.sender_id if message.sender_is_owner else ""
-        group = await asyncio.to_thread(ensure_group, self.engine, message.chat_id, message.chat_name, owner)
-        self._groups[message.chat_id] = (self.clock(), group)
-        return group
+        async with self._lock:  # one read per group however many links a message carries
+            hit = self._groups.get(message.chat_id)
+            if hit and self.clock() - hit[0] < self.ttl:
+                return hit[1]
+            owner = message.sender_id if message.sender_is_owner else ""
+            group = await asyncio.to_thread(
+                ensure_group, self.engine, message.chat_id, message.chat_name, owner
+            )
+            self._groups[message.chat_id] = (self.clock(), group)
+            return group
 
     async def __call__(self, message: Incoming, league: str) -> Spot:
         default = self.defaults.get(league, Spot(league=league))

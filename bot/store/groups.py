@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.store.models import Group, utcnow
@@ -10,6 +11,14 @@ from bot.store.models import Group, utcnow
 
 def ensure_group(engine: Engine, room_id: str, name: str, owner_id: str = "") -> Group:
     """The group's row, created or refreshed (name, owner) from what the chat just told us."""
+    try:
+        return _ensure_group(engine, room_id, name, owner_id)
+    except IntegrityError:
+        # another task or process created the row between our read and our insert: use theirs
+        return _ensure_group(engine, room_id, name, owner_id)
+
+
+def _ensure_group(engine: Engine, room_id: str, name: str, owner_id: str) -> Group:
     with Session(engine, expire_on_commit=False) as session:
         group = session.exec(select(Group).where(Group.room_id == room_id)).first()
         if group is None:

@@ -150,7 +150,7 @@ async def test_unsupported_platform_and_unknown_product(h: Harness) -> None:
 
 @pytest.mark.parametrize(
     ("error", "words"),
-    [(LeagueError("timeout"), "稍后再试"), (LeagueUnavailable("45009"), "稍后再试")],
+    [(LeagueError("timeout"), "稍后再试"), (LeagueUnavailable("45009"), "额度用完")],
 )
 async def test_league_trouble_gets_a_friendly_answer(h: Harness, error: LeagueError, words: str) -> None:
     h.league.fail_with = error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -16,8 +17,9 @@ from bot.handlers.help import HelpHandler
 from bot.handlers.ratelimit import Limit, RateLimiter
 from bot.handlers.router import CatchErrors, DropDuplicates, GroupAllowList, Handler, Router, ignore_self
 from bot.handlers.spots import GroupSpots
-from bot.leagues.base import League, Spot
+from bot.leagues.base import League
 from bot.leagues.linkcache import LinkCache
+from bot.leagues.setup import default_spots, open_leagues
 from bot.render import Renderer
 from bot.store import db
 from bot.store.requests import RequestRecorder
@@ -67,12 +69,11 @@ def build_deals(
     recorder: RequestRecorder,
 ) -> DealsHandler:
     deals = settings.deals
-    channels = settings.leagues.channels
     return DealsHandler(
         leagues=leagues,
         renderer=renderer,
         links=LinkCache(engine, ttl=timedelta(hours=deals.link_ttl_hours)),
-        spots=GroupSpots(engine, {"channels": Spot("channels", sharer_appid=channels.sharer_appid)}),
+        spots=GroupSpots(engine, default_spots(settings)),
         limiter=RateLimiter(
             Limit(deals.member_requests, deals.member_window_seconds),
             Limit(deals.group_requests, deals.group_window_seconds),
@@ -124,8 +125,17 @@ class App:
         else:
             log.info("config loaded from %s", self.loaded.path)
         self.engine = prepare_database(settings)
+        async with AsyncExitStack() as stack:
+            if not self.leagues:
+                self.leagues = await open_leagues(settings, self.engine, stack)
+            await self._serve(stack)
+
+    async def _serve(self, stack: AsyncExitStack) -> None:
+        settings = self.settings
+        assert self.engine is not None
         renderer = build_renderer(settings)
         recorder = RequestRecorder(self.engine)
+        stack.push_async_callback(recorder.close)
         deals = build_deals(settings, renderer, self.engine, self.leagues, recorder)
         router = build_router(settings, renderer, deals)
         channel = self.channel or build_channel(settings)
@@ -139,5 +149,3 @@ class App:
             await channel.run(on_message)
         finally:
             await channel.stop()
-            await recorder.close()
-            self.engine.dispose()

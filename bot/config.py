@@ -23,7 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +120,14 @@ class ChannelsLeagueSettings(_Section):
     talents: tuple[str, ...] = ()
     timeout_seconds: float = Field(8.0, gt=0, le=120)
     max_retries: int = Field(3, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _credentials_for_the_real_api(self) -> ChannelsLeagueSettings:
+        if self.enabled and not self.sandbox and not (self.appid and self.secret.get_secret_value()):
+            raise ValueError(
+                "appid and secret (or TUIKE_CHANNELS_APPID / TUIKE_CHANNELS_SECRET) when sandbox = false"
+            )
+        return self
 
 
 class DealSettings(_Section):

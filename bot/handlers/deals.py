@@ -150,8 +150,11 @@ class DealsHandler:
             text = self._render(message, "platform_unsupported", {"platform_name": platform_name})
             return _Outcome(text, "unsupported")
         try:
+            issued = await self.links.find(ref.url) if ref.url else None
             if ref.id:
                 product = await league.product(ref.id)
+            elif issued is not None and issued[0] == league.name:
+                product = await league.product(issued[1], issued[2])
             else:
                 product = await league.lookup_link(ref.url or ref.code or "")
             spot = await self.spots(message, league.name)

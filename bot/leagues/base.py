@@ -98,6 +98,7 @@ class Product:
 class PromotionLink:
     product_id: str
     spot: Spot
+    shop_id: str = ""
     short_link: str = ""
     """WeChat-internal short link (opaque)."""
     http_short_link: str = ""

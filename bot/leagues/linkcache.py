@@ -72,6 +72,26 @@ class LinkCache:
         finally:
             del self._inflight[key]
 
+    async def find(self, url: str) -> tuple[str, str, str] | None:
+        """(league, product id, shop id) of a link this bot issued, so a re-shared link can be answered."""
+        for (league, product_id, _spot), (link, _expires) in reversed(self._memory.items()):
+            if url in (link.http_short_link, link.short_link):
+                return league, product_id, link.shop_id
+        if self.engine is None:
+            return None
+        engine = self.engine
+        needle = json.dumps(url, ensure_ascii=False)
+
+        def read() -> LinkRow | None:
+            with Session(engine) as session:
+                statement = select(LinkRow).where(LinkRow.payload.contains(needle))  # type: ignore[attr-defined]
+                return session.exec(statement).first()
+
+        row = await asyncio.to_thread(read)
+        if row is None:
+            return None
+        return row.league, row.product_id, str(json.loads(row.payload).get("shop_id", ""))
+
     def _remember(self, key: Key, link: PromotionLink, expires: datetime) -> None:
         self._memory[key] = (link, expires)
         self._memory.move_to_end(key)

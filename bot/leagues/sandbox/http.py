@@ -54,7 +54,7 @@ class HttpServer:
         self.host = host
         self.port = port
         self._server: asyncio.Server | None = None
-        self._conns: set[asyncio.Task[None]] = set()
+        self._conns: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
@@ -63,18 +63,18 @@ class HttpServer:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
-            for task in list(self._conns):
-                task.cancel()
-            for task in list(self._conns):
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            # closing the sockets ends each connection's read loop; cancelling would log noise
+            for writer in list(self._conns.values()):
+                writer.close()
+            if self._conns:
+                await asyncio.wait(list(self._conns), timeout=2)
             await self._server.wait_closed()
             self._server = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._conns.add(task)
+        self._conns[task] = writer
         try:
             while True:
                 request = await self._read(reader)
@@ -89,10 +89,10 @@ class HttpServer:
                 await writer.drain()
                 if request.headers.get("connection", "").lower() == "close":
                     break
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (ConnectionError, asyncio.IncompleteReadError, OSError):
             pass
         finally:
-            self._conns.discard(task)
+            self._conns.pop(task, None)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()

@@ -46,3 +46,30 @@ def write_config(tmp_path: Path):  # type: ignore[no-untyped-def]
         return path
 
     return write
+
+
+@pytest.fixture
+async def sandbox():  # type: ignore[no-untyped-def]
+    """The sandbox league on a free loopback port."""
+    from bot.leagues.sandbox.server import SandboxServer
+
+    async with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def channels_client(sandbox, engine):  # type: ignore[no-untyped-def]
+    from bot.leagues.wechat.client import ChannelsClient
+
+    client = ChannelsClient(
+        sandbox.base_url, "wx_test_org", "sandbox", engine=engine, backoff=0.001, timeout=2
+    )
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def channels_league(channels_client):  # type: ignore[no-untyped-def]
+    from bot.leagues.wechat.league import ChannelsLeague
+
+    return ChannelsLeague(channels_client, mini_program_appid="wx_sandbox_mp")

@@ -91,10 +91,14 @@ class HttpServer:
                     break
         except (ConnectionError, asyncio.IncompleteReadError, OSError):
             pass
+        except asyncio.CancelledError:
+            # a connection cut at shutdown: asyncio's stream callback would log a cancelled
+            # handler as an error, so end quietly instead
+            pass
         finally:
             self._conns.pop(task, None)
             writer.close()
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await writer.wait_closed()
 
     @staticmethod

@@ -112,3 +112,9 @@ cli.add_command(parse)
 from bot.cli_templates import templates  # noqa: E402
 
 cli.add_command(templates)
+
+from bot.cli_league import promote, sandbox, search  # noqa: E402
+
+cli.add_command(sandbox)
+cli.add_command(search)
+cli.add_command(promote)

@@ -27,6 +27,7 @@ from bot.leagues.base import (
     Product,
     ProductNotFound,
     PromotionLink,
+    QuotaExhausted,
     SearchQuery,
     Spot,
 )
@@ -236,7 +237,7 @@ class DealsHandler:
             log.warning("league %s unavailable: %s", league.name, exc)
         else:
             log.warning("league %s failed: %s", league.name, exc)
-        reason = "quota" if isinstance(exc, LeagueUnavailable) else "error"
+        reason = "quota" if isinstance(exc, QuotaExhausted) else "error"
         return _Outcome(self._render(message, "league_busy", {"reason": reason}), f"league_{reason}")
 
     def _render(self, message: Incoming, name: str, context: Mapping[str, Any]) -> str:

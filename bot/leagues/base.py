@@ -170,6 +170,10 @@ class LeagueUnavailable(LeagueError):
     """The league cannot be used right now (quota used up, retries exhausted)."""
 
 
+class QuotaExhausted(LeagueUnavailable):
+    """The league's daily quota is used up; it resets tomorrow."""
+
+
 class LeagueConfigError(LeagueError):
     """The operator must fix something (wrong appid/secret, IP not whitelisted, API not authorised)."""
 

@@ -14,7 +14,7 @@ from bot.config import DealSettings
 from bot.handlers.deals import DealsHandler
 from bot.handlers.ratelimit import Limit, RateLimiter
 from bot.handlers.spots import GroupSpots
-from bot.leagues.base import LeagueError, LeagueUnavailable, Spot
+from bot.leagues.base import LeagueError, LeagueUnavailable, QuotaExhausted, Spot
 from bot.leagues.linkcache import LinkCache
 from bot.render import Renderer
 from bot.store.groups import ensure_group
@@ -150,7 +150,11 @@ async def test_unsupported_platform_and_unknown_product(h: Harness) -> None:
 
 @pytest.mark.parametrize(
     ("error", "words"),
-    [(LeagueError("timeout"), "稍后再试"), (LeagueUnavailable("45009"), "额度用完")],
+    [
+        (LeagueError("timeout"), "稍后再试"),
+        (QuotaExhausted("45009"), "额度用完"),
+        (LeagueUnavailable("retries"), "稍后再试"),
+    ],
 )
 async def test_league_trouble_gets_a_friendly_answer(h: Harness, error: LeagueError, words: str) -> None:
     h.league.fail_with = error

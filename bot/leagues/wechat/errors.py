@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.leagues.base import LeagueConfigError, LeagueError, LeagueUnavailable, ProductNotFound
+from bot.leagues.base import QuotaExhausted as BaseQuotaExhausted
 
 TOKEN_STALE = frozenset({40001, 42001})
 RETRYABLE = frozenset({-1, 45011})
@@ -31,7 +32,7 @@ class RetriesExhausted(LeagueUnavailable):
     """A transient fault (timeout, 5xx, -1, 45011) outlasted our retries."""
 
 
-class QuotaExhausted(LeagueUnavailable):
+class QuotaExhausted(BaseQuotaExhausted):
     """Daily quota (45009) used up: serve from cache until it resets."""
 
 

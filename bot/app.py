@@ -14,6 +14,7 @@ from bot.chat.console import ConsoleChannel
 from bot.config import LoadedConfig, Settings
 from bot.handlers.deals import DealsHandler
 from bot.handlers.help import HelpHandler
+from bot.handlers.parse import may_be_request
 from bot.handlers.ratelimit import Limit, RateLimiter
 from bot.handlers.router import CatchErrors, DropDuplicates, GroupAllowList, Handler, Router, ignore_self
 from bot.handlers.spots import GroupSpots
@@ -88,6 +89,7 @@ def build_router(settings: Settings, renderer: Renderer, deals: DealsHandler | N
     if deals is not None:
         handlers.append(deals)
     return Router(
+        relevant=lambda m: m.mentioned or not m.is_group or may_be_request(m.text),
         handlers=handlers,
         middleware=[
             CatchErrors(lambda: APOLOGY),

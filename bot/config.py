@@ -206,10 +206,13 @@ def _describe(error: Any) -> str:
     if kind == "literal_error":
         allowed = error.get("ctx", {}).get("expected", "")
         return f"{key} = {value!r} is not allowed; expected {allowed}"
-    message = str(error["msg"]).removeprefix("Value error, ")
+    raw = str(error["msg"])
+    message = raw.removeprefix("Value error, ")
     if isinstance(value, dict):
         return f"{key}: {message}"
-    return f"{key} = {value!r} is not valid; expected {message}"
+    if raw.startswith("Value error, "):
+        return f"{key} = {value!r} is not valid; expected {message}"
+    return f"{key} = {value!r} is not valid: {message[:1].lower()}{message[1:]}"
 
 
 def parse_settings(raw: dict[str, Any], source: str = "config") -> Settings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.chat.base import Incoming, Reply
 from bot.render import Renderer
 
-HELP_WORDS = frozenset({"帮助", "help", "菜单", "/help", "？", "?"})
+HELP_WORDS = frozenset({"帮助", "help", "菜单", "/help", "使用说明"})
 
 
 class HelpHandler:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 @dataclass(slots=True)
 class CallCounter:
     calls: int = 0
+    parent: CallCounter | None = None
 
 
 _current: ContextVar[CallCounter | None] = ContextVar("league_calls", default=None)
@@ -22,13 +23,14 @@ _current: ContextVar[CallCounter | None] = ContextVar("league_calls", default=No
 
 def count_call() -> None:
     counter = _current.get()
-    if counter is not None:
+    while counter is not None:  # nested meters (a request inside a replay) all see the call
         counter.calls += 1
+        counter = counter.parent
 
 
 @contextmanager
 def metered() -> Iterator[CallCounter]:
-    counter = CallCounter()
+    counter = CallCounter(parent=_current.get())
     token = _current.set(counter)
     try:
         yield counter

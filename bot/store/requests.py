@@ -34,6 +34,7 @@ class RequestRecorder:
         self.batch = batch
         self._pending: list[RequestLog] = []
         self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
 
     def record(self, record: RequestRecord) -> None:
         if self.engine is None:
@@ -56,7 +57,9 @@ class RequestRecorder:
     async def _flush_later(self) -> None:
         try:
             while self._pending:
-                await asyncio.sleep(0 if len(self._pending) >= self.batch else self.flush_every)
+                if len(self._pending) < self.batch:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.flush_every)
                 await self.flush()
         finally:
             self._task = None
@@ -78,8 +81,8 @@ class RequestRecorder:
             log.exception("could not write %d request log rows", len(rows))
 
     async def close(self) -> None:
+        """Write everything still pending; a write already under way is waited for, never cut."""
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task
         await self.flush()

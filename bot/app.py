@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from bot.chat.base import ChatChannel, Incoming, Outgoing
+from bot.chat.base import ChatChannel, Incoming, Outgoing, Reply
 from bot.chat.console import ConsoleChannel
 from bot.config import LoadedConfig, Settings
 from bot.handlers.deals import DealsHandler
@@ -56,9 +58,12 @@ def prepare_database(settings: Settings) -> Engine:
     return engine
 
 
-def build_renderer(settings: Settings) -> Renderer:
+def build_renderer(settings: Settings, notify: Callable[[str], None] | None = None) -> Renderer:
     return Renderer(
-        settings.templates.dir, timezone=settings.bot.timezone, max_chars=settings.templates.max_message_chars
+        settings.templates.dir,
+        timezone=settings.bot.timezone,
+        max_chars=settings.templates.max_message_chars,
+        notify=notify,
     )
 
 
@@ -135,12 +140,24 @@ class App:
     async def _serve(self, stack: AsyncExitStack) -> None:
         settings = self.settings
         assert self.engine is not None
-        renderer = build_renderer(settings)
+        channel = self.channel or build_channel(settings)
+        notices: set[asyncio.Task[None]] = set()
+
+        def tell_operator(text: str) -> None:
+            """Template trouble goes to the admin chat when one is configured (and always to the log)."""
+            log.warning("%s", text)
+            if settings.bot.admin_chat:
+                task = asyncio.get_running_loop().create_task(
+                    channel.send(Outgoing(settings.bot.admin_chat, Reply.text(text)))
+                )
+                notices.add(task)
+                task.add_done_callback(notices.discard)
+
+        renderer = build_renderer(settings, tell_operator)
         recorder = RequestRecorder(self.engine)
         stack.push_async_callback(recorder.close)
         deals = build_deals(settings, renderer, self.engine, self.leagues, recorder)
         router = build_router(settings, renderer, deals)
-        channel = self.channel or build_channel(settings)
 
         async def on_message(message: Incoming) -> None:
             reply = await router(message)
@@ -150,4 +167,6 @@ class App:
         try:
             await channel.run(on_message)
         finally:
+            if notices:  # let the operator's notices out before the channel closes
+                await asyncio.wait(set(notices), timeout=5)
             await channel.stop()

@@ -110,6 +110,9 @@ class ChannelsLeagueSettings(_Section):
     enabled: bool = True
     sandbox: bool = True
     sandbox_port: int = Field(0, ge=0, le=65535)
+    sandbox_latency_ms: int = Field(0, ge=0, le=60_000)
+    sandbox_error_rate: float = Field(0.0, ge=0.0, le=1.0)
+    sandbox_token_lifetime: int = Field(7200, ge=60, le=7200)
     base_url: str = "https://api.weixin.qq.com"
     appid: str = ""
     secret: SecretStr = SecretStr("")

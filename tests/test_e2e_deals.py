@@ -153,3 +153,28 @@ async def test_duplicate_delivery_gets_one_answer_and_links_credit_the_group(
     assert {link.sharer_appid for link in sandbox.state.links.values()} == {
         owner_sharer or "wx_sharer_demo02"
     }
+
+
+async def test_broken_operator_template_falls_back_and_tells_the_admin_chat(
+    sandbox: SandboxServer, write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    (folder / "help.j2").write_text("{{ bot_name }} 的帮助\n{{ no_such_thing }}\n", encoding="utf-8")
+    config = _config(write_config, sandbox, extra=f'\n[templates]\ndir = "{folder.as_posix()}"\n')
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("[bot]", '[bot]\nadmin_chat = "admin-room"'),
+        encoding="utf-8",
+    )
+    channel = ScriptedChannel([Incoming("h1", "room-1", "一群", "u1", "小明", "帮助")])
+    await App(load_config(config), channel=channel).run()
+    by_chat = {m.chat_id: m for m in channel.sent}
+    assert "找 蓝牙耳机" in by_chat["room-1"].reply.parts[0].text  # type: ignore[union-attr]
+    notice = by_chat["admin-room"].reply.parts[0].text  # type: ignore[union-attr]
+    assert "help.j2:2" in notice
+
+
+async def test_sandbox_faults_from_the_config(write_config: Callable[..., Path]) -> None:
+    config = write_config("[leagues.channels]\nsandbox_error_rate = 1.0\nmax_retries = 0\n")
+    out = await _run(config, "找 纸巾\n")
+    assert "稍后再试" in out

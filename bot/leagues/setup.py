@@ -32,7 +32,12 @@ async def open_leagues(settings: Settings, engine: Engine | None, stack: AsyncEx
     if channels.enabled:
         base_url, appid, secret = channels.base_url, channels.appid, channels.secret.get_secret_value()
         if channels.sandbox:
-            sandbox = await stack.enter_async_context(SandboxServer(port=channels.sandbox_port))
+            sandbox = await stack.enter_async_context(
+                SandboxServer(port=channels.sandbox_port, token_lifetime=channels.sandbox_token_lifetime)
+            )
+            sandbox.state.reset_faults(
+                latency_s=channels.sandbox_latency_ms / 1000, error_rate=channels.sandbox_error_rate
+            )
             base_url, appid, secret = sandbox.base_url, appid or SANDBOX_APPID, secret or "sandbox"
             log.info("sandbox league serving on %s", sandbox.base_url)
         client = ChannelsClient(

@@ -20,11 +20,15 @@ from bot.handlers.parse import may_be_request
 from bot.handlers.ratelimit import Limit, RateLimiter
 from bot.handlers.router import CatchErrors, DropDuplicates, GroupAllowList, Handler, Router, ignore_self
 from bot.handlers.spots import GroupSpots
-from bot.leagues.base import League
+from bot.handlers.subscribe import SubscribeHandler
+from bot.leagues.base import League, Spot
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.setup import default_spots, open_leagues
+from bot.push.sender import PacedSender
+from bot.push.service import PushService
 from bot.render import Renderer
 from bot.store import db
+from bot.store.models import Group
 from bot.store.requests import RequestRecorder
 
 log = logging.getLogger(__name__)
@@ -73,13 +77,15 @@ def build_deals(
     engine: Engine | None,
     leagues: dict[str, League],
     recorder: RequestRecorder,
+    links: LinkCache | None = None,
+    spots: GroupSpots | None = None,
 ) -> DealsHandler:
     deals = settings.deals
     return DealsHandler(
         leagues=leagues,
         renderer=renderer,
-        links=LinkCache(engine, ttl=timedelta(hours=deals.link_ttl_hours)),
-        spots=GroupSpots(engine, default_spots(settings)),
+        links=links or LinkCache(engine, ttl=timedelta(hours=deals.link_ttl_hours)),
+        spots=spots or GroupSpots(engine, default_spots(settings)),
         limiter=RateLimiter(
             Limit(deals.member_requests, deals.member_window_seconds),
             Limit(deals.group_requests, deals.group_window_seconds),
@@ -89,13 +95,10 @@ def build_deals(
     )
 
 
-def build_router(settings: Settings, renderer: Renderer, deals: DealsHandler | None = None) -> Router:
-    handlers: list[Handler] = [HelpHandler(renderer, settings.bot.name)]
-    if deals is not None:
-        handlers.append(deals)
+def build_router(settings: Settings, renderer: Renderer, *handlers: Handler) -> Router:
     return Router(
         relevant=lambda m: m.mentioned or not m.is_group or may_be_request(m.text),
-        handlers=handlers,
+        handlers=[HelpHandler(renderer, settings.bot.name), *handlers],
         middleware=[
             CatchErrors(lambda: APOLOGY),
             ignore_self,
@@ -103,6 +106,32 @@ def build_router(settings: Settings, renderer: Renderer, deals: DealsHandler | N
             GroupAllowList(settings.chat.allowed_groups),
         ],
     )
+
+
+def build_sender(settings: Settings, channel: ChatChannel) -> PacedSender:
+    """The console has no account to protect, so it is not paced; a real chat account is."""
+    push = settings.push
+    if channel.name == "console":
+        return PacedSender(
+            channel.send, rate_per_minute=None, jitter=(0, 0), max_attempts=push.max_send_attempts
+        )
+    return PacedSender(
+        channel.send,
+        rate_per_minute=push.rate_per_minute,
+        jitter=(push.jitter_min_seconds, push.jitter_max_seconds),
+        max_attempts=push.max_send_attempts,
+    )
+
+
+def group_spot(settings: Settings) -> Callable[[Group], Spot]:
+    defaults = default_spots(settings)
+
+    def spot(group: Group) -> Spot:
+        if group.channels_sharer_appid:
+            return Spot("channels", sharer_appid=group.channels_sharer_appid)
+        return defaults["channels"]
+
+    return spot
 
 
 def build_channel(settings: Settings) -> ChatChannel:
@@ -120,6 +149,7 @@ class App:
     channel: ChatChannel | None = None
     engine: Engine | None = field(default=None, init=False)
     leagues: dict[str, League] = field(default_factory=dict)
+    push: PushService | None = field(default=None, init=False)
 
     @property
     def settings(self) -> Settings:
@@ -156,17 +186,38 @@ class App:
         renderer = build_renderer(settings, tell_operator)
         recorder = RequestRecorder(self.engine)
         stack.push_async_callback(recorder.close)
-        deals = build_deals(settings, renderer, self.engine, self.leagues, recorder)
-        router = build_router(settings, renderer, deals)
+        links = LinkCache(self.engine, ttl=timedelta(hours=settings.deals.link_ttl_hours))
+        spots = GroupSpots(self.engine, default_spots(settings))
+        deals = build_deals(settings, renderer, self.engine, self.leagues, recorder, links, spots)
+        sender = build_sender(settings, channel)
+        sender.start()
+        league = self.leagues.get("channels")
+        self.push = PushService(settings, self.engine, league, renderer, sender, links, group_spot(settings))
+        subscribe = SubscribeHandler(
+            engine=self.engine,
+            renderer=renderer,
+            league=league,
+            groups=spots,
+            operators=settings.bot.operators,
+            default_time=settings.push.default_time,
+            on_change=self.push.rebuild_jobs,
+            next_runs=self.push.next_runs,
+        )
+        router = build_router(settings, renderer, subscribe, deals)
+        if settings.push.enabled:
+            await self.push.start()
+            stack.push_async_callback(self.push.stop)
 
         async def on_message(message: Incoming) -> None:
             reply = await router(message)
             if reply:
-                await channel.send(Outgoing(message.chat_id, reply, reply_to=message))
+                await sender.reply(Outgoing(message.chat_id, reply, reply_to=message))
 
         try:
             await channel.run(on_message)
         finally:
+            # finish the message in flight; queued pushes stay unclaimed for the next start
+            await sender.close(drain=False)
             if notices:  # let the operator's notices out before the channel closes
                 await asyncio.wait(set(notices), timeout=5)
             await channel.stop()

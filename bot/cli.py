@@ -118,3 +118,7 @@ from bot.cli_league import promote, sandbox, search  # noqa: E402
 cli.add_command(sandbox)
 cli.add_command(search)
 cli.add_command(promote)
+
+from bot.cli_push import push  # noqa: E402
+
+cli.add_command(push)

@@ -147,6 +147,37 @@ class DealSettings(_Section):
     link_ttl_hours: int = Field(12, ge=1, le=24 * 30)
 
 
+class PushSettings(_Section):
+    """Daily deals and live reminders, and how fast the bot may send."""
+
+    enabled: bool = True
+    default_time: str = "08:30"
+    deals_per_push: int = Field(5, ge=1, le=20)
+    rate_per_minute: int = Field(20, ge=1, le=600)
+    jitter_min_seconds: float = Field(3.0, ge=0, le=600)
+    jitter_max_seconds: float = Field(8.0, ge=0, le=600)
+    max_send_attempts: int = Field(3, ge=1, le=10)
+    grace_hours: float = Field(2.0, ge=0, le=48)
+    repeat_days: int = Field(7, ge=0, le=90)
+    live_poll_seconds: int = Field(300, ge=30, le=86400)
+    live_remind_minutes: int = Field(15, ge=1, le=24 * 60)
+    with_image: bool = False
+    instance: str = ""
+
+    @field_validator("default_time")
+    @classmethod
+    def _hh_mm(cls, value: str) -> str:
+        if not _HHMM.match(value):
+            raise ValueError("a time of day as HH:MM, e.g. '08:30'")
+        return value
+
+    @model_validator(mode="after")
+    def _jitter_order(self) -> PushSettings:
+        if self.jitter_min_seconds > self.jitter_max_seconds:
+            raise ValueError("jitter_min_seconds must not be larger than jitter_max_seconds")
+        return self
+
+
 class LeagueSettings(_Section):
     channels: ChannelsLeagueSettings = ChannelsLeagueSettings()
 
@@ -158,6 +189,7 @@ class Settings(_Section):
     templates: TemplateSettings = TemplateSettings()
     leagues: LeagueSettings = LeagueSettings()
     deals: DealSettings = DealSettings()
+    push: PushSettings = PushSettings()
 
     @property
     def database_url(self) -> str:

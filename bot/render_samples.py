@@ -95,5 +95,6 @@ def samples() -> dict[str, dict[str, Any]]:
             "paid_fen": 1289900,
             "commission_fen": 154788,
         },
+        "subscribe_usage": {"reason": "unknown"},
         "welcome": {"member_name": "小红", "group_name": "宝妈好物群", "bot_name": "推客小助手"},
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 
 from bot.chat.base import Outgoing, Reply
@@ -43,7 +44,7 @@ async def test_interactive_replies_jump_the_push_queue_and_rate_is_kept() -> Non
     texts = [s[1] for s in sent]
     assert texts[0] == "reply", "the interactive reply goes first"
     assert texts[1:] == [f"push{i}" for i in range(5)]
-    gaps = [b[0] - a[0] for a, b in zip(sent, sent[1:], strict=False)]
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(sent)]
     assert all(gap >= 3.0 for gap in gaps), "20/min and 3–8 s between different groups"
     assert all(gap <= 8.0 + 1e-9 for gap in gaps)
     assert len(set(round(g, 3) for g in gaps)) > 1, "jitter varies"
@@ -61,7 +62,7 @@ async def test_same_group_is_paced_by_rate_only() -> None:
     sender.start()
     await asyncio.gather(*futures)
     await sender.close()
-    assert [round(b - a, 6) for a, b in zip(times, times[1:], strict=False)] == [1.0, 1.0, 1.0]
+    assert [round(b - a, 6) for a, b in itertools.pairwise(times)] == [1.0, 1.0, 1.0]
 
 
 async def test_a_failing_send_is_retried_then_recorded_and_the_rest_goes_on() -> None:

@@ -28,13 +28,19 @@ CLAIMED, SENDING, SENT, FAILED, INTERRUPTED, SKIPPED = (
 
 
 def claim(
-    engine: Engine, group_id: int, slot: str, owner: str, status: str = CLAIMED, detail: str = ""
+    engine: Engine,
+    group_id: int,
+    slot: str,
+    owner: str,
+    status: str = CLAIMED,
+    detail: str = "",
+    product_ids: Iterable[str] = (),
 ) -> bool:
     """True when this process now owns (group, slot); False when anyone ever claimed it before."""
     with Session(engine) as session:
-        session.add(
-            PushLog(group_id=group_id, slot=slot, status=status, claimed_by=owner, detail=detail[:2048])
-        )
+        row = PushLog(group_id=group_id, slot=slot, status=status, claimed_by=owner, detail=detail[:2048])
+        row.product_ids = ",".join(product_ids)[:2048]
+        session.add(row)
         try:
             session.commit()
         except IntegrityError:

@@ -147,10 +147,18 @@ class PacedSender:
                 await self._wake.wait()
                 continue
             item = heapq.heappop(self._heap)
-            if item.start is not None and not await item.start():
-                if item.result and not item.result.done():
-                    item.result.set_result(False)
-                continue
+            if item.start is not None:
+                try:
+                    claimed = await item.start()
+                except Exception:
+                    # e.g. the database is unreachable: without a claim nothing is sent; the next
+                    # tick tries again, and the queue goes on
+                    log.exception("could not claim the push to %s", item.outgoing.chat_id)
+                    claimed = False
+                if not claimed:
+                    if item.result and not item.result.done():
+                        item.result.set_result(False)
+                    continue
             ok, detail = await self._deliver(item)
             self.sent += ok
             self.failed += not ok

@@ -239,12 +239,10 @@ class PushService:
         self._queued.add(key)
 
         async def start() -> bool:
-            won = await asyncio.to_thread(claims.claim, self.engine, group_id, slot, self.owner)
-            if won:
-                await asyncio.to_thread(
-                    claims.mark, self.engine, group_id, slot, claims.SENDING, product_ids=product_ids
-                )
-            else:
+            won = await asyncio.to_thread(
+                claims.claim, self.engine, group_id, slot, self.owner, claims.SENDING, "", product_ids
+            )
+            if not won:
                 self._queued.discard(key)
             return won
 

@@ -136,3 +136,22 @@ async def test_close_without_drain_leaves_queued_pushes_unclaimed() -> None:
     assert claimed == ["g0"], "only the message in flight was claimed"
     assert await futures[0] is True
     assert [await f for f in futures[1:]] == [False] * 4
+
+
+async def test_a_claim_that_fails_skips_that_push_and_the_queue_goes_on() -> None:
+    sent: list[str] = []
+
+    async def send(o: Outgoing) -> None:
+        sent.append(o.chat_id)
+
+    async def broken() -> bool:
+        raise OSError("database is unreachable")
+
+    sender = PacedSender(send, rate_per_minute=None, jitter=(0, 0))
+    sender.start()
+    first = sender.push(out("g1"), start=broken)
+    second = sender.push(out("g2"))
+    assert await first is False
+    assert await second is True
+    await sender.close()
+    assert sent == ["g2"]

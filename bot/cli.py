@@ -103,3 +103,8 @@ def db_upgrade(ctx: Context) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     return cli.main(args=argv, prog_name="tuike")
+
+
+from bot.cli_parse import parse  # noqa: E402
+
+cli.add_command(parse)

@@ -88,7 +88,7 @@ _JD_SHORT_HOSTS = frozenset({"u.jd.com", "union-click.jd.com", "3.cn", "jingfen.
 
 
 def _under(host: str, *domains: str) -> bool:
-    """True when host is one of the domains or a subdomain: `taobao.com.example.cn` and `fakejd.com` are not."""
+    """Host is a domain or its subdomain; lookalikes (`taobao.com.example.cn`, `fakejd.com`) are not."""
     return any(host == d or host.endswith("." + d) for d in domains)
 
 
@@ -305,9 +305,18 @@ _TOPICS = ("每日", "好物", "直播", "日报", "推送", "提醒")
 _SEARCH_WORDS = ("帮我找", "帮我搜", "帮忙找", "找", "搜", "买", "查")
 _SEARCH_WORDS_EN = ("search", "find")
 # What follows 找/买/查 in ordinary chat ("买了个新手机", "找你有事", "查不到"): not a keyword.
-_CHAT_AFTER_VERB = tuple(
-    "了过着到不没的得吗呢啊呀吧完好回来去我你他她它谁哪啥么人钱时事个遍"
-) + ("什么", "一个", "一找", "一搜", "一查", "一买", "东西", "半天", "单")
+_CHAT_AFTER_VERB = (
+    *"了过着到不没的得吗呢啊呀吧完好回来去我你他她它谁哪啥么人钱时事个遍",
+    "什么",
+    "一个",
+    "一找",
+    "一搜",
+    "一查",
+    "一买",
+    "东西",
+    "半天",
+    "单",
+)
 _FILLERS = ("一下", "下", "点")
 _MAX_KEYWORD = 40
 _MAX_TEXT = 40

@@ -71,7 +71,7 @@ _URL_RE = re.compile(
     # Without a scheme only hosts under the TLDs the platforms use, not glued to a word or an e-mail.
     rf"|(?<![A-Za-z0-9@._/:\-])(?:[A-Za-z0-9\-]+\.)+(?:com|cn|hk)\b(?::\d+)?(?:/[{_URL_CHARS}]*)?",
 )
-_TRAILING = ".,;:?!~&#-"
+_TRAILING = ".,;:?!~&#"
 
 _TB_ID_PARAM = re.compile(r"(?:^|[?&;])(?:amp;)?(?:id|itemId|item_id)=(\d{5,15})(?=$|[&#;])")
 _TB_TK_PARAM = re.compile(r"(?:^|[?&;])(?:amp;)?tk=([A-Za-z0-9]{8,20})(?=$|[&#;])")
@@ -172,9 +172,12 @@ _TPWD_RE = re.compile(
     rf"([{_DELIMS}])[ \u3000]*(?:[A-Z]{{2}}\d{{4}}[ \u3000]+)?([A-Za-z0-9]{{8,20}})[ \u3000]*([{_DELIMS}])"
 )
 _STRONG = re.compile(f"[{_CURRENCY}]")
-# Parentheses and slashes appear in ordinary chat ("(iPhone15Pro)", "/Documents/"); a code between two
-# of them counts only when the message also talks about Taobao, as every real share text does.
+# Parentheses and slashes appear in ordinary chat ("(iPhone15Pro)", "/Documents/") and in product titles
+# ("「手机壳适用(iPhone15Pro)」"). A code between two of them counts only when it is the message's one
+# Taobao signal (no link, no currency-delimited code), sits outside a title, and the message talks about
+# Taobao, as every real share text does.
 _TAOBAO_CONTEXT = re.compile(r"淘宝|淘寳|淘♂寳|天猫|淘口令|口令|手淘|tb|taobao|tmall", re.IGNORECASE)
+_TITLE_RE = re.compile(r"「[^」\n]*」|『[^』\n]*』|【[^】\n]*】")
 
 
 def _code_shape_ok(code: str) -> bool:
@@ -182,22 +185,26 @@ def _code_shape_ok(code: str) -> bool:
     return not code.isdigit() and any(c.isalpha() for c in code)
 
 
-def _find_codes(text: str, masked: list[tuple[int, int]]) -> list[_Found]:
-    out: list[_Found] = []
-    context: bool | None = None
+def _inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    return any(a <= start < b or a < end <= b for a, b in spans)
+
+
+def _find_codes(text: str, links: list[tuple[int, int]], taobao_link: bool) -> list[_Found]:
+    strong: list[_Found] = []
+    weak: list[_Found] = []
     for m in _TPWD_RE.finditer(text):
-        if any(a <= m.start() < b or a < m.end() <= b for a, b in masked):
-            continue
         code = m.group(2)
-        if not _code_shape_ok(code):
+        if _inside(m.start(), m.end(), links) or not _code_shape_ok(code):
             continue
-        if not (_STRONG.match(m.group(1)) or _STRONG.match(m.group(3))):
-            if context is None:
-                context = _TAOBAO_CONTEXT.search(text) is not None
-            if not context:
-                continue
-        out.append(_Found("taobao", "tpwd", None, code, None, m.start(), m.end()))
-    return out
+        found = _Found("taobao", "tpwd", None, code, None, m.start(), m.end())
+        if _STRONG.match(m.group(1)) or _STRONG.match(m.group(3)):
+            strong.append(found)
+        else:
+            weak.append(found)
+    if strong or not weak or taobao_link or not _TAOBAO_CONTEXT.search(text):
+        return strong
+    titles = [m.span() for m in _TITLE_RE.finditer(text)]
+    return [f for f in weak if not _inside(f.start, f.end, titles)]
 
 
 # --------------------------------------------------------------------------------------------- refs
@@ -215,6 +222,9 @@ def _link_spans(text: str) -> tuple[list[_Found], list[tuple[int, int]]]:
         if ref is not None:
             refs.append(ref)
     return refs, spans
+
+
+_BLANK_LINE = re.compile(r"\n[ \t\u3000]*\n")
 
 
 def _pair_codes(text: str, found: list[_Found]) -> list[_Found]:
@@ -239,7 +249,7 @@ def _pair_codes(text: str, found: list[_Found]) -> list[_Found]:
                 continue
             lo, hi = (link.end, ref.start) if j < i else (ref.end, link.start)
             gap = text[lo:hi]
-            if re.search(r"\n[ \t\u3000]*\n", gap):
+            if _BLANK_LINE.search(gap):
                 continue
             options.append((link.code != ref.code, "\n" in gap, len(gap), link))
         if not options:
@@ -255,7 +265,7 @@ def _pair_codes(text: str, found: list[_Found]) -> list[_Found]:
 def find_product_refs(text: str) -> list[ProductRef]:
     """Every product reference in the message, in order of appearance, each product once."""
     links, spans = _link_spans(text)
-    codes = _find_codes(text, spans)
+    codes = _find_codes(text, spans, any(f.platform == "taobao" for f in links))
     found = sorted(links + codes, key=lambda f: f.start) if codes else links
     if codes and links:
         found = _pair_codes(text, found)
@@ -356,6 +366,9 @@ def _search(rest: str, *, spaced: bool, mentioned: bool) -> Command | None:
 
 
 def _owner_arg(rest: str) -> str | None:
+    """The rest of an owner command line, or None when the command word only starts a chat sentence."""
+    if rest and rest[0] not in _SEPARATORS and not rest.startswith(_TOPICS):
+        return None  # "订阅号今天推的文章", "退订了，太吵"
     if "\n" in rest.strip() or len(rest) > _MAX_OWNER_LINE:
         return None
     return " ".join(rest.strip(_SEPARATORS + "。！!").split())
@@ -380,12 +393,10 @@ def parse_command(text: str, *, mentioned: bool) -> Command | None:
         if s.startswith(word):
             arg = _owner_arg(s[len(word) :])
             return None if arg is None else Command("unsubscribe", arg)
-    if s.startswith("订阅"):
-        rest = s[2:]
-        if rest and rest[0] not in _SEPARATORS and not rest.startswith(_TOPICS):
-            return None
-        arg = _owner_arg(rest)
-        return None if arg is None else Command("subscribe", arg)
+    for word in _SUBSCRIBE_WORDS:
+        if s.startswith(word):
+            arg = _owner_arg(s[len(word) :])
+            return None if arg is None else Command("subscribe", arg)
     if len(s) > _MAX_TEXT:
         return None
     low = s[:8].lower()

@@ -107,6 +107,12 @@ CASES: list[tuple[str, list[Row]]] = [
         "今日必买👇\n①蓝牙耳机 券后19.9\n￥Aa1Bb2Cc3Dd￥\n②充电宝 券后29\n￥Ee4Ff5Gg6Hh￥",
         [tpwd("Aa1Bb2Cc3Dd"), tpwd("Ee4Ff5Gg6Hh")],
     ),
+    (
+        "【淘宝】https://m.tb.cn/h.gQ3xYzA?tk=Xk9bW2hT5rC CZ0001 「手机壳适用(iPhone15Pro)磁吸透明」\n点击链接直接打开 或者 淘宝搜索直接打开",
+        [tb_short("https://m.tb.cn/h.gQ3xYzA?tk=Xk9bW2hT5rC", "Xk9bW2hT5rC")],
+    ),
+    ("淘宝买的「手机壳适用(iPhone15Pro)」还不错", []),
+    ("￥Tz3Kp9Wm2Ls￥ 适用(iPhone15Pro) 打开淘宝", [tpwd("Tz3Kp9Wm2Ls")]),
     # ---- Taobao / Tmall item pages
     (TB_ITEM, [tb_item("612345678901", TB_ITEM)]),
     (
@@ -268,6 +274,7 @@ CASES: list[tuple[str, list[Row]]] = [
         [jd_item("100012043978", "https://wqitem.jd.com/item/view?sku=100012043978")],
     ),
     ("https://u.jd.com/AbCdEf1京东好价", [jd_short("https://u.jd.com/AbCdEf1")]),
+    ("【京东】https://3.cn/-1yZabcD「罗技鼠标」", [jd_short("https://3.cn/-1yZabcD")]),
     (
         "https://union-click.jd.com/jdc?e=&p=JF8BAOAJK1olXDYDZBoCUBVIMzZNXhpXVhgcCx8P&t=W1dCFBBFC1pXUwkEAEAdQFkJBV8",
         [
@@ -477,6 +484,8 @@ COMMANDS: list[tuple[str, bool, Command | None]] = [
     ("退订 直播", False, Command("unsubscribe", "直播")),
     ("退订", False, Command("unsubscribe", "")),
     ("取消订阅 每日好物", False, Command("unsubscribe", "每日好物")),
+    ("退订直播", False, Command("unsubscribe", "直播")),
+    ("退订了，太吵了", False, None),
     ("订阅 每日好物\n顺便问下今天有啥", False, None),
     ("今天天气不错，晚上一起吃火锅吗", False, None),
     ("今天天气不错，晚上一起吃火锅吗", True, Command("search", "今天天气不错，晚上一起吃火锅吗")),

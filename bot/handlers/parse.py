@@ -1,11 +1,24 @@
-"""Recognise what a member asks for: product links, 淘口令, keyword searches and commands.
+"""Recognise product links, 淘口令 and commands in a chat message. Pure functions, no I/O.
 
-Pure functions, no I/O. Recognition is strict on hosts (a lookalike such as `taobao.com.example.cn` is
-not Taobao) and on shapes (`￥199￥` is a price, not a 淘口令), because a false positive makes the bot
-answer ordinary chat — the fastest way to get it removed from a group.
+Most group messages are ordinary chat the bot must ignore, so the ignore path is built for speed:
+`may_be_request` answers with one ``startswith`` and one compiled regex, and everything else
+(URL classification, share-text merging, command grammar) runs only for the few messages it lets through.
 
-Precedence: a message that carries a product reference is a link request, whatever else it says;
-otherwise it may be a command. Bare numbers never classify: JD SKUs and Taobao ids overlap.
+Precedence, as the router applies it:
+
+1. A message with a product reference (`find_product_refs` is not empty) is a link to convert,
+   never a command, even when it starts with 找/搜 ("找 https://item.jd.com/1.html" converts the link).
+2. Otherwise `parse_command` decides: owner commands (订阅/退订/订阅状态), help, then search.
+3. Otherwise silence.
+
+`may_be_request(text) is False` guarantees that step 1 finds nothing and that
+``parse_command(text, mentioned=False)`` is None. A message that @mentions the bot (or a private chat,
+where the caller passes ``mentioned=True``) may be a plain keyword and must skip the pre-filter.
+
+Taobao share texts carry one product in up to three forms (short link, its ``tk=`` code, a 淘口令 between
+currency signs). They come back as ONE reference, the most specific form: an item id if a link gives one,
+else the short link with the code filled in as ``code`` (so the caller can query the code directly or
+resolve the link), else the bare 淘口令.
 """
 
 from __future__ import annotations
@@ -13,246 +26,423 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 Platform = Literal["taobao", "jd", "pdd", "channels"]
+"""`taobao` covers Tmall and Tmall Global too: one league serves them all."""
 RefKind = Literal["item", "short_link", "tpwd"]
 CommandKind = Literal["search", "help", "subscribe", "unsubscribe", "subscription_status"]
 
 
 @dataclass(frozen=True, slots=True)
 class ProductRef:
+    """One product the member pointed at.
+
+    kind ``item``: the product id is in the text (``id`` set). ``short_link``: a link that must be
+    resolved by redirect or league API (``id`` None; ``code`` set when the share text carried a 淘口令).
+    ``tpwd``: a bare 淘口令 (``code`` set, ``url`` None). For PDD, ``id`` is the ``goods_sign`` when the link
+    carries one (what the 多多进宝 APIs take), else the numeric ``goods_id``.
+    """
+
     platform: Platform
     kind: RefKind
-    """item: the product id is in the text; short_link: a link to resolve; tpwd: a 淘口令."""
     id: str | None
     code: str | None
     url: str | None
+    """The link as written in the message (trailing punctuation removed), or None."""
     start: int
-    """Offset in the text where the reference begins."""
+    """Offset in the text where the reference begins; references come back in this order."""
 
 
 @dataclass(frozen=True, slots=True)
 class Command:
     kind: CommandKind
     arg: str
+    """The keyword for search; the rest of the line for subscribe/unsubscribe; "" otherwise."""
 
 
-# A URL runs until whitespace, a CJK character, or punctuation that real share texts put after links.
-_URL = re.compile(
-    r"(?:https?://)?(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}(?::\d+)?(?:/[^\s\u3000-\u303f\u4e00-\u9fff\uff00-\uffef「」【】《》“”‘’<>\"']*)?",
-    re.ASCII,
+# --------------------------------------------------------------------------------------------- links
+
+# ASCII only: a URL ends at the first Chinese character or punctuation (，。）「 ...), so
+# "…htm?id=123，快看" never swallows the comma. `$`, `(` and `)` are left out because they delimit 淘口令.
+_URL_CHARS = r"A-Za-z0-9\-._~:/?#@&+,;=%"
+_URL_RE = re.compile(
+    rf"[Hh][Tt][Tt][Pp][Ss]?://[{_URL_CHARS}]+"
+    # Without a scheme only hosts under the TLDs the platforms use, not glued to a word or an e-mail.
+    rf"|(?<![A-Za-z0-9@._/:\-])(?:[A-Za-z0-9\-]+\.)+(?:com|cn|hk)\b(?::\d+)?(?:/[{_URL_CHARS}]*)?",
 )
-# 淘口令: a currency-like delimiter, 8–20 alphanumerics with at least one letter, a closing delimiter.
-# Brackets and slashes are delimiters too, but only inside a Taobao share text: "(iPhone15Pro)" in
-# ordinary chat is a phone, not a code.
-_TPWD_DELIMS = "￥¥$€£₤₳¢₴₰₵₲₪《"
-_LOOSE_DELIMS = _TPWD_DELIMS + "()（）/"
+_TRAILING = ".,;:?!~&#"
+
+_TB_ID_PARAM = re.compile(r"(?:^|[?&;])(?:amp;)?(?:id|itemId|item_id)=(\d{5,15})(?=$|[&#;])")
+_TB_TK_PARAM = re.compile(r"(?:^|[?&;])(?:amp;)?tk=([A-Za-z0-9]{8,20})(?=$|[&#;])")
+_TB_A_M_PATH = re.compile(r"^/i(\d{5,15})\.htm$")
+_JD_PATH = re.compile(r"^/(?:product/)?(\d{5,15})\.html$")
+_JD_QUERY = re.compile(r"(?:^|[?&;])(?:amp;)?(?:wareId|sku|skuId)=(\d{5,15})(?=$|[&#;])")
+_PDD_SIGN = re.compile(r"(?:^|[?&;])(?:amp;)?goods_sign=([A-Za-z0-9_\-]{10,120})(?=$|[&#;])")
+_PDD_ID = re.compile(r"(?:^|[?&;])(?:amp;)?goods_id=(\d{5,15})(?=$|[&#;])")
+_PDD_GOODS_PAGE = re.compile(r"^/(?:goods\d?|duo_coupon_landing)\.html$")
+_CHANNELS_PATH = re.compile(r"^/shop/a/[A-Za-z0-9]+/?$")
+
+_JD_ITEM_HOSTS = frozenset({"item.jd.com", "item.m.jd.com", "item.jd.hk", "npcitem.jd.hk", "wqitem.jd.com"})
+_JD_SHORT_HOSTS = frozenset({"u.jd.com", "union-click.jd.com", "3.cn", "jingfen.jd.com"})
 
 
-def _tpwd_pattern(delims: str) -> re.Pattern[str]:
-    cls = "[" + re.escape(delims) + "]"
-    return re.compile(cls + r"([A-Za-z0-9]{8,20})" + cls)
-
-
-_TPWD = _tpwd_pattern(_TPWD_DELIMS)
-_TPWD_LOOSE = _tpwd_pattern(_LOOSE_DELIMS)
-_SHARE_MARKERS = ("淘宝", "天猫", "手淘", "tb.cn", "打开")
-_TK_PARAM = re.compile(r"[?&]tk=([A-Za-z0-9]{8,20})")
-_DIGITS = re.compile(r"^\d{5,15}$")
-
-_TRAILING = ".,;:!?)]}'\"，。；：！？、）"
-
-
-def _host_is(host: str, *domains: str) -> bool:
+def _under(host: str, *domains: str) -> bool:
+    """Host is a domain or its subdomain; lookalikes (`taobao.com.example.cn`, `fakejd.com`) are not."""
     return any(host == d or host.endswith("." + d) for d in domains)
 
 
-def _query_id(query: dict[str, list[str]], *names: str) -> str | None:
-    for name in names:
-        for value in query.get(name, []):
-            if _DIGITS.match(value):
-                return value
-    return None
-
-
-def _classify(url: str, start: int) -> ProductRef | None:
-    full = url if "://" in url else "https://" + url
+def _split(url: str) -> SplitResult | None:
     try:
-        parts = urlsplit(full)
+        parts = urlsplit(url if "://" in url else "//" + url)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
         return None
-    host = (parts.hostname or "").lower()
-    path = parts.path
-    query = parse_qs(parts.query)
+    return parts
 
-    def ref(platform: Platform, kind: RefKind, pid: str | None = None, code: str | None = None) -> ProductRef:
-        return ProductRef(platform, kind, pid, code, url, start)
 
-    # Taobao and Tmall
-    if _host_is(host, "m.tb.cn", "tb.cn"):
-        if path.startswith("/h.") or len(path) > 1:
-            tk = query.get("tk", [None])[0]
-            return ref(
-                "taobao", "short_link", code=tk if tk and re.fullmatch(r"[A-Za-z0-9]{8,20}", tk) else None
-            )
+@dataclass(slots=True)
+class _Found:
+    """A reference under construction; merged and frozen into a ProductRef at the end."""
+
+    platform: Platform
+    kind: RefKind
+    id: str | None
+    code: str | None
+    url: str | None
+    start: int
+    end: int
+    paired: bool = False
+
+
+def _classify(url: str, start: int) -> _Found | None:
+    parts = _split(url)
+    if parts is None or not parts.hostname:
         return None
-    if _host_is(host, "s.click.taobao.com", "uland.taobao.com"):
-        return ref("taobao", "short_link") if len(path) > 1 or parts.query else None
-    if _host_is(host, "taobao.com", "tmall.com", "tmall.hk"):
-        m = re.match(r"^/i(\d{5,15})\.htm", path)
-        if host == "a.m.taobao.com" and m:
-            return ref("taobao", "item", m.group(1))
-        pid = _query_id(query, "id", "itemId", "item_id")
-        if pid:
-            return ref("taobao", "item", pid)
+    host = parts.hostname.lower().rstrip(".")
+    path, query = parts.path, parts.query
+    end = start + len(url)
+
+    def found(platform: Platform, kind: RefKind, ident: str | None = None, code: str | None = None) -> _Found:
+        return _Found(platform, kind, ident, code, url, start, end)
+
+    if _under(host, "taobao.com", "tmall.com", "tmall.hk", "tb.cn"):
+        tk = _TB_TK_PARAM.search(query)
+        code = tk.group(1) if tk and _code_shape_ok(tk.group(1)) else None
+        if _under(host, "tb.cn") or host in ("s.click.taobao.com", "uland.taobao.com"):
+            if path.strip("/") or query:
+                return found("taobao", "short_link", code=code)
+            return None
+        m = _TB_ID_PARAM.search(query)
+        if m is None and host == "a.m.taobao.com":
+            m = _TB_A_M_PATH.match(path)
+        return found("taobao", "item", m.group(1), code) if m else None
+    if _under(host, "jd.com", "jd.hk", "3.cn"):
+        if host in _JD_ITEM_HOSTS:
+            m = _JD_PATH.match(path) or _JD_QUERY.search(query)
+            return found("jd", "item", m.group(1)) if m else None
+        if host in _JD_SHORT_HOSTS and (path.strip("/") or query):
+            return found("jd", "short_link")
         return None
-    # JD
-    if _host_is(
-        host, "item.jd.com", "item.jd.hk", "item.m.jd.com", "wqitem.jd.com", "jingfen.jd.com", "npcitem.jd.hk"
-    ):
-        m = re.search(r"/(?:product/|detail/)?(\d{5,15})\.html", path)
+    if _under(host, "yangkeduo.com", "pinduoduo.com"):
+        if host == "p.pinduoduo.com":
+            return found("pdd", "short_link") if path.strip("/") else None
+        m = _PDD_SIGN.search(query) or _PDD_ID.search(query)
         if m:
-            return ref("jd", "item", m.group(1))
-        pid = _query_id(query, "wareId", "sku", "skuId")
-        return ref("jd", "item", pid) if pid else None
-    if _host_is(host, "u.jd.com", "3.cn") and len(path) > 1:
-        return ref("jd", "short_link")
-    if _host_is(host, "union-click.jd.com") and (len(path) > 1 or parts.query):
-        return ref("jd", "short_link")
-    # Pinduoduo
-    if _host_is(host, "p.pinduoduo.com") and len(path) > 1:
-        return ref("pdd", "short_link")
-    if _host_is(host, "yangkeduo.com", "pinduoduo.com"):
-        pid = _query_id(query, "goods_id")
-        if pid:
-            return ref("pdd", "item", pid)
-        if query.get("goods_sign"):
-            return ref("pdd", "short_link")
+            return found("pdd", "item", m.group(1))
+        # A goods page shared from the app carries only a share token (goods2.html?ps=…): resolve it.
+        if _PDD_GOODS_PAGE.match(path) and query:
+            return found("pdd", "short_link")
         return None
-    # WeChat Channels shop (小店); weixin.qq.com/sph/… is a video, not a product
-    if host == "store.weixin.qq.com" and re.match(r"^/shop/a/[A-Za-z0-9_-]+", path):
-        return ref("channels", "short_link")
+    if host == "store.weixin.qq.com" and _CHANNELS_PATH.match(path):
+        return found("channels", "short_link")
+    # weixin.qq.com/sph/… is a Channels video, not a product: nothing to do.
     return None
 
 
-def _strip_trailing(url: str) -> str:
-    while url and url[-1] in _TRAILING:
-        if url[-1] == ")" and url.count("(") >= url.count(")"):
-            break
-        url = url[:-1]
-    return url
+# --------------------------------------------------------------------------------------------- 淘口令
+
+# Every Unicode currency sign (category Sc), written out so import stays cheap, plus the other
+# delimiters real share texts use. ₳ ₴ ₤ € ¥ ￥ $ are all in the range below.
+_CURRENCY = "$¢£¤¥֏؋߾߿৲৳৻૱௹฿៛\u20a0-\u20c0꠸﷼﹩＄￠￡￥￦"
+_WEAK = "()（）《》/"
+_DELIMS = _CURRENCY + _WEAK
+# Optional client tag inside the delimiters: "7¥ CZ3457 4xq5WWqXyxC¥ https://m.tb.cn/…".
+_TPWD_RE = re.compile(
+    rf"([{_DELIMS}])[ \u3000]*(?:[A-Z]{{2}}\d{{4}}[ \u3000]+)?([A-Za-z0-9]{{8,20}})[ \u3000]*([{_DELIMS}])"
+)
+_STRONG = re.compile(f"[{_CURRENCY}]")
+# Parentheses and slashes appear in ordinary chat ("(iPhone15Pro)", "/Documents/") and in product titles
+# ("「手机壳适用(iPhone15Pro)」"). A code between two of them counts only when it is the message's one
+# Taobao signal (no link, no currency-delimited code), sits outside a title, and the message talks about
+# Taobao, as every real share text does.
+_TAOBAO_CONTEXT = re.compile(r"淘宝|淘寳|淘♂寳|天猫|淘口令|口令|手淘|tb|taobao|tmall", re.IGNORECASE)
+_TITLE_RE = re.compile(r"「[^」\n]*」|『[^』\n]*』|【[^】\n]*】")
+
+
+def _code_shape_ok(code: str) -> bool:
+    """A 淘口令 is random base62: at least one letter, so prices (`￥199￥`) and numbers never match."""
+    return not code.isdigit() and any(c.isalpha() for c in code)
+
+
+def _inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    return any(a <= start < b or a < end <= b for a, b in spans)
+
+
+def _find_codes(text: str, links: list[tuple[int, int]], taobao_link: bool) -> list[_Found]:
+    strong: list[_Found] = []
+    weak: list[_Found] = []
+    for m in _TPWD_RE.finditer(text):
+        code = m.group(2)
+        if _inside(m.start(), m.end(), links) or not _code_shape_ok(code):
+            continue
+        found = _Found("taobao", "tpwd", None, code, None, m.start(), m.end())
+        if _STRONG.match(m.group(1)) or _STRONG.match(m.group(3)):
+            strong.append(found)
+        else:
+            weak.append(found)
+    if strong or not weak or taobao_link or not _TAOBAO_CONTEXT.search(text):
+        return strong
+    titles = [m.span() for m in _TITLE_RE.finditer(text)]
+    return [f for f in weak if not _inside(f.start, f.end, titles)]
+
+
+# --------------------------------------------------------------------------------------------- refs
+
+
+def _link_spans(text: str) -> tuple[list[_Found], list[tuple[int, int]]]:
+    refs: list[_Found] = []
+    spans: list[tuple[int, int]] = []
+    for m in _URL_RE.finditer(text):
+        url = m.group(0).rstrip(_TRAILING)
+        if not url:
+            continue
+        spans.append((m.start(), m.start() + len(url)))
+        ref = _classify(url, m.start())
+        if ref is not None:
+            refs.append(ref)
+    return refs, spans
+
+
+_BLANK_LINE = re.compile(r"\n[ \t\u3000]*\n")
+
+
+def _pair_codes(text: str, found: list[_Found]) -> list[_Found]:
+    """Fold a 淘口令 into the Taobao link next to it when both are one share text.
+
+    Pair only immediate neighbours (no other reference between them) in the same paragraph, and only
+    with a link that has no code yet or the same one. Same line beats across lines, then the nearer wins.
+    """
+    keep: list[_Found] = []
+    for i, ref in enumerate(found):
+        if ref.kind != "tpwd":
+            keep.append(ref)
+            continue
+        options: list[tuple[bool, bool, int, _Found]] = []
+        for j in (i - 1, i + 1):
+            if not 0 <= j < len(found):
+                continue
+            link = found[j]
+            if link.platform != "taobao" or link.kind == "tpwd" or link.paired:
+                continue
+            if link.code is not None and link.code != ref.code:
+                continue
+            lo, hi = (link.end, ref.start) if j < i else (ref.end, link.start)
+            gap = text[lo:hi]
+            if _BLANK_LINE.search(gap):
+                continue
+            options.append((link.code != ref.code, "\n" in gap, len(gap), link))
+        if not options:
+            keep.append(ref)
+            continue
+        link = min(options, key=lambda o: o[:3])[3]
+        link.code = ref.code
+        link.paired = True
+        link.start = min(link.start, ref.start)
+    return keep
 
 
 def find_product_refs(text: str) -> list[ProductRef]:
-    """Product references in order of appearance; a share text carrying one product twice is one."""
-    found: list[ProductRef] = []
-    taken: list[tuple[int, int]] = []
-    codes_in_links: set[str] = set()
-    for match in _URL.finditer(text):
-        url = _strip_trailing(match.group(0))
-        start = match.start()
-        if start > 0 and (
-            (text[start - 1].isalnum() and text[start - 1].isascii()) or text[start - 1] in "@."
-        ):
-            continue  # part of a longer token, e.g. an e-mail address
-        ref = _classify(url, start)
-        if ref is None:
+    """Every product reference in the message, in order of appearance, each product once."""
+    links, spans = _link_spans(text)
+    codes = _find_codes(text, spans, any(f.platform == "taobao" for f in links))
+    found = sorted(links + codes, key=lambda f: f.start) if codes else links
+    if codes and links:
+        found = _pair_codes(text, found)
+    out: list[ProductRef] = []
+    seen: set[tuple[str, str, str]] = set()
+    for f in sorted(found, key=lambda f: f.start):
+        keys = set()
+        if f.id is not None:
+            keys.add((f.platform, "id", f.id))
+        if f.code is not None:
+            keys.add((f.platform, "code", f.code))
+        if f.url is not None and f.id is None:
+            keys.add((f.platform, "url", _url_key(f.url)))
+        if keys & seen:
+            seen |= keys
             continue
-        found.append(ref)
-        taken.append((start, start + len(url)))
-        if ref.code:
-            codes_in_links.add(ref.code)
-    pattern = _TPWD_LOOSE if any(m in text for m in _SHARE_MARKERS) else _TPWD
-    for match in pattern.finditer(text):
-        code = match.group(1)
-        if code.isdigit() or not any(c.isalpha() for c in code):
-            continue  # ￥199￥ is a price
-        if any(a <= match.start() < b for a, b in taken):
-            continue
-        if code in codes_in_links:
-            continue  # the same product already found as a link carrying tk=<code>
-        if (
-            found
-            and any(r.platform == "taobao" and r.kind == "short_link" for r in found)
-            and _share_text(text)
-        ):
-            # one share text = one product: the 口令 completes the short link already found
-            for i, r in enumerate(found):
-                if r.platform == "taobao" and r.kind == "short_link" and r.code is None:
-                    found[i] = ProductRef(r.platform, r.kind, r.id, code, r.url, r.start)
-                    break
-            continue
-        found.append(ProductRef("taobao", "tpwd", None, code, None, match.start()))
-    found.sort(key=lambda r: r.start)
-    unique: list[ProductRef] = []
-    seen: set[tuple[str, str]] = set()
-    for ref in found:
-        key = (ref.platform, ref.id or ref.code or ref.url or "")
-        if key not in seen:
-            seen.add(key)
-            unique.append(ref)
-    return unique
+        seen |= keys
+        out.append(ProductRef(f.platform, f.kind, f.id, f.code, f.url, f.start))
+    return out
 
 
-def _share_text(text: str) -> bool:
-    """A single-product share text from the Taobao app (one 【…】 header, one link)."""
-    return text.count("http") <= 1
+def _url_key(url: str) -> str:
+    """The same short link with or without scheme, in any host case, is one product."""
+    _scheme, sep, rest = url.partition("://")
+    rest = rest if sep else url
+    host, slash, tail = rest.partition("/")
+    host = host.lower()
+    if host.endswith("tb.cn"):
+        tail = tail.partition("?")[0]  # the token is the path; `?tk=` repeats the code
+    return host + slash + tail
 
 
-# -- commands ----------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------- commands
 
-_SEARCH = re.compile(
-    r"^(?:找|搜|买|查|搜索|查找|find|search)(?:一下|一找|一搜)?\s*[:：]?\s*(.+)$", re.IGNORECASE | re.DOTALL
+_SPACE = " \t\u3000"
+_SEPARATORS = _SPACE + ":：,，"
+_QUOTES = "「」『』“”\"'‘’【】[]《》<>"
+_TRAILING_PUNCT = "。，,.！!？?~～…、；;：:" + _SPACE
+_HELP_WORDS = frozenset({"帮助", "help", "/help", "菜单", "功能", "使用说明", "怎么用", "指令", "命令"})
+_HELP_WHEN_MENTIONED = frozenset({"", "?", "？", "你好", "您好", "在吗", "在不在", "hi", "hello", "嗨"})
+_STATUS_WORDS = frozenset({"订阅状态", "查看订阅", "我的订阅", "订阅列表"})
+_SUBSCRIBE_WORDS = ("订阅",)
+_UNSUBSCRIBE_WORDS = ("取消订阅", "退订")
+# Topics the subscribe command may run into without a space ("订阅直播"); anything else after 订阅 without
+# a space is chat ("订阅号今天推的文章…").
+_TOPICS = ("每日", "好物", "直播", "日报", "推送", "提醒")
+_SEARCH_WORDS = ("帮我找", "帮我搜", "帮忙找", "找", "搜", "买", "查")
+_SEARCH_WORDS_EN = ("search", "find")
+# What follows 找/买/查 in ordinary chat ("买了个新手机", "找你有事", "查不到"): not a keyword.
+_CHAT_AFTER_VERB = (
+    *"了过着到不没的得吗呢啊呀吧完好回来去我你他她它谁哪啥么人钱时事个遍",
+    "什么",
+    "一个",
+    "一找",
+    "一搜",
+    "一查",
+    "一买",
+    "东西",
+    "半天",
+    "单",
 )
-_HELP = frozenset({"帮助", "help", "菜单", "/help", "使用说明"})
-_QUOTES = "「」『』“”\"'《》【】"
-_END_PUNCT = "。！？!?～~，,、.；;"
-MAX_KEYWORD = 30
-MAX_MENTIONED_TEXT = 40
+_FILLERS = ("一下", "下", "点")
+_MAX_KEYWORD = 40
+_MAX_TEXT = 40
+_MAX_OWNER_LINE = 100
+_SENTENCE_PUNCT = re.compile(r"[，。！？；,!?;]\s*\S")
+
+_PREFIXES = tuple(
+    {*_HELP_WORDS, *_STATUS_WORDS, *_SUBSCRIBE_WORDS, *_UNSUBSCRIBE_WORDS, *_SEARCH_WORDS, *_SEARCH_WORDS_EN}
+)
 
 
 def _clean_keyword(raw: str) -> str:
-    keyword = raw.strip().strip(_QUOTES).strip()
-    keyword = keyword.rstrip(_END_PUNCT).strip().strip(_QUOTES).strip()
-    return re.sub(r"\s+", " ", keyword)
+    kw = raw.strip(_SEPARATORS)
+    kw = kw.strip(_TRAILING_PUNCT + _QUOTES)
+    return " ".join(kw.split())
+
+
+def _search(rest: str, *, spaced: bool, mentioned: bool) -> Command | None:
+    kw = _clean_keyword(rest)
+    if not kw or len(kw) > _MAX_KEYWORD or "\n" in rest.strip():
+        return None
+    if not mentioned:
+        if _SENTENCE_PUNCT.search(kw):
+            return None
+        if not spaced:
+            if kw.startswith(_CHAT_AFTER_VERB):
+                return None
+            for filler in _FILLERS:
+                if kw.startswith(filler) and len(kw) > len(filler):
+                    kw = _clean_keyword(kw[len(filler) :])
+                    break
+            if len(kw) < 2:
+                return None
+    if "." in kw and find_product_refs(kw):
+        return None
+    return Command("search", kw)
+
+
+def _owner_arg(rest: str) -> str | None:
+    """The rest of an owner command line, or None when the command word only starts a chat sentence."""
+    if rest and rest[0] not in _SEPARATORS and not rest.startswith(_TOPICS):
+        return None  # "订阅号今天推的文章", "退订了，太吵"
+    if "\n" in rest.strip() or len(rest) > _MAX_OWNER_LINE:
+        return None
+    return " ".join(rest.strip(_SEPARATORS + "。！!").split())
 
 
 def parse_command(text: str, *, mentioned: bool) -> Command | None:
-    """The command in a message, or None. A bare keyword counts only when the bot was addressed."""
-    line = text.strip()
-    if not line:
-        return None
-    lowered = line.lower()
-    if lowered in _HELP:
+    """The command in a message, or None for chat.
+
+    `mentioned` is True when the message @mentioned the bot (the caller has stripped the mention) or came
+    in a private chat; then a plain short text is a search keyword, an empty one or a greeting asks for help.
+    Call it only when `find_product_refs` found nothing: a link is never a command.
+    """
+    s = text.strip(_SPACE + "\r\n")
+    if s.startswith("/") and not s.startswith("//"):
+        s = s[1:].lstrip(_SPACE)
+    bare = s.rstrip(_TRAILING_PUNCT).lower()
+    if bare in _HELP_WORDS or (mentioned and bare in _HELP_WHEN_MENTIONED):
         return Command("help", "")
-    if line in ("订阅状态", "查看订阅"):
+    if bare in _STATUS_WORDS:
         return Command("subscription_status", "")
-    for word, kind in (("订阅", "subscribe"), ("退订", "unsubscribe"), ("取消订阅", "unsubscribe")):
-        if line == word or line.startswith(word + " ") or line.startswith(word + "\u3000"):
-            return Command(kind, line[len(word) :].strip())  # type: ignore[arg-type]
-    match = _SEARCH.match(line)
-    if match:
-        keyword = _clean_keyword(match.group(1))
-        if keyword and len(keyword) <= MAX_KEYWORD and "\n" not in keyword:
-            return Command("search", keyword)
+    for word in _UNSUBSCRIBE_WORDS:
+        if s.startswith(word):
+            arg = _owner_arg(s[len(word) :])
+            return None if arg is None else Command("unsubscribe", arg)
+    for word in _SUBSCRIBE_WORDS:
+        if s.startswith(word):
+            arg = _owner_arg(s[len(word) :])
+            return None if arg is None else Command("subscribe", arg)
+    if len(s) > _MAX_TEXT:
         return None
-    if mentioned and len(line) <= MAX_MENTIONED_TEXT and "\n" not in line:
-        keyword = _clean_keyword(line)
-        if keyword:
-            return Command("search", keyword)
+    low = s[:8].lower()
+    for word in _SEARCH_WORDS_EN:
+        if low.startswith(word) and s[len(word) : len(word) + 1] in (" ", "\u3000", ":", "："):
+            return _search(s[len(word) :], spaced=True, mentioned=mentioned)
+    for word in _SEARCH_WORDS:
+        if s.startswith(word):
+            rest = s[len(word) :]
+            if not rest.strip(_SEPARATORS):
+                return None
+            return _search(rest, spaced=rest[0] in _SEPARATORS, mentioned=mentioned)
+    if mentioned:
+        return _search(s, spaced=True, mentioned=True)
     return None
 
 
-_FIRST_CHARS = frozenset("找搜买查帮订退取菜fFsShH/")
-_CHEAP_MARKERS = (".", "￥", "¥", "$", "€", "£", "₤", "₳", "¢", "₴", "₰", "₵", "₲", "₪", "《", "(", "（")
+# --------------------------------------------------------------------------------------------- filter
+
+_HINT_RE = re.compile(
+    r"taobao\.|tmall\.|tb\.cn|jd\.|3\.cn|yangkeduo\.|pinduoduo\.|store\.weixin"
+    rf"|[{_DELIMS}][ \u3000]*(?:[A-Z]{{2}}\d{{4}}[ \u3000]+)?[A-Za-z0-9]{{8,20}}[ \u3000]*[{_DELIMS}]",
+    re.IGNORECASE,
+)
 
 
 def may_be_request(text: str) -> bool:
-    """A cheap pre-filter for the ignore path: False means this line is certainly not for the bot."""
-    stripped = text.lstrip()
-    if not stripped:
-        return False
-    if stripped[0] in _FIRST_CHARS:
+    """Cheap pre-filter: False means no product reference and no command word in the text.
+
+    It does not know about @mentions: a message that mentions the bot must bypass it.
+    """
+    s = text.lstrip()
+    if s[:1] == "/":
+        s = s[1:].lstrip()
+    if s[:8].lower().startswith(_PREFIXES):
         return True
-    return any(marker in text for marker in _CHEAP_MARKERS)
+    return _HINT_RE.search(text) is not None
+
+
+__all__ = [
+    "Command",
+    "CommandKind",
+    "Platform",
+    "ProductRef",
+    "RefKind",
+    "find_product_refs",
+    "may_be_request",
+    "parse_command",
+]

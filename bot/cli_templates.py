@@ -1,65 +1,109 @@
-"""`tuike templates check | preview | list`: operators see their copy before members do."""
+"""`tuike templates check | preview | list`: let operators edit copy with confidence.
+
+`check` before deploying an edit (exit 1 and `file:line: message` per problem), `preview` to see a
+message as a member would with realistic sample data, `list` to see which file wins for each kind and
+group. `--dir` points at a template folder other than the configured `[templates] dir`.
+"""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from bot.config import ConfigError, load_config
-from bot.render import Renderer
-from bot.render_samples import samples
+from bot.render import BUILTIN_TEMPLATES, Renderer, display_path, group_key
+from bot.render_check import check_templates
+from bot.render_samples import KINDS, SAMPLES
+
+if TYPE_CHECKING:
+    from bot.cli import Context
+
+# `click.pass_obj` rather than bot.cli's decorator: importing bot.cli here would be circular, since
+# bot.cli registers this group at its bottom.
+pass_context = click.pass_obj
+
+dir_option = click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Operator template folder (default: [templates] dir from the config).",
+)
 
 
-def _renderer(ctx: click.Context) -> Renderer:
-    try:
-        settings = load_config(ctx.find_root().obj.config_path).settings
-    except ConfigError as exc:
-        click.echo(f"配置错误 (config error): {exc}", err=True)
-        sys.exit(2)
+def _renderer(ctx: Context, folder: Path | None, problems: list[str] | None = None) -> Renderer:
+    settings = ctx.loaded.settings
     return Renderer(
-        settings.templates.dir, timezone=settings.bot.timezone, max_chars=settings.templates.max_message_chars
+        folder if folder is not None else settings.templates.dir,
+        timezone=settings.bot.timezone,
+        max_chars=settings.templates.max_message_chars,
+        notify=problems.append if problems is not None else None,
     )
 
 
-@click.group("templates")
+@click.group()
 def templates() -> None:
     """Check, preview and list the message templates."""
 
 
 @templates.command("check")
-@click.pass_context
-def check(ctx: click.Context) -> None:
-    """Compile and render every template against sample data; non-zero exit on any problem."""
-    renderer = _renderer(ctx)
-    problems = renderer.check(samples())
+@dir_option
+@pass_context
+def check_command(ctx: Context, folder: Path | None) -> None:
+    """Compile and render every template against sample data; exit 1 on any problem."""
+    settings = ctx.loaded.settings
+    chosen = folder if folder is not None else settings.templates.dir
+    problems = check_templates(
+        chosen, timezone=settings.bot.timezone, max_chars=settings.templates.max_message_chars
+    )
     for problem in problems:
         click.echo(str(problem))
     if problems:
+        click.echo(f"{len(problems)} problem(s) found", err=True)
         sys.exit(1)
-    click.echo(f"{len(renderer.kinds())} kinds OK")
+    where = f"built-in + {display_path(chosen)}" if chosen else "built-in"
+    click.echo(f"all templates render ({where})")
 
 
 @templates.command("preview")
 @click.argument("name")
-@click.option("--group", default=None, help="Render as this group (its override folder wins).")
-@click.pass_context
-def preview(ctx: click.Context, name: str, group: str | None) -> None:
-    """Print template NAME rendered with sample data."""
-    renderer = _renderer(ctx)
-    data = samples()
-    if name not in data:
-        click.echo(f"没有这个模板：{name}。可用：{', '.join(sorted(data))}", err=True)
+@click.option("--group", "group", default=None, help="Chat id (or group key) whose overrides to use.")
+@click.option("--sample", "index", default=1, show_default=True, help="Which sample data set (1, 2, ...).")
+@dir_option
+@pass_context
+def preview_command(ctx: Context, name: str, group: str | None, index: int, folder: Path | None) -> None:
+    """Print the message NAME renders to, with sample data."""
+    if name not in KINDS:
+        click.echo(f"unknown template {name!r}; kinds: {', '.join(sorted(KINDS))}", err=True)
         sys.exit(2)
-    click.echo(renderer.render(name, data[name], group=group))
+    samples = SAMPLES[name]
+    if not 1 <= index <= len(samples):
+        click.echo(f"{name} has sample data sets 1 to {len(samples)}", err=True)
+        sys.exit(2)
+    problems: list[str] = []
+    renderer = _renderer(ctx, folder, problems)
+    source = renderer.winner(name, group)
+    text = renderer.render(name, samples[index - 1], group=group)
+    click.echo(f"── {name} · {display_path(source) if source else '?'} ──", err=True)
+    click.echo(text)
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        sys.exit(1)
 
 
 @templates.command("list")
-@click.pass_context
-def list_(ctx: click.Context) -> None:
-    """Show which file wins for each kind, and for each group with overrides."""
-    renderer = _renderer(ctx)
-    for group in [None, *renderer.groups()]:
-        click.echo("默认 (all groups):" if group is None else f"群 {group}:")
-        for kind in renderer.kinds():
-            click.echo(f"  {kind:22} {renderer.winner(kind, group)}")
+@dir_option
+@pass_context
+def list_command(ctx: Context, folder: Path | None) -> None:
+    """Which file wins for each kind, by default and in each group with overrides."""
+    renderer = _renderer(ctx, folder)
+    for title, group in [("default", None)] + [(f"group {key}", key) for key in renderer.groups()]:
+        click.echo(f"[{title}]")
+        for name in sorted(KINDS):
+            source = renderer.winner(name, group)
+            origin = "built-in" if source is None or source.parent == BUILTIN_TEMPLATES else "override"
+            click.echo(f"  {name:<22} {display_path(source) if source else '(missing)'}  ({origin})")
+    click.echo(f"group folders are named by group key, e.g. {group_key('20870958924@chatroom')}")

@@ -19,5 +19,6 @@ class HelpHandler:
         text = self.renderer.render(
             "help",
             {"bot_name": self.bot_name, "is_group": message.is_group, "is_owner": message.sender_is_owner},
+            group=message.chat_id if message.is_group else None,
         )
         return Reply.text(text)

@@ -20,4 +20,5 @@ class HelpHandler:
             "help",
             {"bot_name": self.bot_name, "is_group": message.is_group, "is_owner": message.sender_is_owner},
         )
-        return Reply.text(text)
+        # In a group the answer @-mentions the asker, so they see it among everyone else's chat.
+        return Reply.text(text, mention_sender=message.is_group)

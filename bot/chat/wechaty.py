@@ -444,7 +444,7 @@ class WechatyChannel:
     def _listen(self, bot: Any) -> None:
         puppet = bot.puppet
         # Login, logout and scan are taken from the puppet: wechaty ignores a second login on one bot.
-        puppet.on("login", lambda payload: self._spawn(self._on_login(bot, payload.contact_id)))
+        puppet.on("login", lambda payload: self._on_login(bot, payload.contact_id))
         puppet.on("logout", lambda payload: self._on_logout(payload.contact_id))
         puppet.on("scan", lambda payload: self._on_scan(payload.status, payload.qrcode))
 
@@ -464,14 +464,20 @@ class WechatyChannel:
         bot.on("message", on_message)
         bot.on("room-join", on_room_join)
 
-    async def _on_login(self, bot: Any, contact_id: str) -> None:
+    def _on_login(self, bot: Any, contact_id: str) -> None:
+        # The id is known at once, so messages right behind the login already know who "self" is.
+        if contact_id != self.self_id:
+            self.self_id, self.self_name = contact_id, ""
+        self._logged_in_this_session = True
+        self._spawn(self._finish_login(bot, contact_id))
+
+    async def _finish_login(self, bot: Any, contact_id: str) -> None:
         name = ""
         try:
             name = str((await bot.puppet.contact_payload(contact_id)).name or "")
         except Exception as exc:
             log.warning("could not read the bot's own contact: %s", exc)
-        self.self_id, self.self_name = contact_id, name or contact_id
-        self._logged_in_this_session = True
+        self.self_name = name or contact_id
         self._bot = bot
         self._ready.set()
         log.info("已登录微信 logged in to WeChat as %s (%s)", self.self_name, contact_id)
@@ -564,6 +570,9 @@ class WechatyChannel:
         owner_id = str(room.payload.owner_id or "")
         mentioned = bool(self.self_id) and self.self_id in (msg.payload.mention_ids or [])
         if kind == kinds.MESSAGE_TYPE_TEXT and "@" in text:
+            if not self.self_name:  # a message right behind the login: the bot's name is on its way
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._ready.wait(), _PROBE_TIMEOUT)
             names = {self.self_name, await self._alias_in(bot, room)}
             text, named = strip_mention(text, names)
             mentioned = mentioned or named

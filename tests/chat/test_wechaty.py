@@ -166,6 +166,17 @@ async def test_group_text_arrives_with_room_sender_mention_and_owner(
     assert by_text["查 耳机"].mentioned
 
 
+async def test_messages_waiting_at_login_are_read_with_the_bots_name(
+    tmp_path: Path, puppet_endpoint: str, fake_puppet: FakePuppet
+) -> None:
+    say(fake_puppet, "帮助", mention=False)  # queued: delivered right behind the login event
+    say(fake_puppet, "找 耳机")
+    recorder = Recorder()
+    async with running_channel(puppet_endpoint, tmp_path, recorder):
+        messages = await recorder.wait(2, fake_puppet)
+    assert sorted((m.text, m.mentioned) for m in messages) == [("帮助", False), ("找 耳机", True)]
+
+
 async def test_pasted_cards_arrive_as_text_a_link_parser_recognises(
     tmp_path: Path, puppet_endpoint: str, fake_puppet: FakePuppet
 ) -> None:
@@ -433,6 +444,7 @@ async def test_sigterm_stops_tuike_run_cleanly(tmp_path: Path, fake_puppet: Fake
                 process.kill()
                 await process.wait()
     assert process.returncode == 0, err.decode()
+    assert "Traceback" not in err.decode()
     assert "SIGTERM received: stopping" in err.decode()
     assert TOKEN not in err.decode()
     assert [name for name, _ in fake_puppet.calls][-1] == "stop"

@@ -140,11 +140,17 @@ def welcome_hook(renderer: Renderer, bot_name: str) -> JoinHook:
     """Greets new group members with the `welcome` template; when it cannot be rendered, only logs."""
 
     async def welcome(joined: MemberJoined) -> Reply | None:
-        context = {"member_name": "、".join(joined.member_names), "group_name": joined.chat_name, "bot_name": bot_name}
+        context = {
+            "member_name": "、".join(joined.member_names),
+            "group_name": joined.chat_name,
+            "bot_name": bot_name,
+        }
         try:
             text = renderer.render("welcome", context, group=joined.chat_id)
         except Exception as exc:
-            log.warning("no welcome in %s: template 'welcome' failed: %s: %s", joined.chat_id, type(exc).__name__, exc)
+            log.warning(
+                "no welcome in %s: template 'welcome' failed: %s: %s", joined.chat_id, type(exc).__name__, exc
+            )
             return None
         return Reply.text(text) if text else None
 

@@ -28,6 +28,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
+import json
 import logging
 import os
 import re
@@ -645,17 +647,19 @@ class WechatyChannel:
         return known if known is not None else message.chat_id.endswith("@chatroom")
 
     async def _send_part(self, bot: Any, message: Outgoing, part: ReplyPart) -> None:
-        lib = self._lib
-        is_group = self._is_group(message)
-        conversation = bot.Room.load(message.chat_id) if is_group else bot.Contact.load(message.chat_id)
+        # Straight to the puppet, one RPC a part: Room.say()/Contact.say() also fetch the sent message
+        # afterwards, and when that lookup fails the part counts as failed although it went out, so a
+        # retrying sender would post it twice.
+        lib, puppet, chat_id = self._lib, bot.puppet, message.chat_id
         if isinstance(part, Text):
             if not part.text.strip():
                 return
             asker = message.reply_to
-            if part.mention_sender and is_group and asker is not None and asker.is_group:
-                await conversation.say(part.text, mention_ids=[asker.sender_id])
+            if part.mention_sender and asker is not None and asker.is_group and self._is_group(message):
+                text = f"@{asker.sender_name}\u2005{part.text}"
+                await puppet.message_send_text(chat_id, text, mention_ids=[asker.sender_id])
             else:
-                await conversation.say(part.text)
+                await puppet.message_send_text(chat_id, part.text)
         elif isinstance(part, Image):
             if part.data:
                 box = lib.FileBox.from_base64(base64.b64encode(part.data), name=part.name or "image.png")
@@ -663,22 +667,22 @@ class WechatyChannel:
                 # Always named: without a name FileBox.from_url downloads the file to guess one.
                 box = lib.FileBox.from_url(part.url, name=part.name or _name_from_url(part.url))
             else:
-                log.warning("an image with neither data nor URL was not sent to %s", message.chat_id)
+                log.warning("an image with neither data nor URL was not sent to %s", chat_id)
                 return
-            await conversation.say(box)
+            await puppet.message_send_file(chat_id, box)
             if part.caption.strip():
-                await conversation.say(part.caption)
+                await puppet.message_send_text(chat_id, part.caption)
         elif isinstance(part, LinkCard):
             # Built from our fields: UrlLink.create() would fetch the page to fill them in.
-            payload = lib.UrlLinkPayload(
+            link = lib.UrlLinkPayload(
                 url=part.url,
                 title=part.title,
                 description=part.description,
                 thumbnailUrl=part.thumbnail_url or None,
             )
-            await conversation.say(bot.UrlLink(payload))
+            await puppet.message_send_url(chat_id, json.dumps(dataclasses.asdict(link), ensure_ascii=False))
         elif isinstance(part, MiniProgramCard):
-            payload = lib.MiniProgramPayload(
+            card = lib.MiniProgramPayload(
                 appid=part.appid,
                 title=part.title,
                 pagePath=part.page_path,
@@ -686,7 +690,7 @@ class WechatyChannel:
                 username=part.username or None,
                 description=part.description or None,
             )
-            await conversation.say(bot.MiniProgram(payload))
+            await puppet.message_send_mini_program(chat_id, card)
 
 
 def _name_from_url(url: str) -> str:

@@ -127,6 +127,7 @@ async def running_channel(
 
 
 def write_config(tmp_path: Path, endpoint: str, extra: str = "") -> Path:
+    """A config for `[chat] kind = "wechaty"` at `endpoint`; `extra` lines go in `[chat.wechaty]`."""
     path = tmp_path / "config.toml"
     path.write_text(
         textwrap.dedent(
@@ -134,6 +135,12 @@ def write_config(tmp_path: Path, endpoint: str, extra: str = "") -> Path:
             [bot]
             name = "{BOT_NAME}"
             data_dir = "{(tmp_path / "data").as_posix()}"
+
+            [push]
+            # a real account is paced (3 s a message); the fake needs no protecting
+            rate_per_minute = 600
+            jitter_min_seconds = 0
+            jitter_max_seconds = 0
 
             [chat]
             kind = "wechaty"

@@ -15,10 +15,16 @@ from click.testing import CliRunner
 
 import bot.app
 from bot.chat.base import Image, Incoming, LinkCard, MiniProgramCard, Outgoing, Reply, Text
-from bot.chat.wechaty import WechatyChannel, mini_program_card_text, strip_mention, url_card_text
+from bot.chat.wechaty import (
+    MemberJoined,
+    WechatyChannel,
+    mini_program_card_text,
+    strip_mention,
+    url_card_text,
+)
 from bot.cli import cli
 from bot.config import ConfigError, parse_settings
-from bot.render import Renderer
+from bot.render import Renderer, RenderError
 from tests.chat.conftest import (
     ALICE,
     ALICE_NAME,
@@ -68,7 +74,7 @@ async def test_help_in_a_group_answers_with_an_at_mention_of_the_asker(
 ) -> None:
     (reply,) = await ask(fake_puppet, "帮助")
     assert (reply.rpc, reply.conversation_id, reply.mention_ids) == ("MessageSendText", ROOM, [ALICE])
-    assert reply.text == f"@{ALICE_NAME} " + help_text(is_group=True)
+    assert reply.text == f"@{ALICE_NAME}\u2005" + help_text(is_group=True)
 
 
 async def test_help_in_a_private_chat_is_answered_there_without_a_mention(
@@ -103,6 +109,8 @@ async def test_the_bot_reconnects_after_the_event_stream_drops_and_answers_again
     await fake_puppet.wait_until(lambda: fake_puppet.streams_opened == 2 and wechat_app.channel.logged_in)
     (reply,) = await ask(fake_puppet, "帮助", talker=OWNER)
     assert reply.mention_ids == [OWNER]
+    # the first reply went out once, even though the stream dropped right behind it
+    assert [s.mention_ids for s in fake_puppet.sent] == [[ALICE], [OWNER]]
 
 
 async def test_a_crashed_puppet_is_reconnected_with_backoff(
@@ -342,34 +350,40 @@ async def test_stop_finishes_the_message_in_flight_then_ends_the_stream(
 
 # -- joins, login, logs --------------------------------------------------------------------------------
 
-WELCOME = "{{ member_name }} 欢迎加入「{{ group_name }}」！我是{{ bot_name }}，发「帮助」看看我能做什么。"
+
+def welcome_text(member: str) -> str:
+    context = {"member_name": member, "group_name": ROOM_TOPIC, "bot_name": BOT_NAME}
+    return Renderer().render("welcome", context)
 
 
 async def test_new_members_are_welcomed_when_enabled(
     tmp_path: Path, puppet_endpoint: str, fake_puppet: FakePuppet
 ) -> None:
-    templates = tmp_path / "templates"
-    templates.mkdir()
-    (templates / "welcome.j2").write_text(WELCOME, encoding="utf-8")
-    config = f'welcome_on_join = true\n[templates]\ndir = "{templates.as_posix()}"\n'
-    async with running_app(tmp_path, puppet_endpoint, config):
+    async with running_app(tmp_path, puppet_endpoint, "welcome_on_join = true\n"):
         fake_puppet.emit_room_join(ROOM, [BOB, BOT], OWNER)  # the bot itself is not greeted
         (welcome,) = await fake_puppet.wait_sent(1)
     assert welcome.conversation_id == ROOM
-    assert welcome.text == f"{BOB_NAME} 欢迎加入「{ROOM_TOPIC}」！我是{BOT_NAME}，发「帮助」看看我能做什么。"
+    assert welcome.text == welcome_text(BOB_NAME)
+    assert BOB_NAME in welcome.text
 
 
-async def test_no_welcome_by_default_or_without_a_template(
-    tmp_path: Path, puppet_endpoint: str, fake_puppet: FakePuppet, caplog: pytest.LogCaptureFixture
+async def test_no_welcome_by_default(wechat_app, fake_puppet: FakePuppet) -> None:
+    fake_puppet.emit_room_join(ROOM, [BOB], OWNER)
+    await ask(fake_puppet, "帮助")  # answered, so the join was handled before
+    assert [s.mention_ids for s in fake_puppet.sent] == [[ALICE]]
+
+
+async def test_a_welcome_that_cannot_be_rendered_is_skipped_and_logged(
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    async with running_app(tmp_path, puppet_endpoint):
-        fake_puppet.emit_room_join(ROOM, [BOB], OWNER)
-        await ask(fake_puppet, "帮助")
-    async with running_app(tmp_path, puppet_endpoint, "welcome_on_join = true\n"):
-        fake_puppet.emit_room_join(ROOM, [BOB], OWNER)
-        await fake_puppet.wait_until(lambda: "template 'welcome' failed" in caplog.text)
-        await ask(fake_puppet, "帮助")
-    assert [s.mention_ids for s in fake_puppet.sent] == [[ALICE], [ALICE]]
+    class Broken:
+        def render(self, *args: object, **kwargs: object) -> str:
+            raise RenderError("template 'welcome' cannot be rendered")
+
+    hook = bot.app.welcome_hook(Broken(), BOT_NAME)  # type: ignore[arg-type]
+    joined = MemberJoined(ROOM, ROOM_TOPIC, (BOB,), (BOB_NAME,))
+    assert await hook(joined) is None
+    assert "no welcome in room1@chatroom" in caplog.text
 
 
 async def test_login_scan_and_logout_are_reported_and_the_token_never_logged(

@@ -12,6 +12,9 @@ python-wechaty 0.10.7 is the one Python client of the puppet-service protocol, b
 * every connection gets a fresh `Wechaty` and fresh contact/room pools, because python-wechaty keeps
   them, and the ids of messages it has seen, in process-global caches bound to the old connection.
 
+Sending goes straight to the puppet, one RPC a reply part, so a part that went out is never reported as
+failed (python-wechaty's `say()` also re-reads the sent message, which fails when the stream drops).
+
 The public discovery service (which turns a bare token into an endpoint) is never used: an endpoint is
 required.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from sqlalchemy import Engine
 
 from bot.chat.base import ChatChannel, Incoming, Outgoing, Reply
 from bot.chat.console import ConsoleChannel
+from bot.chat.wechaty import JoinHook, MemberJoined, WechatyChannel
 from bot.config import LoadedConfig, Settings
 from bot.handlers.deals import DealsHandler
 from bot.handlers.help import HelpHandler
@@ -134,11 +136,42 @@ def group_spot(settings: Settings) -> Callable[[Group], Spot]:
     return spot
 
 
-def build_channel(settings: Settings) -> ChatChannel:
+def welcome_hook(renderer: Renderer, bot_name: str) -> JoinHook:
+    """Greets new group members with the `welcome` template; when it cannot be rendered, only logs."""
+
+    async def welcome(joined: MemberJoined) -> Reply | None:
+        context = {
+            "member_name": "、".join(joined.member_names),
+            "group_name": joined.chat_name,
+            "bot_name": bot_name,
+        }
+        try:
+            text = renderer.render("welcome", context, group=joined.chat_id)
+        except Exception as exc:
+            log.warning(
+                "no welcome in %s: template 'welcome' failed: %s: %s", joined.chat_id, type(exc).__name__, exc
+            )
+            return None
+        return Reply.text(text) if text else None
+
+    return welcome
+
+
+def build_channel(settings: Settings, renderer: Renderer | None = None) -> ChatChannel:
     if settings.chat.kind == "console":
         console = settings.chat.console
         return ConsoleChannel(
             bot_name=settings.bot.name, room=console.room, member=console.member, owner=console.owner
+        )
+    if settings.chat.kind == "wechaty":
+        wechaty = settings.chat.wechaty
+        greet = renderer is not None and wechaty.welcome_on_join
+        return WechatyChannel(
+            endpoint=wechaty.endpoint,
+            token=wechaty.token.get_secret_value(),
+            data_dir=settings.bot.data_dir,
+            log_level=settings.bot.log_level,
+            on_join=welcome_hook(renderer, settings.bot.name) if greet and renderer else None,
         )
     raise NotImplementedError(f"chat kind {settings.chat.kind!r} is not available yet")
 
@@ -170,7 +203,6 @@ class App:
     async def _serve(self, stack: AsyncExitStack) -> None:
         settings = self.settings
         assert self.engine is not None
-        channel = self.channel or build_channel(settings)
         notices: set[asyncio.Task[None]] = set()
 
         def tell_operator(text: str) -> None:
@@ -184,6 +216,7 @@ class App:
                 task.add_done_callback(notices.discard)
 
         renderer = build_renderer(settings, tell_operator)
+        channel = self.channel = self.channel or build_channel(settings, renderer)
         recorder = RequestRecorder(self.engine)
         stack.push_async_callback(recorder.close)
         links = LinkCache(self.engine, ttl=timedelta(hours=settings.deals.link_ttl_hours))
@@ -213,11 +246,45 @@ class App:
             if reply:
                 await sender.reply(Outgoing(message.chat_id, reply, reply_to=message))
 
+        signals = _SignalStop(channel)
         try:
             await channel.run(on_message)
         finally:
+            await signals.close()
             # finish the message in flight; queued pushes stay unclaimed for the next start
             await sender.close(drain=False)
             if notices:  # let the operator's notices out before the channel closes
                 await asyncio.wait(set(notices), timeout=5)
             await channel.stop()
+
+    async def stop(self) -> None:
+        """Stop the channel; `run` then winds down and returns (what SIGINT/SIGTERM do)."""
+        if self.channel is not None:
+            await self.channel.stop()
+
+
+class _SignalStop:
+    """SIGINT/SIGTERM stop the channel cleanly (it finishes the message in flight) instead of killing it."""
+
+    def __init__(self, channel: ChatChannel) -> None:
+        self.channel = channel
+        self.loop = asyncio.get_running_loop()
+        self.installed: list[signal.Signals] = []
+        self.stopping: asyncio.Task[None] | None = None
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self.loop.add_signal_handler(sig, self._on_signal, sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                continue  # not the main thread, or no signals here (Windows): stop the channel yourself
+            self.installed.append(sig)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        if self.stopping is None:
+            log.info("%s received: stopping", sig.name)
+            self.stopping = self.loop.create_task(self.channel.stop())
+
+    async def close(self) -> None:
+        for sig in self.installed:
+            self.loop.remove_signal_handler(sig)
+        if self.stopping is not None:
+            await self.stopping

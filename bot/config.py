@@ -89,6 +89,19 @@ class ChatSettings(_Section):
     console: ConsoleSettings = ConsoleSettings()
     wechaty: WechatySettings = WechatySettings()
 
+    @model_validator(mode="after")
+    def _wechaty_is_configured(self) -> ChatSettings:
+        # Without an endpoint python-wechaty would ask a public discovery service; we never do that.
+        if self.kind == "wechaty" and not self.wechaty.endpoint:
+            raise ValueError(
+                'kind = "wechaty" needs [chat.wechaty] endpoint, the host:port of your puppet-service gateway'
+            )
+        if self.kind == "wechaty" and not self.wechaty.token.get_secret_value():
+            raise ValueError(
+                'kind = "wechaty" needs [chat.wechaty] token (or TUIKE_WECHATY_TOKEN) of the puppet service'
+            )
+        return self
+
 
 class DatabaseSettings(_Section):
     url: str = ""

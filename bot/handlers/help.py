@@ -21,4 +21,5 @@ class HelpHandler:
             {"bot_name": self.bot_name, "is_group": message.is_group, "is_owner": message.sender_is_owner},
             group=message.chat_id if message.is_group else None,
         )
-        return Reply.text(text)
+        # In a group the answer @-mentions the asker, so they see it among everyone else's chat.
+        return Reply.text(text, mention_sender=message.is_group)

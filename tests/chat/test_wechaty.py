@@ -6,9 +6,12 @@ import asyncio
 import base64
 import logging
 import os
+import re
 import signal
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -24,6 +27,7 @@ from bot.chat.wechaty import (
 )
 from bot.cli import cli
 from bot.config import ConfigError, parse_settings
+from bot.push.service import next_slot
 from bot.render import Renderer, RenderError
 from tests.chat.conftest import (
     ALICE,
@@ -463,3 +467,37 @@ async def test_sigterm_stops_tuike_run_cleanly(tmp_path: Path, fake_puppet: Fake
     assert TOKEN not in err.decode()
     assert [name for name, _ in fake_puppet.calls][-1] == "stop"
     assert (tmp_path / "data" / "wechaty").is_dir()
+
+
+# -- deals and pushes through WeChat (issue 7's end-to-end cases) -----------------------------------
+
+
+async def test_a_keyword_request_gets_a_sandbox_deal_mentioning_the_asker(
+    wechat_app, fake_puppet: FakePuppet
+) -> None:
+    (reply,) = await ask(fake_puppet, "找 蓝牙耳机")
+    assert (reply.conversation_id, reply.mention_ids) == (ROOM, [ALICE])
+    assert reply.text.startswith(f"@{ALICE_NAME}")
+    assert "https://store.weixin.qq.com/shop/a/" in reply.text
+    link = re.search(r"https://store\.weixin\.qq\.com/shop/a/[A-Za-z0-9]+", reply.text)
+    assert link is not None
+    (again,) = await ask(fake_puppet, f"这个还有券吗 {link.group(0)}", talker=BOB, mention=False)
+    assert link.group(0) in again.text, "a pasted link gets that product's deal"
+
+
+async def test_the_owner_subscribes_and_the_fired_slot_reaches_the_room(
+    wechat_app, fake_puppet: FakePuppet
+) -> None:
+    (refused,) = await ask(fake_puppet, "订阅 每日好物 08:30")
+    assert "群主" in refused.text
+    (ok,) = await ask(fake_puppet, "订阅 每日好物 08:30", talker=OWNER)
+    assert "08:30" in ok.text
+    assert wechat_app.push is not None
+    slot = next_slot("08:30", datetime.now(UTC), ZoneInfo("Asia/Shanghai"))
+    before = len(fake_puppet.sent)
+    assert await wechat_app.push.tick(slot + timedelta(minutes=1)) == 1
+    await fake_puppet.wait_sent(before + 1)
+    push = fake_puppet.sent[before]
+    assert push.conversation_id == ROOM
+    assert "今日好物" in push.text
+    assert await wechat_app.push.tick(slot + timedelta(minutes=2)) == 0, "the slot is never pushed twice"

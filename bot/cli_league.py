@@ -7,11 +7,11 @@ import contextlib
 import json
 import sys
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from bot.config import ConfigError, Settings, load_config
+from bot.config import Settings
 from bot.handlers.parse import find_product_refs
 from bot.handlers.ranking import rank_products
 from bot.leagues.base import League, LeagueError, Product, SearchQuery, Spot
@@ -22,13 +22,14 @@ from bot.render import yuan
 from bot.store import db
 from bot.store.groups import find_group
 
+if TYPE_CHECKING:
+    from bot.cli import Context
+
 
 def _settings(ctx: click.Context) -> Settings:
-    try:
-        return load_config(ctx.find_root().obj.config_path).settings
-    except ConfigError as exc:
-        click.echo(f"配置错误 (config error): {exc}", err=True)
-        sys.exit(2)
+    """The settings the root command loaded (a bad config already exited 2 there)."""
+    root: Context = ctx.find_root().obj
+    return root.loaded.settings
 
 
 def _row(product: Product, **extra: Any) -> dict[str, Any]:

@@ -6,12 +6,13 @@ import asyncio
 import sys
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
 
 from bot.chat.base import Image, LinkCard, MiniProgramCard, Outgoing, Text
-from bot.config import ConfigError, Settings, load_config
+from bot.config import Settings
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.setup import open_leagues
 from bot.push import claims
@@ -22,13 +23,14 @@ from bot.store import db, subscriptions
 from bot.store.groups import find_group
 from bot.store.models import Subscription
 
+if TYPE_CHECKING:
+    from bot.cli import Context
+
 
 def _settings(ctx: click.Context) -> Settings:
-    try:
-        return load_config(ctx.find_root().obj.config_path).settings
-    except ConfigError as exc:
-        click.echo(f"配置错误 (config error): {exc}", err=True)
-        sys.exit(2)
+    """The settings the root command loaded (a bad config already exited 2 there)."""
+    root: Context = ctx.find_root().obj
+    return root.loaded.settings
 
 
 def _engine(settings: Settings):  # type: ignore[no-untyped-def]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.config import EXAMPLE_CONFIG, ConfigError, load_config, parse_settings
+from tests.helpers import tuike
 
 
 def test_example_config_is_valid_and_is_the_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -74,12 +73,6 @@ def test_bad_config_names_the_key(raw: dict[str, object], needle: str) -> None:
     assert "\n" not in message
 
 
-def _tuike(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False
-    )
-
-
 @pytest.mark.parametrize(
     ("body", "key"),
     [
@@ -91,7 +84,7 @@ def _tuike(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_cli_exits_2_with_one_line_and_no_traceback(tmp_path: Path, body: str, key: str) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(body, encoding="utf-8")
-    result = _tuike("--config", str(path), "check", cwd=tmp_path)
+    result = tuike("--config", str(path), "check", cwd=tmp_path)
     assert result.returncode == 2
     assert key in result.stderr
     assert "Traceback" not in result.stderr
@@ -99,6 +92,6 @@ def test_cli_exits_2_with_one_line_and_no_traceback(tmp_path: Path, body: str, k
 
 
 def test_missing_config_file_exits_2(tmp_path: Path) -> None:
-    result = _tuike("--config", str(tmp_path / "nope.toml"), "run", cwd=tmp_path)
+    result = tuike("--config", str(tmp_path / "nope.toml"), "run", cwd=tmp_path)
     assert result.returncode == 2
     assert "does not exist" in result.stderr

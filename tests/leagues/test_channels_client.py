@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 
 import pytest
 
@@ -12,6 +10,7 @@ from bot.leagues.base import LeagueConfigError, ProductNotFound
 from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.wechat.client import ChannelsClient
 from bot.leagues.wechat.errors import QuotaExhausted, RetriesExhausted
+from tests.helpers import tuike
 
 PROMOTER = "/channels/ec/promoter/"
 
@@ -225,43 +224,32 @@ async def test_wrong_verb_and_bad_json_get_the_wechat_errcodes(
     assert no_token.json()["errcode"] == 41001
 
 
-def _tuike(*args: str, cwd: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_search_and_promote_cli_on_the_embedded_sandbox(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    found = _tuike("search", "蓝牙耳机", "--limit", "3", "--json", cwd=tmp_path)
+    found = tuike("search", "蓝牙耳机", "--limit", "3", "--json", cwd=tmp_path)
     assert found.returncode == 0, found.stderr
     rows = [json.loads(line) for line in found.stdout.splitlines()]
     assert len(rows) == 3
     for row in rows:
         assert {"platform", "id", "title", "price_fen", "coupon_fen", "commission_fen"} <= set(row)
         assert row["final_price_fen"] == row["price_fen"] - row["coupon_fen"]
-    promoted = _tuike("promote", rows[0]["id"], "--json", cwd=tmp_path)
+    promoted = tuike("promote", rows[0]["id"], "--json", cwd=tmp_path)
     assert promoted.returncode == 0, promoted.stderr
     link = json.loads(promoted.stdout)
     assert link["http_short_link"].startswith("https://store.weixin.qq.com/shop/a/")
     assert link["sharer_appid"] == "wx_sharer_demo01"
-    missing = _tuike("promote", rows[0]["id"], "--group", "没有的群", cwd=tmp_path)
+    missing = tuike("promote", rows[0]["id"], "--group", "没有的群", cwd=tmp_path)
     assert missing.returncode == 2
     assert "没有这个群" in missing.stderr
-    nonsense = _tuike("promote", "hello", cwd=tmp_path)
+    nonsense = tuike("promote", "hello", cwd=tmp_path)
     assert nonsense.returncode == 2
 
 
 def test_real_api_without_credentials_is_a_config_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
     config = tmp_path / "c.toml"
     config.write_text("[leagues.channels]\nsandbox = false\n", encoding="utf-8")
-    result = _tuike("--config", str(config), "search", "x", cwd=tmp_path)
+    result = tuike("--config", str(config), "search", "x", cwd=tmp_path)
     assert result.returncode == 2
     assert "leagues.channels" in result.stderr
     assert "appid and secret" in result.stderr

@@ -113,11 +113,12 @@ from bot.cli_templates import templates  # noqa: E402
 
 cli.add_command(templates)
 
-from bot.cli_league import promote, sandbox, search  # noqa: E402
+from bot.cli_league import promote, quota, sandbox, search  # noqa: E402
 
 cli.add_command(sandbox)
 cli.add_command(search)
 cli.add_command(promote)
+cli.add_command(quota)
 
 from bot.cli_push import push  # noqa: E402
 

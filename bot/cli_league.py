@@ -159,3 +159,32 @@ def promote(ctx: click.Context, id_or_link: str, group: str | None, as_json: boo
         click.echo(
             f"{product.title}\n  {link.http_short_link}\n  {link.short_link}\n  推客: {link.spot.sharer_appid}"
         )
+
+
+QUOTA_PATHS = (
+    "/channels/ec/promoter/get_promote_product_list",
+    "/channels/ec/promoter/get_promote_product_detail",
+    "/channels/ec/promoter/get_product_promotion_link_info",
+    "/channels/ec/promoter/get_coupon_detail",
+    "/channels/ec/promoter/get_live_notice_record_list",
+    "/channels/ec/league/headsupplier/order/list/get",
+)
+
+
+@click.command("quota")
+@click.pass_context
+def quota(ctx: click.Context) -> None:
+    """How much of today's API quota the league calls the bot makes have used."""
+    settings = _settings(ctx)
+
+    async def work(league: League, _engine: Any) -> list[tuple[str, dict[str, Any]]]:
+        client = getattr(league, "client", None)
+        if client is None:
+            return []
+        return [(path, (await client.quota(path)).get("quota", {})) for path in QUOTA_PATHS]
+
+    rows = asyncio.run(_with_league(settings, work))
+    for path, q in rows:
+        used, limit = q.get("used", 0), q.get("daily_limit", 0)
+        warn = "  ⚠ 快用完了 (nearly used up)" if limit and used >= 0.9 * limit else ""
+        click.echo(f"{path.rsplit('/', 1)[-1]:42} {used:>7} / {limit:<7} 剩余 {q.get('remain', 0)}{warn}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -253,3 +254,10 @@ def test_real_api_without_credentials_is_a_config_error(tmp_path) -> None:  # ty
     assert result.returncode == 2
     assert "leagues.channels" in result.stderr
     assert "appid and secret" in result.stderr
+
+
+def test_quota_cli_reports_use_per_api(tmp_path: Path) -> None:
+    result = tuike("quota", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "get_promote_product_list" in result.stdout
+    assert "/ 100000" in result.stdout

@@ -131,8 +131,17 @@ class PushService:
                 job.remove()
         for job_id, trigger in wanted.items():
             func = self.tick_live if job_id == "live" else self.tick
+            # a group's own job looks at that group only: 500 groups at 08:30 are 500 small ticks,
+            # not 500 sweeps over every subscription
+            kwargs = {"group_id": int(job_id.split(":")[1])} if job_id.startswith("daily:") else {}
             self.scheduler.add_job(
-                func, trigger, id=job_id, replace_existing=True, misfire_grace_time=300, coalesce=True
+                func,
+                trigger,
+                id=job_id,
+                kwargs=kwargs,
+                replace_existing=True,
+                misfire_grace_time=300,
+                coalesce=True,
             )
 
     def next_runs(self) -> dict[int, datetime]:
@@ -144,17 +153,22 @@ class PushService:
 
     # -- daily deals -------------------------------------------------------------------------------
 
-    async def tick(self, now: datetime | None = None) -> int:
-        """Push every daily slot that is due and not yet in the push log; returns how many were queued."""
+    async def tick(self, now: datetime | None = None, group_id: int | None = None) -> int:
+        """Push every daily slot that is due and not yet in the push log (of one group, or all);
+        returns how many were queued."""
         now = now or self.clock()
         grace = timedelta(hours=self.push.grace_hours)
         queued = 0
         async with self._tick_lock:
             for sub, group in await asyncio.to_thread(subscriptions.active, self.engine, "daily"):
                 assert group.id is not None
+                if group_id is not None and group.id != group_id:
+                    continue
                 slot_time = latest_slot(sub.at_time, now, self.zone)
-                if slot_time < sub.created_at:
-                    continue  # subscribed after today's time: the first push is the next one
+                if slot_time < sub.updated_at:
+                    # subscribed (or moved the time, or came back) after today's time: the first push
+                    # is the next one, not a surprise catch-up right after the owner's command
+                    continue
                 slot = daily_slot_key(slot_time, self.zone)
                 if (group.id, slot) in self._queued or await asyncio.to_thread(
                     claims.exists, self.engine, group.id, slot
@@ -162,7 +176,8 @@ class PushService:
                     continue
                 if now - slot_time > grace:
                     late = now - slot_time
-                    claims.claim(
+                    await asyncio.to_thread(
+                        claims.claim,
                         self.engine,
                         group.id,
                         slot,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -108,7 +109,7 @@ class World:
         with Session(self.engine) as session:
             row = session.get(Subscription, sub.id)
             assert row is not None
-            row.created_at = created or at("00:00", 1)
+            row.created_at = row.updated_at = created or at("00:00", 1)
             session.add(row)
             session.commit()
         return g.id
@@ -274,6 +275,9 @@ def _msg(text: str, sender: str = "alice", owner: bool = False) -> Incoming:
         ("订阅 每日好物 9:05 数码", "boss", True, "每天 09:05 给大家推送好物（手机数码）"),
         ("订阅 每日好物 零食 耳机", "op_wxid", False, "休闲零食、耳机音箱"),
         ("订阅 每日好物 火箭", "boss", True, "没有「火箭」这个类目哦，可以选：手机数码、食品生鲜"),
+        ("订阅 每日好物 8点半 零食", "boss", True, "每天 08:30 给大家推送好物（休闲零食）"),
+        ("订阅 每日好物 晚上8点", "boss", True, "每天 20:00"),
+        ("订阅 每日好物 21：05", "boss", True, "每天 21:05"),
         ("订阅 直播", "boss", True, "开播前"),
         ("订阅 天气", "boss", True, "可以这样说"),
     ],
@@ -296,3 +300,51 @@ async def test_subscribe_status_unsubscribe_round_trip(engine: Engine) -> None:
     status = (await handler(_msg("订阅状态"))).parts[0].text  # type: ignore[union-attr]
     assert "还没有订阅" in status
     assert await handler(_msg("找 耳机")) is None, "not a subscription command"
+
+
+async def test_moving_the_time_earlier_does_not_push_at_once(engine: Engine) -> None:
+    """An owner who at 09:00 moves the daily push from 20:00 to 08:30 gets it tomorrow at 08:30, not now;
+    the same for a group that subscribes again after unsubscribing."""
+    w = World(engine)
+    moved = w.group(1, "20:00")
+    back = w.group(2, "08:30")
+    subscriptions.unsubscribe(engine, back)
+    subscriptions.subscribe(engine, moved, "daily", "08:30", now=at("09:00"))
+    subscriptions.subscribe(engine, back, "daily", "08:30", now=at("09:00"))
+    assert await w.tick(at("09:01")) == 0
+    assert w.sent == []
+    assert await w.tick(at("08:30", 23)) == 2, "both push at the new time the next day"
+
+
+async def test_a_scheduled_job_pushes_its_own_group(engine: Engine) -> None:
+    w = World(engine)
+    g1 = w.group(1, "08:30")
+    g2 = w.group(2, "08:30")
+    w.sender.start()
+    await w.service.start()
+    try:
+        w.now = at("08:30")
+        expected = []
+        for n, gid in enumerate((g1, g2), start=1):
+            job = w.service.scheduler.get_job(f"daily:{gid}")  # type: ignore[union-attr]
+            assert "hour='8', minute='30'" in str(job.trigger)
+            await job.func(*job.args, **job.kwargs)
+            await asyncio.sleep(0.01)
+            expected.append(f"room{n}@chatroom")
+            assert [o.chat_id for o in w.sent] == expected, "each group's job pushes that group"
+    finally:
+        await w.service.stop()
+        await w.sender.close()
+
+
+@pytest.mark.parametrize(
+    "text", ["订阅 每日好物 25:00", "订阅 每日好物 25点", "订阅 每日好物 08:61 数码", "订阅 每日好物 8"]
+)
+async def test_a_bad_time_gets_the_usage_not_an_unknown_category(engine: Engine, text: str) -> None:
+    w = World(engine)
+    reply = await _handler(w)(_msg(text, "boss", True))
+    assert reply is not None
+    said = reply.parts[0].text  # type: ignore[union-attr]
+    assert "订阅 每日好物 08:30" in said, said
+    assert "类目" not in said
+    assert subscriptions.active(engine) == []

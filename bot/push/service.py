@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 
 from bot.chat.base import Image, Outgoing, Reply, ReplyPart, Text
 from bot.config import Settings
-from bot.leagues.base import League, LeagueError, LiveEvent, Spot
+from bot.leagues.base import League, LeagueError, LeagueUnavailable, LiveEvent, Spot
 from bot.leagues.linkcache import LinkCache
 from bot.push import claims
 from bot.push.planner import lives_due, plan_daily
@@ -159,6 +159,8 @@ class PushService:
         now = now or self.clock()
         grace = timedelta(hours=self.push.grace_hours)
         queued = 0
+        if self.league is None:
+            return 0  # no league configured: nothing to push, and nothing to record as skipped
         async with self._tick_lock:
             for sub, group in await asyncio.to_thread(subscriptions.active, self.engine, "daily"):
                 assert group.id is not None
@@ -187,8 +189,32 @@ class PushService:
                     )
                     log.info("skipped %s for %s: missed by %s", slot, group.name, late)
                     continue
-                if await self.push_daily(group, sub, slot, now=now) is not None:
-                    queued += 1
+                try:
+                    composed = await self.compose_daily(group, sub, now)
+                except LeagueUnavailable as exc:
+                    # quota gone or the league down: the other groups would fail the same way, and
+                    # each try spends quota; the next tick (a minute on) tries them all again
+                    log.warning("daily deals not ready (%s); next tick tries again", exc)
+                    break
+                except LeagueError as exc:
+                    log.warning("daily deals for %s not ready (%s); next tick tries again", group.name, exc)
+                    continue
+                if composed is None:
+                    # nothing fresh in the group's categories: say nothing rather than repeat, and
+                    # record it, so the next tick does not ask the league again all morning
+                    await asyncio.to_thread(
+                        claims.claim,
+                        self.engine,
+                        group.id,
+                        slot,
+                        self.owner,
+                        claims.SKIPPED,
+                        "no fresh deals in the group's categories",
+                    )
+                    log.info("no deals to push to %s for %s", group.name, slot)
+                    continue
+                self.enqueue(group.id, slot, *composed)
+                queued += 1
         return queued
 
     async def compose_daily(
@@ -232,21 +258,6 @@ class PushService:
             return []
         return [tree.get(i, i) for i in ids]
 
-    async def push_daily(
-        self, group: Group, sub: Subscription, slot: str, *, now: datetime | None = None
-    ) -> asyncio.Future[bool] | None:
-        assert group.id is not None
-        try:
-            composed = await self.compose_daily(group, sub, now or self.clock())
-        except LeagueError as exc:
-            log.warning("daily deals for %s not ready (%s); next tick tries again", group.name, exc)
-            return None
-        if composed is None:
-            log.info("no deals to push to %s for %s", group.name, slot)
-            return None
-        outgoing, product_ids = composed
-        return self.enqueue(group.id, slot, outgoing, product_ids)
-
     def enqueue(
         self, group_id: int, slot: str, outgoing: Outgoing, product_ids: list[str]
     ) -> asyncio.Future[bool]:
@@ -283,9 +294,12 @@ class PushService:
             if spot.key not in per_spot:
                 try:
                     per_spot[spot.key] = await self.league.lives(talents, spot)
-                except LeagueError as exc:
+                except LeagueUnavailable as exc:
                     log.warning("live notices unavailable: %s", exc)
                     return queued
+                except LeagueError as exc:  # e.g. this group's sharer is not bound: the others go on
+                    log.warning("live notices for %s unavailable: %s", group.name, exc)
+                    per_spot[spot.key] = []
             for due in lives_due(per_spot[spot.key], now, self.push.live_remind_minutes):
                 if (group.id, due.slot) in self._queued or await asyncio.to_thread(
                     claims.exists, self.engine, group.id, due.slot

@@ -11,10 +11,18 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.chat.base import Incoming, Outgoing, Text
-from bot.config import parse_settings
+from bot.config import ConfigError, parse_settings
 from bot.handlers.spots import GroupSpots
 from bot.handlers.subscribe import SubscribeHandler
-from bot.leagues.base import Category, Coupon, LiveEvent, Product, Spot
+from bot.leagues.base import (
+    Category,
+    Coupon,
+    LeagueConfigError,
+    LeagueUnavailable,
+    LiveEvent,
+    Product,
+    Spot,
+)
 from bot.leagues.linkcache import LinkCache
 from bot.push import claims
 from bot.push.sender import PacedSender
@@ -22,7 +30,7 @@ from bot.push.service import PushService
 from bot.render import Renderer
 from bot.store import subscriptions
 from bot.store.groups import ensure_group
-from bot.store.models import PushLog, Subscription
+from bot.store.models import Group, PushLog, Subscription
 from tests.fakes import FakeLeague, product
 
 SH = "Asia/Shanghai"
@@ -38,6 +46,7 @@ class PushLeague(FakeLeague):
     def __init__(self, products: Sequence[Product]) -> None:
         super().__init__(products)
         self.live_events: list[LiveEvent] = []
+        self.refuse_spot = ""
 
     async def categories(self) -> list[Category]:
         return [
@@ -53,6 +62,8 @@ class PushLeague(FakeLeague):
 
     async def lives(self, talent_appids: Sequence[str], spot: Spot) -> list[LiveEvent]:
         self.calls["lives"] += 1
+        if spot.key == self.refuse_spot:
+            raise LeagueConfigError("sharer not bound to the 机构")
         return list(self.live_events)
 
 
@@ -348,3 +359,72 @@ async def test_a_bad_time_gets_the_usage_not_an_unknown_category(engine: Engine,
     assert "订阅 每日好物 08:30" in said, said
     assert "类目" not in said
     assert subscriptions.active(engine) == []
+
+
+async def test_nothing_fresh_is_recorded_skipped_and_not_asked_again(engine: Engine) -> None:
+    w = World(engine)
+    w.league.products = {p.product_id: p for p in catalogue()[:3]}
+    w.group(1, "08:30")
+    assert await w.tick(at("08:30", 22)) == 1
+    assert await w.tick(at("08:30", 23)) == 0, "all three were pushed yesterday"
+    asked = w.league.calls["search"]
+    for minute in ("08:31", "08:45", "10:00"):
+        assert await w.tick(at(minute, 23)) == 0
+    assert w.league.calls["search"] == asked, "the empty slot is not asked for again every minute"
+    assert len(w.sent) == 1
+    with Session(engine) as session:
+        row = session.exec(select(PushLog).where(PushLog.slot == "daily:2026-11-23T08:30")).one()
+    assert row.status == "skipped" and "no fresh deals" in row.detail
+
+
+async def test_a_league_outage_stops_the_sweep_and_the_next_tick_sends_all(engine: Engine) -> None:
+    w = World(engine)
+    for n in (1, 2, 3):
+        w.group(n, "08:30")
+    w.league.fail_with = LeagueUnavailable("quota used up")
+    assert await w.tick(at("08:30")) == 0
+    assert w.league.calls["search"] == 1, "one failed call, not one per group"
+    with Session(engine) as session:
+        assert session.exec(select(PushLog)).all() == [], "nothing claimed, nothing lost"
+    w.league.fail_with = None
+    assert await w.tick(at("08:31")) == 3
+    assert sorted(o.chat_id for o in w.sent) == [f"room{n}@chatroom" for n in (1, 2, 3)]
+
+
+async def test_no_league_means_no_push_and_nothing_recorded(engine: Engine) -> None:
+    w = World(engine)
+    w.group(1, "08:30")
+    w.service.league = None
+    assert await w.tick(at("08:30")) == 0
+    with Session(engine) as session:
+        assert session.exec(select(PushLog)).all() == []
+
+
+async def test_live_notices_failing_for_one_sharer_do_not_silence_the_others(engine: Engine) -> None:
+    w = World(engine)
+    bound = ensure_group(engine, "room1@chatroom", "群1")
+    assert bound.id is not None
+    with Session(engine) as session:
+        row = session.get(Group, bound.id)
+        assert row is not None
+        row.channels_sharer_appid = "wx_unbound"
+        session.add(row)
+        session.commit()
+    subscriptions.subscribe(engine, bound.id, "live", now=at("00:00", 1))
+    w.group(2, kind="live")
+    w.league.live_events = [LiveEvent("wx_talent", "小杨数码", "n1", "数码专场", at("20:00"))]
+    w.league.refuse_spot = "wx_unbound"
+    w.sender.start()
+    assert await w.service.tick_live(at("19:50")) == 1
+    await w.sender.close()
+    assert [o.chat_id for o in w.sent] == ["room2@chatroom"]
+
+
+def test_polling_slower_than_the_reminder_window_is_a_config_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({"push": {"live_poll_seconds": 1800, "live_remind_minutes": 15}})
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "push" in message and "live_poll_seconds" in message
+    with pytest.raises(ConfigError, match="jitter_min_seconds"):
+        parse_settings({"push": {"jitter_min_seconds": 9, "jitter_max_seconds": 3}})

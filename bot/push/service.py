@@ -10,6 +10,7 @@ tests drive with their own clock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -78,6 +79,7 @@ class PushService:
         *,
         clock: Clock = _now,
         owner: str | None = None,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
         self.push = settings.push
@@ -88,6 +90,8 @@ class PushService:
         self.links = links
         self.spots = spots
         self.clock = clock
+        self.notify = notify
+        self._catch_up: asyncio.Task[int] | None = None
         self.zone = ZoneInfo(settings.bot.timezone)
         self.instance = owner or instance_name(settings)
         self.owner = f"{self.instance}/{os.getpid()}"
@@ -98,19 +102,39 @@ class PushService:
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
-    async def start(self, *, schedule: bool = True) -> None:
+    async def start(self, *, schedule: bool = True, wait: bool = True) -> None:
+        """Report what a dead process left half sent, catch up due slots, then schedule.
+
+        With `wait=False` the catch-up (league calls for every due group) runs in the background, so
+        the channel starts answering members at once after a restart.
+        """
         rows = await asyncio.to_thread(claims.recover_interrupted, self.engine, self.instance + "/")
         for row in rows:
             note = f"group {row.group_id} slot {row.slot} was mid-send when the bot stopped: marked interrupted, not resent"
             log.warning("%s", note)
             self.interrupted.append(note)
-        await self.tick()
+        if rows and self.notify is not None:
+            names = await asyncio.to_thread(subscriptions.group_names, self.engine)
+            lines = [f"· {names.get(r.group_id, r.group_id)}  {r.slot}" for r in rows]
+            self.notify(
+                f"上次停机时有 {len(rows)} 条推送正在发送，可能已经发出、也可能没有；"
+                "为了不重复打扰，这些不会重发：\n" + "\n".join(lines)
+            )
+        if wait:
+            await self.tick()
+        else:
+            self._catch_up = asyncio.get_running_loop().create_task(self.tick(), name="push-catch-up")
         if schedule:
             self.scheduler = AsyncIOScheduler(timezone=self.zone)
             self.scheduler.start()
             self.rebuild_jobs()
 
     async def stop(self) -> None:
+        if self._catch_up is not None and not self._catch_up.done():
+            self._catch_up.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._catch_up
+        self._catch_up = None
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None

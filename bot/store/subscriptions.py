@@ -69,3 +69,9 @@ def active(engine: Engine, kind: str | None = None) -> list[tuple[Subscription, 
         if kind:
             statement = statement.where(Subscription.kind == kind)
         return [(s, g) for s, g in session.exec(statement).all()]
+
+
+def group_names(engine: Engine) -> dict[int, str]:
+    """Group id → name, for reports to the operator."""
+    with Session(engine) as session:
+        return {g.id: g.name or g.room_id for g in session.exec(select(Group)).all() if g.id is not None}

@@ -189,15 +189,28 @@ async def test_missed_slots_are_caught_up_within_grace_and_skipped_beyond(engine
 
 async def test_interrupted_slot_is_reported_not_resent(engine: Engine) -> None:
     w = World(engine)
+    told: list[str] = []
+    w.service.notify = told.append
     gid = w.group(1, "08:30")
+    w.group(2, "08:30")
     assert claims.claim(engine, gid, "daily:2026-11-22T08:30", "test/999", claims.SENDING)
     w.now = at("08:35")
     w.sender.start()
-    await w.service.start(schedule=False)
+    await w.service.start(schedule=False, wait=False)
+    for _ in range(200):  # the catch-up runs in the background
+        if w.sent:
+            break
+        await asyncio.sleep(0.01)
+    await w.service.stop()
     await w.sender.close()
-    assert w.sent == []
+    assert [o.chat_id for o in w.sent] == ["room2@chatroom"], "the other group is caught up"
     assert w.service.interrupted
     assert "interrupted" in w.service.interrupted[0]
+    (note,) = told
+    assert "群1" in note and "daily:2026-11-22T08:30" in note and "不会重发" in note
+    with Session(engine) as session:
+        row = session.exec(select(PushLog).where(PushLog.group_id == gid)).one()
+    assert row.status == "interrupted"
 
 
 async def test_live_reminder_once_before_and_once_when_live(engine: Engine) -> None:

@@ -225,7 +225,16 @@ class App:
         sender = build_sender(settings, channel)
         sender.start()
         league = self.leagues.get("channels")
-        self.push = PushService(settings, self.engine, league, renderer, sender, links, group_spot(settings))
+        self.push = PushService(
+            settings,
+            self.engine,
+            league,
+            renderer,
+            sender,
+            links,
+            group_spot(settings),
+            notify=tell_operator,
+        )
         subscribe = SubscribeHandler(
             engine=self.engine,
             renderer=renderer,
@@ -238,7 +247,7 @@ class App:
         )
         router = build_router(settings, renderer, subscribe, deals)
         if settings.push.enabled:
-            await self.push.start()
+            await self.push.start(wait=False)  # members get answers while missed slots catch up
             stack.push_async_callback(self.push.stop)
 
         async def on_message(message: Incoming) -> None:

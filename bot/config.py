@@ -188,6 +188,9 @@ class PushSettings(_Section):
     def _jitter_order(self) -> PushSettings:
         if self.jitter_min_seconds > self.jitter_max_seconds:
             raise ValueError("jitter_min_seconds must not be larger than jitter_max_seconds")
+        if self.live_poll_seconds > self.live_remind_minutes * 60:
+            # a live starting between two polls would be seen only once it is on air: no reminder
+            raise ValueError("live_poll_seconds must not be longer than live_remind_minutes (in seconds)")
         return self
 
 

@@ -23,7 +23,29 @@ from bot.store import subscriptions
 
 DAILY_WORDS = ("每日好物", "每日", "好物", "每天", "daily")
 LIVE_WORDS = ("直播", "live")
-_TIME = re.compile(r"^([01]?\d|2[0-3])[:：]([0-5]\d)$")
+_TIME = re.compile(
+    r"^(?P<part>早上|上午|中午|下午|晚上)?(?P<hour>\d{1,2})"
+    r"(?:[:：](?P<minute>\d{2})|点(?:(?P<half>半)|(?P<minute2>\d{1,2})分?)?)$"
+)
+_TIMEISH = re.compile(r"^(早上|上午|中午|下午|晚上)?\d+([:：点]|$)")
+"""Looks like an attempt at a time: a wrong one gets the usage, not "no such category"."""
+BAD_TIME = "bad"
+
+
+def parse_time(word: str) -> str | None:
+    """`08:30`, `8:30`, `8点`, `8点半`, `晚上8点15` → "HH:MM"; None when the word is no time at all;
+    `BAD_TIME` when it tries to be one and fails (25:00, 8:61, 8)."""
+    found = _TIME.match(word)
+    if found is None:
+        return BAD_TIME if _TIMEISH.match(word) else None
+    hour = int(found["hour"])
+    minute = 30 if found["half"] else int(found["minute"] or found["minute2"] or 0)
+    if found["part"] in ("下午", "晚上") and hour < 12:
+        hour += 12
+    if hour > 23 or minute > 59:
+        return BAD_TIME
+    return f"{hour:02d}:{minute:02d}"
+
 
 NextRuns = Callable[[], Mapping[int, datetime]]
 
@@ -97,9 +119,11 @@ class SubscribeHandler:
             self.on_change()
             return self._say(message, "subscribed", {"kind": "live", "at_time": "", "categories": []})
         at_time, rest = self.default_time, words[1:]
-        if rest and _TIME.match(rest[0]):
-            hour, minute = _TIME.match(rest[0]).groups()  # type: ignore[union-attr]
-            at_time, rest = f"{int(hour):02d}:{minute}", rest[1:]
+        given = parse_time(rest[0]) if rest else None
+        if given == BAD_TIME:
+            return self._say(message, "subscribe_usage", {"reason": "unknown"})
+        if given is not None:
+            at_time, rest = given, rest[1:]
         categories: list[Category] = []
         if rest:
             try:

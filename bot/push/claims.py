@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -27,6 +27,11 @@ CLAIMED, SENDING, SENT, FAILED, INTERRUPTED, SKIPPED = (
 )
 
 
+_PUSH_LOG = PushLog.__table__  # type: ignore[attr-defined]
+"""Claims and marks are plain Core statements: they sit on the send path, once per message, and the
+ORM session around them cost as much as the SQLite commit itself."""
+
+
 def claim(
     engine: Engine,
     group_id: int,
@@ -37,15 +42,21 @@ def claim(
     product_ids: Iterable[str] = (),
 ) -> bool:
     """True when this process now owns (group, slot); False when anyone ever claimed it before."""
-    with Session(engine) as session:
-        row = PushLog(group_id=group_id, slot=slot, status=status, claimed_by=owner, detail=detail[:2048])
-        row.product_ids = ",".join(product_ids)[:2048]
-        session.add(row)
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-            return False
+    row = {
+        "group_id": group_id,
+        "slot": slot,
+        "status": status,
+        "claimed_by": owner,
+        "claimed_at": utcnow(),
+        "finished_at": utcnow() if status == SKIPPED else None,
+        "detail": detail[:2048],
+        "product_ids": ",".join(product_ids)[:2048],
+    }
+    try:
+        with engine.begin() as connection:
+            connection.execute(insert(_PUSH_LOG).values(**row))
+    except IntegrityError:
+        return False
     return True
 
 
@@ -66,13 +77,12 @@ def mark(
     ids = ",".join(product_ids)
     if ids:
         values["product_ids"] = ids[:2048]
-    with Session(engine) as session:
-        session.execute(
-            update(PushLog)
-            .where(col(PushLog.group_id) == group_id, col(PushLog.slot) == slot)
+    with engine.begin() as connection:
+        connection.execute(
+            update(_PUSH_LOG)
+            .where(_PUSH_LOG.c.group_id == group_id, _PUSH_LOG.c.slot == slot)
             .values(**values)
         )
-        session.commit()
 
 
 def recover_interrupted(engine: Engine, owner_prefix: str = "") -> list[PushLog]:

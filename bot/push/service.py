@@ -10,6 +10,7 @@ tests drive with their own clock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -25,7 +26,7 @@ from sqlalchemy import Engine
 
 from bot.chat.base import Image, Outgoing, Reply, ReplyPart, Text
 from bot.config import Settings
-from bot.leagues.base import League, LeagueError, LiveEvent, Spot
+from bot.leagues.base import League, LeagueError, LeagueUnavailable, LiveEvent, Spot
 from bot.leagues.linkcache import LinkCache
 from bot.push import claims
 from bot.push.planner import lives_due, plan_daily
@@ -78,6 +79,7 @@ class PushService:
         *,
         clock: Clock = _now,
         owner: str | None = None,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
         self.push = settings.push
@@ -88,6 +90,8 @@ class PushService:
         self.links = links
         self.spots = spots
         self.clock = clock
+        self.notify = notify
+        self._catch_up: asyncio.Task[int] | None = None
         self.zone = ZoneInfo(settings.bot.timezone)
         self.instance = owner or instance_name(settings)
         self.owner = f"{self.instance}/{os.getpid()}"
@@ -98,19 +102,39 @@ class PushService:
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
-    async def start(self, *, schedule: bool = True) -> None:
+    async def start(self, *, schedule: bool = True, wait: bool = True) -> None:
+        """Report what a dead process left half sent, catch up due slots, then schedule.
+
+        With `wait=False` the catch-up (league calls for every due group) runs in the background, so
+        the channel starts answering members at once after a restart.
+        """
         rows = await asyncio.to_thread(claims.recover_interrupted, self.engine, self.instance + "/")
         for row in rows:
             note = f"group {row.group_id} slot {row.slot} was mid-send when the bot stopped: marked interrupted, not resent"
             log.warning("%s", note)
             self.interrupted.append(note)
-        await self.tick()
+        if rows and self.notify is not None:
+            names = await asyncio.to_thread(subscriptions.group_names, self.engine)
+            lines = [f"· {names.get(r.group_id, r.group_id)}  {r.slot}" for r in rows]
+            self.notify(
+                f"上次停机时有 {len(rows)} 条推送正在发送，可能已经发出、也可能没有；"
+                "为了不重复打扰，这些不会重发：\n" + "\n".join(lines)
+            )
+        if wait:
+            await self.tick()
+        else:
+            self._catch_up = asyncio.get_running_loop().create_task(self.tick(), name="push-catch-up")
         if schedule:
             self.scheduler = AsyncIOScheduler(timezone=self.zone)
             self.scheduler.start()
             self.rebuild_jobs()
 
     async def stop(self) -> None:
+        if self._catch_up is not None and not self._catch_up.done():
+            self._catch_up.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._catch_up
+        self._catch_up = None
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
@@ -131,8 +155,17 @@ class PushService:
                 job.remove()
         for job_id, trigger in wanted.items():
             func = self.tick_live if job_id == "live" else self.tick
+            # a group's own job looks at that group only: 500 groups at 08:30 are 500 small ticks,
+            # not 500 sweeps over every subscription
+            kwargs = {"group_id": int(job_id.split(":")[1])} if job_id.startswith("daily:") else {}
             self.scheduler.add_job(
-                func, trigger, id=job_id, replace_existing=True, misfire_grace_time=300, coalesce=True
+                func,
+                trigger,
+                id=job_id,
+                kwargs=kwargs,
+                replace_existing=True,
+                misfire_grace_time=300,
+                coalesce=True,
             )
 
     def next_runs(self) -> dict[int, datetime]:
@@ -144,17 +177,24 @@ class PushService:
 
     # -- daily deals -------------------------------------------------------------------------------
 
-    async def tick(self, now: datetime | None = None) -> int:
-        """Push every daily slot that is due and not yet in the push log; returns how many were queued."""
+    async def tick(self, now: datetime | None = None, group_id: int | None = None) -> int:
+        """Push every daily slot that is due and not yet in the push log (of one group, or all);
+        returns how many were queued."""
         now = now or self.clock()
         grace = timedelta(hours=self.push.grace_hours)
         queued = 0
+        if self.league is None:
+            return 0  # no league configured: nothing to push, and nothing to record as skipped
         async with self._tick_lock:
             for sub, group in await asyncio.to_thread(subscriptions.active, self.engine, "daily"):
                 assert group.id is not None
+                if group_id is not None and group.id != group_id:
+                    continue
                 slot_time = latest_slot(sub.at_time, now, self.zone)
-                if slot_time < sub.created_at:
-                    continue  # subscribed after today's time: the first push is the next one
+                if slot_time < sub.updated_at:
+                    # subscribed (or moved the time, or came back) after today's time: the first push
+                    # is the next one, not a surprise catch-up right after the owner's command
+                    continue
                 slot = daily_slot_key(slot_time, self.zone)
                 if (group.id, slot) in self._queued or await asyncio.to_thread(
                     claims.exists, self.engine, group.id, slot
@@ -162,7 +202,8 @@ class PushService:
                     continue
                 if now - slot_time > grace:
                     late = now - slot_time
-                    claims.claim(
+                    await asyncio.to_thread(
+                        claims.claim,
                         self.engine,
                         group.id,
                         slot,
@@ -172,8 +213,32 @@ class PushService:
                     )
                     log.info("skipped %s for %s: missed by %s", slot, group.name, late)
                     continue
-                if await self.push_daily(group, sub, slot, now=now) is not None:
-                    queued += 1
+                try:
+                    composed = await self.compose_daily(group, sub, now)
+                except LeagueUnavailable as exc:
+                    # quota gone or the league down: the other groups would fail the same way, and
+                    # each try spends quota; the next tick (a minute on) tries them all again
+                    log.warning("daily deals not ready (%s); next tick tries again", exc)
+                    break
+                except LeagueError as exc:
+                    log.warning("daily deals for %s not ready (%s); next tick tries again", group.name, exc)
+                    continue
+                if composed is None:
+                    # nothing fresh in the group's categories: say nothing rather than repeat, and
+                    # record it, so the next tick does not ask the league again all morning
+                    await asyncio.to_thread(
+                        claims.claim,
+                        self.engine,
+                        group.id,
+                        slot,
+                        self.owner,
+                        claims.SKIPPED,
+                        "no fresh deals in the group's categories",
+                    )
+                    log.info("no deals to push to %s for %s", group.name, slot)
+                    continue
+                self.enqueue(group.id, slot, *composed)
+                queued += 1
         return queued
 
     async def compose_daily(
@@ -217,21 +282,6 @@ class PushService:
             return []
         return [tree.get(i, i) for i in ids]
 
-    async def push_daily(
-        self, group: Group, sub: Subscription, slot: str, *, now: datetime | None = None
-    ) -> asyncio.Future[bool] | None:
-        assert group.id is not None
-        try:
-            composed = await self.compose_daily(group, sub, now or self.clock())
-        except LeagueError as exc:
-            log.warning("daily deals for %s not ready (%s); next tick tries again", group.name, exc)
-            return None
-        if composed is None:
-            log.info("no deals to push to %s for %s", group.name, slot)
-            return None
-        outgoing, product_ids = composed
-        return self.enqueue(group.id, slot, outgoing, product_ids)
-
     def enqueue(
         self, group_id: int, slot: str, outgoing: Outgoing, product_ids: list[str]
     ) -> asyncio.Future[bool]:
@@ -268,9 +318,12 @@ class PushService:
             if spot.key not in per_spot:
                 try:
                     per_spot[spot.key] = await self.league.lives(talents, spot)
-                except LeagueError as exc:
+                except LeagueUnavailable as exc:
                     log.warning("live notices unavailable: %s", exc)
                     return queued
+                except LeagueError as exc:  # e.g. this group's sharer is not bound: the others go on
+                    log.warning("live notices for %s unavailable: %s", group.name, exc)
+                    per_spot[spot.key] = []
             for due in lives_due(per_spot[spot.key], now, self.push.live_remind_minutes):
                 if (group.id, due.slot) in self._queued or await asyncio.to_thread(
                     claims.exists, self.engine, group.id, due.slot

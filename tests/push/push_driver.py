@@ -39,7 +39,7 @@ async def main(url: str, out_path: str, instance: str, groups: int, delay: float
             with Session(engine) as session:
                 row = session.get(Subscription, sub.id)
                 assert row is not None
-                row.created_at = NOW - timedelta(days=3)
+                row.created_at = row.updated_at = NOW - timedelta(days=3)
                 session.add(row)
                 session.commit()
     if instance == "setup":  # create the groups and subscriptions only (the two-process test)

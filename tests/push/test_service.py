@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -10,10 +11,18 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.chat.base import Incoming, Outgoing, Text
-from bot.config import parse_settings
+from bot.config import ConfigError, parse_settings
 from bot.handlers.spots import GroupSpots
 from bot.handlers.subscribe import SubscribeHandler
-from bot.leagues.base import Category, Coupon, LiveEvent, Product, Spot
+from bot.leagues.base import (
+    Category,
+    Coupon,
+    LeagueConfigError,
+    LeagueUnavailable,
+    LiveEvent,
+    Product,
+    Spot,
+)
 from bot.leagues.linkcache import LinkCache
 from bot.push import claims
 from bot.push.sender import PacedSender
@@ -21,7 +30,7 @@ from bot.push.service import PushService
 from bot.render import Renderer
 from bot.store import subscriptions
 from bot.store.groups import ensure_group
-from bot.store.models import PushLog, Subscription
+from bot.store.models import Group, PushLog, Subscription
 from tests.fakes import FakeLeague, product
 
 SH = "Asia/Shanghai"
@@ -37,6 +46,7 @@ class PushLeague(FakeLeague):
     def __init__(self, products: Sequence[Product]) -> None:
         super().__init__(products)
         self.live_events: list[LiveEvent] = []
+        self.refuse_spot = ""
 
     async def categories(self) -> list[Category]:
         return [
@@ -52,6 +62,8 @@ class PushLeague(FakeLeague):
 
     async def lives(self, talent_appids: Sequence[str], spot: Spot) -> list[LiveEvent]:
         self.calls["lives"] += 1
+        if spot.key == self.refuse_spot:
+            raise LeagueConfigError("sharer not bound to the 机构")
         return list(self.live_events)
 
 
@@ -108,7 +120,7 @@ class World:
         with Session(self.engine) as session:
             row = session.get(Subscription, sub.id)
             assert row is not None
-            row.created_at = created or at("00:00", 1)
+            row.created_at = row.updated_at = created or at("00:00", 1)
             session.add(row)
             session.commit()
         return g.id
@@ -177,15 +189,28 @@ async def test_missed_slots_are_caught_up_within_grace_and_skipped_beyond(engine
 
 async def test_interrupted_slot_is_reported_not_resent(engine: Engine) -> None:
     w = World(engine)
+    told: list[str] = []
+    w.service.notify = told.append
     gid = w.group(1, "08:30")
+    w.group(2, "08:30")
     assert claims.claim(engine, gid, "daily:2026-11-22T08:30", "test/999", claims.SENDING)
     w.now = at("08:35")
     w.sender.start()
-    await w.service.start(schedule=False)
+    await w.service.start(schedule=False, wait=False)
+    for _ in range(200):  # the catch-up runs in the background
+        if w.sent:
+            break
+        await asyncio.sleep(0.01)
+    await w.service.stop()
     await w.sender.close()
-    assert w.sent == []
+    assert [o.chat_id for o in w.sent] == ["room2@chatroom"], "the other group is caught up"
     assert w.service.interrupted
     assert "interrupted" in w.service.interrupted[0]
+    (note,) = told
+    assert "群1" in note and "daily:2026-11-22T08:30" in note and "不会重发" in note
+    with Session(engine) as session:
+        row = session.exec(select(PushLog).where(PushLog.group_id == gid)).one()
+    assert row.status == "interrupted"
 
 
 async def test_live_reminder_once_before_and_once_when_live(engine: Engine) -> None:
@@ -274,6 +299,9 @@ def _msg(text: str, sender: str = "alice", owner: bool = False) -> Incoming:
         ("订阅 每日好物 9:05 数码", "boss", True, "每天 09:05 给大家推送好物（手机数码）"),
         ("订阅 每日好物 零食 耳机", "op_wxid", False, "休闲零食、耳机音箱"),
         ("订阅 每日好物 火箭", "boss", True, "没有「火箭」这个类目哦，可以选：手机数码、食品生鲜"),
+        ("订阅 每日好物 8点半 零食", "boss", True, "每天 08:30 给大家推送好物（休闲零食）"),
+        ("订阅 每日好物 晚上8点", "boss", True, "每天 20:00"),
+        ("订阅 每日好物 21：05", "boss", True, "每天 21:05"),
         ("订阅 直播", "boss", True, "开播前"),
         ("订阅 天气", "boss", True, "可以这样说"),
     ],
@@ -296,3 +324,120 @@ async def test_subscribe_status_unsubscribe_round_trip(engine: Engine) -> None:
     status = (await handler(_msg("订阅状态"))).parts[0].text  # type: ignore[union-attr]
     assert "还没有订阅" in status
     assert await handler(_msg("找 耳机")) is None, "not a subscription command"
+
+
+async def test_moving_the_time_earlier_does_not_push_at_once(engine: Engine) -> None:
+    """An owner who at 09:00 moves the daily push from 20:00 to 08:30 gets it tomorrow at 08:30, not now;
+    the same for a group that subscribes again after unsubscribing."""
+    w = World(engine)
+    moved = w.group(1, "20:00")
+    back = w.group(2, "08:30")
+    subscriptions.unsubscribe(engine, back)
+    subscriptions.subscribe(engine, moved, "daily", "08:30", now=at("09:00"))
+    subscriptions.subscribe(engine, back, "daily", "08:30", now=at("09:00"))
+    assert await w.tick(at("09:01")) == 0
+    assert w.sent == []
+    assert await w.tick(at("08:30", 23)) == 2, "both push at the new time the next day"
+
+
+async def test_a_scheduled_job_pushes_its_own_group(engine: Engine) -> None:
+    w = World(engine)
+    g1 = w.group(1, "08:30")
+    g2 = w.group(2, "08:30")
+    w.sender.start()
+    await w.service.start()
+    try:
+        w.now = at("08:30")
+        expected = []
+        for n, gid in enumerate((g1, g2), start=1):
+            job = w.service.scheduler.get_job(f"daily:{gid}")  # type: ignore[union-attr]
+            assert "hour='8', minute='30'" in str(job.trigger)
+            await job.func(*job.args, **job.kwargs)
+            await asyncio.sleep(0.01)
+            expected.append(f"room{n}@chatroom")
+            assert [o.chat_id for o in w.sent] == expected, "each group's job pushes that group"
+    finally:
+        await w.service.stop()
+        await w.sender.close()
+
+
+@pytest.mark.parametrize(
+    "text", ["订阅 每日好物 25:00", "订阅 每日好物 25点", "订阅 每日好物 08:61 数码", "订阅 每日好物 8"]
+)
+async def test_a_bad_time_gets_the_usage_not_an_unknown_category(engine: Engine, text: str) -> None:
+    w = World(engine)
+    reply = await _handler(w)(_msg(text, "boss", True))
+    assert reply is not None
+    said = reply.parts[0].text  # type: ignore[union-attr]
+    assert "订阅 每日好物 08:30" in said, said
+    assert "类目" not in said
+    assert subscriptions.active(engine) == []
+
+
+async def test_nothing_fresh_is_recorded_skipped_and_not_asked_again(engine: Engine) -> None:
+    w = World(engine)
+    w.league.products = {p.product_id: p for p in catalogue()[:3]}
+    w.group(1, "08:30")
+    assert await w.tick(at("08:30", 22)) == 1
+    assert await w.tick(at("08:30", 23)) == 0, "all three were pushed yesterday"
+    asked = w.league.calls["search"]
+    for minute in ("08:31", "08:45", "10:00"):
+        assert await w.tick(at(minute, 23)) == 0
+    assert w.league.calls["search"] == asked, "the empty slot is not asked for again every minute"
+    assert len(w.sent) == 1
+    with Session(engine) as session:
+        row = session.exec(select(PushLog).where(PushLog.slot == "daily:2026-11-23T08:30")).one()
+    assert row.status == "skipped" and "no fresh deals" in row.detail
+
+
+async def test_a_league_outage_stops_the_sweep_and_the_next_tick_sends_all(engine: Engine) -> None:
+    w = World(engine)
+    for n in (1, 2, 3):
+        w.group(n, "08:30")
+    w.league.fail_with = LeagueUnavailable("quota used up")
+    assert await w.tick(at("08:30")) == 0
+    assert w.league.calls["search"] == 1, "one failed call, not one per group"
+    with Session(engine) as session:
+        assert session.exec(select(PushLog)).all() == [], "nothing claimed, nothing lost"
+    w.league.fail_with = None
+    assert await w.tick(at("08:31")) == 3
+    assert sorted(o.chat_id for o in w.sent) == [f"room{n}@chatroom" for n in (1, 2, 3)]
+
+
+async def test_no_league_means_no_push_and_nothing_recorded(engine: Engine) -> None:
+    w = World(engine)
+    w.group(1, "08:30")
+    w.service.league = None
+    assert await w.tick(at("08:30")) == 0
+    with Session(engine) as session:
+        assert session.exec(select(PushLog)).all() == []
+
+
+async def test_live_notices_failing_for_one_sharer_do_not_silence_the_others(engine: Engine) -> None:
+    w = World(engine)
+    bound = ensure_group(engine, "room1@chatroom", "群1")
+    assert bound.id is not None
+    with Session(engine) as session:
+        row = session.get(Group, bound.id)
+        assert row is not None
+        row.channels_sharer_appid = "wx_unbound"
+        session.add(row)
+        session.commit()
+    subscriptions.subscribe(engine, bound.id, "live", now=at("00:00", 1))
+    w.group(2, kind="live")
+    w.league.live_events = [LiveEvent("wx_talent", "小杨数码", "n1", "数码专场", at("20:00"))]
+    w.league.refuse_spot = "wx_unbound"
+    w.sender.start()
+    assert await w.service.tick_live(at("19:50")) == 1
+    await w.sender.close()
+    assert [o.chat_id for o in w.sent] == ["room2@chatroom"]
+
+
+def test_polling_slower_than_the_reminder_window_is_a_config_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({"push": {"live_poll_seconds": 1800, "live_remind_minutes": 15}})
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "push" in message and "live_poll_seconds" in message
+    with pytest.raises(ConfigError, match="jitter_min_seconds"):
+        parse_settings({"push": {"jitter_min_seconds": 9, "jitter_max_seconds": 3}})

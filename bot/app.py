@@ -183,6 +183,7 @@ class App:
     engine: Engine | None = field(default=None, init=False)
     leagues: dict[str, League] = field(default_factory=dict)
     push: PushService | None = field(default=None, init=False)
+    sender: PacedSender | None = field(default=None, init=False)
 
     @property
     def settings(self) -> Settings:
@@ -222,7 +223,7 @@ class App:
         links = LinkCache(self.engine, ttl=timedelta(hours=settings.deals.link_ttl_hours))
         spots = GroupSpots(self.engine, default_spots(settings))
         deals = build_deals(settings, renderer, self.engine, self.leagues, recorder, links, spots)
-        sender = build_sender(settings, channel)
+        sender = self.sender = build_sender(settings, channel)
         sender.start()
         league = self.leagues.get("channels")
         self.push = PushService(
@@ -267,7 +268,12 @@ class App:
             await channel.stop()
 
     async def stop(self) -> None:
-        """Stop the channel; `run` then winds down and returns (what SIGINT/SIGTERM do)."""
+        """Stop the channel; `run` then winds down and returns (what SIGINT/SIGTERM do).
+
+        The sender stops first: the message in flight is finished while the channel can still send it,
+        and queued pushes stay unclaimed, so the next start sends them."""
+        if self.sender is not None:
+            await self.sender.close(drain=False)
         if self.channel is not None:
             await self.channel.stop()
 

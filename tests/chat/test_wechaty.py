@@ -501,3 +501,37 @@ async def test_the_owner_subscribes_and_the_fired_slot_reaches_the_room(
     assert push.conversation_id == ROOM
     assert "今日好物" in push.text
     assert await wechat_app.push.tick(slot + timedelta(minutes=2)) == 0, "the slot is never pushed twice"
+
+
+async def test_stopping_mid_push_loses_nothing(
+    tmp_path: Path, fake_puppet: FakePuppet, puppet_endpoint: str
+) -> None:
+    """What SIGTERM does (app.stop) during a push to eight groups: the message in flight is finished,
+    the rest stay unclaimed, and the next start sends exactly those — no group twice, none lost."""
+    from bot.store import subscriptions
+    from bot.store.groups import ensure_group
+
+    rooms = [f"push{i}@chatroom" for i in range(8)]
+    for room in rooms:
+        fake_puppet.add_room(room, f"群{room[4]}", [BOT, OWNER], owner_id=OWNER)
+    slot = next_slot("08:30", datetime.now(UTC), ZoneInfo("Asia/Shanghai"))
+    async with running_app(tmp_path, puppet_endpoint) as app:
+        assert app.engine is not None
+        assert app.push is not None
+        for room in rooms:
+            group = ensure_group(app.engine, room, room)
+            assert group.id is not None
+            subscriptions.subscribe(app.engine, group.id, "daily", "08:30")
+        assert await app.push.tick(slot + timedelta(minutes=1)) == len(rooms)
+        await fake_puppet.wait_until(lambda: sum(s.conversation_id in rooms for s in fake_puppet.sent) >= 3)
+    first = [s.conversation_id for s in fake_puppet.sent if s.conversation_id in rooms]
+    assert 3 <= len(first) < len(rooms), "stopped mid-push"
+    async with running_app(tmp_path, puppet_endpoint) as app:
+        assert app.push is not None
+        await app.push.tick(slot + timedelta(minutes=2))
+        await fake_puppet.wait_until(
+            lambda: sum(s.conversation_id in rooms for s in fake_puppet.sent) >= len(rooms)
+        )
+        await asyncio.sleep(0.3)
+    pushed = [s.conversation_id for s in fake_puppet.sent if s.conversation_id in rooms]
+    assert sorted(pushed) == sorted(rooms), "every group once: none twice, none lost"

@@ -202,15 +202,7 @@ class PushService:
                     continue
                 if now - slot_time > grace:
                     late = now - slot_time
-                    await asyncio.to_thread(
-                        claims.claim,
-                        self.engine,
-                        group.id,
-                        slot,
-                        self.owner,
-                        claims.SKIPPED,
-                        f"missed by {late}: too late to send",
-                    )
+                    await self._skip(group.id, slot, f"missed by {late}: too late to send")
                     log.info("skipped %s for %s: missed by %s", slot, group.name, late)
                     continue
                 try:
@@ -226,20 +218,16 @@ class PushService:
                 if composed is None:
                     # nothing fresh in the group's categories: say nothing rather than repeat, and
                     # record it, so the next tick does not ask the league again all morning
-                    await asyncio.to_thread(
-                        claims.claim,
-                        self.engine,
-                        group.id,
-                        slot,
-                        self.owner,
-                        claims.SKIPPED,
-                        "no fresh deals in the group's categories",
-                    )
+                    await self._skip(group.id, slot, "no fresh deals in the group's categories")
                     log.info("no deals to push to %s for %s", group.name, slot)
                     continue
                 self.enqueue(group.id, slot, *composed)
                 queued += 1
         return queued
+
+    async def _skip(self, group_id: int, slot: str, why: str) -> None:
+        """Record a slot that will not be sent, so no later tick tries it again."""
+        await asyncio.to_thread(claims.claim, self.engine, group_id, slot, self.owner, claims.SKIPPED, why)
 
     async def compose_daily(
         self, group: Group, sub: Subscription, now: datetime

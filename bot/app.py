@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
+from collections.abc import Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from bot.chat.base import ChatChannel, Incoming, Outgoing
+from bot.chat.base import ChatChannel, Incoming, Outgoing, Reply
 from bot.chat.console import ConsoleChannel
+from bot.chat.wechaty import JoinHook, MemberJoined, WechatyChannel
 from bot.config import LoadedConfig, Settings
+from bot.handlers.deals import DealsHandler
 from bot.handlers.help import HelpHandler
-from bot.handlers.router import CatchErrors, DropDuplicates, GroupAllowList, Router, ignore_self
+from bot.handlers.parse import may_be_request
+from bot.handlers.ratelimit import Limit, RateLimiter
+from bot.handlers.router import CatchErrors, DropDuplicates, GroupAllowList, Handler, Router, ignore_self
+from bot.handlers.spots import GroupSpots
+from bot.handlers.subscribe import SubscribeHandler
+from bot.leagues.base import League, Spot
+from bot.leagues.linkcache import LinkCache
+from bot.leagues.setup import default_spots, open_leagues
+from bot.push.sender import PacedSender
+from bot.push.service import PushService
 from bot.render import Renderer
 from bot.store import db
+from bot.store.models import Group
+from bot.store.requests import RequestRecorder
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +64,43 @@ def prepare_database(settings: Settings) -> Engine:
     return engine
 
 
-def build_router(settings: Settings, renderer: Renderer) -> Router:
+def build_renderer(settings: Settings, notify: Callable[[str], None] | None = None) -> Renderer:
+    return Renderer(
+        settings.templates.dir,
+        timezone=settings.bot.timezone,
+        max_chars=settings.templates.max_message_chars,
+        notify=notify,
+    )
+
+
+def build_deals(
+    settings: Settings,
+    renderer: Renderer,
+    engine: Engine | None,
+    leagues: dict[str, League],
+    recorder: RequestRecorder,
+    links: LinkCache | None = None,
+    spots: GroupSpots | None = None,
+) -> DealsHandler:
+    deals = settings.deals
+    return DealsHandler(
+        leagues=leagues,
+        renderer=renderer,
+        links=links or LinkCache(engine, ttl=timedelta(hours=deals.link_ttl_hours)),
+        spots=spots or GroupSpots(engine, default_spots(settings)),
+        limiter=RateLimiter(
+            Limit(deals.member_requests, deals.member_window_seconds),
+            Limit(deals.group_requests, deals.group_window_seconds),
+        ),
+        recorder=recorder,
+        settings=deals,
+    )
+
+
+def build_router(settings: Settings, renderer: Renderer, *handlers: Handler) -> Router:
     return Router(
-        handlers=[HelpHandler(renderer, settings.bot.name)],
+        relevant=lambda m: m.mentioned or not m.is_group or may_be_request(m.text),
+        handlers=[HelpHandler(renderer, settings.bot.name), *handlers],
         middleware=[
             CatchErrors(lambda: APOLOGY),
             ignore_self,
@@ -58,11 +110,68 @@ def build_router(settings: Settings, renderer: Renderer) -> Router:
     )
 
 
-def build_channel(settings: Settings) -> ChatChannel:
+def build_sender(settings: Settings, channel: ChatChannel) -> PacedSender:
+    """The console has no account to protect, so it is not paced; a real chat account is."""
+    push = settings.push
+    if channel.name == "console":
+        return PacedSender(
+            channel.send, rate_per_minute=None, jitter=(0, 0), max_attempts=push.max_send_attempts
+        )
+    return PacedSender(
+        channel.send,
+        rate_per_minute=push.rate_per_minute,
+        jitter=(push.jitter_min_seconds, push.jitter_max_seconds),
+        max_attempts=push.max_send_attempts,
+    )
+
+
+def group_spot(settings: Settings) -> Callable[[Group], Spot]:
+    defaults = default_spots(settings)
+
+    def spot(group: Group) -> Spot:
+        if group.channels_sharer_appid:
+            return Spot("channels", sharer_appid=group.channels_sharer_appid)
+        return defaults["channels"]
+
+    return spot
+
+
+def welcome_hook(renderer: Renderer, bot_name: str) -> JoinHook:
+    """Greets new group members with the `welcome` template; when it cannot be rendered, only logs."""
+
+    async def welcome(joined: MemberJoined) -> Reply | None:
+        context = {
+            "member_name": "、".join(joined.member_names),
+            "group_name": joined.chat_name,
+            "bot_name": bot_name,
+        }
+        try:
+            text = renderer.render("welcome", context, group=joined.chat_id)
+        except Exception as exc:
+            log.warning(
+                "no welcome in %s: template 'welcome' failed: %s: %s", joined.chat_id, type(exc).__name__, exc
+            )
+            return None
+        return Reply.text(text) if text else None
+
+    return welcome
+
+
+def build_channel(settings: Settings, renderer: Renderer | None = None) -> ChatChannel:
     if settings.chat.kind == "console":
         console = settings.chat.console
         return ConsoleChannel(
             bot_name=settings.bot.name, room=console.room, member=console.member, owner=console.owner
+        )
+    if settings.chat.kind == "wechaty":
+        wechaty = settings.chat.wechaty
+        greet = renderer is not None and wechaty.welcome_on_join
+        return WechatyChannel(
+            endpoint=wechaty.endpoint,
+            token=wechaty.token.get_secret_value(),
+            data_dir=settings.bot.data_dir,
+            log_level=settings.bot.log_level,
+            on_join=welcome_hook(renderer, settings.bot.name) if greet and renderer else None,
         )
     raise NotImplementedError(f"chat kind {settings.chat.kind!r} is not available yet")
 
@@ -72,6 +181,9 @@ class App:
     loaded: LoadedConfig
     channel: ChatChannel | None = None
     engine: Engine | None = field(default=None, init=False)
+    leagues: dict[str, League] = field(default_factory=dict)
+    push: PushService | None = field(default=None, init=False)
+    sender: PacedSender | None = field(default=None, init=False)
 
     @property
     def settings(self) -> Settings:
@@ -84,17 +196,110 @@ class App:
         else:
             log.info("config loaded from %s", self.loaded.path)
         self.engine = prepare_database(settings)
-        renderer = Renderer(settings.templates.dir)
-        router = build_router(settings, renderer)
-        channel = self.channel or build_channel(settings)
+        async with AsyncExitStack() as stack:
+            if not self.leagues:
+                self.leagues = await open_leagues(settings, self.engine, stack)
+            await self._serve(stack)
+
+    async def _serve(self, stack: AsyncExitStack) -> None:
+        settings = self.settings
+        assert self.engine is not None
+        notices: set[asyncio.Task[None]] = set()
+
+        def tell_operator(text: str) -> None:
+            """Template trouble goes to the admin chat when one is configured (and always to the log)."""
+            log.warning("%s", text)
+            if settings.bot.admin_chat:
+                task = asyncio.get_running_loop().create_task(
+                    channel.send(Outgoing(settings.bot.admin_chat, Reply.text(text)))
+                )
+                notices.add(task)
+                task.add_done_callback(notices.discard)
+
+        renderer = build_renderer(settings, tell_operator)
+        channel = self.channel = self.channel or build_channel(settings, renderer)
+        recorder = RequestRecorder(self.engine)
+        stack.push_async_callback(recorder.close)
+        links = LinkCache(self.engine, ttl=timedelta(hours=settings.deals.link_ttl_hours))
+        spots = GroupSpots(self.engine, default_spots(settings))
+        deals = build_deals(settings, renderer, self.engine, self.leagues, recorder, links, spots)
+        sender = self.sender = build_sender(settings, channel)
+        sender.start()
+        league = self.leagues.get("channels")
+        self.push = PushService(
+            settings,
+            self.engine,
+            league,
+            renderer,
+            sender,
+            links,
+            group_spot(settings),
+            notify=tell_operator,
+        )
+        subscribe = SubscribeHandler(
+            engine=self.engine,
+            renderer=renderer,
+            league=league,
+            groups=spots,
+            operators=settings.bot.operators,
+            default_time=settings.push.default_time,
+            on_change=self.push.rebuild_jobs,
+            next_runs=self.push.next_runs,
+        )
+        router = build_router(settings, renderer, subscribe, deals)
+        if settings.push.enabled:
+            await self.push.start(wait=False)  # members get answers while missed slots catch up
+            stack.push_async_callback(self.push.stop)
 
         async def on_message(message: Incoming) -> None:
             reply = await router(message)
             if reply:
-                await channel.send(Outgoing(message.chat_id, reply, reply_to=message))
+                await sender.reply(Outgoing(message.chat_id, reply, reply_to=message))
 
+        signals = _SignalStop(channel)
         try:
             await channel.run(on_message)
         finally:
+            await signals.close()
+            # finish the message in flight; queued pushes stay unclaimed for the next start
+            await sender.close(drain=False)
+            if notices:  # let the operator's notices out before the channel closes
+                await asyncio.wait(set(notices), timeout=5)
             await channel.stop()
-            self.engine.dispose()
+
+    async def stop(self) -> None:
+        """Stop the channel; `run` then winds down and returns (what SIGINT/SIGTERM do).
+
+        The sender stops first: the message in flight is finished while the channel can still send it,
+        and queued pushes stay unclaimed, so the next start sends them."""
+        if self.sender is not None:
+            await self.sender.close(drain=False)
+        if self.channel is not None:
+            await self.channel.stop()
+
+
+class _SignalStop:
+    """SIGINT/SIGTERM stop the channel cleanly (it finishes the message in flight) instead of killing it."""
+
+    def __init__(self, channel: ChatChannel) -> None:
+        self.channel = channel
+        self.loop = asyncio.get_running_loop()
+        self.installed: list[signal.Signals] = []
+        self.stopping: asyncio.Task[None] | None = None
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self.loop.add_signal_handler(sig, self._on_signal, sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                continue  # not the main thread, or no signals here (Windows): stop the channel yourself
+            self.installed.append(sig)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        if self.stopping is None:
+            log.info("%s received: stopping", sig.name)
+            self.stopping = self.loop.create_task(self.channel.stop())
+
+    async def close(self) -> None:
+        for sig in self.installed:
+            self.loop.remove_signal_handler(sig)
+        if self.stopping is not None:
+            await self.stopping

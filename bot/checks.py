@@ -8,7 +8,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.config import LoadedConfig
-from bot.render import Renderer
+from bot.render_check import check_templates
+from bot.render_samples import KINDS
 from bot.store import db
 
 
@@ -17,18 +18,16 @@ def run_checks(loaded: LoadedConfig) -> Iterator[tuple[bool, str]]:
     source = "embedded default" if loaded.is_example else str(loaded.path)
     yield True, f"config: {source} (chat={settings.chat.kind}, timezone={settings.bot.timezone})"
 
-    renderer = Renderer(settings.templates.dir)
-    names = renderer.names()
-    broken = []
-    for name in names:
-        try:
-            renderer.env.get_template(name + ".j2")
-        except Exception as exc:
-            broken.append(f"{name}: {exc}")
-    if broken:
-        yield False, "templates: " + "; ".join(broken)
-    else:
-        yield True, f"templates: {len(names)} compile"
+    problems = check_templates(
+        settings.templates.dir,
+        timezone=settings.bot.timezone,
+        max_chars=settings.templates.max_message_chars,
+    )
+    for problem in problems:
+        yield False, f"template {problem}"
+    if not problems:
+        where = f"built-in + {settings.templates.dir}" if settings.templates.dir else "built-in"
+        yield True, f"templates: {len(KINDS)} kinds render with sample data ({where})"
 
     url = settings.database_url
     shown = make_url(url).render_as_string(hide_password=True)

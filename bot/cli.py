@@ -103,3 +103,23 @@ def db_upgrade(ctx: Context) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     return cli.main(args=argv, prog_name="tuike")
+
+
+from bot.cli_parse import parse  # noqa: E402  (subcommands live in their own modules)
+
+cli.add_command(parse)
+
+from bot.cli_templates import templates  # noqa: E402
+
+cli.add_command(templates)
+
+from bot.cli_league import promote, quota, sandbox, search  # noqa: E402
+
+cli.add_command(sandbox)
+cli.add_command(search)
+cli.add_command(promote)
+cli.add_command(quota)
+
+from bot.cli_push import push  # noqa: E402
+
+cli.add_command(push)

@@ -23,7 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +89,19 @@ class ChatSettings(_Section):
     console: ConsoleSettings = ConsoleSettings()
     wechaty: WechatySettings = WechatySettings()
 
+    @model_validator(mode="after")
+    def _wechaty_is_configured(self) -> ChatSettings:
+        # Without an endpoint python-wechaty would ask a public discovery service; we never do that.
+        if self.kind == "wechaty" and not self.wechaty.endpoint:
+            raise ValueError(
+                'kind = "wechaty" needs [chat.wechaty] endpoint, the host:port of your puppet-service gateway'
+            )
+        if self.kind == "wechaty" and not self.wechaty.token.get_secret_value():
+            raise ValueError(
+                'kind = "wechaty" needs [chat.wechaty] token (or TUIKE_WECHATY_TOKEN) of the puppet service'
+            )
+        return self
+
 
 class DatabaseSettings(_Section):
     url: str = ""
@@ -102,6 +123,9 @@ class ChannelsLeagueSettings(_Section):
     enabled: bool = True
     sandbox: bool = True
     sandbox_port: int = Field(0, ge=0, le=65535)
+    sandbox_latency_ms: int = Field(0, ge=0, le=60_000)
+    sandbox_error_rate: float = Field(0.0, ge=0.0, le=1.0)
+    sandbox_token_lifetime: int = Field(7200, ge=60, le=7200)
     base_url: str = "https://api.weixin.qq.com"
     appid: str = ""
     secret: SecretStr = SecretStr("")
@@ -112,6 +136,62 @@ class ChannelsLeagueSettings(_Section):
     talents: tuple[str, ...] = ()
     timeout_seconds: float = Field(8.0, gt=0, le=120)
     max_retries: int = Field(3, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _credentials_for_the_real_api(self) -> ChannelsLeagueSettings:
+        if self.enabled and not self.sandbox and not (self.appid and self.secret.get_secret_value()):
+            raise ValueError(
+                "appid and secret (or TUIKE_CHANNELS_APPID / TUIKE_CHANNELS_SECRET) when sandbox = false"
+            )
+        return self
+
+
+class DealSettings(_Section):
+    """How the bot answers members' requests (issue: members ask, the bot answers)."""
+
+    results_per_search: int = Field(3, ge=1, le=10)
+    max_links_per_message: int = Field(3, ge=1, le=10)
+    keyword_needs_mention: bool = True
+    member_requests: int = Field(5, ge=1, le=1000)
+    member_window_seconds: int = Field(60, ge=1, le=86400)
+    group_requests: int = Field(20, ge=1, le=10000)
+    group_window_seconds: int = Field(60, ge=1, le=86400)
+    search_cache_seconds: int = Field(120, ge=0, le=86400)
+    link_ttl_hours: int = Field(12, ge=1, le=24 * 30)
+
+
+class PushSettings(_Section):
+    """Daily deals and live reminders, and how fast the bot may send."""
+
+    enabled: bool = True
+    default_time: str = "08:30"
+    deals_per_push: int = Field(5, ge=1, le=20)
+    rate_per_minute: int = Field(20, ge=1, le=600)
+    jitter_min_seconds: float = Field(3.0, ge=0, le=600)
+    jitter_max_seconds: float = Field(8.0, ge=0, le=600)
+    max_send_attempts: int = Field(3, ge=1, le=10)
+    grace_hours: float = Field(2.0, ge=0, le=48)
+    repeat_days: int = Field(7, ge=0, le=90)
+    live_poll_seconds: int = Field(300, ge=30, le=86400)
+    live_remind_minutes: int = Field(15, ge=1, le=24 * 60)
+    with_image: bool = False
+    instance: str = ""
+
+    @field_validator("default_time")
+    @classmethod
+    def _hh_mm(cls, value: str) -> str:
+        if not _HHMM.match(value):
+            raise ValueError("a time of day as HH:MM, e.g. '08:30'")
+        return value
+
+    @model_validator(mode="after")
+    def _jitter_order(self) -> PushSettings:
+        if self.jitter_min_seconds > self.jitter_max_seconds:
+            raise ValueError("jitter_min_seconds must not be larger than jitter_max_seconds")
+        if self.live_poll_seconds > self.live_remind_minutes * 60:
+            # a live starting between two polls would be seen only once it is on air: no reminder
+            raise ValueError("live_poll_seconds must not be longer than live_remind_minutes (in seconds)")
+        return self
 
 
 class LeagueSettings(_Section):
@@ -124,6 +204,8 @@ class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     templates: TemplateSettings = TemplateSettings()
     leagues: LeagueSettings = LeagueSettings()
+    deals: DealSettings = DealSettings()
+    push: PushSettings = PushSettings()
 
     @property
     def database_url(self) -> str:
@@ -175,10 +257,13 @@ def _describe(error: Any) -> str:
     if kind == "literal_error":
         allowed = error.get("ctx", {}).get("expected", "")
         return f"{key} = {value!r} is not allowed; expected {allowed}"
-    message = str(error["msg"]).removeprefix("Value error, ")
+    raw = str(error["msg"])
+    message = raw.removeprefix("Value error, ")
     if isinstance(value, dict):
         return f"{key}: {message}"
-    return f"{key} = {value!r} is not valid; expected {message}"
+    if raw.startswith("Value error, "):
+        return f"{key} = {value!r} is not valid; expected {message}"
+    return f"{key} = {value!r} is not valid: {message[:1].lower()}{message[1:]}"
 
 
 def parse_settings(raw: dict[str, Any], source: str = "config") -> Settings:

@@ -1,41 +1,493 @@
 """Turns handler data into chat text through operator-editable Jinja templates.
 
-Templates are untrusted operator code, so they run in a `SandboxedEnvironment`; a misspelt variable
-is an error (`StrictUndefined`), not an empty string in front of a member. Autoescape is off: the
-output is chat text, not HTML, and escaping would turn `&` in affiliate URLs into `&amp;`.
+Operators tune their copy daily, per group, without touching Python; a typo must never take the bot
+down. So:
+
+* Templates are untrusted operator code and run in an `ImmutableSandboxedEnvironment`: no dunder
+  attribute tricks, no mutating the lists and dicts a handler passes in.
+* `StrictUndefined`: a misspelt variable is an error (and a fallback), never an empty gap in front of
+  a member.
+* Autoescape is off: the output is chat text, not HTML, and escaping would turn the `&` in affiliate
+  URLs into `&amp;`, breaking the very link that earns the commission.
+* Every render looks up the file that wins for this kind and group: `<dir>/groups/<group key>/`,
+  then `<dir>/`, then the built-in `templates/`. The winner is stat()ed (one to three stat calls,
+  microseconds) and recompiled only when its mtime, size or inode changed, so an edit takes effect on
+  the very next message without a restart.
+* A version that does not compile or render falls back to the last version of the same file that did,
+  else to the next file down the chain (the built-in one last). The problem is logged with file and
+  line, and the operator is told once per broken version through `notify`.
+
+Group key: the folder name for a group's overrides is `group_key(chat_id)` — the chat id (WeChat room
+id such as `20870958924@chatroom`, console `console:测试群`) with anything other than letters
+(including Chinese), digits and `-_.@` replaced by `_`. The id, not the group name, because owners
+rename groups. `tuike templates list` shows the keys of the folders it finds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+import os
+import re
+import traceback
+import unicodedata
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from hashlib import sha1
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
-from jinja2 import FileSystemLoader, StrictUndefined
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateSyntaxError, Undefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+log = logging.getLogger(__name__)
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SUFFIX = ".j2"
+GROUPS_FOLDER = "groups"
+ELLIPSIS = "…"
+
+_KIND_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_UNSAFE_KEY_CHAR = re.compile(r"[^\w.@-]")
+_MAX_KEY = 64
+_BLANK_RUNS = re.compile(r"\n{3,}")
+_CLINGING = frozenset("\ufe0e\ufe0f\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff")
+"""Variation selectors and skin-tone modifiers: drawn as part of the character before them."""
+
+Version = tuple[int, int, int]
+"""(mtime_ns, size, inode): changes on every save, whether the editor writes in place or renames."""
+
+
+class RenderError(Exception):
+    """No version of the template (not even the built-in one) renders with this data: a code bug."""
+
+
+class TemplateProblemError(Exception):
+    """Raised by the renderer itself for output it refuses to send (an empty message)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateProblem:
+    """One thing wrong with a template file, printed as `file:line: message`."""
+
+    path: Path
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = display_path(self.path)
+        return f"{where}:{self.line}: {self.message}" if self.line else f"{where}: {self.message}"
+
+
+def display_path(path: Path) -> str:
+    """Relative to the working directory when the file is under it: what an operator would type."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def group_key(chat: str) -> str:
+    """The filesystem-safe folder name for a group's overrides; idempotent, never empty or `..`."""
+    key = _UNSAFE_KEY_CHAR.sub("_", chat.strip())
+    if key.startswith("."):
+        key = "_" + key[1:]
+    if len(key) > _MAX_KEY:
+        key = key[:48] + "-" + sha1(chat.encode("utf-8")).hexdigest()[:12]
+    return key or "_"
+
+
+def problem_from(exc: BaseException, path: Path) -> TemplateProblem:
+    """Where in which template file an error happened: syntax errors carry it, runtime ones in frames."""
+    if isinstance(exc, TemplateSyntaxError):
+        where = Path(exc.filename) if exc.filename else path
+        return TemplateProblem(where, exc.lineno, exc.message or str(exc))
+    line: int | None = None
+    where = path
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename.endswith(SUFFIX):
+            where, line = Path(frame.filename), frame.lineno
+    message = str(exc) or type(exc).__name__
+    if not isinstance(exc, TemplateProblemError):
+        message = f"{message} ({type(exc).__name__})"
+    return TemplateProblem(where, line, message)
+
+
+# ---------------------------------------------------------------------------------------------- filters
+
+
+def _whole(value: object) -> None:
+    """A missing variable reports itself as missing, not as a type error in the filter."""
+    if isinstance(value, Undefined):
+        str(value)  # StrictUndefined raises UndefinedError naming the variable
+
+
+def yuan(fen: int) -> str:
+    """12.90 yuan from 1290 fen, with integer arithmetic: `¥12.90`, `¥0.00`, `-¥5.00`."""
+    _whole(fen)
+    if isinstance(fen, bool) or not isinstance(fen, int):
+        raise TypeError(f"yuan expects whole fen (int), got {type(fen).__name__}")
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}¥{whole}.{cents:02d}"
+
+
+def _trimmed_decimal(value: int, scale: int) -> str:
+    """`value / scale` with as many decimals as needed (no float): 125, 10 -> "12.5"; 90, 10 -> "9"."""
+    sign = "-" if value < 0 else ""
+    whole, rest = divmod(abs(value), scale)
+    if not rest:
+        return f"{sign}{whole}"
+    digits = len(str(scale)) - 1
+    return f"{sign}{whole}.{rest:0{digits}d}".rstrip("0")
+
+
+def percent(ppm: int) -> str:
+    """A parts-per-million ratio as a percentage: 150000 -> `15%`, 125000 -> `12.5%` (2 decimals max)."""
+    _whole(ppm)
+    if isinstance(ppm, bool) or not isinstance(ppm, int):
+        raise TypeError(f"percent expects parts per million (int), got {type(ppm).__name__}")
+    hundredths = (abs(ppm) + 50) // 100 * (1 if ppm >= 0 else -1)
+    return _trimmed_decimal(hundredths, 100) + "%"
+
+
+def _short_yuan(fen: int) -> str:
+    """Amounts in coupon wording read like price tags: 9900 -> "99", 1990 -> "19.9"."""
+    return _trimmed_decimal(fen, 100)
+
+
+class CouponLike(Protocol):
+    """The fields of `bot.leagues.base.Coupon` the summary reads (render does not import leagues)."""
+
+    @property
+    def amount_fen(self) -> int: ...
+    @property
+    def threshold_fen(self) -> int: ...
+    @property
+    def discount_permille(self) -> int: ...
+
+
+def coupon_summary(coupon: CouponLike | None) -> str:
+    """How shoppers say it: `满99减20`, `无门槛减5元`, `9.5折`, `满199享8.8折`; "" for no coupon."""
+    if coupon is None:
+        return ""
+    if coupon.discount_permille > 0:
+        rate = _trimmed_decimal(coupon.discount_permille, 100) + "折"
+        if coupon.threshold_fen > 0:
+            return f"满{_short_yuan(coupon.threshold_fen)}享{rate}"
+        return rate
+    if coupon.threshold_fen > 0:
+        return f"满{_short_yuan(coupon.threshold_fen)}减{_short_yuan(coupon.amount_fen)}"
+    return f"无门槛减{_short_yuan(coupon.amount_fen)}元"
+
+
+def count(number: int) -> str:
+    """Sales as shoppers read them: 356 -> `356`, 23456 -> `2.3万`, 123456789 -> `1.2亿` (rounded down)."""
+    _whole(number)
+    for scale, unit in ((100_000_000, "亿"), (10_000, "万")):
+        if abs(number) >= scale:
+            return _trimmed_decimal(number * 10 // scale, 10) + unit
+    return str(number)
+
+
+def char_width(char: str) -> int:
+    """Columns a character takes in a chat bubble: CJK wide/fullwidth 2, combining marks 0, else 1."""
+    if unicodedata.combining(char) or unicodedata.category(char) == "Cf" or char in _CLINGING:
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def display_width(text: str) -> int:
+    return sum(char_width(c) for c in text)
+
+
+def _clusters(text: str) -> Iterator[str]:
+    """Characters with what clings to them (combining marks, variation selectors, ZWJ sequences)."""
+    cluster = ""
+    for char in text:
+        joins = bool(cluster) and (char_width(char) == 0 or cluster.endswith("\u200d"))
+        if cluster and not joins:
+            yield cluster
+            cluster = ""
+        cluster += char
+    if cluster:
+        yield cluster
+
+
+def shorten(text: str, width: int = 40) -> str:
+    """At most `width` display columns, ending in `…` when cut; never splits a character."""
+    text = str(text)
+    if display_width(text) <= width:
+        return text
+    budget = width - display_width(ELLIPSIS)
+    kept: list[str] = []
+    used = 0
+    for cluster in _clusters(text):
+        w = display_width(cluster)
+        if used + w > budget:
+            break
+        kept.append(cluster)
+        used += w
+    return "".join(kept).rstrip() + ELLIPSIS
+
+
+def _in_zone(moment: datetime, zone: tzinfo) -> datetime:
+    """Naive datetimes are UTC: SQLite hands stored UTC times back without a zone."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone)
+
+
+def make_time_filter(zone: tzinfo) -> Callable[[datetime | None, str], str]:
+    def time(moment: datetime | None, fmt: str = "%H:%M") -> str:
+        """`08:30` in the configured zone; "" for None so `next_run|time` needs no guard."""
+        return "" if moment is None else _in_zone(moment, zone).strftime(fmt)
+
+    return time
+
+
+WEEKDAYS = "一二三四五六日"
+
+
+def make_date_filter(zone: tzinfo) -> Callable[[datetime | None, str], str]:
+    def date(moment: datetime | None, fmt: str = "") -> str:
+        """`6月18日` in the configured zone (or strftime `fmt`); "" for None."""
+        if moment is None:
+            return ""
+        local = _in_zone(moment, zone)
+        return local.strftime(fmt) if fmt else f"{local.month}月{local.day}日"
+
+    return date
+
+
+def make_weekday_filter(zone: tzinfo) -> Callable[[datetime | None], str]:
+    def weekday(moment: datetime | None) -> str:
+        """`周三` in the configured zone; "" for None."""
+        return "" if moment is None else "周" + WEEKDAYS[_in_zone(moment, zone).weekday()]
+
+    return weekday
+
+
+def make_datetime_filter(zone: tzinfo) -> Callable[[datetime | None], str]:
+    date, time = make_date_filter(zone), make_time_filter(zone)
+
+    def datetime_(moment: datetime | None) -> str:
+        """`6月19日 08:30` in the configured zone; "" for None."""
+        return "" if moment is None else f"{date(moment, '')} {time(moment, '%H:%M')}"
+
+    return datetime_
+
+
+FILTER_NAMES = (
+    "yuan",
+    "percent",
+    "shorten",
+    "time",
+    "date",
+    "datetime",
+    "weekday",
+    "coupon_summary",
+    "count",
+)
+
+
+def make_environment(zone: tzinfo, search: list[Path]) -> ImmutableSandboxedEnvironment:
+    """The one Jinja setup every render, check and preview uses. `search` serves `{% include %}`."""
+    env = ImmutableSandboxedEnvironment(
+        loader=FileSystemLoader([str(p) for p in search]),
+        undefined=StrictUndefined,
+        # Chat text, not HTML: escaping would turn `&` in affiliate URLs into `&amp;`.
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        auto_reload=True,
+    )
+    env.filters.update(
+        yuan=yuan,
+        percent=percent,
+        shorten=shorten,
+        time=make_time_filter(zone),
+        date=make_date_filter(zone),
+        datetime=make_datetime_filter(zone),
+        weekday=make_weekday_filter(zone),
+        coupon_summary=coupon_summary,
+        count=count,
+    )
+    return env
+
+
+def compile_file(env: ImmutableSandboxedEnvironment, path: Path) -> Template:
+    """Compile one file as itself (not through the loader), so errors name this exact file."""
+    source = path.read_text(encoding="utf-8")
+    code = env.compile(source, path.name, str(path))
+    return env.template_class.from_code(env, code, env.make_globals(None), None)
+
+
+def tidy(text: str) -> str:
+    """Trailing spaces go, blank lines left by untaken branches collapse to one, edges are stripped."""
+    lines = [line.rstrip() for line in text.splitlines()]
+    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()
+
+
+def cut(text: str, max_chars: int) -> str:
+    """Fit one message: cut at the last line break in reach (if it keeps at least half), else at a
+    character boundary, and end with `…` so a reader knows something was left out."""
+    if len(text) <= max_chars:
+        return text
+    room = max_chars - len(ELLIPSIS)
+    head = text[:room]
+    newline = head.rfind("\n")
+    if newline >= room // 2:
+        return head[:newline].rstrip() + "\n" + ELLIPSIS
+    kept = ""
+    for cluster in _clusters(text):
+        if len(kept) + len(cluster) > room:
+            break
+        kept += cluster
+    return kept + ELLIPSIS
+
+
+def render_checked(template: Template, context: Mapping[str, Any]) -> str:
+    """Render and tidy; an empty result is an error too (a half-saved file, a wrong `if`)."""
+    text = tidy(template.render(dict(context)))
+    if not text:
+        raise TemplateProblemError("renders an empty message")
+    return text
+
+
+def _version(path: Path) -> Version | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _log_notice(message: str) -> None:
+    log.warning("%s", message)
+
+
+@dataclass
+class _FileState:
+    """What the renderer knows about one template file across its versions."""
+
+    version: Version | None = None
+    template: Template | None = None
+    good: Template | None = None
+    good_version: Version | None = None
+    reported: set[Version] = field(default_factory=set)
 
 
 class Renderer:
-    """Renders one template per message kind, e.g. `render("help", {...})`."""
+    """Renders one template per message kind, e.g. `render("deal", {...}, group=chat_id)`."""
 
-    def __init__(self, operator_dir: Path | None = None) -> None:
-        search = [str(operator_dir)] if operator_dir else []
-        search.append(str(BUILTIN_TEMPLATES))
-        self.env = SandboxedEnvironment(
-            loader=FileSystemLoader(search),
-            undefined=StrictUndefined,
-            autoescape=False,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=False,
-        )
+    def __init__(
+        self,
+        operator_dir: Path | None = None,
+        *,
+        timezone: str = "Asia/Shanghai",
+        max_chars: int = 1500,
+        notify: Callable[[str], None] | None = None,
+    ) -> None:
+        self.operator_dir = Path(operator_dir) if operator_dir else None
+        self.zone = ZoneInfo(timezone)
+        self.max_chars = max_chars
+        self.notify = notify if notify is not None else _log_notice
+        search = [self.operator_dir] if self.operator_dir else []
+        self.env = make_environment(self.zone, [*search, BUILTIN_TEMPLATES])
+        self._files: dict[Path, _FileState] = {}
 
-    def render(self, name: str, context: Mapping[str, Any] | None = None) -> str:
-        template = self.env.get_template(name + SUFFIX)
-        return template.render(dict(context or {})).strip()
+    # -------------------------------------------------------------------------------------- lookup
 
-    def names(self) -> list[str]:
-        return sorted(p.stem for p in BUILTIN_TEMPLATES.glob("*" + SUFFIX))
+    def search_dirs(self, group: str | None = None) -> list[Path]:
+        """Folders searched for a template, first match wins."""
+        dirs: list[Path] = []
+        if self.operator_dir:
+            if group:
+                dirs.append(self.operator_dir / GROUPS_FOLDER / group_key(group))
+            dirs.append(self.operator_dir)
+        dirs.append(BUILTIN_TEMPLATES)
+        return dirs
+
+    def _candidates(self, name: str, group: str | None) -> Iterator[tuple[Path, Version]]:
+        """Existing files for `name`, best first; lazily, so the hot path stats only up to the winner."""
+        for folder in self.search_dirs(group):
+            path = folder / (name + SUFFIX)
+            version = _version(path)
+            if version is not None:
+                yield path, version
+
+    def winner(self, name: str, group: str | None = None) -> Path | None:
+        """The file that wins for this kind and group (whether or not it currently renders)."""
+        return next((path for path, _ in self._candidates(name, group)), None)
+
+    def kinds(self) -> list[str]:
+        """The message kinds: one built-in template each (partials start with `_`)."""
+        return sorted(p.stem for p in BUILTIN_TEMPLATES.glob("*" + SUFFIX) if not p.stem.startswith("_"))
+
+    names = kinds
+
+    def groups(self) -> list[str]:
+        """Group keys that have an override folder."""
+        if not self.operator_dir:
+            return []
+        root = self.operator_dir / GROUPS_FOLDER
+        return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+    # ------------------------------------------------------------------------------------- render
+
+    def render(self, name: str, context: Mapping[str, Any], *, group: str | None = None) -> str:
+        """The message text for this kind and group, at most `max_chars` long.
+
+        Falls back through older good versions and less specific files; raises `RenderError` only
+        when even the built-in template fails with this data, which is a bug in the caller.
+        """
+        if not _KIND_NAME.match(name):
+            raise RenderError(f"not a template name: {name!r}")
+        last: TemplateProblem | None = None
+        for path, version in self._candidates(name, group):
+            state = self._load(path, version)
+            attempts = [(state.template, version)] if state.template else []
+            if state.good is not None and state.good is not state.template and state.good_version:
+                attempts.append((state.good, state.good_version))
+            for template, tried in attempts:
+                try:
+                    text = render_checked(template, context)
+                except Exception as exc:
+                    last = self._report(path, tried, exc)
+                    continue
+                if template is state.template:
+                    state.good, state.good_version = template, version
+                return cut(text, self.max_chars)
+        if last is None:
+            raise RenderError(f"no template named {name!r}")
+        raise RenderError(f"template {name!r} cannot be rendered: {last}")
+
+    def _load(self, path: Path, version: Version) -> _FileState:
+        state = self._files.setdefault(path, _FileState())
+        if state.version == version:
+            return state
+        state.version, state.template = version, None
+        try:
+            state.template = compile_file(self.env, path)
+        except Exception as exc:
+            self._report(path, version, exc)
+        else:
+            log.info("template %s loaded", display_path(path))
+        return state
+
+    def _report(self, path: Path, version: Version, exc: BaseException) -> TemplateProblem:
+        problem = problem_from(exc, path)
+        state = self._files.setdefault(path, _FileState())
+        if version in state.reported:
+            log.debug("template %s still broken", problem)
+            return problem
+        state.reported.add(version)
+        log.warning("template %s; using the last good version instead", problem)
+        try:
+            self.notify(f"模板出错了，先用上一个能用的版本顶上，请修改后保存：\n{problem}")
+        except Exception:
+            log.exception("could not tell the operator about the broken template %s", problem)
+        return problem

@@ -30,8 +30,13 @@ CONSOLE_HELP = """\
 class _State:
     room: str
     member: str
-    owner: str
+    owners: dict[str, str]
+    """Room name → the member who owns it; rooms not listed are owned by the configured owner."""
+    default_owner: str
     private: bool = False
+
+    def owner(self) -> str:
+        return self.owners.get(self.room, self.default_owner)
 
 
 def _slug(name: str) -> str:
@@ -56,7 +61,7 @@ class ConsoleChannel:
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.interactive = self.stdin.isatty() if interactive is None else interactive
-        self.state = _State(room=room, member=member, owner=owner)
+        self.state = _State(room=room, member=member, owners={}, default_owner=owner)
         self._ids = itertools.count(1)
         self._rooms: dict[str, str] = {}
         self._stopped = asyncio.Event()
@@ -69,7 +74,7 @@ class ConsoleChannel:
         return f"[{where}] {who}> "
 
     def _is_owner(self) -> bool:
-        return not self.state.private and self.state.member == self.state.owner
+        return not self.state.private and self.state.member == self.state.owner()
 
     async def _readline(self) -> str | None:
         if self.interactive:
@@ -88,7 +93,7 @@ class ConsoleChannel:
             self.state.member = arg
             self._say(f"（你现在是 {arg}）")
         elif command == "owner":
-            self.state.owner = self.state.member
+            self.state.owners[self.state.room] = self.state.member
             self.state.private = False
             self._say(f"（{self.state.member} 现在是「{self.state.room}」的群主）")
         elif command == "room" and arg:

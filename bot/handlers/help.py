@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.chat.base import Incoming, Reply
 from bot.render import Renderer
 
-HELP_WORDS = frozenset({"帮助", "help", "菜单", "/help", "？", "?"})
+HELP_WORDS = frozenset({"帮助", "help", "菜单", "/help", "使用说明"})
 
 
 class HelpHandler:
@@ -19,5 +19,7 @@ class HelpHandler:
         text = self.renderer.render(
             "help",
             {"bot_name": self.bot_name, "is_group": message.is_group, "is_owner": message.sender_is_owner},
+            group=message.chat_id if message.is_group else None,
         )
-        return Reply.text(text)
+        # In a group the answer @-mentions the asker, so they see it among everyone else's chat.
+        return Reply.text(text, mention_sender=message.is_group)

@@ -21,9 +21,18 @@ Middleware = Callable[[Incoming, Next], Awaitable[Reply | None]]
 
 
 class Router:
-    def __init__(self, handlers: Sequence[Handler] = (), middleware: Sequence[Middleware] = ()) -> None:
+    """`relevant` is a cheap test run before anything else: most group chat is not for the bot, and
+    a message it rejects skips the middleware and every handler."""
+
+    def __init__(
+        self,
+        handlers: Sequence[Handler] = (),
+        middleware: Sequence[Middleware] = (),
+        relevant: Callable[[Incoming], bool] | None = None,
+    ) -> None:
         self.handlers: list[Handler] = list(handlers)
         self.middleware: list[Middleware] = list(middleware)
+        self.relevant = relevant
 
     def add(self, handler: Handler) -> None:
         self.handlers.append(handler)
@@ -36,6 +45,8 @@ class Router:
         return None
 
     async def __call__(self, message: Incoming) -> Reply | None:
+        if self.relevant is not None and not self.relevant(message):
+            return None
         call: Next = self._dispatch
         for mw in reversed(self.middleware):
             call = _bind(mw, call)

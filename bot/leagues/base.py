@@ -98,6 +98,7 @@ class Product:
 class PromotionLink:
     product_id: str
     spot: Spot
+    shop_id: str = ""
     short_link: str = ""
     """WeChat-internal short link (opaque)."""
     http_short_link: str = ""
@@ -167,6 +168,10 @@ class LeagueError(Exception):
 
 class LeagueUnavailable(LeagueError):
     """The league cannot be used right now (quota used up, retries exhausted)."""
+
+
+class QuotaExhausted(LeagueUnavailable):
+    """The league's daily quota is used up; it resets tomorrow."""
 
 
 class LeagueConfigError(LeagueError):

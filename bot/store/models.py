@@ -1,4 +1,4 @@
-"""Tables. Every timestamp is naive UTC in the database and aware UTC in Python.
+"""Tables. Every timestamp is an aware UTC datetime (timestamptz on PostgreSQL).
 
 The schema is owned by the Alembic migrations in `migrations/versions`; these classes must match them
 (a test compares the two).
@@ -13,7 +13,7 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return datetime.now(UTC)
 
 
 class Group(SQLModel, table=True):

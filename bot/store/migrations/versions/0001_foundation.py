@@ -22,8 +22,8 @@ def upgrade() -> None:
         sa.Column("name", sa.String(256), nullable=False),
         sa.Column("owner_id", sa.String(128), nullable=False),
         sa.Column("channels_sharer_appid", sa.String(64), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_groups_room_id", "groups", ["room_id"], unique=True)
 
@@ -35,8 +35,8 @@ def upgrade() -> None:
         sa.Column("at_time", sa.String(5), nullable=False),
         sa.Column("categories", sa.String(1024), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("group_id", "kind", name="uq_subscription_group_kind"),
     )
     op.create_index("ix_subscriptions_group_id", "subscriptions", ["group_id"])
@@ -48,8 +48,8 @@ def upgrade() -> None:
         sa.Column("slot", sa.String(128), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("claimed_by", sa.String(128), nullable=False),
-        sa.Column("claimed_at", sa.DateTime(), nullable=False),
-        sa.Column("finished_at", sa.DateTime(), nullable=True),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("detail", sa.String(2048), nullable=False),
         sa.Column("product_ids", sa.String(2048), nullable=False),
         sa.UniqueConstraint("group_id", "slot", name="uq_push_group_slot"),
@@ -64,8 +64,8 @@ def upgrade() -> None:
         sa.Column("product_id", sa.String(64), nullable=False),
         sa.Column("spot", sa.String(128), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("league", "product_id", "spot", name="uq_link_league_product_spot"),
     )
     op.create_index("ix_link_cache_expires_at", "link_cache", ["expires_at"])
@@ -77,14 +77,14 @@ def upgrade() -> None:
         sa.Column("appid", sa.String(64), nullable=False),
         sa.Column("mode", sa.String(16), nullable=False),
         sa.Column("token", sa.String(1024), nullable=False),
-        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("league", "appid", "mode", name="uq_token_league_appid_mode"),
     )
 
     op.create_table(
         "request_log",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("chat_id", sa.String(128), nullable=False),
         sa.Column("sender_id", sa.String(128), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),

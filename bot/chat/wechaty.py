@@ -1,0 +1,701 @@
+"""WeChat through a Wechaty puppet service (gRPC): the only module that imports wechaty.
+
+python-wechaty 0.10.7 is the one Python client of the puppet-service protocol, but it predates Python
+3.11 and has a life cycle that does not fit a long-running bot, so this module keeps it on a short leash:
+
+* wechaty is imported on first use, after `CACHE_DIR` points into our data folder (it creates its working
+  folder at import time, `./.wechaty` by default) and after the 3.11 shims below;
+* its loggers are folded into ours: our level and format, the puppet token never printed;
+* we drive the puppet ourselves instead of `Wechaty.start()`, which prints and swallows errors, may stop
+  the whole event loop, and retries only after a fixed 60 s; a dropped event stream or a restarted puppet
+  is reconnected here with backoff (1, 2, 4 … 30 s) while the rest of the app keeps running;
+* every connection gets a fresh `Wechaty` and fresh contact/room pools, because python-wechaty keeps
+  them, and the ids of messages it has seen, in process-global caches bound to the old connection.
+
+Sending goes straight to the puppet, one RPC a reply part, so a part that went out is never reported as
+failed (python-wechaty's `say()` also re-reads the sent message, which fails when the stream drops).
+
+The public discovery service (which turns a bare token into an endpoint) is never used: an endpoint is
+required.
+
+What members paste arrives as `Incoming.text`, so handlers that only read text recognise cards too:
+
+* a url-link card gives its URL, and on a second line its title when it has one;
+* a mini-program card gives, on the first line, `https://store.weixin.qq.com/shop/a/<token>` when its page
+  path carries a WeChat Channels product short link (plain or URL-encoded), otherwise
+  `miniprogram://<appid>/<pagePath>`; on a second line its title when it has one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import re
+import warnings
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from bot.chat.base import (
+    Image,
+    Incoming,
+    LinkCard,
+    MessageHandler,
+    MiniProgramCard,
+    Outgoing,
+    Reply,
+    ReplyPart,
+    Text,
+)
+
+log = logging.getLogger(__name__)
+
+RECONNECT_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+"""Seconds to wait before reconnecting: the first after a working session ends, longer after failures."""
+
+_ENDPOINT = re.compile(r"[A-Za-z0-9.\-\[\]:]+:\d{1,5}")
+_CHANNELS_PRODUCT = re.compile(r"(?:https?://)?store\.weixin\.qq\.com/shop/a/([A-Za-z0-9]+)")
+_WECHATY_LOG_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
+_SEEN_CAPACITY = 10_000
+_CHATTER = (
+    "there are endpoint<",  # these two print the token
+    "there are two tokens",
+    "there is not registed blueprint",  # we register no plugins, on purpose
+    "set payload more than once",  # two concurrent ready() of one contact; harmless
+)
+_PROBE_TIMEOUT = 5.0
+_GOODBYE_TIMEOUT = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class MemberJoined:
+    """New members in a group, as the join hook sees them."""
+
+    chat_id: str
+    chat_name: str
+    member_ids: tuple[str, ...]
+    member_names: tuple[str, ...]
+    inviter_name: str = ""
+
+
+JoinHook = Callable[[MemberJoined], Awaitable[Reply | None]]
+"""Returns what to say to the group when members join (a welcome), or None to stay quiet."""
+
+
+class ChatUnavailable(RuntimeError):
+    """`send` found no logged-in WeChat connection in time, or the channel has stopped."""
+
+
+# -- text produced for what members paste ------------------------------------------------------------
+
+
+def url_card_text(url: str, title: str = "") -> str:
+    """The text a pasted url-link card becomes: its URL, then its title."""
+    return "\n".join(part for part in (url.strip(), title.strip()) if part)
+
+
+def mini_program_card_text(appid: str, page_path: str, title: str = "", username: str = "") -> str:
+    """The text a pasted mini-program card becomes; see the module docstring for the form."""
+    path = page_path.strip()
+    link = ""
+    candidate = path
+    for _ in range(3):  # page paths carry their parameters URL-encoded, sometimes twice
+        match = _CHANNELS_PRODUCT.search(candidate)
+        if match:
+            link = f"https://store.weixin.qq.com/shop/a/{match.group(1)}"
+            break
+        decoded = unquote(candidate)
+        if decoded == candidate:
+            break
+        candidate = decoded
+    if not link:
+        link = f"miniprogram://{appid.strip() or username.strip() or 'unknown'}/{path.lstrip('/')}"
+    return "\n".join(part for part in (link, title.strip()) if part)
+
+
+def strip_mention(text: str, names: Iterable[str]) -> tuple[str, bool]:
+    """Remove `@name` of the bot (WeChat puts U+2005 after it) and say whether there was one.
+
+    Only the bot's own names are removed: "@小红 帮助" is not addressed to the bot and must not read as
+    "帮助".
+    """
+    alternatives = sorted({name for name in names if name}, key=len, reverse=True)
+    if not alternatives:
+        return text, False
+    pattern = re.compile("@(?:" + "|".join(map(re.escape, alternatives)) + r")(?:[\u2005 ]|$)")
+    stripped, count = pattern.subn("", text)
+    if not count:
+        return text, False
+    return re.sub(r"[ \u2005]{2,}", " ", stripped).strip(), True
+
+
+# -- importing wechaty ---------------------------------------------------------------------------------
+
+_lib: Any = None
+
+
+def _import_wechaty(cache_dir: Path) -> Any:
+    """Import python-wechaty once, with its working folder under `cache_dir` and the 3.11 shims."""
+    global _lib
+    if _lib is not None:
+        return _lib
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    # Read at import time: wechaty creates this folder (default ./.wechaty) and its job-store path in it.
+    os.environ["CACHE_DIR"] = str(cache_dir.resolve())
+    # wechaty_puppet's get_logger raises on an unknown value; the real level is set in _adopt_loggers.
+    os.environ["WECHATY_LOG"] = "info"
+    with warnings.catch_warnings():
+        # wechaty/plugin.py and wechaty_puppet_service/utils.py import telnetlib (deprecated in 3.11).
+        # We replace both functions that use it (see below), so only the import remains.
+        warnings.filterwarnings("ignore", message=r"'telnetlib' is deprecated", category=DeprecationWarning)
+        from wechaty_puppet.schemas.puppet import PuppetOptions
+
+        # WechatyOptions has `puppet_options: PuppetOptions = PuppetOptions()`; Python 3.11 dataclasses
+        # refuse a default whose class is unhashable. We always pass a fresh PuppetOptions anyway.
+        PuppetOptions.__hash__ = object.__hash__
+
+        import wechaty.plugin
+        import wechaty_puppet_service.puppet
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+        from wechaty import Wechaty, WechatyOptions
+        from wechaty.user import Contact, Room, Tag
+        from wechaty.utils.async_helper import SingleIdContainer
+        from wechaty_puppet import FileBox, MessageType, MiniProgramPayload, ScanStatus, UrlLinkPayload
+
+    # A blocking 3 s telnet check on the event loop; we probe the endpoint asynchronously instead.
+    setattr(wechaty_puppet_service.puppet, "ping_endpoint", lambda end_point: True)  # noqa: B010
+    # On login wechaty refuses to go on if local port 5000 (its plugin web server) is taken, and then
+    # never serves anything because we register no plugins. We never start that server.
+    setattr(wechaty.plugin, "_check_local_port", lambda port: False)  # noqa: B010
+
+    _lib = SimpleNamespace(
+        AsyncIOScheduler=AsyncIOScheduler,
+        Contact=Contact,
+        FileBox=FileBox,
+        MessageType=MessageType,
+        MiniProgramPayload=MiniProgramPayload,
+        PuppetOptions=PuppetOptions,
+        Room=Room,
+        ScanStatus=ScanStatus,
+        SingleIdContainer=SingleIdContainer,
+        Tag=Tag,
+        UrlLinkPayload=UrlLinkPayload,
+        Wechaty=Wechaty,
+        WechatyOptions=WechatyOptions,
+    )
+    return _lib
+
+
+class _Redact(logging.Filter):
+    """Keeps the token out of wechaty's log lines and drops its per-connection config chatter."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(chatter in message for chatter in _CHATTER):
+            return False  # nothing an operator can act on
+        redacted = message
+        for secret in self.secrets:
+            redacted = redacted.replace(secret, "***")
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def _adopt_loggers(level: int, secrets: Sequence[str]) -> None:
+    """Fold wechaty's loggers into ours.
+
+    wechaty_puppet's get_logger gives every logger its own stderr handler, INFO level and
+    propagate=False, so our level, format and handlers would not apply. Recognised by that handler's
+    format string, each is emptied and made to propagate. `warn` is pointed at `warning` because the
+    deprecated alias (used by FileBox) warns, and a warning is an error under `-W error`.
+    """
+    for logger in list(logging.Logger.manager.loggerDict.values()):
+        if not isinstance(logger, logging.Logger):
+            continue
+        theirs = [h for h in logger.handlers if getattr(h.formatter, "_fmt", None) == _WECHATY_LOG_FORMAT]
+        adopted = any(isinstance(f, _Redact) for f in logger.filters)
+        if not theirs and not adopted:
+            continue
+        for handler in theirs:
+            logger.removeHandler(handler)
+        for old in [f for f in logger.filters if isinstance(f, _Redact)]:
+            logger.removeFilter(old)
+        logger.addFilter(_Redact(secrets))
+        logger.propagate = True
+        logger.setLevel(level)
+        setattr(logger, "warn", logger.warning)  # noqa: B010  (assigning a method needs setattr for mypy)
+    # The HTTP/2 header coder logs every header at DEBUG, and the token travels as `:authority`.
+    for name in ("hpack", "h2"):
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+
+
+# -- the channel ---------------------------------------------------------------------------------------
+
+
+class WechatyChannel:
+    """One WeChat account, through a Wechaty puppet-service gateway.
+
+    `run` keeps a connection up (reconnecting with backoff) and hands each text message, pasted
+    url-link card or mini-program card to the handler once, however often the puppet delivers it.
+    `send` sends one reply now; concurrent callers are served one reply at a time so parts stay in order.
+    """
+
+    name = "wechaty"
+
+    def __init__(
+        self,
+        *,
+        endpoint: str,
+        token: str,
+        data_dir: Path,
+        log_level: str | int = "INFO",
+        on_join: JoinHook | None = None,
+        reconnect_delays: Sequence[float] = RECONNECT_DELAYS,
+        send_timeout: float = 30.0,
+        drain_timeout: float = 10.0,
+    ) -> None:
+        if not _ENDPOINT.fullmatch(endpoint or ""):
+            raise ValueError(f"endpoint {endpoint!r} is not host:port of a puppet service")
+        if not token:
+            raise ValueError("a puppet-service token is required")
+        if not reconnect_delays:
+            raise ValueError("reconnect_delays must not be empty")
+        self.endpoint = endpoint
+        self._token = token
+        self.cache_dir = Path(data_dir) / "wechaty"
+        self.log_level = logging.getLevelName(log_level) if isinstance(log_level, str) else log_level
+        self.on_join = on_join
+        self.reconnect_delays = tuple(reconnect_delays)
+        self.send_timeout = send_timeout
+        self.drain_timeout = drain_timeout
+
+        self.self_id = ""
+        self.self_name = ""
+        self.connections = 0
+        """Sessions that got as far as opening the event stream (1 + reconnects)."""
+        self.duplicates_dropped = 0
+
+        self._lib: Any = None
+        self._bot: Any = None
+        self._handler: MessageHandler | None = None
+        self._ready = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._finished = asyncio.Event()
+        self._running = False
+        self._ended = False
+        self._logged_in_this_session = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._send_lock = asyncio.Lock()
+        self._groups: dict[str, bool] = {}
+
+    @property
+    def logged_in(self) -> bool:
+        """A WeChat account is logged in on the current connection, so `send` goes out now."""
+        return self._ready.is_set()
+
+    # -- life cycle ------------------------------------------------------------------------------------
+
+    async def run(self, handler: MessageHandler) -> None:
+        if self._running:
+            raise RuntimeError("the WeChat channel is already running")
+        self._handler = handler
+        self._running = True
+        self._finished.clear()
+        attempt = 0
+        try:
+            while not self._stopping.is_set():
+                healthy = await self._session()
+                if self._stopping.is_set():
+                    break
+                attempt = 0 if healthy else attempt + 1
+                delay = self.reconnect_delays[min(attempt, len(self.reconnect_delays) - 1)]
+                log.warning(
+                    "与 puppet service 的连接已断开，%.0f 秒后重连 (reconnecting to %s)", delay, self.endpoint
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+        finally:
+            self._running = False
+            self._ended = True
+            self._finished.set()
+            log.info("WeChat channel stopped")
+
+    async def stop(self) -> None:
+        """End the event stream, let messages in flight finish (and reply), close, and return."""
+        self._stopping.set()
+        if self._running:
+            await self._finished.wait()
+        self._ended = True
+
+    async def _session(self) -> bool:
+        """One connection, from connect to the end of its event stream; True if it logged in."""
+        lib = self._lib = _import_wechaty(self.cache_dir)
+        _adopt_loggers(self.log_level, [self._token])
+        lib.SingleIdContainer._instance = None
+        for cls in (lib.Contact, lib.Room, lib.Tag):
+            cls._pool.clear()
+        scheduler = lib.AsyncIOScheduler()  # in memory; wechaty's default is an SQLite job store
+        bot = lib.Wechaty(
+            lib.WechatyOptions(
+                puppet="wechaty-puppet-service",
+                # A fresh PuppetOptions: the dataclass default is one instance shared by every bot.
+                puppet_options=lib.PuppetOptions(end_point=self.endpoint, token=self._token),
+                scheduler=scheduler,
+            )
+        )
+        _adopt_loggers(self.log_level, [self._token])  # wechaty_puppet_service's loggers exist now
+        self._logged_in_this_session = False
+        serve = asyncio.create_task(self._serve(bot), name="wechaty-event-stream")
+        stopping = asyncio.create_task(self._stopping.wait())
+        try:
+            await asyncio.wait({serve, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if serve.done():
+                self._log_session_end(serve)
+            else:
+                serve.cancel()
+                await asyncio.wait({serve})
+                await self._drain()
+        finally:
+            stopping.cancel()
+            if not serve.done():
+                serve.cancel()
+                await asyncio.wait({serve})
+            self._ready.clear()
+            self._bot = None
+            await self._close(bot, scheduler, goodbye=self._stopping.is_set())
+        return self._logged_in_this_session
+
+    async def _serve(self, bot: Any) -> None:
+        host, _, port = self.endpoint.rpartition(":")
+        _reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(host.strip("[]"), int(port)), _PROBE_TIMEOUT
+        )
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        await bot.init_puppet()
+        # Per-connection pools: objects cached by a previous connection are bound to its closed puppet.
+        for cls in (bot.Contact, bot.ContactSelf, bot.Room, bot.Tag):
+            cls._pool = {}
+        await bot.init_puppet_event_bridge(bot.puppet)
+        self._listen(bot)
+        log.info("connecting to the puppet service at %s", self.endpoint)
+        self.connections += 1
+        await bot.puppet.start()  # Stop, Start, then the event stream until it ends
+
+    def _log_session_end(self, serve: asyncio.Task[None]) -> None:
+        if serve.cancelled():
+            return
+        exc = serve.exception()
+        if exc is None:
+            log.warning("the puppet service ended the event stream")
+        else:
+            log.warning("puppet service at %s: %s: %s", self.endpoint, type(exc).__name__, exc or "-")
+
+    async def _drain(self) -> None:
+        current = asyncio.current_task()
+        pending = {task for task in self._tasks if task is not current}
+        if not pending:
+            return
+        _done, late = await asyncio.wait(pending, timeout=self.drain_timeout)
+        if late:
+            log.warning(
+                "%d message(s) still being handled after %.0f s; cancelled", len(late), self.drain_timeout
+            )
+            for task in late:
+                task.cancel()
+            await asyncio.wait(late)
+
+    async def _close(self, bot: Any, scheduler: Any, *, goodbye: bool) -> None:
+        puppet = bot._puppet
+        bot.remove_all_listeners()
+        if puppet is not None:
+            puppet._event_stream.remove_all_listeners()
+            try:
+                if goodbye and puppet._puppet_stub is not None:
+                    # What Wechaty.stop() does: tell the gateway this client is done.
+                    await asyncio.wait_for(puppet._puppet_stub.stop(), _GOODBYE_TIMEOUT)
+            except Exception as exc:
+                log.debug("Stop RPC failed: %s: %s", type(exc).__name__, exc)
+            finally:
+                puppet._puppet_stub = None
+                if puppet.channel is not None:
+                    puppet.channel.close()
+                    puppet.channel = None
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+
+    # -- events ------------------------------------------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _listen(self, bot: Any) -> None:
+        puppet = bot.puppet
+        # Login, logout and scan are taken from the puppet: wechaty ignores a second login on one bot.
+        puppet.on("login", lambda payload: self._on_login(bot, payload.contact_id))
+        puppet.on("logout", lambda payload: self._on_logout(payload.contact_id))
+        puppet.on("scan", lambda payload: self._on_scan(payload.status, payload.qrcode))
+
+        def on_message(msg: Any) -> None:
+            # Synchronous, so the id is claimed and the task registered before anything else runs.
+            message_id = str(msg.message_id)
+            if not self._claim(message_id):
+                self.duplicates_dropped += 1
+                log.debug("dropped a redelivery of message %s", message_id)
+                return
+            self._spawn(self._deliver(bot, msg))
+
+        def on_room_join(room: Any, invitees: list[Any], inviter: Any, _date: Any) -> None:
+            if self.on_join is not None:
+                self._spawn(self._welcome(room, invitees, inviter))
+
+        bot.on("message", on_message)
+        bot.on("room-join", on_room_join)
+
+    def _on_login(self, bot: Any, contact_id: str) -> None:
+        # The id is known at once, so messages right behind the login already know who "self" is.
+        if contact_id != self.self_id:
+            self.self_id, self.self_name = contact_id, ""
+        self._logged_in_this_session = True
+        self._spawn(self._finish_login(bot, contact_id))
+
+    async def _finish_login(self, bot: Any, contact_id: str) -> None:
+        name = ""
+        try:
+            name = str((await bot.puppet.contact_payload(contact_id)).name or "")
+        except Exception as exc:
+            log.warning("could not read the bot's own contact: %s", exc)
+        self.self_name = name or contact_id
+        self._bot = bot
+        self._ready.set()
+        log.info("已登录微信 logged in to WeChat as %s (%s)", self.self_name, contact_id)
+
+    def _on_logout(self, contact_id: str) -> None:
+        self._ready.clear()
+        log.warning("微信已退出登录 logged out of WeChat (%s); waiting for a new login", contact_id)
+
+    def _on_scan(self, status: Any, qrcode: str | None) -> None:
+        lib = self._lib
+        if qrcode and status in (lib.ScanStatus.Waiting, lib.ScanStatus.Timeout):
+            log.warning(
+                "请用机器人的微信扫码登录 scan this QR code with the bot's WeChat to log in: %s", qrcode
+            )
+        else:
+            log.info("login scan: %s", getattr(status, "name", status))
+
+    def _claim(self, message_id: str) -> bool:
+        if message_id in self._seen:
+            return False
+        self._seen[message_id] = None
+        while len(self._seen) > _SEEN_CAPACITY:
+            self._seen.popitem(last=False)
+        return True
+
+    async def _deliver(self, bot: Any, msg: Any) -> None:
+        try:
+            incoming = await self._to_incoming(bot, msg)
+        except Exception:
+            self._seen.pop(str(msg.message_id), None)  # a redelivery may fare better
+            log.exception("could not read message %s", msg.message_id)
+            return
+        if incoming is None or self._handler is None:
+            return
+        self._groups[incoming.chat_id] = incoming.is_group
+        try:
+            await self._handler(incoming)
+        except Exception:
+            log.exception("handling message %s in %s failed", incoming.message_id, incoming.chat_id)
+
+    async def _to_incoming(self, bot: Any, msg: Any) -> Incoming | None:
+        await msg.ready()
+        kinds = self._lib.MessageType
+        kind = msg.type()
+        if kind == kinds.MESSAGE_TYPE_TEXT:
+            text = str(msg.text() or "")
+        elif kind == kinds.MESSAGE_TYPE_URL:
+            link = await msg.to_url_link()
+            text = url_card_text(str(link.url or ""), str(link.title or ""))
+        elif kind == kinds.MESSAGE_TYPE_MINI_PROGRAM:
+            card = await msg.to_mini_program()
+            text = mini_program_card_text(
+                str(card.app_id or ""),
+                str(card.page_path or ""),
+                str(card.title or ""),
+                str(card.user_name or ""),
+            )
+        else:
+            log.debug("ignored a %s message", getattr(kind, "name", kind))
+            return None
+
+        talker = msg.talker()
+        await talker.ready()
+        sender_id = str(talker.contact_id)
+        sender_name = str(talker.name or sender_id)
+        from_self = bool(self.self_id) and sender_id == self.self_id
+        message_id = str(msg.message_id)
+        room = msg.room()
+        if room is None:
+            chat_id, chat_name = sender_id, sender_name
+            receiver = msg.to() if from_self else None
+            if receiver is not None:
+                await receiver.ready()
+                chat_id, chat_name = str(receiver.contact_id), str(receiver.name or receiver.contact_id)
+            return Incoming(
+                message_id=message_id,
+                chat_id=chat_id,
+                chat_name=chat_name,
+                sender_id=sender_id,
+                sender_name=sender_name,
+                text=text.strip(),
+                is_group=False,
+                mentioned=True,
+                from_self=from_self,
+            )
+
+        await room.ready()
+        room_id = str(room.room_id)
+        topic = str(await room.topic() or "")
+        owner_id = str(room.payload.owner_id or "")
+        mentioned = bool(self.self_id) and self.self_id in (msg.payload.mention_ids or [])
+        if kind == kinds.MESSAGE_TYPE_TEXT and "@" in text:
+            if not self.self_name:  # a message right behind the login: the bot's name is on its way
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._ready.wait(), _PROBE_TIMEOUT)
+            names = {self.self_name, await self._alias_in(bot, room)}
+            text, named = strip_mention(text, names)
+            mentioned = mentioned or named
+        return Incoming(
+            message_id=message_id,
+            chat_id=room_id,
+            chat_name=topic or room_id,
+            sender_id=sender_id,
+            sender_name=sender_name,
+            text=text.strip(),
+            is_group=True,
+            mentioned=mentioned,
+            sender_is_owner=bool(owner_id) and owner_id == sender_id,
+            from_self=from_self,
+        )
+
+    async def _alias_in(self, bot: Any, room: Any) -> str:
+        """The bot's nickname in this group (people @ that name), or '' when unset or unknown."""
+        if not self.self_id:
+            return ""
+        try:
+            return str(await room.alias(bot.Contact.load(self.self_id)) or "")
+        except Exception as exc:
+            log.debug("no room alias for the bot in %s: %s", room.room_id, exc)
+            return ""
+
+    async def _welcome(self, room: Any, invitees: list[Any], inviter: Any) -> None:
+        if self.on_join is None:
+            return
+        newcomers = [c for c in invitees if str(c.contact_id) != self.self_id]
+        if not newcomers:
+            return  # the bot itself was added to a group
+        joined = MemberJoined(
+            chat_id=str(room.room_id),
+            chat_name=str(await room.topic() or room.room_id),
+            member_ids=tuple(str(c.contact_id) for c in newcomers),
+            member_names=tuple(str(c.name or c.contact_id) for c in newcomers),
+            inviter_name=str(getattr(inviter, "name", "") or ""),
+        )
+        self._groups[joined.chat_id] = True
+        try:
+            reply = await self.on_join(joined)
+            if reply:
+                await self.send(Outgoing(joined.chat_id, reply))
+        except Exception:
+            log.exception("welcoming %s in %s failed", "、".join(joined.member_names), joined.chat_id)
+
+    # -- sending -----------------------------------------------------------------------------------------
+
+    async def send(self, message: Outgoing) -> None:
+        async with self._send_lock:
+            bot = await self._logged_in_bot()
+            for part in message.reply.parts:
+                await self._send_part(bot, message, part)
+
+    async def _logged_in_bot(self) -> Any:
+        if self._ended:
+            raise ChatUnavailable("the WeChat channel has stopped")
+        if not self._ready.is_set():
+            try:
+                await asyncio.wait_for(self._ready.wait(), self.send_timeout)
+            except TimeoutError:
+                raise ChatUnavailable(f"not logged in to WeChat after {self.send_timeout:.0f} s") from None
+        return self._bot
+
+    def _is_group(self, message: Outgoing) -> bool:
+        if message.reply_to is not None and message.reply_to.chat_id == message.chat_id:
+            return message.reply_to.is_group
+        known = self._groups.get(message.chat_id)
+        return known if known is not None else message.chat_id.endswith("@chatroom")
+
+    async def _send_part(self, bot: Any, message: Outgoing, part: ReplyPart) -> None:
+        # Straight to the puppet, one RPC a part: Room.say()/Contact.say() also fetch the sent message
+        # afterwards, and when that lookup fails the part counts as failed although it went out, so a
+        # retrying sender would post it twice.
+        lib, puppet, chat_id = self._lib, bot.puppet, message.chat_id
+        if isinstance(part, Text):
+            if not part.text.strip():
+                return
+            asker = message.reply_to
+            if part.mention_sender and asker is not None and asker.is_group and self._is_group(message):
+                text = f"@{asker.sender_name}\u2005{part.text}"
+                await puppet.message_send_text(chat_id, text, mention_ids=[asker.sender_id])
+            else:
+                await puppet.message_send_text(chat_id, part.text)
+        elif isinstance(part, Image):
+            if part.data:
+                box = lib.FileBox.from_base64(base64.b64encode(part.data), name=part.name or "image.png")
+            elif part.url:
+                # Always named: without a name FileBox.from_url downloads the file to guess one.
+                box = lib.FileBox.from_url(part.url, name=part.name or _name_from_url(part.url))
+            else:
+                log.warning("an image with neither data nor URL was not sent to %s", chat_id)
+                return
+            await puppet.message_send_file(chat_id, box)
+            if part.caption.strip():
+                await puppet.message_send_text(chat_id, part.caption)
+        elif isinstance(part, LinkCard):
+            # Built from our fields: UrlLink.create() would fetch the page to fill them in.
+            link = lib.UrlLinkPayload(
+                url=part.url,
+                title=part.title,
+                description=part.description,
+                thumbnailUrl=part.thumbnail_url or None,
+            )
+            await puppet.message_send_url(chat_id, json.dumps(dataclasses.asdict(link), ensure_ascii=False))
+        elif isinstance(part, MiniProgramCard):
+            card = lib.MiniProgramPayload(
+                appid=part.appid,
+                title=part.title,
+                pagePath=part.page_path,
+                thumbUrl=part.thumb_url or None,
+                username=part.username or None,
+                description=part.description or None,
+            )
+            await puppet.message_send_mini_program(chat_id, card)
+
+
+def _name_from_url(url: str) -> str:
+    name = PurePosixPath(urlsplit(url).path).name
+    return name if "." in name else "image.jpg"

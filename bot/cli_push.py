@@ -1,0 +1,142 @@
+"""`tuike push daily --group G [--dry-run]` and `tuike push status`."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import click
+
+from bot.chat.base import Image, LinkCard, MiniProgramCard, Outgoing, Text
+from bot.config import Settings
+from bot.leagues.linkcache import LinkCache
+from bot.leagues.setup import open_leagues
+from bot.push import claims
+from bot.push.sender import PacedSender
+from bot.push.service import PushService, daily_slot_key, next_slot
+from bot.render import Renderer
+from bot.store import db, subscriptions
+from bot.store.groups import find_group
+from bot.store.models import Subscription
+
+if TYPE_CHECKING:
+    from bot.cli import Context
+
+
+def _settings(ctx: click.Context) -> Settings:
+    """The settings the root command loaded (a bad config already exited 2 there)."""
+    root: Context = ctx.find_root().obj
+    return root.loaded.settings
+
+
+def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+    engine = db.make_engine(settings.database_url)
+    if db.is_sqlite(settings.database_url):
+        db.upgrade(engine)
+    return engine
+
+
+def _show(outgoing: Outgoing) -> str:
+    lines = []
+    for part in outgoing.reply.parts:
+        if isinstance(part, Text):
+            lines.append(part.text)
+        elif isinstance(part, Image):
+            lines.append(f"[图片 {part.name}] {part.url}")
+        elif isinstance(part, LinkCard | MiniProgramCard):
+            lines.append(f"[卡片] {part.title}")
+    return "\n".join(lines)
+
+
+@click.group("push")
+def push() -> None:
+    """Daily deals and live reminders."""
+
+
+@push.command("daily")
+@click.option("--group", "group_name", required=True, help="Group name or room id.")
+@click.option("--dry-run", is_flag=True, help="Print what would be sent; send and record nothing.")
+@click.pass_context
+def daily(ctx: click.Context, group_name: str, dry_run: bool) -> None:
+    """Push today's daily deals to one group now (a manual slot; never the scheduled one twice)."""
+    settings = _settings(ctx)
+    from bot.app import build_channel, build_renderer, group_spot
+
+    engine = _engine(settings)
+    group = find_group(engine, group_name)
+    if group is None or group.id is None:
+        click.echo(f"没有这个群：{group_name}", err=True)
+        sys.exit(2)
+    sub = next((s for s in subscriptions.for_group(engine, group.id) if s.kind == "daily"), None)
+    sub = sub or Subscription(group_id=group.id, kind="daily", at_time=settings.push.default_time)
+
+    async def work() -> None:
+        async with AsyncExitStack() as stack:
+            leagues = await open_leagues(settings, engine, stack)
+            renderer: Renderer = build_renderer(settings)
+            channel = build_channel(settings)
+            sender = PacedSender(channel.send, rate_per_minute=None, jitter=(0, 0))
+            service = PushService(
+                settings,
+                engine,
+                leagues.get("channels"),
+                renderer,
+                sender,
+                LinkCache(engine),
+                group_spot(settings),
+            )
+            now = datetime.now(UTC)
+            composed = await service.compose_daily(group, sub, now)
+            if composed is None:
+                click.echo("没有可以推送的商品 (nothing to push)")
+                return
+            outgoing, product_ids = composed
+            if dry_run:
+                click.echo(f"将发往「{group.name}」:\n{_show(outgoing)}")
+                return
+            sender.start()
+            slot = "manual:" + now.astimezone(ZoneInfo(settings.bot.timezone)).strftime("%Y-%m-%dT%H:%M:%S")
+            ok = await service.enqueue(group.id, slot, outgoing, product_ids)  # type: ignore[arg-type]
+            await sender.close()
+            click.echo(("已推送" if ok else "推送失败") + f" {slot} → {group.name}")
+
+    asyncio.run(work())
+    engine.dispose()
+
+
+@push.command("status")
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """Upcoming slots, the last results per group, and failures."""
+    settings = _settings(ctx)
+    engine = _engine(settings)
+    zone = ZoneInfo(settings.bot.timezone)
+    now = datetime.now(UTC)
+    click.echo("即将推送 (upcoming):")
+    rows = subscriptions.active(engine)
+    for sub, group in rows:
+        if sub.kind == "daily":
+            slot = next_slot(sub.at_time, now, zone)
+            click.echo(f"  {group.name}  每日好物  {daily_slot_key(slot, zone)[6:]}")
+        else:
+            click.echo(f"  {group.name}  直播提醒")
+    if not rows:
+        click.echo("  (没有订阅)")
+    names = {g.id: g.name for _s, g in rows}
+    recent = claims.latest(engine, 100)
+    click.echo("最近结果 (recent):")
+    for row in recent[:20]:
+        name = names.get(row.group_id, f"group {row.group_id}")
+        when = row.claimed_at.astimezone(zone).strftime("%m-%d %H:%M")
+        click.echo(f"  {when}  {name}  {row.slot}  {row.status}" + (f"  {row.detail}" if row.detail else ""))
+    failures = [
+        r
+        for r in recent
+        if r.status in (claims.FAILED, claims.INTERRUPTED) and r.claimed_at > now - timedelta(days=7)
+    ]
+    click.echo(f"失败/中断 (failed or interrupted, 7 days): {len(failures)}")
+    engine.dispose()

@@ -1,0 +1,109 @@
+"""`tuike templates check | preview | list`: let operators edit copy with confidence.
+
+`check` before deploying an edit (exit 1 and `file:line: message` per problem), `preview` to see a
+message as a member would with realistic sample data, `list` to see which file wins for each kind and
+group. `--dir` points at a template folder other than the configured `[templates] dir`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from bot.render import BUILTIN_TEMPLATES, Renderer, display_path, group_key
+from bot.render_check import check_templates
+from bot.render_samples import KINDS, SAMPLES
+
+if TYPE_CHECKING:
+    from bot.cli import Context
+
+# `click.pass_obj` rather than bot.cli's decorator: importing bot.cli here would be circular, since
+# bot.cli registers this group at its bottom.
+pass_context = click.pass_obj
+
+dir_option = click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Operator template folder (default: [templates] dir from the config).",
+)
+
+
+def _renderer(ctx: Context, folder: Path | None, problems: list[str] | None = None) -> Renderer:
+    settings = ctx.loaded.settings
+    return Renderer(
+        folder if folder is not None else settings.templates.dir,
+        timezone=settings.bot.timezone,
+        max_chars=settings.templates.max_message_chars,
+        notify=problems.append if problems is not None else None,
+    )
+
+
+@click.group()
+def templates() -> None:
+    """Check, preview and list the message templates."""
+
+
+@templates.command("check")
+@dir_option
+@pass_context
+def check_command(ctx: Context, folder: Path | None) -> None:
+    """Compile and render every template against sample data; exit 1 on any problem."""
+    settings = ctx.loaded.settings
+    chosen = folder if folder is not None else settings.templates.dir
+    problems = check_templates(
+        chosen, timezone=settings.bot.timezone, max_chars=settings.templates.max_message_chars
+    )
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        click.echo(f"{len(problems)} problem(s) found", err=True)
+        sys.exit(1)
+    where = f"built-in + {display_path(chosen)}" if chosen else "built-in"
+    click.echo(f"all templates render ({where})")
+
+
+@templates.command("preview")
+@click.argument("name")
+@click.option("--group", "group", default=None, help="Chat id (or group key) whose overrides to use.")
+@click.option("--sample", "index", default=1, show_default=True, help="Which sample data set (1, 2, ...).")
+@dir_option
+@pass_context
+def preview_command(ctx: Context, name: str, group: str | None, index: int, folder: Path | None) -> None:
+    """Print the message NAME renders to, with sample data."""
+    if name not in KINDS:
+        click.echo(f"unknown template {name!r}; kinds: {', '.join(sorted(KINDS))}", err=True)
+        sys.exit(2)
+    samples = SAMPLES[name]
+    if not 1 <= index <= len(samples):
+        click.echo(f"{name} has sample data sets 1 to {len(samples)}", err=True)
+        sys.exit(2)
+    problems: list[str] = []
+    renderer = _renderer(ctx, folder, problems)
+    source = renderer.winner(name, group)
+    text = renderer.render(name, samples[index - 1], group=group)
+    click.echo(f"── {name} · {display_path(source) if source else '?'} ──", err=True)
+    click.echo(text)
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        sys.exit(1)
+
+
+@templates.command("list")
+@dir_option
+@pass_context
+def list_command(ctx: Context, folder: Path | None) -> None:
+    """Which file wins for each kind, by default and in each group with overrides."""
+    renderer = _renderer(ctx, folder)
+    for title, group in [("default", None)] + [(f"group {key}", key) for key in renderer.groups()]:
+        click.echo(f"[{title}]")
+        for name in sorted(KINDS):
+            source = renderer.winner(name, group)
+            origin = "built-in" if source is None or source.parent == BUILTIN_TEMPLATES else "override"
+            click.echo(f"  {name:<22} {display_path(source) if source else '(missing)'}  ({origin})")
+    click.echo(f"group folders are named by group key, e.g. {group_key('20870958924@chatroom')}")

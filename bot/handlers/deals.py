@@ -1,0 +1,244 @@
+"""Members ask, the bot answers: product links and 淘口令 become deals, keywords become a short list.
+
+Every answer carries a link made for this group's promotion identity (`Spot`), so the group's owner
+is credited. Whatever goes wrong, the member hears something friendly: an unsupported platform, an
+unknown product or a league in trouble each have their own template — never silence, never a trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.chat.base import Incoming, Reply, Text
+from bot.config import DealSettings
+from bot.handlers.parse import ProductRef, find_product_refs, may_be_request, parse_command
+from bot.handlers.ranking import rank_products
+from bot.handlers.ratelimit import RateLimiter, Verdict
+from bot.leagues.base import (
+    League,
+    LeagueConfigError,
+    LeagueError,
+    LeagueUnavailable,
+    Product,
+    ProductNotFound,
+    PromotionLink,
+    QuotaExhausted,
+    SearchQuery,
+    Spot,
+)
+from bot.leagues.linkcache import LinkCache
+from bot.leagues.metering import metered
+from bot.render import Renderer
+from bot.store.requests import RequestRecord, RequestRecorder
+
+log = logging.getLogger(__name__)
+
+PLATFORM_NAMES = {"taobao": "淘宝/天猫", "jd": "京东", "pdd": "拼多多", "channels": "微信小店"}
+
+SpotResolver = Callable[[Incoming, str], Awaitable[Spot]]
+"""(message, league name) → the promotion identity for the message's group on that league."""
+
+
+@dataclass(slots=True)
+class _Outcome:
+    text: str
+    outcome: str
+    product_id: str = ""
+
+
+class SearchCache:
+    """Keyword results kept briefly: a popular keyword asked in many groups costs one search."""
+
+    def __init__(
+        self, seconds: float, clock: Callable[[], float] = time.monotonic, capacity: int = 2000
+    ) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self.capacity = capacity
+        self._items: dict[tuple[str, str], tuple[float, list[Product]]] = {}
+
+    def get(self, league: str, keyword: str) -> list[Product] | None:
+        hit = self._items.get((league, keyword))
+        if hit and self.clock() - hit[0] < self.seconds:
+            return hit[1]
+        return None
+
+    def put(self, league: str, keyword: str, products: list[Product]) -> None:
+        if self.seconds <= 0:
+            return
+        if len(self._items) >= self.capacity:
+            self._items.clear()
+        self._items[(league, keyword)] = (self.clock(), products)
+
+
+class DealsHandler:
+    def __init__(
+        self,
+        *,
+        leagues: Mapping[str, League],
+        renderer: Renderer,
+        links: LinkCache,
+        spots: SpotResolver,
+        limiter: RateLimiter,
+        recorder: RequestRecorder,
+        settings: DealSettings,
+        search_cache: SearchCache | None = None,
+    ) -> None:
+        self.leagues = leagues
+        self.by_platform = {league.platform: league for league in leagues.values()}
+        self.renderer = renderer
+        self.links = links
+        self.spots = spots
+        self.limiter = limiter
+        self.recorder = recorder
+        self.settings = settings
+        self.search_cache = search_cache or SearchCache(settings.search_cache_seconds)
+
+    async def __call__(self, message: Incoming) -> Reply | None:
+        text = message.text
+        if not message.mentioned and not may_be_request(text):
+            return None
+        refs = find_product_refs(text)
+        keyword = ""
+        if not refs:
+            addressed = message.mentioned or not message.is_group or not self.settings.keyword_needs_mention
+            command = parse_command(text, mentioned=addressed)
+            if command is None or command.kind != "search" or not command.arg.strip():
+                return None
+            keyword = command.arg.strip()
+
+        verdict, wait = self.limiter.check(message.chat_id, message.sender_id)
+        if verdict is Verdict.SILENT:
+            return Reply(())
+        if verdict is Verdict.WARN:
+            text = self._render(message, "rate_limited", {"asker": message.sender_name, "seconds": wait})
+            return Reply.text(text, mention_sender=True)
+
+        with metered() as counter:
+            if refs:
+                outcomes = await asyncio.gather(
+                    *(self._answer_ref(message, ref) for ref in refs[: self.settings.max_links_per_message])
+                )
+            else:
+                outcomes = [await self._answer_keyword(message, keyword)]
+        for i, outcome in enumerate(outcomes):
+            ref = refs[i] if refs else None
+            self.recorder.record(
+                RequestRecord(
+                    chat_id=message.chat_id,
+                    sender_id=message.sender_id,
+                    kind=ref.kind if ref else "keyword",
+                    query=(ref.url or ref.code or ref.id or "") if ref else keyword,
+                    platform=ref.platform if ref else "",
+                    product_id=outcome.product_id,
+                    league_calls=counter.calls if i == 0 else 0,
+                    outcome=outcome.outcome,
+                )
+            )
+        return Reply(tuple(Text(o.text, mention_sender=True) for o in outcomes))
+
+    # -- one link or 口令 ----------------------------------------------------------------------
+
+    async def _answer_ref(self, message: Incoming, ref: ProductRef) -> _Outcome:
+        platform_name = PLATFORM_NAMES.get(ref.platform, ref.platform)
+        league = self.by_platform.get(ref.platform)
+        if league is None:
+            text = self._render(message, "platform_unsupported", {"platform_name": platform_name})
+            return _Outcome(text, "unsupported")
+        try:
+            issued = await self.links.find(ref.url) if ref.url else None
+            if ref.id:
+                product = await league.product(ref.id)
+            elif issued is not None and issued[0] == league.name:
+                product = await league.product(issued[1], issued[2])
+            else:
+                product = await league.lookup_link(ref.url or ref.code or "")
+            spot = await self.spots(message, league.name)
+            link = await self._link(league, product, spot)
+        except ProductNotFound:
+            context = {"platform_name": platform_name, "url": ref.url or ref.code or ""}
+            return _Outcome(self._render(message, "product_not_found", context), "not_found")
+        except LeagueError as exc:
+            return self._league_trouble(message, league, exc)
+        context = self._deal_context(product, link)
+        context["asker"] = message.sender_name
+        return _Outcome(self._render(message, "deal", context), "ok", product.product_id)
+
+    # -- a keyword -------------------------------------------------------------------------------
+
+    async def _answer_keyword(self, message: Incoming, keyword: str) -> _Outcome:
+        leagues = list(self.leagues.values())
+        if not leagues:
+            return _Outcome(
+                self._render(message, "platform_unsupported", {"platform_name": "商品搜索"}), "unsupported"
+            )
+        found: list[tuple[League, Product]] = []
+        trouble: tuple[League, LeagueError] | None = None
+        for league in leagues:
+            try:
+                products = await self._search(league, keyword)
+            except LeagueError as exc:
+                trouble = (league, exc)
+                continue
+            found.extend((league, p) for p in products)
+        if not found and trouble is not None:
+            failed_league, error = trouble
+            return self._league_trouble(message, failed_league, error)
+        league_of = {id(p): lg for lg, p in found}
+        top = rank_products(p for _, p in found)[: self.settings.results_per_search]
+        try:
+            spots = [await self.spots(message, league_of[id(p)].name) for p in top]
+            links = await asyncio.gather(
+                *(self._link(league_of[id(p)], p, spot) for p, spot in zip(top, spots, strict=True))
+            )
+        except LeagueError as exc:
+            return self._league_trouble(message, league_of[id(top[0])], exc)
+        items = [self._deal_context(p, link) for p, link in zip(top, links, strict=True)]
+        context = {"keyword": keyword, "items": items, "asker": message.sender_name}
+        outcome = "ok" if items else "empty"
+        return _Outcome(
+            self._render(message, "search_results", context), outcome, top[0].product_id if top else ""
+        )
+
+    async def _search(self, league: League, keyword: str) -> list[Product]:
+        cached = self.search_cache.get(league.name, keyword)
+        if cached is not None:
+            return cached
+        wanted = max(self.settings.results_per_search * 4, 10)
+        products = await league.search(SearchQuery(keyword=keyword, limit=wanted))
+        self.search_cache.put(league.name, keyword, products)
+        return products
+
+    # -- shared pieces ---------------------------------------------------------------------------
+
+    async def _link(self, league: League, product: Product, spot: Spot) -> PromotionLink:
+        return await self.links.get_or_create(
+            league.name, product.product_id, spot, lambda: league.promote(product, spot)
+        )
+
+    @staticmethod
+    def _deal_context(product: Product, link: PromotionLink) -> dict[str, Any]:
+        return {
+            "product": product,
+            "coupon": product.best_coupon(),
+            "link": link,
+            "final_price_fen": product.final_price_fen,
+        }
+
+    def _league_trouble(self, message: Incoming, league: League, exc: LeagueError) -> _Outcome:
+        if isinstance(exc, LeagueConfigError):
+            log.error("league %s needs the operator: %s", league.name, exc)
+        elif isinstance(exc, LeagueUnavailable):
+            log.warning("league %s unavailable: %s", league.name, exc)
+        else:
+            log.warning("league %s failed: %s", league.name, exc)
+        reason = "quota" if isinstance(exc, QuotaExhausted) else "error"
+        return _Outcome(self._render(message, "league_busy", {"reason": reason}), f"league_{reason}")
+
+    def _render(self, message: Incoming, name: str, context: Mapping[str, Any]) -> str:
+        return self.renderer.render(name, context, group=message.chat_id)

@@ -1,0 +1,1 @@
+"""WeChat league clients: access tokens and the Channels 推客 (promoter / head supplier) API."""

@@ -1,0 +1,329 @@
+"""`ChannelsLeague`: the WeChat Channels 推客 league behind the `League` protocol.
+
+Wire → domain: a product's price is its cheapest SKU (fen); its commission is that price times the
+推客 ratio (millionths, one helper: `ratio_of`); coupons come from the detail's coupon ids and their
+own detail calls. Details and coupons are cached briefly; when the daily quota runs out (45009) the
+league serves whatever it has cached, of any age, and says `LeagueUnavailable` only when it has
+nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from bot.leagues.base import (
+    Category,
+    Commission,
+    Coupon,
+    LeagueUnavailable,
+    LiveEvent,
+    Order,
+    Platform,
+    Product,
+    ProductNotFound,
+    PromotionLink,
+    SearchQuery,
+    Spot,
+    ratio_of,
+)
+from bot.leagues.wechat.client import ChannelsClient, Json
+from bot.leagues.wechat.errors import QuotaExhausted
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+ORDER_STATUS = {20: "pending", 100: "settled", 200: "cancelled"}
+
+
+def _ts(value: Any) -> datetime | None:
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        return None
+    return datetime.fromtimestamp(seconds, UTC) if seconds > 0 else None
+
+
+class _Cache:
+    """Fresh for `ttl` seconds; stale entries are kept for degraded mode."""
+
+    def __init__(self, ttl: float, capacity: int = 5000) -> None:
+        self.ttl = ttl
+        self.capacity = capacity
+        self.items: dict[Any, tuple[float, Any]] = {}
+
+    def get(self, key: Any, *, stale_ok: bool = False) -> Any | None:
+        hit = self.items.get(key)
+        if hit is None:
+            return None
+        if stale_ok or time.monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        return None
+
+    def put(self, key: Any, value: Any) -> None:
+        if len(self.items) >= self.capacity:
+            self.items.pop(next(iter(self.items)))
+        self.items[key] = (time.monotonic(), value)
+
+
+class ChannelsLeague:
+    name = "channels"
+    platform: Platform = "channels"
+
+    def __init__(
+        self,
+        client: ChannelsClient,
+        *,
+        mini_program_appid: str = "",
+        talent_names: dict[str, str] | None = None,
+        detail_ttl: float = 300.0,
+        concurrency: int = 8,
+    ) -> None:
+        self.client = client
+        self.mini_program_appid = mini_program_appid
+        self.talent_names = talent_names or {}
+        self._details = _Cache(detail_ttl)
+        self._coupons = _Cache(detail_ttl)
+        self._searches = _Cache(detail_ttl)
+        self._shops: dict[str, str] = {}
+        self._gate = asyncio.Semaphore(concurrency)
+        self.degraded = False
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def _degradable(self, key: tuple[Any, ...], cache: _Cache, fetch: Callable[[], Awaitable[T]]) -> T:
+        fresh = cache.get(key)
+        if fresh is not None:
+            return fresh  # type: ignore[no-any-return]
+        try:
+            value = await fetch()
+        except QuotaExhausted:
+            self.degraded = True
+            stale = cache.get(key, stale_ok=True)
+            if stale is not None:
+                log.info("quota used up: serving %s from cache", key)
+                return stale  # type: ignore[no-any-return]
+            raise
+        self.degraded = False
+        cache.put(key, value)
+        return value
+
+    # -- products ----------------------------------------------------------------------------------
+
+    async def search(self, query: SearchQuery) -> list[Product]:
+        async def fetch() -> list[Product]:
+            ids: list[tuple[str, str]] = []
+            next_key = ""
+            while len(ids) < query.limit:
+                data = await self.client.product_list(
+                    keyword=query.keyword,
+                    category_id=query.category_id,
+                    price_range=(query.min_price_fen, query.max_price_fen)
+                    if query.min_price_fen is not None or query.max_price_fen is not None
+                    else None,
+                    next_key=next_key,
+                    page_size=min(20, query.limit - len(ids)),
+                )
+                page = data.get("product_list") or []
+                ids += [(str(item.get("shop_appid", "")), str(item.get("product_id"))) for item in page]
+                next_key = str(data.get("next_key") or "")
+                if not page or not next_key or data.get("has_more") is False:
+                    break
+            products = await asyncio.gather(*(self._detail_or_none(pid, shop) for shop, pid in ids))
+            return [p for p in products if p is not None]
+
+        key = (
+            "search",
+            query.keyword,
+            query.category_id,
+            query.min_price_fen,
+            query.max_price_fen,
+            query.limit,
+        )
+        return await self._degradable(key, self._searches, fetch)
+
+    async def _detail_or_none(self, product_id: str, shop_id: str) -> Product | None:
+        try:
+            return await self.product(product_id, shop_id)
+        except ProductNotFound:
+            return None
+
+    async def product(self, product_id: str, shop_id: str = "") -> Product:
+        shop = shop_id or self._shops.get(product_id, "")
+
+        async def fetch() -> Product:
+            async with self._gate:
+                data = await self.client.product_detail(shop, product_id)
+            return await self._to_product(data)
+
+        product = await self._degradable(("product", product_id), self._details, fetch)
+        self._shops[product_id] = product.shop_id
+        return product
+
+    async def lookup_link(self, url: str) -> Product:
+        """Links this league issued are resolved by the caller's link cache; others are unknown here."""
+        raise ProductNotFound(f"cannot resolve {url} without the product id")
+
+    async def _to_product(self, data: Json) -> Product:
+        raw = data.get("product") or {}
+        info = raw.get("product_info") or {}
+        skus = info.get("skus") or []
+        prices = [int(s.get("sale_price", 0)) for s in skus if s.get("sale_price") is not None]
+        if not prices:
+            raise ProductNotFound(f"product {raw.get('product_id')} has no price")
+        commission_info = raw.get("commission_info") or {}
+        if int(commission_info.get("status", 1) or 1) != 1:
+            raise ProductNotFound(f"product {raw.get('product_id')} is not on promotion")
+        ratio = (
+            commission_info.get("ratio")
+            or (commission_info.get("normal_commission_info") or {}).get("ratio")
+            or 0
+        )
+        price = min(prices)
+        coupon_ids = [
+            str(c.get("coupon_id"))
+            for key in ("publish_coupons", "public_coupons", "cooperative_coupons")
+            for c in data.get(key) or []
+        ]
+        coupons = await asyncio.gather(*(self._coupon(cid, price) for cid in coupon_ids))
+        cats = info.get("cats_v2") or info.get("cats") or []
+        return Product(
+            platform="channels",
+            product_id=str(raw.get("product_id")),
+            title=str(info.get("title", "")),
+            price_fen=price,
+            shop_id=str(raw.get("shop_appid", "")),
+            shop_name=str(raw.get("shop_name") or (raw.get("head_supplier_info") or {}).get("name") or ""),
+            images=tuple(str(u) for u in info.get("head_imgs") or ()),
+            sales=int(raw.get("monthly_sales", 0) or 0),
+            category=str(cats[0].get("cat_id", "")) if cats else "",
+            commission=Commission(ratio_ppm=int(ratio), amount_fen=ratio_of(price, int(ratio))),
+            coupons=tuple(c for c in coupons if c is not None),
+            promotion_param=str(raw.get("product_promotion_link", "")),
+        )
+
+    async def _coupon(self, coupon_id: str, price_fen: int) -> Coupon | None:
+        async def fetch() -> Json:
+            async with self._gate:
+                return await self.client.coupon_detail(coupon_id)
+
+        try:
+            data = await self._degradable(("coupon", coupon_id), self._coupons, fetch)
+        except ProductNotFound:
+            return None
+        raw = data.get("coupon") or {}
+        info = raw.get("coupon_info") or {}
+        discount = info.get("discount_info") or {}
+        condition = discount.get("discount_condition") or {}
+        stock = raw.get("stock_info") or {}
+        valid = info.get("valid_info") or {}
+        receive = info.get("receive_info") or {}
+        total = int(receive.get("total_num", stock.get("issued_num", 0)) or 0)
+        remaining = max(total - int(stock.get("receive_num", 0) or 0), 0) if total else None
+        fee = int(discount.get("discount_fee", 0) or 0)
+        permille = int(discount.get("discount_num", 0) or 0) // 10  # 9.5折 is 9500 on the wire
+        amount = fee if fee else (price_fen - price_fen * permille // 1000 if permille else 0)
+        return Coupon(
+            coupon_id=str(raw.get("coupon_id", coupon_id)),
+            amount_fen=amount,
+            threshold_fen=int(condition.get("product_price", 0) or 0),
+            discount_permille=permille if not fee else 0,
+            name=str(info.get("name", "")),
+            valid_from=_ts(valid.get("start_time")),
+            valid_until=_ts(valid.get("end_time")),
+            remaining=remaining,
+        )
+
+    async def promote(self, product: Product, spot: Spot) -> PromotionLink:
+        data = await self.client.promotion_link(product.shop_id, product.product_id, spot.sharer_appid)
+        return PromotionLink(
+            product_id=product.product_id,
+            spot=spot,
+            shop_id=product.shop_id,
+            short_link=str(data.get("short_link", "")),
+            http_short_link=str(data.get("http_short_link", "")),
+            card_param=product.promotion_param,
+        )
+
+    async def featured(self, category_id: str, limit: int) -> list[Product]:
+        return await self.search(SearchQuery(category_id=category_id, limit=limit))
+
+    async def categories(self) -> list[Category]:
+        data = await self.client.category_tree()
+        nodes = data.get("cats_v2") or data.get("cats") or []
+        return [
+            Category(
+                category_id=str(n.get("cat_id")),
+                name=str(n.get("name", "")),
+                parent_id=str(n.get("f_cat_id", "") or ""),
+                level=int(n.get("level", 1) or 1),
+            )
+            for n in nodes
+        ]
+
+    # -- lives and orders --------------------------------------------------------------------------
+
+    async def lives(self, talent_appids: Sequence[str], spot: Spot) -> list[LiveEvent]:
+        events: list[LiveEvent] = []
+        for talent in talent_appids:
+            name = self.talent_names.get(talent, talent)
+            notices = await self.client.live_notices(talent, self.mini_program_appid, spot.sharer_appid)
+            for n in notices.get("live_notice_record_list") or []:
+                events.append(
+                    LiveEvent(
+                        talent,
+                        name,
+                        str(n.get("notice_id")),
+                        str(n.get("description", "")),
+                        _ts(n.get("start_time")),
+                    )
+                )
+            if self.mini_program_appid:
+                records = await self.client.live_records(talent, self.mini_program_appid, spot.sharer_appid)
+                for r in records.get("live_record_list") or []:
+                    events.append(
+                        LiveEvent(
+                            talent,
+                            name,
+                            notice_id=str(r.get("export_id")),
+                            description=str(r.get("description", "")),
+                            start_time=None,
+                            is_live=True,
+                            export_id=str(r.get("export_id")),
+                            share_link=str(r.get("promoter_share_link", "")),
+                        )
+                    )
+        return events
+
+    async def orders_since(self, since: datetime) -> list[Order]:
+        out: list[Order] = []
+        async for item in self.client.orders(update_since=int(since.timestamp())):
+            data = await self.client.order_detail(str(item.get("order_id")), str(item.get("sku_id")))
+            raw = data.get("commssion_order") or data.get("commission_order") or {}
+            detail = raw.get("order_detail") or {}
+            product = detail.get("product_info") or {}
+            sharer = (detail.get("commission_info") or {}).get("sharer_info") or {}
+            created = _ts(raw.get("create_time")) or since
+            out.append(
+                Order(
+                    order_id=str(raw.get("order_id")),
+                    sku_id=str(raw.get("sku_id")),
+                    product_id=str(product.get("product_id", "")),
+                    title=str(product.get("title", "")),
+                    paid_fen=int(product.get("actual_payment", 0) or 0),
+                    commission_fen=int(sharer.get("amount", 0) or 0),
+                    status=ORDER_STATUS.get(int(raw.get("status", 0) or 0), str(raw.get("status"))),
+                    sharer_appid=str(sharer.get("sharer_appid", "")),
+                    created_at=created,
+                    updated_at=_ts(raw.get("update_time")) or created,
+                )
+            )
+        return out
+
+
+__all__ = ["ChannelsLeague", "LeagueUnavailable"]

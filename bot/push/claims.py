@@ -1,0 +1,131 @@
+"""Never twice, never silently lost: each (group, slot) is claimed in the store before it is sent.
+
+The claim is an INSERT guarded by the unique (group_id, slot) constraint, so two processes sharing a
+database cannot both win it, on SQLite or PostgreSQL. Status moves claimed → sending → sent | failed.
+A row left in claimed/sending by a process that died is marked `interrupted` at start-up and reported:
+it may have reached the group, so it is never resent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, insert, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.store.models import PushLog, utcnow
+
+CLAIMED, SENDING, SENT, FAILED, INTERRUPTED, SKIPPED = (
+    "claimed",
+    "sending",
+    "sent",
+    "failed",
+    "interrupted",
+    "skipped",
+)
+
+
+_PUSH_LOG = PushLog.__table__  # type: ignore[attr-defined]
+"""Claims and marks are plain Core statements: they sit on the send path, once per message, and the
+ORM session around them cost as much as the SQLite commit itself."""
+
+
+def claim(
+    engine: Engine,
+    group_id: int,
+    slot: str,
+    owner: str,
+    status: str = CLAIMED,
+    detail: str = "",
+    product_ids: Iterable[str] = (),
+) -> bool:
+    """True when this process now owns (group, slot); False when anyone ever claimed it before."""
+    row = {
+        "group_id": group_id,
+        "slot": slot,
+        "status": status,
+        "claimed_by": owner,
+        "claimed_at": utcnow(),
+        "finished_at": utcnow() if status == SKIPPED else None,
+        "detail": detail[:2048],
+        "product_ids": ",".join(product_ids)[:2048],
+    }
+    try:
+        with engine.begin() as connection:
+            connection.execute(insert(_PUSH_LOG).values(**row))
+    except IntegrityError:
+        return False
+    return True
+
+
+def mark(
+    engine: Engine,
+    group_id: int,
+    slot: str,
+    status: str,
+    *,
+    detail: str = "",
+    product_ids: Iterable[str] = (),
+) -> None:
+    values: dict[str, object] = {"status": status}
+    if status in (SENT, FAILED, SKIPPED):
+        values["finished_at"] = utcnow()
+    if detail:
+        values["detail"] = detail[:2048]
+    ids = ",".join(product_ids)
+    if ids:
+        values["product_ids"] = ids[:2048]
+    with engine.begin() as connection:
+        connection.execute(
+            update(_PUSH_LOG)
+            .where(_PUSH_LOG.c.group_id == group_id, _PUSH_LOG.c.slot == slot)
+            .values(**values)
+        )
+
+
+def recover_interrupted(engine: Engine, owner_prefix: str = "") -> list[PushLog]:
+    """Slots a dead process left half done: marked interrupted (not resent) and returned for the report."""
+    with Session(engine, expire_on_commit=False) as session:
+        statement = select(PushLog).where(col(PushLog.status).in_([CLAIMED, SENDING]))
+        if owner_prefix:
+            statement = statement.where(col(PushLog.claimed_by).startswith(owner_prefix))
+        rows = list(session.exec(statement).all())
+        for row in rows:
+            row.status = INTERRUPTED
+            row.finished_at = utcnow()
+            row.detail = (row.detail + " | process stopped mid-push; not resent").strip(" |")[:2048]
+            session.add(row)
+        session.commit()
+    return rows
+
+
+def exists(engine: Engine, group_id: int, slot: str) -> bool:
+    with Session(engine) as session:
+        statement = select(PushLog.id).where(PushLog.group_id == group_id, PushLog.slot == slot)
+        return session.exec(statement).first() is not None
+
+
+def recent_products(engine: Engine, group_id: int, since: datetime) -> set[str]:
+    """Products pushed to the group since `since` (for the no-repeat rule)."""
+    with Session(engine) as session:
+        statement = select(PushLog.product_ids).where(
+            PushLog.group_id == group_id,
+            col(PushLog.claimed_at) >= since,
+            col(PushLog.status).in_([SENT, SENDING, INTERRUPTED]),
+        )
+        out: set[str] = set()
+        for ids in session.exec(statement).all():
+            out.update(i for i in ids.split(",") if i)
+        return out
+
+
+def latest(engine: Engine, limit: int = 50) -> list[PushLog]:
+    with Session(engine) as session:
+        statement = select(PushLog).order_by(col(PushLog.claimed_at).desc()).limit(limit)
+        return list(session.exec(statement).all())
+
+
+def days(n: int) -> timedelta:
+    return timedelta(days=n)

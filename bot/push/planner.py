@@ -1,0 +1,67 @@
+"""What a push says: the daily deals for a group, and the live reminders due now."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.handlers.ranking import rank_products
+from bot.leagues.base import League, LiveEvent, Product, SearchQuery, Spot
+from bot.leagues.linkcache import LinkCache
+
+
+def coupon_run_out(product: Product) -> bool:
+    """It had coupons and none is left: the deal the copy would promise no longer exists."""
+    return bool(product.coupons) and not any(c.available for c in product.coupons)
+
+
+async def plan_daily(
+    league: League,
+    links: LinkCache,
+    spot: Spot,
+    *,
+    category_ids: Sequence[str],
+    count: int,
+    exclude: set[str],
+) -> list[dict[str, Any]]:
+    """Up to `count` deals for the group's categories, ranked like search, none pushed recently."""
+    candidates: dict[str, Product] = {}
+    wanted = max(count * 4, 12)
+    if category_ids:
+        for category_id in category_ids:
+            for p in await league.featured(category_id, wanted):
+                candidates.setdefault(p.product_id, p)
+    else:
+        for p in await league.search(SearchQuery(limit=wanted)):
+            candidates.setdefault(p.product_id, p)
+    fresh = [p for p in candidates.values() if p.product_id not in exclude and not coupon_run_out(p)]
+    chosen = rank_products(fresh)[:count]
+    items = []
+    for p in chosen:
+        link = await links.get_or_create(league.name, p.product_id, spot, lambda p=p: league.promote(p, spot))  # type: ignore[misc]
+        items.append(
+            {"product": p, "coupon": p.best_coupon(), "link": link, "final_price_fen": p.final_price_fen}
+        )
+    return items
+
+
+@dataclass(frozen=True, slots=True)
+class LiveDue:
+    slot: str
+    template: str
+    live: LiveEvent
+    minutes: int
+
+
+def lives_due(lives: Sequence[LiveEvent], now: datetime, remind_minutes: int) -> list[LiveDue]:
+    """A reminder when a live starts within `remind_minutes`, and a "now live" when it is on air."""
+    due = []
+    for live in lives:
+        if live.is_live:
+            due.append(LiveDue(f"live-now:{live.export_id or live.notice_id}", "live_now", live, 0))
+        elif live.start_time is not None and now < live.start_time <= now + timedelta(minutes=remind_minutes):
+            minutes = max(1, int((live.start_time - now).total_seconds() + 59) // 60)
+            due.append(LiveDue(f"live-soon:{live.notice_id}", "live_soon", live, minutes))
+    return due

@@ -1,0 +1,185 @@
+"""The paced sender: one queue per chat account, so the account is never banned for sending too fast.
+
+At most `rate_per_minute` messages a minute, a random pause between sends to different groups, and
+interactive replies ahead of pushes. A push delivery is claimed (its `start` hook) only when it
+reaches the front of the queue, so a process killed mid-push leaves the groups it had not reached
+unclaimed and a restart sends them. A failed send is retried a bounded number of times, then
+reported as failed; the queue goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from bot.chat.base import Outgoing
+
+log = logging.getLogger(__name__)
+
+INTERACTIVE, PUSH = 0, 1
+
+Send = Callable[[Outgoing], Awaitable[None]]
+Start = Callable[[], Awaitable[bool]]
+"""Called when a push reaches the front of the queue; False means "not ours to send" (skip it)."""
+Done = Callable[[bool, str], Awaitable[None]]
+"""Called after a push: (sent, detail)."""
+
+
+@dataclass(order=True)
+class _Item:
+    priority: int
+    seq: int
+    outgoing: Outgoing = field(compare=False)
+    start: Start | None = field(compare=False, default=None)
+    done: Done | None = field(compare=False, default=None)
+    result: asyncio.Future[bool] | None = field(compare=False, default=None)
+
+
+class PacedSender:
+    def __init__(
+        self,
+        send: Send,
+        *,
+        rate_per_minute: float | None = 20,
+        jitter: tuple[float, float] = (3.0, 8.0),
+        max_attempts: int = 3,
+        retry_pause: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._send = send
+        self.interval = 60.0 / rate_per_minute if rate_per_minute else 0.0
+        self.jitter = jitter
+        self.max_attempts = max_attempts
+        self.retry_pause = retry_pause
+        self.clock = clock
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self._heap: list[_Item] = []
+        self._seq = itertools.count()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._last_at: float | None = None
+        self._last_chat = ""
+        self.sent = 0
+        self.failed = 0
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="paced-sender")
+
+    @property
+    def pending(self) -> int:
+        return len(self._heap)
+
+    def _put(self, item: _Item) -> None:
+        if self._closing:
+            raise RuntimeError("sender is closed")
+        heapq.heappush(self._heap, item)
+        self._wake.set()
+
+    async def reply(self, outgoing: Outgoing) -> bool:
+        """Send an interactive reply ahead of any queued push; returns whether it went out."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._put(_Item(INTERACTIVE, next(self._seq), outgoing, result=future))
+        return await future
+
+    def push(
+        self, outgoing: Outgoing, *, start: Start | None = None, done: Done | None = None
+    ) -> asyncio.Future[bool]:
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._put(_Item(PUSH, next(self._seq), outgoing, start, done, future))
+        return future
+
+    async def _pace(self, chat_id: str, parts: int) -> None:
+        gap = self.interval * max(parts, 1)
+        if self._last_chat and chat_id != self._last_chat and self.jitter[1] > 0:
+            gap = max(gap, self.rng.uniform(*self.jitter))
+        if self._last_at is None:
+            target = self.clock()
+        else:
+            target = self._last_at + gap
+            wait = target - self.clock()
+            if wait > 0:
+                await self.sleep(wait)
+        # Keep an absolute schedule so sleep overshoots do not add up over a long push, unless the
+        # queue sat idle (then the schedule restarts from now).
+        now = self.clock()
+        self._last_at = target if now - target < gap else now
+        self._last_chat = chat_id
+
+    async def _deliver(self, item: _Item) -> tuple[bool, str]:
+        error = ""
+        for attempt in range(1, self.max_attempts + 1):
+            await self._pace(item.outgoing.chat_id, len(item.outgoing.reply.parts))
+            try:
+                await self._send(item.outgoing)
+                return True, ""
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                log.warning(
+                    "send to %s failed (try %d/%d): %s",
+                    item.outgoing.chat_id,
+                    attempt,
+                    self.max_attempts,
+                    error,
+                )
+                if attempt < self.max_attempts:
+                    await self.sleep(self.retry_pause)
+        return False, error
+
+    async def _run(self) -> None:
+        while True:
+            if not self._heap:
+                if self._closing:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            item = heapq.heappop(self._heap)
+            if item.start is not None:
+                try:
+                    claimed = await item.start()
+                except Exception:
+                    # e.g. the database is unreachable: without a claim nothing is sent; the next
+                    # tick tries again, and the queue goes on
+                    log.exception("could not claim the push to %s", item.outgoing.chat_id)
+                    claimed = False
+                if not claimed:
+                    if item.result and not item.result.done():
+                        item.result.set_result(False)
+                    continue
+            ok, detail = await self._deliver(item)
+            self.sent += ok
+            self.failed += not ok
+            if item.done is not None:
+                try:
+                    await item.done(ok, detail)
+                except Exception:
+                    log.exception("recording the push to %s failed", item.outgoing.chat_id)
+            if item.result and not item.result.done():
+                item.result.set_result(ok)
+
+    async def close(self, *, drain: bool = True) -> None:
+        """Stop taking work. With `drain`, send what is queued; without, finish the message in flight
+        and leave queued pushes unclaimed (a restart sends them)."""
+        self._closing = True
+        if not drain:
+            for item in self._heap:
+                if item.result and not item.result.done():
+                    item.result.set_result(False)
+            self._heap.clear()
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+            self._task = None

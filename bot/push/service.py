@@ -1,0 +1,327 @@
+"""Scheduled pushes: daily deals at each group's time and live reminders, paced, claimed, caught up.
+
+Subscriptions are rows; the APScheduler jobs are derived from them with stable ids (`daily:<group>`)
+and rebuilt on start-up and whenever a subscription changes. Every firing goes through `tick(now)`,
+which is idempotent: a slot already in the push log is never pushed again, a missed slot within the
+grace window is sent late, an older one is recorded as skipped. That one function is also what the
+tests drive with their own clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine
+
+from bot.chat.base import Image, Outgoing, Reply, ReplyPart, Text
+from bot.config import Settings
+from bot.leagues.base import League, LeagueError, LeagueUnavailable, LiveEvent, Spot
+from bot.leagues.linkcache import LinkCache
+from bot.push import claims
+from bot.push.planner import lives_due, plan_daily
+from bot.push.sender import PacedSender
+from bot.render import Renderer
+from bot.store import subscriptions
+from bot.store.models import Group, Subscription
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def latest_slot(at_time: str, now: datetime, zone: ZoneInfo) -> datetime:
+    """The most recent moment ≤ now at local HH:MM, in UTC."""
+    hour, minute = (int(x) for x in at_time.split(":"))
+    local = now.astimezone(zone)
+    slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if slot > local:
+        slot -= timedelta(days=1)
+    return slot.astimezone(UTC)
+
+
+def next_slot(at_time: str, now: datetime, zone: ZoneInfo) -> datetime:
+    return latest_slot(at_time, now, zone) + timedelta(days=1)
+
+
+def daily_slot_key(slot: datetime, zone: ZoneInfo) -> str:
+    return "daily:" + slot.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+
+
+def instance_name(settings: Settings) -> str:
+    return settings.push.instance or f"{socket.gethostname()}:{settings.chat.kind}"
+
+
+class PushService:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        league: League | None,
+        renderer: Renderer,
+        sender: PacedSender,
+        links: LinkCache,
+        spots: Callable[[Group], Spot],
+        *,
+        clock: Clock = _now,
+        owner: str | None = None,
+        notify: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.push = settings.push
+        self.engine = engine
+        self.league = league
+        self.renderer = renderer
+        self.sender = sender
+        self.links = links
+        self.spots = spots
+        self.clock = clock
+        self.notify = notify
+        self._catch_up: asyncio.Task[int] | None = None
+        self.zone = ZoneInfo(settings.bot.timezone)
+        self.instance = owner or instance_name(settings)
+        self.owner = f"{self.instance}/{os.getpid()}"
+        self.scheduler: AsyncIOScheduler | None = None
+        self._queued: set[tuple[int, str]] = set()
+        self._tick_lock = asyncio.Lock()
+        self.interrupted: list[str] = []
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    async def start(self, *, schedule: bool = True, wait: bool = True) -> None:
+        """Report what a dead process left half sent, catch up due slots, then schedule.
+
+        With `wait=False` the catch-up (league calls for every due group) runs in the background, so
+        the channel starts answering members at once after a restart.
+        """
+        rows = await asyncio.to_thread(claims.recover_interrupted, self.engine, self.instance + "/")
+        for row in rows:
+            note = f"group {row.group_id} slot {row.slot} was mid-send when the bot stopped: marked interrupted, not resent"
+            log.warning("%s", note)
+            self.interrupted.append(note)
+        if rows and self.notify is not None:
+            names = await asyncio.to_thread(subscriptions.group_names, self.engine)
+            lines = [f"· {names.get(r.group_id, r.group_id)}  {r.slot}" for r in rows]
+            self.notify(
+                f"上次停机时有 {len(rows)} 条推送正在发送，可能已经发出、也可能没有；"
+                "为了不重复打扰，这些不会重发：\n" + "\n".join(lines)
+            )
+        if wait:
+            await self.tick()
+        else:
+            self._catch_up = asyncio.get_running_loop().create_task(self.tick(), name="push-catch-up")
+        if schedule:
+            self.scheduler = AsyncIOScheduler(timezone=self.zone)
+            self.scheduler.start()
+            self.rebuild_jobs()
+
+    async def stop(self) -> None:
+        if self._catch_up is not None and not self._catch_up.done():
+            self._catch_up.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._catch_up
+        self._catch_up = None
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+
+    def rebuild_jobs(self) -> None:
+        """Jobs from rows: one cron job per daily subscription, plus the catch-all tick and live poll."""
+        if self.scheduler is None:
+            return
+        wanted: dict[str, Any] = {
+            "tick": IntervalTrigger(seconds=60, timezone=self.zone),
+            "live": IntervalTrigger(seconds=self.push.live_poll_seconds, timezone=self.zone),
+        }
+        for sub, _group in subscriptions.active(self.engine, "daily"):
+            hour, minute = (int(x) for x in sub.at_time.split(":"))
+            wanted[f"daily:{sub.group_id}"] = CronTrigger(hour=hour, minute=minute, timezone=self.zone)
+        for job in self.scheduler.get_jobs():
+            if job.id not in wanted:
+                job.remove()
+        for job_id, trigger in wanted.items():
+            func = self.tick_live if job_id == "live" else self.tick
+            # a group's own job looks at that group only: 500 groups at 08:30 are 500 small ticks,
+            # not 500 sweeps over every subscription
+            kwargs = {"group_id": int(job_id.split(":")[1])} if job_id.startswith("daily:") else {}
+            self.scheduler.add_job(
+                func,
+                trigger,
+                id=job_id,
+                kwargs=kwargs,
+                replace_existing=True,
+                misfire_grace_time=300,
+                coalesce=True,
+            )
+
+    def next_runs(self) -> dict[int, datetime]:
+        out = {}
+        now = self.clock()
+        for sub, _group in subscriptions.active(self.engine, "daily"):
+            out[sub.group_id] = next_slot(sub.at_time, now, self.zone)
+        return out
+
+    # -- daily deals -------------------------------------------------------------------------------
+
+    async def tick(self, now: datetime | None = None, group_id: int | None = None) -> int:
+        """Push every daily slot that is due and not yet in the push log (of one group, or all);
+        returns how many were queued."""
+        now = now or self.clock()
+        grace = timedelta(hours=self.push.grace_hours)
+        queued = 0
+        if self.league is None:
+            return 0  # no league configured: nothing to push, and nothing to record as skipped
+        async with self._tick_lock:
+            for sub, group in await asyncio.to_thread(subscriptions.active, self.engine, "daily"):
+                assert group.id is not None
+                if group_id is not None and group.id != group_id:
+                    continue
+                slot_time = latest_slot(sub.at_time, now, self.zone)
+                if slot_time < sub.updated_at:
+                    # subscribed (or moved the time, or came back) after today's time: the first push
+                    # is the next one, not a surprise catch-up right after the owner's command
+                    continue
+                slot = daily_slot_key(slot_time, self.zone)
+                if (group.id, slot) in self._queued or await asyncio.to_thread(
+                    claims.exists, self.engine, group.id, slot
+                ):
+                    continue
+                if now - slot_time > grace:
+                    late = now - slot_time
+                    await self._skip(group.id, slot, f"missed by {late}: too late to send")
+                    log.info("skipped %s for %s: missed by %s", slot, group.name, late)
+                    continue
+                try:
+                    composed = await self.compose_daily(group, sub, now)
+                except LeagueUnavailable as exc:
+                    # quota gone or the league down: the other groups would fail the same way, and
+                    # each try spends quota; the next tick (a minute on) tries them all again
+                    log.warning("daily deals not ready (%s); next tick tries again", exc)
+                    break
+                except LeagueError as exc:
+                    log.warning("daily deals for %s not ready (%s); next tick tries again", group.name, exc)
+                    continue
+                if composed is None:
+                    # nothing fresh in the group's categories: say nothing rather than repeat, and
+                    # record it, so the next tick does not ask the league again all morning
+                    await self._skip(group.id, slot, "no fresh deals in the group's categories")
+                    log.info("no deals to push to %s for %s", group.name, slot)
+                    continue
+                self.enqueue(group.id, slot, *composed)
+                queued += 1
+        return queued
+
+    async def _skip(self, group_id: int, slot: str, why: str) -> None:
+        """Record a slot that will not be sent, so no later tick tries it again."""
+        await asyncio.to_thread(claims.claim, self.engine, group_id, slot, self.owner, claims.SKIPPED, why)
+
+    async def compose_daily(
+        self, group: Group, sub: Subscription, now: datetime
+    ) -> tuple[Outgoing, list[str]] | None:
+        if self.league is None:
+            return None
+        assert group.id is not None
+        since = now - timedelta(days=self.push.repeat_days)
+        exclude = await asyncio.to_thread(claims.recent_products, self.engine, group.id, since)
+        category_ids = [c for c in sub.categories.split(",") if c]
+        items = await plan_daily(
+            self.league,
+            self.links,
+            self.spots(group),
+            category_ids=category_ids,
+            count=self.push.deals_per_push,
+            exclude=exclude,
+        )
+        if not items:
+            return None
+        names = await self._category_names(category_ids)
+        text = self.renderer.render(
+            "daily_deals",
+            {"group_name": group.name, "date": now, "items": items, "categories": names},
+            group=group.room_id,
+        )
+        parts: list[ReplyPart] = []
+        first = items[0]["product"]
+        if self.push.with_image and first.image:
+            parts.append(Image(url=first.image, name=f"{first.product_id}.jpg"))
+        parts.append(Text(text))
+        return Outgoing(group.room_id, Reply(tuple(parts))), [i["product"].product_id for i in items]
+
+    async def _category_names(self, ids: list[str]) -> list[str]:
+        if not ids or self.league is None:
+            return []
+        try:
+            tree = {c.category_id: c.name for c in await self.league.categories()}
+        except LeagueError:
+            return []
+        return [tree.get(i, i) for i in ids]
+
+    def enqueue(
+        self, group_id: int, slot: str, outgoing: Outgoing, product_ids: list[str]
+    ) -> asyncio.Future[bool]:
+        key = (group_id, slot)
+        self._queued.add(key)
+
+        async def start() -> bool:
+            won = await asyncio.to_thread(
+                claims.claim, self.engine, group_id, slot, self.owner, claims.SENDING, "", product_ids
+            )
+            if not won:
+                self._queued.discard(key)
+            return won
+
+        async def done(ok: bool, detail: str) -> None:
+            self._queued.discard(key)
+            status = claims.SENT if ok else claims.FAILED
+            await asyncio.to_thread(claims.mark, self.engine, group_id, slot, status, detail=detail)
+
+        return self.sender.push(outgoing, start=start, done=done)
+
+    # -- live reminders ----------------------------------------------------------------------------
+
+    async def tick_live(self, now: datetime | None = None) -> int:
+        now = now or self.clock()
+        talents = list(self.settings.leagues.channels.talents)
+        if self.league is None or not talents:
+            return 0
+        queued = 0
+        per_spot: dict[str, list[LiveEvent]] = {}
+        for _sub, group in await asyncio.to_thread(subscriptions.active, self.engine, "live"):
+            assert group.id is not None
+            spot = self.spots(group)
+            if spot.key not in per_spot:
+                try:
+                    per_spot[spot.key] = await self.league.lives(talents, spot)
+                except LeagueUnavailable as exc:
+                    log.warning("live notices unavailable: %s", exc)
+                    return queued
+                except LeagueError as exc:  # e.g. this group's sharer is not bound: the others go on
+                    log.warning("live notices for %s unavailable: %s", group.name, exc)
+                    per_spot[spot.key] = []
+            for due in lives_due(per_spot[spot.key], now, self.push.live_remind_minutes):
+                if (group.id, due.slot) in self._queued or await asyncio.to_thread(
+                    claims.exists, self.engine, group.id, due.slot
+                ):
+                    continue
+                link = due.live.share_link or due.live.qrcode_url
+                context: dict[str, Any] = {"live": due.live, "link": link}
+                if due.template == "live_soon":
+                    context["minutes"] = due.minutes
+                text = self.renderer.render(due.template, context, group=group.room_id)
+                self.enqueue(group.id, due.slot, Outgoing(group.room_id, Reply.text(text)), [])
+                queued += 1
+        return queued

@@ -1,0 +1,227 @@
+"""What each template kind receives, and realistic data to check and preview templates with.
+
+`KINDS` is the contract between handlers and templates: the exact variable names each kind gets.
+`SAMPLES` holds, per kind, the data `tuike templates preview` shows first plus the awkward variants
+(no coupon, empty lists, no start time) that `tuike templates check` renders too, so a template that
+only works on the happy path is caught before a member sees it fall back.
+
+Lives outside `bot.render` because it builds `bot.leagues.base` types, and the renderer must not
+depend on the leagues layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+
+from bot.leagues.base import Commission, Coupon, LiveEvent, Product, PromotionLink, Spot
+
+KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "help": frozenset({"bot_name", "is_group", "is_owner"}),
+        "deal": frozenset({"product", "coupon", "link", "final_price_fen", "asker"}),
+        "search_results": frozenset({"keyword", "items", "asker"}),
+        "daily_deals": frozenset({"group_name", "date", "items", "categories"}),
+        "live_soon": frozenset({"live", "minutes", "link"}),
+        "live_now": frozenset({"live", "link"}),
+        "subscribed": frozenset({"kind", "at_time", "categories"}),
+        "unsubscribed": frozenset({"kind"}),
+        "subscription_status": frozenset({"subscriptions"}),
+        "unknown_category": frozenset({"given", "valid"}),
+        "not_owner": frozenset({"asker"}),
+        "rate_limited": frozenset({"asker", "seconds"}),
+        "product_not_found": frozenset({"platform_name", "url"}),
+        "platform_unsupported": frozenset({"platform_name"}),
+        "league_busy": frozenset({"reason"}),
+        "commission_report": frozenset({"group_name", "period", "orders", "paid_fen", "commission_fen"}),
+        "welcome": frozenset({"member_name", "group_name", "bot_name"}),
+        "subscribe_usage": frozenset({"reason"}),
+    }
+)
+
+SPOT = Spot(league="channels", sharer_appid="wx8d2f3c4b5a697081")
+
+EARBUDS_COUPON = Coupon(
+    coupon_id="1126004503281",
+    amount_fen=2000,
+    threshold_fen=9900,
+    name="店铺券 满99减20",
+    valid_from=datetime(2024, 6, 1, 16, 0, tzinfo=UTC),
+    valid_until=datetime(2024, 6, 20, 15, 59, tzinfo=UTC),
+    remaining=812,
+)
+EARBUDS = Product(
+    platform="channels",
+    product_id="10000087654321",
+    title="倍思 Bowie E19 真无线蓝牙耳机 主动降噪 超长续航 运动游戏通用 适用苹果华为小米",
+    price_fen=12900,
+    shop_id="wxa1b2c3d4e5f60718",
+    shop_name="倍思数码官方旗舰店",
+    images=("https://wxshop.example-cdn.qq.com/10000087654321/main.jpg",),
+    sales=23456,
+    category="数码",
+    commission=Commission(ratio_ppm=150_000, amount_fen=1935),
+    coupons=(EARBUDS_COUPON,),
+    promotion_param="pp_7Kx9mPq2Lr",
+)
+EARBUDS_LINK = PromotionLink(
+    product_id=EARBUDS.product_id,
+    spot=SPOT,
+    short_link="#小店://倍思数码官方旗舰店/7Kx9mPq2",
+    http_short_link="https://store.weixin.qq.com/shop/a/7Kx9mPq2?sharer=wx8d2f3c4b5a697081&scene=tuike",
+)
+
+NO_THRESHOLD_COUPON = Coupon(coupon_id="1126004509917", amount_fen=500, name="无门槛券 5元")
+TISSUE = Product(
+    platform="channels",
+    product_id="10000012345678",
+    title="清风 原木纯品 抽纸 3层120抽×24包 整箱装",
+    price_fen=4990,
+    shop_name="清风官方旗舰店",
+    sales=108_000,
+    category="日用百货",
+    commission=Commission(ratio_ppm=80_000, amount_fen=359),
+    coupons=(NO_THRESHOLD_COUPON,),
+)
+TISSUE_LINK = PromotionLink(
+    product_id=TISSUE.product_id,
+    spot=SPOT,
+    http_short_link="https://store.weixin.qq.com/shop/a/Qf3nT8wZ?sharer=wx8d2f3c4b5a697081&scene=tuike",
+)
+
+TEA = Product(
+    platform="channels",
+    product_id="10000099887766",
+    title="八马茶业 福建安溪铁观音 浓香型 礼盒装 250g",
+    price_fen=15800,
+    shop_name="八马茶业旗舰店",
+    sales=356,
+    category="食品饮料",
+)
+TEA_LINK = PromotionLink(
+    product_id=TEA.product_id,
+    spot=SPOT,
+    http_short_link="https://store.weixin.qq.com/shop/a/Bm6cR1yH?sharer=wx8d2f3c4b5a697081&scene=tuike",
+)
+
+
+def _item(product: Product, link: PromotionLink) -> dict[str, Any]:
+    coupon = product.best_coupon()
+    return {"product": product, "coupon": coupon, "link": link, "final_price_fen": product.final_price_fen}
+
+
+ITEMS = [_item(EARBUDS, EARBUDS_LINK), _item(TISSUE, TISSUE_LINK), _item(TEA, TEA_LINK)]
+
+LIVE = LiveEvent(
+    talent_appid="wx5e6f7a8b9c0d1e2f",
+    talent_name="小鹿爱好物",
+    notice_id="notice_20240618_2000",
+    description="618 数码家电专场，耳机、充电宝全场券后价，整点抽免单",
+    start_time=datetime(2024, 6, 18, 12, 0, tzinfo=UTC),
+    share_link="https://channels.weixin.qq.com/live/notice?id=notice_20240618_2000",
+)
+LIVE_NO_TIME = LiveEvent(
+    talent_appid=LIVE.talent_appid,
+    talent_name=LIVE.talent_name,
+    notice_id="notice_x",
+    description="",
+    start_time=None,
+    is_live=True,
+)
+
+SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
+    {
+        "help": (
+            {"bot_name": "推客小助手", "is_group": True, "is_owner": False},
+            {"bot_name": "推客小助手", "is_group": True, "is_owner": True},
+            {"bot_name": "推客小助手", "is_group": False, "is_owner": False},
+        ),
+        "deal": (
+            {
+                "product": EARBUDS,
+                "coupon": EARBUDS_COUPON,
+                "link": EARBUDS_LINK,
+                "final_price_fen": EARBUDS.final_price_fen,
+                "asker": "小明",
+            },
+            {"product": TEA, "coupon": None, "link": TEA_LINK, "final_price_fen": 15800, "asker": "阿珍"},
+        ),
+        "search_results": (
+            {"keyword": "蓝牙耳机", "items": ITEMS, "asker": "小明"},
+            {"keyword": "会飞的拖鞋", "items": [], "asker": "小明"},
+        ),
+        "daily_deals": (
+            {
+                "group_name": "宝妈好物分享群",
+                "date": datetime(2024, 6, 18, 0, 30, tzinfo=UTC),
+                "items": ITEMS,
+                "categories": ["数码", "日用百货"],
+            },
+            {
+                "group_name": "宝妈好物分享群",
+                "date": datetime(2024, 6, 18, 0, 30, tzinfo=UTC),
+                "items": ITEMS[:1],
+                "categories": [],
+            },
+        ),
+        "live_soon": (
+            {"live": LIVE, "minutes": 15, "link": LIVE.share_link},
+            {"live": LIVE_NO_TIME, "minutes": 5, "link": ""},
+        ),
+        "live_now": (
+            {"live": LIVE, "link": LIVE.share_link},
+            {"live": LIVE_NO_TIME, "link": ""},
+        ),
+        "subscribed": (
+            {"kind": "daily", "at_time": "08:30", "categories": ["数码", "母婴"]},
+            {"kind": "daily", "at_time": "", "categories": []},
+            {"kind": "live", "at_time": "", "categories": []},
+        ),
+        "unsubscribed": ({"kind": "daily"}, {"kind": "live"}, {"kind": "all"}),
+        "subscription_status": (
+            {
+                "subscriptions": [
+                    {
+                        "kind": "daily",
+                        "at_time": "08:30",
+                        "categories": ["数码", "母婴"],
+                        "next_run": datetime(2024, 6, 19, 0, 30, tzinfo=UTC),
+                    },
+                    {"kind": "live", "at_time": "", "categories": [], "next_run": None},
+                ]
+            },
+            {"subscriptions": []},
+        ),
+        "unknown_category": (
+            {"given": "零食", "valid": ["数码", "母婴", "美妆", "食品饮料", "日用百货"]},
+            {"given": "零食", "valid": []},
+        ),
+        "not_owner": ({"asker": "小明"},),
+        "rate_limited": ({"asker": "小明", "seconds": 42},),
+        "product_not_found": (
+            {"platform_name": "淘宝", "url": "https://item.taobao.com/item.htm?id=712345678901"},
+        ),
+        "platform_unsupported": ({"platform_name": "唯品会"},),
+        "league_busy": ({"reason": "quota"}, {"reason": "error"}),
+        "commission_report": (
+            {
+                "group_name": "宝妈好物分享群",
+                "period": "本月",
+                "orders": 37,
+                "paid_fen": 428_650,
+                "commission_fen": 51_438,
+            },
+            {
+                "group_name": "宝妈好物分享群",
+                "period": "今天",
+                "orders": 0,
+                "paid_fen": 0,
+                "commission_fen": 0,
+            },
+        ),
+        "subscribe_usage": ({"reason": "unknown"}, {"reason": "private"}),
+        "welcome": ({"member_name": "阿珍", "group_name": "宝妈好物分享群", "bot_name": "推客小助手"},),
+    }
+)

@@ -1,0 +1,77 @@
+"""Subscriptions are rows; scheduler jobs are derived from them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from bot.store.models import Group, Subscription, utcnow
+
+
+def subscribe(
+    engine: Engine,
+    group_id: int,
+    kind: str,
+    at_time: str = "",
+    categories: str = "",
+    *,
+    now: datetime | None = None,
+) -> Subscription:
+    """Create or change the group's subscription of this kind. `updated_at` is when the current wish
+    began: a daily slot earlier than that is not this subscription's to catch up."""
+    with Session(engine, expire_on_commit=False) as session:
+        row = session.exec(
+            select(Subscription).where(Subscription.group_id == group_id, Subscription.kind == kind)
+        ).first()
+        if row is None:
+            row = Subscription(group_id=group_id, kind=kind)
+        row.at_time, row.categories, row.active = at_time, categories, True
+        row.updated_at = now or utcnow()
+        session.add(row)
+        session.commit()
+        session.refresh(row)
+        return row
+
+
+def unsubscribe(engine: Engine, group_id: int, kind: str | None = None) -> int:
+    """Deactivate one kind (or all); returns how many were active."""
+    with Session(engine) as session:
+        statement = select(Subscription).where(
+            Subscription.group_id == group_id, col(Subscription.active).is_(True)
+        )
+        if kind:
+            statement = statement.where(Subscription.kind == kind)
+        rows = list(session.exec(statement).all())
+        for row in rows:
+            row.active, row.updated_at = False, utcnow()
+            session.add(row)
+        session.commit()
+        return len(rows)
+
+
+def for_group(engine: Engine, group_id: int) -> list[Subscription]:
+    with Session(engine, expire_on_commit=False) as session:
+        statement = select(Subscription).where(
+            Subscription.group_id == group_id, col(Subscription.active).is_(True)
+        )
+        return list(session.exec(statement.order_by(col(Subscription.kind))).all())
+
+
+def active(engine: Engine, kind: str | None = None) -> list[tuple[Subscription, Group]]:
+    with Session(engine, expire_on_commit=False) as session:
+        statement = (
+            select(Subscription, Group)
+            .where(col(Subscription.group_id) == col(Group.id), col(Subscription.active).is_(True))
+            .order_by(col(Group.id))
+        )
+        if kind:
+            statement = statement.where(Subscription.kind == kind)
+        return [(s, g) for s, g in session.exec(statement).all()]
+
+
+def group_names(engine: Engine) -> dict[int, str]:
+    """Group id → name, for reports to the operator."""
+    with Session(engine) as session:
+        return {g.id: g.name or g.room_id for g in session.exec(select(Group)).all() if g.id is not None}

@@ -1,0 +1,581 @@
+"""What the bot recognises in the messages members really paste.
+
+Each row is a message shaped the way the 淘宝/天猫/京东/拼多多/微信小店 apps write share texts, or a
+chat line that must stay silent, with the exact references expected back.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.handlers.parse import Command, ProductRef, find_product_refs, may_be_request, parse_command
+
+Row = tuple[str, str, str | None, str | None, str | None]
+
+
+def tb_item(ident: str, url: str, code: str | None = None) -> Row:
+    return ("taobao", "item", ident, code, url)
+
+
+def tb_short(url: str, code: str | None = None) -> Row:
+    return ("taobao", "short_link", None, code, url)
+
+
+def tpwd(code: str) -> Row:
+    return ("taobao", "tpwd", None, code, None)
+
+
+def jd_item(ident: str, url: str) -> Row:
+    return ("jd", "item", ident, None, url)
+
+
+def jd_short(url: str) -> Row:
+    return ("jd", "short_link", None, None, url)
+
+
+def pdd_item(ident: str, url: str) -> Row:
+    return ("pdd", "item", ident, None, url)
+
+
+def pdd_short(url: str) -> Row:
+    return ("pdd", "short_link", None, None, url)
+
+
+def wx_shop(url: str) -> Row:
+    return ("channels", "short_link", None, None, url)
+
+
+TB_ITEM = "https://item.taobao.com/item.htm?id=612345678901"
+JD_ITEM = "https://item.jd.com/100012043978.html"
+PDD_SIGN = "E9H2Jpyp0ZpZbGFNwfzxyZ6iLjRhbU9a_JQyPVWZo5r"
+
+CASES: list[tuple[str, list[Row]]] = [
+    # ---- Taobao / Tmall share texts as the apps write them
+    (
+        "【淘宝】https://m.tb.cn/h.5AMOUBE?tk=o63GWJTAyv1 CZ0002 「小米充电宝10000毫安大容量超薄便携快充移动电源」\n"
+        "点击链接直接打开 或者 淘宝搜索直接打开",
+        [tb_short("https://m.tb.cn/h.5AMOUBE?tk=o63GWJTAyv1", "o63GWJTAyv1")],
+    ),
+    (
+        "【天猫】https://m.tb.cn/h.gQ3xYzA?tk=Xk9bW2hT5rC MF6563 「蕉下防晒衣女夏季冰丝透气UPF50+」\n"
+        "点击链接直接打开 或者 淘宝搜索直接打开",
+        [tb_short("https://m.tb.cn/h.gQ3xYzA?tk=Xk9bW2hT5rC", "Xk9bW2hT5rC")],
+    ),
+    (
+        "【淘宝】7天无理由退货 https://m.tb.cn/h.TxhtVqZ?tk=6bkt3fwMSyl CA6496 「Apple/苹果 AirPods Pro (第二代)」\n"
+        "点击链接直接打开 或者 淘宝搜索直接打开",
+        [tb_short("https://m.tb.cn/h.TxhtVqZ?tk=6bkt3fwMSyl", "6bkt3fwMSyl")],
+    ),
+    (
+        "7¥ CZ3457 4xq5WWqXyxC¥ https://m.tb.cn/h.5ZvtKXk  MU7632 「三只松鼠每日坚果750g/30包」\n"
+        "点击链接直接打开 或者 淘宝搜索直接打开",
+        [tb_short("https://m.tb.cn/h.5ZvtKXk", "4xq5WWqXyxC")],
+    ),
+    ("1￥Ha8dK2mPq7Z￥/ 【淘宝】三只松鼠每日坚果", [tpwd("Ha8dK2mPq7Z")]),
+    ("9￥Ha8dK2mPq7Z￥/", [tpwd("Ha8dK2mPq7Z")]),
+    (
+        "【良品铺子猪肉脯】https://m.tb.cn/h.4RkHbGx 点击链接，再选择浏览器咑閞；或復·制这段描述€Zk7Wq2Lp9Xa€后到👉淘♂寳♀👈",
+        [tb_short("https://m.tb.cn/h.4RkHbGx", "Zk7Wq2Lp9Xa")],
+    ),
+    (
+        "復制这段内容₳OyPb1Q9nTx8₳后咑閞👉淘宝👈或者掂击链接 https://m.tb.cn/h.VkQ2mX9 查看",
+        [tb_short("https://m.tb.cn/h.VkQ2mX9", "OyPb1Q9nTx8")],
+    ),
+    ("￥Tz3Kp9Wm2Ls￥", [tpwd("Tz3Kp9Wm2Ls")]),
+    ("¥Tz3Kp9Wm2Ls¥ 打开淘宝", [tpwd("Tz3Kp9Wm2Ls")]),
+    ("$Mn4Bv6Cx8Za$", [tpwd("Mn4Bv6Cx8Za")]),
+    ("£Mn4Bv6Cx8Za£ 复制", [tpwd("Mn4Bv6Cx8Za")]),
+    ("€Pq2Wx5Yz8Ab¥ 复制这条打开淘宝", [tpwd("Pq2Wx5Yz8Ab")]),
+    ("《Ab3dEf7Gh9J《 打开淘宝", [tpwd("Ab3dEf7Gh9J")]),
+    ("(Rf5Gh8Jk2Lm) 复制整段话打开手淘", [tpwd("Rf5Gh8Jk2Lm")]),
+    ("/Qw7Er9Ty2Ui/ 淘口令，长按复制", [tpwd("Qw7Er9Ty2Ui")]),
+    ("￥AbCd1234￥ 老口令也行", [tpwd("AbCd1234")]),
+    ("￥ CZ0001 Gk8Lp2Qr4St￥", [tpwd("Gk8Lp2Qr4St")]),
+    (
+        "🔥🔥限时秒杀🔥🔥\n【天猫超市】维达抽纸 券后19.9\n₴Gh7Yt5Rd3Ws₴\n👉复制打开淘宝👈",
+        [tpwd("Gh7Yt5Rd3Ws")],
+    ),
+    (
+        "今日必买👇\n①蓝牙耳机 券后19.9\n￥Aa1Bb2Cc3Dd￥\n②充电宝 券后29\n￥Ee4Ff5Gg6Hh￥",
+        [tpwd("Aa1Bb2Cc3Dd"), tpwd("Ee4Ff5Gg6Hh")],
+    ),
+    (
+        "【淘宝】https://m.tb.cn/h.gQ3xYzA?tk=Xk9bW2hT5rC CZ0001 「手机壳适用(iPhone15Pro)磁吸透明」\n点击链接直接打开 或者 淘宝搜索直接打开",
+        [tb_short("https://m.tb.cn/h.gQ3xYzA?tk=Xk9bW2hT5rC", "Xk9bW2hT5rC")],
+    ),
+    ("淘宝买的「手机壳适用(iPhone15Pro)」还不错", []),
+    ("￥Tz3Kp9Wm2Ls￥ 适用(iPhone15Pro) 打开淘宝", [tpwd("Tz3Kp9Wm2Ls")]),
+    # ---- Taobao / Tmall item pages
+    (TB_ITEM, [tb_item("612345678901", TB_ITEM)]),
+    (
+        "https://item.taobao.com/item.htm?spm=a1z10.3-c.w4002-123.9.1f2a&id=612345678901&ns=1&abbucket=12#detail",
+        [
+            tb_item(
+                "612345678901",
+                "https://item.taobao.com/item.htm?spm=a1z10.3-c.w4002-123.9.1f2a&id=612345678901&ns=1&abbucket=12#detail",
+            )
+        ],
+    ),
+    (
+        "https://detail.tmall.com/item.htm?id=598765432109&skuId=4567890123456",
+        [tb_item("598765432109", "https://detail.tmall.com/item.htm?id=598765432109&skuId=4567890123456")],
+    ),
+    (
+        "天猫国际 https://detail.tmall.com/hk/item.htm?id=598765432109 正品",
+        [tb_item("598765432109", "https://detail.tmall.com/hk/item.htm?id=598765432109")],
+    ),
+    (
+        "https://detail.tmall.hk/hk/item.htm?id=598765432109&spm=a220o",
+        [tb_item("598765432109", "https://detail.tmall.hk/hk/item.htm?id=598765432109&spm=a220o")],
+    ),
+    (
+        "https://h5.m.taobao.com/awp/core/detail.htm?ft=t&id=651234567890",
+        [tb_item("651234567890", "https://h5.m.taobao.com/awp/core/detail.htm?ft=t&id=651234567890")],
+    ),
+    (
+        "https://detail.m.tmall.com/item.htm?id=651234567890&price=99-129",
+        [tb_item("651234567890", "https://detail.m.tmall.com/item.htm?id=651234567890&price=99-129")],
+    ),
+    (
+        "https://a.m.taobao.com/i651234567890.htm?price=99",
+        [tb_item("651234567890", "https://a.m.taobao.com/i651234567890.htm?price=99")],
+    ),
+    (
+        "https://main.m.taobao.com/security-h5-detail/home?id=651234567890&spm=a2141.7631564",
+        [
+            tb_item(
+                "651234567890",
+                "https://main.m.taobao.com/security-h5-detail/home?id=651234567890&spm=a2141.7631564",
+            )
+        ],
+    ),
+    ("item.taobao.com/item.htm?id=612345678901 直接复制的", [tb_item("612345678901", TB_ITEM[8:])]),
+    (
+        "http://item.taobao.com/item.htm?id=612345678901，快看这个多便宜",
+        [tb_item("612345678901", TB_ITEM.replace("https", "http"))],
+    ),
+    ("（链接：https://item.taobao.com/item.htm?id=612345678901）", [tb_item("612345678901", TB_ITEM)]),
+    ("你看这个 https://item.taobao.com/item.htm?id=612345678901。", [tb_item("612345678901", TB_ITEM)]),
+    ("看看(https://item.taobao.com/item.htm?id=612345678901)怎么样", [tb_item("612345678901", TB_ITEM)]),
+    ("这个 https://item.taobao.com/item.htm?id=612345678901. 还行吧", [tb_item("612345678901", TB_ITEM)]),
+    # ---- Taobao alliance / short links
+    (
+        "https://s.click.taobao.com/t?e=m%3D2%26s%3DAbCd%2Bxyz%3D%3D",
+        [tb_short("https://s.click.taobao.com/t?e=m%3D2%26s%3DAbCd%2Bxyz%3D%3D")],
+    ),
+    ("领券👉https://s.click.taobao.com/Xk7pQ2u 👈", [tb_short("https://s.click.taobao.com/Xk7pQ2u")]),
+    (
+        "https://uland.taobao.com/coupon/edetail?e=AbCd%3D%3D&traceId=2150&union_lens=lensId%3AOPT",
+        [
+            tb_short(
+                "https://uland.taobao.com/coupon/edetail?e=AbCd%3D%3D&traceId=2150&union_lens=lensId%3AOPT"
+            )
+        ],
+    ),
+    ("m.tb.cn/h.5AMOUBE 打开看看", [tb_short("m.tb.cn/h.5AMOUBE")]),
+    ("http://m.tb.cn/h.5AMOUBE?sm=1a2b3c", [tb_short("http://m.tb.cn/h.5AMOUBE?sm=1a2b3c")]),
+    (
+        "https://m.tb.cn/h.5AMOUBE?tk=12345678901 数字不是口令",
+        [tb_short("https://m.tb.cn/h.5AMOUBE?tk=12345678901")],
+    ),
+    # ---- one product in several forms, several products in one message
+    (
+        "￥Tz3Kp9Wm2Ls￥ https://item.taobao.com/item.htm?id=612345678901",
+        [tb_item("612345678901", TB_ITEM, "Tz3Kp9Wm2Ls")],
+    ),
+    (
+        "https://item.taobao.com/item.htm?id=612345678901 同款 https://detail.tmall.com/item.htm?id=612345678901",
+        [tb_item("612345678901", TB_ITEM)],
+    ),
+    (
+        "https://m.tb.cn/h.5AMOUBE?tk=o63GWJTAyv1 再发一次 https://m.tb.cn/h.5AMOUBE",
+        [tb_short("https://m.tb.cn/h.5AMOUBE?tk=o63GWJTAyv1", "o63GWJTAyv1")],
+    ),
+    (
+        "【淘宝】https://m.tb.cn/h.5AMOUBE?tk=o63GWJTAyv1 CZ0002 「充电宝」\n\n口令：￥o63GWJTAyv1￥",
+        [tb_short("https://m.tb.cn/h.5AMOUBE?tk=o63GWJTAyv1", "o63GWJTAyv1")],
+    ),
+    (
+        "1. https://m.tb.cn/h.AAAA111?tk=Aa1Bb2Cc3Dd 「耳机」\n2. https://m.tb.cn/h.BBBB222?tk=Ee4Ff5Gg6Hh 「充电宝」",
+        [
+            tb_short("https://m.tb.cn/h.AAAA111?tk=Aa1Bb2Cc3Dd", "Aa1Bb2Cc3Dd"),
+            tb_short("https://m.tb.cn/h.BBBB222?tk=Ee4Ff5Gg6Hh", "Ee4Ff5Gg6Hh"),
+        ],
+    ),
+    (
+        "€Cc1Dd2Ee3Ff€ https://m.tb.cn/h.AAAA111 「耳机」\n\n€Gg4Hh5Jj6Kk€ https://m.tb.cn/h.BBBB222 「充电宝」",
+        [
+            tb_short("https://m.tb.cn/h.AAAA111", "Cc1Dd2Ee3Ff"),
+            tb_short("https://m.tb.cn/h.BBBB222", "Gg4Hh5Jj6Kk"),
+        ],
+    ),
+    (
+        "€Cc1Dd2Ee3Ff€ https://m.tb.cn/h.AAAA111 €Gg4Hh5Jj6Kk€ https://m.tb.cn/h.BBBB222",
+        [
+            tb_short("https://m.tb.cn/h.AAAA111", "Cc1Dd2Ee3Ff"),
+            tb_short("https://m.tb.cn/h.BBBB222", "Gg4Hh5Jj6Kk"),
+        ],
+    ),
+    (
+        "https://m.tb.cn/h.AAAA111 耳机\n\n￥Gg4Hh5Jj6Kk￥ 这个是另一个",
+        [tb_short("https://m.tb.cn/h.AAAA111"), tpwd("Gg4Hh5Jj6Kk")],
+    ),
+    (
+        "淘宝：https://m.tb.cn/h.AAA1234?tk=Aa1Bb2Cc3Dd\n京东：https://u.jd.com/XyZ123a\n拼多多：https://p.pinduoduo.com/HT6lDsK3",
+        [
+            tb_short("https://m.tb.cn/h.AAA1234?tk=Aa1Bb2Cc3Dd", "Aa1Bb2Cc3Dd"),
+            jd_short("https://u.jd.com/XyZ123a"),
+            pdd_short("https://p.pinduoduo.com/HT6lDsK3"),
+        ],
+    ),
+    (
+        "https://u.jd.com/AbCdEf1 和 u.jd.com/AbCdEf1 是同一个",
+        [jd_short("https://u.jd.com/AbCdEf1")],
+    ),
+    ("找 https://item.jd.com/100012043978.html", [jd_item("100012043978", JD_ITEM)]),
+    # ---- JD
+    (JD_ITEM, [jd_item("100012043978", JD_ITEM)]),
+    ("京东 https://item.jd.com/100012043978.html，到手价3999", [jd_item("100012043978", JD_ITEM)]),
+    ("item.jd.com/100012043978.html。", [jd_item("100012043978", "item.jd.com/100012043978.html")]),
+    (
+        "【京东】https://3.cn/1X-AbCdE「Apple iPhone 15 (A3092) 128GB 黑色 支持移动联通电信5G 双卡双待手机」\n"
+        "————————\n点击链接直接打开",
+        [jd_short("https://3.cn/1X-AbCdE")],
+    ),
+    (
+        "https://item.m.jd.com/product/100012043978.html?utm_source=iosapp&utm_medium=appshare"
+        "&utm_campaign=t_335139774&utm_term=CopyURL&ad_od=share&gx=RnFixa8",
+        [
+            jd_item(
+                "100012043978",
+                "https://item.m.jd.com/product/100012043978.html?utm_source=iosapp&utm_medium=appshare"
+                "&utm_campaign=t_335139774&utm_term=CopyURL&ad_od=share&gx=RnFixa8",
+            )
+        ],
+    ),
+    (
+        "https://item.m.jd.com/ware/view.action?wareId=100012043978",
+        [jd_item("100012043978", "https://item.m.jd.com/ware/view.action?wareId=100012043978")],
+    ),
+    (
+        "https://item.jd.hk/10023456789012.html",
+        [jd_item("10023456789012", "https://item.jd.hk/10023456789012.html")],
+    ),
+    (
+        "https://wqitem.jd.com/item/view?sku=100012043978",
+        [jd_item("100012043978", "https://wqitem.jd.com/item/view?sku=100012043978")],
+    ),
+    ("https://u.jd.com/AbCdEf1京东好价", [jd_short("https://u.jd.com/AbCdEf1")]),
+    ("【京东】https://3.cn/-1yZabcD「罗技鼠标」", [jd_short("https://3.cn/-1yZabcD")]),
+    (
+        "https://union-click.jd.com/jdc?e=&p=JF8BAOAJK1olXDYDZBoCUBVIMzZNXhpXVhgcCx8P&t=W1dCFBBFC1pXUwkEAEAdQFkJBV8",
+        [
+            jd_short(
+                "https://union-click.jd.com/jdc?e=&p=JF8BAOAJK1olXDYDZBoCUBVIMzZNXhpXVhgcCx8P&t=W1dCFBBFC1pXUwkEAEAdQFkJBV8"
+            )
+        ],
+    ),
+    ("(https://item.jd.com/100012043978.html)", [jd_item("100012043978", JD_ITEM)]),
+    (
+        "https://jingfen.jd.com/detail/Jq5UCLaTRVyPNqxJ.html",
+        [jd_short("https://jingfen.jd.com/detail/Jq5UCLaTRVyPNqxJ.html")],
+    ),
+    # ---- Pinduoduo
+    (
+        "https://mobile.yangkeduo.com/goods.html?goods_id=352489123456",
+        [pdd_item("352489123456", "https://mobile.yangkeduo.com/goods.html?goods_id=352489123456")],
+    ),
+    (
+        "https://mobile.yangkeduo.com/goods2.html?goods_id=352489123456&page_from=35&share_uin=ABCD&refer_share_id=xy9",
+        [
+            pdd_item(
+                "352489123456",
+                "https://mobile.yangkeduo.com/goods2.html?goods_id=352489123456&page_from=35&share_uin=ABCD&refer_share_id=xy9",
+            )
+        ],
+    ),
+    (
+        "【拼多多】只要9.9元！【5包】抽纸 原木纸巾\nhttps://mobile.yangkeduo.com/goods2.html?ps=Lq3mX9pQ2a",
+        [pdd_short("https://mobile.yangkeduo.com/goods2.html?ps=Lq3mX9pQ2a")],
+    ),
+    ("https://p.pinduoduo.com/HT6lDsK3", [pdd_short("https://p.pinduoduo.com/HT6lDsK3")]),
+    (
+        "https://mobile.yangkeduo.com/duo_coupon_landing.html?goods_id=352489123456&pid=1234567_123456789&cpsSign=CC_x1",
+        [
+            pdd_item(
+                "352489123456",
+                "https://mobile.yangkeduo.com/duo_coupon_landing.html?goods_id=352489123456&pid=1234567_123456789&cpsSign=CC_x1",
+            )
+        ],
+    ),
+    (
+        f"https://mobile.yangkeduo.com/duo_coupon_landing.html?goods_sign={PDD_SIGN}&pid=1234567_123456789",
+        [
+            pdd_item(
+                PDD_SIGN,
+                f"https://mobile.yangkeduo.com/duo_coupon_landing.html?goods_sign={PDD_SIGN}&pid=1234567_123456789",
+            )
+        ],
+    ),
+    (
+        f"https://mobile.yangkeduo.com/goods.html?goods_id=352489123456&goods_sign={PDD_SIGN}",
+        [
+            pdd_item(
+                PDD_SIGN,
+                f"https://mobile.yangkeduo.com/goods.html?goods_id=352489123456&goods_sign={PDD_SIGN}",
+            )
+        ],
+    ),
+    (
+        "https://pinduoduo.com/goods.html?goods_id=352489123456，9块9包邮",
+        [pdd_item("352489123456", "https://pinduoduo.com/goods.html?goods_id=352489123456")],
+    ),
+    # ---- WeChat Channels shop (微信小店)
+    (
+        "https://store.weixin.qq.com/shop/a/T9WX95cCebFqe4F",
+        [wx_shop("https://store.weixin.qq.com/shop/a/T9WX95cCebFqe4F")],
+    ),
+    (
+        "【微信小店】好物推荐 https://store.weixin.qq.com/shop/a/Ab3De5Gh7Jk9LmN 点击查看",
+        [wx_shop("https://store.weixin.qq.com/shop/a/Ab3De5Gh7Jk9LmN")],
+    ),
+    (
+        "视频 https://weixin.qq.com/sph/AQbCdE 商品 https://store.weixin.qq.com/shop/a/T9WX95cCebFqe4F",
+        [wx_shop("https://store.weixin.qq.com/shop/a/T9WX95cCebFqe4F")],
+    ),
+    # ---- things that must stay silent
+    ("https://weixin.qq.com/sph/AQbCdE", []),
+    ("https://mp.weixin.qq.com/s/AbCdEfGhIjKlMn", []),
+    ("https://store.weixin.qq.com.evil.cn/shop/a/T9WX95cCebFqe4F", []),
+    ("https://item.taobao.com.example.cn/item.htm?id=612345678901", []),
+    ("https://fakejd.com/100012043978.html", []),
+    ("https://item.jd.com.fake.cn/100012043978.html", []),
+    ("http://faketaobao.com/item.htm?id=612345678901", []),
+    ("https://www.jd.com/", []),
+    ("https://shop123456789.taobao.com/?spm=a230r.7195193", []),
+    ("https://item.taobao.com/item.htm?id=abc", []),
+    ("https://item.taobao.com/item.htm?id=123", []),
+    ("https://mobile.yangkeduo.com/search_result.html?search_key=abc", []),
+    ("https://uland.taobao.com/", []),
+    ("今天天气不错，晚上一起吃火锅吗", []),
+    ("这个多少钱？￥199", []),
+    ("原价￥299￥，现在只要￥199￥", []),
+    ("价格：¥59.9 到手价$12.5 另一个US$100USD", []),
+    ("电话13812345678，订单号 3687654321234567", []),
+    ("我的京东订单号是 289456123456，还没发货", []),
+    ("(iPhone15Pro) 到底值不值得买", []),
+    ("文件在 /Users/Documents/ 下面", []),
+    ("3.5折 真香 v1.2.3 更新了", []),
+    ("email me at abc@taobao.com", []),
+    ("http://www.baidu.com/s?wd=taobao", []),
+    ("看看 https://www.bilibili.com/video/BV1xx411c7mD", []),
+    ("hhhhh $$$ 666", []),
+    ("￥AbC1234￥ 太短了", []),
+    ("￥AbCdEf1234567890GhIjK￥ 太长了", []),
+    ("28:/￥9BDF5AC4A2A7D3%，【京东】复制这条内容打开京东", []),
+    ("12345678901", []),
+]
+
+
+def rows(refs: list[ProductRef]) -> list[Row]:
+    return [(r.platform, r.kind, r.id, r.code, r.url) for r in refs]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES)
+def test_find_product_refs(text: str, expected: list[Row]) -> None:
+    refs = find_product_refs(text)
+    assert rows(refs) == expected
+    assert [r.start for r in refs] == sorted(r.start for r in refs)
+    for ref in refs:
+        if ref.url is not None:
+            assert ref.url in text
+            # A reference starts at its link, or earlier when a 淘口令 before it was folded in.
+            assert ref.start <= text.index(ref.url)
+        if ref.kind == "tpwd":
+            assert ref.code is not None
+            assert text[ref.start + 1 :].lstrip(" CZ0123456789").startswith(ref.code)
+
+
+def test_table_is_big_enough() -> None:
+    assert len(CASES) >= 80
+    assert sum(1 for _, exp in CASES if exp) >= 50
+    assert sum(1 for _, exp in CASES if not exp) >= 25
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES)
+def test_pre_filter_never_drops_a_reference(text: str, expected: list[Row]) -> None:
+    if expected:
+        assert may_be_request(text)
+
+
+def test_offsets_order_mixed_platforms() -> None:
+    text = "先看京东 https://item.jd.com/100012043978.html 再看淘宝 ￥Tz3Kp9Wm2Ls￥"
+    refs = find_product_refs(text)
+    assert [r.platform for r in refs] == ["jd", "taobao"]
+    assert refs[0].start == text.index("https://")
+    assert refs[1].start == text.index("￥")
+
+
+def test_folded_code_moves_the_start_back() -> None:
+    text = "7¥ CZ3457 4xq5WWqXyxC¥ https://m.tb.cn/h.5ZvtKXk"
+    (ref,) = find_product_refs(text)
+    assert ref.start == text.index("¥")
+
+
+def test_refs_are_frozen() -> None:
+    (ref,) = find_product_refs(JD_ITEM)
+    with pytest.raises(AttributeError):
+        ref.id = "1"  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------------------------- commands
+
+COMMANDS: list[tuple[str, bool, Command | None]] = [
+    ("找 蓝牙耳机", False, Command("search", "蓝牙耳机")),
+    ("找蓝牙耳机", False, Command("search", "蓝牙耳机")),
+    ("搜：机械键盘", False, Command("search", "机械键盘")),
+    ("买 「猫砂」", False, Command("search", "猫砂")),
+    ("查 防晒霜！", False, Command("search", "防晒霜")),
+    ("找一下蓝牙耳机", False, Command("search", "蓝牙耳机")),
+    ("找下 降噪耳机？", False, Command("search", "降噪耳机")),
+    ("帮我找 儿童保温杯", False, Command("search", "儿童保温杯")),
+    ("找　小米  充电宝", False, Command("search", "小米 充电宝")),
+    ("/找 蓝牙耳机", False, Command("search", "蓝牙耳机")),
+    ("find AirPods Pro", False, Command("search", "AirPods Pro")),
+    ("Search: switch 手柄", False, Command("search", "switch 手柄")),
+    ("买了个新手机", False, None),
+    ("找你有事", False, None),
+    ("查不到快递啊", False, None),
+    ("买单", False, None),
+    ("找了半天，还是没找到钥匙", False, None),
+    ("找 了半天，还是没找到", False, None),
+    ("找", False, None),
+    ("findings are in", False, None),
+    ("搜" + "蓝牙耳机" * 12, False, None),
+    ("蓝牙耳机", False, None),
+    ("蓝牙耳机", True, Command("search", "蓝牙耳机")),
+    ("「蓝牙耳机」。", True, Command("search", "蓝牙耳机")),
+    ("找 蓝牙耳机", True, Command("search", "蓝牙耳机")),
+    ("有没有便宜点的投影仪推荐" * 4, True, None),
+    ("", True, Command("help", "")),
+    ("你好", True, Command("help", "")),
+    ("？", True, Command("help", "")),
+    ("？", False, None),
+    ("帮助", False, Command("help", "")),
+    ("help", False, Command("help", "")),
+    ("HELP!", False, Command("help", "")),
+    ("/help", False, Command("help", "")),
+    ("菜单", False, Command("help", "")),
+    ("订阅状态", False, Command("subscription_status", "")),
+    ("订阅 每日好物 08:30 数码 零食", False, Command("subscribe", "每日好物 08:30 数码 零食")),
+    ("订阅：直播", False, Command("subscribe", "直播")),
+    ("订阅直播", False, Command("subscribe", "直播")),
+    ("订阅每日好物 20:00", False, Command("subscribe", "每日好物 20:00")),
+    ("订阅", False, Command("subscribe", "")),
+    ("订阅号今天推的文章不错", False, None),
+    ("退订 直播", False, Command("unsubscribe", "直播")),
+    ("退订", False, Command("unsubscribe", "")),
+    ("取消订阅 每日好物", False, Command("unsubscribe", "每日好物")),
+    ("退订直播", False, Command("unsubscribe", "直播")),
+    ("退订了，太吵了", False, None),
+    ("订阅 每日好物\n顺便问下今天有啥", False, None),
+    ("今天天气不错，晚上一起吃火锅吗", False, None),
+    ("今天天气不错，晚上一起吃火锅吗", True, Command("search", "今天天气不错，晚上一起吃火锅吗")),
+    ("找 https://item.jd.com/100012043978.html", False, None),
+]
+
+
+@pytest.mark.parametrize(("text", "mentioned", "expected"), COMMANDS)
+def test_parse_command(text: str, mentioned: bool, expected: Command | None) -> None:
+    assert parse_command(text, mentioned=mentioned) == expected
+
+
+@pytest.mark.parametrize(("text", "mentioned", "expected"), COMMANDS)
+def test_pre_filter_never_drops_a_command(text: str, mentioned: bool, expected: Command | None) -> None:
+    if expected is not None and not mentioned:
+        assert may_be_request(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "今天天气不错，晚上一起吃火锅吗",
+        "哈哈哈哈哈哈",
+        "收到",
+        "好的，谢谢老板",
+        "[强][强][强]",
+        "这个多少钱？￥199",
+        "明天几点开会？",
+        "我刚到家 😂",
+        "电话13812345678",
+    ],
+)
+def test_pre_filter_drops_ordinary_chat(text: str) -> None:
+    assert not may_be_request(text)
+
+
+# --------------------------------------------------------------------------------------------- CLI
+
+SHARE = "【淘宝】https://m.tb.cn/h.5AMOUBE?tk=o63GWJTAyv1 CZ0002 「小米充电宝」 京东 https://item.jd.com/100012043978.html"
+
+
+def test_cli_json_lines() -> None:
+    result = CliRunner().invoke(cli, ["parse", SHARE, "--json"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert lines == [
+        {
+            "platform": "taobao",
+            "kind": "short_link",
+            "id": None,
+            "code": "o63GWJTAyv1",
+            "url": "https://m.tb.cn/h.5AMOUBE?tk=o63GWJTAyv1",
+        },
+        {"platform": "jd", "kind": "item", "id": "100012043978", "code": None, "url": JD_ITEM},
+    ]
+    assert list(lines[0]) == ["platform", "kind", "id", "code", "url"]
+
+
+def test_cli_readable_chinese() -> None:
+    result = CliRunner().invoke(cli, ["parse", SHARE])
+    assert result.exit_code == 0
+    assert result.output.splitlines() == [
+        "淘宝/天猫 短链接：口令 o63GWJTAyv1，https://m.tb.cn/h.5AMOUBE?tk=o63GWJTAyv1",
+        "京东 商品链接：商品ID 100012043978，https://item.jd.com/100012043978.html",
+    ]
+
+
+def test_cli_nothing_found_is_silent() -> None:
+    result = CliRunner().invoke(cli, ["parse", "今天天气不错，￥199", "--json"])
+    assert result.exit_code == 0
+    assert result.output == ""
+
+
+def test_cli_reads_stdin() -> None:
+    result = CliRunner().invoke(cli, ["parse", "-", "--json"], input="￥Tz3Kp9Wm2Ls￥\n")
+    assert result.exit_code == 0
+    assert json.loads(result.output)["code"] == "Tz3Kp9Wm2Ls"
+
+
+def test_installed_command_prints_utf8_json() -> None:
+    tuike = Path(sys.executable).with_name("tuike")
+    if not tuike.exists():
+        pytest.skip("tuike console script not installed next to this python")
+    text = "【微信小店】好物 https://store.weixin.qq.com/shop/a/T9WX95cCebFqe4F 点击查看"
+    done = subprocess.run(
+        [str(tuike), "parse", text, "--json"], capture_output=True, check=True, timeout=30, encoding="utf-8"
+    )
+    assert json.loads(done.stdout) == {
+        "platform": "channels",
+        "kind": "short_link",
+        "id": None,
+        "code": None,
+        "url": "https://store.weixin.qq.com/shop/a/T9WX95cCebFqe4F",
+    }

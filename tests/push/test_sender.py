@@ -1,0 +1,157 @@
+"""The paced sender with a fake clock: order, rate, jitter, retries, and a clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+
+from bot.chat.base import Outgoing, Reply
+from bot.push.sender import PacedSender
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0)
+        await asyncio.sleep(0)
+
+
+def out(chat: str, text: str = "hi") -> Outgoing:
+    return Outgoing(chat, Reply.text(text))
+
+
+async def test_interactive_replies_jump_the_push_queue_and_rate_is_kept() -> None:
+    t = FakeTime()
+    sent: list[tuple[float, str]] = []
+
+    async def send(o: Outgoing) -> None:
+        sent.append((t.now, o.reply.parts[0].text))  # type: ignore[union-attr]
+
+    sender = PacedSender(
+        send, rate_per_minute=20, jitter=(3, 8), clock=t.clock, sleep=t.sleep, rng=random.Random(1)
+    )
+    pushes = [sender.push(out(f"g{i}", f"push{i}")) for i in range(5)]
+    reply = asyncio.ensure_future(sender.reply(out("g9", "reply")))
+    sender.start()
+    await asyncio.gather(*pushes, reply)
+    await sender.close()
+    texts = [s[1] for s in sent]
+    assert texts[0] == "reply", "the interactive reply goes first"
+    assert texts[1:] == [f"push{i}" for i in range(5)]
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(sent)]
+    assert all(gap >= 3.0 for gap in gaps), "20/min and 3–8 s between different groups"
+    assert all(gap <= 8.0 + 1e-9 for gap in gaps)
+    assert len(set(round(g, 3) for g in gaps)) > 1, "jitter varies"
+
+
+async def test_same_group_is_paced_by_rate_only() -> None:
+    t = FakeTime()
+    times: list[float] = []
+
+    async def send(o: Outgoing) -> None:
+        times.append(t.now)
+
+    sender = PacedSender(send, rate_per_minute=60, jitter=(3, 8), clock=t.clock, sleep=t.sleep)
+    futures = [sender.push(out("g1")) for _ in range(4)]
+    sender.start()
+    await asyncio.gather(*futures)
+    await sender.close()
+    assert [round(b - a, 6) for a, b in itertools.pairwise(times)] == [1.0, 1.0, 1.0]
+
+
+async def test_a_failing_send_is_retried_then_recorded_and_the_rest_goes_on() -> None:
+    t = FakeTime()
+    attempts: dict[str, int] = {}
+    results: list[tuple[str, bool, str]] = []
+
+    async def send(o: Outgoing) -> None:
+        attempts[o.chat_id] = attempts.get(o.chat_id, 0) + 1
+        if o.chat_id == "bad" or (o.chat_id == "flaky" and attempts[o.chat_id] == 1):
+            raise ConnectionError("puppet gone")
+
+    sender = PacedSender(
+        send, rate_per_minute=600, jitter=(0, 0), max_attempts=3, clock=t.clock, sleep=t.sleep
+    )
+
+    def done_for(chat: str):  # type: ignore[no-untyped-def]
+        async def done(ok: bool, detail: str) -> None:
+            results.append((chat, ok, detail))
+
+        return done
+
+    futures = [sender.push(out(c), done=done_for(c)) for c in ("a", "bad", "flaky", "b")]
+    sender.start()
+    outcome = await asyncio.gather(*futures)
+    await sender.close()
+    assert outcome == [True, False, True, True]
+    assert attempts == {"a": 1, "bad": 3, "flaky": 2, "b": 1}
+    assert ("bad", False, "ConnectionError: puppet gone") in results
+    assert sender.failed == 1
+
+
+async def test_a_push_not_claimed_is_skipped() -> None:
+    sent: list[str] = []
+
+    async def send(o: Outgoing) -> None:
+        sent.append(o.chat_id)
+
+    async def lose() -> bool:
+        return False
+
+    sender = PacedSender(send, rate_per_minute=None, jitter=(0, 0))
+    sender.start()
+    assert await sender.push(out("g1"), start=lose) is False
+    await sender.close()
+    assert sent == []
+
+
+async def test_close_without_drain_leaves_queued_pushes_unclaimed() -> None:
+    claimed: list[str] = []
+    gate = asyncio.Event()
+
+    async def send(o: Outgoing) -> None:
+        await gate.wait()
+
+    def claim_for(chat: str):  # type: ignore[no-untyped-def]
+        async def start() -> bool:
+            claimed.append(chat)
+            return True
+
+        return start
+
+    sender = PacedSender(send, rate_per_minute=None, jitter=(0, 0))
+    futures = [sender.push(out(f"g{i}"), start=claim_for(f"g{i}")) for i in range(5)]
+    sender.start()
+    await asyncio.sleep(0.01)
+    closing = asyncio.ensure_future(sender.close(drain=False))
+    await asyncio.sleep(0.01)
+    gate.set()
+    await closing
+    assert claimed == ["g0"], "only the message in flight was claimed"
+    assert await futures[0] is True
+    assert [await f for f in futures[1:]] == [False] * 4
+
+
+async def test_a_claim_that_fails_skips_that_push_and_the_queue_goes_on() -> None:
+    sent: list[str] = []
+
+    async def send(o: Outgoing) -> None:
+        sent.append(o.chat_id)
+
+    async def broken() -> bool:
+        raise OSError("database is unreachable")
+
+    sender = PacedSender(send, rate_per_minute=None, jitter=(0, 0))
+    sender.start()
+    first = sender.push(out("g1"), start=broken)
+    second = sender.push(out("g2"))
+    assert await first is False
+    assert await second is True
+    await sender.close()
+    assert sent == ["g2"]

@@ -1,0 +1,97 @@
+"""Config loading: defaults, load order, environment secrets, one-line errors for bad keys and values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import EXAMPLE_CONFIG, ConfigError, load_config, parse_settings
+from tests.helpers import tuike
+
+
+def test_example_config_is_valid_and_is_the_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TUIKE_CONFIG", raising=False)
+    loaded = load_config()
+    assert loaded.is_example
+    assert loaded.path == EXAMPLE_CONFIG
+    assert loaded.settings.chat.kind == "console"
+    assert loaded.settings.leagues.channels.sandbox is True
+    assert loaded.settings.database_url.startswith("sqlite:///data/")
+
+
+def test_local_config_toml_wins_over_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TUIKE_CONFIG", raising=False)
+    (tmp_path / "config.toml").write_text('[bot]\nname = "小推"\n', encoding="utf-8")
+    loaded = load_config()
+    assert not loaded.is_example
+    assert loaded.settings.bot.name == "小推"
+
+
+def test_env_var_and_explicit_path_win(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.toml").write_text('[bot]\nname = "local"\n', encoding="utf-8")
+    (tmp_path / "env.toml").write_text('[bot]\nname = "env"\n', encoding="utf-8")
+    (tmp_path / "flag.toml").write_text('[bot]\nname = "flag"\n', encoding="utf-8")
+    monkeypatch.setenv("TUIKE_CONFIG", str(tmp_path / "env.toml"))
+    assert load_config().settings.bot.name == "env"
+    assert load_config(tmp_path / "flag.toml").settings.bot.name == "flag"
+
+
+def test_secrets_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TUIKE_CHANNELS_SECRET", "s3cret-from-env")
+    monkeypatch.setenv("TUIKE_DATABASE_URL", "postgresql+psycopg://u@h/db")
+    settings = parse_settings({"leagues": {"channels": {"appid": "wx123"}}})
+    assert settings.leagues.channels.secret.get_secret_value() == "s3cret-from-env"
+    assert "s3cret" not in repr(settings)
+    assert settings.database_url == "postgresql+psycopg://u@h/db"
+
+
+@pytest.mark.parametrize(
+    ("raw", "needle"),
+    [
+        ({"bot": {"nmae": "x"}}, "unknown key 'bot.nmae'"),
+        ({"chatt": {}}, "unknown key 'chatt'"),
+        (
+            {"chat": {"kind": "wechat"}},
+            "chat.kind = 'wechat' is not allowed; expected 'console' or 'wechaty'",
+        ),
+        ({"bot": {"timezone": "Mars/Base"}}, "bot.timezone = 'Mars/Base' is not valid"),
+        ({"leagues": {"channels": {"max_retries": -1}}}, "leagues.channels.max_retries = -1"),
+        ({"leagues": {"channels": {"sandbox": "yes please"}}}, "leagues.channels.sandbox = 'yes please'"),
+        ({"database": {"url": "mysql://x"}}, "database.url = 'mysql://x'"),
+        ({"chat": {"wechaty": {"endpoint": "not an endpoint"}}}, "chat.wechaty.endpoint"),
+    ],
+)
+def test_bad_config_names_the_key(raw: dict[str, object], needle: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(raw)
+    message = str(caught.value)
+    assert needle in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ('[chat]\nknid = "console"\n', "chat.knid"),
+        ('[leagues.channels]\ntimeout_seconds = "fast"\n', "leagues.channels.timeout_seconds"),
+        ("[bot\nname = 1\n", "not valid TOML"),
+    ],
+)
+def test_cli_exits_2_with_one_line_and_no_traceback(tmp_path: Path, body: str, key: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(body, encoding="utf-8")
+    result = tuike("--config", str(path), "check", cwd=tmp_path)
+    assert result.returncode == 2
+    assert key in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_missing_config_file_exits_2(tmp_path: Path) -> None:
+    result = tuike("--config", str(tmp_path / "nope.toml"), "run", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -17,3 +20,13 @@ def tuike(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedPr
         timeout=timeout,
         check=False,
     )
+
+
+async def wait_until(condition: Callable[[], bool], within: float = 10.0) -> None:
+    """Let the loop run until `condition` holds (never a fixed sleep: a busy machine only makes it
+    slower, not wrong); fail after `within` seconds."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still waiting after {within} s")
+        await asyncio.sleep(0.001)

@@ -98,6 +98,8 @@ class PushService:
         self.scheduler: AsyncIOScheduler | None = None
         self._queued: set[tuple[int, str]] = set()
         self._tick_lock = asyncio.Lock()
+        self._marks: list[claims.Mark] = []
+        self._flush: asyncio.Task[None] | None = None
         self.interrupted: list[str] = []
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -130,6 +132,9 @@ class PushService:
             self.rebuild_jobs()
 
     async def stop(self) -> None:
+        if self._flush is not None:
+            await self._flush
+        await self._write_marks()
         if self._catch_up is not None and not self._catch_up.done():
             self._catch_up.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -273,23 +278,57 @@ class PushService:
     def enqueue(
         self, group_id: int, slot: str, outgoing: Outgoing, product_ids: list[str]
     ) -> asyncio.Future[bool]:
+        """Queue a push: claimed when it reaches the front of the sender's queue, marked after it.
+
+        A message's "sent" mark rides in the next message's claim transaction (one commit per
+        message instead of two); when no push of ours follows, it is written at once.
+        """
         key = (group_id, slot)
         self._queued.add(key)
 
         async def start() -> bool:
-            won = await asyncio.to_thread(
-                claims.claim, self.engine, group_id, slot, self.owner, claims.SENDING, "", product_ids
-            )
-            if not won:
-                self._queued.discard(key)
-            return won
+            marks, self._marks = self._marks, []
+            try:
+                return await asyncio.to_thread(
+                    claims.claim,
+                    self.engine,
+                    group_id,
+                    slot,
+                    self.owner,
+                    claims.SENDING,
+                    "",
+                    product_ids,
+                    marks=marks,
+                )
+            except BaseException:
+                self._marks[:0] = marks  # not written: the next claim or the flush tries again
+                raise
 
         async def done(ok: bool, detail: str) -> None:
-            self._queued.discard(key)
-            status = claims.SENT if ok else claims.FAILED
-            await asyncio.to_thread(claims.mark, self.engine, group_id, slot, status, detail=detail)
+            self._marks.append(claims.Mark(group_id, slot, claims.SENT if ok else claims.FAILED, detail))
+            if not self._queued - {key}:
+                await self._write_marks()
 
-        return self.sender.push(outgoing, start=start, done=done)
+        future = self.sender.push(outgoing, start=start, done=done)
+        future.add_done_callback(lambda _f: self._settled(key))
+        return future
+
+    def _settled(self, key: tuple[int, str]) -> None:
+        self._queued.discard(key)
+        if not self._queued and self._marks and (self._flush is None or self._flush.done()):
+            # the pushes after ours were dropped (the sender closed) or not claimed: write the marks
+            # that were waiting for them
+            self._flush = asyncio.get_running_loop().create_task(self._write_marks(), name="push-marks")
+
+    async def _write_marks(self) -> None:
+        marks, self._marks = self._marks, []
+        if not marks:
+            return
+        try:
+            await asyncio.to_thread(claims.write_marks, self.engine, marks)
+        except Exception:
+            self._marks[:0] = marks
+            log.exception("recording %d push result(s) failed", len(marks))
 
     # -- live reminders ----------------------------------------------------------------------------
 

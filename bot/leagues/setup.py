@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from bot.config import Settings
 from bot.leagues.base import League, Spot
 from bot.leagues.sandbox.server import SandboxServer
+from bot.leagues.taobao.build import build_taobao, taobao_spot
 from bot.leagues.wechat.build import SANDBOX_APPID, SANDBOX_SHARER, build_channels, channels_spot
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ Builder = Callable[[Settings, str | None, Engine | None], Any]
 
 BUILDERS: dict[str, tuple[Builder, Callable[[Settings], Spot]]] = {
     "channels": (build_channels, channels_spot),
+    "taobao": (build_taobao, taobao_spot),
 }
 """League name → (build, the operator's default spot). One line per league."""
 

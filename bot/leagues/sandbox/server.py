@@ -690,7 +690,11 @@ FaceFactory = Callable[[Catalogue, Callable[[], float]], Face]
 
 def _faces() -> dict[str, FaceFactory]:
     """The wire face of each non-Channels league, by request path: one line per league."""
-    return {}
+    from bot.leagues.sandbox.top_face import TopFace
+
+    return {
+        "/router/rest": TopFace,  # Taobao Open Platform (TOP) gateway
+    }
 
 
 class SandboxServer:

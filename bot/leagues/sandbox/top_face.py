@@ -14,7 +14,8 @@ here and mapped back. Links the face issues look like the real ones and the bot'
 
 Products whose catalogue status is not on sale are shop items outside the alliance (no commission).
 Orders appear for links the face issued (one a minute after the link) and can be added by tests.
-Faults: `throttle_next` (code 7), `fail_next` (500 / "isp" / "malformed"), `throttle_all`.
+Faults: `throttle_next` (code 7), `fail_next` (500 / "isp" / "malformed"), `throttle_all`,
+`disabled_methods` (code 22, to drive the legacy fallbacks), `expired_coupons`.
 """
 
 from __future__ import annotations
@@ -129,6 +130,8 @@ class TopFace:
         """Token (s.click / uland / m.tb.cn) or 口令 code → what it points at."""
         self.orders: list[TopOrder] = []
         self.expired_coupons: set[str] = set()
+        self.disabled_methods: set[str] = set()
+        """Methods this app "has no access to" (answered 22 Invalid Method), e.g. to force the legacy ones."""
         self._by_num: dict[str, SandboxProduct] = {}
         self._by_item: dict[str, SandboxProduct] = {}
         for p in catalogue.products:
@@ -224,7 +227,7 @@ class TopFace:
         method = form.get("method", "")
         if not method:
             raise TopError(21, "Missing Method")
-        if method not in METHODS:
+        if method not in METHODS or method in self.disabled_methods:
             raise TopError(22, "Invalid Method")
         app_key = form.get("app_key", "")
         if not app_key:

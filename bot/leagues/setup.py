@@ -14,14 +14,21 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bot.config import Settings
-from bot.leagues.base import League, Spot
+from bot.leagues.base import League, Spot, SpotIssuer
 from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.taobao.build import build_taobao, taobao_spot
 from bot.leagues.wechat.build import SANDBOX_APPID, SANDBOX_SHARER, build_channels, channels_spot
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SANDBOX_APPID", "SANDBOX_SHARER", "default_spots", "enabled_leagues", "open_leagues"]
+__all__ = [
+    "SANDBOX_APPID",
+    "SANDBOX_SHARER",
+    "default_spots",
+    "enabled_leagues",
+    "open_leagues",
+    "spot_issuers",
+]
 
 Builder = Callable[[Settings, str | None, Engine | None], Any]
 
@@ -63,3 +70,12 @@ async def open_leagues(settings: Settings, engine: Engine | None, stack: AsyncEx
         stack.push_async_callback(league.aclose)
         leagues[league.name] = league
     return leagues
+
+
+def spot_issuers(leagues: dict[str, League]) -> dict[str, SpotIssuer]:
+    """The leagues that give each group its own identity (a Taobao adzone, a PDD PID)."""
+    return {
+        name: league  # type: ignore[misc]
+        for name, league in leagues.items()
+        if callable(getattr(league, "choose_identity", None))
+    }

@@ -146,7 +146,7 @@ def welcome_hook(renderer: Renderer, bot_name: str) -> JoinHook:
             "bot_name": bot_name,
         }
         try:
-            text = renderer.render("welcome", context, group=joined.chat_id)
+            text = await renderer.render_async("welcome", context, group=joined.chat_id)
         except Exception as exc:
             log.warning(
                 "no welcome in %s: template 'welcome' failed: %s: %s", joined.chat_id, type(exc).__name__, exc
@@ -205,16 +205,19 @@ class App:
         settings = self.settings
         assert self.engine is not None
         notices: set[asyncio.Task[None]] = set()
+        loop = asyncio.get_running_loop()
+
+        def send_notice(admin_chat: str, text: str) -> None:
+            task = loop.create_task(channel.send(Outgoing(admin_chat, Reply.text(text))))
+            notices.add(task)
+            task.add_done_callback(notices.discard)
 
         def tell_operator(text: str) -> None:
-            """Template trouble goes to the admin chat when one is configured (and always to the log)."""
+            """Template trouble goes to the admin chat when one is configured (and always to the log).
+            Called from the render worker threads, hence `call_soon_threadsafe`."""
             log.warning("%s", text)
             if settings.bot.admin_chat:
-                task = asyncio.get_running_loop().create_task(
-                    channel.send(Outgoing(settings.bot.admin_chat, Reply.text(text)))
-                )
-                notices.add(task)
-                task.add_done_callback(notices.discard)
+                loop.call_soon_threadsafe(send_notice, settings.bot.admin_chat, text)
 
         renderer = build_renderer(settings, tell_operator)
         channel = self.channel = self.channel or build_channel(settings, renderer)

@@ -249,7 +249,7 @@ class PushService:
         if not items:
             return None
         names = await self._category_names(category_ids)
-        text = self.renderer.render(
+        text = await self.renderer.render_async(
             "daily_deals",
             {"group_name": group.name, "date": now, "items": items, "categories": names},
             group=group.room_id,
@@ -321,7 +321,7 @@ class PushService:
                 context: dict[str, Any] = {"live": due.live, "link": link}
                 if due.template == "live_soon":
                     context["minutes"] = due.minutes
-                text = self.renderer.render(due.template, context, group=group.room_id)
+                text = await self.renderer.render_async(due.template, context, group=group.room_id)
                 self.enqueue(group.id, due.slot, Outgoing(group.room_id, Reply.text(text)), [])
                 queued += 1
         return queued

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from bot import redact
 from bot.chat.base import ChatChannel, Incoming, Outgoing, Reply
 from bot.chat.console import ConsoleChannel
 from bot.chat.wechaty import JoinHook, MemberJoined, WechatyChannel
@@ -45,6 +46,8 @@ def setup_logging(settings: Settings) -> None:
     )
     for noisy in ("httpx", "httpcore", "alembic.runtime.migration", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    redact.register(*redact.secret_values(settings))
+    redact.install()
 
 
 def prepare_database(settings: Settings) -> Engine:

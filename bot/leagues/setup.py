@@ -45,7 +45,9 @@ async def open_leagues(settings: Settings, engine: Engine | None, stack: AsyncEx
             appid,
             secret,
             token_mode=channels.token_mode,
-            engine=engine,
+            # The sandbox forgets its tokens when the process ends: a stored one would only be refused
+            # (a spurious "token refused (40001)" on every start).
+            engine=None if channels.sandbox else engine,
             timeout=channels.timeout_seconds,
             max_retries=channels.max_retries,
         )

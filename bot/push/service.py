@@ -15,7 +15,8 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -44,18 +45,29 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _slot_on(day: date, hour: int, minute: int, zone: ZoneInfo) -> datetime:
+    """Local HH:MM on `day`, in UTC. A time the clock skips (spring forward) falls the gap's length
+    later, and a time it shows twice (fall back) counts the first time: both as the scheduler fires."""
+    return datetime.combine(day, dt_time(hour, minute), tzinfo=zone).astimezone(UTC)
+
+
 def latest_slot(at_time: str, now: datetime, zone: ZoneInfo) -> datetime:
-    """The most recent moment ≤ now at local HH:MM, in UTC."""
+    """The most recent moment ≤ now at local HH:MM, in UTC (compared in UTC: wall clocks lie at DST)."""
     hour, minute = (int(x) for x in at_time.split(":"))
-    local = now.astimezone(zone)
-    slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    if slot > local:
-        slot -= timedelta(days=1)
-    return slot.astimezone(UTC)
+    today = now.astimezone(zone).date()
+    slot = _slot_on(today, hour, minute, zone)
+    return slot if slot <= now else _slot_on(today - timedelta(days=1), hour, minute, zone)
 
 
 def next_slot(at_time: str, now: datetime, zone: ZoneInfo) -> datetime:
-    return latest_slot(at_time, now, zone) + timedelta(days=1)
+    """The first moment > now at local HH:MM: the next local day, not 24 hours on (DST)."""
+    hour, minute = (int(x) for x in at_time.split(":"))
+    today = now.astimezone(zone).date()
+    for day in (today, today + timedelta(days=1), today + timedelta(days=2)):
+        slot = _slot_on(day, hour, minute, zone)
+        if slot > now:
+            return slot
+    raise AssertionError("unreachable: a local time recurs within two days")
 
 
 def daily_slot_key(slot: datetime, zone: ZoneInfo) -> str:

@@ -32,6 +32,7 @@ from bot.leagues.linkcache import LinkCache
 from bot.push import claims
 from bot.push.planner import lives_due, plan_daily
 from bot.push.sender import PacedSender
+from bot.reasons import reason
 from bot.render import Renderer
 from bot.store import subscriptions
 from bot.store.models import Group, Subscription
@@ -319,10 +320,10 @@ class PushService:
                 try:
                     per_spot[spot.key] = await self.league.lives(talents, spot)
                 except LeagueUnavailable as exc:
-                    log.warning("live notices unavailable: %s", exc)
+                    log.warning("live notices unavailable: %s", reason(exc))
                     return queued
                 except LeagueError as exc:  # e.g. this group's sharer is not bound: the others go on
-                    log.warning("live notices for %s unavailable: %s", group.name, exc)
+                    log.warning("live notices for %s unavailable: %s", group.name, reason(exc))
                     per_spot[spot.key] = []
             for due in lives_due(per_spot[spot.key], now, self.push.live_remind_minutes):
                 if (group.id, due.slot) in self._queued or await asyncio.to_thread(

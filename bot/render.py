@@ -44,7 +44,14 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateSyntaxError, Undefined
 
-from bot.render_limits import DEFAULT_LIMITS, LimitedEnvironment, Limits, TemplateLimitError, budget
+from bot.render_limits import (
+    DEFAULT_LIMITS,
+    LimitedEnvironment,
+    Limits,
+    TemplateLimitError,
+    TemplateTimeoutError,
+    budget,
+)
 
 log = logging.getLogger(__name__)
 
@@ -384,7 +391,10 @@ def render_checked(template: Template, context: Mapping[str, Any], limits: Limit
 
 
 def _broke_a_limit(exc: BaseException) -> bool:
-    """Limits, and what Python raises on its own for runaway templates (recursion, memory)."""
+    """Limits, and what Python raises on its own for runaway templates (recursion, memory); not time,
+    which depends on how busy the machine is."""
+    if isinstance(exc, TemplateTimeoutError):
+        return False
     return isinstance(exc, TemplateLimitError | RecursionError | MemoryError | OverflowError)
 
 

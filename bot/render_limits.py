@@ -46,6 +46,11 @@ class TemplateLimitError(SecurityError):
     """A template asked for more than one chat message may cost; the version is refused."""
 
 
+class TemplateTimeoutError(TemplateLimitError):
+    """The render ran past its time budget: refused this time, but not for good (a busy machine is
+    slow for everyone; sizes and loop steps are the limits that do not depend on the load)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """Generous for chat copy (a message is at most a few thousand characters), tiny for a machine."""
@@ -73,7 +78,7 @@ class Budget:
     def overrun(self) -> TemplateLimitError | None:
         """The error to raise once the deadline has passed, else None."""
         if time.monotonic() > self.deadline:
-            return TemplateLimitError(f"模板渲染超时（超过 {self.limits.seconds:g} 秒）")
+            return TemplateTimeoutError(f"模板渲染超时（超过 {self.limits.seconds:g} 秒）")
         return None
 
     def check_time(self) -> None:

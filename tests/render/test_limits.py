@@ -134,3 +134,13 @@ def test_rendering_for_the_bot_happens_off_the_event_loop(operator_dir: Path) ->
 
     assert asyncio.run(main()) == BUILTIN_HELP
     assert threads and threads[0] is not threading.main_thread()
+
+
+def test_running_out_of_time_is_not_held_against_the_version(operator_dir: Path) -> None:
+    """Time depends on how busy the machine is: the next render tries the operator's file again."""
+    (operator_dir / "help.j2").write_text("{% for i in range(3) %}{{ i }}{% endfor %}", encoding="utf-8")
+    renderer = Renderer(operator_dir, notify=Notices(), limits=Limits(seconds=-1))
+    with pytest.raises(Exception, match="超时"):
+        renderer.render("help", HELP)
+    renderer.limits = renderer.env.limits = Limits()
+    assert renderer.render("help", HELP) == "012"

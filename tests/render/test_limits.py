@@ -30,6 +30,8 @@ BOMBS = {
     ),
     "string repetition": ("{{ 'x' * 10**9 }}", "乘出来"),
     "list repetition": ("{{ ([1] * 10**8)|length }}", "乘出来"),
+    "shared inner lists": ("{{ [[1] * 10000] * 10000 }}", "展开后太大"),
+    "shared long strings": ("{{ (['x' * 20000] * 10000)|length }}", "展开后太大"),
     "percent width": ("{{ '%0999999999d' % 1 }}", "宽度"),
     "percent star width": ("{{ '%*d' % (999999999, 1) }}", "*"),
     "format width": ("{{ '{:>999999999}'.format(1) }}", "宽度"),

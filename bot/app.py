@@ -16,7 +16,7 @@ from bot.chat.base import ChatChannel, Incoming, Outgoing, Reply
 from bot.chat.console import ConsoleChannel
 from bot.chat.wechaty import JoinHook, MemberJoined, WechatyChannel
 from bot.config import LoadedConfig, Settings
-from bot.handlers.deals import DealsHandler
+from bot.handlers.deals import DealsHandler, LateSend
 from bot.handlers.help import HelpHandler
 from bot.handlers.parse import may_be_request
 from bot.handlers.ratelimit import Limit, RateLimiter
@@ -81,6 +81,7 @@ def build_deals(
     recorder: RequestRecorder,
     links: LinkCache | None = None,
     spots: GroupSpots | None = None,
+    late: LateSend | None = None,
 ) -> DealsHandler:
     deals = settings.deals
     return DealsHandler(
@@ -94,6 +95,7 @@ def build_deals(
         ),
         recorder=recorder,
         settings=deals,
+        late=late,
     )
 
 
@@ -222,9 +224,17 @@ class App:
         stack.push_async_callback(recorder.close)
         links = LinkCache(self.engine, ttl=timedelta(hours=settings.deals.link_ttl_hours))
         spots = GroupSpots(self.engine, default_spots(settings))
-        deals = build_deals(settings, renderer, self.engine, self.leagues, recorder, links, spots)
         sender = self.sender = build_sender(settings, channel)
         sender.start()
+
+        async def late(message: Incoming, reply: Reply) -> None:
+            try:
+                await sender.reply(Outgoing(message.chat_id, reply, reply_to=message))
+            except RuntimeError:  # stopping: the sender takes no more work
+                log.info("late answer to %s dropped: stopping", message.chat_id)
+
+        deals = build_deals(settings, renderer, self.engine, self.leagues, recorder, links, spots, late)
+        stack.push_async_callback(deals.aclose)
         league = self.leagues.get("channels")
         self.push = PushService(
             settings,
@@ -245,6 +255,7 @@ class App:
             default_time=settings.push.default_time,
             on_change=self.push.rebuild_jobs,
             next_runs=self.push.next_runs,
+            deadline=settings.deals.answer_deadline_seconds,
         )
         router = build_router(settings, renderer, subscribe, deals)
         if settings.push.enabled:

@@ -34,7 +34,7 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "rate_limited": frozenset({"asker", "seconds"}),
         "product_not_found": frozenset({"platform_name", "url"}),
         "platform_unsupported": frozenset({"platform_name"}),
-        "league_busy": frozenset({"reason"}),
+        "league_busy": frozenset({"reason", "follows"}),
         "commission_report": frozenset({"group_name", "period", "orders", "paid_fen", "commission_fen"}),
         "welcome": frozenset({"member_name", "group_name", "bot_name"}),
         "subscribe_usage": frozenset({"reason"}),
@@ -204,7 +204,12 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
             {"platform_name": "淘宝", "url": "https://item.taobao.com/item.htm?id=712345678901"},
         ),
         "platform_unsupported": ({"platform_name": "唯品会"},),
-        "league_busy": ({"reason": "quota"}, {"reason": "error"}),
+        "league_busy": (
+            {"reason": "quota", "follows": False},
+            {"reason": "error", "follows": False},
+            {"reason": "slow", "follows": True},
+            {"reason": "slow", "follows": False},
+        ),
         "commission_report": (
             {
                 "group_name": "宝妈好物分享群",

@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from bot.chat.base import Image, Outgoing, Reply, ReplyPart, Text
 from bot.config import Settings
 from bot.leagues.base import League, LeagueError, LeagueUnavailable, LiveEvent, Spot
+from bot.leagues.budget import budget
 from bot.leagues.linkcache import LinkCache
 from bot.push import claims
 from bot.push.planner import lives_due, plan_daily
@@ -206,7 +207,8 @@ class PushService:
                     log.info("skipped %s for %s: missed by %s", slot, group.name, late)
                     continue
                 try:
-                    composed = await self.compose_daily(group, sub, now)
+                    with budget(self.push.league_budget_seconds):
+                        composed = await self.compose_daily(group, sub, now)
                 except LeagueUnavailable as exc:
                     # quota gone or the league down: the other groups would fail the same way, and
                     # each try spends quota; the next tick (a minute on) tries them all again
@@ -305,7 +307,8 @@ class PushService:
             spot = self.spots(group)
             if spot.key not in per_spot:
                 try:
-                    per_spot[spot.key] = await self.league.lives(talents, spot)
+                    with budget(self.push.league_budget_seconds):
+                        per_spot[spot.key] = await self.league.lives(talents, spot)
                 except LeagueUnavailable as exc:
                     log.warning("live notices unavailable: %s", exc)
                     return queued

@@ -32,6 +32,10 @@ class RetriesExhausted(LeagueUnavailable):
     """A transient fault (timeout, 5xx, -1, 45011) outlasted our retries."""
 
 
+class ResponseTooLarge(LeagueUnavailable):
+    """The server sent more than the client will hold; not retried (it would do it again)."""
+
+
 class QuotaExhausted(BaseQuotaExhausted):
     """Daily quota (45009) used up: serve from cache until it resets."""
 

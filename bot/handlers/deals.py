@@ -47,6 +47,9 @@ SpotResolver = Callable[[Incoming, str], Awaitable[Spot]]
 """(message, league name) → the promotion identity for the message's group on that league."""
 LateSend = Callable[[Incoming, Reply], Coroutine[Any, Any, Any]]
 """Sends an answer that finished after the deadline (the member already has the fallback)."""
+KEEP_FETCHING_SECONDS = 20.0
+"""After the deadline, a slow answer is fetched at least this much longer, so its products and links
+are cached for the next asker even when it is too late to send."""
 HARD_STOP_MARGIN = 0.5
 """Seconds past its budget after which an answer is cancelled outright, whatever the league does."""
 
@@ -132,8 +135,9 @@ class DealsHandler:
         loop = asyncio.get_running_loop()
         deadline = self.settings.answer_deadline_seconds
         started = loop.time()
-        # the work gets the deadline plus the grace as its league budget; the member waits the deadline
-        with budget(deadline + self.settings.late_answer_grace_seconds):
+        # the member waits the deadline; the work may go on through the grace (to be sent) or a while
+        # longer (to fill the caches for the next asker)
+        with budget(deadline + max(self.settings.late_answer_grace_seconds, KEEP_FETCHING_SECONDS)):
             work = loop.create_task(self._work(message, refs, keyword))
         done, _ = await asyncio.wait({work}, timeout=deadline)
         if work in done:
@@ -221,6 +225,11 @@ class DealsHandler:
                     outcome=outcome.outcome,
                 )
             )
+
+    async def settled(self) -> None:
+        """Returns once every answer still running past its deadline has ended (sent or cached)."""
+        while self._late:
+            await asyncio.gather(*self._late, return_exceptions=True)
 
     async def aclose(self) -> None:
         """Stop answers still running after their deadline (at shutdown)."""

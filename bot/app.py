@@ -30,6 +30,7 @@ from bot.push.sender import PacedSender
 from bot.push.service import PushService
 from bot.render import Renderer
 from bot.store import db
+from bot.store.groups import named_not_by_id
 from bot.store.models import Group
 from bot.store.requests import RequestRecorder
 
@@ -253,11 +254,18 @@ class App:
             groups=spots,
             operators=settings.bot.operators,
             default_time=settings.push.default_time,
-            on_change=self.push.rebuild_jobs,
+            on_change=self.push.jobs_changed,
             next_runs=self.push.next_runs,
             deadline=settings.deals.answer_deadline_seconds,
         )
         router = build_router(settings, renderer, subscribe, deals)
+        misnamed = await asyncio.to_thread(named_not_by_id, self.engine, settings.chat.allowed_groups)
+        for name, room_id in misnamed.items():
+            log.warning(
+                "[chat] allowed_groups lists %r, a group name: only room ids count (this group is %s)",
+                name,
+                room_id,
+            )
         if settings.push.enabled:
             await self.push.start(wait=False)  # members get answers while missed slots catch up
             stack.push_async_callback(self.push.stop)

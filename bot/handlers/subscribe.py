@@ -168,7 +168,7 @@ class SubscribeHandler:
                 names = {c.category_id: c.name for c in await self._categories()}
             except (LeagueError, TimeoutError):
                 names = {}
-        runs = self.next_runs()
+        runs = await asyncio.to_thread(self.next_runs)  # reads the store: not on the event loop
         items: list[dict[str, Any]] = [
             {
                 "kind": r.kind,

@@ -100,6 +100,13 @@ class PushService:
         self._queued: set[tuple[int, str]] = set()
         self._tick_lock = asyncio.Lock()
         self.interrupted: list[str] = []
+        self.allowed = frozenset(settings.chat.allowed_groups)
+        """When not empty, only these room ids are pushed to (the same list that gates answers)."""
+        self._refreshing: set[asyncio.Task[None]] = set()
+
+    def serves(self, group: Group) -> bool:
+        """Whether this group may get pushes: `[chat] allowed_groups` names room ids, never names."""
+        return not self.allowed or group.room_id in self.allowed
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -128,7 +135,7 @@ class PushService:
         if schedule:
             self.scheduler = AsyncIOScheduler(timezone=self.zone)
             self.scheduler.start()
-            self.rebuild_jobs()
+            await self.refresh_jobs()
 
     async def stop(self) -> None:
         if self._catch_up is not None and not self._catch_up.done():
@@ -140,7 +147,20 @@ class PushService:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
 
-    def rebuild_jobs(self) -> None:
+    async def refresh_jobs(self) -> None:
+        """`rebuild_jobs` with the rows read off the event loop."""
+        if self.scheduler is None:
+            return
+        rows = await asyncio.to_thread(subscriptions.active, self.engine, "daily")
+        self.rebuild_jobs(rows)
+
+    def jobs_changed(self) -> None:
+        """A subscription changed (an owner's command): rebuild the jobs in the background."""
+        task = asyncio.get_running_loop().create_task(self.refresh_jobs(), name="push-refresh-jobs")
+        self._refreshing.add(task)
+        task.add_done_callback(self._refreshing.discard)
+
+    def rebuild_jobs(self, rows: list[tuple[Subscription, Group]] | None = None) -> None:
         """Jobs from rows: one cron job per daily subscription, plus the catch-all tick and live poll."""
         if self.scheduler is None:
             return
@@ -148,7 +168,11 @@ class PushService:
             "tick": IntervalTrigger(seconds=60, timezone=self.zone),
             "live": IntervalTrigger(seconds=self.push.live_poll_seconds, timezone=self.zone),
         }
-        for sub, _group in subscriptions.active(self.engine, "daily"):
+        if rows is None:
+            rows = subscriptions.active(self.engine, "daily")
+        for sub, group in rows:
+            if not self.serves(group):
+                continue
             hour, minute = (int(x) for x in sub.at_time.split(":"))
             wanted[f"daily:{sub.group_id}"] = CronTrigger(hour=hour, minute=minute, timezone=self.zone)
         for job in self.scheduler.get_jobs():
@@ -189,7 +213,7 @@ class PushService:
         async with self._tick_lock:
             for sub, group in await asyncio.to_thread(subscriptions.active, self.engine, "daily"):
                 assert group.id is not None
-                if group_id is not None and group.id != group_id:
+                if (group_id is not None and group.id != group_id) or not self.serves(group):
                     continue
                 slot_time = latest_slot(sub.at_time, now, self.zone)
                 if slot_time < sub.updated_at:
@@ -304,6 +328,8 @@ class PushService:
         per_spot: dict[str, list[LiveEvent]] = {}
         for _sub, group in await asyncio.to_thread(subscriptions.active, self.engine, "live"):
             assert group.id is not None
+            if not self.serves(group):
+                continue
             spot = self.spots(group)
             if spot.key not in per_spot:
                 try:

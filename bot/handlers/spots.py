@@ -1,13 +1,16 @@
 """Which promotion identity (`Spot`) a group's links are made for, per league.
 
 The group's row decides: the owner's bound sharer appid when there is one, else the operator's
-default. Rows are read at most once a minute per group so the reply path stays off the disk.
+default. Rows are read at most once a minute per group so the reply path stays off the disk, and at
+most `capacity` groups are remembered (least recently asked forgotten first), so memory does not grow
+with the number of groups ever seen. Private chats have no group: they never get a row.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 
 from sqlalchemy import Engine
@@ -25,19 +28,23 @@ class GroupSpots:
         defaults: Mapping[str, Spot],
         ttl: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        capacity: int = 10_000,
     ) -> None:
         self.engine = engine
         self.defaults = defaults
         self.ttl = ttl
         self.clock = clock
-        self._groups: dict[str, tuple[float, Group | None]] = {}
+        self.capacity = capacity
+        self._groups: OrderedDict[str, tuple[float, Group | None]] = OrderedDict()
         self._lock = asyncio.Lock()
 
     async def group(self, message: Incoming) -> Group | None:
-        if self.engine is None:
+        """The group's row (created on first sight); None in a private chat or without a store."""
+        if self.engine is None or not message.is_group:
             return None
         hit = self._groups.get(message.chat_id)
         if hit and self.clock() - hit[0] < self.ttl:
+            self._groups.move_to_end(message.chat_id)
             return hit[1]
         async with self._lock:  # one read per group however many links a message carries
             hit = self._groups.get(message.chat_id)
@@ -48,6 +55,9 @@ class GroupSpots:
                 ensure_group, self.engine, message.chat_id, message.chat_name, owner
             )
             self._groups[message.chat_id] = (self.clock(), group)
+            self._groups.move_to_end(message.chat_id)
+            while len(self._groups) > self.capacity:
+                self._groups.popitem(last=False)
             return group
 
     async def __call__(self, message: Incoming, league: str) -> Spot:

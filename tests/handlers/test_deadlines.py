@@ -169,11 +169,13 @@ async def test_an_answer_after_the_grace_is_kept_for_the_next_asker(
     await client.aclose()
 
 
-async def test_a_pasted_link_also_answers_within_the_deadline(member: Member, faulty: FaultyLeague) -> None:
+async def test_a_pasted_link_also_answers_within_the_deadline(
+    member: Member, faulty: FaultyLeague, engine: Engine
+) -> None:
     text, _ = await member.ask("找 蓝牙耳机")  # a healthy league: the member gets real links
     link = next(w for w in text.split() if w.startswith("https://store.weixin.qq.com/"))
     faulty.mode = "hang"
-    member.handler.links._memory.clear()  # a restart: only the store knows the link
+    member.handler.links = LinkCache(engine)  # a restart: only the store knows the link
     member.handler.leagues["channels"]._details.items.clear()  # type: ignore[attr-defined]
     reply, took = await member.ask(f"这个还有吗 {link}")
     assert "联盟那边" in reply

@@ -198,7 +198,7 @@ class App:
             log.info("no config.toml found: running on the embedded default (%s)", self.loaded.path.name)
         else:
             log.info("config loaded from %s", self.loaded.path)
-        self.engine = prepare_database(settings)
+        self.engine = await asyncio.to_thread(prepare_database, settings)  # migrations: off the loop
         async with AsyncExitStack() as stack:
             if not self.leagues:
                 self.leagues = await open_leagues(settings, self.engine, stack)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import AsyncExitStack
 
@@ -40,7 +41,9 @@ async def open_leagues(settings: Settings, engine: Engine | None, stack: AsyncEx
             )
             base_url, appid, secret = sandbox.base_url, appid or SANDBOX_APPID, secret or "sandbox"
             log.info("sandbox league serving on %s", sandbox.base_url)
-        client = ChannelsClient(
+        # built off the event loop: an HTTP client loads the system's CA certificates (~100 ms)
+        client = await asyncio.to_thread(
+            ChannelsClient,
             base_url,
             appid,
             secret,

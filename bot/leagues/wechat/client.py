@@ -20,16 +20,9 @@ from typing import Any, Literal
 import httpx
 from sqlalchemy import Engine
 
-from bot.leagues import budget
+from bot.leagues.http import MAX_RESPONSE_BYTES, capped_request, time_to_retry, try_seconds
 from bot.leagues.metering import count_call
-from bot.leagues.wechat.errors import (
-    QUOTA,
-    RETRYABLE,
-    TOKEN_STALE,
-    ResponseTooLarge,
-    RetriesExhausted,
-    classify,
-)
+from bot.leagues.wechat.errors import QUOTA, RETRYABLE, TOKEN_STALE, RetriesExhausted, classify
 from bot.leagues.wechat.tokens import TokenManager
 
 log = logging.getLogger(__name__)
@@ -37,10 +30,6 @@ log = logging.getLogger(__name__)
 PROMOTER = "/channels/ec/promoter/"
 HEADSUPPLIER = "/channels/ec/league/headsupplier/"
 Json = dict[str, Any]
-MAX_RESPONSE_BYTES = 4 << 20
-"""The largest answer read (the biggest real one, a 20-item product page with details, is ~200 KB)."""
-MIN_TRY_SECONDS = 0.02
-"""A try with less time than this left is not started: it could not finish."""
 
 
 class _Transient(Exception):
@@ -73,11 +62,10 @@ class ChannelsClient:
     ) -> None:
         self.timeout = timeout
         """The longest one try may take, whole (connect, send, every byte of the answer)."""
-        self.connect_timeout = min(timeout, 5.0)
         self.max_response_bytes = max_response_bytes
         self.http = httpx.AsyncClient(
             base_url=base_url,
-            timeout=httpx.Timeout(timeout, connect=self.connect_timeout),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
             # identity: the size cap counts the bytes we would hold, not a compressed stand-in
             headers={"User-Agent": "tuike/0.1", "Accept-Encoding": "identity"},
@@ -101,15 +89,22 @@ class ChannelsClient:
         waited on per read), and a pause that would end past the deadline is not taken."""
         attempt = 0
         while True:
-            left = budget.remaining()
-            if left is not None and left <= MIN_TRY_SECONDS:
+            seconds = try_seconds(self.timeout)
+            if seconds is None:
                 raise RetriesExhausted(f"{path}: no time left in the budget after {attempt} tries")
             try:
                 self.requests += 1
                 count_call()
-                timeout = self.timeout if left is None else min(self.timeout, left)
-                async with asyncio.timeout(timeout):
-                    status, raw = await self._exchange(method, path, body, query, timeout)
+                status, raw = await capped_request(
+                    self.http,
+                    method,
+                    path,
+                    seconds=seconds,
+                    max_bytes=self.max_response_bytes,
+                    params=query,
+                    content=json.dumps(body, ensure_ascii=False).encode() if body is not None else None,
+                    headers={"Content-Type": "application/json"} if body is not None else None,
+                )
                 if status >= 500:
                     raise _Transient(f"HTTP {status}")
                 try:
@@ -126,37 +121,13 @@ class ChannelsClient:
                 if attempt >= self.max_retries:
                     raise RetriesExhausted(f"{path}: gave up after {attempt + 1} tries: {reason}") from None
                 delay = self.backoff * (2**attempt) * (0.5 + random.random())
-                left = budget.remaining()
-                if left is not None and delay + MIN_TRY_SECONDS >= left:
+                if not time_to_retry(delay):
                     raise RetriesExhausted(
                         f"{path}: gave up after {attempt + 1} tries, no time left to retry: {reason}"
                     ) from None
                 log.info("%s failed (%s), retry %d in %.2fs", path, reason, attempt + 1, delay)
                 attempt += 1
                 await asyncio.sleep(delay)
-
-    async def _exchange(
-        self, method: str, path: str, body: Json | None, query: dict[str, str] | None, seconds: float
-    ) -> tuple[int, bytes]:
-        """(status, body) of one request; the body is streamed and refused past `max_response_bytes`,
-        so a misbehaving server cannot make the bot hold a huge answer in memory."""
-        async with self.http.stream(
-            method,
-            path,
-            params=query,
-            content=json.dumps(body, ensure_ascii=False).encode() if body is not None else None,
-            headers={"Content-Type": "application/json"} if body is not None else None,
-            timeout=httpx.Timeout(seconds, connect=min(seconds, self.connect_timeout)),
-        ) as response:
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > self.max_response_bytes:
-                raise ResponseTooLarge(f"{path}: answer of {declared} bytes refused")
-            chunks = bytearray()
-            async for chunk in response.aiter_bytes():
-                chunks += chunk
-                if len(chunks) > self.max_response_bytes:
-                    raise ResponseTooLarge(f"{path}: answer over {self.max_response_bytes} bytes refused")
-            return response.status_code, bytes(chunks)
 
     async def call(self, path: str, body: Json | None = None, *, method: str = "POST") -> Json:
         """A business call with the access token; a stale token is refreshed once and retried once."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.leagues.base import LeagueConfigError, LeagueError, LeagueUnavailable, ProductNotFound
 from bot.leagues.base import QuotaExhausted as BaseQuotaExhausted
+from bot.leagues.http import ResponseTooLarge as ResponseTooLarge
 
 TOKEN_STALE = frozenset({40001, 42001})
 RETRYABLE = frozenset({-1, 45011})
@@ -30,10 +31,6 @@ class WechatApiError(LeagueError):
 
 class RetriesExhausted(LeagueUnavailable):
     """A transient fault (timeout, 5xx, -1, 45011) outlasted our retries."""
-
-
-class ResponseTooLarge(LeagueUnavailable):
-    """The server sent more than the client will hold; not retried (it would do it again)."""
 
 
 class QuotaExhausted(BaseQuotaExhausted):

@@ -195,3 +195,15 @@ async def test_owner_commands_and_help_keep_the_store_off_the_event_loop(
     out = await _run(config, "/owner\n@推客小助手 订阅 每日好物 9点\n@推客小助手 订阅状态\n帮助\n")
     assert "09:00" in out
     assert out.count("每日好物") >= 2
+
+
+async def test_a_lone_surrogate_in_the_message_still_gets_an_answer(
+    sandbox: SandboxServer, write_config: Callable[..., Path]
+) -> None:
+    """A broken client or a cut emoji leaves half a UTF-16 pair; it has no UTF-8 form."""
+    config = _config(write_config, sandbox)
+    out = await _run(config, "找 蓝牙耳机\udc80\n\ud83d帮助\n")
+    assert "为你找到「蓝牙耳机」的好价" in out
+    assert len(LINK.findall(out)) == 3
+    assert "找 蓝牙耳机" in out.split("好价", 1)[1]  # the help text came too
+    assert "出了点小问题" not in out

@@ -17,7 +17,7 @@ class HelpHandler:
         command = parse_command(message.text, mentioned=message.mentioned or not message.is_group)
         if command is None or command.kind != "help":
             return None
-        text = self.renderer.render(
+        text = await self.renderer.render_async(
             "help",
             {"bot_name": self.bot_name, "is_group": message.is_group, "is_owner": message.sender_is_owner},
             group=message.chat_id if message.is_group else None,

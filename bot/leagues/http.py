@@ -21,6 +21,10 @@ MIN_TRY_SECONDS = 0.02
 """A try with less time than this left in the budget is not started: it could not finish."""
 
 
+WHOLE_TRY_MARGIN = 0.1
+"""Seconds the whole-exchange bound waits beyond the per-phase timeouts."""
+
+
 class ResponseTooLarge(LeagueUnavailable):
     """The server sent more than the client will hold; not retried (it would do it again)."""
 
@@ -52,8 +56,11 @@ async def capped_request(
     **kwargs: Any,
 ) -> tuple[int, bytes]:
     """(status, body) of one request that takes at most `seconds`, whole; raises TimeoutError past
-    that and `ResponseTooLarge` past `max_bytes` (announced or counted)."""
-    async with asyncio.timeout(seconds):
+    that and `ResponseTooLarge` past `max_bytes` (announced or counted).
+
+    httpx's own timeouts (the same `seconds`, per phase) fire first when one phase is slow, naming it
+    (`ReadTimeout`, `ConnectTimeout`); the overall bound, a little later, catches the trickle."""
+    async with asyncio.timeout(seconds + WHOLE_TRY_MARGIN):
         async with http.stream(
             method, url, timeout=httpx.Timeout(seconds, connect=min(seconds, 5.0)), **kwargs
         ) as response:

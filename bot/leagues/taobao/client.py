@@ -25,6 +25,7 @@ from bot.leagues.http import capped_request, time_to_retry, try_seconds
 from bot.leagues.metering import count_call
 from bot.leagues.taobao.errors import RetriesExhausted, Throttled, TopFault, classify
 from bot.leagues.taobao.signing import SignMethod, sign
+from bot.reasons import reason
 
 log = logging.getLogger(__name__)
 
@@ -134,14 +135,18 @@ class TopClient:
             except (_Transient, _Limited, TimeoutError, httpx.TimeoutException, httpx.TransportError) as exc:
                 if attempt >= self.max_retries:
                     if isinstance(exc, _Limited):
-                        raise Throttled(f"{method}: throttled after {attempt + 1} tries ({exc})") from None
-                    raise RetriesExhausted(f"{method}: gave up after {attempt + 1} tries: {exc}") from None
+                        raise Throttled(
+                            f"{method}: throttled after {attempt + 1} tries ({reason(exc)})"
+                        ) from None
+                    raise RetriesExhausted(
+                        f"{method}: gave up after {attempt + 1} tries: {reason(exc)}"
+                    ) from None
                 delay = self.backoff * (2**attempt) * (0.5 + random.random())
                 if not time_to_retry(delay):  # the caller's budget (a member's deadline) ends first
                     raise RetriesExhausted(
-                        f"{method}: no time left to retry after {attempt + 1} tries: {exc}"
+                        f"{method}: no time left to retry after {attempt + 1} tries: {reason(exc)}"
                     ) from None
-                log.info("%s failed (%s), retry %d in %.2fs", method, exc, attempt + 1, delay)
+                log.info("%s failed (%s), retry %d in %.2fs", method, reason(exc), attempt + 1, delay)
                 attempt += 1
                 await self.sleep(delay)
 

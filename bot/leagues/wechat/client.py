@@ -24,6 +24,7 @@ from bot.leagues.http import MAX_RESPONSE_BYTES, capped_request, time_to_retry, 
 from bot.leagues.metering import count_call
 from bot.leagues.wechat.errors import QUOTA, RETRYABLE, TOKEN_STALE, RetriesExhausted, classify
 from bot.leagues.wechat.tokens import TokenManager
+from bot.reasons import reason
 
 log = logging.getLogger(__name__)
 
@@ -117,15 +118,16 @@ class ChannelsClient:
                     raise _Transient(f"errcode {errcode_of(data)}")
                 return data
             except (_Transient, TimeoutError, httpx.TimeoutException, httpx.TransportError) as exc:
-                reason = str(exc) or type(exc).__name__
                 if attempt >= self.max_retries:
-                    raise RetriesExhausted(f"{path}: gave up after {attempt + 1} tries: {reason}") from None
+                    raise RetriesExhausted(
+                        f"{path}: gave up after {attempt + 1} tries: {reason(exc)}"
+                    ) from None
                 delay = self.backoff * (2**attempt) * (0.5 + random.random())
                 if not time_to_retry(delay):
                     raise RetriesExhausted(
-                        f"{path}: gave up after {attempt + 1} tries, no time left to retry: {reason}"
+                        f"{path}: gave up after {attempt + 1} tries, no time left to retry: {reason(exc)}"
                     ) from None
-                log.info("%s failed (%s), retry %d in %.2fs", path, reason, attempt + 1, delay)
+                log.info("%s failed (%s), retry %d in %.2fs", path, reason(exc), attempt + 1, delay)
                 attempt += 1
                 await asyncio.sleep(delay)
 

@@ -35,7 +35,7 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "product_not_found": frozenset({"platform_name", "url"}),
         "platform_unsupported": frozenset({"platform_name"}),
         "not_promotable": frozenset({"platform_name", "reason"}),
-        "league_busy": frozenset({"reason"}),
+        "league_busy": frozenset({"reason", "follows"}),
         "commission_report": frozenset({"group_name", "period", "orders", "paid_fen", "commission_fen"}),
         "welcome": frozenset({"member_name", "group_name", "bot_name"}),
         "subscribe_usage": frozenset({"reason"}),
@@ -245,7 +245,12 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
             {"platform_name": "淘宝/天猫", "reason": reason}
             for reason in ("xianyu", "chaoshi", "not_alliance", "coupon_expired", "code_unresolved")
         ),
-        "league_busy": ({"reason": "quota"}, {"reason": "error"}),
+        "league_busy": (
+            {"reason": "quota", "follows": False},
+            {"reason": "error", "follows": False},
+            {"reason": "slow", "follows": True},
+            {"reason": "slow", "follows": False},
+        ),
         "commission_report": (
             {
                 "group_name": "宝妈好物分享群",

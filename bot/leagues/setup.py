@@ -6,6 +6,7 @@ The sandbox serves every league's wire face on one loopback port; each league pa
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from contextlib import AsyncExitStack
@@ -66,7 +67,10 @@ async def open_leagues(settings: Settings, engine: Engine | None, stack: AsyncEx
     leagues: dict[str, League] = {}
     for name in names:
         build = BUILDERS[name][0]
-        league = build(settings, sandbox_url if getattr(settings.leagues, name).sandbox else None, engine)
+        # built off the event loop: an HTTP client loads the system's CA certificates (~100 ms)
+        league = await asyncio.to_thread(
+            build, settings, sandbox_url if getattr(settings.leagues, name).sandbox else None, engine
+        )
         stack.push_async_callback(league.aclose)
         leagues[league.name] = league
     return leagues

@@ -6,7 +6,9 @@ import asyncio
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -30,3 +32,21 @@ async def wait_until(condition: Callable[[], bool], within: float = 10.0) -> Non
         if time.monotonic() > deadline:
             raise TimeoutError(f"still waiting after {within} s")
         await asyncio.sleep(0.001)
+
+
+@contextmanager
+def postgres_schema(url: str) -> Iterator[str]:
+    """A fresh schema on the test PostgreSQL server; yields a URL whose connections use only it."""
+    from sqlalchemy import create_engine, text
+
+    schema = f"tuike_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -323,3 +323,25 @@ async def test_orders_for_issued_links_by_hour_windows(jd_face: tuple[JdFace, st
             await client.order_rows(start, start + timedelta(hours=2))
     finally:
         await client.aclose()
+
+
+async def test_items_map_to_products_in_exact_fen(jd: JdClient, jd_face: tuple[JdFace, str]) -> None:
+    from bot.leagues.jd.mapping import product_from_item
+
+    face = jd_face[0]
+    checked = 0
+    for p in face.catalogue.products[:120]:
+        if not face.promotable(p):
+            continue
+        [item] = (await jd.goods_query(sku_ids=[jd_sku(p.product_id)]))["data"]
+        product = product_from_item(item, datetime.now(UTC))
+        assert product.platform == "jd" and product.product_id == str(jd_sku(p.product_id))
+        assert product.price_fen == min(s.price_fen for s in p.skus), "yuan floats become exact fen"
+        assert product.commission is not None
+        assert product.commission.ratio_ppm == (0 if p.plan_type == 1 else p.commission_ratio_ppm)
+        expired = [
+            c for c in (face.catalogue.coupon(i) for i in p.coupon_ids) if c and face.coupon_expired(c)
+        ]
+        assert len(product.coupons) == len(p.coupon_ids) - len(expired), "expired coupons are dropped"
+        checked += 1
+    assert checked > 100

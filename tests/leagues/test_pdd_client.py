@@ -248,3 +248,29 @@ async def test_a_stale_timestamp_is_refused(pdd_face: tuple[PddFace, str]) -> No
             await client.goods_search(keyword="耳机")
     finally:
         await client.aclose()
+
+
+async def test_a_link_as_keyword_finds_its_goods(pdd: PddClient, pdd_face: tuple[PddFace, str]) -> None:
+    face = pdd_face[0]
+    p = _on_jinbao(face)
+    url = f"https://mobile.yangkeduo.com/goods.html?goods_id={goods_id(p.product_id)}"
+    [g] = (await pdd.goods_search(keyword=url, page_size=10))["goods_list"]
+    assert g["goods_sign"] == goods_sign(p.product_id)
+
+
+async def test_goods_map_to_products_in_fen(pdd: PddClient, pdd_face: tuple[PddFace, str]) -> None:
+    from bot.leagues.pdd.mapping import normal_price_fen, product_from_goods
+
+    face = pdd_face[0]
+    p = _on_jinbao(face, coupon=True)
+    [g] = (await pdd.goods_search(goods_sign_list=[goods_sign(p.product_id)], page_size=10))["goods_list"]
+    product = product_from_goods(g)
+    coupon = face.best_coupon(p)
+    assert coupon is not None
+    assert product.platform == "pdd" and product.product_id == goods_sign(p.product_id)
+    assert product.price_fen == face.group_price(p)
+    assert normal_price_fen(g) == face.normal_price(p)
+    assert product.final_price_fen == face.group_price(p) - coupon[1]
+    assert product.commission is not None
+    assert product.commission.ratio_ppm == p.commission_ratio_ppm
+    assert product.commission.amount_fen == product.final_price_fen * (p.commission_ratio_ppm // 1000) // 1000

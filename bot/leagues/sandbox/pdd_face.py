@@ -416,6 +416,11 @@ class PddFace:
         keyword = params.get("keyword", "").strip()
         if signs:
             hits = [p for s in signs if (p := self._by_sign.get(s)) is not None]
+        elif keyword.lower().startswith(("http", "mobile.yangkeduo", "p.pinduoduo", "yangkeduo")):
+            try:  # a goods or 进宝 link as the keyword finds that goods
+                hits = [self.product_of_url(keyword)]
+            except _Error:
+                hits = []
         else:
             words = keyword.split()
             hits = [

@@ -169,8 +169,10 @@ async def test_detail_and_goods_that_left_jinbao(pdd: PddClient, pdd_face: tuple
 # -- PIDs, 备案 and links ---------------------------------------------------------------------------
 
 
-async def test_registration_flow(pdd: PddClient, pdd_face: tuple[PddFace, str]) -> None:
-    face = pdd_face[0]
+async def test_registration_flow(pdd_face: tuple[PddFace, str]) -> None:
+    face, url = pdd_face
+    face.register_client("fresh_member", "fresh_secret")
+    pdd = PddClient(url, "fresh_member", "fresh_secret", backoff=0.001)
     [made] = await pdd.generate_pids(["宝妈群"])
     pid = made["p_id"]
     assert made["pid_name"] == "宝妈群"
@@ -187,6 +189,12 @@ async def test_registration_flow(pdd: PddClient, pdd_face: tuple[PddFace, str]) 
     urls = await pdd.promotion_url(pid, sign_, custom_parameters='{"uid":"g1"}')
     assert urls["short_url"].startswith("https://p.pinduoduo.com/")
     assert urls["we_app_info"]["page_path"]
+    await pdd.aclose()
+
+
+async def test_the_sandbox_member_is_registered_already(pdd: PddClient) -> None:
+    [made] = await pdd.generate_pids(["测试群"])
+    assert await pdd.is_registered(made["p_id"]) is True
 
 
 async def test_unknown_pid_is_an_operator_error(pdd: PddClient, pdd_face: tuple[PddFace, str]) -> None:

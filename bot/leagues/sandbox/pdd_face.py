@@ -38,6 +38,8 @@ SKEW_S = 600
 
 DEFAULT_CLIENT_ID = "sandbox_pdd_client"
 DEFAULT_CLIENT_SECRET = "sandbox_pdd_secret"
+DEFAULT_PID = "10086001_100000001"
+"""The sandbox member's own promotion position (registered), for `[leagues.pdd] pid` in sandbox mode."""
 WE_APP_ID = "wx_sandbox_pdd_mp"
 
 SIGN = 10016
@@ -107,6 +109,9 @@ class PddMember:
     """PID → name."""
     bound: set[str] = field(default_factory=set)
     """PIDs with 备案."""
+    bind_new_pids: bool = False
+    """New PIDs start registered: the member did its 备案 once for all ([U]; the sandbox's own member
+    does, so `make run` shows links; tests register a fresh member to walk the 备案 flow)."""
 
 
 @dataclass(frozen=True)
@@ -149,13 +154,15 @@ class PddFace:
         if len(self._by_sign) != len(catalogue.products) or len(self._by_id) != len(catalogue.products):
             raise ValueError("PDD goods id collision")
         self._seq = 0
-        self.register_client(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
+        self.register_client(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, bind_new_pids=True)
+        self.add_pid(DEFAULT_CLIENT_ID, DEFAULT_PID, bound=True)
 
-    def register_client(self, client_id: str, secret: str) -> PddMember:
-        member = self.members.get(client_id)
-        if member is None or member.secret != secret:
-            member = PddMember(secret, 10_000_000 + _digest("pdd-member", client_id) % 90_000_000)
-            self.members[client_id] = member
+    def register_client(self, client_id: str, secret: str, *, bind_new_pids: bool = False) -> PddMember:
+        member_id = 10_000_000 + _digest("pdd-member", client_id) % 90_000_000
+        if client_id == DEFAULT_CLIENT_ID:
+            member_id = int(DEFAULT_PID.split("_")[0])
+        member = PddMember(secret, member_id, bind_new_pids=bind_new_pids)
+        self.members[client_id] = member
         return member
 
     def add_pid(self, client_id: str, pid: str, *, bound: bool) -> None:
@@ -497,6 +504,8 @@ class PddFace:
             pid = f"{member.member_id}_{200_000_000 + self._seq}"
             name = names[i] if i < len(names) else pid
             member.pids[pid] = name
+            if member.bind_new_pids:
+                member.bound.add(pid)
             out.append({"p_id": pid, "pid_name": name, "create_time": int(self.clock())})
         return {"p_id_list": out, "remain_pid_count": 10_000 - len(member.pids)}
 

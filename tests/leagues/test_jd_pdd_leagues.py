@@ -211,3 +211,18 @@ async def test_pdd_orders_map_back_by_pid_and_custom_parameters(pdd_setup: tuple
     orders = await league.orders_since(start)
     assert {(o.pid, o.tag) for o in orders} == {(s.pid, s.tag) for s in spots}
     assert all(isinstance(o.paid_fen, int) and o.paid_fen > 0 for o in orders)
+
+
+async def test_jd_self_operated_and_pdd_prices_for_the_copy(
+    jd_setup: tuple[JdFace, JdLeague], pdd_setup: tuple[PddFace, PddLeague]
+) -> None:
+    jd_face, jd = jd_setup
+    items = await jd.search(SearchQuery(keyword="耳机", limit=30))
+    for p in items:
+        sandbox = jd_face.product(p.product_id)
+        assert sandbox is not None
+        assert ("京东自营" in p.badges) == jd_face.self_operated(sandbox)
+    assert any(p.badges for p in items) and not all(p.badges for p in items)
+    pdd_face, pdd = pdd_setup
+    for p in await pdd.search(SearchQuery(keyword="耳机", limit=10)):
+        assert p.list_price_fen > p.price_fen, "单买价 above the 拼团价"

@@ -65,6 +65,7 @@ def product_from_item(item: Json, now: datetime) -> Product:
         category=str((item.get("categoryInfo") or {}).get("cid1", "")),
         coupons=coupons,
         promotion_param=item_url(sku),
+        badges=("京东自营",) if self_operated(item) else (),
     )
     with_coupon = product.best_coupon() is not None
     amount = yuan_to_fen(info.get("couponCommission") if with_coupon else info.get("commission"))

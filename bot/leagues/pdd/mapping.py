@@ -12,6 +12,9 @@ from bot.leagues.base import Commission, Coupon, Product
 
 Json = dict[str, Any]
 
+MEMBER_TAGS = frozenset({"百亿补贴", "品牌", "官方补贴", "秒杀"})
+"""`unified_tags` worth showing a member; the rest are operator jargon."""
+
 
 def s_time(value: Any) -> datetime | None:
     try:
@@ -67,6 +70,8 @@ def product_from_goods(goods: Json) -> Product:
         category=str(goods.get("opt_id", "")),
         coupons=coupons,
         promotion_param=str(goods.get("search_id", "")),
+        list_price_fen=max(normal_price_fen(goods), 0),
+        badges=tuple(str(t) for t in goods.get("unified_tags") or () if str(t) in MEMBER_TAGS),
     )
     commission = Commission(permille_to_ppm(rate), commission_fen(product.final_price_fen, rate))
     return replace(product, commission=commission)

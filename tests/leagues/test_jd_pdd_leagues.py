@@ -223,6 +223,6 @@ async def test_jd_self_operated_and_pdd_prices_for_the_copy(
         assert sandbox is not None
         assert ("京东自营" in p.badges) == jd_face.self_operated(sandbox)
     assert any(p.badges for p in items) and not all(p.badges for p in items)
-    pdd_face, pdd = pdd_setup
+    _, pdd = pdd_setup
     for p in await pdd.search(SearchQuery(keyword="耳机", limit=10)):
         assert p.list_price_fen > p.price_fen, "单买价 above the 拼团价"

@@ -67,8 +67,11 @@ class GroupSpots:
             return group
 
     async def __call__(self, message: Incoming, league: str) -> Spot:
+        return await self.for_group(await self.group(message), league)
+
+    async def for_group(self, group: Group | None, league: str) -> Spot:
+        """The group's identity on `league` (chosen and kept the first time), or the operator's default."""
         default = self.defaults.get(league, Spot(league=league))
-        group = await self.group(message)
         if league == "channels" and group is not None and group.channels_sharer_appid:
             return Spot(league=league, sharer_appid=group.channels_sharer_appid)
         issuer = self.issuers.get(league)

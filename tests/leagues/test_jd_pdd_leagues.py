@@ -226,3 +226,17 @@ async def test_jd_self_operated_and_pdd_prices_for_the_copy(
     _, pdd = pdd_setup
     for p in await pdd.search(SearchQuery(keyword="耳机", limit=10)):
         assert p.list_price_fen > p.price_fen, "单买价 above the 拼团价"
+
+
+async def test_links_from_an_earlier_sandbox_run_still_resolve(
+    jd_setup: tuple[JdFace, JdLeague], pdd_setup: tuple[PddFace, PddLeague]
+) -> None:
+    jd_face, jd = jd_setup
+    p = next(q for q in jd_face.catalogue.products if jd_face.promotable(q) and jd_face.share_percent(q) > 0)
+    old = JdFace(jd_face.catalogue).issue_link(jd_sku(p.product_id), "old_run", "1", "2", "")
+    assert (await jd.lookup_link(f"https://u.jd.com/{old.token}")).product_id == str(jd_sku(p.product_id))
+    pdd_face, pdd = pdd_setup
+    q = next(g for g in pdd_face.catalogue.products if pdd_face.on_jinbao(g))
+    earlier = PddFace(pdd_face.catalogue).issue_link(q, DEFAULT_PID, "")
+    found = await pdd.lookup_link(f"https://p.pinduoduo.com/{earlier.token}")
+    assert found.product_id == goods_sign(q.product_id)

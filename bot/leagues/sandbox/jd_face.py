@@ -100,6 +100,10 @@ def _token(n: int, length: int) -> str:
     return "".join(out)
 
 
+def _untoken(text: str) -> int:
+    return sum(_BASE62.index(c) * 62**i for i, c in enumerate(text))
+
+
 def jd_sku(product_id: int) -> int:
     """A product's JD skuId: 12 digits starting with 1, derived from its catalogue id."""
     return 100_000_000_000 + _digest("jd-sku", product_id) % 900_000_000_000
@@ -300,7 +304,8 @@ class JdFace:
     # -- links and orders ------------------------------------------------------------------------
 
     def issue_link(self, sku: int, sub_union_id: str, position_id: str, site_id: str, ext1: str) -> JdLink:
-        token = _token(_digest("jd-link", sku, sub_union_id, position_id, site_id, ext1), 7)
+        # the skuId is readable from the token, so links from an earlier run of the sandbox still resolve
+        token = _token(sku, 7) + _token(_digest("jd-link", sku, sub_union_id, position_id, site_id, ext1), 4)
         link = self.links.get(token)
         if link is None:
             link = JdLink(token, sku, sub_union_id, position_id, site_id, ext1, self.clock())
@@ -325,6 +330,12 @@ class JdFace:
         link = self.links.get(token)
         if link is not None:
             return link.sku
+        if (
+            len(token) == 11
+            and all(c in _BASE62 for c in token)
+            and self.product(_untoken(token[:7])) is not None
+        ):
+            return _untoken(token[:7])
         raise _Inner(NOT_UNION, "该链接不是京东联盟推广商品，或链接已失效")
 
     def orders(self) -> list[dict[str, Any]]:

@@ -78,6 +78,10 @@ def _token(n: int, length: int) -> str:
     return "".join(out)
 
 
+def _untoken(text: str) -> int:
+    return sum(_BASE62.index(c) * 62**i for i, c in enumerate(text) if c in _BASE62)
+
+
 def goods_sign(product_id: int) -> str:
     """A product's PDD `goods_sign` (opaque, like `c9r2omogKFFAc7WBwvbZU1ikIb16_J3CTa8HNN`)."""
     return f"{_token(_digest('pdd-sign', product_id), 28)}_{_token(_digest('pdd-sign2', product_id), 9)}"
@@ -153,7 +157,9 @@ class PddFace:
         self._by_id = {goods_id(p.product_id): p for p in catalogue.products}
         if len(self._by_sign) != len(catalogue.products) or len(self._by_id) != len(catalogue.products):
             raise ValueError("PDD goods id collision")
-        self._seq = 0
+        self._seq = self._seq_start = int(clock() * 1000) % 10**11
+        """PIDs count on from the start time (ms), so a restarted sandbox never hands out a PID that an
+        earlier run gave a group the store still holds."""
         self.register_client(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, bind_new_pids=True)
         self.add_pid(DEFAULT_CLIENT_ID, DEFAULT_PID, bound=True)
 
@@ -171,6 +177,13 @@ class PddFace:
         member.pids.setdefault(pid, "default")
         if bound:
             member.bound.add(pid)
+
+    def made_earlier(self, member: PddMember, pid: str) -> bool:
+        """A PID of this member's form from an earlier run of the sandbox (its state is not kept)."""
+        return pid.startswith(f"{member.member_id}_") and int(pid.split("_")[1]) < self._seq_start
+
+    def registered(self, member: PddMember, pid: str) -> bool:
+        return pid in member.bound or (member.bind_new_pids and self.made_earlier(member, pid))
 
     def open_registration(self, token: str) -> bool:
         """The member opened the 备案 link and agreed: its PID is bound from now on."""
@@ -258,7 +271,8 @@ class PddFace:
     # -- links and orders ------------------------------------------------------------------------
 
     def issue_link(self, p: SandboxProduct, pid: str, custom_parameters: str) -> PddLink:
-        token = _token(_digest("pdd-link", p.product_id, pid, custom_parameters), 8)
+        # the goods is readable from the token, so links from an earlier run of the sandbox still resolve
+        token = _token(p.product_id, 8) + _token(_digest("pdd-link", p.product_id, pid, custom_parameters), 4)
         link = self.links.get(token)
         if link is None:
             link = PddLink(token, p.product_id, pid, custom_parameters, self.clock())
@@ -296,8 +310,11 @@ class PddFace:
         query = parse_qs(parts.query)
         if host == "p.pinduoduo.com":
             token = parts.path.strip("/")
-            link = self.links.get(token) or self.links.get(token[1:])
-            p = self.catalogue.product(link.product_id) if link else None
+            token = token[1:] if len(token) == 13 else token  # the m… / g… variants
+            link = self.links.get(token)
+            p = self.catalogue.product(
+                link.product_id if link else _untoken(token[:8]) if len(token) == 12 else 0
+            )
         elif host.endswith(("yangkeduo.com", "pinduoduo.com")):
             ident = (query.get("goods_sign") or query.get("goods_id") or [""])[0]
             p = self.product(ident) if ident else None
@@ -406,9 +423,9 @@ class PddFace:
     def _pid(self, member: PddMember, pid: str, *, need_bound: bool = True) -> str:
         if not pid:
             raise _Error(PARAM, "参数错误", "p_id", "推广位 p_id 不能为空")
-        if not _PID.match(pid) or pid not in member.pids:
+        if not _PID.match(pid) or not (pid in member.pids or self.made_earlier(member, pid)):
             raise _Error(UNKNOWN_PID, "业务服务错误", "60109", f"推广位 {pid} 不存在")
-        if need_bound and pid not in member.bound:
+        if need_bound and not self.registered(member, pid):
             raise _Error(NOT_REGISTERED, "业务服务错误", "60107", "该推广位还未备案，请先完成备案授权")
         return pid
 
@@ -501,7 +518,7 @@ class PddFace:
         out = []
         for i in range(number):
             self._seq += 1
-            pid = f"{member.member_id}_{200_000_000 + self._seq}"
+            pid = f"{member.member_id}_{self._seq}"
             name = names[i] if i < len(names) else pid
             member.pids[pid] = name
             if member.bind_new_pids:
@@ -525,7 +542,7 @@ class PddFace:
 
     def authority_query(self, member: PddMember, params: dict[str, str], request: Request) -> dict[str, Any]:
         pid = self._pid(member, params.get("pid", ""), need_bound=False)
-        return {"bind": 1 if pid in member.bound else 0}
+        return {"bind": 1 if self.registered(member, pid) else 0}
 
     def order_increment(self, member: PddMember, params: dict[str, str], request: Request) -> dict[str, Any]:
         start = _int(params.get("start_update_time"), -1)
@@ -536,8 +553,11 @@ class PddFace:
         size = _int(params.get("page_size"), 100)
         if page < 1 or not 10 <= size <= 100:
             raise _Error(PARAM, "参数错误", "page_size", "page_size 须在 10 到 100 之间")
-        mine = {pid for pid in member.pids}
-        rows = [o for o in self.orders() if o["p_id"] in mine and start <= o["order_modify_at"] <= end]
+        rows = [
+            o
+            for o in self.orders()
+            if o["p_id"].startswith(f"{member.member_id}_") and start <= o["order_modify_at"] <= end
+        ]
         rows.sort(key=lambda o: (o["order_modify_at"], o["order_sn"]))
         data: dict[str, Any] = {"order_list": rows[(page - 1) * size : page * size]}
         if params.get("return_count", "true") != "false":

@@ -154,7 +154,7 @@ class JdLeague:
             spot=spot,
             shop_id=product.shop_id,
             http_short_link=str(data.get("shortURL") or data.get("clickURL") or ""),
-            code=str(data.get("jShortCommand") or data.get("jCommand") or ""),
+            code=str(data.get("jCommand") or data.get("jShortCommand") or ""),
         )
 
     async def _convert(self, material: str, spot: Spot, coupon_url: str) -> dict[str, Any]:

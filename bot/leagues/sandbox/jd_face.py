@@ -528,7 +528,7 @@ class JdFace:
         data: dict[str, Any] = {"clickURL": f"https://union-click.jd.com/jdc?e=&p={link.token}"}
         if chain in (2, 3):
             data["shortURL"] = f"https://u.jd.com/{link.token}"
-        data["jCommand"] = f"【京东】https://3.cn/-{link.token}「{p.title}」\n点击链接直接打开"
+        data["jCommand"] = f"【京东】https://3.cn/-{link.token}「{p.title}」点击链接直接打开"
         data["jShortCommand"] = f"https://3.cn/-{link.token}"
         return {"data": data}
 

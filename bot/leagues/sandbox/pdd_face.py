@@ -207,13 +207,15 @@ class PddFace:
 
     @staticmethod
     def group_price(p: SandboxProduct) -> int:
-        return min(s.price_fen for s in p.skus)
+        """拼团价: 3–12% under the catalogue price (what buying alone costs), as a shop would print it."""
+        price = min(s.price_fen for s in p.skus)
+        cheaper = charm_price(price * (88 + _digest("pdd-group", p.product_id) % 10) // 100)
+        return max(1, min(cheaper, price - 10))
 
-    @classmethod
-    def normal_price(cls, p: SandboxProduct) -> int:
-        """单买价: 10–25% above the 拼团价, as a shop would print it."""
-        price = cls.group_price(p)
-        return max(price + 100, charm_price(price * (110 + _digest("pdd-normal", p.product_id) % 16) // 100))
+    @staticmethod
+    def normal_price(p: SandboxProduct) -> int:
+        """单买价: the catalogue price."""
+        return min(s.price_fen for s in p.skus)
 
     def best_coupon(self, p: SandboxProduct) -> tuple[SandboxCoupon, int] | None:
         """PDD lists one coupon per goods: the usable one that takes the most off, with its amount."""

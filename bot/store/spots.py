@@ -92,3 +92,23 @@ def drop_claim(
     with Session(engine) as session:
         session.exec(statement)
         session.commit()
+
+
+def group_of_identity(engine: Engine, league: str, pid: str, tag: str) -> int | None:
+    """The group an order came through, by the identity its link was made with: the exact (pid, tag)
+    first, then the tag alone (JD: subUnionId under any position), then the PID alone (PDD: a PID per
+    group). None when no group holds it (the operator's own default links)."""
+    with Session(engine) as session:
+
+        def first(*conditions: object) -> int | None:
+            row = session.exec(
+                select(LeagueSpot.group_id).where(LeagueSpot.league == league, *conditions)  # type: ignore[arg-type]
+            ).first()
+            return int(row) if row is not None else None
+
+        found = first(LeagueSpot.pid == pid, LeagueSpot.tag == tag) if pid or tag else None
+        if found is None and tag and not tag.startswith(CLAIM):
+            found = first(LeagueSpot.tag == tag)
+        if found is None and pid:
+            found = first(LeagueSpot.pid == pid, col(LeagueSpot.tag).not_like(f"{CLAIM}%"))
+        return found

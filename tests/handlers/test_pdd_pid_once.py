@@ -27,6 +27,7 @@ from bot.store.spots import CLAIM, claim_spot
 
 SETTINGS = parse_settings({"leagues": {"pdd": {"enabled": True}, "jd": {"enabled": True}}})
 GENERATE = "pdd.ddk.goods.pid.generate"
+DEFAULT_PID_FOR_TEST = pdd_spot(SETTINGS).pid
 
 
 @pytest.fixture
@@ -133,5 +134,35 @@ async def test_jd_sub_union_id_is_kept_per_group(engine: Engine, sandbox: Sandbo
         )
         assert len(set(spots)) == 2
         assert all(s.pid == jd_spot(SETTINGS).pid and s.tag.startswith("tk_") for s in spots)
+    finally:
+        await jd.aclose()
+
+
+async def test_orders_map_back_to_the_groups_whose_links_sold(
+    engine: Engine, pdd: PddLeague, sandbox: SandboxServer
+) -> None:
+    from datetime import UTC, datetime
+
+    from bot.leagues.base import SearchQuery
+    from bot.store.spots import group_of_identity
+
+    jd = build_jd(SETTINGS, sandbox.base_url, engine)
+    try:
+        since = datetime.now(UTC) - timedelta(minutes=5)
+        for path in ("/routerjson", "/api/router"):  # links made four minutes ago have sold by now
+            sandbox.face(path).clock = lambda: (datetime.now(UTC) - timedelta(minutes=4)).timestamp()
+        rooms = ["a@chatroom", "b@chatroom"]
+        groups = {room: ensure_group(engine, room, room).id for room in rooms}
+        for league in (pdd, jd):
+            resolver = _resolver(engine, league)
+            products = await league.search(SearchQuery(keyword="耳机", limit=4))
+            for i, product in enumerate(products):
+                room = rooms[i % 2]
+                await league.promote(product, await resolver(_msg(room), league.name))
+            orders = await league.orders_since(since)
+            assert orders
+            sold_by = {group_of_identity(engine, league.name, o.pid, o.tag) for o in orders}
+            assert sold_by == set(groups.values()), f"{league.name} orders map to both groups"
+        assert group_of_identity(engine, "pdd", DEFAULT_PID_FOR_TEST, "") is None
     finally:
         await jd.aclose()

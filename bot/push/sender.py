@@ -80,6 +80,11 @@ class PacedSender:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="paced-sender")
 
     @property
+    def shortest_gap(self) -> float:
+        """The least time between two pushes to different groups (seconds)."""
+        return max(self.interval, self.jitter[0]) if self.jitter[1] > 0 else self.interval
+
+    @property
     def pending(self) -> int:
         return len(self._heap)
 

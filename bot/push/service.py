@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
+MARK_WITH_NEXT_CLAIM_BELOW = 0.05
+"""Seconds between pushes below which a "sent" mark waits for the next claim's transaction."""
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -319,8 +322,10 @@ class PushService:
     ) -> asyncio.Future[bool]:
         """Queue a push: claimed when it reaches the front of the sender's queue, marked after it.
 
-        A message's "sent" mark rides in the next message's claim transaction (one commit per
-        message instead of two); when no push of ours follows, it is written at once.
+        At high rates a message's "sent" mark rides in the next message's claim transaction (one
+        commit per message instead of two). At a real account's pace (seconds apart) it is written
+        at once, so a process killed between two pushes reports the last one as sent, not as
+        interrupted; so it is too when no push of ours follows.
         """
         key = (group_id, slot)
         self._queued.add(key)
@@ -345,7 +350,7 @@ class PushService:
 
         async def done(ok: bool, detail: str) -> None:
             self._marks.append(claims.Mark(group_id, slot, claims.SENT if ok else claims.FAILED, detail))
-            if not self._queued - {key}:
+            if self.sender.shortest_gap >= MARK_WITH_NEXT_CLAIM_BELOW or not self._queued - {key}:
                 await self._write_marks()
 
         future = self.sender.push(outgoing, start=start, done=done)

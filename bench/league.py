@@ -1,22 +1,41 @@
-"""League client speed against the sandbox on loopback.
+"""League cost: the client's speed against the sandbox on loopback, and league calls per request.
 
-Prints requests/s and p50/p99 latency of one search → detail → promotion link round for 1 and 16
-concurrent callers, and token requests per 1,000 calls.
+1. Client rounds (list → detail → promotion link) for 1 and 16 concurrent callers, with the sandbox
+   in a child process so this process's CPU time is the client's alone: p50/p99 latency and client
+   CPU per round (flat from 1 to 16 callers when the client adds no per-request overhead).
+2. League calls, per league, for a cold keyword: the member's answer (`找 KEYWORD`, 3 results, a
+   fresh bot) and `tuike search KEYWORD --limit 3`. Every league the embedded default searches is
+   counted by name (`bot.leagues.metering`), so a league added later shows up without edits here.
+3. The same keywords after a restart (a new bot on the same database): what the persistent caches
+   save.
 
     .venv/bin/python bench/league.py [--rounds N]
+
+The last line is a JSON object of the figures (see bench/README.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import io
+import json
+import re
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from collections import Counter
+from contextlib import AsyncExitStack
+from pathlib import Path
 
-from bot.leagues.sandbox.server import SandboxServer
+from bot.leagues.metering import metered
 from bot.leagues.wechat.client import ChannelsClient
 
 KEYWORDS = ["蓝牙耳机", "纸巾", "洗衣液", "零食", "牛奶", "口红", "运动鞋", "猫粮", "充电宝", "手机壳"]
+COLD = KEYWORDS[:5]
 
 
 async def one_round(client: ChannelsClient, i: int) -> float:
@@ -28,37 +47,126 @@ async def one_round(client: ChannelsClient, i: int) -> float:
     return time.perf_counter() - start
 
 
-async def run(concurrency: int, rounds: int) -> None:
-    async with SandboxServer() as sandbox:
-        client = ChannelsClient(sandbox.base_url, "wx_bench", "bench")
-        await client.tokens.token()
-        queue = iter(range(rounds))
-        latencies: list[float] = []
+async def client_rounds(base_url: str, concurrency: int, rounds: int) -> dict[str, float]:
+    client = ChannelsClient(base_url, "wx_bench", "bench")
+    await client.tokens.token()
+    await one_round(client, 0)  # connections open
+    queue = iter(range(rounds))
+    latencies: list[float] = []
 
-        async def worker() -> None:
-            for i in queue:
-                latencies.append(await one_round(client, i))
+    async def worker() -> None:
+        for i in queue:
+            latencies.append(await one_round(client, i))
 
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - start
-        calls = client.requests
-        await client.aclose()
+    cpu, start = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    await client.aclose()
     latencies.sort()
-    p50 = statistics.median(latencies) * 1000
-    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
+    figures = {
+        "p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
+        "cpu_ms_per_round": round(cpu / rounds * 1000, 3),
+        "rounds_per_s": round(rounds / elapsed),
+    }
     print(
-        f"concurrency {concurrency:2d}: {calls / elapsed:7.0f} requests/s, {rounds / elapsed:6.0f} rounds/s, "
-        f"round p50 {p50:.2f} ms, p99 {p99:.2f} ms, token requests per 1000 calls: {1000 * client.tokens.requests / calls:.2f}"
+        f"concurrency {concurrency:2d}: {figures['rounds_per_s']} rounds/s, round p50 {figures['p50_ms']} ms, "
+        f"p99 {figures['p99_ms']} ms, client CPU {figures['cpu_ms_per_round']} ms per round"
     )
+    return figures
+
+
+def sandbox_process() -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "sandbox"], stdout=subprocess.PIPE, text=True, cwd=tempfile.mkdtemp()
+    )
+    assert proc.stdout is not None
+    found = re.search(r"http://127\.0\.0\.1:\d+", proc.stdout.readline())
+    assert found, "the sandbox did not say where it listens"
+    return proc, found.group(0)
+
+
+async def member_answers(data_dir: Path, keywords: list[str]) -> Counter[str]:
+    """League calls per league for `找 KEYWORD` in a fresh bot (its own sandbox, the given store)."""
+    from bot.app import build_deals, build_renderer, build_router
+    from bot.chat.base import Incoming
+    from bot.config import parse_settings
+    from bot.leagues.setup import open_leagues
+    from bot.store import db
+    from bot.store.requests import RequestRecorder
+
+    settings = parse_settings({"bot": {"data_dir": str(data_dir)}})
+    engine = db.make_engine(settings.database_url)
+    db.upgrade(engine)
+    total: Counter[str] = Counter()
+    async with AsyncExitStack() as stack:
+        leagues = await open_leagues(settings, engine, stack)
+        renderer = build_renderer(settings)
+        recorder = RequestRecorder(engine)
+        router = build_router(settings, renderer, build_deals(settings, renderer, engine, leagues, recorder))
+        for i, keyword in enumerate(keywords):
+            message = Incoming(f"m{i}", f"bench{i}@chatroom", "测试群", "u1", "成员", f"找 {keyword}")
+            with metered() as counter:
+                reply = await router(message)
+            assert reply is not None, keyword
+            total.update(counter.by_league)
+        await recorder.close()
+    engine.dispose()
+    return total
+
+
+def cli_search(data_dir: Path, keywords: list[str]) -> Counter[str]:
+    from bot.cli import cli as tuike
+
+    config = data_dir / "config.toml"
+    config.write_text(f'[bot]\ndata_dir = "{data_dir.as_posix()}"\n', encoding="utf-8")
+    total: Counter[str] = Counter()
+    for keyword in keywords:
+        with metered() as counter, contextlib.redirect_stdout(io.StringIO()):
+            tuike.main(["--config", str(config), "search", keyword, "--limit", "3"], standalone_mode=False)
+        total.update(counter.by_league)
+    return total
+
+
+def per_keyword(calls: Counter[str], n: int) -> dict[str, float]:
+    return {league or "unnamed": round(count / n, 1) for league, count in sorted(calls.items())}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=1000)
     args = parser.parse_args()
-    for concurrency in (1, 16):
-        asyncio.run(run(concurrency, args.rounds))
+    figures: dict[str, object] = {}
+
+    proc, base_url = sandbox_process()
+    try:
+        for concurrency in (1, 16):
+            for name, value in asyncio.run(client_rounds(base_url, concurrency, args.rounds)).items():
+                figures[f"{name}_{concurrency}"] = value
+    finally:
+        proc.terminate()
+        proc.wait()
+
+    data = Path(tempfile.mkdtemp())
+    cold = asyncio.run(member_answers(data, COLD))
+    restarted = asyncio.run(member_answers(data, COLD))
+    cli = cli_search(Path(tempfile.mkdtemp()), COLD)
+    n = len(COLD)
+    figures["calls_per_cold_keyword"] = round(sum(cold.values()) / n, 1)
+    figures["calls_per_cold_keyword_by_league"] = per_keyword(cold, n)
+    figures["calls_per_keyword_after_restart"] = round(sum(restarted.values()) / n, 1)
+    figures["calls_per_cli_search"] = round(sum(cli.values()) / n, 1)
+    figures["calls_per_cli_search_by_league"] = per_keyword(cli, n)
+    print(
+        f"cold keyword (member's answer, 3 shown): {figures['calls_per_cold_keyword']} league calls "
+        f"{figures['calls_per_cold_keyword_by_league']}; after a restart: "
+        f"{figures['calls_per_keyword_after_restart']}"
+    )
+    print(
+        f"tuike search KEYWORD --limit 3: {figures['calls_per_cli_search']} league calls "
+        f"{figures['calls_per_cli_search_by_league']}"
+    )
+    print(json.dumps(figures, ensure_ascii=False))
 
 
 if __name__ == "__main__":

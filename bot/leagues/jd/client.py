@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from bot.leagues.base import LeagueError
+from bot.leagues.http import IN_FLIGHT, league_http
 from bot.leagues.jd import errors
 from bot.leagues.jd.signing import BEIJING, TIMESTAMP_FORMAT, param_json, sign, timestamp
 from bot.leagues.metering import count_call
@@ -70,12 +71,10 @@ class JdClient:
         self.app_key = app_key
         self._secret = app_secret
         self.access_token = access_token
-        self.http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
-            headers={"User-Agent": "tuike/0.1"},
-            transport=transport,
+        self.http = league_http(
+            base_url, timeout=timeout, headers={"User-Agent": "tuike/0.1"}, transport=transport
         )
+        self.gate = asyncio.Semaphore(IN_FLIGHT)
         self.max_retries = max_retries
         self.backoff = backoff
         self.clock = clock
@@ -108,8 +107,9 @@ class JdClient:
         while True:
             try:
                 self.requests += 1
-                count_call()
-                response = await self.http.post(self.url, data=self.signed_params(method, business))
+                count_call("jd")
+                async with self.gate:
+                    response = await self.http.post(self.url, data=self.signed_params(method, business))
                 if response.status_code >= 500:
                     raise _Transient(f"HTTP {response.status_code}")
                 try:

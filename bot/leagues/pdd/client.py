@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from bot.leagues.http import IN_FLIGHT, league_http
 from bot.leagues.metering import count_call
 from bot.leagues.pdd import errors
 from bot.leagues.pdd.signing import encode, sign
@@ -57,12 +58,10 @@ class PddClient:
         self.client_id = client_id
         self._secret = client_secret
         self.access_token = access_token
-        self.http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
-            headers={"User-Agent": "tuike/0.1"},
-            transport=transport,
+        self.http = league_http(
+            base_url, timeout=timeout, headers={"User-Agent": "tuike/0.1"}, transport=transport
         )
+        self.gate = asyncio.Semaphore(IN_FLIGHT)
         self.max_retries = max_retries
         self.backoff = backoff
         self.clock = clock
@@ -91,8 +90,9 @@ class PddClient:
         while True:
             try:
                 self.requests += 1
-                count_call()
-                response = await self.http.post(self.url, data=self.signed_params(api, params))
+                count_call("pdd")
+                async with self.gate:
+                    response = await self.http.post(self.url, data=self.signed_params(api, params))
                 if response.status_code >= 500:
                     raise _Transient(f"HTTP {response.status_code}")
                 try:

@@ -20,7 +20,14 @@ from typing import Any, Literal
 import httpx
 from sqlalchemy import Engine
 
-from bot.leagues.http import MAX_RESPONSE_BYTES, capped_request, time_to_retry, try_seconds
+from bot.leagues.http import (
+    IN_FLIGHT,
+    MAX_RESPONSE_BYTES,
+    capped_request,
+    league_http,
+    time_to_retry,
+    try_seconds,
+)
 from bot.leagues.metering import count_call
 from bot.leagues.wechat.errors import QUOTA, RETRYABLE, TOKEN_STALE, RetriesExhausted, classify
 from bot.leagues.wechat.tokens import TokenManager
@@ -64,14 +71,14 @@ class ChannelsClient:
         self.timeout = timeout
         """The longest one try may take, whole (connect, send, every byte of the answer)."""
         self.max_response_bytes = max_response_bytes
-        self.http = httpx.AsyncClient(
-            base_url=base_url,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+        self.http = league_http(
+            base_url,
+            timeout=timeout,
             # identity: the size cap counts the bytes we would hold, not a compressed stand-in
             headers={"User-Agent": "tuike/0.1", "Accept-Encoding": "identity"},
             transport=transport,
         )
+        self.gate = asyncio.Semaphore(IN_FLIGHT)
         self.tokens = TokenManager(self._raw, appid, secret, mode=token_mode, engine=engine)
         self.max_retries = max_retries
         self.backoff = backoff
@@ -95,12 +102,13 @@ class ChannelsClient:
                 raise RetriesExhausted(f"{path}: no time left in the budget after {attempt} tries")
             try:
                 self.requests += 1
-                count_call()
+                count_call("channels")
                 status, raw = await capped_request(
                     self.http,
                     method,
                     path,
                     seconds=seconds,
+                    gate=self.gate,
                     max_bytes=self.max_response_bytes,
                     params=query,
                     content=json.dumps(body, ensure_ascii=False).encode() if body is not None else None,

@@ -155,7 +155,9 @@ class Tally(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         self.levels[record.levelname] += 1
         detail = record.exc_info[1] if record.exc_info else None
-        self.messages[f"{record.getMessage()[:100]} {type(detail).__name__ if detail else ''}: {detail}"[:300]] += 1
+        self.messages[
+            f"{record.getMessage()[:100]} {type(detail).__name__ if detail else ''}: {detail}"[:300]
+        ] += 1
 
 
 def pct(values: list[float], q: float) -> float:

@@ -24,9 +24,9 @@ from bot.handlers.ratelimit import Limit, LimitRequests, RateLimiter
 from bot.handlers.router import CatchErrors, DropDuplicates, GroupAllowList, Handler, Router, ignore_self
 from bot.handlers.spots import GroupSpots
 from bot.handlers.subscribe import SubscribeHandler
-from bot.leagues.base import League, Spot, SpotIssuer
+from bot.leagues.base import League, Spot
 from bot.leagues.linkcache import LinkCache
-from bot.leagues.setup import default_spots, open_leagues
+from bot.leagues.setup import default_spots, open_leagues, spot_issuers
 from bot.push.sender import PacedSender
 from bot.push.service import PushService
 from bot.render import Renderer
@@ -98,15 +98,6 @@ def build_deals(
         settings=deals,
         late=late,
     )
-
-
-def spot_issuers(leagues: dict[str, League]) -> dict[str, SpotIssuer]:
-    """The leagues that give each group its own identity (a Taobao adzone, a PDD PID)."""
-    return {
-        name: league  # type: ignore[misc]
-        for name, league in leagues.items()
-        if callable(getattr(league, "choose_identity", None))
-    }
 
 
 def build_router(

@@ -21,11 +21,13 @@ from bot.config import DealSettings
 from bot.handlers.parse import ProductRef, find_product_refs, may_be_request, parse_command
 from bot.handlers.ranking import mix_leagues
 from bot.handlers.ratelimit import RateLimiter, Verdict
+from bot.handlers.unpromotable import unpromotable_reason
 from bot.leagues.base import (
     League,
     LeagueConfigError,
     LeagueError,
     LeagueUnavailable,
+    NotPromotable,
     Product,
     ProductNotFound,
     PromotionLink,
@@ -258,6 +260,10 @@ class DealsHandler:
     async def _answer_ref(self, message: Incoming, ref: ProductRef) -> _Outcome:
         platform_name = PLATFORM_NAMES.get(ref.platform, ref.platform)
         league = self.by_platform.get(ref.platform)
+        reason = unpromotable_reason(ref.url or "", message.text if ref.platform == "taobao" else "")
+        if reason:
+            context = {"platform_name": platform_name, "reason": reason}
+            return _Outcome(await self._render(message, "not_promotable", context), reason)
         if league is None:
             text = await self._render(message, "platform_unsupported", {"platform_name": platform_name})
             return _Outcome(text, "unsupported")
@@ -271,6 +277,9 @@ class DealsHandler:
                 product = await league.lookup_link(ref.url or ref.code or "")
             spot = await self.spots(message, league.name)
             link = await self._link(league, product, spot)
+        except NotPromotable as exc:
+            context = {"platform_name": platform_name, "reason": exc.reason}
+            return _Outcome(await self._render(message, "not_promotable", context), exc.reason)
         except ProductNotFound:
             context = {"platform_name": platform_name, "url": ref.url or ref.code or ""}
             return _Outcome(await self._render(message, "product_not_found", context), "not_found")

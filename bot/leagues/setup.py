@@ -15,20 +15,31 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bot.config import Settings
-from bot.leagues.base import League, Spot
+from bot.leagues.base import League, Spot, SpotIssuer
+from bot.leagues.jd.build import build_jd, jd_spot
+from bot.leagues.pdd.build import build_pdd, pdd_spot
 from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.taobao.build import build_taobao, taobao_spot
 from bot.leagues.wechat.build import SANDBOX_APPID, SANDBOX_SHARER, build_channels, channels_spot
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SANDBOX_APPID", "SANDBOX_SHARER", "default_spots", "enabled_leagues", "open_leagues"]
+__all__ = [
+    "SANDBOX_APPID",
+    "SANDBOX_SHARER",
+    "default_spots",
+    "enabled_leagues",
+    "open_leagues",
+    "spot_issuers",
+]
 
 Builder = Callable[[Settings, str | None, Engine | None], Any]
 
 BUILDERS: dict[str, tuple[Builder, Callable[[Settings], Spot]]] = {
     "channels": (build_channels, channels_spot),
     "taobao": (build_taobao, taobao_spot),
+    "jd": (build_jd, jd_spot),
+    "pdd": (build_pdd, pdd_spot),
 }
 """League name → (build, the operator's default spot). One line per league."""
 
@@ -67,3 +78,12 @@ async def open_leagues(settings: Settings, engine: Engine | None, stack: AsyncEx
         stack.push_async_callback(league.aclose)
         leagues[league.name] = league
     return leagues
+
+
+def spot_issuers(leagues: dict[str, League]) -> dict[str, SpotIssuer]:
+    """The leagues that give each group its own identity (a Taobao adzone, a PDD PID)."""
+    return {
+        name: league  # type: ignore[misc]
+        for name, league in leagues.items()
+        if callable(getattr(league, "choose_identity", None))
+    }

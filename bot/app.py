@@ -133,6 +133,7 @@ def build_sender(settings: Settings, channel: ChatChannel) -> PacedSender:
         rate_per_minute=push.rate_per_minute,
         jitter=(push.jitter_min_seconds, push.jitter_max_seconds),
         max_attempts=push.max_send_attempts,
+        push_share=push.push_share,
     )
 
 

@@ -154,7 +154,11 @@ class DealsHandler:
         # longer (to fill the caches for the next asker)
         with budget(deadline + max(self.settings.late_answer_grace_seconds, KEEP_FETCHING_SECONDS)):
             work = loop.create_task(self._work(message, refs, keyword))
-        done, _ = await asyncio.wait({work}, timeout=deadline)
+        try:
+            done, _ = await asyncio.wait({work}, timeout=deadline)
+        except asyncio.CancelledError:
+            work.cancel()  # the bot is stopping: nobody waits for this answer any more
+            raise
         if work in done:
             reply, outcomes, calls = work.result()
             self._record(message, refs, keyword, outcomes, calls)

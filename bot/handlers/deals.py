@@ -16,7 +16,14 @@ from typing import Any
 
 from bot.chat.base import Incoming, Reply, Text
 from bot.config import DealSettings
-from bot.handlers.parse import ProductRef, find_product_refs, may_be_request, parse_command
+from bot.handlers.parse import (
+    PLATFORM_NAMES,
+    ProductRef,
+    find_product_refs,
+    may_be_request,
+    parse_command,
+    shown_keyword,
+)
 from bot.handlers.ranking import rank_products
 from bot.handlers.ratelimit import RateLimiter, Verdict
 from bot.leagues.base import (
@@ -37,8 +44,6 @@ from bot.render import Renderer
 from bot.store.requests import RequestRecord, RequestRecorder
 
 log = logging.getLogger(__name__)
-
-PLATFORM_NAMES = {"taobao": "淘宝/天猫", "jd": "京东", "pdd": "拼多多", "channels": "微信小店"}
 
 SpotResolver = Callable[[Incoming, str], Awaitable[Spot]]
 """(message, league name) → the promotion identity for the message's group on that league."""
@@ -199,7 +204,8 @@ class DealsHandler:
         except LeagueError as exc:
             return self._league_trouble(message, league_of[id(top[0])], exc)
         items = [self._deal_context(p, link) for p, link in zip(top, links, strict=True)]
-        context = {"keyword": keyword, "items": items, "asker": message.sender_name}
+        # Shown back under the bot's name: never a member's link, never a paragraph.
+        context = {"keyword": shown_keyword(keyword), "items": items, "asker": message.sender_name}
         outcome = "ok" if items else "empty"
         return _Outcome(
             self._render(message, "search_results", context), outcome, top[0].product_id if top else ""

@@ -1,11 +1,14 @@
-"""`帮助` / `help`: what the bot can do, rendered from the `help` template."""
+"""`帮助` / `help` and friends: what the bot can do, rendered from the `help` template.
+
+The words live in one place, `bot.handlers.parse` (`HELP_WORDS` anywhere; `HELP_WHEN_ADDRESSED` — 你好,
+在吗, 怎么用, a bare @ … — only in a private chat or when the bot is @mentioned).
+"""
 
 from __future__ import annotations
 
 from bot.chat.base import Incoming, Reply
+from bot.handlers.parse import is_help
 from bot.render import Renderer
-
-HELP_WORDS = frozenset({"帮助", "help", "菜单", "/help", "使用说明"})
 
 
 class HelpHandler:
@@ -14,7 +17,7 @@ class HelpHandler:
         self.bot_name = bot_name
 
     async def __call__(self, message: Incoming) -> Reply | None:
-        if message.text.strip().lower() not in HELP_WORDS:
+        if not is_help(message.text, addressed=message.mentioned or not message.is_group):
             return None
         text = self.renderer.render(
             "help",

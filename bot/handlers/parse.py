@@ -56,7 +56,13 @@ PLATFORM_NAMES: dict[str, str] = {
 
 MAX_INSPECT = 4000
 """Characters of a message the recogniser reads (the rest is ignored). Long messages are not share texts,
-and the cap bounds the work any one message can cost the event loop (well under a millisecond)."""
+and the cap bounds the work any one message can cost the event loop."""
+
+
+MAX_CANDIDATES = 100
+"""Link or 口令 candidates the recogniser judges per message: a list of a dozen share texts has a few dozen;
+a message with hundreds is a flood. With `MAX_INSPECT`, this keeps the worst message to a fraction of a
+millisecond, so parsing never needs to leave the event loop."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +120,7 @@ _JD_JKL = re.compile(r"(?:^|[?&;])(?:amp;)?jkl=@?([A-Za-z0-9]{6,20})@?(?=$|[&#;]
 _PDD_SIGN = re.compile(r"(?:^|[?&;])(?:amp;)?goods_sign=([A-Za-z0-9_\-]{10,120})(?=$|[&#;])")
 _PDD_ID = re.compile(r"(?:^|[?&;])(?:amp;)?goods_id=(\d{5,15})(?=$|[&#;])")
 _PDD_GOODS_PAGE = re.compile(r"^/(?:goods\d?|duo_coupon_landing)\.html$")
-_CHANNELS_PATH = re.compile(r"^/shop/a/[A-Za-z0-9_\-]{6,}/?$")
+_CHANNELS_PATH = re.compile(r"^/shop/a/[A-Za-z0-9_\-]+/?$")
 _VIP_PATH = re.compile(r"^/(?:product|detail)-(\d{1,15})-(\d{5,25})\.html$")
 _ANY_ID_PARAM = re.compile(r"(?:^|[?&;])(?:amp;)?id=(\d{5,25})(?=$|[&#;])")
 _XHS_GOODS_PATH = re.compile(r"^/goods-detail/([0-9a-fA-F]{16,32})/?$")
@@ -435,11 +441,13 @@ def _nearest(
     return best
 
 
-def _scan(text: str) -> tuple[list[_Found], list[_Found], list[_Found]]:
+def _scan(text: str, most: int | None) -> tuple[list[_Found], list[_Found], list[_Found]]:
     links: list[_Found] = []
     strong: list[_Found] = []
     weak: list[_Found] = []
-    for m in _SCAN.finditer(text):
+    for n, m in enumerate(_SCAN.finditer(text)):
+        if most is not None and n >= most:
+            break
         if m.lastgroup == "url":
             url = m.group(0).rstrip(_TRAILING)
             if url:
@@ -494,8 +502,9 @@ def _in_context(text: str, found: list[_Found]) -> list[_Found]:
 def find_product_refs(text: str, *, limit: int | None = MAX_INSPECT) -> list[ProductRef]:
     """Every product reference in the message, in order of appearance, each product once.
 
-    Only the first `limit` characters are read (None reads everything; tests use it to show the scan is
-    linear); a link cut by the limit is dropped rather than read short.
+    Only the first `limit` characters and `MAX_CANDIDATES` link or 口令 candidates are read (None reads
+    everything; tests use it to show the scan is linear); a link cut by the limit is dropped rather than
+    read short.
     """
     if limit is not None and len(text) > limit:
         text = text[:limit]
@@ -504,7 +513,7 @@ def find_product_refs(text: str, *, limit: int | None = MAX_INSPECT) -> list[Pro
             cut = _URL_RE.search(text, cut.end())
         if cut is not None:
             text = text[: cut.start()]
-    links, strong, weak = _scan(text)
+    links, strong, weak = _scan(text, None if limit is None else MAX_CANDIDATES)
     codes = strong
     if (
         weak
@@ -793,6 +802,7 @@ def may_be_request(text: str) -> bool:
 __all__ = [
     "HELP_WHEN_ADDRESSED",
     "HELP_WORDS",
+    "MAX_CANDIDATES",
     "MAX_INSPECT",
     "PLATFORM_NAMES",
     "Command",

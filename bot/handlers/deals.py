@@ -95,7 +95,7 @@ class DealsHandler:
         search_cache: SearchCache | None = None,
     ) -> None:
         self.leagues = leagues
-        self.by_platform = {league.platform: league for league in leagues.values()}
+        self.by_platform: dict[str, League] = {league.platform: league for league in leagues.values()}
         self.renderer = renderer
         self.links = links
         self.spots = spots

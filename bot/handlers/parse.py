@@ -48,6 +48,7 @@ PLATFORM_NAMES: dict[str, str] = {
     "jd": "京东",
     "pdd": "拼多多",
     "channels": "微信小店",
+    "union": "小程序联盟",
     "vip": "唯品会",
     "xiaohongshu": "小红书",
     "douyin": "抖音",

@@ -768,10 +768,32 @@ def test_cli_readable_chinese() -> None:
     ]
 
 
-def test_cli_nothing_found_is_silent() -> None:
+def test_cli_nothing_found_says_so_and_prints_no_json() -> None:
     result = CliRunner().invoke(cli, ["parse", "今天天气不错，￥199", "--json"])
     assert result.exit_code == 0
-    assert result.output == ""
+    assert result.stdout == "", "a script reading JSON lines gets none"
+    assert "没有认出商品链接或口令" in result.stderr
+
+
+def test_cli_json_has_null_where_absent_and_names_unsupported_platforms() -> None:
+    text = "28:/！Kq5Lm8Nw3Pz！ 复制这条口令打开京东 https://m.vip.com/product-1710613245-6920061234567.html"
+    result = CliRunner().invoke(cli, ["parse", text, "--json"])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [
+        {"platform": "jd", "kind": "tpwd", "id": None, "code": "Kq5Lm8Nw3Pz", "url": None},
+        {
+            "platform": "vip",
+            "kind": "item",
+            "id": "6920061234567",
+            "code": None,
+            "url": "https://m.vip.com/product-1710613245-6920061234567.html",
+        },
+    ]
+    readable = CliRunner().invoke(cli, ["parse", text]).stdout.splitlines()
+    assert readable == [
+        "京东 口令：口令 Kq5Lm8Nw3Pz",
+        "唯品会 商品链接：商品ID 6920061234567，https://m.vip.com/product-1710613245-6920061234567.html（暂不支持这个平台）",
+    ]
 
 
 def test_cli_reads_stdin() -> None:

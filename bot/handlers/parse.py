@@ -236,7 +236,7 @@ def _classify(url: str, start: int) -> _Found | None:
         return found("xiaohongshu", "item", m.group(1)) if m else None
     if host == "xhslink.com":
         return found("xiaohongshu", "short_link", needs="shop") if path.strip("/") else None
-    if path.strip("/") and "." in host and not _under(host, "qq.com", "weixin.com", "goofish.com"):
+    if path.strip("/") and host.rpartition(".")[2].isalpha() and not _under(host, "qq.com", "goofish.com"):
         # Taobao share texts from third-party tools wrap the product in their own redirect host.
         return found("taobao", "short_link", needs="taobao")
     return None
@@ -599,6 +599,7 @@ _SEARCH_WORDS = (
     "查",
 )
 _SEARCH_WORDS_EN = ("search", "find")
+_OWNER_WORDS = (*_UNSUBSCRIBE_WORDS, *_SUBSCRIBE_WORDS)
 # What follows 找/买/查 in ordinary chat ("买了个新手机", "找你有事", "查不到"): not a keyword.
 _CHAT_AFTER_VERB = (
     *"了过着到不没的得吗呢啊呀吧完好回来去我你他她它谁哪啥么人钱时事个遍",
@@ -660,19 +661,46 @@ _MAX_OWNER_LINE = 100
 _MAX_SHOWN = 20
 _SENTENCE_PUNCT = re.compile(r"[，。！？；,!?;]\s*\S")
 
-# The group grammar's possible starts: a search word with its separator, an owner command, a help word.
-_COMMAND_START = re.compile(
-    r"[ \t\u3000]*(?:/[ \t\u3000]*)?(?:"
-    + "|".join(_SEARCH_WORDS + _SEARCH_WORDS_EN)
-    + r")[ \t\u3000:：,，]"
-    + r"|[ \t\u3000]*(?:/[ \t\u3000]*)?(?:"
+# The group grammar's possible starts: a search word needs a separator after it; an owner command or a help
+# word does not. A first-character test and one anchored match are the whole cost of ordinary chat.
+_COMMAND_HEAD = re.compile(
+    "(?:"
+    + "|".join(sorted(_SEARCH_WORDS + _SEARCH_WORDS_EN, key=len, reverse=True))
+    + ")[ \t\u3000:：,，]|"
     + "|".join(
         sorted({*HELP_WORDS, *_STATUS_WORDS, *_SUBSCRIBE_WORDS, *_UNSUBSCRIBE_WORDS}, key=len, reverse=True)
     )
-    + ")",
-    re.IGNORECASE,
 )
-_REF_HINT = re.compile(rb"\.|[A-Za-z0-9]{8}")
+_COMMAND_FIRST = frozenset(
+    c
+    for w in (
+        *_SEARCH_WORDS,
+        *_SEARCH_WORDS_EN,
+        *HELP_WORDS,
+        *_STATUS_WORDS,
+        *_SUBSCRIBE_WORDS,
+        *_UNSUBSCRIBE_WORDS,
+    )
+    for c in (w[0], w[0].upper())
+)
+_LEAD = frozenset(_SPACE + "/\r\n")
+
+
+def _may_be_command(text: str) -> bool:
+    """False means ``parse_command(text, mentioned=False)`` is None; True means it may not be."""
+    first = text[:1]
+    if first in _LEAD:
+        text = text.lstrip(_SPACE + "\r\n")
+        if text[:1] == "/":
+            text = text[1:].lstrip(_SPACE)
+        first = text[:1]
+    if first not in _COMMAND_FIRST:
+        return False
+    return _COMMAND_HEAD.match(text[:10].lower() if first.isascii() else text) is not None
+
+
+# Every link has a dot before a letter (its TLD); every 口令 is eight letters or digits in a row.
+_REF_HINT = re.compile(rb"\.[A-Za-z]|[A-Za-z0-9]{8}")
 
 
 def _strip_urls(keyword: str) -> str:
@@ -700,11 +728,11 @@ def _search(rest: str, *, spaced: bool, mentioned: bool) -> Command | None:
     if not mentioned:
         if (
             len(kw) > _MAX_GROUP_KEYWORD
+            or (kw[0].isascii() and kw.split(None, 1)[0].lower() in _EN_NOT_PRODUCT)
             or len(kw.split()) > _MAX_GROUP_WORDS
             or _SENTENCE_PUNCT.search(kw)
             or kw.startswith(_CHAT_AFTER_VERB)
             or _PERSONAL.search(kw)
-            or kw.split()[0].lower() in _EN_NOT_PRODUCT
         ):
             return None
     elif not spaced:
@@ -751,33 +779,38 @@ def parse_command(text: str, *, mentioned: bool) -> Command | None:
     Call it only when `find_product_refs` found nothing: a link is never a command.
     """
     s = _command_body(text)
-    if is_help(s, addressed=mentioned):
+    bare = s.rstrip(_TRAILING_PUNCT)
+    low = bare.lower()
+    if low in HELP_WORDS or (mentioned and low in HELP_WHEN_ADDRESSED):
         return Command("help", "")
-    if s.rstrip(_TRAILING_PUNCT) in _STATUS_WORDS:
+    if bare in _STATUS_WORDS:
         return Command("subscription_status", "")
-    for word in _UNSUBSCRIBE_WORDS:
-        if s.startswith(word):
-            arg = _owner_arg(s[len(word) :])
-            return None if arg is None else Command("unsubscribe", arg)
-    for word in _SUBSCRIBE_WORDS:
-        if s.startswith(word):
-            arg = _owner_arg(s[len(word) :])
-            return None if arg is None else Command("subscribe", arg)
+    if s.startswith(_OWNER_WORDS):
+        for word in _UNSUBSCRIBE_WORDS:
+            if s.startswith(word):
+                arg = _owner_arg(s[len(word) :])
+                return None if arg is None else Command("unsubscribe", arg)
+        for word in _SUBSCRIBE_WORDS:
+            if s.startswith(word):
+                arg = _owner_arg(s[len(word) :])
+                return None if arg is None else Command("subscribe", arg)
     if len(s) > _MAX_TEXT:
         return None
-    low = s[:8].lower()
-    for word in _SEARCH_WORDS_EN:
-        if low.startswith(word) and s[len(word) : len(word) + 1] in (" ", "\u3000", ":", "："):
-            return _search(s[len(word) :], spaced=True, mentioned=mentioned)
-    for word in _SEARCH_WORDS:
-        if s.startswith(word):
-            rest = s[len(word) :]
-            if not rest.strip(_SEPARATORS):
-                return None
-            spaced = rest[0] in _SEPARATORS
-            if not spaced and not mentioned:
-                return None  # "找工作好难", "查快递", "买了个新手机": chat, not a request
-            return _search(rest, spaced=spaced, mentioned=mentioned)
+    if s[:1].isascii():
+        head = low[:7]
+        for word in _SEARCH_WORDS_EN:
+            if head.startswith(word) and s[len(word) : len(word) + 1] in (" ", "\u3000", ":", "："):
+                return _search(s[len(word) :], spaced=True, mentioned=mentioned)
+    elif s.startswith(_SEARCH_WORDS):
+        for word in _SEARCH_WORDS:
+            if s.startswith(word):
+                rest = s[len(word) :]
+                if not rest.strip(_SEPARATORS):
+                    return None
+                spaced = rest[0] in _SEPARATORS
+                if not spaced and not mentioned:
+                    return None  # "找工作好难", "查快递", "买了个新手机": chat, not a request
+                return _search(rest, spaced=spaced, mentioned=mentioned)
     if mentioned:
         return _search(s, spaced=True, mentioned=True)
     return None
@@ -789,13 +822,22 @@ def parse_command(text: str, *, mentioned: bool) -> Command | None:
 def may_be_request(text: str) -> bool:
     """Whether a group message that does not @mention the bot gets an answer (a link, 口令 or command).
 
-    Exact, and fast on the common case: a line that starts with no command word and holds fewer than
-    eight ASCII letters/digits and no dot cannot hold a reference, and is rejected without any parsing.
+    Exact, and fast on the common case: a line that starts with no command word, has no dot before a
+    letter and no eight ASCII letters/digits in a row cannot hold a reference, and is rejected without
+    any parsing.
     A message that mentions the bot, or a private chat, must bypass it.
     """
-    s = text[:MAX_INSPECT]
-    if _COMMAND_START.match(s) and parse_command(s, mentioned=False) is not None:
+    s = text if len(text) <= MAX_INSPECT else text[:MAX_INSPECT]
+    first = s[:1]
+    if first in _COMMAND_FIRST:  # `_may_be_command`, inlined: this is the hottest line of the bot
+        if _COMMAND_HEAD.match(s[:10].lower() if first.isascii() else s) and parse_command(
+            s, mentioned=False
+        ):
+            return True
+    elif first in _LEAD and _may_be_command(s) and parse_command(s, mentioned=False):
         return True
+    if len(s) < 8:  # a link or a 口令 takes at least eight characters
+        return False
     ascii_part = s.encode("ascii", "ignore")
     return len(ascii_part) >= 8 and _REF_HINT.search(ascii_part) is not None and bool(find_product_refs(s))
 

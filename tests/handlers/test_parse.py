@@ -817,3 +817,15 @@ def test_installed_command_prints_utf8_json() -> None:
         "code": None,
         "url": "https://store.weixin.qq.com/shop/a/T9WX95cCebFqe4F",
     }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [text for text, _ in CASES]
+    + [text for text, _, _ in COMMANDS]
+    + ["  /help", "//help", "HELP!", "Search: switch 手柄", "找\u3000蓝牙耳机", "我的订阅", "我刚到家"],
+)
+def test_the_gate_is_exact_for_unmentioned_group_messages(text: str) -> None:
+    """The router's relevance gate answers exactly "would the bot act on this in a group without @"."""
+    acts = bool(find_product_refs(text)) or parse_command(text, mentioned=False) is not None
+    assert may_be_request(text) is acts

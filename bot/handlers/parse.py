@@ -465,7 +465,7 @@ def _scan(text: str, most: int | None) -> tuple[list[_Found], list[_Found], list
 def _in_context(text: str, found: list[_Found]) -> list[_Found]:
     """Apply what the surrounding text says: 闲鱼 shares are not products; video/note links count only in a
     shopping share; an unknown-host link counts only inside a Taobao share text with no other link."""
-    if not found:
+    if not found or (not any(f.needs for f in found) and _XIANYU.search(text) is None):
         return found
     paras, para_starts = _paragraphs(text)
     starts = [f.start for f in found]

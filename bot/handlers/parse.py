@@ -257,7 +257,8 @@ _TAOBAO_SHARE = re.compile(
     r"【(?:淘宝|天猫|手淘)|淘宝搜索|(?:打开|打開|咑閞)👉?(?:淘宝|淘寳|手淘|天猫)|淘♂寳|淘寳|tao宝|淘口令",
     re.IGNORECASE,
 )
-_JD_CONTEXT = re.compile(r"京东|jd", re.IGNORECASE)
+_JD_CONTEXT = re.compile(r"京东|jd\.com|3\.cn", re.IGNORECASE)
+_TAOBAO_NAMED = re.compile(r"淘宝|淘寳|淘♂寳|tao宝|天猫|手淘|taobao|tmall|tb\.cn", re.IGNORECASE)
 _TITLE_RE = re.compile(r"「[^「」\n]*」|『[^『』\n]*』|【[^【】\n]*】")
 _PERCENT = frozenset("%％")
 _JD_MARKS = frozenset("！!")
@@ -362,8 +363,8 @@ def _code_at(text: str, start: int, end: int) -> tuple[_Found, bool] | None:
     copy = before.endswith(_COPY_VERB) or before[:-1].endswith(_COPY_VERB)
     if lcat == "Sc" or rcat == "Sc" or xx is not None or ltag or rtag or copy:
         return found, True
-    lmark = lch in _WEAK_MARKS or lcat == "So"
-    rmark = rch in _WEAK_MARKS or rcat == "So"
+    lmark = lch in _WEAK_MARKS or lcat[:1] == "S"  # symbols: emoji, ~ ^ < > and the like
+    rmark = rch in _WEAK_MARKS or rcat[:1] == "S"
     if ((lmark and (rmark or rcat == "Lo")) or (rmark and lcat == "Lo")) and _mixed(code):
         return found, False
     return None
@@ -527,7 +528,7 @@ def find_product_refs(text: str, *, limit: int | None = MAX_INSPECT) -> list[Pro
         codes = [f for f in weak if not _spans_contain(titles, title_starts, f.start)]
     found = sorted(links + codes, key=lambda f: f.start) if codes else links
     # A strong code reads as Taobao unless the message is a JD share and not a Taobao one.
-    if codes and _JD_CONTEXT.search(text) and not _TAOBAO_CONTEXT.search(text):
+    if codes and _JD_CONTEXT.search(text) and not _TAOBAO_NAMED.search(text):
         for f in codes:
             f.platform = "jd"
     found = _in_context(text, found)

@@ -373,6 +373,10 @@ CASES: list[tuple[str, list[Row]]] = [
     ("「三只松鼠每日坚果750g」\nMc2Vb8Nx5Za CZ3457\n打开淘宝", [tpwd("Mc2Vb8Nx5Za")]),
     ("CZ3457 Mc2Vb8Nx5Za", [tpwd("Mc2Vb8Nx5Za")]),
     ("➡️Kp7Wm3Xz9Qa⬅️ 打开淘宝", [tpwd("Kp7Wm3Xz9Qa")]),
+    ("~Kp7Wm3Xz9Qa~ 复制后打开淘宝", [tpwd("Kp7Wm3Xz9Qa")]),
+    ("^Kp7Wm3Xz9Qa^ 打开手淘", [tpwd("Kp7Wm3Xz9Qa")]),
+    ("(￥Kp7Wm3Xz9Qa￥)", [tpwd("Kp7Wm3Xz9Qa")]),
+    ("~Kp7Wm3Xz9Qa~ 这是我的游戏ID", []),
     (
         "【淘宝】https://e.tb.cn/h.gTxQ9kP2a?tk=Qw3Er5Ty7Ui CZ0001 「蓝牙耳机」\n点击链接直接打开 或者 淘宝搜索直接打开",
         [tb_short("https://e.tb.cn/h.gTxQ9kP2a?tk=Qw3Er5Ty7Ui", "Qw3Er5Ty7Ui")],
@@ -408,6 +412,8 @@ CASES: list[tuple[str, list[Row]]] = [
     ),
     ("**限时**：<https://item.taobao.com/item.htm?id=612345678901>", [tb_item("612345678901", TB_ITEM)]),
     ("链接：https://u.jd.com/Kx8Pq2W，快冲！", [jd_short("https://u.jd.com/Kx8Pq2W")]),
+    ("**https://item.jd.com/100012043978.html**", [jd_item("100012043978", JD_ITEM)]),
+    ("好价!https://u.jd.com/Kx8Pq2W!", [jd_short("https://u.jd.com/Kx8Pq2W")]),
     ("地址【https://item.jd.com/100012043978.html】", [jd_item("100012043978", JD_ITEM)]),
     ("点这里→https://p.pinduoduo.com/Lm3Nq7Zx←", [pdd_short("https://p.pinduoduo.com/Lm3Nq7Zx")]),
     ("[百度一下](https://www.baidu.com/s?wd=淘宝)", []),
@@ -418,6 +424,8 @@ CASES: list[tuple[str, list[Row]]] = [
         [jd_short("https://3.cn/2-Hq7KpZx?jkl=@Ab3dEf7Gh9J@", "Ab3dEf7Gh9J")],
     ),
     ("28:/！Kq5Lm8Nw3Pz！ 复制这条口令打开京东APP", [jd_code("Kq5Lm8Nw3Pz")]),
+    ("【京东】€Kq5Lm8Nw3Pz€ 复制这条口令打开京东", [jd_code("Kq5Lm8Nw3Pz")]),
+    ("京东没货，淘宝有 ￥Tz3Kp9Wm2Ls￥", [tpwd("Tz3Kp9Wm2Ls")]),
     (
         "【京东】罗技鼠标 https://3.cn/2-Hq7KpZx\n28:/！Kq5Lm8Nw3Pz！ 复制这条口令打开京东",
         [jd_short("https://3.cn/2-Hq7KpZx", "Kq5Lm8Nw3Pz")],

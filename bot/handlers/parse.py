@@ -262,7 +262,7 @@ _TAOBAO_NAMED = re.compile(r"淘宝|淘寳|淘♂寳|tao宝|天猫|手淘|taobao
 _TITLE_RE = re.compile(r"「[^「」\n]*」|『[^『』\n]*』|【[^【】\n]*】")
 _PERCENT = frozenset("%％")
 _JD_MARKS = frozenset("！!")
-_YEN = frozenset("￥¥")
+_JD_OR_YEN = frozenset("！!￥¥")
 _XX_PREFIX = re.compile(r"(?<!\d)\d{1,3}:/[ \u3000]*$")
 _COPY_VERB = ("复制", "復制", "覆制", "復zhi", "复zhi")
 # What 闲鱼's own share texts say (not every mention of 闲鱼: "闲鱼上没有，淘宝这个便宜 <link>" is a request).
@@ -352,7 +352,7 @@ def _code_at(text: str, start: int, end: int) -> tuple[_Found, bool] | None:
         return None
     before = text[max(0, lpos - 7) : lpos + 1]
     xx = _XX_PREFIX.search(text, max(0, lpos - 7), lpos + 1) if lpos >= 0 else None
-    if xx is None and lch in _JD_MARKS | _YEN:
+    if xx is None and lch in _JD_OR_YEN:
         xx = _XX_PREFIX.search(text, max(0, lpos - 7), lpos)
     platform: Platform = "taobao"
     if xx is not None and (lch in _JD_MARKS or rch in _JD_MARKS):

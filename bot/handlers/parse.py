@@ -244,7 +244,8 @@ def _classify(url: str, start: int) -> _Found | None:
 
 # --------------------------------------------------------------------------------------------- 口令
 
-_SKIP = " \u3000\ufe0f\ufe0e\u200d\u200b"
+_JOINERS = "\ufe0f\ufe0e\u200d\u200b"
+_SKIP = " \u3000" + _JOINERS
 """Between a 口令 and its delimiter: spaces, emoji variation selectors, zero-width joiners."""
 _CLIENT_TAG = re.compile(r"[A-Z]{2}\d{4}")
 # Parentheses, slashes and emoji appear in ordinary chat ("(iPhone15Pro)", "/Documents/") and in product
@@ -344,7 +345,7 @@ def _code_at(text: str, start: int, end: int) -> tuple[_Found, bool] | None:
     if not _code_shape_ok(code):
         return None
     lch, lpos, ltag = _left(text, start)
-    rch, _rpos, rtag = _right(text, end)
+    rch, rpos, rtag = _right(text, end)
     if rch in _PERCENT:  # `￥9BDF5AC4A2A7D3%`: the pre-2020 JD 口令, which no API looks up any more
         return None
     lcat, rcat = _category(lch), _category(rch)
@@ -361,11 +362,17 @@ def _code_at(text: str, start: int, end: int) -> tuple[_Found, bool] | None:
     at = lpos if lpos >= 0 and lcat[:1] in ("S", "P") else start
     found = _Found(platform, "tpwd", None, code, None, at, end)
     copy = before.endswith(_COPY_VERB) or before[:-1].endswith(_COPY_VERB)
-    if lcat == "Sc" or rcat == "Sc" or xx is not None or ltag or rtag or copy:
+    # One currency sign is enough only when it touches the code: "iPhone15Pro ￥5999" is a price.
+    ladj = lpos >= 0 and not text[lpos + 1 : start].strip(_JOINERS)
+    radj = rpos < len(text) and not text[end:rpos].strip(_JOINERS)
+    if lcat == "Sc" and rcat == "Sc":
+        return found, True
+    if (lcat == "Sc" and ladj) or (rcat == "Sc" and radj) or xx is not None or ltag or rtag or copy:
         return found, True
     lmark = lch in _WEAK_MARKS or lcat[:1] == "S"  # symbols: emoji, ~ ^ < > and the like
     rmark = rch in _WEAK_MARKS or rcat[:1] == "S"
-    if ((lmark and (rmark or rcat == "Lo")) or (rmark and lcat == "Lo")) and _mixed(code):
+    weak = (lmark and (rmark or rcat == "Lo")) or (rmark and lcat == "Lo")
+    if weak and ladj and radj and _mixed(code):  # marks around a code touch it: "(…)", "👈…啊"
         return found, False
     return None
 

@@ -377,6 +377,10 @@ CASES: list[tuple[str, list[Row]]] = [
     ("^Kp7Wm3Xz9Qa^ 打开手淘", [tpwd("Kp7Wm3Xz9Qa")]),
     ("(￥Kp7Wm3Xz9Qa￥)", [tpwd("Kp7Wm3Xz9Qa")]),
     ("~Kp7Wm3Xz9Qa~ 这是我的游戏ID", []),
+    ("iPhone15Pro ￥5999 淘宝百亿补贴", []),
+    ("淘宝 iPhone15Pro ¥ 5999", []),
+    ("WiFi密码是 Abc12345678", []),
+    ("我的ID：Abc12345678 打开淘宝加我", []),
     (
         "【淘宝】https://e.tb.cn/h.gTxQ9kP2a?tk=Qw3Er5Ty7Ui CZ0001 「蓝牙耳机」\n点击链接直接打开 或者 淘宝搜索直接打开",
         [tb_short("https://e.tb.cn/h.gTxQ9kP2a?tk=Qw3Er5Ty7Ui", "Qw3Er5Ty7Ui")],

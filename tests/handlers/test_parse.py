@@ -15,7 +15,14 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from bot.handlers.parse import Command, ProductRef, find_product_refs, may_be_request, parse_command
+from bot.handlers.parse import (
+    Command,
+    ProductRef,
+    find_product_refs,
+    may_be_request,
+    parse_command,
+    shown_keyword,
+)
 
 Row = tuple[str, str, str | None, str | None, str | None]
 
@@ -841,3 +848,27 @@ def test_the_gate_is_exact_for_unmentioned_group_messages(text: str) -> None:
     """The router's relevance gate answers exactly "would the bot act on this in a group without @"."""
     acts = bool(find_product_refs(text)) or parse_command(text, mentioned=False) is not None
     assert may_be_request(text) is acts
+
+
+@pytest.mark.parametrize(
+    ("keyword", "shown"),
+    [
+        ("蓝牙耳机", "蓝牙耳机"),
+        ("https://evil.example.com/login 蓝牙耳机", "蓝牙耳机"),
+        ("蓝牙耳机 evil.example.com/login", "蓝牙耳机"),
+        ("超级无敌宇宙第一好用的不存在牌子的神奇小玩意儿", "超级无敌宇宙第一好用的不存在牌子的神奇…"),
+        ("https://evil.example.com/", ""),
+    ],
+)
+def test_keywords_shown_back_lose_links_and_are_capped(keyword: str, shown: str) -> None:
+    assert shown_keyword(keyword) == shown
+
+
+def test_product_refs_keep_the_fields_the_leagues_rely_on() -> None:
+    (ref,) = find_product_refs("【京东】https://3.cn/2-Hq7KpZx?jkl=@Ab3dEf7Gh9J@")
+    assert (ref.platform, ref.id, ref.code, ref.url) == (
+        "jd",
+        None,
+        "Ab3dEf7Gh9J",
+        "https://3.cn/2-Hq7KpZx?jkl=@Ab3dEf7Gh9J@",
+    )

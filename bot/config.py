@@ -34,6 +34,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from sqlalchemy.engine import make_url
+
+from bot.redact import MASK, mask_url
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +114,14 @@ class DatabaseSettings(_Section):
     @field_validator("url")
     @classmethod
     def _supported(cls, value: str) -> str:
+        expected = "'sqlite:///path.db' or 'postgresql+psycopg://user@host/db'"
         if value and not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
-            raise ValueError("'sqlite:///path.db' or 'postgresql+psycopg://user@host/db'")
+            raise ValueError(expected)
+        if value:
+            try:
+                make_url(value)
+            except Exception:  # e.g. a port that is not a number: the parser's text would echo the URL
+                raise ValueError(expected) from None
         return value
 
 
@@ -215,6 +224,10 @@ class DealSettings(_Section):
     group_window_seconds: int = Field(60, ge=1, le=86400)
     search_cache_seconds: int = Field(120, ge=0, le=86400)
     link_ttl_hours: int = Field(12, ge=1, le=24 * 30)
+    answer_deadline_seconds: float = Field(5.0, gt=0, le=60)
+    """A member hears back within this, whatever the leagues do (the friendly fallback if need be)."""
+    late_answer_grace_seconds: float = Field(20.0, ge=0, le=600)
+    """A real answer finished this long after the deadline still follows (once); later, it is only cached."""
     leagues: tuple[LeagueName, ...] = ("channels", "taobao", "jd", "pdd")
     """Which leagues a keyword search asks, in this order (only enabled ones count)."""
 
@@ -235,6 +248,8 @@ class PushSettings(_Section):
     live_remind_minutes: int = Field(15, ge=1, le=24 * 60)
     with_image: bool = False
     instance: str = ""
+    league_budget_seconds: float = Field(120.0, gt=0, le=3600)
+    """How long composing one push (its league calls, retries included) may take."""
 
     @field_validator("default_time")
     @classmethod
@@ -310,9 +325,18 @@ def _env_overrides(raw: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
+def _shown(key: str, value: Any) -> Any:
+    """What an error message may show of a value: URLs without their password, secrets not at all."""
+    if any(word in key.rsplit(".", 1)[-1].lower() for word in ("secret", "token", "password")):
+        return MASK
+    if isinstance(value, str) and key.endswith("url"):
+        return mask_url(value) if "://" in value else MASK  # a mangled URL may be all password
+    return value
+
+
 def _describe(error: Any) -> str:
     key = ".".join(str(part) for part in error["loc"])
-    value = error.get("input")
+    value = _shown(key, error.get("input"))
     kind = error["type"]
     if kind == "extra_forbidden":
         return f"unknown key '{key}' (misspelt?); see config.example.toml for the allowed keys"

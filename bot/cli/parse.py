@@ -14,6 +14,7 @@ from bot.handlers.parse import PLATFORM_NAMES, ProductRef, find_product_refs
 
 KIND_NAMES = {"item": "商品链接", "short_link": "短链接", "tpwd": "口令"}
 SERVED = frozenset({"taobao", "jd", "pdd", "channels"})
+NOT_PRODUCT = {"xianyu": "闲鱼二手，不是联盟商品"}
 NOTHING = "没有认出商品链接或口令（认得淘宝/天猫、京东、拼多多、微信小店的链接和淘口令、京东口令）。"
 
 
@@ -28,6 +29,8 @@ def describe(ref: ProductRef) -> str:
         details.append(ref.url)
     kind = "淘口令" if ref.kind == "tpwd" and ref.platform == "taobao" else KIND_NAMES[ref.kind]
     line = f"{PLATFORM_NAMES[ref.platform]} {kind}：" + "，".join(details)
+    if ref.not_product is not None:
+        return line + f"（{NOT_PRODUCT[ref.not_product]}）"
     return line if ref.platform in SERVED else line + "（暂不支持这个平台）"
 
 
@@ -44,7 +47,14 @@ def parse(text: str, as_json: bool) -> None:
         return
     for ref in refs:
         if as_json:
-            row = {"platform": ref.platform, "kind": ref.kind, "id": ref.id, "code": ref.code, "url": ref.url}
+            row = {
+                "platform": ref.platform,
+                "kind": ref.kind,
+                "id": ref.id,
+                "code": ref.code,
+                "url": ref.url,
+                "not_product": ref.not_product,
+            }
             click.echo(json.dumps(row, ensure_ascii=False))
         else:
             click.echo(describe(ref))

@@ -17,9 +17,10 @@ class HelpHandler:
         self.bot_name = bot_name
 
     async def __call__(self, message: Incoming) -> Reply | None:
+        # the parser's grammar decides (`parse_command` asks the same `is_help`): one notion of "asks for help"
         if not is_help(message.text, addressed=message.mentioned or not message.is_group):
             return None
-        text = self.renderer.render(
+        text = await self.renderer.render_async(
             "help",
             {"bot_name": self.bot_name, "is_group": message.is_group, "is_owner": message.sender_is_owner},
             group=message.chat_id if message.is_group else None,

@@ -85,6 +85,9 @@ class ProductRef:
     """The link as written in the message (trailing punctuation removed), or None."""
     start: int
     """Offset in the text where the reference begins; references come back in this order."""
+    not_product: str | None = None
+    """Why this is not an alliance product, or None for a product: ``xianyu`` (a 闲鱼 second-hand listing:
+    its share text rides on m.tb.cn like a Taobao one). Answer it with an explanation, never a lookup."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +134,7 @@ _TOKEN = re.compile(r"^/?(?:h\.)?([A-Za-z0-9_\-]{4,})/?$")
 _JD_ITEM_HOSTS = frozenset({"item.jd.com", "item.m.jd.com", "item.jd.hk", "npcitem.jd.hk", "wqitem.jd.com"})
 _JD_SHORT_HOSTS = frozenset({"u.jd.com", "union-click.jd.com", "3.cn", "jingfen.jd.com"})
 # 闲鱼 (second-hand) pages live under taobao.com but are not alliance products.
-_XIANYU_HOSTS = frozenset({"2.taobao.com", "market.m.taobao.com", "h5.m.goofish.com", "goofish.com"})
+_XIANYU_HOSTS = frozenset({"2.taobao.com", "s.2.taobao.com"})
 
 
 def _under(host: str, *domains: str) -> bool:
@@ -165,6 +168,7 @@ class _Found:
     start: int
     end: int
     paired: bool = False
+    not_product: str | None = None
     needs: str = ""
     """A condition on the surrounding text: "shop" (a video/note link counts only in a shopping share),
     "taobao" (a link on an unknown host counts only inside a Taobao share text)."""
@@ -183,9 +187,18 @@ def _classify(url: str, start: int) -> _Found | None:
     ) -> _Found:
         return _Found(platform, kind, ident, code, url, start, end, needs=needs)
 
-    if _under(host, "taobao.com", "tmall.com", "tmall.hk", "tb.cn"):
-        if host in _XIANYU_HOSTS or "idlefish" in path.lower():
+    if (
+        _under(host, "goofish.com")
+        or host in _XIANYU_HOSTS
+        or (_under(host, "taobao.com") and "idlefish" in path.lower())
+    ):
+        # 闲鱼 (second-hand listings): recognised, so the member hears it is not an alliance product
+        if not (path.strip("/") or query):
             return None
+        ref = found("taobao", "short_link")
+        ref.not_product = "xianyu"
+        return ref
+    if _under(host, "taobao.com", "tmall.com", "tmall.hk", "tb.cn"):
         tk = _TB_TK_PARAM.search(query)
         code = tk.group(1) if tk and _code_shape_ok(tk.group(1)) else None
         if _under(host, "tb.cn"):
@@ -471,8 +484,8 @@ def _scan(text: str, most: int | None) -> tuple[list[_Found], list[_Found], list
 
 
 def _in_context(text: str, found: list[_Found]) -> list[_Found]:
-    """Apply what the surrounding text says: 闲鱼 shares are not products; video/note links count only in a
-    shopping share; an unknown-host link counts only inside a Taobao share text with no other link."""
+    """Apply what the surrounding text says: a 闲鱼 share is labelled not-a-product; video/note links count
+    only in a shopping share; an unknown-host link counts only inside a Taobao share text with no other link."""
     if not found or (not any(f.needs for f in found) and _XIANYU.search(text) is None):
         return found
     paras, para_starts = _paragraphs(text)
@@ -493,7 +506,7 @@ def _in_context(text: str, found: list[_Found]) -> list[_Found]:
     out: list[_Found] = []
     for f in found:
         if id(f) in xianyu:
-            continue
+            f.not_product = "xianyu"
         if f.needs:
             p = bisect_right(para_starts, f.start) - 1
             if p not in says:  # each paragraph is read once, however many links it holds
@@ -555,7 +568,7 @@ def find_product_refs(text: str, *, limit: int | None = MAX_INSPECT) -> list[Pro
             seen |= keys
             continue
         seen |= keys
-        out.append(ProductRef(f.platform, f.kind, f.id, f.code, f.url, f.start))
+        out.append(ProductRef(f.platform, f.kind, f.id, f.code, f.url, f.start, f.not_product))
     return out
 
 

@@ -46,7 +46,6 @@ EVERYDAY = [
     "怎么用",
     "功能",
     "命令",
-    "我在闲鱼发布了【宝宝推车 95新】快来看看吧 https://m.tb.cn/h.6Fx2Kq9",
     "淘宝的链接一般是 m.tb.cn 或者 e.tb.cn 开头，京东是 u.jd.com",
     "7.43 复制打开抖音，看看【小王的作品】今天的晚霞太美了 https://v.douyin.com/iRNBho6u/",
 ]
@@ -104,3 +103,11 @@ async def test_platforms_not_served_are_named_and_declined(
 ) -> None:
     answer = said(await router(h.msg(text)))
     assert f"{name}的链接暂不支持" in answer
+
+
+async def test_a_xianyu_share_is_told_apart_from_a_product_without_a_league_call(
+    h: Harness, router: Router
+) -> None:
+    answer = said(await router(h.msg("我在闲鱼发布了【宝宝推车 95新】快来看看吧 https://m.tb.cn/h.6Fx2Kq9")))
+    assert "闲鱼" in answer and "不是淘宝联盟的商品" in answer
+    assert not h.league.calls

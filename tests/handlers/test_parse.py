@@ -24,7 +24,8 @@ from bot.handlers.parse import (
     shown_keyword,
 )
 
-Row = tuple[str, str, str | None, str | None, str | None]
+Row = tuple[str | None, ...]
+"""(platform, kind, id, code, url), plus the not-a-product label when there is one."""
 
 
 def tb_item(ident: str, url: str, code: str | None = None) -> Row:
@@ -45,6 +46,11 @@ def jd_item(ident: str, url: str) -> Row:
 
 def jd_short(url: str, code: str | None = None) -> Row:
     return ("jd", "short_link", None, code, url)
+
+
+def xianyu(url: str | None, code: str | None = None) -> Row:
+    """A 闲鱼 listing: recognised, and labelled not an alliance product (the member hears why)."""
+    return ("taobao", "tpwd" if url is None else "short_link", None, code, url, "xianyu")
 
 
 def jd_code(code: str) -> Row:
@@ -476,14 +482,28 @@ CASES: list[tuple[str, list[Row]]] = [
     # ---- 闲鱼 shares ride on m.tb.cn but are not alliance products; prose about domains is not a request
     (
         "【闲鱼】https://m.tb.cn/h.6Fx2Kq9?tk=Zw4Xc6Vb8Nm CZ0001 「我在闲鱼发布了【九成新iPhone 13】」\n点击链接直接打开",
-        [],
+        [xianyu("https://m.tb.cn/h.6Fx2Kq9?tk=Zw4Xc6Vb8Nm", "Zw4Xc6Vb8Nm")],
     ),
-    ("我在闲鱼发布了【宝宝推车 95新】快来看看吧 https://m.tb.cn/h.6Fx2Kq9", []),
-    ("€Zw4Xc6Vb8Nm€ 我在闲鱼发布了【二手键盘】，复制打开闲鱼APP", []),
-    ("https://market.m.taobao.com/app/idleFish-F2e/widle-taobao-rax/page-detail?id=612345678901", []),
+    (
+        "我在闲鱼发布了【宝宝推车 95新】快来看看吧 https://m.tb.cn/h.6Fx2Kq9",
+        [xianyu("https://m.tb.cn/h.6Fx2Kq9")],
+    ),
+    ("€Zw4Xc6Vb8Nm€ 我在闲鱼发布了【二手键盘】，复制打开闲鱼APP", [xianyu(None, "Zw4Xc6Vb8Nm")]),
+    (
+        "https://market.m.taobao.com/app/idleFish-F2e/widle-taobao-rax/page-detail?id=612345678901",
+        [xianyu("https://market.m.taobao.com/app/idleFish-F2e/widle-taobao-rax/page-detail?id=612345678901")],
+    ),
+    (
+        "https://www.goofish.com/item?id=812345678901",
+        [xianyu("https://www.goofish.com/item?id=812345678901")],
+    ),
+    ("https://www.goofish.com/", []),
     (
         "淘宝：https://m.tb.cn/h.AAA1234?tk=Aa1Bb2Cc3Dd\n闲鱼：https://m.tb.cn/h.BBB5678 我在闲鱼发布了",
-        [tb_short("https://m.tb.cn/h.AAA1234?tk=Aa1Bb2Cc3Dd", "Aa1Bb2Cc3Dd")],
+        [
+            tb_short("https://m.tb.cn/h.AAA1234?tk=Aa1Bb2Cc3Dd", "Aa1Bb2Cc3Dd"),
+            xianyu("https://m.tb.cn/h.BBB5678"),
+        ],
     ),
     (
         "闲鱼上没找到，淘宝这个便宜 https://m.tb.cn/h.5AMOUBE?tk=o63GWJTAyv1",
@@ -574,7 +594,9 @@ CASES: list[tuple[str, list[Row]]] = [
 
 
 def rows(refs: list[ProductRef]) -> list[Row]:
-    return [(r.platform, r.kind, r.id, r.code, r.url) for r in refs]
+    return [
+        (r.platform, r.kind, r.id, r.code, r.url) + ((r.not_product,) if r.not_product else ()) for r in refs
+    ]
 
 
 @pytest.mark.parametrize(("text", "expected"), CASES)
@@ -772,10 +794,18 @@ def test_cli_json_lines() -> None:
             "id": None,
             "code": "o63GWJTAyv1",
             "url": "https://m.tb.cn/h.5AMOUBE?tk=o63GWJTAyv1",
+            "not_product": None,
         },
-        {"platform": "jd", "kind": "item", "id": "100012043978", "code": None, "url": JD_ITEM},
+        {
+            "platform": "jd",
+            "kind": "item",
+            "id": "100012043978",
+            "code": None,
+            "url": JD_ITEM,
+            "not_product": None,
+        },
     ]
-    assert list(lines[0]) == ["platform", "kind", "id", "code", "url"]
+    assert list(lines[0]) == ["platform", "kind", "id", "code", "url", "not_product"]
 
 
 def test_cli_readable_chinese() -> None:
@@ -799,13 +829,21 @@ def test_cli_json_has_null_where_absent_and_names_unsupported_platforms() -> Non
     result = CliRunner().invoke(cli, ["parse", text, "--json"])
     assert result.exit_code == 0, result.output
     assert [json.loads(line) for line in result.stdout.splitlines()] == [
-        {"platform": "jd", "kind": "tpwd", "id": None, "code": "Kq5Lm8Nw3Pz", "url": None},
+        {
+            "platform": "jd",
+            "kind": "tpwd",
+            "id": None,
+            "code": "Kq5Lm8Nw3Pz",
+            "url": None,
+            "not_product": None,
+        },
         {
             "platform": "vip",
             "kind": "item",
             "id": "6920061234567",
             "code": None,
             "url": "https://m.vip.com/product-1710613245-6920061234567.html",
+            "not_product": None,
         },
     ]
     readable = CliRunner().invoke(cli, ["parse", text]).stdout.splitlines()
@@ -835,6 +873,7 @@ def test_installed_command_prints_utf8_json() -> None:
         "id": None,
         "code": None,
         "url": "https://store.weixin.qq.com/shop/a/T9WX95cCebFqe4F",
+        "not_product": None,
     }
 
 
@@ -872,3 +911,11 @@ def test_product_refs_keep_the_fields_the_leagues_rely_on() -> None:
         "Ab3dEf7Gh9J",
         "https://3.cn/2-Hq7KpZx?jkl=@Ab3dEf7Gh9J@",
     )
+
+
+def test_cli_labels_a_xianyu_share() -> None:
+    text = "我在闲鱼发布了【宝宝推车 95新】快来看看吧 https://m.tb.cn/h.6Fx2Kq9"
+    (line,) = CliRunner().invoke(cli, ["parse", text, "--json"]).stdout.splitlines()
+    assert json.loads(line)["not_product"] == "xianyu"
+    (readable,) = CliRunner().invoke(cli, ["parse", text]).stdout.splitlines()
+    assert readable.endswith("（闲鱼二手，不是联盟商品）")

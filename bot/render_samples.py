@@ -125,13 +125,51 @@ SUNSCREEN_LINK = PromotionLink(
     http_short_link="https://s.click.taobao.com/Xhrwx0S",
     code="￥VU1pXk3w4rS￥",
 )
+JD_FRYER_COUPON = Coupon(
+    coupon_id="https://coupon.m.jd.com/coupons/show.action?key=c1e2a3b4&roleId=1598765",
+    amount_fen=3000,
+    threshold_fen=29900,
+    name="满299减30",
+)
+JD_FRYER = Product(
+    platform="jd",
+    product_id="100012345678",
+    title="美的 空气炸锅 家用大容量 5.5L 可视窗口 不用翻面 多功能电炸锅",
+    price_fen=32900,
+    shop_name="美的京东自营旗舰店",
+    sales=20000,
+    coupons=(JD_FRYER_COUPON,),
+    badges=("京东自营",),
+)
+JD_FRYER_LINK = PromotionLink(
+    product_id=JD_FRYER.product_id,
+    spot=Spot(league="jd", pid="3100012345", tag="tk_5f2a9c0e1b7d3a48"),
+    http_short_link="https://u.jd.com/aB3cD4e",
+    code="【京东】https://3.cn/-aB3cD4e「美的 空气炸锅 家用大容量」点击链接直接打开",
+)
+PDD_TISSUE = Product(
+    platform="pdd",
+    product_id="E9b2omogKFFAc7WBwvbZU1ikIb16_J3CTa8HNN",
+    title="洁柔 抽纸 3层120抽*24包 家用整箱 餐巾纸卫生纸",
+    price_fen=3990,
+    shop_name="洁柔官方旗舰店",
+    sales=100000,
+    list_price_fen=5990,
+    badges=("百亿补贴",),
+)
+PDD_TISSUE_LINK = PromotionLink(
+    product_id=PDD_TISSUE.product_id,
+    spot=Spot(league="pdd", pid="10326915_188461783", tag='{"uid":"g3f1a2b4c5d6e7f80"}'),
+    http_short_link="https://p.pinduoduo.com/Xy7Kp2Qa",
+    mini_path="package_e/welfare_coupon/welfare_coupon?goods_sign=E9b2omog&pid=10326915_188461783",
+)
 
 
 def _item(product: Product, link: PromotionLink) -> dict[str, Any]:
     coupon = product.best_coupon()
     return {
         "product": product,
-        "platform_name": {"channels": "微信小店", "taobao": "淘宝/天猫"}.get(
+        "platform_name": {"channels": "微信小店", "taobao": "淘宝/天猫", "jd": "京东", "pdd": "拼多多"}.get(
             product.platform, product.platform
         ),
         "coupon": coupon,
@@ -141,7 +179,12 @@ def _item(product: Product, link: PromotionLink) -> dict[str, Any]:
 
 
 ITEMS = [_item(EARBUDS, EARBUDS_LINK), _item(TISSUE, TISSUE_LINK), _item(TEA, TEA_LINK)]
-MIXED_ITEMS = [_item(SUNSCREEN, SUNSCREEN_LINK), _item(TISSUE, TISSUE_LINK)]
+MIXED_ITEMS = [
+    _item(PDD_TISSUE, PDD_TISSUE_LINK),
+    _item(EARBUDS, EARBUDS_LINK),
+    _item(JD_FRYER, JD_FRYER_LINK),
+    _item(SUNSCREEN, SUNSCREEN_LINK),
+]
 
 LIVE = LiveEvent(
     talent_appid="wx5e6f7a8b9c0d1e2f",
@@ -183,6 +226,20 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "final_price_fen": SUNSCREEN.final_price_fen,
                 "asker": "小明",
             },
+            {
+                "product": JD_FRYER,
+                "coupon": JD_FRYER_COUPON,
+                "link": JD_FRYER_LINK,
+                "final_price_fen": JD_FRYER.final_price_fen,
+                "asker": "小明",
+            },
+            {
+                "product": PDD_TISSUE,
+                "coupon": None,
+                "link": PDD_TISSUE_LINK,
+                "final_price_fen": PDD_TISSUE.final_price_fen,
+                "asker": "阿珍",
+            },
         ),
         "search_results": (
             {"keyword": "蓝牙耳机", "items": ITEMS, "asker": "小明"},
@@ -200,6 +257,12 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "group_name": "宝妈好物分享群",
                 "date": datetime(2024, 6, 18, 0, 30, tzinfo=UTC),
                 "items": ITEMS[:1],
+                "categories": [],
+            },
+            {
+                "group_name": "宝妈好物分享群",
+                "date": datetime(2024, 6, 18, 0, 30, tzinfo=UTC),
+                "items": MIXED_ITEMS,
                 "categories": [],
             },
         ),

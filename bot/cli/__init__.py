@@ -37,6 +37,7 @@ COMMANDS = {
         "bot.cli.league", "quota", "How much of today's API quota the league calls the bot makes have used."
     ),
     "push": Lazy("bot.cli.push", "push", "Daily deals and live reminders."),
+    "pdd": Lazy("bot.cli.pdd", "pdd", "拼多多 多多进宝: PID registration (备案)."),
 }
 
 

@@ -16,6 +16,8 @@ from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.leagues.base import League, Spot, SpotIssuer
+from bot.leagues.jd.build import build_jd, jd_spot
+from bot.leagues.pdd.build import build_pdd, pdd_spot
 from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.taobao.build import build_taobao, taobao_spot
 from bot.leagues.wechat.build import SANDBOX_APPID, SANDBOX_SHARER, build_channels, channels_spot
@@ -36,6 +38,8 @@ Builder = Callable[[Settings, str | None, Engine | None], Any]
 BUILDERS: dict[str, tuple[Builder, Callable[[Settings], Spot]]] = {
     "channels": (build_channels, channels_spot),
     "taobao": (build_taobao, taobao_spot),
+    "jd": (build_jd, jd_spot),
+    "pdd": (build_pdd, pdd_spot),
 }
 """League name → (build, the operator's default spot). One line per league."""
 

@@ -686,8 +686,14 @@ _SENTENCE_PUNCT = re.compile(r"[，。！？；,!?;]\s*\S")
 # word does not. A first-character test and one anchored match are the whole cost of ordinary chat.
 _COMMAND_HEAD = re.compile(
     "(?:"
-    + "|".join(sorted(_SEARCH_WORDS + _SEARCH_WORDS_EN, key=len, reverse=True))
+    + "|".join(sorted(_SEARCH_WORDS, key=len, reverse=True))
     + ")[ \t\u3000:：,，]|"
+    # English: "find you later" is chat; the same stop words `_search` refuses, looked at once, here
+    + "(?:"
+    + "|".join(_SEARCH_WORDS_EN)
+    + ")[ \t\u3000:：,，](?!(?:"
+    + "|".join(sorted(_EN_NOT_PRODUCT, key=len, reverse=True))
+    + r")(?=\s|$))|"
     + "|".join(
         sorted({*HELP_WORDS, *_STATUS_WORDS, *_SUBSCRIBE_WORDS, *_UNSUBSCRIBE_WORDS}, key=len, reverse=True)
     )

@@ -881,7 +881,16 @@ def test_installed_command_prints_utf8_json() -> None:
     "text",
     [text for text, _ in CASES]
     + [text for text, _, _ in COMMANDS]
-    + ["  /help", "//help", "HELP!", "Search: switch 手柄", "找\u3000蓝牙耳机", "我的订阅", "我刚到家"],
+    + ["  /help", "//help", "HELP!", "Search: switch 手柄", "找\u3000蓝牙耳机", "我的订阅", "我刚到家"]
+    + [
+        "find it's here",
+        "find You later",
+        "find you!",
+        "find meat",
+        "search  me",
+        "find\u3000it",
+        "find:you",
+    ],
 )
 def test_the_gate_is_exact_for_unmentioned_group_messages(text: str) -> None:
     """The router's relevance gate answers exactly "would the bot act on this in a group without @"."""

@@ -1,7 +1,8 @@
 """Recognise product links, 口令 and commands in a chat message. Pure functions, no I/O, linear time.
 
 Most group messages are ordinary chat the bot must ignore, so the ignore path is built for speed:
-`may_be_request` rejects a line with one anchored regex and one C-level encode, and everything else
+`may_be_request` rejects a line with a first-character test, at most one anchored match and one C-level
+encode, and everything else
 (URL classification, share-text merging, command grammar) runs only for the few messages it lets through.
 
 Precedence, as the router applies it:
@@ -21,6 +22,11 @@ currency signs). They come back as ONE reference, the most specific form: an ite
 else the short link with the code filled in as ``code`` (so the caller can query the code directly or
 resolve the link), else the bare 淘口令. JD share texts work the same way (``3.cn`` link, ``jkl=@…@``, the
 ``NN:/！…！`` 口令).
+
+Not everything that looks like a Taobao share is a product: a 闲鱼 listing rides on m.tb.cn too and comes
+back labelled ``not_product="xianyu"`` (so the member hears why, without a lookup); a sentence that only
+mentions a domain ("淘宝链接是 m.tb.cn 开头") is nothing; links of platforms no league serves (唯品会,
+抖音, 小红书) come back under their own platform, never mistaken for another one.
 
 Cost: every pattern here is a single left-to-right scan (no nested quantifiers over unbounded spans);
 per-candidate work looks at a bounded neighbourhood, and span lookups use bisection. On top of that only

@@ -137,7 +137,6 @@ _XHS_GOODS_PATH = re.compile(r"^/goods-detail/([0-9a-fA-F]{16,32})/?$")
 # A short-link token is a real token, not a placeholder in prose ("m.tb.cn/h.xxx", "u.jd.com/…").
 _TOKEN = re.compile(r"^/?(?:h\.)?([A-Za-z0-9_\-]{4,})/?$")
 
-_JD_ITEM_HOSTS = frozenset({"item.jd.com", "item.m.jd.com", "item.jd.hk", "npcitem.jd.hk", "wqitem.jd.com"})
 _JD_SHORT_HOSTS = frozenset({"u.jd.com", "union-click.jd.com", "3.cn", "jingfen.jd.com"})
 # 闲鱼 (second-hand) pages live under taobao.com but are not alliance products.
 _XIANYU_HOSTS = frozenset({"2.taobao.com", "s.2.taobao.com"})
@@ -216,7 +215,7 @@ def _classify(url: str, start: int) -> _Found | None:
             m = _TB_A_M_PATH.match(path)
         return found("taobao", "item", m.group(1), code) if m else None
     if _under(host, "jd.com", "jd.hk", "3.cn"):
-        if host in _JD_ITEM_HOSTS:
+        if host not in _JD_SHORT_HOSTS:  # item.jd.com, item.m.jd.com, m.jd.com, wqitem.jd.com, item.jd.hk …
             m = _JD_PATH.match(path) or _JD_QUERY.search(query)
             return found("jd", "item", m.group(1)) if m else None
         if host in _JD_SHORT_HOSTS and (_real_token(path) or query or path.count("/") > 1):

@@ -295,6 +295,11 @@ CASES: list[tuple[str, list[Row]]] = [
         [jd_item("100012043978", "https://wqitem.jd.com/item/view?sku=100012043978")],
     ),
     ("https://u.jd.com/AbCdEf1京东好价", [jd_short("https://u.jd.com/AbCdEf1")]),
+    (
+        "https://m.jd.com/product/100012043978.html",
+        [jd_item("100012043978", "https://m.jd.com/product/100012043978.html")],
+    ),
+    ("https://mall.jd.com/index-1000001.html", []),
     ("【京东】https://3.cn/-1yZabcD「罗技鼠标」", [jd_short("https://3.cn/-1yZabcD")]),
     (
         "https://union-click.jd.com/jdc?e=&p=JF8BAOAJK1olXDYDZBoCUBVIMzZNXhpXVhgcCx8P&t=W1dCFBBFC1pXUwkEAEAdQFkJBV8",

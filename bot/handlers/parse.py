@@ -112,7 +112,7 @@ _URL_CHARS = r"A-Za-z0-9\-._~:/?#@&+,;=%!*"
 _URL = (
     rf"[Hh][Tt][Tt][Pp][Ss]?://[{_URL_CHARS}]+"
     # Without a scheme only hosts under the TLDs the platforms use, not glued to a word or an e-mail.
-    rf"|(?<![A-Za-z0-9@._/:\-])(?:[A-Za-z0-9\-]+\.)+(?:com|cn|hk)(?![A-Za-z0-9\-])(?::\d+)?(?:/[{_URL_CHARS}]*)?"
+    rf"|(?<![A-Za-z0-9@._/\-])(?:[A-Za-z0-9\-]+\.)+(?:com|cn|hk)(?![A-Za-z0-9\-])(?::\d+)?(?:/[{_URL_CHARS}]*)?"
 )
 # One scan finds links and 口令 candidates (a run of 8-20 letters and digits), so a candidate never
 # starts inside a link and no span needs checking afterwards.

@@ -62,8 +62,14 @@ def daily_slot_key(slot: datetime, zone: ZoneInfo) -> str:
     return "daily:" + slot.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
 
 
-def instance_name(settings: Settings) -> str:
-    return settings.push.instance or f"{socket.gethostname()}:{settings.chat.kind}"
+def instance_name(settings: Settings, account: str = "") -> str:
+    """Who claims pushes in the push log. A restart of the same account recognises its own half-sent
+    slots by this prefix, so it must differ between accounts sharing a database (host and account do);
+    a configured `[push] instance` gets the account appended when the process serves several."""
+    account = account or "+".join(settings.chat.kinds)
+    if settings.push.instance:
+        return settings.push.instance if len(settings.chat.kinds) == 1 else f"{settings.push.instance}:{account}"
+    return f"{socket.gethostname()}:{account}"
 
 
 class PushService:
@@ -80,6 +86,7 @@ class PushService:
         clock: Clock = _now,
         owner: str | None = None,
         notify: Callable[[str], None] | None = None,
+        account: str | None = None,
     ) -> None:
         self.settings = settings
         self.push = settings.push
@@ -93,7 +100,9 @@ class PushService:
         self.notify = notify
         self._catch_up: asyncio.Task[int] | None = None
         self.zone = ZoneInfo(settings.bot.timezone)
-        self.instance = owner or instance_name(settings)
+        self.account = account
+        """Only this chat account's groups are pushed (None: every group, as a one-account process)."""
+        self.instance = owner or instance_name(settings, account or "")
         self.owner = f"{self.instance}/{os.getpid()}"
         self.scheduler: AsyncIOScheduler | None = None
         self._queued: set[tuple[int, str]] = set()
@@ -147,7 +156,7 @@ class PushService:
             "tick": IntervalTrigger(seconds=60, timezone=self.zone),
             "live": IntervalTrigger(seconds=self.push.live_poll_seconds, timezone=self.zone),
         }
-        for sub, _group in subscriptions.active(self.engine, "daily"):
+        for sub, _group in subscriptions.active(self.engine, "daily", self.account):
             hour, minute = (int(x) for x in sub.at_time.split(":"))
             wanted[f"daily:{sub.group_id}"] = CronTrigger(hour=hour, minute=minute, timezone=self.zone)
         for job in self.scheduler.get_jobs():
@@ -171,7 +180,7 @@ class PushService:
     def next_runs(self) -> dict[int, datetime]:
         out = {}
         now = self.clock()
-        for sub, _group in subscriptions.active(self.engine, "daily"):
+        for sub, _group in subscriptions.active(self.engine, "daily", self.account):
             out[sub.group_id] = next_slot(sub.at_time, now, self.zone)
         return out
 
@@ -186,7 +195,7 @@ class PushService:
         if self.league is None:
             return 0  # no league configured: nothing to push, and nothing to record as skipped
         async with self._tick_lock:
-            for sub, group in await asyncio.to_thread(subscriptions.active, self.engine, "daily"):
+            for sub, group in await asyncio.to_thread(subscriptions.active, self.engine, "daily", self.account):
                 assert group.id is not None
                 if group_id is not None and group.id != group_id:
                     continue
@@ -300,7 +309,7 @@ class PushService:
             return 0
         queued = 0
         per_spot: dict[str, list[LiveEvent]] = {}
-        for _sub, group in await asyncio.to_thread(subscriptions.active, self.engine, "live"):
+        for _sub, group in await asyncio.to_thread(subscriptions.active, self.engine, "live", self.account):
             assert group.id is not None
             spot = self.spots(group)
             if spot.key not in per_spot:

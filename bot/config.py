@@ -119,9 +119,17 @@ class GatewaySettings(_Section):
     @classmethod
     def _listen(cls, value: str) -> str:
         found = _LISTEN.fullmatch(value)
-        if not found or not 0 < int(found["port"]) < 65536:
+        if not found or not 0 <= int(found["port"]) < 65536:
             raise ValueError("host:port for the webhook server, e.g. '127.0.0.1:8701'")
         return value
+
+    @model_validator(mode="after")
+    def _callback_for_a_wildcard_listen(self) -> GatewaySettings:
+        if self.listen_host in ("0.0.0.0", "::") and not self.callback_url:
+            raise ValueError(
+                "listen on all interfaces needs callback_url: the address the gateway can reach the bot at"
+            )
+        return self
 
     @property
     def listen_host(self) -> str:

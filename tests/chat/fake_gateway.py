@@ -81,7 +81,7 @@ class FakeGateway:
     async def _handle(self, request: Request) -> Response:
         if self.down:
             return Response("gateway restarting", status_code=503)
-        path = "/" + request.path_params["path"].split("/v2/api", 1)[-1].lstrip("/")
+        path = ("/" + request.path_params["path"]).removeprefix("/v2/api")
         body = await request.json()
         self.calls.append((path, body))
         if request.headers.get("X-GEWE-TOKEN") != self.token:
@@ -95,7 +95,9 @@ class FakeGateway:
         if path == "/login/checkOnline":
             return ok | {"data": self.online}
         if path == "/login/getLoginQrCode":
-            return ok | {"data": {"qrData": "http://weixin.qq.com/x/fake-login", "qrImgBase64": "", "uuid": "uuid-1"}}
+            return ok | {
+                "data": {"qrData": "http://weixin.qq.com/x/fake-login", "qrImgBase64": "", "uuid": "uuid-1"}
+            }
         if path == "/login/checkLogin":
             if self.login_confirmed:
                 self.online = True
@@ -106,7 +108,9 @@ class FakeGateway:
             url = str(body.get("callbackUrl") or "")
             try:
                 async with httpx.AsyncClient(timeout=5) as client:
-                    answer = await client.post(url, json={"testMsg": "回调地址链接成功！", "token": self.token})
+                    answer = await client.post(
+                        url, json={"testMsg": "回调地址链接成功！", "token": self.token}
+                    )
             except httpx.HTTPError:
                 return {"ret": 500, "msg": "回调地址无法访问"}
             if answer.status_code != 200:
@@ -136,7 +140,12 @@ class FakeGateway:
             self.sent.append(Sent(path, to, body))
             new_id = next(self._ids)
             return ok | {
-                "data": {"msgId": new_id % 10**9, "newMsgId": new_id, "createTime": int(time.time()), "toWxid": to}
+                "data": {
+                    "msgId": new_id % 10**9,
+                    "newMsgId": new_id,
+                    "createTime": int(time.time()),
+                    "toWxid": to,
+                }
             }
         return {"ret": 404, "msg": f"未知接口 {path}"}
 
@@ -190,7 +199,9 @@ class FakeGateway:
         body["Data"]["MsgSource"] = ""
         return body
 
-    async def deliver(self, payload: Any, *, secret: str | None = None, raw: bytes | None = None) -> httpx.Response:
+    async def deliver(
+        self, payload: Any, *, secret: str | None = None, raw: bytes | None = None
+    ) -> httpx.Response:
         """POST a callback to the bot as the gateway does (to the registered URL, or with another secret)."""
         assert self.callback_url, "the bot has not registered its callback yet"
         url = self.callback_url

@@ -168,7 +168,9 @@ class FakeIlink:
         if request.query_params.get("bot_type") != "3":
             return JSONResponse({"ret": -1, "errmsg": "bad bot_type"})
         n = next(self._qr)
-        return JSONResponse({"qrcode": f"qr-{n}", "qrcode_img_content": f"https://liteapp.weixin.qq.com/q/fake{n}"})
+        return JSONResponse(
+            {"qrcode": f"qr-{n}", "qrcode_img_content": f"https://liteapp.weixin.qq.com/q/fake{n}"}
+        )
 
     async def _qrcode_status(self, request: Request) -> Response:
         try:

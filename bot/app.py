@@ -37,7 +37,7 @@ from bot.handlers.ratelimit import Limit, RateLimiter
 from bot.handlers.router import CatchErrors, DropDuplicates, GroupAllowList, Handler, Router, ignore_self
 from bot.handlers.spots import GroupSpots
 from bot.handlers.subscribe import SubscribeHandler
-from bot.leagues.base import League, Spot
+from bot.leagues.base import League, Spot, SpotIssuer
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.setup import default_spots, open_leagues
 from bot.push.sender import PacedSender
@@ -108,7 +108,7 @@ def build_deals(
         leagues=leagues,
         renderer=renderer,
         links=links or LinkCache(engine, ttl=timedelta(hours=deals.link_ttl_hours)),
-        spots=spots or GroupSpots(engine, default_spots(settings)),
+        spots=spots or GroupSpots(engine, default_spots(settings), issuers=spot_issuers(leagues)),
         limiter=RateLimiter(
             Limit(deals.member_requests, deals.member_window_seconds),
             Limit(deals.group_requests, deals.group_window_seconds),
@@ -116,6 +116,15 @@ def build_deals(
         recorder=recorder,
         settings=deals,
     )
+
+
+def spot_issuers(leagues: dict[str, League]) -> dict[str, SpotIssuer]:
+    """The leagues that give each group its own identity (a Taobao adzone, a PDD PID)."""
+    return {
+        name: league  # type: ignore[misc]
+        for name, league in leagues.items()
+        if callable(getattr(league, "choose_identity", None))
+    }
 
 
 def build_router(settings: Settings, renderer: Renderer, *handlers: Handler) -> Router:
@@ -311,7 +320,7 @@ class App:
         recorder = RequestRecorder(self.engine)
         stack.push_async_callback(recorder.close)
         links = LinkCache(self.engine, ttl=timedelta(hours=settings.deals.link_ttl_hours))
-        spots = GroupSpots(self.engine, default_spots(settings))
+        spots = GroupSpots(self.engine, default_spots(settings), issuers=spot_issuers(self.leagues))
         deals = build_deals(settings, renderer, self.engine, self.leagues, recorder, links, spots)
         league = self.leagues.get("channels")
         several = len(channels) > 1
@@ -376,7 +385,9 @@ class App:
 
         signals = _SignalStop(self.stop_channels)
         runs = {
-            asyncio.create_task(channel.run(answer_on(channel)), name=f"channel-{account_of(channel)}"): channel
+            asyncio.create_task(
+                channel.run(answer_on(channel)), name=f"channel-{account_of(channel)}"
+            ): channel
             for channel in channels
         }
         try:

@@ -112,14 +112,20 @@ class IlinkClient:
         return headers
 
     async def _request(
-        self, method: str, path: str, *, body: dict[str, Any] | None = None, timeout: float | None = None
+        self, method: str, path: str, *, body: dict[str, Any] | None = None, hold: float | None = None
     ) -> dict[str, Any]:
+        """One call; `hold` is the read timeout for a call the server holds open (a long poll)."""
+        timeout = httpx.Timeout(self.timeout, read=hold) if hold else None
         url = f"{self.base_url}/{path}"
         try:
             if method == "GET":
-                response = await self._http.get(url, headers=self._headers(authed=False), timeout=timeout)
+                response = await self._http.get(
+                    url, headers=self._headers(authed=False), timeout=timeout or httpx.USE_CLIENT_DEFAULT
+                )
             else:
-                response = await self._http.post(url, json=body or {}, headers=self._headers(), timeout=timeout)
+                response = await self._http.post(
+                    url, json=body or {}, headers=self._headers(), timeout=timeout or httpx.USE_CLIENT_DEFAULT
+                )
         except httpx.TimeoutException:
             raise
         except httpx.HTTPError as exc:
@@ -140,9 +146,9 @@ class IlinkClient:
             raise IlinkError(path, f"{message} ({code})", code=code)
         return answer
 
-    async def get_updates(self, cursor: str, timeout: float) -> dict[str, Any]:
+    async def get_updates(self, cursor: str, hold: float) -> dict[str, Any]:
         body = {"get_updates_buf": cursor, "base_info": {"channel_version": CHANNEL_VERSION}}
-        return await self._request("POST", "ilink/bot/getupdates", body=body, timeout=timeout)
+        return await self._request("POST", "ilink/bot/getupdates", body=body, hold=hold)
 
     async def send_text(self, to_user: str, text: str, context_token: str) -> None:
         msg = {
@@ -159,9 +165,9 @@ class IlinkClient:
     async def login_qrcode(self) -> dict[str, Any]:
         return await self._request("GET", "ilink/bot/get_bot_qrcode?bot_type=3")
 
-    async def login_status(self, qrcode: str, timeout: float) -> dict[str, Any]:
+    async def login_status(self, qrcode: str, hold: float) -> dict[str, Any]:
         query = httpx.QueryParams({"qrcode": qrcode})
-        return await self._request("GET", f"ilink/bot/get_qrcode_status?{query}", timeout=timeout)
+        return await self._request("GET", f"ilink/bot/get_qrcode_status?{query}", hold=hold)
 
 
 @dataclass
@@ -226,6 +232,9 @@ class IlinkChannel:
         self.clock = clock
         self.client = IlinkClient(base_url, token, timeout=timeout, transport=transport)
         self.poll_seconds = DEFAULT_POLL_SECONDS
+        """How long the server holds a long poll (it says so in `longpolling_timeout_ms`)."""
+        self.poll_margin = 10.0
+        """Seconds past that before the bot gives up on a poll that hangs."""
         self.bot_id = ""
         self.duplicates_dropped = 0
         self._cursor = ""
@@ -310,11 +319,16 @@ class IlinkChannel:
 
     async def _poll(self) -> dict[str, Any] | None:
         """One long poll; None when it timed out or the channel stopped (the cursor stays where it was)."""
-        task = asyncio.ensure_future(self.client.get_updates(self._cursor, timeout=self.poll_seconds + 10))
+        task = asyncio.ensure_future(
+            self.client.get_updates(self._cursor, hold=self.poll_seconds + self.poll_margin)
+        )
         try:
             answer: dict[str, Any] | None = await self._until_stopped(task)
         except httpx.TimeoutException:
-            log.info("iLink long poll ran past %.0f s without an answer; polling again", self.poll_seconds + 10)
+            log.info(
+                "iLink long poll ran past %.0f s without an answer; polling again",
+                self.poll_seconds + self.poll_margin,
+            )
             return None
         if answer is None:
             return None
@@ -357,7 +371,9 @@ class IlinkChannel:
             self._contexts[user] = _Context(token, self.clock())  # a new window: the budget starts over
         text = message_text(message)
         if not text.strip():
-            log.debug("iLink message %s has no text (item types %s): ignored", message_id, message.get("item_list"))
+            log.debug(
+                "iLink message %s has no text (item types %s): ignored", message_id, message.get("item_list")
+            )
             return None
         return Incoming(
             message_id=message_id,
@@ -374,7 +390,9 @@ class IlinkChannel:
     # -- login -----------------------------------------------------------------------------------------
 
     async def _session_expired(self) -> None:
-        log.error("iLink session expired (errcode -14): the bot must be logged in again; scan the new QR code")
+        log.error(
+            "iLink session expired (errcode -14): the bot must be logged in again; scan the new QR code"
+        )
         self.client.token = ""
         if self.configured_token:
             log.error("the configured [chat.ilink] token no longer works: remove it to log in by QR code")
@@ -397,7 +415,9 @@ class IlinkChannel:
         )
         log.warning("iLink bot is not logged in: scan the QR code shown in the terminal")
         while not self._stopping.is_set():
-            task = asyncio.ensure_future(self.client.login_status(qrcode, timeout=DEFAULT_POLL_SECONDS + 5))
+            task = asyncio.ensure_future(
+                self.client.login_status(qrcode, hold=DEFAULT_POLL_SECONDS + self.poll_margin)
+            )
             try:
                 status = await self._until_stopped(task)
             except httpx.TimeoutException:

@@ -68,7 +68,9 @@ def instance_name(settings: Settings, account: str = "") -> str:
     a configured `[push] instance` gets the account appended when the process serves several."""
     account = account or "+".join(settings.chat.kinds)
     if settings.push.instance:
-        return settings.push.instance if len(settings.chat.kinds) == 1 else f"{settings.push.instance}:{account}"
+        return (
+            settings.push.instance if len(settings.chat.kinds) == 1 else f"{settings.push.instance}:{account}"
+        )
     return f"{socket.gethostname()}:{account}"
 
 
@@ -195,7 +197,9 @@ class PushService:
         if self.league is None:
             return 0  # no league configured: nothing to push, and nothing to record as skipped
         async with self._tick_lock:
-            for sub, group in await asyncio.to_thread(subscriptions.active, self.engine, "daily", self.account):
+            for sub, group in await asyncio.to_thread(
+                subscriptions.active, self.engine, "daily", self.account
+            ):
                 assert group.id is not None
                 if group_id is not None and group.id != group_id:
                     continue

@@ -1,7 +1,7 @@
 """accounts own groups: an account column on groups and subscriptions; chat channel state
 
 Revision ID: 0006_accounts
-Revises: 0001_foundation
+Revises: 0004_league_spots
 Create Date: 2026-11-30
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_accounts"
-down_revision = "0001_foundation"
+down_revision = "0004_league_spots"
 branch_labels = None
 depends_on = None
 

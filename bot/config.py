@@ -152,7 +152,7 @@ class IlinkSettings(_Section):
     base_url: str = "https://ilinkai.weixin.qq.com"
     token: SecretStr = SecretStr("")
     """The bot token; empty means log in by QR code (the token obtained is kept in the store)."""
-    account: str = Field("ilink", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    account: str = Field("default", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
     """Names this iLink bot in the store; give each bot its own when several share one database."""
     sends_per_user: int = Field(10, ge=1, le=100)
     """Messages the bot may send a member per context window (iLink answers ret -2 beyond ~10)."""

@@ -111,9 +111,13 @@ async def _ilink(settings: Settings, engine: Engine | None) -> list[Line]:
     base_url = il.base_url
     cursor = ""
     if engine is not None:
-        token = token or await asyncio.to_thread(chat_state.get, engine, account, TOKEN_KEY) or ""
-        cursor = await asyncio.to_thread(chat_state.get, engine, account, CURSOR_KEY) or ""
-        base_url = await asyncio.to_thread(chat_state.get, engine, account, "base_url") or base_url
+
+        def kept(key: str) -> str:
+            return chat_state.get(engine, account, key) or ""
+
+        token = token or await asyncio.to_thread(kept, TOKEN_KEY)
+        cursor = await asyncio.to_thread(kept, CURSOR_KEY)
+        base_url = await asyncio.to_thread(kept, "base_url") or base_url
     if not token:
         return [(True, "iLink: no bot token yet: `tuike run` shows the login QR code and keeps the token")]
     client = IlinkClient(base_url, token, timeout=PROBE_SECONDS)

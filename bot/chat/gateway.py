@@ -74,6 +74,7 @@ _LOGGED_OUT_WORDS = ("未登录", "离线", "不在线", "掉线", "已退出", 
 _THROTTLED_WORDS = ("频繁", "限制", "too many", "too frequent", "rate limit")
 _LEADING_AT = re.compile(r"^@[^\s\u2005]{1,32}[\u2005 ]")
 _QUOTED = re.compile(r'"([^"]{1,64})"')
+_SERVICE_ACCOUNTS = frozenset({"weixin", "fmessage", "filehelper", "newsapp", "medianote", "floatbottle"})
 
 
 class GatewayError(ChatUnavailable):
@@ -562,6 +563,8 @@ class GatewayChannel:
         msg_type = int(data.get("MsgType") or 0)
         if self.self_id and sender_box == self.self_id:
             return  # the account's own message (sent by the bot, or by a person on the phone)
+        if sender_box.startswith("gh_") or sender_box in _SERVICE_ACCOUNTS:
+            return  # official accounts and WeChat's own service chats are nobody to answer
         is_group = sender_box.endswith("@chatroom")
         sender = sender_box
         if is_group:

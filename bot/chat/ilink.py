@@ -345,9 +345,16 @@ class IlinkChannel:
                 if found is not None:
                     incoming.append(found)
         results = await asyncio.gather(*(handler(m) for m in incoming), return_exceptions=True)
+        failed = 0
         for message, result in zip(incoming, results, strict=True):
             if isinstance(result, BaseException):
+                failed += 1
                 log.error("message %s not handled: %s: %s", message.message_id, type(result).__name__, result)
+        if failed and self._stopping.is_set():
+            # the bot stopped under these messages (its sender closed): keep the cursor, so the next
+            # start gets the batch again rather than losing what members wrote
+            log.warning("stopping: %d message(s) of this batch come again after the next start", failed)
+            return
         cursor = str(answer.get("get_updates_buf") or "")
         if cursor and cursor != self._cursor:
             self._cursor = cursor

@@ -160,6 +160,8 @@ async def test_the_bots_own_messages_and_unmentioned_chatter_get_no_answer(
     own["Data"]["ToUserName"] = {"string": ALICE}
     await gateway.deliver(own)
     await gateway.deliver(gateway.text("今天天气不错", sender=ALICE, room=ROOM, mention=False))
+    await gateway.deliver(gateway.text("找 蓝牙耳机", sender="gh_3dfda90e39d6", room=""))  # an official account
+    await gateway.deliver(gateway.text("帮助", sender="weixin", room=""))  # WeChat's own team chat
     (reply,) = await ask(gateway, "帮助")  # the next answer is to this, not to the two before
     assert "帮助" in reply.content or BOT_NAME in reply.content
     assert len(gateway.sent) == 1

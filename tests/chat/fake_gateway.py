@@ -107,7 +107,7 @@ class FakeGateway:
         if path == "/tools/setCallback":
             url = str(body.get("callbackUrl") or "")
             try:
-                async with httpx.AsyncClient(timeout=5) as client:
+                async with httpx.AsyncClient(timeout=5, verify=False) as client:
                     answer = await client.post(
                         url, json={"testMsg": "回调地址链接成功！", "token": self.token}
                     )
@@ -207,7 +207,8 @@ class FakeGateway:
         url = self.callback_url
         if secret is not None:
             url = httpx.URL(url).copy_set_param("secret", secret).__str__()
-        async with httpx.AsyncClient(timeout=10) as client:
+        # plain HTTP on loopback: no TLS context to build (that alone costs ~70 ms of CPU a client)
+        async with httpx.AsyncClient(timeout=10, verify=False) as client:
             if raw is not None:
                 return await client.post(url, content=raw, headers={"Content-Type": "application/json"})
             return await client.post(url, json=payload)

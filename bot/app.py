@@ -400,7 +400,10 @@ class App:
             await asyncio.wait(runs)
             for task in runs:
                 if not task.cancelled() and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
+                    error = task.exception()
+                    if isinstance(error, ChatUnavailable):  # e.g. the webhook port is taken
+                        raise StartRefused(f"{account_of(runs[task])}: {error}") from None
+                    raise error  # type: ignore[misc]
         finally:
             for task in runs:
                 if not task.done():

@@ -28,6 +28,7 @@ import json
 import logging
 import re
 import secrets
+import socket
 import time
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
@@ -323,6 +324,9 @@ class GatewayChannel:
         self._stopping = asyncio.Event()
         self._send_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._current: asyncio.Future[None] | None = None
+        self.drain_seconds = 5.0
+        """At a stop, how long the message being handled may take to finish."""
 
     # -- state ---------------------------------------------------------------------------------------
 
@@ -356,8 +360,12 @@ class GatewayChannel:
     # -- life cycle ----------------------------------------------------------------------------------
 
     async def run(self, handler: MessageHandler) -> None:
-        self._secret = self._secret or await self._load_secret()
-        await self._start_server()
+        try:
+            self._secret = self._secret or await self._load_secret()
+            await self._start_server()
+        except BaseException:
+            await self.client.aclose()
+            raise
         worker = asyncio.create_task(self._work(handler), name="gateway-webhook-worker")
         try:
             attempt = 0
@@ -375,10 +383,13 @@ class GatewayChannel:
                 await self._watch()
         finally:
             self._ready.clear()
+            await self._stop_server()  # no new webhook calls (the gateway resends what we refuse)
+            current = self._current
+            if current is not None and not current.done():  # finish the message in flight
+                await asyncio.wait({current}, timeout=self.drain_seconds)
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
-            await self._stop_server()
             left = self._queue.qsize()
             if left:
                 log.warning("stopped with %d webhook message(s) received but not handled", left)
@@ -468,17 +479,31 @@ class GatewayChannel:
             server_header=False,
         )
         server = _QuietServer(config)
-        task = asyncio.create_task(server.serve(), name="gateway-webhook-server")
+        # we bind the socket ourselves: uvicorn would sys.exit() from inside the event loop on a taken port
+        family = socket.AF_INET6 if ":" in self.listen_host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.listen_host, self.listen_port))
+        except OSError as exc:
+            sock.close()
+            raise ChatUnavailable(
+                f"the webhook server cannot listen on {self.listen_host}:{self.listen_port}: "
+                f"{exc.strerror}; change [chat.gateway] listen"
+            ) from None
+        self.listen_port = int(sock.getsockname()[1])
+        task = asyncio.create_task(server.serve(sockets=[sock]), name="gateway-webhook-server")
         while not server.started and not task.done():  # noqa: ASYNC110  (uvicorn has no started event)
             await asyncio.sleep(0.01)
         if task.done():
-            task.result()  # raises what stopped it (port in use …)
-            raise ChatUnavailable(f"webhook server on {self.listen_host}:{self.listen_port} did not start")
+            sock.close()
+            with contextlib.suppress(Exception):
+                task.result()
+            raise ChatUnavailable(
+                f"the webhook server on {self.listen_host}:{self.listen_port} did not start"
+            )
         self._server = server
         self._tasks.add(task)
-        if self.listen_port == 0:
-            sockets = [s for srv in server.servers for s in srv.sockets]
-            self.listen_port = int(sockets[0].getsockname()[1])
         log.info("webhook server listening on %s:%d", self.listen_host, self.listen_port)
 
     async def _stop_server(self) -> None:
@@ -525,10 +550,11 @@ class GatewayChannel:
     # -- handling what arrives -----------------------------------------------------------------------
 
     async def _work(self, handler: MessageHandler) -> None:
-        while True:
+        while not self._stopping.is_set():
             payload = await self._queue.get()
+            self._current = asyncio.ensure_future(self._dispatch(payload, handler))
             try:
-                await self._dispatch(payload, handler)
+                await asyncio.shield(self._current)  # a stop lets the message in flight finish
             except asyncio.CancelledError:
                 raise
             except Exception:

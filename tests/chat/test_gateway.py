@@ -8,6 +8,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import sys
 import textwrap
 from collections.abc import AsyncIterator
@@ -17,10 +18,12 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
 from bot.app import App
 from bot.chat.base import Incoming, LinkCard, MiniProgramCard, Outgoing, Reply
 from bot.chat.gateway import GatewayChannel, GatewayError, at_list, card_text, joined_members
+from bot.cli import cli
 from bot.config import load_config
 from bot.leagues.sandbox.server import SandboxServer
 from bot.push.service import next_slot
@@ -160,7 +163,9 @@ async def test_the_bots_own_messages_and_unmentioned_chatter_get_no_answer(
     own["Data"]["ToUserName"] = {"string": ALICE}
     await gateway.deliver(own)
     await gateway.deliver(gateway.text("今天天气不错", sender=ALICE, room=ROOM, mention=False))
-    await gateway.deliver(gateway.text("找 蓝牙耳机", sender="gh_3dfda90e39d6", room=""))  # an official account
+    await gateway.deliver(
+        gateway.text("找 蓝牙耳机", sender="gh_3dfda90e39d6", room="")
+    )  # an official account
     await gateway.deliver(gateway.text("帮助", sender="weixin", room=""))  # WeChat's own team chat
     (reply,) = await ask(gateway, "帮助")  # the next answer is to this, not to the two before
     assert "帮助" in reply.content or BOT_NAME in reply.content
@@ -314,6 +319,36 @@ async def test_cards_go_out_as_the_gateways_card_calls(gateway_base: str, gatewa
         "pages/p?id=1",
     )
     await channel.client.aclose()
+
+
+def test_a_taken_webhook_port_stops_tuike_run_with_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        path = tmp_path / "config.toml"
+        path.write_text(
+            textwrap.dedent(
+                f"""\
+                [bot]
+                data_dir = "{(tmp_path / "data").as_posix()}"
+                [chat]
+                kind = "gateway"
+                allow_sandbox_with_real_chat = true
+                [chat.gateway]
+                base_url = "http://127.0.0.1:9/v2/api"
+                token = "{TOKEN}"
+                app_id = "{APP_ID}"
+                listen = "127.0.0.1:{port}"
+                """
+            ),
+            encoding="utf-8",
+        )
+        result = CliRunner().invoke(cli, ["--config", str(path), "run"])
+    assert result.exit_code == 2, result.output
+    assert result.output.count("\n") == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert TOKEN not in result.output
 
 
 # -- parsing the gateway's shapes ----------------------------------------------------------------------

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
+from bot import redact
 from bot.chat.base import (
     ChatChannel,
     ChatUnavailable,
@@ -30,20 +31,21 @@ from bot.chat.base import (
 )
 from bot.chat.console import ConsoleChannel
 from bot.config import LoadedConfig, Settings, sandbox_in_real_chat
-from bot.handlers.deals import DealsHandler
+from bot.handlers.deals import DealsHandler, LateSend
 from bot.handlers.help import HelpHandler
 from bot.handlers.parse import may_be_request
 from bot.handlers.ratelimit import Limit, RateLimiter
 from bot.handlers.router import CatchErrors, DropDuplicates, GroupAllowList, Handler, Router, ignore_self
 from bot.handlers.spots import GroupSpots
 from bot.handlers.subscribe import SubscribeHandler
-from bot.leagues.base import League, Spot, SpotIssuer
+from bot.leagues.base import League, Spot
 from bot.leagues.linkcache import LinkCache
-from bot.leagues.setup import default_spots, open_leagues
+from bot.leagues.setup import default_spots, open_leagues, spot_issuers
 from bot.push.sender import PacedSender
 from bot.push.service import PushService
 from bot.render import Renderer
 from bot.store import db
+from bot.store.groups import named_not_by_id
 from bot.store.models import Group
 from bot.store.requests import RequestRecorder
 
@@ -66,6 +68,8 @@ def setup_logging(settings: Settings) -> None:
     )
     for noisy in ("httpx", "httpcore", "alembic.runtime.migration", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    redact.register(*redact.secret_values(settings))
+    redact.install()
 
 
 def prepare_database(settings: Settings) -> Engine:
@@ -102,6 +106,7 @@ def build_deals(
     recorder: RequestRecorder,
     links: LinkCache | None = None,
     spots: GroupSpots | None = None,
+    late: LateSend | None = None,
 ) -> DealsHandler:
     deals = settings.deals
     return DealsHandler(
@@ -115,16 +120,8 @@ def build_deals(
         ),
         recorder=recorder,
         settings=deals,
+        late=late,
     )
-
-
-def spot_issuers(leagues: dict[str, League]) -> dict[str, SpotIssuer]:
-    """The leagues that give each group its own identity (a Taobao adzone, a PDD PID)."""
-    return {
-        name: league  # type: ignore[misc]
-        for name, league in leagues.items()
-        if callable(getattr(league, "choose_identity", None))
-    }
 
 
 def build_router(settings: Settings, renderer: Renderer, *handlers: Handler) -> Router:
@@ -176,7 +173,7 @@ def welcome_hook(renderer: Renderer, bot_name: str) -> JoinHook:
             "bot_name": bot_name,
         }
         try:
-            text = renderer.render("welcome", context, group=joined.chat_id)
+            text = await renderer.render_async("welcome", context, group=joined.chat_id)
         except Exception as exc:
             log.warning(
                 "no welcome in %s: template 'welcome' failed: %s: %s", joined.chat_id, type(exc).__name__, exc
@@ -282,7 +279,7 @@ class App:
         refusal = sandbox_in_real_chat(settings, kinds)
         if refusal:
             raise StartRefused(refusal)
-        self.engine = prepare_database(settings)
+        self.engine = await asyncio.to_thread(prepare_database, settings)  # migrations: off the loop
         async with AsyncExitStack() as stack:
             if not self.leagues:
                 self.leagues = await open_leagues(settings, self.engine, stack)
@@ -292,17 +289,20 @@ class App:
         settings = self.settings
         assert self.engine is not None
         notices: set[asyncio.Task[None]] = set()
+        loop = asyncio.get_running_loop()
 
         def tell_operator_via(channel: ChatChannel) -> Callable[[str], None]:
+            def send_notice(admin_chat: str, text: str) -> None:
+                task = loop.create_task(channel.send(Outgoing(admin_chat, Reply.text(text))))
+                notices.add(task)
+                task.add_done_callback(notices.discard)
+
             def tell_operator(text: str) -> None:
-                """Trouble goes to the admin chat when one is configured (and always to the log)."""
+                """Trouble goes to the admin chat when one is configured (and always to the log).
+                Called from the render worker threads too, hence `call_soon_threadsafe`."""
                 log.warning("%s", text)
                 if settings.bot.admin_chat:
-                    task = asyncio.get_running_loop().create_task(
-                        channel.send(Outgoing(settings.bot.admin_chat, Reply.text(text)))
-                    )
-                    notices.add(task)
-                    task.add_done_callback(notices.discard)
+                    loop.call_soon_threadsafe(send_notice, settings.bot.admin_chat, text)
 
             return tell_operator
 
@@ -321,7 +321,17 @@ class App:
         stack.push_async_callback(recorder.close)
         links = LinkCache(self.engine, ttl=timedelta(hours=settings.deals.link_ttl_hours))
         spots = GroupSpots(self.engine, default_spots(settings), issuers=spot_issuers(self.leagues))
-        deals = build_deals(settings, renderer, self.engine, self.leagues, recorder, links, spots)
+
+        async def late(message: Incoming, reply: Reply) -> None:
+            """An answer that missed the deadline goes out through the sender of the account it came in on."""
+            sender = self.senders.get(message.account) or self.senders[account_of(channels[0])]
+            try:
+                await sender.reply(Outgoing(message.chat_id, reply, reply_to=message))
+            except RuntimeError:  # stopping: the sender takes no more work
+                log.info("late answer to %s dropped: stopping", message.chat_id)
+
+        deals = build_deals(settings, renderer, self.engine, self.leagues, recorder, links, spots, late)
+        stack.push_async_callback(deals.aclose)
         league = self.leagues.get("channels")
         several = len(channels) > 1
         for channel in channels:
@@ -347,9 +357,9 @@ class App:
         if several:
             log.info("serving %s", ", ".join(account_of(c) for c in channels))
 
-        def rebuild_jobs() -> None:
+        def jobs_changed() -> None:
             for push in self.pushes.values():
-                push.rebuild_jobs()
+                push.jobs_changed()
 
         def next_runs() -> dict[int, datetime]:
             runs: dict[int, datetime] = {}
@@ -364,10 +374,18 @@ class App:
             groups=spots,
             operators=settings.bot.operators,
             default_time=settings.push.default_time,
-            on_change=rebuild_jobs,
+            on_change=jobs_changed,
             next_runs=next_runs,
+            deadline=settings.deals.answer_deadline_seconds,
         )
         router = build_router(settings, renderer, subscribe, deals)
+        misnamed = await asyncio.to_thread(named_not_by_id, self.engine, settings.chat.allowed_groups)
+        for name, room_id in misnamed.items():
+            log.warning(
+                "[chat] allowed_groups lists %r, a group name: only room ids count (this group is %s)",
+                name,
+                room_id,
+            )
         if settings.push.enabled:
             for push in self.pushes.values():
                 await push.start(wait=False)  # members get answers while missed slots catch up

@@ -45,6 +45,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot import redact
 from bot.chat.base import (
     ChatUnavailable,
     Image,
@@ -362,6 +363,7 @@ class GatewayChannel:
     async def run(self, handler: MessageHandler) -> None:
         try:
             self._secret = self._secret or await self._load_secret()
+            redact.register(self._secret)  # the webhook secret never shows in a log line
             await self._start_server()
         except BaseException:
             await self.client.aclose()

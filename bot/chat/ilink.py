@@ -34,6 +34,7 @@ from typing import Any, TextIO
 import httpx
 from sqlalchemy import Engine
 
+from bot import redact
 from bot.chat.base import (
     ChatUnavailable,
     Image,
@@ -271,6 +272,7 @@ class IlinkChannel:
             if not self.configured_token:
                 self.client.token = await self._get(TOKEN_KEY)
                 self.client.base_url = await self._get(BASE_URL_KEY) or self.client.base_url
+                redact.register(self.client.token)  # a stored token is as secret as a configured one
             failures = 0
             while not self._stopping.is_set():
                 if not self.client.token:
@@ -438,6 +440,7 @@ class IlinkChannel:
             state = status.get("status")
             if state == "confirmed" and status.get("bot_token"):
                 self.client.token = str(status["bot_token"])
+                redact.register(self.client.token)
                 self.bot_id = str(status.get("ilink_bot_id") or "")
                 if status.get("baseurl"):
                     self.client.base_url = str(status["baseurl"]).rstrip("/")

@@ -15,7 +15,8 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,10 +28,12 @@ from sqlalchemy import Engine
 from bot.chat.base import Image, Outgoing, Reply, ReplyPart, Text
 from bot.config import Settings
 from bot.leagues.base import League, LeagueError, LeagueUnavailable, LiveEvent, Spot
+from bot.leagues.budget import budget
 from bot.leagues.linkcache import LinkCache
 from bot.push import claims
 from bot.push.planner import lives_due, plan_daily
 from bot.push.sender import PacedSender
+from bot.reasons import reason
 from bot.render import Renderer
 from bot.store import subscriptions
 from bot.store.models import Group, Subscription
@@ -44,18 +47,29 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _slot_on(day: date, hour: int, minute: int, zone: ZoneInfo) -> datetime:
+    """Local HH:MM on `day`, in UTC. A time the clock skips (spring forward) falls the gap's length
+    later, and a time it shows twice (fall back) counts the first time: both as the scheduler fires."""
+    return datetime.combine(day, dt_time(hour, minute), tzinfo=zone).astimezone(UTC)
+
+
 def latest_slot(at_time: str, now: datetime, zone: ZoneInfo) -> datetime:
-    """The most recent moment ≤ now at local HH:MM, in UTC."""
+    """The most recent moment ≤ now at local HH:MM, in UTC (compared in UTC: wall clocks lie at DST)."""
     hour, minute = (int(x) for x in at_time.split(":"))
-    local = now.astimezone(zone)
-    slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    if slot > local:
-        slot -= timedelta(days=1)
-    return slot.astimezone(UTC)
+    today = now.astimezone(zone).date()
+    slot = _slot_on(today, hour, minute, zone)
+    return slot if slot <= now else _slot_on(today - timedelta(days=1), hour, minute, zone)
 
 
 def next_slot(at_time: str, now: datetime, zone: ZoneInfo) -> datetime:
-    return latest_slot(at_time, now, zone) + timedelta(days=1)
+    """The first moment > now at local HH:MM: the next local day, not 24 hours on (DST)."""
+    hour, minute = (int(x) for x in at_time.split(":"))
+    today = now.astimezone(zone).date()
+    for day in (today, today + timedelta(days=1), today + timedelta(days=2)):
+        slot = _slot_on(day, hour, minute, zone)
+        if slot > now:
+            return slot
+    raise AssertionError("unreachable: a local time recurs within two days")
 
 
 def daily_slot_key(slot: datetime, zone: ZoneInfo) -> str:
@@ -110,6 +124,13 @@ class PushService:
         self._queued: set[tuple[int, str]] = set()
         self._tick_lock = asyncio.Lock()
         self.interrupted: list[str] = []
+        self.allowed = frozenset(settings.chat.allowed_groups)
+        """When not empty, only these room ids are pushed to (the same list that gates answers)."""
+        self._refreshing: set[asyncio.Task[None]] = set()
+
+    def serves(self, group: Group) -> bool:
+        """Whether this group may get pushes: `[chat] allowed_groups` names room ids, never names."""
+        return not self.allowed or group.room_id in self.allowed
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -138,7 +159,7 @@ class PushService:
         if schedule:
             self.scheduler = AsyncIOScheduler(timezone=self.zone)
             self.scheduler.start()
-            self.rebuild_jobs()
+            await self.refresh_jobs()
 
     async def stop(self) -> None:
         if self._catch_up is not None and not self._catch_up.done():
@@ -150,7 +171,20 @@ class PushService:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
 
-    def rebuild_jobs(self) -> None:
+    async def refresh_jobs(self) -> None:
+        """`rebuild_jobs` with the rows read off the event loop."""
+        if self.scheduler is None:
+            return
+        rows = await asyncio.to_thread(subscriptions.active, self.engine, "daily", self.account)
+        self.rebuild_jobs(rows)
+
+    def jobs_changed(self) -> None:
+        """A subscription changed (an owner's command): rebuild the jobs in the background."""
+        task = asyncio.get_running_loop().create_task(self.refresh_jobs(), name="push-refresh-jobs")
+        self._refreshing.add(task)
+        task.add_done_callback(self._refreshing.discard)
+
+    def rebuild_jobs(self, rows: list[tuple[Subscription, Group]] | None = None) -> None:
         """Jobs from rows: one cron job per daily subscription, plus the catch-all tick and live poll."""
         if self.scheduler is None:
             return
@@ -158,7 +192,11 @@ class PushService:
             "tick": IntervalTrigger(seconds=60, timezone=self.zone),
             "live": IntervalTrigger(seconds=self.push.live_poll_seconds, timezone=self.zone),
         }
-        for sub, _group in subscriptions.active(self.engine, "daily", self.account):
+        if rows is None:
+            rows = subscriptions.active(self.engine, "daily", self.account)
+        for sub, group in rows:
+            if not self.serves(group):
+                continue
             hour, minute = (int(x) for x in sub.at_time.split(":"))
             wanted[f"daily:{sub.group_id}"] = CronTrigger(hour=hour, minute=minute, timezone=self.zone)
         for job in self.scheduler.get_jobs():
@@ -201,7 +239,7 @@ class PushService:
                 subscriptions.active, self.engine, "daily", self.account
             ):
                 assert group.id is not None
-                if group_id is not None and group.id != group_id:
+                if (group_id is not None and group.id != group_id) or not self.serves(group):
                     continue
                 slot_time = latest_slot(sub.at_time, now, self.zone)
                 if slot_time < sub.updated_at:
@@ -219,7 +257,8 @@ class PushService:
                     log.info("skipped %s for %s: missed by %s", slot, group.name, late)
                     continue
                 try:
-                    composed = await self.compose_daily(group, sub, now)
+                    with budget(self.push.league_budget_seconds):
+                        composed = await self.compose_daily(group, sub, now)
                 except LeagueUnavailable as exc:
                     # quota gone or the league down: the other groups would fail the same way, and
                     # each try spends quota; the next tick (a minute on) tries them all again
@@ -262,7 +301,7 @@ class PushService:
         if not items:
             return None
         names = await self._category_names(category_ids)
-        text = self.renderer.render(
+        text = await self.renderer.render_async(
             "daily_deals",
             {"group_name": group.name, "date": now, "items": items, "categories": names},
             group=group.room_id,
@@ -315,15 +354,18 @@ class PushService:
         per_spot: dict[str, list[LiveEvent]] = {}
         for _sub, group in await asyncio.to_thread(subscriptions.active, self.engine, "live", self.account):
             assert group.id is not None
+            if not self.serves(group):
+                continue
             spot = self.spots(group)
             if spot.key not in per_spot:
                 try:
-                    per_spot[spot.key] = await self.league.lives(talents, spot)
+                    with budget(self.push.league_budget_seconds):
+                        per_spot[spot.key] = await self.league.lives(talents, spot)
                 except LeagueUnavailable as exc:
-                    log.warning("live notices unavailable: %s", exc)
+                    log.warning("live notices unavailable: %s", reason(exc))
                     return queued
                 except LeagueError as exc:  # e.g. this group's sharer is not bound: the others go on
-                    log.warning("live notices for %s unavailable: %s", group.name, exc)
+                    log.warning("live notices for %s unavailable: %s", group.name, reason(exc))
                     per_spot[spot.key] = []
             for due in lives_due(per_spot[spot.key], now, self.push.live_remind_minutes):
                 if (group.id, due.slot) in self._queued or await asyncio.to_thread(
@@ -334,7 +376,7 @@ class PushService:
                 context: dict[str, Any] = {"live": due.live, "link": link}
                 if due.template == "live_soon":
                     context["minutes"] = due.minutes
-                text = self.renderer.render(due.template, context, group=group.room_id)
+                text = await self.renderer.render_async(due.template, context, group=group.room_id)
                 self.enqueue(group.id, due.slot, Outgoing(group.room_id, Reply.text(text)), [])
                 queued += 1
         return queued

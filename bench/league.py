@@ -8,6 +8,8 @@
    counted by name (`bot.leagues.metering`), so a league added later shows up without edits here.
 3. The same keywords after a restart (a new bot on the same database): what the persistent caches
    save.
+4. Taobao (the TOP face): TOP calls per cold keyword answered as a member sees it (search + a link
+   and 淘口令 for each of the 3 results) and that round's p50/p99.
 
     .venv/bin/python bench/league.py [--rounds N]
 
@@ -31,7 +33,12 @@ from collections import Counter
 from contextlib import AsyncExitStack
 from pathlib import Path
 
+from bot.leagues.base import SearchQuery, Spot
 from bot.leagues.metering import metered
+from bot.leagues.sandbox.server import SandboxServer
+from bot.leagues.sandbox.top_face import SANDBOX_APP_KEY, SANDBOX_APP_SECRET, SANDBOX_MEMBER, SANDBOX_SITE
+from bot.leagues.taobao.client import TopClient
+from bot.leagues.taobao.league import TaobaoLeague
 from bot.leagues.wechat.client import ChannelsClient
 
 KEYWORDS = ["蓝牙耳机", "纸巾", "洗衣液", "零食", "牛奶", "口红", "运动鞋", "猫粮", "充电宝", "手机壳"]
@@ -63,17 +70,67 @@ async def client_rounds(base_url: str, concurrency: int, rounds: int) -> dict[st
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     await client.aclose()
     latencies.sort()
-    figures = {
-        "p50_ms": round(statistics.median(latencies) * 1000, 2),
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
-        "cpu_ms_per_round": round(cpu / rounds * 1000, 3),
-        "rounds_per_s": round(rounds / elapsed),
-    }
+    p50, p99 = statistics.median(latencies) * 1000, latencies[int(len(latencies) * 0.99) - 1] * 1000
     print(
-        f"concurrency {concurrency:2d}: {figures['rounds_per_s']} rounds/s, round p50 {figures['p50_ms']} ms, "
-        f"p99 {figures['p99_ms']} ms, client CPU {figures['cpu_ms_per_round']} ms per round"
+        f"concurrency {concurrency:2d}: {client.requests / elapsed:7.0f} requests/s, {rounds / elapsed:6.0f} "
+        f"rounds/s, round p50 {p50:.2f} ms, p99 {p99:.2f} ms, client CPU {cpu / rounds * 1000:.2f} ms per round"
     )
-    return figures
+    return {
+        f"channels_c{concurrency}_requests_per_s": round(client.requests / elapsed),
+        f"channels_c{concurrency}_round_p50_ms": round(p50, 2),
+        f"channels_c{concurrency}_round_p99_ms": round(p99, 2),
+        f"channels_c{concurrency}_cpu_ms_per_round": round(cpu / rounds * 1000, 3),
+    }
+
+
+TAOBAO_KEYWORDS = [
+    *KEYWORDS,
+    "防晒",
+    "奶粉",
+    "咖啡",
+    "茶叶",
+    "洗发水",
+    "双肩包",
+    "机械键盘",
+    "跑步机",
+    "面膜",
+    "牙膏",
+]
+
+
+async def taobao(rounds: int, results: int = 3) -> dict[str, float]:
+    """A cold keyword each round (fresh league caches): search, then a group link + 淘口令 per result."""
+    async with SandboxServer() as sandbox:
+        face = sandbox.face("/router/rest")
+        client = TopClient(sandbox.base_url + "/router/rest", SANDBOX_APP_KEY, SANDBOX_APP_SECRET)
+        pid = f"mm_{SANDBOX_MEMBER}_{SANDBOX_SITE}_110000000001"
+        latencies: list[float] = []
+        calls: list[int] = []
+        for i in range(rounds):
+            league = TaobaoLeague(client, pid=pid)  # cold: nothing cached
+            spot = Spot("taobao", pid=f"mm_{SANDBOX_MEMBER}_{SANDBOX_SITE}_{120000000000 + i}")
+            before = sum(face.calls.values())
+            start = time.perf_counter()
+            found = await league.search(
+                SearchQuery(keyword=TAOBAO_KEYWORDS[i % len(TAOBAO_KEYWORDS)], limit=12)
+            )
+            await asyncio.gather(*(league.promote(p, spot) for p in found[:results]))
+            latencies.append(time.perf_counter() - start)
+            calls.append(sum(face.calls.values()) - before)
+        await client.aclose()
+    latencies.sort()
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000
+    per_keyword = statistics.mean(calls)
+    print(
+        f"taobao cold keyword: {per_keyword:.1f} TOP calls (1 search + 2 per link × {results}), "
+        f"p50 {p50:.2f} ms, p99 {p99:.2f} ms"
+    )
+    return {
+        "taobao_calls_per_cold_keyword": round(per_keyword, 2),
+        "taobao_cold_keyword_p50_ms": round(p50, 2),
+        "taobao_cold_keyword_p99_ms": round(p99, 2),
+    }
 
 
 def sandbox_process() -> tuple[subprocess.Popen[str], str]:
@@ -141,8 +198,7 @@ def main() -> None:
     proc, base_url = sandbox_process()
     try:
         for concurrency in (1, 16):
-            for name, value in asyncio.run(client_rounds(base_url, concurrency, args.rounds)).items():
-                figures[f"{name}_{concurrency}"] = value
+            figures.update(asyncio.run(client_rounds(base_url, concurrency, args.rounds)))
     finally:
         proc.terminate()
         proc.wait()
@@ -166,6 +222,7 @@ def main() -> None:
         f"tuike search KEYWORD --limit 3: {figures['calls_per_cli_search']} league calls "
         f"{figures['calls_per_cli_search_by_league']}"
     )
+    figures.update(asyncio.run(taobao(max(args.rounds // 5, 20))))
     print(json.dumps(figures, ensure_ascii=False))
 
 

@@ -270,6 +270,8 @@ class App:
     """Chat account → its paced sender."""
     pushes: dict[str, PushService] = field(default_factory=dict, init=False)
     """Chat account → its push service (channels that carry pushes only)."""
+    on_ready: Callable[[], None] | None = None
+    """Called once everything is built, just before the channels start listening."""
 
     @property
     def settings(self) -> Settings:
@@ -407,6 +409,8 @@ class App:
 
             return on_message
 
+        if self.on_ready is not None:
+            self.on_ready()
         signals = _SignalStop(self.stop_channels)
         runs = {
             asyncio.create_task(

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from bot.cli.context import Context
+from bot.cli.context import Context, pause_gc
 from bot.cli.lazy import Lazy, LazyGroup
 
 COMMANDS = {
@@ -57,4 +57,5 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
+    pause_gc()  # resumed once the command's module is imported, or by `run` once it is ready
     return cli.main(args=argv, prog_name="tuike")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -142,6 +142,23 @@ def group_spot(settings: Settings) -> Callable[[Group], Spot]:
     return spot
 
 
+def daily_source(
+    settings: Settings, leagues: dict[str, League], spots: GroupSpots
+) -> tuple[League | None, Callable[[Group], Awaitable[Spot]] | None]:
+    """The league daily deals come from when `[push] league` is not Channels, and each group's spot on it."""
+    name = settings.push.league
+    league = leagues.get(name)
+    if name == "channels" or league is None:
+        if name != "channels":
+            log.warning("[push] league = %r is not enabled: daily deals come from Channels", name)
+        return None, None
+
+    async def spot(group: Group) -> Spot:
+        return await spots.for_group(group, name)
+
+    return league, spot
+
+
 def welcome_hook(renderer: Renderer, bot_name: str) -> JoinHook:
     """Greets new group members with the `welcome` template; when it cannot be rendered, only logs."""
 
@@ -243,6 +260,7 @@ class App:
         deals = build_deals(settings, renderer, self.engine, self.leagues, recorder, links, spots, late)
         stack.push_async_callback(deals.aclose)
         league = self.leagues.get("channels")
+        daily_league, daily_spots = daily_source(settings, self.leagues, spots)
         self.push = PushService(
             settings,
             self.engine,
@@ -252,6 +270,8 @@ class App:
             links,
             group_spot(settings),
             notify=tell_operator,
+            daily_league=daily_league,
+            daily_spots=daily_spots,
         )
         subscribe = SubscribeHandler(
             engine=self.engine,

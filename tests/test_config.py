@@ -56,7 +56,7 @@ def test_secrets_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
         ({"chatt": {}}, "unknown key 'chatt'"),
         (
             {"chat": {"kind": "wechat"}},
-            "chat.kind = 'wechat' is not allowed; expected 'console' or 'wechaty'",
+            "chat.kind = 'wechat' is not allowed; expected 'console', 'wechaty', 'gateway' or 'ilink'",
         ),
         ({"bot": {"timezone": "Mars/Base"}}, "bot.timezone = 'Mars/Base' is not valid"),
         ({"leagues": {"channels": {"max_retries": -1}}}, "leagues.channels.max_retries = -1"),

@@ -179,7 +179,7 @@ def promote(
         refs = find_product_refs(text)
         ref = refs[0] if refs else None
         if ref is not None:
-            by_platform = {lg.platform: lg for lg in leagues.values()}
+            by_platform: dict[str, League] = {lg.platform: lg for lg in leagues.values()}
             league = _pick(leagues, league_name) if league_name else by_platform.get(ref.platform)
             if league is None:
                 click.echo(f"{ref.platform} 的联盟没有启用 (league not enabled)", err=True)

@@ -112,12 +112,3 @@ def group_of_identity(engine: Engine, league: str, pid: str, tag: str) -> int | 
         if found is None and pid:
             found = first(LeagueSpot.pid == pid, col(LeagueSpot.tag).not_like(f"{CLAIM}%"))
         return found
-
-
-def group_of_identity(engine: Engine, league: str, pid: str, tag: str = "") -> int | None:
-    """The group that holds (pid, tag) on `league`: how an order is attributed (Taobao: its adzone PID)."""
-    with Session(engine) as session:
-        statement = select(LeagueSpot.group_id).where(
-            LeagueSpot.league == league, LeagueSpot.pid == pid, LeagueSpot.tag == tag
-        )
-        return session.exec(statement).first()

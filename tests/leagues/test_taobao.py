@@ -405,6 +405,6 @@ async def test_each_group_takes_its_own_adzone_and_its_orders_come_back_to_it(
     start = datetime.now(UTC) - timedelta(hours=1)
     orders = await lg.orders_since(start, until=datetime.now(UTC) + timedelta(hours=1))
     assert len(orders) == 2
-    owners = {group_of_identity(engine, "taobao", o.pid) for o in orders}
+    owners = {group_of_identity(engine, "taobao", o.pid, o.tag) for o in orders}
     assert owners == {groups[0].id, groups[1].id}
     await lg.aclose()

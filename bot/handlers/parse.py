@@ -535,7 +535,12 @@ def find_product_refs(text: str, *, limit: int | None = MAX_INSPECT) -> list[Pro
     """
     if limit is not None and len(text) > limit:
         text = text[:limit]
-        cut = _URL_RE.search(text, max(0, limit - 300))
+        # The run of URL-ish characters that touches the limit may be a link that started long before
+        # it (a link can be longer than any fixed look-back): look for links from that run's start.
+        run = limit
+        while run > 0 and not text[run - 1].isspace() and ord(text[run - 1]) < 0x2E80:
+            run -= 1
+        cut = _URL_RE.search(text, max(0, min(run, limit - 300)))
         while cut is not None and cut.end() < limit:
             cut = _URL_RE.search(text, cut.end())
         if cut is not None:

@@ -59,6 +59,10 @@ def sandbox(port: int) -> None:
                 f"sandbox league on {server.base_url} ({len(server.state.catalogue.products)} products); "
                 f"Taobao TOP gateway at {server.base_url}/router/rest"
             )
+            top = server.face("/router/rest")
+            sample = next(p for p in server.state.catalogue.products if top.on_sale(p) and p.coupon_ids)
+            click.echo("a Taobao share text from someone else, to paste into `tuike run`:")
+            click.echo("  " + top.foreign_share_text(sample).replace("\n", " "))
             await asyncio.Event().wait()
 
     with contextlib.suppress(KeyboardInterrupt):

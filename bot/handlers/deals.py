@@ -101,7 +101,7 @@ class DealsHandler:
         renderer: Renderer,
         links: LinkCache,
         spots: SpotResolver,
-        limiter: RateLimiter,
+        limiter: RateLimiter | None,
         recorder: RequestRecorder,
         settings: DealSettings,
         search_cache: SearchCache | None = None,
@@ -134,7 +134,10 @@ class DealsHandler:
                 return None
             keyword = command.arg.strip()
 
-        verdict, wait = self.limiter.check(message.chat_id, message.sender_id)
+        # the app counts every reply in the router (`LimitRequests`); a limiter here is for the handler alone
+        verdict, wait = (
+            self.limiter.check(message.chat_id, message.sender_id) if self.limiter else (Verdict.ALLOW, 0)
+        )
         if verdict is Verdict.SILENT:
             return Reply(())
         if verdict is Verdict.WARN:
@@ -150,7 +153,11 @@ class DealsHandler:
         # longer (to fill the caches for the next asker)
         with budget(deadline + max(self.settings.late_answer_grace_seconds, KEEP_FETCHING_SECONDS)):
             work = loop.create_task(self._work(message, refs, keyword))
-        done, _ = await asyncio.wait({work}, timeout=deadline)
+        try:
+            done, _ = await asyncio.wait({work}, timeout=deadline)
+        except asyncio.CancelledError:
+            work.cancel()  # the bot is stopping: nobody waits for this answer any more
+            raise
         if work in done:
             reply, outcomes, calls = work.result()
             self._record(message, refs, keyword, outcomes, calls)

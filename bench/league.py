@@ -172,17 +172,30 @@ async def member_answers(data_dir: Path, keywords: list[str]) -> Counter[str]:
     return total
 
 
-def cli_search(data_dir: Path, keywords: list[str]) -> Counter[str]:
+def cli_search(data_dir: Path, keywords: list[str]) -> tuple[Counter[str], int]:
+    """League calls of `tuike search KEYWORD --limit 3 --json`, and the least the Channels wire
+    allows for what it printed: 1 list + 1 detail per product + 1 coupon detail per coupon shown."""
     from bot.cli import cli as tuike
+    from bot.leagues.sandbox.catalogue import build_catalogue
 
+    catalogue = build_catalogue()  # the one the CLI's own sandbox serves
     config = data_dir / "config.toml"
     config.write_text(f'[bot]\ndata_dir = "{data_dir.as_posix()}"\n', encoding="utf-8")
     total: Counter[str] = Counter()
+    least = 0
     for keyword in keywords:
-        with metered() as counter, contextlib.redirect_stdout(io.StringIO()):
-            tuike.main(["--config", str(config), "search", keyword, "--limit", "3"], standalone_mode=False)
+        out = io.StringIO()
+        with metered() as counter, contextlib.redirect_stdout(out):
+            tuike.main(
+                ["--config", str(config), "search", keyword, "--limit", "3", "--json"], standalone_mode=False
+            )
         total.update(counter.by_league)
-    return total
+        rows = [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]
+        least += 1 + len(rows)
+        for row in rows:
+            wire = catalogue.product(int(row["id"])) if row["platform"] == "channels" else None
+            least += len(wire.coupon_ids) if wire is not None else 0
+    return total, least
 
 
 def per_keyword(calls: Counter[str], n: int) -> dict[str, float]:
@@ -206,12 +219,14 @@ def main() -> None:
     data = Path(tempfile.mkdtemp())
     cold = asyncio.run(member_answers(data, COLD))
     restarted = asyncio.run(member_answers(data, COLD))
-    cli = cli_search(Path(tempfile.mkdtemp()), COLD)
+    cli, least = cli_search(Path(tempfile.mkdtemp()), COLD)
     n = len(COLD)
     figures["calls_per_cold_keyword"] = round(sum(cold.values()) / n, 1)
     figures["calls_per_cold_keyword_by_league"] = per_keyword(cold, n)
     figures["calls_per_keyword_after_restart"] = round(sum(restarted.values()) / n, 1)
     figures["calls_per_cli_search"] = round(sum(cli.values()) / n, 1)
+    figures["least_calls_cli_search"] = round(least / n, 1)
+    figures["least_calls_cold_keyword"] = round(least / n + 3, 1)  # the same three, plus their links
     figures["calls_per_cli_search_by_league"] = per_keyword(cli, n)
     print(
         f"cold keyword (member's answer, 3 shown): {figures['calls_per_cold_keyword']} league calls "
@@ -220,7 +235,9 @@ def main() -> None:
     )
     print(
         f"tuike search KEYWORD --limit 3: {figures['calls_per_cli_search']} league calls "
-        f"{figures['calls_per_cli_search_by_league']}"
+        f"{figures['calls_per_cli_search_by_league']}; the least the wire allows for what it showed: "
+        f"{figures['least_calls_cli_search']} (with 3 links, as a member sees them: "
+        f"{figures['least_calls_cold_keyword']})"
     )
     figures.update(asyncio.run(taobao(max(args.rounds // 5, 20))))
     print(json.dumps(figures, ensure_ascii=False))

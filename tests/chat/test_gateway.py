@@ -461,3 +461,37 @@ async def test_webhook_server_answers_fast_while_the_member_waits_for_the_league
         release.set()
         await channel.stop()
         await asyncio.wait_for(task, 10)
+
+
+async def test_two_gateway_accounts_on_one_database_each_push_only_their_own_group(
+    tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    """Two `tuike run` on one database, each with its own WeChat account in its own group: each daily
+    slot goes out once, through the account that is in the group (before accounts, both tried both)."""
+    other_room = "999@chatroom"
+    first = FakeGateway(token=TOKEN, app_id=APP_ID, bot_wxid=BOT, bot_name=BOT_NAME)
+    first.add_room(ROOM, ROOM_NAME, OWNER, {ALICE: ALICE_NAME})
+    second = FakeGateway(token=TOKEN, app_id="wx_app_second", bot_wxid="wxid_bot02", bot_name=BOT_NAME)
+    second.add_room(other_room, "团购群", OWNER, {ALICE: ALICE_NAME})
+    database = f'[database]\nurl = "sqlite:///{(tmp_path / "shared.db").as_posix()}"\n'
+    async with serve_asgi(first.app) as first_url, serve_asgi(second.app) as second_url:
+        (tmp_path / "a").mkdir()
+        (tmp_path / "b").mkdir()
+        config_a = write_config(tmp_path / "a", f"{first_url}/v2/api", sandbox, extra=database)
+        config_b = write_config(tmp_path / "b", f"{second_url}/v2/api", sandbox, extra=database)
+        config_b.write_text(config_b.read_text().replace(APP_ID, "wx_app_second"))
+        async with running_app(config_a) as app_a, running_app(config_b) as app_b:
+            await ask(first, "订阅 每日好物 08:30", sender=OWNER)
+            before = len(second.sent)
+            await second.deliver(second.text("订阅 每日好物 08:30", sender=OWNER, room=other_room))
+            await second.wait_sent(before + 1)
+            assert app_a.push is not None and app_b.push is not None
+            assert app_a.push.instance != app_b.push.instance
+            slot = next_slot("08:30", app_a.push.clock(), ZoneInfo("Asia/Shanghai"))
+            late = slot + timedelta(minutes=1)
+            queued = await asyncio.gather(app_a.push.tick(late), app_b.push.tick(late))
+            assert queued == [1, 1], "each process queues its own group only"
+            await first.wait_sent(2)
+            await second.wait_sent(2)
+            assert [s.to for s in first.sent] == [ROOM, ROOM]
+            assert [s.to for s in second.sent] == [other_room, other_room]

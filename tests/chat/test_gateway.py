@@ -495,3 +495,26 @@ async def test_two_gateway_accounts_on_one_database_each_push_only_their_own_gro
             await second.wait_sent(2)
             assert [s.to for s in first.sent] == [ROOM, ROOM]
             assert [s.to for s in second.sent] == [other_room, other_room]
+
+
+async def test_a_gateway_that_goes_away_mid_push_fails_that_slot_and_the_bot_goes_on(
+    tmp_path: Path, gateway_base: str, gateway: FakeGateway, sandbox: SandboxServer
+) -> None:
+    from bot.push import claims
+
+    config = write_config(tmp_path, gateway_base, sandbox)
+    config.write_text(config.read_text().replace("[push]\n", "[push]\nmax_send_attempts = 1\n"))
+    async with running_app(config) as app:
+        app.channel.client.retry_delays = ()  # type: ignore[union-attr]
+        await ask(gateway, "订阅 每日好物 08:30", sender=OWNER)
+        assert app.push is not None and app.engine is not None
+        slot = next_slot("08:30", app.push.clock(), ZoneInfo("Asia/Shanghai"))
+        gateway.down = True
+        assert await app.push.tick(slot + timedelta(minutes=1)) == 1
+        await wait_until(lambda: [r.status for r in claims.latest(app.engine)] == [claims.FAILED])
+        (row,) = claims.latest(app.engine)
+        assert "HTTP 503" in row.detail
+        gateway.down = False
+        (reply,) = await ask(gateway, "帮助")
+        assert reply.to == ROOM
+        assert await app.push.tick(slot + timedelta(minutes=2)) == 0, "a failed slot is not retried blindly"

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import Engine
 
 from bot.app import App
 from bot.chat.base import Incoming, LinkCard, MiniProgramCard, Outgoing, Reply
@@ -150,9 +151,12 @@ async def test_a_redelivered_message_is_answered_once(bot: App, gateway: FakeGat
     message = gateway.text("帮助", sender=ALICE, room=ROOM)
     for _ in range(3):  # the gateway thought the call failed and sends it again
         assert (await gateway.deliver(message)).status_code == 200
-    await ask(gateway, "找 蓝牙耳机")
-    assert [s.content.split("\n")[0][:40] for s in gateway.sent].__len__() == 2
-    assert bot.channel is not None and bot.channel.duplicates_dropped == 2  # type: ignore[attr-defined]
+    (help_reply,) = await gateway.wait_sent(1)
+    channel = bot.channel
+    await wait_until(lambda: channel.duplicates_dropped == 2)  # type: ignore[union-attr]
+    (keyword_reply,) = await ask(gateway, "找 蓝牙耳机")  # handled after the resends: they got nothing
+    assert gateway.sent == [help_reply, keyword_reply]
+    assert "蓝牙耳机" in keyword_reply.content
 
 
 async def test_the_bots_own_messages_and_unmentioned_chatter_get_no_answer(
@@ -518,3 +522,39 @@ async def test_a_gateway_that_goes_away_mid_push_fails_that_slot_and_the_bot_goe
         (reply,) = await ask(gateway, "帮助")
         assert reply.to == ROOM
         assert await app.push.tick(slot + timedelta(minutes=2)) == 0, "a failed slot is not retried blindly"
+
+
+async def test_messages_acknowledged_but_not_handled_at_a_stop_are_handled_after_the_restart(
+    engine: Engine, gateway_base: str, gateway: FakeGateway
+) -> None:
+    release = asyncio.Event()
+    first_run: list[str] = []
+
+    async def slow(message: Incoming) -> None:
+        first_run.append(message.text)
+        await release.wait()
+
+    channel = GatewayChannel(base_url=gateway_base, token=TOKEN, app_id=APP_ID, listen_port=0, engine=engine)
+    task = asyncio.create_task(channel.run(slow))
+    await wait_until(lambda: channel.logged_in, within=15)
+    for text in ("第一条", "第二条", "第三条"):
+        assert (await gateway.deliver(gateway.text(text, sender=ALICE, room=ROOM))).status_code == 200
+    await wait_until(lambda: first_run == ["第一条"])
+    await channel.stop()
+    release.set()  # the message in flight finishes; the two behind it wait in the store
+    await asyncio.wait_for(task, 10)
+    assert first_run == ["第一条"]
+
+    second_run: list[str] = []
+
+    async def record(message: Incoming) -> None:
+        second_run.append(message.text)
+
+    again = GatewayChannel(base_url=gateway_base, token=TOKEN, app_id=APP_ID, listen_port=0, engine=engine)
+    task = asyncio.create_task(again.run(record))
+    try:
+        await wait_until(lambda: len(second_run) == 2, within=15)
+        assert second_run == ["第二条", "第三条"]
+    finally:
+        await again.stop()
+        await asyncio.wait_for(task, 10)

@@ -34,7 +34,7 @@ from bot.config import LoadedConfig, Settings, sandbox_in_real_chat
 from bot.handlers.deals import DealsHandler, LateSend
 from bot.handlers.help import HelpHandler
 from bot.handlers.parse import may_be_request
-from bot.handlers.ratelimit import Limit, RateLimiter
+from bot.handlers.ratelimit import Limit, LimitRequests, RateLimiter
 from bot.handlers.router import CatchErrors, DropDuplicates, GroupAllowList, Handler, Router, ignore_self
 from bot.handlers.spots import GroupSpots
 from bot.handlers.subscribe import SubscribeHandler
@@ -114,17 +114,21 @@ def build_deals(
         renderer=renderer,
         links=links or LinkCache(engine, ttl=timedelta(hours=deals.link_ttl_hours)),
         spots=spots or GroupSpots(engine, default_spots(settings), issuers=spot_issuers(leagues)),
-        limiter=RateLimiter(
-            Limit(deals.member_requests, deals.member_window_seconds),
-            Limit(deals.group_requests, deals.group_window_seconds),
-        ),
+        limiter=None,  # every reply is counted in the router: `build_router`
         recorder=recorder,
         settings=deals,
         late=late,
     )
 
 
-def build_router(settings: Settings, renderer: Renderer, *handlers: Handler) -> Router:
+def build_router(
+    settings: Settings, renderer: Renderer, *handlers: Handler, limiter: RateLimiter | None = None
+) -> Router:
+    deals = settings.deals
+    limiter = limiter or RateLimiter(
+        Limit(deals.member_requests, deals.member_window_seconds),
+        Limit(deals.group_requests, deals.group_window_seconds),
+    )
     return Router(
         relevant=lambda m: m.mentioned or not m.is_group or may_be_request(m.text),
         handlers=[HelpHandler(renderer, settings.bot.name), *handlers],
@@ -133,6 +137,7 @@ def build_router(settings: Settings, renderer: Renderer, *handlers: Handler) -> 
             ignore_self,
             DropDuplicates(),
             GroupAllowList(settings.chat.allowed_groups),
+            LimitRequests(limiter, renderer, keyword_needs_mention=deals.keyword_needs_mention),
         ],
     )
 
@@ -149,6 +154,7 @@ def build_sender(settings: Settings, channel: ChatChannel) -> PacedSender:
         rate_per_minute=push.rate_per_minute,
         jitter=(push.jitter_min_seconds, push.jitter_max_seconds),
         max_attempts=push.max_send_attempts,
+        push_share=push.push_share,
     )
 
 

@@ -456,6 +456,8 @@ class PushSettings(_Section):
     live_remind_minutes: int = Field(15, ge=1, le=24 * 60)
     with_image: bool = False
     instance: str = ""
+    push_share: float = Field(0.25, ge=0, le=1)
+    """While pushes wait, at least this share of the account's sends goes to them (replies take the rest)."""
     league_budget_seconds: float = Field(120.0, gt=0, le=3600)
     """How long composing one push (its league calls, retries included) may take."""
 

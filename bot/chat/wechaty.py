@@ -81,6 +81,7 @@ RECONNECT_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 _ENDPOINT = re.compile(r"[A-Za-z0-9.\-\[\]:]+:\d{1,5}")
 _WECHATY_LOG_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
 _SEEN_CAPACITY = 10_000
+_KINDS_CAPACITY = 50_000
 _CHATTER = (
     "there are endpoint<",  # these two print the token
     "there are two tokens",
@@ -265,7 +266,8 @@ class WechatyChannel:
         self._tasks: set[asyncio.Task[None]] = set()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._send_lock = asyncio.Lock()
-        self._groups: dict[str, bool] = {}
+        self._groups: OrderedDict[str, bool] = OrderedDict()
+        """chat id → is it a group, for sends that do not reply to a message; bounded (least recent out)."""
 
     @property
     def logged_in(self) -> bool:
@@ -482,7 +484,7 @@ class WechatyChannel:
             return
         if incoming is None or self._handler is None:
             return
-        self._groups[incoming.chat_id] = incoming.is_group
+        self._remember_kind(incoming.chat_id, incoming.is_group)
         try:
             await self._handler(incoming)
         except Exception:
@@ -584,7 +586,7 @@ class WechatyChannel:
             member_names=tuple(str(c.name or c.contact_id) for c in newcomers),
             inviter_name=str(getattr(inviter, "name", "") or ""),
         )
-        self._groups[joined.chat_id] = True
+        self._remember_kind(joined.chat_id, True)
         try:
             reply = await self.on_join(joined)
             if reply:
@@ -609,6 +611,12 @@ class WechatyChannel:
             except TimeoutError:
                 raise ChatUnavailable(f"not logged in to WeChat after {self.send_timeout:.0f} s") from None
         return self._bot
+
+    def _remember_kind(self, chat_id: str, is_group: bool) -> None:
+        self._groups[chat_id] = is_group
+        self._groups.move_to_end(chat_id)
+        while len(self._groups) > _KINDS_CAPACITY:
+            self._groups.popitem(last=False)
 
     def _is_group(self, message: Outgoing) -> bool:
         if message.reply_to is not None and message.reply_to.chat_id == message.chat_id:

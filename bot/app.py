@@ -441,8 +441,8 @@ class App:
         try:
             done, _pending = await asyncio.wait(runs, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
-                if not task.cancelled() and task.exception() is None:
-                    log.info("channel %s ended", account_of(runs[task]))
+                if several and not task.cancelled() and task.exception() is None:
+                    log.info("channel %s ended: stopping the others", account_of(runs[task]))
             # one channel ending (console input closed, a fatal error) ends the process: stop the rest
             await self.stop_channels()
             await asyncio.wait(runs)

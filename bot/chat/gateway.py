@@ -364,6 +364,7 @@ class GatewayChannel:
         try:
             self._secret = self._secret or await self._load_secret()
             redact.register(self._secret)  # the webhook secret never shows in a log line
+            await self._restore_pending()
             await self._start_server()
         except BaseException:
             await self.client.aclose()
@@ -392,9 +393,7 @@ class GatewayChannel:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
-            left = self._queue.qsize()
-            if left:
-                log.warning("stopped with %d webhook message(s) received but not handled", left)
+            await self._keep_pending()
             await self.client.aclose()
 
     async def stop(self) -> None:
@@ -551,6 +550,38 @@ class GatewayChannel:
 
     # -- handling what arrives -----------------------------------------------------------------------
 
+    async def _keep_pending(self) -> None:
+        """Messages the gateway delivered (and we acknowledged) but the bot stopped before handling:
+        kept in the store and handled first at the next start, so nothing a member sent is lost."""
+        pending = []
+        while not self._queue.empty():
+            payload = self._queue.get_nowait()
+            if self._key(payload) not in self._seen:  # a resend of a handled message stays dropped
+                pending.append(payload)
+        if not pending:
+            return
+        if self.engine is None:
+            log.warning("stopped with %d webhook message(s) received but not handled", len(pending))
+            return
+        await asyncio.to_thread(chat_state.put, self.engine, self.account, "pending", json.dumps(pending))
+        log.info("%d webhook message(s) received but not handled yet: kept for the next start", len(pending))
+
+    async def _restore_pending(self) -> None:
+        if self.engine is None:
+            return
+        kept = await asyncio.to_thread(chat_state.get, self.engine, self.account, "pending")
+        if not kept:
+            return
+        await asyncio.to_thread(chat_state.forget, self.engine, self.account, "pending")
+        try:
+            pending = json.loads(kept)
+        except ValueError:
+            return
+        for payload in pending if isinstance(pending, list) else []:
+            if isinstance(payload, dict) and not self._queue.full():
+                self._queue.put_nowait(payload)
+        log.info("handling %d webhook message(s) kept from before the last stop", self._queue.qsize())
+
     async def _work(self, handler: MessageHandler) -> None:
         while not self._stopping.is_set():
             payload = await self._queue.get()
@@ -561,6 +592,13 @@ class GatewayChannel:
                 raise
             except Exception:
                 log.exception("webhook message could not be handled")
+
+    @staticmethod
+    def _key(payload: dict[str, Any]) -> tuple[str, str]:
+        """(`Appid`, `NewMsgId`): what makes a delivery the same message."""
+        data = payload.get("Data")
+        data = data if isinstance(data, dict) else {}
+        return str(payload.get("Appid") or ""), str(data.get("NewMsgId") or data.get("MsgId") or "")
 
     def _claim(self, key: tuple[str, str]) -> bool:
         if key in self._seen:
@@ -581,8 +619,9 @@ class GatewayChannel:
         if appid and appid != self.app_id:
             log.warning("webhook message for account %s, not ours (%s): ignored", appid, self.app_id)
             return
-        new_id = str(data.get("NewMsgId") or data.get("MsgId") or "")
-        if not new_id or not self._claim((appid, new_id)):
+        key = self._key(payload)
+        new_id = key[1]
+        if not new_id or not self._claim(key):
             return
         self.self_id = str(payload.get("Wxid") or self.self_id)
         sender_box = _text_of(data.get("FromUserName"))

@@ -72,6 +72,8 @@ RECONNECT_DELAYS: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0)
 _SEEN_CAPACITY = 10_000
 _QUEUE_CAPACITY = 1_000
 _ROOM_TTL = 600.0
+_ROOMS_CAPACITY = 2_000
+"""Rooms whose info (members and all) is kept; the least recently used is read again when needed."""
 _LOGGED_OUT_WORDS = ("未登录", "离线", "不在线", "掉线", "已退出", "not login", "offline", "not online")
 _THROTTLED_WORDS = ("频繁", "限制", "too many", "too frequent", "rate limit")
 _LEADING_AT = re.compile(r"^@[^\s\u2005]{1,32}[\u2005 ]")
@@ -320,7 +322,7 @@ class GatewayChannel:
         self._server: _QuietServer | None = None
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(_QUEUE_CAPACITY)
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
-        self._rooms: dict[str, _Room] = {}
+        self._rooms: OrderedDict[str, _Room] = OrderedDict()
         self._ready = asyncio.Event()
         self._stopping = asyncio.Event()
         self._send_lock = asyncio.Lock()
@@ -724,6 +726,9 @@ class GatewayChannel:
             at=time.monotonic(),
         )
         self._rooms[room_id] = room
+        self._rooms.move_to_end(room_id)
+        while len(self._rooms) > _ROOMS_CAPACITY:
+            self._rooms.popitem(last=False)
         return room
 
     async def _joined(self, room_id: str, msg_type: int, content: str) -> None:

@@ -303,6 +303,10 @@ class DealSettings(_Section):
     group_window_seconds: int = Field(60, ge=1, le=86400)
     search_cache_seconds: int = Field(120, ge=0, le=86400)
     link_ttl_hours: int = Field(12, ge=1, le=24 * 30)
+    answer_deadline_seconds: float = Field(5.0, gt=0, le=60)
+    """A member hears back within this, whatever the leagues do (the friendly fallback if need be)."""
+    late_answer_grace_seconds: float = Field(20.0, ge=0, le=600)
+    """A real answer finished this long after the deadline still follows (once); later, it is only cached."""
     leagues: tuple[LeagueName, ...] = ("channels", "taobao", "jd", "pdd")
     """Which leagues a keyword search asks, in this order (only enabled ones count)."""
 
@@ -323,6 +327,8 @@ class PushSettings(_Section):
     live_remind_minutes: int = Field(15, ge=1, le=24 * 60)
     with_image: bool = False
     instance: str = ""
+    league_budget_seconds: float = Field(120.0, gt=0, le=3600)
+    """How long composing one push (its league calls, retries included) may take."""
 
     @field_validator("default_time")
     @classmethod

@@ -34,7 +34,8 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "rate_limited": frozenset({"asker", "seconds"}),
         "product_not_found": frozenset({"platform_name", "url"}),
         "platform_unsupported": frozenset({"platform_name"}),
-        "league_busy": frozenset({"reason"}),
+        "not_promotable": frozenset({"platform_name", "reason"}),
+        "league_busy": frozenset({"reason", "follows"}),
         "commission_report": frozenset({"group_name", "period", "orders", "paid_fen", "commission_fen"}),
         "welcome": frozenset({"member_name", "group_name", "bot_name"}),
         "subscribe_usage": frozenset({"reason"}),
@@ -106,6 +107,24 @@ TEA_LINK = PromotionLink(
     http_short_link="https://store.weixin.qq.com/shop/a/Bm6cR1yH?sharer=wx8d2f3c4b5a697081&scene=tuike",
 )
 
+SUNSCREEN = Product(
+    platform="taobao",
+    product_id="Kx7pQ2mZrT9aLw",
+    title="安热沙 小金瓶 防晒霜 SPF50+ 60ml 户外防水防汗",
+    price_fen=16800,
+    shop_name="ANESSA安热沙官方旗舰店",
+    sales=42_000,
+    category="美妆",
+    commission=Commission(ratio_ppm=60_000, amount_fen=1008),
+    coupons=(Coupon(coupon_id="tb-20", amount_fen=2000, threshold_fen=15900, name="店铺券 满159减20"),),
+)
+SUNSCREEN_LINK = PromotionLink(
+    product_id=SUNSCREEN.product_id,
+    spot=Spot(league="taobao", pid="mm_2663285701_2345678_110000000002"),
+    short_link="https://m.tb.cn/h.5AMOUBE",
+    http_short_link="https://s.click.taobao.com/Xhrwx0S",
+    code="￥VU1pXk3w4rS￥",
+)
 JD_FRYER_COUPON = Coupon(
     coupon_id="https://coupon.m.jd.com/coupons/show.action?key=c1e2a3b4&roleId=1598765",
     amount_fen=3000,
@@ -161,6 +180,7 @@ def _item(product: Product, link: PromotionLink) -> dict[str, Any]:
 
 ITEMS = [_item(EARBUDS, EARBUDS_LINK), _item(TISSUE, TISSUE_LINK), _item(TEA, TEA_LINK)]
 MIXED_ITEMS = [
+    _item(SUNSCREEN, SUNSCREEN_LINK),
     _item(PDD_TISSUE, PDD_TISSUE_LINK),
     _item(EARBUDS, EARBUDS_LINK),
     _item(JD_FRYER, JD_FRYER_LINK),
@@ -200,6 +220,12 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
             },
             {"product": TEA, "coupon": None, "link": TEA_LINK, "final_price_fen": 15800, "asker": "阿珍"},
             {
+                "product": SUNSCREEN,
+                "coupon": SUNSCREEN.best_coupon(),
+                "link": SUNSCREEN_LINK,
+                "final_price_fen": SUNSCREEN.final_price_fen,
+                "asker": "小明",
+            },
                 "product": JD_FRYER,
                 "coupon": JD_FRYER_COUPON,
                 "link": JD_FRYER_LINK,
@@ -217,7 +243,7 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
         "search_results": (
             {"keyword": "蓝牙耳机", "items": ITEMS, "asker": "小明"},
             {"keyword": "会飞的拖鞋", "items": [], "asker": "小明"},
-            {"keyword": "纸巾", "items": MIXED_ITEMS, "asker": "小明"},
+            {"keyword": "防晒", "items": MIXED_ITEMS, "asker": "小明"},
         ),
         "daily_deals": (
             {
@@ -277,7 +303,16 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
             {"platform_name": "淘宝", "url": "https://item.taobao.com/item.htm?id=712345678901"},
         ),
         "platform_unsupported": ({"platform_name": "唯品会"},),
-        "league_busy": ({"reason": "quota"}, {"reason": "error"}),
+        "not_promotable": tuple(
+            {"platform_name": "淘宝/天猫", "reason": reason}
+            for reason in ("xianyu", "chaoshi", "not_alliance", "coupon_expired", "code_unresolved")
+        ),
+        "league_busy": (
+            {"reason": "quota", "follows": False},
+            {"reason": "error", "follows": False},
+            {"reason": "slow", "follows": True},
+            {"reason": "slow", "follows": False},
+        ),
         "commission_report": (
             {
                 "group_name": "宝妈好物分享群",

@@ -26,12 +26,12 @@ COMMANDS = {
     "templates": Lazy("bot.cli.templates", "templates", "Check, preview and list the message templates."),
     "sandbox": Lazy("bot.cli.league", "sandbox", "Run the sandbox league alone on 127.0.0.1 until Ctrl-C."),
     "search": Lazy(
-        "bot.cli.league", "search", "Search the league for KEYWORD and print the products, best deal first."
+        "bot.cli.league", "search", "Search the leagues for KEYWORD and print the products, best deal first."
     ),
     "promote": Lazy(
         "bot.cli.league",
         "promote",
-        "Print the promotion links of a product (id or a link this bot issued) for a group.",
+        "Make a product's promotion link (and 淘口令) for a group: a product id, a link, a share text or a 口令.",
     ),
     "quota": Lazy(
         "bot.cli.league", "quota", "How much of today's API quota the league calls the bot makes have used."

@@ -3,7 +3,9 @@
 Channels: the group's row decides — the owner's bound sharer appid when there is one, else the
 operator's default. Other leagues that give each group its own identity (`SpotIssuer`: a Taobao
 adzone, a PDD PID) have it chosen once per group and kept in the store (`league_spots`). Rows are read
-at most once a minute per group so the reply path stays off the disk.
+at most once a minute per group so the reply path stays off the disk, and at most `capacity` groups
+are remembered (least recently asked forgotten first), so memory does not grow with the number of
+groups ever seen. Private chats have no group: they never get a row.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
@@ -31,6 +34,7 @@ class GroupSpots:
         ttl: float = 60.0,
         issuers: Mapping[str, SpotIssuer] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        capacity: int = 10_000,
         claim_wait: float = 4.0,
         claim_dead_after: float = 60.0,
     ) -> None:
@@ -38,22 +42,25 @@ class GroupSpots:
         self.defaults = defaults
         self.ttl = ttl
         self.clock = clock
+        self.capacity = capacity
         self.issuers = dict(issuers or {})
         self.claim_wait = claim_wait
         """How long a reply waits for another process choosing the same group's identity (then it
         uses the operator's default for now)."""
         self.claim_dead_after = claim_dead_after
         """A claim this old was left by a process that died: it is taken over."""
-        self._groups: dict[str, tuple[float, Group | None]] = {}
-        self._spots: dict[tuple[str, str], Spot] = {}
+        self._groups: OrderedDict[str, tuple[float, Group | None]] = OrderedDict()
+        self._spots: OrderedDict[tuple[str, str], Spot] = OrderedDict()
         self._lock = asyncio.Lock()
         self._assign = asyncio.Lock()
 
     async def group(self, message: Incoming) -> Group | None:
-        if self.engine is None:
+        """The group's row (created on first sight); None in a private chat or without a store."""
+        if self.engine is None or not message.is_group:
             return None
         hit = self._groups.get(message.chat_id)
         if hit and self.clock() - hit[0] < self.ttl:
+            self._groups.move_to_end(message.chat_id)
             return hit[1]
         async with self._lock:  # one read per group however many links a message carries
             hit = self._groups.get(message.chat_id)
@@ -64,13 +71,17 @@ class GroupSpots:
                 ensure_group, self.engine, message.chat_id, message.chat_name, owner
             )
             self._groups[message.chat_id] = (self.clock(), group)
+            self._groups.move_to_end(message.chat_id)
+            while len(self._groups) > self.capacity:
+                self._groups.popitem(last=False)
             return group
 
     async def __call__(self, message: Incoming, league: str) -> Spot:
         return await self.for_group(await self.group(message), league)
 
     async def for_group(self, group: Group | None, league: str) -> Spot:
-        """The group's identity on `league` (chosen and kept the first time), or the operator's default."""
+        """The group's identity on `league` (chosen and kept the first time), or the operator's default;
+        the CLI's --group uses this too."""
         default = self.defaults.get(league, Spot(league=league))
         if league == "channels" and group is not None and group.channels_sharer_appid:
             return Spot(league=league, sharer_appid=group.channels_sharer_appid)
@@ -126,5 +137,7 @@ class GroupSpots:
                 if row is not None:
                     spot = Spot(league=league, pid=row.pid or default.pid, tag=row.tag)
                     self._spots[(group.room_id, league)] = spot
+                    while len(self._spots) > self.capacity:
+                        self._spots.popitem(last=False)
                     return spot
         return default

@@ -226,6 +226,7 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "final_price_fen": SUNSCREEN.final_price_fen,
                 "asker": "小明",
             },
+            {
                 "product": JD_FRYER,
                 "coupon": JD_FRYER_COUPON,
                 "link": JD_FRYER_LINK,

@@ -260,7 +260,7 @@ class DealsHandler:
         reason = unpromotable_reason(ref.url or "", message.text if ref.platform == "taobao" else "")
         if reason:
             context = {"platform_name": platform_name, "reason": reason}
-            return _Outcome(self._render(message, "not_promotable", context), reason)
+            return _Outcome(await self._render(message, "not_promotable", context), reason)
         if league is None:
             text = await self._render(message, "platform_unsupported", {"platform_name": platform_name})
             return _Outcome(text, "unsupported")
@@ -276,7 +276,7 @@ class DealsHandler:
             link = await self._link(league, product, spot)
         except NotPromotable as exc:
             context = {"platform_name": platform_name, "reason": exc.reason}
-            return _Outcome(self._render(message, "not_promotable", context), exc.reason)
+            return _Outcome(await self._render(message, "not_promotable", context), exc.reason)
         except ProductNotFound:
             context = {"platform_name": platform_name, "url": ref.url or ref.code or ""}
             return _Outcome(await self._render(message, "product_not_found", context), "not_found")

@@ -252,6 +252,8 @@ class App:
             links,
             group_spot(settings),
             notify=tell_operator,
+            deal_leagues=[self.leagues[n] for n in settings.deals.leagues if n in self.leagues],
+            league_spots=spots.for_group,
         )
         subscribe = SubscribeHandler(
             engine=self.engine,

@@ -4,10 +4,12 @@ someone else's pasted links come back as this group's links, and 找 mixes every
 from __future__ import annotations
 
 import io
+import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session, select
 
 from bot.app import App
@@ -151,3 +153,16 @@ async def test_a_pdd_goods_that_left_jinbao_gets_a_short_answer(
     )
     assert "Traceback" not in out and len(out.strip().splitlines()) <= 4
     assert "拼多多" in out or "推广" in out or "没找到" in out
+
+
+async def test_a_group_pid_without_registration_leaves_pdd_out_not_the_whole_answer(
+    sandbox: SandboxServer, write_config: Callable[..., Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    _, pdd = _faces(sandbox)
+    pdd.members[DEFAULT_CLIENT_ID].bind_new_pids = False  # this member registers each PID by hand
+    config = _config(write_config, sandbox, extra="\n[deals]\nresults_per_search = 4\n")
+    with caplog.at_level(logging.ERROR):
+        out = await _run(config, "找 空气炸锅\n")
+    assert "【微信小店】" in out and "京东" in out and "【淘宝/天猫】" in out
+    assert "p.pinduoduo.com" not in out
+    assert any("tuike pdd register" in r.getMessage() for r in caplog.records), "the operator is told how"

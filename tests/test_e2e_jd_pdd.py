@@ -166,3 +166,23 @@ async def test_a_group_pid_without_registration_leaves_pdd_out_not_the_whole_ans
     assert "【微信小店】" in out and "京东" in out and "【淘宝/天猫】" in out
     assert "p.pinduoduo.com" not in out
     assert any("tuike pdd register" in r.getMessage() for r in caplog.records), "the operator is told how"
+
+
+async def test_a_jd_code_and_a_pdd_share_text_are_converted(
+    sandbox: SandboxServer, write_config: Callable[..., Path]
+) -> None:
+    jd, pdd = _faces(sandbox)
+    item = next(p for p in jd.catalogue.products if jd.promotable(p) and jd.share_percent(p) > 0)
+    theirs = jd.issue_link(jd_sku(item.product_id), "another_operator", "777", "4000999999", "")
+    code = f"【京东】https://3.cn/-{theirs.token}「{item.title}」点击链接直接打开"
+    goods = next(p for p in pdd.catalogue.products if pdd.on_jinbao(p) and p.product_id != item.product_id)
+    from bot.leagues.sandbox.pdd_face import goods_id
+
+    share = (
+        f"【拼多多】{goods.title[:12]}，快来和我一起拼单吧 "
+        f"https://mobile.yangkeduo.com/goods.html?goods_id={goods_id(goods.product_id)}&_x_share_id=abc"
+    )
+    out = await _run(_config(write_config, sandbox), f"{code}\n{share}\n")
+    assert item.title[:8] in out and goods.title[:8] in out
+    assert len(JD_LINK.findall(out)) == 1 and theirs.token not in JD_LINK.findall(out)[0]
+    assert len(PDD_LINK.findall(out)) == 1

@@ -25,7 +25,6 @@ from typing import Any
 
 import httpx
 
-from bot.leagues.base import LeagueError
 from bot.leagues.jd import errors
 from bot.leagues.jd.signing import BEIJING, TIMESTAMP_FORMAT, param_json, sign, timestamp
 from bot.leagues.metering import count_call
@@ -311,6 +310,3 @@ def _int(value: Any, default: int) -> int:
         return int(value)
     except (TypeError, ValueError):
         return default
-
-
-__all__ = ["JdClient", "Json", "LeagueError", "loads"]

@@ -19,6 +19,7 @@ for), 400 (parameter), 2001503 (not a union item), 2001901/2001906 (coupon host 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -156,6 +157,8 @@ class JdLink:
 class JdFaults:
     fail_next: list[str] = field(default_factory=list)
     """Per business call, in order: "500", "malformed", "throttle", "busy" (inner 500)."""
+    latency_s: float = 0.0
+    """Extra time before every answer (a slow gateway)."""
     inner_as_object: bool = False
     """Send the inner result as an already-parsed object (some clients have seen this, [S])."""
 
@@ -391,6 +394,8 @@ class JdFace:
             params.update({k: v[0] for k, v in form.items()})
         method = params.get("method", "")
         self.calls[method] += 1
+        if self.faults.latency_s:
+            await asyncio.sleep(self.faults.latency_s)
         try:
             app = self._check(params)
             fault = self.faults.fail_next.pop(0) if self.faults.fail_next else ""

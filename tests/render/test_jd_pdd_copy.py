@@ -55,3 +55,11 @@ def test_a_mixed_search_names_each_platform() -> None:
         assert label[item["product"].platform] in line and item["product"].title[:6] in line
     assert EARBUDS.title[:6] in text
     assert "单买" in text
+
+
+def test_an_item_outside_the_union_names_the_right_union() -> None:
+    renderer = Renderer(None)
+    jd = renderer.render("not_promotable", {"platform_name": "京东", "reason": "not_alliance"})
+    pdd = renderer.render("not_promotable", {"platform_name": "拼多多", "reason": "not_alliance"})
+    assert "京东联盟" in jd and "淘宝" not in jd
+    assert "多多进宝" in pdd and "淘宝" not in pdd

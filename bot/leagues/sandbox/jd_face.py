@@ -182,6 +182,7 @@ class JdFace:
                 raise ValueError(f"JD skuId collision for {p.product_id}")
             self._by_sku[sku] = p
         self._cat_names = {c.cat_id: c.name for c in catalogue.categories}
+        self._by_item_id = {self.item_id(p): jd_sku(p.product_id) for p in catalogue.products}
 
     def register_app(self, app_key: str, secret: str, *, apis: frozenset[str] = ALL_APIS) -> JdApp:
         app = JdApp(secret, apis)
@@ -195,6 +196,11 @@ class JdFace:
             return self._by_sku.get(int(sku))
         except ValueError:
             return None
+
+    @staticmethod
+    def item_id(p: SandboxProduct) -> str:
+        """The 联盟商品ID (itemId) JD gives items besides the skuId; jingfen.jd.com links carry it."""
+        return f"sbx{_token(_digest('jd-item', p.product_id), 20)}"
 
     @staticmethod
     def promotable(p: SandboxProduct) -> bool:
@@ -266,7 +272,7 @@ class JdFace:
         cid1_name = self._cat_names.get(p.category_id, "")
         return {
             "skuId": sku,
-            "itemId": f"sbx{_token(_digest('jd-item', p.product_id), 20)}",
+            "itemId": self.item_id(p),
             "spuid": sku,
             "skuName": p.title,
             "owner": owner,
@@ -325,6 +331,10 @@ class JdFace:
             wanted = m.group(1) if m else (parse_qs(parts.query).get("wareId") or [""])[0]
             if wanted.isdigit():
                 return int(wanted)
+        if host == "jingfen.jd.com":
+            item = parts.path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".html")
+            if item in self._by_item_id:
+                return self._by_item_id[item]
         token = ""
         if host in ("u.jd.com", "3.cn"):
             token = parts.path.strip("/").lstrip("-")

@@ -1,9 +1,11 @@
 """League client speed against the sandbox on loopback.
 
 Prints requests/s and p50/p99 latency of one search → detail → promotion link round for 1 and 16
-concurrent callers, and token requests per 1,000 calls. For JD and PDD: one cold keyword as a member's
-「找」 makes it (search, then links for the top three, caches empty), its league calls and p50/p99 for 1
-and 16 concurrent callers. The last line is one JSON object of every figure.
+concurrent callers, and token requests per 1,000 calls. Taobao (the TOP face): TOP calls per cold
+keyword answered as a member sees it (search + a link and 淘口令 for each of the 3 results) and that
+round's p50/p99. JD and PDD: one cold keyword as a member's 「找」 makes it (search, then links for the
+top three, caches empty), its league calls and p50/p99 for 1 and 16 concurrent callers. The last line
+is one JSON object with the figures.
 
     .venv/bin/python bench/league.py [--rounds N]
 """
@@ -15,7 +17,6 @@ import asyncio
 import json
 import statistics
 import time
-from typing import Any
 
 from bot.config import parse_settings
 from bot.leagues.base import SearchQuery, Spot
@@ -24,6 +25,9 @@ from bot.leagues.jd.league import sub_union_id
 from bot.leagues.pdd.build import build_pdd
 from bot.leagues.sandbox.pdd_face import DEFAULT_PID
 from bot.leagues.sandbox.server import SandboxServer
+from bot.leagues.sandbox.top_face import SANDBOX_APP_KEY, SANDBOX_APP_SECRET, SANDBOX_MEMBER, SANDBOX_SITE
+from bot.leagues.taobao.client import TopClient
+from bot.leagues.taobao.league import TaobaoLeague
 from bot.leagues.wechat.client import ChannelsClient
 
 KEYWORDS = ["蓝牙耳机", "纸巾", "洗衣液", "零食", "牛奶", "口红", "运动鞋", "猫粮", "充电宝", "手机壳"]
@@ -65,6 +69,56 @@ async def run(concurrency: int, rounds: int) -> dict[str, float]:
         f"channels_c{concurrency}_requests_per_s": round(calls / elapsed),
         f"channels_c{concurrency}_round_p50_ms": round(p50, 2),
         f"channels_c{concurrency}_round_p99_ms": round(p99, 2),
+    }
+
+
+TAOBAO_KEYWORDS = [
+    *KEYWORDS,
+    "防晒",
+    "奶粉",
+    "咖啡",
+    "茶叶",
+    "洗发水",
+    "双肩包",
+    "机械键盘",
+    "跑步机",
+    "面膜",
+    "牙膏",
+]
+
+
+async def taobao(rounds: int, results: int = 3) -> dict[str, float]:
+    """A cold keyword each round (fresh league caches): search, then a group link + 淘口令 per result."""
+    async with SandboxServer() as sandbox:
+        face = sandbox.face("/router/rest")
+        client = TopClient(sandbox.base_url + "/router/rest", SANDBOX_APP_KEY, SANDBOX_APP_SECRET)
+        pid = f"mm_{SANDBOX_MEMBER}_{SANDBOX_SITE}_110000000001"
+        latencies: list[float] = []
+        calls: list[int] = []
+        for i in range(rounds):
+            league = TaobaoLeague(client, pid=pid)  # cold: nothing cached
+            spot = Spot("taobao", pid=f"mm_{SANDBOX_MEMBER}_{SANDBOX_SITE}_{120000000000 + i}")
+            before = sum(face.calls.values())
+            start = time.perf_counter()
+            found = await league.search(
+                SearchQuery(keyword=TAOBAO_KEYWORDS[i % len(TAOBAO_KEYWORDS)], limit=12)
+            )
+            await asyncio.gather(*(league.promote(p, spot) for p in found[:results]))
+            latencies.append(time.perf_counter() - start)
+            calls.append(sum(face.calls.values()) - before)
+        await client.aclose()
+    latencies.sort()
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000
+    per_keyword = statistics.mean(calls)
+    print(
+        f"taobao cold keyword: {per_keyword:.1f} TOP calls (1 search + 2 per link × {results}), "
+        f"p50 {p50:.2f} ms, p99 {p99:.2f} ms"
+    )
+    return {
+        "taobao_calls_per_cold_keyword": round(per_keyword, 2),
+        "taobao_cold_keyword_p50_ms": round(p50, 2),
+        "taobao_cold_keyword_p99_ms": round(p99, 2),
     }
 
 
@@ -118,9 +172,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=1000)
     args = parser.parse_args()
-    figures: dict[str, Any] = {}
+    figures: dict[str, float] = {}
     for concurrency in (1, 16):
         figures.update(asyncio.run(run(concurrency, args.rounds)))
+    figures.update(asyncio.run(taobao(max(args.rounds // 5, 20))))
     for name in ("jd", "pdd"):
         for concurrency in (1, 16):
             figures.update(asyncio.run(cold_keywords(name, concurrency, max(args.rounds // 5, 20))))

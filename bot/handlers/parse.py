@@ -118,6 +118,7 @@ _URL = (
 # starts inside a link and no span needs checking afterwards.
 _SCAN = re.compile(rf"(?P<url>{_URL})|(?<![A-Za-z0-9])(?P<code>[A-Za-z0-9]{{8,20}})(?![A-Za-z0-9])")
 _URL_RE = re.compile(_URL)
+_URL_CHAR = re.compile(f"[{_URL_CHARS}]")
 _TRAILING = ".,;:?!~&#*"
 
 _TB_ID_PARAM = re.compile(r"(?:^|[?&;])(?:amp;)?(?:id|itemId|item_id)=(\d{5,15})(?=$|[&#;])")
@@ -534,12 +535,14 @@ def find_product_refs(text: str, *, limit: int | None = MAX_INSPECT) -> list[Pro
     read short.
     """
     if limit is not None and len(text) > limit:
+        runs_on = _URL_CHAR.match(text, limit) is not None
         text = text[:limit]
-        cut = _URL_RE.search(text, max(0, limit - 300))
-        while cut is not None and cut.end() < limit:
-            cut = _URL_RE.search(text, cut.end())
-        if cut is not None:
-            text = text[: cut.start()]
+        if runs_on:  # a link may be cut by the limit, however long it is: find where it starts
+            last = None
+            for last in _URL_RE.finditer(text):  # noqa: B007 - the last match is what counts
+                pass
+            if last is not None and last.end() == limit:
+                text = text[: last.start()]
     links, strong, weak = _scan(text, None if limit is None else MAX_CANDIDATES)
     codes = strong
     if (

@@ -118,7 +118,6 @@ _URL = (
 # starts inside a link and no span needs checking afterwards.
 _SCAN = re.compile(rf"(?P<url>{_URL})|(?<![A-Za-z0-9])(?P<code>[A-Za-z0-9]{{8,20}})(?![A-Za-z0-9])")
 _URL_RE = re.compile(_URL)
-_URL_CHAR = re.compile(f"[{_URL_CHARS}]")
 _TRAILING = ".,;:?!~&#*"
 
 _TB_ID_PARAM = re.compile(r"(?:^|[?&;])(?:amp;)?(?:id|itemId|item_id)=(\d{5,15})(?=$|[&#;])")
@@ -469,12 +468,16 @@ def _nearest(
     return best
 
 
-def _scan(text: str, most: int | None) -> tuple[list[_Found], list[_Found], list[_Found]]:
+def _scan(text: str, most: int | None, cut: int | None) -> tuple[list[_Found], list[_Found], list[_Found]]:
+    """Links and 口令 candidates, judged; at most `most` candidates; one that runs into `cut` (where a long
+    message was cut off) is dropped rather than read short."""
     links: list[_Found] = []
     strong: list[_Found] = []
     weak: list[_Found] = []
     for n, m in enumerate(_SCAN.finditer(text)):
         if most is not None and n >= most:
+            break
+        if m.end() == cut:
             break
         if m.lastgroup == "url":
             url = m.group(0).rstrip(_TRAILING)
@@ -534,16 +537,11 @@ def find_product_refs(text: str, *, limit: int | None = MAX_INSPECT) -> list[Pro
     everything; tests use it to show the scan is linear); a link cut by the limit is dropped rather than
     read short.
     """
+    cut = None
     if limit is not None and len(text) > limit:
-        runs_on = _URL_CHAR.match(text, limit) is not None
         text = text[:limit]
-        if runs_on:  # a link may be cut by the limit, however long it is: find where it starts
-            last = None
-            for last in _URL_RE.finditer(text):  # noqa: B007 - the last match is what counts
-                pass
-            if last is not None and last.end() == limit:
-                text = text[: last.start()]
-    links, strong, weak = _scan(text, None if limit is None else MAX_CANDIDATES)
+        cut = limit
+    links, strong, weak = _scan(text, None if limit is None else MAX_CANDIDATES, cut)
     codes = strong
     if (
         weak

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
 from typing import Any
@@ -31,7 +31,7 @@ from bot.leagues.base import League, LeagueError, LeagueUnavailable, LiveEvent, 
 from bot.leagues.budget import budget
 from bot.leagues.linkcache import LinkCache
 from bot.push import claims
-from bot.push.planner import lives_due, plan_daily, plan_daily_mixed
+from bot.push.planner import lives_due, plan_daily
 from bot.push.sender import PacedSender
 from bot.reasons import reason
 from bot.render import Renderer
@@ -102,22 +102,22 @@ class PushService:
         clock: Clock = _now,
         owner: str | None = None,
         notify: Callable[[str], None] | None = None,
+        daily_league: League | None = None,
+        daily_spots: Callable[[Group], Awaitable[Spot]] | None = None,
         account: str | None = None,
-        deal_leagues: Sequence[League] = (),
-        league_spots: Callable[[Group, str], Awaitable[Spot]] | None = None,
     ) -> None:
+        """`daily_league` / `daily_spots`: where daily deals come from when it is not `league` (the
+        operator's `[push] league`, e.g. Taobao with a 淘口令 per group); live reminders stay on `league`."""
         self.settings = settings
         self.push = settings.push
         self.engine = engine
         self.league = league
-        self.deal_leagues = list(deal_leagues)
-        """Leagues daily deals draw from besides (or instead of) Channels, mixed like a search; with
-        `league_spots` giving the group's identity on each."""
-        self.league_spots = league_spots
         self.renderer = renderer
         self.sender = sender
         self.links = links
         self.spots = spots
+        self.daily_league = daily_league
+        self.daily_spots = daily_spots
         self.clock = clock
         self.notify = notify
         self._catch_up: asyncio.Task[int] | None = None
@@ -238,7 +238,7 @@ class PushService:
         now = now or self.clock()
         grace = timedelta(hours=self.push.grace_hours)
         queued = 0
-        if self.league is None:
+        if self.league is None and self.daily_league is None:
             return 0  # no league configured: nothing to push, and nothing to record as skipped
         async with self._tick_lock:
             for sub, group in await asyncio.to_thread(
@@ -290,38 +290,23 @@ class PushService:
     async def compose_daily(
         self, group: Group, sub: Subscription, now: datetime
     ) -> tuple[Outgoing, list[str]] | None:
-        if self.league is None and not self.deal_leagues:
+        if self.league is None and self.daily_league is None:
             return None
         assert group.id is not None
         since = now - timedelta(days=self.push.repeat_days)
         exclude = await asyncio.to_thread(claims.recent_products, self.engine, group.id, since)
         category_ids = [c for c in sub.categories.split(",") if c]
-        mixed = [lg for lg in self.deal_leagues if lg is not self.league]
-        if mixed and self.league_spots is not None:
-            league_spots = self.league_spots
-
-            async def spot_for(name: str) -> Spot:
-                return self.spots(group) if name == "channels" else await league_spots(group, name)
-
-            items = await plan_daily_mixed(
-                self.deal_leagues,
-                self.links,
-                spot_for,
-                category_ids=category_ids,
-                count=self.push.deals_per_push,
-                exclude=exclude,
-            )
-        elif self.league is not None:
-            items = await plan_daily(
-                self.league,
-                self.links,
-                self.spots(group),
-                category_ids=category_ids,
-                count=self.push.deals_per_push,
-                exclude=exclude,
-            )
-        else:
-            return None
+        source = self.daily_league or self.league
+        assert source is not None
+        spot = await self.daily_spots(group) if self.daily_league and self.daily_spots else self.spots(group)
+        items = await plan_daily(
+            source,
+            self.links,
+            spot,
+            category_ids=category_ids,
+            count=self.push.deals_per_push,
+            exclude=exclude,
+        )
         if not items:
             return None
         names = await self._category_names(category_ids)

@@ -98,10 +98,17 @@ class JdLeague:
     # -- products ----------------------------------------------------------------------------------
 
     async def search(self, query: SearchQuery) -> list[Product]:
+        """Products for a keyword; with none (a push asking for picks), the league's curated list."""
         key = ("search", query)
         hit = self._cached(key)
         if hit is not None:
             return list(hit)
+        if not query.keyword.strip():
+            picks = [
+                p for p in await self.featured(query.category_id, query.limit * 2) if _in_range(p, query)
+            ]
+            self._keep(key, tuple(picks[: query.limit]))
+            return picks[: query.limit]
         products: list[Product] = []
         page = 1
         size = min(PAGE, max(MIN_PAGE, query.limit * 2))  # a margin for items without commission

@@ -10,6 +10,8 @@
    save.
 4. Taobao (the TOP face): TOP calls per cold keyword answered as a member sees it (search + a link
    and 淘口令 for each of the 3 results) and that round's p50/p99.
+5. JD and PDD: one cold keyword as a member's 「找」 makes it (search, then links for the top three,
+   caches empty), its league calls and p50/p99 for 1 and 16 concurrent callers.
 
     .venv/bin/python bench/league.py [--rounds N]
 
@@ -33,8 +35,13 @@ from collections import Counter
 from contextlib import AsyncExitStack
 from pathlib import Path
 
+from bot.config import parse_settings
 from bot.leagues.base import SearchQuery, Spot
+from bot.leagues.jd.build import build_jd
+from bot.leagues.jd.league import sub_union_id
 from bot.leagues.metering import metered
+from bot.leagues.pdd.build import build_pdd
+from bot.leagues.sandbox.pdd_face import DEFAULT_PID
 from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.sandbox.top_face import SANDBOX_APP_KEY, SANDBOX_APP_SECRET, SANDBOX_MEMBER, SANDBOX_SITE
 from bot.leagues.taobao.client import TopClient
@@ -202,6 +209,52 @@ def per_keyword(calls: Counter[str], n: int) -> dict[str, float]:
     return {league or "unnamed": round(count / n, 1) for league, count in sorted(calls.items())}
 
 
+LEAGUE_SETTINGS = parse_settings({"leagues": {"jd": {"enabled": True}, "pdd": {"enabled": True}}})
+
+
+async def cold_keywords(name: str, concurrency: int, rounds: int) -> dict[str, float]:
+    """`rounds` cold keywords on a fresh JD or PDD league each: search, then links for the top three."""
+    async with SandboxServer() as sandbox:
+        build = build_jd if name == "jd" else build_pdd
+        spot = (
+            Spot("jd", pid="3100012345", tag=sub_union_id("bench"))
+            if name == "jd"
+            else Spot("pdd", pid=DEFAULT_PID, tag='{"uid":"bench"}')
+        )
+        queue = iter(range(rounds))
+        latencies: list[float] = []
+        calls: list[int] = []
+
+        async def worker() -> None:
+            league = build(LEAGUE_SETTINGS, sandbox.base_url, None)
+            for i in queue:
+                league._cache.clear()  # cold: nothing cached
+                before = league.client.requests
+                start = time.perf_counter()
+                found = await league.search(SearchQuery(keyword=KEYWORDS[i % len(KEYWORDS)], limit=10))
+                await asyncio.gather(*(league.promote(p, spot) for p in found[:3]))
+                latencies.append(time.perf_counter() - start)
+                calls.append(league.client.requests - before)
+            await league.aclose()
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    latencies.sort()
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000
+    per_keyword = statistics.mean(calls)
+    print(
+        f"{name} concurrency {concurrency:2d}: {rounds / elapsed:6.0f} cold keywords/s, "
+        f"{per_keyword:.1f} league calls per cold keyword, p50 {p50:.2f} ms, p99 {p99:.2f} ms"
+    )
+    return {
+        f"{name}_calls_per_cold_keyword": round(per_keyword, 2),
+        f"{name}_c{concurrency}_cold_keyword_p50_ms": round(p50, 2),
+        f"{name}_c{concurrency}_cold_keyword_p99_ms": round(p99, 2),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=1000)
@@ -240,6 +293,9 @@ def main() -> None:
         f"{figures['least_calls_cold_keyword']})"
     )
     figures.update(asyncio.run(taobao(max(args.rounds // 5, 20))))
+    for name in ("jd", "pdd"):
+        for concurrency in (1, 16):
+            figures.update(asyncio.run(cold_keywords(name, concurrency, max(args.rounds // 5, 20))))
     print(json.dumps(figures, ensure_ascii=False))
 
 

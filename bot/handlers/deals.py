@@ -322,20 +322,32 @@ class DealsHandler:
             return await self._league_trouble(message, failed_league, error)
         league_of = {id(p): lg for lg, p in found}
         top = mix_leagues(per_league, self.settings.results_per_search)
-        try:
-            spots = [await self.spots(message, league_of[id(p)].name) for p in top]
-            links = await asyncio.gather(
-                *(self._link(league_of[id(p)], p, spot) for p, spot in zip(top, spots, strict=True))
-            )
-        except LeagueError as exc:
-            return await self._league_trouble(message, league_of[id(top[0])], exc)
-        items = [self._deal_context(p, link) for p, link in zip(top, links, strict=True)]
+        made = await asyncio.gather(
+            *(self._spot_and_link(message, league_of[id(p)], p) for p in top), return_exceptions=True
+        )
+        items = []
+        failed: tuple[League, LeagueError] | None = None
+        for p, link in zip(top, made, strict=True):
+            if isinstance(link, LeagueError):  # e.g. a PDD PID not registered yet: the others still show
+                log.warning("no %s link for %s: %s", league_of[id(p)].name, p.product_id, link)
+                failed = failed or (league_of[id(p)], link)
+            elif isinstance(link, BaseException):
+                raise link
+            else:
+                items.append(self._deal_context(p, link))
+        if not items and failed is not None:
+            return await self._league_trouble(message, *failed)
+        if failed is not None and isinstance(failed[1], LeagueConfigError):
+            log.error("league %s needs the operator: %s", failed[0].name, failed[1])
         # Shown back under the bot's name: never a member's link, never a paragraph.
         context = {"keyword": shown_keyword(keyword), "items": items, "asker": message.sender_name}
         outcome = "ok" if items else "empty"
         return _Outcome(
             await self._render(message, "search_results", context), outcome, top[0].product_id if top else ""
         )
+
+    async def _spot_and_link(self, message: Incoming, league: League, product: Product) -> PromotionLink:
+        return await self._link(league, product, await self.spots(message, league.name))
 
     async def _search(self, league: League, keyword: str) -> list[Product]:
         cached = self.search_cache.get(league.name, keyword)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import SplitResult, urlsplit
 
-Platform = Literal["taobao", "jd", "pdd", "channels"]
+Platform = Literal["taobao", "jd", "pdd", "channels", "union"]
 """`taobao` covers Tmall and Tmall Global too: one league serves them all."""
 RefKind = Literal["item", "short_link", "tpwd"]
 CommandKind = Literal["search", "help", "subscribe", "unsubscribe", "subscription_status"]
@@ -82,6 +82,8 @@ _PDD_SIGN = re.compile(r"(?:^|[?&;])(?:amp;)?goods_sign=([A-Za-z0-9_\-]{10,120})
 _PDD_ID = re.compile(r"(?:^|[?&;])(?:amp;)?goods_id=(\d{5,15})(?=$|[&#;])")
 _PDD_GOODS_PAGE = re.compile(r"^/(?:goods\d?|duo_coupon_landing)\.html$")
 _CHANNELS_PATH = re.compile(r"^/shop/a/[A-Za-z0-9]+/?$")
+_UNION_PATH = re.compile(r"^/s/[A-Za-z0-9_\-]+/?$")
+"""The mini-program union's promotionUrl: https://mmbizurl.cn/s/017btcGpB."""
 
 _JD_ITEM_HOSTS = frozenset({"item.jd.com", "item.m.jd.com", "item.jd.hk", "npcitem.jd.hk", "wqitem.jd.com"})
 _JD_SHORT_HOSTS = frozenset({"u.jd.com", "union-click.jd.com", "3.cn", "jingfen.jd.com"})
@@ -156,6 +158,8 @@ def _classify(url: str, start: int) -> _Found | None:
         return None
     if host == "store.weixin.qq.com" and _CHANNELS_PATH.match(path):
         return found("channels", "short_link")
+    if host == "mmbizurl.cn" and _UNION_PATH.match(path):
+        return found("union", "short_link")
     # weixin.qq.com/sph/… is a Channels video, not a product: nothing to do.
     return None
 
@@ -417,7 +421,7 @@ def parse_command(text: str, *, mentioned: bool) -> Command | None:
 # --------------------------------------------------------------------------------------------- filter
 
 _HINT_RE = re.compile(
-    r"taobao\.|tmall\.|tb\.cn|jd\.|3\.cn|yangkeduo\.|pinduoduo\.|store\.weixin"
+    r"taobao\.|tmall\.|tb\.cn|jd\.|3\.cn|yangkeduo\.|pinduoduo\.|store\.weixin|mmbizurl\."
     rf"|[{_DELIMS}][ \u3000]*(?:[A-Z]{{2}}\d{{4}}[ \u3000]+)?[A-Za-z0-9]{{8,20}}[ \u3000]*[{_DELIMS}]",
     re.IGNORECASE,
 )

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
-Platform = Literal["channels", "taobao", "jd", "pdd"]
+Platform = Literal["channels", "union", "taobao", "jd", "pdd"]
 
 PPM = 1_000_000
 
@@ -23,15 +23,19 @@ def ratio_of(amount_fen: int, ratio_ppm: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Spot:
-    """The per-group promotion identity on one league (Channels: the sharer appid)."""
+    """The per-group promotion identity on one league (Channels: the sharer appid; union: `pid`)."""
 
     league: str
     sharer_appid: str = ""
     sharer_openid: str = ""
+    pid: str = ""
+    """The league's promotion position (union 推广位 pid, Taobao PID, PDD PID, JD positionId)."""
+    tag: str = ""
+    """A per-group tag where the league takes one (union customizeInfo, Taobao external_id, …)."""
 
     @property
     def key(self) -> str:
-        return self.sharer_appid or self.sharer_openid or "-"
+        return "|".join(p for p in (self.sharer_appid, self.sharer_openid, self.pid, self.tag) if p) or "-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +110,10 @@ class PromotionLink:
     qrcode_url: str = ""
     card_param: str = ""
     """The long-lived mini-program card parameter."""
+    code: str = ""
+    """A 口令 to copy (淘口令 / 京口令)."""
+    mini_path: str = ""
+    """A mini-program page path where the league gives one (the mini program is `shop_id`)."""
 
     @property
     def best_url(self) -> str:
@@ -137,6 +145,10 @@ class Order:
     sharer_appid: str
     created_at: datetime
     updated_at: datetime
+    pid: str = ""
+    """The promotion position the order came through (union promotionSourcePid), for attribution."""
+    tag: str = ""
+    """The per-group tag the link carried (union customizeInfo), for attribution."""
 
 
 @dataclass(frozen=True, slots=True)

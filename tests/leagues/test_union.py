@@ -348,3 +348,13 @@ def test_union_ids_are_derived_and_distinct_from_channels_ids(union: Union) -> N
     ids = {union_product_id(p.product_id) for p in products}
     assert len(ids) == len(products)
     assert not ids & {str(p.product_id) for p in products}
+
+
+async def test_choose_identity_names_the_spot_after_the_group_and_is_stable(
+    union: Union, league: UnionLeague
+) -> None:
+    pid, tag = await league.choose_identity("room-9@chatroom", set(), group_name="周末遛娃群")
+    assert union.face.union.spots[pid] == f"周末遛娃群#{tag}"
+    assert await league.choose_identity("room-9@chatroom", set(), group_name="周末遛娃群") == (pid, tag)
+    other = await league.choose_identity("room-9@chatroom", {(pid, tag)}, group_name="周末遛娃群")
+    assert other != (pid, tag)  # a (vanishingly rare) tag clash gets a fresh identity, never a shared one

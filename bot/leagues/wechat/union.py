@@ -635,6 +635,23 @@ class UnionLeague:
 
         return await self._degradable(("categories",), self._cats, fetch)
 
+    # -- per-group identity (SpotIssuer) -----------------------------------------------------------------
+
+    async def choose_identity(
+        self, group_key: str, taken: set[tuple[str, str]], group_name: str = ""
+    ) -> tuple[str, str]:
+        """The group's (pid, tag): its own spot, named after the group; the shared default beyond the limit.
+
+        The caller keeps the answer per group; `taken` only matters if two group keys hash to one tag.
+        """
+        key = group_key
+        for attempt in range(1, 5):
+            spot = await self.spots.for_group(key, group_name or group_key)
+            if (spot.pid, spot.tag) not in taken:
+                return spot.pid, spot.tag
+            key = f"{group_key}#{attempt}"
+        raise LeagueConfigError(f"no free union identity for group {group_key}")  # 2^-128 territory
+
     async def lives(self, talent_appids: Sequence[str], spot: Spot) -> list[LiveEvent]:
         return []  # the union has no live-stream API
 

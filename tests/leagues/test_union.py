@@ -358,3 +358,10 @@ async def test_choose_identity_names_the_spot_after_the_group_and_is_stable(
     assert await league.choose_identity("room-9@chatroom", set(), group_name="周末遛娃群") == (pid, tag)
     other = await league.choose_identity("room-9@chatroom", {(pid, tag)}, group_name="周末遛娃群")
     assert other != (pid, tag)  # a (vanishingly rare) tag clash gets a fresh identity, never a shared one
+
+
+async def test_selections_by_category_name_for_pushes_planned_in_words(league: UnionLeague) -> None:
+    by_name = await league.featured("个护美妆", 5)
+    cats = {c.name: c.category_id for c in await league.categories()}
+    assert by_name == await league.featured(cats["个护美妆"], 5)
+    assert by_name and all(p.category == cats["个护美妆"] for p in by_name)

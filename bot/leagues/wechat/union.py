@@ -568,7 +568,11 @@ class UnionLeague:
         return await self._degradable(key, self._searches, lambda: self._paged(page, query.limit))
 
     async def featured(self, category_id: str, limit: int) -> list[Product]:
-        """联盟精选 for daily pushes, per category."""
+        """联盟精选 for daily pushes, per category (a union catId, or a category name such as "食品生鲜")."""
+        if category_id:
+            cats = await self.categories()
+            if all(c.category_id != category_id for c in cats):
+                category_id = next((c.category_id for c in cats if c.name == category_id), category_id)
 
         def page(offset: int, size: int) -> Awaitable[Json]:
             return self.client.product_select(offset=offset, limit=size, category_id=category_id)

@@ -10,6 +10,8 @@ Secrets may come from the environment instead of the file:
     TUIKE_CHANNELS_APPID       [leagues.channels] appid
     TUIKE_CHANNELS_SECRET      [leagues.channels] secret
     TUIKE_WECHATY_TOKEN        [chat.wechaty] token
+    TUIKE_UNION_APPID          [leagues.union] appid
+    TUIKE_UNION_SECRET         [leagues.union] secret
 """
 
 from __future__ import annotations
@@ -146,6 +148,32 @@ class ChannelsLeagueSettings(_Section):
         return self
 
 
+class UnionLeagueSettings(_Section):
+    """The WeChat mini-program union (小程序联盟 推客); ../shared/reference/league-apis.md §2.
+
+    Same base URL and token endpoints as Channels, but the promoter account's own appid/secret.
+    """
+
+    enabled: bool = False
+    sandbox: bool = True
+    base_url: str = "https://api.weixin.qq.com"
+    """Token endpoints and /union/promoter/* are under it; with sandbox = false, the only host called."""
+    appid: str = ""
+    secret: SecretStr = SecretStr("")
+    token_mode: Literal["stable", "classic"] = "stable"
+    timeout_seconds: float = Field(8.0, gt=0, le=120)
+    max_retries: int = Field(3, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _credentials_for_the_real_api(self) -> UnionLeagueSettings:
+        if self.enabled and not self.sandbox and not (self.appid and self.secret.get_secret_value()):
+            raise ValueError(
+                "appid and secret of the 联盟推客 account (or TUIKE_UNION_APPID / TUIKE_UNION_SECRET) "
+                "when sandbox = false"
+            )
+        return self
+
+
 class DealSettings(_Section):
     """How the bot answers members' requests (issue: members ask, the bot answers)."""
 
@@ -196,6 +224,7 @@ class PushSettings(_Section):
 
 class LeagueSettings(_Section):
     channels: ChannelsLeagueSettings = ChannelsLeagueSettings()
+    union: UnionLeagueSettings = UnionLeagueSettings()
 
 
 class Settings(_Section):
@@ -232,6 +261,8 @@ def _env_overrides(raw: dict[str, Any]) -> dict[str, Any]:
         "TUIKE_CHANNELS_APPID": ("leagues", "channels", "appid"),
         "TUIKE_CHANNELS_SECRET": ("leagues", "channels", "secret"),
         "TUIKE_WECHATY_TOKEN": ("chat", "wechaty", "token"),
+        "TUIKE_UNION_APPID": ("leagues", "union", "appid"),
+        "TUIKE_UNION_SECRET": ("leagues", "union", "secret"),
     }
     for var, keys in pairs.items():
         value = os.environ.get(var)

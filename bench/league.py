@@ -1,7 +1,9 @@
 """League client speed against the sandbox on loopback.
 
-Prints requests/s and p50/p99 latency of one search → detail → promotion link round for 1 and 16
-concurrent callers, and token requests per 1,000 calls.
+Channels: requests/s and p50/p99 latency of one search → detail → promotion link round for 1 and 16
+concurrent callers, and token requests per 1,000 calls. Union (小程序联盟): the same for one search →
+promotion material round, how long 100 groups racing for their first spot take (and that each spot is
+made exactly once), and order sync speed. The last line is one JSON object of the named figures.
 
     .venv/bin/python bench/league.py [--rounds N]
 """
@@ -10,13 +12,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
+from bot.leagues.base import SearchQuery
+from bot.leagues.sandbox.http import Request, Response
 from bot.leagues.sandbox.server import SandboxServer
+from bot.leagues.sandbox.union_face import PREFIX, UnionFace
 from bot.leagues.wechat.client import ChannelsClient
+from bot.leagues.wechat.union import UnionClient, UnionLeague
 
 KEYWORDS = ["蓝牙耳机", "纸巾", "洗衣液", "零食", "牛奶", "口红", "运动鞋", "猫粮", "充电宝", "手机壳"]
+Figures = dict[str, float]
 
 
 async def one_round(client: ChannelsClient, i: int) -> float:
@@ -28,37 +38,138 @@ async def one_round(client: ChannelsClient, i: int) -> float:
     return time.perf_counter() - start
 
 
-async def run(concurrency: int, rounds: int) -> None:
+async def timed(
+    concurrency: int, rounds: int, one: Callable[[int], Awaitable[float]]
+) -> tuple[float, list[float]]:
+    queue = iter(range(rounds))
+    latencies: list[float] = []
+
+    async def worker() -> None:
+        for i in queue:
+            latencies.append(await one(i))
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    latencies.sort()
+    return time.perf_counter() - start, latencies
+
+
+def percentiles(latencies: list[float]) -> tuple[float, float]:
+    return statistics.median(latencies) * 1000, latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000
+
+
+async def run(concurrency: int, rounds: int) -> Figures:
     async with SandboxServer() as sandbox:
         client = ChannelsClient(sandbox.base_url, "wx_bench", "bench")
         await client.tokens.token()
-        queue = iter(range(rounds))
-        latencies: list[float] = []
-
-        async def worker() -> None:
-            for i in queue:
-                latencies.append(await one_round(client, i))
-
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - start
+        elapsed, latencies = await timed(concurrency, rounds, lambda i: one_round(client, i))
         calls = client.requests
         await client.aclose()
-    latencies.sort()
-    p50 = statistics.median(latencies) * 1000
-    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
+    p50, p99 = percentiles(latencies)
+    tokens = 1000 * client.tokens.requests / calls
     print(
-        f"concurrency {concurrency:2d}: {calls / elapsed:7.0f} requests/s, {rounds / elapsed:6.0f} rounds/s, "
-        f"round p50 {p50:.2f} ms, p99 {p99:.2f} ms, token requests per 1000 calls: {1000 * client.tokens.requests / calls:.2f}"
+        f"channels, concurrency {concurrency:2d}: {calls / elapsed:7.0f} requests/s, {rounds / elapsed:6.0f} rounds/s, "
+        f"round p50 {p50:.2f} ms, p99 {p99:.2f} ms, token requests per 1000 calls: {tokens:.2f}"
     )
+    return {
+        f"channels_c{concurrency}_requests_per_s": round(calls / elapsed),
+        f"channels_c{concurrency}_round_p50_ms": round(p50, 2),
+        f"channels_c{concurrency}_round_p99_ms": round(p99, 2),
+        f"channels_c{concurrency}_token_requests_per_1000": round(tokens, 2),
+    }
+
+
+def union_sandbox() -> tuple[SandboxServer, UnionFace]:
+    server = SandboxServer()
+    face = UnionFace(server.state)
+    api = server.api
+
+    async def app(request: Request) -> Response:
+        return await (face if request.path.startswith(PREFIX) else api)(request)
+
+    server.http.app = app
+    return server, face
+
+
+async def run_union(concurrency: int, rounds: int) -> Figures:
+    server, _ = union_sandbox()
+    async with server:
+        league = UnionLeague(UnionClient(server.base_url, "wx_bench_union", "bench"), ttl=0)
+        spot = await league.spots.for_group("bench@chatroom", "压测群")
+
+        async def one(i: int) -> float:
+            start = time.perf_counter()
+            products = await league.search(SearchQuery(keyword=KEYWORDS[i % len(KEYWORDS)], limit=5))
+            await league.promote(products[i % len(products)], spot)
+            return time.perf_counter() - start
+
+        elapsed, latencies = await timed(concurrency, rounds, one)
+        calls = league.client.requests
+        await league.aclose()
+    p50, p99 = percentiles(latencies)
+    print(
+        f"union,    concurrency {concurrency:2d}: {calls / elapsed:7.0f} requests/s, {rounds / elapsed:6.0f} rounds/s, "
+        f"round p50 {p50:.2f} ms, p99 {p99:.2f} ms"
+    )
+    return {
+        f"union_c{concurrency}_requests_per_s": round(calls / elapsed),
+        f"union_c{concurrency}_round_p50_ms": round(p50, 2),
+        f"union_c{concurrency}_round_p99_ms": round(p99, 2),
+    }
+
+
+async def run_union_spots_and_orders(groups: int) -> Figures:
+    """`groups` groups ask at once, each five times: one spot each, made once; then their orders synced."""
+    server, face = union_sandbox()
+    async with server:
+        league = UnionLeague(UnionClient(server.base_url, "wx_bench_union", "bench"))
+        face.union.max_spots = groups + 1
+        since = datetime.now(UTC) - timedelta(minutes=1)
+        start = time.perf_counter()
+        spots = await asyncio.gather(
+            *(
+                league.spots.for_group(f"room-{i % groups}@chatroom", f"群{i % groups}")
+                for i in range(groups * 5)
+            )
+        )
+        spot_s = time.perf_counter() - start
+        made = server.state.calls[PREFIX + "promotion/add"]
+        products = await league.search(SearchQuery(keyword="零食", limit=5))
+        for s in {s.pid: s for s in spots}.values():
+            for p in products:
+                await league.promote(p, s)
+        league.clock = lambda: datetime.now(UTC) + timedelta(hours=2)
+        start = time.perf_counter()
+        orders = await league.orders_since(since)
+        order_s = time.perf_counter() - start
+        pages = server.state.calls[PREFIX + "order/search"]
+        await league.aclose()
+    print(
+        f"union spots: {groups} groups × 5 concurrent asks in {spot_s * 1000:.0f} ms, "
+        f"{made} promotion/add calls ({made - 1} group spots + 1 default); "
+        f"order sync: {len(orders)} orders over {pages} pages in {order_s * 1000:.0f} ms "
+        f"({len(orders) / order_s:.0f} orders/s)"
+    )
+    return {
+        "union_spots_groups": groups,
+        "union_spot_add_calls": made,
+        "union_spots_ms": round(spot_s * 1000, 1),
+        "union_orders": len(orders),
+        "union_orders_per_s": round(len(orders) / order_s),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=1000)
     args = parser.parse_args()
+    figures: Figures = {}
     for concurrency in (1, 16):
-        asyncio.run(run(concurrency, args.rounds))
+        figures |= asyncio.run(run(concurrency, args.rounds))
+    for concurrency in (1, 16):
+        figures |= asyncio.run(run_union(concurrency, args.rounds))
+    figures |= asyncio.run(run_union_spots_and_orders(99))
+    print(json.dumps(figures, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -133,6 +133,7 @@ class UnionFace:
         self.state = state
         self.union = UnionState(max_spots=max_spots)
         self._seq = itertools.count(1)
+        self._orders: tuple[Any, list[dict[str, Any]]] | None = None
         catalogue = state.catalogue
         self._ids = {union_product_id(p.product_id): p for p in catalogue.products}
         if len(self._ids) != len(catalogue.products):
@@ -499,6 +500,16 @@ class UnionFace:
 
     def orders(self) -> list[dict[str, Any]]:
         """Orders for issued links: one to three per link, deterministic per link, paid after issue."""
+        key = (
+            len(self.union.links),
+            tuple(self.union.amount_quirks.items()),
+            tuple(self.union.spots.items()),
+        )
+        if self._orders is None or self._orders[0] != key:
+            self._orders = (key, self._make_orders())
+        return self._orders[1]
+
+    def _make_orders(self) -> list[dict[str, Any]]:
         out = []
         for link in self.union.links.values():
             p = self._ids.get(link.union_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,8 +44,8 @@ class Union:
         return self.server.state.calls[PREFIX + path]
 
 
-@pytest.fixture
-async def union() -> AsyncIterator[Union]:
+@contextlib.asynccontextmanager
+async def union_server() -> AsyncIterator[tuple[SandboxServer, UnionFace]]:
     server = SandboxServer()
     face = UnionFace(server.state)
     api = server.api
@@ -54,6 +55,12 @@ async def union() -> AsyncIterator[Union]:
 
     server.http.app = app
     async with server:
+        yield server, face
+
+
+@pytest.fixture
+async def union() -> AsyncIterator[Union]:
+    async with union_server() as (server, face):
         yield Union(server, face)
 
 

@@ -372,3 +372,20 @@ async def test_selections_by_category_name_for_pushes_planned_in_words(league: U
     cats = {c.name: c.category_id for c in await league.categories()}
     assert by_name == await league.featured(cats["个护美妆"], 5)
     assert by_name and all(p.category == cats["个护美妆"] for p in by_name)
+
+
+async def test_an_account_already_full_at_start_still_serves_every_group(union: Union) -> None:
+    union.face.union.max_spots = 2
+    client = make_client(union)
+    await client.spot_add("别的工具建的 1")
+    await client.spot_add("别的工具建的 2")
+    told: list[str] = []
+    spots = UnionSpots(client, notify=told.append)
+    try:
+        a = await spots.for_group("room-a@chatroom", "A 群")
+        b = await spots.for_group("room-b@chatroom", "B 群")
+    finally:
+        await client.aclose()
+    assert a.pid == b.pid and a.pid in union.face.union.spots  # borrowed, never failed
+    assert a.tag != b.tag
+    assert len(told) == 2 and "已用完" in told[0] and "暂用" in told[1]

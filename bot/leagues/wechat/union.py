@@ -268,7 +268,7 @@ def group_tag(group_key: str) -> str:
 
 
 def spot_name(group_name: str, tag: str) -> str:
-    """ "宝妈省钱群#1a2b3c4d": the group's name, cut to fit 20 characters with the tag that keeps it unique."""
+    """The spot's name, e.g. 宝妈省钱群#1a2b3c4d: the group's name cut to fit 20 characters, then its tag."""
     room = SPOT_NAME_MAX - len(tag) - 1
     name = " ".join((group_name or "群").split())[:room] or "群"
     return f"{name}#{tag}"
@@ -300,6 +300,7 @@ class UnionSpots:
         self._default: SpotInfo | None = None
         self._loaded = False
         self._full = False
+        self._told = False
         self._load_lock = asyncio.Lock()
         self._locks: dict[str, asyncio.Lock] = {}
         self.created = 0
@@ -324,8 +325,10 @@ class UnionSpots:
                 start += len(page)
                 if not page or start >= _int(data.get("total"), start):
                     break
+            self._names, self._by_tag, self._default = {}, {}, None  # the account is the truth
             for spot in spots:
                 self._remember(spot)
+            self._full = len(self._names) >= self._limit
             self._loaded = True
 
     def _remember(self, spot: SpotInfo) -> None:
@@ -369,8 +372,9 @@ class UnionSpots:
         return spot
 
     async def _full_now(self) -> None:
-        if not self._full:
-            self._full = True
+        self._full = True
+        if not self._told:
+            self._told = True
             await self._tell(
                 f"小程序联盟推广位已用完（{len(self._names)}/{self._limit}）：新的群从现在起共用默认推广位"
                 f"「{self.default_name}」，订单仍按 customizeInfo 分到各群。"

@@ -23,7 +23,7 @@ from bot.handlers.ratelimit import Limit, RateLimiter
 from bot.handlers.router import CatchErrors, DropDuplicates, GroupAllowList, Handler, Router, ignore_self
 from bot.handlers.spots import GroupSpots
 from bot.handlers.subscribe import SubscribeHandler
-from bot.leagues.base import League, Spot
+from bot.leagues.base import League, Spot, SpotIssuer
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.setup import default_spots, open_leagues
 from bot.push.sender import PacedSender
@@ -87,7 +87,7 @@ def build_deals(
         leagues=leagues,
         renderer=renderer,
         links=links or LinkCache(engine, ttl=timedelta(hours=deals.link_ttl_hours)),
-        spots=spots or GroupSpots(engine, default_spots(settings)),
+        spots=spots or GroupSpots(engine, default_spots(settings), issuers=spot_issuers(leagues)),
         limiter=RateLimiter(
             Limit(deals.member_requests, deals.member_window_seconds),
             Limit(deals.group_requests, deals.group_window_seconds),
@@ -95,6 +95,15 @@ def build_deals(
         recorder=recorder,
         settings=deals,
     )
+
+
+def spot_issuers(leagues: dict[str, League]) -> dict[str, SpotIssuer]:
+    """The leagues that give each group its own identity (a Taobao adzone, a PDD PID)."""
+    return {
+        name: league  # type: ignore[misc]
+        for name, league in leagues.items()
+        if callable(getattr(league, "choose_identity", None))
+    }
 
 
 def build_router(settings: Settings, renderer: Renderer, *handlers: Handler) -> Router:
@@ -221,7 +230,7 @@ class App:
         recorder = RequestRecorder(self.engine)
         stack.push_async_callback(recorder.close)
         links = LinkCache(self.engine, ttl=timedelta(hours=settings.deals.link_ttl_hours))
-        spots = GroupSpots(self.engine, default_spots(settings))
+        spots = GroupSpots(self.engine, default_spots(settings), issuers=spot_issuers(self.leagues))
         deals = build_deals(settings, renderer, self.engine, self.leagues, recorder, links, spots)
         sender = self.sender = build_sender(settings, channel)
         sender.start()

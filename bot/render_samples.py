@@ -109,7 +109,15 @@ TEA_LINK = PromotionLink(
 
 def _item(product: Product, link: PromotionLink) -> dict[str, Any]:
     coupon = product.best_coupon()
-    return {"product": product, "coupon": coupon, "link": link, "final_price_fen": product.final_price_fen}
+    return {
+        "product": product,
+        "platform_name": {"channels": "微信小店", "taobao": "淘宝/天猫"}.get(
+            product.platform, product.platform
+        ),
+        "coupon": coupon,
+        "link": link,
+        "final_price_fen": product.final_price_fen,
+    }
 
 
 ITEMS = [_item(EARBUDS, EARBUDS_LINK), _item(TISSUE, TISSUE_LINK), _item(TEA, TEA_LINK)]

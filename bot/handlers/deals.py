@@ -17,7 +17,7 @@ from typing import Any
 from bot.chat.base import Incoming, Reply, Text
 from bot.config import DealSettings
 from bot.handlers.parse import ProductRef, find_product_refs, may_be_request, parse_command
-from bot.handlers.ranking import rank_products
+from bot.handlers.ranking import mix_leagues
 from bot.handlers.ratelimit import RateLimiter, Verdict
 from bot.leagues.base import (
     League,
@@ -38,7 +38,13 @@ from bot.store.requests import RequestRecord, RequestRecorder
 
 log = logging.getLogger(__name__)
 
-PLATFORM_NAMES = {"taobao": "淘宝/天猫", "jd": "京东", "pdd": "拼多多", "channels": "微信小店"}
+PLATFORM_NAMES = {
+    "taobao": "淘宝/天猫",
+    "jd": "京东",
+    "pdd": "拼多多",
+    "channels": "微信小店",
+    "union": "小程序联盟",
+}
 
 SpotResolver = Callable[[Incoming, str], Awaitable[Spot]]
 """(message, league name) → the promotion identity for the message's group on that league."""
@@ -91,6 +97,8 @@ class DealsHandler:
     ) -> None:
         self.leagues = leagues
         self.by_platform = {league.platform: league for league in leagues.values()}
+        self.search_leagues = [leagues[name] for name in settings.leagues if name in leagues]
+        """What a keyword search asks, in the operator's order ([deals] leagues, enabled ones only)."""
         self.renderer = renderer
         self.links = links
         self.spots = spots
@@ -172,25 +180,30 @@ class DealsHandler:
     # -- a keyword -------------------------------------------------------------------------------
 
     async def _answer_keyword(self, message: Incoming, keyword: str) -> _Outcome:
-        leagues = list(self.leagues.values())
+        leagues = self.search_leagues
         if not leagues:
             return _Outcome(
                 self._render(message, "platform_unsupported", {"platform_name": "商品搜索"}), "unsupported"
             )
+        results = await asyncio.gather(
+            *(self._search(league, keyword) for league in leagues), return_exceptions=True
+        )
         found: list[tuple[League, Product]] = []
+        per_league: list[list[Product]] = []
         trouble: tuple[League, LeagueError] | None = None
-        for league in leagues:
-            try:
-                products = await self._search(league, keyword)
-            except LeagueError as exc:
-                trouble = (league, exc)
+        for league, result in zip(leagues, results, strict=True):
+            if isinstance(result, LeagueError):
+                trouble = trouble or (league, result)
                 continue
-            found.extend((league, p) for p in products)
+            if isinstance(result, BaseException):
+                raise result
+            found.extend((league, p) for p in result)
+            per_league.append(result)
         if not found and trouble is not None:
             failed_league, error = trouble
             return self._league_trouble(message, failed_league, error)
         league_of = {id(p): lg for lg, p in found}
-        top = rank_products(p for _, p in found)[: self.settings.results_per_search]
+        top = mix_leagues(per_league, self.settings.results_per_search)
         try:
             spots = [await self.spots(message, league_of[id(p)].name) for p in top]
             links = await asyncio.gather(
@@ -225,6 +238,7 @@ class DealsHandler:
     def _deal_context(product: Product, link: PromotionLink) -> dict[str, Any]:
         return {
             "product": product,
+            "platform_name": PLATFORM_NAMES.get(product.platform, product.platform),
             "coupon": product.best_coupon(),
             "link": link,
             "final_price_fen": product.final_price_fen,

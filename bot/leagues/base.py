@@ -23,19 +23,25 @@ def ratio_of(amount_fen: int, ratio_ppm: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Spot:
-    """The per-group promotion identity on one league (Channels: the sharer appid; union: `pid`)."""
+    """The per-group promotion identity on one league; each league fills the fields it knows.
+
+    Channels: `sharer_appid` (or `sharer_openid`). Other leagues: `pid`, the promotion position (Taobao
+    PID `mm_<member>_<site>_<adzone>`, PDD PID, union promotion pid, JD positionId), and `tag`, a
+    per-group tag where the league takes one (Taobao external_id / relation id, JD subUnionId, PDD
+    custom_parameters). Links are cached per (league, product, `key`).
+    """
 
     league: str
     sharer_appid: str = ""
     sharer_openid: str = ""
     pid: str = ""
-    """The league's promotion position (union 推广位 pid, Taobao PID, PDD PID, JD positionId)."""
     tag: str = ""
-    """A per-group tag where the league takes one (union customizeInfo, Taobao external_id, …)."""
 
     @property
     def key(self) -> str:
-        return "|".join(p for p in (self.sharer_appid, self.sharer_openid, self.pid, self.tag) if p) or "-"
+        channels = self.sharer_appid or self.sharer_openid
+        parts = [part for part in (channels, self.pid, self.tag) if part]
+        return "|".join(parts) if parts else "-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,14 +112,15 @@ class PromotionLink:
     short_link: str = ""
     """WeChat-internal short link (opaque)."""
     http_short_link: str = ""
-    """A link that opens WeChat from outside, e.g. https://store.weixin.qq.com/shop/a/…"""
+    """The tappable https link: Channels https://store.weixin.qq.com/shop/a/…, Taobao
+    https://s.click.taobao.com/…, a JD/PDD short URL."""
     qrcode_url: str = ""
     card_param: str = ""
     """The long-lived mini-program card parameter."""
     code: str = ""
-    """A 口令 to copy (淘口令 / 京口令)."""
+    """A 口令 to copy where the league makes one (淘口令 `￥AbCd1234567￥`, 京口令); empty otherwise."""
     mini_path: str = ""
-    """A mini-program page path where the league gives one (the mini program is `shop_id`)."""
+    """A mini-program page path, where the league gives one."""
 
     @property
     def best_url(self) -> str:
@@ -146,9 +153,9 @@ class Order:
     created_at: datetime
     updated_at: datetime
     pid: str = ""
-    """The promotion position the order came through (union promotionSourcePid), for attribution."""
+    """The promotion position the order came through, on leagues that say (Taobao adzone PID)."""
     tag: str = ""
-    """The per-group tag the link carried (union customizeInfo), for attribution."""
+    """The per-group tag the order carries back, on leagues that have one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +201,19 @@ class ProductNotFound(LeagueError):
     """The league does not know this product."""
 
 
+class NotPromotable(ProductNotFound):
+    """The product exists but cannot be promoted; `reason` says why in a word a template can switch on.
+
+    Reasons: ``not_alliance`` (no commission: not in the alliance), ``xianyu`` (a 闲鱼 second-hand
+    listing), ``chaoshi`` (天猫超市), ``code_unresolved`` (a 口令 the league cannot read),
+    ``coupon_expired`` (the coupon the member pasted is over).
+    """
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(detail or reason)
+        self.reason = reason
+
+
 class League(Protocol):
     """What handlers and planners need from an affiliate platform."""
 
@@ -217,3 +237,15 @@ class League(Protocol):
     async def orders_since(self, since: datetime) -> list[Order]: ...
 
     async def aclose(self) -> None: ...
+
+
+class SpotIssuer(Protocol):
+    """A league that gives each group its own identity (beyond Channels' bound sharer) implements this.
+
+    `choose_identity` returns the (pid, tag) for a group that has none yet, avoiding `taken`; the
+    caller keeps it in the store, so it is chosen once per group.
+    """
+
+    name: str
+
+    async def choose_identity(self, group_key: str, taken: set[tuple[str, str]]) -> tuple[str, str]: ...

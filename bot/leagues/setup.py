@@ -1,58 +1,65 @@
-"""Build the configured leagues (and the in-process sandbox when the config selects it)."""
+"""Build the configured leagues, and the one in-process sandbox when any of them selects it.
+
+The sandbox serves every league's wire face on one loopback port; each league package has a
+`build_<league>(settings, sandbox_base_url | None, engine)` and a default spot for the operator.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextlib import AsyncExitStack
+from typing import Any
 
 from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.leagues.base import League, Spot
 from bot.leagues.sandbox.server import SandboxServer
-from bot.leagues.wechat.client import ChannelsClient
-from bot.leagues.wechat.league import ChannelsLeague
+from bot.leagues.taobao.build import build_taobao, taobao_spot
+from bot.leagues.wechat.build import SANDBOX_APPID, SANDBOX_SHARER, build_channels, channels_spot
 
 log = logging.getLogger(__name__)
 
-SANDBOX_APPID = "wx_sandbox_org"
-SANDBOX_SHARER = "wx_sharer_demo01"
+__all__ = ["SANDBOX_APPID", "SANDBOX_SHARER", "default_spots", "enabled_leagues", "open_leagues"]
+
+Builder = Callable[[Settings, str | None, Engine | None], Any]
+
+BUILDERS: dict[str, tuple[Builder, Callable[[Settings], Spot]]] = {
+    "channels": (build_channels, channels_spot),
+    "taobao": (build_taobao, taobao_spot),
+}
+"""League name → (build, the operator's default spot). One line per league."""
+
+
+def enabled_leagues(settings: Settings) -> list[str]:
+    return [name for name in BUILDERS if getattr(settings.leagues, name).enabled]
 
 
 def default_spots(settings: Settings) -> dict[str, Spot]:
-    channels = settings.leagues.channels
-    sharer = channels.sharer_appid or (SANDBOX_SHARER if channels.sandbox else "")
-    return {"channels": Spot("channels", sharer_appid=sharer)}
+    """One Spot per enabled league (Channels always: older callers look it up by name)."""
+    names = {"channels", *enabled_leagues(settings)}
+    return {name: BUILDERS[name][1](settings) for name in BUILDERS if name in names}
 
 
 async def open_leagues(settings: Settings, engine: Engine | None, stack: AsyncExitStack) -> dict[str, League]:
     """Leagues by name; everything opened here is closed when `stack` closes."""
+    names = enabled_leagues(settings)
+    sandbox_url: str | None = None
+    if any(getattr(settings.leagues, name).sandbox for name in names):
+        channels = settings.leagues.channels
+        sandbox = await stack.enter_async_context(
+            SandboxServer(port=channels.sandbox_port, token_lifetime=channels.sandbox_token_lifetime)
+        )
+        sandbox.state.reset_faults(
+            latency_s=channels.sandbox_latency_ms / 1000, error_rate=channels.sandbox_error_rate
+        )
+        sandbox_url = sandbox.base_url
+        log.info("sandbox leagues serving on %s", sandbox_url)
     leagues: dict[str, League] = {}
-    channels = settings.leagues.channels
-    if channels.enabled:
-        base_url, appid, secret = channels.base_url, channels.appid, channels.secret.get_secret_value()
-        if channels.sandbox:
-            sandbox = await stack.enter_async_context(
-                SandboxServer(port=channels.sandbox_port, token_lifetime=channels.sandbox_token_lifetime)
-            )
-            sandbox.state.reset_faults(
-                latency_s=channels.sandbox_latency_ms / 1000, error_rate=channels.sandbox_error_rate
-            )
-            base_url, appid, secret = sandbox.base_url, appid or SANDBOX_APPID, secret or "sandbox"
-            log.info("sandbox league serving on %s", sandbox.base_url)
-        client = ChannelsClient(
-            base_url,
-            appid,
-            secret,
-            token_mode=channels.token_mode,
-            engine=engine,
-            timeout=channels.timeout_seconds,
-            max_retries=channels.max_retries,
-        )
-        league = ChannelsLeague(
-            client,
-            mini_program_appid=channels.mini_program_appid or ("wx_sandbox_mp" if channels.sandbox else ""),
-        )
+    for name in names:
+        build = BUILDERS[name][0]
+        league = build(settings, sandbox_url if getattr(settings.leagues, name).sandbox else None, engine)
         stack.push_async_callback(league.aclose)
         leagues[league.name] = league
     return leagues

@@ -116,3 +116,25 @@ class RequestLog(SQLModel, table=True):
     product_id: str = Field(default="", max_length=64)
     league_calls: int = 0
     outcome: str = Field(default="", max_length=32)
+
+
+class LeagueSpot(SQLModel, table=True):
+    """A group's promotion identity on one league (not Channels), made once and kept.
+
+    `pid` is the league's promotion position (Taobao `mm_<member>_<site>_<adzone>`, a PDD PID made
+    for the group, a JD positionId); `tag` a per-group tag where the league takes one. Two groups never
+    hold the same (league, pid, tag).
+    """
+
+    __tablename__ = "league_spots"
+    __table_args__ = (
+        UniqueConstraint("group_id", "league", name="uq_league_spot_group_league"),
+        UniqueConstraint("league", "pid", "tag", name="uq_league_spot_identity"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="groups.id", index=True)
+    league: str = Field(max_length=32)
+    pid: str = Field(default="", max_length=128)
+    tag: str = Field(default="", max_length=128)
+    created_at: datetime = Field(default_factory=utcnow)

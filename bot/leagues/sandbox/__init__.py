@@ -1,5 +1,7 @@
-"""A local simulator of the WeChat Channels league HTTP API, with a shipped catalogue.
+"""A local simulator of every league's HTTP API over ONE shipped catalogue, on one loopback port.
 
-It is the bot's embedded default (a newcomer gets real-looking products with no account) and what the
-tests talk to over real HTTP on 127.0.0.1.
+The Channels API is served as it always was; each other league has a wire face (`top_face` for Taobao's
+TOP gateway, ...) dispatched by path in `server.SandboxServer`, deriving its own id form from the shared
+products. It is the bot's embedded default (a newcomer gets real-looking products with no account) and
+what the tests talk to over real HTTP on 127.0.0.1.
 """

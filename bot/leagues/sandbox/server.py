@@ -17,7 +17,7 @@ import random
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -684,13 +684,46 @@ class SandboxLeague:
         }
 
 
-class SandboxServer:
-    """`async with SandboxServer() as sandbox: sandbox.base_url` — the league on a loopback port."""
+Face = Callable[[Request], Awaitable[Response]]
+FaceFactory = Callable[[Catalogue, Callable[[], float]], Face]
 
-    def __init__(self, catalogue: Catalogue | None = None, port: int = 0, token_lifetime: int = 7200) -> None:
-        self.state = SandboxState(catalogue or build_catalogue(), token_lifetime=token_lifetime)
+
+def _faces() -> dict[str, FaceFactory]:
+    """The wire face of each non-Channels league, by request path: one line per league."""
+    from bot.leagues.sandbox.top_face import TopFace
+
+    return {
+        "/router/rest": TopFace,  # Taobao Open Platform (TOP) gateway
+    }
+
+
+class SandboxServer:
+    """`async with SandboxServer() as sandbox: sandbox.base_url` — every league on one loopback port.
+
+    Requests go to a league's face by path (`faces`); everything else is the Channels API.
+    """
+
+    def __init__(
+        self,
+        catalogue: Catalogue | None = None,
+        port: int = 0,
+        token_lifetime: int = 7200,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.state = SandboxState(catalogue or build_catalogue(), token_lifetime=token_lifetime, clock=clock)
         self.api = SandboxLeague(self.state)
-        self.http = HttpServer(self.api, "127.0.0.1", port)
+        self.faces: dict[str, Face] = {
+            path: make(self.state.catalogue, clock) for path, make in _faces().items()
+        }
+        self.http = HttpServer(self._dispatch, "127.0.0.1", port)
+
+    async def _dispatch(self, request: Request) -> Response:
+        face = self.faces.get(request.path)
+        return await (face or self.api)(request)
+
+    def face(self, path: str) -> Any:
+        """The face serving `path` (tests reach into its state: faults, issued links, calls)."""
+        return self.faces[path]
 
     @property
     def base_url(self) -> str:

@@ -6,12 +6,12 @@ import asyncio
 import sys
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
 
 from bot.chat.base import Image, LinkCard, MiniProgramCard, Outgoing, Text
+from bot.cli.context import settings_of
 from bot.config import Settings
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.setup import open_leagues
@@ -22,15 +22,6 @@ from bot.render import Renderer
 from bot.store import db, subscriptions
 from bot.store.groups import find_group
 from bot.store.models import Subscription
-
-if TYPE_CHECKING:
-    from bot.cli import Context
-
-
-def _settings(ctx: click.Context) -> Settings:
-    """The settings the root command loaded (a bad config already exited 2 there)."""
-    root: Context = ctx.find_root().obj
-    return root.loaded.settings
 
 
 def _engine(settings: Settings):  # type: ignore[no-untyped-def]
@@ -63,7 +54,7 @@ def push() -> None:
 @click.pass_context
 def daily(ctx: click.Context, group_name: str, dry_run: bool) -> None:
     """Push today's daily deals to one group now (a manual slot; never the scheduled one twice)."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     from bot.app import build_channel, build_renderer, group_spot
 
     engine = _engine(settings)
@@ -112,7 +103,7 @@ def daily(ctx: click.Context, group_name: str, dry_run: bool) -> None:
 @click.pass_context
 def status(ctx: click.Context) -> None:
     """Upcoming slots, the last results per group, and failures."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     engine = _engine(settings)
     zone = ZoneInfo(settings.bot.timezone)
     now = datetime.now(UTC)

@@ -7,10 +7,11 @@ import contextlib
 import json
 import sys
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
+from bot.cli.context import settings_of
 from bot.config import Settings
 from bot.handlers.parse import find_product_refs
 from bot.handlers.ranking import rank_products
@@ -21,15 +22,6 @@ from bot.leagues.setup import default_spots, open_leagues
 from bot.render import yuan
 from bot.store import db
 from bot.store.groups import find_group
-
-if TYPE_CHECKING:
-    from bot.cli import Context
-
-
-def _settings(ctx: click.Context) -> Settings:
-    """The settings the root command loaded (a bad config already exited 2 there)."""
-    root: Context = ctx.find_root().obj
-    return root.loaded.settings
 
 
 def _row(product: Product, **extra: Any) -> dict[str, Any]:
@@ -88,7 +80,7 @@ async def _with_league(settings: Settings, work: Any) -> Any:
 @click.pass_context
 def search(ctx: click.Context, keyword: str, limit: int, as_json: bool) -> None:
     """Search the league for KEYWORD and print the products, best deal first."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
 
     async def work(league: League, _engine: Any) -> list[Product]:
         return rank_products(await league.search(SearchQuery(keyword=keyword, limit=max(limit * 2, 10))))[
@@ -117,7 +109,7 @@ def search(ctx: click.Context, keyword: str, limit: int, as_json: bool) -> None:
 @click.pass_context
 def promote(ctx: click.Context, id_or_link: str, group: str | None, as_json: bool) -> None:
     """Print the promotion links of a product (id or a link this bot issued) for a group."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
 
     async def work(league: League, engine: Any) -> tuple[Product, Any]:
         spot = default_spots(settings)["channels"]
@@ -175,7 +167,7 @@ QUOTA_PATHS = (
 @click.pass_context
 def quota(ctx: click.Context) -> None:
     """How much of today's API quota the league calls the bot makes have used."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
 
     async def work(league: League, _engine: Any) -> list[tuple[str, dict[str, Any]]]:
         client = getattr(league, "client", None)

@@ -9,20 +9,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
+from bot.cli.context import Context, pass_context
 from bot.render import BUILTIN_TEMPLATES, Renderer, display_path, group_key
 from bot.render_check import check_templates
 from bot.render_samples import KINDS, SAMPLES
-
-if TYPE_CHECKING:
-    from bot.cli import Context
-
-# `click.pass_obj` rather than bot.cli's decorator: importing bot.cli here would be circular, since
-# bot.cli registers this group at its bottom.
-pass_context = click.pass_obj
 
 dir_option = click.option(
     "--dir",

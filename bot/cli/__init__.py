@@ -1,0 +1,59 @@
+"""The `tuike` command line: the root group and the entry point.
+
+Each command group lives in its own module, imported only when that command runs (see lazy.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from bot.cli.context import Context
+from bot.cli.lazy import Lazy, LazyGroup
+
+COMMANDS = {
+    "run": Lazy("bot.cli.core", "run", "Start the bot (console + sandbox league on the embedded default)."),
+    "check": Lazy(
+        "bot.cli.core", "check", "Check config, templates and database; non-zero exit on any problem."
+    ),
+    "db": Lazy("bot.cli.core", "db", "Database schema."),
+    "parse": Lazy(
+        "bot.cli.parse",
+        "parse",
+        'List the product links and 淘口令 found in TEXT ("-" reads the text from stdin).',
+    ),
+    "templates": Lazy("bot.cli.templates", "templates", "Check, preview and list the message templates."),
+    "sandbox": Lazy("bot.cli.league", "sandbox", "Run the sandbox league alone on 127.0.0.1 until Ctrl-C."),
+    "search": Lazy(
+        "bot.cli.league", "search", "Search the league for KEYWORD and print the products, best deal first."
+    ),
+    "promote": Lazy(
+        "bot.cli.league",
+        "promote",
+        "Print the promotion links of a product (id or a link this bot issued) for a group.",
+    ),
+    "quota": Lazy(
+        "bot.cli.league", "quota", "How much of today's API quota the league calls the bot makes have used."
+    ),
+    "push": Lazy("bot.cli.push", "push", "Daily deals and live reminders."),
+}
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS)
+@click.option(
+    "--config",
+    "config_path",
+    envvar="TUIKE_CONFIG",
+    type=click.Path(dir_okay=False),
+    help="Config file (default: ./config.toml, else config.example.toml). Env: TUIKE_CONFIG.",
+)
+@click.version_option(package_name="tuike")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """推客 Tuike — a WeChat group bot that hands out affiliate deals."""
+    ctx.obj = Context(config_path)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    return cli.main(args=argv, prog_name="tuike")

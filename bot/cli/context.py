@@ -1,0 +1,44 @@
+"""What every subcommand shares: the loaded config, and one way to fail with a message."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, NoReturn
+
+import click
+
+if TYPE_CHECKING:
+    from bot.config import LoadedConfig, Settings
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+class Context:
+    """The root command's object: the config is read on first use (so `--help` reads nothing)."""
+
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+        self._loaded: LoadedConfig | None = None
+
+    @property
+    def loaded(self) -> LoadedConfig:
+        if self._loaded is None:
+            from bot.config import ConfigError, load_config
+
+            try:
+                self._loaded = load_config(self.config_path)
+            except ConfigError as exc:
+                fail(f"配置错误 (config error): {exc}")
+        return self._loaded
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def settings_of(ctx: click.Context) -> Settings:
+    """The settings the root command loaded (a bad config already exited 2 there)."""
+    root: Context = ctx.find_root().obj
+    return root.loaded.settings

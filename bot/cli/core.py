@@ -1,0 +1,61 @@
+"""`tuike run`, `tuike check` and `tuike db upgrade`: start the bot and look after its setup."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import click
+
+from bot.cli.context import Context, fail, pass_context
+
+
+@click.command()
+@pass_context
+def run(ctx: Context) -> None:
+    """Start the bot (console + sandbox league on the embedded default)."""
+    from bot.app import App, setup_logging
+
+    loaded = ctx.loaded
+    setup_logging(loaded.settings)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(App(loaded).run())
+
+
+@click.command()
+@pass_context
+def check(ctx: Context) -> None:
+    """Check config, templates and database; non-zero exit on any problem."""
+    from bot.checks import run_checks
+
+    problems = 0
+    for ok, line in run_checks(ctx.loaded):
+        click.echo(("✓ " if ok else "✗ ") + line)
+        problems += not ok
+    if problems:
+        fail(f"{problems} problem(s) found", code=1)
+
+
+@click.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@pass_context
+def db_upgrade(ctx: Context) -> None:
+    """Create or upgrade the schema to the newest revision."""
+    from bot.store import db as store_db
+
+    url = ctx.loaded.settings.database_url
+    engine = store_db.make_engine(url)
+    try:
+        before, after = store_db.upgrade(engine)
+    except Exception as exc:
+        fail(f"database upgrade failed: {type(exc).__name__}: {exc}", code=1)
+    finally:
+        engine.dispose()
+    if before == after:
+        click.echo(f"database already at {after}")
+    else:
+        click.echo(f"database upgraded from {before or 'empty'} to {after}")

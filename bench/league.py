@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from bot.leagues.base import SearchQuery
-from bot.leagues.sandbox.http import Request, Response
 from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.sandbox.union_face import PREFIX, UnionFace
 from bot.leagues.wechat.client import ChannelsClient
@@ -81,14 +80,7 @@ async def run(concurrency: int, rounds: int) -> Figures:
 
 def union_sandbox() -> tuple[SandboxServer, UnionFace]:
     server = SandboxServer()
-    face = UnionFace(server.state)
-    api = server.api
-
-    async def app(request: Request) -> Response:
-        return await (face if request.path.startswith(PREFIX) else api)(request)
-
-    server.http.app = app
-    return server, face
+    return server, server.face(PREFIX + "product/list")
 
 
 async def run_union(concurrency: int, rounds: int) -> Figures:

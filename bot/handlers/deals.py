@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.chat.base import Incoming, Reply, Text
+from bot.chat.base import Incoming, MiniProgramCard, Reply, ReplyPart, Text
 from bot.config import DealSettings
 from bot.handlers.parse import ProductRef, find_product_refs, may_be_request, parse_command
 from bot.handlers.ranking import mix_leagues
@@ -55,6 +55,22 @@ class _Outcome:
     text: str
     outcome: str
     product_id: str = ""
+    card: MiniProgramCard | None = None
+    """A mini-program card to send after the text (union products); the text carries the link anyway,
+    so a channel that cannot send cards just leaves it out."""
+
+
+def mini_program_card(product: Product, link: PromotionLink) -> MiniProgramCard | None:
+    """The card that opens the product in its shop's mini program, where the league gave a page path."""
+    if not (link.mini_path and link.shop_id):
+        return None
+    return MiniProgramCard(
+        appid=link.shop_id,
+        title=product.title,
+        page_path=link.mini_path,
+        thumb_url=product.image,
+        description=link.best_url,
+    )
 
 
 class SearchCache:
@@ -148,7 +164,12 @@ class DealsHandler:
                     outcome=outcome.outcome,
                 )
             )
-        return Reply(tuple(Text(o.text, mention_sender=True) for o in outcomes))
+        parts: list[ReplyPart] = []
+        for o in outcomes:
+            parts.append(Text(o.text, mention_sender=True))
+            if o.card is not None:
+                parts.append(o.card)
+        return Reply(tuple(parts))
 
     # -- one link or 口令 ----------------------------------------------------------------------
 
@@ -175,7 +196,8 @@ class DealsHandler:
             return self._league_trouble(message, league, exc)
         context = self._deal_context(product, link)
         context["asker"] = message.sender_name
-        return _Outcome(self._render(message, "deal", context), "ok", product.product_id)
+        text = self._render(message, "deal", context)
+        return _Outcome(text, "ok", product.product_id, mini_program_card(product, link))
 
     # -- a keyword -------------------------------------------------------------------------------
 
@@ -214,8 +236,13 @@ class DealsHandler:
         items = [self._deal_context(p, link) for p, link in zip(top, links, strict=True)]
         context = {"keyword": keyword, "items": items, "asker": message.sender_name}
         outcome = "ok" if items else "empty"
+        # One card at most (the best-placed product that has one): a list of cards would flood a group.
+        cards = (mini_program_card(p, link) for p, link in zip(top, links, strict=True))
         return _Outcome(
-            self._render(message, "search_results", context), outcome, top[0].product_id if top else ""
+            self._render(message, "search_results", context),
+            outcome,
+            top[0].product_id if top else "",
+            next((c for c in cards if c is not None), None),
         )
 
     async def _search(self, league: League, keyword: str) -> list[Product]:

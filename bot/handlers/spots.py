@@ -82,7 +82,12 @@ class GroupSpots:
                 row = await asyncio.to_thread(read_spot, engine, group_id, league)
                 if row is None:
                     taken = await asyncio.to_thread(taken_identities, engine, league)
-                    pid, tag = await issuer.choose_identity(group.room_id, taken)
+                    # An issuer that names identities after their group (the union's 推广位) gets the name.
+                    named = getattr(issuer, "choose_named_identity", None)
+                    if named is not None:
+                        pid, tag = await named(group.room_id, group.name, taken)
+                    else:
+                        pid, tag = await issuer.choose_identity(group.room_id, taken)
                     row = await asyncio.to_thread(insert_spot, engine, group_id, league, pid, tag)
                 if row is not None:
                     spot = Spot(league=league, pid=row.pid or default.pid, tag=row.tag)

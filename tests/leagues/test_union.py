@@ -14,7 +14,6 @@ from sqlalchemy import Engine
 
 from bot.handlers.parse import find_product_refs
 from bot.leagues.base import LeagueConfigError, ProductNotFound, QuotaExhausted, SearchQuery
-from bot.leagues.sandbox.http import Request, Response
 from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.sandbox.union_face import PREFIX, UnionFace, union_product_id
 from bot.leagues.wechat.union import (
@@ -30,7 +29,7 @@ APPID = "wx_union_promoter"
 
 
 class Union:
-    """A sandbox server whose app also serves the union face (until the dispatch table has it)."""
+    """The sandbox server and its union face (reached through the server's dispatch table)."""
 
     def __init__(self, server: SandboxServer, face: UnionFace) -> None:
         self.server = server
@@ -46,16 +45,8 @@ class Union:
 
 @contextlib.asynccontextmanager
 async def union_server() -> AsyncIterator[tuple[SandboxServer, UnionFace]]:
-    server = SandboxServer()
-    face = UnionFace(server.state)
-    api = server.api
-
-    async def app(request: Request) -> Response:
-        return await (face if request.path.startswith(PREFIX) else api)(request)
-
-    server.http.app = app
-    async with server:
-        yield server, face
+    async with SandboxServer() as server:
+        yield server, server.face(PREFIX + "product/list")
 
 
 @pytest.fixture
@@ -360,10 +351,10 @@ def test_union_ids_are_derived_and_distinct_from_channels_ids(union: Union) -> N
 async def test_choose_identity_names_the_spot_after_the_group_and_is_stable(
     union: Union, league: UnionLeague
 ) -> None:
-    pid, tag = await league.choose_identity("room-9@chatroom", set(), group_name="周末遛娃群")
+    pid, tag = await league.choose_named_identity("room-9@chatroom", "周末遛娃群", set())
     assert union.face.union.spots[pid] == f"周末遛娃群#{tag}"
-    assert await league.choose_identity("room-9@chatroom", set(), group_name="周末遛娃群") == (pid, tag)
-    other = await league.choose_identity("room-9@chatroom", {(pid, tag)}, group_name="周末遛娃群")
+    assert await league.choose_identity("room-9@chatroom", set()) == (pid, tag)
+    other = await league.choose_named_identity("room-9@chatroom", "周末遛娃群", {(pid, tag)})
     assert other != (pid, tag)  # a (vanishingly rare) tag clash gets a fresh identity, never a shared one
 
 
@@ -389,3 +380,18 @@ async def test_an_account_already_full_at_start_still_serves_every_group(union: 
     assert a.pid == b.pid and a.pid in union.face.union.spots  # borrowed, never failed
     assert a.tag != b.tag
     assert len(told) == 2 and "已用完" in told[0] and "暂用" in told[1]
+
+
+async def test_a_spot_deleted_from_the_account_is_replaced_not_fatal(
+    union: Union, league: UnionLeague, caplog: pytest.LogCaptureFixture
+) -> None:
+    product = (await league.search(SearchQuery(keyword="猫粮", limit=1)))[0]
+    spot = await league.spots.for_group("room-1@chatroom", "猫奴群")
+    union.face.union.spots.pop(spot.pid)  # the operator deleted it in the union backend
+    link = await league.promote(product, spot)
+    assert link.spot.tag == spot.tag and link.spot.pid != spot.pid
+    assert union.face.union.spots[link.spot.pid].endswith("#" + spot.tag)
+    assert any("已不在账号里" in r.getMessage() for r in caplog.records)
+    again = await league.promote(product, spot)  # remembered: no second failed call
+    assert again.spot.pid == link.spot.pid
+    assert union.calls("product/generate") == 3

@@ -154,6 +154,11 @@ class UnionFace:
             ("POST", "order/info"): self.order_info,
         }
 
+    @property
+    def paths(self) -> list[str]:
+        """Every path this face serves, for the sandbox server's dispatch table."""
+        return sorted({PREFIX + name for _, name in self.routes})
+
     # -- dispatch ----------------------------------------------------------------------------------
 
     async def __call__(self, request: Request) -> Response:

@@ -406,6 +406,15 @@ class UnionSpots:
         tag = group_tag(group_key)
         if known_pid:
             return Spot(league="union", pid=known_pid, tag=tag)
+        return await self.for_tag(tag, group_name)
+
+    async def exists(self, pid: str) -> bool:
+        """Whether the account still has the spot `pid` (re-read: the operator may have deleted it)."""
+        await self._load(again=True)
+        return any(s.pid == pid for s in self._names.values())
+
+    async def for_tag(self, tag: str, group_name: str = "") -> Spot:
+        """The spot of the group whose tag is `tag`, found by its name's suffix or made."""
         default = await self.default()  # reserves the default's slot before any group takes the last one
         async with self._lock(tag):
             found = self._by_tag.get(tag)
@@ -498,6 +507,8 @@ class UnionLeague:
         self._searches = _Cache(ttl)
         self._details = _Cache(ttl)
         self._cats = _Cache(ttl * 12)
+        self._moved: dict[str, str] = {}
+        """Stored pid → the pid used instead, for spots deleted from the account."""
         self._issued: dict[str, tuple[str, str]] = {}
         """promotionUrl → (productId, shop appid) for links this process made."""
         self.degraded = False
@@ -603,10 +614,28 @@ class UnionLeague:
             raise ProductNotFound(f"cannot resolve {url}: not a link this bot issued")
         return await self.product(*hit)
 
+    async def _generate(self, product: Product, spot: Spot) -> tuple[Json, str]:
+        """Material (and the pid used) on the spot's pid; a spot deleted from the account is replaced."""
+        pid = self._moved.get(spot.pid, spot.pid) or (await self.spots.default()).pid
+        try:
+            return await self.client.generate(pid, [(product.product_id, product.shop_id, spot.tag)]), pid
+        except WechatApiError:
+            if await self.spots.exists(pid):
+                raise
+        replacement = await (self.spots.for_tag(spot.tag) if spot.tag else self.spots.default())
+        self._moved[spot.pid] = replacement.pid
+        log.warning(
+            "联盟推广位 %s 已不在账号里（后台删了？）：这个群改用推广位 %s，订单仍按 customizeInfo=%s 归群",
+            pid,
+            replacement.pid,
+            spot.tag or "-",
+        )
+        items = [(product.product_id, product.shop_id, spot.tag)]
+        return await self.client.generate(replacement.pid, items), replacement.pid
+
     async def promote(self, product: Product, spot: Spot) -> PromotionLink:
-        if not spot.pid:
-            spot = Spot(league="union", pid=(await self.spots.default()).pid, tag=spot.tag)
-        data = await self.client.generate(spot.pid, [(product.product_id, product.shop_id, spot.tag)])
+        data, pid = await self._generate(product, spot)
+        spot = Spot(league="union", pid=pid, tag=spot.tag)
         item = next(
             (
                 i
@@ -645,8 +674,11 @@ class UnionLeague:
 
     # -- per-group identity (SpotIssuer) -----------------------------------------------------------------
 
-    async def choose_identity(
-        self, group_key: str, taken: set[tuple[str, str]], group_name: str = ""
+    async def choose_identity(self, group_key: str, taken: set[tuple[str, str]]) -> tuple[str, str]:
+        return await self.choose_named_identity(group_key, "", taken)
+
+    async def choose_named_identity(
+        self, group_key: str, group_name: str, taken: set[tuple[str, str]]
     ) -> tuple[str, str]:
         """The group's (pid, tag): its own spot, named after the group; the shared default beyond the limit.
 

@@ -55,17 +55,31 @@ def sandbox(port: int) -> None:
         asyncio.run(serve())
 
 
-async def _with_league(settings: Settings, work: Any) -> Any:
+LEAGUE_NAMES = ("channels", "union", "taobao", "jd", "pdd")
+league_option = click.option(
+    "--league",
+    "league_name",
+    type=click.Choice(LEAGUE_NAMES),
+    default="channels",
+    show_default=True,
+    help="Which league to ask (it must be enabled in the config).",
+)
+
+
+async def _with_league(settings: Settings, work: Any, league_name: str = "channels") -> Any:
     engine = db.make_engine(settings.database_url)
     if db.is_sqlite(settings.database_url):
         db.upgrade(engine)
     try:
         async with AsyncExitStack() as stack:
             leagues = await open_leagues(settings, engine, stack)
-            if "channels" not in leagues:
-                click.echo("没有启用的联盟 (no league enabled: see [leagues.channels])", err=True)
+            if league_name not in leagues:
+                click.echo(
+                    f"联盟 {league_name} 没有启用 (not enabled: see [leagues.{league_name}] enabled)",
+                    err=True,
+                )
                 sys.exit(2)
-            return await work(leagues["channels"], engine)
+            return await work(leagues[league_name], engine, leagues)
     except LeagueError as exc:
         click.echo(f"联盟出错 (league error): {exc}", err=True)
         sys.exit(1)
@@ -73,21 +87,39 @@ async def _with_league(settings: Settings, work: Any) -> Any:
         engine.dispose()
 
 
+async def _group_spot(
+    settings: Settings, engine: Any, leagues: dict[str, League], league: str, group: str
+) -> Spot:
+    """The spot the group's chat replies use on `league` (made and kept on first use, as in chat)."""
+    from bot.app import spot_issuers
+    from bot.chat.base import Incoming
+    from bot.handlers.spots import GroupSpots
+
+    row = await asyncio.to_thread(find_group, engine, group)
+    if row is None:
+        click.echo(f"没有这个群：{group}", err=True)
+        sys.exit(2)
+    spots = GroupSpots(engine, default_spots(settings), issuers=spot_issuers(leagues))
+    asking = Incoming("cli", row.room_id, row.name, "cli", "cli", "", sender_is_owner=False)
+    return await spots(asking, league)
+
+
 @click.command("search")
 @click.argument("keyword")
+@league_option
 @click.option("--limit", default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_context
-def search(ctx: click.Context, keyword: str, limit: int, as_json: bool) -> None:
+def search(ctx: click.Context, keyword: str, league_name: str, limit: int, as_json: bool) -> None:
     """Search the league for KEYWORD and print the products, best deal first."""
     settings = settings_of(ctx)
 
-    async def work(league: League, _engine: Any) -> list[Product]:
+    async def work(league: League, _engine: Any, _leagues: Any) -> list[Product]:
         return rank_products(await league.search(SearchQuery(keyword=keyword, limit=max(limit * 2, 10))))[
             :limit
         ]
 
-    for p in asyncio.run(_with_league(settings, work)):
+    for p in asyncio.run(_with_league(settings, work, league_name)):
         row = _row(p)
         if as_json:
             click.echo(json.dumps(row, ensure_ascii=False))
@@ -104,32 +136,28 @@ def search(ctx: click.Context, keyword: str, limit: int, as_json: bool) -> None:
 
 @click.command("promote")
 @click.argument("id_or_link")
-@click.option("--group", default=None, help="Group name or room id: links credit that group's sharer.")
+@league_option
+@click.option("--group", default=None, help="Group name or room id: links credit that group's identity.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_context
-def promote(ctx: click.Context, id_or_link: str, group: str | None, as_json: bool) -> None:
+def promote(ctx: click.Context, id_or_link: str, league_name: str, group: str | None, as_json: bool) -> None:
     """Print the promotion links of a product (id or a link this bot issued) for a group."""
     settings = settings_of(ctx)
 
-    async def work(league: League, engine: Any) -> tuple[Product, Any]:
-        spot = default_spots(settings)["channels"]
+    async def work(league: League, engine: Any, leagues: dict[str, League]) -> tuple[Product, Any]:
+        spot = default_spots(settings).get(league.name, Spot(league.name))
         if group:
-            row = await asyncio.to_thread(find_group, engine, group)
-            if row is None:
-                click.echo(f"没有这个群：{group}", err=True)
-                sys.exit(2)
-            if row.channels_sharer_appid:
-                spot = Spot("channels", sharer_appid=row.channels_sharer_appid)
+            spot = await _group_spot(settings, engine, leagues, league.name, group)
         links = LinkCache(engine)
         product_id, shop = id_or_link.strip(), ""
         refs = find_product_refs(id_or_link)
         if refs and refs[0].url:
             issued = await links.find(refs[0].url)
-            if issued is None:
-                click.echo("这个链接不是本机器人生成的，请用商品 id", err=True)
+            if issued is None or issued[0] != league.name:
+                click.echo("这个链接不是本机器人在这个联盟生成的，请用商品 id", err=True)
                 sys.exit(2)
             product_id, shop = issued[1], issued[2]
-        elif not product_id.isdigit():
+        elif not product_id or any(c.isspace() for c in product_id):
             click.echo(f"不是商品 id 也不是链接：{id_or_link}", err=True)
             sys.exit(2)
         product = await league.product(product_id, shop)
@@ -138,19 +166,25 @@ def promote(ctx: click.Context, id_or_link: str, group: str | None, as_json: boo
         )
         return product, link
 
-    product, link = asyncio.run(_with_league(settings, work))
+    product, link = asyncio.run(_with_league(settings, work, league_name))
     row = _row(
         product,
+        url=link.best_url,
+        code=link.code,
         http_short_link=link.http_short_link,
         short_link=link.short_link,
         sharer_appid=link.spot.sharer_appid,
+        pid=link.spot.pid,
+        tag=link.spot.tag,
+        mini_path=link.mini_path,
     )
     if as_json:
         click.echo(json.dumps(row, ensure_ascii=False))
     else:
-        click.echo(
-            f"{product.title}\n  {link.http_short_link}\n  {link.short_link}\n  推客: {link.spot.sharer_appid}"
-        )
+        who = link.spot.sharer_appid or link.spot.pid or "-"
+        lines = [product.title, f"  {link.best_url}"]
+        lines += [f"  {extra}" for extra in (link.code, link.short_link, link.mini_path) if extra]
+        click.echo("\n".join([*lines, f"  推广身份: {who}"]))
 
 
 QUOTA_PATHS = (
@@ -169,7 +203,7 @@ def quota(ctx: click.Context) -> None:
     """How much of today's API quota the league calls the bot makes have used."""
     settings = settings_of(ctx)
 
-    async def work(league: League, _engine: Any) -> list[tuple[str, dict[str, Any]]]:
+    async def work(league: League, _engine: Any, _leagues: Any) -> list[tuple[str, dict[str, Any]]]:
         client = getattr(league, "client", None)
         if client is None:
             return []

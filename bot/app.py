@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from bot import redact
 from bot.chat.base import ChatChannel, Incoming, Outgoing, Reply
 from bot.chat.console import ConsoleChannel
 from bot.chat.wechaty import JoinHook, MemberJoined, WechatyChannel
@@ -45,6 +46,8 @@ def setup_logging(settings: Settings) -> None:
     )
     for noisy in ("httpx", "httpcore", "alembic.runtime.migration", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    redact.register(*redact.secret_values(settings))
+    redact.install()
 
 
 def prepare_database(settings: Settings) -> Engine:
@@ -155,7 +158,7 @@ def welcome_hook(renderer: Renderer, bot_name: str) -> JoinHook:
             "bot_name": bot_name,
         }
         try:
-            text = renderer.render("welcome", context, group=joined.chat_id)
+            text = await renderer.render_async("welcome", context, group=joined.chat_id)
         except Exception as exc:
             log.warning(
                 "no welcome in %s: template 'welcome' failed: %s: %s", joined.chat_id, type(exc).__name__, exc
@@ -214,16 +217,19 @@ class App:
         settings = self.settings
         assert self.engine is not None
         notices: set[asyncio.Task[None]] = set()
+        loop = asyncio.get_running_loop()
+
+        def send_notice(admin_chat: str, text: str) -> None:
+            task = loop.create_task(channel.send(Outgoing(admin_chat, Reply.text(text))))
+            notices.add(task)
+            task.add_done_callback(notices.discard)
 
         def tell_operator(text: str) -> None:
-            """Template trouble goes to the admin chat when one is configured (and always to the log)."""
+            """Template trouble goes to the admin chat when one is configured (and always to the log).
+            Called from the render worker threads, hence `call_soon_threadsafe`."""
             log.warning("%s", text)
             if settings.bot.admin_chat:
-                task = asyncio.get_running_loop().create_task(
-                    channel.send(Outgoing(settings.bot.admin_chat, Reply.text(text)))
-                )
-                notices.add(task)
-                task.add_done_callback(notices.discard)
+                loop.call_soon_threadsafe(send_notice, settings.bot.admin_chat, text)
 
         renderer = build_renderer(settings, tell_operator)
         channel = self.channel = self.channel or build_channel(settings, renderer)

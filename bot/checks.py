@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from bot.config import LoadedConfig
+from bot.redact import mask, mask_url
 from bot.render_check import check_templates
 from bot.render_samples import KINDS
 from bot.store import db
@@ -30,7 +30,7 @@ def run_checks(loaded: LoadedConfig) -> Iterator[tuple[bool, str]]:
         yield True, f"templates: {len(KINDS)} kinds render with sample data ({where})"
 
     url = settings.database_url
-    shown = make_url(url).render_as_string(hide_password=True)
+    shown = mask_url(url)
     try:
         engine = db.make_engine(url)
         with engine.connect() as connection:
@@ -38,7 +38,7 @@ def run_checks(loaded: LoadedConfig) -> Iterator[tuple[bool, str]]:
         current = db.current_revision(engine)
         engine.dispose()
     except Exception as exc:
-        yield False, f"database: {shown} unreachable: {type(exc).__name__}: {exc}".splitlines()[0]
+        yield False, mask(f"database: {shown} unreachable: {type(exc).__name__}: {exc}".splitlines()[0])
         return
     head = db.head_revision()
     if current == head:

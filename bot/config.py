@@ -36,6 +36,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from sqlalchemy.engine import make_url
+
+from bot.redact import MASK, mask_url
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +116,14 @@ class DatabaseSettings(_Section):
     @field_validator("url")
     @classmethod
     def _supported(cls, value: str) -> str:
+        expected = "'sqlite:///path.db' or 'postgresql+psycopg://user@host/db'"
         if value and not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
-            raise ValueError("'sqlite:///path.db' or 'postgresql+psycopg://user@host/db'")
+            raise ValueError(expected)
+        if value:
+            try:
+                make_url(value)
+            except Exception:  # e.g. a port that is not a number: the parser's text would echo the URL
+                raise ValueError(expected) from None
         return value
 
 
@@ -341,9 +350,18 @@ def _env_overrides(raw: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
+def _shown(key: str, value: Any) -> Any:
+    """What an error message may show of a value: URLs without their password, secrets not at all."""
+    if any(word in key.rsplit(".", 1)[-1].lower() for word in ("secret", "token", "password")):
+        return MASK
+    if isinstance(value, str) and key.endswith("url"):
+        return mask_url(value) if "://" in value else MASK  # a mangled URL may be all password
+    return value
+
+
 def _describe(error: Any) -> str:
     key = ".".join(str(part) for part in error["loc"])
-    value = error.get("input")
+    value = _shown(key, error.get("input"))
     kind = error["type"]
     if kind == "extra_forbidden":
         return f"unknown key '{key}' (misspelt?); see config.example.toml for the allowed keys"

@@ -25,21 +25,24 @@ rename groups. `tuike templates list` shows the keys of the folders it finds.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
+import threading
 import traceback
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from hashlib import sha1
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
 from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateSyntaxError, Undefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from bot.render_limits import DEFAULT_LIMITS, LimitedEnvironment, Limits, TemplateLimitError, budget
 
 log = logging.getLogger(__name__)
 
@@ -292,9 +295,9 @@ FILTER_NAMES = (
 )
 
 
-def make_environment(zone: tzinfo, search: list[Path]) -> ImmutableSandboxedEnvironment:
+def make_environment(zone: tzinfo, search: list[Path], limits: Limits = DEFAULT_LIMITS) -> LimitedEnvironment:
     """The one Jinja setup every render, check and preview uses. `search` serves `{% include %}`."""
-    env = ImmutableSandboxedEnvironment(
+    env = LimitedEnvironment(
         loader=FileSystemLoader([str(p) for p in search]),
         undefined=StrictUndefined,
         # Chat text, not HTML: escaping would turn `&` in affiliate URLs into `&amp;`.
@@ -303,6 +306,7 @@ def make_environment(zone: tzinfo, search: list[Path]) -> ImmutableSandboxedEnvi
         lstrip_blocks=True,
         keep_trailing_newline=False,
         auto_reload=True,
+        limits=limits,
     )
     env.filters.update(
         yuan=yuan,
@@ -315,10 +319,11 @@ def make_environment(zone: tzinfo, search: list[Path]) -> ImmutableSandboxedEnvi
         coupon_summary=coupon_summary,
         count=count,
     )
+    env.limit_filters()
     return env
 
 
-def compile_file(env: ImmutableSandboxedEnvironment, path: Path) -> Template:
+def compile_file(env: LimitedEnvironment, path: Path) -> Template:
     """Compile one file as itself (not through the loader), so errors name this exact file."""
     source = path.read_text(encoding="utf-8")
     code = env.compile(source, path.name, str(path))
@@ -349,12 +354,36 @@ def cut(text: str, max_chars: int) -> str:
     return kept + ELLIPSIS
 
 
-def render_checked(template: Template, context: Mapping[str, Any]) -> str:
-    """Render and tidy; an empty result is an error too (a half-saved file, a wrong `if`)."""
-    text = tidy(template.render(dict(context)))
+def render_checked(template: Template, context: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS) -> str:
+    """Render and tidy; an empty result is an error too (a half-saved file, a wrong `if`).
+
+    Runs under a fresh `budget` (time, loop steps) and stops once the output passes
+    `limits.max_output`: the error is thrown into the template where it was writing, so it names the
+    line."""
+    pieces: list[str] = []
+    size = 0
+    with budget(limits) as allowance:
+        chunks = cast(Generator[str, None, None], template.generate(dict(context)))
+        try:
+            for chunk in chunks:
+                pieces.append(chunk)
+                size += len(chunk)
+                problem = allowance.overrun()
+                if size > limits.max_output:
+                    problem = TemplateLimitError(f"输出太长：超过 {limits.max_output} 个字符")
+                if problem is not None:
+                    chunks.throw(problem)
+        finally:
+            chunks.close()
+    text = tidy("".join(pieces))
     if not text:
         raise TemplateProblemError("renders an empty message")
     return text
+
+
+def _broke_a_limit(exc: BaseException) -> bool:
+    """Limits, and what Python raises on its own for runaway templates (recursion, memory)."""
+    return isinstance(exc, TemplateLimitError | RecursionError | MemoryError | OverflowError)
 
 
 def _version(path: Path) -> Version | None:
@@ -378,6 +407,8 @@ class _FileState:
     good: Template | None = None
     good_version: Version | None = None
     reported: set[Version] = field(default_factory=set)
+    refused: set[Version] = field(default_factory=set)
+    """Versions that broke a limit: never run again (a hostile edit costs one budget, not one per message)."""
 
 
 class Renderer:
@@ -390,14 +421,17 @@ class Renderer:
         timezone: str = "Asia/Shanghai",
         max_chars: int = 1500,
         notify: Callable[[str], None] | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.operator_dir = Path(operator_dir) if operator_dir else None
         self.zone = ZoneInfo(timezone)
         self.max_chars = max_chars
         self.notify = notify if notify is not None else _log_notice
+        self.limits = limits
         search = [self.operator_dir] if self.operator_dir else []
-        self.env = make_environment(self.zone, [*search, BUILTIN_TEMPLATES])
+        self.env = make_environment(self.zone, [*search, BUILTIN_TEMPLATES], limits)
         self._files: dict[Path, _FileState] = {}
+        self._lock = threading.RLock()  # renders run in worker threads; file state is shared
 
     # -------------------------------------------------------------------------------------- lookup
 
@@ -438,8 +472,23 @@ class Renderer:
 
     # ------------------------------------------------------------------------------------- render
 
+    async def render_async(self, name: str, context: Mapping[str, Any], *, group: str | None = None) -> str:
+        """`render` in a worker thread, so a slow template never stalls the event loop.
+
+        Each attempt inside has its own time budget; the outer wait is a last resort for a render
+        that is stuck somewhere the budget is not checked (it then counts as a `RenderError`)."""
+        attempts = 4  # group file, operator file, built-in, plus one last good version
+        try:
+            return await asyncio.wait_for(
+                asyncio.to_thread(self.render, name, context, group=group),
+                timeout=self.limits.seconds * attempts + 1,
+            )
+        except TimeoutError as exc:
+            raise RenderError(f"template {name!r} took too long to render") from exc
+
     def render(self, name: str, context: Mapping[str, Any], *, group: str | None = None) -> str:
-        """The message text for this kind and group, at most `max_chars` long.
+        """The message text for this kind and group, at most `max_chars` long. Blocks: the bot's
+        event loop calls `render_async`; the CLI and checks call this.
 
         Falls back through older good versions and less specific files; raises `RenderError` only
         when even the built-in template fails with this data, which is a bug in the caller.
@@ -453,9 +502,14 @@ class Renderer:
             if state.good is not None and state.good is not state.template and state.good_version:
                 attempts.append((state.good, state.good_version))
             for template, tried in attempts:
+                if tried in state.refused:
+                    continue
                 try:
-                    text = render_checked(template, context)
+                    text = render_checked(template, context, self.limits)
                 except Exception as exc:
+                    if _broke_a_limit(exc):
+                        with self._lock:
+                            state.refused.add(tried)
                     last = self._report(path, tried, exc)
                     continue
                 if template is state.template:
@@ -466,6 +520,10 @@ class Renderer:
         raise RenderError(f"template {name!r} cannot be rendered: {last}")
 
     def _load(self, path: Path, version: Version) -> _FileState:
+        with self._lock:
+            return self._load_locked(path, version)
+
+    def _load_locked(self, path: Path, version: Version) -> _FileState:
         state = self._files.setdefault(path, _FileState())
         if state.version == version:
             return state
@@ -480,11 +538,12 @@ class Renderer:
 
     def _report(self, path: Path, version: Version, exc: BaseException) -> TemplateProblem:
         problem = problem_from(exc, path)
-        state = self._files.setdefault(path, _FileState())
-        if version in state.reported:
-            log.debug("template %s still broken", problem)
-            return problem
-        state.reported.add(version)
+        with self._lock:
+            state = self._files.setdefault(path, _FileState())
+            if version in state.reported:
+                log.debug("template %s still broken", problem)
+                return problem
+            state.reported.add(version)
         log.warning("template %s; using the last good version instead", problem)
         try:
             self.notify(f"模板出错了，先用上一个能用的版本顶上，请修改后保存：\n{problem}")

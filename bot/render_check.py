@@ -12,7 +12,6 @@ from pathlib import Path
 
 from jinja2 import Template, nodes
 from jinja2.meta import find_undeclared_variables
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from bot.render import (
     BUILTIN_TEMPLATES,
@@ -24,6 +23,7 @@ from bot.render import (
     problem_from,
     render_checked,
 )
+from bot.render_limits import LimitedEnvironment
 from bot.render_samples import KINDS, SAMPLES
 
 
@@ -39,7 +39,7 @@ def template_files(operator_dir: Path | None) -> Iterator[Path]:
             yield from sorted(folder.glob("*" + SUFFIX))
 
 
-def _unknown_variables(env: ImmutableSandboxedEnvironment, path: Path, kind: str) -> list[TemplateProblem]:
+def _unknown_variables(env: LimitedEnvironment, path: Path, kind: str) -> list[TemplateProblem]:
     """Names the template reads that its kind never receives: a typo the samples might not reach."""
     ast = env.parse(path.read_text(encoding="utf-8"), path.name, str(path))
     allowed = KINDS[kind] | set(env.globals)
@@ -74,7 +74,7 @@ def check_file(renderer: Renderer, path: Path) -> list[TemplateProblem]:
         return problems
     for sample in SAMPLES[kind]:
         try:
-            render_checked(template, sample)
+            render_checked(template, sample, renderer.limits)
         except Exception as exc:
             return [problem_from(exc, path)]
     return []

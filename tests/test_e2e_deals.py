@@ -178,3 +178,15 @@ async def test_sandbox_faults_from_the_config(write_config: Callable[..., Path])
     config = write_config("[leagues.channels]\nsandbox_error_rate = 1.0\nmax_retries = 0\n")
     out = await _run(config, "找 纸巾\n")
     assert "稍后再试" in out
+
+
+async def test_a_lone_surrogate_in_the_message_still_gets_an_answer(
+    sandbox: SandboxServer, write_config: Callable[..., Path]
+) -> None:
+    """A broken client or a cut emoji leaves half a UTF-16 pair; it has no UTF-8 form."""
+    config = _config(write_config, sandbox)
+    out = await _run(config, "找 蓝牙耳机\udc80\n\ud83d帮助\n")
+    assert "为你找到「蓝牙耳机」的好价" in out
+    assert len(LINK.findall(out)) == 3
+    assert "找 蓝牙耳机" in out.split("好价", 1)[1]  # the help text came too
+    assert "出了点小问题" not in out

@@ -6,9 +6,13 @@ and sends back the `Reply` it gets. Nothing below this seam knows which platform
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+"""In a Python str a code point in D800–DFFF is always unpaired (a valid pair is one code point)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +31,14 @@ class Incoming:
     mentioned: bool = False
     sender_is_owner: bool = False
     from_self: bool = False
+
+    def __post_init__(self) -> None:
+        # A lone UTF-16 surrogate (a broken client, a cut emoji) has no UTF-8 form: left in, it fails the
+        # first JSON body or database write, and the member gets the apology instead of an answer.
+        for name in ("message_id", "chat_id", "chat_name", "sender_id", "sender_name", "text"):
+            value = getattr(self, name)
+            if _LONE_SURROGATE.search(value):
+                object.__setattr__(self, name, _LONE_SURROGATE.sub("", value))
 
 
 @dataclass(frozen=True, slots=True)

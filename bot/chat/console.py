@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sys
+import threading
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -65,6 +66,7 @@ class ConsoleChannel:
         self._ids = itertools.count(1)
         self._rooms: dict[str, str] = {}
         self._stopped = asyncio.Event()
+        self._lines: asyncio.Queue[str | None] | None = None
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -80,8 +82,38 @@ class ConsoleChannel:
         if self.interactive:
             self.stdout.write(self._prompt())
             self.stdout.flush()
-        line = await asyncio.get_running_loop().run_in_executor(None, self.stdin.readline)
+        if self._lines is None:
+            self._lines = asyncio.Queue()
+            self._start_reader(self._lines)
+        next_line = asyncio.ensure_future(self._lines.get())
+        stopped = asyncio.ensure_future(self._stopped.wait())
+        await asyncio.wait({next_line, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if not next_line.done():  # stop() (SIGTERM, SIGINT) while waiting for the next line
+            next_line.cancel()
+            return None
+        line = next_line.result()
         return line if line else None
+
+    def _start_reader(self, lines: asyncio.Queue[str | None]) -> None:
+        """stdin is read by a daemon thread: a blocked read neither delays a stop nor keeps the process
+        alive (the default executor's threads are waited for at exit, and the read may never end)."""
+        loop = asyncio.get_running_loop()
+
+        def read() -> None:
+            while True:
+                try:
+                    line = self.stdin.readline()
+                except (OSError, ValueError):
+                    line = ""
+                try:
+                    loop.call_soon_threadsafe(lines.put_nowait, line or None)
+                except RuntimeError:  # the loop is closed: the bot has stopped
+                    return
+                if not line:
+                    return
+
+        threading.Thread(target=read, name="console-stdin", daemon=True).start()
 
     def _steer(self, line: str) -> bool:
         """Handle a /command; returns False when the session should end."""

@@ -12,7 +12,10 @@ if TYPE_CHECKING:
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    click.echo(message, err=True)
+    """Print one line to stderr and exit; known secrets and URL passwords in it are masked."""
+    from bot.redact import mask
+
+    click.echo(mask(message), err=True)
     sys.exit(code)
 
 

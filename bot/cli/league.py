@@ -87,6 +87,13 @@ async def _with_league(settings: Settings, work: Any, league_name: str = "channe
         engine.dispose()
 
 
+def _id_shape_ok(league: str, product_id: str) -> bool:
+    """Channels, union and JD ids are digits; Taobao's may carry letters, PDD's goods_sign too."""
+    if league in ("channels", "union", "jd"):
+        return product_id.isdigit()
+    return bool(product_id) and not any(c.isspace() for c in product_id)
+
+
 async def _group_spot(
     settings: Settings, engine: Any, leagues: dict[str, League], league: str, group: str
 ) -> Spot:
@@ -157,7 +164,7 @@ def promote(ctx: click.Context, id_or_link: str, league_name: str, group: str | 
                 click.echo("这个链接不是本机器人在这个联盟生成的，请用商品 id", err=True)
                 sys.exit(2)
             product_id, shop = issued[1], issued[2]
-        elif not product_id or any(c.isspace() for c in product_id):
+        elif not _id_shape_ok(league.name, product_id):
             click.echo(f"不是商品 id 也不是链接：{id_or_link}", err=True)
             sys.exit(2)
         product = await league.product(product_id, shop)

@@ -118,16 +118,13 @@ def status(ctx: click.Context) -> None:
     if not rows:
         click.echo("  (没有订阅)")
     names = {g.id: g.name for _s, g in rows}
-    recent = claims.latest(engine, 100)
+    recent = claims.latest(engine, 20)
     click.echo("最近结果 (recent):")
-    for row in recent[:20]:
+    for row in recent:
         name = names.get(row.group_id, f"group {row.group_id}")
         when = row.claimed_at.astimezone(zone).strftime("%m-%d %H:%M")
         click.echo(f"  {when}  {name}  {row.slot}  {row.status}" + (f"  {row.detail}" if row.detail else ""))
-    failures = [
-        r
-        for r in recent
-        if r.status in (claims.FAILED, claims.INTERRUPTED) and r.claimed_at > now - timedelta(days=7)
-    ]
-    click.echo(f"失败/中断 (failed or interrupted, 7 days): {len(failures)}")
+    counts = claims.counts_since(engine, now - timedelta(days=7))  # every row of the week, not a page
+    failures = counts.get(claims.FAILED, 0) + counts.get(claims.INTERRUPTED, 0)
+    click.echo(f"失败/中断 (failed or interrupted, 7 days): {failures}")
     engine.dispose()

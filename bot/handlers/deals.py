@@ -140,7 +140,9 @@ class DealsHandler:
         if verdict is Verdict.SILENT:
             return Reply(())
         if verdict is Verdict.WARN:
-            text = self._render(message, "rate_limited", {"asker": message.sender_name, "seconds": wait})
+            text = await self._render(
+                message, "rate_limited", {"asker": message.sender_name, "seconds": wait}
+            )
             return Reply.text(text, mention_sender=True)
 
         with metered() as counter:
@@ -177,7 +179,7 @@ class DealsHandler:
         platform_name = PLATFORM_NAMES.get(ref.platform, ref.platform)
         league = self.by_platform.get(ref.platform)
         if league is None:
-            text = self._render(message, "platform_unsupported", {"platform_name": platform_name})
+            text = await self._render(message, "platform_unsupported", {"platform_name": platform_name})
             return _Outcome(text, "unsupported")
         try:
             issued = await self.links.find(ref.url) if ref.url else None
@@ -191,12 +193,12 @@ class DealsHandler:
             link = await self._link(league, product, spot)
         except ProductNotFound:
             context = {"platform_name": platform_name, "url": ref.url or ref.code or ""}
-            return _Outcome(self._render(message, "product_not_found", context), "not_found")
+            return _Outcome(await self._render(message, "product_not_found", context), "not_found")
         except LeagueError as exc:
-            return self._league_trouble(message, league, exc)
+            return await self._league_trouble(message, league, exc)
         context = self._deal_context(product, link)
         context["asker"] = message.sender_name
-        text = self._render(message, "deal", context)
+        text = await self._render(message, "deal", context)
         return _Outcome(text, "ok", product.product_id, mini_program_card(product, link))
 
     # -- a keyword -------------------------------------------------------------------------------
@@ -205,7 +207,8 @@ class DealsHandler:
         leagues = self.search_leagues
         if not leagues:
             return _Outcome(
-                self._render(message, "platform_unsupported", {"platform_name": "商品搜索"}), "unsupported"
+                await self._render(message, "platform_unsupported", {"platform_name": "商品搜索"}),
+                "unsupported",
             )
         results = await asyncio.gather(
             *(self._search(league, keyword) for league in leagues), return_exceptions=True
@@ -223,7 +226,7 @@ class DealsHandler:
             per_league.append(result)
         if not found and trouble is not None:
             failed_league, error = trouble
-            return self._league_trouble(message, failed_league, error)
+            return await self._league_trouble(message, failed_league, error)
         league_of = {id(p): lg for lg, p in found}
         top = mix_leagues(per_league, self.settings.results_per_search)
         try:
@@ -232,14 +235,14 @@ class DealsHandler:
                 *(self._link(league_of[id(p)], p, spot) for p, spot in zip(top, spots, strict=True))
             )
         except LeagueError as exc:
-            return self._league_trouble(message, league_of[id(top[0])], exc)
+            return await self._league_trouble(message, league_of[id(top[0])], exc)
         items = [self._deal_context(p, link) for p, link in zip(top, links, strict=True)]
         context = {"keyword": keyword, "items": items, "asker": message.sender_name}
         outcome = "ok" if items else "empty"
         # One card at most (the best-placed product that has one): a list of cards would flood a group.
         cards = (mini_program_card(p, link) for p, link in zip(top, links, strict=True))
         return _Outcome(
-            self._render(message, "search_results", context),
+            await self._render(message, "search_results", context),
             outcome,
             top[0].product_id if top else "",
             next((c for c in cards if c is not None), None),
@@ -271,7 +274,7 @@ class DealsHandler:
             "final_price_fen": product.final_price_fen,
         }
 
-    def _league_trouble(self, message: Incoming, league: League, exc: LeagueError) -> _Outcome:
+    async def _league_trouble(self, message: Incoming, league: League, exc: LeagueError) -> _Outcome:
         if isinstance(exc, LeagueConfigError):
             log.error("league %s needs the operator: %s", league.name, exc)
         elif isinstance(exc, LeagueUnavailable):
@@ -279,7 +282,7 @@ class DealsHandler:
         else:
             log.warning("league %s failed: %s", league.name, exc)
         reason = "quota" if isinstance(exc, QuotaExhausted) else "error"
-        return _Outcome(self._render(message, "league_busy", {"reason": reason}), f"league_{reason}")
+        return _Outcome(await self._render(message, "league_busy", {"reason": reason}), f"league_{reason}")
 
-    def _render(self, message: Incoming, name: str, context: Mapping[str, Any]) -> str:
-        return self.renderer.render(name, context, group=message.chat_id)
+    async def _render(self, message: Incoming, name: str, context: Mapping[str, Any]) -> str:
+        return await self.renderer.render_async(name, context, group=message.chat_id)

@@ -16,7 +16,7 @@ class HelpHandler:
     async def __call__(self, message: Incoming) -> Reply | None:
         if message.text.strip().lower() not in HELP_WORDS:
             return None
-        text = self.renderer.render(
+        text = await self.renderer.render_async(
             "help",
             {"bot_name": self.bot_name, "is_group": message.is_group, "is_owner": message.sender_is_owner},
             group=message.chat_id if message.is_group else None,

@@ -93,35 +93,35 @@ class SubscribeHandler:
         if command is None or command.kind not in ("subscribe", "unsubscribe", "subscription_status"):
             return None
         if not message.is_group:
-            return self._say(message, "subscribe_usage", {"reason": "private"})
+            return await self._say(message, "subscribe_usage", {"reason": "private"})
         group = await self.groups.group(message)
         if group is None or group.id is None:
             return None
         if command.kind == "subscription_status":
             return await self._status(message, group.id)
         if not (message.sender_is_owner or message.sender_id in self.operators):
-            return self._say(message, "not_owner", {"asker": message.sender_name})
+            return await self._say(message, "not_owner", {"asker": message.sender_name})
         words = command.arg.split()
         if command.kind == "unsubscribe":
             kind = self._kind(words[0]) if words else "all"
             if kind is None:
-                return self._say(message, "subscribe_usage", {"reason": "unknown"})
+                return await self._say(message, "subscribe_usage", {"reason": "unknown"})
             await asyncio.to_thread(
                 subscriptions.unsubscribe, self.engine, group.id, None if kind == "all" else kind
             )
             self.on_change()
-            return self._say(message, "unsubscribed", {"kind": kind})
+            return await self._say(message, "unsubscribed", {"kind": kind})
         kind = self._kind(words[0]) if words else None
         if kind is None:
-            return self._say(message, "subscribe_usage", {"reason": "unknown"})
+            return await self._say(message, "subscribe_usage", {"reason": "unknown"})
         if kind == "live":
             await asyncio.to_thread(subscriptions.subscribe, self.engine, group.id, "live")
             self.on_change()
-            return self._say(message, "subscribed", {"kind": "live", "at_time": "", "categories": []})
+            return await self._say(message, "subscribed", {"kind": "live", "at_time": "", "categories": []})
         at_time, rest = self.default_time, words[1:]
         given = parse_time(rest[0]) if rest else None
         if given == BAD_TIME:
-            return self._say(message, "subscribe_usage", {"reason": "unknown"})
+            return await self._say(message, "subscribe_usage", {"reason": "unknown"})
         if given is not None:
             at_time, rest = given, rest[1:]
         categories: list[Category] = []
@@ -129,16 +129,18 @@ class SubscribeHandler:
             try:
                 tree = await self.league.categories() if self.league else []
             except LeagueError:
-                return self._say(message, "league_busy", {"reason": "error"})
+                return await self._say(message, "league_busy", {"reason": "error"})
             categories, unknown = match_categories(rest, tree)
             if unknown:
                 valid = [c.name for c in tree if c.level == 1]
-                return self._say(message, "unknown_category", {"given": unknown[0], "valid": valid})
+                return await self._say(message, "unknown_category", {"given": unknown[0], "valid": valid})
         ids = ",".join(c.category_id for c in categories)
         await asyncio.to_thread(subscriptions.subscribe, self.engine, group.id, "daily", at_time, ids)
         self.on_change()
         names = [c.name for c in categories]
-        return self._say(message, "subscribed", {"kind": "daily", "at_time": at_time, "categories": names})
+        return await self._say(
+            message, "subscribed", {"kind": "daily", "at_time": at_time, "categories": names}
+        )
 
     @staticmethod
     def _kind(word: str) -> str | None:
@@ -166,7 +168,9 @@ class SubscribeHandler:
             }
             for r in rows
         ]
-        return self._say(message, "subscription_status", {"subscriptions": items})
+        return await self._say(message, "subscription_status", {"subscriptions": items})
 
-    def _say(self, message: Incoming, template: str, context: Mapping[str, Any]) -> Reply:
-        return Reply.text(self.renderer.render(template, context, group=message.chat_id), mention_sender=True)
+    async def _say(self, message: Incoming, template: str, context: Mapping[str, Any]) -> Reply:
+        return Reply.text(
+            await self.renderer.render_async(template, context, group=message.chat_id), mention_sender=True
+        )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -129,3 +129,14 @@ def latest(engine: Engine, limit: int = 50) -> list[PushLog]:
 
 def days(n: int) -> timedelta:
     return timedelta(days=n)
+
+
+def counts_since(engine: Engine, since: datetime) -> dict[str, int]:
+    """How many slots ended in each status since `since`, over every row (not a recent page of them)."""
+    with Session(engine) as session:
+        statement = (
+            select(PushLog.status, func.count())
+            .where(col(PushLog.claimed_at) >= since)
+            .group_by(PushLog.status)
+        )
+        return {status: number for status, number in session.exec(statement).all()}

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot.chat.base import Outgoing
+from bot.reasons import reason
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ class PacedSender:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"
+                error = type(exc).__name__ + (f": {reason(exc)}" if str(exc).strip() else "")
                 log.warning(
                     "send to %s failed (try %d/%d): %s",
                     item.outgoing.chat_id,

@@ -15,7 +15,8 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,6 +32,7 @@ from bot.leagues.linkcache import LinkCache
 from bot.push import claims
 from bot.push.planner import lives_due, plan_daily
 from bot.push.sender import PacedSender
+from bot.reasons import reason
 from bot.render import Renderer
 from bot.store import subscriptions
 from bot.store.models import Group, Subscription
@@ -44,18 +46,29 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _slot_on(day: date, hour: int, minute: int, zone: ZoneInfo) -> datetime:
+    """Local HH:MM on `day`, in UTC. A time the clock skips (spring forward) falls the gap's length
+    later, and a time it shows twice (fall back) counts the first time: both as the scheduler fires."""
+    return datetime.combine(day, dt_time(hour, minute), tzinfo=zone).astimezone(UTC)
+
+
 def latest_slot(at_time: str, now: datetime, zone: ZoneInfo) -> datetime:
-    """The most recent moment ≤ now at local HH:MM, in UTC."""
+    """The most recent moment ≤ now at local HH:MM, in UTC (compared in UTC: wall clocks lie at DST)."""
     hour, minute = (int(x) for x in at_time.split(":"))
-    local = now.astimezone(zone)
-    slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    if slot > local:
-        slot -= timedelta(days=1)
-    return slot.astimezone(UTC)
+    today = now.astimezone(zone).date()
+    slot = _slot_on(today, hour, minute, zone)
+    return slot if slot <= now else _slot_on(today - timedelta(days=1), hour, minute, zone)
 
 
 def next_slot(at_time: str, now: datetime, zone: ZoneInfo) -> datetime:
-    return latest_slot(at_time, now, zone) + timedelta(days=1)
+    """The first moment > now at local HH:MM: the next local day, not 24 hours on (DST)."""
+    hour, minute = (int(x) for x in at_time.split(":"))
+    today = now.astimezone(zone).date()
+    for day in (today, today + timedelta(days=1), today + timedelta(days=2)):
+        slot = _slot_on(day, hour, minute, zone)
+        if slot > now:
+            return slot
+    raise AssertionError("unreachable: a local time recurs within two days")
 
 
 def daily_slot_key(slot: datetime, zone: ZoneInfo) -> str:
@@ -249,7 +262,7 @@ class PushService:
         if not items:
             return None
         names = await self._category_names(category_ids)
-        text = self.renderer.render(
+        text = await self.renderer.render_async(
             "daily_deals",
             {"group_name": group.name, "date": now, "items": items, "categories": names},
             group=group.room_id,
@@ -307,10 +320,10 @@ class PushService:
                 try:
                     per_spot[spot.key] = await self.league.lives(talents, spot)
                 except LeagueUnavailable as exc:
-                    log.warning("live notices unavailable: %s", exc)
+                    log.warning("live notices unavailable: %s", reason(exc))
                     return queued
                 except LeagueError as exc:  # e.g. this group's sharer is not bound: the others go on
-                    log.warning("live notices for %s unavailable: %s", group.name, exc)
+                    log.warning("live notices for %s unavailable: %s", group.name, reason(exc))
                     per_spot[spot.key] = []
             for due in lives_due(per_spot[spot.key], now, self.push.live_remind_minutes):
                 if (group.id, due.slot) in self._queued or await asyncio.to_thread(
@@ -321,7 +334,7 @@ class PushService:
                 context: dict[str, Any] = {"live": due.live, "link": link}
                 if due.template == "live_soon":
                     context["minutes"] = due.minutes
-                text = self.renderer.render(due.template, context, group=group.room_id)
+                text = await self.renderer.render_async(due.template, context, group=group.room_id)
                 self.enqueue(group.id, due.slot, Outgoing(group.room_id, Reply.text(text)), [])
                 queued += 1
         return queued

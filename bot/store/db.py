@@ -37,15 +37,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; for SQLite the folder is created and WAL mode switched on."""
+    """An engine for `url`; for SQLite the folder is created and WAL mode switched on.
+
+    `hide_parameters`: a failing statement's error text (logged, sometimes shown) never carries the
+    values bound to it — members' ids and words, league tokens."""
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _alembic_config(engine: Engine) -> AlembicConfig:

@@ -1,4 +1,5 @@
-"""Tables. Every timestamp is an aware UTC datetime (timestamptz on PostgreSQL).
+"""Tables. Every timestamp is an aware UTC datetime (timestamptz on PostgreSQL). Every bounded
+text column is a `SafeString` (bot.store.text): cleaned and cut to its size before it is written.
 
 The schema is owned by the Alembic migrations in `migrations/versions`; these classes must match them
 (a test compares the two).
@@ -11,6 +12,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from bot.store.text import SafeString
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -22,10 +25,10 @@ class Group(SQLModel, table=True):
     __tablename__ = "groups"
 
     id: int | None = Field(default=None, primary_key=True)
-    room_id: str = Field(index=True, unique=True, max_length=128)
-    name: str = Field(default="", max_length=256)
-    owner_id: str = Field(default="", max_length=128)
-    channels_sharer_appid: str = Field(default="", max_length=64)
+    room_id: str = Field(index=True, unique=True, sa_type=SafeString(128, key=True))
+    name: str = Field(default="", sa_type=SafeString(256))
+    owner_id: str = Field(default="", sa_type=SafeString(128, key=True))
+    channels_sharer_appid: str = Field(default="", sa_type=SafeString(64, key=True))
     """The owner's bound 推客 appid; empty means the operator's default sharer."""
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -39,11 +42,11 @@ class Subscription(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     group_id: int = Field(foreign_key="groups.id", index=True)
-    kind: str = Field(max_length=16)
+    kind: str = Field(sa_type=SafeString(16))
     """'daily' or 'live'."""
-    at_time: str = Field(default="", max_length=5)
+    at_time: str = Field(default="", sa_type=SafeString(5))
     """HH:MM in the configured zone, for daily pushes."""
-    categories: str = Field(default="", max_length=1024)
+    categories: str = Field(default="", sa_type=SafeString(1024))
     """Comma-separated league category ids; empty means all."""
     active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow)
@@ -58,15 +61,15 @@ class PushLog(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     group_id: int = Field(foreign_key="groups.id", index=True)
-    slot: str = Field(max_length=128)
+    slot: str = Field(sa_type=SafeString(128, key=True))
     """e.g. 'daily:2026-11-22T08:00' or 'live-soon:<notice id>'."""
-    status: str = Field(max_length=16, index=True)
+    status: str = Field(index=True, sa_type=SafeString(16))
     """claimed, sending, sent, failed, interrupted, skipped."""
-    claimed_by: str = Field(default="", max_length=128)
+    claimed_by: str = Field(default="", sa_type=SafeString(128, key=True))
     claimed_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
-    detail: str = Field(default="", max_length=2048)
-    product_ids: str = Field(default="", max_length=2048)
+    detail: str = Field(default="", sa_type=SafeString(2048))
+    product_ids: str = Field(default="", sa_type=SafeString(2048))
     """Comma-separated product ids sent, for the 7-day no-repeat rule."""
 
 
@@ -77,9 +80,9 @@ class LinkCache(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("league", "product_id", "spot", name="uq_link_league_product_spot"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    league: str = Field(max_length=32)
-    product_id: str = Field(max_length=64)
-    spot: str = Field(max_length=128)
+    league: str = Field(sa_type=SafeString(32))
+    product_id: str = Field(sa_type=SafeString(64, key=True))
+    spot: str = Field(sa_type=SafeString(128, key=True))
     payload: str = Field(sa_type=Text)
     """JSON of the PromotionLink fields."""
     created_at: datetime = Field(default_factory=utcnow)
@@ -93,10 +96,10 @@ class LeagueToken(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("league", "appid", "mode", name="uq_token_league_appid_mode"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    league: str = Field(max_length=32)
-    appid: str = Field(max_length=64)
-    mode: str = Field(max_length=16)
-    token: str = Field(max_length=1024)
+    league: str = Field(sa_type=SafeString(32))
+    appid: str = Field(sa_type=SafeString(64, key=True))
+    mode: str = Field(sa_type=SafeString(16))
+    token: str = Field(sa_type=SafeString(1024))
     expires_at: datetime
 
 
@@ -107,15 +110,15 @@ class RequestLog(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True)
-    chat_id: str = Field(max_length=128, index=True)
-    sender_id: str = Field(max_length=128)
-    kind: str = Field(max_length=16)
+    chat_id: str = Field(index=True, sa_type=SafeString(128, key=True))
+    sender_id: str = Field(sa_type=SafeString(128, key=True))
+    kind: str = Field(sa_type=SafeString(16))
     """keyword, link, tpwd, help, command."""
-    query: str = Field(default="", max_length=512)
-    platform: str = Field(default="", max_length=16)
-    product_id: str = Field(default="", max_length=64)
+    query: str = Field(default="", sa_type=SafeString(512))
+    platform: str = Field(default="", sa_type=SafeString(16))
+    product_id: str = Field(default="", sa_type=SafeString(64, key=True))
     league_calls: int = 0
-    outcome: str = Field(default="", max_length=32)
+    outcome: str = Field(default="", sa_type=SafeString(32))
 
 
 class LeagueSpot(SQLModel, table=True):
@@ -134,7 +137,7 @@ class LeagueSpot(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     group_id: int = Field(foreign_key="groups.id", index=True)
-    league: str = Field(max_length=32)
-    pid: str = Field(default="", max_length=128)
-    tag: str = Field(default="", max_length=128)
+    league: str = Field(sa_type=SafeString(32))
+    pid: str = Field(default="", sa_type=SafeString(128, key=True))
+    tag: str = Field(default="", sa_type=SafeString(128, key=True))
     created_at: datetime = Field(default_factory=utcnow)

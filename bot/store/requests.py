@@ -1,16 +1,20 @@
-"""The request log: every member request, written in batches so the reply path never waits on a disk."""
+"""The request log: every member request, written in batches so the reply path never waits on a disk.
+
+A batch the database refuses is retried row by row, so one bad row costs that row, never its batch.
+(Text is cleaned by the column types, bot.store.text; this is the net for whatever else can fail.)"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
-from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlalchemy import Engine, insert
+from sqlalchemy.exc import InterfaceError, OperationalError
 
-from bot.store.models import RequestLog
+from bot.store.models import RequestLog, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -32,25 +36,14 @@ class RequestRecorder:
         self.engine = engine
         self.flush_every = flush_every
         self.batch = batch
-        self._pending: list[RequestLog] = []
+        self._pending: list[dict[str, Any]] = []
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
     def record(self, record: RequestRecord) -> None:
         if self.engine is None:
             return
-        self._pending.append(
-            RequestLog(
-                chat_id=record.chat_id[:128],
-                sender_id=record.sender_id[:128],
-                kind=record.kind,
-                query=record.query[:512],
-                platform=record.platform,
-                product_id=record.product_id[:64],
-                league_calls=record.league_calls,
-                outcome=record.outcome,
-            )
-        )
+        self._pending.append({"at": utcnow(), **asdict(record)})
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._flush_later())
 
@@ -68,17 +61,10 @@ class RequestRecorder:
         rows, self._pending = self._pending, []
         if not rows or self.engine is None:
             return
-        engine = self.engine
-
-        def write() -> None:
-            with Session(engine) as session:
-                session.add_all(rows)
-                session.commit()
-
         try:
-            await asyncio.to_thread(write)
-        except Exception:
-            log.exception("could not write %d request log rows", len(rows))
+            await asyncio.to_thread(write_requests, self.engine, rows)
+        except Exception as exc:  # the database is away: nothing to salvage row by row
+            log.error("could not write %d request log rows: %s", len(rows), type(exc).__name__)
 
     async def close(self) -> None:
         """Write everything still pending; a write already under way is waited for, never cut."""
@@ -86,3 +72,33 @@ class RequestRecorder:
         if self._task is not None:
             await self._task
         await self.flush()
+
+
+_REQUEST_LOG = RequestLog.__table__  # type: ignore[attr-defined]
+
+
+def write_requests(engine: Engine, rows: list[dict[str, Any]]) -> int:
+    """Insert `rows` in one statement; if the database refuses it, row by row. Returns rows written.
+
+    Only a row the database refuses on its own is dropped (logged by position and error type, never
+    by content: it is a member's text). An unreachable database raises."""
+    try:
+        with engine.begin() as connection:
+            connection.execute(insert(_REQUEST_LOG), rows)
+        return len(rows)
+    except Exception as exc:
+        if len(rows) == 1:
+            raise
+        log.warning("request log batch of %d refused (%s); writing row by row", len(rows), type(exc).__name__)
+    written = 0
+    for index, row in enumerate(rows):
+        try:
+            with engine.begin() as connection:
+                connection.execute(insert(_REQUEST_LOG), [row])
+        except (OperationalError, InterfaceError):
+            raise  # the database itself is away, not this row
+        except Exception as exc:
+            log.warning("request log row %d of %d dropped: %s", index + 1, len(rows), type(exc).__name__)
+            continue
+        written += 1
+    return written

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import signal
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from bot.chat.base import Image, Incoming, LinkCard, MiniProgramCard, Outgoing, Reply, Text
 from bot.chat.console import ConsoleChannel
@@ -102,3 +105,30 @@ def test_piped_help_through_tuike_run(tmp_path: Path) -> None:
     assert "随便聊聊" not in result.stdout, "ordinary chat gets no answer"
     assert "embedded default" in result.stderr
     assert (tmp_path / "data" / "tuike.db").exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_tuike_run_without_waiting_for_input(tmp_path: Path, sig: signal.Signals) -> None:
+    """stdin stays open and silent (an operator's terminal, a pipe from a supervisor): the signal alone
+    ends the run, cleanly."""
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        text=True,
+    )
+    assert bot.stdin is not None and bot.stdout is not None
+    bot.stdin.write("帮助\n")
+    bot.stdin.flush()
+    for line in bot.stdout:  # the answer shows the bot is reading input
+        if "找 蓝牙耳机" in line:
+            break
+    bot.send_signal(sig)
+    try:
+        bot.wait(timeout=60)
+    finally:
+        bot.kill()
+        bot.communicate()
+    assert bot.returncode == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import pytest
@@ -261,3 +262,22 @@ def test_quota_cli_reports_use_per_api(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "get_promote_product_list" in result.stdout
     assert "/ 100000" in result.stdout
+
+
+async def test_a_retry_says_why_even_when_the_error_has_no_text(
+    sandbox: SandboxServer,
+    engine,  # type: ignore[no-untyped-def]
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """httpx's timeouts carry no text: the log named no reason at all (`failed (), retry`)."""
+    client = ChannelsClient(
+        sandbox.base_url, "wx_slow2", "s", engine=engine, timeout=0.05, max_retries=1, backoff=0.001
+    )
+    await client.tokens.token()
+    sandbox.state.reset_faults(latency_s=0.2)
+    with caplog.at_level(logging.INFO), pytest.raises(RetriesExhausted) as raised:
+        await client.product_list(keyword="充电宝")
+    await client.aclose()
+    assert "failed (ReadTimeout), retry 1" in caplog.text
+    assert "()" not in caplog.text
+    assert str(raised.value).endswith("2 tries: ReadTimeout")

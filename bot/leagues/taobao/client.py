@@ -23,6 +23,7 @@ import httpx
 from bot.leagues.metering import count_call
 from bot.leagues.taobao.errors import RetriesExhausted, Throttled, TopFault, classify
 from bot.leagues.taobao.signing import SignMethod, sign
+from bot.reasons import reason
 
 log = logging.getLogger(__name__)
 
@@ -129,10 +130,14 @@ class TopClient:
             except (_Transient, _Limited, httpx.TimeoutException, httpx.TransportError) as exc:
                 if attempt >= self.max_retries:
                     if isinstance(exc, _Limited):
-                        raise Throttled(f"{method}: throttled after {attempt + 1} tries ({exc})") from None
-                    raise RetriesExhausted(f"{method}: gave up after {attempt + 1} tries: {exc}") from None
+                        raise Throttled(
+                            f"{method}: throttled after {attempt + 1} tries ({reason(exc)})"
+                        ) from None
+                    raise RetriesExhausted(
+                        f"{method}: gave up after {attempt + 1} tries: {reason(exc)}"
+                    ) from None
                 delay = self.backoff * (2**attempt) * (0.5 + random.random())
-                log.info("%s failed (%s), retry %d in %.2fs", method, exc, attempt + 1, delay)
+                log.info("%s failed (%s), retry %d in %.2fs", method, reason(exc), attempt + 1, delay)
                 attempt += 1
                 await self.sleep(delay)
 

@@ -30,7 +30,9 @@ def build_channels(settings: Settings, sandbox_base_url: str | None, engine: Eng
         appid,
         secret,
         token_mode=channels.token_mode,
-        engine=engine,
+        # The sandbox forgets its tokens when the process ends: a stored one would only be refused
+        # (a spurious "token refused (40001)" on every start).
+        engine=None if sandbox_base_url is not None else engine,
         timeout=channels.timeout_seconds,
         max_retries=channels.max_retries,
     )

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from bot.leagues.metering import count_call
 from bot.leagues.wechat.errors import QUOTA, RETRYABLE, TOKEN_STALE, RetriesExhausted, classify
 from bot.leagues.wechat.tokens import TokenManager
+from bot.reasons import reason
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +111,11 @@ class WechatApi:
                 return data
             except (_Transient, httpx.TimeoutException, httpx.TransportError) as exc:
                 if attempt >= self.max_retries:
-                    raise RetriesExhausted(f"{path}: gave up after {attempt + 1} tries: {exc}") from None
+                    raise RetriesExhausted(
+                        f"{path}: gave up after {attempt + 1} tries: {reason(exc)}"
+                    ) from None
                 delay = self.backoff * (2**attempt) * (0.5 + random.random())
-                log.info("%s failed (%s), retry %d in %.2fs", path, exc, attempt + 1, delay)
+                log.info("%s failed (%s), retry %d in %.2fs", path, reason(exc), attempt + 1, delay)
                 attempt += 1
                 await asyncio.sleep(delay)
 

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from bot import redact
 from bot.leagues.wechat.errors import classify
 from bot.store.models import LeagueToken
 
@@ -101,6 +102,7 @@ class TokenManager:
                 appid=self.appid,
             )
         self._token = str(data["access_token"])
+        redact.register(self._token)
         self._expires = self.clock() + timedelta(seconds=int(data.get("expires_in", 7200)))
         log.info(
             "new %s access token for %s, valid until %s", self.mode, self.appid, self._expires.isoformat()
@@ -125,6 +127,7 @@ class TokenManager:
         row = await asyncio.to_thread(read)
         if row is not None and row.expires_at > self.clock():
             self._token, self._expires = row.token, row.expires_at
+            redact.register(row.token)
 
     async def _save(self) -> None:
         if self.engine is None or self._token is None:

@@ -1,0 +1,131 @@
+"""Secrets never reach a log line, an exception text shown to the operator, or the CLI's output.
+
+Three nets, because a secret can surface anywhere text is built:
+
+* `mask_url` shows a database URL with its password as `***`, and never raises, even for a URL that
+  does not parse (whose password would otherwise be echoed in the error);
+* `register` remembers the secret values of this process (config secrets, the database password,
+  league access tokens as they are issued) and `mask` replaces any of them in a text;
+* `SecretFilter` runs `mask` over every log record a handler formats: message, arguments and
+  traceback. `install` puts it on the root logger's handlers.
+
+The engines are also built with `hide_parameters=True` (bot.store.db), so a failing statement never
+logs the values it was given: members' ids and words, tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import threading
+import traceback
+import types
+from collections.abc import Iterable
+
+from pydantic import BaseModel, SecretStr
+
+MASK = "***"
+_MIN_SECRET = 4
+"""Shorter values would mask ordinary words; no real secret is this short."""
+
+_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^/:@\s]*:)(?P<password>[^@\s]*)(?P<at>@)")
+_TOKEN_PARAMETER = re.compile(
+    r"(?P<head>(?:access_token|token|secret|password|sign)=)(?P<value>[^&\s'\"]+)", re.I
+)
+_SECRET_NAMES = ("secret", "token", "password", "app_key", "appkey")
+
+_lock = threading.Lock()
+_secrets: frozenset[str] = frozenset()
+
+
+def register(*values: str) -> None:
+    """Remember secret values; `mask` replaces them from now on, in every thread."""
+    global _secrets
+    fresh = {v for v in values if isinstance(v, str) and len(v) >= _MIN_SECRET}
+    if fresh - _secrets:
+        with _lock:
+            _secrets = _secrets | fresh
+
+
+def forget_all() -> None:
+    """For tests: start from no known secrets."""
+    global _secrets
+    with _lock:
+        _secrets = frozenset()
+
+
+def mask(text: str) -> str:
+    """`text` with every known secret, URL password and `token=`-style value replaced by `***`."""
+    for secret in sorted(_secrets, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, MASK)
+    text = _URL_PASSWORD.sub(lambda m: m["head"] + MASK + m["at"] if m["password"] else m[0], text)
+    return _TOKEN_PARAMETER.sub(lambda m: m["head"] + MASK, text)
+
+
+def mask_url(url: str) -> str:
+    """A database URL fit to print: password masked; never raises, whatever `url` holds."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return mask(url)
+
+
+def url_password(url: str) -> str | None:
+    """The password in a database URL, if there is one (also in a URL that does not parse)."""
+    match = _URL_PASSWORD.search(url)
+    return match["password"] or None if match else None
+
+
+def secret_values(settings: BaseModel) -> list[str]:
+    """Every secret a settings tree holds: `SecretStr` fields, fields named like secrets, URL passwords."""
+    found: list[str] = []
+    for name, value in settings:
+        if isinstance(value, BaseModel):
+            found.extend(secret_values(value))
+        elif isinstance(value, SecretStr):
+            found.append(value.get_secret_value())
+        elif isinstance(value, str):
+            if any(word in name.lower() for word in _SECRET_NAMES):
+                found.append(value)
+            password = url_password(value)
+            if password:
+                found.append(password)
+    return found
+
+
+class SecretFilter(logging.Filter):
+    """Masks the formatted message and the traceback of every record; the record is kept, not dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: show what there is, masked
+            message = f"{record.msg!r} {record.args!r}"
+        record.msg, record.args = mask(message), None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = mask("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
+            record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask(record.stack_info)
+        return True
+
+
+def _masked_excepthook(
+    kind: type[BaseException], value: BaseException, tb: types.TracebackType | None
+) -> None:
+    sys.stderr.write(mask("".join(traceback.format_exception(kind, value, tb))))
+
+
+def install(handlers: Iterable[logging.Handler] | None = None) -> None:
+    """Put one `SecretFilter` on each handler (the root logger's by default), and mask what an
+    uncaught exception prints too; idempotent."""
+    for handler in handlers if handlers is not None else logging.getLogger().handlers:
+        if not any(isinstance(f, SecretFilter) for f in handler.filters):
+            handler.addFilter(SecretFilter())
+    sys.excepthook = _masked_excepthook

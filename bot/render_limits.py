@@ -1,0 +1,351 @@
+"""What an operator template may compute: sizes, loop steps and time, each checked where it is spent.
+
+Jinja's sandbox stops attribute tricks but not arithmetic: `{{ 10 ** (10 ** 8) }}` (folded at compile
+time!), `'x' * 10**9`, `'%0999999999d' % 1`, nested `range(99999)` loops or `lipsum(100000)` each
+hang or exhaust the bot. `LimitedEnvironment` refuses them before they happen, with a
+`TemplateLimitError` raised inside the template's own frame, so the operator is told the file and line:
+
+* `**`, `*`, `%` and `+` go through `call_binop` (which also stops Jinja folding them at compile time):
+  integers stay under `max_int_bits`, strings under `max_string`, lists under `max_items`, and `%`
+  formats refuse widths and precisions over `max_width` (and `*` widths);
+* every call (functions, macros, string methods) and every filter checks the clock and the size of
+  what it returns; the string methods and filters that multiply their input (`center`, `replace`,
+  `join`, `format`, `indent`, `tojson(indent=)`, `slice` …) are checked before they run;
+* `range` and `lipsum` are bounded versions; each `{% for %}` body counts against `max_loop_steps`;
+  every `~` result is size-checked;
+* `render_checked` (bot.render) counts the output against `max_output`.
+
+The clock and the step count live in a `Budget` that the renderer opens per attempt (`budget()`);
+without one only the size checks apply.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import time
+import types
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar
+
+from jinja2 import nodes
+from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import generate_lorem_ipsum
+from jinja2.visitor import NodeTransformer
+
+T = TypeVar("T")
+
+
+class TemplateLimitError(SecurityError):
+    """A template asked for more than one chat message may cost; the version is refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Generous for chat copy (a message is at most a few thousand characters), tiny for a machine."""
+
+    max_string: int = 20_000
+    max_items: int = 10_000
+    max_int_bits: int = 4096
+    max_width: int = 1000
+    max_loop_steps: int = 10_000
+    max_output: int = 50_000
+    seconds: float = 1.0
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(slots=True)
+class Budget:
+    """One render attempt's allowance: a deadline on the monotonic clock and loop steps left."""
+
+    limits: Limits
+    deadline: float
+    steps: int = 0
+
+    def overrun(self) -> TemplateLimitError | None:
+        """The error to raise once the deadline has passed, else None."""
+        if time.monotonic() > self.deadline:
+            return TemplateLimitError(f"模板渲染超时（超过 {self.limits.seconds:g} 秒）")
+        return None
+
+    def check_time(self) -> None:
+        late = self.overrun()
+        if late is not None:
+            raise late
+
+
+_budget: ContextVar[Budget | None] = ContextVar("tuike_render_budget", default=None)
+
+
+@contextmanager
+def budget(limits: Limits) -> Iterator[Budget]:
+    """Open a render attempt's budget for the code running in this context (thread)."""
+    current = Budget(limits, time.monotonic() + limits.seconds)
+    token = _budget.set(current)
+    try:
+        yield current
+    finally:
+        _budget.reset(token)
+
+
+def _check_time() -> None:
+    current = _budget.get()
+    if current is not None:
+        current.check_time()
+
+
+# ------------------------------------------------------------------------------------ size checks
+
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?[a-zA-Z%]")
+_NUMBER = re.compile(r"\d+")
+
+
+def check_size(value: T, limits: Limits, what: str = "结果") -> T:
+    """`value` unchanged when it is small enough for a chat message, else a `TemplateLimitError`."""
+    if isinstance(value, str | bytes) and len(value) > limits.max_string:
+        raise TemplateLimitError(f"{what}太长：{len(value)} 个字符（上限 {limits.max_string}）")
+    if isinstance(value, list | tuple | dict | set | frozenset) and len(value) > limits.max_items:
+        raise TemplateLimitError(f"{what}太多：{len(value)} 项（上限 {limits.max_items}）")
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > limits.max_int_bits:
+        raise TemplateLimitError(f"{what}数字太大（超过 {limits.max_int_bits} 位二进制）")
+    return value
+
+
+def _refuse_width(width: int, limits: Limits, what: str) -> None:
+    if width > limits.max_width:
+        raise TemplateLimitError(f"{what}的宽度 {width} 太大（上限 {limits.max_width}）")
+
+
+def check_percent_format(fmt: str, limits: Limits) -> None:
+    """`'%05d' % x` is fine; `'%0999999999d'` and `'%*d'` would allocate whatever they are told."""
+    for match in _PERCENT_SPEC.finditer(fmt):
+        for number in match.groups():
+            if number == "*":
+                raise TemplateLimitError("% 格式里不能用 * 指定宽度或精度")
+            if number is not None:
+                _refuse_width(int(number), limits, "% 格式")
+
+
+def check_brace_format(fmt: str, limits: Limits) -> None:
+    """The same for `'{:>9999999}'.format(x)`; nested `{:{}}` specs are refused outright."""
+    try:
+        fields = list(string.Formatter().parse(fmt))
+    except ValueError:
+        return  # str.format raises the same error itself, with a better message
+    for _, _, spec, _ in fields:
+        if not spec:
+            continue
+        if "{" in spec:
+            raise TemplateLimitError("format 的格式里不能再嵌套 {}")
+        for number in _NUMBER.findall(spec):
+            _refuse_width(int(number), limits, "format 格式")
+
+
+def _join_size(separator: str, items: list[Any]) -> int:
+    return sum(len(i) if isinstance(i, str) else 20 for i in items) + len(separator) * max(len(items) - 1, 0)
+
+
+def _checked_join(separator: str, iterable: Iterable[Any], limits: Limits) -> list[Any]:
+    items = list(iterable) if not isinstance(iterable, list) else iterable
+    check_size(items, limits, "join 的项")
+    if _join_size(separator, items) > limits.max_string:
+        raise TemplateLimitError(f"join 的结果太长（上限 {limits.max_string} 个字符）")
+    return items
+
+
+def _replace_size(text: str, old: str, new: str, count: int = -1) -> int:
+    hits = len(text) + 1 if old == "" else text.count(old)
+    if count >= 0:
+        hits = min(hits, count)
+    return len(text) + hits * max(len(new) - len(old), 0)
+
+
+def check_binop(operator: str, left: Any, right: Any, limits: Limits) -> None:
+    """Refuse `left <operator> right` when its result would be too big, before computing it."""
+    if operator == "**":
+        grows = _is_int(left) and _is_int(right) and right > 0 and abs(left) > 1
+        if grows and right * abs(left).bit_length() > limits.max_int_bits:
+            raise TemplateLimitError(f"{left} ** {right} 太大了（超过 {limits.max_int_bits} 位二进制）")
+    elif operator == "*":
+        for seq, times in ((left, right), (right, left)):
+            if isinstance(seq, str | bytes | list | tuple) and _is_int(times):
+                limit = limits.max_string if isinstance(seq, str | bytes) else limits.max_items
+                if len(seq) * max(times, 0) > limit:
+                    raise TemplateLimitError(f"乘出来 {len(seq) * times} 个（上限 {limit}）")
+        if _is_int(left) and _is_int(right) and left.bit_length() + right.bit_length() > limits.max_int_bits:
+            raise TemplateLimitError(f"乘积太大（超过 {limits.max_int_bits} 位二进制）")
+    elif operator == "%" and isinstance(left, str):
+        check_percent_format(left, limits)
+    elif operator == "+" and isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
+        limit = limits.max_string if isinstance(left, str) else limits.max_items
+        if len(left) + len(right) > limit:
+            raise TemplateLimitError(f"加起来有 {len(left) + len(right)} 个（上限 {limit}）")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_str_method(method: Any, args: tuple[Any, ...], kwargs: dict[str, Any], limits: Limits) -> None:
+    """The str methods whose result can be far bigger than the string: checked before they run."""
+    text, name = method.__self__, method.__name__
+    if name in ("center", "ljust", "rjust", "zfill") and args and _is_int(args[0]):
+        if args[0] > limits.max_string:
+            raise TemplateLimitError(f"{name} 的宽度 {args[0]} 太大（上限 {limits.max_string}）")
+    elif name == "expandtabs":
+        tabsize = args[0] if args else kwargs.get("tabsize", 8)
+        if _is_int(tabsize):
+            _refuse_width(tabsize, limits, "expandtabs")
+    elif name == "replace" and len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str):
+        count = args[2] if len(args) > 2 and _is_int(args[2]) else -1
+        if _replace_size(text, args[0], args[1], count) > limits.max_string:
+            raise TemplateLimitError(f"replace 的结果太长（上限 {limits.max_string} 个字符）")
+
+
+# -------------------------------------------------------------------------------------- globals
+
+
+def make_range(limits: Limits) -> Callable[..., range]:
+    def range_(*args: int) -> range:
+        """`range` with at most `max_items` numbers."""
+        numbers = range(*args)
+        if len(numbers) > limits.max_items:
+            raise TemplateLimitError(f"range 有 {len(numbers)} 个数（上限 {limits.max_items}）")
+        return numbers
+
+    return range_
+
+
+def make_lipsum(limits: Limits) -> Callable[..., str]:
+    def lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:
+        """Placeholder text for drafts: a few paragraphs, never a book."""
+        if n > 20 or max > 200 or min > max:
+            raise TemplateLimitError("lipsum 最多 20 段、每段最多 200 个词")
+        text: str = generate_lorem_ipsum(n, html, min, max)
+        return check_size(text, limits, "lipsum")
+
+    return lipsum
+
+
+# ------------------------------------------------------------------------------------------ filters
+
+_WIDTH_ARGUMENTS = frozenset(
+    {"center", "indent", "wordwrap", "truncate", "batch", "slice", "tojson", "shorten"}
+)
+"""Filters whose numeric options set how much they produce or how often they loop."""
+
+
+def limit_filter(name: str, func: Callable[..., Any], limits: Limits) -> Callable[..., Any]:
+    """`func` with the clock, its multiplying options and its result size checked."""
+    skip = 1 if getattr(func, "jinja_pass_arg", None) is not None else 0  # context/environment first
+
+    @wraps(func)
+    def limited(*args: Any, **kwargs: Any) -> Any:
+        _check_time()
+        value, options = (
+            (args[skip], [*args[skip + 1 :], *kwargs.values()]) if len(args) > skip else (None, [])
+        )
+        if name in _WIDTH_ARGUMENTS:
+            for option in options:
+                if _is_int(option):
+                    _refuse_width(option, limits, f"{name} 过滤器")
+        if name == "format" and isinstance(value, str):
+            check_percent_format(value, limits)
+        elif name == "replace" and isinstance(value, str) and len(options) >= 2:
+            old, new = options[0], options[1]
+            if (
+                isinstance(old, str)
+                and isinstance(new, str)
+                and _replace_size(value, old, new) > limits.max_string
+            ):
+                raise TemplateLimitError(f"replace 的结果太长（上限 {limits.max_string} 个字符）")
+        elif name == "join" and isinstance(value, Iterable) and not isinstance(value, str | dict):
+            separator = options[0] if options and isinstance(options[0], str) else ""
+            args = (*args[:skip], _checked_join(separator, value, limits), *args[skip + 1 :])
+        return check_size(func(*args, **kwargs), limits, f"{name} 过滤器的结果")
+
+    return limited
+
+
+# -------------------------------------------------------------------------------------- environment
+
+
+class _Instrument(NodeTransformer):
+    """Counts every loop step and size-checks every `~`: the two things the sandbox cannot see."""
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        self.generic_visit(node)
+        tick = nodes.ExprStmt(nodes.Call(nodes.EnvironmentAttribute("tick_loop"), [], [], None, None))
+        node.body.insert(0, tick.set_lineno(node.lineno))
+        return node
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        self.generic_visit(node)
+        checked = nodes.Call(nodes.EnvironmentAttribute("check_value"), [node], [], None, None)
+        return checked.set_lineno(node.lineno)
+
+
+class LimitedEnvironment(ImmutableSandboxedEnvironment):
+    """The immutable sandbox plus `Limits` on what a template may compute (see the module docstring)."""
+
+    intercepted_binops = frozenset({"**", "*", "%", "+"})
+
+    def __init__(self, *args: Any, limits: Limits = DEFAULT_LIMITS, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.limits = limits
+        self.globals["range"] = make_range(limits)
+        self.globals["lipsum"] = make_lipsum(limits)
+
+    def limit_filters(self) -> None:
+        """Wrap every registered filter; call after adding the house filters."""
+        for name, func in list(self.filters.items()):
+            if not getattr(func, "_tuike_limited", False):
+                wrapped = limit_filter(name, func, self.limits)
+                wrapped._tuike_limited = True  # type: ignore[attr-defined]
+                self.filters[name] = wrapped
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        instrumented = _Instrument().visit(tree)
+        assert isinstance(instrumented, nodes.Template)
+        return instrumented.set_environment(self)  # type: ignore[return-value]
+
+    # Called from compiled template code (`environment.tick_loop()` etc.).
+
+    def tick_loop(self) -> None:
+        current = _budget.get()
+        if current is None:
+            return
+        current.steps += 1
+        if current.steps > self.limits.max_loop_steps:
+            raise TemplateLimitError(f"循环次数太多（上限 {self.limits.max_loop_steps} 次）")
+        current.check_time()
+
+    def check_value(self, value: Any) -> Any:
+        return check_size(value, self.limits)
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        _check_time()
+        check_binop(operator, left, right, self.limits)
+        return check_size(super().call_binop(context, operator, left, right), self.limits)
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_time()
+        limits = __self.limits
+        target = getattr(__obj, "__wrapped__", __obj)
+        if isinstance(target, types.BuiltinMethodType) and isinstance(target.__self__, str):
+            if target.__name__ in ("format", "format_map"):
+                check_brace_format(target.__self__, limits)
+            elif target.__name__ == "join" and args:
+                args = (_checked_join(target.__self__, args[0], limits), *args[1:])
+            else:
+                check_str_method(target, args, kwargs, limits)
+        return check_size(super().call(__context, __obj, *args, **kwargs), limits)

@@ -1,0 +1,136 @@
+"""Template bombs: each is refused at its line, the member still gets the built-in copy, the operator is told."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from bot.render import Renderer
+from bot.render_check import check_templates
+from bot.render_limits import Limits
+from bot.render_samples import SAMPLES
+
+HELP = SAMPLES["help"][0]
+BUILTIN_HELP = Renderer(None).render("help", HELP)
+
+BOMBS = {
+    # Jinja folds constant arithmetic at compile time: this one used to hang in compile, not render.
+    "power": ("{{ 10 ** (10 ** 8) }}", "10 ** 100000000"),
+    "nested ranges": (
+        "{% for i in range(99999) %}{% for j in range(99999) %}x{% endfor %}{% endfor %}",
+        "range",
+    ),
+    "nested loops under the range cap": (
+        "{% for i in range(9999) %}{% for j in range(9999) %}{% endfor %}{% endfor %}",
+        "循环次数太多",
+    ),
+    "string repetition": ("{{ 'x' * 10**9 }}", "乘出来"),
+    "list repetition": ("{{ ([1] * 10**8)|length }}", "乘出来"),
+    "percent width": ("{{ '%0999999999d' % 1 }}", "宽度"),
+    "percent star width": ("{{ '%*d' % (999999999, 1) }}", "*"),
+    "format width": ("{{ '{:>999999999}'.format(1) }}", "宽度"),
+    "format filter width": ("{{ '%0999999999d'|format(1) }}", "宽度"),
+    "lipsum": ("{{ lipsum(100000) }}", "lipsum"),
+    "center method": ("{{ 'x'.center(999999999) }}", "center"),
+    "center filter": ("{{ 'x'|center(999999999) }}", "center"),
+    "tojson indent": ("{{ [1, 2]|tojson(indent=999999999) }}", "tojson"),
+    "replace everywhere": ("{{ ('x' * 10000).replace('', 'yyyyyyyyyy') }}", "replace"),
+    "join": ("{{ ('x' * 10000).join(range(10000)|map('string')) }}", "join"),
+    "doubling with ~": (
+        "{% set ns = namespace(s='xx') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}",
+        "太长",
+    ),
+    "squaring": (
+        "{% set ns = namespace(n=3) %}{% for i in range(40) %}{% set ns.n = ns.n * ns.n %}{% endfor %}{{ ns.n }}",
+        "太大",
+    ),
+    "output length": ("{% for i in range(5000) %}{{ 'x' * 100 }}{% endfor %}", "输出太长"),
+    "recursion": ("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", "recursion"),
+}
+
+
+class Notices(list[str]):
+    def __call__(self, message: str) -> None:
+        self.append(message)
+
+
+@pytest.fixture
+def operator_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "my-templates"
+    folder.mkdir()
+    return folder
+
+
+@pytest.mark.parametrize("name", sorted(BOMBS))
+def test_a_template_bomb_is_refused_at_its_line_and_the_builtin_answers(
+    operator_dir: Path, name: str
+) -> None:
+    bomb, reason = BOMBS[name]
+    (operator_dir / "help.j2").write_text("你好\n第二行\n" + bomb + "\n", encoding="utf-8")
+    notices = Notices()
+    renderer = Renderer(operator_dir, notify=notices)
+
+    assert renderer.render("help", HELP) == BUILTIN_HELP
+    assert len(notices) == 1
+    assert "help.j2:3:" in notices[0]
+    assert reason in notices[0]
+
+
+@pytest.mark.parametrize("name", ["power", "string repetition", "nested loops under the range cap"])
+def test_tuike_check_names_the_bomb_and_its_line(operator_dir: Path, name: str) -> None:
+    bomb, reason = BOMBS[name]
+    (operator_dir / "help.j2").write_text("你好\n" + bomb + "\n", encoding="utf-8")
+
+    problems = [str(p) for p in check_templates(operator_dir)]
+
+    assert len(problems) == 1
+    assert "help.j2:2:" in problems[0] and reason in problems[0]
+
+
+def test_a_refused_version_is_not_run_again_until_it_is_edited(operator_dir: Path) -> None:
+    template = operator_dir / "help.j2"
+    template.write_text(
+        "{% for i in range(9999) %}{% for j in range(9999) %}{% endfor %}{% endfor %}x", "utf-8"
+    )
+    notices = Notices()
+    renderer = Renderer(operator_dir, notify=notices)
+    for _ in range(3):
+        assert renderer.render("help", HELP) == BUILTIN_HELP
+    assert len(notices) == 1
+
+    template.write_text("新的帮助", "utf-8")
+    os.utime(template, ns=(template.stat().st_mtime_ns + 10**9,) * 2)
+    assert renderer.render("help", HELP) == "新的帮助"
+
+
+def test_a_render_past_its_time_budget_is_refused(operator_dir: Path) -> None:
+    (operator_dir / "help.j2").write_text("{% for i in range(10) %}{{ i }}{% endfor %}", encoding="utf-8")
+    notices = Notices()
+    renderer = Renderer(operator_dir, notify=notices, limits=Limits(seconds=-1))
+
+    with pytest.raises(Exception, match="超时"):
+        renderer.render("help", HELP)  # even the built-in one is over a budget that has already run out
+    assert any("超时" in n and "help.j2:1:" in n for n in notices)
+
+
+def test_ordinary_templates_stay_well_inside_the_limits() -> None:
+    renderer = Renderer(None, notify=pytest.fail)
+    for kind, samples in SAMPLES.items():
+        for sample in samples:
+            assert renderer.render(kind, sample)
+
+
+def test_rendering_for_the_bot_happens_off_the_event_loop(operator_dir: Path) -> None:
+    (operator_dir / "help.j2").write_text("{{ no_such_variable }}", encoding="utf-8")
+    threads: list[threading.Thread] = []
+    renderer = Renderer(operator_dir, notify=lambda message: threads.append(threading.current_thread()))
+
+    async def main() -> str:
+        return await renderer.render_async("help", HELP)
+
+    assert asyncio.run(main()) == BUILTIN_HELP
+    assert threads and threads[0] is not threading.main_thread()

@@ -252,7 +252,7 @@ class DealSettings(_Section):
     group_window_seconds: int = Field(60, ge=1, le=86400)
     search_cache_seconds: int = Field(120, ge=0, le=86400)
     link_ttl_hours: int = Field(12, ge=1, le=24 * 30)
-    leagues: tuple[LeagueName, ...] = ("channels", "taobao", "jd", "pdd")
+    leagues: tuple[LeagueName, ...] = ("channels", "union", "taobao", "jd", "pdd")
     """Which leagues a keyword search asks, in this order (only enabled ones count)."""
 
 

@@ -16,6 +16,7 @@ from bot.handlers.parse import find_product_refs
 from bot.leagues.base import LeagueConfigError, ProductNotFound, QuotaExhausted, SearchQuery
 from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.sandbox.union_face import PREFIX, UnionFace, union_product_id
+from bot.leagues.wechat.errors import WechatApiError
 from bot.leagues.wechat.union import (
     AmountFormatError,
     UnionClient,
@@ -395,3 +396,29 @@ async def test_a_spot_deleted_from_the_account_is_replaced_not_fatal(
     again = await league.promote(product, spot)  # remembered: no second failed call
     assert again.spot.pid == link.spot.pid
     assert union.calls("product/generate") == 3
+
+
+async def test_spot_rename_and_delete_and_the_faces_refusals(union: Union) -> None:
+    client = make_client(union)
+    try:
+        pid = (await client.spot_add("旧名字"))["pid"]
+        await client.spot_rename(pid, "旧名字", "新名字")
+        listed = await client.spot_list()
+        assert {"promotionSourcePid": pid, "promotionSourceName": "新名字"} in listed["promotionSourceList"]
+        assert listed["total"] == 1 and listed["promotionMaxCnt"] == 100
+        with pytest.raises(WechatApiError) as taken:
+            await client.spot_add("新名字")
+        assert taken.value.errcode == 14007
+        with pytest.raises(WechatApiError) as too_long:
+            await client.spot_add("名" * 21)
+        assert too_long.value.errcode == 40097
+        await client.spot_delete(pid, "新名字")
+        assert (await client.spot_list())["total"] == 0
+        with pytest.raises(WechatApiError) as wrong_method:
+            await client.call(PREFIX + "product/list", {"query": "纸巾"})  # POST where GET is wanted
+        assert wrong_method.value.errcode == 43001
+        with pytest.raises(WechatApiError) as bad_limit:
+            await client.call(PREFIX + "product/list", method="GET", query={"limit": "500"})
+        assert bad_limit.value.errcode == 40097
+    finally:
+        await client.aclose()

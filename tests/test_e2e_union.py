@@ -4,10 +4,12 @@ over HTTP on 127.0.0.1 (the path `tuike run` takes with `[leagues.union]` on the
 from __future__ import annotations
 
 import io
+import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 from bot.app import App
@@ -74,7 +76,7 @@ async def test_search_answers_with_the_groups_union_links_and_a_mini_program_car
 
 
 async def test_a_pasted_union_link_is_answered_and_a_restart_reuses_the_spot(
-    write_config: Callable[..., Path],
+    write_config: Callable[..., Path], caplog: pytest.LogCaptureFixture
 ) -> None:
     config = write_config(CONFIG)
     out = await _run(config, "找 纸巾\n")
@@ -83,6 +85,7 @@ async def test_a_pasted_union_link_is_answered_and_a_restart_reuses_the_spot(
     assert link in again  # the same group's link for the same product
     assert "没找到" not in again
     assert again.count("[小程序卡片]") == 2
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # no token refused, no lost spot
 
 
 async def test_a_union_link_when_the_union_is_off_is_not_supported(write_config: Callable[..., Path]) -> None:

@@ -81,6 +81,8 @@ def spots(ctx: click.Context, as_json: bool) -> None:
         groups = "、".join(holders.get(s.pid, [])) or "-"
         click.echo(f"  {s.name:<22} {s.pid}{mark}\n      群: {groups}")
     if gone:
-        click.echo("群里记着、账号里已没有的推广位（下次用时自动换新的）：")
+        click.echo(
+            "群里记着、账号里现在没有的推广位（被删了的，下次用时自动换新的；沙盒重启后的，用到时恢复）："
+        )
         for pid, names in sorted(gone.items()):
             click.echo(f"  {pid}  群: {'、'.join(names)}")

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.handlers.parse import find_product_refs
-from bot.leagues.base import LeagueConfigError, ProductNotFound, QuotaExhausted, SearchQuery
+from bot.leagues.base import LeagueConfigError, ProductNotFound, QuotaExhausted, SearchQuery, Spot
 from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.sandbox.union_face import PREFIX, UnionFace, union_product_id
 from bot.leagues.wechat.errors import WechatApiError
@@ -388,7 +388,9 @@ async def test_a_spot_deleted_from_the_account_is_replaced_not_fatal(
 ) -> None:
     product = (await league.search(SearchQuery(keyword="猫粮", limit=1)))[0]
     spot = await league.spots.for_group("room-1@chatroom", "猫奴群")
-    union.face.union.spots.pop(spot.pid)  # the operator deleted it in the union backend
+    client = make_client(union)
+    await client.spot_delete(spot.pid, union.face.union.spots[spot.pid])  # the operator deleted it
+    await client.aclose()
     link = await league.promote(product, spot)
     assert link.spot.tag == spot.tag and link.spot.pid != spot.pid
     assert union.face.union.spots[link.spot.pid].endswith("#" + spot.tag)
@@ -422,3 +424,24 @@ async def test_spot_rename_and_delete_and_the_faces_refusals(union: Union) -> No
         assert bad_limit.value.errcode == 40097
     finally:
         await client.aclose()
+
+
+async def test_a_spot_from_an_earlier_sandbox_run_is_known_again(union: Union) -> None:
+    """The real account keeps its spots; the sandbox forgets them with the process but knows its own pids."""
+    from bot.leagues.sandbox.union_face import spot_name_of, spot_pid
+
+    old = spot_pid("上次的群#0a1b2c3d")
+    assert spot_name_of(old) == "上次的群#0a1b2c3d"
+    assert (
+        spot_name_of(old[:-1] + "0") is None
+        and spot_name_of("oUkIc71zinc2mtlfC7K-NfGJxxNE_328751529") is None
+    )
+    client = make_client(union)
+    lg = UnionLeague(client)
+    try:
+        product = (await lg.search(SearchQuery(keyword="纸巾", limit=1)))[0]
+        link = await lg.promote(product, Spot("union", pid=old, tag="0a1b2c3d"))
+    finally:
+        await lg.aclose()
+    assert link.spot.pid == old
+    assert union.face.union.spots[old] == "上次的群#0a1b2c3d"

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import itertools
 import json
 import random
 import struct
@@ -101,6 +100,26 @@ def wxa_code(token: str) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
+def spot_pid(name: str) -> str:
+    """A spot's pid, derived from its name so that a later sandbox run knows it again [U: real pids are opaque]."""
+    raw = name.encode()
+    code = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return f"oUkIc7{code}_{zlib.crc32(raw) % 10**9:09d}"
+
+
+def spot_name_of(pid: str) -> str | None:
+    """The name inside a pid this sandbox made, or None for anything else."""
+    body, _, check = pid.removeprefix("oUkIc7").rpartition("_")
+    if not pid.startswith("oUkIc7") or not body or not check.isdigit():
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        name = raw.decode()
+    except ValueError:
+        return None
+    return name if f"{zlib.crc32(raw) % 10**9:09d}" == check and 0 < len(name) <= 20 else None
+
+
 @dataclass
 class UnionLink:
     token: str
@@ -120,6 +139,8 @@ class UnionState:
     links: dict[str, UnionLink] = field(default_factory=dict)
     removed: set[str] = field(default_factory=set)
     """Union product ids taken out of the union at run time (a test's "product removed")."""
+    deleted: set[str] = field(default_factory=set)
+    """Spots deleted through `promotion/del`: never adopted again."""
     amount_quirks: dict[str, str] = field(default_factory=dict)
     """order id → a commission string to send instead of the real one (tests of odd formats)."""
 
@@ -132,7 +153,6 @@ class UnionFace:
     def __init__(self, state: SandboxState, *, max_spots: int = DEFAULT_MAX_SPOTS) -> None:
         self.state = state
         self.union = UnionState(max_spots=max_spots)
-        self._seq = itertools.count(1)
         self._orders: tuple[Any, list[dict[str, Any]]] | None = None
         catalogue = state.catalogue
         self._ids = {union_product_id(p.product_id): p for p in catalogue.products}
@@ -399,7 +419,7 @@ class UnionFace:
 
     def generate(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
         pid = str(body.get("pid") or "")
-        if pid not in self.union.spots:
+        if pid not in self.union.spots and not self._adopt(pid):
             raise _invalid("pid")
         items = body.get("productList")
         if not isinstance(items, list) or not items or len(items) > 20:
@@ -453,15 +473,20 @@ class UnionFace:
             raise ApiError(14007, "推广位名称重复")
         if len(self.union.spots) >= self.union.max_spots:
             raise ApiError(14005, "推广位数量达到上限")
-        n = next(self._seq)
-        digest = hashlib.blake2b(f"spot:{n}:{name}".encode(), digest_size=15).digest()
-        pid = (
-            "oUkIc7"
-            + base64.b64encode(digest).decode().replace("+", "-").replace("/", "_")
-            + f"_{328751529 + n}"
-        )
+        pid = spot_pid(name)
         self.union.spots[pid] = name
         return {"pid": pid}
+
+    def _adopt(self, pid: str) -> bool:
+        """A spot this sandbox made in an earlier run (the real account keeps its spots; the sandbox
+        forgets them when the process ends): its pid names it, so it is known again unless deleted."""
+        name = spot_name_of(pid)
+        if name is None or pid in self.union.deleted or name in self.union.spots.values():
+            return False
+        if len(self.union.spots) >= self.union.max_spots:
+            return False
+        self.union.spots[pid] = name
+        return True
 
     def _known_spot(self, pid: str, name: str) -> None:
         if self.union.spots.get(pid) != name:
@@ -471,6 +496,7 @@ class UnionFace:
         pid, name = str(body.get("promotionSourcePid") or ""), str(body.get("promotionSourceName") or "")
         self._known_spot(pid, name)
         del self.union.spots[pid]
+        self.union.deleted.add(pid)
         return {}
 
     def spot_upd(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:

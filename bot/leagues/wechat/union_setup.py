@@ -27,7 +27,8 @@ def build_union(settings: Settings, sandbox_base_url: str | None, engine: Engine
         appid,
         secret,
         token_mode=union.token_mode,
-        engine=engine,
+        # The sandbox forgets its tokens when the process ends: a stored one would only be refused.
+        engine=None if sandbox_base_url is not None else engine,
         timeout=union.timeout_seconds,
         max_retries=union.max_retries,
     )

@@ -232,6 +232,10 @@ class App:
                 loop.call_soon_threadsafe(send_notice, settings.bot.admin_chat, text)
 
         renderer = build_renderer(settings, tell_operator)
+        for league_with_notices in self.leagues.values():  # e.g. the union's spots running out
+            set_notice = getattr(league_with_notices, "set_operator_notice", None)
+            if set_notice is not None:
+                set_notice(tell_operator)
         channel = self.channel = self.channel or build_channel(settings, renderer)
         recorder = RequestRecorder(self.engine)
         stack.push_async_callback(recorder.close)

@@ -98,3 +98,30 @@ def test_the_union_face_is_in_the_sandbox_dispatch_table() -> None:
 
     server = SandboxServer()
     assert server.face(PREFIX + "order/search") is server.face(PREFIX + "promotion/add")
+
+
+async def test_running_out_of_spots_tells_the_admin_chat_and_every_group_is_answered(
+    write_config: Callable[..., Path],
+) -> None:
+    from bot.chat.base import Incoming, Text
+    from bot.leagues.sandbox.server import SandboxServer
+    from bot.leagues.wechat.union import UnionClient, UnionLeague
+    from tests.test_e2e_deals import ScriptedChannel
+
+    config = write_config('[bot]\nadmin_chat = "admin-room"\n' + CONFIG)
+    async with SandboxServer() as sandbox:
+        face = sandbox.face(PREFIX + "promotion/add")
+        face.union.max_spots = 3  # the default and two groups
+        league = UnionLeague(UnionClient(sandbox.base_url, "wx_e2e_union", "s", backoff=0.001))
+        asks = [
+            Incoming(f"m{i}", f"room-{i}@chatroom", f"{i}号群", "u1", "阿强", "找 充电宝") for i in range(4)
+        ]
+        channel = ScriptedChannel(asks)
+        await App(load_config(config), channel=channel, leagues={"union": league}).run()
+        await league.aclose()
+    answered = [m for m in channel.sent if m.chat_id != "admin-room"]
+    assert len(answered) == 4
+    assert all("mmbizurl.cn/s/" in m.reply.parts[0].text for m in answered)  # type: ignore[union-attr]
+    notices = [m.reply.parts[0] for m in channel.sent if m.chat_id == "admin-room"]
+    assert len(notices) == 1 and isinstance(notices[0], Text) and "推广位已用完（3/3）" in notices[0].text
+    assert len(face.union.spots) == 3

@@ -347,12 +347,14 @@ class UnionSpots:
 
     # -- making spots ----------------------------------------------------------------------------------
 
-    async def _tell(self, text: str) -> None:
-        log.warning("%s", text)
-        if self.notify is not None:
-            result = self.notify(text)
-            if result is not None:
-                await result
+    async def tell(self, text: str) -> None:
+        """Something the operator must hear: to `notify` (the app sends it to the admin chat), else the log."""
+        if self.notify is None:
+            log.warning("%s", text)
+            return
+        result = self.notify(text)
+        if result is not None:
+            await result
 
     async def _add(self, name: str) -> SpotInfo | None:
         """Create the spot `name`, or find it when someone else just did; None when the account is full."""
@@ -375,7 +377,7 @@ class UnionSpots:
         self._full = True
         if not self._told:
             self._told = True
-            await self._tell(
+            await self.tell(
                 f"小程序联盟推广位已用完（{len(self._names)}/{self._limit}）：新的群从现在起共用默认推广位"
                 f"「{self.default_name}」，订单仍按 customizeInfo 分到各群。"
                 "到联盟推客后台删掉不用的推广位，或用 `tuike union spots` 查看。"
@@ -391,7 +393,7 @@ class UnionSpots:
                     if made is None and self._names:
                         # Full before we ever made one: borrow an existing spot rather than fail.
                         made = sorted(self._names.values(), key=lambda s: s.name)[0]
-                        await self._tell(f"没有空位建默认推广位，暂用「{made.name}」")
+                        await self.tell(f"没有空位建默认推广位，暂用「{made.name}」")
                     self._default = made
         return Spot(league="union", pid=self._default.pid if self._default else "")
 
@@ -624,11 +626,9 @@ class UnionLeague:
                 raise
         replacement = await (self.spots.for_tag(spot.tag) if spot.tag else self.spots.default())
         self._moved[spot.pid] = replacement.pid
-        log.warning(
-            "联盟推广位 %s 已不在账号里（后台删了？）：这个群改用推广位 %s，订单仍按 customizeInfo=%s 归群",
-            pid,
-            replacement.pid,
-            spot.tag or "-",
+        await self.spots.tell(
+            f"小程序联盟推广位 {pid} 已不在账号里（后台删了？）：这个群改用推广位 {replacement.pid}，"
+            f"订单仍按 customizeInfo={spot.tag or '-'} 归群"
         )
         items = [(product.product_id, product.shop_id, spot.tag)]
         return await self.client.generate(replacement.pid, items), replacement.pid
@@ -671,6 +671,10 @@ class UnionLeague:
             ]
 
         return await self._degradable(("categories",), self._cats, fetch)
+
+    def set_operator_notice(self, notify: OperatorNotice) -> None:
+        """Where spot trouble (limit reached, a spot deleted) is told; the app passes its admin-chat notice."""
+        self.spots.notify = notify
 
     # -- per-group identity (SpotIssuer) -----------------------------------------------------------------
 

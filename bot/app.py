@@ -17,20 +17,21 @@ from bot.chat.base import ChatChannel, Incoming, Outgoing, Reply
 from bot.chat.console import ConsoleChannel
 from bot.chat.wechaty import JoinHook, MemberJoined, WechatyChannel
 from bot.config import LoadedConfig, Settings
-from bot.handlers.deals import DealsHandler
+from bot.handlers.deals import DealsHandler, LateSend
 from bot.handlers.help import HelpHandler
 from bot.handlers.parse import may_be_request
 from bot.handlers.ratelimit import Limit, RateLimiter
 from bot.handlers.router import CatchErrors, DropDuplicates, GroupAllowList, Handler, Router, ignore_self
 from bot.handlers.spots import GroupSpots
 from bot.handlers.subscribe import SubscribeHandler
-from bot.leagues.base import League, Spot, SpotIssuer
+from bot.leagues.base import League, Spot
 from bot.leagues.linkcache import LinkCache
-from bot.leagues.setup import default_spots, open_leagues
+from bot.leagues.setup import default_spots, open_leagues, spot_issuers
 from bot.push.sender import PacedSender
 from bot.push.service import PushService
 from bot.render import Renderer
 from bot.store import db
+from bot.store.groups import named_not_by_id
 from bot.store.models import Group
 from bot.store.requests import RequestRecorder
 
@@ -84,6 +85,7 @@ def build_deals(
     recorder: RequestRecorder,
     links: LinkCache | None = None,
     spots: GroupSpots | None = None,
+    late: LateSend | None = None,
 ) -> DealsHandler:
     deals = settings.deals
     return DealsHandler(
@@ -97,16 +99,8 @@ def build_deals(
         ),
         recorder=recorder,
         settings=deals,
+        late=late,
     )
-
-
-def spot_issuers(leagues: dict[str, League]) -> dict[str, SpotIssuer]:
-    """The leagues that give each group its own identity (a Taobao adzone, a PDD PID)."""
-    return {
-        name: league  # type: ignore[misc]
-        for name, league in leagues.items()
-        if callable(getattr(league, "choose_identity", None))
-    }
 
 
 def build_router(settings: Settings, renderer: Renderer, *handlers: Handler) -> Router:
@@ -207,7 +201,7 @@ class App:
             log.info("no config.toml found: running on the embedded default (%s)", self.loaded.path.name)
         else:
             log.info("config loaded from %s", self.loaded.path)
-        self.engine = prepare_database(settings)
+        self.engine = await asyncio.to_thread(prepare_database, settings)  # migrations: off the loop
         async with AsyncExitStack() as stack:
             if not self.leagues:
                 self.leagues = await open_leagues(settings, self.engine, stack)
@@ -241,9 +235,17 @@ class App:
         stack.push_async_callback(recorder.close)
         links = LinkCache(self.engine, ttl=timedelta(hours=settings.deals.link_ttl_hours))
         spots = GroupSpots(self.engine, default_spots(settings), issuers=spot_issuers(self.leagues))
-        deals = build_deals(settings, renderer, self.engine, self.leagues, recorder, links, spots)
         sender = self.sender = build_sender(settings, channel)
         sender.start()
+
+        async def late(message: Incoming, reply: Reply) -> None:
+            try:
+                await sender.reply(Outgoing(message.chat_id, reply, reply_to=message))
+            except RuntimeError:  # stopping: the sender takes no more work
+                log.info("late answer to %s dropped: stopping", message.chat_id)
+
+        deals = build_deals(settings, renderer, self.engine, self.leagues, recorder, links, spots, late)
+        stack.push_async_callback(deals.aclose)
         league = self.leagues.get("channels")
         self.push = PushService(
             settings,
@@ -262,10 +264,18 @@ class App:
             groups=spots,
             operators=settings.bot.operators,
             default_time=settings.push.default_time,
-            on_change=self.push.rebuild_jobs,
+            on_change=self.push.jobs_changed,
             next_runs=self.push.next_runs,
+            deadline=settings.deals.answer_deadline_seconds,
         )
         router = build_router(settings, renderer, subscribe, deals)
+        misnamed = await asyncio.to_thread(named_not_by_id, self.engine, settings.chat.allowed_groups)
+        for name, room_id in misnamed.items():
+            log.warning(
+                "[chat] allowed_groups lists %r, a group name: only room ids count (this group is %s)",
+                name,
+                room_id,
+            )
         if settings.push.enabled:
             await self.push.start(wait=False)  # members get answers while missed slots catch up
             stack.push_async_callback(self.push.stop)

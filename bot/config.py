@@ -14,6 +14,10 @@ Secrets may come from the environment instead of the file:
     TUIKE_UNION_SECRET         [leagues.union] secret
     TUIKE_TAOBAO_APP_KEY       [leagues.taobao] app_key
     TUIKE_TAOBAO_APP_SECRET    [leagues.taobao] app_secret
+    TUIKE_JD_APP_KEY           [leagues.jd] app_key
+    TUIKE_JD_APP_SECRET        [leagues.jd] app_secret
+    TUIKE_PDD_CLIENT_ID        [leagues.pdd] client_id
+    TUIKE_PDD_CLIENT_SECRET    [leagues.pdd] client_secret
 """
 
 from __future__ import annotations
@@ -237,6 +241,81 @@ class TaobaoLeagueSettings(_Section):
         return self
 
 
+class JdLeagueSettings(_Section):
+    """京东联盟 over the JOS gateway (routerjson); ../shared/reference/league-apis.md §4.1–4.2."""
+
+    enabled: bool = False
+    sandbox: bool = True
+    base_url: str = "https://api.jd.com/routerjson"
+    """The full gateway URL; with sandbox = false every call goes here and nowhere else."""
+    app_key: str = ""
+    app_secret: SecretStr = SecretStr("")
+    site_id: str = ""
+    """The 推广媒体 id (网站/APP 或社交媒体) the links are made for."""
+    position_id: str = ""
+    """The 推广位 id; each group's links also carry the group's own subUnionId."""
+    link_api: Literal["bysubunionid", "common"] = "bysubunionid"
+    """`bysubunionid` (社交媒体转链, must be applied for) or `common` (网站/APP positions, needs site_id)."""
+    timeout_seconds: float = Field(8.0, gt=0, le=120)
+    max_retries: int = Field(3, ge=0, le=10)
+
+    @field_validator("site_id", "position_id")
+    @classmethod
+    def _digits(cls, value: str) -> str:
+        if value and not value.isdigit():
+            raise ValueError("digits, as the 京东联盟 backend shows it (推广管理 → 推广位)")
+        return value
+
+    @model_validator(mode="after")
+    def _credentials_for_the_real_gateway(self) -> JdLeagueSettings:
+        if self.enabled and not self.sandbox:
+            if not (self.app_key and self.app_secret.get_secret_value()):
+                raise ValueError(
+                    "app_key and app_secret (or TUIKE_JD_APP_KEY / TUIKE_JD_APP_SECRET) when sandbox = false"
+                )
+            if self.link_api == "common" and not self.site_id:
+                raise ValueError("site_id (a website/APP 推广媒体) when link_api = 'common'")
+        return self
+
+
+_PDD_PID = re.compile(r"^\d+_\d+$")
+
+
+class PddLeagueSettings(_Section):
+    """拼多多 多多进宝 over the gw-api router; ../shared/reference/league-apis.md §4.3."""
+
+    enabled: bool = False
+    sandbox: bool = True
+    base_url: str = "https://gw-api.pinduoduo.com/api/router"
+    """The full gateway URL; with sandbox = false every call goes here and nowhere else."""
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    pid: str = ""
+    """The operator's own 推广位 (e.g. `10326915_188461783`, registered/备案): the default identity;
+    each group gets a PID of its own, made on first use."""
+    timeout_seconds: float = Field(8.0, gt=0, le=120)
+    max_retries: int = Field(3, ge=0, le=10)
+
+    @field_validator("pid")
+    @classmethod
+    def _pid_shape(cls, value: str) -> str:
+        if value and not _PDD_PID.match(value):
+            raise ValueError("a PID such as '10326915_188461783' (多多进宝 → 推广位管理)")
+        return value
+
+    @model_validator(mode="after")
+    def _credentials_for_the_real_gateway(self) -> PddLeagueSettings:
+        if self.enabled and not self.sandbox:
+            if not (self.client_id and self.client_secret.get_secret_value()):
+                raise ValueError(
+                    "client_id and client_secret (or TUIKE_PDD_CLIENT_ID / TUIKE_PDD_CLIENT_SECRET) "
+                    "when sandbox = false"
+                )
+            if not self.pid:
+                raise ValueError("pid (e.g. 10326915_188461783) when sandbox = false")
+        return self
+
+
 LeagueName = Literal["channels", "union", "taobao", "jd", "pdd"]
 
 
@@ -252,6 +331,10 @@ class DealSettings(_Section):
     group_window_seconds: int = Field(60, ge=1, le=86400)
     search_cache_seconds: int = Field(120, ge=0, le=86400)
     link_ttl_hours: int = Field(12, ge=1, le=24 * 30)
+    answer_deadline_seconds: float = Field(5.0, gt=0, le=60)
+    """A member hears back within this, whatever the leagues do (the friendly fallback if need be)."""
+    late_answer_grace_seconds: float = Field(20.0, ge=0, le=600)
+    """A real answer finished this long after the deadline still follows (once); later, it is only cached."""
     leagues: tuple[LeagueName, ...] = ("channels", "union", "taobao", "jd", "pdd")
     """Which leagues a keyword search asks, in this order (only enabled ones count)."""
 
@@ -272,6 +355,8 @@ class PushSettings(_Section):
     live_remind_minutes: int = Field(15, ge=1, le=24 * 60)
     with_image: bool = False
     instance: str = ""
+    league_budget_seconds: float = Field(120.0, gt=0, le=3600)
+    """How long composing one push (its league calls, retries included) may take."""
 
     @field_validator("default_time")
     @classmethod
@@ -294,6 +379,8 @@ class LeagueSettings(_Section):
     channels: ChannelsLeagueSettings = ChannelsLeagueSettings()
     union: UnionLeagueSettings = UnionLeagueSettings()
     taobao: TaobaoLeagueSettings = TaobaoLeagueSettings()
+    jd: JdLeagueSettings = JdLeagueSettings()
+    pdd: PddLeagueSettings = PddLeagueSettings()
 
 
 class Settings(_Section):
@@ -334,6 +421,10 @@ def _env_overrides(raw: dict[str, Any]) -> dict[str, Any]:
         "TUIKE_UNION_SECRET": ("leagues", "union", "secret"),
         "TUIKE_TAOBAO_APP_KEY": ("leagues", "taobao", "app_key"),
         "TUIKE_TAOBAO_APP_SECRET": ("leagues", "taobao", "app_secret"),
+        "TUIKE_JD_APP_KEY": ("leagues", "jd", "app_key"),
+        "TUIKE_JD_APP_SECRET": ("leagues", "jd", "app_secret"),
+        "TUIKE_PDD_CLIENT_ID": ("leagues", "pdd", "client_id"),
+        "TUIKE_PDD_CLIENT_SECRET": ("leagues", "pdd", "client_secret"),
     }
     for var, keys in pairs.items():
         value = os.environ.get(var)

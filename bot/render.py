@@ -4,7 +4,9 @@ Operators tune their copy daily, per group, without touching Python; a typo must
 down. So:
 
 * Templates are untrusted operator code and run in an `ImmutableSandboxedEnvironment`: no dunder
-  attribute tricks, no mutating the lists and dicts a handler passes in.
+  attribute tricks, no mutating the lists and dicts a handler passes in; and with `Limits` on what
+  they may compute (bot.render_limits). A version that breaks a limit is refused until it changes.
+* The bot renders with `render_async`: in a worker thread, so no template stalls the event loop.
 * `StrictUndefined`: a misspelt variable is an error (and a fallback), never an empty gap in front of
   a member.
 * Autoescape is off: the output is chat text, not HTML, and escaping would turn the `&` in affiliate
@@ -42,7 +44,14 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateSyntaxError, Undefined
 
-from bot.render_limits import DEFAULT_LIMITS, LimitedEnvironment, Limits, TemplateLimitError, budget
+from bot.render_limits import (
+    DEFAULT_LIMITS,
+    LimitedEnvironment,
+    Limits,
+    TemplateLimitError,
+    TemplateTimeoutError,
+    budget,
+)
 
 log = logging.getLogger(__name__)
 
@@ -382,7 +391,10 @@ def render_checked(template: Template, context: Mapping[str, Any], limits: Limit
 
 
 def _broke_a_limit(exc: BaseException) -> bool:
-    """Limits, and what Python raises on its own for runaway templates (recursion, memory)."""
+    """Limits, and what Python raises on its own for runaway templates (recursion, memory); not time,
+    which depends on how busy the machine is."""
+    if isinstance(exc, TemplateTimeoutError):
+        return False
     return isinstance(exc, TemplateLimitError | RecursionError | MemoryError | OverflowError)
 
 

@@ -46,6 +46,11 @@ class TemplateLimitError(SecurityError):
     """A template asked for more than one chat message may cost; the version is refused."""
 
 
+class TemplateTimeoutError(TemplateLimitError):
+    """The render ran past its time budget: refused this time, but not for good (a busy machine is
+    slow for everyone; sizes and loop steps are the limits that do not depend on the load)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """Generous for chat copy (a message is at most a few thousand characters), tiny for a machine."""
@@ -56,6 +61,9 @@ class Limits:
     max_width: int = 1000
     max_loop_steps: int = 10_000
     max_output: int = 50_000
+    max_weight: int = 200_000
+    """Roughly the characters a nested list would print as: `[[1] * 10000] * 10000` holds 10,000
+    items, but the same inner list 10,000 times over."""
     seconds: float = 1.0
 
 
@@ -73,7 +81,7 @@ class Budget:
     def overrun(self) -> TemplateLimitError | None:
         """The error to raise once the deadline has passed, else None."""
         if time.monotonic() > self.deadline:
-            return TemplateLimitError(f"模板渲染超时（超过 {self.limits.seconds:g} 秒）")
+            return TemplateTimeoutError(f"模板渲染超时（超过 {self.limits.seconds:g} 秒）")
         return None
 
     def check_time(self) -> None:
@@ -108,12 +116,38 @@ _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL
 _NUMBER = re.compile(r"\d+")
 
 
+_CONTAINERS = (list, tuple, dict, set, frozenset)
+
+
+def weight(value: Any, cap: int) -> int:
+    """About how many characters `value` prints as, counting shared inner lists every time they
+    appear; stops counting once past `cap`, so a huge value costs no more than `cap` steps."""
+    total, todo = 0, [value]
+    while todo and total <= cap:
+        item = todo.pop()
+        if isinstance(item, str | bytes):
+            total += len(item) + 2
+        elif isinstance(item, dict):
+            total += 2
+            todo.extend(item.keys())
+            todo.extend(item.values())
+        elif isinstance(item, _CONTAINERS):
+            total += 2
+            todo.extend(item)
+        else:
+            total += 8
+    return total
+
+
 def check_size(value: T, limits: Limits, what: str = "结果") -> T:
     """`value` unchanged when it is small enough for a chat message, else a `TemplateLimitError`."""
     if isinstance(value, str | bytes) and len(value) > limits.max_string:
         raise TemplateLimitError(f"{what}太长：{len(value)} 个字符（上限 {limits.max_string}）")
-    if isinstance(value, list | tuple | dict | set | frozenset) and len(value) > limits.max_items:
-        raise TemplateLimitError(f"{what}太多：{len(value)} 项（上限 {limits.max_items}）")
+    if isinstance(value, _CONTAINERS):
+        if len(value) > limits.max_items:
+            raise TemplateLimitError(f"{what}太多：{len(value)} 项（上限 {limits.max_items}）")
+        if weight(value, limits.max_weight) > limits.max_weight:
+            raise TemplateLimitError(f"{what}展开后太大（上限约 {limits.max_weight} 个字符）")
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > limits.max_int_bits:
         raise TemplateLimitError(f"{what}数字太大（超过 {limits.max_int_bits} 位二进制）")
     return value
@@ -180,6 +214,11 @@ def check_binop(operator: str, left: Any, right: Any, limits: Limits) -> None:
                 limit = limits.max_string if isinstance(seq, str | bytes) else limits.max_items
                 if len(seq) * max(times, 0) > limit:
                     raise TemplateLimitError(f"乘出来 {len(seq) * times} 个（上限 {limit}）")
+                if (
+                    isinstance(seq, list | tuple)
+                    and weight(seq, limits.max_weight) * times > limits.max_weight
+                ):
+                    raise TemplateLimitError(f"乘出来展开后太大（上限约 {limits.max_weight} 个字符）")
         if _is_int(left) and _is_int(right) and left.bit_length() + right.bit_length() > limits.max_int_bits:
             raise TemplateLimitError(f"乘积太大（超过 {limits.max_int_bits} 位二进制）")
     elif operator == "%" and isinstance(left, str):
@@ -188,6 +227,11 @@ def check_binop(operator: str, left: Any, right: Any, limits: Limits) -> None:
         limit = limits.max_string if isinstance(left, str) else limits.max_items
         if len(left) + len(right) > limit:
             raise TemplateLimitError(f"加起来有 {len(left) + len(right)} 个（上限 {limit}）")
+        if (
+            not isinstance(left, str)
+            and weight(left, limits.max_weight) + weight(right, limits.max_weight) > limits.max_weight
+        ):
+            raise TemplateLimitError(f"加起来展开后太大（上限约 {limits.max_weight} 个字符）")
 
 
 def _is_int(value: Any) -> bool:

@@ -34,7 +34,8 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "rate_limited": frozenset({"asker", "seconds"}),
         "product_not_found": frozenset({"platform_name", "url"}),
         "platform_unsupported": frozenset({"platform_name"}),
-        "league_busy": frozenset({"reason"}),
+        "not_promotable": frozenset({"platform_name", "reason"}),
+        "league_busy": frozenset({"reason", "follows"}),
         "commission_report": frozenset({"group_name", "period", "orders", "paid_fen", "commission_fen"}),
         "welcome": frozenset({"member_name", "group_name", "bot_name"}),
         "subscribe_usage": frozenset({"reason"}),
@@ -106,12 +107,69 @@ TEA_LINK = PromotionLink(
     http_short_link="https://store.weixin.qq.com/shop/a/Bm6cR1yH?sharer=wx8d2f3c4b5a697081&scene=tuike",
 )
 
+SUNSCREEN = Product(
+    platform="taobao",
+    product_id="Kx7pQ2mZrT9aLw",
+    title="安热沙 小金瓶 防晒霜 SPF50+ 60ml 户外防水防汗",
+    price_fen=16800,
+    shop_name="ANESSA安热沙官方旗舰店",
+    sales=42_000,
+    category="美妆",
+    commission=Commission(ratio_ppm=60_000, amount_fen=1008),
+    coupons=(Coupon(coupon_id="tb-20", amount_fen=2000, threshold_fen=15900, name="店铺券 满159减20"),),
+)
+SUNSCREEN_LINK = PromotionLink(
+    product_id=SUNSCREEN.product_id,
+    spot=Spot(league="taobao", pid="mm_2663285701_2345678_110000000002"),
+    short_link="https://m.tb.cn/h.5AMOUBE",
+    http_short_link="https://s.click.taobao.com/Xhrwx0S",
+    code="￥VU1pXk3w4rS￥",
+)
+JD_FRYER_COUPON = Coupon(
+    coupon_id="https://coupon.m.jd.com/coupons/show.action?key=c1e2a3b4&roleId=1598765",
+    amount_fen=3000,
+    threshold_fen=29900,
+    name="满299减30",
+)
+JD_FRYER = Product(
+    platform="jd",
+    product_id="100012345678",
+    title="美的 空气炸锅 家用大容量 5.5L 可视窗口 不用翻面 多功能电炸锅",
+    price_fen=32900,
+    shop_name="美的京东自营旗舰店",
+    sales=20000,
+    coupons=(JD_FRYER_COUPON,),
+    badges=("京东自营",),
+)
+JD_FRYER_LINK = PromotionLink(
+    product_id=JD_FRYER.product_id,
+    spot=Spot(league="jd", pid="3100012345", tag="tk_5f2a9c0e1b7d3a48"),
+    http_short_link="https://u.jd.com/aB3cD4e",
+    code="【京东】https://3.cn/-aB3cD4e「美的 空气炸锅 家用大容量」点击链接直接打开",
+)
+PDD_TISSUE = Product(
+    platform="pdd",
+    product_id="E9b2omogKFFAc7WBwvbZU1ikIb16_J3CTa8HNN",
+    title="洁柔 抽纸 3层120抽*24包 家用整箱 餐巾纸卫生纸",
+    price_fen=3990,
+    shop_name="洁柔官方旗舰店",
+    sales=100000,
+    list_price_fen=5990,
+    badges=("百亿补贴",),
+)
+PDD_TISSUE_LINK = PromotionLink(
+    product_id=PDD_TISSUE.product_id,
+    spot=Spot(league="pdd", pid="10326915_188461783", tag='{"uid":"g3f1a2b4c5d6e7f80"}'),
+    http_short_link="https://p.pinduoduo.com/Xy7Kp2Qa",
+    mini_path="package_e/welfare_coupon/welfare_coupon?goods_sign=E9b2omog&pid=10326915_188461783",
+)
+
 
 def _item(product: Product, link: PromotionLink) -> dict[str, Any]:
     coupon = product.best_coupon()
     return {
         "product": product,
-        "platform_name": {"channels": "微信小店", "taobao": "淘宝/天猫"}.get(
+        "platform_name": {"channels": "微信小店", "taobao": "淘宝/天猫", "jd": "京东", "pdd": "拼多多"}.get(
             product.platform, product.platform
         ),
         "coupon": coupon,
@@ -121,6 +179,12 @@ def _item(product: Product, link: PromotionLink) -> dict[str, Any]:
 
 
 ITEMS = [_item(EARBUDS, EARBUDS_LINK), _item(TISSUE, TISSUE_LINK), _item(TEA, TEA_LINK)]
+MIXED_ITEMS = [
+    _item(SUNSCREEN, SUNSCREEN_LINK),
+    _item(PDD_TISSUE, PDD_TISSUE_LINK),
+    _item(EARBUDS, EARBUDS_LINK),
+    _item(JD_FRYER, JD_FRYER_LINK),
+]
 
 LIVE = LiveEvent(
     talent_appid="wx5e6f7a8b9c0d1e2f",
@@ -155,10 +219,32 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "asker": "小明",
             },
             {"product": TEA, "coupon": None, "link": TEA_LINK, "final_price_fen": 15800, "asker": "阿珍"},
+            {
+                "product": SUNSCREEN,
+                "coupon": SUNSCREEN.best_coupon(),
+                "link": SUNSCREEN_LINK,
+                "final_price_fen": SUNSCREEN.final_price_fen,
+                "asker": "小明",
+            },
+            {
+                "product": JD_FRYER,
+                "coupon": JD_FRYER_COUPON,
+                "link": JD_FRYER_LINK,
+                "final_price_fen": JD_FRYER.final_price_fen,
+                "asker": "小明",
+            },
+            {
+                "product": PDD_TISSUE,
+                "coupon": None,
+                "link": PDD_TISSUE_LINK,
+                "final_price_fen": PDD_TISSUE.final_price_fen,
+                "asker": "阿珍",
+            },
         ),
         "search_results": (
             {"keyword": "蓝牙耳机", "items": ITEMS, "asker": "小明"},
             {"keyword": "会飞的拖鞋", "items": [], "asker": "小明"},
+            {"keyword": "防晒", "items": MIXED_ITEMS, "asker": "小明"},
         ),
         "daily_deals": (
             {
@@ -171,6 +257,12 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "group_name": "宝妈好物分享群",
                 "date": datetime(2024, 6, 18, 0, 30, tzinfo=UTC),
                 "items": ITEMS[:1],
+                "categories": [],
+            },
+            {
+                "group_name": "宝妈好物分享群",
+                "date": datetime(2024, 6, 18, 0, 30, tzinfo=UTC),
+                "items": MIXED_ITEMS,
                 "categories": [],
             },
         ),
@@ -212,7 +304,16 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
             {"platform_name": "淘宝", "url": "https://item.taobao.com/item.htm?id=712345678901"},
         ),
         "platform_unsupported": ({"platform_name": "唯品会"},),
-        "league_busy": ({"reason": "quota"}, {"reason": "error"}),
+        "not_promotable": tuple(
+            {"platform_name": "淘宝/天猫", "reason": reason}
+            for reason in ("xianyu", "chaoshi", "not_alliance", "coupon_expired", "code_unresolved")
+        ),
+        "league_busy": (
+            {"reason": "quota", "follows": False},
+            {"reason": "error", "follows": False},
+            {"reason": "slow", "follows": True},
+            {"reason": "slow", "follows": False},
+        ),
         "commission_report": (
             {
                 "group_name": "宝妈好物分享群",

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
-from collections.abc import Iterator
+import sys
+import threading
+import time
+import traceback
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from bot.store import db
 
@@ -73,3 +80,87 @@ async def channels_league(channels_client):  # type: ignore[no-untyped-def]
     from bot.leagues.wechat.league import ChannelsLeague
 
     return ChannelsLeague(channels_client, mini_program_appid="wx_sandbox_mp")
+
+
+LOOP_BLOCK_ENV = "TUIKE_TEST_LOOP_BLOCK_MS"
+
+
+class LoopWatchdog:
+    """Notices when the event loop stops turning for longer than `limit` seconds, and where.
+
+    A heartbeat task stamps the wall time and the loop thread's CPU time every few milliseconds; a
+    thread checks the stamps. A stall counts when the loop went `limit` without a beat *and* its thread
+    spent at least half of that on the CPU — so a machine too busy to schedule the process (a shared
+    CI box) is not mistaken for a blocking call. The loop thread's stack at that moment names the
+    culprit. (Blocking waits that burn no CPU, the store's queries, are caught by the query check in
+    `loop_watchdog`.)"""
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self.blocked: list[str] = []
+        self._loop_thread = threading.get_ident()
+        self._cpu_clock = time.pthread_getcpuclockid(self._loop_thread)
+        self._beat = (time.monotonic(), time.thread_time())
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="loop-watchdog", daemon=True)
+
+    async def heartbeat(self) -> None:
+        while True:
+            self._beat = (time.monotonic(), time.thread_time())
+            await asyncio.sleep(self.limit / 20)
+
+    def _watch(self) -> None:
+        reported: tuple[float, float] | None = None
+        while not self._stop.wait(self.limit / 10):
+            beat = self._beat
+            if beat == reported:
+                continue
+            stale = time.monotonic() - beat[0]
+            busy = time.clock_gettime(self._cpu_clock) - beat[1]
+            if stale > self.limit and busy > self.limit / 2:
+                reported = beat
+                frame = sys._current_frames().get(self._loop_thread)
+                stack = traceback.format_stack(frame) if frame else ["?"]
+                if any("importlib._bootstrap" in line for line in stack):
+                    continue  # a module's first import (httpcore loads h11 on first use): once per process
+                where = "".join(stack[-12:])
+                self.blocked.append(
+                    f"blocked {stale * 1000:.0f} ms ({busy * 1000:.0f} ms on the CPU) at:\n{where}"
+                )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@pytest.fixture
+async def loop_watchdog() -> AsyncIterator[LoopWatchdog]:
+    """Fails the test when anything blocks the event loop longer than 100 ms, or when a store query
+    runs on the loop's thread at all: nothing blocking may run on the loop. The threshold is far above what a coroutine step costs, so a slow shared machine does
+    not trip it; $TUIKE_TEST_LOOP_BLOCK_MS changes it."""
+    watchdog = LoopWatchdog(int(os.environ.get(LOOP_BLOCK_ENV, "100")) / 1000)
+    beating = asyncio.get_running_loop().create_task(watchdog.heartbeat())
+    await asyncio.sleep(0)  # the first beat
+    watchdog.start()
+    loop_thread = threading.get_ident()
+    on_loop: list[str] = []
+
+    def query_on_loop(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        """However fast, a store query on the loop thread is a blocking call (the store is sync)."""
+        if threading.get_ident() == loop_thread:
+            on_loop.append(" ".join(statement.split())[:120])
+
+    event.listen(Engine, "before_cursor_execute", query_on_loop)
+    try:
+        yield watchdog
+    finally:
+        event.remove(Engine, "before_cursor_execute", query_on_loop)
+        watchdog.stop()
+        beating.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beating
+    assert not watchdog.blocked, "the event loop was blocked:\n" + "\n".join(watchdog.blocked)
+    assert not on_loop, "store queries ran on the event loop:\n" + "\n".join(on_loop)

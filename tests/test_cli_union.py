@@ -73,4 +73,4 @@ def test_search_and_promote_on_the_union(tmp_path: Path, write_config: Callable[
 def test_a_league_that_is_off_is_named(tmp_path: Path, write_config: Callable[..., Path]) -> None:
     result = tuike("--config", str(write_config("")), "search", "纸巾", "--league", "union", cwd=tmp_path)
     assert result.returncode == 2
-    assert "[leagues.union] enabled" in result.stderr
+    assert "联盟 union 没有启用" in result.stderr

@@ -3,6 +3,7 @@ league over HTTP on 127.0.0.1 (the same path `tuike run` takes)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from collections.abc import Callable
@@ -15,6 +16,8 @@ from bot.chat.base import Incoming, MessageHandler, Outgoing
 from bot.chat.console import ConsoleChannel
 from bot.config import load_config
 from bot.leagues.sandbox.server import SandboxServer
+
+pytestmark = pytest.mark.usefixtures("loop_watchdog")
 
 LINK = re.compile(r"https://store\.weixin\.qq\.com/shop/a/[A-Za-z0-9]+")
 
@@ -138,14 +141,17 @@ async def test_duplicate_delivery_gets_one_answer_and_links_credit_the_group(
         from bot.store.groups import ensure_group
         from bot.store.models import Group
 
-        engine = db.make_engine(loaded.settings.database_url)
-        db.upgrade(engine)
-        group = ensure_group(engine, "room-9@chatroom", "九群")
-        with db.session_scope(engine) as session:
-            row = session.get(Group, group.id)
-            assert row is not None
-            row.channels_sharer_appid = owner_sharer
-        engine.dispose()
+        def bind_owner_sharer() -> None:
+            engine = db.make_engine(loaded.settings.database_url)
+            db.upgrade(engine)
+            group = ensure_group(engine, "room-9@chatroom", "九群")
+            with db.session_scope(engine) as session:
+                row = session.get(Group, group.id)
+                assert row is not None
+                row.channels_sharer_appid = owner_sharer
+            engine.dispose()
+
+        await asyncio.to_thread(bind_owner_sharer)  # set-up, off the loop the watchdog watches
     message = Incoming("dup-1", "room-9@chatroom", "九群", "u1", "阿强", "找 充电宝")
     channel = ScriptedChannel([message, message])
     await App(loaded, channel=channel).run()
@@ -178,6 +184,17 @@ async def test_sandbox_faults_from_the_config(write_config: Callable[..., Path])
     config = write_config("[leagues.channels]\nsandbox_error_rate = 1.0\nmax_retries = 0\n")
     out = await _run(config, "找 纸巾\n")
     assert "稍后再试" in out
+
+
+async def test_owner_commands_and_help_keep_the_store_off_the_event_loop(
+    sandbox: SandboxServer, write_config: Callable[..., Path]
+) -> None:
+    """订阅 / 订阅状态 / 帮助 read and write subscriptions and groups: all of it off the loop (the
+    watchdog fails the test on any store query on the loop's thread)."""
+    config = _config(write_config, sandbox)
+    out = await _run(config, "/owner\n@推客小助手 订阅 每日好物 9点\n@推客小助手 订阅状态\n帮助\n")
+    assert "09:00" in out
+    assert out.count("每日好物") >= 2
 
 
 async def test_a_lone_surrogate_in_the_message_still_gets_an_answer(

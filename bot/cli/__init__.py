@@ -26,18 +26,19 @@ COMMANDS = {
     "templates": Lazy("bot.cli.templates", "templates", "Check, preview and list the message templates."),
     "sandbox": Lazy("bot.cli.league", "sandbox", "Run the sandbox league alone on 127.0.0.1 until Ctrl-C."),
     "search": Lazy(
-        "bot.cli.league", "search", "Search the league for KEYWORD and print the products, best deal first."
+        "bot.cli.league", "search", "Search the leagues for KEYWORD and print the products, best deal first."
     ),
     "promote": Lazy(
         "bot.cli.league",
         "promote",
-        "Print the promotion links of a product (id or a link this bot issued) for a group.",
+        "Make a product's promotion link (and 淘口令) for a group: a product id, a link, a share text or a 口令.",
     ),
     "quota": Lazy(
         "bot.cli.league", "quota", "How much of today's API quota the league calls the bot makes have used."
     ),
     "push": Lazy("bot.cli.push", "push", "Daily deals and live reminders."),
     "union": Lazy("bot.cli.union", "union", "The mini-program union (小程序联盟): promotion spots."),
+    "pdd": Lazy("bot.cli.pdd", "pdd", "拼多多 多多进宝: PID registration (备案)."),
 }
 
 

@@ -1,4 +1,4 @@
-"""`tuike sandbox`, `tuike search`, `tuike promote`: the league from the command line."""
+"""`tuike sandbox`, `tuike search`, `tuike promote`: the leagues from the command line."""
 
 from __future__ import annotations
 
@@ -14,11 +14,20 @@ import click
 from bot.cli.context import settings_of
 from bot.config import Settings
 from bot.handlers.parse import find_product_refs
-from bot.handlers.ranking import rank_products
-from bot.leagues.base import League, LeagueError, Product, SearchQuery, Spot
+from bot.handlers.ranking import mix_leagues, rank_products
+from bot.handlers.spots import GroupSpots
+from bot.leagues.base import (
+    League,
+    LeagueError,
+    NotPromotable,
+    Product,
+    ProductNotFound,
+    PromotionLink,
+    SearchQuery,
+)
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.sandbox.server import SandboxServer
-from bot.leagues.setup import default_spots, open_leagues
+from bot.leagues.setup import default_spots, open_leagues, spot_issuers
 from bot.render import yuan
 from bot.store import db
 from bot.store.groups import find_group
@@ -47,7 +56,8 @@ def sandbox(port: int) -> None:
     async def serve() -> None:
         async with SandboxServer(port=port) as server:
             click.echo(
-                f"sandbox league on {server.base_url} ({len(server.state.catalogue.products)} products)"
+                f"sandbox league on {server.base_url} ({len(server.state.catalogue.products)} products); "
+                f"Taobao TOP gateway at {server.base_url}/router/rest"
             )
             await asyncio.Event().wait()
 
@@ -56,30 +66,26 @@ def sandbox(port: int) -> None:
 
 
 LEAGUE_NAMES = ("channels", "union", "taobao", "jd", "pdd")
-league_option = click.option(
-    "--league",
-    "league_name",
-    type=click.Choice(LEAGUE_NAMES),
-    default="channels",
-    show_default=True,
-    help="Which league to ask (it must be enabled in the config).",
-)
 
 
-async def _with_league(settings: Settings, work: Any, league_name: str = "channels") -> Any:
+async def _with_leagues(settings: Settings, work: Any) -> Any:
+    """Open the enabled leagues, run `work(leagues, engine)`, and turn league errors into one line."""
     engine = db.make_engine(settings.database_url)
     if db.is_sqlite(settings.database_url):
         db.upgrade(engine)
     try:
         async with AsyncExitStack() as stack:
             leagues = await open_leagues(settings, engine, stack)
-            if league_name not in leagues:
-                click.echo(
-                    f"联盟 {league_name} 没有启用 (not enabled: see [leagues.{league_name}] enabled)",
-                    err=True,
-                )
+            if not leagues:
+                click.echo("没有启用的联盟 (no league enabled: see [leagues.*] enabled)", err=True)
                 sys.exit(2)
-            return await work(leagues[league_name], engine, leagues)
+            return await work(leagues, engine)
+    except NotPromotable as exc:
+        click.echo(f"这个商品不能推广 (not promotable: {exc.reason}): {exc}", err=True)
+        sys.exit(1)
+    except ProductNotFound as exc:
+        click.echo(f"没找到这个商品 (product not found): {exc}", err=True)
+        sys.exit(1)
     except LeagueError as exc:
         click.echo(f"联盟出错 (league error): {exc}", err=True)
         sys.exit(1)
@@ -87,46 +93,51 @@ async def _with_league(settings: Settings, work: Any, league_name: str = "channe
         engine.dispose()
 
 
-def _id_shape_ok(league: str, product_id: str) -> bool:
-    """Channels, union and JD ids are digits; Taobao's may carry letters, PDD's goods_sign too."""
-    if league in ("channels", "union", "jd"):
-        return product_id.isdigit()
-    return bool(product_id) and not any(c.isspace() for c in product_id)
+async def _with_league(settings: Settings, work: Any) -> Any:
+    """The Channels league alone (quota)."""
+
+    async def channels(leagues: dict[str, League], engine: Any) -> Any:
+        if "channels" not in leagues:
+            click.echo("没有启用的联盟 (no league enabled: see [leagues.channels])", err=True)
+            sys.exit(2)
+        return await work(leagues["channels"], engine)
+
+    return await _with_leagues(settings, channels)
 
 
-async def _group_spot(
-    settings: Settings, engine: Any, leagues: dict[str, League], league: str, group: str
-) -> Spot:
-    """The spot the group's chat replies use on `league` (made and kept on first use, as in chat)."""
-    from bot.app import spot_issuers
-    from bot.chat.base import Incoming
-    from bot.handlers.spots import GroupSpots
-
-    row = await asyncio.to_thread(find_group, engine, group)
-    if row is None:
-        click.echo(f"没有这个群：{group}", err=True)
+def _pick(leagues: dict[str, League], name: str | None) -> League:
+    if name not in leagues:
+        enabled = ", ".join(leagues) or "none"
+        click.echo(f"联盟 {name} 没有启用 (league not enabled; enabled: {enabled})", err=True)
         sys.exit(2)
-    spots = GroupSpots(engine, default_spots(settings), issuers=spot_issuers(leagues))
-    asking = Incoming("cli", row.room_id, row.name, "cli", "cli", "", sender_is_owner=False)
-    return await spots(asking, league)
+    return leagues[name]
 
 
 @click.command("search")
 @click.argument("keyword")
-@league_option
+@click.option(
+    "--league", "league_name", type=click.Choice(LEAGUE_NAMES), help="One league (default: [deals] leagues)."
+)
 @click.option("--limit", default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_context
-def search(ctx: click.Context, keyword: str, league_name: str, limit: int, as_json: bool) -> None:
-    """Search the league for KEYWORD and print the products, best deal first."""
+def search(ctx: click.Context, keyword: str, league_name: str | None, limit: int, as_json: bool) -> None:
+    """Search the leagues for KEYWORD and print the products, best deal first."""
     settings = settings_of(ctx)
 
-    async def work(league: League, _engine: Any, _leagues: Any) -> list[Product]:
-        return rank_products(await league.search(SearchQuery(keyword=keyword, limit=max(limit * 2, 10))))[
-            :limit
-        ]
+    async def work(leagues: dict[str, League], _engine: Any) -> list[Product]:
+        chosen = (
+            [_pick(leagues, league_name)]
+            if league_name
+            else [leagues[n] for n in settings.deals.leagues if n in leagues]
+        )
+        query = SearchQuery(keyword=keyword, limit=max(limit * 2, 10))
+        results = await asyncio.gather(*(league.search(query) for league in chosen))
+        if len(results) == 1:
+            return rank_products(results[0])[:limit]
+        return mix_leagues(list(results), limit)
 
-    for p in asyncio.run(_with_league(settings, work, league_name)):
+    for p in asyncio.run(_with_leagues(settings, work)):
         row = _row(p)
         if as_json:
             click.echo(json.dumps(row, ensure_ascii=False))
@@ -137,46 +148,72 @@ def search(ctx: click.Context, keyword: str, league_name: str, limit: int, as_js
                 else "无券"
             )
             click.echo(
-                f"{p.product_id}  {p.title}  {yuan(p.price_fen)}  {coupon}  佣金 {yuan(row['commission_fen'])}"
+                f"[{p.platform}] {p.product_id}  {p.title}  {yuan(p.price_fen)}  {coupon}  "
+                f"佣金 {yuan(row['commission_fen'])}"
             )
 
 
 @click.command("promote")
-@click.argument("id_or_link")
-@league_option
+@click.argument("text_or_link_or_id")
+@click.option(
+    "--league",
+    "league_name",
+    type=click.Choice(LEAGUE_NAMES),
+    help="The product's league (default: the one the link or 口令 names; channels for a bare id).",
+)
 @click.option("--group", default=None, help="Group name or room id: links credit that group's identity.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_context
-def promote(ctx: click.Context, id_or_link: str, league_name: str, group: str | None, as_json: bool) -> None:
-    """Print the promotion links of a product (id or a link this bot issued) for a group."""
+def promote(
+    ctx: click.Context, text_or_link_or_id: str, league_name: str | None, group: str | None, as_json: bool
+) -> None:
+    """Make a product's promotion link (and 淘口令) for a group: a product id, a link, a share text or a 口令."""
     settings = settings_of(ctx)
+    text = text_or_link_or_id.strip()
 
-    async def work(league: League, engine: Any, leagues: dict[str, League]) -> tuple[Product, Any]:
-        spot = default_spots(settings).get(league.name, Spot(league.name))
-        if group:
-            spot = await _group_spot(settings, engine, leagues, league.name, group)
-        links = LinkCache(engine)
-        product_id, shop = id_or_link.strip(), ""
-        refs = find_product_refs(id_or_link)
-        if refs and refs[0].url:
-            issued = await links.find(refs[0].url)
-            if issued is None or issued[0] != league.name:
-                click.echo("这个链接不是本机器人在这个联盟生成的，请用商品 id", err=True)
+    async def work(leagues: dict[str, League], engine: Any) -> tuple[Product, PromotionLink]:
+        refs = find_product_refs(text)
+        ref = refs[0] if refs else None
+        if ref is not None:
+            by_platform = {lg.platform: lg for lg in leagues.values()}
+            league = _pick(leagues, league_name) if league_name else by_platform.get(ref.platform)
+            if league is None:
+                click.echo(f"{ref.platform} 的联盟没有启用 (league not enabled)", err=True)
                 sys.exit(2)
-            product_id, shop = issued[1], issued[2]
-        elif not _id_shape_ok(league.name, product_id):
-            click.echo(f"不是商品 id 也不是链接：{id_or_link}", err=True)
+        elif text.isdigit() and league_name in (None, "channels"):
+            league = _pick(leagues, "channels")  # a bare number is a Channels product id unless told
+        elif league_name not in (None, "channels") and text.replace("-", "").replace("_", "").isalnum():
+            league = _pick(leagues, league_name)  # Taobao ids may be alphanumeric
+        else:
+            click.echo(f"不是商品 id、链接也不是口令：{text}（别家联盟的 id 请加 --league）", err=True)
             sys.exit(2)
-        product = await league.product(product_id, shop)
+        row = await asyncio.to_thread(find_group, engine, group) if group else None
+        if group and row is None:
+            click.echo(f"没有这个群：{group}", err=True)
+            sys.exit(2)
+        spots = GroupSpots(engine, default_spots(settings), issuers=spot_issuers(leagues))
+        spot = await spots.for_group(row, league.name)
+        links = LinkCache(engine)
+        if ref is None:
+            product = await league.product(text)
+        else:
+            issued = await links.find(ref.url) if ref.url else None
+            if issued is not None and issued[0] == league.name:
+                product = await league.product(issued[1], issued[2])
+            elif ref.id:
+                product = await league.product(ref.id)
+            else:
+                product = await league.lookup_link(ref.url or ref.code or "")
         link = await links.get_or_create(
             league.name, product.product_id, spot, lambda: league.promote(product, spot)
         )
         return product, link
 
-    product, link = asyncio.run(_with_league(settings, work, league_name))
-    row = _row(
+    product, link = asyncio.run(_with_leagues(settings, work))
+    out = _row(
         product,
         url=link.best_url,
+        tpwd=link.code if product.platform == "taobao" else "",
         code=link.code,
         http_short_link=link.http_short_link,
         short_link=link.short_link,
@@ -186,12 +223,15 @@ def promote(ctx: click.Context, id_or_link: str, league_name: str, group: str | 
         mini_path=link.mini_path,
     )
     if as_json:
-        click.echo(json.dumps(row, ensure_ascii=False))
+        click.echo(json.dumps(out, ensure_ascii=False))
     else:
-        who = link.spot.sharer_appid or link.spot.pid or "-"
-        lines = [product.title, f"  {link.best_url}"]
-        lines += [f"  {extra}" for extra in (link.code, link.short_link, link.mini_path) if extra]
-        click.echo("\n".join([*lines, f"  推广身份: {who}"]))
+        lines = [product.title]
+        if link.code:
+            lines.append(f"  口令: {link.code}")
+        lines += [f"  {u}" for u in (link.http_short_link, link.short_link) if u]
+        who = link.spot.sharer_appid or link.spot.pid
+        lines.append(f"  推广身份: {who}" if who else "  推广身份: (默认)")
+        click.echo("\n".join(lines))
 
 
 QUOTA_PATHS = (
@@ -210,7 +250,7 @@ def quota(ctx: click.Context) -> None:
     """How much of today's API quota the league calls the bot makes have used."""
     settings = settings_of(ctx)
 
-    async def work(league: League, _engine: Any, _leagues: Any) -> list[tuple[str, dict[str, Any]]]:
+    async def work(league: League, _engine: Any) -> list[tuple[str, dict[str, Any]]]:
         client = getattr(league, "client", None)
         if client is None:
             return []

@@ -10,7 +10,7 @@ import click
 from sqlmodel import Session, select
 
 from bot.cli.context import settings_of
-from bot.cli.league import _with_league
+from bot.cli.league import _pick, _with_leagues
 from bot.leagues.base import League
 from bot.leagues.wechat.union import SpotUsage, UnionLeague
 from bot.store.models import Group, LeagueSpot
@@ -42,12 +42,13 @@ def spots(ctx: click.Context, as_json: bool) -> None:
     """List the union promotion spots, which groups use each, and how many of the limit are used."""
     settings = settings_of(ctx)
 
-    async def work(league: League, engine: Any, _leagues: Any) -> tuple[SpotUsage, dict[str, list[str]]]:
+    async def work(leagues: dict[str, League], engine: Any) -> tuple[SpotUsage, dict[str, list[str]]]:
+        league = _pick(leagues, "union")
         assert isinstance(league, UnionLeague)
         usage = await league.spots.usage()
         return usage, await asyncio.to_thread(_holders, engine)
 
-    usage, holders = asyncio.run(_with_league(settings, work, "union"))
+    usage, holders = asyncio.run(_with_leagues(settings, work))
     on_account = {s.pid for s in usage.spots}
     # kept by groups but no longer on the account (deleted in the backend, or a past sandbox run)
     gone = {pid: names for pid, names in holders.items() if pid not in on_account}

@@ -3,6 +3,8 @@
 Every answer carries a link made for this group's promotion identity (`Spot`), so the group's owner
 is credited. Whatever goes wrong, the member hears something friendly: an unsupported platform, an
 unknown product or a league in trouble each have their own template — never silence, never a trace.
+And they hear it in time: past `answer_deadline_seconds` the member gets "联盟那边有点慢"; the real
+answer follows once if it comes within the grace, else it only fills the caches for the next asker.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,11 +21,13 @@ from bot.config import DealSettings
 from bot.handlers.parse import ProductRef, find_product_refs, may_be_request, parse_command
 from bot.handlers.ranking import mix_leagues
 from bot.handlers.ratelimit import RateLimiter, Verdict
+from bot.handlers.unpromotable import unpromotable_reason
 from bot.leagues.base import (
     League,
     LeagueConfigError,
     LeagueError,
     LeagueUnavailable,
+    NotPromotable,
     Product,
     ProductNotFound,
     PromotionLink,
@@ -31,6 +35,7 @@ from bot.leagues.base import (
     SearchQuery,
     Spot,
 )
+from bot.leagues.budget import budget, remaining
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.metering import metered
 from bot.render import Renderer
@@ -48,6 +53,13 @@ PLATFORM_NAMES = {
 
 SpotResolver = Callable[[Incoming, str], Awaitable[Spot]]
 """(message, league name) → the promotion identity for the message's group on that league."""
+LateSend = Callable[[Incoming, Reply], Coroutine[Any, Any, Any]]
+"""Sends an answer that finished after the deadline (the member already has the fallback)."""
+KEEP_FETCHING_SECONDS = 20.0
+"""After the deadline, a slow answer is fetched at least this much longer, so its products and links
+are cached for the next asker even when it is too late to send."""
+HARD_STOP_MARGIN = 0.5
+"""Seconds past its budget after which an answer is cancelled outright, whatever the league does."""
 
 
 @dataclass(slots=True)
@@ -110,6 +122,7 @@ class DealsHandler:
         recorder: RequestRecorder,
         settings: DealSettings,
         search_cache: SearchCache | None = None,
+        late: LateSend | None = None,
     ) -> None:
         self.leagues = leagues
         self.by_platform = {league.platform: league for league in leagues.values()}
@@ -122,6 +135,8 @@ class DealsHandler:
         self.recorder = recorder
         self.settings = settings
         self.search_cache = search_cache or SearchCache(settings.search_cache_seconds)
+        self.late = late
+        self._late: set[asyncio.Task[Any]] = set()
 
     async def __call__(self, message: Incoming) -> Reply | None:
         text = message.text
@@ -145,13 +160,92 @@ class DealsHandler:
             )
             return Reply.text(text, mention_sender=True)
 
-        with metered() as counter:
-            if refs:
-                outcomes = await asyncio.gather(
-                    *(self._answer_ref(message, ref) for ref in refs[: self.settings.max_links_per_message])
-                )
-            else:
-                outcomes = [await self._answer_keyword(message, keyword)]
+        loop = asyncio.get_running_loop()
+        deadline = self.settings.answer_deadline_seconds
+        started = loop.time()
+        # the member waits the deadline; the work may go on through the grace (to be sent) or a while
+        # longer (to fill the caches for the next asker)
+        with budget(deadline + max(self.settings.late_answer_grace_seconds, KEEP_FETCHING_SECONDS)):
+            work = loop.create_task(self._work(message, refs, keyword))
+        done, _ = await asyncio.wait({work}, timeout=deadline)
+        if work in done:
+            reply, outcomes, calls = work.result()
+            self._record(message, refs, keyword, outcomes, calls)
+            return reply
+        log.warning(
+            "answer to %s in %s not ready after %.1fs: fallback sent",
+            message.sender_id,
+            message.chat_id,
+            deadline,
+        )
+        self._late.add(work)
+        work.add_done_callback(lambda task: self._finish_late(task, message, refs, keyword, started))
+        text = await self._render(
+            message, "league_busy", {"reason": "slow", "follows": self.late is not None}
+        )
+        return Reply.text(text, mention_sender=True)
+
+    async def _work(
+        self, message: Incoming, refs: list[ProductRef], keyword: str
+    ) -> tuple[Reply, list[_Outcome], int]:
+        """The answer itself, cut off hard when its budget is spent (even by a league that ignores it)."""
+        left = remaining() or 0.0
+        async with asyncio.timeout(left + HARD_STOP_MARGIN):
+            with metered() as counter:
+                if refs:
+                    outcomes = await asyncio.gather(
+                        *(
+                            self._answer_ref(message, ref)
+                            for ref in refs[: self.settings.max_links_per_message]
+                        )
+                    )
+                else:
+                    outcomes = [await self._answer_keyword(message, keyword)]
+        parts: list[ReplyPart] = []
+        for o in outcomes:
+            parts.append(Text(o.text, mention_sender=True))
+            if o.card is not None:
+                parts.append(o.card)
+        reply = Reply(tuple(parts))
+        return reply, list(outcomes), counter.calls
+
+    def _finish_late(
+        self,
+        task: asyncio.Task[tuple[Reply, list[_Outcome], int]],
+        message: Incoming,
+        refs: list[ProductRef],
+        keyword: str,
+        started: float,
+    ) -> None:
+        """A slow answer ended: within the grace it follows the fallback once (when it is a real
+        answer); after it, its products and links stay in the caches for the next member who asks."""
+        self._late.discard(task)
+        if task.cancelled() or task.exception() is not None:
+            exc = None if task.cancelled() else task.exception()
+            log.info(
+                "late answer in %s abandoned: %s", message.chat_id, type(exc).__name__ if exc else "stopped"
+            )
+            self._record(message, refs, keyword, [_Outcome("", "timeout")], 0)
+            return
+        reply, outcomes, calls = task.result()
+        in_grace = (
+            asyncio.get_running_loop().time() - started
+            <= self.settings.answer_deadline_seconds + self.settings.late_answer_grace_seconds
+        )
+        useful = any(o.outcome == "ok" for o in outcomes)
+        follows = in_grace and useful and self.late is not None
+        suffix = "late_sent" if follows else "late_cached"
+        self._record(
+            message, refs, keyword, [_Outcome(o.text, suffix, o.product_id) for o in outcomes], calls
+        )
+        if follows and self.late is not None:
+            sending: asyncio.Task[Any] = asyncio.get_running_loop().create_task(self.late(message, reply))
+            self._late.add(sending)
+            sending.add_done_callback(self._late.discard)
+
+    def _record(
+        self, message: Incoming, refs: list[ProductRef], keyword: str, outcomes: list[_Outcome], calls: int
+    ) -> None:
         for i, outcome in enumerate(outcomes):
             ref = refs[i] if refs else None
             self.recorder.record(
@@ -162,22 +256,32 @@ class DealsHandler:
                     query=(ref.url or ref.code or ref.id or "") if ref else keyword,
                     platform=ref.platform if ref else "",
                     product_id=outcome.product_id,
-                    league_calls=counter.calls if i == 0 else 0,
+                    league_calls=calls if i == 0 else 0,
                     outcome=outcome.outcome,
                 )
             )
-        parts: list[ReplyPart] = []
-        for o in outcomes:
-            parts.append(Text(o.text, mention_sender=True))
-            if o.card is not None:
-                parts.append(o.card)
-        return Reply(tuple(parts))
+
+    async def settled(self) -> None:
+        """Returns once every answer still running past its deadline has ended (sent or cached)."""
+        while self._late:
+            await asyncio.gather(*self._late, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Stop answers still running after their deadline (at shutdown)."""
+        for task in list(self._late):
+            task.cancel()
+        if self._late:
+            await asyncio.gather(*self._late, return_exceptions=True)
 
     # -- one link or 口令 ----------------------------------------------------------------------
 
     async def _answer_ref(self, message: Incoming, ref: ProductRef) -> _Outcome:
         platform_name = PLATFORM_NAMES.get(ref.platform, ref.platform)
         league = self.by_platform.get(ref.platform)
+        reason = unpromotable_reason(ref.url or "", message.text if ref.platform == "taobao" else "")
+        if reason:
+            context = {"platform_name": platform_name, "reason": reason}
+            return _Outcome(await self._render(message, "not_promotable", context), reason)
         if league is None:
             text = await self._render(message, "platform_unsupported", {"platform_name": platform_name})
             return _Outcome(text, "unsupported")
@@ -191,6 +295,9 @@ class DealsHandler:
                 product = await league.lookup_link(ref.url or ref.code or "")
             spot = await self.spots(message, league.name)
             link = await self._link(league, product, spot)
+        except NotPromotable as exc:
+            context = {"platform_name": platform_name, "reason": exc.reason}
+            return _Outcome(await self._render(message, "not_promotable", context), exc.reason)
         except ProductNotFound:
             context = {"platform_name": platform_name, "url": ref.url or ref.code or ""}
             return _Outcome(await self._render(message, "product_not_found", context), "not_found")
@@ -282,7 +389,8 @@ class DealsHandler:
         else:
             log.warning("league %s failed: %s", league.name, exc)
         reason = "quota" if isinstance(exc, QuotaExhausted) else "error"
-        return _Outcome(await self._render(message, "league_busy", {"reason": reason}), f"league_{reason}")
+        context = {"reason": reason, "follows": False}
+        return _Outcome(await self._render(message, "league_busy", context), f"league_{reason}")
 
     async def _render(self, message: Incoming, name: str, context: Mapping[str, Any]) -> str:
         return await self.renderer.render_async(name, context, group=message.chat_id)

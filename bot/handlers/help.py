@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from bot.chat.base import Incoming, Reply
+from bot.handlers.parse import parse_command
 from bot.render import Renderer
-
-HELP_WORDS = frozenset({"帮助", "help", "菜单", "/help", "使用说明"})
 
 
 class HelpHandler:
@@ -14,7 +13,9 @@ class HelpHandler:
         self.bot_name = bot_name
 
     async def __call__(self, message: Incoming) -> Reply | None:
-        if message.text.strip().lower() not in HELP_WORDS:
+        # the parser's grammar decides, as for every other command: one notion of "asks for help"
+        command = parse_command(message.text, mentioned=message.mentioned or not message.is_group)
+        if command is None or command.kind != "help":
             return None
         text = await self.renderer.render_async(
             "help",

@@ -139,6 +139,8 @@ def _classify(url: str, start: int) -> _Found | None:
         if m is None and host == "a.m.taobao.com":
             m = _TB_A_M_PATH.match(path)
         return found("taobao", "item", m.group(1), code) if m else None
+    if _under(host, "goofish.com"):  # 闲鱼: recognised so the member hears it is not promotable
+        return found("taobao", "short_link") if path.strip("/") or query else None
     if _under(host, "jd.com", "jd.hk", "3.cn"):
         if host in _JD_ITEM_HOSTS:
             m = _JD_PATH.match(path) or _JD_QUERY.search(query)
@@ -421,7 +423,7 @@ def parse_command(text: str, *, mentioned: bool) -> Command | None:
 # --------------------------------------------------------------------------------------------- filter
 
 _HINT_RE = re.compile(
-    r"taobao\.|tmall\.|tb\.cn|jd\.|3\.cn|yangkeduo\.|pinduoduo\.|store\.weixin|mmbizurl\."
+    r"taobao\.|tmall\.|tb\.cn|goofish\.|jd\.|3\.cn|yangkeduo\.|pinduoduo\.|store\.weixin|mmbizurl\."
     rf"|[{_DELIMS}][ \u3000]*(?:[A-Z]{{2}}\d{{4}}[ \u3000]+)?[A-Za-z0-9]{{8,20}}[ \u3000]*[{_DELIMS}]",
     re.IGNORECASE,
 )

@@ -98,13 +98,17 @@ async def ignore_self(message: Incoming, nxt: Next) -> Reply | None:
 
 
 class GroupAllowList:
-    """When a list is configured, only those groups (by id or name) get answers; private chats always do."""
+    """When a list is configured, only those groups get answers; private chats always do.
+
+    The list holds room ids only: any member can rename a group, so a name proves nothing (a room
+    renamed to an allowed group's name must stay unanswered). Names appear in the log only."""
 
     def __init__(self, allowed: Iterable[str]) -> None:
         self.allowed = frozenset(allowed)
 
     async def __call__(self, message: Incoming, nxt: Next) -> Reply | None:
-        if self.allowed and message.is_group and not ({message.chat_id, message.chat_name} & self.allowed):
+        if self.allowed and message.is_group and message.chat_id not in self.allowed:
+            log.debug("ignored %s (%s): not in [chat] allowed_groups", message.chat_id, message.chat_name)
             return None
         return await nxt(message)
 

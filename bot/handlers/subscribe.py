@@ -15,9 +15,11 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bot.chat.base import Incoming, Reply
+from bot.handlers.deals import HARD_STOP_MARGIN
 from bot.handlers.parse import parse_command
 from bot.handlers.spots import GroupSpots
 from bot.leagues.base import Category, League, LeagueError
+from bot.leagues.budget import budget
 from bot.render import Renderer
 from bot.store import subscriptions
 
@@ -78,6 +80,7 @@ class SubscribeHandler:
         default_time: str,
         on_change: Callable[[], None] = lambda: None,
         next_runs: NextRuns = dict,
+        deadline: float = 5.0,
     ) -> None:
         self.engine = engine
         self.renderer = renderer
@@ -87,6 +90,7 @@ class SubscribeHandler:
         self.default_time = default_time
         self.on_change = on_change
         self.next_runs = next_runs
+        self.deadline = deadline
 
     async def __call__(self, message: Incoming) -> Reply | None:
         command = parse_command(message.text, mentioned=message.mentioned)
@@ -127,9 +131,9 @@ class SubscribeHandler:
         categories: list[Category] = []
         if rest:
             try:
-                tree = await self.league.categories() if self.league else []
-            except LeagueError:
-                return await self._say(message, "league_busy", {"reason": "error"})
+                tree = await self._categories()
+            except (LeagueError, TimeoutError):
+                return await self._say(message, "league_busy", {"reason": "error", "follows": False})
             categories, unknown = match_categories(rest, tree)
             if unknown:
                 valid = [c.name for c in tree if c.level == 1]
@@ -141,6 +145,14 @@ class SubscribeHandler:
         return await self._say(
             message, "subscribed", {"kind": "daily", "at_time": at_time, "categories": names}
         )
+
+    async def _categories(self) -> list[Category]:
+        """The league's category tree, within the member-facing deadline (TimeoutError past it)."""
+        if self.league is None:
+            return []
+        with budget(self.deadline):
+            async with asyncio.timeout(self.deadline + HARD_STOP_MARGIN):
+                return await self.league.categories()
 
     @staticmethod
     def _kind(word: str) -> str | None:
@@ -155,10 +167,10 @@ class SubscribeHandler:
         names: dict[str, str] = {}
         if any(r.categories for r in rows) and self.league is not None:
             try:
-                names = {c.category_id: c.name for c in await self.league.categories()}
-            except LeagueError:
+                names = {c.category_id: c.name for c in await self._categories()}
+            except (LeagueError, TimeoutError):
                 names = {}
-        runs = self.next_runs()
+        runs = await asyncio.to_thread(self.next_runs)  # reads the store: not on the event loop
         items: list[dict[str, Any]] = [
             {
                 "kind": r.kind,

@@ -86,6 +86,11 @@ class Product:
     coupons: tuple[Coupon, ...] = ()
     promotion_param: str = ""
     """Channels `product_promotion_link`: needed to embed the product card."""
+    list_price_fen: int = 0
+    """A higher reference price the league shows beside `price_fen` (PDD 单买价 against the 拼团价 in
+    `price_fen`); 0 when there is none."""
+    badges: tuple[str, ...] = ()
+    """Short labels the league gives the item and members care about (京东自营, 百亿补贴)."""
 
     @property
     def image(self) -> str:

@@ -41,6 +41,8 @@ class LinkCache:
         self.clock = clock
         self._memory: OrderedDict[Key, tuple[PromotionLink, datetime]] = OrderedDict()
         self._inflight: dict[Key, asyncio.Future[PromotionLink]] = {}
+        self._by_url: dict[str, Key] = {}
+        """Every remembered link's URLs → its key: a pasted link is found without a scan."""
 
     async def get_or_create(
         self, league: str, product_id: str, spot: Spot, create: Callable[[], Awaitable[PromotionLink]]
@@ -74,9 +76,10 @@ class LinkCache:
 
     async def find(self, url: str) -> tuple[str, str, str] | None:
         """(league, product id, shop id) of a link this bot issued, so a re-shared link can be answered."""
-        for (league, product_id, _spot), (link, _expires) in reversed(self._memory.items()):
-            if url in (link.http_short_link, link.short_link):
-                return league, product_id, link.shop_id
+        key = self._by_url.get(url)
+        if key is not None:
+            link = self._memory[key][0]
+            return key[0], key[1], link.shop_id
         if self.engine is None:
             return None
         engine = self.engine
@@ -93,10 +96,22 @@ class LinkCache:
         return row.league, row.product_id, str(json.loads(row.payload).get("shop_id", ""))
 
     def _remember(self, key: Key, link: PromotionLink, expires: datetime) -> None:
+        old = self._memory.get(key)
+        if old is not None:
+            self._forget_urls(key, old[0])
         self._memory[key] = (link, expires)
         self._memory.move_to_end(key)
+        for url in (link.http_short_link, link.short_link):
+            if url:
+                self._by_url[url] = key
         while len(self._memory) > self.capacity:
-            self._memory.popitem(last=False)
+            gone, (gone_link, _) = self._memory.popitem(last=False)
+            self._forget_urls(gone, gone_link)
+
+    def _forget_urls(self, key: Key, link: PromotionLink) -> None:
+        for url in (link.http_short_link, link.short_link):
+            if url and self._by_url.get(url) == key:
+                del self._by_url[url]
 
     async def _load(self, key: Key, spot: Spot, now: datetime) -> PromotionLink | None:
         if self.engine is None:

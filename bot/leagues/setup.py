@@ -6,6 +6,7 @@ The sandbox serves every league's wire face on one loopback port; each league pa
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from contextlib import AsyncExitStack
@@ -14,7 +15,9 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bot.config import Settings
-from bot.leagues.base import League, Spot
+from bot.leagues.base import League, Spot, SpotIssuer
+from bot.leagues.jd.build import build_jd, jd_spot
+from bot.leagues.pdd.build import build_pdd, pdd_spot
 from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.taobao.build import build_taobao, taobao_spot
 from bot.leagues.wechat.build import SANDBOX_APPID, SANDBOX_SHARER, build_channels, channels_spot
@@ -22,7 +25,14 @@ from bot.leagues.wechat.union_setup import build_union, union_spot
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SANDBOX_APPID", "SANDBOX_SHARER", "default_spots", "enabled_leagues", "open_leagues"]
+__all__ = [
+    "SANDBOX_APPID",
+    "SANDBOX_SHARER",
+    "default_spots",
+    "enabled_leagues",
+    "open_leagues",
+    "spot_issuers",
+]
 
 Builder = Callable[[Settings, str | None, Engine | None], Any]
 
@@ -30,6 +40,8 @@ BUILDERS: dict[str, tuple[Builder, Callable[[Settings], Spot]]] = {
     "channels": (build_channels, channels_spot),
     "union": (build_union, union_spot),
     "taobao": (build_taobao, taobao_spot),
+    "jd": (build_jd, jd_spot),
+    "pdd": (build_pdd, pdd_spot),
 }
 """League name → (build, the operator's default spot). One line per league."""
 
@@ -61,7 +73,19 @@ async def open_leagues(settings: Settings, engine: Engine | None, stack: AsyncEx
     leagues: dict[str, League] = {}
     for name in names:
         build = BUILDERS[name][0]
-        league = build(settings, sandbox_url if getattr(settings.leagues, name).sandbox else None, engine)
+        # built off the event loop: an HTTP client loads the system's CA certificates (~100 ms)
+        league = await asyncio.to_thread(
+            build, settings, sandbox_url if getattr(settings.leagues, name).sandbox else None, engine
+        )
         stack.push_async_callback(league.aclose)
         leagues[league.name] = league
     return leagues
+
+
+def spot_issuers(leagues: dict[str, League]) -> dict[str, SpotIssuer]:
+    """The leagues that give each group its own identity (a Taobao adzone, a PDD PID)."""
+    return {
+        name: league  # type: ignore[misc]
+        for name, league in leagues.items()
+        if callable(getattr(league, "choose_identity", None))
+    }

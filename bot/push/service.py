@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from bot.chat.base import Image, Outgoing, Reply, ReplyPart, Text
 from bot.config import Settings
 from bot.leagues.base import League, LeagueError, LeagueUnavailable, LiveEvent, Spot
+from bot.leagues.budget import budget
 from bot.leagues.linkcache import LinkCache
 from bot.push import claims
 from bot.push.planner import lives_due, plan_daily
@@ -112,6 +113,13 @@ class PushService:
         self._queued: set[tuple[int, str]] = set()
         self._tick_lock = asyncio.Lock()
         self.interrupted: list[str] = []
+        self.allowed = frozenset(settings.chat.allowed_groups)
+        """When not empty, only these room ids are pushed to (the same list that gates answers)."""
+        self._refreshing: set[asyncio.Task[None]] = set()
+
+    def serves(self, group: Group) -> bool:
+        """Whether this group may get pushes: `[chat] allowed_groups` names room ids, never names."""
+        return not self.allowed or group.room_id in self.allowed
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -140,7 +148,7 @@ class PushService:
         if schedule:
             self.scheduler = AsyncIOScheduler(timezone=self.zone)
             self.scheduler.start()
-            self.rebuild_jobs()
+            await self.refresh_jobs()
 
     async def stop(self) -> None:
         if self._catch_up is not None and not self._catch_up.done():
@@ -152,7 +160,20 @@ class PushService:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
 
-    def rebuild_jobs(self) -> None:
+    async def refresh_jobs(self) -> None:
+        """`rebuild_jobs` with the rows read off the event loop."""
+        if self.scheduler is None:
+            return
+        rows = await asyncio.to_thread(subscriptions.active, self.engine, "daily")
+        self.rebuild_jobs(rows)
+
+    def jobs_changed(self) -> None:
+        """A subscription changed (an owner's command): rebuild the jobs in the background."""
+        task = asyncio.get_running_loop().create_task(self.refresh_jobs(), name="push-refresh-jobs")
+        self._refreshing.add(task)
+        task.add_done_callback(self._refreshing.discard)
+
+    def rebuild_jobs(self, rows: list[tuple[Subscription, Group]] | None = None) -> None:
         """Jobs from rows: one cron job per daily subscription, plus the catch-all tick and live poll."""
         if self.scheduler is None:
             return
@@ -160,7 +181,11 @@ class PushService:
             "tick": IntervalTrigger(seconds=60, timezone=self.zone),
             "live": IntervalTrigger(seconds=self.push.live_poll_seconds, timezone=self.zone),
         }
-        for sub, _group in subscriptions.active(self.engine, "daily"):
+        if rows is None:
+            rows = subscriptions.active(self.engine, "daily")
+        for sub, group in rows:
+            if not self.serves(group):
+                continue
             hour, minute = (int(x) for x in sub.at_time.split(":"))
             wanted[f"daily:{sub.group_id}"] = CronTrigger(hour=hour, minute=minute, timezone=self.zone)
         for job in self.scheduler.get_jobs():
@@ -201,7 +226,7 @@ class PushService:
         async with self._tick_lock:
             for sub, group in await asyncio.to_thread(subscriptions.active, self.engine, "daily"):
                 assert group.id is not None
-                if group_id is not None and group.id != group_id:
+                if (group_id is not None and group.id != group_id) or not self.serves(group):
                     continue
                 slot_time = latest_slot(sub.at_time, now, self.zone)
                 if slot_time < sub.updated_at:
@@ -219,7 +244,8 @@ class PushService:
                     log.info("skipped %s for %s: missed by %s", slot, group.name, late)
                     continue
                 try:
-                    composed = await self.compose_daily(group, sub, now)
+                    with budget(self.push.league_budget_seconds):
+                        composed = await self.compose_daily(group, sub, now)
                 except LeagueUnavailable as exc:
                     # quota gone or the league down: the other groups would fail the same way, and
                     # each try spends quota; the next tick (a minute on) tries them all again
@@ -315,10 +341,13 @@ class PushService:
         per_spot: dict[str, list[LiveEvent]] = {}
         for _sub, group in await asyncio.to_thread(subscriptions.active, self.engine, "live"):
             assert group.id is not None
+            if not self.serves(group):
+                continue
             spot = self.spots(group)
             if spot.key not in per_spot:
                 try:
-                    per_spot[spot.key] = await self.league.lives(talents, spot)
+                    with budget(self.push.league_budget_seconds):
+                        per_spot[spot.key] = await self.league.lives(talents, spot)
                 except LeagueUnavailable as exc:
                     log.warning("live notices unavailable: %s", reason(exc))
                     return queued

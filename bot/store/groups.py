@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.store.models import Group, utcnow
 
@@ -39,3 +41,14 @@ def find_group(engine: Engine, name_or_id: str) -> Group | None:
     with Session(engine, expire_on_commit=False) as session:
         by_id = session.exec(select(Group).where(Group.room_id == name_or_id)).first()
         return by_id or session.exec(select(Group).where(Group.name == name_or_id)).first()
+
+
+def named_not_by_id(engine: Engine, entries: Iterable[str]) -> dict[str, str]:
+    """Entries of an id list that are really some group's name → that group's room id (to tell the
+    operator: a name matches nothing, since any member can rename a group)."""
+    wanted = set(entries)
+    if not wanted:
+        return {}
+    with Session(engine) as session:
+        rows = session.exec(select(Group).where(col(Group.name).in_(wanted))).all()
+    return {g.name: g.room_id for g in rows if g.room_id not in wanted}

@@ -45,12 +45,26 @@ async def test_duplicates_self_and_allow_list() -> None:
     async def always(m: Incoming) -> Reply | None:
         return Reply.text("ok")
 
-    router = Router([always], [ignore_self, DropDuplicates(), GroupAllowList(["测试群"])])
+    router = Router([always], [ignore_self, DropDuplicates(), GroupAllowList([_msg("x").chat_id])])
     assert await router(_msg("m1"))
     assert await router(_msg("m1")) is None, "a redelivered id gets no second answer"
     assert await router(_msg("m2", from_self=True)) is None
     assert await router(_msg("m3", chat_id="room2", chat_name="别的群")) is None
     assert await router(_msg("m4", chat_id="u9", chat_name="小红", is_group=False))
+
+
+async def test_allow_list_matches_room_ids_not_names() -> None:
+    """Any member can rename a room: a room renamed to an allowed group's name gets nothing."""
+
+    async def always(m: Incoming) -> Reply | None:
+        return Reply.text("ok")
+
+    allowed = _msg("x")
+    router = Router([always], [GroupAllowList([allowed.chat_id])])
+    assert await router(_msg("m1", chat_name="改过名的群"))
+    impostor = _msg("m2", chat_id="evil@chatroom", chat_name=allowed.chat_name)
+    assert await router(impostor) is None
+    assert await Router([always], [GroupAllowList([allowed.chat_name])])(_msg("m3")) is None
 
 
 def test_duplicate_window_expires_and_memory_is_bounded() -> None:

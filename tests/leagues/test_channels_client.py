@@ -229,7 +229,7 @@ async def test_wrong_verb_and_bad_json_get_the_wechat_errcodes(
 def test_search_and_promote_cli_on_the_embedded_sandbox(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    found = tuike("search", "蓝牙耳机", "--limit", "3", "--json", cwd=tmp_path)
+    found = tuike("search", "蓝牙耳机", "--league", "channels", "--limit", "3", "--json", cwd=tmp_path)
     assert found.returncode == 0, found.stderr
     rows = [json.loads(line) for line in found.stdout.splitlines()]
     assert len(rows) == 3

@@ -3,17 +3,28 @@ in flight; two bots on one database push each slot once. Real processes, real SI
 
 from __future__ import annotations
 
+import os
+import random
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlmodel import Session
+
+from bot.store import db, subscriptions
+from bot.store.groups import ensure_group
+from bot.store.models import Subscription
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUPS = 50
@@ -107,3 +118,146 @@ def pg_schema_url(pg_url: str) -> Iterator[str]:
 
 def test_two_processes_on_postgresql(pg_schema_url: str, tmp_path: Path) -> None:
     _two_processes(pg_schema_url, tmp_path / "sent.txt")
+
+
+# ------------------------------------------------------------------ the real `tuike run`, killed
+
+
+RUN_GROUPS = 16
+SLOT_PREFIX = "daily:"
+
+
+class _Bot:
+    """`tuike run` on the console channel with stdin held open; its stdout is collected by a thread."""
+
+    def __init__(self, cwd: Path, env: dict[str, str]) -> None:
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "--config", "config.toml", "run"],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def pushes(self) -> list[str]:
+        """Room ids that got a push, one entry per message, in order."""
+        return [
+            m[1] for line in list(self.lines) if (m := re.match(r"── 发往「(room\d+@chatroom)」──", line))
+        ]
+
+    def finish(self, sig: signal.Signals) -> str:
+        self.proc.send_signal(sig)
+        _out, err = self.proc.communicate(timeout=60)
+        self.reader.join(timeout=10)
+        return err
+
+
+def _subscribed_store(url: str) -> None:
+    """RUN_GROUPS groups whose daily slot (two minutes ago, local time) is due now."""
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    local = datetime.now(ZoneInfo("Asia/Shanghai")) - timedelta(minutes=2)
+    for n in range(RUN_GROUPS):
+        group = ensure_group(engine, f"room{n:03d}@chatroom", f"群{n:03d}")
+        assert group.id is not None
+        sub = subscriptions.subscribe(engine, group.id, "daily", local.strftime("%H:%M"))
+        with Session(engine) as session:
+            row = session.get(Subscription, sub.id)
+            assert row is not None
+            row.created_at = row.updated_at = datetime.now(UTC) - timedelta(days=3)
+            session.add(row)
+            session.commit()
+    engine.dispose()
+
+
+def _finished(url: str) -> Counter[str]:
+    engine = db.make_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT status FROM push_log WHERE slot LIKE 'daily:%'")).all()
+    engine.dispose()
+    return Counter(r[0] for r in rows)
+
+
+def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def _kill_tuike_run_mid_push(tmp_path: Path, url: str, kill_after: int) -> None:
+    _subscribed_store(url)
+    (tmp_path / "config.toml").write_text(
+        f"""
+[bot]
+data_dir = "{(tmp_path / "data").as_posix()}"
+admin_chat = "console:运营"
+[database]
+url = "{url}"
+[push]
+deals_per_push = 1
+rate_per_minute = 600
+jitter_min_seconds = 0
+jitter_max_seconds = 0
+""",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TUIKE_")}
+
+    first = _Bot(tmp_path, env)
+    _wait_for(lambda: len(first.pushes()) >= kill_after or first.proc.poll() is not None, "the first pushes")
+    first.finish(signal.SIGKILL)
+    sent_before = first.pushes()
+    assert len(sent_before) < RUN_GROUPS, "the kill landed mid-push"
+
+    second = _Bot(tmp_path, env)
+    done = {"sent", "interrupted", "failed", "skipped"}
+    _wait_for(
+        lambda: sum(n for s, n in _finished(url).items() if s in done) == RUN_GROUPS, "every slot to end"
+    )
+    _wait_for(
+        lambda: len(second.pushes()) + len(sent_before) >= _finished(url)["sent"], "the last send's line"
+    )
+    stderr = second.finish(signal.SIGTERM)
+    assert second.proc.returncode == 0, stderr
+
+    received = Counter(sent_before + second.pushes())
+    assert max(received.values()) == 1, f"a group got its slot twice: {received.most_common(3)}"
+    statuses = _finished(url)
+    assert statuses["failed"] == statuses["skipped"] == 0, statuses
+    assert statuses["interrupted"] <= 1, "only the message in flight can be lost"
+    assert statuses["sent"] + statuses["interrupted"] == RUN_GROUPS
+    missing = {f"room{n:03d}@chatroom" for n in range(RUN_GROUPS)} - set(received)
+    assert len(missing) <= statuses["interrupted"], "a group lost its push without an interrupted record"
+    if statuses["interrupted"]:
+        notice = "\n".join(second.lines)
+        assert "── 发往「console:运营」──" in notice and "上次停机时有 1 条推送正在发送" in notice
+        engine = db.make_engine(url)
+        with engine.connect() as connection:
+            room = connection.execute(
+                text(
+                    "SELECT g.name FROM push_log p JOIN groups g ON g.id = p.group_id WHERE p.status = 'interrupted'"
+                )
+            ).scalar_one()
+        engine.dispose()
+        assert f"· {room}" in notice, "the operator is told which group"
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_sigkill_tuike_run_mid_push_on_sqlite(tmp_path: Path, seed: int) -> None:
+    kill_after = random.Random(seed).randint(1, RUN_GROUPS - 2)
+    _kill_tuike_run_mid_push(tmp_path, f"sqlite:///{(tmp_path / 'data' / 'tuike.db').as_posix()}", kill_after)
+
+
+def test_sigkill_tuike_run_mid_push_on_postgresql(pg_schema_url: str, tmp_path: Path) -> None:
+    _kill_tuike_run_mid_push(tmp_path, pg_schema_url, random.Random(3).randint(1, RUN_GROUPS - 2))

@@ -84,9 +84,13 @@ def catalogue() -> list[Product]:
 
 
 class World:
-    def __init__(self, engine: Engine, **push: object) -> None:
+    def __init__(self, engine: Engine, chat: dict[str, object] | None = None, **push: object) -> None:
         self.settings = parse_settings(
-            {"push": {"deals_per_push": 3, **push}, "leagues": {"channels": {"talents": ["wx_talent"]}}}
+            {
+                "push": {"deals_per_push": 3, **push},
+                "leagues": {"channels": {"talents": ["wx_talent"]}},
+                "chat": chat or {},
+            }
         )
         self.engine = engine
         self.league = PushLeague(catalogue())
@@ -156,6 +160,26 @@ async def test_a_slot_fires_at_its_time_and_only_once(engine: Engine) -> None:
     assert row.status == "sent"
     assert row.slot == "daily:2026-11-22T08:30"
     assert len(row.product_ids.split(",")) == 3
+
+
+async def test_pushes_go_only_to_allowed_room_ids(engine: Engine) -> None:
+    """`allowed_groups` gates pushes too, by room id: a room renamed to an allowed name gets nothing."""
+    w = World(engine, chat={"allowed_groups": ["room1@chatroom"]})
+    w.group(1, "08:30")
+    impostor = w.group(2, "08:30")
+    with Session(engine) as session:
+        row = session.get(Group, impostor)
+        assert row is not None
+        row.name = "群1"
+        session.add(row)
+        session.commit()
+    w.league.live_events = [LiveEvent("wx_talent", "小杨数码", "n1", "数码专场", at("20:00"))]
+    w.group(3, kind="live")
+    assert await w.tick(at("08:30")) == 1
+    w.sender.start()
+    assert await w.service.tick_live(at("19:50")) == 0, "room3 is not on the list"
+    await w.sender.close()
+    assert {o.chat_id for o in w.sent} == {"room1@chatroom"}
 
 
 async def test_products_are_not_repeated_within_seven_days(engine: Engine) -> None:

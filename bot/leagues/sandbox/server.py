@@ -690,10 +690,14 @@ FaceFactory = Callable[[Catalogue, Callable[[], float]], Face]
 
 def _faces() -> dict[str, FaceFactory]:
     """The wire face of each non-Channels league, by request path: one line per league."""
+    from bot.leagues.sandbox.jd_face import JdFace
+    from bot.leagues.sandbox.pdd_face import PddFace
     from bot.leagues.sandbox.top_face import TopFace
 
     return {
         "/router/rest": TopFace,  # Taobao Open Platform (TOP) gateway
+        "/routerjson": JdFace,  # JD union over JOS
+        "/api/router": PddFace,  # Pinduoduo 多多进宝 router
     }
 
 

@@ -14,7 +14,8 @@ here and mapped back. Links the face issues look like the real ones and the bot'
 
 Products whose catalogue status is not on sale are shop items outside the alliance (no commission).
 Orders appear for links the face issued (one a minute after the link) and can be added by tests.
-Faults: `throttle_next` (code 7), `fail_next` (500 / "isp" / "malformed"), `throttle_all`.
+Faults: `throttle_next` (code 7), `fail_next` (500 / "isp" / "malformed"), `throttle_all`,
+`disabled_methods` (code 22, to drive the legacy fallbacks), `expired_coupons`.
 """
 
 from __future__ import annotations
@@ -84,6 +85,44 @@ def item_id_of(product: SandboxProduct) -> str:
     return _b62(f"item:{product.product_id}", 14)
 
 
+_SPACE = 62**11
+_MULT = 0x2545F4914F6CDD1D % _SPACE  # odd and not a multiple of 31: invertible modulo 62**11
+_INVERSE = pow(_MULT, -1, _SPACE)
+_KINDS = {"tpwd": 1, "sclick": 2, "mtb": 3, "uland": 4, "share": 5, "sharelink": 6}
+
+
+def _pack(kind: str, index: int, adzone: int, coupon_slot: int) -> str:
+    """11 base62 chars that look random but carry (product index, adzone, coupon slot) and a check.
+
+    Stateless on purpose: a 口令 or link the sandbox made before a restart still resolves after it,
+    as a real one would.
+    """
+    check = (index * 7 + adzone * 3 + coupon_slot * 11 + _KINDS[kind] * 13) % 97
+    value = (((index * 4 + coupon_slot) * 10**13 + adzone) * 100 + check) * 8 + _KINDS[kind]
+    mixed = (value * _MULT + _KINDS[kind] * 1_000_003) % _SPACE
+    out = []
+    for _ in range(11):
+        mixed, rem = divmod(mixed, 62)
+        out.append(B62[rem])
+    return "".join(out)
+
+
+def _unpack(kind: str, token: str) -> tuple[int, int, int] | None:
+    if len(token) != 11 or any(c not in B62 for c in token):
+        return None
+    mixed = 0
+    for c in reversed(token):
+        mixed = mixed * 62 + B62.index(c)
+    value = ((mixed - _KINDS[kind] * 1_000_003) * _INVERSE) % _SPACE
+    value, tag = divmod(value, 8)
+    value, check = divmod(value, 100)
+    slot_index, adzone = divmod(value, 10**13)
+    index, coupon_slot = divmod(slot_index, 4)
+    if tag != _KINDS[kind] or check != (index * 7 + adzone * 3 + coupon_slot * 11 + _KINDS[kind] * 13) % 97:
+        return None
+    return index, adzone, coupon_slot
+
+
 @dataclass
 class Issued:
     """A link the face made: which product, through which adzone, when."""
@@ -129,14 +168,14 @@ class TopFace:
         """Token (s.click / uland / m.tb.cn) or 口令 code → what it points at."""
         self.orders: list[TopOrder] = []
         self.expired_coupons: set[str] = set()
+        self.disabled_methods: set[str] = set()
+        """Methods this app "has no access to" (answered 22 Invalid Method), e.g. to force the legacy ones."""
         self._by_num: dict[str, SandboxProduct] = {}
         self._by_item: dict[str, SandboxProduct] = {}
+        self._index = {p.product_id: i for i, p in enumerate(catalogue.products)}
         for p in catalogue.products:
             self._by_num[num_iid_of(p)] = p
             self._by_item[item_id_of(p)] = p
-            share = self._foreign(p)
-            for token in (share["code"], share["token"]):
-                self.issued[token] = Issued(p.product_id, "", self._now(), foreign=True)
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -146,12 +185,9 @@ class TopFace:
     def product_by_id(self, ident: str) -> SandboxProduct | None:
         return self._by_item.get(ident) or self._by_num.get(ident)
 
-    @staticmethod
-    def _foreign(p: SandboxProduct) -> dict[str, str]:
-        return {
-            "code": _b62(f"share-code:{p.product_id}", 11),
-            "token": _b62(f"share-link:{p.product_id}", 7),
-        }
+    def _foreign(self, p: SandboxProduct) -> dict[str, str]:
+        index = self._index[p.product_id]
+        return {"code": _pack("share", index, 0, 0), "token": _pack("sharelink", index, 0, 0)}
 
     def foreign_share_text(self, product: SandboxProduct) -> str:
         """What someone else's 淘宝 app share looks like, e.g. pasted from another group."""
@@ -224,7 +260,7 @@ class TopFace:
         method = form.get("method", "")
         if not method:
             raise TopError(21, "Missing Method")
-        if method not in METHODS:
+        if method not in METHODS or method in self.disabled_methods:
             raise TopError(22, "Invalid Method")
         app_key = form.get("app_key", "")
         if not app_key:
@@ -449,13 +485,33 @@ class TopFace:
 
     # -- links -------------------------------------------------------------------------------------
 
+    def _token(self, kind: str, p: SandboxProduct, adzone: str, coupon_id: str = "") -> str:
+        slot = p.coupon_ids.index(coupon_id) + 1 if coupon_id in p.coupon_ids else 0
+        return _pack(kind, self._index[p.product_id], int(adzone or 0), slot)
+
     def _mint(self, kind: str, p: SandboxProduct, adzone: str, coupon_id: str = "") -> str:
-        token = _b62(f"{kind}:{p.product_id}:{adzone}:{coupon_id}", 7 if kind == "sclick" else 24)
-        if token not in self.issued:
-            self.issued[token] = Issued(p.product_id, adzone, self._now(), coupon_id)
+        token = self._token(kind, p, adzone, coupon_id)
+        self.issued.setdefault(token, Issued(p.product_id, adzone, self._now(), coupon_id))
         if kind == "sclick":
             return f"https://s.click.taobao.com/{token}"
         return f"https://uland.taobao.com/coupon/edetail?e={token}&pid=mm_{SANDBOX_MEMBER}_{SANDBOX_SITE}_{adzone}"
+
+    def _decode(self, kinds: tuple[str, ...], token: str) -> Issued | None:
+        hit = self.issued.get(token)
+        if hit is not None:
+            return hit
+        for kind in kinds:
+            unpacked = _unpack(kind, token)
+            if unpacked is None or unpacked[0] >= len(self.catalogue.products):
+                continue
+            index, adzone, slot = unpacked
+            p = self.catalogue.products[index]
+            if slot > len(p.coupon_ids):
+                continue
+            coupon_id = p.coupon_ids[slot - 1] if slot else ""
+            foreign = kind in ("share", "sharelink")
+            return Issued(p.product_id, str(adzone) if adzone else "", self._now(), coupon_id, foreign)
+        return None
 
     def resolve(self, material: str) -> Issued | None:
         """Any Taobao link or 淘口令 the face knows: its own, someone else's share, an item page."""
@@ -465,16 +521,16 @@ class TopFace:
             parts = urlsplit(m.group(0))
             host, query = (parts.hostname or "").lower(), parse_qs(parts.query)
             if host == "m.tb.cn" and parts.path.startswith("/h."):
-                return self.issued.get(parts.path[3:].strip("/"))
+                return self._decode(("mtb", "sharelink"), parts.path[3:].strip("/"))
             if host == "s.click.taobao.com":
-                return self.issued.get(parts.path.strip("/"))
+                return self._decode(("sclick",), parts.path.strip("/"))
             if host == "uland.taobao.com":
-                return self.issued.get((query.get("e") or [""])[0])
+                return self._decode(("uland",), (query.get("e") or [""])[0])
             ident = (query.get("id") or [""])[0]
             p = self.product_by_id(ident)
             return Issued(p.product_id, "", self._now(), foreign=True) if p else None
         code = re.search(r"[A-Za-z0-9]{8,20}", text)
-        return self.issued.get(code.group(0)) if code else None
+        return self._decode(("tpwd", "share"), code.group(0)) if code else None
 
     def _converted(self, p: SandboxProduct, adzone: str, coupon_id: str) -> dict[str, Any]:
         coupon = self.catalogue.coupon(coupon_id) if coupon_id else self._coupon(p)
@@ -539,10 +595,8 @@ class TopFace:
             raise TopError(15, "Remote service error", "isv.url-not-alliance", "推广链接无效")
         p = self.catalogue.product(issued.product_id)
         assert p is not None
-        code = _b62(f"tpwd:{url}", 11)
-        token = _b62(f"mtb:{url}", 7)
-        for key in (code, token):
-            self.issued.setdefault(key, issued)
+        code = self._token("tpwd", p, issued.adzone_id, issued.coupon_id)
+        token = self._token("mtb", p, issued.adzone_id, issued.coupon_id)
         self._order_for(issued, p)
         return {
             "data": {

@@ -11,6 +11,7 @@ retried with exponential backoff and jitter; what outlasts the retries is `Retri
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import time
@@ -20,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from bot.leagues.http import capped_request, time_to_retry, try_seconds
 from bot.leagues.metering import count_call
 from bot.leagues.taobao.errors import RetriesExhausted, Throttled, TopFault, classify
 from bot.leagues.taobao.signing import SignMethod, sign
@@ -90,10 +92,13 @@ class TopClient:
         self.clock = clock
         self.sleep = sleep
         self.requests = 0
+        self.timeout = timeout
+        """The longest one try may take, whole (see `bot.leagues.http.capped_request`)."""
         self.http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
-            headers={"User-Agent": "tuike/0.1"},
+            # identity: the size cap counts the bytes we would hold, not a compressed stand-in
+            headers={"User-Agent": "tuike/0.1", "Accept-Encoding": "identity"},
             transport=transport,
         )
 
@@ -127,7 +132,7 @@ class TopClient:
         while True:
             try:
                 return await self._once(method, params or {})
-            except (_Transient, _Limited, httpx.TimeoutException, httpx.TransportError) as exc:
+            except (_Transient, _Limited, TimeoutError, httpx.TimeoutException, httpx.TransportError) as exc:
                 if attempt >= self.max_retries:
                     if isinstance(exc, _Limited):
                         raise Throttled(
@@ -137,21 +142,33 @@ class TopClient:
                         f"{method}: gave up after {attempt + 1} tries: {reason(exc)}"
                     ) from None
                 delay = self.backoff * (2**attempt) * (0.5 + random.random())
+                if not time_to_retry(delay):  # the caller's budget (a member's deadline) ends first
+                    raise RetriesExhausted(
+                        f"{method}: no time left to retry after {attempt + 1} tries: {reason(exc)}"
+                    ) from None
                 log.info("%s failed (%s), retry %d in %.2fs", method, reason(exc), attempt + 1, delay)
                 attempt += 1
                 await self.sleep(delay)
 
     async def _once(self, method: str, params: Mapping[str, object]) -> Json:
+        seconds = try_seconds(self.timeout)
+        if seconds is None:
+            raise RetriesExhausted(f"{method}: no time left in the budget")
         self.requests += 1
         count_call()
         form = self.signed_form(method, params)
-        response = await self.http.post(
-            self.url, data=form, headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"}
+        status, raw = await capped_request(
+            self.http,
+            "POST",
+            self.url,
+            seconds=seconds,
+            data=form,
+            headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
         )
-        if response.status_code >= 500:
-            raise _Transient(f"HTTP {response.status_code}")
+        if status >= 500:
+            raise _Transient(f"HTTP {status}")
         try:
-            data = response.json()
+            data = json.loads(raw)
         except ValueError:
             raise _Transient("malformed JSON") from None
         if not isinstance(data, dict):

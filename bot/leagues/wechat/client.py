@@ -1,7 +1,8 @@
 """The WeChat Channels 推客 / head-supplier API over one reused httpx.AsyncClient.
 
 Every business call carries `?access_token=` and a JSON body (POST). Transient faults (timeouts,
-5xx, malformed JSON, -1, 45011) are retried with exponential backoff and jitter; a stale token
+5xx, malformed JSON, -1, 45011) are retried with exponential backoff and jitter, inside the caller's
+time budget (`bot.leagues.budget`); answers are size-capped; a stale token
 (40001/42001) is refreshed once and the call retried once; 45009 raises `QuotaExhausted` and the
 league switches to serving from its caches. Methods return the decoded JSON (wire field names),
 which `ChannelsLeague` maps to domain types.
@@ -19,6 +20,7 @@ from typing import Any, Literal
 import httpx
 from sqlalchemy import Engine
 
+from bot.leagues.http import MAX_RESPONSE_BYTES, capped_request, time_to_retry, try_seconds
 from bot.leagues.metering import count_call
 from bot.leagues.wechat.errors import QUOTA, RETRYABLE, TOKEN_STALE, RetriesExhausted, classify
 from bot.leagues.wechat.tokens import TokenManager
@@ -63,13 +65,18 @@ class WechatApi:
         timeout: float = 8.0,
         max_retries: int = 3,
         backoff: float = 0.3,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        self.timeout = timeout
+        """The longest one try may take, whole (connect, send, every byte of the answer)."""
+        self.max_response_bytes = max_response_bytes
         self.http = httpx.AsyncClient(
             base_url=base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
-            headers={"User-Agent": "tuike/0.1"},
+            # identity: the size cap counts the bytes we would hold, not a compressed stand-in
+            headers={"User-Agent": "tuike/0.1", "Accept-Encoding": "identity"},
             transport=transport,
         )
         self.tokens = TokenManager(
@@ -85,23 +92,33 @@ class WechatApi:
     # -- transport ---------------------------------------------------------------------------------
 
     async def _raw(self, method: str, path: str, body: Json | None, query: dict[str, str] | None) -> Json:
-        """One HTTP exchange with retries for transport trouble; returns the decoded JSON object."""
+        """One HTTP exchange with retries for transport trouble; returns the decoded JSON object.
+
+        Every try and every pause between tries stays inside the caller's budget (`bot.leagues.budget`):
+        a try's timeout is the whole exchange (a server trickling one byte a second is cut off, not
+        waited on per read), and a pause that would end past the deadline is not taken."""
         attempt = 0
         while True:
+            seconds = try_seconds(self.timeout)
+            if seconds is None:
+                raise RetriesExhausted(f"{path}: no time left in the budget after {attempt} tries")
             try:
                 self.requests += 1
                 count_call()
-                response = await self.http.request(
+                status, raw = await capped_request(
+                    self.http,
                     method,
                     path,
+                    seconds=seconds,
+                    max_bytes=self.max_response_bytes,
                     params=query,
                     content=json.dumps(body, ensure_ascii=False).encode() if body is not None else None,
                     headers={"Content-Type": "application/json"} if body is not None else None,
                 )
-                if response.status_code >= 500:
-                    raise _Transient(f"HTTP {response.status_code}")
+                if status >= 500:
+                    raise _Transient(f"HTTP {status}")
                 try:
-                    data = response.json()
+                    data = json.loads(raw)
                 except ValueError:
                     raise _Transient("malformed JSON") from None
                 if not isinstance(data, dict):
@@ -109,12 +126,16 @@ class WechatApi:
                 if errcode_of(data) in RETRYABLE:
                     raise _Transient(f"errcode {errcode_of(data)}")
                 return data
-            except (_Transient, httpx.TimeoutException, httpx.TransportError) as exc:
+            except (_Transient, TimeoutError, httpx.TimeoutException, httpx.TransportError) as exc:
                 if attempt >= self.max_retries:
                     raise RetriesExhausted(
                         f"{path}: gave up after {attempt + 1} tries: {reason(exc)}"
                     ) from None
                 delay = self.backoff * (2**attempt) * (0.5 + random.random())
+                if not time_to_retry(delay):
+                    raise RetriesExhausted(
+                        f"{path}: gave up after {attempt + 1} tries, no time left to retry: {reason(exc)}"
+                    ) from None
                 log.info("%s failed (%s), retry %d in %.2fs", path, reason(exc), attempt + 1, delay)
                 attempt += 1
                 await asyncio.sleep(delay)

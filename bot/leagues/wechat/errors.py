@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bot.leagues.base import LeagueConfigError, LeagueError, LeagueUnavailable, ProductNotFound
 from bot.leagues.base import QuotaExhausted as BaseQuotaExhausted
+from bot.leagues.http import ResponseTooLarge as ResponseTooLarge
 
 TOKEN_STALE = frozenset({40001, 42001})
 RETRYABLE = frozenset({-1, 45011})

@@ -65,6 +65,7 @@ class _Cache:
         return None
 
     def put(self, key: Any, value: Any) -> None:
+        self.items.pop(key, None)  # re-inserted at the young end
         if len(self.items) >= self.capacity:
             self.items.pop(next(iter(self.items)))
         self.items[key] = (time.monotonic(), value)
@@ -89,7 +90,8 @@ class ChannelsLeague:
         self._details = _Cache(detail_ttl)
         self._coupons = _Cache(detail_ttl)
         self._searches = _Cache(detail_ttl)
-        self._shops: dict[str, str] = {}
+        self._shops = _Cache(float("inf"), capacity=20_000)
+        """product id → shop appid, for links that carry only the product id."""
         self._gate = asyncio.Semaphore(concurrency)
         self.degraded = False
 
@@ -154,7 +156,7 @@ class ChannelsLeague:
             return None
 
     async def product(self, product_id: str, shop_id: str = "") -> Product:
-        shop = shop_id or self._shops.get(product_id, "")
+        shop = shop_id or self._shops.get(product_id) or ""
 
         async def fetch() -> Product:
             async with self._gate:
@@ -162,7 +164,7 @@ class ChannelsLeague:
             return await self._to_product(data)
 
         product = await self._degradable(("product", product_id), self._details, fetch)
-        self._shops[product_id] = product.shop_id
+        self._shops.put(product_id, product.shop_id)
         return product
 
     async def lookup_link(self, url: str) -> Product:

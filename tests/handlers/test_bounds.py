@@ -1,0 +1,77 @@
+"""Memory stays bounded however many groups and links the bot sees; private chats leave no group rows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from bot.chat.base import Incoming
+from bot.handlers.spots import GroupSpots
+from bot.leagues.base import PromotionLink, SearchQuery, Spot
+from bot.leagues.linkcache import LinkCache
+from bot.leagues.sandbox.server import SandboxServer
+from bot.leagues.wechat.client import ChannelsClient
+from bot.leagues.wechat.league import ChannelsLeague
+from bot.store.models import Group
+from tests.handlers.test_deals import Harness
+
+
+def _msg(chat: str, *, is_group: bool = True) -> Incoming:
+    return Incoming(
+        message_id=f"m-{chat}",
+        chat_id=chat,
+        chat_name=f"群 {chat}",
+        sender_id="alice",
+        sender_name="Alice",
+        text="找 耳机",
+        is_group=is_group,
+    )
+
+
+async def test_the_per_group_spot_cache_forgets_the_least_recent_groups(engine: Engine) -> None:
+    spots = GroupSpots(engine, {"channels": Spot("channels", sharer_appid="op")}, capacity=50)
+    for n in range(300):
+        await spots(_msg(f"room{n}@chatroom"), "channels")
+    assert len(spots._groups) == 50
+    assert "room299@chatroom" in spots._groups and "room0@chatroom" not in spots._groups
+    # a forgotten group is simply read again
+    assert (await spots.group(_msg("room0@chatroom"))) is not None
+
+
+async def test_private_chats_never_create_group_rows(engine: Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    h = Harness(engine, tmp_path)
+    (text,) = await h.ask("找 蓝牙耳机", chat_id="wxid_alice", chat_name="Alice", is_group=False)
+    assert "蓝牙耳机" in text
+    (link,) = await h.ask("https://store.weixin.qq.com/shop/a/2001", chat_id="wxid_bob", is_group=False)
+    assert "维达" in link
+    with Session(engine) as session:
+        assert session.exec(select(Group)).all() == []
+    await h.recorder.close()
+
+
+async def test_a_pasted_link_is_found_without_scanning_the_cache(engine: Engine) -> None:
+    links = LinkCache(None, ttl=timedelta(hours=1), capacity=1000)
+
+    async def make(pid: str) -> PromotionLink:
+        return PromotionLink(pid, Spot("channels", "op"), shop_id="s", http_short_link=f"https://l/{pid}")
+
+    for n in range(3000):
+        pid = str(n)
+        await links.get_or_create("channels", pid, Spot("channels", "op"), lambda pid=pid: make(pid))  # type: ignore[misc]
+    assert len(links._memory) == 1000 and len(links._by_url) == 1000  # the index is bounded with it
+    assert await links.find("https://l/2999") == ("channels", "2999", "s")
+    assert await links.find("https://l/5") is None  # forgotten (and no store to ask)
+
+
+async def test_the_channels_league_remembers_a_bounded_number_of_shops(
+    sandbox: SandboxServer, engine: Engine
+) -> None:
+    client = ChannelsClient(sandbox.base_url, "wx_bound_org", "sandbox", engine=engine)
+    league = ChannelsLeague(client)
+    league._shops.capacity = 5
+    found = await league.search(SearchQuery(keyword="耳机", limit=20))
+    assert len(found) > 5
+    assert len(league._shops.items) == 5
+    await client.aclose()

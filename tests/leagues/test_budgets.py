@@ -1,0 +1,62 @@
+"""League clients obey the caller's time budget and refuse oversized answers, whatever the server does."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.leagues.base import LeagueUnavailable
+from bot.leagues.budget import budget
+from bot.leagues.http import ResponseTooLarge
+from bot.leagues.taobao.client import TopClient
+from bot.leagues.wechat.client import ChannelsClient
+from tests.leagues.faulty_league import FaultyLeague
+
+BUDGET = 0.5
+BOUND = 10 * BUDGET  # generous: a slow shared machine must not make this flaky; the faults cost minutes
+
+
+@pytest.fixture
+async def faulty() -> AsyncIterator[FaultyLeague]:
+    async with FaultyLeague() as server:
+        yield server
+
+
+async def _top(client: TopClient) -> object:
+    return await client.call("taobao.tbk.dg.material.optional.upgrade", {"q": "耳机"})
+
+
+@pytest.mark.parametrize("mode", ["hang", "trickle", "5xx", "malformed"])
+async def test_retries_stay_inside_the_budget(faulty: FaultyLeague, mode: str) -> None:
+    faulty.mode = mode
+    channels = ChannelsClient(faulty.base_url, "wx_b", "s", timeout=8.0, max_retries=3, backoff=0.3)
+    top = TopClient(faulty.base_url + "/router/rest", "k", "s", timeout=8.0, max_retries=3, backoff=0.5)
+    loop = asyncio.get_running_loop()
+    for call in (channels.tokens.token(), _top(top)):
+        started = loop.time()
+        with budget(BUDGET), pytest.raises(LeagueUnavailable):
+            await call
+        assert loop.time() - started < BOUND
+    await channels.aclose()
+    await top.aclose()
+
+
+async def test_without_a_budget_one_try_is_bounded_as_a_whole(faulty: FaultyLeague) -> None:
+    """httpx's timeouts are per read: a server trickling a byte a second never tripped them."""
+    faulty.mode = "trickle"
+    client = ChannelsClient(faulty.base_url, "wx_b", "s", timeout=BUDGET, max_retries=0)
+    with pytest.raises(LeagueUnavailable, match="1 tries"):
+        await client.tokens.token()
+    await client.aclose()
+
+
+@pytest.mark.parametrize("mode", ["huge", "huge_unannounced"])
+async def test_the_taobao_client_refuses_a_huge_answer(faulty: FaultyLeague, mode: str) -> None:
+    faulty.mode = mode
+    client = TopClient(faulty.base_url + "/router/rest", "k", "s")
+    with pytest.raises(ResponseTooLarge):
+        await _top(client)
+    await client.aclose()
+    assert faulty.bytes_sent < 64 << 20

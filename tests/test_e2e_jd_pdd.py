@@ -1,0 +1,153 @@
+"""JD and PDD end to end through the console channel, the app and the sandbox over HTTP on 127.0.0.1:
+someone else's pasted links come back as this group's links, and 找 mixes every enabled league."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from bot.app import App
+from bot.chat.console import ConsoleChannel
+from bot.config import load_config
+from bot.leagues.jd.league import sub_union_id
+from bot.leagues.sandbox.jd_face import DEFAULT_APP_KEY, DEFAULT_APP_SECRET, JdFace, jd_sku
+from bot.leagues.sandbox.pdd_face import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PID, PddFace
+from bot.leagues.sandbox.server import SandboxServer
+from bot.leagues.sandbox.top_face import SANDBOX_APP_KEY, SANDBOX_APP_SECRET
+from bot.leagues.taobao.build import SANDBOX_PID
+from bot.store import db
+from bot.store.models import LeagueSpot
+
+JD_LINK = re.compile(r"https://u\.jd\.com/[A-Za-z0-9]+")
+PDD_LINK = re.compile(r"https://p\.pinduoduo\.com/[A-Za-z0-9]+")
+
+
+def _config(write_config: Callable[..., Path], sandbox: SandboxServer, extra: str = "") -> Path:
+    return write_config(
+        f"""
+[leagues.channels]
+sandbox = false
+base_url = "{sandbox.base_url}"
+appid = "wx_e2e_org"
+secret = "e2e-secret"
+sharer_appid = "wx_sharer_demo02"
+max_retries = 1
+
+[leagues.taobao]
+enabled = true
+sandbox = false
+base_url = "{sandbox.base_url}/router/rest"
+app_key = "{SANDBOX_APP_KEY}"
+app_secret = "{SANDBOX_APP_SECRET}"
+pid = "{SANDBOX_PID}"
+
+[leagues.jd]
+enabled = true
+sandbox = false
+base_url = "{sandbox.base_url}/routerjson"
+app_key = "{DEFAULT_APP_KEY}"
+app_secret = "{DEFAULT_APP_SECRET}"
+position_id = "3100012345"
+
+[leagues.pdd]
+enabled = true
+sandbox = false
+base_url = "{sandbox.base_url}/api/router"
+client_id = "{DEFAULT_CLIENT_ID}"
+client_secret = "{DEFAULT_CLIENT_SECRET}"
+pid = "{DEFAULT_PID}"
+{extra}
+"""
+    )
+
+
+async def _run(config: Path, lines: str) -> str:
+    out = io.StringIO()
+    channel = ConsoleChannel(
+        bot_name="推客小助手",
+        room="测试群",
+        member="小明",
+        owner="群主",
+        stdin=io.StringIO(lines),
+        stdout=out,
+        interactive=False,
+    )
+    await App(load_config(config), channel=channel).run()
+    return out.getvalue()
+
+
+def _faces(sandbox: SandboxServer) -> tuple[JdFace, PddFace]:
+    jd, pdd = sandbox.face("/routerjson"), sandbox.face("/api/router")
+    assert isinstance(jd, JdFace) and isinstance(pdd, PddFace)
+    return jd, pdd
+
+
+async def test_someone_elses_jd_and_pdd_links_come_back_as_the_groups(
+    sandbox: SandboxServer, write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    jd, pdd = _faces(sandbox)
+    item = next(p for p in jd.catalogue.products if jd.promotable(p) and jd.share_percent(p) > 0)
+    theirs_jd = jd.issue_link(jd_sku(item.product_id), "another_operator", "777", "4000999999", "")
+    goods = next(p for p in pdd.catalogue.products if pdd.on_jinbao(p))
+    theirs_pdd = pdd.issue_link(goods, "10000001_123456789", '{"uid":"stranger"}')
+    config = _config(write_config, sandbox)
+    out = await _run(
+        config,
+        f"这个划算吗 https://u.jd.com/{theirs_jd.token}\n"
+        f"拼多多上这个 https://p.pinduoduo.com/{theirs_pdd.token} 快看\n",
+    )
+    assert item.title[:8] in out and goods.title[:8] in out
+    [ours_jd] = JD_LINK.findall(out)
+    [ours_pdd] = PDD_LINK.findall(out)
+    assert theirs_jd.token not in ours_jd and theirs_pdd.token not in ours_pdd
+
+    issued_jd = jd.links[ours_jd.rsplit("/", 1)[-1]]
+    assert issued_jd.sub_union_id == sub_union_id("console_测试群") or issued_jd.sub_union_id.startswith(
+        "tk_"
+    )
+    assert issued_jd.position_id == "3100012345"
+    issued_pdd = pdd.links[ours_pdd.rsplit("/", 1)[-1]]
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'data' / 'tuike.db'}")
+    with Session(engine) as session:
+        kept = {row.league: row for row in session.exec(select(LeagueSpot)).all()}
+    engine.dispose()
+    assert (issued_pdd.pid, issued_pdd.custom_parameters) == (kept["pdd"].pid, kept["pdd"].tag)
+    assert issued_pdd.pid != DEFAULT_PID, "the group has a PID of its own"
+    assert issued_jd.sub_union_id == kept["jd"].tag, "the group's subUnionId is kept"
+
+    # after a restart the group keeps its identities: no new PID
+    made = pdd.calls["pdd.ddk.goods.pid.generate"]
+    again = await _run(config, f"https://p.pinduoduo.com/{theirs_pdd.token}\n")
+    assert PDD_LINK.findall(again) == [ours_pdd]
+    assert pdd.calls["pdd.ddk.goods.pid.generate"] == made == 1
+
+
+async def test_a_keyword_search_mixes_all_four_leagues(
+    sandbox: SandboxServer, write_config: Callable[..., Path]
+) -> None:
+    config = _config(write_config, sandbox, extra="\n[deals]\nresults_per_search = 4\n")
+    out = await _run(config, "找 空气炸锅\n")
+    assert out.startswith("@小明 为你找到「空气炸锅」的好价")
+    for name in ("【微信小店】", "【淘宝/天猫】", "拼多多】", "京东"):
+        assert name in out, name
+    numbered = [line for line in out.splitlines() if re.match(r"^\d\. ", line)]
+    assert len(numbered) == 4
+
+
+async def test_a_pdd_goods_that_left_jinbao_gets_a_short_answer(
+    sandbox: SandboxServer, write_config: Callable[..., Path]
+) -> None:
+    _, pdd = _faces(sandbox)
+    gone = next(p for p in pdd.catalogue.products if not pdd.on_jinbao(p))
+    from bot.leagues.sandbox.pdd_face import goods_sign
+
+    out = await _run(
+        _config(write_config, sandbox),
+        f"https://mobile.yangkeduo.com/goods.html?goods_sign={goods_sign(gone.product_id)}\n",
+    )
+    assert "Traceback" not in out and len(out.strip().splitlines()) <= 4
+    assert "拼多多" in out or "推广" in out or "没找到" in out

@@ -180,10 +180,10 @@ def _item(product: Product, link: PromotionLink) -> dict[str, Any]:
 
 ITEMS = [_item(EARBUDS, EARBUDS_LINK), _item(TISSUE, TISSUE_LINK), _item(TEA, TEA_LINK)]
 MIXED_ITEMS = [
-    _item(SUNSCREEN, SUNSCREEN_LINK),
     _item(PDD_TISSUE, PDD_TISSUE_LINK),
     _item(EARBUDS, EARBUDS_LINK),
     _item(JD_FRYER, JD_FRYER_LINK),
+    _item(SUNSCREEN, SUNSCREEN_LINK),
 ]
 
 LIVE = LiveEvent(

@@ -1,9 +1,11 @@
 """League client speed against the sandbox on loopback.
 
-Channels: requests/s and p50/p99 latency of one search → detail → promotion link round for 1 and 16
-concurrent callers, and token requests per 1,000 calls. Union (小程序联盟): the same for one search →
-promotion material round, how long 100 groups racing for their first spot take (and that each spot is
-made exactly once), and order sync speed. The last line is one JSON object of the named figures.
+Prints requests/s and p50/p99 latency of one search → detail → promotion link round for 1 and 16
+concurrent callers, and token requests per 1,000 calls. Taobao (the TOP face): TOP calls per cold
+keyword answered as a member sees it (search + a link and 淘口令 for each of the 3 results) and that
+round's p50/p99. Union (小程序联盟): the search → promotion material round for 1 and 16 callers, 100
+groups racing for their first spot (each made exactly once), and order sync speed. The last line is one
+JSON object with the figures.
 
     .venv/bin/python bench/league.py [--rounds N]
 """
@@ -18,14 +20,16 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-from bot.leagues.base import SearchQuery
+from bot.leagues.base import SearchQuery, Spot
 from bot.leagues.sandbox.server import SandboxServer
+from bot.leagues.sandbox.top_face import SANDBOX_APP_KEY, SANDBOX_APP_SECRET, SANDBOX_MEMBER, SANDBOX_SITE
 from bot.leagues.sandbox.union_face import PREFIX, UnionFace
+from bot.leagues.taobao.client import TopClient
+from bot.leagues.taobao.league import TaobaoLeague
 from bot.leagues.wechat.client import ChannelsClient
 from bot.leagues.wechat.union import UnionClient, UnionLeague
 
 KEYWORDS = ["蓝牙耳机", "纸巾", "洗衣液", "零食", "牛奶", "口红", "运动鞋", "猫粮", "充电宝", "手机壳"]
-Figures = dict[str, float]
 
 
 async def one_round(client: ChannelsClient, i: int) -> float:
@@ -35,6 +39,86 @@ async def one_round(client: ChannelsClient, i: int) -> float:
     await client.product_detail(item["shop_appid"], item["product_id"])
     await client.promotion_link(item["shop_appid"], item["product_id"], "wx_sharer_demo01")
     return time.perf_counter() - start
+
+
+async def run(concurrency: int, rounds: int) -> dict[str, float]:
+    async with SandboxServer() as sandbox:
+        client = ChannelsClient(sandbox.base_url, "wx_bench", "bench")
+        await client.tokens.token()
+        queue = iter(range(rounds))
+        latencies: list[float] = []
+
+        async def worker() -> None:
+            for i in queue:
+                latencies.append(await one_round(client, i))
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+        calls = client.requests
+        await client.aclose()
+    latencies.sort()
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
+    print(
+        f"concurrency {concurrency:2d}: {calls / elapsed:7.0f} requests/s, {rounds / elapsed:6.0f} rounds/s, "
+        f"round p50 {p50:.2f} ms, p99 {p99:.2f} ms, token requests per 1000 calls: {1000 * client.tokens.requests / calls:.2f}"
+    )
+    return {
+        f"channels_c{concurrency}_requests_per_s": round(calls / elapsed),
+        f"channels_c{concurrency}_round_p50_ms": round(p50, 2),
+        f"channels_c{concurrency}_round_p99_ms": round(p99, 2),
+    }
+
+
+TAOBAO_KEYWORDS = [
+    *KEYWORDS,
+    "防晒",
+    "奶粉",
+    "咖啡",
+    "茶叶",
+    "洗发水",
+    "双肩包",
+    "机械键盘",
+    "跑步机",
+    "面膜",
+    "牙膏",
+]
+
+
+async def taobao(rounds: int, results: int = 3) -> dict[str, float]:
+    """A cold keyword each round (fresh league caches): search, then a group link + 淘口令 per result."""
+    async with SandboxServer() as sandbox:
+        face = sandbox.face("/router/rest")
+        client = TopClient(sandbox.base_url + "/router/rest", SANDBOX_APP_KEY, SANDBOX_APP_SECRET)
+        pid = f"mm_{SANDBOX_MEMBER}_{SANDBOX_SITE}_110000000001"
+        latencies: list[float] = []
+        calls: list[int] = []
+        for i in range(rounds):
+            league = TaobaoLeague(client, pid=pid)  # cold: nothing cached
+            spot = Spot("taobao", pid=f"mm_{SANDBOX_MEMBER}_{SANDBOX_SITE}_{120000000000 + i}")
+            before = sum(face.calls.values())
+            start = time.perf_counter()
+            found = await league.search(
+                SearchQuery(keyword=TAOBAO_KEYWORDS[i % len(TAOBAO_KEYWORDS)], limit=12)
+            )
+            await asyncio.gather(*(league.promote(p, spot) for p in found[:results]))
+            latencies.append(time.perf_counter() - start)
+            calls.append(sum(face.calls.values()) - before)
+        await client.aclose()
+    latencies.sort()
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000
+    per_keyword = statistics.mean(calls)
+    print(
+        f"taobao cold keyword: {per_keyword:.1f} TOP calls (1 search + 2 per link × {results}), "
+        f"p50 {p50:.2f} ms, p99 {p99:.2f} ms"
+    )
+    return {
+        "taobao_calls_per_cold_keyword": round(per_keyword, 2),
+        "taobao_cold_keyword_p50_ms": round(p50, 2),
+        "taobao_cold_keyword_p99_ms": round(p99, 2),
+    }
 
 
 async def timed(
@@ -57,33 +141,12 @@ def percentiles(latencies: list[float]) -> tuple[float, float]:
     return statistics.median(latencies) * 1000, latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000
 
 
-async def run(concurrency: int, rounds: int) -> Figures:
-    async with SandboxServer() as sandbox:
-        client = ChannelsClient(sandbox.base_url, "wx_bench", "bench")
-        await client.tokens.token()
-        elapsed, latencies = await timed(concurrency, rounds, lambda i: one_round(client, i))
-        calls = client.requests
-        await client.aclose()
-    p50, p99 = percentiles(latencies)
-    tokens = 1000 * client.tokens.requests / calls
-    print(
-        f"channels, concurrency {concurrency:2d}: {calls / elapsed:7.0f} requests/s, {rounds / elapsed:6.0f} rounds/s, "
-        f"round p50 {p50:.2f} ms, p99 {p99:.2f} ms, token requests per 1000 calls: {tokens:.2f}"
-    )
-    return {
-        f"channels_c{concurrency}_requests_per_s": round(calls / elapsed),
-        f"channels_c{concurrency}_round_p50_ms": round(p50, 2),
-        f"channels_c{concurrency}_round_p99_ms": round(p99, 2),
-        f"channels_c{concurrency}_token_requests_per_1000": round(tokens, 2),
-    }
-
-
 def union_sandbox() -> tuple[SandboxServer, UnionFace]:
     server = SandboxServer()
     return server, server.face(PREFIX + "product/list")
 
 
-async def run_union(concurrency: int, rounds: int) -> Figures:
+async def run_union(concurrency: int, rounds: int) -> dict[str, float]:
     server, _ = union_sandbox()
     async with server:
         league = UnionLeague(UnionClient(server.base_url, "wx_bench_union", "bench"), ttl=0)
@@ -110,7 +173,7 @@ async def run_union(concurrency: int, rounds: int) -> Figures:
     }
 
 
-async def run_union_spots_and_orders(groups: int) -> Figures:
+async def run_union_spots_and_orders(groups: int) -> dict[str, float]:
     """`groups` groups ask at once, each five times: one spot each, made once; then their orders synced."""
     server, face = union_sandbox()
     async with server:
@@ -155,13 +218,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=1000)
     args = parser.parse_args()
-    figures: Figures = {}
+    figures: dict[str, float] = {}
     for concurrency in (1, 16):
-        figures |= asyncio.run(run(concurrency, args.rounds))
+        figures.update(asyncio.run(run(concurrency, args.rounds)))
+    figures.update(asyncio.run(taobao(max(args.rounds // 5, 20))))
     for concurrency in (1, 16):
-        figures |= asyncio.run(run_union(concurrency, args.rounds))
-    figures |= asyncio.run(run_union_spots_and_orders(99))
-    print(json.dumps(figures, ensure_ascii=False))
+        figures.update(asyncio.run(run_union(concurrency, args.rounds)))
+    figures.update(asyncio.run(run_union_spots_and_orders(99)))
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -150,9 +150,14 @@ class Tally(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.levels: Counter[str] = Counter()
+        self.messages: Counter[str] = Counter()
 
     def emit(self, record: logging.LogRecord) -> None:
         self.levels[record.levelname] += 1
+        detail = record.exc_info[1] if record.exc_info else None
+        self.messages[
+            f"{record.getMessage()[:100]} {type(detail).__name__ if detail else ''}: {detail}"[:300]
+        ] += 1
 
 
 def pct(values: list[float], q: float) -> float:
@@ -223,6 +228,8 @@ async def main() -> None:
     )
     print(f"{channel.replies:,} replies, {channel.apologies} apologies, {channel.errors} handler errors")
     print(f"store kept {logged:,} request log rows and {groups:,} groups")
+    for message, times in tally.messages.most_common(5):
+        print(f"  logged {times}×: {message}")
     print(json.dumps(figures, ensure_ascii=False))
 
 

@@ -1,26 +1,40 @@
-"""The composition root: reads the settings, builds every part, and runs the channel."""
+"""The composition root: reads the settings, builds every part, and runs the channels.
+
+One `tuike run` may serve several chat channels at once (`[chat] kind = ["gateway", "ilink"]`): they
+share the leagues, the store, the templates and the router, and each has its own paced sender (pacing
+is per account) and, where the platform allows pushes, its own push service that pushes only the
+groups its account serves.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
 from bot import redact
-from bot.chat.base import ChatChannel, Incoming, Outgoing, Reply
+from bot.chat.base import (
+    ChatChannel,
+    ChatUnavailable,
+    Incoming,
+    JoinHook,
+    MemberJoined,
+    MessageHandler,
+    Outgoing,
+    Reply,
+)
 from bot.chat.console import ConsoleChannel
-from bot.chat.wechaty import JoinHook, MemberJoined, WechatyChannel
-from bot.config import LoadedConfig, Settings
+from bot.config import LoadedConfig, Settings, sandbox_in_real_chat
 from bot.handlers.deals import DealsHandler, LateSend
 from bot.handlers.help import HelpHandler
 from bot.handlers.parse import may_be_request
-from bot.handlers.ratelimit import Limit, RateLimiter
+from bot.handlers.ratelimit import Limit, LimitRequests, RateLimiter
 from bot.handlers.router import CatchErrors, DropDuplicates, GroupAllowList, Handler, Router, ignore_self
 from bot.handlers.spots import GroupSpots
 from bot.handlers.subscribe import SubscribeHandler
@@ -38,6 +52,13 @@ from bot.store.requests import RequestRecorder
 log = logging.getLogger(__name__)
 
 APOLOGY = "哎呀，我这边出了点小问题，请稍后再试一次 🙏"
+
+PUSHLESS_CHANNELS = ("ilink",)
+"""Channels that never carry pushes: iLink may only answer a member who just wrote."""
+
+
+class StartRefused(Exception):
+    """The bot will not start with this setup; the text (one line) says why and what to change."""
 
 
 def setup_logging(settings: Settings) -> None:
@@ -93,17 +114,21 @@ def build_deals(
         renderer=renderer,
         links=links or LinkCache(engine, ttl=timedelta(hours=deals.link_ttl_hours)),
         spots=spots or GroupSpots(engine, default_spots(settings), issuers=spot_issuers(leagues)),
-        limiter=RateLimiter(
-            Limit(deals.member_requests, deals.member_window_seconds),
-            Limit(deals.group_requests, deals.group_window_seconds),
-        ),
+        limiter=None,  # every reply is counted in the router: `build_router`
         recorder=recorder,
         settings=deals,
         late=late,
     )
 
 
-def build_router(settings: Settings, renderer: Renderer, *handlers: Handler) -> Router:
+def build_router(
+    settings: Settings, renderer: Renderer, *handlers: Handler, limiter: RateLimiter | None = None
+) -> Router:
+    deals = settings.deals
+    limiter = limiter or RateLimiter(
+        Limit(deals.member_requests, deals.member_window_seconds),
+        Limit(deals.group_requests, deals.group_window_seconds),
+    )
     return Router(
         relevant=lambda m: m.mentioned or not m.is_group or may_be_request(m.text),
         handlers=[HelpHandler(renderer, settings.bot.name), *handlers],
@@ -112,6 +137,7 @@ def build_router(settings: Settings, renderer: Renderer, *handlers: Handler) -> 
             ignore_self,
             DropDuplicates(),
             GroupAllowList(settings.chat.allowed_groups),
+            LimitRequests(limiter, renderer, keyword_needs_mention=deals.keyword_needs_mention),
         ],
     )
 
@@ -128,6 +154,7 @@ def build_sender(settings: Settings, channel: ChatChannel) -> PacedSender:
         rate_per_minute=push.rate_per_minute,
         jitter=(push.jitter_min_seconds, push.jitter_max_seconds),
         max_attempts=push.max_send_attempts,
+        push_share=push.push_share,
     )
 
 
@@ -163,13 +190,24 @@ def welcome_hook(renderer: Renderer, bot_name: str) -> JoinHook:
     return welcome
 
 
-def build_channel(settings: Settings, renderer: Renderer | None = None) -> ChatChannel:
-    if settings.chat.kind == "console":
+def build_channel(
+    settings: Settings,
+    renderer: Renderer | None = None,
+    *,
+    kind: str | None = None,
+    engine: Engine | None = None,
+) -> ChatChannel:
+    """The channel of `kind` (default: the first configured). Raises ChatUnavailable when it cannot be
+    built here (e.g. the wechaty extra is not installed), with a message that says how to fix it."""
+    kind = kind or settings.chat.kinds[0]
+    if kind == "console":
         console = settings.chat.console
         return ConsoleChannel(
             bot_name=settings.bot.name, room=console.room, member=console.member, owner=console.owner
         )
-    if settings.chat.kind == "wechaty":
+    if kind == "wechaty":
+        from bot.chat.wechaty import WechatyChannel  # the legacy extra: imported only when chosen
+
         wechaty = settings.chat.wechaty
         greet = renderer is not None and wechaty.welcome_on_join
         return WechatyChannel(
@@ -179,17 +217,59 @@ def build_channel(settings: Settings, renderer: Renderer | None = None) -> ChatC
             log_level=settings.bot.log_level,
             on_join=welcome_hook(renderer, settings.bot.name) if greet and renderer else None,
         )
-    raise NotImplementedError(f"chat kind {settings.chat.kind!r} is not available yet")
+    if kind == "gateway":
+        from bot.chat.gateway import GatewayChannel
+
+        gateway = settings.chat.gateway
+        return GatewayChannel(
+            base_url=gateway.base_url,
+            token=gateway.token.get_secret_value(),
+            app_id=gateway.app_id,
+            listen_host=gateway.listen_host,
+            listen_port=gateway.listen_port,
+            callback_url=gateway.callback_url,
+            bot_name=settings.bot.name,
+            engine=engine,
+            timeout=gateway.timeout_seconds,
+            max_body_bytes=gateway.max_body_bytes,
+        )
+    if kind == "ilink":
+        from bot.chat.ilink import IlinkChannel
+
+        ilink = settings.chat.ilink
+        return IlinkChannel(
+            base_url=ilink.base_url,
+            token=ilink.token.get_secret_value(),
+            account=ilink.account,
+            engine=engine,
+            sends_per_user=ilink.sends_per_user,
+            timeout=ilink.timeout_seconds,
+        )
+    raise ChatUnavailable(f"chat kind {kind!r} is not available")
+
+
+def build_channels(
+    settings: Settings, renderer: Renderer | None = None, engine: Engine | None = None
+) -> list[ChatChannel]:
+    return [build_channel(settings, renderer, kind=kind, engine=engine) for kind in settings.chat.kinds]
 
 
 @dataclass
 class App:
     loaded: LoadedConfig
     channel: ChatChannel | None = None
+    """Given: serve this one channel instead of the configured ones. After start: the first channel."""
     engine: Engine | None = field(default=None, init=False)
     leagues: dict[str, League] = field(default_factory=dict)
     push: PushService | None = field(default=None, init=False)
+    """The first channel's push service (the only one when one channel is served)."""
     sender: PacedSender | None = field(default=None, init=False)
+    """The first channel's sender."""
+    channels: list[ChatChannel] = field(default_factory=list, init=False)
+    senders: dict[str, PacedSender] = field(default_factory=dict, init=False)
+    """Chat account → its paced sender."""
+    pushes: dict[str, PushService] = field(default_factory=dict, init=False)
+    """Chat account → its push service (channels that carry pushes only)."""
 
     @property
     def settings(self) -> Settings:
@@ -201,6 +281,10 @@ class App:
             log.info("no config.toml found: running on the embedded default (%s)", self.loaded.path.name)
         else:
             log.info("config loaded from %s", self.loaded.path)
+        kinds = (self.channel.name,) if self.channel is not None else settings.chat.kinds
+        refusal = sandbox_in_real_chat(settings, kinds)
+        if refusal:
+            raise StartRefused(refusal)
         self.engine = await asyncio.to_thread(prepare_database, settings)  # migrations: off the loop
         async with AsyncExitStack() as stack:
             if not self.leagues:
@@ -213,32 +297,44 @@ class App:
         notices: set[asyncio.Task[None]] = set()
         loop = asyncio.get_running_loop()
 
-        def send_notice(admin_chat: str, text: str) -> None:
-            task = loop.create_task(channel.send(Outgoing(admin_chat, Reply.text(text))))
-            notices.add(task)
-            task.add_done_callback(notices.discard)
+        def tell_operator_via(channel: ChatChannel) -> Callable[[str], None]:
+            def send_notice(admin_chat: str, text: str) -> None:
+                task = loop.create_task(channel.send(Outgoing(admin_chat, Reply.text(text))))
+                notices.add(task)
+                task.add_done_callback(notices.discard)
 
-        def tell_operator(text: str) -> None:
-            """Template trouble goes to the admin chat when one is configured (and always to the log).
-            Called from the render worker threads, hence `call_soon_threadsafe`."""
-            log.warning("%s", text)
-            if settings.bot.admin_chat:
-                loop.call_soon_threadsafe(send_notice, settings.bot.admin_chat, text)
+            def tell_operator(text: str) -> None:
+                """Trouble goes to the admin chat when one is configured (and always to the log).
+                Called from the render worker threads too, hence `call_soon_threadsafe`."""
+                log.warning("%s", text)
+                if settings.bot.admin_chat:
+                    loop.call_soon_threadsafe(send_notice, settings.bot.admin_chat, text)
 
-        renderer = build_renderer(settings, tell_operator)
+            return tell_operator
+
+        first_channel: list[ChatChannel] = []
+        renderer = build_renderer(settings, lambda text: tell_operator_via(first_channel[0])(text))
+        if self.channel is not None:
+            channels = [self.channel]
+        else:
+            try:
+                channels = build_channels(settings, renderer, self.engine)
+            except (ChatUnavailable, ValueError) as exc:
+                raise StartRefused(str(exc)) from None
+        first_channel.append(channels[0])
+        self.channels, self.channel = channels, channels[0]
         for league_with_notices in self.leagues.values():  # e.g. the union's spots running out
             set_notice = getattr(league_with_notices, "set_operator_notice", None)
             if set_notice is not None:
-                set_notice(tell_operator)
-        channel = self.channel = self.channel or build_channel(settings, renderer)
+                set_notice(tell_operator_via(channels[0]))
         recorder = RequestRecorder(self.engine)
         stack.push_async_callback(recorder.close)
         links = LinkCache(self.engine, ttl=timedelta(hours=settings.deals.link_ttl_hours))
         spots = GroupSpots(self.engine, default_spots(settings), issuers=spot_issuers(self.leagues))
-        sender = self.sender = build_sender(settings, channel)
-        sender.start()
 
         async def late(message: Incoming, reply: Reply) -> None:
+            """An answer that missed the deadline goes out through the sender of the account it came in on."""
+            sender = self.senders.get(message.account) or self.senders[account_of(channels[0])]
             try:
                 await sender.reply(Outgoing(message.chat_id, reply, reply_to=message))
             except RuntimeError:  # stopping: the sender takes no more work
@@ -247,16 +343,40 @@ class App:
         deals = build_deals(settings, renderer, self.engine, self.leagues, recorder, links, spots, late)
         stack.push_async_callback(deals.aclose)
         league = self.leagues.get("channels")
-        self.push = PushService(
-            settings,
-            self.engine,
-            league,
-            renderer,
-            sender,
-            links,
-            group_spot(settings),
-            notify=tell_operator,
-        )
+        several = len(channels) > 1
+        for channel in channels:
+            sender = self.senders[account_of(channel)] = build_sender(settings, channel)
+            sender.start()
+            if channel.name in PUSHLESS_CHANNELS:
+                continue
+            self.pushes[account_of(channel)] = PushService(
+                settings,
+                self.engine,
+                league,
+                renderer,
+                sender,
+                links,
+                group_spot(settings),
+                notify=tell_operator_via(channel),
+                account=account_of(channel),
+            )
+            if channel.name == "gateway" and settings.chat.gateway.welcome_on_join:
+                channel.on_join = paced_welcome(welcome_hook(renderer, settings.bot.name), sender)  # type: ignore[attr-defined]
+        self.sender = self.senders[account_of(channels[0])]
+        self.push = self.pushes.get(account_of(channels[0]))
+        if several:
+            log.info("serving %s", ", ".join(account_of(c) for c in channels))
+
+        def jobs_changed() -> None:
+            for push in self.pushes.values():
+                push.jobs_changed()
+
+        def next_runs() -> dict[int, datetime]:
+            runs: dict[int, datetime] = {}
+            for push in self.pushes.values():
+                runs.update(push.next_runs())
+            return runs
+
         subscribe = SubscribeHandler(
             engine=self.engine,
             renderer=renderer,
@@ -264,8 +384,8 @@ class App:
             groups=spots,
             operators=settings.bot.operators,
             default_time=settings.push.default_time,
-            on_change=self.push.jobs_changed,
-            next_runs=self.push.next_runs,
+            on_change=jobs_changed,
+            next_runs=next_runs,
             deadline=settings.deals.answer_deadline_seconds,
         )
         router = build_router(settings, renderer, subscribe, deals)
@@ -277,41 +397,89 @@ class App:
                 room_id,
             )
         if settings.push.enabled:
-            await self.push.start(wait=False)  # members get answers while missed slots catch up
-            stack.push_async_callback(self.push.stop)
+            for push in self.pushes.values():
+                await push.start(wait=False)  # members get answers while missed slots catch up
+                stack.push_async_callback(push.stop)
 
-        async def on_message(message: Incoming) -> None:
-            reply = await router(message)
-            if reply:
-                await sender.reply(Outgoing(message.chat_id, reply, reply_to=message))
+        def answer_on(channel: ChatChannel) -> MessageHandler:
+            sender = self.senders[account_of(channel)]
 
-        signals = _SignalStop(channel)
+            async def on_message(message: Incoming) -> None:
+                reply = await router(message)
+                if reply:
+                    await sender.reply(Outgoing(message.chat_id, reply, reply_to=message))
+
+            return on_message
+
+        signals = _SignalStop(self.stop_channels)
+        runs = {
+            asyncio.create_task(
+                channel.run(answer_on(channel)), name=f"channel-{account_of(channel)}"
+            ): channel
+            for channel in channels
+        }
         try:
-            await channel.run(on_message)
+            done, _pending = await asyncio.wait(runs, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if not task.cancelled() and task.exception() is None:
+                    log.info("channel %s ended", account_of(runs[task]))
+            # one channel ending (console input closed, a fatal error) ends the process: stop the rest
+            await self.stop_channels()
+            await asyncio.wait(runs)
+            for task in runs:
+                if not task.cancelled() and task.exception() is not None:
+                    error = task.exception()
+                    if isinstance(error, ChatUnavailable):  # e.g. the webhook port is taken
+                        raise StartRefused(f"{account_of(runs[task])}: {error}") from None
+                    raise error  # type: ignore[misc]
         finally:
+            for task in runs:
+                if not task.done():
+                    task.cancel()
             await signals.close()
             # finish the message in flight; queued pushes stay unclaimed for the next start
-            await sender.close(drain=False)
-            if notices:  # let the operator's notices out before the channel closes
+            for sender in self.senders.values():
+                await sender.close(drain=False)
+            if notices:  # let the operator's notices out before the channels close
                 await asyncio.wait(set(notices), timeout=5)
+            await self.stop_channels()
+
+    async def stop_channels(self) -> None:
+        for channel in self.channels or ([self.channel] if self.channel else []):
             await channel.stop()
 
     async def stop(self) -> None:
-        """Stop the channel; `run` then winds down and returns (what SIGINT/SIGTERM do).
+        """Stop the channels; `run` then winds down and returns (what SIGINT/SIGTERM do).
 
-        The sender stops first: the message in flight is finished while the channel can still send it,
+        The senders stop first: the message in flight is finished while the channel can still send it,
         and queued pushes stay unclaimed, so the next start sends them."""
-        if self.sender is not None:
-            await self.sender.close(drain=False)
-        if self.channel is not None:
-            await self.channel.stop()
+        for sender in self.senders.values():
+            await sender.close(drain=False)
+        await self.stop_channels()
+
+
+def account_of(channel: ChatChannel) -> str:
+    """The channel's chat account; a channel written before accounts existed is named by its kind."""
+    return str(getattr(channel, "account", "") or channel.name)
+
+
+def paced_welcome(welcome: JoinHook, sender: PacedSender) -> JoinHook:
+    """A join hook that sends the welcome through the account's paced sender (and so returns None)."""
+
+    async def greet(joined: MemberJoined) -> Reply | None:
+        reply = await welcome(joined)
+        if reply:
+            await sender.reply(Outgoing(joined.chat_id, reply))
+        return None
+
+    return greet
 
 
 class _SignalStop:
-    """SIGINT/SIGTERM stop the channel cleanly (it finishes the message in flight) instead of killing it."""
+    """SIGINT/SIGTERM stop the channels cleanly (each finishes the message in flight) instead of killing them."""
 
-    def __init__(self, channel: ChatChannel) -> None:
-        self.channel = channel
+    def __init__(self, stop: Callable[[], Awaitable[None]]) -> None:
+        self.stop = stop
         self.loop = asyncio.get_running_loop()
         self.installed: list[signal.Signals] = []
         self.stopping: asyncio.Task[None] | None = None
@@ -325,7 +493,10 @@ class _SignalStop:
     def _on_signal(self, sig: signal.Signals) -> None:
         if self.stopping is None:
             log.info("%s received: stopping", sig.name)
-            self.stopping = self.loop.create_task(self.channel.stop())
+            self.stopping = self.loop.create_task(self._stop())
+
+    async def _stop(self) -> None:
+        await self.stop()
 
     async def close(self) -> None:
         for sig in self.installed:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import text
 
+from bot.checks_live import live_checks, refusals
 from bot.config import LoadedConfig
 from bot.redact import mask, mask_url
 from bot.render_check import check_templates
@@ -16,7 +17,9 @@ from bot.store import db
 def run_checks(loaded: LoadedConfig) -> Iterator[tuple[bool, str]]:
     settings = loaded.settings
     source = "embedded default" if loaded.is_example else str(loaded.path)
-    yield True, f"config: {source} (chat={settings.chat.kind}, timezone={settings.bot.timezone})"
+    chat = "+".join(settings.chat.kinds)
+    yield True, f"config: {source} (chat={chat}, timezone={settings.bot.timezone})"
+    yield from refusals(settings)
 
     problems = check_templates(
         settings.templates.dir,
@@ -39,6 +42,7 @@ def run_checks(loaded: LoadedConfig) -> Iterator[tuple[bool, str]]:
         engine.dispose()
     except Exception as exc:
         yield False, mask(f"database: {shown} unreachable: {type(exc).__name__}: {exc}".splitlines()[0])
+        yield from live_checks(settings, None)
         return
     head = db.head_revision()
     if current == head:
@@ -47,3 +51,8 @@ def run_checks(loaded: LoadedConfig) -> Iterator[tuple[bool, str]]:
         yield True, f"database: {shown} at {current or 'empty'}; `tuike run` will upgrade it to {head}"
     else:
         yield False, f"database: {shown} at {current or 'empty'}, needs {head}: run `tuike db upgrade`"
+    live = db.make_engine(url)
+    try:
+        yield from live_checks(settings, live if current == head else None)
+    finally:
+        live.dispose()

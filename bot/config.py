@@ -10,6 +10,8 @@ Secrets may come from the environment instead of the file:
     TUIKE_CHANNELS_APPID       [leagues.channels] appid
     TUIKE_CHANNELS_SECRET      [leagues.channels] secret
     TUIKE_WECHATY_TOKEN        [chat.wechaty] token
+    TUIKE_GATEWAY_TOKEN        [chat.gateway] token
+    TUIKE_ILINK_TOKEN          [chat.ilink] token
     TUIKE_UNION_APPID          [leagues.union] appid
     TUIKE_UNION_SECRET         [leagues.union] secret
     TUIKE_TAOBAO_APP_KEY       [leagues.taobao] app_key
@@ -40,6 +42,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 from sqlalchemy.engine import make_url
 
 from bot.redact import MASK, mask_url
@@ -94,23 +97,149 @@ class WechatySettings(_Section):
         return value
 
 
-class ChatSettings(_Section):
-    kind: Literal["console", "wechaty"] = "console"
-    allowed_groups: tuple[str, ...] = ()
-    console: ConsoleSettings = ConsoleSettings()
-    wechaty: WechatySettings = WechatySettings()
+CHAT_KINDS = ("console", "wechaty", "gateway", "ilink")
+REAL_CHAT_KINDS = ("wechaty", "gateway", "ilink")
+_LISTEN = re.compile(r"(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})")
+
+
+class GatewaySettings(_Section):
+    """An iPad-protocol HTTP gateway in the GeWe shape: REST out, a webhook in (docs/wechat.md)."""
+
+    base_url: str = ""
+    """The gateway's API root; calls go to {base_url}/message/postText and so on."""
+    token: SecretStr = SecretStr("")
+    """Sent as X-GEWE-TOKEN on every call."""
+    app_id: str = ""
+    """The logged-in account's appId on the gateway."""
+    listen: str = "127.0.0.1:8701"
+    """host:port of the bot's webhook server."""
+    callback_url: str = ""
+    """The URL the gateway should call; default http://{listen}/gateway/callback."""
+    welcome_on_join: bool = False
+    timeout_seconds: float = Field(10.0, gt=0, le=120)
+    max_body_bytes: int = Field(1_048_576, ge=1024, le=64 * 1_048_576)
+
+    @field_validator("base_url", "callback_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not re.fullmatch(r"https?://[^\s]+", value):
+            raise ValueError("an http(s):// URL")
+        return value.rstrip("/")
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        found = _LISTEN.fullmatch(value)
+        if not found or not 0 <= int(found["port"]) < 65536:
+            raise ValueError("host:port for the webhook server, e.g. '127.0.0.1:8701'")
+        return value
 
     @model_validator(mode="after")
-    def _wechaty_is_configured(self) -> ChatSettings:
+    def _callback_for_a_wildcard_listen(self) -> GatewaySettings:
+        if self.listen_host in ("0.0.0.0", "::") and not self.callback_url:
+            raise ValueError(
+                "listen on all interfaces needs callback_url: the address the gateway can reach the bot at"
+            )
+        return self
+
+    @property
+    def listen_host(self) -> str:
+        found = _LISTEN.fullmatch(self.listen)
+        assert found is not None
+        return found["host"].strip("[]")
+
+    @property
+    def listen_port(self) -> int:
+        found = _LISTEN.fullmatch(self.listen)
+        assert found is not None
+        return int(found["port"])
+
+
+class IlinkSettings(_Section):
+    """Tencent's official iLink bot API: private chats only (docs/wechat.md)."""
+
+    base_url: str = "https://ilinkai.weixin.qq.com"
+    token: SecretStr = SecretStr("")
+    """The bot token; empty means log in by QR code (the token obtained is kept in the store)."""
+    account: str = Field("default", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    """Names this iLink bot in the store; give each bot its own when several share one database."""
+    sends_per_user: int = Field(10, ge=1, le=100)
+    """Messages the bot may send a member per context window (iLink answers ret -2 beyond ~10)."""
+    timeout_seconds: float = Field(10.0, gt=0, le=120)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^\s]+", value):
+            raise ValueError("an http(s):// URL")
+        return value.rstrip("/")
+
+
+def _kinds_error(value: object) -> PydanticCustomError:
+    return PydanticCustomError(
+        "literal_error",
+        "Input should be {expected}",
+        {"expected": "'console', 'wechaty', 'gateway' or 'ilink' (or a list of them)"},
+    )
+
+
+class ChatSettings(_Section):
+    kind: str | tuple[str, ...] = "console"
+    """One channel, or a list: one `tuike run` can serve a gateway account and an iLink bot together."""
+    allowed_groups: tuple[str, ...] = ()
+    allow_sandbox_with_real_chat: bool = False
+    """A real chat channel with a sandbox league posts simulated links into real chats: refused unless set."""
+    console: ConsoleSettings = ConsoleSettings()
+    wechaty: WechatySettings = WechatySettings()
+    gateway: GatewaySettings = GatewaySettings()
+    ilink: IlinkSettings = IlinkSettings()
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _known_kinds(cls, value: object) -> object:
+        kinds = [value] if isinstance(value, str) else value
+        if not isinstance(kinds, list | tuple) or not kinds:
+            raise _kinds_error(value)
+        for kind in kinds:
+            if kind not in CHAT_KINDS:
+                raise _kinds_error(kind)
+        if len(set(kinds)) != len(kinds):
+            raise ValueError("each chat kind at most once")
+        return value if isinstance(value, str) else tuple(kinds)
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return (self.kind,) if isinstance(self.kind, str) else self.kind
+
+    @property
+    def real(self) -> tuple[str, ...]:
+        """The kinds that reach real WeChat users."""
+        return tuple(k for k in self.kinds if k in REAL_CHAT_KINDS)
+
+    @model_validator(mode="after")
+    def _channels_are_configured(self) -> ChatSettings:
+        kinds = self.kinds
         # Without an endpoint python-wechaty would ask a public discovery service; we never do that.
-        if self.kind == "wechaty" and not self.wechaty.endpoint:
+        if "wechaty" in kinds and not self.wechaty.endpoint:
             raise ValueError(
                 'kind = "wechaty" needs [chat.wechaty] endpoint, the host:port of your puppet-service gateway'
             )
-        if self.kind == "wechaty" and not self.wechaty.token.get_secret_value():
+        if "wechaty" in kinds and not self.wechaty.token.get_secret_value():
             raise ValueError(
                 'kind = "wechaty" needs [chat.wechaty] token (or TUIKE_WECHATY_TOKEN) of the puppet service'
             )
+        if "gateway" in kinds:
+            missing = [
+                key
+                for key, value in (
+                    ("base_url", self.gateway.base_url),
+                    ("token (or TUIKE_GATEWAY_TOKEN)", self.gateway.token.get_secret_value()),
+                    ("app_id", self.gateway.app_id),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError('kind = "gateway" needs [chat.gateway] ' + ", ".join(missing))
         return self
 
 
@@ -355,6 +484,8 @@ class PushSettings(_Section):
     live_remind_minutes: int = Field(15, ge=1, le=24 * 60)
     with_image: bool = False
     instance: str = ""
+    push_share: float = Field(0.25, ge=0, le=1)
+    """While pushes wait, at least this share of the account's sends goes to them (replies take the rest)."""
     league_budget_seconds: float = Field(120.0, gt=0, le=3600)
     """How long composing one push (its league calls, retries included) may take."""
 
@@ -400,6 +531,32 @@ class Settings(_Section):
         return f"sqlite:///{(self.bot.data_dir / 'tuike.db').as_posix()}"
 
 
+def sandbox_leagues(settings: Settings) -> list[str]:
+    """Enabled leagues that serve the simulated sandbox instead of the real API."""
+    out = []
+    for name in type(settings.leagues).model_fields:
+        section = getattr(settings.leagues, name)
+        if getattr(section, "enabled", False) and getattr(section, "sandbox", False):
+            out.append(name)
+    return out
+
+
+def sandbox_in_real_chat(settings: Settings, kinds: tuple[str, ...] | None = None) -> str:
+    """Why this config must not run (a real chat channel with a sandbox league), or '' when it may.
+
+    Sandbox links look real and lead nowhere: posted into real groups they would cost the operator
+    members' trust. `[chat] allow_sandbox_with_real_chat = true` is the explicit way to test anyway."""
+    real = [k for k in (kinds or settings.chat.kinds) if k in REAL_CHAT_KINDS]
+    sandboxed = sandbox_leagues(settings)
+    if not real or not sandboxed or settings.chat.allow_sandbox_with_real_chat:
+        return ""
+    return (
+        f"真实微信渠道 ({', '.join(real)}) 不能配沙盒联盟 ({', '.join(sandboxed)}): "
+        "members would get simulated links. Set the league's sandbox = false with real credentials, "
+        "or [chat] allow_sandbox_with_real_chat = true to test on purpose"
+    )
+
+
 class ConfigError(Exception):
     """A config problem an operator can fix; the message is one line naming the key."""
 
@@ -417,6 +574,8 @@ def _env_overrides(raw: dict[str, Any]) -> dict[str, Any]:
         "TUIKE_CHANNELS_APPID": ("leagues", "channels", "appid"),
         "TUIKE_CHANNELS_SECRET": ("leagues", "channels", "secret"),
         "TUIKE_WECHATY_TOKEN": ("chat", "wechaty", "token"),
+        "TUIKE_GATEWAY_TOKEN": ("chat", "gateway", "token"),
+        "TUIKE_ILINK_TOKEN": ("chat", "ilink", "token"),
         "TUIKE_UNION_APPID": ("leagues", "union", "appid"),
         "TUIKE_UNION_SECRET": ("leagues", "union", "secret"),
         "TUIKE_TAOBAO_APP_KEY": ("leagues", "taobao", "app_key"),

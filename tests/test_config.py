@@ -56,7 +56,7 @@ def test_secrets_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
         ({"chatt": {}}, "unknown key 'chatt'"),
         (
             {"chat": {"kind": "wechat"}},
-            "chat.kind = 'wechat' is not allowed; expected 'console' or 'wechaty'",
+            "chat.kind = 'wechat' is not allowed; expected 'console', 'wechaty', 'gateway' or 'ilink'",
         ),
         ({"bot": {"timezone": "Mars/Base"}}, "bot.timezone = 'Mars/Base' is not valid"),
         ({"leagues": {"channels": {"max_retries": -1}}}, "leagues.channels.max_retries = -1"),
@@ -95,3 +95,33 @@ def test_missing_config_file_exits_2(tmp_path: Path) -> None:
     result = tuike("--config", str(tmp_path / "nope.toml"), "run", cwd=tmp_path)
     assert result.returncode == 2
     assert "does not exist" in result.stderr
+
+
+def test_taobao_settings_keys_env_and_one_line_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TUIKE_TAOBAO_APP_KEY", "23456789")
+    monkeypatch.setenv("TUIKE_TAOBAO_APP_SECRET", "top-secret-from-env")
+
+    def raw() -> dict[str, object]:
+        section = {
+            "enabled": True,
+            "sandbox": False,
+            "base_url": "https://eco.taobao.com/router/rest",
+            "sign_method": "hmac",
+            "pid": "mm_123_456_789",
+            "session": "",
+        }
+        return {"leagues": {"taobao": section}}
+
+    taobao = parse_settings(raw()).leagues.taobao
+    assert taobao.app_key == "23456789"
+    assert taobao.app_secret.get_secret_value() == "top-secret-from-env"
+    assert "top-secret" not in repr(taobao)
+    monkeypatch.delenv("TUIKE_TAOBAO_APP_SECRET")
+    with pytest.raises(ConfigError, match="TUIKE_TAOBAO_APP_SECRET"):
+        parse_settings(raw())
+    with pytest.raises(ConfigError, match=r"leagues\.taobao\.pid"):
+        parse_settings({"leagues": {"taobao": {"pid": "123_456"}}})
+    with pytest.raises(ConfigError, match=r"leagues\.taobao\.sign_method"):
+        parse_settings({"leagues": {"taobao": {"sign_method": "sha1"}}})
+    with pytest.raises(ConfigError, match=r"deals\.leagues"):
+        parse_settings({"deals": {"leagues": ["taobao", "amazon"]}})

@@ -31,6 +31,8 @@ class Incoming:
     mentioned: bool = False
     sender_is_owner: bool = False
     from_self: bool = False
+    account: str = ""
+    """The chat account that received it (the channel's `account`): that account serves the group."""
 
     def __post_init__(self) -> None:
         # A lone UTF-16 surrogate (a broken client, a cut emoji) has no UTF-8 form: left in, it fails the
@@ -100,6 +102,25 @@ class Outgoing:
     reply_to: Incoming | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class MemberJoined:
+    """New members in a group, as the join hook sees them."""
+
+    chat_id: str
+    chat_name: str
+    member_ids: tuple[str, ...]
+    member_names: tuple[str, ...]
+    inviter_name: str = ""
+
+
+JoinHook = Callable[[MemberJoined], Awaitable["Reply | None"]]
+"""Returns what to say to the group when members join (a welcome), or None to stay quiet."""
+
+
+class ChatUnavailable(RuntimeError):
+    """The channel cannot send now (not logged in, stopped, the platform refused); the text says why."""
+
+
 MessageHandler = Callable[[Incoming], Awaitable[None]]
 """Takes one message; answering (through a sender) is its business, not the channel's."""
 
@@ -108,6 +129,8 @@ class ChatChannel(Protocol):
     """A chat platform: delivers `Incoming` messages to a handler and sends replies."""
 
     name: str
+    account: str
+    """Names the chat account in the store (groups it serves, its state); stable across restarts."""
 
     async def run(self, handler: MessageHandler) -> None:
         """Deliver messages to `handler` until the channel ends or is stopped."""

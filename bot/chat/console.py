@@ -46,6 +46,7 @@ def _slug(name: str) -> str:
 
 class ConsoleChannel:
     name = "console"
+    account = "console"
 
     def __init__(
         self,
@@ -163,6 +164,7 @@ class ConsoleChannel:
             is_group=not self.state.private,
             mentioned=mentioned or self.state.private,
             sender_is_owner=self._is_owner(),
+            account=self.account,
         )
 
     async def run(self, handler: MessageHandler) -> None:

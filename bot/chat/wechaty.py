@@ -32,30 +32,46 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
+import importlib.util
 import json
 import logging
 import os
 import re
 import warnings
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Coroutine, Sequence
 from pathlib import Path, PurePosixPath
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from bot.chat.base import (
+    ChatUnavailable,
     Image,
     Incoming,
+    JoinHook,
     LinkCard,
+    MemberJoined,
     MessageHandler,
     MiniProgramCard,
     Outgoing,
-    Reply,
     ReplyPart,
     Text,
 )
+from bot.chat.text import mini_program_card_text, strip_mention, url_card_text
+
+__all__ = [
+    "ChatUnavailable",
+    "JoinHook",
+    "MemberJoined",
+    "WechatyChannel",
+    "mini_program_card_text",
+    "strip_mention",
+    "url_card_text",
+    "wechaty_installed",
+]
+
+INSTALL_HINT = "the legacy Wechaty channel needs the optional extra: pip install 'tuike[wechaty]'"
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +79,9 @@ RECONNECT_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 """Seconds to wait before reconnecting: the first after a working session ends, longer after failures."""
 
 _ENDPOINT = re.compile(r"[A-Za-z0-9.\-\[\]:]+:\d{1,5}")
-_CHANNELS_PRODUCT = re.compile(r"(?:https?://)?store\.weixin\.qq\.com/shop/a/([A-Za-z0-9]+)")
 _WECHATY_LOG_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
 _SEEN_CAPACITY = 10_000
+_KINDS_CAPACITY = 50_000
 _CHATTER = (
     "there are endpoint<",  # these two print the token
     "there are two tokens",
@@ -76,69 +92,16 @@ _PROBE_TIMEOUT = 5.0
 _GOODBYE_TIMEOUT = 3.0
 
 
-@dataclass(frozen=True, slots=True)
-class MemberJoined:
-    """New members in a group, as the join hook sees them."""
-
-    chat_id: str
-    chat_name: str
-    member_ids: tuple[str, ...]
-    member_names: tuple[str, ...]
-    inviter_name: str = ""
-
-
-JoinHook = Callable[[MemberJoined], Awaitable[Reply | None]]
-"""Returns what to say to the group when members join (a welcome), or None to stay quiet."""
-
-
-class ChatUnavailable(RuntimeError):
-    """`send` found no logged-in WeChat connection in time, or the channel has stopped."""
-
-
-# -- text produced for what members paste ------------------------------------------------------------
-
-
-def url_card_text(url: str, title: str = "") -> str:
-    """The text a pasted url-link card becomes: its URL, then its title."""
-    return "\n".join(part for part in (url.strip(), title.strip()) if part)
-
-
-def mini_program_card_text(appid: str, page_path: str, title: str = "", username: str = "") -> str:
-    """The text a pasted mini-program card becomes; see the module docstring for the form."""
-    path = page_path.strip()
-    link = ""
-    candidate = path
-    for _ in range(3):  # page paths carry their parameters URL-encoded, sometimes twice
-        match = _CHANNELS_PRODUCT.search(candidate)
-        if match:
-            link = f"https://store.weixin.qq.com/shop/a/{match.group(1)}"
-            break
-        decoded = unquote(candidate)
-        if decoded == candidate:
-            break
-        candidate = decoded
-    if not link:
-        link = f"miniprogram://{appid.strip() or username.strip() or 'unknown'}/{path.lstrip('/')}"
-    return "\n".join(part for part in (link, title.strip()) if part)
-
-
-def strip_mention(text: str, names: Iterable[str]) -> tuple[str, bool]:
-    """Remove `@name` of the bot (WeChat puts U+2005 after it) and say whether there was one.
-
-    Only the bot's own names are removed: "@小红 帮助" is not addressed to the bot and must not read as
-    "帮助".
-    """
-    alternatives = sorted({name for name in names if name}, key=len, reverse=True)
-    if not alternatives:
-        return text, False
-    pattern = re.compile("@(?:" + "|".join(map(re.escape, alternatives)) + r")(?:[\u2005 ]|$)")
-    stripped, count = pattern.subn("", text)
-    if not count:
-        return text, False
-    return re.sub(r"[ \u2005]{2,}", " ", stripped).strip(), True
-
-
 # -- importing wechaty ---------------------------------------------------------------------------------
+
+
+def wechaty_installed() -> bool:
+    """python-wechaty is an optional extra (`tuike[wechaty]`): is it installed here?"""
+    try:
+        return importlib.util.find_spec("wechaty") is not None
+    except (ImportError, ValueError):
+        return False
+
 
 _lib: Any = None
 
@@ -273,7 +236,10 @@ class WechatyChannel:
             raise ValueError("a puppet-service token is required")
         if not reconnect_delays:
             raise ValueError("reconnect_delays must not be empty")
+        if not wechaty_installed():
+            raise ChatUnavailable(INSTALL_HINT)
         self.endpoint = endpoint
+        self.account = f"wechaty:{endpoint}"
         self._token = token
         self.cache_dir = Path(data_dir) / "wechaty"
         self.log_level = logging.getLevelName(log_level) if isinstance(log_level, str) else log_level
@@ -300,7 +266,8 @@ class WechatyChannel:
         self._tasks: set[asyncio.Task[None]] = set()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._send_lock = asyncio.Lock()
-        self._groups: dict[str, bool] = {}
+        self._groups: OrderedDict[str, bool] = OrderedDict()
+        """chat id → is it a group, for sends that do not reply to a message; bounded (least recent out)."""
 
     @property
     def logged_in(self) -> bool:
@@ -517,7 +484,7 @@ class WechatyChannel:
             return
         if incoming is None or self._handler is None:
             return
-        self._groups[incoming.chat_id] = incoming.is_group
+        self._remember_kind(incoming.chat_id, incoming.is_group)
         try:
             await self._handler(incoming)
         except Exception:
@@ -567,6 +534,7 @@ class WechatyChannel:
                 is_group=False,
                 mentioned=True,
                 from_self=from_self,
+                account=self.account,
             )
 
         await room.ready()
@@ -592,6 +560,7 @@ class WechatyChannel:
             mentioned=mentioned,
             sender_is_owner=bool(owner_id) and owner_id == sender_id,
             from_self=from_self,
+            account=self.account,
         )
 
     async def _alias_in(self, bot: Any, room: Any) -> str:
@@ -617,7 +586,7 @@ class WechatyChannel:
             member_names=tuple(str(c.name or c.contact_id) for c in newcomers),
             inviter_name=str(getattr(inviter, "name", "") or ""),
         )
-        self._groups[joined.chat_id] = True
+        self._remember_kind(joined.chat_id, True)
         try:
             reply = await self.on_join(joined)
             if reply:
@@ -642,6 +611,12 @@ class WechatyChannel:
             except TimeoutError:
                 raise ChatUnavailable(f"not logged in to WeChat after {self.send_timeout:.0f} s") from None
         return self._bot
+
+    def _remember_kind(self, chat_id: str, is_group: bool) -> None:
+        self._groups[chat_id] = is_group
+        self._groups.move_to_end(chat_id)
+        while len(self._groups) > _KINDS_CAPACITY:
+            self._groups.popitem(last=False)
 
     def _is_group(self, message: Outgoing) -> bool:
         if message.reply_to is not None and message.reply_to.chat_id == message.chat_id:

@@ -14,12 +14,15 @@ from bot.cli.context import Context, fail, pass_context
 @pass_context
 def run(ctx: Context) -> None:
     """Start the bot (console + sandbox league on the embedded default)."""
-    from bot.app import App, setup_logging
+    from bot.app import App, StartRefused, setup_logging
 
     loaded = ctx.loaded
     setup_logging(loaded.settings)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(App(loaded).run())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(App(loaded).run())
+    except StartRefused as exc:
+        fail(f"不能启动 (refused to start): {exc}")
 
 
 @click.command()

@@ -59,6 +59,10 @@ def sandbox(port: int) -> None:
                 f"sandbox league on {server.base_url} ({len(server.state.catalogue.products)} products); "
                 f"Taobao TOP gateway at {server.base_url}/router/rest"
             )
+            top = server.face("/router/rest")
+            sample = next(p for p in server.state.catalogue.products if top.on_sale(p) and p.coupon_ids)
+            click.echo("a Taobao share text from someone else, to paste into `tuike run`:")
+            click.echo("  " + top.foreign_share_text(sample).replace("\n", " "))
             await asyncio.Event().wait()
 
     with contextlib.suppress(KeyboardInterrupt):
@@ -175,7 +179,7 @@ def promote(
         refs = find_product_refs(text)
         ref = refs[0] if refs else None
         if ref is not None:
-            by_platform = {lg.platform: lg for lg in leagues.values()}
+            by_platform: dict[str, League] = {lg.platform: lg for lg in leagues.values()}
             league = _pick(leagues, league_name) if league_name else by_platform.get(ref.platform)
             if league is None:
                 click.echo(f"{ref.platform} 的联盟没有启用 (league not enabled)", err=True)

@@ -10,10 +10,12 @@ import sys
 
 import click
 
-from bot.handlers.parse import ProductRef, find_product_refs
+from bot.handlers.parse import PLATFORM_NAMES, ProductRef, find_product_refs
 
-PLATFORM_NAMES = {"taobao": "淘宝/天猫", "jd": "京东", "pdd": "拼多多", "channels": "微信小店"}
-KIND_NAMES = {"item": "商品链接", "short_link": "短链接", "tpwd": "淘口令"}
+KIND_NAMES = {"item": "商品链接", "short_link": "短链接", "tpwd": "口令"}
+SERVED = frozenset({"taobao", "jd", "pdd", "channels"})
+NOT_PRODUCT = {"xianyu": "闲鱼二手，不是联盟商品"}
+NOTHING = "没有认出商品链接或口令（认得淘宝/天猫、京东、拼多多、微信小店的链接和淘口令、京东口令）。"
 
 
 def describe(ref: ProductRef) -> str:
@@ -25,7 +27,11 @@ def describe(ref: ProductRef) -> str:
         details.append(f"口令 {ref.code}")
     if ref.url is not None:
         details.append(ref.url)
-    return f"{PLATFORM_NAMES[ref.platform]} {KIND_NAMES[ref.kind]}：" + "，".join(details)
+    kind = "淘口令" if ref.kind == "tpwd" and ref.platform == "taobao" else KIND_NAMES[ref.kind]
+    line = f"{PLATFORM_NAMES[ref.platform]} {kind}：" + "，".join(details)
+    if ref.not_product is not None:
+        return line + f"（{NOT_PRODUCT[ref.not_product]}）"
+    return line if ref.platform in SERVED else line + "（暂不支持这个平台）"
 
 
 @click.command("parse")
@@ -35,9 +41,20 @@ def parse(text: str, as_json: bool) -> None:
     """List the product links and 淘口令 found in TEXT ("-" reads the text from stdin)."""
     if text == "-":
         text = sys.stdin.read()
-    for ref in find_product_refs(text):
+    refs = find_product_refs(text)
+    if not refs:
+        click.echo(NOTHING, err=True)  # stdout stays empty: a script reading JSON lines gets none
+        return
+    for ref in refs:
         if as_json:
-            row = {"platform": ref.platform, "kind": ref.kind, "id": ref.id, "code": ref.code, "url": ref.url}
+            row = {
+                "platform": ref.platform,
+                "kind": ref.kind,
+                "id": ref.id,
+                "code": ref.code,
+                "url": ref.url,
+                "not_product": ref.not_product,
+            }
             click.echo(json.dumps(row, ensure_ascii=False))
         else:
             click.echo(describe(ref))

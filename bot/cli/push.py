@@ -69,7 +69,12 @@ def daily(ctx: click.Context, group_name: str, dry_run: bool) -> None:
         async with AsyncExitStack() as stack:
             leagues = await open_leagues(settings, engine, stack)
             renderer: Renderer = build_renderer(settings)
-            channel = build_channel(settings)
+            # the group's own account sends (accounts own groups); a group from before accounts: the first
+            kind = group.account.split(":", 1)[0] if group.account else None
+            if kind not in (None, *settings.chat.kinds) or kind == "ilink":
+                click.echo(f"「{group.name}」由 {group.account} 服务，这里的配置不能给它推送", err=True)
+                sys.exit(2)
+            channel = build_channel(settings, kind=kind, engine=engine)
             sender = PacedSender(channel.send, rate_per_minute=None, jitter=(0, 0))
             service = PushService(
                 settings,

@@ -18,7 +18,14 @@ from typing import Any
 
 from bot.chat.base import Incoming, MiniProgramCard, Reply, ReplyPart, Text
 from bot.config import DealSettings
-from bot.handlers.parse import ProductRef, find_product_refs, may_be_request, parse_command
+from bot.handlers.parse import (
+    PLATFORM_NAMES,
+    ProductRef,
+    find_product_refs,
+    may_be_request,
+    parse_command,
+    shown_keyword,
+)
 from bot.handlers.ranking import mix_leagues
 from bot.handlers.ratelimit import RateLimiter, Verdict
 from bot.handlers.unpromotable import unpromotable_reason
@@ -42,14 +49,6 @@ from bot.render import Renderer
 from bot.store.requests import RequestRecord, RequestRecorder
 
 log = logging.getLogger(__name__)
-
-PLATFORM_NAMES = {
-    "taobao": "淘宝/天猫",
-    "jd": "京东",
-    "pdd": "拼多多",
-    "channels": "微信小店",
-    "union": "小程序联盟",
-}
 
 SpotResolver = Callable[[Incoming, str], Awaitable[Spot]]
 """(message, league name) → the promotion identity for the message's group on that league."""
@@ -118,14 +117,14 @@ class DealsHandler:
         renderer: Renderer,
         links: LinkCache,
         spots: SpotResolver,
-        limiter: RateLimiter,
+        limiter: RateLimiter | None,
         recorder: RequestRecorder,
         settings: DealSettings,
         search_cache: SearchCache | None = None,
         late: LateSend | None = None,
     ) -> None:
         self.leagues = leagues
-        self.by_platform = {league.platform: league for league in leagues.values()}
+        self.by_platform: dict[str, League] = {league.platform: league for league in leagues.values()}
         self.search_leagues = [leagues[name] for name in settings.leagues if name in leagues]
         """What a keyword search asks, in the operator's order ([deals] leagues, enabled ones only)."""
         self.renderer = renderer
@@ -151,7 +150,10 @@ class DealsHandler:
                 return None
             keyword = command.arg.strip()
 
-        verdict, wait = self.limiter.check(message.chat_id, message.sender_id)
+        # the app counts every reply in the router (`LimitRequests`); a limiter here is for the handler alone
+        verdict, wait = (
+            self.limiter.check(message.chat_id, message.sender_id) if self.limiter else (Verdict.ALLOW, 0)
+        )
         if verdict is Verdict.SILENT:
             return Reply(())
         if verdict is Verdict.WARN:
@@ -167,7 +169,11 @@ class DealsHandler:
         # longer (to fill the caches for the next asker)
         with budget(deadline + max(self.settings.late_answer_grace_seconds, KEEP_FETCHING_SECONDS)):
             work = loop.create_task(self._work(message, refs, keyword))
-        done, _ = await asyncio.wait({work}, timeout=deadline)
+        try:
+            done, _ = await asyncio.wait({work}, timeout=deadline)
+        except asyncio.CancelledError:
+            work.cancel()  # the bot is stopping: nobody waits for this answer any more
+            raise
         if work in done:
             reply, outcomes, calls = work.result()
             self._record(message, refs, keyword, outcomes, calls)
@@ -278,7 +284,9 @@ class DealsHandler:
     async def _answer_ref(self, message: Incoming, ref: ProductRef) -> _Outcome:
         platform_name = PLATFORM_NAMES.get(ref.platform, ref.platform)
         league = self.by_platform.get(ref.platform)
-        reason = unpromotable_reason(ref.url or "", message.text if ref.platform == "taobao" else "")
+        reason = ref.not_product or unpromotable_reason(
+            ref.url or "", message.text if ref.platform == "taobao" else ""
+        )
         if reason:
             context = {"platform_name": platform_name, "reason": reason}
             return _Outcome(await self._render(message, "not_promotable", context), reason)
@@ -344,7 +352,8 @@ class DealsHandler:
         except LeagueError as exc:
             return await self._league_trouble(message, league_of[id(top[0])], exc)
         items = [self._deal_context(p, link) for p, link in zip(top, links, strict=True)]
-        context = {"keyword": keyword, "items": items, "asker": message.sender_name}
+        # Shown back under the bot's name: never a member's link, never a paragraph.
+        context = {"keyword": shown_keyword(keyword), "items": items, "asker": message.sender_name}
         outcome = "ok" if items else "empty"
         # One card at most (the best-placed product that has one): a list of cards would flood a group.
         cards = (mini_program_card(p, link) for p, link in zip(top, links, strict=True))

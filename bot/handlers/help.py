@@ -1,9 +1,13 @@
-"""`帮助` / `help`: what the bot can do, rendered from the `help` template."""
+"""`帮助` / `help` and friends: what the bot can do, rendered from the `help` template.
+
+The words live in one place, `bot.handlers.parse` (`HELP_WORDS` anywhere; `HELP_WHEN_ADDRESSED` — 你好,
+在吗, 怎么用, a bare @ … — only in a private chat or when the bot is @mentioned).
+"""
 
 from __future__ import annotations
 
 from bot.chat.base import Incoming, Reply
-from bot.handlers.parse import parse_command
+from bot.handlers.parse import is_help
 from bot.render import Renderer
 
 
@@ -13,9 +17,8 @@ class HelpHandler:
         self.bot_name = bot_name
 
     async def __call__(self, message: Incoming) -> Reply | None:
-        # the parser's grammar decides, as for every other command: one notion of "asks for help"
-        command = parse_command(message.text, mentioned=message.mentioned or not message.is_group)
-        if command is None or command.kind != "help":
+        # the parser's grammar decides (`parse_command` asks the same `is_help`): one notion of "asks for help"
+        if not is_help(message.text, addressed=message.mentioned or not message.is_group):
             return None
         text = await self.renderer.render_async(
             "help",

@@ -1,7 +1,8 @@
-"""Recognise product links, 淘口令 and commands in a chat message. Pure functions, no I/O.
+"""Recognise product links, 口令 and commands in a chat message. Pure functions, no I/O, linear time.
 
 Most group messages are ordinary chat the bot must ignore, so the ignore path is built for speed:
-`may_be_request` answers with one ``startswith`` and one compiled regex, and everything else
+`may_be_request` rejects a line with a first-character test, at most one anchored match and one C-level
+encode, and everything else
 (URL classification, share-text merging, command grammar) runs only for the few messages it lets through.
 
 Precedence, as the router applies it:
@@ -11,27 +12,64 @@ Precedence, as the router applies it:
 2. Otherwise `parse_command` decides: owner commands (订阅/退订/订阅状态), help, then search.
 3. Otherwise silence.
 
-`may_be_request(text) is False` guarantees that step 1 finds nothing and that
-``parse_command(text, mentioned=False)`` is None. A message that @mentions the bot (or a private chat,
-where the caller passes ``mentioned=True``) may be a plain keyword and must skip the pre-filter.
+`may_be_request(text)` is exact for a group message that does not @mention the bot: True when step 1
+finds something or ``parse_command(text, mentioned=False)`` is a command, False otherwise. A message that
+@mentions the bot (or a private chat, where the caller passes ``mentioned=True``) may be a plain keyword
+or a greeting and must skip it.
 
 Taobao share texts carry one product in up to three forms (short link, its ``tk=`` code, a 淘口令 between
 currency signs). They come back as ONE reference, the most specific form: an item id if a link gives one,
 else the short link with the code filled in as ``code`` (so the caller can query the code directly or
-resolve the link), else the bare 淘口令.
+resolve the link), else the bare 淘口令. JD share texts work the same way (``3.cn`` link, ``jkl=@…@``, the
+``NN:/！…！`` 口令).
+
+Not everything that looks like a Taobao share is a product: a 闲鱼 listing rides on m.tb.cn too and comes
+back labelled ``not_product="xianyu"`` (so the member hears why, without a lookup); a sentence that only
+mentions a domain ("淘宝链接是 m.tb.cn 开头") is nothing; links of platforms no league serves (唯品会,
+抖音, 小红书) come back under their own platform, never mistaken for another one.
+
+Cost: every pattern here is a single left-to-right scan (no nested quantifiers over unbounded spans);
+per-candidate work looks at a bounded neighbourhood, and span lookups use bisection. On top of that only
+the first `MAX_INSPECT` characters of a message are read: a share text is a few hundred characters, a
+list of a dozen of them a few thousand; anything longer is an article or a forward, not a request.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import SplitResult, urlsplit
 
-Platform = Literal["taobao", "jd", "pdd", "channels", "union"]
-"""`taobao` covers Tmall and Tmall Global too: one league serves them all."""
+Platform = Literal["taobao", "jd", "pdd", "channels", "union", "vip", "xiaohongshu", "douyin"]
+"""`taobao` covers Tmall and Tmall Global too: one league serves them all. `vip` (唯品会), `xiaohongshu`
+and `douyin` are recognised so the member hears "暂不支持" instead of a wrong guess; no league serves them."""
 RefKind = Literal["item", "short_link", "tpwd"]
 CommandKind = Literal["search", "help", "subscribe", "unsubscribe", "subscription_status"]
+
+PLATFORM_NAMES: dict[str, str] = {
+    "taobao": "淘宝/天猫",
+    "jd": "京东",
+    "pdd": "拼多多",
+    "channels": "微信小店",
+    "union": "小程序联盟",
+    "vip": "唯品会",
+    "xiaohongshu": "小红书",
+    "douyin": "抖音",
+}
+"""What members and operators read for each platform (one place for replies and the CLI)."""
+
+MAX_INSPECT = 4000
+"""Characters of a message the recogniser reads (the rest is ignored). Long messages are not share texts,
+and the cap bounds the work any one message can cost the event loop."""
+
+
+MAX_CANDIDATES = 100
+"""Link or 口令 candidates the recogniser judges per message: a list of a dozen share texts has a few dozen;
+a message with hundreds is a flood. With `MAX_INSPECT`, this keeps the worst message to a fraction of a
+millisecond, so parsing never needs to leave the event loop."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +77,10 @@ class ProductRef:
     """One product the member pointed at.
 
     kind ``item``: the product id is in the text (``id`` set). ``short_link``: a link that must be
-    resolved by redirect or league API (``id`` None; ``code`` set when the share text carried a 淘口令).
-    ``tpwd``: a bare 淘口令 (``code`` set, ``url`` None). For PDD, ``id`` is the ``goods_sign`` when the link
-    carries one (what the 多多进宝 APIs take), else the numeric ``goods_id``.
+    resolved by redirect or league API (``id`` None; ``code`` set when the share text carried a 口令).
+    ``tpwd``: a bare share 口令 (``code`` set, ``url`` None) — a 淘口令, or a JD 口令 when ``platform`` is
+    ``jd``. For PDD, ``id`` is the ``goods_sign`` when the link carries one (what the 多多进宝 APIs take),
+    else the numeric ``goods_id``. Ids are strings: never assume digits.
     """
 
     platform: Platform
@@ -52,6 +91,9 @@ class ProductRef:
     """The link as written in the message (trailing punctuation removed), or None."""
     start: int
     """Offset in the text where the reference begins; references come back in this order."""
+    not_product: str | None = None
+    """Why this is not an alliance product, or None for a product: ``xianyu`` (a 闲鱼 second-hand listing:
+    its share text rides on m.tb.cn like a Taobao one). Answer it with an explanation, never a lookup."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,32 +103,45 @@ class Command:
     """The keyword for search; the rest of the line for subscribe/unsubscribe; "" otherwise."""
 
 
-# --------------------------------------------------------------------------------------------- links
+# --------------------------------------------------------------------------------------------- scanning
 
 # ASCII only: a URL ends at the first Chinese character or punctuation (，。）「 ...), so
-# "…htm?id=123，快看" never swallows the comma. `$`, `(` and `)` are left out because they delimit 淘口令.
-_URL_CHARS = r"A-Za-z0-9\-._~:/?#@&+,;=%"
-_URL_RE = re.compile(
+# "…htm?id=123，快看" never swallows the comma. `$`, `(`, `)`, `[`, `]` are left out because they delimit
+# 淘口令 and Markdown links.
+_URL_CHARS = r"A-Za-z0-9\-._~:/?#@&+,;=%!*"
+_URL = (
     rf"[Hh][Tt][Tt][Pp][Ss]?://[{_URL_CHARS}]+"
     # Without a scheme only hosts under the TLDs the platforms use, not glued to a word or an e-mail.
-    rf"|(?<![A-Za-z0-9@._/:\-])(?:[A-Za-z0-9\-]+\.)+(?:com|cn|hk)\b(?::\d+)?(?:/[{_URL_CHARS}]*)?",
+    rf"|(?<![A-Za-z0-9@._/\-])(?:[A-Za-z0-9\-]+\.)+(?:com|cn|hk)(?![A-Za-z0-9\-])(?::\d+)?(?:/[{_URL_CHARS}]*)?"
 )
-_TRAILING = ".,;:?!~&#"
+# One scan finds links and 口令 candidates (a run of 8-20 letters and digits), so a candidate never
+# starts inside a link and no span needs checking afterwards.
+_SCAN = re.compile(rf"(?P<url>{_URL})|(?<![A-Za-z0-9])(?P<code>[A-Za-z0-9]{{8,20}})(?![A-Za-z0-9])")
+_URL_RE = re.compile(_URL)
+_TRAILING = ".,;:?!~&#*"
 
 _TB_ID_PARAM = re.compile(r"(?:^|[?&;])(?:amp;)?(?:id|itemId|item_id)=(\d{5,15})(?=$|[&#;])")
-_TB_TK_PARAM = re.compile(r"(?:^|[?&;])(?:amp;)?tk=([A-Za-z0-9]{8,20})(?=$|[&#;])")
+# Some share texts carry the client tag inside the link: `?tk=o63GWJTAyv1%20CZ0002`.
+_TB_TK_PARAM = re.compile(r"(?:^|[?&;])(?:amp;)?tk=([A-Za-z0-9]{8,20})(?=$|[&#;%])")
 _TB_A_M_PATH = re.compile(r"^/i(\d{5,15})\.htm$")
 _JD_PATH = re.compile(r"^/(?:product/)?(\d{5,15})\.html$")
 _JD_QUERY = re.compile(r"(?:^|[?&;])(?:amp;)?(?:wareId|sku|skuId)=(\d{5,15})(?=$|[&#;])")
+_JD_JKL = re.compile(r"(?:^|[?&;])(?:amp;)?jkl=@?([A-Za-z0-9]{6,20})@?(?=$|[&#;])")
 _PDD_SIGN = re.compile(r"(?:^|[?&;])(?:amp;)?goods_sign=([A-Za-z0-9_\-]{10,120})(?=$|[&#;])")
 _PDD_ID = re.compile(r"(?:^|[?&;])(?:amp;)?goods_id=(\d{5,15})(?=$|[&#;])")
 _PDD_GOODS_PAGE = re.compile(r"^/(?:goods\d?|duo_coupon_landing)\.html$")
-_CHANNELS_PATH = re.compile(r"^/shop/a/[A-Za-z0-9]+/?$")
+_CHANNELS_PATH = re.compile(r"^/shop/a/[A-Za-z0-9_\-]+/?$")
 _UNION_PATH = re.compile(r"^/s/[A-Za-z0-9_\-]+/?$")
 """The mini-program union's promotionUrl: https://mmbizurl.cn/s/017btcGpB."""
+_VIP_PATH = re.compile(r"^/(?:product|detail)-(\d{1,15})-(\d{5,25})\.html$")
+_ANY_ID_PARAM = re.compile(r"(?:^|[?&;])(?:amp;)?id=(\d{5,25})(?=$|[&#;])")
+_XHS_GOODS_PATH = re.compile(r"^/goods-detail/([0-9a-fA-F]{16,32})/?$")
+# A short-link token is a real token, not a placeholder in prose ("m.tb.cn/h.xxx", "u.jd.com/…").
+_TOKEN = re.compile(r"^/?(?:h\.)?([A-Za-z0-9_\-]{4,})/?$")
 
-_JD_ITEM_HOSTS = frozenset({"item.jd.com", "item.m.jd.com", "item.jd.hk", "npcitem.jd.hk", "wqitem.jd.com"})
 _JD_SHORT_HOSTS = frozenset({"u.jd.com", "union-click.jd.com", "3.cn", "jingfen.jd.com"})
+# 闲鱼 (second-hand) pages live under taobao.com but are not alliance products.
+_XIANYU_HOSTS = frozenset({"2.taobao.com", "s.2.taobao.com"})
 
 
 def _under(host: str, *domains: str) -> bool:
@@ -103,6 +158,11 @@ def _split(url: str) -> SplitResult | None:
     return parts
 
 
+def _real_token(path: str) -> bool:
+    m = _TOKEN.match(path)
+    return m is not None and len(set(m.group(1).lower())) > 1
+
+
 @dataclass(slots=True)
 class _Found:
     """A reference under construction; merged and frozen into a ProductRef at the end."""
@@ -115,6 +175,10 @@ class _Found:
     start: int
     end: int
     paired: bool = False
+    not_product: str | None = None
+    needs: str = ""
+    """A condition on the surrounding text: "shop" (a video/note link counts only in a shopping share),
+    "taobao" (a link on an unknown host counts only inside a Taobao share text)."""
 
 
 def _classify(url: str, start: int) -> _Found | None:
@@ -125,32 +189,44 @@ def _classify(url: str, start: int) -> _Found | None:
     path, query = parts.path, parts.query
     end = start + len(url)
 
-    def found(platform: Platform, kind: RefKind, ident: str | None = None, code: str | None = None) -> _Found:
-        return _Found(platform, kind, ident, code, url, start, end)
+    def found(
+        platform: Platform, kind: RefKind, ident: str | None = None, code: str | None = None, needs: str = ""
+    ) -> _Found:
+        return _Found(platform, kind, ident, code, url, start, end, needs=needs)
 
+    if (
+        _under(host, "goofish.com")
+        or host in _XIANYU_HOSTS
+        or (_under(host, "taobao.com") and "idlefish" in path.lower())
+    ):
+        # 闲鱼 (second-hand listings): recognised, so the member hears it is not an alliance product
+        if not (path.strip("/") or query):
+            return None
+        ref = found("taobao", "short_link")
+        ref.not_product = "xianyu"
+        return ref
     if _under(host, "taobao.com", "tmall.com", "tmall.hk", "tb.cn"):
         tk = _TB_TK_PARAM.search(query)
         code = tk.group(1) if tk and _code_shape_ok(tk.group(1)) else None
-        if _under(host, "tb.cn") or host in ("s.click.taobao.com", "uland.taobao.com"):
-            if path.strip("/") or query:
-                return found("taobao", "short_link", code=code)
-            return None
+        if _under(host, "tb.cn"):
+            return found("taobao", "short_link", code=code) if _real_token(path) or code else None
+        if host in ("s.click.taobao.com", "uland.taobao.com"):
+            return found("taobao", "short_link", code=code) if path.strip("/") or query else None
         m = _TB_ID_PARAM.search(query)
         if m is None and host == "a.m.taobao.com":
             m = _TB_A_M_PATH.match(path)
         return found("taobao", "item", m.group(1), code) if m else None
-    if _under(host, "goofish.com"):  # 闲鱼: recognised so the member hears it is not promotable
-        return found("taobao", "short_link") if path.strip("/") or query else None
     if _under(host, "jd.com", "jd.hk", "3.cn"):
-        if host in _JD_ITEM_HOSTS:
+        if host not in _JD_SHORT_HOSTS:  # item.jd.com, item.m.jd.com, m.jd.com, wqitem.jd.com, item.jd.hk …
             m = _JD_PATH.match(path) or _JD_QUERY.search(query)
             return found("jd", "item", m.group(1)) if m else None
-        if host in _JD_SHORT_HOSTS and (path.strip("/") or query):
-            return found("jd", "short_link")
+        if host in _JD_SHORT_HOSTS and (_real_token(path) or query or path.count("/") > 1):
+            jkl = _JD_JKL.search(query)
+            return found("jd", "short_link", code=jkl.group(1) if jkl else None)
         return None
     if _under(host, "yangkeduo.com", "pinduoduo.com"):
         if host == "p.pinduoduo.com":
-            return found("pdd", "short_link") if path.strip("/") else None
+            return found("pdd", "short_link") if _real_token(path) else None
         m = _PDD_SIGN.search(query) or _PDD_ID.search(query)
         if m:
             return found("pdd", "item", m.group(1))
@@ -158,83 +234,184 @@ def _classify(url: str, start: int) -> _Found | None:
         if _PDD_GOODS_PAGE.match(path) and query:
             return found("pdd", "short_link")
         return None
-    if host == "store.weixin.qq.com" and _CHANNELS_PATH.match(path):
-        return found("channels", "short_link")
-    if host == "mmbizurl.cn" and _UNION_PATH.match(path):
-        return found("union", "short_link")
+    if host == "a7q.cn":  # the PDD app's own share short links
+        return (
+            found("pdd", "short_link") if path.strip("/") and _real_token(path.rsplit("/", 1)[-1]) else None
+        )
+    if host == "store.weixin.qq.com":
+        return found("channels", "short_link") if _CHANNELS_PATH.match(path) else None
+    if host == "mmbizurl.cn":  # the mini-program union's promotionUrl
+        return found("union", "short_link") if _UNION_PATH.match(path) else None
     # weixin.qq.com/sph/… is a Channels video, not a product: nothing to do.
+    if _under(host, "vip.com", "vipshop.com"):
+        m = _VIP_PATH.match(path)
+        if m:
+            return found("vip", "item", m.group(2))
+        return found("vip", "short_link") if host == "t.vip.com" and _real_token(path) else None
+    if _under(host, "jinritemai.com"):
+        m = _ANY_ID_PARAM.search(query)
+        return found("douyin", "item", m.group(1)) if m else None
+    if host in ("v.douyin.com", "z.douyin.com"):
+        return found("douyin", "short_link", needs="shop") if _real_token(path) else None
+    if _under(host, "xiaohongshu.com"):
+        m = _XHS_GOODS_PATH.match(path)
+        return found("xiaohongshu", "item", m.group(1)) if m else None
+    if host == "xhslink.com":
+        return found("xiaohongshu", "short_link", needs="shop") if path.strip("/") else None
+    if path.strip("/") and host.rpartition(".")[2].isalpha() and not _under(host, "qq.com", "goofish.com"):
+        # Taobao share texts from third-party tools wrap the product in their own redirect host.
+        return found("taobao", "short_link", needs="taobao")
     return None
 
 
-# --------------------------------------------------------------------------------------------- 淘口令
+# --------------------------------------------------------------------------------------------- 口令
 
-# Every Unicode currency sign (category Sc), written out so import stays cheap, plus the other
-# delimiters real share texts use. ₳ ₴ ₤ € ¥ ￥ $ are all in the range below.
-_CURRENCY = "$¢£¤¥֏؋߾߿৲৳৻૱௹฿៛\u20a0-\u20c0꠸﷼﹩＄￠￡￥￦"
-_WEAK = "()（）《》/"
-_DELIMS = _CURRENCY + _WEAK
-# Optional client tag inside the delimiters: "7¥ CZ3457 4xq5WWqXyxC¥ https://m.tb.cn/…".
-_TPWD_RE = re.compile(
-    rf"([{_DELIMS}])[ \u3000]*(?:[A-Z]{{2}}\d{{4}}[ \u3000]+)?([A-Za-z0-9]{{8,20}})[ \u3000]*([{_DELIMS}])"
+_JOINERS = "\ufe0f\ufe0e\u200d\u200b"
+_SKIP = " \u3000" + _JOINERS
+"""Between a 口令 and its delimiter: spaces, emoji variation selectors, zero-width joiners."""
+_CLIENT_TAG = re.compile(r"[A-Z]{2}\d{4}")
+# Parentheses, slashes and emoji appear in ordinary chat ("(iPhone15Pro)", "/Documents/") and in product
+# titles ("「手机壳适用(iPhone15Pro)」"). A code between them counts only when it is the message's one
+# Taobao signal (no link, no strong code), sits outside a title, and the message talks about Taobao, as
+# every real share text does.
+_WEAK_MARKS = frozenset("()（）《》〈〉/／|｜")
+_TAOBAO_CONTEXT = re.compile(r"淘宝|淘寳|淘♂寳|tao宝|天猫|淘口令|口令|手淘|tb|taobao|tmall", re.IGNORECASE)
+_TAOBAO_SHARE = re.compile(
+    r"【(?:淘宝|天猫|手淘)|淘宝搜索|(?:打开|打開|咑閞)👉?(?:淘宝|淘寳|手淘|天猫)|淘♂寳|淘寳|tao宝|淘口令",
+    re.IGNORECASE,
 )
-_STRONG = re.compile(f"[{_CURRENCY}]")
-# Parentheses and slashes appear in ordinary chat ("(iPhone15Pro)", "/Documents/") and in product titles
-# ("「手机壳适用(iPhone15Pro)」"). A code between two of them counts only when it is the message's one
-# Taobao signal (no link, no currency-delimited code), sits outside a title, and the message talks about
-# Taobao, as every real share text does.
-_TAOBAO_CONTEXT = re.compile(r"淘宝|淘寳|淘♂寳|天猫|淘口令|口令|手淘|tb|taobao|tmall", re.IGNORECASE)
-_TITLE_RE = re.compile(r"「[^」\n]*」|『[^』\n]*』|【[^】\n]*】")
+_JD_CONTEXT = re.compile(r"京东|jd\.com|3\.cn", re.IGNORECASE)
+_TAOBAO_NAMED = re.compile(r"淘宝|淘寳|淘♂寳|tao宝|天猫|手淘|taobao|tmall|tb\.cn", re.IGNORECASE)
+_TITLE_RE = re.compile(r"「[^「」\n]*」|『[^『』\n]*』|【[^【】\n]*】")
+_PERCENT = frozenset("%％")
+_JD_MARKS = frozenset("！!")
+_JD_OR_YEN = frozenset("！!￥¥")
+_XX_PREFIX = re.compile(r"(?<!\d)\d{1,3}:/[ \u3000]*$")
+_COPY_VERB = ("复制", "復制", "覆制", "復zhi", "复zhi")
+# What 闲鱼's own share texts say (not every mention of 闲鱼: "闲鱼上没有，淘宝这个便宜 <link>" is a request).
+_XIANYU = re.compile(
+    r"【闲鱼】|【閑魚】|在闲鱼发布|打开闲鱼|打開閑魚|闲鱼(?:APP|App|app|号)|goofish|xianyu", re.IGNORECASE
+)
+_NEWLINE = re.compile(r"\n")
+_SHOP_CONTEXT = re.compile(r"商品|商城|店铺|橱窗|下单|购买")
 
 
 def _code_shape_ok(code: str) -> bool:
-    """A 淘口令 is random base62: at least one letter, so prices (`￥199￥`) and numbers never match."""
+    """A 口令 is random base62: at least one letter, so prices (`￥199￥`) and numbers never match."""
     return not code.isdigit() and any(c.isalpha() for c in code)
 
 
-def _inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
-    return any(a <= start < b or a < end <= b for a, b in spans)
+def _mixed(code: str) -> bool:
+    """Random base62 mixes at least two of upper case, lower case and digits; words rarely do."""
+    return (
+        sum((any(c.isupper() for c in code), any(c.islower() for c in code), any(c.isdigit() for c in code)))
+        >= 2
+    )
 
 
-def _find_codes(text: str, links: list[tuple[int, int]], taobao_link: bool) -> list[_Found]:
-    strong: list[_Found] = []
-    weak: list[_Found] = []
-    for m in _TPWD_RE.finditer(text):
-        code = m.group(2)
-        if _inside(m.start(), m.end(), links) or not _code_shape_ok(code):
+def _category(ch: str) -> str:
+    return unicodedata.category(ch) if ch else ""
+
+
+def _left(text: str, i: int) -> tuple[str, int, bool]:
+    """The delimiter left of offset i (skipping spaces and one client tag), its offset, and if a tag was seen."""
+    tag = False
+    j = i - 1
+    for _ in range(2):
+        stop = j - 4
+        while j >= 0 and j > stop and text[j] in _SKIP:
+            j -= 1
+        if (
+            not tag
+            and j >= 5
+            and _CLIENT_TAG.fullmatch(text, j - 5, j + 1)
+            and (j < 6 or not text[j - 6].isalnum())
+        ):
+            tag = True
+            j -= 6
             continue
-        found = _Found("taobao", "tpwd", None, code, None, m.start(), m.end())
-        if _STRONG.match(m.group(1)) or _STRONG.match(m.group(3)):
-            strong.append(found)
-        else:
-            weak.append(found)
-    if strong or not weak or taobao_link or not _TAOBAO_CONTEXT.search(text):
-        return strong
-    titles = [m.span() for m in _TITLE_RE.finditer(text)]
-    return [f for f in weak if not _inside(f.start, f.end, titles)]
+        break
+    return (text[j] if j >= 0 else ""), j, tag
+
+
+def _right(text: str, i: int) -> tuple[str, int, bool]:
+    """The delimiter right of offset i (exclusive end of a code), like `_left`."""
+    tag = False
+    j = i
+    n = len(text)
+    for _ in range(2):
+        stop = j + 4
+        while j < n and j < stop and text[j] in _SKIP:
+            j += 1
+        if (
+            not tag
+            and j + 6 <= n
+            and _CLIENT_TAG.fullmatch(text, j, j + 6)
+            and (j + 6 == n or not text[j + 6].isalnum())
+        ):
+            tag = True
+            j += 6
+            continue
+        break
+    return (text[j] if j < n else ""), j, tag
+
+
+def _code_at(text: str, start: int, end: int) -> tuple[_Found, bool] | None:
+    """A 口令 candidate judged by its neighbours: (reference, strong) or None.
+
+    Strong: a currency-like sign on either side (￥ ¥ $ € £ ₤ ₳ ₴ … — every Unicode currency sign), the
+    `NN:/` prefix of newer share texts, a copy verb right before it (`1復制(…)`), or a client tag next to it
+    (`CZ3457`). Weak: bracket, slash or emoji marks around it (`(…)`, `《…《`, `👈…啊`).
+    """
+    code = text[start:end]
+    if not _code_shape_ok(code):
+        return None
+    lch, lpos, ltag = _left(text, start)
+    rch, rpos, rtag = _right(text, end)
+    if rch in _PERCENT:  # `￥9BDF5AC4A2A7D3%`: the pre-2020 JD 口令, which no API looks up any more
+        return None
+    lcat, rcat = _category(lch), _category(rch)
+    if (lch.isascii() and lch.isalnum()) or (rch.isascii() and rch.isalnum()):
+        return None
+    before = text[max(0, lpos - 7) : lpos + 1]
+    xx = _XX_PREFIX.search(text, max(0, lpos - 7), lpos + 1) if lpos >= 0 else None
+    if xx is None and lch in _JD_OR_YEN:
+        xx = _XX_PREFIX.search(text, max(0, lpos - 7), lpos)
+    platform: Platform = "taobao"
+    if xx is not None and (lch in _JD_MARKS or rch in _JD_MARKS):
+        platform = "jd"
+    # The reference starts at its left delimiter when there is one (`￥` of `￥…￥`, `(` of `(…)`).
+    at = lpos if lpos >= 0 and lcat[:1] in ("S", "P") else start
+    found = _Found(platform, "tpwd", None, code, None, at, end)
+    copy = before.endswith(_COPY_VERB) or before[:-1].endswith(_COPY_VERB)
+    # One currency sign is enough only when it touches the code: "iPhone15Pro ￥5999" is a price.
+    ladj = lpos >= 0 and not text[lpos + 1 : start].strip(_JOINERS)
+    radj = rpos < len(text) and not text[end:rpos].strip(_JOINERS)
+    if lcat == "Sc" and rcat == "Sc":
+        return found, True
+    if (lcat == "Sc" and ladj) or (rcat == "Sc" and radj) or xx is not None or ltag or rtag or copy:
+        return found, True
+    lmark = lch in _WEAK_MARKS or lcat[:1] == "S"  # symbols: emoji, ~ ^ < > and the like
+    rmark = rch in _WEAK_MARKS or rcat[:1] == "S"
+    weak = (lmark and (rmark or rcat == "Lo")) or (rmark and lcat == "Lo")
+    if weak and ladj and radj and _mixed(code):  # marks around a code touch it: "(…)", "👈…啊"
+        return found, False
+    return None
 
 
 # --------------------------------------------------------------------------------------------- refs
 
 
-def _link_spans(text: str) -> tuple[list[_Found], list[tuple[int, int]]]:
-    refs: list[_Found] = []
-    spans: list[tuple[int, int]] = []
-    for m in _URL_RE.finditer(text):
-        url = m.group(0).rstrip(_TRAILING)
-        if not url:
-            continue
-        spans.append((m.start(), m.start() + len(url)))
-        ref = _classify(url, m.start())
-        if ref is not None:
-            refs.append(ref)
-    return refs, spans
+def _spans_contain(spans: list[tuple[int, int]], starts: list[int], pos: int) -> bool:
+    i = bisect_right(starts, pos) - 1
+    return i >= 0 and spans[i][0] <= pos < spans[i][1]
 
 
 _BLANK_LINE = re.compile(r"\n[ \t\u3000]*\n")
 
 
 def _pair_codes(text: str, found: list[_Found]) -> list[_Found]:
-    """Fold a 淘口令 into the Taobao link next to it when both are one share text.
+    """Fold a 口令 into the link of the same platform next to it when both are one share text.
 
     Pair only immediate neighbours (no other reference between them) in the same paragraph, and only
     with a link that has no code yet or the same one. Same line beats across lines, then the nearer wins.
@@ -249,7 +426,7 @@ def _pair_codes(text: str, found: list[_Found]) -> list[_Found]:
             if not 0 <= j < len(found):
                 continue
             link = found[j]
-            if link.platform != "taobao" or link.kind == "tpwd" or link.paired:
+            if link.platform != ref.platform or link.kind == "tpwd" or link.paired:
                 continue
             if link.code is not None and link.code != ref.code:
                 continue
@@ -268,11 +445,122 @@ def _pair_codes(text: str, found: list[_Found]) -> list[_Found]:
     return keep
 
 
-def find_product_refs(text: str) -> list[ProductRef]:
-    """Every product reference in the message, in order of appearance, each product once."""
-    links, spans = _link_spans(text)
-    codes = _find_codes(text, spans, any(f.platform == "taobao" for f in links))
+def _paragraphs(text: str) -> tuple[list[tuple[int, int]], list[int]]:
+    spans: list[tuple[int, int]] = []
+    at = 0
+    for m in _BLANK_LINE.finditer(text):
+        spans.append((at, m.start()))
+        at = m.end()
+    spans.append((at, len(text)))
+    return spans, [a for a, _ in spans]
+
+
+def _nearest(
+    found: list[_Found], starts: list[int], newlines: list[int], pos: int, lo: int, hi: int
+) -> _Found | None:
+    """The reference nearest to offset pos within [lo, hi): one on the same line first, then the closer."""
+    i = bisect_right(starts, pos)
+    best: _Found | None = None
+    best_key = (0, 0)
+    for f in found[max(0, i - 1) : i + 1]:
+        if not (lo <= f.start < hi):
+            continue
+        a, b = (pos, f.start) if f.start > pos else (f.end, pos)
+        key = (bisect_right(newlines, b) - bisect_right(newlines, a), max(0, b - a))
+        if best is None or key < best_key:
+            best, best_key = f, key
+    return best
+
+
+def _scan(text: str, most: int | None) -> tuple[list[_Found], list[_Found], list[_Found]]:
+    links: list[_Found] = []
+    strong: list[_Found] = []
+    weak: list[_Found] = []
+    for n, m in enumerate(_SCAN.finditer(text)):
+        if most is not None and n >= most:
+            break
+        if m.lastgroup == "url":
+            url = m.group(0).rstrip(_TRAILING)
+            if url:
+                ref = _classify(url, m.start())
+                if ref is not None:
+                    links.append(ref)
+            continue
+        judged = _code_at(text, m.start(), m.end())
+        if judged is not None:
+            (strong if judged[1] else weak).append(judged[0])
+    return links, strong, weak
+
+
+def _in_context(text: str, found: list[_Found]) -> list[_Found]:
+    """Apply what the surrounding text says: a 闲鱼 share is labelled not-a-product; video/note links count
+    only in a shopping share; an unknown-host link counts only inside a Taobao share text with no other link."""
+    if not found or (not any(f.needs for f in found) and _XIANYU.search(text) is None):
+        return found
+    paras, para_starts = _paragraphs(text)
+    starts = [f.start for f in found]
+    newlines = [m.start() for m in _NEWLINE.finditer(text)] if "\n" in text else []
+    xianyu: set[int] = set()
+    for m in _XIANYU.finditer(text):
+        lo, hi = paras[bisect_right(para_starts, m.start()) - 1]
+        ref = _nearest(found, starts, newlines, m.start(), lo, hi)
+        if ref is not None and ref.platform == "taobao" and ref.kind != "item":
+            xianyu.add(id(ref))
+    links_in: dict[int, int] = {}
+    for f in found:
+        if f.kind != "tpwd":
+            p = bisect_right(para_starts, f.start) - 1
+            links_in[p] = links_in.get(p, 0) + 1
+    says: dict[int, tuple[bool, bool]] = {}
+    out: list[_Found] = []
+    for f in found:
+        if id(f) in xianyu:
+            f.not_product = "xianyu"
+        if f.needs:
+            p = bisect_right(para_starts, f.start) - 1
+            if p not in says:  # each paragraph is read once, however many links it holds
+                para = text[paras[p][0] : paras[p][1]]
+                says[p] = (_SHOP_CONTEXT.search(para) is not None, _TAOBAO_SHARE.search(para) is not None)
+            shop, taobao = says[p]
+            if f.needs == "shop" and not shop:
+                continue
+            if f.needs == "taobao" and (links_in[p] > 1 or not taobao):
+                continue
+        out.append(f)
+    return out
+
+
+def find_product_refs(text: str, *, limit: int | None = MAX_INSPECT) -> list[ProductRef]:
+    """Every product reference in the message, in order of appearance, each product once.
+
+    Only the first `limit` characters and `MAX_CANDIDATES` link or 口令 candidates are read (None reads
+    everything; tests use it to show the scan is linear); a link cut by the limit is dropped rather than
+    read short.
+    """
+    if limit is not None and len(text) > limit:
+        text = text[:limit]
+        cut = _URL_RE.search(text, max(0, limit - 300))
+        while cut is not None and cut.end() < limit:
+            cut = _URL_RE.search(text, cut.end())
+        if cut is not None:
+            text = text[: cut.start()]
+    links, strong, weak = _scan(text, None if limit is None else MAX_CANDIDATES)
+    codes = strong
+    if (
+        weak
+        and not strong
+        and not any(f.platform == "taobao" for f in links)
+        and _TAOBAO_CONTEXT.search(text)
+    ):
+        titles = [m.span() for m in _TITLE_RE.finditer(text)]
+        title_starts = [a for a, _ in titles]
+        codes = [f for f in weak if not _spans_contain(titles, title_starts, f.start)]
     found = sorted(links + codes, key=lambda f: f.start) if codes else links
+    # A strong code reads as Taobao unless the message is a JD share and not a Taobao one.
+    if codes and _JD_CONTEXT.search(text) and not _TAOBAO_NAMED.search(text):
+        for f in codes:
+            f.platform = "jd"
+    found = _in_context(text, found)
     if codes and links:
         found = _pair_codes(text, found)
     out: list[ProductRef] = []
@@ -289,7 +577,7 @@ def find_product_refs(text: str) -> list[ProductRef]:
             seen |= keys
             continue
         seen |= keys
-        out.append(ProductRef(f.platform, f.kind, f.id, f.code, f.url, f.start))
+        out.append(ProductRef(f.platform, f.kind, f.id, f.code, f.url, f.start, f.not_product))
     return out
 
 
@@ -310,16 +598,38 @@ _SPACE = " \t\u3000"
 _SEPARATORS = _SPACE + ":：,，"
 _QUOTES = "「」『』“”\"'‘’【】[]《》<>"
 _TRAILING_PUNCT = "。，,.！!？?~～…、；;：:" + _SPACE
-_HELP_WORDS = frozenset({"帮助", "help", "/help", "菜单", "功能", "使用说明", "怎么用", "指令", "命令"})
-_HELP_WHEN_MENTIONED = frozenset({"", "?", "？", "你好", "您好", "在吗", "在不在", "hi", "hello", "嗨"})
+
+HELP_WORDS = frozenset({"帮助", "help", "菜单", "使用说明"})
+"""Ask for the help text anywhere, also in a group without @mentioning the bot (after an optional "/")."""
+HELP_WHEN_ADDRESSED = frozenset(
+    {"", "?", "？", "你好", "您好", "在吗", "在不在", "hi", "hello", "嗨", "怎么用", "功能", "指令", "命令"}
+)
+"""Ask for the help text only in a private chat or when the bot is @mentioned ("" is a bare @): in a
+group these are everyday words addressed to people."""
+
 _STATUS_WORDS = frozenset({"订阅状态", "查看订阅", "我的订阅", "订阅列表"})
 _SUBSCRIBE_WORDS = ("订阅",)
 _UNSUBSCRIBE_WORDS = ("取消订阅", "退订")
 # Topics the subscribe command may run into without a space ("订阅直播"); anything else after 订阅 without
 # a space is chat ("订阅号今天推的文章…").
 _TOPICS = ("每日", "好物", "直播", "日报", "推送", "提醒")
-_SEARCH_WORDS = ("帮我找", "帮我搜", "帮忙找", "找", "搜", "买", "查")
+# Longest first. In a group a search word must be followed by a separator: "找 蓝牙耳机", "搜：键盘".
+_SEARCH_WORDS = (
+    "帮我找",
+    "帮我搜",
+    "帮忙找",
+    "找一下",
+    "搜一下",
+    "查一下",
+    "找下",
+    "搜下",
+    "找",
+    "搜",
+    "买",
+    "查",
+)
 _SEARCH_WORDS_EN = ("search", "find")
+_OWNER_WORDS = (*_UNSUBSCRIBE_WORDS, *_SUBSCRIBE_WORDS)
 # What follows 找/买/查 in ordinary chat ("买了个新手机", "找你有事", "查不到"): not a keyword.
 _CHAT_AFTER_VERB = (
     *"了过着到不没的得吗呢啊呀吧完好回来去我你他她它谁哪啥么人钱时事个遍",
@@ -333,15 +643,110 @@ _CHAT_AFTER_VERB = (
     "半天",
     "单",
 )
+# A product query is about a product, not about people: "找 我的钥匙", "查 你昨天说的".
+_PERSONAL = re.compile(r"[我你您他她咱俺]|[吗呢吧啊呀嘛哦哈]$")
+_EN_NOT_PRODUCT = frozenset(
+    [
+        "you",
+        "me",
+        "him",
+        "her",
+        "it",
+        "them",
+        "us",
+        "i",
+        "we",
+        "they",
+        "my",
+        "your",
+        "our",
+        "their",
+        "out",
+        "time",
+        "way",
+        "someone",
+        "something",
+        "anything",
+        "nothing",
+        "this",
+        "that",
+        "what",
+        "where",
+        "how",
+        "why",
+        "when",
+        "who",
+        "here",
+        "there",
+        "later",
+        "again",
+    ]
+)
 _FILLERS = ("一下", "下", "点")
 _MAX_KEYWORD = 40
+_MAX_GROUP_KEYWORD = 30
+_MAX_GROUP_WORDS = 6
 _MAX_TEXT = 40
 _MAX_OWNER_LINE = 100
+_MAX_SHOWN = 20
 _SENTENCE_PUNCT = re.compile(r"[，。！？；,!?;]\s*\S")
 
-_PREFIXES = tuple(
-    {*_HELP_WORDS, *_STATUS_WORDS, *_SUBSCRIBE_WORDS, *_UNSUBSCRIBE_WORDS, *_SEARCH_WORDS, *_SEARCH_WORDS_EN}
+# The group grammar's possible starts: a search word needs a separator after it; an owner command or a help
+# word does not. A first-character test and one anchored match are the whole cost of ordinary chat.
+_COMMAND_HEAD = re.compile(
+    "(?:"
+    + "|".join(sorted(_SEARCH_WORDS, key=len, reverse=True))
+    + ")[ \t\u3000:：,，]|"
+    # English: "find you later" is chat; the same stop words `_search` refuses, looked at once, here
+    + "(?:"
+    + "|".join(_SEARCH_WORDS_EN)
+    + ")[ \t\u3000:：,，](?!(?:"
+    + "|".join(sorted(_EN_NOT_PRODUCT, key=len, reverse=True))
+    + r")(?=\s|$))|"
+    + "|".join(
+        sorted({*HELP_WORDS, *_STATUS_WORDS, *_SUBSCRIBE_WORDS, *_UNSUBSCRIBE_WORDS}, key=len, reverse=True)
+    )
 )
+_COMMAND_FIRST = frozenset(
+    c
+    for w in (
+        *_SEARCH_WORDS,
+        *_SEARCH_WORDS_EN,
+        *HELP_WORDS,
+        *_STATUS_WORDS,
+        *_SUBSCRIBE_WORDS,
+        *_UNSUBSCRIBE_WORDS,
+    )
+    for c in (w[0], w[0].upper())
+)
+_LEAD = frozenset(_SPACE + "/\r\n")
+
+
+def _may_be_command(text: str) -> bool:
+    """False means ``parse_command(text, mentioned=False)`` is None; True means it may not be."""
+    first = text[:1]
+    if first in _LEAD:
+        text = text.lstrip(_SPACE + "\r\n")
+        if text[:1] == "/":
+            text = text[1:].lstrip(_SPACE)
+        first = text[:1]
+    if first not in _COMMAND_FIRST:
+        return False
+    return _COMMAND_HEAD.match(text[:10].lower() if first.isascii() else text) is not None
+
+
+# Every link has a dot before a letter (its TLD); every 口令 is eight letters or digits in a row.
+_REF_HINT = re.compile(rb"\.[A-Za-z]|[A-Za-z0-9]{8}")
+
+
+def _strip_urls(keyword: str) -> str:
+    return " ".join(_URL_RE.sub(" ", keyword).split())
+
+
+def shown_keyword(keyword: str) -> str:
+    """A member's keyword as the bot may repeat it under its own name: no links, at most 20 characters."""
+    kw = _strip_urls(keyword)
+    return kw if len(kw) <= _MAX_SHOWN else kw[: _MAX_SHOWN - 1] + "…"
 
 
 def _clean_keyword(raw: str) -> str:
@@ -352,22 +757,29 @@ def _clean_keyword(raw: str) -> str:
 
 def _search(rest: str, *, spaced: bool, mentioned: bool) -> Command | None:
     kw = _clean_keyword(rest)
+    if "." in kw:
+        kw = _clean_keyword(_strip_urls(kw))  # never search for (and so repeat) a link
     if not kw or len(kw) > _MAX_KEYWORD or "\n" in rest.strip():
         return None
     if not mentioned:
-        if _SENTENCE_PUNCT.search(kw):
+        if (
+            len(kw) > _MAX_GROUP_KEYWORD
+            or (kw[0].isascii() and kw.split(None, 1)[0].lower() in _EN_NOT_PRODUCT)
+            or len(kw.split()) > _MAX_GROUP_WORDS
+            or _SENTENCE_PUNCT.search(kw)
+            or kw.startswith(_CHAT_AFTER_VERB)
+            or _PERSONAL.search(kw)
+        ):
             return None
-        if not spaced:
-            if kw.startswith(_CHAT_AFTER_VERB):
-                return None
-            for filler in _FILLERS:
-                if kw.startswith(filler) and len(kw) > len(filler):
-                    kw = _clean_keyword(kw[len(filler) :])
-                    break
-            if len(kw) < 2:
-                return None
-    if "." in kw and find_product_refs(kw):
-        return None
+    elif not spaced:
+        if kw.startswith(_CHAT_AFTER_VERB):
+            return None
+        for filler in _FILLERS:
+            if kw.startswith(filler) and len(kw) > len(filler):
+                kw = _clean_keyword(kw[len(filler) :])
+                break
+        if len(kw) < 2:
+            return None
     return Command("search", kw)
 
 
@@ -380,75 +792,106 @@ def _owner_arg(rest: str) -> str | None:
     return " ".join(rest.strip(_SEPARATORS + "。！!").split())
 
 
+def _command_body(text: str) -> str:
+    s = text.strip(_SPACE + "\r\n")
+    if s.startswith("/") and not s.startswith("//"):
+        s = s[1:].lstrip(_SPACE)
+    return s
+
+
+def is_help(text: str, *, addressed: bool) -> bool:
+    """The message asks what the bot can do. `addressed`: a private chat or an @mention of the bot."""
+    bare = _command_body(text).rstrip(_TRAILING_PUNCT).lower()
+    return bare in HELP_WORDS or (addressed and bare in HELP_WHEN_ADDRESSED)
+
+
 def parse_command(text: str, *, mentioned: bool) -> Command | None:
     """The command in a message, or None for chat.
 
     `mentioned` is True when the message @mentioned the bot (the caller has stripped the mention) or came
     in a private chat; then a plain short text is a search keyword, an empty one or a greeting asks for help.
+    Otherwise (a group) a search needs its command word and a separator ("找 蓝牙耳机", "搜：键盘") and a
+    keyword that reads like a product, not a sentence about people.
     Call it only when `find_product_refs` found nothing: a link is never a command.
     """
-    s = text.strip(_SPACE + "\r\n")
-    if s.startswith("/") and not s.startswith("//"):
-        s = s[1:].lstrip(_SPACE)
-    bare = s.rstrip(_TRAILING_PUNCT).lower()
-    if bare in _HELP_WORDS or (mentioned and bare in _HELP_WHEN_MENTIONED):
+    s = _command_body(text)
+    bare = s.rstrip(_TRAILING_PUNCT)
+    low = bare.lower()
+    if low in HELP_WORDS or (mentioned and low in HELP_WHEN_ADDRESSED):
         return Command("help", "")
     if bare in _STATUS_WORDS:
         return Command("subscription_status", "")
-    for word in _UNSUBSCRIBE_WORDS:
-        if s.startswith(word):
-            arg = _owner_arg(s[len(word) :])
-            return None if arg is None else Command("unsubscribe", arg)
-    for word in _SUBSCRIBE_WORDS:
-        if s.startswith(word):
-            arg = _owner_arg(s[len(word) :])
-            return None if arg is None else Command("subscribe", arg)
+    if s.startswith(_OWNER_WORDS):
+        for word in _UNSUBSCRIBE_WORDS:
+            if s.startswith(word):
+                arg = _owner_arg(s[len(word) :])
+                return None if arg is None else Command("unsubscribe", arg)
+        for word in _SUBSCRIBE_WORDS:
+            if s.startswith(word):
+                arg = _owner_arg(s[len(word) :])
+                return None if arg is None else Command("subscribe", arg)
     if len(s) > _MAX_TEXT:
         return None
-    low = s[:8].lower()
-    for word in _SEARCH_WORDS_EN:
-        if low.startswith(word) and s[len(word) : len(word) + 1] in (" ", "\u3000", ":", "："):
-            return _search(s[len(word) :], spaced=True, mentioned=mentioned)
-    for word in _SEARCH_WORDS:
-        if s.startswith(word):
-            rest = s[len(word) :]
-            if not rest.strip(_SEPARATORS):
-                return None
-            return _search(rest, spaced=rest[0] in _SEPARATORS, mentioned=mentioned)
+    if s[:1].isascii():
+        head = low[:7]
+        for word in _SEARCH_WORDS_EN:
+            if head.startswith(word) and s[len(word) : len(word) + 1] in (" ", "\u3000", ":", "："):
+                return _search(s[len(word) :], spaced=True, mentioned=mentioned)
+    elif s.startswith(_SEARCH_WORDS):
+        for word in _SEARCH_WORDS:
+            if s.startswith(word):
+                rest = s[len(word) :]
+                if not rest.strip(_SEPARATORS):
+                    return None
+                spaced = rest[0] in _SEPARATORS
+                if not spaced and not mentioned:
+                    return None  # "找工作好难", "查快递", "买了个新手机": chat, not a request
+                return _search(rest, spaced=spaced, mentioned=mentioned)
     if mentioned:
         return _search(s, spaced=True, mentioned=True)
     return None
 
 
-# --------------------------------------------------------------------------------------------- filter
-
-_HINT_RE = re.compile(
-    r"taobao\.|tmall\.|tb\.cn|goofish\.|jd\.|3\.cn|yangkeduo\.|pinduoduo\.|store\.weixin|mmbizurl\."
-    rf"|[{_DELIMS}][ \u3000]*(?:[A-Z]{{2}}\d{{4}}[ \u3000]+)?[A-Za-z0-9]{{8,20}}[ \u3000]*[{_DELIMS}]",
-    re.IGNORECASE,
-)
+# --------------------------------------------------------------------------------------------- gate
 
 
 def may_be_request(text: str) -> bool:
-    """Cheap pre-filter: False means no product reference and no command word in the text.
+    """Whether a group message that does not @mention the bot gets an answer (a link, 口令 or command).
 
-    It does not know about @mentions: a message that mentions the bot must bypass it.
+    Exact, and fast on the common case: a line that starts with no command word, has no dot before a
+    letter and no eight ASCII letters/digits in a row cannot hold a reference, and is rejected without
+    any parsing.
+    A message that mentions the bot, or a private chat, must bypass it.
     """
-    s = text.lstrip()
-    if s[:1] == "/":
-        s = s[1:].lstrip()
-    if s[:8].lower().startswith(_PREFIXES):
+    s = text if len(text) <= MAX_INSPECT else text[:MAX_INSPECT]
+    first = s[:1]
+    if first in _COMMAND_FIRST:  # `_may_be_command`, inlined: this is the hottest line of the bot
+        if _COMMAND_HEAD.match(s[:10].lower() if first.isascii() else s) and parse_command(
+            s, mentioned=False
+        ):
+            return True
+    elif first in _LEAD and _may_be_command(s) and parse_command(s, mentioned=False):
         return True
-    return _HINT_RE.search(text) is not None
+    if len(s) < 8:  # a link or a 口令 takes at least eight characters
+        return False
+    ascii_part = s.encode("ascii", "ignore")
+    return len(ascii_part) >= 8 and _REF_HINT.search(ascii_part) is not None and bool(find_product_refs(s))
 
 
 __all__ = [
+    "HELP_WHEN_ADDRESSED",
+    "HELP_WORDS",
+    "MAX_CANDIDATES",
+    "MAX_INSPECT",
+    "PLATFORM_NAMES",
     "Command",
     "CommandKind",
     "Platform",
     "ProductRef",
     "RefKind",
     "find_product_refs",
+    "is_help",
     "may_be_request",
     "parse_command",
+    "shown_keyword",
 ]

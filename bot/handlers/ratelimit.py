@@ -1,4 +1,6 @@
-"""Per-member and per-group request limits: one friendly "太快了", then silence until the window passes."""
+"""Per-member and per-group request limits: one friendly "太快了", then silence until the window passes.
+
+`LimitRequests` applies them to every reply the router would give (not only searches)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,11 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+
+from bot.chat.base import Incoming, Reply
+from bot.handlers.parse import find_product_refs, parse_command
+from bot.handlers.router import Next
+from bot.render import Renderer
 
 
 class Verdict(Enum):
@@ -78,3 +85,40 @@ class RateLimiter:
         for key in idle:
             if self._windows[key].warned_until <= now:
                 del self._windows[key]
+
+
+class LimitRequests:
+    """Router middleware: every message the bot would answer counts against the member's and the
+    group's limits — a search, a link, and just as much 帮助, 订阅状态 or a refused 订阅, since each
+    reply spends the account's send budget. Over the limit: one "太快了", then silence.
+
+    What counts is decided by the parser, before any handler runs (so a limited search spends no
+    league quota): a product link, or a command — a bare keyword only where one is answered."""
+
+    def __init__(
+        self, limiter: RateLimiter, renderer: Renderer, *, keyword_needs_mention: bool = True
+    ) -> None:
+        self.limiter = limiter
+        self.renderer = renderer
+        self.keyword_needs_mention = keyword_needs_mention
+
+    def is_request(self, message: Incoming) -> bool:
+        if find_product_refs(message.text):
+            return True
+        addressed = message.mentioned or not message.is_group or not self.keyword_needs_mention
+        return parse_command(message.text, mentioned=addressed) is not None
+
+    async def __call__(self, message: Incoming, nxt: Next) -> Reply | None:
+        if not self.is_request(message):
+            return await nxt(message)
+        verdict, wait = self.limiter.check(message.chat_id, message.sender_id)
+        if verdict is Verdict.SILENT:
+            return None
+        if verdict is Verdict.WARN:
+            text = await self.renderer.render_async(
+                "rate_limited",
+                {"asker": message.sender_name, "seconds": wait},
+                group=message.chat_id if message.is_group else None,
+            )
+            return Reply.text(text, mention_sender=message.is_group)
+        return await nxt(message)

@@ -22,7 +22,12 @@ Middleware = Callable[[Incoming, Next], Awaitable[Reply | None]]
 
 class Router:
     """`relevant` is a cheap test run before anything else: most group chat is not for the bot, and
-    a message it rejects skips the middleware and every handler."""
+    a message it rejects skips the middleware and every handler.
+
+    The middleware chain is built once, here: the ignore path is the hottest code in the bot (every
+    line of every group passes through it), so a message costs one gate call and, when it is for the
+    bot, one pass down a ready-made chain — no closures made per message.
+    """
 
     def __init__(
         self,
@@ -31,8 +36,12 @@ class Router:
         relevant: Callable[[Incoming], bool] | None = None,
     ) -> None:
         self.handlers: list[Handler] = list(handlers)
-        self.middleware: list[Middleware] = list(middleware)
+        self.middleware: tuple[Middleware, ...] = tuple(middleware)
         self.relevant = relevant
+        chain: Next = self._dispatch
+        for mw in reversed(self.middleware):
+            chain = _bind(mw, chain)
+        self._chain = chain
 
     def add(self, handler: Handler) -> None:
         self.handlers.append(handler)
@@ -45,12 +54,10 @@ class Router:
         return None
 
     async def __call__(self, message: Incoming) -> Reply | None:
-        if self.relevant is not None and not self.relevant(message):
+        relevant = self.relevant
+        if relevant is not None and not relevant(message):
             return None
-        call: Next = self._dispatch
-        for mw in reversed(self.middleware):
-            call = _bind(mw, call)
-        return await call(message)
+        return await self._chain(message)
 
 
 def _bind(mw: Middleware, nxt: Next) -> Next:

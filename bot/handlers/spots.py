@@ -68,7 +68,7 @@ class GroupSpots:
                 return hit[1]
             owner = message.sender_id if message.sender_is_owner else ""
             group = await asyncio.to_thread(
-                ensure_group, self.engine, message.chat_id, message.chat_name, owner
+                ensure_group, self.engine, message.chat_id, message.chat_name, owner, message.account
             )
             self._groups[message.chat_id] = (self.clock(), group)
             self._groups.move_to_end(message.chat_id)

@@ -1,7 +1,9 @@
 """The paced sender: one queue per chat account, so the account is never banned for sending too fast.
 
 At most `rate_per_minute` messages a minute, a random pause between sends to different groups, and
-interactive replies ahead of pushes. A push delivery is claimed (its `start` hook) only when it
+interactive replies ahead of pushes — but never all of the budget: while pushes wait, at least one
+send in every `1 / push_share` goes to the oldest push, so a flood of replies delays a push by a few
+sends, not by half an hour. A push delivery is claimed (its `start` hook) only when it
 reaches the front of the queue, so a process killed mid-push leaves the groups it had not reached
 unclaimed and a restart sends them. A failed send is retried a bounded number of times, then
 reported as failed; the queue goes on.
@@ -10,11 +12,12 @@ reported as failed; the queue goes on.
 from __future__ import annotations
 
 import asyncio
-import heapq
 import itertools
 import logging
+import math
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -32,7 +35,7 @@ Done = Callable[[bool, str], Awaitable[None]]
 """Called after a push: (sent, detail)."""
 
 
-@dataclass(order=True)
+@dataclass
 class _Item:
     priority: int
     seq: int
@@ -51,6 +54,7 @@ class PacedSender:
         jitter: tuple[float, float] = (3.0, 8.0),
         max_attempts: int = 3,
         retry_pause: float = 2.0,
+        push_share: float = 0.25,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
@@ -63,7 +67,11 @@ class PacedSender:
         self.clock = clock
         self.sleep = sleep
         self.rng = rng or random.Random()
-        self._heap: list[_Item] = []
+        self._replies: deque[_Item] = deque()
+        self._pushes: deque[_Item] = deque()
+        self.replies_in_a_row = math.ceil((1 - push_share) / push_share) if push_share > 0 else math.inf
+        """How many replies may go out in a row while a push waits (3 for a quarter of the budget)."""
+        self._streak = 0
         self._seq = itertools.count()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -79,13 +87,25 @@ class PacedSender:
 
     @property
     def pending(self) -> int:
-        return len(self._heap)
+        return len(self._replies) + len(self._pushes)
 
     def _put(self, item: _Item) -> None:
         if self._closing:
             raise RuntimeError("sender is closed")
-        heapq.heappush(self._heap, item)
+        (self._replies if item.priority == INTERACTIVE else self._pushes).append(item)
         self._wake.set()
+
+    def _next(self) -> _Item:
+        """Replies first, except that a waiting push gets its turn after `replies_in_a_row` replies
+        sent while it waited."""
+        if not self._pushes:
+            self._streak = 0
+            return self._replies.popleft()
+        if self._replies and self._streak < self.replies_in_a_row:
+            self._streak += 1
+            return self._replies.popleft()
+        self._streak = 0
+        return self._pushes.popleft()
 
     async def reply(self, outgoing: Outgoing) -> bool:
         """Send an interactive reply ahead of any queued push; returns whether it went out."""
@@ -141,13 +161,13 @@ class PacedSender:
 
     async def _run(self) -> None:
         while True:
-            if not self._heap:
+            if not self.pending:
                 if self._closing:
                     return
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            item = heapq.heappop(self._heap)
+            item = self._next()
             if item.start is not None:
                 try:
                     claimed = await item.start()
@@ -176,10 +196,11 @@ class PacedSender:
         and leave queued pushes unclaimed (a restart sends them)."""
         self._closing = True
         if not drain:
-            for item in self._heap:
+            for item in (*self._replies, *self._pushes):
                 if item.result and not item.result.done():
                     item.result.set_result(False)
-            self._heap.clear()
+            self._replies.clear()
+            self._pushes.clear()
         self._wake.set()
         if self._task is not None:
             await self._task

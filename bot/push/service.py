@@ -76,8 +76,16 @@ def daily_slot_key(slot: datetime, zone: ZoneInfo) -> str:
     return "daily:" + slot.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
 
 
-def instance_name(settings: Settings) -> str:
-    return settings.push.instance or f"{socket.gethostname()}:{settings.chat.kind}"
+def instance_name(settings: Settings, account: str = "") -> str:
+    """Who claims pushes in the push log. A restart of the same account recognises its own half-sent
+    slots by this prefix, so it must differ between accounts sharing a database (host and account do);
+    a configured `[push] instance` gets the account appended when the process serves several."""
+    account = account or "+".join(settings.chat.kinds)
+    if settings.push.instance:
+        return (
+            settings.push.instance if len(settings.chat.kinds) == 1 else f"{settings.push.instance}:{account}"
+        )
+    return f"{socket.gethostname()}:{account}"
 
 
 class PushService:
@@ -94,6 +102,7 @@ class PushService:
         clock: Clock = _now,
         owner: str | None = None,
         notify: Callable[[str], None] | None = None,
+        account: str | None = None,
     ) -> None:
         self.settings = settings
         self.push = settings.push
@@ -107,7 +116,9 @@ class PushService:
         self.notify = notify
         self._catch_up: asyncio.Task[int] | None = None
         self.zone = ZoneInfo(settings.bot.timezone)
-        self.instance = owner or instance_name(settings)
+        self.account = account
+        """Only this chat account's groups are pushed (None: every group, as a one-account process)."""
+        self.instance = owner or instance_name(settings, account or "")
         self.owner = f"{self.instance}/{os.getpid()}"
         self.scheduler: AsyncIOScheduler | None = None
         self._queued: set[tuple[int, str]] = set()
@@ -164,7 +175,7 @@ class PushService:
         """`rebuild_jobs` with the rows read off the event loop."""
         if self.scheduler is None:
             return
-        rows = await asyncio.to_thread(subscriptions.active, self.engine, "daily")
+        rows = await asyncio.to_thread(subscriptions.active, self.engine, "daily", self.account)
         self.rebuild_jobs(rows)
 
     def jobs_changed(self) -> None:
@@ -182,7 +193,7 @@ class PushService:
             "live": IntervalTrigger(seconds=self.push.live_poll_seconds, timezone=self.zone),
         }
         if rows is None:
-            rows = subscriptions.active(self.engine, "daily")
+            rows = subscriptions.active(self.engine, "daily", self.account)
         for sub, group in rows:
             if not self.serves(group):
                 continue
@@ -209,7 +220,7 @@ class PushService:
     def next_runs(self) -> dict[int, datetime]:
         out = {}
         now = self.clock()
-        for sub, _group in subscriptions.active(self.engine, "daily"):
+        for sub, _group in subscriptions.active(self.engine, "daily", self.account):
             out[sub.group_id] = next_slot(sub.at_time, now, self.zone)
         return out
 
@@ -224,7 +235,9 @@ class PushService:
         if self.league is None:
             return 0  # no league configured: nothing to push, and nothing to record as skipped
         async with self._tick_lock:
-            for sub, group in await asyncio.to_thread(subscriptions.active, self.engine, "daily"):
+            for sub, group in await asyncio.to_thread(
+                subscriptions.active, self.engine, "daily", self.account
+            ):
                 assert group.id is not None
                 if (group_id is not None and group.id != group_id) or not self.serves(group):
                     continue
@@ -339,7 +352,7 @@ class PushService:
             return 0
         queued = 0
         per_spot: dict[str, list[LiveEvent]] = {}
-        for _sub, group in await asyncio.to_thread(subscriptions.active, self.engine, "live"):
+        for _sub, group in await asyncio.to_thread(subscriptions.active, self.engine, "live", self.account):
             assert group.id is not None
             if not self.serves(group):
                 continue

@@ -30,6 +30,8 @@ class Group(SQLModel, table=True):
     owner_id: str = Field(default="", sa_type=SafeString(128, key=True))
     channels_sharer_appid: str = Field(default="", sa_type=SafeString(64, key=True))
     """The owner's bound 推客 appid; empty means the operator's default sharer."""
+    account: str = Field(default="", max_length=128, index=True, sa_column_kwargs={"server_default": ""})
+    """The chat account that serves this group (e.g. 'gateway:wx_app'); '' = not yet known."""
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -49,6 +51,8 @@ class Subscription(SQLModel, table=True):
     categories: str = Field(default="", sa_type=SafeString(1024))
     """Comma-separated league category ids; empty means all."""
     active: bool = Field(default=True)
+    account: str = Field(default="", max_length=128, index=True, sa_column_kwargs={"server_default": ""})
+    """The chat account that pushes it: only that account's process schedules it."""
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -119,6 +123,19 @@ class RequestLog(SQLModel, table=True):
     product_id: str = Field(default="", sa_type=SafeString(64, key=True))
     league_calls: int = 0
     outcome: str = Field(default="", sa_type=SafeString(32))
+
+
+class ChatState(SQLModel, table=True):
+    """What a chat channel keeps across restarts: a login token, a long-poll cursor, a webhook secret."""
+
+    __tablename__ = "chat_state"
+    __table_args__ = (UniqueConstraint("account", "key", name="uq_chat_state_account_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(max_length=128)
+    key: str = Field(max_length=128)
+    value: str = Field(sa_type=Text)
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class LeagueSpot(SQLModel, table=True):

@@ -26,7 +26,8 @@ def subscribe(
             select(Subscription).where(Subscription.group_id == group_id, Subscription.kind == kind)
         ).first()
         if row is None:
-            row = Subscription(group_id=group_id, kind=kind)
+            group = session.get(Group, group_id)
+            row = Subscription(group_id=group_id, kind=kind, account=group.account if group else "")
         row.at_time, row.categories, row.active = at_time, categories, True
         row.updated_at = now or utcnow()
         session.add(row)
@@ -59,7 +60,11 @@ def for_group(engine: Engine, group_id: int) -> list[Subscription]:
         return list(session.exec(statement.order_by(col(Subscription.kind))).all())
 
 
-def active(engine: Engine, kind: str | None = None) -> list[tuple[Subscription, Group]]:
+def active(
+    engine: Engine, kind: str | None = None, account: str | None = None
+) -> list[tuple[Subscription, Group]]:
+    """Active subscriptions (of one kind); with `account`, only those that account pushes: its own and
+    the ones from before accounts ('') that no account has adopted yet."""
     with Session(engine, expire_on_commit=False) as session:
         statement = (
             select(Subscription, Group)
@@ -68,6 +73,8 @@ def active(engine: Engine, kind: str | None = None) -> list[tuple[Subscription, 
         )
         if kind:
             statement = statement.where(Subscription.kind == kind)
+        if account is not None:
+            statement = statement.where(col(Subscription.account).in_([account, ""]))
         return [(s, g) for s, g in session.exec(statement).all()]
 
 

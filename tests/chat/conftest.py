@@ -144,6 +144,8 @@ def write_config(tmp_path: Path, endpoint: str, extra: str = "") -> Path:
 
             [chat]
             kind = "wechaty"
+            # the sandbox league behind a (fake) real chat: allowed on purpose here
+            allow_sandbox_with_real_chat = true
 
             [chat.wechaty]
             endpoint = "{endpoint}"

@@ -75,3 +75,14 @@ async def test_the_channels_league_remembers_a_bounded_number_of_shops(
     assert len(found) > 5
     assert len(league._shops.items) == 5
     await client.aclose()
+
+
+def test_the_wechat_channel_remembers_a_bounded_number_of_chats(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from bot.chat import wechaty
+
+    monkeypatch.setattr(wechaty, "_KINDS_CAPACITY", 100)
+    channel = wechaty.WechatyChannel(endpoint="127.0.0.1:9", token="t", data_dir=tmp_path)
+    for n in range(1000):
+        channel._remember_kind(f"room{n}@chatroom", True)
+    assert len(channel._groups) == 100
+    assert "room999@chatroom" in channel._groups

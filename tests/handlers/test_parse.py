@@ -15,9 +15,17 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from bot.handlers.parse import Command, ProductRef, find_product_refs, may_be_request, parse_command
+from bot.handlers.parse import (
+    Command,
+    ProductRef,
+    find_product_refs,
+    may_be_request,
+    parse_command,
+    shown_keyword,
+)
 
-Row = tuple[str, str, str | None, str | None, str | None]
+Row = tuple[str | None, ...]
+"""(platform, kind, id, code, url), plus the not-a-product label when there is one."""
 
 
 def tb_item(ident: str, url: str, code: str | None = None) -> Row:
@@ -36,8 +44,17 @@ def jd_item(ident: str, url: str) -> Row:
     return ("jd", "item", ident, None, url)
 
 
-def jd_short(url: str) -> Row:
-    return ("jd", "short_link", None, None, url)
+def jd_short(url: str, code: str | None = None) -> Row:
+    return ("jd", "short_link", None, code, url)
+
+
+def xianyu(url: str | None, code: str | None = None) -> Row:
+    """A 闲鱼 listing: recognised, and labelled not an alliance product (the member hears why)."""
+    return ("taobao", "tpwd" if url is None else "short_link", None, code, url, "xianyu")
+
+
+def jd_code(code: str) -> Row:
+    return ("jd", "tpwd", None, code, None)
 
 
 def pdd_item(ident: str, url: str) -> Row:
@@ -50,6 +67,11 @@ def pdd_short(url: str) -> Row:
 
 def wx_shop(url: str) -> Row:
     return ("channels", "short_link", None, None, url)
+
+
+def other(platform: str, url: str, ident: str | None = None) -> Row:
+    """A platform no league serves: recognised so the member hears 暂不支持, never read as another one."""
+    return (platform, "item" if ident else "short_link", ident, None, url)
 
 
 TB_ITEM = "https://item.taobao.com/item.htm?id=612345678901"
@@ -273,6 +295,11 @@ CASES: list[tuple[str, list[Row]]] = [
         [jd_item("100012043978", "https://wqitem.jd.com/item/view?sku=100012043978")],
     ),
     ("https://u.jd.com/AbCdEf1京东好价", [jd_short("https://u.jd.com/AbCdEf1")]),
+    (
+        "https://m.jd.com/product/100012043978.html",
+        [jd_item("100012043978", "https://m.jd.com/product/100012043978.html")],
+    ),
+    ("https://mall.jd.com/index-1000001.html", []),
     ("【京东】https://3.cn/-1yZabcD「罗技鼠标」", [jd_short("https://3.cn/-1yZabcD")]),
     (
         "https://union-click.jd.com/jdc?e=&p=JF8BAOAJK1olXDYDZBoCUBVIMzZNXhpXVhgcCx8P&t=W1dCFBBFC1pXUwkEAEAdQFkJBV8",
@@ -350,6 +377,196 @@ CASES: list[tuple[str, list[Row]]] = [
         "视频 https://weixin.qq.com/sph/AQbCdE 商品 https://store.weixin.qq.com/shop/a/T9WX95cCebFqe4F",
         [wx_shop("https://store.weixin.qq.com/shop/a/T9WX95cCebFqe4F")],
     ),
+    # ---- 淘口令 variants: other delimiters, `xx:/`, glued digit prefixes, a code alone with its client tag
+    ("🗝Kp7Wm3Xz9Qa£ 复制这段话，打开淘宝", [tpwd("Kp7Wm3Xz9Qa")]),
+    ("【淘宝】好价👈Hq4Rt8Yn2Jd啊 打开淘宝就能看到", [tpwd("Hq4Rt8Yn2Jd")]),
+    ("₤Wd5Fg7Hj2Kl₤ 打开👉淘宝👈", [tpwd("Wd5Fg7Hj2Kl")]),
+    ("€Wd5Fg7Hj2Kl€ 復制整段話", [tpwd("Wd5Fg7Hj2Kl")]),
+    ("(Zx8Cv6Bn4Ma) 打开淘宝APP", [tpwd("Zx8Cv6Bn4Ma")]),
+    ("（￥Np3Lk7Jh5Gf）復制整段话打开淘宝", [tpwd("Np3Lk7Jh5Gf")]),
+    ("73:/ Yt6Re4Wq2Az 「小米充电宝10000毫安」打开淘宝", [tpwd("Yt6Re4Wq2Az")]),
+    ("8:/Yt6Re4Wq2Az 复制这段描述后打开手淘", [tpwd("Yt6Re4Wq2Az")]),
+    ("1復制(Uj7Ik9Ol3Pm)，打开👉手机淘宝👈", [tpwd("Uj7Ik9Ol3Pm")]),
+    ("3复制Uj7Ik9Ol3Pm打开手淘", [tpwd("Uj7Ik9Ol3Pm")]),
+    ("「三只松鼠每日坚果750g」\nMc2Vb8Nx5Za CZ3457\n打开淘宝", [tpwd("Mc2Vb8Nx5Za")]),
+    ("CZ3457 Mc2Vb8Nx5Za", [tpwd("Mc2Vb8Nx5Za")]),
+    ("➡️Kp7Wm3Xz9Qa⬅️ 打开淘宝", [tpwd("Kp7Wm3Xz9Qa")]),
+    ("~Kp7Wm3Xz9Qa~ 复制后打开淘宝", [tpwd("Kp7Wm3Xz9Qa")]),
+    ("^Kp7Wm3Xz9Qa^ 打开手淘", [tpwd("Kp7Wm3Xz9Qa")]),
+    ("(￥Kp7Wm3Xz9Qa￥)", [tpwd("Kp7Wm3Xz9Qa")]),
+    ("~Kp7Wm3Xz9Qa~ 这是我的游戏ID", []),
+    ("iPhone15Pro ￥5999 淘宝百亿补贴", []),
+    ("淘宝 iPhone15Pro ¥ 5999", []),
+    ("WiFi密码是 Abc12345678", []),
+    ("我的ID：Abc12345678 打开淘宝加我", []),
+    (
+        "【淘宝】https://e.tb.cn/h.gTxQ9kP2a?tk=Qw3Er5Ty7Ui CZ0001 「蓝牙耳机」\n点击链接直接打开 或者 淘宝搜索直接打开",
+        [tb_short("https://e.tb.cn/h.gTxQ9kP2a?tk=Qw3Er5Ty7Ui", "Qw3Er5Ty7Ui")],
+    ),
+    (
+        "https://m.tb.cn/h.gTxQ9kP2a?tk=Qw3Er5Ty7Ui%20CZ0001「蓝牙耳机」",
+        [tb_short("https://m.tb.cn/h.gTxQ9kP2a?tk=Qw3Er5Ty7Ui%20CZ0001", "Qw3Er5Ty7Ui")],
+    ),
+    ("老师给的代码(HelloWorld1)跑不通", []),
+    ("淘宝上搜 WirelessEarbuds 就有", []),
+    ("淘宝订单号 Ab12345678 还没到", []),
+    ("v2.0.1 版本 (build20240101) 已发布", []),
+    ("复制这段话打开淘宝", []),
+    ("email: shopping2024@163.com", []),
+    ("73:/ 12345678901 打开淘宝", []),
+    # ---- links inside Markdown and glued to Chinese punctuation
+    (
+        "[京东](https://item.m.jd.com/product/100012043978.html?utm_source=iosapp&gx=RnFixa8)",
+        [
+            jd_item(
+                "100012043978", "https://item.m.jd.com/product/100012043978.html?utm_source=iosapp&gx=RnFixa8"
+            )
+        ],
+    ),
+    (
+        "- 淘宝：[小米充电宝](https://e.tb.cn/h.TxRq8Kp2m?tk=Ab3dEf7Gh9J)\n- 京东：[罗技鼠标](https://u.jd.com/Kx8Pq2W)\n"
+        "- 拼多多：[抽纸](https://p.pinduoduo.com/Lm3Nq7Zx)",
+        [
+            tb_short("https://e.tb.cn/h.TxRq8Kp2m?tk=Ab3dEf7Gh9J", "Ab3dEf7Gh9J"),
+            jd_short("https://u.jd.com/Kx8Pq2W"),
+            pdd_short("https://p.pinduoduo.com/Lm3Nq7Zx"),
+        ],
+    ),
+    ("**限时**：<https://item.taobao.com/item.htm?id=612345678901>", [tb_item("612345678901", TB_ITEM)]),
+    ("链接：https://u.jd.com/Kx8Pq2W，快冲！", [jd_short("https://u.jd.com/Kx8Pq2W")]),
+    ("链接:m.tb.cn/h.5AMOUBE，复制打开", [tb_short("m.tb.cn/h.5AMOUBE")]),
+    ("复制m.tb.cn/h.5AMOUBE打开淘宝", [tb_short("m.tb.cn/h.5AMOUBE")]),
+    ("“https://u.jd.com/Kx8Pq2W”", [jd_short("https://u.jd.com/Kx8Pq2W")]),
+    ("**https://item.jd.com/100012043978.html**", [jd_item("100012043978", JD_ITEM)]),
+    ("好价!https://u.jd.com/Kx8Pq2W!", [jd_short("https://u.jd.com/Kx8Pq2W")]),
+    ("地址【https://item.jd.com/100012043978.html】", [jd_item("100012043978", JD_ITEM)]),
+    ("点这里→https://p.pinduoduo.com/Lm3Nq7Zx←", [pdd_short("https://p.pinduoduo.com/Lm3Nq7Zx")]),
+    ("[百度一下](https://www.baidu.com/s?wd=淘宝)", []),
+    ("[京东首页](https://www.jd.com/)", []),
+    # ---- short-link hosts: JD 3.cn with its jkl 口令, the JD share 口令, PDD a7q.cn, Taobao via a redirect host
+    (
+        "【京东】https://3.cn/2-Hq7KpZx?jkl=@Ab3dEf7Gh9J@「罗技鼠标」",
+        [jd_short("https://3.cn/2-Hq7KpZx?jkl=@Ab3dEf7Gh9J@", "Ab3dEf7Gh9J")],
+    ),
+    ("28:/！Kq5Lm8Nw3Pz！ 复制这条口令打开京东APP", [jd_code("Kq5Lm8Nw3Pz")]),
+    ("【京东】€Kq5Lm8Nw3Pz€ 复制这条口令打开京东", [jd_code("Kq5Lm8Nw3Pz")]),
+    ("京东没货，淘宝有 ￥Tz3Kp9Wm2Ls￥", [tpwd("Tz3Kp9Wm2Ls")]),
+    (
+        "【京东】罗技鼠标 https://3.cn/2-Hq7KpZx\n28:/！Kq5Lm8Nw3Pz！ 复制这条口令打开京东",
+        [jd_short("https://3.cn/2-Hq7KpZx", "Kq5Lm8Nw3Pz")],
+    ),
+    ("【拼多多】9.9元包邮 https://a7q.cn/b/Hq7KpZx 快来看看", [pdd_short("https://a7q.cn/b/Hq7KpZx")]),
+    ("a7q.cn/1Kx8Pq2W", [pdd_short("a7q.cn/1Kx8Pq2W")]),
+    (
+        "【淘宝】https://kurl.cn/Zx8Cv6 「蓝牙耳机」点击链接直接打开 或者 淘宝搜索直接打开",
+        [tb_short("https://kurl.cn/Zx8Cv6")],
+    ),
+    (
+        "7￥Tz3Kp9Wm2Ls￥ https://sourl.cn/Ab3dEf 「蓝牙耳机」打开淘宝",
+        [tb_short("https://sourl.cn/Ab3dEf", "Tz3Kp9Wm2Ls")],
+    ),
+    ("https://3.cn/", []),
+    ("https://a7q.cn/", []),
+    ("看看这个 https://kurl.cn/Zx8Cv6", []),
+    (
+        "【淘宝】https://m.tb.cn/h.5AMOUBE 另外 https://kurl.cn/Zx8Cv6 打开淘宝",
+        [tb_short("https://m.tb.cn/h.5AMOUBE")],
+    ),
+    # ---- WeChat store links (the bot's own format), with and without the scheme
+    (
+        "store.weixin.qq.com/shop/a/T9WX95cCebFqe4F 复制到微信打开",
+        [wx_shop("store.weixin.qq.com/shop/a/T9WX95cCebFqe4F")],
+    ),
+    (
+        "推荐这个好物👉store.weixin.qq.com/shop/a/Ab3De5Gh7Jk9LmN👈",
+        [wx_shop("store.weixin.qq.com/shop/a/Ab3De5Gh7Jk9LmN")],
+    ),
+    (
+        "【微信小店】https://store.weixin.qq.com/shop/a/T9WX95cCebFqe4F，点击购买",
+        [wx_shop("https://store.weixin.qq.com/shop/a/T9WX95cCebFqe4F")],
+    ),
+    ("https://store.weixin.qq.com/shop/a/", []),
+    ("store.weixin.qq.com 是微信小店的域名", []),
+    # ---- 闲鱼 shares ride on m.tb.cn but are not alliance products; prose about domains is not a request
+    (
+        "【闲鱼】https://m.tb.cn/h.6Fx2Kq9?tk=Zw4Xc6Vb8Nm CZ0001 「我在闲鱼发布了【九成新iPhone 13】」\n点击链接直接打开",
+        [xianyu("https://m.tb.cn/h.6Fx2Kq9?tk=Zw4Xc6Vb8Nm", "Zw4Xc6Vb8Nm")],
+    ),
+    (
+        "我在闲鱼发布了【宝宝推车 95新】快来看看吧 https://m.tb.cn/h.6Fx2Kq9",
+        [xianyu("https://m.tb.cn/h.6Fx2Kq9")],
+    ),
+    ("€Zw4Xc6Vb8Nm€ 我在闲鱼发布了【二手键盘】，复制打开闲鱼APP", [xianyu(None, "Zw4Xc6Vb8Nm")]),
+    (
+        "https://market.m.taobao.com/app/idleFish-F2e/widle-taobao-rax/page-detail?id=612345678901",
+        [xianyu("https://market.m.taobao.com/app/idleFish-F2e/widle-taobao-rax/page-detail?id=612345678901")],
+    ),
+    (
+        "https://www.goofish.com/item?id=812345678901",
+        [xianyu("https://www.goofish.com/item?id=812345678901")],
+    ),
+    ("https://www.goofish.com/", []),
+    (
+        "淘宝：https://m.tb.cn/h.AAA1234?tk=Aa1Bb2Cc3Dd\n闲鱼：https://m.tb.cn/h.BBB5678 我在闲鱼发布了",
+        [
+            tb_short("https://m.tb.cn/h.AAA1234?tk=Aa1Bb2Cc3Dd", "Aa1Bb2Cc3Dd"),
+            xianyu("https://m.tb.cn/h.BBB5678"),
+        ],
+    ),
+    (
+        "闲鱼上没找到，淘宝这个便宜 https://m.tb.cn/h.5AMOUBE?tk=o63GWJTAyv1",
+        [tb_short("https://m.tb.cn/h.5AMOUBE?tk=o63GWJTAyv1", "o63GWJTAyv1")],
+    ),
+    ("淘宝的链接一般是 m.tb.cn 或者 e.tb.cn 开头，京东是 u.jd.com 和 3.cn，拼多多是 p.pinduoduo.com", []),
+    ("淘宝短链长这样：https://m.tb.cn/h.xxxx?tk=xxxx", []),
+    ("以 `.tb.cn` 结尾的都是淘宝短链，taobao.com 和 jd.com 是主站", []),
+    ("m.tb.cn/h.5AMOUBE 这种就是淘宝短链", [tb_short("m.tb.cn/h.5AMOUBE")]),
+    # ---- platforms no league serves yet: recognised as themselves (the member hears 暂不支持)
+    (
+        "https://m.vip.com/product-1710613245-6920061234567.html?msns=iphone",
+        [
+            other(
+                "vip", "https://m.vip.com/product-1710613245-6920061234567.html?msns=iphone", "6920061234567"
+            )
+        ],
+    ),
+    (
+        "https://detail.vip.com/detail-1710613245-6920061234567.html",
+        [other("vip", "https://detail.vip.com/detail-1710613245-6920061234567.html", "6920061234567")],
+    ),
+    ("【唯品会】https://t.vip.com/Hq7KpZxW 大牌特卖", [other("vip", "https://t.vip.com/Hq7KpZxW")]),
+    (
+        "【抖音商城】https://v.douyin.com/iRNBho6u/ 长按复制此条消息，打开抖音搜索，查看商品详情！",
+        [other("douyin", "https://v.douyin.com/iRNBho6u/")],
+    ),
+    (
+        "https://haohuo.jinritemai.com/views/product/detail?id=3612345678901234567&origin_type=604",
+        [
+            other(
+                "douyin",
+                "https://haohuo.jinritemai.com/views/product/detail?id=3612345678901234567&origin_type=604",
+                "3612345678901234567",
+            )
+        ],
+    ),
+    (
+        "【小红书】好物 https://www.xiaohongshu.com/goods-detail/64a1b2c3d4e5f6a7b8c9d0e1 打开【小红书】App查看商品",
+        [
+            other(
+                "xiaohongshu",
+                "https://www.xiaohongshu.com/goods-detail/64a1b2c3d4e5f6a7b8c9d0e1",
+                "64a1b2c3d4e5f6a7b8c9d0e1",
+            )
+        ],
+    ),
+    (
+        "https://xhslink.com/a/Hq7KpZxWm 这个商品不错",
+        [other("xiaohongshu", "https://xhslink.com/a/Hq7KpZxWm")],
+    ),
+    ("7.43 复制打开抖音，看看【小王的作品】今天的晚霞太美了 https://v.douyin.com/iRNBho6u/ 01/01", []),
+    ("复制本条信息，打开【小红书】App查看精彩内容！ http://xhslink.com/a/Hq7KpZxWm", []),
+    ("https://www.douyin.com/video/7312345678901234567", []),
+    ("唯品会 https://www.vip.com/", []),
     # ---- things that must stay silent
     ("https://weixin.qq.com/sph/AQbCdE", []),
     ("https://mp.weixin.qq.com/s/AbCdEfGhIjKlMn", []),
@@ -385,7 +602,9 @@ CASES: list[tuple[str, list[Row]]] = [
 
 
 def rows(refs: list[ProductRef]) -> list[Row]:
-    return [(r.platform, r.kind, r.id, r.code, r.url) for r in refs]
+    return [
+        (r.platform, r.kind, r.id, r.code, r.url) + ((r.not_product,) if r.not_product else ()) for r in refs
+    ]
 
 
 @pytest.mark.parametrize(("text", "expected"), CASES)
@@ -400,7 +619,8 @@ def test_find_product_refs(text: str, expected: list[Row]) -> None:
             assert ref.start <= text.index(ref.url)
         if ref.kind == "tpwd":
             assert ref.code is not None
-            assert text[ref.start + 1 :].lstrip(" CZ0123456789").startswith(ref.code)
+            # It starts at the 口令's left delimiter, or at the code when there is none.
+            assert ref.code in text[ref.start : ref.start + len(ref.code) + 10]
 
 
 def test_table_is_big_enough() -> None:
@@ -439,11 +659,14 @@ def test_refs_are_frozen() -> None:
 
 COMMANDS: list[tuple[str, bool, Command | None]] = [
     ("找 蓝牙耳机", False, Command("search", "蓝牙耳机")),
-    ("找蓝牙耳机", False, Command("search", "蓝牙耳机")),
+    # In a group a search word needs a separator (issue 12: "搜狗输入法不好用" was read as a search).
+    ("找蓝牙耳机", False, None),
+    ("找蓝牙耳机", True, Command("search", "蓝牙耳机")),
     ("搜：机械键盘", False, Command("search", "机械键盘")),
     ("买 「猫砂」", False, Command("search", "猫砂")),
     ("查 防晒霜！", False, Command("search", "防晒霜")),
-    ("找一下蓝牙耳机", False, Command("search", "蓝牙耳机")),
+    ("找一下蓝牙耳机", False, None),
+    ("找一下蓝牙耳机", True, Command("search", "蓝牙耳机")),
     ("找下 降噪耳机？", False, Command("search", "降噪耳机")),
     ("帮我找 儿童保温杯", False, Command("search", "儿童保温杯")),
     ("找　小米  充电宝", False, Command("search", "小米 充电宝")),
@@ -489,6 +712,48 @@ COMMANDS: list[tuple[str, bool, Command | None]] = [
     ("今天天气不错，晚上一起吃火锅吗", False, None),
     ("今天天气不错，晚上一起吃火锅吗", True, Command("search", "今天天气不错，晚上一起吃火锅吗")),
     ("找 https://item.jd.com/100012043978.html", False, None),
+    # ---- everyday chat that starts like a request: ignored in a group
+    ("搜狗输入法不好用", False, None),
+    ("找工作好难", False, None),
+    ("查快递", False, None),
+    ("买了个新手机", False, None),
+    ("find you later", False, None),
+    ("find out more tomorrow", False, None),
+    ("search me", False, None),
+    ("查一下明天天气", False, None),
+    ("搜一搜附近的火锅", False, None),
+    ("买买买", False, None),
+    ("帮我找找钥匙", False, None),
+    ("找个时间聚聚", False, None),
+    ("找 我的钥匙", False, None),
+    ("查 快递到了吗", False, None),
+    ("买 你说的那个就行", False, None),
+    ("找 了半天没找到", False, None),
+    ("找 一个能陪我聊天的人，最好是女生，还要会做饭", False, None),
+    ("搜 a b c d e f g h", False, None),
+    # ... and the same words are requests when they read like a product query
+    ("查 快递盒", False, Command("search", "快递盒")),
+    ("买 新手机壳", False, Command("search", "新手机壳")),
+    ("搜 输入法皮肤", False, Command("search", "输入法皮肤")),
+    ("find: logitech mouse", False, Command("search", "logitech mouse")),
+    ("搜狗输入法", True, Command("search", "狗输入法")),
+    # ---- help: one list; greetings and bare words only when addressed
+    ("使用说明", False, Command("help", "")),
+    ("你好", False, None),
+    ("在吗", False, None),
+    ("在吗？", True, Command("help", "")),
+    ("怎么用", False, None),
+    ("怎么用", True, Command("help", "")),
+    ("功能", False, None),
+    ("功能", True, Command("help", "")),
+    ("命令", False, None),
+    ("命令", True, Command("help", "")),
+    ("", False, None),
+    # ---- a link the bot does not serve is never searched for (nor repeated back)
+    ("找 https://evil.example.com/login", False, None),
+    ("找 https://evil.example.com/login", True, None),
+    ("找 evil.example.com/login", True, None),
+    ("找 蓝牙耳机 https://evil.example.com/login", False, Command("search", "蓝牙耳机")),
 ]
 
 
@@ -537,10 +802,18 @@ def test_cli_json_lines() -> None:
             "id": None,
             "code": "o63GWJTAyv1",
             "url": "https://m.tb.cn/h.5AMOUBE?tk=o63GWJTAyv1",
+            "not_product": None,
         },
-        {"platform": "jd", "kind": "item", "id": "100012043978", "code": None, "url": JD_ITEM},
+        {
+            "platform": "jd",
+            "kind": "item",
+            "id": "100012043978",
+            "code": None,
+            "url": JD_ITEM,
+            "not_product": None,
+        },
     ]
-    assert list(lines[0]) == ["platform", "kind", "id", "code", "url"]
+    assert list(lines[0]) == ["platform", "kind", "id", "code", "url", "not_product"]
 
 
 def test_cli_readable_chinese() -> None:
@@ -552,10 +825,40 @@ def test_cli_readable_chinese() -> None:
     ]
 
 
-def test_cli_nothing_found_is_silent() -> None:
+def test_cli_nothing_found_says_so_and_prints_no_json() -> None:
     result = CliRunner().invoke(cli, ["parse", "今天天气不错，￥199", "--json"])
     assert result.exit_code == 0
-    assert result.output == ""
+    assert result.stdout == "", "a script reading JSON lines gets none"
+    assert "没有认出商品链接或口令" in result.stderr
+
+
+def test_cli_json_has_null_where_absent_and_names_unsupported_platforms() -> None:
+    text = "28:/！Kq5Lm8Nw3Pz！ 复制这条口令打开京东 https://m.vip.com/product-1710613245-6920061234567.html"
+    result = CliRunner().invoke(cli, ["parse", text, "--json"])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [
+        {
+            "platform": "jd",
+            "kind": "tpwd",
+            "id": None,
+            "code": "Kq5Lm8Nw3Pz",
+            "url": None,
+            "not_product": None,
+        },
+        {
+            "platform": "vip",
+            "kind": "item",
+            "id": "6920061234567",
+            "code": None,
+            "url": "https://m.vip.com/product-1710613245-6920061234567.html",
+            "not_product": None,
+        },
+    ]
+    readable = CliRunner().invoke(cli, ["parse", text]).stdout.splitlines()
+    assert readable == [
+        "京东 口令：口令 Kq5Lm8Nw3Pz",
+        "唯品会 商品链接：商品ID 6920061234567，https://m.vip.com/product-1710613245-6920061234567.html（暂不支持这个平台）",
+    ]
 
 
 def test_cli_reads_stdin() -> None:
@@ -578,4 +881,58 @@ def test_installed_command_prints_utf8_json() -> None:
         "id": None,
         "code": None,
         "url": "https://store.weixin.qq.com/shop/a/T9WX95cCebFqe4F",
+        "not_product": None,
     }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [text for text, _ in CASES]
+    + [text for text, _, _ in COMMANDS]
+    + ["  /help", "//help", "HELP!", "Search: switch 手柄", "找\u3000蓝牙耳机", "我的订阅", "我刚到家"]
+    + [
+        "find it's here",
+        "find You later",
+        "find you!",
+        "find meat",
+        "search  me",
+        "find\u3000it",
+        "find:you",
+    ],
+)
+def test_the_gate_is_exact_for_unmentioned_group_messages(text: str) -> None:
+    """The router's relevance gate answers exactly "would the bot act on this in a group without @"."""
+    acts = bool(find_product_refs(text)) or parse_command(text, mentioned=False) is not None
+    assert may_be_request(text) is acts
+
+
+@pytest.mark.parametrize(
+    ("keyword", "shown"),
+    [
+        ("蓝牙耳机", "蓝牙耳机"),
+        ("https://evil.example.com/login 蓝牙耳机", "蓝牙耳机"),
+        ("蓝牙耳机 evil.example.com/login", "蓝牙耳机"),
+        ("超级无敌宇宙第一好用的不存在牌子的神奇小玩意儿", "超级无敌宇宙第一好用的不存在牌子的神奇…"),
+        ("https://evil.example.com/", ""),
+    ],
+)
+def test_keywords_shown_back_lose_links_and_are_capped(keyword: str, shown: str) -> None:
+    assert shown_keyword(keyword) == shown
+
+
+def test_product_refs_keep_the_fields_the_leagues_rely_on() -> None:
+    (ref,) = find_product_refs("【京东】https://3.cn/2-Hq7KpZx?jkl=@Ab3dEf7Gh9J@")
+    assert (ref.platform, ref.id, ref.code, ref.url) == (
+        "jd",
+        None,
+        "Ab3dEf7Gh9J",
+        "https://3.cn/2-Hq7KpZx?jkl=@Ab3dEf7Gh9J@",
+    )
+
+
+def test_cli_labels_a_xianyu_share() -> None:
+    text = "我在闲鱼发布了【宝宝推车 95新】快来看看吧 https://m.tb.cn/h.6Fx2Kq9"
+    (line,) = CliRunner().invoke(cli, ["parse", text, "--json"]).stdout.splitlines()
+    assert json.loads(line)["not_product"] == "xianyu"
+    (readable,) = CliRunner().invoke(cli, ["parse", text]).stdout.splitlines()
+    assert readable.endswith("（闲鱼二手，不是联盟商品）")

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from bot.chat.base import Incoming, Reply
-from bot.handlers.router import CatchErrors, DropDuplicates, GroupAllowList, Router, ignore_self
+from bot.handlers.router import (
+    CatchErrors,
+    DropDuplicates,
+    GroupAllowList,
+    Middleware,
+    Next,
+    Router,
+    ignore_self,
+)
 
 
 def _msg(mid: str = "m1", text: str = "hi", **kw: object) -> Incoming:
@@ -86,3 +94,25 @@ async def test_a_handler_bug_becomes_an_apology_not_silence() -> None:
     router = Router([broken], [CatchErrors(lambda: "稍后再试")])
     reply = await router(_msg())
     assert reply is not None and reply.parts[0].text == "稍后再试"  # type: ignore[union-attr]
+
+
+async def test_middleware_runs_in_order_and_the_gate_keeps_chat_out_of_it() -> None:
+    seen: list[str] = []
+
+    def tag(name: str) -> Middleware:
+        async def mw(m: Incoming, nxt: Next) -> Reply | None:
+            seen.append(name)
+            return await nxt(m)
+
+        return mw
+
+    async def answer(m: Incoming) -> Reply | None:
+        seen.append("handler")
+        return Reply.text("ok")
+
+    router = Router([answer], [tag("outer"), tag("inner")], relevant=lambda m: m.text.startswith("找"))
+    assert await router(_msg("m1", "今天天气不错")) is None
+    assert seen == [], "chat the gate rejects never reaches middleware or handlers"
+    for i in range(3):
+        assert await router(_msg(f"m{i + 2}", "找 耳机"))
+    assert seen == ["outer", "inner", "handler"] * 3

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 
 from bot.leagues.base import LeagueUnavailable
 from bot.leagues.budget import budget
 from bot.leagues.http import ResponseTooLarge
+from bot.leagues.jd.client import JdClient
+from bot.leagues.pdd.client import PddClient
 from bot.leagues.taobao.client import TopClient
 from bot.leagues.wechat.client import ChannelsClient
 from tests.leagues.faulty_league import FaultyLeague
@@ -28,19 +31,35 @@ async def _top(client: TopClient) -> object:
     return await client.call("taobao.tbk.dg.material.optional.upgrade", {"q": "耳机"})
 
 
+def _clients(base: str) -> list[tuple[Any, Callable[[Any], Awaitable[object]]]]:
+    """Every league client with its shipped retry policy (8 s a try, 3 retries), and one call each."""
+    return [
+        (
+            ChannelsClient(base, "wx_b", "s", timeout=8.0, max_retries=3, backoff=0.3),
+            lambda c: c.tokens.token(),
+        ),
+        (TopClient(base + "/router/rest", "k", "s", timeout=8.0, max_retries=3, backoff=0.5), _top),
+        (
+            JdClient(base + "/routerjson", "k", "s", timeout=8.0, max_retries=3),
+            lambda c: c.call("jd.union.open.goods.query", {}, "queryResult"),
+        ),
+        (
+            PddClient(base + "/api/router", "id", "s", timeout=8.0, max_retries=3),
+            lambda c: c.call("pdd.ddk.goods.search", {}),
+        ),
+    ]
+
+
 @pytest.mark.parametrize("mode", ["hang", "trickle", "5xx", "malformed"])
 async def test_retries_stay_inside_the_budget(faulty: FaultyLeague, mode: str) -> None:
     faulty.mode = mode
-    channels = ChannelsClient(faulty.base_url, "wx_b", "s", timeout=8.0, max_retries=3, backoff=0.3)
-    top = TopClient(faulty.base_url + "/router/rest", "k", "s", timeout=8.0, max_retries=3, backoff=0.5)
     loop = asyncio.get_running_loop()
-    for call in (channels.tokens.token(), _top(top)):
+    for client, call in _clients(faulty.base_url):
         started = loop.time()
         with budget(BUDGET), pytest.raises(LeagueUnavailable):
-            await call
-        assert loop.time() - started < BOUND
-    await channels.aclose()
-    await top.aclose()
+            await call(client)
+        assert loop.time() - started < BOUND, type(client).__name__
+        await client.aclose()
 
 
 async def test_without_a_budget_one_try_is_bounded_as_a_whole(faulty: FaultyLeague) -> None:
@@ -53,10 +72,10 @@ async def test_without_a_budget_one_try_is_bounded_as_a_whole(faulty: FaultyLeag
 
 
 @pytest.mark.parametrize("mode", ["huge", "huge_unannounced"])
-async def test_the_taobao_client_refuses_a_huge_answer(faulty: FaultyLeague, mode: str) -> None:
+async def test_every_client_refuses_a_huge_answer(faulty: FaultyLeague, mode: str) -> None:
     faulty.mode = mode
-    client = TopClient(faulty.base_url + "/router/rest", "k", "s")
-    with pytest.raises(ResponseTooLarge):
-        await _top(client)
-    await client.aclose()
-    assert faulty.bytes_sent < 64 << 20
+    for client, call in _clients(faulty.base_url):
+        with pytest.raises(ResponseTooLarge):
+            await call(client)
+        await client.aclose()
+    assert faulty.bytes_sent < 4 * (64 << 20)  # of 4 × 400 MB offered

@@ -155,3 +155,46 @@ async def test_a_claim_that_fails_skips_that_push_and_the_queue_goes_on() -> Non
     assert await second is True
     await sender.close()
     assert sent == ["g2"]
+
+
+async def test_a_flood_of_replies_cannot_starve_a_push() -> None:
+    """100 replies queued behind one push at 20/min used to hold it back ~27 minutes; now it goes out
+    within the first four sends, and pushes keep a quarter of the sends while both wait."""
+    t = FakeTime()
+    sent: list[tuple[float, str]] = []
+
+    async def send(o: Outgoing) -> None:
+        sent.append((t.now, o.reply.parts[0].text))  # type: ignore[union-attr]
+
+    sender = PacedSender(
+        send, rate_per_minute=20, jitter=(3, 8), clock=t.clock, sleep=t.sleep, push_share=0.25
+    )
+    replies = [asyncio.ensure_future(sender.reply(out("g1", f"reply{i}"))) for i in range(100)]
+    await asyncio.sleep(0)
+    pushes = [sender.push(out(f"p{i}", f"push{i}")) for i in range(10)]
+    sender.start()
+    await asyncio.gather(*replies, *pushes)
+    await sender.close()
+    texts = [text for _, text in sent]
+    assert texts[:4] == ["reply0", "reply1", "reply2", "push0"]
+    first = texts.index("push0")
+    assert sent[first][0] < 60, "the push goes out within a minute, not after every reply"
+    assert sum(text.startswith("push") for text in texts[:40]) == 10
+    assert [text for text in texts if text.startswith("reply")] == [f"reply{i}" for i in range(100)]
+
+
+async def test_replies_sent_while_no_push_waited_do_not_count_against_the_next_push() -> None:
+    """The share is taken only from replies sent while a push waited: after a quiet hour of answers, a
+    member's question still goes ahead of a push that has just been queued."""
+    sender = PacedSender(lambda o: asyncio.sleep(0), rate_per_minute=None, jitter=(0, 0))
+    waiting = [asyncio.ensure_future(sender.reply(out("g1", f"reply{i}"))) for i in range(10)]
+    await asyncio.sleep(0)  # queued (the sender is not started: we take items ourselves)
+    for _ in range(10):
+        sender._next()
+    sender.push(out("p", "push"))
+    waiting.append(asyncio.ensure_future(sender.reply(out("g1", "question"))))
+    await asyncio.sleep(0)
+    assert sender._next().outgoing.reply.parts[0].text == "question"  # type: ignore[union-attr]
+    assert sender._next().outgoing.reply.parts[0].text == "push"  # type: ignore[union-attr]
+    for future in waiting:
+        future.cancel()

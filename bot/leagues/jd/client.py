@@ -26,9 +26,11 @@ from typing import Any
 import httpx
 
 from bot.leagues.base import LeagueError
+from bot.leagues.http import capped_request, time_to_retry, try_seconds
 from bot.leagues.jd import errors
 from bot.leagues.jd.signing import BEIJING, TIMESTAMP_FORMAT, param_json, sign, timestamp
 from bot.leagues.metering import count_call
+from bot.reasons import reason
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +72,13 @@ class JdClient:
         self.app_key = app_key
         self._secret = app_secret
         self.access_token = access_token
+        self.timeout = timeout
+        """The longest one try may take, whole (see `bot.leagues.http.capped_request`)."""
         self.http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
-            headers={"User-Agent": "tuike/0.1"},
+            # identity: the size cap counts the bytes we would hold, not a compressed stand-in
+            headers={"User-Agent": "tuike/0.1", "Accept-Encoding": "identity"},
             transport=transport,
         )
         self.max_retries = max_retries
@@ -106,14 +111,19 @@ class JdClient:
         """One signed POST with retries for transport trouble and rate limits; the decoded outer object."""
         attempt = 0
         while True:
+            seconds = try_seconds(self.timeout)
+            if seconds is None:  # the caller's budget (a member's deadline) is spent
+                raise errors.JdRetriesExhausted(f"京东联盟 {method}: no time left after {attempt} tries")
             try:
                 self.requests += 1
                 count_call()
-                response = await self.http.post(self.url, data=self.signed_params(method, business))
-                if response.status_code >= 500:
-                    raise _Transient(f"HTTP {response.status_code}")
+                status, content = await capped_request(
+                    self.http, "POST", self.url, seconds=seconds, data=self.signed_params(method, business)
+                )
+                if status >= 500:
+                    raise _Transient(f"HTTP {status}")
                 try:
-                    data = loads(response.content)
+                    data = loads(content)
                 except ValueError:
                     raise _Transient("malformed JSON") from None
                 if not isinstance(data, dict):
@@ -122,13 +132,17 @@ class JdClient:
                 if isinstance(gateway, dict) and str(gateway.get("code", "")) in errors.GATEWAY_THROTTLED:
                     raise _Transient(f"rate limited (code {gateway.get('code')})")
                 return data
-            except (_Transient, httpx.TimeoutException, httpx.TransportError) as exc:
+            except (_Transient, TimeoutError, httpx.TimeoutException, httpx.TransportError) as exc:
                 if attempt >= self.max_retries:
                     raise errors.JdRetriesExhausted(
-                        f"京东联盟 {method}: gave up after {attempt + 1} tries: {exc}"
+                        f"京东联盟 {method}: gave up after {attempt + 1} tries: {reason(exc)}"
                     ) from None
                 delay = self.backoff * (2**attempt) * (0.5 + random.random())
-                log.info("jd %s failed (%s), retry %d in %.2fs", method, exc, attempt + 1, delay)
+                if not time_to_retry(delay):
+                    raise errors.JdRetriesExhausted(
+                        f"京东联盟 {method}: no time left to retry after {attempt + 1} tries: {reason(exc)}"
+                    ) from None
+                log.info("jd %s failed (%s), retry %d in %.2fs", method, reason(exc), attempt + 1, delay)
                 attempt += 1
                 await asyncio.sleep(delay)
 

@@ -21,9 +21,11 @@ from typing import Any
 
 import httpx
 
+from bot.leagues.http import capped_request, time_to_retry, try_seconds
 from bot.leagues.metering import count_call
 from bot.leagues.pdd import errors
 from bot.leagues.pdd.signing import encode, sign
+from bot.reasons import reason
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +59,13 @@ class PddClient:
         self.client_id = client_id
         self._secret = client_secret
         self.access_token = access_token
+        self.timeout = timeout
+        """The longest one try may take, whole (see `bot.leagues.http.capped_request`)."""
         self.http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
-            headers={"User-Agent": "tuike/0.1"},
+            # identity: the size cap counts the bytes we would hold, not a compressed stand-in
+            headers={"User-Agent": "tuike/0.1", "Accept-Encoding": "identity"},
             transport=transport,
         )
         self.max_retries = max_retries
@@ -89,14 +94,19 @@ class PddClient:
         """One API call; the inner object of its `…_response`, or the mapped error."""
         attempt = 0
         while True:
+            seconds = try_seconds(self.timeout)
+            if seconds is None:  # the caller's budget (a member's deadline) is spent
+                raise errors.PddRetriesExhausted(f"拼多多 {api}: no time left after {attempt} tries")
             try:
                 self.requests += 1
                 count_call()
-                response = await self.http.post(self.url, data=self.signed_params(api, params))
-                if response.status_code >= 500:
-                    raise _Transient(f"HTTP {response.status_code}")
+                status, content = await capped_request(
+                    self.http, "POST", self.url, seconds=seconds, data=self.signed_params(api, params)
+                )
+                if status >= 500:
+                    raise _Transient(f"HTTP {status}")
                 try:
-                    data = json.loads(response.content)
+                    data = json.loads(content)
                 except ValueError:
                     raise _Transient("malformed JSON") from None
                 if not isinstance(data, dict):
@@ -118,13 +128,17 @@ class PddClient:
                     if key.endswith("_response") and isinstance(value, dict):
                         return value
                 raise errors.PddApiError(api, -1, "no …_response in the answer")
-            except (_Transient, httpx.TimeoutException, httpx.TransportError) as exc:
+            except (_Transient, TimeoutError, httpx.TimeoutException, httpx.TransportError) as exc:
                 if attempt >= self.max_retries:
                     raise errors.PddRetriesExhausted(
-                        f"拼多多 {api}: gave up after {attempt + 1} tries: {exc}"
+                        f"拼多多 {api}: gave up after {attempt + 1} tries: {reason(exc)}"
                     ) from None
                 delay = self.backoff * (2**attempt) * (0.5 + random.random())
-                log.info("pdd %s failed (%s), retry %d in %.2fs", api, exc, attempt + 1, delay)
+                if not time_to_retry(delay):
+                    raise errors.PddRetriesExhausted(
+                        f"拼多多 {api}: no time left to retry after {attempt + 1} tries: {reason(exc)}"
+                    ) from None
+                log.info("pdd %s failed (%s), retry %d in %.2fs", api, reason(exc), attempt + 1, delay)
                 attempt += 1
                 await asyncio.sleep(delay)
 

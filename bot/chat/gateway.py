@@ -1,0 +1,755 @@
+"""WeChat groups through an iPad-protocol HTTP gateway in the GeWe shape: a webhook in, REST out.
+
+The operator brings a paid gateway (GeWe or one with the same API) that keeps a WeChat account logged in
+and accepts the ban risk (docs/wechat.md). The gateway calls our webhook for everything the account
+receives; we call its REST API to send.
+
+* **In**: a small ASGI app on uvicorn at `[chat.gateway] listen`. Every call must carry our secret (the
+  `secret` query parameter of the callback URL we register with `/tools/setCallback`); bodies over
+  `max_body_bytes` are refused; the call is answered at once and the message handled from a queue, so a
+  slow league never makes the gateway time out and resend.
+* **Dedupe** on (`Appid`, `NewMsgId`): gateways resend when they think a call failed.
+* **Who**: in a group the sender is the `wxid:` prefix of `Content`; the bot is @-mentioned when its wxid
+  is in `MsgSource`'s `<atuserlist>`; a message whose `FromUserName` is the account itself is its own.
+  Group names, owners and members' names come from `/group/getChatroomInfo`, cached.
+* **Joins** arrive as system messages (`MsgType` 10000 / 10002) and become a `MemberJoined` for the
+  welcome hook.
+* **Out**: text with `ats` (the @ of the asker), image by URL, link card, mini-program card. A refusal
+  (`ret` other than 200) raises `GatewayError` with the gateway's own words; a logged-out account is said
+  so, and the channel shows the login QR code in the terminal again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import re
+import secrets
+import socket
+import time
+import xml.etree.ElementTree as ET
+from collections import OrderedDict
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass
+from typing import Any, TextIO
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx
+import uvicorn
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot import redact
+from bot.chat.base import (
+    ChatUnavailable,
+    Image,
+    Incoming,
+    JoinHook,
+    LinkCard,
+    MemberJoined,
+    MessageHandler,
+    MiniProgramCard,
+    Outgoing,
+    ReplyPart,
+    Text,
+)
+from bot.chat.qr import show_login_qr
+from bot.chat.text import mini_program_card_text, strip_mention, url_card_text
+from bot.store import chat_state
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0)
+"""Pauses between tries of one gateway call that failed on the way (network, 5xx)."""
+RECONNECT_DELAYS: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0)
+"""Pauses between attempts to reach a gateway that is down at start or went away."""
+_SEEN_CAPACITY = 10_000
+_QUEUE_CAPACITY = 1_000
+_ROOM_TTL = 600.0
+_LOGGED_OUT_WORDS = ("未登录", "离线", "不在线", "掉线", "已退出", "not login", "offline", "not online")
+_THROTTLED_WORDS = ("频繁", "限制", "too many", "too frequent", "rate limit")
+_LEADING_AT = re.compile(r"^@[^\s\u2005]{1,32}[\u2005 ]")
+_QUOTED = re.compile(r'"([^"]{1,64})"')
+_SERVICE_ACCOUNTS = frozenset({"weixin", "fmessage", "filehelper", "newsapp", "medianote", "floatbottle"})
+
+
+class GatewayError(ChatUnavailable):
+    """The gateway refused a call (`ret` other than 200), or could not be reached; the text says which."""
+
+    def __init__(self, path: str, message: str, *, ret: int | None = None) -> None:
+        super().__init__(f"gateway {path}: {message}" + (f" (ret {ret})" if ret is not None else ""))
+        self.path = path
+        self.ret = ret
+        lowered = message.lower()
+        self.logged_out = any(word in lowered for word in _LOGGED_OUT_WORDS)
+        self.throttled = ret == 429 or any(word in lowered for word in _THROTTLED_WORDS)
+        self.unreachable = ret is None
+
+
+class GatewayClient:
+    """The gateway's REST API: POST JSON with `X-GEWE-TOKEN`, `{"ret": 200, "data": …}` back."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        app_id: str,
+        *,
+        timeout: float = 10.0,
+        retry_delays: Iterable[float] = RETRY_DELAYS,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.app_id = app_id
+        self.retry_delays = tuple(retry_delays)
+        self._http = httpx.AsyncClient(
+            timeout=timeout, headers={"X-GEWE-TOKEN": token}, transport=transport, trust_env=False
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def call(self, path: str, body: dict[str, Any] | None = None, *, retry: bool = True) -> Any:
+        """One API call; returns `data`. Network errors and 5xx are tried again; a refusal is not."""
+        payload = {"appId": self.app_id, **(body or {})}
+        delays = self.retry_delays if retry else ()
+        for attempt in range(len(delays) + 1):
+            try:
+                response = await self._http.post(f"{self.base_url}{path}", json=payload)
+            except httpx.HTTPError as exc:
+                problem = f"unreachable ({type(exc).__name__})"
+            else:
+                if response.status_code < 500:
+                    return self._data(path, response)
+                problem = f"HTTP {response.status_code}"
+            if attempt < len(delays):
+                await asyncio.sleep(delays[attempt])
+        raise GatewayError(path, problem)
+
+    @staticmethod
+    def _data(path: str, response: httpx.Response) -> Any:
+        try:
+            answer = response.json()
+        except ValueError:
+            raise GatewayError(
+                path, f"HTTP {response.status_code}, not JSON", ret=response.status_code
+            ) from None
+        if not isinstance(answer, dict):
+            raise GatewayError(path, "answer is not a JSON object", ret=response.status_code)
+        ret = answer.get("ret")
+        if ret != 200:
+            message = str(answer.get("msg") or "refused")[:200]
+            raise GatewayError(path, message, ret=ret if isinstance(ret, int) else response.status_code)
+        return answer.get("data")
+
+    # -- the operations the bot uses ----------------------------------------------------------------
+
+    async def is_online(self) -> bool:
+        data = await self.call("/login/checkOnline", retry=False)
+        return bool(data)
+
+    async def set_callback(self, token: str, callback_url: str) -> None:
+        await self.call("/tools/setCallback", {"token": token, "callbackUrl": callback_url}, retry=False)
+
+    async def room_info(self, room_id: str) -> dict[str, Any]:
+        data = await self.call("/group/getChatroomInfo", {"chatroomId": room_id})
+        return data if isinstance(data, dict) else {}
+
+
+@dataclass
+class _Room:
+    name: str
+    owner: str
+    members: dict[str, str]
+    at: float
+
+
+def _text_of(node: Any) -> str:
+    """`{"string": "…"}` (the gateway's wrapping of protobuf strings) or a plain string."""
+    if isinstance(node, dict):
+        return str(node.get("string") or "")
+    return str(node or "")
+
+
+def _with_secret(url: str, secret: str) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "secret"]
+    query.append(("secret", secret))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def at_list(msg_source: str) -> set[str]:
+    """Wxids in `<atuserlist>` of a message's `MsgSource` (comma separated, sometimes with a leading comma)."""
+    found = re.search(r"<atuserlist>(?:<!\[CDATA\[)?(.*?)(?:\]\]>)?</atuserlist>", msg_source or "", re.S)
+    if not found:
+        return set()
+    return {w.strip() for w in found.group(1).split(",") if w.strip()}
+
+
+def card_text(xml: str) -> str:
+    """What a pasted card (MsgType 49) says, in the form `bot.chat.text` describes; '' when unknown."""
+    start = xml.find("<msg")
+    if start < 0:
+        return ""
+    try:
+        root = ET.fromstring(xml[start:])
+    except ET.ParseError:
+        return ""
+    appmsg = root.find("appmsg")
+    if appmsg is None:
+        return ""
+    kind = (appmsg.findtext("type") or "").strip()
+    title = appmsg.findtext("title") or ""
+    if kind in ("33", "36"):
+        info = appmsg.find("weappinfo")
+        if info is not None:
+            return mini_program_card_text(
+                info.findtext("appid") or "",
+                info.findtext("pagepath") or "",
+                title,
+                info.findtext("username") or "",
+            )
+    if kind == "57":  # a quoted reply: the member's own words are the title
+        return title
+    url = appmsg.findtext("url") or ""
+    return url_card_text(url, title) if url else ""
+
+
+def joined_members(msg_type: int, content: str) -> tuple[list[tuple[str, str]], str]:
+    """(new members as (wxid or '', name), inviter name) from a join system message; ([], '') if not one."""
+    if msg_type == 10002 and "<sysmsg" in content:
+        start = content.find("<sysmsg")
+        try:
+            root = ET.fromstring(content[start:])
+        except ET.ParseError:
+            return [], ""
+        template = root.findtext(".//template") or ""
+        if "加入" not in template and "joined" not in template:
+            return [], ""
+        members: list[tuple[str, str]] = []
+        inviter = ""
+        for link in root.iter("link"):
+            names = [
+                (m.findtext("username") or "", m.findtext("nickname") or "") for m in link.iter("member")
+            ]
+            if link.get("name") in ("names", "adder"):
+                members.extend(names)
+            elif link.get("name") in ("username", "from") and names:
+                inviter = names[0][1]
+        return [m for m in members if m[0] or m[1]], inviter
+    if msg_type == 10000 and ("加入" in content or "joined" in content):
+        quoted = _QUOTED.findall(content)
+        if "邀请" in content and len(quoted) >= 2:  # "小红"邀请"小明、小刚"加入了群聊
+            return [("", n) for n in re.split("[、,]", quoted[1]) if n], quoted[0]
+        if "二维码" in content and quoted:  # "小明"通过扫描"小红"分享的二维码加入群聊
+            return [("", quoted[0])], quoted[1] if len(quoted) > 1 else ""
+        if quoted:
+            return [("", quoted[0])], ""
+    return [], ""
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling: `tuike run` owns SIGINT/SIGTERM and stops us itself."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+    def install_signal_handlers(self) -> None:  # uvicorn < 0.29
+        return None
+
+
+class GatewayChannel:
+    """One WeChat account on an iPad-protocol gateway: serves its groups (and private chats)."""
+
+    name = "gateway"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token: str,
+        app_id: str,
+        listen_host: str = "127.0.0.1",
+        listen_port: int = 8701,
+        callback_url: str = "",
+        bot_name: str = "",
+        engine: Engine | None = None,
+        on_join: JoinHook | None = None,
+        timeout: float = 10.0,
+        max_body_bytes: int = 1_048_576,
+        reconnect_delays: Iterable[float] = RECONNECT_DELAYS,
+        retry_delays: Iterable[float] = RETRY_DELAYS,
+        login_poll_seconds: float = 2.0,
+        health_seconds: float = 300.0,
+        terminal: TextIO | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if not (base_url and token and app_id):
+            raise ValueError("the gateway channel needs base_url, token and app_id")
+        self.account = f"gateway:{app_id}"
+        self.app_id = app_id
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self.listen_host = listen_host
+        self.listen_port = listen_port
+        self.configured_callback = callback_url
+        self.bot_names = {bot_name} if bot_name else set()
+        self.engine = engine
+        self.on_join = on_join
+        self.max_body_bytes = max_body_bytes
+        self.reconnect_delays = tuple(reconnect_delays) or (1.0,)
+        self.login_poll_seconds = login_poll_seconds
+        self.health_seconds = health_seconds
+        self.terminal = terminal
+        self.client = GatewayClient(
+            base_url, token, app_id, timeout=timeout, retry_delays=retry_delays, transport=transport
+        )
+
+        self.self_id = ""
+        self.duplicates_dropped = 0
+        self.rejected_calls = 0
+        self.registered_callback = ""
+        self._secret = ""
+        self._server: _QuietServer | None = None
+        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(_QUEUE_CAPACITY)
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._rooms: dict[str, _Room] = {}
+        self._ready = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._send_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._current: asyncio.Future[None] | None = None
+        self.drain_seconds = 5.0
+        """At a stop, how long the message being handled may take to finish."""
+
+    # -- state ---------------------------------------------------------------------------------------
+
+    @property
+    def logged_in(self) -> bool:
+        """The account is online on the gateway and our callback is registered."""
+        return self._ready.is_set()
+
+    @property
+    def callback_url(self) -> str:
+        """Where the gateway should call us (with our secret)."""
+        base = self.configured_callback or f"http://{self._url_host()}:{self.listen_port}/gateway/callback"
+        return _with_secret(base, self._secret)
+
+    def _url_host(self) -> str:
+        host = self.listen_host
+        return f"[{host}]" if ":" in host else host
+
+    async def _load_secret(self) -> str:
+        """The webhook secret, kept in the store: a restart while the gateway is down keeps the old one
+        valid, since the gateway still calls the URL it was given last time."""
+        if self.engine is None:
+            return secrets.token_urlsafe(24)
+        stored = await asyncio.to_thread(chat_state.get, self.engine, self.account, "webhook_secret")
+        if stored:
+            return stored
+        fresh = secrets.token_urlsafe(24)
+        await asyncio.to_thread(chat_state.put, self.engine, self.account, "webhook_secret", fresh)
+        return fresh
+
+    # -- life cycle ----------------------------------------------------------------------------------
+
+    async def run(self, handler: MessageHandler) -> None:
+        try:
+            self._secret = self._secret or await self._load_secret()
+            redact.register(self._secret)  # the webhook secret never shows in a log line
+            await self._start_server()
+        except BaseException:
+            await self.client.aclose()
+            raise
+        worker = asyncio.create_task(self._work(handler), name="gateway-webhook-worker")
+        try:
+            attempt = 0
+            while not self._stopping.is_set():
+                try:
+                    await self._connect()
+                except GatewayError as exc:
+                    self._ready.clear()
+                    delay = self.reconnect_delays[min(attempt, len(self.reconnect_delays) - 1)]
+                    attempt += 1
+                    log.warning("gateway not ready: %s; trying again in %.0f s", exc, delay)
+                    await self._pause(delay)
+                    continue
+                attempt = 0
+                await self._watch()
+        finally:
+            self._ready.clear()
+            await self._stop_server()  # no new webhook calls (the gateway resends what we refuse)
+            current = self._current
+            if current is not None and not current.done():  # finish the message in flight
+                await asyncio.wait({current}, timeout=self.drain_seconds)
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+            left = self._queue.qsize()
+            if left:
+                log.warning("stopped with %d webhook message(s) received but not handled", left)
+            await self.client.aclose()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._server is not None:
+            self._server.should_exit = True
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def _connect(self) -> None:
+        """Online (after a QR login if need be) and our callback registered."""
+        if not await self.client.is_online():
+            await self._login()
+            if self._stopping.is_set():
+                return
+        await self.client.set_callback(self._token, self.callback_url)
+        self.registered_callback = self.callback_url
+        shown = _with_secret(self.callback_url, "***")
+        log.info("gateway account %s online; webhook %s registered", self.app_id, shown)
+        self._ready.set()
+
+    async def _watch(self) -> None:
+        """Wait for stop, checking now and then that the account is still online."""
+        while not self._stopping.is_set():
+            await self._pause(self.health_seconds)
+            if self._stopping.is_set():
+                return
+            try:
+                online = await self.client.is_online()
+            except GatewayError as exc:
+                log.warning("gateway health check failed: %s", exc)
+                continue
+            if not online:
+                log.error("gateway account %s went offline: log in again", self.app_id)
+                self._ready.clear()
+                return
+
+    async def _login(self) -> None:
+        """Show the gateway's login QR code in the terminal and wait until the account is logged in."""
+        while not self._stopping.is_set():
+            data = await self.client.call("/login/getLoginQrCode", retry=False)
+            if not isinstance(data, dict) or not data.get("uuid"):
+                raise GatewayError("/login/getLoginQrCode", "no QR code in the answer")
+            qr, uuid = str(data.get("qrData") or ""), str(data["uuid"])
+            show_login_qr(
+                qr, "请用要当机器人的微信扫码登录网关账号 (scan with the bot's WeChat):", self.terminal
+            )
+            log.warning(
+                "gateway account %s is not logged in: scan the QR code shown in the terminal", self.app_id
+            )
+            while not self._stopping.is_set():
+                await self._pause(self.login_poll_seconds)
+                status = await self.client.call("/login/checkLogin", {"uuid": uuid}, retry=False)
+                status = status if isinstance(status, dict) else {}
+                info = status.get("loginInfo") or {}
+                if status.get("status") == 2 or (isinstance(info, dict) and info.get("wxid")):
+                    if isinstance(info, dict):
+                        self.self_id = str(info.get("wxid") or self.self_id)
+                        if info.get("nickName"):
+                            self.bot_names.add(str(info["nickName"]))
+                    log.info("gateway account %s logged in", self.app_id)
+                    return
+                expires = status.get("expiredTime")
+                if isinstance(expires, int | float) and expires <= 0:
+                    log.info("login QR code expired; showing a new one")
+                    break
+
+    # -- the webhook server --------------------------------------------------------------------------
+
+    async def _start_server(self) -> None:
+        app = Starlette(
+            routes=[Route("/{path:path}", self._webhook, methods=["POST", "GET"])],
+        )
+        config = uvicorn.Config(
+            app,
+            host=self.listen_host,
+            port=self.listen_port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+            server_header=False,
+        )
+        server = _QuietServer(config)
+        # we bind the socket ourselves: uvicorn would sys.exit() from inside the event loop on a taken port
+        family = socket.AF_INET6 if ":" in self.listen_host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.listen_host, self.listen_port))
+        except OSError as exc:
+            sock.close()
+            raise ChatUnavailable(
+                f"the webhook server cannot listen on {self.listen_host}:{self.listen_port}: "
+                f"{exc.strerror}; change [chat.gateway] listen"
+            ) from None
+        self.listen_port = int(sock.getsockname()[1])
+        task = asyncio.create_task(server.serve(sockets=[sock]), name="gateway-webhook-server")
+        while not server.started and not task.done():  # noqa: ASYNC110  (uvicorn has no started event)
+            await asyncio.sleep(0.01)
+        if task.done():
+            sock.close()
+            with contextlib.suppress(Exception):
+                task.result()
+            raise ChatUnavailable(
+                f"the webhook server on {self.listen_host}:{self.listen_port} did not start"
+            )
+        self._server = server
+        self._tasks.add(task)
+        log.info("webhook server listening on %s:%d", self.listen_host, self.listen_port)
+
+    async def _stop_server(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        for task in list(self._tasks):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, 5)
+        self._tasks.clear()
+
+    async def _webhook(self, request: Request) -> Response:
+        given = request.query_params.get("secret", "")
+        if not self._secret or not hmac.compare_digest(given.encode(), self._secret.encode()):
+            self.rejected_calls += 1
+            log.warning("webhook call from %s without the right secret: refused", request.client)
+            return PlainTextResponse("forbidden", status_code=403)
+        if request.method == "GET":
+            return PlainTextResponse("tuike gateway webhook")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            log.warning("webhook body of %s bytes refused (limit %d)", declared, self.max_body_bytes)
+            return PlainTextResponse("too large", status_code=413)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self.max_body_bytes:
+                log.warning("webhook body over %d bytes refused", self.max_body_bytes)
+                return PlainTextResponse("too large", status_code=413)
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            log.warning("webhook body is not JSON (%d bytes): ignored", len(body))
+            return JSONResponse({"ret": 400, "msg": "not JSON"}, status_code=400)
+        if not isinstance(payload, dict):
+            log.warning("webhook body is not a JSON object: ignored")
+            return JSONResponse({"ret": 400, "msg": "not an object"}, status_code=400)
+        try:
+            self._queue.put_nowait(payload)
+        except asyncio.QueueFull:
+            log.warning("webhook queue full (%d): asking the gateway to resend later", _QUEUE_CAPACITY)
+            return JSONResponse({"ret": 503, "msg": "busy"}, status_code=503)
+        return JSONResponse({"ret": 200, "msg": "ok"})
+
+    # -- handling what arrives -----------------------------------------------------------------------
+
+    async def _work(self, handler: MessageHandler) -> None:
+        while not self._stopping.is_set():
+            payload = await self._queue.get()
+            self._current = asyncio.ensure_future(self._dispatch(payload, handler))
+            try:
+                await asyncio.shield(self._current)  # a stop lets the message in flight finish
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("webhook message could not be handled")
+
+    def _claim(self, key: tuple[str, str]) -> bool:
+        if key in self._seen:
+            self.duplicates_dropped += 1
+            return False
+        self._seen[key] = None
+        if len(self._seen) > _SEEN_CAPACITY:
+            self._seen.popitem(last=False)
+        return True
+
+    async def _dispatch(self, payload: dict[str, Any], handler: MessageHandler) -> None:
+        kind = payload.get("TypeName")
+        data = payload.get("Data")
+        if kind != "AddMsg" or not isinstance(data, dict):
+            log.debug("webhook call %s ignored", kind or sorted(payload)[:5])
+            return
+        appid = str(payload.get("Appid") or "")
+        if appid and appid != self.app_id:
+            log.warning("webhook message for account %s, not ours (%s): ignored", appid, self.app_id)
+            return
+        new_id = str(data.get("NewMsgId") or data.get("MsgId") or "")
+        if not new_id or not self._claim((appid, new_id)):
+            return
+        self.self_id = str(payload.get("Wxid") or self.self_id)
+        sender_box = _text_of(data.get("FromUserName"))
+        to_box = _text_of(data.get("ToUserName"))
+        content = _text_of(data.get("Content"))
+        msg_type = int(data.get("MsgType") or 0)
+        if self.self_id and sender_box == self.self_id:
+            return  # the account's own message (sent by the bot, or by a person on the phone)
+        if sender_box.startswith("gh_") or sender_box in _SERVICE_ACCOUNTS:
+            return  # official accounts and WeChat's own service chats are nobody to answer
+        is_group = sender_box.endswith("@chatroom")
+        sender = sender_box
+        if is_group:
+            prefix, sep, rest = content.partition(":\n")
+            if sep and " " not in prefix and "<" not in prefix:
+                sender, content = prefix, rest
+            else:
+                sender = ""
+        if msg_type in (10000, 10002):
+            if is_group:
+                await self._joined(sender_box, msg_type, content)
+            return
+        if msg_type == 1:
+            text = content
+        elif msg_type == 49:
+            text = card_text(content)
+        else:
+            log.debug("message type %s ignored", msg_type)
+            return
+        if not text.strip() or (is_group and not sender) or (self.self_id and sender == self.self_id):
+            return
+        await handler(await self._incoming(new_id, sender_box, to_box, sender, text, data, is_group=is_group))
+
+    async def _incoming(
+        self,
+        message_id: str,
+        chat: str,
+        to: str,
+        sender: str,
+        text: str,
+        data: dict[str, Any],
+        *,
+        is_group: bool,
+    ) -> Incoming:
+        push_content = str(data.get("PushContent") or "")
+        if not is_group:
+            name = push_content.split(" : ", 1)[0] if " : " in push_content else sender
+            return Incoming(
+                message_id=message_id,
+                chat_id=chat,
+                chat_name=name,
+                sender_id=sender,
+                sender_name=name,
+                text=text.strip(),
+                is_group=False,
+                mentioned=True,
+                account=self.account,
+            )
+        room = await self._room(chat)
+        sender_name = room.members.get(sender, "")
+        if not sender_name and " : " in push_content:
+            sender_name = push_content.split(" : ", 1)[0]
+        mentioned = bool(self.self_id) and self.self_id in at_list(str(data.get("MsgSource") or ""))
+        names = set(self.bot_names)
+        if self.self_id and room.members.get(self.self_id):
+            names.add(room.members[self.self_id])
+        text, named = strip_mention(text, names)
+        if mentioned and not named:
+            text = _LEADING_AT.sub("", text, count=1)
+        return Incoming(
+            message_id=message_id,
+            chat_id=chat,
+            chat_name=room.name or chat,
+            sender_id=sender,
+            sender_name=sender_name or sender,
+            text=text.strip(),
+            is_group=True,
+            mentioned=mentioned or named,
+            sender_is_owner=bool(room.owner) and room.owner == sender,
+            account=self.account,
+        )
+
+    async def _room(self, room_id: str, *, fresh: bool = False) -> _Room:
+        cached = self._rooms.get(room_id)
+        if cached and not fresh and time.monotonic() - cached.at < _ROOM_TTL:
+            return cached
+        try:
+            info = await self.client.room_info(room_id)
+        except GatewayError as exc:
+            log.warning("room %s: no info from the gateway (%s)", room_id, exc)
+            return cached or _Room(room_id, "", {}, time.monotonic() - _ROOM_TTL)
+        members: dict[str, str] = {}
+        for member in info.get("memberList") or []:
+            if isinstance(member, dict) and member.get("wxid"):
+                members[str(member["wxid"])] = str(member.get("displayName") or member.get("nickName") or "")
+        room = _Room(
+            name=str(info.get("nickName") or ""),
+            owner=str(info.get("chatRoomOwner") or info.get("chatroomOwner") or ""),
+            members=members,
+            at=time.monotonic(),
+        )
+        self._rooms[room_id] = room
+        return room
+
+    async def _joined(self, room_id: str, msg_type: int, content: str) -> None:
+        members, inviter = joined_members(msg_type, content)
+        if not members or self.on_join is None:
+            return
+        room = await self._room(room_id, fresh=True)  # the new members are in the fresh list
+        by_name = {name: wxid for wxid, name in room.members.items()}
+        ids = tuple(wxid or by_name.get(name, "") for wxid, name in members)
+        names = tuple(name or room.members.get(wxid, wxid) for wxid, name in members)
+        joined = MemberJoined(room_id, room.name or room_id, ids, names, inviter)
+        reply = await self.on_join(joined)
+        if reply:
+            await self.send(Outgoing(room_id, reply))
+
+    # -- sending -------------------------------------------------------------------------------------
+
+    async def send(self, message: Outgoing) -> None:
+        async with self._send_lock:  # parts of concurrent replies do not interleave
+            for part in message.reply.parts:
+                try:
+                    await self._send_part(message, part)
+                except GatewayError as exc:
+                    if exc.logged_out:
+                        log.error("gateway account %s is logged out: %s", self.app_id, exc)
+                        self._ready.clear()
+                    raise
+
+    async def _send_part(self, message: Outgoing, part: ReplyPart) -> None:
+        to = message.chat_id
+        if isinstance(part, Text):
+            asker = message.reply_to
+            body: dict[str, Any] = {"toWxid": to, "content": part.text}
+            if part.mention_sender and asker is not None and asker.is_group and asker.sender_id:
+                body["content"] = f"@{asker.sender_name}\u2005{part.text}"
+                body["ats"] = asker.sender_id
+            await self.client.call("/message/postText", body)
+        elif isinstance(part, Image):
+            if part.url:
+                await self.client.call("/message/postImage", {"toWxid": to, "imgUrl": part.url})
+            else:
+                log.warning("image %s has no URL; gateways take images by URL: not sent", part.name)
+            if part.caption:
+                await self.client.call("/message/postText", {"toWxid": to, "content": part.caption})
+        elif isinstance(part, LinkCard):
+            await self.client.call(
+                "/message/postLink",
+                {
+                    "toWxid": to,
+                    "title": part.title,
+                    "desc": part.description,
+                    "linkUrl": part.url,
+                    "thumbUrl": part.thumbnail_url,
+                },
+            )
+        elif isinstance(part, MiniProgramCard):
+            await self.client.call(
+                "/message/postMiniApp",
+                {
+                    "toWxid": to,
+                    "miniAppId": part.appid,
+                    "displayName": part.description or part.title,
+                    "pagePath": part.page_path,
+                    "coverImgUrl": part.thumb_url,
+                    "title": part.title,
+                    "userName": part.username,
+                },
+            )

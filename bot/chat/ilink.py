@@ -1,0 +1,490 @@
+"""Private chats through Tencent's official iLink bot API (HTTPS + long polling).
+
+iLink is the one official way to put a bot on a personal WeChat account, and it serves one-to-one
+chats only: members add the bot and paste links to it (the classic 私聊转链 flow). Its rules shape this
+channel:
+
+* **Login** by QR code (`get_bot_qrcode`, `get_qrcode_status`), drawn in the terminal; the bot token it
+  yields is kept in the store, so a restart does not ask again. A configured token wins.
+* **Receiving** is a `getupdates` long poll with a cursor (`get_updates_buf`). The cursor is stored only
+  after every message of a batch has been handled, so a restart neither loses nor repeats messages
+  (a stop mid-batch lets the batch finish first).
+* **Sending** needs the `context_token` of the member's latest message: the bot can only answer someone
+  who wrote, within about a day, and only about ten messages per window (`ret -2` beyond). So every
+  reply goes out as ONE message, a member's budget is counted here, and after `ret -2` nothing more is
+  sent to that member until they write again (said in the log). Pushes are never sent on iLink.
+* `errcode -14` means the session timed out: the stored token is dropped and the operator is shown the
+  login QR code again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import secrets
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import httpx
+from sqlalchemy import Engine
+
+from bot import redact
+from bot.chat.base import (
+    ChatUnavailable,
+    Image,
+    Incoming,
+    LinkCard,
+    MessageHandler,
+    MiniProgramCard,
+    Outgoing,
+    Text,
+)
+from bot.chat.qr import show_login_qr
+from bot.store import chat_state
+
+log = logging.getLogger(__name__)
+
+APP_ID = "bot"
+CLIENT_VERSION = "131584"
+"""What the official clients send as `iLink-App-Id` / `iLink-App-ClientVersion`."""
+CHANNEL_VERSION = "tuike-1"
+SESSION_EXPIRED = -14
+SEND_REFUSED = -2
+CONTEXT_LIFETIME = 24 * 3600.0
+"""Seconds a member's context token is good for sending (iLink's window is about a day)."""
+DEFAULT_POLL_SECONDS = 35.0
+RECONNECT_DELAYS: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0)
+_SEEN_CAPACITY = 10_000
+_USER_MESSAGE, _TEXT_ITEM = 1, 1
+
+TOKEN_KEY, BASE_URL_KEY, CURSOR_KEY = "bot_token", "base_url", "updates_buf"
+
+
+class IlinkError(ChatUnavailable):
+    """iLink refused a call or could not be reached; `code` is its ret/errcode when it answered."""
+
+    def __init__(self, path: str, message: str, *, code: int | None = None) -> None:
+        super().__init__(f"iLink {path}: {message}")
+        self.path = path
+        self.code = code
+
+    @property
+    def session_expired(self) -> bool:
+        return self.code == SESSION_EXPIRED
+
+
+def _uin() -> str:
+    return base64.b64encode(str(secrets.randbelow(2**32)).encode()).decode()
+
+
+class IlinkClient:
+    """The iLink bot API: JSON over HTTPS with the bot token in `Authorization`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str = "",
+        *,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport, trust_env=False)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def _headers(self, *, authed: bool = True) -> dict[str, str]:
+        headers = {"iLink-App-Id": APP_ID, "iLink-App-ClientVersion": CLIENT_VERSION}
+        if authed:
+            headers |= {
+                "AuthorizationType": "ilink_bot_token",
+                "Authorization": f"Bearer {self.token}",
+                "X-WECHAT-UIN": _uin(),
+            }
+        return headers
+
+    async def _request(
+        self, method: str, path: str, *, body: dict[str, Any] | None = None, hold: float | None = None
+    ) -> dict[str, Any]:
+        """One call; `hold` is the read timeout for a call the server holds open (a long poll)."""
+        timeout = httpx.Timeout(self.timeout, read=hold) if hold else None
+        url = f"{self.base_url}/{path}"
+        try:
+            if method == "GET":
+                response = await self._http.get(
+                    url, headers=self._headers(authed=False), timeout=timeout or httpx.USE_CLIENT_DEFAULT
+                )
+            else:
+                response = await self._http.post(
+                    url, json=body or {}, headers=self._headers(), timeout=timeout or httpx.USE_CLIENT_DEFAULT
+                )
+        except httpx.TimeoutException:
+            raise
+        except httpx.HTTPError as exc:
+            raise IlinkError(path, f"unreachable ({type(exc).__name__})") from None
+        if response.status_code >= 400:
+            raise IlinkError(path, f"HTTP {response.status_code}", code=None)
+        if not response.content.strip():
+            return {}
+        try:
+            answer = response.json()
+        except ValueError:
+            raise IlinkError(path, "answer is not JSON") from None
+        if not isinstance(answer, dict):
+            raise IlinkError(path, "answer is not a JSON object")
+        code = answer.get("errcode") or answer.get("ret") or 0
+        if isinstance(code, int) and code != 0:
+            message = str(answer.get("errmsg") or answer.get("msg") or "refused")[:200]
+            raise IlinkError(path, f"{message} ({code})", code=code)
+        return answer
+
+    async def get_updates(self, cursor: str, hold: float) -> dict[str, Any]:
+        body = {"get_updates_buf": cursor, "base_info": {"channel_version": CHANNEL_VERSION}}
+        return await self._request("POST", "ilink/bot/getupdates", body=body, hold=hold)
+
+    async def send_text(self, to_user: str, text: str, context_token: str) -> None:
+        msg = {
+            "from_user_id": "",
+            "to_user_id": to_user,
+            "client_id": str(uuid.uuid4()),
+            "message_type": 2,
+            "message_state": 2,
+            "item_list": [{"type": _TEXT_ITEM, "text_item": {"text": text}}],
+            "context_token": context_token,
+        }
+        await self._request("POST", "ilink/bot/sendmessage", body={"msg": msg})
+
+    async def login_qrcode(self) -> dict[str, Any]:
+        return await self._request("GET", "ilink/bot/get_bot_qrcode?bot_type=3")
+
+    async def login_status(self, qrcode: str, hold: float) -> dict[str, Any]:
+        query = httpx.QueryParams({"qrcode": qrcode})
+        return await self._request("GET", f"ilink/bot/get_qrcode_status?{query}", hold=hold)
+
+
+@dataclass
+class _Context:
+    token: str
+    at: float
+    sent: int = 0
+    refused: bool = False
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """The text of an iLink message (its text items joined); '' when it carries none."""
+    parts = []
+    for item in message.get("item_list") or []:
+        if isinstance(item, dict) and item.get("type") == _TEXT_ITEM:
+            text_item = item.get("text_item") or {}
+            if isinstance(text_item, dict) and text_item.get("text"):
+                parts.append(str(text_item["text"]))
+    return "\n".join(parts)
+
+
+def reply_text(message: Outgoing) -> str:
+    """A whole reply as one text message: iLink counts messages, and sends text only."""
+    chunks: list[str] = []
+    for part in message.reply.parts:
+        if isinstance(part, Text):
+            chunks.append(part.text)
+        elif isinstance(part, Image):
+            chunks.append("\n".join(x for x in (part.caption, part.url) if x))
+        elif isinstance(part, LinkCard):
+            chunks.append("\n".join(x for x in (part.title, part.description, part.url) if x))
+        elif isinstance(part, MiniProgramCard):
+            chunks.append(part.title)
+    return "\n\n".join(c for c in chunks if c)
+
+
+class IlinkChannel:
+    """One iLink bot: members' private chats."""
+
+    name = "ilink"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token: str = "",
+        account: str = "default",
+        engine: Engine | None = None,
+        sends_per_user: int = 10,
+        timeout: float = 10.0,
+        reconnect_delays: Iterable[float] = RECONNECT_DELAYS,
+        terminal: TextIO | None = None,
+        clock: Any = time.monotonic,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.account = f"ilink:{account}"
+        self.configured_token = token
+        self.engine = engine
+        self.sends_per_user = sends_per_user
+        self.reconnect_delays = tuple(reconnect_delays) or (1.0,)
+        self.terminal = terminal
+        self.clock = clock
+        self.client = IlinkClient(base_url, token, timeout=timeout, transport=transport)
+        self.poll_seconds = DEFAULT_POLL_SECONDS
+        """How long the server holds a long poll (it says so in `longpolling_timeout_ms`)."""
+        self.poll_margin = 10.0
+        """Seconds past that before the bot gives up on a poll that hangs."""
+        self.bot_id = ""
+        self.duplicates_dropped = 0
+        self._cursor = ""
+        self._contexts: dict[str, _Context] = {}
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._ready = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    @property
+    def logged_in(self) -> bool:
+        """A bot token is in hand and the long poll is running."""
+        return self._ready.is_set()
+
+    # -- state kept in the store -----------------------------------------------------------------------
+
+    async def _get(self, key: str) -> str:
+        if self.engine is None:
+            return ""
+        return await asyncio.to_thread(chat_state.get, self.engine, self.account, key) or ""
+
+    async def _put(self, key: str, value: str) -> None:
+        if self.engine is not None:
+            await asyncio.to_thread(chat_state.put, self.engine, self.account, key, value)
+
+    async def _forget(self, key: str) -> None:
+        if self.engine is not None:
+            await asyncio.to_thread(chat_state.forget, self.engine, self.account, key)
+
+    # -- life cycle ------------------------------------------------------------------------------------
+
+    async def run(self, handler: MessageHandler) -> None:
+        try:
+            self._cursor = await self._get(CURSOR_KEY)
+            if not self.configured_token:
+                self.client.token = await self._get(TOKEN_KEY)
+                self.client.base_url = await self._get(BASE_URL_KEY) or self.client.base_url
+                redact.register(self.client.token)  # a stored token is as secret as a configured one
+            failures = 0
+            while not self._stopping.is_set():
+                if not self.client.token:
+                    await self._login()
+                    continue
+                self._ready.set()
+                try:
+                    batch = await self._poll()
+                except IlinkError as exc:
+                    self._ready.clear()
+                    if exc.session_expired:
+                        await self._session_expired()
+                        continue
+                    delay = self.reconnect_delays[min(failures, len(self.reconnect_delays) - 1)]
+                    failures += 1
+                    log.warning("iLink long poll failed: %s; trying again in %.0f s", exc, delay)
+                    await self._pause(delay)
+                    continue
+                failures = 0
+                if batch is not None:
+                    await self._handle_batch(batch, handler)
+        finally:
+            self._ready.clear()
+            await self.client.aclose()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def _until_stopped(self, work: asyncio.Task[Any]) -> Any:
+        """`work`'s result, or None when the channel is stopped first (the work is then cancelled)."""
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not work.done():
+            work.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await work
+            return None
+        return work.result()
+
+    async def _poll(self) -> dict[str, Any] | None:
+        """One long poll; None when it timed out or the channel stopped (the cursor stays where it was)."""
+        task = asyncio.ensure_future(
+            self.client.get_updates(self._cursor, hold=self.poll_seconds + self.poll_margin)
+        )
+        try:
+            answer: dict[str, Any] | None = await self._until_stopped(task)
+        except httpx.TimeoutException:
+            log.info(
+                "iLink long poll ran past %.0f s without an answer; polling again",
+                self.poll_seconds + self.poll_margin,
+            )
+            return None
+        if answer is None:
+            return None
+        hold = answer.get("longpolling_timeout_ms")
+        if isinstance(hold, int) and 1000 <= hold <= 120_000:
+            self.poll_seconds = hold / 1000
+        return answer
+
+    async def _handle_batch(self, answer: dict[str, Any], handler: MessageHandler) -> None:
+        incoming: list[Incoming] = []
+        for message in answer.get("msgs") or []:
+            if isinstance(message, dict):
+                found = self._incoming(message)
+                if found is not None:
+                    incoming.append(found)
+        results = await asyncio.gather(*(handler(m) for m in incoming), return_exceptions=True)
+        failed = 0
+        for message, result in zip(incoming, results, strict=True):
+            if isinstance(result, BaseException):
+                failed += 1
+                log.error("message %s not handled: %s: %s", message.message_id, type(result).__name__, result)
+        if failed and self._stopping.is_set():
+            # the bot stopped under these messages (its sender closed): keep the cursor, so the next
+            # start gets the batch again rather than losing what members wrote
+            log.warning("stopping: %d message(s) of this batch come again after the next start", failed)
+            return
+        cursor = str(answer.get("get_updates_buf") or "")
+        if cursor and cursor != self._cursor:
+            self._cursor = cursor
+            await self._put(CURSOR_KEY, cursor)  # only now: every message of the batch was handled
+
+    def _incoming(self, message: dict[str, Any]) -> Incoming | None:
+        if message.get("message_type") != _USER_MESSAGE:
+            return None  # the bot's own messages come back too
+        user = str(message.get("from_user_id") or "")
+        message_id = str(message.get("message_id") or "")
+        if not user or not message_id:
+            return None
+        if message_id in self._seen:
+            self.duplicates_dropped += 1
+            return None
+        self._seen[message_id] = None
+        if len(self._seen) > _SEEN_CAPACITY:
+            self._seen.popitem(last=False)
+        token = str(message.get("context_token") or "")
+        if token:
+            self._contexts[user] = _Context(token, self.clock())  # a new window: the budget starts over
+        text = message_text(message)
+        if not text.strip():
+            log.debug(
+                "iLink message %s has no text (item types %s): ignored", message_id, message.get("item_list")
+            )
+            return None
+        return Incoming(
+            message_id=message_id,
+            chat_id=user,
+            chat_name=user,
+            sender_id=user,
+            sender_name=user,
+            text=text.strip(),
+            is_group=False,
+            mentioned=True,
+            account=self.account,
+        )
+
+    # -- login -----------------------------------------------------------------------------------------
+
+    async def _session_expired(self) -> None:
+        log.error(
+            "iLink session expired (errcode -14): the bot must be logged in again; scan the new QR code"
+        )
+        self.client.token = ""
+        if self.configured_token:
+            log.error("the configured [chat.ilink] token no longer works: remove it to log in by QR code")
+            self.configured_token = ""
+        await self._forget(TOKEN_KEY)
+
+    async def _login(self) -> None:
+        """Show the login QR code and wait for the operator to confirm it on the phone."""
+        try:
+            code = await self.client.login_qrcode()
+        except (IlinkError, httpx.TimeoutException) as exc:
+            log.warning("iLink login QR code unavailable: %s; trying again", exc)
+            await self._pause(self.reconnect_delays[-1] if self.reconnect_delays else 5)
+            return
+        qrcode = str(code.get("qrcode") or "")
+        show_login_qr(
+            str(code.get("qrcode_img_content") or qrcode),
+            "请用微信扫码，登录 iLink 机器人 (scan with WeChat to log the iLink bot in):",
+            self.terminal,
+        )
+        log.warning("iLink bot is not logged in: scan the QR code shown in the terminal")
+        while not self._stopping.is_set():
+            task = asyncio.ensure_future(
+                self.client.login_status(qrcode, hold=DEFAULT_POLL_SECONDS + self.poll_margin)
+            )
+            try:
+                status = await self._until_stopped(task)
+            except httpx.TimeoutException:
+                continue
+            except IlinkError as exc:
+                log.warning("iLink login status unavailable: %s", exc)
+                await self._pause(self.reconnect_delays[0])
+                continue
+            if status is None:
+                return
+            state = status.get("status")
+            if state == "confirmed" and status.get("bot_token"):
+                self.client.token = str(status["bot_token"])
+                redact.register(self.client.token)
+                self.bot_id = str(status.get("ilink_bot_id") or "")
+                if status.get("baseurl"):
+                    self.client.base_url = str(status["baseurl"]).rstrip("/")
+                    await self._put(BASE_URL_KEY, self.client.base_url)
+                await self._put(TOKEN_KEY, self.client.token)
+                log.info("iLink bot %s logged in; token kept for the next start", self.bot_id or "")
+                return
+            if state == "expired":
+                log.info("iLink login QR code expired; showing a new one")
+                return
+            if state == "scaned":
+                log.info("QR code scanned: confirm the login on the phone")
+            elif state == "need_verifycode":
+                log.warning("WeChat asks for a verification code: finish the login on the phone")
+            elif state not in ("wait", "scaned_but_redirect"):
+                log.warning("iLink login status %r not understood; waiting", state)
+
+    # -- sending ---------------------------------------------------------------------------------------
+
+    async def send(self, message: Outgoing) -> None:
+        user = message.chat_id
+        context = self._contexts.get(user)
+        if context is None or self.clock() - context.at > CONTEXT_LIFETIME:
+            raise ChatUnavailable(
+                f"iLink can only answer someone who wrote in the last day; {user} has not: not sent"
+            )
+        if context.refused:
+            raise ChatUnavailable(f"iLink refused sending to {user} until they write again: not sent")
+        if context.sent >= self.sends_per_user:
+            raise ChatUnavailable(
+                f"send budget for {user} used up ({context.sent} messages since they last wrote): not sent"
+            )
+        text = reply_text(message)
+        if not text:
+            return
+        try:
+            await self.client.send_text(user, text, context.token)
+        except IlinkError as exc:
+            if exc.code == SEND_REFUSED:
+                context.refused = True
+                log.warning(
+                    "iLink refused sending to %s (ret -2: context expired or send budget used up): "
+                    "nothing more goes to them until they write again",
+                    user,
+                )
+            raise
+        context.sent += 1

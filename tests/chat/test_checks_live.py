@@ -1,0 +1,215 @@
+"""`tuike check` contacts what the config points at, and refuses a real chat with a sandbox league."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import bot.chat.wechaty
+from bot.app import build_channel
+from bot.chat.base import ChatUnavailable
+from bot.checks import run_checks
+from bot.cli import cli
+from bot.config import load_config, parse_settings
+from bot.leagues.sandbox.server import SandboxServer
+from tests.chat.fake_gateway import FakeGateway
+from tests.chat.fake_http import serve_asgi
+from tests.chat.fake_ilink import FakeIlink
+
+TOKEN, APP_ID = "gw-check-token", "wx_app_check"
+
+
+@pytest.fixture
+def gateway() -> FakeGateway:
+    return FakeGateway(token=TOKEN, app_id=APP_ID, bot_wxid="wxid_bot", bot_name="推客小助手")
+
+
+@pytest.fixture
+async def gateway_base(gateway: FakeGateway) -> AsyncIterator[str]:
+    async with serve_asgi(gateway.app) as url:
+        yield f"{url}/v2/api"
+
+
+def config(tmp_path: Path, chat: str, league: str = "") -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[bot]\ndata_dir = "{(tmp_path / "data").as_posix()}"\n'
+        + textwrap.dedent(chat)
+        + textwrap.dedent(league),
+        encoding="utf-8",
+    )
+    return path
+
+
+def gateway_chat(base: str, token: str = TOKEN, listen: str = "127.0.0.1:0") -> str:
+    return f"""
+        [chat]
+        kind = "gateway"
+        allow_sandbox_with_real_chat = true
+        [chat.gateway]
+        base_url = "{base}"
+        token = "{token}"
+        app_id = "{APP_ID}"
+        listen = "{listen}"
+        """
+
+
+async def check(path: Path) -> list[tuple[bool, str]]:
+    return await asyncio.to_thread(lambda: list(run_checks(load_config(path))))
+
+
+def lines_about(lines: list[tuple[bool, str]], prefix: str) -> list[tuple[bool, str]]:
+    return [line for line in lines if line[1].startswith(prefix)]
+
+
+async def test_check_says_the_gateway_is_reachable_and_logged_in(
+    tmp_path: Path, gateway: FakeGateway, gateway_base: str
+) -> None:
+    lines = await check(config(tmp_path, gateway_chat(gateway_base)))
+    assert lines_about(lines, "gateway:") == [
+        (True, f"gateway: {gateway_base} reachable, account {APP_ID} logged in")
+    ]
+    gateway.online = False
+    (line,) = lines_about(await check(config(tmp_path, gateway_chat(gateway_base))), "gateway:")
+    assert not line[0] and "not logged in" in line[1] and "QR" in line[1]
+
+
+async def test_check_names_a_wrong_token_and_an_unreachable_gateway(
+    tmp_path: Path, gateway_base: str
+) -> None:
+    (line,) = lines_about(
+        await check(config(tmp_path, gateway_chat(gateway_base, token="wrong"))), "gateway:"
+    )
+    assert not line[0] and "X-GEWE-TOKEN" in line[1]
+    assert "wrong" not in line[1]
+    (line,) = lines_about(
+        await check(config(tmp_path, gateway_chat("http://127.0.0.1:9/v2/api"))), "gateway:"
+    )
+    assert not line[0] and "unreachable" in line[1]
+
+
+async def test_check_warns_when_the_gateway_cannot_reach_a_loopback_webhook(tmp_path: Path) -> None:
+    chat = gateway_chat("http://api.gateway.example/v2/api", listen="127.0.0.1:8701")
+    lines = await asyncio.to_thread(lambda: list(run_checks(load_config(config(tmp_path, chat)))))
+    (webhook,) = [line for line in lines if line[1].startswith("webhook:") and "cannot call" in line[1]]
+    assert not webhook[0] and "callback_url" in webhook[1]
+
+
+async def test_check_tries_the_ilink_token(tmp_path: Path) -> None:
+    fake = FakeIlink(hold_seconds=10)
+    fake.tokens.add("good-token")
+    async with serve_asgi(fake.app) as url:
+        chat = f"""
+            [chat]
+            kind = "ilink"
+            allow_sandbox_with_real_chat = true
+            [chat.ilink]
+            base_url = "{url}"
+            token = "%s"
+            """
+        (line,) = lines_about(await check(config(tmp_path, chat % "good-token")), "iLink:")
+        assert line[0] and "accepted" in line[1]
+        (line,) = lines_about(await check(config(tmp_path, chat % "stale-token")), "iLink:")
+        assert not line[0] and "-14" in line[1]
+        assert "stale-token" not in line[1]
+        assert fake.polls == [""], "the check never advanced a cursor"
+
+
+async def test_check_tries_each_real_leagues_credentials(tmp_path: Path, sandbox: SandboxServer) -> None:
+    league = """
+        [leagues.channels]
+        sandbox = false
+        base_url = "%s"
+        appid = "wx_check_org"
+        secret = "check-secret"
+        max_retries = 0
+        timeout_seconds = 2
+        """
+    lines = await check(config(tmp_path, "", league % sandbox.base_url))
+    assert lines_about(lines, "league channels:") == [
+        (True, "league channels: credentials accepted (one search)")
+    ]
+    (line,) = lines_about(
+        await check(config(tmp_path, "", league % "http://127.0.0.1:9")), "league channels:"
+    )
+    assert not line[0]
+
+
+def test_a_real_chat_with_a_sandbox_league_is_refused_unless_allowed(tmp_path: Path) -> None:
+    chat = gateway_chat("http://127.0.0.1:9/v2/api").replace("allow_sandbox_with_real_chat = true\n", "")
+    path = config(tmp_path, chat)
+    result = CliRunner().invoke(cli, ["--config", str(path), "check"])
+    assert result.exit_code == 1
+    assert "✗ chat: 真实微信渠道 (gateway) 不能配沙盒联盟 (channels)" in result.output
+    assert "allow_sandbox_with_real_chat = true" in result.output
+    run = CliRunner().invoke(cli, ["--config", str(path), "run"])
+    assert run.exit_code == 2
+    assert run.output.count("\n") == 1 and "allow_sandbox_with_real_chat" in run.output
+    allowed = parse_settings(
+        {
+            "chat": {
+                "kind": "gateway",
+                "allow_sandbox_with_real_chat": True,
+                "gateway": {"base_url": "http://x", "token": "t", "app_id": "a"},
+            }
+        }
+    )
+    assert allowed.chat.kinds == ("gateway",)
+
+
+def test_the_wechaty_channel_without_its_extra_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bot.chat.wechaty, "wechaty_installed", lambda: False)
+    settings = parse_settings(
+        {
+            "chat": {
+                "kind": "wechaty",
+                "allow_sandbox_with_real_chat": True,
+                "wechaty": {"endpoint": "127.0.0.1:1", "token": "t"},
+            }
+        }
+    )
+    with pytest.raises(ChatUnavailable, match=r"pip install 'tuike\[wechaty\]'"):
+        build_channel(settings)
+    path = config(
+        tmp_path,
+        '[chat]\nkind = "wechaty"\nallow_sandbox_with_real_chat = true\n[chat.wechaty]\nendpoint = "127.0.0.1:1"\ntoken = "t"\n',
+    )
+    result = CliRunner().invoke(cli, ["--config", str(path), "check"])
+    assert (
+        "✗ wechaty: the legacy Wechaty channel needs the optional extra: pip install 'tuike[wechaty]'"
+        in result.output
+    )
+    run = CliRunner().invoke(cli, ["--config", str(path), "run"])
+    assert run.exit_code == 2 and "tuike[wechaty]" in run.output
+
+
+def test_kind_may_be_a_list_and_each_channel_is_checked() -> None:
+    settings = parse_settings({"chat": {"kind": ["console", "ilink"]}})
+    assert settings.chat.kinds == ("console", "ilink")
+    with pytest.raises(Exception, match="gateway"):
+        parse_settings({"chat": {"kind": ["ilink", "gateway"]}})  # the gateway needs base_url, token, app_id
+    with pytest.raises(Exception, match="at most once"):
+        parse_settings({"chat": {"kind": ["ilink", "ilink"]}})
+    with pytest.raises(Exception, match="'console', 'wechaty', 'gateway' or 'ilink'"):
+        parse_settings({"chat": {"kind": ["console", "telegram"]}})
+    with pytest.raises(Exception, match="callback_url"):
+        parse_settings(
+            {
+                "chat": {
+                    "kind": "gateway",
+                    "gateway": {
+                        "base_url": "http://x",
+                        "token": "t",
+                        "app_id": "a",
+                        "listen": "0.0.0.0:8701",
+                    },
+                }
+            }
+        )

@@ -1,0 +1,463 @@
+"""The gateway channel against a fake GeWe-shaped gateway over real HTTP on 127.0.0.1, the bot's webhook
+server on a real port, and the sandbox league: what `tuike run` does with `[chat] kind = "gateway"`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import socket
+import sys
+import textwrap
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from bot.app import App
+from bot.chat.base import Incoming, LinkCard, MiniProgramCard, Outgoing, Reply
+from bot.chat.gateway import GatewayChannel, GatewayError, at_list, card_text, joined_members
+from bot.cli import cli
+from bot.config import load_config
+from bot.leagues.sandbox.server import SandboxServer
+from bot.push.service import next_slot
+from tests.chat.fake_gateway import FakeGateway
+from tests.chat.fake_http import serve_asgi, wait_until
+
+BOT, BOT_NAME = "wxid_bot01", "推客小助手"
+ALICE, ALICE_NAME = "wxid_alice", "小红"
+BOB, BOB_NAME = "wxid_bob", "小明"
+OWNER, OWNER_NAME = "wxid_owner", "群主老王"
+ROOM, ROOM_NAME = "20870958924@chatroom", "省钱群"
+TOKEN, APP_ID = "gewe-token-5c1d9e", "wx_app_7f3a"
+LINK = re.compile(r"https://store\.weixin\.qq\.com/shop/a/[A-Za-z0-9]+")
+
+
+@pytest.fixture
+def gateway() -> FakeGateway:
+    fake = FakeGateway(token=TOKEN, app_id=APP_ID, bot_wxid=BOT, bot_name=BOT_NAME)
+    fake.add_room(ROOM, ROOM_NAME, OWNER, {ALICE: ALICE_NAME, OWNER: OWNER_NAME})
+    return fake
+
+
+@pytest.fixture
+async def gateway_base(gateway: FakeGateway) -> AsyncIterator[str]:
+    async with serve_asgi(gateway.app) as url:
+        yield f"{url}/v2/api"
+
+
+def write_config(
+    tmp_path: Path, base_url: str, sandbox: SandboxServer, *, gateway_extra: str = "", extra: str = ""
+) -> Path:
+    """A `[chat] kind = "gateway"` config; `gateway_extra` lines go in `[chat.gateway]`."""
+    path = tmp_path / "config.toml"
+    path.write_text(
+        textwrap.dedent(
+            f"""\
+            [bot]
+            name = "{BOT_NAME}"
+            data_dir = "{(tmp_path / "data").as_posix()}"
+
+            [push]
+            rate_per_minute = 600
+            jitter_min_seconds = 0
+            jitter_max_seconds = 0
+
+            [chat]
+            kind = "gateway"
+
+            [chat.gateway]
+            base_url = "{base_url}"
+            token = "{TOKEN}"
+            app_id = "{APP_ID}"
+            listen = "127.0.0.1:0"
+            {gateway_extra}
+
+            [leagues.channels]
+            sandbox = false
+            base_url = "{sandbox.base_url}"
+            appid = "wx_gateway_org"
+            secret = "gateway-secret"
+            sharer_appid = "wx_sharer_demo02"
+            max_retries = 1
+            """
+        )
+        + textwrap.dedent(extra),
+        encoding="utf-8",
+    )
+    return path
+
+
+@contextlib.asynccontextmanager
+async def running_app(config: Path) -> AsyncIterator[App]:
+    app = App(load_config(config))
+    task = asyncio.create_task(app.run())
+    try:
+        await wait_until(lambda: task.done() or getattr(app.channel, "logged_in", False), within=15)
+        if task.done():
+            task.result()
+        yield app
+    finally:
+        await asyncio.wait_for(app.stop(), 10)
+        await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def bot(tmp_path: Path, gateway_base: str, sandbox: SandboxServer) -> AsyncIterator[App]:
+    async with running_app(write_config(tmp_path, gateway_base, sandbox)) as app:
+        yield app
+
+
+async def ask(gateway: FakeGateway, text: str, *, replies: int = 1, **kw: object) -> list:  # type: ignore[type-arg]
+    before = len(gateway.sent)
+    answer = await gateway.deliver(gateway.text(text, **{"sender": ALICE, "room": ROOM, **kw}))  # type: ignore[arg-type]
+    assert answer.status_code == 200
+    await gateway.wait_sent(before + replies)
+    return gateway.sent[before : before + replies]
+
+
+# -- what members see ----------------------------------------------------------------------------------
+
+
+async def test_a_keyword_request_is_answered_in_the_group_with_an_at_of_the_asker(
+    bot: App, gateway: FakeGateway
+) -> None:
+    assert gateway.callback_tests == 1, "the bot registered its webhook with /tools/setCallback"
+    (reply,) = await ask(gateway, "找 蓝牙耳机")
+    assert reply.path == "/message/postText"
+    assert reply.to == ROOM
+    assert reply.ats == ALICE
+    assert reply.content.startswith(f"@{ALICE_NAME}\u2005")
+    assert "蓝牙耳机" in reply.content
+    assert len(LINK.findall(reply.content)) == 3
+
+
+async def test_a_pasted_link_gets_this_groups_link_back(bot: App, gateway: FakeGateway) -> None:
+    (found,) = await ask(gateway, "找 蓝牙耳机")
+    link = LINK.findall(found.content)[0]
+    (reply,) = await ask(gateway, f"这个有券吗 {link}", mention=False)
+    assert reply.ats == ALICE
+    assert LINK.search(reply.content)
+
+
+async def test_a_redelivered_message_is_answered_once(bot: App, gateway: FakeGateway) -> None:
+    message = gateway.text("帮助", sender=ALICE, room=ROOM)
+    for _ in range(3):  # the gateway thought the call failed and sends it again
+        assert (await gateway.deliver(message)).status_code == 200
+    await ask(gateway, "找 蓝牙耳机")
+    assert [s.content.split("\n")[0][:40] for s in gateway.sent].__len__() == 2
+    assert bot.channel is not None and bot.channel.duplicates_dropped == 2  # type: ignore[attr-defined]
+
+
+async def test_the_bots_own_messages_and_unmentioned_chatter_get_no_answer(
+    bot: App, gateway: FakeGateway
+) -> None:
+    own = gateway.text("帮助", sender=BOT, room="")
+    own["Data"]["FromUserName"] = {"string": BOT}
+    own["Data"]["ToUserName"] = {"string": ALICE}
+    await gateway.deliver(own)
+    await gateway.deliver(gateway.text("今天天气不错", sender=ALICE, room=ROOM, mention=False))
+    await gateway.deliver(
+        gateway.text("找 蓝牙耳机", sender="gh_3dfda90e39d6", room="")
+    )  # an official account
+    await gateway.deliver(gateway.text("帮助", sender="weixin", room=""))  # WeChat's own team chat
+    (reply,) = await ask(gateway, "帮助")  # the next answer is to this, not to the two before
+    assert "帮助" in reply.content or BOT_NAME in reply.content
+    assert len(gateway.sent) == 1
+
+
+async def test_a_private_chat_is_answered_without_an_at(bot: App, gateway: FakeGateway) -> None:
+    (reply,) = await ask(gateway, "找 蓝牙耳机", room="", sender=BOB)
+    assert reply.to == BOB
+    assert "ats" not in reply.body
+    assert LINK.search(reply.content)
+
+
+async def test_webhook_calls_without_the_secret_or_broken_are_refused_and_the_bot_goes_on(
+    bot: App, gateway: FakeGateway
+) -> None:
+    message = gateway.text("帮助", sender=ALICE, room=ROOM)
+    assert (await gateway.deliver(message, secret="guessed")).status_code == 403
+    assert (await gateway.deliver(message, secret="")).status_code == 403
+    assert (await gateway.deliver(None, raw=b"{not json")).status_code == 400
+    assert (await gateway.deliver(None, raw=b"[1, 2]")).status_code == 400
+    huge = b'{"TypeName": "AddMsg", "pad": "' + b"x" * 2_000_000 + b'"}'
+    assert (await gateway.deliver(None, raw=huge)).status_code == 413
+    odd = gateway.text("帮助", sender=ALICE, room=ROOM, msg_type=3)  # an image: not for us
+    assert (await gateway.deliver(odd)).status_code == 200
+    assert (await gateway.deliver({"TypeName": "ModContacts", "Data": {}})).status_code == 200
+    (reply,) = await ask(gateway, "帮助")
+    assert reply.to == ROOM
+    assert len(gateway.sent) == 1, "nothing was answered for the refused or unknown calls"
+
+
+async def test_a_new_member_is_welcomed_through_the_paced_sender(
+    tmp_path: Path, gateway_base: str, gateway: FakeGateway, sandbox: SandboxServer
+) -> None:
+    config = write_config(tmp_path, gateway_base, sandbox, gateway_extra="welcome_on_join = true")
+    async with running_app(config):
+        await gateway.deliver(gateway.joined(ROOM, OWNER, BOB, BOB_NAME))
+        (welcome,) = await gateway.wait_sent(1)
+    assert welcome.to == ROOM
+    assert BOB_NAME in welcome.content
+
+
+async def test_an_owner_subscription_fires_its_slot_once(bot: App, gateway: FakeGateway) -> None:
+    (answer,) = await ask(gateway, "订阅 每日好物 08:30", sender=OWNER)
+    assert "08:30" in answer.content
+    assert bot.push is not None
+    zone = ZoneInfo("Asia/Shanghai")
+    slot = next_slot("08:30", bot.push.clock(), zone)
+    assert await bot.push.tick(slot + timedelta(minutes=1)) == 1
+    (_answer, push) = await gateway.wait_sent(2)
+    assert push.to == ROOM
+    assert "ats" not in push.body
+    assert await bot.push.tick(slot + timedelta(minutes=2)) == 0, "the slot is never pushed twice"
+
+
+# -- login, outages, refusals --------------------------------------------------------------------------
+
+
+async def test_a_logged_out_account_shows_the_login_qr_in_the_terminal_and_waits(
+    tmp_path: Path,
+    gateway_base: str,
+    gateway: FakeGateway,
+    sandbox: SandboxServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    gateway.online = False
+    app = App(load_config(write_config(tmp_path, gateway_base, sandbox)))
+    task = asyncio.create_task(app.run())
+    try:
+        await wait_until(lambda: any(p == "/login/checkLogin" for p, _ in gateway.calls), within=15)
+        assert not getattr(app.channel, "logged_in", True)
+        shown = capsys.readouterr().out
+        assert "扫码" in shown
+        assert "█" in shown or "▀" in shown or "▄" in shown, "a QR code drawn in the terminal"
+        gateway.login_confirmed = True
+        await wait_until(lambda: getattr(app.channel, "logged_in", False), within=15)
+        (reply,) = await ask(gateway, "帮助")
+        assert reply.to == ROOM
+    finally:
+        await app.stop()
+        await asyncio.wait_for(task, 10)
+
+
+async def test_a_gateway_down_at_start_is_waited_for(
+    tmp_path: Path, gateway_base: str, gateway: FakeGateway, sandbox: SandboxServer
+) -> None:
+    gateway.down = True
+    app = App(load_config(write_config(tmp_path, gateway_base, sandbox)))
+    task = asyncio.create_task(app.run())
+    try:
+        await wait_until(lambda: app.channel is not None, within=10)
+        app.channel.reconnect_delays = (0.05,)  # type: ignore[union-attr]
+        app.channel.client.retry_delays = ()  # type: ignore[union-attr]
+        await asyncio.sleep(0.3)
+        assert not task.done(), "a gateway that is down does not end the bot"
+        gateway.down = False
+        await wait_until(lambda: getattr(app.channel, "logged_in", False), within=15)
+        (reply,) = await ask(gateway, "帮助")
+        assert reply.to == ROOM
+    finally:
+        await app.stop()
+        await asyncio.wait_for(task, 10)
+
+
+async def test_a_refusing_gateway_gives_a_clear_error(gateway_base: str, gateway: FakeGateway) -> None:
+    channel = GatewayChannel(base_url=gateway_base, token=TOKEN, app_id=APP_ID, retry_delays=())
+    gateway.online = False
+    with pytest.raises(GatewayError, match="微信已离线") as caught:
+        await channel.send(Outgoing(ROOM, Reply.text("你好")))
+    assert caught.value.logged_out
+    gateway.online, gateway.refusal = True, "操作过于频繁，请稍后再试"
+    with pytest.raises(GatewayError) as caught:
+        await channel.send(Outgoing(ROOM, Reply.text("你好")))
+    assert caught.value.throttled
+    wrong = GatewayChannel(base_url=gateway_base, token="wrong", app_id=APP_ID, retry_delays=())
+    with pytest.raises(GatewayError, match="X-GEWE-TOKEN"):
+        await wrong.send(Outgoing(ROOM, Reply.text("你好")))
+    await channel.client.aclose()
+    await wrong.client.aclose()
+
+
+async def test_cards_go_out_as_the_gateways_card_calls(gateway_base: str, gateway: FakeGateway) -> None:
+    channel = GatewayChannel(base_url=gateway_base, token=TOKEN, app_id=APP_ID)
+    reply = Reply(
+        (
+            LinkCard(
+                url="https://example.com/d",
+                title="好价",
+                description="到手 39.9",
+                thumbnail_url="https://example.com/t.jpg",
+            ),
+            MiniProgramCard(
+                appid="wx_mp",
+                title="蓝牙耳机",
+                page_path="pages/p?id=1",
+                thumb_url="https://example.com/c.jpg",
+                username="gh_1@app",
+            ),
+        )
+    )
+    await channel.send(Outgoing(ROOM, reply))
+    link, mini = gateway.sent
+    assert (link.path, link.body["linkUrl"], link.body["title"]) == (
+        "/message/postLink",
+        "https://example.com/d",
+        "好价",
+    )
+    assert (mini.path, mini.body["miniAppId"], mini.body["pagePath"]) == (
+        "/message/postMiniApp",
+        "wx_mp",
+        "pages/p?id=1",
+    )
+    await channel.client.aclose()
+
+
+def test_a_taken_webhook_port_stops_tuike_run_with_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        path = tmp_path / "config.toml"
+        path.write_text(
+            textwrap.dedent(
+                f"""\
+                [bot]
+                data_dir = "{(tmp_path / "data").as_posix()}"
+                [chat]
+                kind = "gateway"
+                allow_sandbox_with_real_chat = true
+                [chat.gateway]
+                base_url = "http://127.0.0.1:9/v2/api"
+                token = "{TOKEN}"
+                app_id = "{APP_ID}"
+                listen = "127.0.0.1:{port}"
+                """
+            ),
+            encoding="utf-8",
+        )
+        result = CliRunner().invoke(cli, ["--config", str(path), "run"])
+    assert result.exit_code == 2, result.output
+    assert result.output.count("\n") == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert TOKEN not in result.output
+
+
+# -- parsing the gateway's shapes ----------------------------------------------------------------------
+
+
+def test_mentions_cards_and_joins_are_read_from_the_gateways_xml() -> None:
+    assert at_list("<msgsource><atuserlist><![CDATA[,wxid_bot01,wxid_x]]></atuserlist></msgsource>") == {
+        "wxid_bot01",
+        "wxid_x",
+    }
+    assert at_list("<msgsource></msgsource>") == set()
+    card = (
+        '<?xml version="1.0"?><msg><appmsg appid=""><title>蓝牙耳机 39.9</title><type>33</type>'
+        "<weappinfo><appid>wx8c3d</appid><pagepath>pages/p.html?link=https%3A%2F%2Fstore.weixin.qq.com"
+        "%2Fshop%2Fa%2FT9WX95cCebFqe4F</pagepath><username>gh_1@app</username></weappinfo></appmsg></msg>"
+    )
+    assert card_text(card) == "https://store.weixin.qq.com/shop/a/T9WX95cCebFqe4F\n蓝牙耳机 39.9"
+    url_card = "<msg><appmsg><title>好物</title><type>5</type><url>https://e.tb.cn/h.x</url></appmsg></msg>"
+    assert card_text(url_card) == "https://e.tb.cn/h.x\n好物"
+    assert card_text("<msg><broken") == ""
+    assert joined_members(10000, '"群主老王"邀请"小明、小刚"加入了群聊') == (
+        [("", "小明"), ("", "小刚")],
+        "群主老王",
+    )
+    assert joined_members(10000, '"小明"通过扫描"小红"分享的二维码加入群聊') == ([("", "小明")], "小红")
+    assert joined_members(10000, "你修改了群名") == ([], "")
+
+
+# -- `tuike run` as an operator starts it --------------------------------------------------------------
+
+
+async def _start(config: Path, cwd: Path) -> asyncio.subprocess.Process:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TUIKE_")}
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-W", "error", "-m", "bot", "--config", str(config), "run",
+        cwd=cwd, env=env, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+async def _sigterm(process: asyncio.subprocess.Process) -> str:
+    process.send_signal(signal.SIGTERM)
+    _out, err = await asyncio.wait_for(process.communicate(), 10)
+    return err.decode()
+
+
+async def test_tuike_run_serves_restarts_mid_conversation_and_stops_cleanly_on_sigterm(
+    tmp_path: Path, gateway_base: str, gateway: FakeGateway, sandbox: SandboxServer
+) -> None:
+    config = write_config(tmp_path, gateway_base, sandbox)
+    process = await _start(config, tmp_path)
+    try:
+        await wait_until(lambda: gateway.callback_tests == 1, within=30)
+        (reply,) = await ask(gateway, "找 蓝牙耳机")
+        assert reply.ats == ALICE
+        first = gateway.text("帮助", sender=ALICE, room=ROOM)
+        await gateway.deliver(first)
+        await gateway.deliver(first)
+        await gateway.wait_sent(2)
+        err = await _sigterm(process)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, err
+    assert "SIGTERM received: stopping" in err
+    assert "Traceback" not in err
+    assert TOKEN not in err
+    old_callback = gateway.callback_url
+    # mid-conversation: the member goes on while the bot restarts; the gateway calls the same URL
+    second = await _start(config, tmp_path)
+    try:
+        await wait_until(lambda: gateway.callback_tests == 2, within=30)
+        secret = httpx.URL(gateway.callback_url).params["secret"]
+        assert secret == httpx.URL(old_callback).params["secret"], "the webhook secret survives a restart"
+        (reply,) = await ask(gateway, "找 保温杯")
+        assert reply.ats == ALICE
+        err = await _sigterm(second)
+    finally:
+        if second.returncode is None:
+            second.kill()
+            await second.wait()
+    assert second.returncode == 0, err
+    assert len(gateway.sent) == 3, "nothing answered twice across the restart"
+
+
+async def test_webhook_server_answers_fast_while_the_member_waits_for_the_league(
+    gateway_base: str, gateway: FakeGateway
+) -> None:
+    """The webhook call returns before the handler is done (a slow league never makes the gateway resend)."""
+    release = asyncio.Event()
+    got: list[Incoming] = []
+
+    async def slow(message: Incoming) -> None:
+        got.append(message)
+        await release.wait()
+
+    channel = GatewayChannel(base_url=gateway_base, token=TOKEN, app_id=APP_ID, listen_port=0)
+    task = asyncio.create_task(channel.run(slow))
+    try:
+        await wait_until(lambda: channel.logged_in, within=15)
+        answer = await gateway.deliver(gateway.text("帮助", sender=ALICE, room=ROOM))
+        assert answer.status_code == 200
+        await wait_until(lambda: len(got) == 1)
+        assert got[0].mentioned and got[0].text == "帮助" and got[0].sender_name == ALICE_NAME
+        assert got[0].chat_name == ROOM_NAME and not got[0].sender_is_owner
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(channel.callback_url)).status_code == 200
+    finally:
+        release.set()
+        await channel.stop()
+        await asyncio.wait_for(task, 10)

@@ -1,0 +1,113 @@
+"""What a group hears through the whole router (gate, middleware, help, deals): answers to requests,
+silence for chat, help for greetings only when addressed, nothing of a member's links said back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from bot.app import build_router
+from bot.chat.base import Reply, Text
+from bot.config import parse_settings
+from bot.handlers.router import Router
+from tests.handlers.test_deals import Harness
+
+
+@pytest.fixture
+def h(engine: Engine, tmp_path: Path) -> Harness:
+    return Harness(engine, tmp_path)
+
+
+@pytest.fixture
+def router(h: Harness) -> Router:
+    settings = parse_settings({"bot": {"name": "推客小助手"}})
+    return build_router(settings, h.handler.renderer, h.handler)
+
+
+def said(reply: Reply | None) -> str:
+    assert reply is not None and reply.parts, "expected an answer"
+    return "\n".join(p.text for p in reply.parts if isinstance(p, Text))
+
+
+EVERYDAY = [
+    "搜狗输入法不好用",
+    "找工作好难",
+    "查快递",
+    "买了个新手机",
+    "find you later",
+    "找了半天，还是没找到钥匙",
+    "买单",
+    "查一下明天天气",
+    "找 我的钥匙",
+    "你好",
+    "在吗",
+    "怎么用",
+    "功能",
+    "命令",
+    "淘宝的链接一般是 m.tb.cn 或者 e.tb.cn 开头，京东是 u.jd.com",
+    "7.43 复制打开抖音，看看【小王的作品】今天的晚霞太美了 https://v.douyin.com/iRNBho6u/",
+]
+
+
+@pytest.mark.parametrize("text", EVERYDAY)
+async def test_everyday_group_chat_gets_silence_and_costs_nothing(
+    h: Harness, router: Router, text: str
+) -> None:
+    assert await router(h.msg(text)) is None
+    assert not h.league.calls
+
+
+async def test_requests_in_a_group_still_get_answers(h: Harness, router: Router) -> None:
+    assert "蓝牙耳机" in said(await router(h.msg("找 蓝牙耳机")))
+    assert "维达" in said(await router(h.msg("搜：抽纸")))
+
+
+@pytest.mark.parametrize("text", ["你好", "在吗", "怎么用", "功能", "命令", ""])
+async def test_greetings_get_help_when_the_bot_is_addressed(h: Harness, router: Router, text: str) -> None:
+    mentioned = said(await router(h.msg(text, mentioned=True)))
+    private = said(await router(h.msg(text, is_group=False, chat_id="alice")))
+    assert "找 蓝牙耳机" in mentioned and "找 蓝牙耳机" in private
+
+
+@pytest.mark.parametrize("text", ["帮助", "help", "/help", "菜单", "使用说明", "帮助！"])
+async def test_help_words_work_in_a_group_without_a_mention(h: Harness, router: Router, text: str) -> None:
+    assert "找 蓝牙耳机" in said(await router(h.msg(text)))
+
+
+async def test_a_members_link_is_never_said_back(h: Harness, router: Router) -> None:
+    assert await router(h.msg("找 https://evil.example.com/login")) is None
+    assert await router(h.msg("找 https://evil.example.com/login", mentioned=True)) is None
+    answer = said(await router(h.msg("找 不存在的东西 https://evil.example.com/login", mentioned=True)))
+    assert "evil" not in answer and "不存在的东西" in answer
+
+
+async def test_a_long_keyword_is_shown_back_capped(h: Harness, router: Router) -> None:
+    keyword = "超级无敌宇宙第一好用的不存在牌子的神奇小玩意儿加长版"
+    answer = said(await router(h.msg(keyword, mentioned=True)))
+    assert keyword not in answer
+    assert keyword[:19] + "…" in answer
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("https://m.vip.com/product-1710613245-6920061234567.html", "唯品会"),
+        ("【抖音商城】https://v.douyin.com/iRNBho6u/ 长按复制此条消息，打开抖音搜索，查看商品详情！", "抖音"),
+        ("https://xhslink.com/a/Hq7KpZxWm 这个商品不错", "小红书"),
+    ],
+)
+async def test_platforms_not_served_are_named_and_declined(
+    h: Harness, router: Router, text: str, name: str
+) -> None:
+    answer = said(await router(h.msg(text)))
+    assert f"{name}的链接暂不支持" in answer
+
+
+async def test_a_xianyu_share_is_told_apart_from_a_product_without_a_league_call(
+    h: Harness, router: Router
+) -> None:
+    answer = said(await router(h.msg("我在闲鱼发布了【宝宝推车 95新】快来看看吧 https://m.tb.cn/h.6Fx2Kq9")))
+    assert "闲鱼" in answer and "不是淘宝联盟的商品" in answer
+    assert not h.league.calls

@@ -1,0 +1,95 @@
+"""Every reply counts against the member's and the group's limits, not only searches: 100 × 帮助,
+订阅状态 or a refused 订阅 from one member used to get 100 replies each (and, jumping the send queue,
+held a push back for half an hour)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from sqlalchemy import Engine
+
+from bot.app import build_router
+from bot.chat.base import Incoming, Reply
+from bot.config import parse_settings
+from bot.handlers.deals import DealsHandler
+from bot.handlers.ratelimit import Limit, RateLimiter
+from bot.handlers.router import Router
+from bot.handlers.spots import GroupSpots
+from bot.handlers.subscribe import SubscribeHandler
+from bot.leagues.base import Spot
+from bot.leagues.linkcache import LinkCache
+from bot.render import Renderer
+from bot.store.requests import RequestRecorder
+from tests.fakes import FakeLeague, product
+
+
+class Room:
+    def __init__(self, engine: Engine) -> None:
+        settings = parse_settings({"deals": {"member_requests": 5, "group_requests": 8}})
+        self.now = [0.0]
+        league = FakeLeague([product("1001", "小米 蓝牙耳机", 19900)])
+        renderer = Renderer(None)
+        spots = GroupSpots(engine, {"channels": Spot("channels", sharer_appid="op")})
+        self.recorder = RequestRecorder(engine, flush_every=0.01)
+        deals = DealsHandler(
+            leagues={"channels": league},
+            renderer=renderer,
+            links=LinkCache(engine),
+            spots=spots,
+            limiter=None,
+            recorder=self.recorder,
+            settings=settings.deals,
+        )
+        subscribe = SubscribeHandler(
+            engine=engine, renderer=renderer, league=league, groups=spots, operators=(), default_time="08:30"
+        )
+        limiter = RateLimiter(Limit(5, 60), Limit(8, 60), clock=lambda: self.now[0])
+        self.router: Router = build_router(settings, renderer, subscribe, deals, limiter=limiter)
+        self.ids = itertools.count()
+
+    async def say(self, text: str, sender: str = "mallory", **kw: object) -> Reply | None:
+        fields: dict[str, object] = {
+            "message_id": f"m{next(self.ids)}",
+            "chat_id": "room1@chatroom",
+            "chat_name": "测试群",
+            "sender_id": sender,
+            "sender_name": sender,
+            "text": text,
+        }
+        fields.update(kw)
+        return await self.router(Incoming(**fields))  # type: ignore[arg-type]
+
+    async def replies(self, text: str, times: int, sender: str = "mallory") -> list[Reply]:
+        out = [await self.say(text, sender) for _ in range(times)]
+        return [r for r in out if r]
+
+
+@pytest.mark.parametrize("text", ["帮助", "订阅状态", "订阅 每日好物", "找 蓝牙耳机"])
+async def test_one_member_repeating_a_command_gets_five_answers_and_one_warning(
+    engine: Engine, text: str
+) -> None:
+    room = Room(engine)
+    got = await room.replies(text, 100)
+    assert len(got) == 6
+    assert "太快" in got[-1].parts[0].text  # type: ignore[union-attr]
+    room.now[0] = 61  # the window passes: answered again
+    assert await room.say(text)
+    await room.recorder.close()
+
+
+async def test_the_group_limit_counts_every_member(engine: Engine) -> None:
+    room = Room(engine)
+    for sender in ("a", "b", "c", "d"):
+        assert len(await room.replies("帮助", 2, sender)) == 2
+    got = await room.replies("帮助", 5, "e")
+    assert len(got) == 1 and "太快" in got[0].parts[0].text  # type: ignore[union-attr]
+    await room.recorder.close()
+
+
+async def test_ordinary_chat_is_not_counted(engine: Engine) -> None:
+    room = Room(engine)
+    for _ in range(50):
+        assert not await room.say("今天天气不错，大家吃了吗")
+    assert len(await room.replies("帮助", 5)) == 5
+    await room.recorder.close()

@@ -80,7 +80,7 @@ def mini_program_card(product: Product, link: PromotionLink) -> MiniProgramCard 
         title=product.title,
         page_path=link.mini_path,
         thumb_url=product.image,
-        description=link.best_url,
+        description=product.shop_name,  # the gateway shows it as the mini program's name
     )
 
 

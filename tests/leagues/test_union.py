@@ -119,7 +119,7 @@ async def test_search_returns_union_products_with_prices_commission_and_shop_app
 
 
 async def test_search_pages_past_fifty_without_repeats(union: Union, league: UnionLeague) -> None:
-    products = await league.search(SearchQuery(limit=120))
+    products = await league.search(SearchQuery(min_price_fen=0, limit=120))  # a filter: the full list
     ids = [p.product_id for p in products]
     assert len(ids) == 120 == len(set(ids))
     assert union.calls("product/list") == 3  # 50 + 50 + 20
@@ -132,7 +132,8 @@ async def test_categories_and_selections_per_category(league: UnionLeague) -> No
     food = await league.featured(names["食品生鲜"], 10)
     assert food and all(p.category == names["食品生鲜"] for p in food)
     everything = {
-        p.product_id for p in await league.search(SearchQuery(category_id=names["食品生鲜"], limit=200))
+        p.product_id
+        for p in await league.search(SearchQuery(category_id=names["食品生鲜"], min_price_fen=0, limit=200))
     }
     assert {p.product_id for p in food} <= everything
     assert len(everything) > len(await league.featured(names["食品生鲜"], 200))  # 精选 is a selection
@@ -445,3 +446,9 @@ async def test_a_spot_from_an_earlier_sandbox_run_is_known_again(union: Union) -
         await lg.aclose()
     assert link.spot.pid == old
     assert union.face.union.spots[old] == "上次的群#0a1b2c3d"
+
+
+async def test_a_search_with_no_keyword_shows_the_unions_picks(union: Union, league: UnionLeague) -> None:
+    picks = await league.search(SearchQuery(limit=10))
+    assert picks == await league.featured("", 10)
+    assert union.calls("product/list") == 0 and union.calls("product/select") == 1

@@ -564,6 +564,11 @@ class UnionLeague:
         return products[:limit]
 
     async def search(self, query: SearchQuery) -> list[Product]:
+        """Products for a keyword; with no keyword and no filter, the union's own picks (联盟精选)."""
+        unfiltered = query.min_price_fen is None and query.max_price_fen is None
+        if not query.keyword and unfiltered:
+            return await self.featured(query.category_id, query.limit)
+
         def page(offset: int, limit: int) -> Awaitable[Json]:
             return self.client.product_list(
                 query=query.keyword,

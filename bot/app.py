@@ -342,6 +342,10 @@ class App:
                 raise StartRefused(str(exc)) from None
         first_channel.append(channels[0])
         self.channels, self.channel = channels, channels[0]
+        for league_with_notices in self.leagues.values():  # e.g. the union's spots running out
+            set_notice = getattr(league_with_notices, "set_operator_notice", None)
+            if set_notice is not None:
+                set_notice(tell_operator_via(channels[0]))
         recorder = RequestRecorder(self.engine)
         stack.push_async_callback(recorder.close)
         links = LinkCache(self.engine, ttl=timedelta(hours=settings.deals.link_ttl_hours))

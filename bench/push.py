@@ -77,7 +77,7 @@ async def main(groups: int, rates: list[float]) -> dict[str, float]:
         league = ChannelsLeague(client)
         stack.push_async_callback(league.aclose)
         links = LinkCache(engine)
-        gc.freeze()  # as `tuike run` does once started (bot/app.py)
+        gc.freeze()  # as `tuike run` does once it is ready (bot/cli/core.py)
         for round_no, rate in enumerate(rates if len(rates) > 1 else rates * 2, start=1):
             calls_before = sum(sandbox.state.calls.values())
             links_before = sandbox.state.calls[LINK_PATH]

@@ -10,6 +10,10 @@
    save.
 4. Taobao (the TOP face): TOP calls per cold keyword answered as a member sees it (search + a link
    and 淘口令 for each of the 3 results) and that round's p50/p99.
+5. JD and PDD: one cold keyword as a member's 「找」 makes it (search, then links for the top three,
+   caches empty), its league calls and p50/p99 for 1 and 16 concurrent callers.
+6. Union (小程序联盟): the search → promotion material round for 1 and 16 callers, 100 groups racing
+   for their first spot (each made exactly once), and order sync speed.
 
     .venv/bin/python bench/league.py [--rounds N]
 
@@ -30,16 +34,25 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.config import parse_settings
 from bot.leagues.base import SearchQuery, Spot
+from bot.leagues.jd.build import build_jd
+from bot.leagues.jd.league import sub_union_id
 from bot.leagues.metering import metered
+from bot.leagues.pdd.build import build_pdd
+from bot.leagues.sandbox.pdd_face import DEFAULT_PID
 from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.sandbox.top_face import SANDBOX_APP_KEY, SANDBOX_APP_SECRET, SANDBOX_MEMBER, SANDBOX_SITE
+from bot.leagues.sandbox.union_face import PREFIX, UnionFace
 from bot.leagues.taobao.client import TopClient
 from bot.leagues.taobao.league import TaobaoLeague
 from bot.leagues.wechat.client import ChannelsClient
+from bot.leagues.wechat.union import UnionClient, UnionLeague
 
 KEYWORDS = ["蓝牙耳机", "纸巾", "洗衣液", "零食", "牛奶", "口红", "运动鞋", "猫粮", "充电宝", "手机壳"]
 COLD = KEYWORDS[:5]
@@ -202,6 +215,145 @@ def per_keyword(calls: Counter[str], n: int) -> dict[str, float]:
     return {league or "unnamed": round(count / n, 1) for league, count in sorted(calls.items())}
 
 
+LEAGUE_SETTINGS = parse_settings({"leagues": {"jd": {"enabled": True}, "pdd": {"enabled": True}}})
+
+
+async def cold_keywords(name: str, concurrency: int, rounds: int) -> dict[str, float]:
+    """`rounds` cold keywords on a fresh JD or PDD league each: search, then links for the top three."""
+    async with SandboxServer() as sandbox:
+        build = build_jd if name == "jd" else build_pdd
+        spot = (
+            Spot("jd", pid="3100012345", tag=sub_union_id("bench"))
+            if name == "jd"
+            else Spot("pdd", pid=DEFAULT_PID, tag='{"uid":"bench"}')
+        )
+        queue = iter(range(rounds))
+        latencies: list[float] = []
+        calls: list[int] = []
+
+        async def worker() -> None:
+            league = build(LEAGUE_SETTINGS, sandbox.base_url, None)
+            for i in queue:
+                league._cache.clear()  # cold: nothing cached
+                before = league.client.requests
+                start = time.perf_counter()
+                found = await league.search(SearchQuery(keyword=KEYWORDS[i % len(KEYWORDS)], limit=10))
+                await asyncio.gather(*(league.promote(p, spot) for p in found[:3]))
+                latencies.append(time.perf_counter() - start)
+                calls.append(league.client.requests - before)
+            await league.aclose()
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    latencies.sort()
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000
+    per_keyword = statistics.mean(calls)
+    print(
+        f"{name} concurrency {concurrency:2d}: {rounds / elapsed:6.0f} cold keywords/s, "
+        f"{per_keyword:.1f} league calls per cold keyword, p50 {p50:.2f} ms, p99 {p99:.2f} ms"
+    )
+    return {
+        f"{name}_calls_per_cold_keyword": round(per_keyword, 2),
+        f"{name}_c{concurrency}_cold_keyword_p50_ms": round(p50, 2),
+        f"{name}_c{concurrency}_cold_keyword_p99_ms": round(p99, 2),
+    }
+
+
+async def timed(
+    concurrency: int, rounds: int, one: Callable[[int], Awaitable[float]]
+) -> tuple[float, list[float]]:
+    queue = iter(range(rounds))
+    latencies: list[float] = []
+
+    async def worker() -> None:
+        for i in queue:
+            latencies.append(await one(i))
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    latencies.sort()
+    return time.perf_counter() - start, latencies
+
+
+def percentiles(latencies: list[float]) -> tuple[float, float]:
+    return statistics.median(latencies) * 1000, latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000
+
+
+def union_sandbox() -> tuple[SandboxServer, UnionFace]:
+    server = SandboxServer()
+    return server, server.face(PREFIX + "product/list")
+
+
+async def run_union(concurrency: int, rounds: int) -> dict[str, float]:
+    server, _ = union_sandbox()
+    async with server:
+        league = UnionLeague(UnionClient(server.base_url, "wx_bench_union", "bench"), ttl=0)
+        spot = await league.spots.for_group("bench@chatroom", "压测群")
+
+        async def one(i: int) -> float:
+            start = time.perf_counter()
+            products = await league.search(SearchQuery(keyword=KEYWORDS[i % len(KEYWORDS)], limit=5))
+            await league.promote(products[i % len(products)], spot)
+            return time.perf_counter() - start
+
+        elapsed, latencies = await timed(concurrency, rounds, one)
+        calls = league.client.requests
+        await league.aclose()
+    p50, p99 = percentiles(latencies)
+    print(
+        f"union,    concurrency {concurrency:2d}: {calls / elapsed:7.0f} requests/s, {rounds / elapsed:6.0f} rounds/s, "
+        f"round p50 {p50:.2f} ms, p99 {p99:.2f} ms"
+    )
+    return {
+        f"union_c{concurrency}_requests_per_s": round(calls / elapsed),
+        f"union_c{concurrency}_round_p50_ms": round(p50, 2),
+        f"union_c{concurrency}_round_p99_ms": round(p99, 2),
+    }
+
+
+async def run_union_spots_and_orders(groups: int) -> dict[str, float]:
+    """`groups` groups ask at once, each five times: one spot each, made once; then their orders synced."""
+    server, face = union_sandbox()
+    async with server:
+        league = UnionLeague(UnionClient(server.base_url, "wx_bench_union", "bench"))
+        face.union.max_spots = groups + 1
+        since = datetime.now(UTC) - timedelta(minutes=1)
+        start = time.perf_counter()
+        spots = await asyncio.gather(
+            *(
+                league.spots.for_group(f"room-{i % groups}@chatroom", f"群{i % groups}")
+                for i in range(groups * 5)
+            )
+        )
+        spot_s = time.perf_counter() - start
+        made = server.state.calls[PREFIX + "promotion/add"]
+        products = await league.search(SearchQuery(keyword="零食", limit=5))
+        for s in {s.pid: s for s in spots}.values():
+            for p in products:
+                await league.promote(p, s)
+        league.clock = lambda: datetime.now(UTC) + timedelta(hours=2)
+        start = time.perf_counter()
+        orders = await league.orders_since(since)
+        order_s = time.perf_counter() - start
+        pages = server.state.calls[PREFIX + "order/search"]
+        await league.aclose()
+    print(
+        f"union spots: {groups} groups × 5 concurrent asks in {spot_s * 1000:.0f} ms, "
+        f"{made} promotion/add calls ({made - 1} group spots + 1 default); "
+        f"order sync: {len(orders)} orders over {pages} pages in {order_s * 1000:.0f} ms "
+        f"({len(orders) / order_s:.0f} orders/s)"
+    )
+    return {
+        "union_spots_groups": groups,
+        "union_spot_add_calls": made,
+        "union_spots_ms": round(spot_s * 1000, 1),
+        "union_orders": len(orders),
+        "union_orders_per_s": round(len(orders) / order_s),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=1000)
@@ -240,6 +392,12 @@ def main() -> None:
         f"{figures['least_calls_cold_keyword']})"
     )
     figures.update(asyncio.run(taobao(max(args.rounds // 5, 20))))
+    for name in ("jd", "pdd"):
+        for concurrency in (1, 16):
+            figures.update(asyncio.run(cold_keywords(name, concurrency, max(args.rounds // 5, 20))))
+    for concurrency in (1, 16):
+        figures.update(asyncio.run(run_union(concurrency, args.rounds)))
+    figures.update(asyncio.run(run_union_spots_and_orders(99)))
     print(json.dumps(figures, ensure_ascii=False))
 
 

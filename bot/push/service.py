@@ -246,7 +246,7 @@ class PushService:
         now = now or self.clock()
         grace = timedelta(hours=self.push.grace_hours)
         queued = 0
-        if self.league is None:
+        if self.league is None and self.daily_league is None:
             return 0  # no league configured: nothing to push, and nothing to record as skipped
         async with self._tick_lock:
             for sub, group in await asyncio.to_thread(
@@ -298,13 +298,14 @@ class PushService:
     async def compose_daily(
         self, group: Group, sub: Subscription, now: datetime
     ) -> tuple[Outgoing, list[str]] | None:
-        if self.league is None:
+        if self.league is None and self.daily_league is None:
             return None
         assert group.id is not None
         since = now - timedelta(days=self.push.repeat_days)
         exclude = await asyncio.to_thread(claims.recent_products, self.engine, group.id, since)
         category_ids = [c for c in sub.categories.split(",") if c]
         source = self.daily_league or self.league
+        assert source is not None
         spot = await self.daily_spots(group) if self.daily_league and self.daily_spots else self.spots(group)
         items = await plan_daily(
             source,

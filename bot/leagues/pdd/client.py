@@ -72,7 +72,12 @@ class PddClient:
         self.max_retries = max_retries
         self.backoff = backoff
         self.clock = clock
+        self.timeout = timeout
+        """The longest one try may take, whole."""
         self.requests = 0
+
+    def __repr__(self) -> str:  # never the secret
+        return f"PddClient({self.url!r}, client_id={self.client_id!r})"
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -95,10 +100,10 @@ class PddClient:
         """One API call; the inner object of its `…_response`, or the mapped error."""
         attempt = 0
         while True:
-            seconds = try_seconds(self.timeout)
-            if seconds is None:  # the caller's budget (a member's deadline) is spent
-                raise errors.PddRetriesExhausted(f"拼多多 {api}: no time left after {attempt} tries")
             try:
+                seconds = try_seconds(self.timeout)
+                if seconds is None:
+                    raise errors.PddRetriesExhausted(f"拼多多 {api}: no time left in the budget")
                 self.requests += 1
                 count_call("pdd")
                 status, content = await capped_request(

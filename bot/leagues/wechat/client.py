@@ -53,7 +53,14 @@ def errcode_of(data: Json) -> int:
         return -1
 
 
-class ChannelsClient:
+class WechatApi:
+    """Transport shared by the WeChat leagues: one pooled client, retries, the token refreshed once.
+
+    `league` names the config section: it keys the stored token and goes into operator messages.
+    """
+
+    league = "channels"
+
     def __init__(
         self,
         base_url: str,
@@ -79,7 +86,9 @@ class ChannelsClient:
             transport=transport,
         )
         self.gate = asyncio.Semaphore(IN_FLIGHT)
-        self.tokens = TokenManager(self._raw, appid, secret, mode=token_mode, engine=engine)
+        self.tokens = TokenManager(
+            self._raw, appid, secret, mode=token_mode, engine=engine, league=self.league
+        )
         self.max_retries = max_retries
         self.backoff = backoff
         self.requests = 0
@@ -139,11 +148,22 @@ class ChannelsClient:
                 attempt += 1
                 await asyncio.sleep(delay)
 
-    async def call(self, path: str, body: Json | None = None, *, method: str = "POST") -> Json:
-        """A business call with the access token; a stale token is refreshed once and retried once."""
+    async def call(
+        self,
+        path: str,
+        body: Json | None = None,
+        *,
+        method: str = "POST",
+        query: dict[str, str] | None = None,
+    ) -> Json:
+        """A business call with the access token; a stale token is refreshed once and retried once.
+
+        `query` carries the parameters of GET calls (the union's list endpoints take all of theirs there).
+        """
         token = await self.tokens.token()
         for attempt in (0, 1):
-            data = await self._raw(method, path, body if method == "POST" else None, {"access_token": token})
+            params = {**(query or {}), "access_token": token}
+            data = await self._raw(method, path, body if method == "POST" else None, params)
             code = errcode_of(data)
             if code == 0:
                 return data
@@ -153,8 +173,14 @@ class ChannelsClient:
                 continue
             if code == QUOTA:
                 log.warning("%s: daily quota used up (45009)", path)
-            raise classify(path, code, str(data.get("errmsg", "")))
+            raise classify(path, code, str(data.get("errmsg", "")), self.league, self.tokens.appid)
         raise AssertionError("unreachable")
+
+
+class ChannelsClient(WechatApi):
+    """The Channels 推客 / head-supplier endpoints (POST, snake_case, cursor pages)."""
+
+    league = "channels"
 
     async def pages(self, path: str, body: Json, list_key: str, page_size: int) -> AsyncIterator[Json]:
         """Every item across cursor pages (`next_key`), stopping on an empty key, has_more=false or an empty page."""

@@ -71,9 +71,12 @@ class IssuedLink:
 
 class SandboxState:
     def __init__(
-        self, catalogue: Catalogue, token_lifetime: int = 7200, clock: Callable[[], float] = time.time
+        self,
+        catalogue: Catalogue | None,
+        token_lifetime: int = 7200,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self.catalogue = catalogue
+        self._catalogue = catalogue
         self.token_lifetime = token_lifetime
         self.clock = clock
         self.started = clock()
@@ -86,6 +89,13 @@ class SandboxState:
         self.faults = Faults()
         self._rnd = random.Random(self.faults.seed)
         self._seq = itertools.count(1)
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """Built on first use (None given): `tuike run` answers before the sandbox sees a request."""
+        if self._catalogue is None:
+            self._catalogue = build_catalogue()
+        return self._catalogue
 
     def reset_faults(self, **kw: Any) -> None:
         self.faults = Faults(**kw)
@@ -723,14 +733,23 @@ class SandboxServer:
         token_lifetime: int = 7200,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.state = SandboxState(catalogue or build_catalogue(), token_lifetime=token_lifetime, clock=clock)
+        self.state = SandboxState(catalogue, token_lifetime=token_lifetime, clock=clock)
         self.api = SandboxLeague(self.state)
-        self.faces: dict[str, Face] = {
-            path: make(self.state.catalogue, clock) for path, make in _faces().items()
-        }
-        for wechat_face in _wechat_faces(self.state):
-            self.faces.update(dict.fromkeys(wechat_face.paths, wechat_face))
+        self._clock = clock
+        self._faces: dict[str, Face] | None = None
         self.http = HttpServer(self._dispatch, "127.0.0.1", port)
+
+    @property
+    def faces(self) -> dict[str, Face]:
+        """The other leagues' faces by path, made at the first request (with the catalogue), not at start."""
+        if self._faces is None:
+            faces: dict[str, Face] = {
+                path: make(self.state.catalogue, self._clock) for path, make in _faces().items()
+            }
+            for wechat_face in _wechat_faces(self.state):
+                faces.update(dict.fromkeys(wechat_face.paths, wechat_face))
+            self._faces = faces
+        return self._faces
 
     async def _dispatch(self, request: Request) -> Response:
         face = self.faces.get(request.path)

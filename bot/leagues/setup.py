@@ -7,6 +7,7 @@ The sandbox serves every league's wire face on one loopback port; each league pa
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from collections.abc import Callable
 from contextlib import AsyncExitStack
@@ -16,12 +17,7 @@ from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.leagues.base import League, Spot, SpotIssuer
-from bot.leagues.jd.build import build_jd, jd_spot
-from bot.leagues.pdd.build import build_pdd, pdd_spot
-from bot.leagues.sandbox.server import SandboxServer
-from bot.leagues.taobao.build import build_taobao, taobao_spot
 from bot.leagues.wechat.build import SANDBOX_APPID, SANDBOX_SHARER, build_channels, channels_spot
-from bot.leagues.wechat.union_setup import build_union, union_spot
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +32,24 @@ __all__ = [
 
 Builder = Callable[[Settings, str | None, Engine | None], Any]
 
-BUILDERS: dict[str, tuple[Builder, Callable[[Settings], Spot]]] = {
-    "channels": (build_channels, channels_spot),
-    "union": (build_union, union_spot),
-    "taobao": (build_taobao, taobao_spot),
-    "jd": (build_jd, jd_spot),
-    "pdd": (build_pdd, pdd_spot),
+BUILDERS: dict[str, tuple[str, str, str]] = {
+    "channels": ("bot.leagues.wechat.build", "build_channels", "channels_spot"),
+    "union": ("bot.leagues.wechat.union_setup", "build_union", "union_spot"),
+    "taobao": ("bot.leagues.taobao.build", "build_taobao", "taobao_spot"),
+    "jd": ("bot.leagues.jd.build", "build_jd", "jd_spot"),
+    "pdd": ("bot.leagues.pdd.build", "build_pdd", "pdd_spot"),
 }
-"""League name → (build, the operator's default spot). One line per league."""
+"""League name → (its build module, build, the operator's default spot). One line per league.
+
+By name, so a league's client and mapping are imported only when it is enabled (start-up time)."""
+
+
+def _builder(name: str) -> tuple[Builder, Callable[[Settings], Spot]]:
+    if name == "channels":  # always needed (its spot is looked up by name), so imported up front
+        return build_channels, channels_spot
+    module_name, build, spot = BUILDERS[name]
+    module = importlib.import_module(module_name)
+    return getattr(module, build), getattr(module, spot)
 
 
 def enabled_leagues(settings: Settings) -> list[str]:
@@ -53,7 +59,7 @@ def enabled_leagues(settings: Settings) -> list[str]:
 def default_spots(settings: Settings) -> dict[str, Spot]:
     """One Spot per enabled league (Channels always: older callers look it up by name)."""
     names = {"channels", *enabled_leagues(settings)}
-    return {name: BUILDERS[name][1](settings) for name in BUILDERS if name in names}
+    return {name: _builder(name)[1](settings) for name in BUILDERS if name in names}
 
 
 async def open_leagues(settings: Settings, engine: Engine | None, stack: AsyncExitStack) -> dict[str, League]:
@@ -61,6 +67,8 @@ async def open_leagues(settings: Settings, engine: Engine | None, stack: AsyncEx
     names = enabled_leagues(settings)
     sandbox_url: str | None = None
     if any(getattr(settings.leagues, name).sandbox for name in names):
+        from bot.leagues.sandbox.server import SandboxServer  # only when a league selects the sandbox
+
         channels = settings.leagues.channels
         sandbox = await stack.enter_async_context(
             SandboxServer(port=channels.sandbox_port, token_lifetime=channels.sandbox_token_lifetime)
@@ -72,7 +80,7 @@ async def open_leagues(settings: Settings, engine: Engine | None, stack: AsyncEx
         log.info("sandbox leagues serving on %s", sandbox_url)
     leagues: dict[str, League] = {}
     for name in names:
-        build = BUILDERS[name][0]
+        build = _builder(name)[0]
         # built off the event loop: an HTTP client loads the system's CA certificates (~100 ms)
         league = await asyncio.to_thread(
             build, settings, sandbox_url if getattr(settings.leagues, name).sandbox else None, engine

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col, select
 
 from bot.store.models import PushLog, utcnow
@@ -83,6 +83,8 @@ def _claim_statement(dialect: str) -> Any:
     """INSERT ... ON CONFLICT (group_id, slot) DO NOTHING, so losing a claim does not abort the
     transaction the marks share. Built once: building a statement costs more than SQLite's commit."""
     if dialect == "postgresql":  # psycopg reports no row count for an INSERT that returns the new id
+        from sqlalchemy.dialects import postgresql  # here: importing it costs start-up on SQLite
+
         statement = postgresql.insert(_PUSH_LOG).on_conflict_do_nothing(index_elements=["group_id", "slot"])
         return statement.returning(_PUSH_LOG.c.id)
     return sqlite.insert(_PUSH_LOG).on_conflict_do_nothing(index_elements=["group_id", "slot"])

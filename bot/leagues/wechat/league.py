@@ -116,15 +116,32 @@ class ChannelsLeague:
         self._shops = _Cache(float("inf"), capacity=20_000)
         """product id → shop appid, for links that carry only the product id."""
         self._gate = asyncio.Semaphore(concurrency)
+        self._inflight: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
+        """Fetches under way by cache key: a second caller waits for the first's answer."""
         self.degraded = False
 
     async def aclose(self) -> None:
         await self.client.aclose()
 
     async def _degradable(self, key: tuple[Any, ...], cache: _Cache, fetch: Callable[[], Awaitable[T]]) -> T:
+        """The cached value while fresh, else one fetch per key however many callers ask at once:
+        products of one shop share its coupons, and a search fetches their details side by side."""
         fresh = cache.get(key)
         if fresh is not None:
             return fresh  # type: ignore[no-any-return]
+        running = self._inflight.get(key)
+        if running is None:
+            running = asyncio.ensure_future(self._refresh(key, cache, fetch))
+            self._inflight[key] = running
+            running.add_done_callback(lambda done: self._forget(key, done))
+        # shielded: a caller that gives up (a member's reply timing out) does not cancel the others'
+        return await asyncio.shield(running)
+
+    def _forget(self, key: tuple[Any, ...], done: asyncio.Future[Any]) -> None:
+        if self._inflight.get(key) is done:
+            del self._inflight[key]
+
+    async def _refresh(self, key: tuple[Any, ...], cache: _Cache, fetch: Callable[[], Awaitable[T]]) -> T:
         try:
             value = await fetch()
         except QuotaExhausted:

@@ -737,6 +737,7 @@ class SandboxServer:
         self.api = SandboxLeague(self.state)
         self._clock = clock
         self._faces: dict[str, Face] | None = None
+        self._building = asyncio.Lock()
         self.http = HttpServer(self._dispatch, "127.0.0.1", port)
 
     @property
@@ -752,6 +753,10 @@ class SandboxServer:
         return self._faces
 
     async def _dispatch(self, request: Request) -> Response:
+        if self._faces is None:  # the first request: build the catalogue off the event loop, once
+            async with self._building:
+                if self._faces is None:
+                    await asyncio.to_thread(lambda: self.faces)
         face = self.faces.get(request.path)
         return await (face or self.api)(request)
 

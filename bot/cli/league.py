@@ -135,7 +135,7 @@ def search(ctx: click.Context, keyword: str, league_name: str | None, limit: int
             if league_name
             else [leagues[n] for n in settings.deals.leagues if n in leagues]
         )
-        query = SearchQuery(keyword=keyword, limit=max(limit * 2, 10))
+        query = SearchQuery(keyword=keyword, limit=max(limit * 2, 10), shown=limit)
         results = await asyncio.gather(*(league.search(query) for league in chosen))
         if len(results) == 1:
             return rank_products(results[0])[:limit]

@@ -383,7 +383,9 @@ class DealsHandler:
         if cached is not None:
             return cached
         wanted = max(self.settings.results_per_search * 4, 10)
-        products = await league.search(SearchQuery(keyword=keyword, limit=wanted))
+        products = await league.search(
+            SearchQuery(keyword=keyword, limit=wanted, shown=self.settings.results_per_search)
+        )
         self.search_cache.put(league.name, keyword, products)
         return products
 

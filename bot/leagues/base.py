@@ -178,6 +178,9 @@ class SearchQuery:
     min_price_fen: int | None = None
     max_price_fen: int | None = None
     limit: int = 10
+    shown: int = 0
+    """How many of the results the caller will show (0: not said); a league that pays a call per
+    product it looks at in detail may look at fewer (Channels: `candidates`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,12 @@ COMMANDS = {
     ),
     "push": Lazy("bot.cli.push", "push", "Daily deals and live reminders."),
     "pdd": Lazy("bot.cli.pdd", "pdd", "拼多多 多多进宝: PID registration (备案)."),
+    "orders": Lazy("bot.cli.orders", "orders", "Order sync from every enabled league."),
+    "report": Lazy(
+        "bot.cli.orders",
+        "report",
+        "What each group earned: orders, paid, estimated and settled commission, conversion.",
+    ),
 }
 
 

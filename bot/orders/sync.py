@@ -150,3 +150,22 @@ def _attribute(attributor: Attributor, league: str, orders: list[Order]) -> list
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+async def sync_every(syncer: OrderSync, interval: float, first_after: float = 30.0) -> None:
+    """Inside `tuike run`: sync every `interval` seconds (the first `first_after` seconds after start,
+    so start-up stays quick); a process that finds another one syncing leaves it to that one."""
+    await asyncio.sleep(first_after)
+    while True:
+        try:
+            results = await syncer.run()
+            for r in results:
+                if r.ok:
+                    log.info(
+                        "orders %s: %d fetched (%d new, %d changed)", r.league, r.fetched, r.new, r.changed
+                    )
+        except SyncBusy:
+            log.debug("orders: another process is syncing")
+        except Exception:
+            log.exception("orders: sync failed; trying again in %.0f s", interval)
+        await asyncio.sleep(interval)

@@ -337,15 +337,3 @@ def figures(
         o, paid, est, settled, cancelled = sums.get(None, (0, 0, 0, 0, 0))
         out.append(Figures(None, "未归属", "", o, paid, est, settled, cancelled, 0))
     return out
-
-
-def group_by_key(engine: Engine, key: str) -> Group | None:
-    """A group by its id, room id or exact name (what an operator types after --group)."""
-    with Session(engine) as session:
-        if key.isdigit():
-            found = session.get(Group, int(key))
-            if found is not None:
-                return found
-        return session.exec(
-            select(Group).where((col(Group.room_id) == key) | (col(Group.name) == key))
-        ).first()

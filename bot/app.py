@@ -171,6 +171,23 @@ def group_spot(settings: Settings) -> Callable[[Group], Spot]:
     return spot
 
 
+def daily_source(
+    settings: Settings, leagues: dict[str, League], spots: GroupSpots
+) -> tuple[League | None, Callable[[Group], Awaitable[Spot]] | None]:
+    """The league daily deals come from when `[push] league` is not Channels, and each group's spot on it."""
+    name = settings.push.league
+    league = leagues.get(name)
+    if name == "channels" or league is None:
+        if name != "channels":
+            log.warning("[push] league = %r is not enabled: daily deals come from Channels", name)
+        return None, None
+
+    async def spot(group: Group) -> Spot:
+        return await spots.for_group(group, name)
+
+    return league, spot
+
+
 def welcome_hook(renderer: Renderer, bot_name: str) -> JoinHook:
     """Greets new group members with the `welcome` template; when it cannot be rendered, only logs."""
 
@@ -343,6 +360,7 @@ class App:
         deals = build_deals(settings, renderer, self.engine, self.leagues, recorder, links, spots, late)
         stack.push_async_callback(deals.aclose)
         league = self.leagues.get("channels")
+        daily_league, daily_spots = daily_source(settings, self.leagues, spots)
         several = len(channels) > 1
         for channel in channels:
             sender = self.senders[account_of(channel)] = build_sender(settings, channel)
@@ -359,6 +377,8 @@ class App:
                 group_spot(settings),
                 notify=tell_operator_via(channel),
                 account=account_of(channel),
+                daily_league=daily_league,
+                daily_spots=daily_spots,
             )
             if channel.name == "gateway" and settings.chat.gateway.welcome_on_join:
                 channel.on_join = paced_welcome(welcome_hook(renderer, settings.bot.name), sender)  # type: ignore[attr-defined]

@@ -444,6 +444,8 @@ class PushSettings(_Section):
     """Daily deals and live reminders, and how fast the bot may send."""
 
     enabled: bool = True
+    league: LeagueName = "channels"
+    """Where daily deals come from (an enabled league; live reminders are always Channels)."""
     default_time: str = "08:30"
     deals_per_push: int = Field(5, ge=1, le=20)
     rate_per_minute: int = Field(20, ge=1, le=600)

@@ -55,7 +55,9 @@ def push() -> None:
 def daily(ctx: click.Context, group_name: str, dry_run: bool) -> None:
     """Push today's daily deals to one group now (a manual slot; never the scheduled one twice)."""
     settings = settings_of(ctx)
-    from bot.app import build_channel, build_renderer, group_spot
+    from bot.app import build_channel, build_renderer, daily_source, group_spot
+    from bot.handlers.spots import GroupSpots
+    from bot.leagues.setup import default_spots, spot_issuers
 
     engine = _engine(settings)
     group = find_group(engine, group_name)
@@ -76,6 +78,8 @@ def daily(ctx: click.Context, group_name: str, dry_run: bool) -> None:
                 sys.exit(2)
             channel = build_channel(settings, kind=kind, engine=engine)
             sender = PacedSender(channel.send, rate_per_minute=None, jitter=(0, 0))
+            spots = GroupSpots(engine, default_spots(settings), issuers=spot_issuers(leagues))
+            daily_league, daily_spots = daily_source(settings, leagues, spots)
             service = PushService(
                 settings,
                 engine,
@@ -84,6 +88,8 @@ def daily(ctx: click.Context, group_name: str, dry_run: bool) -> None:
                 sender,
                 LinkCache(engine),
                 group_spot(settings),
+                daily_league=daily_league,
+                daily_spots=daily_spots,
             )
             now = datetime.now(UTC)
             composed = await service.compose_daily(group, sub, now)

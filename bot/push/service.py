@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
 from typing import Any
@@ -102,8 +102,12 @@ class PushService:
         clock: Clock = _now,
         owner: str | None = None,
         notify: Callable[[str], None] | None = None,
+        daily_league: League | None = None,
+        daily_spots: Callable[[Group], Awaitable[Spot]] | None = None,
         account: str | None = None,
     ) -> None:
+        """`daily_league` / `daily_spots`: where daily deals come from when it is not `league` (the
+        operator's `[push] league`, e.g. Taobao with a 淘口令 per group); live reminders stay on `league`."""
         self.settings = settings
         self.push = settings.push
         self.engine = engine
@@ -112,6 +116,8 @@ class PushService:
         self.sender = sender
         self.links = links
         self.spots = spots
+        self.daily_league = daily_league
+        self.daily_spots = daily_spots
         self.clock = clock
         self.notify = notify
         self._catch_up: asyncio.Task[int] | None = None
@@ -290,10 +296,12 @@ class PushService:
         since = now - timedelta(days=self.push.repeat_days)
         exclude = await asyncio.to_thread(claims.recent_products, self.engine, group.id, since)
         category_ids = [c for c in sub.categories.split(",") if c]
+        source = self.daily_league or self.league
+        spot = await self.daily_spots(group) if self.daily_league and self.daily_spots else self.spots(group)
         items = await plan_daily(
-            self.league,
+            source,
             self.links,
-            self.spots(group),
+            spot,
             category_ids=category_ids,
             count=self.push.deals_per_push,
             exclude=exclude,

@@ -382,3 +382,29 @@ async def test_with_sandbox_false_every_call_goes_to_base_url(sandbox: SandboxSe
         await league.aclose()
     assert face(sandbox).forms[-1]["sign_method"] == "md5"
     assert "app_secret" not in repr(league.client) and SANDBOX_APP_SECRET not in repr(league.client)
+
+
+async def test_each_group_takes_its_own_adzone_and_its_orders_come_back_to_it(
+    sandbox: SandboxServer,
+    engine,
+    sleeps: Sleeps,  # type: ignore[no-untyped-def]
+) -> None:
+    from bot.handlers.spots import GroupSpots
+    from bot.store.groups import ensure_group
+    from bot.store.spots import group_of_identity
+
+    lg = TaobaoLeague(_client(sandbox, sleeps), pid=PID, adzones=["130000000001", "130000000002"])
+    spots = GroupSpots(engine, {"taobao": Spot("taobao", pid=PID)}, issuers={"taobao": lg})
+    groups = [ensure_group(engine, f"g{i}@chatroom", f"群{i}") for i in range(3)]
+    held = [await spots.for_group(g, "taobao") for g in groups]
+    assert [s.pid.rsplit("_", 1)[1] for s in held] == ["130000000001", "130000000002", "110000000001"]
+    assert held[2].tag == "g2@chatroom", "pool used up: the PID's own adzone, tagged so links cache apart"
+    product = (await lg.search(SearchQuery(keyword="纸巾", limit=1)))[0]
+    for spot in held[:2]:
+        await lg.promote(product, spot)  # the face records an order a minute after each link
+    start = datetime.now(UTC) - timedelta(hours=1)
+    orders = await lg.orders_since(start, until=datetime.now(UTC) + timedelta(hours=1))
+    assert len(orders) == 2
+    owners = {group_of_identity(engine, "taobao", o.pid, o.tag) for o in orders}
+    assert owners == {groups[0].id, groups[1].id}
+    await lg.aclose()

@@ -53,6 +53,7 @@ METHODS = (
     "taobao.tbk.dg.general.link.convert",
     "taobao.tbk.tpwd.create",
     "taobao.tbk.order.details.get",
+    "taobao.tbk.dg.optimus.material",
 )
 
 
@@ -318,6 +319,7 @@ class TopFace:
             "taobao.tbk.dg.general.link.convert": self.link_convert,
             "taobao.tbk.tpwd.create": self.tpwd_create,
             "taobao.tbk.order.details.get": self.order_details,
+            "taobao.tbk.dg.optimus.material": self.optimus,
         }[method]
 
     @staticmethod
@@ -468,6 +470,22 @@ class TopFace:
         return {
             "total_results": len(hits),
             "result_list": {"map_data": [self._item(p, upgrade, adzone) for p in chunk]},
+        }
+
+    def optimus(self, form: dict[str, str]) -> dict[str, Any]:
+        """物料精选: any material id gives the best sellers on promotion (legacy item fields)."""
+        adzone = self._adzone(form)
+        self._need(form, "material_id")
+        page_no = self._int(form, "page_no", 1, 1, 100)
+        page_size = self._int(form, "page_size", 20, 1, 100)
+        hits = sorted(
+            (p for p in self.catalogue.products if self.on_sale(p)),
+            key=lambda p: (-p.monthly_sales, p.product_id),
+        )
+        chunk = hits[(page_no - 1) * page_size : page_no * page_size]
+        return {
+            "result_list": {"map_data": [self._item(p, False, adzone) for p in chunk]},
+            "is_default": "false",
         }
 
     def item_info(self, form: dict[str, str], upgrade: bool) -> dict[str, Any]:

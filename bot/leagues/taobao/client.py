@@ -39,6 +39,7 @@ ITEM_INFO_LEGACY = "taobao.tbk.item.info.get"
 LINK_CONVERT = "taobao.tbk.dg.general.link.convert"
 TPWD_CREATE = "taobao.tbk.tpwd.create"
 ORDER_DETAILS = "taobao.tbk.order.details.get"
+OPTIMUS = "taobao.tbk.dg.optimus.material"
 
 
 def top_time(moment: datetime) -> str:
@@ -207,6 +208,13 @@ class TopClient:
         }
         params.update(extra or {})
         return await self.call(SEARCH_LEGACY if legacy else SEARCH, params)
+
+    async def optimus(self, *, adzone_id: str, material_id: str, page_size: int = 20) -> Json:
+        """物料精选: an official material list (no keyword), for pushes without a category."""
+        return await self.call(
+            OPTIMUS,
+            {"adzone_id": adzone_id, "material_id": material_id, "page_no": 1, "page_size": page_size},
+        )
 
     async def item_info(self, item_ids: list[str], *, legacy: bool = False) -> Json:
         if legacy:

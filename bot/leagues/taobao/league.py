@@ -10,6 +10,7 @@ Methods chosen (reference §3.3):
 - a group's link: `taobao.tbk.dg.general.link.convert` with `item_id_list` and the group's
   `adzone_id` (its own 推广位), then `taobao.tbk.tpwd.create` on the returned short link for the 淘口令.
 - orders: `taobao.tbk.order.details.get` over ≤ 3 h windows, paged by `position_index`.
+- a push with no category (no keyword either): `taobao.tbk.dg.optimus.material` (物料精选).
 
 Per-group attribution: each group takes one adzone from the configured pool (`adzones`, all under the
 PID's member and site), chosen once and kept in the store (`choose_identity`); orders carry
@@ -50,6 +51,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 ORDER_WINDOW = timedelta(hours=3)
+FEATURED_MATERIAL = "3756"
+"""`taobao.tbk.dg.optimus.material` list used when a push names no category ([U]: an official id)."""
 _EXPIRED_HINTS = ("过期", "已失效", "expired")
 _NOT_ALLIANCE_HINTS = ("不参与", "非淘客", "无佣金", "not-in-alliance", "not in alliance", "no commission")
 
@@ -160,16 +163,24 @@ class TaobaoLeague:
                 extra["start_price"] = query.min_price_fen // 100
             if query.max_price_fen is not None:
                 extra["end_price"] = -(-query.max_price_fen // 100)
-            data = await self._call_or_legacy(
-                "_legacy_search",
-                lambda legacy: self.client.material_search(
+            if not query.keyword and not query.category_id:
+                # TOP's search needs q or cat: the day's picks come from an official material list
+                data = await self.client.optimus(
                     adzone_id=self.adzone,
-                    q=query.keyword,
+                    material_id=FEATURED_MATERIAL,
                     page_size=min(max(query.limit, 1), 100),
-                    legacy=legacy,
-                    extra=extra,
-                ),
-            )
+                )
+            else:
+                data = await self._call_or_legacy(
+                    "_legacy_search",
+                    lambda legacy: self.client.material_search(
+                        adzone_id=self.adzone,
+                        q=query.keyword,
+                        page_size=min(max(query.limit, 1), 100),
+                        legacy=legacy,
+                        extra=extra,
+                    ),
+                )
             now = datetime.now(UTC)
             found = []
             for raw in items(data.get("result_list"), "map_data"):

@@ -94,7 +94,7 @@ def drop_claim(
         session.commit()
 
 
-def group_of_identity(engine: Engine, league: str, pid: str, tag: str) -> int | None:
+def group_of_identity(engine: Engine, league: str, pid: str, tag: str = "") -> int | None:
     """The group an order came through, by the identity its link was made with: the exact (pid, tag)
     first, then the tag alone (JD: subUnionId under any position), then the PID alone (PDD: a PID per
     group) when one group alone holds it (a Taobao PID shared by tagged groups names none). None when no group holds it (the operator's own default links)."""

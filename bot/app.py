@@ -36,6 +36,7 @@ from bot.handlers.help import HelpHandler
 from bot.handlers.money import MoneyHandler
 from bot.handlers.parse import may_be_request
 from bot.handlers.ratelimit import Limit, LimitRequests, RateLimiter
+from bot.handlers.rebate import RebateHandler
 from bot.handlers.router import CatchErrors, DropDuplicates, GroupAllowList, Handler, Router, ignore_self
 from bot.handlers.spots import GroupSpots
 from bot.handlers.subscribe import SubscribeHandler
@@ -415,13 +416,17 @@ class App:
             operators=settings.bot.operators,
             timezone=settings.bot.timezone,
         )
-        router = build_router(settings, renderer, subscribe, money, deals)
+        handlers: list[Handler] = [subscribe, money]
+        if settings.rebate.enabled:
+            handlers.append(RebateHandler(engine=self.engine, share_percent=settings.rebate.share_percent))
+        router = build_router(settings, renderer, *handlers, deals)
         self.orders = OrderSync(
             self.engine,
             self.leagues,
             overlap=timedelta(minutes=settings.orders.overlap_minutes),
             lookback=timedelta(days=settings.orders.lookback_days),
             budget=settings.orders.budget_seconds,
+            rebate=settings.rebate.enabled,
         )
         if settings.orders.enabled and self.leagues:
             syncing = asyncio.create_task(

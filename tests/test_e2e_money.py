@@ -13,12 +13,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import CliRunner
+from sqlmodel import Session, select
 
 from bot.app import App
 from bot.chat.console import ConsoleChannel
 from bot.cli import cli
 from bot.config import load_config
 from bot.leagues.sandbox.server import SandboxServer
+from bot.store import db
+from bot.store.models import OrderRow
 from tests.test_e2e_jd_pdd import _config
 
 FACES = ("/router/rest", "/routerjson", "/api/router")
@@ -63,7 +66,9 @@ async def test_two_groups_each_see_their_own_commission(
     for path in FACES:
         sandbox.face(path).clock = behind
     config = _config(
-        write_config, sandbox, extra="\n[deals]\nresults_per_search = 3\n[orders]\nlookback_days = 1\n"
+        write_config,
+        sandbox,
+        extra="\n[deals]\nresults_per_search = 3\n[orders]\nlookback_days = 1\n[rebate]\nenabled = true\n",
     )
     searches = await _console(
         config,
@@ -97,3 +102,17 @@ async def test_two_groups_each_see_their_own_commission(
     for name in ("甲群", "乙群"):
         row = by_name[name]
         assert shown[name] == (row["orders"], row["estimated_fen"]), (name, asked)
+
+    # a member who bought through a link binds the order in private chat and sees the rebate coming
+    engine = db.make_engine(f"sqlite:///{config.parent / 'data' / 'tuike.db'}")
+    with Session(engine) as session:
+        order = session.exec(
+            select(OrderRow).where(OrderRow.status == "pending", OrderRow.commission_fen > 0)
+        ).first()
+    engine.dispose()
+    assert order is not None
+    rebate = order.commission_fen // 2
+    private = await _console(config, f"/private\n绑定 {order.order_id}\n余额\n绑定 {order.order_id}\n")
+    assert f"确认收货后返 ¥{rebate // 100}.{rebate % 100:02d}" in private
+    assert f"待结算：¥{rebate // 100}.{rebate % 100:02d}" in private
+    assert "你已经绑定过了" in private

@@ -39,6 +39,7 @@ COMMANDS = {
     "push": Lazy("bot.cli.push", "push", "Daily deals and live reminders."),
     "pdd": Lazy("bot.cli.pdd", "pdd", "拼多多 多多进宝: PID registration (备案)."),
     "orders": Lazy("bot.cli.orders", "orders", "Order sync from every enabled league."),
+    "rebate": Lazy("bot.cli.rebate", "rebate", "Member rebates (返利): withdrawal requests to pay by hand."),
     "report": Lazy(
         "bot.cli.orders",
         "report",

@@ -56,6 +56,7 @@ def sync(ctx: click.Context, only: str | None) -> None:
                 overlap=timedelta(minutes=options.overlap_minutes),
                 lookback=timedelta(days=options.lookback_days),
                 budget=options.budget_seconds,
+                rebate=settings.rebate.enabled,
             )
             try:
                 results = await syncer.run(only)

@@ -25,6 +25,7 @@ from sqlalchemy import Engine
 from bot.leagues.base import League, LeagueError, Order
 from bot.orders.attribute import Attributor
 from bot.store import orders as store
+from bot.store import rebate as rebate_ledger
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class OrderSync:
         windows: Mapping[str, timedelta] = WINDOWS,
         budget: float = 600.0,
         lock_ttl: timedelta = timedelta(minutes=15),
+        rebate: bool = False,
     ) -> None:
         self.engine = engine
         self.leagues = leagues
@@ -90,6 +92,8 @@ class OrderSync:
         self.lock_ttl = lock_ttl
         self.holder = holder_name()
         self._holding = False
+        self.rebate = rebate
+        """After syncing, bring members' rebate credits in line with their orders' status."""
 
     async def run(self, only: str | None = None) -> list[LeagueSync]:
         """Sync every league (or `only`) under the database lock; SyncBusy when another process syncs."""
@@ -101,6 +105,10 @@ class OrderSync:
             for name, league in self.leagues.items():
                 if only is None or name == only:
                     results.append(await self.sync_league(name, league))
+            if self.rebate:
+                appended = await asyncio.to_thread(rebate_ledger.reconcile, self.engine)
+                if appended:
+                    log.info("rebates: %d ledger entries for changed orders", appended)
             return results
         finally:
             self._holding = False

@@ -225,3 +225,38 @@ class JobLock(SQLModel, table=True):
     name: str = Field(sa_type=SafeString(64, key=True))
     holder: str = Field(sa_type=SafeString(128, key=True))
     expires_at: datetime
+
+
+class RebateBinding(SQLModel, table=True):
+    """A member's claim on an order (all its lines): the first member to bind it owns it."""
+
+    __tablename__ = "rebate_bindings"
+    __table_args__ = (UniqueConstraint("league", "order_id", name="uq_rebate_binding_order"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    league: str = Field(sa_type=SafeString(32))
+    order_id: str = Field(sa_type=SafeString(64, key=True))
+    member_id: str = Field(index=True, sa_type=SafeString(128, key=True))
+    share_percent: int
+    """The operator's share at binding time: a later change does not rewrite what was promised."""
+    bound_at: datetime = Field(default_factory=utcnow)
+
+
+class RebateEntry(SQLModel, table=True):
+    """One append-only ledger line. Balances are sums of entries per bucket, never a stored number.
+
+    bucket: pending (order not settled yet), available (may be withdrawn), withdrawing (asked for,
+    not paid yet), paid. kind: credit_pending, credit_settled, reversal, withdrawal_request,
+    withdrawal_paid. A move between buckets is two entries of opposite sign."""
+
+    __tablename__ = "rebate_entries"
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: str = Field(index=True, sa_type=SafeString(128, key=True))
+    binding_id: int | None = Field(default=None, foreign_key="rebate_bindings.id", index=True)
+    withdrawal_id: int | None = None
+    """For withdrawal entries: the id of the request entry they belong to (the ID operators pay)."""
+    kind: str = Field(sa_type=SafeString(24))
+    bucket: str = Field(sa_type=SafeString(16))
+    amount_fen: int = Field(sa_type=BigInteger)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,5 +1,5 @@
-"""orders: synced league orders (one row per league order line), their status history, sync cursors
-and the lock that lets one process sync
+"""orders: synced league orders (one row per league order line), their status history, sync cursors,
+the lock that lets one process sync, and the member rebate ledger (bindings, append-only entries)
 
 Revision ID: 0009_orders
 Revises: 0006_accounts
@@ -65,9 +65,38 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("name", name="uq_job_lock_name"),
     )
+    op.create_table(
+        "rebate_bindings",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("league", sa.String(32), nullable=False),
+        sa.Column("order_id", sa.String(64), nullable=False),
+        sa.Column("member_id", sa.String(128), nullable=False),
+        sa.Column("share_percent", sa.Integer(), nullable=False),
+        sa.Column("bound_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("league", "order_id", name="uq_rebate_binding_order"),
+    )
+    op.create_index("ix_rebate_bindings_member_id", "rebate_bindings", ["member_id"])
+    op.create_table(
+        "rebate_entries",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("member_id", sa.String(128), nullable=False),
+        sa.Column("binding_id", sa.Integer(), sa.ForeignKey("rebate_bindings.id"), nullable=True),
+        sa.Column("withdrawal_id", sa.Integer(), nullable=True),
+        sa.Column("kind", sa.String(24), nullable=False),
+        sa.Column("bucket", sa.String(16), nullable=False),
+        sa.Column("amount_fen", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_rebate_entries_member_id", "rebate_entries", ["member_id"])
+    op.create_index("ix_rebate_entries_binding_id", "rebate_entries", ["binding_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_rebate_entries_binding_id", "rebate_entries")
+    op.drop_index("ix_rebate_entries_member_id", "rebate_entries")
+    op.drop_table("rebate_entries")
+    op.drop_index("ix_rebate_bindings_member_id", "rebate_bindings")
+    op.drop_table("rebate_bindings")
     op.drop_table("job_locks")
     op.drop_table("sync_cursors")
     op.drop_index("ix_order_events_order_row_id", "order_events")

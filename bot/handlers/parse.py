@@ -468,12 +468,16 @@ def _nearest(
     return best
 
 
-def _scan(text: str, most: int | None) -> tuple[list[_Found], list[_Found], list[_Found]]:
+def _scan(text: str, most: int | None, cut: int | None) -> tuple[list[_Found], list[_Found], list[_Found]]:
+    """Links and 口令 candidates, judged; at most `most` candidates; one that runs into `cut` (where a long
+    message was cut off) is dropped rather than read short."""
     links: list[_Found] = []
     strong: list[_Found] = []
     weak: list[_Found] = []
     for n, m in enumerate(_SCAN.finditer(text)):
         if most is not None and n >= most:
+            break
+        if m.end() == cut:
             break
         if m.lastgroup == "url":
             url = m.group(0).rstrip(_TRAILING)
@@ -533,14 +537,11 @@ def find_product_refs(text: str, *, limit: int | None = MAX_INSPECT) -> list[Pro
     everything; tests use it to show the scan is linear); a link cut by the limit is dropped rather than
     read short.
     """
+    cut = None
     if limit is not None and len(text) > limit:
         text = text[:limit]
-        cut = _URL_RE.search(text, max(0, limit - 300))
-        while cut is not None and cut.end() < limit:
-            cut = _URL_RE.search(text, cut.end())
-        if cut is not None:
-            text = text[: cut.start()]
-    links, strong, weak = _scan(text, None if limit is None else MAX_CANDIDATES)
+        cut = limit
+    links, strong, weak = _scan(text, None if limit is None else MAX_CANDIDATES, cut)
     codes = strong
     if (
         weak

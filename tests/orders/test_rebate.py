@@ -54,7 +54,8 @@ async def _ask(handler: RebateHandler, member: str, text: str) -> str:
     return reply.parts[0].text  # type: ignore[attr-defined,no-any-return]
 
 
-async def test_a_member_binds_an_order_and_follows_it_to_payout(engine: Engine) -> None:
+async def test_a_member_binds_an_order_and_follows_it_to_payout(store_engine: Engine) -> None:
+    engine = store_engine
     _sync(engine, _order("280175066411", 2_000), _order("280175066411", 1_000, sku="t"))
     rebates = RebateHandler(engine=engine, share_percent=50)
     assert "确认收货后返 ¥15.00" in await _ask(rebates, "wx_amy", "绑定 280175066411")
@@ -86,7 +87,8 @@ async def test_a_member_binds_an_order_and_follows_it_to_payout(engine: Engine) 
     assert kinds[0] == "credit_pending" and "reversal" in kinds and kinds.count("withdrawal_paid") == 2
 
 
-async def test_bad_order_numbers_get_short_clear_answers(engine: Engine) -> None:
+async def test_bad_order_numbers_get_short_clear_answers(store_engine: Engine) -> None:
+    engine = store_engine
     _sync(engine, _order("3900000123456", 800), _order("3900000999456", 500), _order("77001", 1))
     rebates = RebateHandler(engine=engine, share_percent=50)
     assert "还没查到订单" in await _ask(rebates, "wx_amy", "绑定 1234567890")
@@ -101,7 +103,8 @@ async def test_bad_order_numbers_get_short_clear_answers(engine: Engine) -> None
     assert await rebates(group) is None  # private chat only
 
 
-async def test_concurrent_binds_credit_once_and_balances_are_sums_of_entries(engine: Engine) -> None:
+async def test_concurrent_binds_credit_once_and_balances_are_sums_of_entries(store_engine: Engine) -> None:
+    engine = store_engine
     orders = [_order(f"28{n:010d}", 1_000 + n) for n in range(8)]
     _sync(engine, *orders)
     members = [f"wx_m{n}" for n in range(6)]

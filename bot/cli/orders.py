@@ -96,6 +96,13 @@ def _day(value: str | None, name: str) -> date | None:
 @click.option("--group", "group_key", default=None, help="One group: its room id or name.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line, one per group.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header line.")
+@click.option(
+    "--chart",
+    "chart",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Also draw commission per day per league and the top groups to this PNG file.",
+)
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -104,6 +111,7 @@ def report(
     group_key: str | None,
     as_json: bool,
     as_csv: bool,
+    chart: str | None,
 ) -> None:
     """What each group earned: orders, paid, estimated and settled commission, conversion."""
     from bot.orders.report import FIELDS, day_start, report_rows, text_table
@@ -132,6 +140,16 @@ def report(
                 fail(f"没有这个群：{group_key}")
             group_id = group.id
         rows = report_rows(engine, since, until, group_id)
+        if chart is not None:
+            from pathlib import Path
+
+            from bot.orders.chart import draw_chart
+
+            drawn = draw_chart(engine, Path(chart), zone, since, until)
+            click.echo(
+                f"图表已画到 {chart}：{drawn['days']} 天，{drawn['leagues']} 个联盟，前 {drawn['groups']} 个群",
+                err=True,
+            )
     finally:
         engine.dispose()
     if as_json:

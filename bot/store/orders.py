@@ -337,3 +337,19 @@ def figures(
         o, paid, est, settled, cancelled = sums.get(None, (0, 0, 0, 0, 0))
         out.append(Figures(None, "未归属", "", o, paid, est, settled, cancelled, 0))
     return out
+
+
+def commission_lines(
+    engine: Engine, start: datetime | None = None, end: datetime | None = None
+) -> list[tuple[datetime, str, int | None, int]]:
+    """(created at, league, group id, commission fen) of every line not cancelled in [start, end):
+    what charts bucket by day in the operator's zone (done in Python, the same on every database)."""
+    with Session(engine) as session:
+        statement = select(
+            OrderRow.created_at, OrderRow.league, OrderRow.group_id, OrderRow.commission_fen
+        ).where(col(OrderRow.status) != CANCELLED)
+        if start is not None:
+            statement = statement.where(col(OrderRow.created_at) >= start)
+        if end is not None:
+            statement = statement.where(col(OrderRow.created_at) < end)
+        return [(_aware(at), league, gid, int(fen)) for at, league, gid, fen in session.exec(statement)]

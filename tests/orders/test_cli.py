@@ -96,3 +96,36 @@ async def test_report_as_json_csv_and_for_one_group(
     assert code == 2 and "丙群" in err
     code, _, err = await _tuike(config, "report", "--from", "11月1日")
     assert code == 2 and "YYYY-MM-DD" in err
+
+
+async def test_report_draws_a_chart_with_readable_chinese(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Any glyph missing from the font would be a warning, and warnings fail the suite."""
+    config = write_config("")
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'data' / 'tuike.db'}")
+    db.upgrade(engine)
+    groups = [ensure_group(engine, f"g{n}@chatroom", f"宝妈好物分享{n}群") for n in range(3)]
+    at = datetime(2026, 11, 10, 4, 0, tzinfo=UTC)
+    rows = [
+        (
+            Order(f"c{n}", "s", "p", "商品", 10_000 + n, 1_000 + 37 * n, "pending", "", when, when),
+            groups[n % 3].id,
+        )
+        for n in range(30)
+        for when in [at + timedelta(days=n % 7, hours=n)]
+    ]
+    for league in ("jd", "pdd", "taobao"):
+        store_window(engine, league, rows, at)
+    engine.dispose()
+    png = tmp_path / "commission.png"
+    code, _, err = await _tuike(config, "report", "--chart", str(png))
+    assert code == 0, err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+    assert "3 个联盟" in err and "前 3 个群" in err
+
+    empty = tmp_path / "empty.png"
+    code, _, err = await _tuike(
+        config, "report", "--from", "2020-01-01", "--to", "2020-01-31", "--chart", str(empty)
+    )
+    assert code == 0 and empty.exists() and "0 天" in err

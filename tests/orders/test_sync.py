@@ -141,3 +141,53 @@ async def test_one_process_syncs_at_a_time(shop: Shop) -> None:
         await holder.run()
     store.release_lock(shop.engine, sync_module.LOCK, "other-process")
     assert all(r.ok for r in await holder.run())
+
+
+async def test_status_changes_are_kept_as_history_and_a_refund_stops_counting(shop: Shop) -> None:
+    from bot.store.orders import figures, history
+
+    await shop.sell("taobao", ROOMS[0], count=1)
+    top = shop.sandbox.face("/router/rest")
+    [order] = top.orders
+    line = (order.trade_id, order.trade_id[:-1] + "0")
+    syncer = _sync(shop, overlap=timedelta(minutes=15))
+    await syncer.run()
+    a = shop.groups[ROOMS[0]]
+    [month] = figures(shop.engine, group_ids=[a])
+    assert (month.orders, month.settled_fen) == (1, 0) and month.estimated_fen > 0
+
+    order.status, order.modified = 3, order.modified + timedelta(seconds=30)  # the league settles it
+    await syncer.run()
+    [settled] = figures(shop.engine, group_ids=[a])
+    assert settled.settled_fen == settled.estimated_fen == month.estimated_fen
+
+    order.status, order.modified = 13, order.modified + timedelta(seconds=30)  # then refunds it
+    await syncer.run()
+    await syncer.run()  # read again: no new history
+    [refunded] = figures(shop.engine, group_ids=[a])
+    assert (refunded.orders, refunded.estimated_fen, refunded.cancelled) == (0, 0, 1)
+    assert [e.status for e in history(shop.engine, "taobao", *line)] == ["pending", "settled", "cancelled"]
+    assert store.count_orders(shop.engine) == 1
+
+
+async def test_channels_orders_go_to_the_group_whose_owner_bound_the_sharer(shop: Shop) -> None:
+    from bot.leagues.base import SearchQuery, Spot
+    from bot.store.models import Group
+
+    sharer = shop.sandbox.state.catalogue.sharers[0].sharer_appid
+    a = shop.groups[ROOMS[0]]
+    with Session(shop.engine) as session:
+        group = session.get(Group, a)
+        assert group is not None
+        group.channels_sharer_appid = sharer
+        session.add(group)
+        session.commit()
+    channels = shop.leagues["channels"]
+    [product] = await channels.search(SearchQuery(keyword="耳机", limit=1))
+    await channels.promote(product, Spot("channels", sharer_appid=sharer))  # the bound owner's link
+    await channels.promote(product, Spot("channels", sharer_appid="wx_operator_default"))
+    await _sync(shop).run()
+    with Session(shop.engine) as session:
+        rows = session.exec(select(OrderRow).where(OrderRow.league == "channels")).all()
+    assert {r.group_id for r in rows if r.sharer_appid == sharer} == {a}
+    assert {r.group_id for r in rows if r.sharer_appid != sharer} == {None}

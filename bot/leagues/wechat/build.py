@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from bot.config import Settings
+from bot.leagues.answers import StoredAnswers
 from bot.leagues.base import Spot
 from bot.leagues.wechat.client import ChannelsClient
 from bot.leagues.wechat.league import ChannelsLeague
@@ -39,4 +40,5 @@ def build_channels(settings: Settings, sandbox_base_url: str | None, engine: Eng
     return ChannelsLeague(
         client,
         mini_program_appid=channels.mini_program_appid or ("wx_sandbox_mp" if channels.sandbox else ""),
+        answers=StoredAnswers(engine, "channels"),
     )

@@ -2,7 +2,7 @@
 the lock that lets one process sync, and the member rebate ledger (bindings, append-only entries)
 
 Revision ID: 0009_orders
-Revises: 0006_accounts
+Revises: 0002_league_answers
 Create Date: 2026-11-30
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_orders"
-down_revision = "0006_accounts"
+down_revision = "0002_league_answers"
 branch_labels = None
 depends_on = None
 

@@ -32,24 +32,31 @@ __all__ = [
 
 Builder = Callable[[Settings, str | None, Engine | None], Any]
 
-BUILDERS: dict[str, tuple[str, str, str]] = {
-    "channels": ("bot.leagues.wechat.build", "build_channels", "channels_spot"),
-    "union": ("bot.leagues.wechat.union_setup", "build_union", "union_spot"),
-    "taobao": ("bot.leagues.taobao.build", "build_taobao", "taobao_spot"),
-    "jd": ("bot.leagues.jd.build", "build_jd", "jd_spot"),
-    "pdd": ("bot.leagues.pdd.build", "build_pdd", "pdd_spot"),
+
+def _lazy(module: str, name: str) -> Callable[..., Any]:
+    """`module.name`, imported at the first call: a league's client and mapping cost start-up time
+    only when it is enabled."""
+
+    def call(*args: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args)
+
+    return call
+
+
+BUILDERS: dict[str, tuple[Builder, Callable[[Settings], Spot]]] = {
+    "channels": (build_channels, channels_spot),  # always needed: its spot is looked up by name
+    "union": (
+        _lazy("bot.leagues.wechat.union_setup", "build_union"),
+        _lazy("bot.leagues.wechat.union_setup", "union_spot"),
+    ),
+    "taobao": (
+        _lazy("bot.leagues.taobao.build", "build_taobao"),
+        _lazy("bot.leagues.taobao.build", "taobao_spot"),
+    ),
+    "jd": (_lazy("bot.leagues.jd.build", "build_jd"), _lazy("bot.leagues.jd.build", "jd_spot")),
+    "pdd": (_lazy("bot.leagues.pdd.build", "build_pdd"), _lazy("bot.leagues.pdd.build", "pdd_spot")),
 }
-"""League name → (its build module, build, the operator's default spot). One line per league.
-
-By name, so a league's client and mapping are imported only when it is enabled (start-up time)."""
-
-
-def _builder(name: str) -> tuple[Builder, Callable[[Settings], Spot]]:
-    if name == "channels":  # always needed (its spot is looked up by name), so imported up front
-        return build_channels, channels_spot
-    module_name, build, spot = BUILDERS[name]
-    module = importlib.import_module(module_name)
-    return getattr(module, build), getattr(module, spot)
+"""League name → (build, the operator's default spot). One line per league."""
 
 
 def enabled_leagues(settings: Settings) -> list[str]:
@@ -59,7 +66,7 @@ def enabled_leagues(settings: Settings) -> list[str]:
 def default_spots(settings: Settings) -> dict[str, Spot]:
     """One Spot per enabled league (Channels always: older callers look it up by name)."""
     names = {"channels", *enabled_leagues(settings)}
-    return {name: _builder(name)[1](settings) for name in BUILDERS if name in names}
+    return {name: BUILDERS[name][1](settings) for name in BUILDERS if name in names}
 
 
 async def open_leagues(settings: Settings, engine: Engine | None, stack: AsyncExitStack) -> dict[str, League]:
@@ -80,7 +87,7 @@ async def open_leagues(settings: Settings, engine: Engine | None, stack: AsyncEx
         log.info("sandbox leagues serving on %s", sandbox_url)
     leagues: dict[str, League] = {}
     for name in names:
-        build = _builder(name)[0]
+        build = BUILDERS[name][0]
         # built off the event loop: an HTTP client loads the system's CA certificates (~100 ms)
         league = await asyncio.to_thread(
             build, settings, sandbox_url if getattr(settings.leagues, name).sandbox else None, engine

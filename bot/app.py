@@ -387,8 +387,8 @@ class App:
             for push in self.pushes.values():
                 push.jobs_changed()
 
-        def next_runs() -> dict[int, datetime]:
-            runs: dict[int, datetime] = {}
+        def next_runs() -> dict[tuple[int, str], datetime]:
+            runs: dict[tuple[int, str], datetime] = {}
             for push in self.pushes.values():
                 runs.update(push.next_runs())
             return runs
@@ -403,6 +403,8 @@ class App:
             on_change=jobs_changed,
             next_runs=next_runs,
             deadline=settings.deals.answer_deadline_seconds,
+            talents=settings.leagues.channels.talents,
+            remind_minutes=settings.push.live_remind_minutes,
         )
         router = build_router(settings, renderer, subscribe, deals)
         misnamed = await asyncio.to_thread(named_not_by_id, self.engine, settings.chat.allowed_groups)

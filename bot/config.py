@@ -263,6 +263,13 @@ class TemplateSettings(_Section):
     max_message_chars: int = Field(1500, ge=100, le=10000)
 
 
+class Talent(_Section):
+    """A followed 带货达人: the appid the API wants and the name members see (never the appid)."""
+
+    appid: str = Field(min_length=1)
+    name: str = ""
+
+
 class ChannelsLeagueSettings(_Section):
     enabled: bool = True
     sandbox: bool = True
@@ -277,9 +284,17 @@ class ChannelsLeagueSettings(_Section):
     sharer_appid: str = ""
     mini_program_appid: str = ""
     head_supplier_appid: str = ""
-    talents: tuple[str, ...] = ()
+    talents: tuple[Talent, ...] = ()
+    """`"wx…"` or `{ appid = "wx…", name = "小鹿爱好物" }`: a talent without a name is never shown by appid."""
     timeout_seconds: float = Field(8.0, gt=0, le=120)
     max_retries: int = Field(3, ge=0, le=10)
+
+    @field_validator("talents", mode="before")
+    @classmethod
+    def _talent_from_a_bare_appid(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return [{"appid": v} if isinstance(v, str) else v for v in value]
+        return value
 
     @model_validator(mode="after")
     def _credentials_for_the_real_api(self) -> ChannelsLeagueSettings:

@@ -453,6 +453,8 @@ class DealSettings(_Section):
     """A real answer finished this long after the deadline still follows (once); later, it is only cached."""
     leagues: tuple[LeagueName, ...] = ("channels", "taobao", "jd", "pdd")
     """Which leagues a keyword search asks, in this order (only enabled ones count)."""
+    rank_by: Literal["weighted", "final_price", "commission", "sales"] = "weighted"
+    """How search results and daily deals are ordered (bot/leagues/ranking.py)."""
 
 
 class PushSettings(_Section):

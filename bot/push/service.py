@@ -316,6 +316,7 @@ class PushService:
             category_ids=category_ids,
             count=self.push.deals_per_push,
             exclude=exclude,
+            rank_by=self.settings.deals.rank_by,
         )
         if not items:
             return None

@@ -461,12 +461,7 @@ class JdFace:
             except _Inner:
                 hits = []
         else:
-            words = keyword.split()
-            hits = [
-                p
-                for p in self.catalogue.products
-                if all(w in p.title + " " + " ".join(p.keywords) for w in words)
-            ]
+            hits = self.catalogue.search(keyword) if keyword.strip() else list(self.catalogue.products)
         hits = [p for p in hits if self.promotable(p)]
         if req.get("cid1") not in (None, ""):
             hits = [p for p in hits if self.item(p)["categoryInfo"]["cid1"] == int(req["cid1"])]
@@ -475,7 +470,8 @@ class JdFace:
         items = [self.item(p) for p in hits]
         if str(req.get("isCoupon") or "") == "1":
             items = [i for i in items if any(c["isBest"] for c in i["couponInfo"]["couponList"])]
-        items = _sorted(items, str(req.get("sortName") or ""), str(req.get("sort") or "desc"))
+        if req.get("sortName") or not keyword:  # a keyword search unsorted: most relevant first
+            items = _sorted(items, str(req.get("sortName") or ""), str(req.get("sort") or "desc"))
         return {"totalCount": len(items), "data": items[(index - 1) * size : index * size]}
 
     def jingfen_query(self, app: JdApp, body: dict[str, Any]) -> dict[str, Any]:

@@ -1,10 +1,13 @@
 """How long the sandbox catalogue takes to build (it is built once per `tuike run`).
 
 .venv/bin/python bench/catalogue.py
+
+The last line is a JSON object of the figures (see bench/README.md).
 """
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 
@@ -21,6 +24,13 @@ def main() -> None:
         f"{len(catalogue.products)} products, {len(catalogue.coupons)} coupons: "
         f"build median {statistics.median(times) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms over 10 builds"
     )
+    figures = {
+        "products": len(catalogue.products),
+        "coupons": len(catalogue.coupons),
+        "build_median_ms": round(statistics.median(times) * 1000, 1),
+        "build_max_ms": round(max(times) * 1000, 1),
+    }
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ the same with the sandbox league on loopback (cold caches); league calls per req
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import statistics
 import tempfile
@@ -111,6 +112,7 @@ async def main() -> None:
         calls = 0
         requests = 1000
         unseen = list(fresh[20:])
+        asked: set[str] = set()
         for i in range(requests):
             if seeds.random() < 0.7 or not unseen:
                 text = seeds.choice(link_msgs)
@@ -119,6 +121,7 @@ async def main() -> None:
             with metered() as counter:
                 await router(msg(3_000_000 + i, text, chat="replay@chatroom"))
             calls += counter.calls
+            asked.add(text)
         await recorder.close()
     engine.dispose()
     print(f"ignore path: {ignore_rate:,.0f} messages/s (one core, full router)")
@@ -130,8 +133,20 @@ async def main() -> None:
         f"{cold_calls / len(cold):.1f} league calls per keyword request"
     )
     print(
-        f"replay of {requests} requests (70% repeat a product): {calls / requests:.2f} league calls per request"
+        f"replay of {requests} requests (70% repeat a product): {calls / requests:.2f} league calls per request, "
+        f"{calls / len(asked):.2f} per unique request ({len(asked)} unique)"
     )
+    figures = {
+        "ignore_msgs_per_s": round(ignore_rate),
+        "warm_p50_ms": round(pct(warm, 0.5), 3),
+        "warm_p99_ms": round(pct(warm, 0.99), 3),
+        "cold_p50_ms": round(statistics.median(cold) * 1000, 1),
+        "cold_p99_ms": round(pct(cold, 0.99), 1),
+        "calls_per_cold_keyword": round(cold_calls / len(cold), 1),
+        "replay_calls_per_request": round(calls / requests, 2),
+        "replay_calls_per_unique_request": round(calls / len(asked), 2),
+    }
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

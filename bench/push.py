@@ -1,19 +1,23 @@
 """A daily push of 5 deals to 500 groups through the paced sender, against the sandbox league.
 
-Prints the sending time divided by the ideal (messages / rate), the league calls of the first push and
-of an immediate second push of the same deals (links must all come from the cache), and peak memory.
+For each rate, prints the sending time divided by the ideal (messages / rate), next to the same ratio
+for a bare loop that only sleeps to an absolute schedule in the same run (what this machine allows
+right now: on a busy machine both rise); the league calls of the first push and of each later push
+of the same deals (links must all come from the cache); and peak memory.
 
-    .venv/bin/python bench/push.py [--groups 500] [--rate 200]
+    .venv/bin/python bench/push.py [--groups 500] [--rate 2000 --rate 500]
 
-Each message costs two store commits (the claim before it, "sent" after it), about 1.7 ms together on
-SQLite here, so rates above ~500 messages/s measure the store rather than the pacing (2000/s gives a
-ratio of about 3.4); real accounts send 20 a minute.
+The first round composes from a cold link cache; one --rate runs two rounds at that rate. Each
+message costs one store commit (its claim, carrying the previous message's "sent" mark).
+The last line is a JSON object of the figures (see bench/README.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import json
 import resource
 import tempfile
 import time
@@ -38,7 +42,20 @@ from bot.store.models import Subscription
 LINK_PATH = "/channels/ec/promoter/get_product_promotion_link_info"
 
 
-async def main(groups: int, rate: float) -> None:
+async def bare_ratio(messages: int, rate: float) -> float:
+    """A loop that does nothing but sleep to an absolute schedule: the floor for this machine."""
+    gap = 1 / rate
+    start = due = time.perf_counter()
+    for _ in range(messages):
+        wait = due - time.perf_counter()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        due += gap
+    return (time.perf_counter() - start) / (messages / rate)
+
+
+async def main(groups: int, rates: list[float]) -> dict[str, float]:
+    figures: dict[str, float] = {}
     tmp = Path(tempfile.mkdtemp())
     settings = parse_settings(
         {"bot": {"data_dir": str(tmp)}, "push": {"deals_per_push": 5, "repeat_days": 0}}
@@ -58,7 +75,8 @@ async def main(groups: int, rate: float) -> None:
         league = ChannelsLeague(client)
         stack.push_async_callback(league.aclose)
         links = LinkCache(engine)
-        for round_no in (1, 2):
+        gc.freeze()  # as `tuike run` does once started (bot/app.py)
+        for round_no, rate in enumerate(rates if len(rates) > 1 else rates * 2, start=1):
             calls_before = sum(sandbox.state.calls.values())
             links_before = sandbox.state.calls[LINK_PATH]
             sender = PacedSender(send, rate_per_minute=rate * 60, jitter=(0, 0))
@@ -87,21 +105,34 @@ async def main(groups: int, rate: float) -> None:
             await asyncio.gather(*futures)
             elapsed = time.perf_counter() - start
             await sender.close()
+            await service.stop()
             ideal = sent / rate
+            bare = await bare_ratio(sent, rate)
+            calls = sum(sandbox.state.calls.values()) - calls_before
+            link_calls = sandbox.state.calls[LINK_PATH] - links_before
             print(
                 f"push {round_no}: {sent} messages at {rate:.0f}/s in {elapsed:.3f} s, ideal {ideal:.3f} s, "
-                f"ratio {elapsed / ideal:.3f}; composing {groups} pushes took {composed_in:.2f} s; "
-                f"league calls {sum(sandbox.state.calls.values()) - calls_before} "
-                f"(link calls {sandbox.state.calls[LINK_PATH] - links_before})"
+                f"ratio {elapsed / ideal:.3f} (bare sleep loop {bare:.3f}); composing {groups} pushes "
+                f"took {composed_in:.2f} s; league calls {calls} (link calls {link_calls})"
             )
+            key = f"{rate:g}"
+            figures.setdefault(f"push_ratio_{key}", round(elapsed / ideal, 3))
+            figures.setdefault(f"bare_ratio_{key}", round(bare, 3))
+            if round_no == 1:
+                figures["league_calls_first_push"] = calls
+                figures["compose_s_first_push"] = round(composed_in, 2)
+            else:
+                figures["league_calls_later_push"] = max(figures.get("league_calls_later_push", 0), calls)
     engine.dispose()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (max RSS): {peak_mb:.0f} MB")
+    figures["peak_rss_mb"] = round(peak_mb)
+    return figures
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--groups", type=int, default=500)
-    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--rate", type=float, action="append", help="messages/s (repeatable)")
     args = parser.parse_args()
-    asyncio.run(main(args.groups, args.rate))
+    print(json.dumps(asyncio.run(main(args.groups, args.rate or [2000.0, 500.0]))))

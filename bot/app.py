@@ -287,6 +287,8 @@ class App:
     """Chat account → its paced sender."""
     pushes: dict[str, PushService] = field(default_factory=dict, init=False)
     """Chat account → its push service (channels that carry pushes only)."""
+    on_ready: Callable[[], None] | None = None
+    """Called once everything is built, just before the channels start listening."""
 
     @property
     def settings(self) -> Settings:
@@ -340,6 +342,10 @@ class App:
                 raise StartRefused(str(exc)) from None
         first_channel.append(channels[0])
         self.channels, self.channel = channels, channels[0]
+        for league_with_notices in self.leagues.values():  # e.g. the union's spots running out
+            set_notice = getattr(league_with_notices, "set_operator_notice", None)
+            if set_notice is not None:
+                set_notice(tell_operator_via(channels[0]))
         recorder = RequestRecorder(self.engine)
         stack.push_async_callback(recorder.close)
         links = LinkCache(self.engine, ttl=timedelta(hours=settings.deals.link_ttl_hours))
@@ -429,6 +435,8 @@ class App:
 
             return on_message
 
+        if self.on_ready is not None:
+            self.on_ready()
         signals = _SignalStop(self.stop_channels)
         runs = {
             asyncio.create_task(
@@ -439,8 +447,8 @@ class App:
         try:
             done, _pending = await asyncio.wait(runs, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
-                if not task.cancelled() and task.exception() is None:
-                    log.info("channel %s ended", account_of(runs[task]))
+                if several and not task.cancelled() and task.exception() is None:
+                    log.info("channel %s ended: stopping the others", account_of(runs[task]))
             # one channel ending (console input closed, a fatal error) ends the process: stop the rest
             await self.stop_channels()
             await asyncio.wait(runs)

@@ -12,6 +12,8 @@ Secrets may come from the environment instead of the file:
     TUIKE_WECHATY_TOKEN        [chat.wechaty] token
     TUIKE_GATEWAY_TOKEN        [chat.gateway] token
     TUIKE_ILINK_TOKEN          [chat.ilink] token
+    TUIKE_UNION_APPID          [leagues.union] appid
+    TUIKE_UNION_SECRET         [leagues.union] secret
     TUIKE_TAOBAO_APP_KEY       [leagues.taobao] app_key
     TUIKE_TAOBAO_APP_SECRET    [leagues.taobao] app_secret
     TUIKE_JD_APP_KEY           [leagues.jd] app_key
@@ -305,6 +307,32 @@ class ChannelsLeagueSettings(_Section):
         return self
 
 
+class UnionLeagueSettings(_Section):
+    """The WeChat mini-program union (小程序联盟 推客); ../shared/reference/league-apis.md §2.
+
+    Same base URL and token endpoints as Channels, but the promoter account's own appid/secret.
+    """
+
+    enabled: bool = False
+    sandbox: bool = True
+    base_url: str = "https://api.weixin.qq.com"
+    """Token endpoints and /union/promoter/* are under it; with sandbox = false, the only host called."""
+    appid: str = ""
+    secret: SecretStr = SecretStr("")
+    token_mode: Literal["stable", "classic"] = "stable"
+    timeout_seconds: float = Field(8.0, gt=0, le=120)
+    max_retries: int = Field(3, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _credentials_for_the_real_api(self) -> UnionLeagueSettings:
+        if self.enabled and not self.sandbox and not (self.appid and self.secret.get_secret_value()):
+            raise ValueError(
+                "appid and secret of the 联盟推客 account (or TUIKE_UNION_APPID / TUIKE_UNION_SECRET) "
+                "when sandbox = false"
+            )
+        return self
+
+
 _TAOBAO_PID = re.compile(r"^mm_\d+_\d+_\d+$")
 
 
@@ -451,7 +479,7 @@ class DealSettings(_Section):
     """A member hears back within this, whatever the leagues do (the friendly fallback if need be)."""
     late_answer_grace_seconds: float = Field(20.0, ge=0, le=600)
     """A real answer finished this long after the deadline still follows (once); later, it is only cached."""
-    leagues: tuple[LeagueName, ...] = ("channels", "taobao", "jd", "pdd")
+    leagues: tuple[LeagueName, ...] = ("channels", "union", "taobao", "jd", "pdd")
     """Which leagues a keyword search asks, in this order (only enabled ones count)."""
     rank_by: Literal["weighted", "final_price", "commission", "sales"] = "weighted"
     """How search results and daily deals are ordered (bot/leagues/ranking.py)."""
@@ -499,6 +527,7 @@ class PushSettings(_Section):
 
 class LeagueSettings(_Section):
     channels: ChannelsLeagueSettings = ChannelsLeagueSettings()
+    union: UnionLeagueSettings = UnionLeagueSettings()
     taobao: TaobaoLeagueSettings = TaobaoLeagueSettings()
     jd: JdLeagueSettings = JdLeagueSettings()
     pdd: PddLeagueSettings = PddLeagueSettings()
@@ -566,6 +595,8 @@ def _env_overrides(raw: dict[str, Any]) -> dict[str, Any]:
         "TUIKE_WECHATY_TOKEN": ("chat", "wechaty", "token"),
         "TUIKE_GATEWAY_TOKEN": ("chat", "gateway", "token"),
         "TUIKE_ILINK_TOKEN": ("chat", "ilink", "token"),
+        "TUIKE_UNION_APPID": ("leagues", "union", "appid"),
+        "TUIKE_UNION_SECRET": ("leagues", "union", "secret"),
         "TUIKE_TAOBAO_APP_KEY": ("leagues", "taobao", "app_key"),
         "TUIKE_TAOBAO_APP_SECRET": ("leagues", "taobao", "app_secret"),
         "TUIKE_JD_APP_KEY": ("leagues", "jd", "app_key"),

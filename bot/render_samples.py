@@ -344,9 +344,13 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
             {"platform_name": "淘宝", "url": "https://item.taobao.com/item.htm?id=712345678901"},
         ),
         "platform_unsupported": ({"platform_name": "唯品会"},),
-        "not_promotable": tuple(
-            {"platform_name": "淘宝/天猫", "reason": reason}
-            for reason in ("xianyu", "chaoshi", "not_alliance", "coupon_expired", "code_unresolved")
+        "not_promotable": (
+            *(
+                {"platform_name": "淘宝/天猫", "reason": reason}
+                for reason in ("xianyu", "chaoshi", "not_alliance", "coupon_expired", "code_unresolved")
+            ),
+            {"platform_name": "京东", "reason": "not_alliance"},
+            {"platform_name": "拼多多", "reason": "not_alliance"},
         ),
         "league_busy": (
             {"reason": "quota", "follows": False},

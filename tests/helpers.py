@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,6 +22,16 @@ def tuike(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedPr
         timeout=timeout,
         check=False,
     )
+
+
+async def wait_until(condition: Callable[[], bool], within: float = 10.0) -> None:
+    """Let the loop run until `condition` holds (never a fixed sleep: a busy machine only makes it
+    slower, not wrong); fail after `within` seconds."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still waiting after {within} s")
+        await asyncio.sleep(0.001)
 
 
 @contextmanager

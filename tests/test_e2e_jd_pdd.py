@@ -4,10 +4,12 @@ someone else's pasted links come back as this group's links, and 找 mixes every
 from __future__ import annotations
 
 import io
+import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session, select
 
 from bot.app import App
@@ -150,4 +152,37 @@ async def test_a_pdd_goods_that_left_jinbao_gets_a_short_answer(
         f"https://mobile.yangkeduo.com/goods.html?goods_sign={goods_sign(gone.product_id)}\n",
     )
     assert "Traceback" not in out and len(out.strip().splitlines()) <= 4
-    assert "拼多多" in out or "推广" in out or "没找到" in out
+    assert "没有参加多多进宝推广" in out
+
+
+async def test_a_group_pid_without_registration_leaves_pdd_out_not_the_whole_answer(
+    sandbox: SandboxServer, write_config: Callable[..., Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    _, pdd = _faces(sandbox)
+    pdd.members[DEFAULT_CLIENT_ID].bind_new_pids = False  # this member registers each PID by hand
+    config = _config(write_config, sandbox, extra="\n[deals]\nresults_per_search = 4\n")
+    with caplog.at_level(logging.ERROR):
+        out = await _run(config, "找 空气炸锅\n")
+    assert "【微信小店】" in out and "京东" in out and "【淘宝/天猫】" in out
+    assert "p.pinduoduo.com" not in out
+    assert any("tuike pdd register" in r.getMessage() for r in caplog.records), "the operator is told how"
+
+
+async def test_a_jd_code_and_a_pdd_share_text_are_converted(
+    sandbox: SandboxServer, write_config: Callable[..., Path]
+) -> None:
+    jd, pdd = _faces(sandbox)
+    item = next(p for p in jd.catalogue.products if jd.promotable(p) and jd.share_percent(p) > 0)
+    theirs = jd.issue_link(jd_sku(item.product_id), "another_operator", "777", "4000999999", "")
+    code = f"【京东】https://3.cn/-{theirs.token}「{item.title}」点击链接直接打开"
+    goods = next(p for p in pdd.catalogue.products if pdd.on_jinbao(p) and p.product_id != item.product_id)
+    from bot.leagues.sandbox.pdd_face import goods_id
+
+    share = (
+        f"【拼多多】{goods.title[:12]}，快来和我一起拼单吧 "
+        f"https://mobile.yangkeduo.com/goods.html?goods_id={goods_id(goods.product_id)}&_x_share_id=abc"
+    )
+    out = await _run(_config(write_config, sandbox), f"{code}\n{share}\n")
+    assert item.title[:8] in out and goods.title[:8] in out
+    assert len(JD_LINK.findall(out)) == 1 and theirs.token not in JD_LINK.findall(out)[0]
+    assert len(PDD_LINK.findall(out)) == 1

@@ -72,6 +72,8 @@ RECONNECT_DELAYS: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0)
 _SEEN_CAPACITY = 10_000
 _QUEUE_CAPACITY = 1_000
 _ROOM_TTL = 600.0
+_ROOMS_CAPACITY = 2_000
+"""Rooms whose info (members and all) is kept; the least recently used is read again when needed."""
 _LOGGED_OUT_WORDS = ("未登录", "离线", "不在线", "掉线", "已退出", "not login", "offline", "not online")
 _THROTTLED_WORDS = ("频繁", "限制", "too many", "too frequent", "rate limit")
 _LEADING_AT = re.compile(r"^@[^\s\u2005]{1,32}[\u2005 ]")
@@ -320,7 +322,7 @@ class GatewayChannel:
         self._server: _QuietServer | None = None
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(_QUEUE_CAPACITY)
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
-        self._rooms: dict[str, _Room] = {}
+        self._rooms: OrderedDict[str, _Room] = OrderedDict()
         self._ready = asyncio.Event()
         self._stopping = asyncio.Event()
         self._send_lock = asyncio.Lock()
@@ -364,6 +366,7 @@ class GatewayChannel:
         try:
             self._secret = self._secret or await self._load_secret()
             redact.register(self._secret)  # the webhook secret never shows in a log line
+            await self._restore_pending()
             await self._start_server()
         except BaseException:
             await self.client.aclose()
@@ -392,9 +395,7 @@ class GatewayChannel:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
-            left = self._queue.qsize()
-            if left:
-                log.warning("stopped with %d webhook message(s) received but not handled", left)
+            await self._keep_pending()
             await self.client.aclose()
 
     async def stop(self) -> None:
@@ -551,6 +552,38 @@ class GatewayChannel:
 
     # -- handling what arrives -----------------------------------------------------------------------
 
+    async def _keep_pending(self) -> None:
+        """Messages the gateway delivered (and we acknowledged) but the bot stopped before handling:
+        kept in the store and handled first at the next start, so nothing a member sent is lost."""
+        pending = []
+        while not self._queue.empty():
+            payload = self._queue.get_nowait()
+            if self._key(payload) not in self._seen:  # a resend of a handled message stays dropped
+                pending.append(payload)
+        if not pending:
+            return
+        if self.engine is None:
+            log.warning("stopped with %d webhook message(s) received but not handled", len(pending))
+            return
+        await asyncio.to_thread(chat_state.put, self.engine, self.account, "pending", json.dumps(pending))
+        log.info("%d webhook message(s) received but not handled yet: kept for the next start", len(pending))
+
+    async def _restore_pending(self) -> None:
+        if self.engine is None:
+            return
+        kept = await asyncio.to_thread(chat_state.get, self.engine, self.account, "pending")
+        if not kept:
+            return
+        await asyncio.to_thread(chat_state.forget, self.engine, self.account, "pending")
+        try:
+            pending = json.loads(kept)
+        except ValueError:
+            return
+        for payload in pending if isinstance(pending, list) else []:
+            if isinstance(payload, dict) and not self._queue.full():
+                self._queue.put_nowait(payload)
+        log.info("handling %d webhook message(s) kept from before the last stop", self._queue.qsize())
+
     async def _work(self, handler: MessageHandler) -> None:
         while not self._stopping.is_set():
             payload = await self._queue.get()
@@ -561,6 +594,13 @@ class GatewayChannel:
                 raise
             except Exception:
                 log.exception("webhook message could not be handled")
+
+    @staticmethod
+    def _key(payload: dict[str, Any]) -> tuple[str, str]:
+        """(`Appid`, `NewMsgId`): what makes a delivery the same message."""
+        data = payload.get("Data")
+        data = data if isinstance(data, dict) else {}
+        return str(payload.get("Appid") or ""), str(data.get("NewMsgId") or data.get("MsgId") or "")
 
     def _claim(self, key: tuple[str, str]) -> bool:
         if key in self._seen:
@@ -581,8 +621,9 @@ class GatewayChannel:
         if appid and appid != self.app_id:
             log.warning("webhook message for account %s, not ours (%s): ignored", appid, self.app_id)
             return
-        new_id = str(data.get("NewMsgId") or data.get("MsgId") or "")
-        if not new_id or not self._claim((appid, new_id)):
+        key = self._key(payload)
+        new_id = key[1]
+        if not new_id or not self._claim(key):
             return
         self.self_id = str(payload.get("Wxid") or self.self_id)
         sender_box = _text_of(data.get("FromUserName"))
@@ -685,6 +726,9 @@ class GatewayChannel:
             at=time.monotonic(),
         )
         self._rooms[room_id] = room
+        self._rooms.move_to_end(room_id)
+        while len(self._rooms) > _ROOMS_CAPACITY:
+            self._rooms.popitem(last=False)
         return room
 
     async def _joined(self, room_id: str, msg_type: int, content: str) -> None:

@@ -61,6 +61,7 @@ CONTEXT_LIFETIME = 24 * 3600.0
 DEFAULT_POLL_SECONDS = 35.0
 RECONNECT_DELAYS: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0)
 _SEEN_CAPACITY = 10_000
+_CONTEXTS_CAPACITY = 100_000
 _USER_MESSAGE, _TEXT_ITEM = 1, 1
 
 TOKEN_KEY, BASE_URL_KEY, CURSOR_KEY = "bot_token", "base_url", "updates_buf"
@@ -239,7 +240,8 @@ class IlinkChannel:
         self.bot_id = ""
         self.duplicates_dropped = 0
         self._cursor = ""
-        self._contexts: dict[str, _Context] = {}
+        self._contexts: OrderedDict[str, _Context] = OrderedDict()
+        """user → the latest context token; oldest first, so expired ones are dropped from the front."""
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._ready = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -378,6 +380,8 @@ class IlinkChannel:
         token = str(message.get("context_token") or "")
         if token:
             self._contexts[user] = _Context(token, self.clock())  # a new window: the budget starts over
+            self._contexts.move_to_end(user)
+            self._forget_old_contexts()
         text = message_text(message)
         if not text.strip():
             log.debug(
@@ -457,6 +461,15 @@ class IlinkChannel:
                 log.warning("WeChat asks for a verification code: finish the login on the phone")
             elif state not in ("wait", "scaned_but_redirect"):
                 log.warning("iLink login status %r not understood; waiting", state)
+
+    def _forget_old_contexts(self) -> None:
+        """Contexts past their lifetime cannot be answered: drop them (and never keep more than a cap)."""
+        now = self.clock()
+        while self._contexts:
+            oldest = next(iter(self._contexts.values()))
+            if now - oldest.at <= CONTEXT_LIFETIME and len(self._contexts) <= _CONTEXTS_CAPACITY:
+                break
+            self._contexts.popitem(last=False)
 
     # -- sending ---------------------------------------------------------------------------------------
 

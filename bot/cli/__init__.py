@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from bot.cli.context import Context
+from bot.cli.context import Context, pause_gc
 from bot.cli.lazy import Lazy, LazyGroup
 
 COMMANDS = {
@@ -37,6 +37,7 @@ COMMANDS = {
         "bot.cli.league", "quota", "How much of today's API quota the league calls the bot makes have used."
     ),
     "push": Lazy("bot.cli.push", "push", "Daily deals and live reminders."),
+    "union": Lazy("bot.cli.union", "union", "The mini-program union (小程序联盟): promotion spots."),
     "pdd": Lazy("bot.cli.pdd", "pdd", "拼多多 多多进宝: PID registration (备案)."),
 }
 
@@ -57,4 +58,5 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
+    pause_gc()  # resumed once the command's module is imported, or by `run` once it is ready
     return cli.main(args=argv, prog_name="tuike")

@@ -7,7 +7,11 @@ import contextlib
 
 import click
 
-from bot.cli.context import Context, fail, pass_context
+from bot.cli.context import Context, fail, pass_context, resume_gc
+
+GC_PAUSED_UNTIL_READY = True
+"""`run` resumes garbage collection once the bot is built (see bot.cli.lazy); `check` and `db`
+are short and finish with it paused."""
 
 
 @click.command()
@@ -20,7 +24,7 @@ def run(ctx: Context) -> None:
     setup_logging(loaded.settings)
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(App(loaded).run())
+            asyncio.run(App(loaded, on_ready=lambda: resume_gc(freeze=True)).run())
     except StartRefused as exc:
         fail(f"不能启动 (refused to start): {exc}")
 

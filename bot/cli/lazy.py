@@ -3,7 +3,8 @@
 `tuike --help` and `tuike parse ...` should not pay for importing the league client, the store and
 the push service. Each subcommand is named by the module that defines it and a one-line summary for
 the command list; the module is imported on first use. tests/test_cli.py checks that the summaries
-match the commands' own help.
+match the commands' own help. Garbage collection, paused by `main` for the imports, resumes once the
+module is imported, unless the module says `GC_PAUSED_UNTIL_READY = True` (and resumes it itself).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import importlib
 from dataclasses import dataclass
 
 import click
+
+from bot.cli.context import resume_gc
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,10 @@ class LazyGroup(click.Group):
         command = super().get_command(ctx, cmd_name)
         if command is None and cmd_name in self.lazy:
             where = self.lazy[cmd_name]
-            command = getattr(importlib.import_module(where.module), where.attribute)
+            module = importlib.import_module(where.module)
+            if not getattr(module, "GC_PAUSED_UNTIL_READY", False):
+                resume_gc()
+            command = getattr(module, where.attribute)
             if not isinstance(command, click.Command):  # pragma: no cover - a wrong table entry
                 raise TypeError(f"{where.module}.{where.attribute} is not a click command")
             self.add_command(command, cmd_name)

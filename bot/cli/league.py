@@ -228,6 +228,8 @@ def promote(
         short_link=link.short_link,
         sharer_appid=link.spot.sharer_appid,
         pid=link.spot.pid,
+        tag=link.spot.tag,
+        mini_path=link.mini_path,
     )
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False))

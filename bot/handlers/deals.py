@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.chat.base import Incoming, Reply, Text
+from bot.chat.base import Incoming, MiniProgramCard, Reply, ReplyPart, Text
 from bot.config import DealSettings
 from bot.handlers.parse import (
     PLATFORM_NAMES,
@@ -66,6 +66,22 @@ class _Outcome:
     text: str
     outcome: str
     product_id: str = ""
+    card: MiniProgramCard | None = None
+    """A mini-program card to send after the text (union products); the text carries the link anyway,
+    so a channel that cannot send cards just leaves it out."""
+
+
+def mini_program_card(product: Product, link: PromotionLink) -> MiniProgramCard | None:
+    """The card that opens the product in its shop's mini program, where the league gave a page path."""
+    if not (link.mini_path and link.shop_id):
+        return None
+    return MiniProgramCard(
+        appid=link.shop_id,
+        title=product.title,
+        page_path=link.mini_path,
+        thumb_url=product.image,
+        description=product.shop_name,  # the gateway shows it as the mini program's name
+    )
 
 
 class SearchCache:
@@ -191,7 +207,12 @@ class DealsHandler:
                     )
                 else:
                     outcomes = [await self._answer_keyword(message, keyword)]
-        reply = Reply(tuple(Text(o.text, mention_sender=True) for o in outcomes))
+        parts: list[ReplyPart] = []
+        for o in outcomes:
+            parts.append(Text(o.text, mention_sender=True))
+            if o.card is not None:
+                parts.append(o.card)
+        reply = Reply(tuple(parts))
         return reply, list(outcomes), counter.calls
 
     def _finish_late(
@@ -292,7 +313,8 @@ class DealsHandler:
             return await self._league_trouble(message, league, exc)
         context = self._deal_context(product, link)
         context["asker"] = message.sender_name
-        return _Outcome(await self._render(message, "deal", context), "ok", product.product_id)
+        text = await self._render(message, "deal", context)
+        return _Outcome(text, "ok", product.product_id, mini_program_card(product, link))
 
     # -- a keyword -------------------------------------------------------------------------------
 
@@ -322,20 +344,39 @@ class DealsHandler:
             return await self._league_trouble(message, failed_league, error)
         league_of = {id(p): lg for lg, p in found}
         top = mix_leagues(per_league, self.settings.results_per_search, self.settings.rank_by, keyword)
-        try:
-            spots = [await self.spots(message, league_of[id(p)].name) for p in top]
-            links = await asyncio.gather(
-                *(self._link(league_of[id(p)], p, spot) for p, spot in zip(top, spots, strict=True))
-            )
-        except LeagueError as exc:
-            return await self._league_trouble(message, league_of[id(top[0])], exc)
-        items = [self._deal_context(p, link) for p, link in zip(top, links, strict=True)]
+        made = await asyncio.gather(
+            *(self._spot_and_link(message, league_of[id(p)], p) for p in top), return_exceptions=True
+        )
+        items = []
+        shown: list[tuple[Product, PromotionLink]] = []
+        failed: tuple[League, LeagueError] | None = None
+        for p, link in zip(top, made, strict=True):
+            if isinstance(link, LeagueError):  # e.g. a PDD PID not registered yet: the others still show
+                log.warning("no %s link for %s: %s", league_of[id(p)].name, p.product_id, link)
+                failed = failed or (league_of[id(p)], link)
+            elif isinstance(link, BaseException):
+                raise link
+            else:
+                items.append(self._deal_context(p, link))
+                shown.append((p, link))
+        if not items and failed is not None:
+            return await self._league_trouble(message, *failed)
+        if failed is not None and isinstance(failed[1], LeagueConfigError):
+            log.error("league %s needs the operator: %s", failed[0].name, failed[1])
         # Shown back under the bot's name: never a member's link, never a paragraph.
         context = {"keyword": shown_keyword(keyword), "items": items, "asker": message.sender_name}
         outcome = "ok" if items else "empty"
+        # One card at most (the best-placed product that has one): a list of cards would flood a group.
+        cards = (mini_program_card(p, link) for p, link in shown)
         return _Outcome(
-            await self._render(message, "search_results", context), outcome, top[0].product_id if top else ""
+            await self._render(message, "search_results", context),
+            outcome,
+            top[0].product_id if top else "",
+            next((c for c in cards if c is not None), None),
         )
+
+    async def _spot_and_link(self, message: Incoming, league: League, product: Product) -> PromotionLink:
+        return await self._link(league, product, await self.spots(message, league.name))
 
     async def _search(self, league: League, keyword: str) -> list[Product]:
         cached = self.search_cache.get(league.name, keyword)

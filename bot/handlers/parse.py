@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import SplitResult, urlsplit
 
-Platform = Literal["taobao", "jd", "pdd", "channels", "vip", "xiaohongshu", "douyin"]
+Platform = Literal["taobao", "jd", "pdd", "channels", "union", "vip", "xiaohongshu", "douyin"]
 """`taobao` covers Tmall and Tmall Global too: one league serves them all. `vip` (唯品会), `xiaohongshu`
 and `douyin` are recognised so the member hears "暂不支持" instead of a wrong guess; no league serves them."""
 RefKind = Literal["item", "short_link", "tpwd"]
@@ -131,6 +131,8 @@ _PDD_SIGN = re.compile(r"(?:^|[?&;])(?:amp;)?goods_sign=([A-Za-z0-9_\-]{10,120})
 _PDD_ID = re.compile(r"(?:^|[?&;])(?:amp;)?goods_id=(\d{5,15})(?=$|[&#;])")
 _PDD_GOODS_PAGE = re.compile(r"^/(?:goods\d?|duo_coupon_landing)\.html$")
 _CHANNELS_PATH = re.compile(r"^/shop/a/[A-Za-z0-9_\-]+/?$")
+_UNION_PATH = re.compile(r"^/s/[A-Za-z0-9_\-]+/?$")
+"""The mini-program union's promotionUrl: https://mmbizurl.cn/s/017btcGpB."""
 _VIP_PATH = re.compile(r"^/(?:product|detail)-(\d{1,15})-(\d{5,25})\.html$")
 _ANY_ID_PARAM = re.compile(r"(?:^|[?&;])(?:amp;)?id=(\d{5,25})(?=$|[&#;])")
 _XHS_GOODS_PATH = re.compile(r"^/goods-detail/([0-9a-fA-F]{16,32})/?$")
@@ -238,6 +240,8 @@ def _classify(url: str, start: int) -> _Found | None:
         )
     if host == "store.weixin.qq.com":
         return found("channels", "short_link") if _CHANNELS_PATH.match(path) else None
+    if host == "mmbizurl.cn":  # the mini-program union's promotionUrl
+        return found("union", "short_link") if _UNION_PATH.match(path) else None
     # weixin.qq.com/sph/… is a Channels video, not a product: nothing to do.
     if _under(host, "vip.com", "vipshop.com"):
         m = _VIP_PATH.match(path)

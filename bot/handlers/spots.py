@@ -99,7 +99,12 @@ class GroupSpots:
             return None  # someone else claimed or filled it first
         try:
             taken = await asyncio.to_thread(taken_identities, engine, league)
-            pid, tag = await issuer.choose_identity(group.room_id, taken)
+            # An issuer that names identities after their group (the union's 推广位) gets the name.
+            named = getattr(issuer, "choose_named_identity", None)
+            if named is not None:
+                pid, tag = await named(group.room_id, group.name, taken)
+            else:
+                pid, tag = await issuer.choose_identity(group.room_id, taken)
             row = await asyncio.to_thread(fill_spot, engine, group_id, league, claim, pid, tag)
         except BaseException:
             await asyncio.to_thread(drop_claim, engine, group_id, league, claim)

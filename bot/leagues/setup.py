@@ -21,6 +21,7 @@ from bot.leagues.pdd.build import build_pdd, pdd_spot
 from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.taobao.build import build_taobao, taobao_spot
 from bot.leagues.wechat.build import SANDBOX_APPID, SANDBOX_SHARER, build_channels, channels_spot
+from bot.leagues.wechat.union_setup import build_union, union_spot
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ Builder = Callable[[Settings, str | None, Engine | None], Any]
 
 BUILDERS: dict[str, tuple[Builder, Callable[[Settings], Spot]]] = {
     "channels": (build_channels, channels_spot),
+    "union": (build_union, union_spot),
     "taobao": (build_taobao, taobao_spot),
     "jd": (build_jd, jd_spot),
     "pdd": (build_pdd, pdd_spot),

@@ -8,11 +8,14 @@ it may have reached the group, so it is never resent.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, func, insert, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, bindparam, func, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from bot.store.models import PushLog, utcnow
@@ -32,6 +35,17 @@ _PUSH_LOG = PushLog.__table__  # type: ignore[attr-defined]
 ORM session around them cost as much as the SQLite commit itself."""
 
 
+@dataclass(frozen=True)
+class Mark:
+    """A status change for a claimed slot (e.g. "sent"), waiting to be written."""
+
+    group_id: int
+    slot: str
+    status: str
+    detail: str = ""
+    product_ids: tuple[str, ...] = ()
+
+
 def claim(
     engine: Engine,
     group_id: int,
@@ -40,8 +54,14 @@ def claim(
     status: str = CLAIMED,
     detail: str = "",
     product_ids: Iterable[str] = (),
+    *,
+    marks: Iterable[Mark] = (),
 ) -> bool:
-    """True when this process now owns (group, slot); False when anyone ever claimed it before."""
+    """True when this process now owns (group, slot); False when anyone ever claimed it before.
+
+    `marks` (typically the previous message's "sent") are written in the same transaction: on the
+    send path that halves the commits per message.
+    """
     row = {
         "group_id": group_id,
         "slot": slot,
@@ -52,12 +72,20 @@ def claim(
         "detail": detail[:2048],
         "product_ids": ",".join(product_ids)[:2048],
     }
-    try:
-        with engine.begin() as connection:
-            connection.execute(insert(_PUSH_LOG).values(**row))
-    except IntegrityError:
-        return False
-    return True
+    with engine.begin() as connection:
+        _write_marks(connection, marks)
+        result = connection.execute(_claim_statement(engine.dialect.name), row)
+        return result.first() is not None if result.returns_rows else result.rowcount == 1
+
+
+@functools.cache
+def _claim_statement(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT (group_id, slot) DO NOTHING, so losing a claim does not abort the
+    transaction the marks share. Built once: building a statement costs more than SQLite's commit."""
+    if dialect == "postgresql":  # psycopg reports no row count for an INSERT that returns the new id
+        statement = postgresql.insert(_PUSH_LOG).on_conflict_do_nothing(index_elements=["group_id", "slot"])
+        return statement.returning(_PUSH_LOG.c.id)
+    return sqlite.insert(_PUSH_LOG).on_conflict_do_nothing(index_elements=["group_id", "slot"])
 
 
 def mark(
@@ -69,20 +97,46 @@ def mark(
     detail: str = "",
     product_ids: Iterable[str] = (),
 ) -> None:
-    values: dict[str, object] = {"status": status}
-    if status in (SENT, FAILED, SKIPPED):
-        values["finished_at"] = utcnow()
-    if detail:
-        values["detail"] = detail[:2048]
-    ids = ",".join(product_ids)
-    if ids:
-        values["product_ids"] = ids[:2048]
+    write_marks(engine, [Mark(group_id, slot, status, detail, tuple(product_ids))])
+
+
+def write_marks(engine: Engine, marks: Iterable[Mark]) -> None:
     with engine.begin() as connection:
-        connection.execute(
-            update(_PUSH_LOG)
-            .where(_PUSH_LOG.c.group_id == group_id, _PUSH_LOG.c.slot == slot)
-            .values(**values)
-        )
+        _write_marks(connection, marks)
+
+
+def _keep_unless_given(name: str) -> Any:
+    column = _PUSH_LOG.c[name]
+    return func.coalesce(bindparam(name, type_=column.type), column, type_=column.type)
+
+
+_MARK = (
+    update(_PUSH_LOG)
+    .where(_PUSH_LOG.c.group_id == bindparam("g"), _PUSH_LOG.c.slot == bindparam("s"))
+    .values(
+        status=bindparam("status"),
+        finished_at=_keep_unless_given("finished_at"),
+        detail=_keep_unless_given("detail"),
+        product_ids=_keep_unless_given("product_ids"),
+    )
+)
+"""One statement for every mark (a value left None keeps the column), so executemany applies them."""
+
+
+def _write_marks(connection: Connection, marks: Iterable[Mark]) -> None:
+    rows = [
+        {
+            "g": m.group_id,
+            "s": m.slot,
+            "status": m.status,
+            "finished_at": utcnow() if m.status in (SENT, FAILED, SKIPPED) else None,
+            "detail": m.detail[:2048] or None,
+            "product_ids": ",".join(m.product_ids)[:2048] or None,
+        }
+        for m in marks
+    ]
+    if rows:
+        connection.execute(_MARK, rows)
 
 
 def recover_interrupted(engine: Engine, owner_prefix: str = "") -> list[PushLog]:

@@ -54,6 +54,7 @@ class PacedSender:
         jitter: tuple[float, float] = (3.0, 8.0),
         max_attempts: int = 3,
         retry_pause: float = 2.0,
+        stall: float = 0.1,
         push_share: float = 0.25,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -64,6 +65,7 @@ class PacedSender:
         self.jitter = jitter
         self.max_attempts = max_attempts
         self.retry_pause = retry_pause
+        self.stall = stall
         self.clock = clock
         self.sleep = sleep
         self.rng = rng or random.Random()
@@ -84,6 +86,11 @@ class PacedSender:
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="paced-sender")
+
+    @property
+    def shortest_gap(self) -> float:
+        """The least time between two pushes to different groups (seconds)."""
+        return max(self.interval, self.jitter[0]) if self.jitter[1] > 0 else self.interval
 
     @property
     def pending(self) -> int:
@@ -131,10 +138,12 @@ class PacedSender:
             wait = target - self.clock()
             if wait > 0:
                 await self.sleep(wait)
-        # Keep an absolute schedule so sleep overshoots do not add up over a long push, unless the
-        # queue sat idle (then the schedule restarts from now).
+        # An absolute schedule: each send is due one gap after the previous one was *due*, so the
+        # ~1 ms every sleep oversleeps is made up by the next send instead of adding up. Only a real
+        # stall (an idle queue, a retry pause, a slow claim) restarts the schedule from now, so a
+        # stall is never followed by a burst of more than `stall` seconds' worth of messages.
         now = self.clock()
-        self._last_at = target if now - target < gap else now
+        self._last_at = target if now - target <= self.stall else now
         self._last_chat = chat_id
 
     async def _deliver(self, item: _Item) -> tuple[bool, str]:

@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
+MARK_WITH_NEXT_CLAIM_BELOW = 0.05
+"""Seconds between pushes below which a "sent" mark waits for the next claim's transaction."""
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -130,6 +133,8 @@ class PushService:
         self.scheduler: AsyncIOScheduler | None = None
         self._queued: set[tuple[int, str]] = set()
         self._tick_lock = asyncio.Lock()
+        self._marks: list[claims.Mark] = []
+        self._flush: asyncio.Task[None] | None = None
         self.interrupted: list[str] = []
         self.allowed = frozenset(settings.chat.allowed_groups)
         """When not empty, only these room ids are pushed to (the same list that gates answers)."""
@@ -169,6 +174,9 @@ class PushService:
             await self.refresh_jobs()
 
     async def stop(self) -> None:
+        if self._flush is not None:
+            await self._flush
+        await self._write_marks()
         if self._catch_up is not None and not self._catch_up.done():
             self._catch_up.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -247,7 +255,7 @@ class PushService:
         now = now or self.clock()
         grace = timedelta(hours=self.push.grace_hours)
         queued = 0
-        if self.league is None:
+        if self.league is None and self.daily_league is None:
             return 0  # no league configured: nothing to push, and nothing to record as skipped
         async with self._tick_lock:
             for sub, group in await asyncio.to_thread(
@@ -301,13 +309,14 @@ class PushService:
     async def compose_daily(
         self, group: Group, sub: Subscription, now: datetime
     ) -> tuple[Outgoing, list[str]] | None:
-        if self.league is None:
+        if self.league is None and self.daily_league is None:
             return None
         assert group.id is not None
         since = now - timedelta(days=self.push.repeat_days)
         exclude = await asyncio.to_thread(claims.recent_products, self.engine, group.id, since)
         category_ids = [c for c in sub.categories.split(",") if c]
         source = self.daily_league or self.league
+        assert source is not None
         spot = await self.daily_spots(group) if self.daily_league and self.daily_spots else self.spots(group)
         items = await plan_daily(
             source,
@@ -345,23 +354,59 @@ class PushService:
     def enqueue(
         self, group_id: int, slot: str, outgoing: Outgoing, product_ids: list[str]
     ) -> asyncio.Future[bool]:
+        """Queue a push: claimed when it reaches the front of the sender's queue, marked after it.
+
+        At high rates a message's "sent" mark rides in the next message's claim transaction (one
+        commit per message instead of two). At a real account's pace (seconds apart) it is written
+        at once, so a process killed between two pushes reports the last one as sent, not as
+        interrupted; so it is too when no push of ours follows.
+        """
         key = (group_id, slot)
         self._queued.add(key)
 
         async def start() -> bool:
-            won = await asyncio.to_thread(
-                claims.claim, self.engine, group_id, slot, self.owner, claims.SENDING, "", product_ids
-            )
-            if not won:
-                self._queued.discard(key)
-            return won
+            marks, self._marks = self._marks, []
+            try:
+                return await asyncio.to_thread(
+                    claims.claim,
+                    self.engine,
+                    group_id,
+                    slot,
+                    self.owner,
+                    claims.SENDING,
+                    "",
+                    product_ids,
+                    marks=marks,
+                )
+            except BaseException:
+                self._marks[:0] = marks  # not written: the next claim or the flush tries again
+                raise
 
         async def done(ok: bool, detail: str) -> None:
-            self._queued.discard(key)
-            status = claims.SENT if ok else claims.FAILED
-            await asyncio.to_thread(claims.mark, self.engine, group_id, slot, status, detail=detail)
+            self._marks.append(claims.Mark(group_id, slot, claims.SENT if ok else claims.FAILED, detail))
+            if self.sender.shortest_gap >= MARK_WITH_NEXT_CLAIM_BELOW or not self._queued - {key}:
+                await self._write_marks()
 
-        return self.sender.push(outgoing, start=start, done=done)
+        future = self.sender.push(outgoing, start=start, done=done)
+        future.add_done_callback(lambda _f: self._settled(key))
+        return future
+
+    def _settled(self, key: tuple[int, str]) -> None:
+        self._queued.discard(key)
+        if not self._queued and self._marks and (self._flush is None or self._flush.done()):
+            # the pushes after ours were dropped (the sender closed) or not claimed: write the marks
+            # that were waiting for them
+            self._flush = asyncio.get_running_loop().create_task(self._write_marks(), name="push-marks")
+
+    async def _write_marks(self) -> None:
+        marks, self._marks = self._marks, []
+        if not marks:
+            return
+        try:
+            await asyncio.to_thread(claims.write_marks, self.engine, marks)
+        except Exception:
+            self._marks[:0] = marks
+            log.exception("recording %d push result(s) failed", len(marks))
 
     # -- live reminders ----------------------------------------------------------------------------
 

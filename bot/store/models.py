@@ -161,3 +161,19 @@ class LeagueSpot(SQLModel, table=True):
     pid: str = Field(default="", sa_type=SafeString(128, key=True))
     tag: str = Field(default="", sa_type=SafeString(128, key=True))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class LeagueAnswer(SQLModel, table=True):
+    """A league's answer (its wire JSON) about one thing — a product's detail, a coupon — kept for
+    the lifetime the league's data allows, so a restart does not ask again (each call spends quota)."""
+
+    __tablename__ = "league_answers"
+    __table_args__ = (UniqueConstraint("league", "kind", "key", name="uq_league_answer"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    league: str = Field(sa_type=SafeString(32))
+    kind: str = Field(sa_type=SafeString(32))
+    key: str = Field(sa_type=SafeString(128, key=True))
+    payload: str = Field(sa_type=Text)
+    fetched_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)

@@ -213,3 +213,19 @@ def test_kind_may_be_a_list_and_each_channel_is_checked() -> None:
                 }
             }
         )
+
+
+def test_gateway_and_ilink_tokens_may_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TUIKE_GATEWAY_TOKEN", "gw-from-env")
+    monkeypatch.setenv("TUIKE_ILINK_TOKEN", "il-from-env")
+    settings = parse_settings(
+        {
+            "chat": {
+                "kind": ["gateway", "ilink"],
+                "gateway": {"base_url": "http://gw.example/v2/api", "app_id": "a"},
+            }
+        }
+    )
+    assert settings.chat.gateway.token.get_secret_value() == "gw-from-env"
+    assert settings.chat.ilink.token.get_secret_value() == "il-from-env"
+    assert "gw-from-env" not in repr(settings)

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import Engine
 
 from bot.app import App
 from bot.chat.base import Incoming, LinkCard, MiniProgramCard, Outgoing, Reply
@@ -150,9 +151,12 @@ async def test_a_redelivered_message_is_answered_once(bot: App, gateway: FakeGat
     message = gateway.text("帮助", sender=ALICE, room=ROOM)
     for _ in range(3):  # the gateway thought the call failed and sends it again
         assert (await gateway.deliver(message)).status_code == 200
-    await ask(gateway, "找 蓝牙耳机")
-    assert [s.content.split("\n")[0][:40] for s in gateway.sent].__len__() == 2
-    assert bot.channel is not None and bot.channel.duplicates_dropped == 2  # type: ignore[attr-defined]
+    (help_reply,) = await gateway.wait_sent(1)
+    channel = bot.channel
+    await wait_until(lambda: channel.duplicates_dropped == 2)  # type: ignore[union-attr]
+    (keyword_reply,) = await ask(gateway, "找 蓝牙耳机")  # handled after the resends: they got nothing
+    assert gateway.sent == [help_reply, keyword_reply]
+    assert "蓝牙耳机" in keyword_reply.content
 
 
 async def test_the_bots_own_messages_and_unmentioned_chatter_get_no_answer(
@@ -460,4 +464,97 @@ async def test_webhook_server_answers_fast_while_the_member_waits_for_the_league
     finally:
         release.set()
         await channel.stop()
+        await asyncio.wait_for(task, 10)
+
+
+async def test_two_gateway_accounts_on_one_database_each_push_only_their_own_group(
+    tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    """Two `tuike run` on one database, each with its own WeChat account in its own group: each daily
+    slot goes out once, through the account that is in the group (before accounts, both tried both)."""
+    other_room = "999@chatroom"
+    first = FakeGateway(token=TOKEN, app_id=APP_ID, bot_wxid=BOT, bot_name=BOT_NAME)
+    first.add_room(ROOM, ROOM_NAME, OWNER, {ALICE: ALICE_NAME})
+    second = FakeGateway(token=TOKEN, app_id="wx_app_second", bot_wxid="wxid_bot02", bot_name=BOT_NAME)
+    second.add_room(other_room, "团购群", OWNER, {ALICE: ALICE_NAME})
+    database = f'[database]\nurl = "sqlite:///{(tmp_path / "shared.db").as_posix()}"\n'
+    async with serve_asgi(first.app) as first_url, serve_asgi(second.app) as second_url:
+        (tmp_path / "a").mkdir()
+        (tmp_path / "b").mkdir()
+        config_a = write_config(tmp_path / "a", f"{first_url}/v2/api", sandbox, extra=database)
+        config_b = write_config(tmp_path / "b", f"{second_url}/v2/api", sandbox, extra=database)
+        config_b.write_text(config_b.read_text().replace(APP_ID, "wx_app_second"))
+        async with running_app(config_a) as app_a, running_app(config_b) as app_b:
+            await ask(first, "订阅 每日好物 08:30", sender=OWNER)
+            before = len(second.sent)
+            await second.deliver(second.text("订阅 每日好物 08:30", sender=OWNER, room=other_room))
+            await second.wait_sent(before + 1)
+            assert app_a.push is not None and app_b.push is not None
+            assert app_a.push.instance != app_b.push.instance
+            slot = next_slot("08:30", app_a.push.clock(), ZoneInfo("Asia/Shanghai"))
+            late = slot + timedelta(minutes=1)
+            queued = await asyncio.gather(app_a.push.tick(late), app_b.push.tick(late))
+            assert queued == [1, 1], "each process queues its own group only"
+            await first.wait_sent(2)
+            await second.wait_sent(2)
+            assert [s.to for s in first.sent] == [ROOM, ROOM]
+            assert [s.to for s in second.sent] == [other_room, other_room]
+
+
+async def test_a_gateway_that_goes_away_mid_push_fails_that_slot_and_the_bot_goes_on(
+    tmp_path: Path, gateway_base: str, gateway: FakeGateway, sandbox: SandboxServer
+) -> None:
+    from bot.push import claims
+
+    config = write_config(tmp_path, gateway_base, sandbox)
+    config.write_text(config.read_text().replace("[push]\n", "[push]\nmax_send_attempts = 1\n"))
+    async with running_app(config) as app:
+        app.channel.client.retry_delays = ()  # type: ignore[union-attr]
+        await ask(gateway, "订阅 每日好物 08:30", sender=OWNER)
+        assert app.push is not None and app.engine is not None
+        slot = next_slot("08:30", app.push.clock(), ZoneInfo("Asia/Shanghai"))
+        gateway.down = True
+        assert await app.push.tick(slot + timedelta(minutes=1)) == 1
+        await wait_until(lambda: [r.status for r in claims.latest(app.engine)] == [claims.FAILED])
+        (row,) = claims.latest(app.engine)
+        assert "HTTP 503" in row.detail
+        gateway.down = False
+        (reply,) = await ask(gateway, "帮助")
+        assert reply.to == ROOM
+        assert await app.push.tick(slot + timedelta(minutes=2)) == 0, "a failed slot is not retried blindly"
+
+
+async def test_messages_acknowledged_but_not_handled_at_a_stop_are_handled_after_the_restart(
+    engine: Engine, gateway_base: str, gateway: FakeGateway
+) -> None:
+    release = asyncio.Event()
+    first_run: list[str] = []
+
+    async def slow(message: Incoming) -> None:
+        first_run.append(message.text)
+        await release.wait()
+
+    channel = GatewayChannel(base_url=gateway_base, token=TOKEN, app_id=APP_ID, listen_port=0, engine=engine)
+    task = asyncio.create_task(channel.run(slow))
+    await wait_until(lambda: channel.logged_in, within=15)
+    for text in ("第一条", "第二条", "第三条"):
+        assert (await gateway.deliver(gateway.text(text, sender=ALICE, room=ROOM))).status_code == 200
+    await wait_until(lambda: first_run == ["第一条"])
+    await channel.stop()
+    release.set()  # the message in flight finishes; the two behind it wait in the store
+    await asyncio.wait_for(task, 10)
+    assert first_run == ["第一条"]
+
+    second_run: list[str] = []
+
+    async def record(message: Incoming) -> None:
+        second_run.append(message.text)
+
+    again = GatewayChannel(base_url=gateway_base, token=TOKEN, app_id=APP_ID, listen_port=0, engine=engine)
+    task = asyncio.create_task(again.run(record))
+    try:
+        await wait_until(lambda: len(second_run) == 2, within=15)
+        assert second_run == ["第二条", "第三条"]
+    finally:
+        await again.stop()
         await asyncio.wait_for(task, 10)

@@ -27,6 +27,7 @@ from bot.chat.wechaty import (
 )
 from bot.cli import cli
 from bot.config import ConfigError, parse_settings
+from bot.push import claims
 from bot.push.service import next_slot
 from bot.render import Renderer, RenderError
 from tests.chat.conftest import (
@@ -532,6 +533,10 @@ async def test_stopping_mid_push_loses_nothing(
         await fake_puppet.wait_until(
             lambda: sum(s.conversation_id in rooms for s in fake_puppet.sent) >= len(rooms)
         )
-        await asyncio.sleep(0.3)
+        # nothing is left to send: the queue is empty and every slot's row is final
+        await fake_puppet.wait_until(lambda: app.sender is not None and app.sender.pending == 0)
+        await fake_puppet.wait_until(
+            lambda: all(r.status in ("sent", "interrupted") for r in claims.latest(app.engine, 100))  # type: ignore[arg-type]
+        )
     pushed = [s.conversation_id for s in fake_puppet.sent if s.conversation_id in rooms]
     assert sorted(pushed) == sorted(rooms), "every group once: none twice, none lost"

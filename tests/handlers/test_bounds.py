@@ -86,3 +86,36 @@ def test_the_wechat_channel_remembers_a_bounded_number_of_chats(tmp_path, monkey
         channel._remember_kind(f"room{n}@chatroom", True)
     assert len(channel._groups) == 100
     assert "room999@chatroom" in channel._groups
+
+
+async def test_the_ilink_channel_forgets_contexts_it_can_no_longer_answer() -> None:
+    from bot.chat import ilink
+
+    now = [0.0]
+    channel = ilink.IlinkChannel(base_url="http://127.0.0.1:9", token="t", clock=lambda: now[0])
+    for n in range(1000):
+        now[0] = n * 200.0  # a new user every 200 s: after a day, the first ones cannot be answered
+        channel._incoming(
+            {"message_type": 1, "from_user_id": f"u{n}", "message_id": f"m{n}", "context_token": "c"}
+        )
+    assert len(channel._contexts) <= ilink.CONTEXT_LIFETIME / 200 + 1
+    assert "u999" in channel._contexts and "u0" not in channel._contexts
+    await channel.client.aclose()
+
+
+async def test_the_gateway_channel_keeps_a_bounded_number_of_rooms(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from bot.chat import gateway
+
+    monkeypatch.setattr(gateway, "_ROOMS_CAPACITY", 50)
+    channel = gateway.GatewayChannel(base_url="http://127.0.0.1:9", token="t", app_id="a")
+
+    async def room_info(room_id: str) -> dict[str, object]:
+        members = [{"wxid": f"{room_id}-m{i}", "nickName": "成员"} for i in range(500)]
+        return {"nickName": room_id, "chatRoomOwner": "o", "memberList": members}
+
+    monkeypatch.setattr(channel.client, "room_info", room_info)
+    for n in range(300):
+        await channel._room(f"{n}@chatroom")
+    assert len(channel._rooms) == 50
+    assert "299@chatroom" in channel._rooms
+    await channel.client.aclose()

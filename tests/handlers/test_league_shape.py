@@ -111,7 +111,7 @@ async def test_each_group_gets_its_own_identity_once_and_keeps_it(engine: Engine
     await _ask(handler, "找 蓝牙耳机", room="a@chatroom")
     await _ask(handler, "找 蓝牙耳机", room="b@chatroom")
     await _ask(handler, "找 蓝牙耳机", room="c@chatroom")
-    cached = [key for key in handler.links._memory]
+    cached = handler.links.keys()
     assert sorted(spot for _, _, spot in cached) == ["111", "111|c@chatroom", "222"]
     # a restart (a fresh resolver) finds the same identities in the store
     again = _handler(engine, {"taobao": taobao})

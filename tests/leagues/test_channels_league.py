@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import Engine
 
+from bot.leagues.answers import StoredAnswers
 from bot.leagues.base import LeagueUnavailable, ProductNotFound, SearchQuery, Spot, ratio_of
 from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.wechat.league import ChannelsLeague
@@ -17,7 +20,7 @@ async def test_search_maps_prices_coupons_and_commission(
     channels_league: ChannelsLeague, sandbox: SandboxServer
 ) -> None:
     products = await channels_league.search(SearchQuery(keyword="蓝牙耳机", limit=12))
-    assert len(products) == 12
+    assert len(products) == 6, "a keyword search looks at six candidates in detail (KEYWORD_CANDIDATES)"
     for p in products:
         wire = sandbox.state.catalogue.product(int(p.product_id))
         assert wire is not None
@@ -101,3 +104,33 @@ async def test_categories_lives_and_orders(channels_league: ChannelsLeague, sand
     assert orders[0].commission_fen == ratio_of(
         orders[0].paid_fen, sandbox.state.catalogue.product(int(product.product_id)).commission_ratio_ppm
     )  # type: ignore[union-attr]
+
+
+async def test_a_keyword_search_fetches_details_for_six_candidates_a_category_for_all(
+    channels_league: ChannelsLeague, sandbox: SandboxServer
+) -> None:
+    detail = "/channels/ec/promoter/get_promote_product_detail"
+    before = sandbox.state.calls[detail]
+    await channels_league.search(SearchQuery(keyword="纸巾", limit=12))
+    assert sandbox.state.calls[detail] - before == 6
+    sizes = Counter(p.category_id for p in sandbox.state.catalogue.products)
+    category, size = sizes.most_common(1)[0]
+    assert size >= 12
+    before = sandbox.state.calls[detail]
+    featured = await channels_league.featured(category, 12)
+    assert len(featured) == 12 and sandbox.state.calls[detail] - before == 12, (
+        "the push ranks all it asks for"
+    )
+
+
+async def test_details_are_kept_in_the_store_across_a_restart(
+    channels_league: ChannelsLeague, sandbox: SandboxServer, engine: Engine
+) -> None:
+    """A fresh league on the same store asks the league for nothing it fetched an hour ago."""
+    first = ChannelsLeague(channels_league.client, answers=StoredAnswers(engine, "channels"))
+    found = await first.search(SearchQuery(keyword="牛奶", limit=12))
+    calls = sum(sandbox.state.calls.values())
+    again = ChannelsLeague(channels_league.client, answers=StoredAnswers(engine, "channels"))
+    for p in found:
+        assert await again.product(p.product_id, p.shop_id) == p
+    assert sum(sandbox.state.calls.values()) == calls, "no detail or coupon asked again"

@@ -345,3 +345,14 @@ async def test_items_map_to_products_in_exact_fen(jd: JdClient, jd_face: tuple[J
         assert len(product.coupons) == len(p.coupon_ids) - len(expired), "expired coupons are dropped"
         checked += 1
     assert checked > 100
+
+
+async def test_a_slow_gateway_is_given_up_within_the_callers_budget(
+    jd: JdClient, jd_face: tuple[JdFace, str]
+) -> None:
+    from bot.leagues.budget import budget
+
+    jd_face[0].faults.latency_s = 1.0
+    with budget(0.3), pytest.raises(errors.JdRetriesExhausted, match=r"budget|no time"):
+        await jd.goods_query(keyword="蓝牙耳机")
+    assert jd_face[0].calls["jd.union.open.goods.query"] == 1, "no retry started past the deadline"

@@ -240,3 +240,10 @@ async def test_links_from_an_earlier_sandbox_run_still_resolve(
     earlier = PddFace(pdd_face.catalogue).issue_link(q, DEFAULT_PID, "")
     found = await pdd.lookup_link(f"https://p.pinduoduo.com/{earlier.token}")
     assert found.product_id == goods_sign(q.product_id)
+
+
+async def test_jd_jingfen_item_links_resolve(jd_setup: tuple[JdFace, JdLeague]) -> None:
+    face, league = jd_setup
+    p = next(q for q in face.catalogue.products if face.promotable(q) and face.share_percent(q) > 0)
+    found = await league.lookup_link(f"https://jingfen.jd.com/detail/{face.item_id(p)}.html")
+    assert found.product_id == str(jd_sku(p.product_id))

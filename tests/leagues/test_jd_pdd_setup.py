@@ -122,3 +122,18 @@ async def test_with_sandbox_false_calls_go_to_base_url_only(league: str) -> None
             assert sum(face.calls.values()) >= 2, "the configured base_url got the calls"
         finally:
             await built.aclose()
+
+
+async def test_jd_website_positions_convert_with_common_get() -> None:
+    settings = parse_settings({"leagues": {"jd": {"enabled": True, "link_api": "common"}}})
+    async with SandboxServer() as sandbox:
+        league = build_jd(settings, sandbox.base_url, None)
+        try:
+            [product] = await league.search(SearchQuery(keyword="蓝牙耳机", limit=1))
+            link = await league.promote(product, Spot("jd", pid="3100012345", tag="tk_site"))
+            assert link.best_url.startswith("https://u.jd.com/")
+            face = sandbox.face("/routerjson")
+            assert face.calls["jd.union.open.promotion.common.get"] == 1
+            assert face.calls["jd.union.open.promotion.bysubunionid.get"] == 0
+        finally:
+            await league.aclose()

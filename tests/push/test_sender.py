@@ -8,6 +8,7 @@ import random
 
 from bot.chat.base import Outgoing, Reply
 from bot.push.sender import PacedSender
+from tests.helpers import wait_until
 
 
 class FakeTime:
@@ -128,9 +129,9 @@ async def test_close_without_drain_leaves_queued_pushes_unclaimed() -> None:
     sender = PacedSender(send, rate_per_minute=None, jitter=(0, 0))
     futures = [sender.push(out(f"g{i}"), start=claim_for(f"g{i}")) for i in range(5)]
     sender.start()
-    await asyncio.sleep(0.01)
+    await wait_until(lambda: claimed == ["g0"])  # g0 is in flight, held at the gate
     closing = asyncio.ensure_future(sender.close(drain=False))
-    await asyncio.sleep(0.01)
+    await wait_until(lambda: sender.pending == 0)  # the queued pushes are dropped
     gate.set()
     await closing
     assert claimed == ["g0"], "only the message in flight was claimed"
@@ -155,6 +156,48 @@ async def test_a_claim_that_fails_skips_that_push_and_the_queue_goes_on() -> Non
     assert await second is True
     await sender.close()
     assert sent == ["g2"]
+
+
+class OversleepingTime(FakeTime):
+    """Every sleep wakes 1.5 ms late, as asyncio.sleep does on a busy machine."""
+
+    async def sleep(self, seconds: float) -> None:
+        await super().sleep(seconds + 0.0015)
+
+
+async def test_sleep_overshoots_do_not_add_up_over_a_long_push() -> None:
+    t = OversleepingTime()
+    times: list[float] = []
+
+    async def send(o: Outgoing) -> None:
+        times.append(t.now)
+
+    sender = PacedSender(send, rate_per_minute=60_000, jitter=(0, 0), clock=t.clock, sleep=t.sleep)
+    futures = [sender.push(out(f"g{i}")) for i in range(200)]
+    sender.start()
+    await asyncio.gather(*futures)
+    await sender.close()
+    assert times[-1] < 0.199 + 0.002, "200 messages at 1,000/s end on schedule (not 200 × 2.5 ms)"
+    sent_by = [sum(1 for x in times if x <= k * 0.01) for k in range(1, 20)]
+    assert all(n <= k * 10 + 2 for k, n in enumerate(sent_by, start=1)), "never ahead of the rate"
+
+
+async def test_after_a_stall_the_schedule_restarts_instead_of_bursting() -> None:
+    t = FakeTime()
+    times: list[float] = []
+
+    async def send(o: Outgoing) -> None:
+        times.append(t.now)
+        if len(times) == 3:
+            t.now += 30  # the chat platform hung for 30 s on this one
+
+    sender = PacedSender(send, rate_per_minute=60, jitter=(0, 0), clock=t.clock, sleep=t.sleep)
+    futures = [sender.push(out("g1")) for _ in range(6)]
+    sender.start()
+    await asyncio.gather(*futures)
+    await sender.close()
+    gaps = [round(b - a, 6) for a, b in itertools.pairwise(times)]
+    assert gaps[3:] == [1.0, 1.0], "after the stall, one a second again: no catch-up burst"
 
 
 async def test_a_flood_of_replies_cannot_starve_a_push() -> None:

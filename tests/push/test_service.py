@@ -32,6 +32,7 @@ from bot.store import subscriptions
 from bot.store.groups import ensure_group
 from bot.store.models import Group, PushLog, Subscription
 from tests.fakes import FakeLeague, product
+from tests.helpers import wait_until
 
 SH = "Asia/Shanghai"
 
@@ -221,10 +222,7 @@ async def test_interrupted_slot_is_reported_not_resent(engine: Engine) -> None:
     w.now = at("08:35")
     w.sender.start()
     await w.service.start(schedule=False, wait=False)
-    for _ in range(200):  # the catch-up runs in the background
-        if w.sent:
-            break
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: bool(w.sent))  # the catch-up runs in the background
     await w.service.stop()
     await w.sender.close()
     assert [o.chat_id for o in w.sent] == ["room2@chatroom"], "the other group is caught up"
@@ -384,8 +382,8 @@ async def test_a_scheduled_job_pushes_its_own_group(engine: Engine) -> None:
             job = w.service.scheduler.get_job(f"daily:{gid}:08:30")  # type: ignore[union-attr]
             assert "hour='8', minute='30'" in str(job.trigger)
             await job.func(*job.args, **job.kwargs)
-            await asyncio.sleep(0.01)
             expected.append(f"room{n}@chatroom")
+            await wait_until(lambda: len(w.sent) == len(expected))
             assert [o.chat_id for o in w.sent] == expected, "each group's job pushes that group"
     finally:
         await w.service.stop()
@@ -472,3 +470,32 @@ def test_polling_slower_than_the_reminder_window_is_a_config_error() -> None:
     assert "push" in message and "live_poll_seconds" in message
     with pytest.raises(ConfigError, match="jitter_min_seconds"):
         parse_settings({"push": {"jitter_min_seconds": 9, "jitter_max_seconds": 3}})
+
+
+async def test_every_sent_push_is_recorded_even_when_the_queue_behind_it_is_dropped(engine: Engine) -> None:
+    """A message's "sent" mark waits for the next claim; stopping mid-push must not lose it."""
+    w = World(engine)
+    for n in (1, 2, 3):
+        w.group(n, "08:30")
+    gate = asyncio.Event()
+
+    async def slow_send(o: Outgoing) -> None:
+        w.sent.append(o)
+        if len(w.sent) == 2:
+            await gate.wait()
+
+    w.sender._send = slow_send
+    w.now = at("08:31")
+    w.sender.start()
+    assert await w.service.tick() == 3
+    await wait_until(lambda: len(w.sent) == 2)  # the second push is in flight, the third queued
+    closing = asyncio.ensure_future(w.sender.close(drain=False))
+    await wait_until(lambda: w.sender.pending == 0)
+    gate.set()
+    await closing
+    await w.service.stop()
+    with Session(engine) as session:
+        statuses = {
+            r.group_id: r.status for r in session.exec(select(PushLog)).all() if r.slot.endswith("08:30")
+        }
+    assert statuses == {1: "sent", 2: "sent"}, "both sent pushes recorded; the dropped one left unclaimed"

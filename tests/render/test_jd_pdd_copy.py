@@ -48,7 +48,18 @@ def test_a_pdd_deal_shows_the_group_price_against_buying_alone() -> None:
 
 def test_a_mixed_search_names_each_platform() -> None:
     text = Renderer(None).render("search_results", {"keyword": "纸巾", "items": MIXED_ITEMS, "asker": "小明"})
-    lines = [line for line in text.splitlines() if line[:2] in ("1.", "2.", "3.")]
-    assert "【拼多多】" in lines[0] and "【微信小店】" in lines[1] and "【京东自营】" in lines[2]
-    assert EARBUDS.title[:6] in lines[1]
+    lines = [line for line in text.splitlines() if line[:2] in ("1.", "2.", "3.", "4.")]
+    assert len(lines) == len(MIXED_ITEMS)
+    label = {"pdd": "【拼多多】", "channels": "【微信小店】", "jd": "【京东自营】", "taobao": "【淘宝/天猫】"}
+    for line, item in zip(lines, MIXED_ITEMS, strict=True):
+        assert label[item["product"].platform] in line and item["product"].title[:6] in line
+    assert EARBUDS.title[:6] in text
     assert "单买" in text
+
+
+def test_an_item_outside_the_union_names_the_right_union() -> None:
+    renderer = Renderer(None)
+    jd = renderer.render("not_promotable", {"platform_name": "京东", "reason": "not_alliance"})
+    pdd = renderer.render("not_promotable", {"platform_name": "拼多多", "reason": "not_alliance"})
+    assert "京东联盟" in jd and "淘宝" not in jd
+    assert "多多进宝" in pdd and "淘宝" not in pdd

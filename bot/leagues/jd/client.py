@@ -25,8 +25,7 @@ from typing import Any
 
 import httpx
 
-from bot.leagues.base import LeagueError
-from bot.leagues.http import capped_request, time_to_retry, try_seconds
+from bot.leagues.http import IN_FLIGHT, capped_request, league_http, time_to_retry, try_seconds
 from bot.leagues.jd import errors
 from bot.leagues.jd.signing import BEIJING, TIMESTAMP_FORMAT, param_json, sign, timestamp
 from bot.leagues.metering import count_call
@@ -74,17 +73,23 @@ class JdClient:
         self.access_token = access_token
         self.timeout = timeout
         """The longest one try may take, whole (see `bot.leagues.http.capped_request`)."""
-        self.http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+        self.http = league_http(
+            base_url,
+            timeout=timeout,
             # identity: the size cap counts the bytes we would hold, not a compressed stand-in
             headers={"User-Agent": "tuike/0.1", "Accept-Encoding": "identity"},
             transport=transport,
         )
+        self.gate = asyncio.Semaphore(IN_FLIGHT)
         self.max_retries = max_retries
         self.backoff = backoff
         self.clock = clock
+        self.timeout = timeout
+        """The longest one try may take, whole."""
         self.requests = 0
+
+    def __repr__(self) -> str:  # never the secret
+        return f"JdClient({self.url!r}, app_key={self.app_key!r})"
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -108,17 +113,25 @@ class JdClient:
         return params
 
     async def _exchange(self, method: str, business: str) -> Json:
-        """One signed POST with retries for transport trouble and rate limits; the decoded outer object."""
+        """One signed POST with retries for transport trouble and rate limits; the decoded outer object.
+
+        Every try and every pause stays inside the caller's budget (`bot.leagues.budget`), and an
+        answer is read whole within one try's time and up to a size cap (`bot.leagues.http`)."""
         attempt = 0
         while True:
-            seconds = try_seconds(self.timeout)
-            if seconds is None:  # the caller's budget (a member's deadline) is spent
-                raise errors.JdRetriesExhausted(f"京东联盟 {method}: no time left after {attempt} tries")
             try:
+                seconds = try_seconds(self.timeout)
+                if seconds is None:
+                    raise errors.JdRetriesExhausted(f"京东联盟 {method}: no time left in the budget")
                 self.requests += 1
-                count_call()
+                count_call("jd")
                 status, content = await capped_request(
-                    self.http, "POST", self.url, seconds=seconds, data=self.signed_params(method, business)
+                    self.http,
+                    "POST",
+                    self.url,
+                    seconds=seconds,
+                    gate=self.gate,
+                    data=self.signed_params(method, business),
                 )
                 if status >= 500:
                     raise _Transient(f"HTTP {status}")
@@ -156,8 +169,13 @@ class JdClient:
             if code == errors.INNER_OK:
                 return inner
             error = errors.classify_inner(method, code, str(inner.get("message", "")))
-            if isinstance(error, errors.JdRetriesExhausted) and attempt < self.max_retries:
-                await asyncio.sleep(self.backoff * (2**attempt) * (0.5 + random.random()))
+            delay = self.backoff * (2**attempt) * (0.5 + random.random())
+            if (
+                isinstance(error, errors.JdRetriesExhausted)
+                and attempt < self.max_retries
+                and time_to_retry(delay)
+            ):
+                await asyncio.sleep(delay)
                 continue
             raise error
         raise AssertionError("unreachable")
@@ -325,6 +343,3 @@ def _int(value: Any, default: int) -> int:
         return int(value)
     except (TypeError, ValueError):
         return default
-
-
-__all__ = ["JdClient", "Json", "LeagueError", "loads"]

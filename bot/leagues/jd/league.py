@@ -38,6 +38,7 @@ from bot.leagues.jd.signing import parse_timestamp
 log = logging.getLogger(__name__)
 
 PAGE = 30
+MIN_PAGE = 1
 ELITE_HOT, ELITE_COUPONS = 22, 1
 VALID_PENDING = frozenset({15, 16, 24})
 VALID_DONE = frozenset({17, 18})
@@ -97,19 +98,27 @@ class JdLeague:
     # -- products ----------------------------------------------------------------------------------
 
     async def search(self, query: SearchQuery) -> list[Product]:
+        """Products for a keyword; with none (a push asking for picks), the league's curated list."""
         key = ("search", query)
         hit = self._cached(key)
         if hit is not None:
             return list(hit)
+        if not query.keyword.strip():
+            picks = [
+                p for p in await self.featured(query.category_id, query.limit * 2) if _in_range(p, query)
+            ]
+            self._keep(key, tuple(picks[: query.limit]))
+            return picks[: query.limit]
         products: list[Product] = []
         page = 1
+        size = min(PAGE, max(MIN_PAGE, query.limit * 2))  # a margin for items without commission
         while len(products) < query.limit:
-            data = await self.client.goods_query(keyword=query.keyword, page_index=page, page_size=PAGE)
+            data = await self.client.goods_query(keyword=query.keyword, page_index=page, page_size=size)
             batch = [
                 p for p in self._products(data.get("data") or []) if _promotable(p) and _in_range(p, query)
             ]
             products += batch
-            if len(data.get("data") or []) < PAGE or page * PAGE >= int(data.get("totalCount") or 0):
+            if len(data.get("data") or []) < size or page * size >= int(data.get("totalCount") or 0):
                 break
             page += 1
         products = products[: query.limit]

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from bot.leagues.http import capped_request, time_to_retry, try_seconds
+from bot.leagues.http import IN_FLIGHT, capped_request, league_http, time_to_retry, try_seconds
 from bot.leagues.metering import count_call
 from bot.leagues.pdd import errors
 from bot.leagues.pdd.signing import encode, sign
@@ -61,17 +61,23 @@ class PddClient:
         self.access_token = access_token
         self.timeout = timeout
         """The longest one try may take, whole (see `bot.leagues.http.capped_request`)."""
-        self.http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+        self.http = league_http(
+            base_url,
+            timeout=timeout,
             # identity: the size cap counts the bytes we would hold, not a compressed stand-in
             headers={"User-Agent": "tuike/0.1", "Accept-Encoding": "identity"},
             transport=transport,
         )
+        self.gate = asyncio.Semaphore(IN_FLIGHT)
         self.max_retries = max_retries
         self.backoff = backoff
         self.clock = clock
+        self.timeout = timeout
+        """The longest one try may take, whole."""
         self.requests = 0
+
+    def __repr__(self) -> str:  # never the secret
+        return f"PddClient({self.url!r}, client_id={self.client_id!r})"
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -94,14 +100,19 @@ class PddClient:
         """One API call; the inner object of its `…_response`, or the mapped error."""
         attempt = 0
         while True:
-            seconds = try_seconds(self.timeout)
-            if seconds is None:  # the caller's budget (a member's deadline) is spent
-                raise errors.PddRetriesExhausted(f"拼多多 {api}: no time left after {attempt} tries")
             try:
+                seconds = try_seconds(self.timeout)
+                if seconds is None:
+                    raise errors.PddRetriesExhausted(f"拼多多 {api}: no time left in the budget")
                 self.requests += 1
-                count_call()
+                count_call("pdd")
                 status, content = await capped_request(
-                    self.http, "POST", self.url, seconds=seconds, data=self.signed_params(api, params)
+                    self.http,
+                    "POST",
+                    self.url,
+                    seconds=seconds,
+                    gate=self.gate,
+                    data=self.signed_params(api, params),
                 )
                 if status >= 500:
                     raise _Transient(f"HTTP {status}")

@@ -38,6 +38,7 @@ from bot.leagues.pdd.mapping import product_from_goods, s_time
 log = logging.getLogger(__name__)
 
 PAGE = 50
+MIN_PAGE = 10
 ORDER_PENDING = frozenset({0, 1, 2, 3})
 ORDER_SETTLED = frozenset({5})
 
@@ -94,20 +95,28 @@ class PddLeague:
     # -- products ----------------------------------------------------------------------------------
 
     async def search(self, query: SearchQuery) -> list[Product]:
+        """Products for a keyword; with none (a push asking for picks), the league's curated list."""
         key = ("search", query)
         hit = self._cached(key)
         if hit is not None:
             return list(hit)
+        if not query.keyword.strip():
+            picks = [
+                p for p in await self.featured(query.category_id, query.limit * 2) if _in_range(p, query)
+            ]
+            self._keep(key, tuple(picks[: query.limit]))
+            return picks[: query.limit]
         products: list[Product] = []
         page, list_id = 1, ""
+        size = min(PAGE, max(MIN_PAGE, query.limit * 2))  # a margin for goods filtered out
         while len(products) < query.limit:
             data = await self.client.goods_search(
-                keyword=query.keyword, page=page, page_size=PAGE, pid=self.pid, list_id=list_id
+                keyword=query.keyword, page=page, page_size=size, pid=self.pid, list_id=list_id
             )
             goods = data.get("goods_list") or []
             products += [p for p in map(product_from_goods, goods) if _in_range(p, query)]
             list_id = str(data.get("list_id") or "")
-            if len(goods) < PAGE or page * PAGE >= int(data.get("total_count") or 0):
+            if len(goods) < size or page * size >= int(data.get("total_count") or 0):
                 break
             page += 1
         products = products[: query.limit]

@@ -19,6 +19,7 @@ for), 400 (parameter), 2001503 (not a union item), 2001901/2001906 (coupon host 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -156,6 +157,8 @@ class JdLink:
 class JdFaults:
     fail_next: list[str] = field(default_factory=list)
     """Per business call, in order: "500", "malformed", "throttle", "busy" (inner 500)."""
+    latency_s: float = 0.0
+    """Extra time before every answer (a slow gateway)."""
     inner_as_object: bool = False
     """Send the inner result as an already-parsed object (some clients have seen this, [S])."""
 
@@ -179,6 +182,7 @@ class JdFace:
                 raise ValueError(f"JD skuId collision for {p.product_id}")
             self._by_sku[sku] = p
         self._cat_names = {c.cat_id: c.name for c in catalogue.categories}
+        self._by_item_id = {self.item_id(p): jd_sku(p.product_id) for p in catalogue.products}
 
     def register_app(self, app_key: str, secret: str, *, apis: frozenset[str] = ALL_APIS) -> JdApp:
         app = JdApp(secret, apis)
@@ -192,6 +196,11 @@ class JdFace:
             return self._by_sku.get(int(sku))
         except ValueError:
             return None
+
+    @staticmethod
+    def item_id(p: SandboxProduct) -> str:
+        """The 联盟商品ID (itemId) JD gives items besides the skuId; jingfen.jd.com links carry it."""
+        return f"sbx{_token(_digest('jd-item', p.product_id), 20)}"
 
     @staticmethod
     def promotable(p: SandboxProduct) -> bool:
@@ -263,7 +272,7 @@ class JdFace:
         cid1_name = self._cat_names.get(p.category_id, "")
         return {
             "skuId": sku,
-            "itemId": f"sbx{_token(_digest('jd-item', p.product_id), 20)}",
+            "itemId": self.item_id(p),
             "spuid": sku,
             "skuName": p.title,
             "owner": owner,
@@ -322,6 +331,10 @@ class JdFace:
             wanted = m.group(1) if m else (parse_qs(parts.query).get("wareId") or [""])[0]
             if wanted.isdigit():
                 return int(wanted)
+        if host == "jingfen.jd.com":
+            item = parts.path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".html")
+            if item in self._by_item_id:
+                return self._by_item_id[item]
         token = ""
         if host in ("u.jd.com", "3.cn"):
             token = parts.path.strip("/").lstrip("-")
@@ -391,6 +404,8 @@ class JdFace:
             params.update({k: v[0] for k, v in form.items()})
         method = params.get("method", "")
         self.calls[method] += 1
+        if self.faults.latency_s:
+            await asyncio.sleep(self.faults.latency_s)
         try:
             app = self._check(params)
             fault = self.faults.fail_next.pop(0) if self.faults.fail_next else ""
@@ -467,11 +482,22 @@ class JdFace:
             hits = [p for p in hits if self.item(p)["categoryInfo"]["cid1"] == int(req["cid1"])]
         if req.get("owner") in ("g", "p"):
             hits = [p for p in hits if ("g" if self.self_operated(p) else "p") == req["owner"]]
+        sort_name = str(req.get("sortName") or "")
+        if str(req.get("isCoupon") or "") != "1" and sort_name in ("", "inOrderCount30Days"):
+            # the common case, cheaply: order by sales (a keyword search unsorted: most relevant
+            # first, as the search gave them), build only the page asked for
+            if sort_name or not keyword:
+                hits.sort(
+                    key=lambda p: (p.monthly_sales, jd_sku(p.product_id)),
+                    reverse=str(req.get("sort")) != "asc",
+                )
+            chunk = hits[(index - 1) * size : index * size]
+            return {"totalCount": len(hits), "data": [self.item(p) for p in chunk]}
         items = [self.item(p) for p in hits]
         if str(req.get("isCoupon") or "") == "1":
             items = [i for i in items if any(c["isBest"] for c in i["couponInfo"]["couponList"])]
-        if req.get("sortName") or not keyword:  # a keyword search unsorted: most relevant first
-            items = _sorted(items, str(req.get("sortName") or ""), str(req.get("sort") or "desc"))
+        if sort_name or not keyword:  # a keyword search unsorted: most relevant first
+            items = _sorted(items, sort_name, str(req.get("sort") or "desc"))
         return {"totalCount": len(items), "data": items[(index - 1) * size : index * size]}
 
     def jingfen_query(self, app: JdApp, body: dict[str, Any]) -> dict[str, Any]:

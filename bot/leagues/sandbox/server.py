@@ -704,6 +704,15 @@ def _faces() -> dict[str, FaceFactory]:
     }
 
 
+def _wechat_faces(state: SandboxState) -> list[Any]:
+    """Faces sharing the WeChat token endpoints (and faults) with the Channels API; each lists its `paths`."""
+    from bot.leagues.sandbox.union_face import UnionFace
+
+    return [
+        UnionFace(state),  # mini-program union: /union/promoter/*
+    ]
+
+
 class SandboxServer:
     """`async with SandboxServer() as sandbox: sandbox.base_url` — every league on one loopback port.
 
@@ -722,6 +731,8 @@ class SandboxServer:
         self.faces: dict[str, Face] = {
             path: make(self.state.catalogue, clock) for path, make in _faces().items()
         }
+        for wechat_face in _wechat_faces(self.state):
+            self.faces.update(dict.fromkeys(wechat_face.paths, wechat_face))
         self.http = HttpServer(self._dispatch, "127.0.0.1", port)
 
     async def _dispatch(self, request: Request) -> Response:

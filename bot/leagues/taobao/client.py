@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from bot.leagues.http import capped_request, time_to_retry, try_seconds
+from bot.leagues.http import IN_FLIGHT, capped_request, league_http, time_to_retry, try_seconds
 from bot.leagues.metering import count_call
 from bot.leagues.taobao.errors import RetriesExhausted, Throttled, TopFault, classify
 from bot.leagues.taobao.signing import SignMethod, sign
@@ -95,13 +95,14 @@ class TopClient:
         self.requests = 0
         self.timeout = timeout
         """The longest one try may take, whole (see `bot.leagues.http.capped_request`)."""
-        self.http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+        self.http = league_http(
+            url,
+            timeout=timeout,
             # identity: the size cap counts the bytes we would hold, not a compressed stand-in
             headers={"User-Agent": "tuike/0.1", "Accept-Encoding": "identity"},
             transport=transport,
         )
+        self.gate = asyncio.Semaphore(IN_FLIGHT)
 
     def __repr__(self) -> str:  # never the secret or the session
         return f"TopClient({self.url!r}, app_key={self.app_key!r}, sign_method={self.sign_method!r})"
@@ -156,13 +157,14 @@ class TopClient:
         if seconds is None:
             raise RetriesExhausted(f"{method}: no time left in the budget")
         self.requests += 1
-        count_call()
+        count_call("taobao")
         form = self.signed_form(method, params)
         status, raw = await capped_request(
             self.http,
             "POST",
             self.url,
             seconds=seconds,
+            gate=self.gate,
             data=form,
             headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from bot.config import Settings
+from bot.leagues.answers import StoredAnswers
 from bot.leagues.base import Spot
 from bot.leagues.wechat.client import ChannelsClient
 from bot.leagues.wechat.league import ChannelsLeague
@@ -40,4 +41,5 @@ def build_channels(settings: Settings, sandbox_base_url: str | None, engine: Eng
         client,
         mini_program_appid=channels.mini_program_appid or ("wx_sandbox_mp" if channels.sandbox else ""),
         talent_names={t.appid: t.name for t in channels.talents if t.name},
+        answers=StoredAnswers(engine, "channels"),
     )

@@ -20,7 +20,14 @@ from typing import Any, Literal
 import httpx
 from sqlalchemy import Engine
 
-from bot.leagues.http import MAX_RESPONSE_BYTES, capped_request, time_to_retry, try_seconds
+from bot.leagues.http import (
+    IN_FLIGHT,
+    MAX_RESPONSE_BYTES,
+    capped_request,
+    league_http,
+    time_to_retry,
+    try_seconds,
+)
 from bot.leagues.metering import count_call
 from bot.leagues.wechat.errors import QUOTA, RETRYABLE, TOKEN_STALE, RetriesExhausted, classify
 from bot.leagues.wechat.tokens import TokenManager
@@ -46,7 +53,14 @@ def errcode_of(data: Json) -> int:
         return -1
 
 
-class ChannelsClient:
+class WechatApi:
+    """Transport shared by the WeChat leagues: one pooled client, retries, the token refreshed once.
+
+    `league` names the config section: it keys the stored token and goes into operator messages.
+    """
+
+    league = "channels"
+
     def __init__(
         self,
         base_url: str,
@@ -64,15 +78,17 @@ class ChannelsClient:
         self.timeout = timeout
         """The longest one try may take, whole (connect, send, every byte of the answer)."""
         self.max_response_bytes = max_response_bytes
-        self.http = httpx.AsyncClient(
-            base_url=base_url,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+        self.http = league_http(
+            base_url,
+            timeout=timeout,
             # identity: the size cap counts the bytes we would hold, not a compressed stand-in
             headers={"User-Agent": "tuike/0.1", "Accept-Encoding": "identity"},
             transport=transport,
         )
-        self.tokens = TokenManager(self._raw, appid, secret, mode=token_mode, engine=engine)
+        self.gate = asyncio.Semaphore(IN_FLIGHT)
+        self.tokens = TokenManager(
+            self._raw, appid, secret, mode=token_mode, engine=engine, league=self.league
+        )
         self.max_retries = max_retries
         self.backoff = backoff
         self.requests = 0
@@ -95,12 +111,13 @@ class ChannelsClient:
                 raise RetriesExhausted(f"{path}: no time left in the budget after {attempt} tries")
             try:
                 self.requests += 1
-                count_call()
+                count_call("channels")
                 status, raw = await capped_request(
                     self.http,
                     method,
                     path,
                     seconds=seconds,
+                    gate=self.gate,
                     max_bytes=self.max_response_bytes,
                     params=query,
                     content=json.dumps(body, ensure_ascii=False).encode() if body is not None else None,
@@ -131,11 +148,22 @@ class ChannelsClient:
                 attempt += 1
                 await asyncio.sleep(delay)
 
-    async def call(self, path: str, body: Json | None = None, *, method: str = "POST") -> Json:
-        """A business call with the access token; a stale token is refreshed once and retried once."""
+    async def call(
+        self,
+        path: str,
+        body: Json | None = None,
+        *,
+        method: str = "POST",
+        query: dict[str, str] | None = None,
+    ) -> Json:
+        """A business call with the access token; a stale token is refreshed once and retried once.
+
+        `query` carries the parameters of GET calls (the union's list endpoints take all of theirs there).
+        """
         token = await self.tokens.token()
         for attempt in (0, 1):
-            data = await self._raw(method, path, body if method == "POST" else None, {"access_token": token})
+            params = {**(query or {}), "access_token": token}
+            data = await self._raw(method, path, body if method == "POST" else None, params)
             code = errcode_of(data)
             if code == 0:
                 return data
@@ -145,8 +173,14 @@ class ChannelsClient:
                 continue
             if code == QUOTA:
                 log.warning("%s: daily quota used up (45009)", path)
-            raise classify(path, code, str(data.get("errmsg", "")))
+            raise classify(path, code, str(data.get("errmsg", "")), self.league, self.tokens.appid)
         raise AssertionError("unreachable")
+
+
+class ChannelsClient(WechatApi):
+    """The Channels 推客 / head-supplier endpoints (POST, snake_case, cursor pages)."""
+
+    league = "channels"
 
     async def pages(self, path: str, body: Json, list_key: str, page_size: int) -> AsyncIterator[Json]:
         """Every item across cursor pages (`next_key`), stopping on an empty key, has_more=false or an empty page."""

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from bot.leagues.answers import StoredAnswers
 from bot.leagues.base import (
     Category,
     Commission,
@@ -38,6 +39,25 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 ORDER_STATUS = {20: "pending", 100: "settled", 200: "cancelled"}
+
+
+KEYWORD_CANDIDATES = 6
+"""Products a keyword search looks at in detail. The list carries ids only, in the league's own
+relevance order, and every detail (and each of its coupons) is a call: the first six gave the same
+best three as the first twelve on every keyword sampled."""
+PRODUCT_LIFETIME = 3600.0
+"""Seconds a product's detail is kept in the store: prices and commission change a few times a day."""
+COUPON_LIFETIME = 900.0
+"""Seconds a coupon's detail is kept: its remaining stock is what goes stale first."""
+
+
+def candidates(query: SearchQuery) -> int:
+    """How many products a search fetches in detail. Callers ask for two to four times what they
+    show, to rank; a keyword search takes half that, at least `KEYWORD_CANDIDATES`. A category's
+    featured products (the daily push, which skips recent ones) get all they ask for."""
+    if not query.keyword:
+        return query.limit
+    return min(query.limit, max(KEYWORD_CANDIDATES, query.limit // 2))
 
 
 def _ts(value: Any) -> datetime | None:
@@ -83,6 +103,7 @@ class ChannelsLeague:
         talent_names: dict[str, str] | None = None,
         detail_ttl: float = 300.0,
         concurrency: int = 8,
+        answers: StoredAnswers | None = None,
     ) -> None:
         self.client = client
         self.mini_program_appid = mini_program_appid
@@ -90,6 +111,8 @@ class ChannelsLeague:
         self._details = _Cache(detail_ttl)
         self._coupons = _Cache(detail_ttl)
         self._searches = _Cache(detail_ttl)
+        self.answers = answers or StoredAnswers(None, self.name)
+        """Product and coupon details kept in the store (`PRODUCT_LIFETIME`, `COUPON_LIFETIME`)."""
         self._shops = _Cache(float("inf"), capacity=20_000)
         """product id → shop appid, for links that carry only the product id."""
         self._gate = asyncio.Semaphore(concurrency)
@@ -115,13 +138,32 @@ class ChannelsLeague:
         cache.put(key, value)
         return value
 
+    async def _kept(self, kind: str, key: str, lifetime: float, ask: Callable[[], Awaitable[Json]]) -> Json:
+        """The store's answer while it lasts, else the league's (then kept); with the quota used up,
+        the store's answer of any age."""
+        kept = await self.answers.get(kind, key)
+        if kept is not None:
+            return kept
+        try:
+            answer = await ask()
+        except QuotaExhausted:
+            stale = await self.answers.get(kind, key, stale_ok=True)
+            if stale is None:
+                raise
+            self.degraded = True
+            log.info("quota used up: serving %s %s from the store", kind, key)
+            return stale
+        await self.answers.put(kind, key, answer, lifetime)
+        return answer
+
     # -- products ----------------------------------------------------------------------------------
 
     async def search(self, query: SearchQuery) -> list[Product]:
         async def fetch() -> list[Product]:
             ids: list[tuple[str, str]] = []
             next_key = ""
-            while len(ids) < query.limit:
+            wanted = candidates(query)
+            while len(ids) < wanted:
                 data = await self.client.product_list(
                     keyword=query.keyword,
                     category_id=query.category_id,
@@ -129,7 +171,7 @@ class ChannelsLeague:
                     if query.min_price_fen is not None or query.max_price_fen is not None
                     else None,
                     next_key=next_key,
-                    page_size=min(20, query.limit - len(ids)),
+                    page_size=min(20, wanted - len(ids)),
                 )
                 page = data.get("product_list") or []
                 ids += [(str(item.get("shop_appid", "")), str(item.get("product_id"))) for item in page]
@@ -159,8 +201,11 @@ class ChannelsLeague:
         shop = shop_id or self._shops.get(product_id) or ""
 
         async def fetch() -> Product:
-            async with self._gate:
-                data = await self.client.product_detail(shop, product_id)
+            async def ask() -> Json:
+                async with self._gate:
+                    return await self.client.product_detail(shop, product_id)
+
+            data = await self._kept("product", product_id, PRODUCT_LIFETIME, ask)
             return await self._to_product(data)
 
         product = await self._degradable(("product", product_id), self._details, fetch)
@@ -210,9 +255,12 @@ class ChannelsLeague:
         )
 
     async def _coupon(self, coupon_id: str, price_fen: int) -> Coupon | None:
-        async def fetch() -> Json:
+        async def ask() -> Json:
             async with self._gate:
                 return await self.client.coupon_detail(coupon_id)
+
+        async def fetch() -> Json:
+            return await self._kept("coupon", coupon_id, COUPON_LIFETIME, ask)
 
         try:
             data = await self._degradable(("coupon", coupon_id), self._coupons, fetch)

@@ -94,7 +94,13 @@ class TokenManager:
             data = await self._fetch("GET", "/cgi-bin/token", None, query)
         errcode = int(data.get("errcode", 0) or 0)
         if errcode or "access_token" not in data:
-            raise classify("token", errcode, str(data.get("errmsg", "no access_token in response")))
+            raise classify(
+                "token",
+                errcode,
+                str(data.get("errmsg", "no access_token in response")),
+                league=self.league,
+                appid=self.appid,
+            )
         self._token = str(data["access_token"])
         redact.register(self._token)
         self._expires = self.clock() + timedelta(seconds=int(data.get("expires_in", 7200)))

@@ -1,14 +1,14 @@
 """several daily slots per group: a subscription is unique per (group, kind, time), not per kind
 
 Revision ID: 0010_daily_slots
-Revises: 0006_accounts
+Revises: 0002_league_answers
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
 revision = "0010_daily_slots"
-down_revision = "0006_accounts"
+down_revision = "0002_league_answers"
 branch_labels = None
 depends_on = None
 

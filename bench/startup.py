@@ -1,0 +1,86 @@
+"""Start-up: how long `tuike --help` takes, and `tuike run` (console, embedded default) from start to
+its first answer, each beside a bare `python -c pass` measured in the same run.
+
+    .venv/bin/python bench/startup.py [--runs 7]
+
+"Ready" is the moment the bot has answered a first message (帮助, written to its stdin at once), so it
+counts everything a member would wait for: imports, config, database, the sandbox leagues, the
+channel. The store is created by a first, unmeasured start. Medians of `--runs` runs.
+The last line is a JSON object of the figures (see bench/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TUIKE = [sys.executable, "-m", "bot"]
+
+
+def timed(command: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - start
+
+
+def start_to_ready(cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [*TUIKE, "run"],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("帮助\n")
+    proc.stdin.flush()
+    for line in proc.stdout:
+        if line.strip() and not line.startswith("──"):
+            break  # the first line of the answer
+    ready = time.perf_counter() - start
+    proc.stdin.close()
+    proc.stdout.read()
+    proc.wait(timeout=30)
+    return ready
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    cwd = Path(tempfile.mkdtemp())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TUIKE_")}
+    start_to_ready(cwd, env)  # creates ./data and the store
+    bare, helps, readies = [], [], []
+    for _ in range(args.runs):  # interleaved, so a busy moment weighs on all three alike
+        bare.append(timed([sys.executable, "-c", "pass"], cwd))
+        helps.append(timed([*TUIKE, "--help"], cwd))
+        readies.append(start_to_ready(cwd, env))
+    figures = {
+        "python_pass_ms": round(statistics.median(bare) * 1000),
+        "help_ms": round(statistics.median(helps) * 1000),
+        "ready_ms": round(statistics.median(readies) * 1000),
+    }
+    figures["help_ratio_to_python"] = round(figures["help_ms"] / figures["python_pass_ms"], 1)
+    figures["ready_ratio_to_python"] = round(figures["ready_ms"] / figures["python_pass_ms"], 1)
+    print(f"python -c pass: {figures['python_pass_ms']} ms")
+    print(f"tuike --help: {figures['help_ms']} ms ({figures['help_ratio_to_python']}× python -c pass)")
+    print(
+        f"tuike run (console) to its first answer: {figures['ready_ms']} ms "
+        f"({figures['ready_ratio_to_python']}× python -c pass)"
+    )
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

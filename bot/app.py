@@ -37,6 +37,7 @@ from bot.handlers.parse import may_be_request
 from bot.handlers.ratelimit import Limit, LimitRequests, RateLimiter
 from bot.handlers.router import CatchErrors, DropDuplicates, GroupAllowList, Handler, Router, ignore_self
 from bot.handlers.spots import GroupSpots
+from bot.handlers.ids import IdsHandler
 from bot.handlers.subscribe import SubscribeHandler
 from bot.leagues.base import League, Spot
 from bot.leagues.linkcache import LinkCache
@@ -131,7 +132,11 @@ def build_router(
     )
     return Router(
         relevant=lambda m: m.mentioned or not m.is_group or may_be_request(m.text),
-        handlers=[HelpHandler(renderer, settings.bot.name), *handlers],
+        handlers=[
+            HelpHandler(renderer, settings.bot.name),
+            IdsHandler(renderer, settings.bot.operators),
+            *handlers,
+        ],
         middleware=[
             CatchErrors(lambda: APOLOGY),
             ignore_self,

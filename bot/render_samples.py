@@ -50,6 +50,7 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "commission_report": frozenset({"group_name", "period", "orders", "paid_fen", "commission_fen"}),
         "welcome": frozenset({"member_name", "group_name", "bot_name"}),
         "subscribe_usage": frozenset({"reason", "given"}),
+        "chat_ids": frozenset({"which", "sender_id", "sender_name", "chat_id", "chat_name"}),
     }
 )
 
@@ -373,6 +374,16 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "paid_fen": 0,
                 "commission_fen": 0,
             },
+        ),
+        "chat_ids": tuple(
+            {
+                "which": which,
+                "sender_id": "wxid_k3j9a8s7d6f5",
+                "sender_name": "小明",
+                "chat_id": "34567890123@chatroom" if which.startswith("group") else "",
+                "chat_name": "宝妈好物分享群" if which.startswith("group") else "",
+            }
+            for which in ("me", "me_in_group", "group", "group_not_owner", "group_in_private")
         ),
         "subscribe_usage": (
             {"reason": "unknown", "given": ""},

@@ -133,3 +133,34 @@ async def test_a_bad_time_says_what_was_wrong(
     (reply,) = await _run(_config(write_config, sandbox), f"订阅 每日好物 {time} 数码\n")
     assert f"「{time}」" in reply and why in reply
     assert "订阅 每日好物 08:30" in reply, "and how to say it"
+
+
+async def test_ids_for_the_operators_config(
+    sandbox: SandboxServer, write_config: Callable[..., Path]
+) -> None:
+    """我的ID in a private chat, 群ID in a group for the owner only: the ids `operators` and
+    `allowed_groups` need, which nobody can see in WeChat."""
+    out = io.StringIO()
+    channel = ConsoleChannel(
+        bot_name="推客小助手",
+        room="测试群",
+        member="小明",
+        owner="群主",
+        stdin=io.StringIO(
+            "@推客小助手 群ID\n@推客小助手 我的ID\n/owner\n@推客小助手 群ID\n/private\n我的ID\n群ID\n"
+        ),
+        stdout=out,
+        interactive=False,
+    )
+    await App(load_config(_config(write_config, sandbox)), channel=channel).run()
+    text = out.getvalue()
+    group_part, private_part = text.split("小明 现在是私聊", 1) if "小明 现在是私聊" in text else (text, text)
+    not_owner, not_here, group = (r.strip() for r in group_part.split("@小明 ")[1:4])
+    assert not_owner == "只有群主或运营可以查看群 ID 哦～"
+    assert "私聊我发「我的ID」" in not_here and "：" not in not_here, "no id shown to the whole group"
+    assert group.startswith("🆔 「测试群」的群 ID：") and "allowed_groups" in group
+    assert "🆔 你的 ID：" in private_part and "operators" in private_part
+    assert "群 ID 要在群里问" in private_part
+    group_id = group.split("：", 1)[1].split()[0]
+    my_id = private_part.split("🆔 你的 ID：", 1)[1].split()[0]
+    assert group_id and my_id and group_id != my_id

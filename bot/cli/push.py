@@ -128,7 +128,7 @@ def status(ctx: click.Context) -> None:
             click.echo(f"  {group.name}  直播提醒")
     if not rows:
         click.echo("  (没有订阅)")
-    names = {g.id: g.name for _s, g in rows}
+    names = subscriptions.group_names(engine)  # every group: one that unsubscribed still has a name
     recent = claims.latest(engine, 20)
     click.echo("最近结果 (recent):")
     for row in recent:

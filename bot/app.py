@@ -33,11 +33,11 @@ from bot.chat.console import ConsoleChannel
 from bot.config import LoadedConfig, Settings, sandbox_in_real_chat
 from bot.handlers.deals import DealsHandler, LateSend
 from bot.handlers.help import HelpHandler
+from bot.handlers.ids import IdsHandler
 from bot.handlers.parse import may_be_request
 from bot.handlers.ratelimit import Limit, LimitRequests, RateLimiter
 from bot.handlers.router import CatchErrors, DropDuplicates, GroupAllowList, Handler, Router, ignore_self
 from bot.handlers.spots import GroupSpots
-from bot.handlers.ids import IdsHandler
 from bot.handlers.subscribe import SubscribeHandler
 from bot.leagues.base import League, Spot
 from bot.leagues.linkcache import LinkCache

@@ -144,8 +144,9 @@ def search(ctx: click.Context, keyword: str, league_name: str | None, limit: int
 
     found = asyncio.run(_with_leagues(settings, work))
     if not found:
+        # stdout stays empty (a script reading JSON lines gets none), as `tuike parse` does
         click.echo(f"没有找到「{keyword}」相关的商品 (nothing found)", err=True)
-        sys.exit(1)
+        return
     for p in found:
         row = _row(p)
         if as_json:

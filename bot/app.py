@@ -34,14 +34,17 @@ from bot.config import LoadedConfig, Settings, sandbox_in_real_chat
 from bot.handlers.deals import DealsHandler, LateSend
 from bot.handlers.help import HelpHandler
 from bot.handlers.ids import IdsHandler
+from bot.handlers.money import MoneyHandler
 from bot.handlers.parse import may_be_request
 from bot.handlers.ratelimit import Limit, LimitRequests, RateLimiter
+from bot.handlers.rebate import RebateHandler
 from bot.handlers.router import CatchErrors, DropDuplicates, GroupAllowList, Handler, Router, ignore_self
 from bot.handlers.spots import GroupSpots
 from bot.handlers.subscribe import SubscribeHandler
 from bot.leagues.base import League, Spot
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.setup import default_spots, open_leagues, spot_issuers
+from bot.orders.sync import OrderSync, sync_every
 from bot.push.sender import PacedSender
 from bot.push.service import PushService
 from bot.render import Renderer
@@ -292,6 +295,8 @@ class App:
     """Chat account → its paced sender."""
     pushes: dict[str, PushService] = field(default_factory=dict, init=False)
     """Chat account → its push service (channels that carry pushes only)."""
+    orders: OrderSync | None = field(default=None, init=False)
+    """Order sync over the leagues (scheduled when `[orders] enabled`)."""
     on_ready: Callable[[], None] | None = None
     """Called once everything is built, just before the channels start listening."""
 
@@ -417,7 +422,35 @@ class App:
             talents=settings.leagues.channels.talents,
             remind_minutes=settings.push.live_remind_minutes,
         )
-        router = build_router(settings, renderer, subscribe, deals)
+        money = MoneyHandler(
+            engine=self.engine,
+            renderer=renderer,
+            groups=spots,
+            operators=settings.bot.operators,
+            timezone=settings.bot.timezone,
+        )
+        handlers: list[Handler] = [subscribe, money]
+        if settings.rebate.enabled:
+            handlers.append(RebateHandler(engine=self.engine, share_percent=settings.rebate.share_percent))
+        router = build_router(settings, renderer, *handlers, deals)
+        self.orders = OrderSync(
+            self.engine,
+            self.leagues,
+            overlap=timedelta(minutes=settings.orders.overlap_minutes),
+            lookback=timedelta(days=settings.orders.lookback_days),
+            budget=settings.orders.budget_seconds,
+            rebate=settings.rebate.enabled,
+        )
+        if settings.orders.enabled and self.leagues:
+            syncing = asyncio.create_task(
+                sync_every(self.orders, settings.orders.sync_minutes * 60), name="orders-sync"
+            )
+
+            async def stop_syncing() -> None:
+                syncing.cancel()
+                await asyncio.gather(syncing, return_exceptions=True)
+
+            stack.push_async_callback(stop_syncing)
         misnamed = await asyncio.to_thread(named_not_by_id, self.engine, settings.chat.allowed_groups)
         for name, room_id in misnamed.items():
             log.warning(

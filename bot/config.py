@@ -525,6 +525,27 @@ class PushSettings(_Section):
         return self
 
 
+class OrderSettings(_Section):
+    """Order sync: every enabled league's orders, read incrementally and attributed to groups."""
+
+    enabled: bool = True
+    """Sync on a schedule inside `tuike run` (one process of many does it: a database lock decides)."""
+    sync_minutes: int = Field(15, ge=1, le=24 * 60)
+    lookback_days: int = Field(62, ge=1, le=90)
+    """How far back the first sync of a league reads (this month and last month for 佣金)."""
+    overlap_minutes: int = Field(30, ge=0, le=24 * 60)
+    """Each sync re-reads this much before where the last one stopped: late league updates are caught."""
+    budget_seconds: float = Field(600.0, gt=0, le=6 * 3600)
+    """How long one league's sync may take before it stops (what it stored so far stays)."""
+
+
+class RebateSettings(_Section):
+    """Member rebates (返利): members bind their orders and get a share of the commission."""
+
+    enabled: bool = False
+    share_percent: int = Field(50, ge=0, le=100)
+
+
 class LeagueSettings(_Section):
     channels: ChannelsLeagueSettings = ChannelsLeagueSettings()
     union: UnionLeagueSettings = UnionLeagueSettings()
@@ -541,6 +562,8 @@ class Settings(_Section):
     leagues: LeagueSettings = LeagueSettings()
     deals: DealSettings = DealSettings()
     push: PushSettings = PushSettings()
+    orders: OrderSettings = OrderSettings()
+    rebate: RebateSettings = RebateSettings()
 
     @property
     def database_url(self) -> str:

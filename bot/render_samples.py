@@ -47,7 +47,9 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "platform_unsupported": frozenset({"platform_name"}),
         "not_promotable": frozenset({"platform_name", "reason"}),
         "league_busy": frozenset({"reason", "follows"}),
-        "commission_report": frozenset({"group_name", "period", "orders", "paid_fen", "commission_fen"}),
+        "commission_report": frozenset(
+            {"group_name", "period", "orders", "paid_fen", "commission_fen", "settled_fen", "periods"}
+        ),
         "welcome": frozenset({"member_name", "group_name", "bot_name"}),
         "subscribe_usage": frozenset({"reason", "given"}),
         "chat_ids": frozenset({"which", "sender_id", "sender_name", "chat_id", "chat_name"}),
@@ -362,10 +364,28 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
         "commission_report": (
             {
                 "group_name": "宝妈好物分享群",
-                "period": "本月",
-                "orders": 37,
-                "paid_fen": 428_650,
-                "commission_fen": 51_438,
+                "period": "今天",
+                "orders": 3,
+                "paid_fen": 25_970,
+                "commission_fen": 3_116,
+                "settled_fen": 0,
+                "periods": [
+                    {
+                        "period": "今天",
+                        "orders": 3,
+                        "paid_fen": 25_970,
+                        "commission_fen": 3_116,
+                        "settled_fen": 0,
+                    },
+                    {
+                        "period": "本月",
+                        "orders": 37,
+                        "paid_fen": 428_650,
+                        "commission_fen": 51_438,
+                        "settled_fen": 20_112,
+                    },
+                    {"period": "上月", "orders": 0, "paid_fen": 0, "commission_fen": 0, "settled_fen": 0},
+                ],
             },
             {
                 "group_name": "宝妈好物分享群",
@@ -373,6 +393,20 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "orders": 0,
                 "paid_fen": 0,
                 "commission_fen": 0,
+                "settled_fen": 0,
+                "periods": [
+                    {"period": name, "orders": 0, "paid_fen": 0, "commission_fen": 0, "settled_fen": 0}
+                    for name in ("今天", "本月", "上月")
+                ],
+            },
+            {
+                "group_name": "宝妈好物分享群",
+                "period": "本月",
+                "orders": 37,
+                "paid_fen": 428_650,
+                "commission_fen": 51_438,
+                "settled_fen": 0,
+                "periods": [],
             },
         ),
         "chat_ids": tuple(

@@ -44,6 +44,13 @@ COMMANDS = {
     ),
     "union": Lazy("bot.cli.union", "union", "The mini-program union (小程序联盟): promotion spots."),
     "pdd": Lazy("bot.cli.pdd", "pdd", "拼多多 多多进宝: PID registration (备案)."),
+    "orders": Lazy("bot.cli.orders", "orders", "Order sync from every enabled league."),
+    "rebate": Lazy("bot.cli.rebate", "rebate", "Member rebates (返利): withdrawal requests to pay by hand."),
+    "report": Lazy(
+        "bot.cli.orders",
+        "report",
+        "What each group earned: orders, paid, estimated and settled commission, conversion.",
+    ),
 }
 
 

@@ -47,7 +47,7 @@ Platform = Literal["taobao", "jd", "pdd", "channels", "union", "vip", "xiaohongs
 """`taobao` covers Tmall and Tmall Global too: one league serves them all. `vip` (唯品会), `xiaohongshu`
 and `douyin` are recognised so the member hears "暂不支持" instead of a wrong guess; no league serves them."""
 RefKind = Literal["item", "short_link", "tpwd"]
-CommandKind = Literal["search", "help", "subscribe", "unsubscribe", "subscription_status"]
+CommandKind = Literal["search", "help", "subscribe", "unsubscribe", "subscription_status", "commission"]
 
 PLATFORM_NAMES: dict[str, str] = {
     "taobao": "淘宝/天猫",
@@ -610,6 +610,8 @@ group these are everyday words addressed to people."""
 
 _STATUS_WORDS = frozenset({"订阅状态", "查看订阅", "我的订阅", "订阅列表"})
 _SUBSCRIBE_WORDS = ("订阅",)
+_MONEY_WORDS = frozenset({"佣金", "收益", "订单"})
+"""The owner asks what the group earned: the whole message is the word (“订单到了吗” is chat)."""
 _UNSUBSCRIBE_WORDS = ("取消订阅", "退订")
 # Topics the subscribe command may run into without a space ("订阅直播"); anything else after 订阅 without
 # a space is chat ("订阅号今天推的文章…").
@@ -705,7 +707,11 @@ _COMMAND_HEAD = re.compile(
     + "|".join(sorted(_EN_NOT_PRODUCT, key=len, reverse=True))
     + r")(?=\s|$))|"
     + "|".join(
-        sorted({*HELP_WORDS, *_STATUS_WORDS, *_SUBSCRIBE_WORDS, *_UNSUBSCRIBE_WORDS}, key=len, reverse=True)
+        sorted(
+            {*HELP_WORDS, *_STATUS_WORDS, *_SUBSCRIBE_WORDS, *_UNSUBSCRIBE_WORDS, *_MONEY_WORDS},
+            key=len,
+            reverse=True,
+        )
     )
 )
 _COMMAND_FIRST = frozenset(
@@ -717,6 +723,7 @@ _COMMAND_FIRST = frozenset(
         *_STATUS_WORDS,
         *_SUBSCRIBE_WORDS,
         *_UNSUBSCRIBE_WORDS,
+        *_MONEY_WORDS,
     )
     for c in (w[0], w[0].upper())
 )
@@ -822,6 +829,8 @@ def parse_command(text: str, *, mentioned: bool) -> Command | None:
         return Command("help", "")
     if bare in _STATUS_WORDS:
         return Command("subscription_status", "")
+    if bare in _MONEY_WORDS:
+        return Command("commission", "")
     if s.startswith(_OWNER_WORDS):
         for word in _UNSUBSCRIBE_WORDS:
             if s.startswith(word):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Text, UniqueConstraint
+from sqlalchemy import BigInteger, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.store.text import SafeString
@@ -160,6 +160,108 @@ class LeagueSpot(SQLModel, table=True):
     league: str = Field(sa_type=SafeString(32))
     pid: str = Field(default="", sa_type=SafeString(128, key=True))
     tag: str = Field(default="", sa_type=SafeString(128, key=True))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class OrderRow(SQLModel, table=True):
+    """One league order line, as last synced: keyed by (league, order id, sub-order/sku).
+
+    `group_id` is the group whose link the order came through (None: unattributed, kept and shown as
+    such). Amounts are fen; `status` is pending, settled or cancelled; `updated_at` is the league's.
+    """
+
+    __tablename__ = "orders"
+    __table_args__ = (UniqueConstraint("league", "order_id", "sku_id", name="uq_order_league_order_sku"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    league: str = Field(sa_type=SafeString(32))
+    order_id: str = Field(sa_type=SafeString(64, key=True))
+    sku_id: str = Field(sa_type=SafeString(64, key=True))
+    product_id: str = Field(default="", sa_type=SafeString(64, key=True))
+    title: str = Field(default="", sa_type=SafeString(256))
+    paid_fen: int = Field(default=0, sa_type=BigInteger)
+    commission_fen: int = Field(default=0, sa_type=BigInteger)
+    status: str = Field(sa_type=SafeString(16))
+    pid: str = Field(default="", sa_type=SafeString(128, key=True))
+    tag: str = Field(default="", sa_type=SafeString(128, key=True))
+    sharer_appid: str = Field(default="", sa_type=SafeString(64, key=True))
+    group_id: int | None = Field(default=None, foreign_key="groups.id", index=True)
+    created_at: datetime = Field(index=True)
+    updated_at: datetime
+    synced_at: datetime = Field(default_factory=utcnow)
+
+
+class OrderEvent(SQLModel, table=True):
+    """A status (or amount) an order line was seen in: its history, appended when it changes."""
+
+    __tablename__ = "order_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_row_id: int = Field(foreign_key="orders.id", index=True)
+    status: str = Field(sa_type=SafeString(16))
+    paid_fen: int = Field(default=0, sa_type=BigInteger)
+    commission_fen: int = Field(default=0, sa_type=BigInteger)
+    at: datetime
+    """The league's update time of this state."""
+    seen_at: datetime = Field(default_factory=utcnow)
+
+
+class SyncCursor(SQLModel, table=True):
+    """How far a league's orders are synced: every order updated before `cursor` has been stored."""
+
+    __tablename__ = "sync_cursors"
+    __table_args__ = (UniqueConstraint("league", name="uq_sync_cursor_league"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    league: str = Field(sa_type=SafeString(32))
+    cursor: datetime
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class JobLock(SQLModel, table=True):
+    """A lease on a job (e.g. order sync) so that one process of many runs it; taken over once expired."""
+
+    __tablename__ = "job_locks"
+    __table_args__ = (UniqueConstraint("name", name="uq_job_lock_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_type=SafeString(64, key=True))
+    holder: str = Field(sa_type=SafeString(128, key=True))
+    expires_at: datetime
+
+
+class RebateBinding(SQLModel, table=True):
+    """A member's claim on an order (all its lines): the first member to bind it owns it."""
+
+    __tablename__ = "rebate_bindings"
+    __table_args__ = (UniqueConstraint("league", "order_id", name="uq_rebate_binding_order"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    league: str = Field(sa_type=SafeString(32))
+    order_id: str = Field(sa_type=SafeString(64, key=True))
+    member_id: str = Field(index=True, sa_type=SafeString(128, key=True))
+    share_percent: int
+    """The operator's share at binding time: a later change does not rewrite what was promised."""
+    bound_at: datetime = Field(default_factory=utcnow)
+
+
+class RebateEntry(SQLModel, table=True):
+    """One append-only ledger line. Balances are sums of entries per bucket, never a stored number.
+
+    bucket: pending (order not settled yet), available (may be withdrawn), withdrawing (asked for,
+    not paid yet), paid. kind: credit_pending, credit_settled, reversal, withdrawal_request,
+    withdrawal_paid. A move between buckets is two entries of opposite sign."""
+
+    __tablename__ = "rebate_entries"
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: str = Field(index=True, sa_type=SafeString(128, key=True))
+    binding_id: int | None = Field(default=None, foreign_key="rebate_bindings.id", index=True)
+    withdrawal_id: int | None = None
+    """For withdrawal entries: the id of the request entry they belong to (the ID operators pay)."""
+    kind: str = Field(sa_type=SafeString(24))
+    bucket: str = Field(sa_type=SafeString(16))
+    amount_fen: int = Field(sa_type=BigInteger)
     created_at: datetime = Field(default_factory=utcnow)
 
 

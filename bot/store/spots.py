@@ -94,10 +94,10 @@ def drop_claim(
         session.commit()
 
 
-def group_of_identity(engine: Engine, league: str, pid: str, tag: str) -> int | None:
+def group_of_identity(engine: Engine, league: str, pid: str, tag: str = "") -> int | None:
     """The group an order came through, by the identity its link was made with: the exact (pid, tag)
     first, then the tag alone (JD: subUnionId under any position), then the PID alone (PDD: a PID per
-    group). None when no group holds it (the operator's own default links)."""
+    group) when one group alone holds it (a Taobao PID shared by tagged groups names none). None when no group holds it (the operator's own default links)."""
     with Session(engine) as session:
 
         def first(*conditions: object) -> int | None:
@@ -109,6 +109,12 @@ def group_of_identity(engine: Engine, league: str, pid: str, tag: str) -> int | 
         found = first(LeagueSpot.pid == pid, LeagueSpot.tag == tag) if pid or tag else None
         if found is None and tag and not tag.startswith(CLAIM):
             found = first(LeagueSpot.tag == tag)
-        if found is None and pid:
-            found = first(LeagueSpot.pid == pid, col(LeagueSpot.tag).not_like(f"{CLAIM}%"))
+        if found is None and pid:  # only when one group holds the PID: a shared one proves nothing
+            holders = session.exec(
+                select(LeagueSpot.group_id)
+                .where(LeagueSpot.league == league, LeagueSpot.pid == pid)
+                .where(col(LeagueSpot.tag).not_like(f"{CLAIM}%"))
+                .limit(2)
+            ).all()
+            found = int(holders[0]) if len(holders) == 1 else None
         return found

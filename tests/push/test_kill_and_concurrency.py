@@ -141,13 +141,21 @@ class _Bot:
             stderr=subprocess.PIPE,
             text=True,
         )
+        self.errors: list[str] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
+        self.error_reader = threading.Thread(target=self._read_errors, daemon=True)
+        self.error_reader.start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self.lines.append(line.rstrip("\n"))
+
+    def _read_errors(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.errors.append(line)
 
     def pushes(self) -> list[str]:
         """Room ids that got a push, one entry per message, in order."""
@@ -156,10 +164,16 @@ class _Bot:
         ]
 
     def finish(self, sig: signal.Signals) -> str:
+        """Signal, wait, and keep every line the process wrote (reading with `communicate` here would
+        take the last lines away from `lines`)."""
         self.proc.send_signal(sig)
-        _out, err = self.proc.communicate(timeout=60)
+        self.proc.wait(timeout=60)
         self.reader.join(timeout=10)
-        return err
+        self.error_reader.join(timeout=10)
+        for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()
+        return "".join(self.errors)
 
 
 def _subscribed_store(url: str) -> None:

@@ -201,9 +201,9 @@ class JdLeague:
 
     # -- orders and identities ---------------------------------------------------------------------
 
-    async def orders_since(self, since: datetime) -> list[Order]:
+    async def orders_since(self, since: datetime, until: datetime | None = None) -> list[Order]:
         out: list[Order] = []
-        async for row in self.client.orders(since, datetime.now(UTC)):
+        async for row in self.client.orders(since, until or datetime.now(UTC)):
             created = _jd_time(row.get("orderTime")) or since
             out.append(
                 Order(

@@ -207,9 +207,9 @@ class PddLeague:
 
     # -- orders and identities ---------------------------------------------------------------------
 
-    async def orders_since(self, since: datetime) -> list[Order]:
+    async def orders_since(self, since: datetime, until: datetime | None = None) -> list[Order]:
         out: list[Order] = []
-        async for row in self.client.orders(since, datetime.now(UTC)):
+        async for row in self.client.orders(since, until or datetime.now(UTC)):
             created = s_time(row.get("order_create_time")) or since
             out.append(
                 Order(

@@ -111,7 +111,7 @@ class WechatApi:
                 raise RetriesExhausted(f"{path}: no time left in the budget after {attempt} tries")
             try:
                 self.requests += 1
-                count_call("channels")
+                count_call(self.league)
                 status, raw = await capped_request(
                     self.http,
                     method,

@@ -350,9 +350,10 @@ class ChannelsLeague:
                     )
         return events
 
-    async def orders_since(self, since: datetime) -> list[Order]:
+    async def orders_since(self, since: datetime, until: datetime | None = None) -> list[Order]:
         out: list[Order] = []
-        async for item in self.client.orders(update_since=int(since.timestamp())):
+        end = int(until.timestamp()) if until is not None else None
+        async for item in self.client.orders(update_since=int(since.timestamp()), until=end):
             data = await self.client.order_detail(str(item.get("order_id")), str(item.get("sku_id")))
             raw = data.get("commssion_order") or data.get("commission_order") or {}
             detail = raw.get("order_detail") or {}

@@ -1,14 +1,14 @@
 """several daily slots per group: a subscription is unique per (group, kind, time), not per kind
 
 Revision ID: 0010_daily_slots
-Revises: 0002_league_answers
+Revises: 0009_orders
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
 revision = "0010_daily_slots"
-down_revision = "0002_league_answers"
+down_revision = "0009_orders"
 branch_labels = None
 depends_on = None
 

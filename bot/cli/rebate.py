@@ -1,0 +1,61 @@
+"""`tuike rebate list [--all]` and `tuike rebate pay ID`: members' withdrawal requests, paid by hand."""
+
+from __future__ import annotations
+
+import click
+
+from bot.cli.context import fail, settings_of
+from bot.store import db
+
+
+def _yuan(fen: int) -> str:
+    return f"¥{fen // 100}.{fen % 100:02d}"
+
+
+@click.group("rebate")
+def rebate() -> None:
+    """Member rebates (返利): withdrawal requests to pay by hand."""
+
+
+@rebate.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Paid requests too.")
+@click.pass_context
+def list_requests(ctx: click.Context, show_all: bool) -> None:
+    """Withdrawal requests (unpaid ones unless --all), oldest first."""
+    from bot.store.rebate import withdrawals
+
+    settings = settings_of(ctx)
+    engine = db.make_engine(settings.database_url)
+    try:
+        if db.is_sqlite(settings.database_url):
+            db.upgrade(engine)
+        found = withdrawals(engine, unpaid_only=not show_all)
+    finally:
+        engine.dispose()
+    if not found:
+        click.echo("没有待处理的提现申请" if not show_all else "还没有提现申请")
+        return
+    for w in found:
+        state = "已付" if w.paid else "待付"
+        when = w.requested_at.strftime("%Y-%m-%d %H:%M")
+        click.echo(f"{w.id:>6}  {state}  {_yuan(w.amount_fen):>10}  {w.member_id}  {when} UTC")
+
+
+@rebate.command("pay")
+@click.argument("request_id", type=int)
+@click.pass_context
+def pay(ctx: click.Context, request_id: int) -> None:
+    """Record that withdrawal request ID was paid (the bot never moves money itself)."""
+    from bot.store.rebate import pay as record_paid
+
+    settings = settings_of(ctx)
+    engine = db.make_engine(settings.database_url)
+    try:
+        if db.is_sqlite(settings.database_url):
+            db.upgrade(engine)
+        done = record_paid(engine, request_id)
+    finally:
+        engine.dispose()
+    if done is None:
+        fail(f"没有编号 {request_id} 的待付提现申请（用 tuike rebate list 查看）", code=1)
+    click.echo(f"已记为已付：编号 {done.id}，{_yuan(done.amount_fen)}，付给 {done.member_id}")

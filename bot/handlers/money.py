@@ -1,0 +1,74 @@
+"""The owner's 佣金 / 收益 / 订单 in a group: what this group's links earned today, this month and last
+month (the synced orders attributed to it), from the `commission_report` template.
+
+Owner-only (and configured operators): anyone else gets the same polite refusal as the subscribe
+commands; in a private chat there is no group to report on, so the bot says where to ask.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from bot.chat.base import Incoming, Reply
+from bot.handlers.parse import parse_command
+from bot.handlers.spots import GroupSpots
+from bot.orders.report import group_figures, owner_periods
+from bot.render import Renderer
+
+IN_GROUP_ONLY = "「佣金」要在群里说哦：群主在自己的群里发「佣金」，我就报这个群的订单和佣金。"
+
+
+class MoneyHandler:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        renderer: Renderer,
+        groups: GroupSpots,
+        operators: Iterable[str] = (),
+        timezone: str = "Asia/Shanghai",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.engine = engine
+        self.renderer = renderer
+        self.groups = groups
+        self.operators = frozenset(operators)
+        self.zone = ZoneInfo(timezone)
+        self.clock = clock
+
+    async def __call__(self, message: Incoming) -> Reply | None:
+        command = parse_command(message.text, mentioned=message.mentioned or not message.is_group)
+        if command is None or command.kind != "commission":
+            return None
+        if not message.is_group:
+            return Reply.text(IN_GROUP_ONLY)
+        if not (message.sender_is_owner or message.sender_id in self.operators):
+            text = await self.renderer.render_async(
+                "not_owner", {"asker": message.sender_name}, group=message.chat_id
+            )
+            return Reply.text(text, mention_sender=True)
+        group = await self.groups.group(message)
+        if group is None or group.id is None:
+            return None
+        found = await asyncio.to_thread(
+            group_figures, self.engine, group.id, owner_periods(self.clock(), self.zone)
+        )
+        periods: list[dict[str, Any]] = [
+            {
+                "period": period.label,
+                "orders": f.orders,
+                "paid_fen": f.paid_fen,
+                "commission_fen": f.estimated_fen,
+                "settled_fen": f.settled_fen,
+            }
+            for period, f in found
+        ]
+        context = {"group_name": group.name or message.chat_name, **periods[0], "periods": periods}
+        text = await self.renderer.render_async("commission_report", context, group=message.chat_id)
+        return Reply.text(text, mention_sender=True)

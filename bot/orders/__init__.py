@@ -1,0 +1,1 @@
+"""Orders: sync per league, attribution to groups, reports (and the rebate ledger)."""

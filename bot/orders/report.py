@@ -1,0 +1,122 @@
+"""What groups earned: per-group figures for a period, the periods owners ask about (today, this
+month, last month in the configured zone), and the row shapes the CLI prints (JSON lines, CSV, text).
+
+Money stays in integer fen; the conversion (orders per member request) is a per-mille integer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from bot.store.orders import Figures, figures
+
+FIELDS = (
+    "group",
+    "name",
+    "orders",
+    "paid_fen",
+    "estimated_fen",
+    "settled_fen",
+    "cancelled",
+    "requests",
+    "conversion_permille",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    label: str
+    """What an owner reads: 今天, 本月, 上月."""
+    start: datetime
+    end: datetime
+
+
+def day_start(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), zone).astimezone(UTC)
+
+
+def owner_periods(now: datetime, zone: ZoneInfo) -> list[Period]:
+    """Today, this month and last month, in `zone`, as UTC ranges."""
+    local = now.astimezone(zone).date()
+    month = local.replace(day=1)
+    last_month = (month - timedelta(days=1)).replace(day=1)
+    next_month = (month + timedelta(days=32)).replace(day=1)
+    return [
+        Period("今天", day_start(local, zone), day_start(local + timedelta(days=1), zone)),
+        Period("本月", day_start(month, zone), day_start(next_month, zone)),
+        Period("上月", day_start(last_month, zone), day_start(month, zone)),
+    ]
+
+
+def conversion_permille(f: Figures) -> int:
+    return f.orders * 1000 // f.requests if f.requests else 0
+
+
+def row_of(f: Figures) -> dict[str, Any]:
+    return {
+        "group": f.group_id,
+        "name": f.name,
+        "orders": f.orders,
+        "paid_fen": f.paid_fen,
+        "estimated_fen": f.estimated_fen,
+        "settled_fen": f.settled_fen,
+        "cancelled": f.cancelled,
+        "requests": f.requests,
+        "conversion_permille": conversion_permille(f),
+    }
+
+
+def report_rows(
+    engine: Engine,
+    start: datetime | None,
+    end: datetime | None,
+    group_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """One row per group with orders or requests in [start, end) (or just `group_id`), then one
+    with `group` None for the orders no group's link made."""
+    found = figures(engine, start, end, [group_id] if group_id is not None else None)
+    if group_id is not None and not found:
+        found = [Figures(group_id, "", "")]
+    return [row_of(f) for f in found]
+
+
+def group_figures(engine: Engine, group_id: int, periods: Iterable[Period]) -> list[tuple[Period, Figures]]:
+    """The group's figures for each period (zeros when it sold nothing)."""
+    out = []
+    for period in periods:
+        found = figures(engine, period.start, period.end, [group_id], with_unattributed=False)
+        out.append((period, found[0] if found else Figures(group_id, "", "")))
+    return out
+
+
+def yuan(fen: int) -> str:
+    sign = "-" if fen < 0 else ""
+    return f"{sign}¥{abs(fen) // 100}.{abs(fen) % 100:02d}"
+
+
+def text_table(rows: list[dict[str, Any]]) -> str:
+    """The human report: one line per group, totals last."""
+    lines = ["群                     订单   成交额        预估佣金      已结算佣金    请求   转化"]
+    total = {"orders": 0, "paid_fen": 0, "estimated_fen": 0, "settled_fen": 0, "requests": 0}
+    for row in rows:
+        name = row["name"] if row["group"] is not None else "（未归属）"
+        if row["group"] is not None and not name:
+            name = f"#{row['group']}"
+        permille = row["conversion_permille"]
+        lines.append(
+            f"{name[:20]:<22}{row['orders']:>5}  {yuan(row['paid_fen']):>12}  {yuan(row['estimated_fen']):>12}"
+            f"  {yuan(row['settled_fen']):>12}  {row['requests']:>5}  {permille // 10}.{permille % 10}%"
+        )
+        for key in total:
+            total[key] += row[key]
+    lines.append(
+        f"{'合计':<22}{total['orders']:>5}  {yuan(total['paid_fen']):>12}  {yuan(total['estimated_fen']):>12}"
+        f"  {yuan(total['settled_fen']):>12}  {total['requests']:>5}"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,355 @@
+"""Synced orders: the idempotent upsert of one sync window (rows, history and cursor in ONE
+transaction), the per-league cursor, the job lock, and the figures reports are made of.
+
+Why one transaction per window: a process that dies mid-sync leaves either the whole window stored
+with the cursor moved past it, or nothing of it with the cursor where it was; the next run reads the
+window again and the (league, order id, sku) key turns every repeat into an update, never a new row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import Engine, case, func
+from sqlalchemy import select as core_select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, delete, select, update
+
+from bot.store.models import Group, JobLock, OrderEvent, OrderRow, RequestLog, SyncCursor, utcnow
+
+
+class Order(Protocol):
+    """An order line as a league reports it (`bot.leagues.base.Order`; the store may not import leagues)."""
+
+    @property
+    def order_id(self) -> str: ...
+    @property
+    def sku_id(self) -> str: ...
+    @property
+    def product_id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def paid_fen(self) -> int: ...
+    @property
+    def commission_fen(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def sharer_appid(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+    @property
+    def pid(self) -> str: ...
+    @property
+    def tag(self) -> str: ...
+
+
+CANCELLED = "cancelled"
+SETTLED = "settled"
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+# -- cursor --------------------------------------------------------------------------------------------
+
+
+def read_cursor(engine: Engine, league: str) -> datetime | None:
+    with Session(engine) as session:
+        row = session.exec(select(SyncCursor).where(SyncCursor.league == league)).first()
+        return _aware(row.cursor) if row is not None else None
+
+
+def _move_cursor(session: Session, league: str, cursor: datetime) -> None:
+    row = session.exec(select(SyncCursor).where(SyncCursor.league == league)).first()
+    if row is None:
+        session.add(SyncCursor(league=league, cursor=cursor))
+    elif _aware(row.cursor) < cursor:
+        row.cursor, row.updated_at = cursor, utcnow()
+        session.add(row)
+
+
+# -- the window upsert ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+
+
+def store_window(
+    engine: Engine,
+    league: str,
+    orders: Sequence[tuple[Order, int | None]],
+    cursor: datetime,
+) -> Stored:
+    """Upsert `orders` (each with the group it is attributed to) and move `league`'s cursor to
+    `cursor`, all or nothing. A status or amount change appends to the order's history."""
+    for attempt in range(2):
+        try:
+            return _store_window(engine, league, orders, cursor)
+        except IntegrityError:  # another writer inserted one of these keys first: read them again
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _store_window(
+    engine: Engine, league: str, orders: Sequence[tuple[Order, int | None]], cursor: datetime
+) -> Stored:
+    new = changed = unchanged = 0
+    latest: dict[tuple[str, str], tuple[Order, int | None]] = {}
+    for (
+        order,
+        group_id,
+    ) in orders:  # a window may list a line twice (paging while it changes): keep the newest
+        key = (order.order_id, order.sku_id)
+        if key not in latest or _aware(latest[key][0].updated_at) <= _aware(order.updated_at):
+            latest[key] = (order, group_id)
+    with Session(engine) as session:
+        existing: dict[tuple[str, str], OrderRow] = {}
+        ids = sorted({order_id for order_id, _ in latest})
+        for chunk in range(0, len(ids), 500):
+            rows = session.exec(
+                select(OrderRow).where(
+                    OrderRow.league == league, col(OrderRow.order_id).in_(ids[chunk : chunk + 500])
+                )
+            )
+            existing.update({(r.order_id, r.sku_id): r for r in rows})
+        now = utcnow()
+        events: list[tuple[OrderRow, Order]] = []
+        for key, (order, group_id) in latest.items():
+            row = existing.get(key)
+            if row is None:
+                row = OrderRow(
+                    league=league,
+                    order_id=order.order_id,
+                    sku_id=order.sku_id,
+                    product_id=order.product_id,
+                    title=order.title,
+                    paid_fen=order.paid_fen,
+                    commission_fen=order.commission_fen,
+                    status=order.status,
+                    pid=order.pid,
+                    tag=order.tag,
+                    sharer_appid=order.sharer_appid,
+                    group_id=group_id,
+                    created_at=order.created_at,
+                    updated_at=order.updated_at,
+                    synced_at=now,
+                )
+                session.add(row)
+                events.append((row, order))
+                new += 1
+                continue
+            if _aware(row.updated_at) > _aware(order.updated_at):
+                unchanged += 1  # an older state read again in an overlapping window
+                continue
+            moved = (row.status, row.paid_fen, row.commission_fen) != (
+                order.status,
+                order.paid_fen,
+                order.commission_fen,
+            )
+            row.status, row.paid_fen, row.commission_fen = order.status, order.paid_fen, order.commission_fen
+            row.updated_at, row.synced_at = order.updated_at, now
+            if group_id is not None or row.group_id is None:
+                row.group_id = group_id
+            session.add(row)
+            if moved:
+                events.append((row, order))
+                changed += 1
+            else:
+                unchanged += 1
+        session.flush()
+        for row, order in events:
+            assert row.id is not None
+            session.add(
+                OrderEvent(
+                    order_row_id=row.id,
+                    status=order.status,
+                    paid_fen=order.paid_fen,
+                    commission_fen=order.commission_fen,
+                    at=order.updated_at,
+                    seen_at=now,
+                )
+            )
+        _move_cursor(session, league, cursor)
+        session.commit()
+    return Stored(new, changed, unchanged)
+
+
+def history(engine: Engine, league: str, order_id: str, sku_id: str) -> list[OrderEvent]:
+    """The states an order line was seen in, oldest first."""
+    with Session(engine) as session:
+        row = session.exec(
+            select(OrderRow).where(
+                OrderRow.league == league, OrderRow.order_id == order_id, OrderRow.sku_id == sku_id
+            )
+        ).first()
+        if row is None:
+            return []
+        return list(
+            session.exec(
+                select(OrderEvent).where(OrderEvent.order_row_id == row.id).order_by(col(OrderEvent.id))
+            )
+        )
+
+
+def count_orders(engine: Engine, league: str | None = None) -> int:
+    with Session(engine) as session:
+        statement = select(func.count()).select_from(OrderRow)
+        if league is not None:
+            statement = statement.where(OrderRow.league == league)
+        return int(session.exec(statement).one())
+
+
+def group_of_sharer(engine: Engine, sharer_appid: str) -> int | None:
+    """Channels: the group whose owner bound this sharer (links of unbound groups carry the operator's)."""
+    if not sharer_appid:
+        return None
+    with Session(engine) as session:
+        found = session.exec(select(Group.id).where(Group.channels_sharer_appid == sharer_appid)).first()
+        return int(found) if found is not None else None
+
+
+# -- the job lock ----------------------------------------------------------------------------------------
+
+
+def take_lock(engine: Engine, name: str, holder: str, ttl: timedelta, now: datetime | None = None) -> bool:
+    """Take (or renew) the lease `name` for `holder`; False while another holder's lease runs."""
+    now = now or utcnow()
+    with Session(engine) as session:
+        result = session.exec(
+            update(JobLock)
+            .where(col(JobLock.name) == name)
+            .where((col(JobLock.holder) == holder) | (col(JobLock.expires_at) < now))
+            .values(holder=holder, expires_at=now + ttl)
+        )
+        session.commit()
+        if result.rowcount:
+            return True
+        session.add(JobLock(name=name, holder=holder, expires_at=now + ttl))
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            return False
+        return True
+
+
+def release_lock(engine: Engine, name: str, holder: str) -> None:
+    with Session(engine) as session:
+        session.exec(delete(JobLock).where(col(JobLock.name) == name, col(JobLock.holder) == holder))
+        session.commit()
+
+
+# -- figures -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """What a group (None: unattributed orders) earned in a period; money in fen."""
+
+    group_id: int | None
+    name: str
+    room_id: str
+    orders: int = 0
+    paid_fen: int = 0
+    estimated_fen: int = 0
+    settled_fen: int = 0
+    cancelled: int = 0
+    requests: int = 0
+
+
+def figures(
+    engine: Engine,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    group_ids: Iterable[int] | None = None,
+    with_unattributed: bool = True,
+) -> list[Figures]:
+    """Per group, orders created in [start, end): counts and sums of the lines not cancelled,
+    settled commission, cancelled lines; and member requests in the same period from the request log.
+    Groups with no order and no request are left out; the unattributed row comes last."""
+    live = col(OrderRow.status) != CANCELLED
+    wanted = set(group_ids) if group_ids is not None else None
+    with Session(engine) as session:
+        statement = core_select(
+            col(OrderRow.group_id),
+            func.sum(case((live, 1), else_=0)),
+            func.sum(case((live, OrderRow.paid_fen), else_=0)),
+            func.sum(case((live, OrderRow.commission_fen), else_=0)),
+            func.sum(case((col(OrderRow.status) == SETTLED, OrderRow.commission_fen), else_=0)),
+            func.sum(case((live, 0), else_=1)),
+        ).group_by(col(OrderRow.group_id))
+        if start is not None:
+            statement = statement.where(col(OrderRow.created_at) >= start)
+        if end is not None:
+            statement = statement.where(col(OrderRow.created_at) < end)
+        with engine.connect() as connection:  # six aggregates: more columns than sqlmodel's select types
+            sums = {row[0]: tuple(int(v or 0) for v in row[1:]) for row in connection.execute(statement)}
+        requests_q = (
+            select(Group.id, func.count())
+            .select_from(RequestLog)
+            .join(Group, col(Group.room_id) == col(RequestLog.chat_id))
+            .group_by(col(Group.id))
+        )
+        if start is not None:
+            requests_q = requests_q.where(col(RequestLog.at) >= start)
+        if end is not None:
+            requests_q = requests_q.where(col(RequestLog.at) < end)
+        requests = {int(gid): int(n) for gid, n in session.exec(requests_q) if gid is not None}
+        ids = {g for g in sums if g is not None} | set(requests)
+        if wanted is not None:
+            ids = ids & wanted
+        groups = (
+            {g.id: g for g in session.exec(select(Group).where(col(Group.id).in_(sorted(ids))))}
+            if ids
+            else {}
+        )
+    out: list[Figures] = []
+    for gid in sorted(ids):
+        group = groups.get(gid)
+        o, paid, est, settled, cancelled = sums.get(gid, (0, 0, 0, 0, 0))
+        out.append(
+            Figures(
+                gid,
+                group.name if group else "",
+                group.room_id if group else "",
+                o,
+                paid,
+                est,
+                settled,
+                cancelled,
+                requests.get(gid, 0),
+            )
+        )
+    if with_unattributed and wanted is None:
+        o, paid, est, settled, cancelled = sums.get(None, (0, 0, 0, 0, 0))
+        out.append(Figures(None, "未归属", "", o, paid, est, settled, cancelled, 0))
+    return out
+
+
+def commission_lines(
+    engine: Engine, start: datetime | None = None, end: datetime | None = None
+) -> list[tuple[datetime, str, int | None, int]]:
+    """(created at, league, group id, commission fen) of every line not cancelled in [start, end):
+    what charts bucket by day in the operator's zone (done in Python, the same on every database)."""
+    with Session(engine) as session:
+        statement = select(
+            OrderRow.created_at, OrderRow.league, OrderRow.group_id, OrderRow.commission_fen
+        ).where(col(OrderRow.status) != CANCELLED)
+        if start is not None:
+            statement = statement.where(col(OrderRow.created_at) >= start)
+        if end is not None:
+            statement = statement.where(col(OrderRow.created_at) < end)
+        return [(_aware(at), league, gid, int(fen)) for at, league, gid, fen in session.exec(statement)]

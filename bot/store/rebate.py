@@ -1,0 +1,267 @@
+"""The member rebate ledger: bindings of orders to members, and append-only entries.
+
+Nothing here updates or deletes an entry. A balance is the sum of a member's entries per bucket
+(pending, available, withdrawing, paid). What a binding should have credited follows from its order
+lines' current status (pending → pending bucket, settled → available, cancelled → nothing) and the
+share promised when it was bound; `reconcile` appends the difference, so running it again appends
+nothing, and a refund after settlement appends a reversal instead of changing history.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.store.models import OrderRow, RebateBinding, RebateEntry, utcnow
+
+PENDING, AVAILABLE, WITHDRAWING, PAID = "pending", "available", "withdrawing", "paid"
+BUCKETS = (PENDING, AVAILABLE, WITHDRAWING, PAID)
+ORDER_NUMBER = re.compile(r"^[0-9][0-9\-]{5,63}$")
+SUFFIX_DAYS = 30
+"""A 6-digit suffix is matched against orders created in this many days (older ones need the full number)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """What `bind` did. outcome: bound, mine (already this member's), taken (someone else's),
+    unknown (no such synced order), ambiguous (a suffix that fits several), malformed."""
+
+    outcome: str
+    league: str = ""
+    order_id: str = ""
+    pending_fen: int = 0
+    available_fen: int = 0
+
+
+def _desired(lines: list[OrderRow], share_percent: int) -> dict[str, int]:
+    out = {PENDING: 0, AVAILABLE: 0}
+    for line in lines:
+        amount = line.commission_fen * share_percent // 100
+        if line.status == "settled":
+            out[AVAILABLE] += amount
+        elif line.status != "cancelled":
+            out[PENDING] += amount
+    return out
+
+
+def _credited(session: Session, binding_id: int) -> dict[str, int]:
+    rows = session.exec(
+        select(RebateEntry.bucket, func.sum(RebateEntry.amount_fen))
+        .where(RebateEntry.binding_id == binding_id)
+        .group_by(col(RebateEntry.bucket))
+    )
+    found = {bucket: int(total or 0) for bucket, total in rows}
+    return {PENDING: found.get(PENDING, 0), AVAILABLE: found.get(AVAILABLE, 0)}
+
+
+def _append_difference(session: Session, binding: RebateBinding, lines: list[OrderRow]) -> int:
+    """Entries that bring the binding's credits to what its order lines say now; how many."""
+    assert binding.id is not None
+    want, have = _desired(lines, binding.share_percent), _credited(session, binding.id)
+    d_pending, d_available = want[PENDING] - have[PENDING], want[AVAILABLE] - have[AVAILABLE]
+    entries: list[tuple[str, str, int]] = []
+    moved = min(-d_pending, d_available) if d_pending < 0 < d_available else 0
+    if moved:  # settled: pending → available
+        entries += [("credit_settled", PENDING, -moved), ("credit_settled", AVAILABLE, moved)]
+        d_pending += moved
+        d_available -= moved
+    for bucket, delta in ((PENDING, d_pending), (AVAILABLE, d_available)):
+        if delta > 0:
+            entries.append(("credit_pending" if bucket == PENDING else "credit_settled", bucket, delta))
+        elif delta < 0:
+            entries.append(("reversal", bucket, delta))
+    for kind, bucket, amount in entries:
+        session.add(
+            RebateEntry(
+                member_id=binding.member_id,
+                binding_id=binding.id,
+                kind=kind,
+                bucket=bucket,
+                amount_fen=amount,
+            )
+        )
+    return len(entries)
+
+
+def _lines(session: Session, league: str, order_id: str) -> list[OrderRow]:
+    return list(
+        session.exec(select(OrderRow).where(OrderRow.league == league, OrderRow.order_id == order_id))
+    )
+
+
+def find_order(engine: Engine, number: str, now: datetime | None = None) -> list[tuple[str, str]]:
+    """(league, order id) of the synced orders `number` names: the whole id, or for six digits the
+    orders of the last 30 days ending in them."""
+    with Session(engine) as session:
+        statement = select(OrderRow.league, OrderRow.order_id).where(OrderRow.order_id == number)
+        found = set(session.exec(statement))
+        if not found and len(number) == 6 and number.isdigit():
+            since = (now or utcnow()) - timedelta(days=SUFFIX_DAYS)
+            statement = (
+                select(OrderRow.league, OrderRow.order_id)
+                .where(col(OrderRow.order_id).endswith(number))
+                .where(col(OrderRow.created_at) >= since)
+            )
+            found = set(session.exec(statement))
+    return sorted(found)
+
+
+def bind(engine: Engine, member_id: str, number: str, share_percent: int) -> Bound:
+    """Bind the order `number` names to `member_id` and credit its rebate, in one transaction."""
+    number = number.strip()
+    if not ORDER_NUMBER.match(number):
+        return Bound("malformed")
+    found = find_order(engine, number)
+    if not found:
+        return Bound("unknown")
+    if len(found) > 1:
+        return Bound("ambiguous")
+    [(league, order_id)] = found
+    with Session(engine) as session:
+        binding = RebateBinding(
+            league=league, order_id=order_id, member_id=member_id, share_percent=share_percent
+        )
+        session.add(binding)
+        try:
+            session.flush()
+            _append_difference(session, binding, _lines(session, league, order_id))
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            holder = session.exec(
+                select(RebateBinding).where(
+                    RebateBinding.league == league, RebateBinding.order_id == order_id
+                )
+            ).first()
+            outcome = "mine" if holder is not None and holder.member_id == member_id else "taken"
+            return Bound(outcome, league, order_id)
+        assert binding.id is not None
+        credited = _credited(session, binding.id)
+    return Bound("bound", league, order_id, credited[PENDING], credited[AVAILABLE])
+
+
+def reconcile(engine: Engine) -> int:
+    """Bring every binding's credits in line with its order's status now; entries appended."""
+    appended = 0
+    with Session(engine) as session:
+        bindings = list(session.exec(select(RebateBinding)))
+        lines: dict[tuple[str, str], list[OrderRow]] = defaultdict(list)
+        for chunk in range(0, len(bindings), 500):
+            part = bindings[chunk : chunk + 500]
+            for row in session.exec(
+                select(OrderRow).where(col(OrderRow.order_id).in_({b.order_id for b in part}))
+            ):
+                lines[(row.league, row.order_id)].append(row)
+        for binding in bindings:
+            appended += _append_difference(session, binding, lines[(binding.league, binding.order_id)])
+        session.commit()
+    return appended
+
+
+def balance(engine: Engine, member_id: str) -> dict[str, int]:
+    """The member's balance per bucket: the sums of their entries."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(RebateEntry.bucket, func.sum(RebateEntry.amount_fen))
+            .where(RebateEntry.member_id == member_id)
+            .group_by(col(RebateEntry.bucket))
+        )
+        found = {bucket: int(total or 0) for bucket, total in rows}
+    return {bucket: found.get(bucket, 0) for bucket in BUCKETS}
+
+
+def request_withdrawal(engine: Engine, member_id: str, amount_fen: int | None = None) -> tuple[int, int]:
+    """Ask to be paid `amount_fen` (default: everything available). Returns (request id, amount);
+    (0, available) when the amount is not there to withdraw."""
+    with Session(engine) as session:
+        available = int(
+            session.exec(
+                select(func.coalesce(func.sum(RebateEntry.amount_fen), 0)).where(
+                    RebateEntry.member_id == member_id, RebateEntry.bucket == AVAILABLE
+                )
+            ).one()
+        )
+        amount = available if amount_fen is None else amount_fen
+        if amount <= 0 or amount > available:
+            return 0, available
+        request = RebateEntry(
+            member_id=member_id, kind="withdrawal_request", bucket=AVAILABLE, amount_fen=-amount
+        )
+        session.add(request)
+        session.flush()
+        assert request.id is not None
+        request.withdrawal_id = request.id
+        session.add(
+            RebateEntry(
+                member_id=member_id,
+                kind="withdrawal_request",
+                bucket=WITHDRAWING,
+                amount_fen=amount,
+                withdrawal_id=request.id,
+            )
+        )
+        session.commit()
+        return request.id, amount
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawal:
+    id: int
+    member_id: str
+    amount_fen: int
+    requested_at: datetime
+    paid: bool
+
+
+def withdrawals(engine: Engine, unpaid_only: bool = False) -> list[Withdrawal]:
+    with Session(engine) as session:
+        requests = session.exec(
+            select(RebateEntry)
+            .where(RebateEntry.kind == "withdrawal_request", RebateEntry.bucket == WITHDRAWING)
+            .order_by(col(RebateEntry.id))
+        ).all()
+        paid = set(
+            session.exec(select(RebateEntry.withdrawal_id).where(RebateEntry.kind == "withdrawal_paid"))
+        )
+    out = [
+        Withdrawal(r.withdrawal_id or 0, r.member_id, r.amount_fen, r.created_at, r.withdrawal_id in paid)
+        for r in requests
+    ]
+    return [w for w in out if not (unpaid_only and w.paid)]
+
+
+def pay(engine: Engine, withdrawal_id: int) -> Withdrawal | None:
+    """Record that the operator paid request `withdrawal_id` by hand; None when there is no such unpaid one."""
+    with Session(engine) as session:
+        request = session.exec(
+            select(RebateEntry).where(
+                RebateEntry.withdrawal_id == withdrawal_id,
+                RebateEntry.kind == "withdrawal_request",
+                RebateEntry.bucket == WITHDRAWING,
+            )
+        ).first()
+        done = session.exec(
+            select(RebateEntry.id).where(
+                RebateEntry.withdrawal_id == withdrawal_id, RebateEntry.kind == "withdrawal_paid"
+            )
+        ).first()
+        if request is None or done is not None:
+            return None
+        for bucket, amount in ((WITHDRAWING, -request.amount_fen), (PAID, request.amount_fen)):
+            session.add(
+                RebateEntry(
+                    member_id=request.member_id,
+                    kind="withdrawal_paid",
+                    bucket=bucket,
+                    amount_fen=amount,
+                    withdrawal_id=withdrawal_id,
+                )
+            )
+        session.commit()
+        return Withdrawal(withdrawal_id, request.member_id, request.amount_fen, request.created_at, True)

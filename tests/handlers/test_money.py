@@ -1,0 +1,82 @@
+"""`佣金` / `收益` / `订单`: the owner (or an operator) hears this group's figures for today, this month and
+last month; members are refused politely; another group's orders never show."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from bot.chat.base import Incoming
+from bot.handlers.money import IN_GROUP_ONLY, MoneyHandler
+from bot.handlers.spots import GroupSpots
+from bot.leagues.base import Order
+from bot.render import Renderer
+from bot.store.groups import ensure_group
+from bot.store.orders import store_window
+
+NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
+
+
+def _order(n: int, at: datetime, paid: int, commission: int, status: str = "pending") -> Order:
+    return Order(f"o{n}", "s", "p", "商品", paid, commission, status, "", at, at)
+
+
+@pytest.fixture
+def handler(engine: Engine) -> MoneyHandler:
+    a = ensure_group(engine, "a@chatroom", "甲群")
+    b = ensure_group(engine, "b@chatroom", "乙群")
+    rows = [
+        (_order(1, NOW - timedelta(hours=1), 10_000, 1_000), a.id),
+        (_order(2, NOW - timedelta(days=3), 20_000, 2_500, "settled"), a.id),
+        (_order(3, NOW - timedelta(days=40), 30_000, 3_000), a.id),  # last month
+        (_order(4, NOW - timedelta(hours=2), 50_000, 9_900, "cancelled"), a.id),
+        (_order(5, NOW - timedelta(hours=1), 77_700, 7_700), b.id),
+        (_order(6, NOW - timedelta(hours=1), 88_800, 8_800), None),
+    ]
+    store_window(engine, "jd", rows, NOW)
+    return MoneyHandler(
+        engine=engine,
+        renderer=Renderer(None),
+        groups=GroupSpots(engine, {}),
+        operators=["op_wxid"],
+        clock=lambda: NOW,
+    )
+
+
+def _msg(
+    text: str, *, owner: bool = False, sender: str = "m1", room: str = "a@chatroom", group: bool = True
+) -> Incoming:
+    return Incoming("1", room, "甲群", sender, "小明", text, is_group=group, sender_is_owner=owner)
+
+
+def _text(reply: object) -> str:
+    assert reply is not None
+    return reply.parts[0].text  # type: ignore[attr-defined,no-any-return]
+
+
+async def test_the_owner_sees_today_this_month_and_last_month(handler: MoneyHandler) -> None:
+    text = _text(await handler(_msg("佣金", owner=True)))
+    today, month, last = (text.split(f"【{name}】")[1].split("【")[0] for name in ("今天", "本月", "上月"))
+    assert "1 单" in today and "¥100.00" in today and "¥10.00" in today
+    assert "2 单" in month and "¥300.00" in month and "¥35.00" in month and "已结算 ¥25.00" in month
+    assert "1 单" in last and "¥300.00" in last
+    assert "¥777.00" not in text and "¥888.00" not in text  # another group's, and unattributed orders
+    assert "¥500.00" not in text  # the cancelled order
+
+
+@pytest.mark.parametrize("word", ["佣金", "收益", "订单"])
+async def test_every_word_works_and_an_operator_may_ask(handler: MoneyHandler, word: str) -> None:
+    assert "推广成绩" in _text(await handler(_msg(word, sender="op_wxid")))
+
+
+async def test_members_are_refused_politely(handler: MoneyHandler) -> None:
+    text = _text(await handler(_msg("佣金")))
+    assert "群主" in text and "¥" not in text
+
+
+async def test_private_chat_says_where_to_ask_and_chat_is_ignored(handler: MoneyHandler) -> None:
+    assert _text(await handler(_msg("佣金", group=False, owner=True))) == IN_GROUP_ONLY
+    assert await handler(_msg("佣金怎么算的", owner=True)) is None
+    assert await handler(_msg("订单到了吗", owner=True)) is None

@@ -1,0 +1,151 @@
+"""The rebate ledger: members bind synced orders in private chat, credits follow the order's status
+(pending → settled → reversed on refund), withdrawals are recorded and paid by hand; every balance is
+the sum of append-only entries, also when many bind at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from bot.chat.base import Incoming
+from bot.cli import cli
+from bot.handlers.rebate import RebateHandler
+from bot.leagues.base import Order
+from bot.store import db
+from bot.store import rebate as ledger
+from bot.store.models import RebateEntry
+from bot.store.orders import store_window
+
+NOW = datetime.now(UTC)
+
+
+def _order(
+    order_id: str, commission: int, status: str = "pending", sku: str = "s", at: datetime = NOW
+) -> Order:
+    return Order(
+        order_id, sku, "p", "商品", commission * 10, commission, status, "", at - timedelta(hours=1), at
+    )
+
+
+def _sync(engine: Engine, *orders: Order, league: str = "jd") -> None:
+    store_window(engine, league, [(o, None) for o in orders], NOW)
+    ledger.reconcile(engine)
+
+
+def _entries_sum(engine: Engine, member: str) -> dict[str, int]:
+    """The member's entries added up here, one by one."""
+    totals = dict.fromkeys(ledger.BUCKETS, 0)
+    with Session(engine) as session:
+        for entry in session.exec(select(RebateEntry).where(RebateEntry.member_id == member)):
+            totals[entry.bucket] += entry.amount_fen
+    return totals
+
+
+async def _ask(handler: RebateHandler, member: str, text: str) -> str:
+    reply = await handler(Incoming("1", member, member, member, member, text, is_group=False))
+    assert reply is not None, text
+    return reply.parts[0].text  # type: ignore[attr-defined,no-any-return]
+
+
+async def test_a_member_binds_an_order_and_follows_it_to_payout(store_engine: Engine) -> None:
+    engine = store_engine
+    _sync(engine, _order("280175066411", 2_000), _order("280175066411", 1_000, sku="t"))
+    rebates = RebateHandler(engine=engine, share_percent=50)
+    assert "确认收货后返 ¥15.00" in await _ask(rebates, "wx_amy", "绑定 280175066411")
+    assert "可提现：¥0.00" in await _ask(rebates, "wx_amy", "余额")
+    assert "待结算：¥15.00" in await _ask(rebates, "wx_amy", "余额")
+    assert "还没有可以提现" in await _ask(rebates, "wx_amy", "提现")
+
+    _sync(engine, _order("280175066411", 2_000, "settled"), _order("280175066411", 1_000, "settled", sku="t"))
+    _sync(engine, _order("280175066411", 2_000, "settled"))  # read again: nothing more
+    assert ledger.balance(engine, "wx_amy")[ledger.AVAILABLE] == 1_500
+    assert "只有 ¥15.00" in await _ask(rebates, "wx_amy", "提现 20")
+    answer = await _ask(rebates, "wx_amy", "提现 10.5")
+    assert "¥10.50" in answer and "编号" in answer
+    b = ledger.balance(engine, "wx_amy")
+    assert (b[ledger.AVAILABLE], b[ledger.WITHDRAWING]) == (450, 1_050)
+
+    [request] = ledger.withdrawals(engine, unpaid_only=True)
+    assert ledger.pay(engine, request.id) is not None
+    assert ledger.pay(engine, request.id) is None  # never twice
+    assert ledger.balance(engine, "wx_amy")[ledger.PAID] == 1_050
+
+    # a refund after settlement reverses what the order credited; history is kept, not rewritten
+    _sync(engine, _order("280175066411", 2_000, "cancelled", at=NOW + timedelta(minutes=1)))
+    b = ledger.balance(engine, "wx_amy")
+    assert b[ledger.AVAILABLE] == 450 - 1_000
+    assert b == _entries_sum(engine, "wx_amy")
+    with Session(engine) as session:
+        kinds = [e.kind for e in session.exec(select(RebateEntry).order_by(RebateEntry.id))]  # type: ignore[arg-type]
+    assert kinds[0] == "credit_pending" and "reversal" in kinds and kinds.count("withdrawal_paid") == 2
+
+
+async def test_bad_order_numbers_get_short_clear_answers(store_engine: Engine) -> None:
+    engine = store_engine
+    _sync(engine, _order("3900000123456", 800), _order("3900000999456", 500), _order("77001", 1))
+    rebates = RebateHandler(engine=engine, share_percent=50)
+    assert "还没查到订单" in await _ask(rebates, "wx_amy", "绑定 1234567890")
+    assert "订单号好像不对" in await _ask(rebates, "wx_amy", "绑定 12-3")
+    assert "绑定成功" in await _ask(rebates, "wx_amy", "绑定 123456")  # the last six digits of one order
+    assert "已经绑定过" in await _ask(rebates, "wx_amy", "绑定 3900000123456")
+    assert "被别人绑定" in await _ask(rebates, "wx_bob", "绑定 3900000123456")
+    _sync(engine, _order("4100000999456", 500), league="pdd")
+    assert "好几个订单" in await _ask(rebates, "wx_bob", "绑定 999456")
+    assert "绑定 订单号" in await _ask(rebates, "wx_bob", "绑定")
+    group = Incoming("1", "g@chatroom", "群", "wx_bob", "bob", "余额", is_group=True)
+    assert await rebates(group) is None  # private chat only
+
+
+async def test_concurrent_binds_credit_once_and_balances_are_sums_of_entries(store_engine: Engine) -> None:
+    engine = store_engine
+    orders = [_order(f"28{n:010d}", 1_000 + n) for n in range(8)]
+    _sync(engine, *orders)
+    members = [f"wx_m{n}" for n in range(6)]
+    results = await asyncio.gather(
+        *(
+            asyncio.to_thread(ledger.bind, engine, member, order.order_id, 40)
+            for order in orders
+            for member in members
+        )
+    )
+    assert sum(r.outcome == "bound" for r in results) == len(orders)
+    assert all(r.outcome in ("bound", "taken") for r in results)
+    total = 0
+    for member in members:
+        b = ledger.balance(engine, member)
+        assert b == _entries_sum(engine, member)
+        total += b[ledger.PENDING]
+    assert total == sum(o.commission_fen * 40 // 100 for o in orders)
+
+
+def test_operators_list_and_pay_withdrawals(write_config: Callable[..., Path], tmp_path: Path) -> None:
+    config = write_config("[rebate]\nenabled = true\n")
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'data' / 'tuike.db'}")
+    db.upgrade(engine)
+    _sync(engine, _order("5500001", 3_000, "settled"))
+    assert ledger.bind(engine, "wx_amy", "5500001", 50).outcome == "bound"
+    request_id, amount = ledger.request_withdrawal(engine, "wx_amy")
+    engine.dispose()
+    run = CliRunner().invoke
+    listed = run(cli, ["--config", str(config), "rebate", "list"])
+    assert listed.exit_code == 0 and f"{request_id}" in listed.output and "¥15.00" in listed.output
+    assert "wx_amy" in listed.output and "待付" in listed.output
+    paid = run(cli, ["--config", str(config), "rebate", "pay", str(request_id)])
+    assert paid.exit_code == 0 and "已记为已付" in paid.output
+    again = run(cli, ["--config", str(config), "rebate", "pay", str(request_id)])
+    assert again.exit_code == 1
+    assert "没有待处理" in run(cli, ["--config", str(config), "rebate", "list"]).output
+    assert amount == 1_500
+
+
+@pytest.mark.parametrize("text", ["绑定推客", "余额宝怎么样", "提现到哪里"])
+async def test_other_private_messages_pass_by(engine: Engine, text: str) -> None:
+    rebates = RebateHandler(engine=engine, share_percent=50)
+    assert await rebates(Incoming("1", "wx_amy", "a", "wx_amy", "a", text, is_group=False)) is None

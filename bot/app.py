@@ -70,7 +70,7 @@ def setup_logging(settings: Settings) -> None:
         level=settings.bot.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    for noisy in ("httpx", "httpcore", "alembic.runtime.migration", "apscheduler"):
+    for noisy in ("httpx", "httpcore", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     redact.register(*redact.secret_values(settings))
     redact.install()

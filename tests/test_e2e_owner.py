@@ -16,20 +16,15 @@ from bot.leagues.base import Spot
 from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.wechat.build import build_channels
 from bot.render import Renderer
+from tests.e2e import channels_section, run_console
 
 pytestmark = pytest.mark.usefixtures("loop_watchdog")
 
 
 def _config(write_config: Callable[..., Path], sandbox: SandboxServer, extra: str = "") -> Path:
     return write_config(
-        f"""
-[leagues.channels]
-sandbox = false
-base_url = "{sandbox.base_url}"
-appid = "wx_e2e_org"
-secret = "e2e-secret"
-sharer_appid = "wx_sharer_demo02"
-max_retries = 1
+        channels_section(sandbox.base_url)
+        + f"""
 {extra}
 """
     )
@@ -37,18 +32,7 @@ max_retries = 1
 
 async def _run(config: Path, lines: str) -> list[str]:
     """Each reply the owner got, in order (the console prints one block per reply)."""
-    out = io.StringIO()
-    channel = ConsoleChannel(
-        bot_name="推客小助手",
-        room="测试群",
-        member="小明",
-        owner="群主",
-        stdin=io.StringIO("/owner\n" + lines),
-        stdout=out,
-        interactive=False,
-    )
-    await App(load_config(config), channel=channel).run()
-    return [block for block in out.getvalue().split("@小明 ")[1:]]
+    return (await run_console(config, "/owner\n" + lines)).split("@小明 ")[1:]
 
 
 async def test_live_reminders_say_nobody_is_followed_until_the_operator_names_talents(

@@ -33,6 +33,7 @@ from bot.chat.console import ConsoleChannel
 from bot.config import LoadedConfig, Settings, sandbox_in_real_chat
 from bot.handlers.deals import DealsHandler, LateSend
 from bot.handlers.help import HelpHandler
+from bot.handlers.ids import IdsHandler
 from bot.handlers.money import MoneyHandler
 from bot.handlers.parse import may_be_request
 from bot.handlers.ratelimit import Limit, LimitRequests, RateLimiter
@@ -69,7 +70,7 @@ def setup_logging(settings: Settings) -> None:
         level=settings.bot.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    for noisy in ("httpx", "httpcore", "alembic.runtime.migration", "apscheduler"):
+    for noisy in ("httpx", "httpcore", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     redact.register(*redact.secret_values(settings))
     redact.install()
@@ -134,7 +135,11 @@ def build_router(
     )
     return Router(
         relevant=lambda m: m.mentioned or not m.is_group or may_be_request(m.text),
-        handlers=[HelpHandler(renderer, settings.bot.name), *handlers],
+        handlers=[
+            HelpHandler(renderer, settings.bot.name),
+            IdsHandler(renderer, settings.bot.operators),
+            *handlers,
+        ],
         middleware=[
             CatchErrors(lambda: APOLOGY),
             ignore_self,
@@ -398,8 +403,8 @@ class App:
             for push in self.pushes.values():
                 push.jobs_changed()
 
-        def next_runs() -> dict[int, datetime]:
-            runs: dict[int, datetime] = {}
+        def next_runs() -> dict[tuple[int, str], datetime]:
+            runs: dict[tuple[int, str], datetime] = {}
             for push in self.pushes.values():
                 runs.update(push.next_runs())
             return runs
@@ -414,6 +419,8 @@ class App:
             on_change=jobs_changed,
             next_runs=next_runs,
             deadline=settings.deals.answer_deadline_seconds,
+            talents=settings.leagues.channels.talents,
+            remind_minutes=settings.push.live_remind_minutes,
         )
         money = MoneyHandler(
             engine=self.engine,

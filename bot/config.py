@@ -265,6 +265,13 @@ class TemplateSettings(_Section):
     max_message_chars: int = Field(1500, ge=100, le=10000)
 
 
+class Talent(_Section):
+    """A followed 带货达人: the appid the API wants and the name members see (never the appid)."""
+
+    appid: str = Field(min_length=1)
+    name: str = ""
+
+
 class ChannelsLeagueSettings(_Section):
     enabled: bool = True
     sandbox: bool = True
@@ -279,9 +286,17 @@ class ChannelsLeagueSettings(_Section):
     sharer_appid: str = ""
     mini_program_appid: str = ""
     head_supplier_appid: str = ""
-    talents: tuple[str, ...] = ()
+    talents: tuple[Talent, ...] = ()
+    """`"wx…"` or `{ appid = "wx…", name = "小鹿爱好物" }`: a talent without a name is never shown by appid."""
     timeout_seconds: float = Field(8.0, gt=0, le=120)
     max_retries: int = Field(3, ge=0, le=10)
+
+    @field_validator("talents", mode="before")
+    @classmethod
+    def _talent_from_a_bare_appid(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return [{"appid": v} if isinstance(v, str) else v for v in value]
+        return value
 
     @model_validator(mode="after")
     def _credentials_for_the_real_api(self) -> ChannelsLeagueSettings:
@@ -466,6 +481,8 @@ class DealSettings(_Section):
     """A real answer finished this long after the deadline still follows (once); later, it is only cached."""
     leagues: tuple[LeagueName, ...] = ("channels", "union", "taobao", "jd", "pdd")
     """Which leagues a keyword search asks, in this order (only enabled ones count)."""
+    rank_by: Literal["weighted", "final_price", "commission", "sales"] = "weighted"
+    """How search results and daily deals are ordered (bot/leagues/ranking.py)."""
 
 
 class PushSettings(_Section):

@@ -44,6 +44,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateSyntaxError, Undefined
 
+from bot.render_emoji import emoji_presentation
 from bot.render_limits import (
     DEFAULT_LIMITS,
     LimitedEnvironment,
@@ -228,20 +229,37 @@ def _clusters(text: str) -> Iterator[str]:
 
 
 def shorten(text: str, width: int = 40) -> str:
-    """At most `width` display columns, ending in `…` when cut; never splits a character."""
+    """At most `width` display columns, ending in `…` when cut; never splits a character, and cuts
+    where a word or phrase ends (a space or punctuation: titles are phrases in a row, and `适用苹…`
+    reads badly) unless that would throw away more than half of what fits."""
     text = str(text)
     if display_width(text) <= width:
         return text
     budget = width - display_width(ELLIPSIS)
     kept: list[str] = []
     used = 0
-    for cluster in _clusters(text):
+    boundary = 0  # how many clusters end at a word's end
+    clusters = list(_clusters(text))
+    for i, cluster in enumerate(clusters):
         w = display_width(cluster)
         if used + w > budget:
+            if not _ends_word(cluster) and boundary and display_width("".join(kept[:boundary])) * 2 >= budget:
+                kept = kept[:boundary]
             break
         kept.append(cluster)
         used += w
-    return "".join(kept).rstrip() + ELLIPSIS
+        if _ends_word(cluster) or (i + 1 < len(clusters) and _ends_word(clusters[i + 1])):
+            boundary = len(kept)
+    return "".join(kept).rstrip(_TRAILING) + ELLIPSIS
+
+
+_WORD_ENDS = " \t\u3000,，、。.;；:：!！?？/|·-—()（）[]【】「」"
+_TRAILING = " \t\u3000,，、;；:：/|·-—(（[【「"
+"""What a cut title should not end on before its `…` (a closing bracket or full stop stays)."""
+
+
+def _ends_word(cluster: str) -> bool:
+    return cluster[0] in _WORD_ENDS
 
 
 def _in_zone(moment: datetime, zone: tzinfo) -> datetime:
@@ -340,9 +358,10 @@ def compile_file(env: LimitedEnvironment, path: Path) -> Template:
 
 
 def tidy(text: str) -> str:
-    """Trailing spaces go, blank lines left by untaken branches collapse to one, edges are stripped."""
+    """Trailing spaces go, blank lines left by untaken branches collapse to one, edges are stripped;
+    emoji get the selector that makes every WeChat build draw them as pictures (render_emoji.py)."""
     lines = [line.rstrip() for line in text.splitlines()]
-    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()
+    return emoji_presentation(_BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip())
 
 
 def cut(text: str, max_chars: int) -> str:

@@ -26,9 +26,20 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "daily_deals": frozenset({"group_name", "date", "items", "categories"}),
         "live_soon": frozenset({"live", "minutes", "link"}),
         "live_now": frozenset({"live", "link"}),
-        "subscribed": frozenset({"kind", "at_time", "categories"}),
-        "unsubscribed": frozenset({"kind"}),
-        "subscription_status": frozenset({"subscriptions"}),
+        "subscribed": frozenset(
+            {
+                "kind",
+                "at_time",
+                "categories",
+                "replaced",
+                "slots",
+                "talents",
+                "unnamed_talents",
+                "remind_minutes",
+            }
+        ),
+        "unsubscribed": frozenset({"kind", "at_time", "removed", "slots"}),
+        "subscription_status": frozenset({"subscriptions", "talents", "unnamed_talents"}),
         "unknown_category": frozenset({"given", "valid"}),
         "not_owner": frozenset({"asker"}),
         "rate_limited": frozenset({"asker", "seconds"}),
@@ -40,11 +51,25 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
             {"group_name", "period", "orders", "paid_fen", "commission_fen", "settled_fen", "periods"}
         ),
         "welcome": frozenset({"member_name", "group_name", "bot_name"}),
-        "subscribe_usage": frozenset({"reason"}),
+        "subscribe_usage": frozenset({"reason", "given"}),
+        "chat_ids": frozenset({"which", "sender_id", "sender_name", "chat_id", "chat_name"}),
     }
 )
 
 SPOT = Spot(league="channels", sharer_appid="wx8d2f3c4b5a697081")
+
+_SUBSCRIBED: Mapping[str, Any] = MappingProxyType(
+    {
+        "kind": "daily",
+        "at_time": "08:30",
+        "categories": [],
+        "replaced": False,
+        "slots": [],
+        "talents": [],
+        "unnamed_talents": 0,
+        "remind_minutes": 15,
+    }
+)
 
 EARBUDS_COUPON = Coupon(
     coupon_id="1126004503281",
@@ -277,11 +302,19 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
             {"live": LIVE_NO_TIME, "link": ""},
         ),
         "subscribed": (
-            {"kind": "daily", "at_time": "08:30", "categories": ["数码", "母婴"]},
-            {"kind": "daily", "at_time": "", "categories": []},
-            {"kind": "live", "at_time": "", "categories": []},
+            {**_SUBSCRIBED, "at_time": "08:30", "categories": ["数码", "母婴"], "slots": ["08:30", "20:00"]},
+            {**_SUBSCRIBED, "at_time": "", "categories": []},
+            {**_SUBSCRIBED, "at_time": "20:00", "replaced": True, "slots": ["20:00"]},
+            {**_SUBSCRIBED, "kind": "live", "talents": ["小鹿爱好物"], "unnamed_talents": 1},
+            {**_SUBSCRIBED, "kind": "live"},
         ),
-        "unsubscribed": ({"kind": "daily"}, {"kind": "live"}, {"kind": "all"}),
+        "unsubscribed": (
+            {"kind": "daily", "at_time": "", "removed": 2, "slots": []},
+            {"kind": "daily", "at_time": "08:30", "removed": 1, "slots": ["20:00"]},
+            {"kind": "daily", "at_time": "09:00", "removed": 0, "slots": ["20:00"]},
+            {"kind": "live", "at_time": "", "removed": 1, "slots": []},
+            {"kind": "all", "at_time": "", "removed": 3, "slots": []},
+        ),
         "subscription_status": (
             {
                 "subscriptions": [
@@ -291,10 +324,18 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                         "categories": ["数码", "母婴"],
                         "next_run": datetime(2024, 6, 19, 0, 30, tzinfo=UTC),
                     },
+                    {
+                        "kind": "daily",
+                        "at_time": "20:00",
+                        "categories": [],
+                        "next_run": datetime(2024, 6, 19, 12, 0, tzinfo=UTC),
+                    },
                     {"kind": "live", "at_time": "", "categories": [], "next_run": None},
-                ]
+                ],
+                "talents": ["小鹿爱好物"],
+                "unnamed_talents": 0,
             },
-            {"subscriptions": []},
+            {"subscriptions": [], "talents": [], "unnamed_talents": 0},
         ),
         "unknown_category": (
             {"given": "零食", "valid": ["数码", "母婴", "美妆", "食品饮料", "日用百货"]},
@@ -368,7 +409,23 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "periods": [],
             },
         ),
-        "subscribe_usage": ({"reason": "unknown"}, {"reason": "private"}),
+        "chat_ids": tuple(
+            {
+                "which": which,
+                "sender_id": "wxid_k3j9a8s7d6f5",
+                "sender_name": "小明",
+                "chat_id": "34567890123@chatroom" if which.startswith("group") else "",
+                "chat_name": "宝妈好物分享群" if which.startswith("group") else "",
+            }
+            for which in ("me", "me_in_group", "group", "group_not_owner", "group_in_private")
+        ),
+        "subscribe_usage": (
+            {"reason": "unknown", "given": ""},
+            {"reason": "private", "given": ""},
+            {"reason": "bad_hour", "given": "25:00"},
+            {"reason": "bad_minute", "given": "8:60"},
+            {"reason": "bad_form", "given": "8:30pm"},
+        ),
         "welcome": ({"member_name": "阿珍", "group_name": "宝妈好物分享群", "bot_name": "推客小助手"},),
     }
 )

@@ -4,7 +4,6 @@ league over HTTP on 127.0.0.1 (the same path `tuike run` takes)."""
 from __future__ import annotations
 
 import asyncio
-import io
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -13,9 +12,9 @@ import pytest
 
 from bot.app import App
 from bot.chat.base import Incoming, MessageHandler, Outgoing
-from bot.chat.console import ConsoleChannel
 from bot.config import load_config
 from bot.leagues.sandbox.server import SandboxServer
+from tests.e2e import channels_section, run_console
 
 pytestmark = pytest.mark.usefixtures("loop_watchdog")
 
@@ -24,32 +23,14 @@ LINK = re.compile(r"https://store\.weixin\.qq\.com/shop/a/[A-Za-z0-9]+")
 
 def _config(write_config: Callable[..., Path], sandbox: SandboxServer, extra: str = "") -> Path:
     return write_config(
-        f"""
-[leagues.channels]
-sandbox = false
-base_url = "{sandbox.base_url}"
-appid = "wx_e2e_org"
-secret = "e2e-secret"
-sharer_appid = "wx_sharer_demo02"
-max_retries = 1
+        channels_section(sandbox.base_url)
+        + f"""
 {extra}
 """
     )
 
 
-async def _run(config: Path, lines: str) -> str:
-    out = io.StringIO()
-    channel = ConsoleChannel(
-        bot_name="推客小助手",
-        room="测试群",
-        member="小明",
-        owner="群主",
-        stdin=io.StringIO(lines),
-        stdout=out,
-        interactive=False,
-    )
-    await App(load_config(config), channel=channel).run()
-    return out.getvalue()
+_run = run_console
 
 
 async def test_keyword_search_then_paste_the_link_back(

@@ -3,7 +3,6 @@ someone else's pasted links come back as this group's links, and 找 mixes every
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 from collections.abc import Callable
@@ -12,9 +11,6 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from bot.app import App
-from bot.chat.console import ConsoleChannel
-from bot.config import load_config
 from bot.leagues.jd.league import sub_union_id
 from bot.leagues.sandbox.jd_face import DEFAULT_APP_KEY, DEFAULT_APP_SECRET, JdFace, jd_sku
 from bot.leagues.sandbox.pdd_face import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PID, PddFace
@@ -23,6 +19,7 @@ from bot.leagues.sandbox.top_face import SANDBOX_APP_KEY, SANDBOX_APP_SECRET
 from bot.leagues.taobao.build import SANDBOX_PID
 from bot.store import db
 from bot.store.models import LeagueSpot
+from tests.e2e import channels_section, run_console
 
 JD_LINK = re.compile(r"https://u\.jd\.com/[A-Za-z0-9]+")
 PDD_LINK = re.compile(r"https://p\.pinduoduo\.com/[A-Za-z0-9]+")
@@ -30,14 +27,8 @@ PDD_LINK = re.compile(r"https://p\.pinduoduo\.com/[A-Za-z0-9]+")
 
 def _config(write_config: Callable[..., Path], sandbox: SandboxServer, extra: str = "") -> Path:
     return write_config(
-        f"""
-[leagues.channels]
-sandbox = false
-base_url = "{sandbox.base_url}"
-appid = "wx_e2e_org"
-secret = "e2e-secret"
-sharer_appid = "wx_sharer_demo02"
-max_retries = 1
+        channels_section(sandbox.base_url)
+        + f"""
 
 [leagues.taobao]
 enabled = true
@@ -67,19 +58,7 @@ pid = "{DEFAULT_PID}"
     )
 
 
-async def _run(config: Path, lines: str) -> str:
-    out = io.StringIO()
-    channel = ConsoleChannel(
-        bot_name="推客小助手",
-        room="测试群",
-        member="小明",
-        owner="群主",
-        stdin=io.StringIO(lines),
-        stdout=out,
-        interactive=False,
-    )
-    await App(load_config(config), channel=channel).run()
-    return out.getvalue()
+_run = run_console
 
 
 def _faces(sandbox: SandboxServer) -> tuple[JdFace, PddFace]:

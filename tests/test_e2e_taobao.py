@@ -3,14 +3,10 @@
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.app import App
-from bot.chat.console import ConsoleChannel
-from bot.config import load_config
 from bot.handlers.parse import find_product_refs
 from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.sandbox.top_face import (
@@ -20,6 +16,7 @@ from bot.leagues.sandbox.top_face import (
     SANDBOX_SITE,
     TopFace,
 )
+from tests.e2e import channels_section, run_console
 
 TPWD = re.compile(r"￥[A-Za-z0-9]{11}￥")
 PID = f"mm_{SANDBOX_MEMBER}_{SANDBOX_SITE}_110000000001"
@@ -27,14 +24,8 @@ PID = f"mm_{SANDBOX_MEMBER}_{SANDBOX_SITE}_110000000001"
 
 def _config(write_config: Callable[..., Path], sandbox: SandboxServer, extra: str = "") -> Path:
     return write_config(
-        f"""
-[leagues.channels]
-sandbox = false
-base_url = "{sandbox.base_url}"
-appid = "wx_e2e_org"
-secret = "e2e-secret"
-sharer_appid = "wx_sharer_demo02"
-max_retries = 1
+        channels_section(sandbox.base_url)
+        + f"""
 
 [leagues.taobao]
 enabled = true
@@ -51,19 +42,7 @@ max_retries = 1
     )
 
 
-async def _run(config: Path, lines: str) -> str:
-    out = io.StringIO()
-    channel = ConsoleChannel(
-        bot_name="推客小助手",
-        room="测试群",
-        member="小明",
-        owner="群主",
-        stdin=io.StringIO(lines),
-        stdout=out,
-        interactive=False,
-    )
-    await App(load_config(config), channel=channel).run()
-    return out.getvalue()
+_run = run_console
 
 
 def _face(sandbox: SandboxServer) -> TopFace:

@@ -3,7 +3,6 @@ over HTTP on 127.0.0.1 (the path `tuike run` takes with `[leagues.union]` on the
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 from collections.abc import Callable
@@ -13,12 +12,12 @@ import pytest
 from sqlmodel import select
 
 from bot.app import App
-from bot.chat.console import ConsoleChannel
 from bot.config import load_config
 from bot.leagues.sandbox.union_face import PREFIX
 from bot.leagues.wechat.union import group_tag
 from bot.store import db
 from bot.store.models import LeagueSpot
+from tests.e2e import run_console
 
 UNION_LINK = re.compile(r"https://mmbizurl\.cn/s/[A-Za-z0-9_\-]+")
 
@@ -36,18 +35,7 @@ leagues = ["union"]
 
 
 async def _run(config: Path, lines: str) -> str:
-    out = io.StringIO()
-    channel = ConsoleChannel(
-        bot_name="推客小助手",
-        room="宝妈省钱群",
-        member="小明",
-        owner="群主",
-        stdin=io.StringIO(lines),
-        stdout=out,
-        interactive=False,
-    )
-    await App(load_config(config), channel=channel).run()
-    return out.getvalue()
+    return await run_console(config, lines, room="宝妈省钱群")
 
 
 async def test_search_answers_with_the_groups_union_links_and_a_mini_program_card(

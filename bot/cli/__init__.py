@@ -37,6 +37,11 @@ COMMANDS = {
         "bot.cli.league", "quota", "How much of today's API quota the league calls the bot makes have used."
     ),
     "push": Lazy("bot.cli.push", "push", "Daily deals and live reminders."),
+    "groups": Lazy(
+        "bot.cli.groups",
+        "groups",
+        "The groups the bot knows: room id, name, account, owner and subscriptions.",
+    ),
     "union": Lazy("bot.cli.union", "union", "The mini-program union (小程序联盟): promotion spots."),
     "pdd": Lazy("bot.cli.pdd", "pdd", "拼多多 多多进宝: PID registration (备案)."),
     "orders": Lazy("bot.cli.orders", "orders", "Order sync from every enabled league."),

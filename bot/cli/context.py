@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from bot.config import LoadedConfig, Settings
+    from bot.store.models import Group
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -18,6 +21,20 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
     click.echo(mask(message), err=True)
     sys.exit(code)
+
+
+def one_group(engine: Engine, name_or_id: str) -> Group:
+    """GROUP as every command takes it: a room id, or a name that only one group has; anything else
+    is refused (exit 2) with what the operator can do about it."""
+    from bot.store.groups import find_groups
+
+    found = find_groups(engine, name_or_id)
+    if not found:
+        fail(f"没有这个群：{name_or_id}（`tuike groups` 列出机器人认识的群）(no such group)")
+    if len(found) > 1:
+        ids = "、".join(g.room_id for g in found)
+        fail(f"有 {len(found)} 个群叫「{name_or_id}」，请用群 ID：{ids} (several groups have this name)")
+    return found[0]
 
 
 class Context:

@@ -14,7 +14,6 @@ import click
 from bot.cli.context import settings_of
 from bot.config import Settings
 from bot.handlers.parse import find_product_refs
-from bot.handlers.ranking import mix_leagues, rank_products
 from bot.handlers.spots import GroupSpots
 from bot.leagues.base import (
     League,
@@ -26,6 +25,7 @@ from bot.leagues.base import (
     SearchQuery,
 )
 from bot.leagues.linkcache import LinkCache
+from bot.leagues.ranking import mix_leagues, rank_products
 from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.setup import default_spots, open_leagues, spot_issuers
 from bot.render import yuan
@@ -137,11 +137,17 @@ def search(ctx: click.Context, keyword: str, league_name: str | None, limit: int
         )
         query = SearchQuery(keyword=keyword, limit=max(limit * 2, 10), shown=limit)
         results = await asyncio.gather(*(league.search(query) for league in chosen))
+        rank_by = settings.deals.rank_by
         if len(results) == 1:
-            return rank_products(results[0])[:limit]
-        return mix_leagues(list(results), limit)
+            return rank_products(results[0], rank_by, keyword)[:limit]
+        return mix_leagues(list(results), limit, rank_by, keyword)
 
-    for p in asyncio.run(_with_leagues(settings, work)):
+    found = asyncio.run(_with_leagues(settings, work))
+    if not found:
+        # stdout stays empty (a script reading JSON lines gets none), as `tuike parse` does
+        click.echo(f"没有找到「{keyword}」相关的商品 (nothing found)", err=True)
+        return
+    for p in found:
         row = _row(p)
         if as_json:
             click.echo(json.dumps(row, ensure_ascii=False))

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from bot.chat.base import Image, LinkCard, MiniProgramCard, Outgoing, Text
-from bot.cli.context import settings_of
+from bot.cli.context import one_group, settings_of
 from bot.config import Settings
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.setup import open_leagues
@@ -20,7 +20,6 @@ from bot.push.sender import PacedSender
 from bot.push.service import PushService, daily_slot_key, next_slot
 from bot.render import Renderer
 from bot.store import db, subscriptions
-from bot.store.groups import find_group
 from bot.store.models import Subscription
 
 
@@ -60,10 +59,8 @@ def daily(ctx: click.Context, group_name: str, dry_run: bool) -> None:
     from bot.leagues.setup import default_spots, spot_issuers
 
     engine = _engine(settings)
-    group = find_group(engine, group_name)
-    if group is None or group.id is None:
-        click.echo(f"没有这个群：{group_name}", err=True)
-        sys.exit(2)
+    group = one_group(engine, group_name)
+    assert group.id is not None
     sub = next((s for s in subscriptions.for_group(engine, group.id) if s.kind == "daily"), None)
     sub = sub or Subscription(group_id=group.id, kind="daily", at_time=settings.push.default_time)
 
@@ -128,7 +125,7 @@ def status(ctx: click.Context) -> None:
             click.echo(f"  {group.name}  直播提醒")
     if not rows:
         click.echo("  (没有订阅)")
-    names = {g.id: g.name for _s, g in rows}
+    names = subscriptions.group_names(engine)  # every group: one that unsubscribed still has a name
     recent = claims.latest(engine, 20)
     click.echo("最近结果 (recent):")
     for row in recent:

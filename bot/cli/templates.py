@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli.context import Context, pass_context
+from bot.cli.context import Context, one_group, pass_context
 from bot.render import BUILTIN_TEMPLATES, Renderer, display_path, group_key
 from bot.render_check import check_templates
 from bot.render_samples import KINDS, SAMPLES
@@ -62,7 +62,9 @@ def check_command(ctx: Context, folder: Path | None) -> None:
 
 @templates.command("preview")
 @click.argument("name")
-@click.option("--group", "group", default=None, help="Chat id (or group key) whose overrides to use.")
+@click.option(
+    "--group", "group", default=None, help="Group name or room id (or a group key) whose overrides to use."
+)
 @click.option("--sample", "index", default=1, show_default=True, help="Which sample data set (1, 2, ...).")
 @dir_option
 @pass_context
@@ -77,6 +79,8 @@ def preview_command(ctx: Context, name: str, group: str | None, index: int, fold
         sys.exit(2)
     problems: list[str] = []
     renderer = _renderer(ctx, folder, problems)
+    if group is not None and group_key(group) not in renderer.groups():
+        group = _room_of(ctx, group)  # a group's name or room id, resolved as every command does
     source = renderer.winner(name, group)
     text = renderer.render(name, samples[index - 1], group=group)
     click.echo(f"── {name} · {display_path(source) if source else '?'} ──", err=True)
@@ -85,6 +89,20 @@ def preview_command(ctx: Context, name: str, group: str | None, index: int, fold
         for problem in problems:
             click.echo(problem, err=True)
         sys.exit(1)
+
+
+def _room_of(ctx: Context, name_or_id: str) -> str:
+    """The room id of GROUP (a name only one group has, or a room id); an unknown one is refused."""
+    from bot.store import db
+
+    url = ctx.loaded.settings.database_url
+    engine = db.make_engine(url)
+    try:
+        if db.is_sqlite(url):
+            db.upgrade(engine)
+        return one_group(engine, name_or_id).room_id
+    finally:
+        engine.dispose()
 
 
 @templates.command("list")

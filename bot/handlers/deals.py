@@ -26,7 +26,6 @@ from bot.handlers.parse import (
     parse_command,
     shown_keyword,
 )
-from bot.handlers.ranking import mix_leagues
 from bot.handlers.ratelimit import RateLimiter, Verdict
 from bot.handlers.unpromotable import unpromotable_reason
 from bot.leagues.base import (
@@ -45,6 +44,7 @@ from bot.leagues.base import (
 from bot.leagues.budget import budget, remaining
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.metering import metered
+from bot.leagues.ranking import mix_leagues
 from bot.render import Renderer
 from bot.store.requests import RequestRecord, RequestRecorder
 
@@ -343,7 +343,7 @@ class DealsHandler:
             failed_league, error = trouble
             return await self._league_trouble(message, failed_league, error)
         league_of = {id(p): lg for lg, p in found}
-        top = mix_leagues(per_league, self.settings.results_per_search)
+        top = mix_leagues(per_league, self.settings.results_per_search, self.settings.rank_by, keyword)
         made = await asyncio.gather(
             *(self._spot_and_link(message, league_of[id(p)], p) for p in top), return_exceptions=True
         )

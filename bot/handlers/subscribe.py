@@ -1,4 +1,7 @@
-"""Owner commands: 订阅 每日好物 [HH:MM] [类目…], 订阅 直播, 退订 [每日好物|直播], 订阅状态.
+"""Owner commands: 订阅 每日好物 [HH:MM] [类目…], 订阅 直播, 退订 [每日好物|直播|HH:MM], 订阅状态.
+
+A group may have several daily slots: 订阅 每日好物 at a new time adds one, at a time it already has
+replaces that one only, and 退订 08:30 removes one.
 
 Only the room owner or a configured operator may change a subscription; anyone may ask the status.
 Categories are matched to the league's tree forgivingly: `数码` finds 手机数码.
@@ -8,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 
 from bot.chat.base import Incoming, Reply
+from bot.config import Talent
 from bot.handlers.deals import HARD_STOP_MARGIN
 from bot.handlers.parse import parse_command
 from bot.handlers.spots import GroupSpots
@@ -31,25 +35,30 @@ _TIME = re.compile(
 )
 _TIMEISH = re.compile(r"^(早上|上午|中午|下午|晚上)?\d+([:：点]|$)")
 """Looks like an attempt at a time: a wrong one gets the usage, not "no such category"."""
-BAD_TIME = "bad"
+BAD_HOUR, BAD_MINUTE, BAD_FORM = "bad_hour", "bad_minute", "bad_form"
+BAD_TIMES = (BAD_HOUR, BAD_MINUTE, BAD_FORM)
+"""What was wrong with a time, as the usage text's `reason`: 25:00, 8:60, 8:30pm / a bare 8."""
 
 
 def parse_time(word: str) -> str | None:
     """`08:30`, `8:30`, `8点`, `8点半`, `晚上8点15` → "HH:MM"; None when the word is no time at all;
-    `BAD_TIME` when it tries to be one and fails (25:00, 8:61, 8)."""
+    one of `BAD_TIMES` when it tries to be one and fails (25:00, 8:60, 8:30pm, 8)."""
     found = _TIME.match(word)
     if found is None:
-        return BAD_TIME if _TIMEISH.match(word) else None
+        return BAD_FORM if _TIMEISH.match(word) else None
     hour = int(found["hour"])
     minute = 30 if found["half"] else int(found["minute"] or found["minute2"] or 0)
     if found["part"] in ("下午", "晚上") and hour < 12:
         hour += 12
-    if hour > 23 or minute > 59:
-        return BAD_TIME
+    if hour > 23:
+        return BAD_HOUR
+    if minute > 59:
+        return BAD_MINUTE
     return f"{hour:02d}:{minute:02d}"
 
 
-NextRuns = Callable[[], Mapping[int, datetime]]
+NextRuns = Callable[[], Mapping[tuple[int, str], datetime]]
+"""(group id, HH:MM) → when that daily slot next fires."""
 
 
 def match_categories(words: Iterable[str], tree: list[Category]) -> tuple[list[Category], list[str]]:
@@ -81,7 +90,11 @@ class SubscribeHandler:
         on_change: Callable[[], None] = lambda: None,
         next_runs: NextRuns = dict,
         deadline: float = 5.0,
+        talents: Sequence[Talent] = (),
+        remind_minutes: int = 15,
     ) -> None:
+        """`talents`: the operator's followed talents, so 订阅 直播 can say who it will remind about
+        (or that nobody is set up, rather than promise reminders that can never come)."""
         self.engine = engine
         self.renderer = renderer
         self.league = league
@@ -91,13 +104,15 @@ class SubscribeHandler:
         self.on_change = on_change
         self.next_runs = next_runs
         self.deadline = deadline
+        self.talents = tuple(talents)
+        self.remind_minutes = remind_minutes
 
     async def __call__(self, message: Incoming) -> Reply | None:
         command = parse_command(message.text, mentioned=message.mentioned)
         if command is None or command.kind not in ("subscribe", "unsubscribe", "subscription_status"):
             return None
         if not message.is_group:
-            return await self._say(message, "subscribe_usage", {"reason": "private"})
+            return await self._say(message, "subscribe_usage", {"reason": "private", "given": ""})
         group = await self.groups.group(message)
         if group is None or group.id is None:
             return None
@@ -107,25 +122,18 @@ class SubscribeHandler:
             return await self._say(message, "not_owner", {"asker": message.sender_name})
         words = command.arg.split()
         if command.kind == "unsubscribe":
-            kind = self._kind(words[0]) if words else "all"
-            if kind is None:
-                return await self._say(message, "subscribe_usage", {"reason": "unknown"})
-            await asyncio.to_thread(
-                subscriptions.unsubscribe, self.engine, group.id, None if kind == "all" else kind
-            )
-            self.on_change()
-            return await self._say(message, "unsubscribed", {"kind": kind})
+            return await self._unsubscribe(message, group.id, words)
         kind = self._kind(words[0]) if words else None
         if kind is None:
-            return await self._say(message, "subscribe_usage", {"reason": "unknown"})
+            return await self._say(message, "subscribe_usage", {"reason": "unknown", "given": ""})
         if kind == "live":
             await asyncio.to_thread(subscriptions.subscribe, self.engine, group.id, "live")
             self.on_change()
-            return await self._say(message, "subscribed", {"kind": "live", "at_time": "", "categories": []})
+            return await self._say(message, "subscribed", self._subscribed("live"))
         at_time, rest = self.default_time, words[1:]
         given = parse_time(rest[0]) if rest else None
-        if given == BAD_TIME:
-            return await self._say(message, "subscribe_usage", {"reason": "unknown"})
+        if given in BAD_TIMES:
+            return await self._say(message, "subscribe_usage", {"reason": given, "given": rest[0]})
         if given is not None:
             at_time, rest = given, rest[1:]
         categories: list[Category] = []
@@ -139,11 +147,62 @@ class SubscribeHandler:
                 valid = [c.name for c in tree if c.level == 1]
                 return await self._say(message, "unknown_category", {"given": unknown[0], "valid": valid})
         ids = ",".join(c.category_id for c in categories)
-        await asyncio.to_thread(subscriptions.subscribe, self.engine, group.id, "daily", at_time, ids)
+        replaced, slots = await asyncio.to_thread(self._add_slot, group.id, at_time, ids)
         self.on_change()
-        names = [c.name for c in categories]
+        context = self._subscribed("daily", at_time, [c.name for c in categories])
+        return await self._say(message, "subscribed", {**context, "replaced": replaced, "slots": slots})
+
+    def _add_slot(self, group_id: int, at_time: str, ids: str) -> tuple[bool, list[str]]:
+        """Subscribe one daily slot (replacing only the one at the same time); (replaced, every slot)."""
+        replaced = subscriptions.active_slot(self.engine, group_id, at_time) is not None
+        subscriptions.subscribe(self.engine, group_id, "daily", at_time, ids)
+        return replaced, self._slots(group_id)
+
+    def _slots(self, group_id: int) -> list[str]:
+        rows = subscriptions.for_group(self.engine, group_id)
+        return [r.at_time for r in rows if r.kind == "daily"]
+
+    def _subscribed(
+        self, kind: str, at_time: str = "", categories: list[str] | None = None
+    ) -> dict[str, Any]:
+        return {
+            "kind": kind,
+            "at_time": at_time,
+            "categories": categories or [],
+            "replaced": False,
+            "slots": [],
+            "talents": [t.name for t in self.talents if t.name],
+            "unnamed_talents": sum(1 for t in self.talents if not t.name),
+            "remind_minutes": self.remind_minutes,
+        }
+
+    async def _unsubscribe(self, message: Incoming, group_id: int, words: list[str]) -> Reply:
+        """退订 [每日好物|直播] [HH:MM], or 退订 08:30: one daily slot by its time."""
+        kind: str | None = "all"
+        at_time: str | None = None
+        for word in words:
+            given = parse_time(word)
+            if given in BAD_TIMES:
+                return await self._say(message, "subscribe_usage", {"reason": given, "given": word})
+            if given is not None:
+                kind, at_time = "daily", given
+            elif (said := self._kind(word)) is not None and at_time is None:
+                kind = said
+            else:
+                return await self._say(message, "subscribe_usage", {"reason": "unknown", "given": ""})
+
+        def work() -> tuple[int, list[str]]:
+            removed = subscriptions.unsubscribe(
+                self.engine, group_id, None if kind == "all" else kind, at_time
+            )
+            return removed, self._slots(group_id)
+
+        removed, slots = await asyncio.to_thread(work)
+        self.on_change()
         return await self._say(
-            message, "subscribed", {"kind": "daily", "at_time": at_time, "categories": names}
+            message,
+            "unsubscribed",
+            {"kind": kind, "at_time": at_time or "", "removed": removed, "slots": slots},
         )
 
     async def _categories(self) -> list[Category]:
@@ -176,11 +235,20 @@ class SubscribeHandler:
                 "kind": r.kind,
                 "at_time": r.at_time,
                 "categories": [names.get(i, i) for i in r.categories.split(",") if i],
-                "next_run": runs.get(group_id) if r.kind == "daily" else None,
+                "next_run": runs.get((group_id, r.at_time)) if r.kind == "daily" else None,
             }
             for r in rows
         ]
-        return await self._say(message, "subscription_status", {"subscriptions": items})
+        talents = self._subscribed("live")
+        return await self._say(
+            message,
+            "subscription_status",
+            {
+                "subscriptions": items,
+                "talents": talents["talents"],
+                "unnamed_talents": talents["unnamed_talents"],
+            },
+        )
 
     async def _say(self, message: Incoming, template: str, context: Mapping[str, Any]) -> Reply:
         return Reply.text(

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.handlers.ranking import rank_products
 from bot.leagues.base import League, LiveEvent, Product, SearchQuery, Spot
 from bot.leagues.linkcache import LinkCache
+from bot.leagues.ranking import RankBy, rank_products
 
 
 def coupon_run_out(product: Product) -> bool:
@@ -25,6 +25,7 @@ async def plan_daily(
     category_ids: Sequence[str],
     count: int,
     exclude: set[str],
+    rank_by: RankBy = "weighted",
 ) -> list[dict[str, Any]]:
     """Up to `count` deals for the group's categories, ranked like search, none pushed recently."""
     candidates: dict[str, Product] = {}
@@ -37,7 +38,7 @@ async def plan_daily(
         for p in await league.search(SearchQuery(limit=wanted)):
             candidates.setdefault(p.product_id, p)
     fresh = [p for p in candidates.values() if p.product_id not in exclude and not coupon_run_out(p)]
-    chosen = rank_products(fresh)[:count]
+    chosen = rank_products(fresh, rank_by)[:count]
     items = []
     for p in chosen:
         link = await links.get_or_create(league.name, p.product_id, spot, lambda p=p: league.promote(p, spot))  # type: ignore[misc]

@@ -1,6 +1,7 @@
 """Scheduled pushes: daily deals at each group's time and live reminders, paced, claimed, caught up.
 
-Subscriptions are rows; the APScheduler jobs are derived from them with stable ids (`daily:<group>`)
+Subscriptions are rows; the APScheduler jobs are derived from them with stable ids
+(`daily:<group>:<HH:MM>`, one per slot: a group may have several a day)
 and rebuilt on start-up and whenever a subscription changes. Every firing goes through `tick(now)`,
 which is idempotent: a slot already in the push log is never pushed again, a missed slot within the
 grace window is sent late, an older one is recorded as skipped. That one function is also what the
@@ -212,15 +213,20 @@ class PushService:
             if not self.serves(group):
                 continue
             hour, minute = (int(x) for x in sub.at_time.split(":"))
-            wanted[f"daily:{sub.group_id}"] = CronTrigger(hour=hour, minute=minute, timezone=self.zone)
+            wanted[f"daily:{sub.group_id}:{sub.at_time}"] = CronTrigger(
+                hour=hour, minute=minute, timezone=self.zone
+            )
         for job in self.scheduler.get_jobs():
             if job.id not in wanted:
                 job.remove()
         for job_id, trigger in wanted.items():
             func = self.tick_live if job_id == "live" else self.tick
-            # a group's own job looks at that group only: 500 groups at 08:30 are 500 small ticks,
-            # not 500 sweeps over every subscription
-            kwargs = {"group_id": int(job_id.split(":")[1])} if job_id.startswith("daily:") else {}
+            # a slot's own job looks at that group's slot only: 500 groups at 08:30 are 500 small
+            # ticks, not 500 sweeps over every subscription
+            kwargs: dict[str, Any] = {}
+            if job_id.startswith("daily:"):
+                _daily, slot_group, slot_time = job_id.split(":", 2)
+                kwargs = {"group_id": int(slot_group), "at_time": slot_time}
             self.scheduler.add_job(
                 func,
                 trigger,
@@ -231,18 +237,21 @@ class PushService:
                 coalesce=True,
             )
 
-    def next_runs(self) -> dict[int, datetime]:
+    def next_runs(self) -> dict[tuple[int, str], datetime]:
+        """(group id, HH:MM) → when that daily slot next fires."""
         out = {}
         now = self.clock()
         for sub, _group in subscriptions.active(self.engine, "daily", self.account):
-            out[sub.group_id] = next_slot(sub.at_time, now, self.zone)
+            out[(sub.group_id, sub.at_time)] = next_slot(sub.at_time, now, self.zone)
         return out
 
     # -- daily deals -------------------------------------------------------------------------------
 
-    async def tick(self, now: datetime | None = None, group_id: int | None = None) -> int:
-        """Push every daily slot that is due and not yet in the push log (of one group, or all);
-        returns how many were queued."""
+    async def tick(
+        self, now: datetime | None = None, group_id: int | None = None, at_time: str | None = None
+    ) -> int:
+        """Push every daily slot that is due and not yet in the push log (of one group's slot, one
+        group, or all); returns how many were queued."""
         now = now or self.clock()
         grace = timedelta(hours=self.push.grace_hours)
         queued = 0
@@ -254,6 +263,8 @@ class PushService:
             ):
                 assert group.id is not None
                 if (group_id is not None and group.id != group_id) or not self.serves(group):
+                    continue
+                if at_time is not None and sub.at_time != at_time:
                     continue
                 slot_time = latest_slot(sub.at_time, now, self.zone)
                 if slot_time < sub.updated_at:
@@ -314,6 +325,7 @@ class PushService:
             category_ids=category_ids,
             count=self.push.deals_per_push,
             exclude=exclude,
+            rank_by=self.settings.deals.rank_by,
         )
         if not items:
             return None
@@ -400,7 +412,7 @@ class PushService:
 
     async def tick_live(self, now: datetime | None = None) -> int:
         now = now or self.clock()
-        talents = list(self.settings.leagues.channels.talents)
+        talents = [t.appid for t in self.settings.leagues.channels.talents]
         if self.league is None or not talents:
             return 0
         queued = 0

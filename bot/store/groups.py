@@ -62,6 +62,21 @@ def find_group(engine: Engine, name_or_id: str) -> Group | None:
         return by_id or session.exec(select(Group).where(Group.name == name_or_id)).first()
 
 
+def find_groups(engine: Engine, name_or_id: str) -> list[Group]:
+    """The group with this room id, else every group with this name (several groups may share one:
+    the operator must then pick by id). How the CLI resolves a GROUP everywhere."""
+    with Session(engine, expire_on_commit=False) as session:
+        by_id = session.exec(select(Group).where(Group.room_id == name_or_id)).first()
+        if by_id is not None:
+            return [by_id]
+        return list(session.exec(select(Group).where(Group.name == name_or_id).order_by(col(Group.id))).all())
+
+
+def all_groups(engine: Engine) -> list[Group]:
+    with Session(engine, expire_on_commit=False) as session:
+        return list(session.exec(select(Group).order_by(col(Group.id))).all())
+
+
 def named_not_by_id(engine: Engine, entries: Iterable[str]) -> dict[str, str]:
     """Entries of an id list that are really some group's name → that group's room id (to tell the
     operator: a name matches nothing, since any member can rename a group)."""

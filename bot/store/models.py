@@ -37,10 +37,13 @@ class Group(SQLModel, table=True):
 
 
 class Subscription(SQLModel, table=True):
-    """A group's wish to receive a push: daily deals at a time, or live reminders."""
+    """A group's wish to receive a push: daily deals at a time (a group may have several times, one
+    row each), or live reminders (at_time "")."""
 
     __tablename__ = "subscriptions"
-    __table_args__ = (UniqueConstraint("group_id", "kind", name="uq_subscription_group_kind"),)
+    __table_args__ = (
+        UniqueConstraint("group_id", "kind", "at_time", name="uq_subscription_group_kind_time"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     group_id: int = Field(foreign_key="groups.id", index=True)

@@ -19,11 +19,16 @@ def subscribe(
     *,
     now: datetime | None = None,
 ) -> Subscription:
-    """Create or change the group's subscription of this kind. `updated_at` is when the current wish
-    began: a daily slot earlier than that is not this subscription's to catch up."""
+    """Create or change the group's subscription of this kind at this time (a group may have several
+    daily slots; live reminders have one, at ""). `updated_at` is when the current wish began: a daily
+    slot earlier than that is not this subscription's to catch up."""
     with Session(engine, expire_on_commit=False) as session:
         row = session.exec(
-            select(Subscription).where(Subscription.group_id == group_id, Subscription.kind == kind)
+            select(Subscription).where(
+                Subscription.group_id == group_id,
+                Subscription.kind == kind,
+                Subscription.at_time == at_time,
+            )
         ).first()
         if row is None:
             group = session.get(Group, group_id)
@@ -36,14 +41,29 @@ def subscribe(
         return row
 
 
-def unsubscribe(engine: Engine, group_id: int, kind: str | None = None) -> int:
-    """Deactivate one kind (or all); returns how many were active."""
+def active_slot(engine: Engine, group_id: int, at_time: str) -> Subscription | None:
+    """The group's active daily slot at this time, if it has one (what a re-subscription replaces)."""
+    with Session(engine, expire_on_commit=False) as session:
+        return session.exec(
+            select(Subscription).where(
+                Subscription.group_id == group_id,
+                Subscription.kind == "daily",
+                Subscription.at_time == at_time,
+                col(Subscription.active).is_(True),
+            )
+        ).first()
+
+
+def unsubscribe(engine: Engine, group_id: int, kind: str | None = None, at_time: str | None = None) -> int:
+    """Deactivate one kind (or all; with `at_time`, one daily slot); returns how many were active."""
     with Session(engine) as session:
         statement = select(Subscription).where(
             Subscription.group_id == group_id, col(Subscription.active).is_(True)
         )
         if kind:
             statement = statement.where(Subscription.kind == kind)
+        if at_time is not None:
+            statement = statement.where(Subscription.at_time == at_time)
         rows = list(session.exec(statement).all())
         for row in rows:
             row.active, row.updated_at = False, utcnow()
@@ -57,7 +77,7 @@ def for_group(engine: Engine, group_id: int) -> list[Subscription]:
         statement = select(Subscription).where(
             Subscription.group_id == group_id, col(Subscription.active).is_(True)
         )
-        return list(session.exec(statement.order_by(col(Subscription.kind))).all())
+        return list(session.exec(statement.order_by(col(Subscription.kind), col(Subscription.at_time))).all())
 
 
 def active(
@@ -69,7 +89,7 @@ def active(
         statement = (
             select(Subscription, Group)
             .where(col(Subscription.group_id) == col(Group.id), col(Subscription.active).is_(True))
-            .order_by(col(Group.id))
+            .order_by(col(Group.id), col(Subscription.at_time))
         )
         if kind:
             statement = statement.where(Subscription.kind == kind)

@@ -280,13 +280,19 @@ async def test_jobs_are_derived_from_rows_with_stable_ids(engine: Engine) -> Non
     await w.service.start()
     try:
         ids = {job.id for job in w.service.scheduler.get_jobs()}  # type: ignore[union-attr]
-        assert {f"daily:{g1}", "tick", "live"} <= ids
+        assert {f"daily:{g1}:08:30", "tick", "live"} <= ids
         subscriptions.unsubscribe(engine, g1)
         subscriptions.subscribe(engine, g1, "daily", "07:15")
         w.service.rebuild_jobs()
         jobs = {job.id: job for job in w.service.scheduler.get_jobs()}  # type: ignore[union-attr]
-        assert "07:15" in str(jobs[f"daily:{g1}"].trigger) or "hour='7'" in str(jobs[f"daily:{g1}"].trigger)
+        assert "hour='7', minute='15'" in str(jobs[f"daily:{g1}:07:15"].trigger)
         assert len([j for j in jobs if j.startswith("daily:")]) == 2
+        # a second slot of the same group is a job of its own
+        subscriptions.subscribe(engine, g1, "daily", "20:00")
+        w.service.rebuild_jobs()
+        jobs = {job.id: job for job in w.service.scheduler.get_jobs()}  # type: ignore[union-attr]
+        assert {f"daily:{g1}:07:15", f"daily:{g1}:20:00"} <= set(jobs)
+        assert len([j for j in jobs if j.startswith("daily:")]) == 3
     finally:
         await w.service.stop()
         await w.sender.close()
@@ -355,6 +361,7 @@ async def test_moving_the_time_earlier_does_not_push_at_once(engine: Engine) -> 
     moved = w.group(1, "20:00")
     back = w.group(2, "08:30")
     subscriptions.unsubscribe(engine, back)
+    subscriptions.unsubscribe(engine, moved, "daily", "20:00")  # moving a slot: drop it, add the new
     subscriptions.subscribe(engine, moved, "daily", "08:30", now=at("09:00"))
     subscriptions.subscribe(engine, back, "daily", "08:30", now=at("09:00"))
     assert await w.tick(at("09:01")) == 0
@@ -372,7 +379,7 @@ async def test_a_scheduled_job_pushes_its_own_group(engine: Engine) -> None:
         w.now = at("08:30")
         expected = []
         for n, gid in enumerate((g1, g2), start=1):
-            job = w.service.scheduler.get_job(f"daily:{gid}")  # type: ignore[union-attr]
+            job = w.service.scheduler.get_job(f"daily:{gid}:08:30")  # type: ignore[union-attr]
             assert "hour='8', minute='30'" in str(job.trigger)
             await job.func(*job.args, **job.kwargs)
             expected.append(f"room{n}@chatroom")

@@ -145,7 +145,7 @@ def test_times_show_in_the_configured_zone() -> None:
 def test_operator_override_wins_over_the_builtin(renderer: Renderer, operator_dir: Path) -> None:
     write(operator_dir / "help.j2", "我是{{ bot_name }}，有事找我")
     assert renderer.render("help", HELP) == "我是推客小助手，有事找我"
-    assert renderer.render("deal", DEAL).startswith("🛍 倍思")  # other kinds stay built-in
+    assert renderer.render("deal", DEAL).startswith("🛍\ufe0f 倍思")  # other kinds stay built-in
 
 
 def test_group_override_wins_for_that_group_only(renderer: Renderer, operator_dir: Path) -> None:
@@ -299,7 +299,7 @@ def test_sandbox_rejects_attribute_tricks(
 ) -> None:
     write(operator_dir / "deal.j2", "价格 {{ final_price_fen|yuan }}\n" + trick)
     text = renderer.render("deal", DEAL)
-    assert text.startswith("🛍 倍思")  # the built-in, not the trick's output
+    assert text.startswith("🛍\ufe0f 倍思")  # the built-in, not the trick's output
     assert "class" not in text
     assert len(notices) == 1
     assert "deal.j2:2:" in notices[0]

@@ -25,6 +25,7 @@ from bot.leagues.sandbox.catalogue_data import (
     TALENTS,
     Kind,
 )
+from bot.leagues.sandbox.search import SearchIndex
 
 IMG_HOST = "img.sandbox.tuike.test"
 PRODUCT_ID_MIN = 10_000_000_000_000
@@ -83,6 +84,7 @@ class SandboxProduct:
     status: int
     coupon_ids: tuple[str, ...]
     keywords: tuple[str, ...]
+    brand: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +121,35 @@ class Catalogue:
     sharers: tuple[SandboxSharer, ...]
     _products_by_id: dict[int, SandboxProduct] = field(init=False, repr=False, compare=False)
     _coupons_by_id: dict[str, SandboxCoupon] = field(init=False, repr=False, compare=False)
+    _search: SearchIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Indexes so the server's detail endpoints are O(1) per request.
         object.__setattr__(self, "_products_by_id", {p.product_id: p for p in self.products})
         object.__setattr__(self, "_coupons_by_id", {c.coupon_id: c for c in self.coupons})
+        names = {c.cat_id: c.name for c in self.categories}
+        object.__setattr__(
+            self,
+            "_search",
+            SearchIndex(
+                [
+                    (
+                        p.brand,
+                        p.title,
+                        p.keywords,
+                        [names.get(p.category_id, ""), names.get(p.leaf_category_id, "")],
+                    )
+                    for p in self.products
+                ]
+            ),
+        )
+
+    def search(self, keyword: str) -> list[SandboxProduct]:
+        """Products matching every word of `keyword`, most relevant first (then best sellers): case-
+        and width-blind, brand and category aware, as a real league's search (see `search.py`)."""
+        scored = [(s, p) for s, p in zip(self._search.scores(keyword), self.products, strict=True) if s]
+        scored.sort(key=lambda sp: (-sp[0], -sp[1].monthly_sales, sp[1].product_id))
+        return [p for _s, p in scored]
 
     def product(self, product_id: int) -> SandboxProduct | None:
         return self._products_by_id.get(product_id)
@@ -352,6 +378,7 @@ def _products(rng: random.Random, leaf_ids: dict[str, tuple[str, str]]) -> list[
                     coupon_ids=(),
                     # The product line's own noun first: it is what the item "is" when listed.
                     keywords=tuple(dict.fromkeys((kind.nouns[0], *kind.keywords, brand.name))),
+                    brand=brand.name,
                 )
             )
     products.sort(key=lambda p: p.product_id)

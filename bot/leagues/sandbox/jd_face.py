@@ -476,12 +476,7 @@ class JdFace:
             except _Inner:
                 hits = []
         else:
-            words = keyword.split()
-            hits = [
-                p
-                for p in self.catalogue.products
-                if all(w in p.title + " " + " ".join(p.keywords) for w in words)
-            ]
+            hits = self.catalogue.search(keyword) if keyword.strip() else list(self.catalogue.products)
         hits = [p for p in hits if self.promotable(p)]
         if req.get("cid1") not in (None, ""):
             hits = [p for p in hits if self.item(p)["categoryInfo"]["cid1"] == int(req["cid1"])]
@@ -489,16 +484,20 @@ class JdFace:
             hits = [p for p in hits if ("g" if self.self_operated(p) else "p") == req["owner"]]
         sort_name = str(req.get("sortName") or "")
         if str(req.get("isCoupon") or "") != "1" and sort_name in ("", "inOrderCount30Days"):
-            # the common case, cheaply: order by sales, build only the page asked for
-            hits.sort(
-                key=lambda p: (p.monthly_sales, jd_sku(p.product_id)), reverse=str(req.get("sort")) != "asc"
-            )
+            # the common case, cheaply: order by sales (a keyword search unsorted: most relevant
+            # first, as the search gave them), build only the page asked for
+            if sort_name or not keyword:
+                hits.sort(
+                    key=lambda p: (p.monthly_sales, jd_sku(p.product_id)),
+                    reverse=str(req.get("sort")) != "asc",
+                )
             chunk = hits[(index - 1) * size : index * size]
             return {"totalCount": len(hits), "data": [self.item(p) for p in chunk]}
         items = [self.item(p) for p in hits]
         if str(req.get("isCoupon") or "") == "1":
             items = [i for i in items if any(c["isBest"] for c in i["couponInfo"]["couponList"])]
-        items = _sorted(items, sort_name, str(req.get("sort") or "desc"))
+        if sort_name or not keyword:  # a keyword search unsorted: most relevant first
+            items = _sorted(items, sort_name, str(req.get("sort") or "desc"))
         return {"totalCount": len(items), "data": items[(index - 1) * size : index * size]}
 
     def jingfen_query(self, app: JdApp, body: dict[str, Any]) -> dict[str, Any]:

@@ -448,16 +448,13 @@ class PddFace:
             except _Error:
                 hits = []
         else:
-            words = keyword.split()
-            hits = [
-                p
-                for p in self.catalogue.products
-                if all(w in p.title + " " + " ".join(p.keywords) for w in words)
-            ]
+            hits = self.catalogue.search(keyword) if keyword.strip() else list(self.catalogue.products)
         hits = [p for p in hits if self.on_jinbao(p)]
         if params.get("with_coupon") == "true":
             hits = [p for p in hits if self.best_coupon(p) is not None]
-        hits = _sort(hits, _int(params.get("sort_type"), 0), self)
+        sort_type = _int(params.get("sort_type"), 0)
+        if sort_type != 0 or not keyword:  # 综合 for a keyword: most relevant first
+            hits = _sort(hits, sort_type, self)
         list_id = params.get("list_id") or f"sbx_{_token(_digest('pdd-list', keyword, self.clock()), 12)}"
         search_id = f"sbx_{_token(_digest('pdd-search', list_id, page), 16)}"
         chunk = hits[(page - 1) * size : page * size]

@@ -334,7 +334,7 @@ class SandboxLeague:
         plan = _int(body.get("plan_type", 2), "plan_type")
         if plan not in (1, 2, 3, 4):
             raise ApiError(10024000, "参数错误: plan_type")
-        words = str(body.get("keyword") or "").split()
+        keyword = str(body.get("keyword") or "").strip()
         category = body.get("category") or {}
         cat_id = str(category.get("category_id") or "") if isinstance(category, dict) else ""
         cond = body.get("spu_item_condition") or {}
@@ -347,13 +347,17 @@ class SandboxLeague:
             return (low in (None, "") or value >= int(low)) and (high in (None, "") or value <= int(high))
 
         hits = []
-        for p in self.state.catalogue.products:
+        catalogue = self.state.catalogue
+        # a keyword search comes back most relevant first; a browse, best sellers first
+        candidates = (
+            catalogue.search(keyword)
+            if keyword
+            else sorted(catalogue.products, key=lambda p: (-p.monthly_sales, p.product_id))
+        )
+        for p in candidates:
             if p.status != 1 or (plan in (1, 2) and p.plan_type != plan):
                 continue
             if cat_id and cat_id not in (p.category_id, p.leaf_category_id):
-                continue
-            haystack = p.title + " " + " ".join(p.keywords)
-            if words and not all(w in haystack for w in words):
                 continue
             price = min(s.price_fen for s in p.skus)
             if not in_range("selling_price_range", price) or not in_range(
@@ -363,7 +367,6 @@ class SandboxLeague:
             if not in_range("monthly_sales_range", p.monthly_sales):
                 continue
             hits.append(p)
-        hits.sort(key=lambda p: (-p.monthly_sales, p.product_id))
         chunk, next_key, more = _page(hits, body, 20)
         return {
             "product_list": [{"product_id": p.product_id, "shop_appid": p.shop_appid} for p in chunk],

@@ -449,23 +449,23 @@ class TopFace:
 
     def search(self, form: dict[str, str], upgrade: bool) -> dict[str, Any]:
         adzone = self._adzone(form)
-        words = form.get("q", "").split()
+        keyword = form.get("q", "").strip()
         cat = form.get("cat", "")
-        if not words and not cat:
+        if not keyword and not cat:
             raise TopError(40, "Missing Required Arguments", "isv.missing-parameter:q", "q 和 cat 至少填一个")
         page_no = self._int(form, "page_no", 1, 1, 100)
         page_size = self._int(form, "page_size", 20, 1, 100)
-        hits = []
-        for p in self.catalogue.products:
-            if not self.on_sale(p):
-                continue
-            if cat and cat not in (p.category_id, p.leaf_category_id):
-                continue
-            haystack = p.title + " " + " ".join(p.keywords)
-            if words and not all(w in haystack for w in words):
-                continue
-            hits.append(p)
-        hits.sort(key=lambda p: (-p.monthly_sales, p.product_id))
+        # a keyword search comes back most relevant first; a category browse, best sellers first
+        candidates = (
+            self.catalogue.search(keyword)
+            if keyword
+            else sorted(self.catalogue.products, key=lambda p: (-p.monthly_sales, p.product_id))
+        )
+        hits = [
+            p
+            for p in candidates
+            if self.on_sale(p) and (not cat or cat in (p.category_id, p.leaf_category_id))
+        ]
         chunk = hits[(page_no - 1) * page_size : page_no * page_size]
         return {
             "total_results": len(hits),

@@ -40,5 +40,6 @@ def build_channels(settings: Settings, sandbox_base_url: str | None, engine: Eng
     return ChannelsLeague(
         client,
         mini_program_appid=channels.mini_program_appid or ("wx_sandbox_mp" if channels.sandbox else ""),
+        talent_names={t.appid: t.name for t in channels.talents if t.name},
         answers=StoredAnswers(engine, "channels"),
     )

@@ -350,7 +350,7 @@ class ChannelsLeague:
     async def lives(self, talent_appids: Sequence[str], spot: Spot) -> list[LiveEvent]:
         events: list[LiveEvent] = []
         for talent in talent_appids:
-            name = self.talent_names.get(talent, talent)
+            name = self.talent_names.get(talent, "")  # "" rather than an appid members cannot read
             notices = await self.client.live_notices(talent, self.mini_program_appid, spot.sharer_appid)
             for n in notices.get("live_notice_record_list") or []:
                 events.append(

@@ -1,0 +1,47 @@
+"""`我的ID` and `群ID`: the internal chat ids an operator needs for `operators` and `allowed_groups`.
+
+Nobody can see these ids in WeChat, so the bot tells them: `我的ID` in a private chat (the sender's
+own id; in a group it would show everyone's id to everyone, so it asks for a private chat), `群ID` in
+a group (the room id, to the owner or an operator only, with the @mention a group needs).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from bot.chat.base import Incoming, Reply
+from bot.render import Renderer
+
+_MY_ID = re.compile(r"^\s*(我的\s*id|my\s*id|whoami)\s*[?？]?\s*$", re.IGNORECASE)
+_GROUP_ID = re.compile(r"^\s*(群\s*id|本群\s*id|group\s*id)\s*[?？]?\s*$", re.IGNORECASE)
+
+
+class IdsHandler:
+    def __init__(self, renderer: Renderer, operators: Iterable[str]) -> None:
+        self.renderer = renderer
+        self.operators = frozenset(operators)
+
+    async def __call__(self, message: Incoming) -> Reply | None:
+        if _MY_ID.match(message.text):
+            which = "me" if not message.is_group else "me_in_group"
+        elif _GROUP_ID.match(message.text):
+            if not message.is_group:
+                which = "group_in_private"
+            elif message.sender_is_owner or message.sender_id in self.operators:
+                which = "group"
+            else:
+                which = "group_not_owner"
+        else:
+            return None
+        context = {
+            "which": which,
+            "sender_id": message.sender_id,
+            "sender_name": message.sender_name,
+            "chat_id": message.chat_id if message.is_group else "",
+            "chat_name": message.chat_name if message.is_group else "",
+        }
+        text = await self.renderer.render_async(
+            "chat_ids", context, group=message.chat_id if message.is_group else None
+        )
+        return Reply.text(text, mention_sender=message.is_group)

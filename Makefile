@@ -1,5 +1,6 @@
 # The two commands a newcomer needs: `make run` and `make test`.
 # Both create .venv on first use and reinstall only when pyproject.toml changes.
+SHELL  := /bin/bash
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,7 +10,9 @@ STAMP  := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@echo "==> 第一次运行：正在安装依赖到 .venv/（约一两分钟，之后直接启动） / installing into .venv/ (first run only)"
+	@set -o pipefail; $(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e '.[dev]' \
+		| { grep --line-buffered -E '^(Collecting|Successfully installed|ERROR)' || true; } | sed -u 's/^/    /'
 	@touch $(STAMP)
 
 run: $(STAMP)

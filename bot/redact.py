@@ -89,7 +89,7 @@ def secret_values(settings: BaseModel) -> list[str]:
         elif isinstance(value, SecretStr):
             found.append(value.get_secret_value())
         elif isinstance(value, str):
-            if any(word in name.lower() for word in _SECRET_NAMES):
+            if any(word in name.lower() for word in _SECRET_NAMES) and not name.endswith("_mode"):
                 found.append(value)
             password = url_password(value)
             if password:

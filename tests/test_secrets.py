@@ -170,3 +170,16 @@ def test_the_log_filter_masks_known_secrets_in_messages_and_tracebacks() -> None
     assert "secret is ***, abc" in text
     assert "RuntimeError: refused *** at https://u:***@h/x?access_token=***" in text
     _assert_clean(text)
+
+
+def test_settings_named_like_secrets_but_holding_a_mode_are_not_masked() -> None:
+    """`token_mode = "stable"` is a choice, not a secret: masking it would hide the word in every log line."""
+    from bot.config import parse_settings
+    from bot.redact import secret_values
+
+    settings = parse_settings(
+        {"leagues": {"channels": {"secret": "s3cr3t-channels", "token_mode": "stable"}}}
+    )
+    found = secret_values(settings)
+    assert "s3cr3t-channels" in found
+    assert "stable" not in found

@@ -145,7 +145,12 @@ def build_router(
             ignore_self,
             DropDuplicates(),
             GroupAllowList(settings.chat.allowed_groups),
-            LimitRequests(limiter, renderer, keyword_needs_mention=deals.keyword_needs_mention),
+            LimitRequests(
+                limiter,
+                renderer,
+                keyword_needs_mention=deals.keyword_needs_mention,
+                operators=settings.bot.operators,
+            ),
         ],
     )
 

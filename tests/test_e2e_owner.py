@@ -78,9 +78,8 @@ async def test_a_reminder_names_the_talent_and_never_shows_an_appid(
 async def test_several_daily_slots_added_listed_replaced_and_removed_one_at_a_time(
     sandbox: SandboxServer, write_config: Callable[..., Path]
 ) -> None:
-    owner_at_work = "\n[deals]\nmember_requests = 30\ngroup_requests = 30\n"
     replies = await _run(
-        _config(write_config, sandbox, owner_at_work),
+        _config(write_config, sandbox),  # 8 commands with the default limit of 5: the owner's don't count
         "订阅 每日好物 08:30 数码\n"
         "订阅 每日好物 20:00 美妆\n"
         "订阅状态\n"
@@ -101,6 +100,29 @@ async def test_several_daily_slots_added_listed_replaced_and_removed_one_at_a_ti
     assert "已取消每天 08:30 的好物推送，还保留 20:00" in removed
     assert "本群没有 09:00 的每日好物推送" in missing
     assert "08:30" not in last and "每日好物 20:00" in last
+
+
+async def test_the_owners_commands_do_not_count_but_a_members_do(
+    sandbox: SandboxServer, write_config: Callable[..., Path]
+) -> None:
+    """Default limits (5 a minute): the owner sets up and checks seven times in a row and is answered
+    each time; a member saying the same owner words is refused, counted, and told 问得太快了."""
+    owner_lines = "订阅 每日好物 08:30 数码\n订阅 每日好物 20:00 美妆\n退订 20:00\n" + "订阅状态\n" * 3
+    text = await run_console(
+        _config(write_config, sandbox),
+        "/owner\n"
+        + owner_lines
+        + "@推客小助手 群ID\n/as 小红\n"
+        + "订阅状态\n" * 4
+        + "订阅 每日好物 09:00\n" * 2,
+    )
+    owner = text.split("（你现在是 小红）")[0].split("@小明 ")[1:]
+    member = text.split("（你现在是 小红）")[1].split("@小红 ")[1:]
+    assert len(owner) == 7 and "问得太快了" not in "".join(owner)
+    assert "每天 08:30 给大家推送好物" in owner[0] and "测试群" in owner[-1]
+    assert len(member) == 6
+    assert all("问得太快了" not in m for m in member[:5]) and "只有群主" in member[4]
+    assert "问得太快了" in member[5]
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,11 @@ _MY_ID = re.compile(r"^\s*(我的\s*id|my\s*id|whoami)\s*[?？]?\s*$", re.IGNORE
 _GROUP_ID = re.compile(r"^\s*(群\s*id|本群\s*id|group\s*id)\s*[?？]?\s*$", re.IGNORECASE)
 
 
+def asks_group_id(text: str) -> bool:
+    """`群ID` and its variants (owner-only; the rate limit leaves the owner's out)."""
+    return _GROUP_ID.match(text) is not None
+
+
 class IdsHandler:
     def __init__(self, renderer: Renderer, operators: Iterable[str]) -> None:
         self.renderer = renderer

@@ -1,19 +1,24 @@
 """Per-member and per-group request limits: one friendly "太快了", then silence until the window passes.
 
-`LimitRequests` applies them to every reply the router would give (not only searches)."""
+`LimitRequests` applies them to every reply the router would give (not only searches), except the
+owner's own commands: an owner setting up several push slots in a row is working, not flooding."""
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 
 from bot.chat.base import Incoming, Reply
+from bot.handlers.ids import asks_group_id
 from bot.handlers.parse import find_product_refs, parse_command
 from bot.handlers.router import Next
 from bot.render import Renderer
+
+OWNER_COMMANDS = frozenset({"subscribe", "unsubscribe", "subscription_status", "commission"})
+"""What the group's owner (or an operator) does to run the group (with `群ID`): said by them, not counted."""
 
 
 class Verdict(Enum):
@@ -93,14 +98,22 @@ class LimitRequests:
     reply spends the account's send budget. Over the limit: one "太快了", then silence.
 
     What counts is decided by the parser, before any handler runs (so a limited search spends no
-    league quota): a product link, or a command — a bare keyword only where one is answered."""
+    league quota): a product link, or a command — a bare keyword only where one is answered. The
+    owner's (and an operator's) own commands — 订阅, 退订, 订阅状态, 佣金, 群ID — are not counted:
+    setting up several slots in a row must not meet 「问得太快了」; the same words from a member count."""
 
     def __init__(
-        self, limiter: RateLimiter, renderer: Renderer, *, keyword_needs_mention: bool = True
+        self,
+        limiter: RateLimiter,
+        renderer: Renderer,
+        *,
+        keyword_needs_mention: bool = True,
+        operators: Iterable[str] = (),
     ) -> None:
         self.limiter = limiter
         self.renderer = renderer
         self.keyword_needs_mention = keyword_needs_mention
+        self.operators = frozenset(operators)
 
     def is_request(self, message: Incoming) -> bool:
         if find_product_refs(message.text):
@@ -108,8 +121,17 @@ class LimitRequests:
         addressed = message.mentioned or not message.is_group or not self.keyword_needs_mention
         return parse_command(message.text, mentioned=addressed) is not None
 
+    def is_owner_command(self, message: Incoming) -> bool:
+        """An owner-only command said by the owner or an operator (exempt from the limits)."""
+        if not (message.sender_is_owner or message.sender_id in self.operators):
+            return False
+        if asks_group_id(message.text):
+            return True
+        command = parse_command(message.text, mentioned=message.mentioned or not message.is_group)
+        return command is not None and command.kind in OWNER_COMMANDS
+
     async def __call__(self, message: Incoming, nxt: Next) -> Reply | None:
-        if not self.is_request(message):
+        if not self.is_request(message) or self.is_owner_command(message):
             return await nxt(message)
         verdict, wait = self.limiter.check(message.chat_id, message.sender_id)
         if verdict is Verdict.SILENT:

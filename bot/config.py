@@ -479,6 +479,10 @@ class DealSettings(_Section):
     """A member hears back within this, whatever the leagues do (the friendly fallback if need be)."""
     late_answer_grace_seconds: float = Field(20.0, ge=0, le=600)
     """A real answer finished this long after the deadline still follows (once); later, it is only cached."""
+    searching_notice_seconds: float = Field(2.0, ge=0, le=60)
+    """A keyword search still running after this long first sends "正在帮你找…" (template `searching`); 0 = off."""
+    searching_notice_in_groups: bool = False
+    """The notice is for private chats; in a busy group an extra line per search is noise unless wanted."""
     leagues: tuple[LeagueName, ...] = ("channels", "union", "taobao", "jd", "pdd")
     """Which leagues a keyword search asks, in this order (only enabled ones count)."""
     rank_by: Literal["weighted", "final_price", "commission", "sales"] = "weighted"

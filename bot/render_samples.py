@@ -47,6 +47,7 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "platform_unsupported": frozenset({"platform_name"}),
         "not_promotable": frozenset({"platform_name", "reason"}),
         "league_busy": frozenset({"reason", "follows"}),
+        "searching": frozenset({"keyword", "asker"}),
         "commission_report": frozenset(
             {"group_name", "period", "orders", "paid_fen", "commission_fen", "settled_fen", "periods"}
         ),
@@ -361,6 +362,7 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
             {"reason": "slow", "follows": True},
             {"reason": "slow", "follows": False},
         ),
+        "searching": ({"keyword": "蓝牙耳机", "asker": "小明"}, {"keyword": "", "asker": ""}),
         "commission_report": (
             {
                 "group_name": "宝妈好物分享群",

@@ -5,6 +5,7 @@ is credited. Whatever goes wrong, the member hears something friendly: an unsupp
 unknown product or a league in trouble each have their own template — never silence, never a trace.
 And they hear it in time: past `answer_deadline_seconds` the member gets "联盟那边有点慢"; the real
 answer follows once if it comes within the grace, else it only fills the caches for the next asker.
+A keyword search still running after `searching_notice_seconds` first sends one "正在帮你找…".
 """
 
 from __future__ import annotations
@@ -169,8 +170,14 @@ class DealsHandler:
         # longer (to fill the caches for the next asker)
         with budget(deadline + max(self.settings.late_answer_grace_seconds, KEEP_FETCHING_SECONDS)):
             work = loop.create_task(self._work(message, refs, keyword))
+        notice = self._notice_after(message, keyword)
         try:
-            done, _ = await asyncio.wait({work}, timeout=deadline)
+            done, _ = await asyncio.wait({work}, timeout=deadline if notice is None else notice)
+            if not done and notice is not None:  # still searching: say so once, then wait on
+                context = {"keyword": shown_keyword(keyword), "asker": message.sender_name}
+                text = await self._render(message, "searching", context)
+                self._send_extra(message, Reply.text(text, mention_sender=True))
+                done, _ = await asyncio.wait({work}, timeout=max(0.0, started + deadline - loop.time()))
         except asyncio.CancelledError:
             work.cancel()  # the bot is stopping: nobody waits for this answer any more
             raise
@@ -244,10 +251,27 @@ class DealsHandler:
         self._record(
             message, refs, keyword, [_Outcome(o.text, suffix, o.product_id) for o in outcomes], calls
         )
-        if follows and self.late is not None:
-            sending: asyncio.Task[Any] = asyncio.get_running_loop().create_task(self.late(message, reply))
-            self._late.add(sending)
-            sending.add_done_callback(self._late.discard)
+        if follows:
+            self._send_extra(message, reply)
+
+    def _notice_after(self, message: Incoming, keyword: str) -> float | None:
+        """Seconds after which a keyword search sends "正在帮你找…", or None for no notice (off, a
+        group without `searching_notice_in_groups`, or a deadline that comes first anyway)."""
+        s = self.settings
+        if not keyword or self.late is None or not 0 < s.searching_notice_seconds < s.answer_deadline_seconds:
+            return None
+        if message.is_group and not s.searching_notice_in_groups:
+            return None
+        return s.searching_notice_seconds
+
+    def _send_extra(self, message: Incoming, reply: Reply) -> None:
+        """A message besides the handler's reply (the searching notice, a late answer), sent through
+        `late` in the background; `settled` and `aclose` see it like a late answer."""
+        if self.late is None:
+            return
+        sending: asyncio.Task[Any] = asyncio.get_running_loop().create_task(self.late(message, reply))
+        self._late.add(sending)
+        sending.add_done_callback(self._late.discard)
 
     def _record(
         self, message: Incoming, refs: list[ProductRef], keyword: str, outcomes: list[_Outcome], calls: int

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine, event
 
 from bot.store import db
+from tests.helpers import postgres_schema
 
 PG_ENV = "TUIKE_TEST_DATABASE_URL"
 
@@ -164,3 +165,23 @@ async def loop_watchdog() -> AsyncIterator[LoopWatchdog]:
             await beating
     assert not watchdog.blocked, "the event loop was blocked:\n" + "\n".join(watchdog.blocked)
     assert not on_loop, "store queries ran on the event loop:\n" + "\n".join(on_loop)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated store on SQLite and, when $TUIKE_TEST_DATABASE_URL is set, on PostgreSQL: the same test
+    on both databases, because what one stores the other must store the same way."""
+    if request.param == "sqlite":
+        engine = db.make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+        db.upgrade(engine)
+        yield engine
+        engine.dispose()
+        return
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"PostgreSQL tests need {PG_ENV}")
+    with postgres_schema(url) as schema_url:
+        engine = db.make_engine(schema_url)
+        db.upgrade(engine)
+        yield engine
+        engine.dispose()

@@ -3,12 +3,10 @@ have members buy through the groups' links (the sandbox places orders for the li
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -19,10 +17,7 @@ from bot.handlers.spots import GroupSpots
 from bot.leagues.base import League, SearchQuery
 from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.setup import BUILDERS, default_spots, spot_issuers
-from bot.store import db
 from bot.store.groups import ensure_group
-from tests.conftest import PG_ENV
-from tests.helpers import postgres_schema
 
 SETTINGS = parse_settings(
     {"leagues": {name: {"enabled": True} for name in ("channels", "taobao", "jd", "pdd")}}
@@ -54,23 +49,10 @@ class Shop:
             await target.promote(product, await self.spots(message, league))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A migrated store: SQLite, and PostgreSQL too when $TUIKE_TEST_DATABASE_URL names a server."""
-    if request.param == "sqlite":
-        engine = db.make_engine(f"sqlite:///{tmp_path / 'orders.db'}")
-        db.upgrade(engine)
-        yield engine
-        engine.dispose()
-        return
-    url = os.environ.get(PG_ENV)
-    if not url:
-        pytest.skip(f"PostgreSQL tests need {PG_ENV}")
-    with postgres_schema(url) as schema_url:
-        engine = db.make_engine(schema_url)
-        db.upgrade(engine)
-        yield engine
-        engine.dispose()
+@pytest.fixture
+def store_engine(store: Engine) -> Engine:
+    """The orders tests' name for the shared two-database `store` fixture."""
+    return store
 
 
 @pytest.fixture

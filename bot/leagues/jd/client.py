@@ -13,10 +13,7 @@ inner result (wire field names); `JdLeague` maps them to domain types.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
-import random
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
@@ -25,22 +22,15 @@ from typing import Any
 
 import httpx
 
-from bot.leagues.http import IN_FLIGHT, capped_request, league_http, time_to_retry, try_seconds
+from bot.leagues.form_gateway import FormGatewayClient, Transient
+from bot.leagues.http import time_to_retry
 from bot.leagues.jd import errors
 from bot.leagues.jd.signing import BEIJING, TIMESTAMP_FORMAT, param_json, sign, timestamp
-from bot.leagues.metering import count_call
-from bot.reasons import reason
-
-log = logging.getLogger(__name__)
 
 Json = dict[str, Any]
 
 ORDER_WINDOW = timedelta(hours=1)
 """`order.row.query` refuses a time window longer than one hour."""
-
-
-class _Transient(Exception):
-    pass
 
 
 def loads(text: str | bytes) -> Any:
@@ -53,7 +43,9 @@ def response_key(method: str) -> str:
     return method.replace(".", "_") + "_responce"
 
 
-class JdClient:
+class JdClient(FormGatewayClient):
+    league = "jd"
+
     def __init__(
         self,
         base_url: str,
@@ -67,32 +59,26 @@ class JdClient:
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.url = base_url
+        super().__init__(
+            base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+            clock=clock,
+            transport=transport,
+        )
         self.app_key = app_key
         self._secret = app_secret
         self.access_token = access_token
-        self.timeout = timeout
-        """The longest one try may take, whole (see `bot.leagues.http.capped_request`)."""
-        self.http = league_http(
-            base_url,
-            timeout=timeout,
-            # identity: the size cap counts the bytes we would hold, not a compressed stand-in
-            headers={"User-Agent": "tuike/0.1", "Accept-Encoding": "identity"},
-            transport=transport,
-        )
-        self.gate = asyncio.Semaphore(IN_FLIGHT)
-        self.max_retries = max_retries
-        self.backoff = backoff
-        self.clock = clock
-        self.timeout = timeout
-        """The longest one try may take, whole."""
-        self.requests = 0
 
     def __repr__(self) -> str:  # never the secret
         return f"JdClient({self.url!r}, app_key={self.app_key!r})"
 
-    async def aclose(self) -> None:
-        await self.http.aclose()
+    def exhausted(self, message: str) -> Exception:
+        return errors.JdRetriesExhausted(f"京东联盟 {message}")
+
+    def decode(self, content: bytes) -> Any:
+        return loads(content)
 
     # -- transport ---------------------------------------------------------------------------------
 
@@ -117,47 +103,14 @@ class JdClient:
 
         Every try and every pause stays inside the caller's budget (`bot.leagues.budget`), and an
         answer is read whole within one try's time and up to a size cap (`bot.leagues.http`)."""
-        attempt = 0
-        while True:
-            try:
-                seconds = try_seconds(self.timeout)
-                if seconds is None:
-                    raise errors.JdRetriesExhausted(f"京东联盟 {method}: no time left in the budget")
-                self.requests += 1
-                count_call("jd")
-                status, content = await capped_request(
-                    self.http,
-                    "POST",
-                    self.url,
-                    seconds=seconds,
-                    gate=self.gate,
-                    data=self.signed_params(method, business),
-                )
-                if status >= 500:
-                    raise _Transient(f"HTTP {status}")
-                try:
-                    data = loads(content)
-                except ValueError:
-                    raise _Transient("malformed JSON") from None
-                if not isinstance(data, dict):
-                    raise _Transient("JSON is not an object")
-                gateway = data.get("error_response")
-                if isinstance(gateway, dict) and str(gateway.get("code", "")) in errors.GATEWAY_THROTTLED:
-                    raise _Transient(f"rate limited (code {gateway.get('code')})")
-                return data
-            except (_Transient, TimeoutError, httpx.TimeoutException, httpx.TransportError) as exc:
-                if attempt >= self.max_retries:
-                    raise errors.JdRetriesExhausted(
-                        f"京东联盟 {method}: gave up after {attempt + 1} tries: {reason(exc)}"
-                    ) from None
-                delay = self.backoff * (2**attempt) * (0.5 + random.random())
-                if not time_to_retry(delay):
-                    raise errors.JdRetriesExhausted(
-                        f"京东联盟 {method}: no time left to retry after {attempt + 1} tries: {reason(exc)}"
-                    ) from None
-                log.info("jd %s failed (%s), retry %d in %.2fs", method, reason(exc), attempt + 1, delay)
-                attempt += 1
-                await asyncio.sleep(delay)
+
+        def outer(data: Json) -> Json:
+            gateway = data.get("error_response")
+            if isinstance(gateway, dict) and str(gateway.get("code", "")) in errors.GATEWAY_THROTTLED:
+                raise Transient(f"rate limited (code {gateway.get('code')})")
+            return data
+
+        return await self.post(method, lambda: self.signed_params(method, business), outer)
 
     async def call(self, method: str, body: Json, result_key: str) -> Json:
         """A business call; returns the inner result (`code` 200) or raises the mapped error."""
@@ -169,13 +122,13 @@ class JdClient:
             if code == errors.INNER_OK:
                 return inner
             error = errors.classify_inner(method, code, str(inner.get("message", "")))
-            delay = self.backoff * (2**attempt) * (0.5 + random.random())
+            delay = self.retry_delay(attempt)
             if (
                 isinstance(error, errors.JdRetriesExhausted)
                 and attempt < self.max_retries
                 and time_to_retry(delay)
             ):
-                await asyncio.sleep(delay)
+                await self.sleep(delay)
                 continue
             raise error
         raise AssertionError("unreachable")

@@ -10,10 +10,6 @@ already fen on this league; the commission rate is per mille.
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
-import random
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -21,13 +17,9 @@ from typing import Any
 
 import httpx
 
-from bot.leagues.http import IN_FLIGHT, capped_request, league_http, time_to_retry, try_seconds
-from bot.leagues.metering import count_call
+from bot.leagues.form_gateway import FormGatewayClient, Transient
 from bot.leagues.pdd import errors
 from bot.leagues.pdd.signing import encode, sign
-from bot.reasons import reason
-
-log = logging.getLogger(__name__)
 
 Json = dict[str, Any]
 
@@ -37,11 +29,9 @@ REGISTER_CHANNEL = 10
 """`rp.prom.url.generate` channel_type 10: the link that binds (备案) a PID to the member."""
 
 
-class _Transient(Exception):
-    pass
+class PddClient(FormGatewayClient):
+    league = "pdd"
 
-
-class PddClient:
     def __init__(
         self,
         base_url: str,
@@ -55,32 +45,23 @@ class PddClient:
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.url = base_url
+        super().__init__(
+            base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+            clock=clock,
+            transport=transport,
+        )
         self.client_id = client_id
         self._secret = client_secret
         self.access_token = access_token
-        self.timeout = timeout
-        """The longest one try may take, whole (see `bot.leagues.http.capped_request`)."""
-        self.http = league_http(
-            base_url,
-            timeout=timeout,
-            # identity: the size cap counts the bytes we would hold, not a compressed stand-in
-            headers={"User-Agent": "tuike/0.1", "Accept-Encoding": "identity"},
-            transport=transport,
-        )
-        self.gate = asyncio.Semaphore(IN_FLIGHT)
-        self.max_retries = max_retries
-        self.backoff = backoff
-        self.clock = clock
-        self.timeout = timeout
-        """The longest one try may take, whole."""
-        self.requests = 0
 
     def __repr__(self) -> str:  # never the secret
         return f"PddClient({self.url!r}, client_id={self.client_id!r})"
 
-    async def aclose(self) -> None:
-        await self.http.aclose()
+    def exhausted(self, message: str) -> Exception:
+        return errors.PddRetriesExhausted(f"拼多多 {message}")
 
     def signed_params(self, api: str, params: Mapping[str, Any]) -> dict[str, str]:
         wire = encode(
@@ -98,60 +79,27 @@ class PddClient:
 
     async def call(self, api: str, params: Mapping[str, Any]) -> Json:
         """One API call; the inner object of its `…_response`, or the mapped error."""
-        attempt = 0
-        while True:
-            try:
-                seconds = try_seconds(self.timeout)
-                if seconds is None:
-                    raise errors.PddRetriesExhausted(f"拼多多 {api}: no time left in the budget")
-                self.requests += 1
-                count_call("pdd")
-                status, content = await capped_request(
-                    self.http,
-                    "POST",
-                    self.url,
-                    seconds=seconds,
-                    gate=self.gate,
-                    data=self.signed_params(api, params),
-                )
-                if status >= 500:
-                    raise _Transient(f"HTTP {status}")
-                try:
-                    data = json.loads(content)
-                except ValueError:
-                    raise _Transient("malformed JSON") from None
-                if not isinstance(data, dict):
-                    raise _Transient("JSON is not an object")
-                failure = data.get("error_response")
-                if isinstance(failure, dict):
-                    code = _int(failure.get("error_code"))
-                    message = str(failure.get("error_msg") or "")
-                    sub_code = str(failure.get("sub_code") or "")
-                    sub_msg = str(failure.get("sub_msg") or "")
-                    text = f"{message} {sub_msg}"
-                    if (errors.is_throttled(code, text) or errors.is_busy(code, text)) and "备案" not in text:
-                        raise _Transient(f"error_code {code}")
-                    pid = str(params.get("p_id") or params.get("pid") or "")
-                    if not pid and isinstance(params.get("p_id_list"), list | tuple):
-                        pid = ",".join(map(str, params["p_id_list"]))
-                    raise errors.classify(api, code, message, sub_code, sub_msg, pid)
-                for key, value in data.items():
-                    if key.endswith("_response") and isinstance(value, dict):
-                        return value
-                raise errors.PddApiError(api, -1, "no …_response in the answer")
-            except (_Transient, TimeoutError, httpx.TimeoutException, httpx.TransportError) as exc:
-                if attempt >= self.max_retries:
-                    raise errors.PddRetriesExhausted(
-                        f"拼多多 {api}: gave up after {attempt + 1} tries: {reason(exc)}"
-                    ) from None
-                delay = self.backoff * (2**attempt) * (0.5 + random.random())
-                if not time_to_retry(delay):
-                    raise errors.PddRetriesExhausted(
-                        f"拼多多 {api}: no time left to retry after {attempt + 1} tries: {reason(exc)}"
-                    ) from None
-                log.info("pdd %s failed (%s), retry %d in %.2fs", api, reason(exc), attempt + 1, delay)
-                attempt += 1
-                await asyncio.sleep(delay)
+
+        def inner(data: Json) -> Json:
+            failure = data.get("error_response")
+            if isinstance(failure, dict):
+                code = _int(failure.get("error_code"))
+                message = str(failure.get("error_msg") or "")
+                sub_code = str(failure.get("sub_code") or "")
+                sub_msg = str(failure.get("sub_msg") or "")
+                text = f"{message} {sub_msg}"
+                if (errors.is_throttled(code, text) or errors.is_busy(code, text)) and "备案" not in text:
+                    raise Transient(f"error_code {code}")
+                pid = str(params.get("p_id") or params.get("pid") or "")
+                if not pid and isinstance(params.get("p_id_list"), list | tuple):
+                    pid = ",".join(map(str, params["p_id_list"]))
+                raise errors.classify(api, code, message, sub_code, sub_msg, pid)
+            for key, value in data.items():
+                if key.endswith("_response") and isinstance(value, dict):
+                    return value
+            raise errors.PddApiError(api, -1, "no …_response in the answer")
+
+        return await self.post(api, lambda: self.signed_params(api, params), inner)
 
     # -- goods -------------------------------------------------------------------------------------
 

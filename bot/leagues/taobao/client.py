@@ -11,9 +11,6 @@ retried with exponential backoff and jitter; what outlasts the retries is `Retri
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
-import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
@@ -21,13 +18,10 @@ from typing import Any
 
 import httpx
 
-from bot.leagues.http import IN_FLIGHT, capped_request, league_http, time_to_retry, try_seconds
-from bot.leagues.metering import count_call
+from bot.leagues.form_gateway import FormGatewayClient, Transient
 from bot.leagues.taobao.errors import RetriesExhausted, Throttled, TopFault, classify
 from bot.leagues.taobao.signing import SignMethod, sign
 from bot.reasons import reason
-
-log = logging.getLogger(__name__)
 
 Json = dict[str, Any]
 GMT8 = timezone(timedelta(hours=8))
@@ -59,15 +53,13 @@ def response_key(method: str) -> str:
     return method.removeprefix("taobao.").replace(".", "_") + "_response"
 
 
-class _Transient(Exception):
-    pass
+class _Limited(Transient):
+    """Throttled: retried like any transient fault, but `Throttled` once the tries run out."""
 
 
-class _Limited(Exception):
-    pass
+class TopClient(FormGatewayClient):
+    league = "taobao"
 
-
-class TopClient:
     def __init__(
         self,
         url: str,
@@ -83,32 +75,30 @@ class TopClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.url = url
+        super().__init__(
+            url,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+            clock=clock,
+            sleep=sleep,
+            transport=transport,
+        )
         self.app_key = app_key
         self._secret = app_secret
         self._session = session
         self.sign_method: SignMethod = sign_method
-        self.max_retries = max_retries
-        self.backoff = backoff
-        self.clock = clock
-        self.sleep = sleep
-        self.requests = 0
-        self.timeout = timeout
-        """The longest one try may take, whole (see `bot.leagues.http.capped_request`)."""
-        self.http = league_http(
-            url,
-            timeout=timeout,
-            # identity: the size cap counts the bytes we would hold, not a compressed stand-in
-            headers={"User-Agent": "tuike/0.1", "Accept-Encoding": "identity"},
-            transport=transport,
-        )
-        self.gate = asyncio.Semaphore(IN_FLIGHT)
 
     def __repr__(self) -> str:  # never the secret or the session
         return f"TopClient({self.url!r}, app_key={self.app_key!r}, sign_method={self.sign_method!r})"
 
-    async def aclose(self) -> None:
-        await self.http.aclose()
+    def exhausted(self, message: str) -> Exception:
+        return RetriesExhausted(message)
+
+    def gave_up(self, name: str, tries: int, fault: Exception) -> Exception:
+        if isinstance(fault, _Limited):
+            return Throttled(f"{name}: throttled after {tries} tries ({reason(fault)})")
+        return super().gave_up(name, tries, fault)
 
     def signed_form(self, method: str, params: Mapping[str, object]) -> dict[str, str]:
         form = {
@@ -130,65 +120,12 @@ class TopClient:
 
     async def call(self, method: str, params: Mapping[str, object] | None = None) -> Json:
         """One TOP method; the inner response object, or the mapped error after retries."""
-        attempt = 0
-        while True:
-            try:
-                return await self._once(method, params or {})
-            except (_Transient, _Limited, TimeoutError, httpx.TimeoutException, httpx.TransportError) as exc:
-                if attempt >= self.max_retries:
-                    if isinstance(exc, _Limited):
-                        raise Throttled(
-                            f"{method}: throttled after {attempt + 1} tries ({reason(exc)})"
-                        ) from None
-                    raise RetriesExhausted(
-                        f"{method}: gave up after {attempt + 1} tries: {reason(exc)}"
-                    ) from None
-                delay = self.backoff * (2**attempt) * (0.5 + random.random())
-                if not time_to_retry(delay):  # the caller's budget (a member's deadline) ends first
-                    raise RetriesExhausted(
-                        f"{method}: no time left to retry after {attempt + 1} tries: {reason(exc)}"
-                    ) from None
-                log.info("%s failed (%s), retry %d in %.2fs", method, reason(exc), attempt + 1, delay)
-                attempt += 1
-                await self.sleep(delay)
-
-    async def _once(self, method: str, params: Mapping[str, object]) -> Json:
-        seconds = try_seconds(self.timeout)
-        if seconds is None:
-            raise RetriesExhausted(f"{method}: no time left in the budget")
-        self.requests += 1
-        count_call("taobao")
-        form = self.signed_form(method, params)
-        status, raw = await capped_request(
-            self.http,
-            "POST",
-            self.url,
-            seconds=seconds,
-            gate=self.gate,
-            data=form,
+        return await self.post(
+            method,
+            lambda: self.signed_form(method, params or {}),
+            lambda data: _inner(method, data),
             headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
         )
-        if status >= 500:
-            raise _Transient(f"HTTP {status}")
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise _Transient("malformed JSON") from None
-        if not isinstance(data, dict):
-            raise _Transient("JSON is not an object")
-        if "error_response" in data:
-            fault = TopFault.of(data["error_response"] or {})
-            if fault.throttled:
-                raise _Limited(str(fault))
-            if fault.transient:
-                raise _Transient(str(fault))
-            raise classify(method, fault)
-        body = data.get(response_key(method))
-        if body is None:  # some gateways answer under another *_response key
-            body = next((v for k, v in data.items() if k.endswith("_response")), None)
-        if not isinstance(body, dict):
-            raise _Transient("no response object")
-        return body
 
     # -- methods -----------------------------------------------------------------------------------
 
@@ -267,3 +204,20 @@ class TopClient:
                 "jump_type": jump_type,
             },
         )
+
+
+def _inner(method: str, data: Json) -> Json:
+    """The `*_response` object of an answer; a fault in the error envelope raised (or retried)."""
+    if "error_response" in data:
+        fault = TopFault.of(data["error_response"] or {})
+        if fault.throttled:
+            raise _Limited(str(fault))
+        if fault.transient:
+            raise Transient(str(fault))
+        raise classify(method, fault)
+    body = data.get(response_key(method))
+    if body is None:  # some gateways answer under another *_response key
+        body = next((v for k, v in data.items() if k.endswith("_response")), None)
+    if not isinstance(body, dict):
+        raise Transient("no response object")
+    return body

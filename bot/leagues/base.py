@@ -182,6 +182,12 @@ class SearchQuery:
     """How many of the results the caller will show (0: not said); a league that pays a call per
     product it looks at in detail may look at fewer (Channels: `candidates`)."""
 
+    def admits_price(self, price_fen: int) -> bool:
+        """Within the query's price bounds (either may be open)."""
+        return (self.min_price_fen is None or price_fen >= self.min_price_fen) and (
+            self.max_price_fen is None or price_fen <= self.max_price_fen
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class SearchPage:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -34,6 +33,7 @@ from bot.leagues.jd.errors import JdCouponRefused, JdNotPromotable
 from bot.leagues.jd.mapping import item_url, product_from_item
 from bot.leagues.jd.money import yuan_to_fen
 from bot.leagues.jd.signing import parse_timestamp
+from bot.leagues.ttlcache import TtlCache
 
 log = logging.getLogger(__name__)
 
@@ -77,19 +77,16 @@ class JdLeague:
         self.site_id = site_id
         self.link_api = link_api
         self.cache_seconds = cache_seconds
-        self._cache: dict[tuple[Any, ...], tuple[float, Any]] = {}
+        self._cache = TtlCache(cache_seconds)
 
     async def aclose(self) -> None:
         await self.client.aclose()
 
     def _cached(self, key: tuple[Any, ...]) -> Any | None:
-        hit = self._cache.get(key)
-        return hit[1] if hit and time.monotonic() - hit[0] < self.cache_seconds else None
+        return self._cache.get(key)
 
     def _keep(self, key: tuple[Any, ...], value: Any) -> None:
-        if len(self._cache) > 5000:
-            self._cache.pop(next(iter(self._cache)))
-        self._cache[key] = (time.monotonic(), value)
+        self._cache.put(key, value)
 
     def _products(self, items: Sequence[dict[str, Any]]) -> list[Product]:
         now = datetime.now(UTC)
@@ -105,7 +102,9 @@ class JdLeague:
             return list(hit)
         if not query.keyword.strip():
             picks = [
-                p for p in await self.featured(query.category_id, query.limit * 2) if _in_range(p, query)
+                p
+                for p in await self.featured(query.category_id, query.limit * 2)
+                if query.admits_price(p.final_price_fen)
             ]
             self._keep(key, tuple(picks[: query.limit]))
             return picks[: query.limit]
@@ -115,7 +114,9 @@ class JdLeague:
         while len(products) < query.limit:
             data = await self.client.goods_query(keyword=query.keyword, page_index=page, page_size=size)
             batch = [
-                p for p in self._products(data.get("data") or []) if _promotable(p) and _in_range(p, query)
+                p
+                for p in self._products(data.get("data") or [])
+                if _promotable(p) and query.admits_price(p.final_price_fen)
             ]
             products += batch
             if len(data.get("data") or []) < size or page * size >= int(data.get("totalCount") or 0):
@@ -235,13 +236,6 @@ class JdLeague:
 def _promotable(product: Product) -> bool:
     """Only items with commission are worth a link: the others are not in the union now."""
     return product.commission is not None and product.commission.ratio_ppm > 0
-
-
-def _in_range(product: Product, query: SearchQuery) -> bool:
-    price = product.final_price_fen
-    return (query.min_price_fen is None or price >= query.min_price_fen) and (
-        query.max_price_fen is None or price <= query.max_price_fen
-    )
 
 
 def _jd_time(value: Any) -> datetime | None:

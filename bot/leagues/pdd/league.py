@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +33,7 @@ from bot.leagues.base import (
 from bot.leagues.pdd.client import PddClient
 from bot.leagues.pdd.errors import PddGoodsGone
 from bot.leagues.pdd.mapping import product_from_goods, s_time
+from bot.leagues.ttlcache import TtlCache
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class PddLeague:
         self.pid = pid
         self.we_app = we_app
         self.cache_seconds = cache_seconds
-        self._cache: dict[tuple[Any, ...], tuple[float, Any]] = {}
+        self._cache = TtlCache(cache_seconds)
         self._pasted: dict[str, str] = {}
         """goods_sign → the 进宝 link a member pasted for it (converted with zs.unit.url.gen)."""
 
@@ -84,13 +84,10 @@ class PddLeague:
         await self.client.aclose()
 
     def _cached(self, key: tuple[Any, ...]) -> Any | None:
-        hit = self._cache.get(key)
-        return hit[1] if hit and time.monotonic() - hit[0] < self.cache_seconds else None
+        return self._cache.get(key)
 
     def _keep(self, key: tuple[Any, ...], value: Any) -> None:
-        if len(self._cache) > 5000:
-            self._cache.pop(next(iter(self._cache)))
-        self._cache[key] = (time.monotonic(), value)
+        self._cache.put(key, value)
 
     # -- products ----------------------------------------------------------------------------------
 
@@ -102,7 +99,9 @@ class PddLeague:
             return list(hit)
         if not query.keyword.strip():
             picks = [
-                p for p in await self.featured(query.category_id, query.limit * 2) if _in_range(p, query)
+                p
+                for p in await self.featured(query.category_id, query.limit * 2)
+                if query.admits_price(p.final_price_fen)
             ]
             self._keep(key, tuple(picks[: query.limit]))
             return picks[: query.limit]
@@ -114,7 +113,7 @@ class PddLeague:
                 keyword=query.keyword, page=page, page_size=size, pid=self.pid, list_id=list_id
             )
             goods = data.get("goods_list") or []
-            products += [p for p in map(product_from_goods, goods) if _in_range(p, query)]
+            products += [p for p in map(product_from_goods, goods) if query.admits_price(p.final_price_fen)]
             list_id = str(data.get("list_id") or "")
             if len(goods) < size or page * size >= int(data.get("total_count") or 0):
                 break
@@ -235,10 +234,3 @@ class PddLeague:
         """A new PID for the group (made once: the caller keeps it) and its `custom_parameters`."""
         [made] = await self.client.generate_pids([f"tuike {group_key}"[:64]])
         return str(made["p_id"]), custom_parameters(group_uid(group_key))
-
-
-def _in_range(product: Product, query: SearchQuery) -> bool:
-    price = product.final_price_fen
-    return (query.min_price_fen is None or price >= query.min_price_fen) and (
-        query.max_price_fen is None or price <= query.max_price_fen
-    )

@@ -46,6 +46,7 @@ from bot.leagues.base import (
 from bot.leagues.taobao.client import TopClient
 from bot.leagues.taobao.errors import INVALID_METHOD, Throttled, TopApiError
 from bot.leagues.taobao.mapping import items, order_of, product_of
+from bot.leagues.ttlcache import TtlCache
 
 log = logging.getLogger(__name__)
 
@@ -63,23 +64,6 @@ def split_pid(pid: str) -> tuple[str, str, str]:
     if len(parts) != 4 or parts[0] != "mm" or not all(p.isdigit() for p in parts[1:]):
         raise ValueError(f"not a Taobao PID: {pid!r}")
     return parts[1], parts[2], parts[3]
-
-
-class _Cache:
-    def __init__(self, ttl: float, clock: Callable[[], float], capacity: int = 5000) -> None:
-        self.ttl, self.clock, self.capacity = ttl, clock, capacity
-        self.items: dict[Any, tuple[float, Any]] = {}
-
-    def get(self, key: Any, *, stale_ok: bool = False) -> Any | None:
-        hit = self.items.get(key)
-        if hit is None or (not stale_ok and self.clock() - hit[0] >= self.ttl):
-            return None
-        return hit[1]
-
-    def put(self, key: Any, value: Any) -> None:
-        if len(self.items) >= self.capacity:
-            self.items.pop(next(iter(self.items)))
-        self.items[key] = (self.clock(), value)
 
 
 class TaobaoLeague:
@@ -102,8 +86,8 @@ class TaobaoLeague:
         self.pool = [f"mm_{self.member}_{self.site}_{a}" for a in adzones]
         self.cooldown = cooldown
         self.clock = clock
-        self._details = _Cache(detail_ttl, clock)
-        self._searches = _Cache(detail_ttl, clock)
+        self._details = TtlCache(detail_ttl, clock=clock)
+        self._searches = TtlCache(detail_ttl, clock=clock)
         self._cool_until = 0.0
         self._legacy_search = False
         self._legacy_detail = False
@@ -118,7 +102,7 @@ class TaobaoLeague:
 
     # -- degraded mode -----------------------------------------------------------------------------
 
-    async def _degradable(self, key: Any, cache: _Cache, fetch: Callable[[], Awaitable[T]]) -> T:
+    async def _degradable(self, key: Any, cache: TtlCache, fetch: Callable[[], Awaitable[T]]) -> T:
         fresh = cache.get(key)
         if fresh is not None:
             return fresh  # type: ignore[no-any-return]

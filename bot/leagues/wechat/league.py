@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -32,6 +31,7 @@ from bot.leagues.base import (
     Spot,
     ratio_of,
 )
+from bot.leagues.ttlcache import TtlCache
 from bot.leagues.wechat.client import ChannelsClient, Json
 from bot.leagues.wechat.errors import QuotaExhausted
 
@@ -79,29 +79,6 @@ def _ts(value: Any) -> datetime | None:
     return datetime.fromtimestamp(seconds, UTC) if seconds > 0 else None
 
 
-class _Cache:
-    """Fresh for `ttl` seconds; stale entries are kept for degraded mode."""
-
-    def __init__(self, ttl: float, capacity: int = 5000) -> None:
-        self.ttl = ttl
-        self.capacity = capacity
-        self.items: dict[Any, tuple[float, Any]] = {}
-
-    def get(self, key: Any, *, stale_ok: bool = False) -> Any | None:
-        hit = self.items.get(key)
-        if hit is None:
-            return None
-        if stale_ok or time.monotonic() - hit[0] < self.ttl:
-            return hit[1]
-        return None
-
-    def put(self, key: Any, value: Any) -> None:
-        self.items.pop(key, None)  # re-inserted at the young end
-        if len(self.items) >= self.capacity:
-            self.items.pop(next(iter(self.items)))
-        self.items[key] = (time.monotonic(), value)
-
-
 class ChannelsLeague:
     name = "channels"
     platform: Platform = "channels"
@@ -119,12 +96,12 @@ class ChannelsLeague:
         self.client = client
         self.mini_program_appid = mini_program_appid
         self.talent_names = talent_names or {}
-        self._details = _Cache(detail_ttl)
-        self._coupons = _Cache(detail_ttl)
-        self._searches = _Cache(detail_ttl)
+        self._details = TtlCache(detail_ttl)
+        self._coupons = TtlCache(detail_ttl)
+        self._searches = TtlCache(detail_ttl)
         self.answers = answers or StoredAnswers(None, self.name)
         """Product and coupon details kept in the store (`PRODUCT_LIFETIME`, `COUPON_LIFETIME`)."""
-        self._shops = _Cache(float("inf"), capacity=20_000)
+        self._shops = TtlCache(float("inf"), capacity=20_000)
         """product id → shop appid, for links that carry only the product id."""
         self._gate = asyncio.Semaphore(concurrency)
         self._inflight: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
@@ -134,7 +111,9 @@ class ChannelsLeague:
     async def aclose(self) -> None:
         await self.client.aclose()
 
-    async def _degradable(self, key: tuple[Any, ...], cache: _Cache, fetch: Callable[[], Awaitable[T]]) -> T:
+    async def _degradable(
+        self, key: tuple[Any, ...], cache: TtlCache, fetch: Callable[[], Awaitable[T]]
+    ) -> T:
         """The cached value while fresh, else one fetch per key however many callers ask at once:
         products of one shop share its coupons, and a search fetches their details side by side."""
         fresh = cache.get(key)
@@ -152,7 +131,7 @@ class ChannelsLeague:
         if self._inflight.get(key) is done:
             del self._inflight[key]
 
-    async def _refresh(self, key: tuple[Any, ...], cache: _Cache, fetch: Callable[[], Awaitable[T]]) -> T:
+    async def _refresh(self, key: tuple[Any, ...], cache: TtlCache, fetch: Callable[[], Awaitable[T]]) -> T:
         try:
             value = await fetch()
         except QuotaExhausted:

@@ -39,9 +39,9 @@ from bot.leagues.base import (
     SearchQuery,
     Spot,
 )
+from bot.leagues.ttlcache import TtlCache
 from bot.leagues.wechat.client import Json, WechatApi
 from bot.leagues.wechat.errors import QuotaExhausted, WechatApiError
-from bot.leagues.wechat.league import _Cache
 
 log = logging.getLogger(__name__)
 
@@ -506,9 +506,9 @@ class UnionLeague:
         self.spots = spots or UnionSpots(client)
         self.order_window = order_window
         self.clock = clock
-        self._searches = _Cache(ttl)
-        self._details = _Cache(ttl)
-        self._cats = _Cache(ttl * 12)
+        self._searches = TtlCache(ttl)
+        self._details = TtlCache(ttl)
+        self._cats = TtlCache(ttl * 12)
         self._moved: dict[str, str] = {}
         """Stored pid → the pid used instead, for spots deleted from the account."""
         self._issued: dict[str, tuple[str, str]] = {}
@@ -520,7 +520,9 @@ class UnionLeague:
     async def aclose(self) -> None:
         await self.client.aclose()
 
-    async def _degradable(self, key: tuple[Any, ...], cache: _Cache, fetch: Callable[[], Awaitable[T]]) -> T:
+    async def _degradable(
+        self, key: tuple[Any, ...], cache: TtlCache, fetch: Callable[[], Awaitable[T]]
+    ) -> T:
         """Fresh cache, else the league; when the quota is gone, a stale cache entry of any age."""
         fresh = cache.get(key)
         if fresh is not None:

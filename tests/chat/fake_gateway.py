@@ -60,6 +60,8 @@ class FakeGateway:
         self.login_confirmed = False
         """checkLogin says 'logged in' once this is set (the operator scanned the QR code)."""
         self.down = False
+        self.refused_while_down = 0
+        """Calls answered 503 while `down`: how often the bot tried a gateway that was away."""
         """Every call answered HTTP 503, as a gateway being restarted."""
         self.refusal = ""
         """When set, every send is refused with this `msg` (e.g. 操作过于频繁)."""
@@ -80,6 +82,7 @@ class FakeGateway:
 
     async def _handle(self, request: Request) -> Response:
         if self.down:
+            self.refused_while_down += 1
             return Response("gateway restarting", status_code=503)
         path = ("/" + request.path_params["path"]).removeprefix("/v2/api")
         body = await request.json()

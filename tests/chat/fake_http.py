@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import uvicorn
+
+from tests.helpers import wait_until  # re-exported: the fakes and their tests wait the same way
 
 
 class _Server(uvicorn.Server):
@@ -35,12 +36,3 @@ async def serve_asgi(app: Any) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 10)
-
-
-async def wait_until(condition: Callable[[], bool], within: float = 10.0) -> None:
-    """Wait for `condition` (polled), failing the test after `within` seconds."""
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)

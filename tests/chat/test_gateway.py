@@ -263,7 +263,7 @@ async def test_a_gateway_down_at_start_is_waited_for(
         await wait_until(lambda: app.channel is not None, within=10)
         app.channel.reconnect_delays = (0.05,)  # type: ignore[union-attr]
         app.channel.client.retry_delays = ()  # type: ignore[union-attr]
-        await asyncio.sleep(0.3)
+        await wait_until(lambda: gateway.refused_while_down >= 3 or task.done(), within=15)
         assert not task.done(), "a gateway that is down does not end the bot"
         gateway.down = False
         await wait_until(lambda: getattr(app.channel, "logged_in", False), within=15)

@@ -9,6 +9,7 @@ groups its account serves.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -95,7 +96,7 @@ def prepare_database(settings: Settings) -> Engine:
 
 def build_renderer(settings: Settings, notify: Callable[[str], None] | None = None) -> Renderer:
     return Renderer(
-        settings.templates.dir,
+        settings.templates_dir,
         timezone=settings.bot.timezone,
         max_chars=settings.templates.max_message_chars,
         notify=notify,
@@ -304,6 +305,11 @@ class App:
     """Order sync over the leagues (scheduled when `[orders] enabled`)."""
     on_ready: Callable[[], None] | None = None
     """Called once everything is built, just before the channels start listening."""
+    renderer: Renderer | None = field(default=None, init=False)
+    web_url: str = field(default="", init=False)
+    """The web console's address once it serves (`[web] enabled`)."""
+    web_ready: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    """Set once the web console serves, or failed to (then `web_url` stays empty)."""
 
     @property
     def settings(self) -> Settings:
@@ -478,6 +484,10 @@ class App:
 
             return on_message
 
+        self.renderer = renderer
+        if settings.web.enabled:
+            web = asyncio.create_task(self._serve_web(stack), name="web-console-start")
+            stack.push_async_callback(_finish, web)
         if self.on_ready is not None:
             self.on_ready()
         signals = _SignalStop(self.stop_channels)
@@ -513,6 +523,32 @@ class App:
                 await asyncio.wait(set(notices), timeout=5)
             await self.stop_channels()
 
+    async def _serve_web(self, stack: AsyncExitStack) -> None:
+        """The operator console beside the channels; a taken port costs the console, not the bot.
+        Imported in a thread: Starlette and the console's pages stay off the start-up path."""
+        assert self.engine is not None and self.renderer is not None
+        try:
+            server = await asyncio.to_thread(importlib.import_module, "bot.web.server")
+            from bot.web.services import WebServices
+
+            services = WebServices(
+                self.settings,
+                self.engine,
+                self.renderer,
+                leagues=self.leagues,
+                pushes=self.pushes,
+                orders=self.orders,
+            )
+            try:
+                console = await server.start_web(services)
+            except server.ListenError as exc:
+                log.warning("运营后台没有启动 / web console not started: %s; change [web] listen", exc)
+                return
+            stack.push_async_callback(console.stop)
+            self.web_url = console.url
+        finally:
+            self.web_ready.set()
+
     async def stop_channels(self) -> None:
         for channel in self.channels or ([self.channel] if self.channel else []):
             await channel.stop()
@@ -525,6 +561,12 @@ class App:
         for sender in self.senders.values():
             await sender.close(drain=False)
         await self.stop_channels()
+
+
+async def _finish(task: asyncio.Task[None]) -> None:
+    if not task.done():
+        task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 def account_of(channel: ChatChannel) -> str:

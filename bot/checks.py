@@ -21,15 +21,16 @@ def run_checks(loaded: LoadedConfig) -> Iterator[tuple[bool, str]]:
     yield True, f"config: {source} (chat={chat}, timezone={settings.bot.timezone})"
     yield from refusals(settings)
 
+    folder = settings.templates_dir
     problems = check_templates(
-        settings.templates.dir,
+        folder if settings.templates.dir or folder.is_dir() else None,
         timezone=settings.bot.timezone,
         max_chars=settings.templates.max_message_chars,
     )
     for problem in problems:
         yield False, f"template {problem}"
     if not problems:
-        where = f"built-in + {settings.templates.dir}" if settings.templates.dir else "built-in"
+        where = f"built-in + {folder}" if settings.templates.dir or folder.is_dir() else "built-in"
         yield True, f"templates: {len(KINDS)} kinds render with sample data ({where})"
 
     url = settings.database_url

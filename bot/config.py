@@ -550,6 +550,42 @@ class RebateSettings(_Section):
     share_percent: int = Field(50, ge=0, le=100)
 
 
+class WebSettings(_Section):
+    """The operator web console (bot/web/): served by `tuike run` when enabled, or alone by `tuike web`."""
+
+    enabled: bool = False
+    listen: str = "127.0.0.1:8700"
+    """host:port. Anything but a loopback address is reachable from other machines: put TLS in front."""
+    session_hours: float = Field(12.0, gt=0, le=24 * 30)
+    """How long a login lasts without activity."""
+    login_attempts_per_minute: int = Field(5, ge=1, le=100)
+    """Wrong passwords allowed per minute (per client address and overall ×4) before logins wait."""
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        found = _LISTEN.fullmatch(value)
+        if not found or not 0 <= int(found["port"]) < 65536:
+            raise ValueError("host:port for the web console, e.g. '127.0.0.1:8700'")
+        return value
+
+    @property
+    def host(self) -> str:
+        found = _LISTEN.fullmatch(self.listen)
+        assert found is not None
+        return found["host"].strip("[]")
+
+    @property
+    def port(self) -> int:
+        found = _LISTEN.fullmatch(self.listen)
+        assert found is not None
+        return int(found["port"])
+
+    @property
+    def loopback_only(self) -> bool:
+        return self.host in ("127.0.0.1", "localhost", "::1") or self.host.startswith("127.")
+
+
 class LeagueSettings(_Section):
     channels: ChannelsLeagueSettings = ChannelsLeagueSettings()
     union: UnionLeagueSettings = UnionLeagueSettings()
@@ -568,6 +604,13 @@ class Settings(_Section):
     push: PushSettings = PushSettings()
     orders: OrderSettings = OrderSettings()
     rebate: RebateSettings = RebateSettings()
+    web: WebSettings = WebSettings()
+
+    @property
+    def templates_dir(self) -> Path:
+        """The operator's template folder: `[templates] dir`, else `templates/` in the data folder (where
+        the web console saves edits; it may not exist yet, and then only the built-in files count)."""
+        return self.templates.dir or self.bot.data_dir / "templates"
 
     @property
     def database_url(self) -> str:

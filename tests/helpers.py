@@ -12,11 +12,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-def tuike(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run the `tuike` command line in a fresh process, as an operator would."""
+def tuike(
+    *args: str, cwd: Path, timeout: float = 120, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the `tuike` command line in a fresh process, as an operator would (`input`: its stdin)."""
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=cwd,
+        input=input,
         capture_output=True,
         text=True,
         timeout=timeout,

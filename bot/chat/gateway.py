@@ -28,17 +28,15 @@ import json
 import logging
 import re
 import secrets
-import socket
 import time
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
-from collections.abc import Generator, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TextIO
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
-import uvicorn
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -46,6 +44,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot import redact
+from bot.chat.asgi import AsgiServer, ListenError
 from bot.chat.base import (
     ChatUnavailable,
     Image,
@@ -256,17 +255,6 @@ def joined_members(msg_type: int, content: str) -> tuple[list[tuple[str, str]], 
     return [], ""
 
 
-class _QuietServer(uvicorn.Server):
-    """uvicorn without its own signal handling: `tuike run` owns SIGINT/SIGTERM and stops us itself."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
-
-    def install_signal_handlers(self) -> None:  # uvicorn < 0.29
-        return None
-
-
 class GatewayChannel:
     """One WeChat account on an iPad-protocol gateway: serves its groups (and private chats)."""
 
@@ -319,14 +307,13 @@ class GatewayChannel:
         self.rejected_calls = 0
         self.registered_callback = ""
         self._secret = ""
-        self._server: _QuietServer | None = None
+        self._server: AsgiServer | None = None
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(_QUEUE_CAPACITY)
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._rooms: OrderedDict[str, _Room] = OrderedDict()
         self._ready = asyncio.Event()
         self._stopping = asyncio.Event()
         self._send_lock = asyncio.Lock()
-        self._tasks: set[asyncio.Task[None]] = set()
         self._current: asyncio.Future[None] | None = None
         self.drain_seconds = 5.0
         """At a stop, how long the message being handled may take to finish."""
@@ -401,7 +388,7 @@ class GatewayChannel:
     async def stop(self) -> None:
         self._stopping.set()
         if self._server is not None:
-            self._server.should_exit = True
+            self._server.signal_exit()
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -471,51 +458,18 @@ class GatewayChannel:
         app = Starlette(
             routes=[Route("/{path:path}", self._webhook, methods=["POST", "GET"])],
         )
-        config = uvicorn.Config(
-            app,
-            host=self.listen_host,
-            port=self.listen_port,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=2,
-            server_header=False,
-        )
-        server = _QuietServer(config)
-        # we bind the socket ourselves: uvicorn would sys.exit() from inside the event loop on a taken port
-        family = socket.AF_INET6 if ":" in self.listen_host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        server = AsgiServer(app, self.listen_host, self.listen_port, name="gateway-webhook-server")
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.listen_host, self.listen_port))
-        except OSError as exc:
-            sock.close()
-            raise ChatUnavailable(
-                f"the webhook server cannot listen on {self.listen_host}:{self.listen_port}: "
-                f"{exc.strerror}; change [chat.gateway] listen"
-            ) from None
-        self.listen_port = int(sock.getsockname()[1])
-        task = asyncio.create_task(server.serve(sockets=[sock]), name="gateway-webhook-server")
-        while not server.started and not task.done():  # noqa: ASYNC110  (uvicorn has no started event)
-            await asyncio.sleep(0.01)
-        if task.done():
-            sock.close()
-            with contextlib.suppress(Exception):
-                task.result()
-            raise ChatUnavailable(
-                f"the webhook server on {self.listen_host}:{self.listen_port} did not start"
-            )
+            self.listen_port = await server.start()
+        except ListenError as exc:
+            raise ChatUnavailable(f"the webhook server {exc}; change [chat.gateway] listen") from None
         self._server = server
-        self._tasks.add(task)
         log.info("webhook server listening on %s:%d", self.listen_host, self.listen_port)
 
     async def _stop_server(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-        for task in list(self._tasks):
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(task, 5)
-        self._tasks.clear()
+            await self._server.stop()
+            self._server = None
 
     async def _webhook(self, request: Request) -> Response:
         given = request.query_params.get("secret", "")

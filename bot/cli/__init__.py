@@ -46,6 +46,9 @@ COMMANDS = {
     "pdd": Lazy("bot.cli.pdd", "pdd", "拼多多 多多进宝: PID registration (备案)."),
     "orders": Lazy("bot.cli.orders", "orders", "Order sync from every enabled league."),
     "rebate": Lazy("bot.cli.rebate", "rebate", "Member rebates (返利): withdrawal requests to pay by hand."),
+    "web": Lazy(
+        "bot.cli.web", "web", "Serve the operator web console alone (no chat channel), at [web] listen."
+    ),
     "report": Lazy(
         "bot.cli.orders",
         "report",

@@ -29,7 +29,7 @@ dir_option = click.option(
 def _renderer(ctx: Context, folder: Path | None, problems: list[str] | None = None) -> Renderer:
     settings = ctx.loaded.settings
     return Renderer(
-        folder if folder is not None else settings.templates.dir,
+        folder if folder is not None else settings.templates_dir,
         timezone=settings.bot.timezone,
         max_chars=settings.templates.max_message_chars,
         notify=problems.append if problems is not None else None,
@@ -47,7 +47,7 @@ def templates() -> None:
 def check_command(ctx: Context, folder: Path | None) -> None:
     """Compile and render every template against sample data; exit 1 on any problem."""
     settings = ctx.loaded.settings
-    chosen = folder if folder is not None else settings.templates.dir
+    chosen = folder if folder is not None else settings.templates_dir
     problems = check_templates(
         chosen, timezone=settings.bot.timezone, max_chars=settings.templates.max_message_chars
     )

@@ -32,6 +32,8 @@ class Group(SQLModel, table=True):
     """The owner's bound 推客 appid; empty means the operator's default sharer."""
     account: str = Field(default="", max_length=128, index=True, sa_column_kwargs={"server_default": ""})
     """The chat account that serves this group (e.g. 'gateway:wx_app'); '' = not yet known."""
+    blocked: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    """Set by the operator (web console): the bot neither answers nor pushes here."""
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -243,6 +245,8 @@ class RebateBinding(SQLModel, table=True):
     share_percent: int
     """The operator's share at binding time: a later change does not rewrite what was promised."""
     bound_at: datetime = Field(default_factory=utcnow)
+    paid_notice_at: datetime | None = None
+    """When the member was told the order was paid and tracked (sent once: set before sending)."""
 
 
 class RebateEntry(SQLModel, table=True):
@@ -279,3 +283,34 @@ class LeagueAnswer(SQLModel, table=True):
     payload: str = Field(sa_type=Text)
     fetched_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime = Field(index=True)
+
+
+class WebAuth(SQLModel, table=True):
+    """The web console's one operator password, as an Argon2id hash (one row)."""
+
+    __tablename__ = "web_auth"
+
+    id: int | None = Field(default=None, primary_key=True)
+    password_hash: str = Field(max_length=256)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Broadcast(SQLModel, table=True):
+    """A 群发 message an operator confirmed. Each target group gets it once: the push log's
+    (group, "broadcast:<id>") claim decides, through the account's paced sender."""
+
+    __tablename__ = "broadcasts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    text: str = Field(sa_type=Text)
+    created_by: str = Field(default="", sa_type=SafeString(128))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class BroadcastTarget(SQLModel, table=True):
+    __tablename__ = "broadcast_targets"
+    __table_args__ = (UniqueConstraint("broadcast_id", "group_id", name="uq_broadcast_target"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    broadcast_id: int = Field(foreign_key="broadcasts.id")
+    group_id: int = Field(foreign_key="groups.id", index=True)

@@ -1,0 +1,352 @@
+"""The console's ASGI app: the login wall, CSRF on every change, error pages, and every page's routes.
+
+`Gate` (an ASGI middleware, so it sees every request before any page does):
+- every path but the login, setup, health and static ones needs a live session; a browser is sent to
+  the login page (an htmx call gets 401 with `HX-Redirect`), told when its session expired;
+- every request that is not GET/HEAD must carry the session's CSRF token (form field `csrf_token` or
+  header `X-CSRF-Token`); login and setup forms carry a token bound to a cookie instead. The body is
+  read here (bounded) and handed on unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from bot.store import webauth
+from bot.web.pages import ALL_PAGES
+from bot.web.security import (
+    LoginLimiter,
+    Sessions,
+    SetupToken,
+    WebSession,
+    hash_password,
+    password_problem,
+    same,
+    verify_password,
+)
+from bot.web.services import WebServices
+from bot.web.views import error_page, page
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "tuike_session"
+LOGIN_COOKIE = "tuike_login"
+PUBLIC = frozenset({"/login", "/setup", "/healthz", "/favicon.ico"})
+MAX_BODY_BYTES = 2 * 1024 * 1024
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+STATIC = Path(__file__).resolve().parent / "static"
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "") == "https"
+
+
+def set_cookie(response: Response, request: Request, name: str, value: str, max_age: int | None) -> None:
+    response.set_cookie(
+        name, value, max_age=max_age, httponly=True, samesite="strict", secure=_secure(request), path="/"
+    )
+
+
+def safe_next(target: str) -> str:
+    """Only a path on this site (never `//evil` or a full URL) may be returned to after login."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+class Gate:
+    def __init__(self, app: ASGIApp, sessions: Sessions) -> None:
+        self.app = app
+        self.sessions = sessions
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        path = request.url.path
+        public = path in PUBLIC or path.startswith("/static/")
+        session_id = request.cookies.get(SESSION_COOKIE, "")
+        session = self.sessions.get(session_id) if session_id else None
+        scope.setdefault("state", {})["session"] = session
+        if not public and session is None:
+            await self._to_login(request, expired=bool(session_id))(scope, receive, send)
+            return
+        if request.method in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive, MAX_BODY_BYTES)
+        if body is None:
+            await error_page(request, 413, "提交的内容太大了")(scope, receive, send)
+            return
+        expected = session.csrf if session is not None else request.cookies.get(LOGIN_COOKIE, "")
+        given = request.headers.get("x-csrf-token", "") or _form_field(request, body, "csrf_token")
+        if not expected or not given or not same(given, expected):
+            log.warning("web console: %s %s without a valid CSRF token refused", request.method, path)
+            response = error_page(
+                request, 403, "这个操作没有执行", "表单已过期或不是从后台页面提交的。请刷新页面后再试。"
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, _replay(body), send)
+
+    def _to_login(self, request: Request, *, expired: bool) -> Response:
+        target = "/login?next=" + quote(
+            request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        )
+        if expired:
+            target += "&expired=1"
+        if request.headers.get("hx-request"):
+            return PlainTextResponse("login required", status_code=401, headers={"HX-Redirect": target})
+        if request.method not in SAFE_METHODS:
+            return error_page(request, 401, "登录已过期", "这个操作没有执行。请重新登录后再试一次。")
+        return RedirectResponse(target, status_code=303)
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+def _form_field(request: Request, body: bytes, name: str) -> str:
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return ""
+    values = parse_qs(body.decode("utf-8", "replace"), max_num_fields=1000).get(name, [])
+    return values[0] if values else ""
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+def current_session(request: Request) -> WebSession:
+    session = request.state.session
+    assert isinstance(session, WebSession)  # the gate lets no one without a session this far
+    return session
+
+
+# -- login, setup, logout -----------------------------------------------------------------------------
+
+
+def _login_form(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
+    """The login (or setup) form. Its CSRF token is bound to a cookie, kept while it lasts: a second tab
+    or the browser's own requests must not invalidate a form already on screen."""
+    token = request.cookies.get(LOGIN_COOKIE, "")
+    if not (20 <= len(token) <= 64 and token.replace("-", "").replace("_", "").isalnum()):
+        token = secrets.token_urlsafe(24)
+    response = page(request, template, {"login_csrf": token, **context}, status=status, title="登录")
+    set_cookie(response, request, LOGIN_COOKIE, token, max_age=3600)
+    return response
+
+
+async def login_page(request: Request) -> Response:
+    if request.state.session is not None:
+        return RedirectResponse("/", status_code=303)
+    services: WebServices = request.app.state.services
+    no_password = await asyncio.to_thread(webauth.password_hash, services.engine) is None
+    message = "登录已过期，请重新登录。" if request.query_params.get("expired") else ""
+    context = {"next": safe_next(request.query_params.get("next", "/")), "message": message}
+    return _login_form(request, "login.html", {**context, "no_password": no_password})
+
+
+async def login(request: Request) -> Response:
+    services: WebServices = request.app.state.services
+    limiter: LoginLimiter = request.app.state.limiter
+    form = await request.form()
+    target = safe_next(str(form.get("next", "/")))
+    client = client_of(request)
+    wait = limiter.wait_seconds(client)
+    if wait:
+        message = f"密码错误次数太多，请 {wait} 秒后再试。"
+        return _login_form(
+            request, "login.html", {"next": target, "message": message, "no_password": False}, 429
+        )
+    stored = await asyncio.to_thread(webauth.password_hash, services.engine)
+    password = str(form.get("password", ""))
+    if stored is None:
+        message = "还没有设置密码：请先在服务器上运行 tuike web passwd。"
+        return _login_form(
+            request, "login.html", {"next": target, "message": message, "no_password": True}, 403
+        )
+    if not await asyncio.to_thread(verify_password, stored, password):
+        limiter.failed(client)
+        log.warning("web console: wrong password from %s", client)
+        message = "密码不对，请再试一次。"
+        return _login_form(
+            request, "login.html", {"next": target, "message": message, "no_password": False}, 401
+        )
+    limiter.succeeded(client)
+    return _logged_in(request, target)
+
+
+def _logged_in(request: Request, target: str) -> Response:
+    sessions: Sessions = request.app.state.sessions
+    session = sessions.create()
+    response = RedirectResponse(target, status_code=303)
+    set_cookie(response, request, SESSION_COOKIE, session.id, max_age=None)
+    response.delete_cookie(LOGIN_COOKIE, path="/")
+    log.info("web console: operator logged in from %s", client_of(request))
+    return response
+
+
+async def setup_page(request: Request) -> Response:
+    services: WebServices = request.app.state.services
+    token: SetupToken = request.app.state.setup_token
+    if await asyncio.to_thread(webauth.password_hash, services.engine) is not None:
+        return error_page(request, 410, "密码已经设置过了", "请直接登录；要修改密码请运行 tuike web passwd。")
+    given = request.query_params.get("token", "")
+    if not token.accepts(given):
+        return error_page(
+            request, 403, "设置链接无效", "这个链接不对或已经用过了。请看机器人日志里最新的设置链接。"
+        )
+    return _login_form(request, "setup.html", {"token": given, "message": ""})
+
+
+async def setup(request: Request) -> Response:
+    services: WebServices = request.app.state.services
+    token: SetupToken = request.app.state.setup_token
+    form = await request.form()
+    given = str(form.get("token", ""))
+    if await asyncio.to_thread(webauth.password_hash, services.engine) is not None or not token.accepts(
+        given
+    ):
+        return error_page(request, 403, "设置链接无效", "这个链接不对或已经用过了。")
+    password, again = str(form.get("password", "")), str(form.get("again", ""))
+    problem = password_problem(password) or ("" if password == again else "两次输入的密码不一样")
+    if problem:
+        return _login_form(request, "setup.html", {"token": given, "message": problem}, 400)
+    await asyncio.to_thread(webauth.set_password_hash, services.engine, hash_password(password))
+    token.used = True
+    log.info("web console: operator password set through the setup link")
+    return _logged_in(request, "/")
+
+
+async def logout(request: Request) -> Response:
+    sessions: Sessions = request.app.state.sessions
+    sessions.drop(current_session(request).id)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def healthz(_request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+async def favicon(_request: Request) -> Response:
+    return Response(status_code=204)
+
+
+# -- errors ---------------------------------------------------------------------------------------------
+
+_HEADLINES = {
+    400: "请求有问题",
+    403: "没有权限",
+    404: "没有这个页面",
+    405: "不支持这个操作",
+    409: "操作冲突",
+    413: "提交的内容太大了",
+    429: "操作太频繁了",
+}
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    headline = _HEADLINES.get(exc.status_code, "出错了")
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != headline else ""
+    if detail and detail.isascii():  # Starlette's own English phrases ("Not Found") add nothing
+        detail = ""
+    return error_page(request, exc.status_code, headline, detail)
+
+
+async def database_error(request: Request, exc: Exception) -> Response:
+    log.warning("web console: database unavailable on %s: %s", request.url.path, type(exc).__name__)
+    return error_page(
+        request, 503, "数据库暂时连不上", "刚才的操作没有执行，什么都没有改动。请稍后刷新再试。"
+    )
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.error("web console: %s on %s", type(exc).__name__, request.url.path, exc_info=exc)
+    return error_page(request, 500, "出错了", "这一步没有完成。详细原因已经写进机器人的日志。")
+
+
+def build_app(
+    services: WebServices, *, clock: Callable[[], float] | None = None, setup_token: SetupToken | None = None
+) -> Starlette:
+    web = services.settings.web
+    routes: list[BaseRoute] = [
+        Route("/login", login_page, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/setup", setup_page, methods=["GET"]),
+        Route("/setup", setup, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/favicon.ico", favicon, methods=["GET"]),
+        Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+    ]
+    for module in ALL_PAGES:
+        routes.extend(module.routes)
+    app = Starlette(
+        routes=routes,
+        exception_handlers={
+            HTTPException: http_error,
+            OperationalError: database_error,
+            DBAPIError: database_error,
+            Exception: server_error,
+        },
+    )
+    clock = clock or time.monotonic
+    sessions = Sessions(idle_seconds=web.session_hours * 3600, clock=clock)
+    app.state.services = services
+    app.state.sessions = sessions
+    app.state.limiter = LoginLimiter(web.login_attempts_per_minute, clock=clock)
+    app.state.setup_token = setup_token or SetupToken()
+    app.add_middleware(Gate, sessions=sessions)
+    return app

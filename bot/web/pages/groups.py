@@ -1,0 +1,16 @@
+"""The 群 page (being built)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from bot.web.views import page
+
+
+async def show(request: Request) -> Response:
+    return page(request, "placeholder.html", {"label": "群"}, title="群")
+
+
+routes: list[BaseRoute] = [Route("/groups", show, methods=["GET"])]

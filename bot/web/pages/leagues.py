@@ -1,0 +1,16 @@
+"""The 联盟 page (being built)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from bot.web.views import page
+
+
+async def show(request: Request) -> Response:
+    return page(request, "placeholder.html", {"label": "联盟"}, title="联盟")
+
+
+routes: list[BaseRoute] = [Route("/leagues", show, methods=["GET"])]

@@ -1,0 +1,42 @@
+"""What the console's pages are given: the same parts `tuike run` built for the chat side."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+from bot.config import Settings
+from bot.leagues.base import League
+from bot.orders.sync import OrderSync
+from bot.push.service import PushService
+from bot.render import Renderer
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class WebServices:
+    settings: Settings
+    engine: Engine
+    renderer: Renderer
+    leagues: dict[str, League] = field(default_factory=dict)
+    pushes: dict[str, PushService] = field(default_factory=dict)
+    """Chat account → its push service. Empty when the console is served alone (`tuike web`): then
+    broadcasts and "send now" wait in the database for the process that serves the group's account."""
+    orders: OrderSync | None = None
+    clock: Callable[[], datetime] = _now
+
+    def subscriptions_changed(self) -> None:
+        """Rebuild the scheduler jobs after the console changed a subscription (as 订阅 does in chat)."""
+        for push in self.pushes.values():
+            push.jobs_changed()
+
+    @property
+    def serves_chat(self) -> bool:
+        """True inside `tuike run`: pushes and broadcasts can go out from this process."""
+        return bool(self.pushes)

@@ -487,6 +487,11 @@ class DealSettings(_Section):
     """Which leagues a keyword search asks, in this order (only enabled ones count)."""
     rank_by: Literal["weighted", "final_price", "commission", "sales"] = "weighted"
     """How search results and daily deals are ordered (bot/leagues/ranking.py)."""
+    with_image: bool = False
+    """Send the product's picture before the answer (a keyword search: the top product's)."""
+    link_card: bool = False
+    """Send a link card (picture, title, price) after a single-product answer whose link is a web URL;
+    channels that cannot send cards leave it out (the text carries the link anyway)."""
 
 
 class PushSettings(_Section):

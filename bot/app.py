@@ -433,6 +433,7 @@ class App:
             groups=spots,
             operators=settings.bot.operators,
             timezone=settings.bot.timezone,
+            owner_share_percent=settings.rebate.owner_share_percent,
         )
         handlers: list[Handler] = [subscribe, money]
         if settings.rebate.enabled:

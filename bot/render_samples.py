@@ -49,7 +49,18 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "league_busy": frozenset({"reason", "follows"}),
         "searching": frozenset({"keyword", "asker"}),
         "commission_report": frozenset(
-            {"group_name", "period", "orders", "paid_fen", "commission_fen", "settled_fen", "periods"}
+            {
+                "group_name",
+                "period",
+                "orders",
+                "paid_fen",
+                "commission_fen",
+                "settled_fen",
+                "periods",
+                "owner_share_percent",
+                "owner_share_fen",
+                "owner_settled_share_fen",
+            }
         ),
         "welcome": frozenset({"member_name", "group_name", "bot_name"}),
         "subscribe_usage": frozenset({"reason", "given"}),
@@ -371,6 +382,9 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "paid_fen": 25_970,
                 "commission_fen": 3_116,
                 "settled_fen": 0,
+                "owner_share_percent": 0,
+                "owner_share_fen": 0,
+                "owner_settled_share_fen": 0,
                 "periods": [
                     {
                         "period": "今天",
@@ -378,6 +392,8 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                         "paid_fen": 25_970,
                         "commission_fen": 3_116,
                         "settled_fen": 0,
+                        "owner_share_fen": 0,
+                        "owner_settled_share_fen": 0,
                     },
                     {
                         "period": "本月",
@@ -385,8 +401,18 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                         "paid_fen": 428_650,
                         "commission_fen": 51_438,
                         "settled_fen": 20_112,
+                        "owner_share_fen": 0,
+                        "owner_settled_share_fen": 0,
                     },
-                    {"period": "上月", "orders": 0, "paid_fen": 0, "commission_fen": 0, "settled_fen": 0},
+                    {
+                        "period": "上月",
+                        "orders": 0,
+                        "paid_fen": 0,
+                        "commission_fen": 0,
+                        "settled_fen": 0,
+                        "owner_share_fen": 0,
+                        "owner_settled_share_fen": 0,
+                    },
                 ],
             },
             {
@@ -396,8 +422,19 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "paid_fen": 0,
                 "commission_fen": 0,
                 "settled_fen": 0,
+                "owner_share_percent": 0,
+                "owner_share_fen": 0,
+                "owner_settled_share_fen": 0,
                 "periods": [
-                    {"period": name, "orders": 0, "paid_fen": 0, "commission_fen": 0, "settled_fen": 0}
+                    {
+                        "period": name,
+                        "orders": 0,
+                        "paid_fen": 0,
+                        "commission_fen": 0,
+                        "settled_fen": 0,
+                        "owner_share_fen": 0,
+                        "owner_settled_share_fen": 0,
+                    }
                     for name in ("今天", "本月", "上月")
                 ],
             },
@@ -408,7 +445,41 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "paid_fen": 428_650,
                 "commission_fen": 51_438,
                 "settled_fen": 0,
+                "owner_share_percent": 30,
+                "owner_share_fen": 15_431,
+                "owner_settled_share_fen": 0,
                 "periods": [],
+            },
+            {
+                "group_name": "宝妈好物分享群",
+                "period": "今天",
+                "orders": 3,
+                "paid_fen": 25_970,
+                "commission_fen": 3_116,
+                "settled_fen": 0,
+                "owner_share_percent": 30,
+                "owner_share_fen": 934,
+                "owner_settled_share_fen": 0,
+                "periods": [
+                    {
+                        "period": "今天",
+                        "orders": 3,
+                        "paid_fen": 25_970,
+                        "commission_fen": 3_116,
+                        "settled_fen": 0,
+                        "owner_share_fen": 934,
+                        "owner_settled_share_fen": 0,
+                    },
+                    {
+                        "period": "本月",
+                        "orders": 37,
+                        "paid_fen": 428_650,
+                        "commission_fen": 51_438,
+                        "settled_fen": 20_112,
+                        "owner_share_fen": 15_431,
+                        "owner_settled_share_fen": 6_033,
+                    },
+                ],
             },
         ),
         "chat_ids": tuple(

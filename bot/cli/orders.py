@@ -139,7 +139,7 @@ def report(
             if group is None or group.id is None:
                 fail(f"没有这个群：{group_key}")
             group_id = group.id
-        rows = report_rows(engine, since, until, group_id)
+        rows = report_rows(engine, since, until, group_id, settings.rebate.owner_share_percent)
         if chart is not None:
             from pathlib import Path
 

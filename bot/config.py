@@ -551,6 +551,8 @@ class RebateSettings(_Section):
     owner_share_percent: int = Field(0, ge=0, le=100)
     """The share of each group's commission the operator pays its owner (by hand); 0: none. Shown in
     the owner's 佣金 and in `tuike report` (`owner_share_fen`)."""
+    notify_paid: bool = False
+    """After a sync, tell a member in private chat once when their bound order is paid and tracked."""
 
 
 class LeagueSettings(_Section):

@@ -65,6 +65,7 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "welcome": frozenset({"member_name", "group_name", "bot_name"}),
         "subscribe_usage": frozenset({"reason", "given"}),
         "chat_ids": frozenset({"which", "sender_id", "sender_name", "chat_id", "chat_name"}),
+        "rebate_paid_notice": frozenset({"order_id", "league", "pending_fen"}),
     }
 )
 
@@ -481,6 +482,10 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                     },
                 ],
             },
+        ),
+        "rebate_paid_notice": (
+            {"order_id": "280175066411", "league": "jd", "pending_fen": 1_500},
+            {"order_id": "4100000999456-21", "league": "pdd", "pending_fen": 1},
         ),
         "chat_ids": tuple(
             {

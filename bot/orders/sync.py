@@ -16,7 +16,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -81,6 +81,7 @@ class OrderSync:
         budget: float = 600.0,
         lock_ttl: timedelta = timedelta(minutes=15),
         rebate: bool = False,
+        after: Callable[[list[LeagueSync]], Awaitable[object]] | None = None,
     ) -> None:
         self.engine = engine
         self.leagues = leagues
@@ -94,6 +95,8 @@ class OrderSync:
         self._holding = False
         self.rebate = rebate
         """After syncing, bring members' rebate credits in line with their orders' status."""
+        self.after = after
+        """Called with the results after every sync, still under the lock (the app's paid-order notice)."""
 
     async def run(self, only: str | None = None) -> list[LeagueSync]:
         """Sync every league (or `only`) under the database lock; SyncBusy when another process syncs."""
@@ -109,6 +112,8 @@ class OrderSync:
                 appended = await asyncio.to_thread(rebate_ledger.reconcile, self.engine)
                 if appended:
                     log.info("rebates: %d ledger entries for changed orders", appended)
+            if self.after is not None:
+                await self.after(results)
             return results
         finally:
             self._holding = False

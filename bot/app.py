@@ -438,7 +438,11 @@ class App:
         )
         handlers: list[Handler] = [subscribe, money]
         if settings.rebate.enabled:
-            handlers.append(RebateHandler(engine=self.engine, share_percent=settings.rebate.share_percent))
+            handlers.append(
+                RebateHandler(
+                    engine=self.engine, share_percent=settings.rebate.share_percent, renderer=renderer
+                )
+            )
         router = build_router(settings, renderer, *handlers, deals)
         sender, engine = self.sender, self.engine  # paid-order notices: the first account, paced
 

@@ -66,6 +66,9 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "subscribe_usage": frozenset({"reason", "given"}),
         "chat_ids": frozenset({"which", "sender_id", "sender_name", "chat_id", "chat_name"}),
         "rebate_paid_notice": frozenset({"order_id", "league", "pending_fen"}),
+        "rebate_bind": frozenset({"outcome", "number", "pending_fen", "available_fen", "cancelled"}),
+        "rebate_balance": frozenset({"available_fen", "pending_fen", "withdrawing_fen", "paid_fen"}),
+        "rebate_withdraw": frozenset({"outcome", "request_id", "amount_fen", "available_fen"}),
     }
 )
 
@@ -486,6 +489,37 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
         "rebate_paid_notice": (
             {"order_id": "280175066411", "league": "jd", "pending_fen": 1_500},
             {"order_id": "4100000999456-21", "league": "pdd", "pending_fen": 1},
+        ),
+        "rebate_bind": tuple(
+            {
+                "outcome": outcome,
+                "number": "066411" if outcome == "ambiguous" else "280175066411",
+                "pending_fen": pending,
+                "available_fen": available,
+                "cancelled": cancelled,
+            }
+            for outcome, pending, available, cancelled in (
+                ("bound", 1_500, 0, False),
+                ("bound", 0, 2_380, False),
+                ("bound", 0, 0, True),
+                ("bound", 0, 0, False),
+                ("mine", 0, 0, False),
+                ("taken", 0, 0, False),
+                ("unknown", 0, 0, False),
+                ("ambiguous", 0, 0, False),
+                ("malformed", 0, 0, False),
+                ("usage", 0, 0, False),
+            )
+        ),
+        "rebate_balance": (
+            {"available_fen": 450, "pending_fen": 1_500, "withdrawing_fen": 1_050, "paid_fen": 3_000},
+            {"available_fen": 0, "pending_fen": 0, "withdrawing_fen": 0, "paid_fen": 0},
+            {"available_fen": -550, "pending_fen": 0, "withdrawing_fen": 0, "paid_fen": 1_050},
+        ),
+        "rebate_withdraw": (
+            {"outcome": "requested", "request_id": 17, "amount_fen": 1_050, "available_fen": 0},
+            {"outcome": "too_much", "request_id": 0, "amount_fen": 0, "available_fen": 1_500},
+            {"outcome": "nothing", "request_id": 0, "amount_fen": 0, "available_fen": 0},
         ),
         "chat_ids": tuple(
             {

@@ -44,6 +44,8 @@ class Bound:
     order_id: str = ""
     pending_fen: int = 0
     available_fen: int = 0
+    cancelled: bool = False
+    """The order's lines are all cancelled or refunded (a bound order that brings nothing)."""
 
 
 def _desired(lines: list[OrderRow], share_percent: int) -> dict[str, int]:
@@ -138,7 +140,9 @@ def bind(engine: Engine, member_id: str, number: str, share_percent: int) -> Bou
         try:
             session.flush()
             assert binding.id is not None
-            _append_difference(session, binding, _lines(session, league, order_id))
+            lines = _lines(session, league, order_id)
+            cancelled = bool(lines) and all(line.status == "cancelled" for line in lines)
+            _append_difference(session, binding, lines)
             credited = _credited(session, binding.id)
             if credited[PENDING] > 0 or credited[AVAILABLE] > 0:  # the answer tells them what comes
                 session.add(_told(binding))
@@ -152,7 +156,7 @@ def bind(engine: Engine, member_id: str, number: str, share_percent: int) -> Bou
             ).first()
             outcome = "mine" if holder is not None and holder.member_id == member_id else "taken"
             return Bound(outcome, league, order_id)
-    return Bound("bound", league, order_id, credited[PENDING], credited[AVAILABLE])
+    return Bound("bound", league, order_id, credited[PENDING], credited[AVAILABLE], cancelled)
 
 
 def _told(binding: RebateBinding) -> RebateEntry:

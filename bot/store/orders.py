@@ -204,6 +204,23 @@ def history(engine: Engine, league: str, order_id: str, sku_id: str) -> list[Ord
         )
 
 
+def open_order_ids(engine: Engine, league: str, since: datetime) -> list[str]:
+    """Ids of `league`'s orders created since `since` that may still change: neither settled nor
+    cancelled (any line), oldest first."""
+    with Session(engine) as session:
+        statement = (
+            select(OrderRow.order_id)
+            .where(
+                OrderRow.league == league,
+                col(OrderRow.status).not_in((SETTLED, CANCELLED)),
+                col(OrderRow.created_at) >= since,
+            )
+            .group_by(col(OrderRow.order_id))
+            .order_by(func.min(OrderRow.created_at), col(OrderRow.order_id))
+        )
+        return list(session.exec(statement))
+
+
 def count_orders(engine: Engine, league: str | None = None) -> int:
     with Session(engine) as session:
         statement = select(func.count()).select_from(OrderRow)

@@ -45,6 +45,7 @@ from bot.handlers.subscribe import SubscribeHandler
 from bot.leagues.base import League, Spot
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.setup import default_spots, open_leagues, spot_issuers
+from bot.orders.notice import notify_paid
 from bot.orders.sync import OrderSync, sync_every
 from bot.push.sender import PacedSender
 from bot.push.service import PushService
@@ -439,11 +440,24 @@ class App:
             groups=spots,
             operators=settings.bot.operators,
             timezone=settings.bot.timezone,
+            owner_share_percent=settings.rebate.owner_share_percent,
         )
         handlers: list[Handler] = [subscribe, money]
         if settings.rebate.enabled:
-            handlers.append(RebateHandler(engine=self.engine, share_percent=settings.rebate.share_percent))
+            handlers.append(
+                RebateHandler(
+                    engine=self.engine, share_percent=settings.rebate.share_percent, renderer=renderer
+                )
+            )
         router = build_router(settings, renderer, *handlers, deals)
+        sender, engine = self.sender, self.engine  # paid-order notices: the first account, paced
+
+        async def paid_notices(_synced: object) -> None:
+            async def send(chat_id: str, text: str) -> None:
+                sender.push(Outgoing(chat_id, Reply.text(text)))
+
+            await notify_paid(engine, send, renderer)
+
         self.orders = OrderSync(
             self.engine,
             self.leagues,
@@ -451,6 +465,7 @@ class App:
             lookback=timedelta(days=settings.orders.lookback_days),
             budget=settings.orders.budget_seconds,
             rebate=settings.rebate.enabled,
+            after=paid_notices if settings.rebate.enabled and settings.rebate.notify_paid else None,
         )
         if settings.orders.enabled and self.leagues:
             syncing = asyncio.create_task(

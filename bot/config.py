@@ -553,6 +553,11 @@ class RebateSettings(_Section):
 
     enabled: bool = False
     share_percent: int = Field(50, ge=0, le=100)
+    owner_share_percent: int = Field(0, ge=0, le=100)
+    """The share of each group's commission the operator pays its owner (by hand); 0: none. Shown in
+    the owner's 佣金 and in `tuike report` (`owner_share_fen`)."""
+    notify_paid: bool = False
+    """After a sync, tell a member in private chat once when their bound order is paid and tracked."""
 
 
 class WebSettings(_Section):

@@ -245,8 +245,6 @@ class RebateBinding(SQLModel, table=True):
     share_percent: int
     """The operator's share at binding time: a later change does not rewrite what was promised."""
     bound_at: datetime = Field(default_factory=utcnow)
-    paid_notice_at: datetime | None = None
-    """When the member was told the order was paid and tracked (sent once: set before sending)."""
 
 
 class RebateEntry(SQLModel, table=True):

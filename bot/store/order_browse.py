@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select, and_, case, func, literal, or_, union_all
+from sqlalchemy import Engine, Select, and_, case, func, literal, or_, union, union_all
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -34,10 +34,21 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _like(text: str) -> str:
-    """`text` as a LIKE pattern matching it anywhere, its own % and _ taken literally (escape \\)."""
+def _contains(engine: Engine, column: Any, text: str) -> Any:
+    """`column` contains `text` (its own % and _ taken literally), ignoring ASCII case. SQLite's LIKE
+    already ignores it (its ILIKE would lower() every row first: twice the time over 100k orders)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    pattern = f"%{escaped}%"
+    if engine.dialect.name == "sqlite":
+        return column.like(pattern, escape="\\")
+    return column.ilike(pattern, escape="\\")
+
+
+def _unindexed(engine: Engine, column: Any) -> Any:
+    """`column`, kept from an index on SQLite. Without statistics SQLite walks the (league, order, sku)
+    index for `league = ?` and then sorts a quarter of all orders by time; scanning the time index (or
+    the table, to add up) is many times faster. PostgreSQL's planner has statistics and decides itself."""
+    return column.concat("") if engine.dialect.name == "sqlite" else column
 
 
 # -- orders ---------------------------------------------------------------------------------------------
@@ -130,9 +141,9 @@ def _line(row: Any) -> OrderLine:
     )
 
 
-def _where(statement: _S, wanted: OrderFilter) -> _S:
+def _where(engine: Engine, statement: _S, wanted: OrderFilter) -> _S:
     if wanted.league:
-        statement = statement.where(col(OrderRow.league) == wanted.league)
+        statement = statement.where(_unindexed(engine, col(OrderRow.league)) == wanted.league)
     if wanted.status:
         statement = statement.where(col(OrderRow.status) == wanted.status)
     if wanted.unattributed:
@@ -145,12 +156,8 @@ def _where(statement: _S, wanted: OrderFilter) -> _S:
         statement = statement.where(col(OrderRow.created_at) < wanted.end)
     text = wanted.text.strip()
     if text:
-        pattern = _like(text)
         statement = statement.where(
-            or_(
-                col(OrderRow.order_id).ilike(pattern, escape="\\"),
-                col(OrderRow.title).ilike(pattern, escape="\\"),
-            )
+            or_(_contains(engine, col(OrderRow.order_id), text), _contains(engine, col(OrderRow.title), text))
         )
     return statement
 
@@ -161,18 +168,25 @@ def browse_orders(
     """One page (1-based) of the order lines `wanted` admits, newest first, with the group's name; and
     the count and sums of all of them (one aggregate query, not a sum of the page)."""
     page = max(page, 1)
-    listing = _where(
-        core_select(*_LINE_COLUMNS)
-        .select_from(OrderRow)
-        .outerjoin(Group, col(Group.id) == col(OrderRow.group_id)),
-        wanted,
-    )
-    listing = (
-        listing.order_by(col(OrderRow.created_at).desc(), col(OrderRow.id).desc())
+    newest_first = (col(OrderRow.created_at).desc(), col(OrderRow.id).desc())
+    # The page's ids first (from the created_at index alone when nothing else filters), then only those
+    # rows with their group: a deep page skips ids, not joined rows.
+    page_ids = (
+        _where(engine, core_select(col(OrderRow.id)), wanted)
+        .order_by(*newest_first)
         .limit(per_page)
         .offset((page - 1) * per_page)
+        .subquery("page")
+    )
+    listing = (
+        core_select(*_LINE_COLUMNS)
+        .select_from(OrderRow)
+        .join(page_ids, page_ids.c.id == col(OrderRow.id))
+        .outerjoin(Group, col(Group.id) == col(OrderRow.group_id))
+        .order_by(*newest_first)
     )
     sums = _where(
+        engine,
         core_select(
             func.count(),
             func.coalesce(func.sum(OrderRow.paid_fen), 0),
@@ -304,28 +318,33 @@ def member_ledgers(engine: Engine, page: int = 1, per_page: int = PER_PAGE, text
     """One page of members (anyone with a binding or a ledger entry), most recently active first, each
     with their balance per bucket; the number of such members and the totals per bucket."""
     page = max(page, 1)
+    text = text.strip()
+    # Each table added up per member first (a few thousand rows), then the two put together.
     entries: Select[*tuple[Any, ...]] = core_select(
         col(RebateEntry.member_id).label("member_id"),
-        _bucket_sum("pending").label("pending"),
-        _bucket_sum("available").label("available"),
-        _bucket_sum("withdrawing").label("withdrawing"),
-        _bucket_sum("paid").label("paid"),
+        func.sum(_bucket_sum("pending")).label("pending"),
+        func.sum(_bucket_sum("available")).label("available"),
+        func.sum(_bucket_sum("withdrawing")).label("withdrawing"),
+        func.sum(_bucket_sum("paid")).label("paid"),
         literal(0).label("bound"),
-        col(RebateEntry.created_at).label("at"),
-    )
+        func.max(RebateEntry.created_at).label("at"),
+    ).group_by(col(RebateEntry.member_id))
     bindings: Select[*tuple[Any, ...]] = core_select(
         col(RebateBinding.member_id).label("member_id"),
         literal(0).label("pending"),
         literal(0).label("available"),
         literal(0).label("withdrawing"),
         literal(0).label("paid"),
-        literal(1).label("bound"),
-        col(RebateBinding.bound_at).label("at"),
-    )
-    if text.strip():
-        pattern = _like(text.strip())
-        entries = entries.where(col(RebateEntry.member_id).ilike(pattern, escape="\\"))
-        bindings = bindings.where(col(RebateBinding.member_id).ilike(pattern, escape="\\"))
+        func.count().label("bound"),
+        func.max(RebateBinding.bound_at).label("at"),
+    ).group_by(col(RebateBinding.member_id))
+    members_q: Select[*tuple[Any, ...]] = core_select(col(RebateEntry.member_id))
+    bound_q: Select[*tuple[Any, ...]] = core_select(col(RebateBinding.member_id))
+    if text:
+        entries = entries.where(_contains(engine, col(RebateEntry.member_id), text))
+        bindings = bindings.where(_contains(engine, col(RebateBinding.member_id), text))
+        members_q = members_q.where(_contains(engine, col(RebateEntry.member_id), text))
+        bound_q = bound_q.where(_contains(engine, col(RebateBinding.member_id), text))
     both = union_all(entries, bindings).subquery("ledger")
     last = func.max(both.c.at)
     listing = (
@@ -343,12 +362,13 @@ def member_ledgers(engine: Engine, page: int = 1, per_page: int = PER_PAGE, text
         .limit(per_page)
         .offset((page - 1) * per_page)
     )
-    counting = core_select(func.count(func.distinct(both.c.member_id)))
+    everyone = union(members_q, bound_q).subquery("everyone")  # UNION: each member once
+    counting = core_select(func.count()).select_from(everyone)
     totals_q = core_select(col(RebateEntry.bucket), func.sum(RebateEntry.amount_fen)).group_by(
         col(RebateEntry.bucket)
     )
-    if text.strip():
-        totals_q = totals_q.where(col(RebateEntry.member_id).ilike(_like(text.strip()), escape="\\"))
+    if text:
+        totals_q = totals_q.where(_contains(engine, col(RebateEntry.member_id), text))
     with engine.connect() as connection:
         members = [
             MemberLedger(

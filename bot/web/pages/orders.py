@@ -1,16 +1,204 @@
-"""The 订单 page (being built)."""
+"""The 订单 page: every synced order line, filtered by league, status, group, date and text, 50 a page,
+with the totals of the whole filtered set; and one line's detail (its status history, the order's
+other lines, the member who bound it for a rebate).
+
+The queries live in bot.store.order_browse (read-only, aggregated in SQL); nothing here changes data.
+"""
 
 from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.web.views import page
+from bot.orders.chart import LEAGUE_NAMES
+from bot.orders.report import day_start
+from bot.store import order_browse
+from bot.web.services import WebServices
+from bot.web.views import error_page, page
+
+STATUSES = (
+    ("pending", "已付款"),
+    ("settled", "已结算"),
+    ("cancelled", "已取消/退款"),
+)
+"""The statuses the store keeps (bot.store.orders: every league maps its own to these three)."""
+STATUS_NAMES = dict(STATUSES) | {"received": "已收货", "refunded": "已退款", "invalid": "无效"}
+STATUS_HINTS = {
+    "pending": "买家已付款，联盟还没结算佣金（收货后才结算）",
+    "settled": "联盟已结算，佣金到账",
+    "cancelled": "订单取消、退款或被联盟判为无效，不计佣金",
+}
+UNATTRIBUTED = "none"
+MAX_TEXT = 64
+
+
+def league_name(league: str) -> str:
+    return LEAGUE_NAMES.get(league, league)
+
+
+def status_name(status: str) -> str:
+    return STATUS_NAMES.get(status, status)
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """The filter as the operator typed it (kept to refill the form and the page links) and as the
+    store reads it; `problems` are the parts that could not be understood (left out of the filter)."""
+
+    form: dict[str, str]
+    wanted: order_browse.OrderFilter
+    page: int
+    problems: list[str]
+
+
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def read_query(params: dict[str, str], zone: ZoneInfo) -> Query:
+    form = {key: params.get(key, "").strip() for key in ("league", "status", "group", "from", "to", "q")}
+    form["q"] = form["q"][:MAX_TEXT]
+    problems: list[str] = []
+    status = form["status"]
+    if status and status not in STATUS_NAMES:
+        problems.append("没有这个订单状态，已按全部状态显示。")
+        status = form["status"] = ""
+    group_id: int | None = None
+    unattributed = form["group"] == UNATTRIBUTED
+    if form["group"] and not unattributed:
+        if form["group"].isdigit():
+            group_id = int(form["group"])
+        else:
+            problems.append("群的编号不对，已按全部群显示。")
+            form["group"] = ""
+    start = end = None
+    first, last = _date(form["from"]), _date(form["to"])
+    if form["from"] and first is None:
+        problems.append("开始日期看不懂（格式如 2026-05-01），已忽略。")
+        form["from"] = ""
+    if form["to"] and last is None:
+        problems.append("结束日期看不懂（格式如 2026-05-31），已忽略。")
+        form["to"] = ""
+    if first is not None and last is not None and last < first:
+        problems.append("结束日期早于开始日期，已把两个日期对调。")
+        first, last = last, first
+        form["from"], form["to"] = first.isoformat(), last.isoformat()
+    if first is not None:
+        start = day_start(first, zone)
+    if last is not None:
+        end = day_start(last + timedelta(days=1), zone)
+    number = params.get("page", "1")
+    wanted = order_browse.OrderFilter(
+        league=form["league"],
+        status=status,
+        group_id=group_id,
+        unattributed=unattributed,
+        start=start,
+        end=end,
+        text=form["q"],
+    )
+    return Query(form, wanted, int(number) if number.isdigit() and int(number) > 0 else 1, problems)
+
+
+def page_link(form: dict[str, str], number: int) -> str:
+    """/orders with the same filter, on page `number`."""
+    kept = {key: value for key, value in form.items() if value}
+    if number > 1:
+        kept["page"] = str(number)
+    return "/orders" + ("?" + urlencode(kept) if kept else "")
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    lines: list[order_browse.OrderLine]
+    totals: order_browse.OrderTotals
+    leagues: list[str]
+    groups: list[tuple[int, str]]
+
+
+def _listing(services: WebServices, query: Query) -> _Listing:
+    engine = services.engine
+    lines, totals = order_browse.browse_orders(engine, query.wanted, query.page)
+    leagues = sorted(set(order_browse.order_leagues(engine)) | set(services.leagues))
+    return _Listing(lines, totals, leagues, order_browse.group_choices(engine))
+
+
+def _common(services: WebServices) -> dict[str, Any]:
+    return {
+        "league_name": league_name,
+        "status_name": status_name,
+        "status_hints": STATUS_HINTS,
+        "zone": services.settings.bot.timezone,
+    }
 
 
 async def show(request: Request) -> Response:
-    return page(request, "placeholder.html", {"label": "订单"}, title="订单")
+    services: WebServices = request.app.state.services
+    zone = ZoneInfo(services.settings.bot.timezone)
+    query = read_query(dict(request.query_params), zone)
+    found = await asyncio.to_thread(_listing, services, query)
+    pages = max(1, -(-found.totals.count // order_browse.PER_PAGE))
+    context = {
+        **_common(services),
+        "form": query.form,
+        "problems": query.problems,
+        "lines": found.lines,
+        "totals": found.totals,
+        "leagues": found.leagues,
+        "groups": found.groups,
+        "statuses": STATUSES,
+        "unattributed": UNATTRIBUTED,
+        "page_number": query.page,
+        "pages": pages,
+        "previous": page_link(query.form, query.page - 1) if query.page > 1 else "",
+        "next": page_link(query.form, query.page + 1) if query.page < pages else "",
+        "first_page": page_link(query.form, 1),
+        "first_row": (query.page - 1) * order_browse.PER_PAGE + 1,
+        "filtered": any(query.form.values()),
+    }
+    return page(request, "orders.html", context, title="订单")
 
 
-routes: list[BaseRoute] = [Route("/orders", show, methods=["GET"])]
+async def detail(request: Request) -> Response:
+    services: WebServices = request.app.state.services
+    row_id: int = request.path_params["row_id"]
+    found = await asyncio.to_thread(order_browse.order_detail, services.engine, row_id)
+    if found is None:
+        return error_page(request, 404, "没有这条订单", "它可能已被清理，或者链接里的编号不对。")
+    context = {
+        **_common(services),
+        "order": found.line,
+        "events": found.events,
+        "siblings": found.siblings,
+        "binding": found.binding,
+        "member_link": "/rebates/member/" + quote(found.binding.member_id, safe="") if found.binding else "",
+        "rebate_enabled": services.settings.rebate.enabled,
+        "back": _back(request),
+    }
+    return page(request, "order.html", context, title=f"订单 {found.line.order_id}")
+
+
+def _back(request: Request) -> str:
+    """Where "back to the list" goes: the list the operator came from, when it was ours."""
+    referer = request.headers.get("referer", "")
+    origin = f"{request.url.scheme}://{request.url.netloc}"
+    if referer.startswith(origin + "/orders") and not referer.startswith(origin + "/orders/"):
+        return referer[len(origin) :]
+    return "/orders"
+
+
+routes: list[BaseRoute] = [
+    Route("/orders", show, methods=["GET"]),
+    Route("/orders/{row_id:int}", detail, methods=["GET"]),
+]

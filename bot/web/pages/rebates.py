@@ -1,16 +1,195 @@
-"""The 返利 page (being built)."""
+"""The 返利 page: the member rebate ledger (each member's balance per bucket, summed in SQL from the
+append-only entries), one member's entries, and the withdrawal requests waiting to be paid by hand,
+each with "标记已付" — the same bot.store.rebate.pay that `tuike rebate pay` runs.
+
+When [rebate] is off the page says so and still shows what the ledger holds.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.web.views import page
+from bot.orders.chart import LEAGUE_NAMES
+from bot.render import yuan
+from bot.store import order_browse, rebate
+from bot.web.services import WebServices
+from bot.web.views import error_page, page
+
+log = logging.getLogger(__name__)
+
+BUCKET_NAMES = {"pending": "待结算", "available": "可提现", "withdrawing": "提现中", "paid": "已付"}
+KIND_NAMES = {
+    "credit_pending": "订单返利（等结算）",
+    "credit_settled": "订单结算",
+    "reversal": "退款/取消扣回",
+    "withdrawal_request": "申请提现",
+    "withdrawal_paid": "提现已付",
+    "paid_notice": "已告诉成员订单在跟踪",
+}
+RECENTLY_PAID = 20
+MAX_TEXT = 64
+
+_paying = threading.Lock()
+"""One "mark paid" at a time in this process: bot.store.rebate.pay reads then writes, so two clicks on
+the same request at once must not both pass its "not paid yet" check."""
+
+
+def member_link(member_id: str) -> str:
+    return "/rebates/member/" + quote(member_id, safe="")
+
+
+@dataclass(frozen=True, slots=True)
+class _Ledger:
+    ledger: order_browse.LedgerPage
+    waiting: list[rebate.Withdrawal]
+    paid: list[rebate.Withdrawal]
+
+
+def _ledger(services: WebServices, number: int, text: str) -> _Ledger:
+    every = rebate.withdrawals(services.engine)
+    paid = [w for w in every if w.paid]
+    return _Ledger(
+        order_browse.member_ledgers(services.engine, number, text=text),
+        [w for w in every if not w.paid],
+        list(reversed(paid[-RECENTLY_PAID:])),
+    )
+
+
+def _number(request: Request) -> int:
+    text = request.query_params.get("page", "1")
+    return int(text) if text.isdigit() and int(text) > 0 else 1
+
+
+def _common(services: WebServices) -> dict[str, Any]:
+    return {
+        "bucket_names": BUCKET_NAMES,
+        "kind_names": KIND_NAMES,
+        "league_names": LEAGUE_NAMES,
+        "member_link": member_link,
+        "rebate_enabled": services.settings.rebate.enabled,
+        "share_percent": services.settings.rebate.share_percent,
+        "zone": services.settings.bot.timezone,
+    }
+
+
+async def _ledger_page(request: Request, problem: str = "", status: int = 200) -> Response:
+    services: WebServices = request.app.state.services
+    number = _number(request)
+    text = request.query_params.get("q", "").strip()[:MAX_TEXT]
+    found = await asyncio.to_thread(_ledger, services, number, text)
+    pages = max(1, -(-found.ledger.member_count // order_browse.PER_PAGE))
+
+    def link(n: int) -> str:
+        kept = {"q": text} if text else {}
+        if n > 1:
+            kept["page"] = str(n)
+        return "/rebates" + ("?" + urlencode(kept) if kept else "")
+
+    context = {
+        **_common(services),
+        "problem": problem,
+        "ledger": found.ledger,
+        "waiting": found.waiting,
+        "paid": found.paid,
+        "q": text,
+        "page_number": number,
+        "pages": pages,
+        "previous": link(number - 1) if number > 1 else "",
+        "next": link(number + 1) if number < pages else "",
+    }
+    return page(request, "rebates.html", context, title="返利", status=status)
 
 
 async def show(request: Request) -> Response:
-    return page(request, "placeholder.html", {"label": "返利"}, title="返利")
+    return await _ledger_page(request)
 
 
-routes: list[BaseRoute] = [Route("/rebates", show, methods=["GET"])]
+@dataclass(frozen=True, slots=True)
+class _Member:
+    balance: dict[str, int]
+    entries: list[order_browse.EntryLine]
+    entry_count: int
+    bindings: list[order_browse.BoundOrder]
+    withdrawals: list[rebate.Withdrawal]
+
+
+def _member(services: WebServices, member_id: str, number: int) -> _Member:
+    entries, count = order_browse.member_entries(services.engine, member_id, number)
+    return _Member(
+        rebate.balance(services.engine, member_id),
+        entries,
+        count,
+        order_browse.member_bindings(services.engine, member_id),
+        [w for w in rebate.withdrawals(services.engine) if w.member_id == member_id],
+    )
+
+
+async def member(request: Request) -> Response:
+    services: WebServices = request.app.state.services
+    member_id: str = request.path_params["member_id"]
+    number = _number(request)
+    found = await asyncio.to_thread(_member, services, member_id, number)
+    if not found.entry_count and not found.bindings:
+        return error_page(request, 404, "账本里没有这个成员", "这个成员还没有绑定过订单，也没有返利记录。")
+    pages = max(1, -(-found.entry_count // order_browse.PER_PAGE))
+    base = member_link(member_id)
+    context = {
+        **_common(services),
+        "member_id": member_id,
+        "balance": found.balance,
+        "entries": found.entries,
+        "entry_count": found.entry_count,
+        "bindings": found.bindings,
+        "withdrawals": found.withdrawals,
+        "page_number": number,
+        "pages": pages,
+        "previous": f"{base}?page={number - 1}" if number > 1 else "",
+        "next": f"{base}?page={number + 1}" if number < pages else "",
+    }
+    return page(request, "rebate_member.html", context, title=f"返利 · {member_id}")
+
+
+def _pay(
+    services: WebServices, withdrawal_id: int
+) -> tuple[rebate.Withdrawal | None, rebate.Withdrawal | None]:
+    """(the request now recorded as paid, or None; and the request as it was when refused, if any)."""
+    with _paying:
+        done = rebate.pay(services.engine, withdrawal_id)
+        if done is not None:
+            return done, None
+        known = next((w for w in rebate.withdrawals(services.engine) if w.id == withdrawal_id), None)
+        return None, known
+
+
+async def pay(request: Request) -> Response:
+    services: WebServices = request.app.state.services
+    withdrawal_id: int = request.path_params["withdrawal_id"]
+    done, known = await asyncio.to_thread(_pay, services, withdrawal_id)
+    if done is None:
+        if known is not None and known.paid:
+            problem = (
+                f"编号 {withdrawal_id} 的提现（{yuan(known.amount_fen)}，{known.member_id}）之前已经记为已付了，"
+                "这次没有再记一遍，账本没有变化。"
+            )
+            return await _ledger_page(request, problem, 409)
+        problem = f"没有编号 {withdrawal_id} 的提现申请，什么都没有改动。"
+        return await _ledger_page(request, problem, 404)
+    log.info("web console: withdrawal %s marked paid (%s fen)", done.id, done.amount_fen)
+    message = f"已记为已付：编号 {done.id}，{yuan(done.amount_fen)}，付给 {done.member_id}"
+    return RedirectResponse("/rebates?ok=" + quote(message), status_code=303)
+
+
+routes: list[BaseRoute] = [
+    Route("/rebates", show, methods=["GET"]),
+    Route("/rebates/member/{member_id:path}", member, methods=["GET"]),
+    Route("/rebates/withdrawals/{withdrawal_id:int}/pay", pay, methods=["POST"]),
+]

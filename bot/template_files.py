@@ -438,17 +438,22 @@ def origin_of(renderer: Renderer, path: Path) -> str:
 
 def overview(renderer: Renderer) -> list[KindOverview]:
     """Every kind: the file that wins by default, and each group folder that overrides it. Blocks."""
-    group_keys = renderer.groups()
+    folder = renderer.operator_dir
+    in_group: dict[str, list[str]] = {}  # kind -> group keys overriding it: one listing per group folder
+    for key in renderer.groups():
+        assert folder is not None
+        for entry in os.scandir(folder / GROUPS_FOLDER / key):
+            if entry.name.endswith(SUFFIX) and entry.is_file():
+                in_group.setdefault(entry.name.removesuffix(SUFFIX), []).append(key)
     result = []
     for kind in kinds():
         winner = renderer.winner(kind) or BUILTIN_TEMPLATES / (kind + SUFFIX)
-        overrides = []
-        for key in group_keys:
-            assert renderer.operator_dir is not None
-            path = renderer.operator_dir / GROUPS_FOLDER / key / (kind + SUFFIX)
-            if path.is_file():
-                overrides.append((key, file_status(renderer, path, "group")))
+        overrides = tuple(
+            (key, file_status(renderer, folder / GROUPS_FOLDER / key / (kind + SUFFIX), "group"))
+            for key in in_group.get(kind, [])
+            if folder is not None
+        )
         result.append(
-            KindOverview(kind, file_status(renderer, winner, origin_of(renderer, winner)), tuple(overrides))
+            KindOverview(kind, file_status(renderer, winner, origin_of(renderer, winner)), overrides)
         )
     return result

@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 from bot import template_files as tf
 from bot.render import BUILTIN_TEMPLATES, SUFFIX, Renderer, group_key
 from bot.render_samples import KINDS
-from bot.store.groups import all_groups
+from bot.store.groups import all_groups, find_group
 from bot.web.services import WebServices
 from bot.web.views import error_page, page
 
@@ -79,9 +79,21 @@ def _known_groups(services: WebServices) -> list[GroupChoice]:
     return choices
 
 
-def _scope(choices: list[GroupChoice], given: str) -> GroupChoice | None:
-    """The chosen group; only a value from the list counts (never a path someone typed)."""
-    return next((c for c in choices if c.value == given), None)
+def _override_names(services: WebServices) -> dict[str, GroupChoice]:
+    """Group key → group, for the groups that have an override folder (no query when none has)."""
+    keys = set(services.renderer.groups())
+    return {c.key: c for c in _known_groups(services) if c.key in keys} if keys else {}
+
+
+def _chosen_group(services: WebServices, given: str) -> GroupChoice | None:
+    """The group `given` names: a known group's room id exactly, or an existing override folder's key
+    (never a path someone typed: the folder is always `group_key` of it). None when it is neither."""
+    found = find_group(services.engine, given)
+    if found is not None and found.room_id == given:
+        return GroupChoice(found.room_id, found.name or found.room_id, group_key(found.room_id))
+    if given in services.renderer.groups():
+        return GroupChoice(given, f"（文件夹 {given}）", given)
+    return None
 
 
 def _editor_url(kind: str, group: GroupChoice | None, ok: str = "") -> str:
@@ -114,10 +126,9 @@ def _where(renderer: Renderer, path: Path | None) -> str:
 async def show(request: Request) -> Response:
     services = _services(request)
     renderer = services.renderer
-    overview, choices = await asyncio.gather(
-        asyncio.to_thread(tf.overview, renderer), asyncio.to_thread(_known_groups, services)
+    overview, names = await asyncio.gather(
+        asyncio.to_thread(tf.overview, renderer), asyncio.to_thread(_override_names, services)
     )
-    names = {c.key: c for c in choices}
     rows: list[dict[str, Any]] = []
     broken = 0
     for item in overview:
@@ -154,13 +165,15 @@ async def show(request: Request) -> Response:
 # ---------------------------------------------------------------------------------------- editor
 
 
-async def _editor_context(
-    request: Request, kind: str, group: GroupChoice | None, choices: list[GroupChoice]
-) -> dict[str, Any]:
-    renderer = _services(request).renderer
+async def _editor_context(request: Request, kind: str, group: GroupChoice | None) -> dict[str, Any]:
+    services = _services(request)
+    renderer = services.renderer
     value = group.value if group else None
 
     def gather() -> dict[str, Any]:
+        choices = _known_groups(services)
+        if group is not None and group.value not in {c.value for c in choices}:
+            choices.append(group)
         winner = renderer.winner(kind, value) or BUILTIN_TEMPLATES / (kind + SUFFIX)
         own = tf.scope_file(renderer.operator_dir, kind, value) if renderer.operator_dir else None
         return {
@@ -171,6 +184,7 @@ async def _editor_context(
             "own_where": _where(renderer, own),
             "versions": tf.history(renderer, kind, value),
             "samples": tf.sample_count(kind),
+            "groups": choices,
         }
 
     facts = await asyncio.to_thread(gather)
@@ -178,7 +192,6 @@ async def _editor_context(
         "kind": kind,
         "label": LABELS.get(kind, kind),
         "group": group,
-        "groups": choices,
         "variables": sorted(KINDS[kind]),
         "sample": 0,
         "problem": None,
@@ -186,23 +199,22 @@ async def _editor_context(
     }
 
 
-async def _kind_and_group(
-    request: Request, group_value: str
-) -> tuple[str, GroupChoice | None, list[GroupChoice]]:
+async def _kind_and_group(request: Request, group_value: str) -> tuple[str, GroupChoice | None]:
     kind = tf.checked_kind(request.path_params["kind"])
-    choices = await asyncio.to_thread(_known_groups, _services(request))
-    group = _scope(choices, group_value) if group_value else None
-    if group_value and group is None:
+    if not group_value:
+        return kind, None
+    group = await asyncio.to_thread(_chosen_group, _services(request), group_value)
+    if group is None:
         raise tf.EditRefusedError("不认识这个群：请从列表里选")
-    return kind, group, choices
+    return kind, group
 
 
 async def editor(request: Request) -> Response:
     try:
-        kind, group, choices = await _kind_and_group(request, request.query_params.get("group", ""))
+        kind, group = await _kind_and_group(request, request.query_params.get("group", ""))
     except tf.EditRefusedError as exc:
         return error_page(request, 404, str(exc), "回到模板列表重新选一个。")
-    context = await _editor_context(request, kind, group, choices)
+    context = await _editor_context(request, kind, group)
     return page(request, "template_editor.html", context, title=f"模板 · {context['label']}")
 
 
@@ -240,7 +252,7 @@ async def _render_preview(
 async def preview(request: Request) -> Response:
     form = await request.form()
     try:
-        kind, group, _ = await _kind_and_group(request, str(form.get("group", "")))
+        kind, group = await _kind_and_group(request, str(form.get("group", "")))
     except tf.EditRefusedError as exc:
         shown = tf.Preview(problem=tf.Problem("没法预览", str(exc)))
         return page(request, "partials/template_preview.html", {"preview": shown}, status=200)
@@ -255,7 +267,7 @@ async def save(request: Request) -> Response:
     services = _services(request)
     form = await request.form()
     try:
-        kind, group, choices = await _kind_and_group(request, str(form.get("group", "")))
+        kind, group = await _kind_and_group(request, str(form.get("group", "")))
     except tf.EditRefusedError as exc:
         return error_page(request, 400, str(exc), "没有保存任何东西。")
     source = str(form.get("source", ""))
@@ -277,7 +289,7 @@ async def save(request: Request) -> Response:
         problem = (
             exc.problem if isinstance(exc, tf.TemplateRejectedError) else tf.Problem("没有保存", str(exc))
         )
-        values = await _editor_context(request, kind, group, choices)
+        values = await _editor_context(request, kind, group)
         values.update(source=source, problem=problem, sample=sample)
         return page(request, "template_editor.html", values, status=400, title=f"模板 · {values['label']}")
     where = f"「{group.name}」的单独模板" if group else "运营目录"
@@ -288,7 +300,7 @@ async def restore(request: Request) -> Response:
     services = _services(request)
     form = await request.form()
     try:
-        kind, group, choices = await _kind_and_group(request, str(form.get("group", "")))
+        kind, group = await _kind_and_group(request, str(form.get("group", "")))
     except tf.EditRefusedError as exc:
         return error_page(request, 400, str(exc), "没有恢复任何东西。")
     version = str(form.get("version", ""))
@@ -305,7 +317,7 @@ async def restore(request: Request) -> Response:
         problem = (
             exc.problem if isinstance(exc, tf.TemplateRejectedError) else tf.Problem("没有恢复", str(exc))
         )
-        values = await _editor_context(request, kind, group, choices)
+        values = await _editor_context(request, kind, group)
         values.update(problem=problem)
         status = 400 if isinstance(exc, tf.TemplateRejectedError) else 404
         return page(request, "template_editor.html", values, status=status, title=f"模板 · {values['label']}")
@@ -316,7 +328,7 @@ async def reset(request: Request) -> Response:
     services = _services(request)
     form = await request.form()
     try:
-        kind, group, _ = await _kind_and_group(request, str(form.get("group", "")))
+        kind, group = await _kind_and_group(request, str(form.get("group", "")))
         removed = await asyncio.to_thread(
             tf.reset, services.renderer, kind, group=group.value if group else None, now=services.clock
         )

@@ -110,7 +110,7 @@ def _where(renderer: Renderer, path: Path | None) -> str:
     if path is None:
         return "—"
     if path.parent == BUILTIN_TEMPLATES:
-        return f"templates/{path.name}（内置）"
+        return f"templates/{path.name}"
     folder = renderer.operator_dir
     if folder is not None:
         try:

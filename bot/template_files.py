@@ -28,7 +28,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -310,6 +310,8 @@ def _what_of_check(problem: TemplateProblem) -> str:
     exception's type in brackets; variables the kind never gets are its own message."""
     if "is not a variable of" in problem.message:
         return "用到了这种消息没有的变量"
+    if problem.message == "renders an empty message":
+        return "渲染出来是空消息"
     found = re.search(r"\((\w+)\)$", problem.message)
     if found is None:
         return "语法错误"
@@ -326,27 +328,40 @@ def _check_file_text(renderer: Renderer, scratch: Path, kind: str, source: str) 
     return candidate
 
 
+def _preview_every_sample(
+    renderer: Renderer, kind: str, source: str, *, group: str | None, group_name: str
+) -> None:
+    """Preview with each sample data set, for the group: the first that fails names its set."""
+    count = sample_count(kind)
+    for index in range(count):
+        context = sample_context(kind, index, group_name=group_name, room_id=group or "")
+        problem = preview(renderer, kind, source, context, group=group).problem
+        if problem is not None:
+            if count > 1:
+                problem = replace(problem, message=f"{problem.message}（示例数据第 {index + 1} 组）")
+            raise TemplateRejectedError(problem)
+
+
 def save(
     renderer: Renderer,
     kind: str,
     source: str,
     *,
     group: str | None = None,
-    context: Mapping[str, Any] | None = None,
+    group_name: str = "",
     now: Callable[[], datetime] = _utcnow,
 ) -> Path:
     """Check `source` and make it the operator's (or the group's) file for `kind`; the file it
-    replaces goes to history. Raises TemplateRejectedError (nothing written) or EditRefusedError."""
+    replaces goes to history. Raises TemplateRejectedError (nothing written) or EditRefusedError.
+
+    The checks: every sample of the kind rendered as the preview does (for the group `group_name`
+    names), then `render_check.check_file` on the file itself."""
     folder = operator_dir(renderer)
     target = scope_file(folder, kind, group)
     if len(source) > MAX_SOURCE_CHARS:
         raise TemplateRejectedError(Problem("模板太长", f"最多 {MAX_SOURCE_CHARS} 个字符"))
     text = normalized(source)
-    shown = preview(
-        renderer, kind, text, context if context is not None else sample_context(kind), group=group
-    )
-    if shown.problem is not None:
-        raise TemplateRejectedError(shown.problem)
+    _preview_every_sample(renderer, kind, text, group=group, group_name=group_name)
     with _lock:
         folder.mkdir(parents=True, exist_ok=True)
         # checked where it will live (same file system), then renamed into place: atomic
@@ -369,6 +384,7 @@ def restore(
     version: str,
     *,
     group: str | None = None,
+    group_name: str = "",
     now: Callable[[], datetime] = _utcnow,
 ) -> Path:
     """Make an earlier version current again (checked like a save); the current file goes to history
@@ -379,7 +395,7 @@ def restore(
         raise EditRefusedError("历史里没有这个版本")
     old = history_dir(folder, kind, group) / version
     text = old.read_text(encoding="utf-8")
-    target = save(renderer, kind, text, group=group, now=now)
+    target = save(renderer, kind, text, group=group, group_name=group_name, now=now)
     old.unlink(missing_ok=True)
     return target
 

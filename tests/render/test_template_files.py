@@ -125,6 +125,14 @@ def test_save_refuses_a_template_that_fails_on_another_sample(renderer: Renderer
     with pytest.raises(tf.TemplateRejectedError) as refused:
         tf.save(renderer, "deal", source)
     assert refused.value.problem.line == 1
+    assert refused.value.problem.message.endswith("（示例数据第 2 组）")
+
+
+def test_save_refuses_a_template_that_renders_nothing(renderer: Renderer, folder: Path) -> None:
+    with pytest.raises(tf.TemplateRejectedError) as refused:
+        tf.save(renderer, "welcome", "{% if false %}欢迎{% endif %}\n")
+    assert refused.value.problem.what == "渲染出来是空消息"
+    assert not (folder / "welcome.j2").exists()
 
 
 def test_history_keeps_each_replaced_version_and_restore_swaps_them(renderer: Renderer, folder: Path) -> None:

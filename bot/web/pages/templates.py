@@ -272,9 +272,6 @@ async def save(request: Request) -> Response:
         return error_page(request, 400, str(exc), "没有保存任何东西。")
     source = str(form.get("source", ""))
     sample = _sample_index(str(form.get("sample", "0")), kind)
-    context = tf.sample_context(
-        kind, sample, group_name=group.name if group else "", room_id=group.value if group else ""
-    )
     try:
         await asyncio.to_thread(
             tf.save,
@@ -282,7 +279,7 @@ async def save(request: Request) -> Response:
             kind,
             source,
             group=group.value if group else None,
-            context=context,
+            group_name=group.name if group else "",
             now=services.clock,
         )
     except (tf.TemplateRejectedError, tf.EditRefusedError) as exc:
@@ -311,6 +308,7 @@ async def restore(request: Request) -> Response:
             kind,
             version,
             group=group.value if group else None,
+            group_name=group.name if group else "",
             now=services.clock,
         )
     except (tf.TemplateRejectedError, tf.EditRefusedError) as exc:

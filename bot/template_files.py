@@ -420,18 +420,38 @@ def reset(
 
 # ------------------------------------------------------------------------------------- overview
 
-_status_cache: dict[tuple[str, int, int, int], str | None] = {}
+_Stamp = tuple[str, int, int, int]
+_status_cache: dict[tuple[_Stamp, tuple[_Stamp, ...]], str | None] = {}
 _status_lock = threading.Lock()
 
 
-def file_status(renderer: Renderer, path: Path, origin: str) -> FileStatus:
-    """Whether `path` renders every sample of its kind (as `tuike templates check` decides), cached
-    per file version: a page listing every kind checks only what changed since it was last shown."""
+def _stamp(path: Path) -> _Stamp | None:
     try:
         st = path.stat()
     except OSError:
+        return None
+    return (str(path), st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _partials(renderer: Renderer) -> tuple[_Stamp, ...]:
+    """The versions of the operator's partials (`_name.j2`): an `{% include %}`d file that changes
+    changes whether the files including it render."""
+    folder = renderer.operator_dir
+    if folder is None or not folder.is_dir():
+        return ()
+    return tuple(s for p in sorted(folder.glob("_*" + SUFFIX)) if (s := _stamp(p)) is not None)
+
+
+def file_status(
+    renderer: Renderer, path: Path, origin: str, partials: tuple[_Stamp, ...] | None = None
+) -> FileStatus:
+    """Whether `path` renders every sample of its kind (as `tuike templates check` decides), cached
+    per version of the file and of the operator's partials: a page listing every kind checks only
+    what changed since it was last shown."""
+    stamp = _stamp(path)
+    if stamp is None:
         return FileStatus(path, origin, "文件不见了")
-    key = (str(path), st.st_mtime_ns, st.st_size, st.st_ino)
+    key = (stamp, _partials(renderer) if partials is None else partials)
     with _status_lock:
         if key in _status_cache:
             return FileStatus(path, origin, _status_cache[key])
@@ -455,6 +475,7 @@ def origin_of(renderer: Renderer, path: Path) -> str:
 def overview(renderer: Renderer) -> list[KindOverview]:
     """Every kind: the file that wins by default, and each group folder that overrides it. Blocks."""
     folder = renderer.operator_dir
+    partials = _partials(renderer)
     in_group: dict[str, list[str]] = {}  # kind -> group keys overriding it: one listing per group folder
     for key in renderer.groups():
         assert folder is not None
@@ -465,11 +486,13 @@ def overview(renderer: Renderer) -> list[KindOverview]:
     for kind in kinds():
         winner = renderer.winner(kind) or BUILTIN_TEMPLATES / (kind + SUFFIX)
         overrides = tuple(
-            (key, file_status(renderer, folder / GROUPS_FOLDER / key / (kind + SUFFIX), "group"))
+            (key, file_status(renderer, folder / GROUPS_FOLDER / key / (kind + SUFFIX), "group", partials))
             for key in in_group.get(kind, [])
             if folder is not None
         )
         result.append(
-            KindOverview(kind, file_status(renderer, winner, origin_of(renderer, winner)), overrides)
+            KindOverview(
+                kind, file_status(renderer, winner, origin_of(renderer, winner), partials), overrides
+            )
         )
     return result

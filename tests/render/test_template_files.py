@@ -248,3 +248,12 @@ def test_overview_says_which_file_wins_and_whether_it_renders(renderer: Renderer
     assert rows["help"].winner.origin == "builtin"
     (folder / "not_owner.j2").write_text("好的", encoding="utf-8")
     assert {r.kind: r for r in tf.overview(renderer)}["not_owner"].winner.problem is None
+
+
+def test_overview_notices_a_changed_partial(renderer: Renderer, folder: Path) -> None:
+    tf.save(renderer, "not_owner", "只有群主能设置", now=Clock())
+    (folder / "_sign.j2").write_text("—— 小助手", encoding="utf-8")
+    (folder / "not_owner.j2").write_text('只有群主能设置\n{% include "_sign.j2" %}', encoding="utf-8")
+    assert {r.kind: r for r in tf.overview(renderer)}["not_owner"].winner.problem is None
+    (folder / "_sign.j2").write_text("{{ nobody }}", encoding="utf-8")
+    assert {r.kind: r for r in tf.overview(renderer)}["not_owner"].winner.problem is not None

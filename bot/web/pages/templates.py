@@ -179,7 +179,7 @@ async def _editor_context(request: Request, kind: str, group: GroupChoice | None
         return {
             "winner_where": _where(renderer, winner),
             "winner_origin": ORIGINS[tf.origin_of(renderer, winner)],
-            "source": winner.read_text(encoding="utf-8"),
+            "source": winner.read_text(encoding="utf-8", errors="replace"),
             "own_exists": own is not None and own.is_file(),
             "own_where": _where(renderer, own),
             "versions": tf.history(renderer, kind, value),

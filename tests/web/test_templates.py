@@ -9,12 +9,14 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 
 from bot import template_files as tf
+from bot.config import Settings
 from bot.render import BUILTIN_TEMPLATES, group_key
 from bot.render_samples import SAMPLES
 from bot.store.groups import ensure_group
-from tests.web.conftest import Console, browser_login
+from tests.web.conftest import Console, browser_login, serve_console
 
 ROOM = "20870958924@chatroom"
 GROUP_NAME = "宝宝辅食交流群"
@@ -283,3 +285,37 @@ async def test_the_editor_flow_in_a_browser(console: Console, browser_page: Any)
     await page.wait_for_selector(".notice:has-text('已恢复这个版本')")
     await page.wait_for_selector(".bubble:has-text('老版本欢迎 阿珍')")
     assert console.services.renderer.render("welcome", WELCOME_SAMPLE) == "老版本欢迎 阿珍"
+
+
+async def test_a_version_broken_by_hand_is_not_restored(console: Console) -> None:
+    client = await console.logged_in()
+    await save(client, "一版 {{ member_name }}")
+    await save(client, "二版 {{ member_name }}")
+    (version,) = tf.history(console.services.renderer, "welcome")
+    broken = operator_dir(console) / ".history" / "welcome" / version.name
+    broken.write_text("好的\n{{ member_name }", encoding="utf-8")
+    response = await client.post("/templates/welcome/restore", data={"version": version.name})
+    assert response.status_code == 400
+    assert "没有恢复。第 2 行：语法错误" in response.text
+    assert console.services.renderer.render("welcome", WELCOME_SAMPLE) == "二版 阿珍"
+    assert broken.is_file()
+
+
+async def test_a_console_pointed_at_the_shipped_folder_never_writes_it(
+    tmp_path: Path, engine: Engine
+) -> None:
+    before = builtin_snapshot()
+    settings = Settings.model_validate(
+        {
+            "bot": {"data_dir": str(tmp_path / "data")},
+            "templates": {"dir": str(BUILTIN_TEMPLATES)},
+            "web": {"enabled": True, "listen": "127.0.0.1:0"},
+        }
+    )
+    async for running in serve_console(tmp_path, engine, settings=settings):
+        client = await running.logged_in()
+        response = await save(client, "改内置 {{ member_name }}")
+        assert response.status_code == 400
+        assert "程序自带的 templates/" in response.text
+        assert (await client.post("/templates/welcome/reset", data={})).status_code == 400
+    assert builtin_snapshot() == before

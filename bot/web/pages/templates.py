@@ -59,6 +59,13 @@ class GroupChoice:
     value: str
     name: str
     key: str
+    known: bool = True
+    """False for an override folder no group in the database matches."""
+
+    @property
+    def sample_name(self) -> str:
+        """The name previews put in the sample data (a folder key is no group name)."""
+        return self.name if self.known else ""
 
 
 def _services(request: Request) -> WebServices:
@@ -75,7 +82,7 @@ def _known_groups(services: WebServices) -> list[GroupChoice]:
     seen = {c.key for c in choices}
     for key in renderer.groups():
         if key not in seen:
-            choices.append(GroupChoice(key, f"（文件夹 {key}）", key))
+            choices.append(GroupChoice(key, f"（文件夹 {key}）", key, known=False))
     return choices
 
 
@@ -92,7 +99,7 @@ def _chosen_group(services: WebServices, given: str) -> GroupChoice | None:
     if found is not None and found.room_id == given:
         return GroupChoice(found.room_id, found.name or found.room_id, group_key(found.room_id))
     if given in services.renderer.groups():
-        return GroupChoice(given, f"（文件夹 {given}）", given)
+        return GroupChoice(given, f"（文件夹 {given}）", given, known=False)
     return None
 
 
@@ -195,6 +202,7 @@ async def _editor_context(request: Request, kind: str, group: GroupChoice | None
         "variables": sorted(KINDS[kind]),
         "sample": 0,
         "problem": None,
+        "refused": "没有保存。",
         **facts,
     }
 
@@ -234,7 +242,7 @@ async def _render_preview(
     context = tf.sample_context(
         kind,
         sample,
-        group_name=group.name if group else "",
+        group_name=group.sample_name if group else "",
         room_id=group.value if group else "",
     )
     limit = services.renderer.limits.seconds * 2 + PREVIEW_SECONDS_SLACK
@@ -279,13 +287,11 @@ async def save(request: Request) -> Response:
             kind,
             source,
             group=group.value if group else None,
-            group_name=group.name if group else "",
+            group_name=group.sample_name if group else "",
             now=services.clock,
         )
     except (tf.TemplateRejectedError, tf.EditRefusedError) as exc:
-        problem = (
-            exc.problem if isinstance(exc, tf.TemplateRejectedError) else tf.Problem("没有保存", str(exc))
-        )
+        problem = exc.problem if isinstance(exc, tf.TemplateRejectedError) else tf.Problem("原因", str(exc))
         values = await _editor_context(request, kind, group)
         values.update(source=source, problem=problem, sample=sample)
         return page(request, "template_editor.html", values, status=400, title=f"模板 · {values['label']}")
@@ -308,15 +314,13 @@ async def restore(request: Request) -> Response:
             kind,
             version,
             group=group.value if group else None,
-            group_name=group.name if group else "",
+            group_name=group.sample_name if group else "",
             now=services.clock,
         )
     except (tf.TemplateRejectedError, tf.EditRefusedError) as exc:
-        problem = (
-            exc.problem if isinstance(exc, tf.TemplateRejectedError) else tf.Problem("没有恢复", str(exc))
-        )
+        problem = exc.problem if isinstance(exc, tf.TemplateRejectedError) else tf.Problem("原因", str(exc))
         values = await _editor_context(request, kind, group)
-        values.update(problem=problem)
+        values.update(problem=problem, refused="没有恢复。")
         status = 400 if isinstance(exc, tf.TemplateRejectedError) else 404
         return page(request, "template_editor.html", values, status=status, title=f"模板 · {values['label']}")
     return RedirectResponse(_editor_url(kind, group, "已恢复这个版本，原来的放进了历史"), status_code=303)

@@ -352,7 +352,12 @@ def make_environment(zone: tzinfo, search: list[Path], limits: Limits = DEFAULT_
 
 def compile_file(env: LimitedEnvironment, path: Path) -> Template:
     """Compile one file as itself (not through the loader), so errors name this exact file."""
-    source = path.read_text(encoding="utf-8")
+    return compile_source(env, path.read_text(encoding="utf-8"), path)
+
+
+def compile_source(env: LimitedEnvironment, source: str, path: Path) -> Template:
+    """Compile template text as if it were the file `path` (which need not exist): errors, and the
+    frames of runtime errors, carry that file name and the text's own line numbers."""
     code = env.compile(source, path.name, str(path))
     return env.template_class.from_code(env, code, env.make_globals(None), None)
 
@@ -549,6 +554,14 @@ class Renderer:
         if last is None:
             raise RenderError(f"no template named {name!r}")
         raise RenderError(f"template {name!r} cannot be rendered: {last}")
+
+    def render_source(self, source: str, context: Mapping[str, Any], *, path: Path) -> str:
+        """Render template text that is not (yet) a file, e.g. what an operator is editing, exactly as a
+        send would: the same sandbox, limits, filters, tidying and message cut, but with no fallback —
+        any problem is raised (`problem_from(exc, path)` says where). Blocks: call it in a worker
+        thread from async code."""
+        template = compile_source(self.env, source, path)
+        return cut(render_checked(template, context, self.limits), self.max_chars)
 
     def _load(self, path: Path, version: Version) -> _FileState:
         with self._lock:

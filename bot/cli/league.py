@@ -25,6 +25,7 @@ from bot.leagues.base import (
     SearchQuery,
 )
 from bot.leagues.linkcache import LinkCache
+from bot.leagues.metering import QUOTA_PATHS
 from bot.leagues.ranking import mix_leagues, rank_products
 from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.setup import default_spots, open_leagues, spot_issuers
@@ -242,16 +243,6 @@ def promote(
         who = link.spot.sharer_appid or link.spot.pid
         lines.append(f"  推广身份: {who}" if who else "  推广身份: (默认)")
         click.echo("\n".join(lines))
-
-
-QUOTA_PATHS = (
-    "/channels/ec/promoter/get_promote_product_list",
-    "/channels/ec/promoter/get_promote_product_detail",
-    "/channels/ec/promoter/get_product_promotion_link_info",
-    "/channels/ec/promoter/get_coupon_detail",
-    "/channels/ec/promoter/get_live_notice_record_list",
-    "/channels/ec/league/headsupplier/order/list/get",
-)
 
 
 @click.command("quota")

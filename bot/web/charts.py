@@ -17,7 +17,7 @@ from markupsafe import Markup
 PALETTE = ("#e8590c", "#1c7ed6", "#2b8a3e", "#ae3ec9", "#f59f00", "#0c8599", "#868e96")
 WIDTH, HEIGHT = 420, 210
 LEFT, RIGHT, TOP, BOTTOM = 46, 8, 30, 22
-FONT = 11
+FONT = 12
 
 
 @dataclass(frozen=True, slots=True)

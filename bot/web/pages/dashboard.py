@@ -36,7 +36,7 @@ from bot.web.views import page
 LEAGUE_COLORS = {
     "channels": "#e8590c",
     "union": "#2b8a3e",
-    "taobao": "#f76707",
+    "taobao": "#1c7ed6",
     "jd": "#c92a2a",
     "pdd": "#ae3ec9",
 }

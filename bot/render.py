@@ -445,6 +445,8 @@ class _FileState:
     reported: set[Version] = field(default_factory=set)
     refused: set[Version] = field(default_factory=set)
     """Versions that broke a limit: never run again (a hostile edit costs one budget, not one per message)."""
+    problem: tuple[Version, TemplateProblem] | None = None
+    """The last problem reported, with the version it was found in."""
 
 
 class Renderer:
@@ -505,6 +507,14 @@ class Renderer:
             return []
         root = self.operator_dir / GROUPS_FOLDER
         return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+    def problems(self) -> list[TemplateProblem]:
+        """What is wrong with the template files as they are on disk now: one problem per file whose
+        current version this renderer found broken (so it falls back). A file
+        fixed (a new version) or removed since drops out."""
+        with self._lock:
+            found = [(path, state.problem) for path, state in self._files.items() if state.problem]
+        return [problem for path, (version, problem) in found if _version(path) == version]
 
     # ------------------------------------------------------------------------------------- render
 
@@ -588,6 +598,7 @@ class Renderer:
                 log.debug("template %s still broken", problem)
                 return problem
             state.reported.add(version)
+            state.problem = (version, problem)
         log.warning("template %s; using the last good version instead", problem)
         try:
             self.notify(f"模板出错了，先用上一个能用的版本顶上，请修改后保存：\n{problem}")

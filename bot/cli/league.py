@@ -25,6 +25,7 @@ from bot.leagues.base import (
     SearchQuery,
 )
 from bot.leagues.linkcache import LinkCache
+from bot.leagues.metering import QUOTA_PATHS
 from bot.leagues.ranking import mix_leagues, rank_products
 from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.setup import default_spots, open_leagues, spot_issuers
@@ -244,7 +245,7 @@ def promote(
         click.echo("\n".join(lines))
 
 
-QUOTA_PATHS = {
+QUOTA_NAMES = {
     "/channels/ec/promoter/get_promote_product_list": "商品列表",
     "/channels/ec/promoter/get_promote_product_detail": "商品详情",
     "/channels/ec/promoter/get_product_promotion_link_info": "推广链接",
@@ -252,7 +253,7 @@ QUOTA_PATHS = {
     "/channels/ec/promoter/get_live_notice_record_list": "直播预告",
     "/channels/ec/league/headsupplier/order/list/get": "订单列表",
 }
-"""The Channels API paths whose daily quota WeChat reports, and how `tuike quota` names them."""
+"""How `tuike quota` names the Channels API paths whose daily quota WeChat reports."""
 
 
 @click.command("quota")
@@ -275,7 +276,7 @@ def quota(ctx: click.Context) -> None:
             "(sandbox mode: this command runs its own sandbox and cannot see the running bot's calls; "
             "the web console's 联盟 page shows them)"
         )
-    names = {path: f"{label} {path.removeprefix('/channels/ec/')}" for path, label in QUOTA_PATHS.items()}
+    names = {path: f"{QUOTA_NAMES.get(path, '')} {path.removeprefix('/channels/ec/')}".strip() for path in QUOTA_PATHS}
     width = max(len(name) for name in names.values())
     for path, q in rows:
         used, limit = q.get("used", 0), q.get("daily_limit", 0)

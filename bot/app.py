@@ -42,16 +42,17 @@ from bot.handlers.rebate import RebateHandler
 from bot.handlers.router import CatchErrors, DropDuplicates, GroupAllowList, Handler, Router, ignore_self
 from bot.handlers.spots import GroupSpots
 from bot.handlers.subscribe import SubscribeHandler
-from bot.leagues.base import League, Spot
+from bot.leagues.base import League
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.setup import default_spots, open_leagues, spot_issuers
 from bot.orders.sync import OrderSync, sync_every
 from bot.push.sender import PacedSender
-from bot.push.service import PushService, daily_source, group_spot
+from bot.push.service import PushService
+from bot.push.service import daily_source as daily_source  # moved there; `tuike push` imports it from here
+from bot.push.service import group_spot as group_spot
 from bot.render import Renderer
 from bot.store import db
 from bot.store.groups import named_not_by_id
-from bot.store.models import Group
 from bot.store.requests import RequestRecorder
 
 log = logging.getLogger(__name__)

@@ -119,6 +119,27 @@ class Summary:
         return self.targets - sum(self.counts.values())
 
 
+def _summaries(session: Session, rows: list[Broadcast]) -> list[Summary]:
+    ids = [b.id for b in rows]
+    targets: dict[int, int] = {}
+    counts: dict[int, dict[str, int]] = {}
+    if ids:
+        for bid, number in session.exec(
+            select(BroadcastTarget.broadcast_id, func.count())
+            .where(col(BroadcastTarget.broadcast_id).in_(ids))
+            .group_by(col(BroadcastTarget.broadcast_id))
+        ).all():
+            targets[bid] = number
+        for bid, status, number in session.exec(
+            select(BroadcastTarget.broadcast_id, PushLog.status, func.count())
+            .join(PushLog, _pushed_join())  # type: ignore[arg-type]
+            .where(col(BroadcastTarget.broadcast_id).in_(ids))
+            .group_by(col(BroadcastTarget.broadcast_id), col(PushLog.status))
+        ).all():
+            counts.setdefault(bid, {})[status] = number
+    return [Summary(b, targets.get(b.id or 0, 0), counts.get(b.id or 0, {})) for b in rows]
+
+
 def summaries(engine: Engine, offset: int = 0, limit: int = 50) -> tuple[list[Summary], int]:
     """A page of broadcasts, newest first, with their results counted in SQL; and how many there are."""
     with Session(engine, expire_on_commit=False) as session:
@@ -128,25 +149,13 @@ def summaries(engine: Engine, offset: int = 0, limit: int = 50) -> tuple[list[Su
                 select(Broadcast).order_by(col(Broadcast.id).desc()).offset(offset).limit(limit)
             ).all()
         )
-        ids = [b.id for b in rows]
-        targets: dict[int, int] = {}
-        counts: dict[int, dict[str, int]] = {}
-        if ids:
-            for bid, number in session.exec(
-                select(BroadcastTarget.broadcast_id, func.count())
-                .where(col(BroadcastTarget.broadcast_id).in_(ids))
-                .group_by(col(BroadcastTarget.broadcast_id))
-            ).all():
-                targets[bid] = number
-            for bid, status, number in session.exec(
-                select(BroadcastTarget.broadcast_id, PushLog.status, func.count())
-                .join(PushLog, _pushed_join())  # type: ignore[arg-type]
-                .where(col(BroadcastTarget.broadcast_id).in_(ids))
-                .group_by(col(BroadcastTarget.broadcast_id), col(PushLog.status))
-            ).all():
-                counts.setdefault(bid, {})[status] = number
-        out = [Summary(b, targets.get(b.id or 0, 0), counts.get(b.id or 0, {})) for b in rows]
-        return out, int(total)
+        return _summaries(session, rows), int(total)
+
+
+def summary(engine: Engine, made: Broadcast) -> Summary:
+    """One broadcast's results, counted in SQL."""
+    with Session(engine, expire_on_commit=False) as session:
+        return _summaries(session, [made])[0]
 
 
 @dataclass(frozen=True)
@@ -168,7 +177,9 @@ def results(
             select(func.count()).where(col(BroadcastTarget.broadcast_id) == broadcast_id)
         ).one()
         failed_first = case(
-            (col(PushLog.status).in_(["failed", "interrupted"]), 0), (col(PushLog.status).is_(None), 1), else_=2
+            (col(PushLog.status).in_(["failed", "interrupted"]), 0),
+            (col(PushLog.status).is_(None), 1),
+            else_=2,
         )
         rows = session.exec(
             select(Group, PushLog.status, PushLog.detail, PushLog.finished_at)
@@ -198,7 +209,9 @@ def accounts(engine: Engine) -> dict[str, int]:
 def choosable_groups(engine: Engine) -> list[Group]:
     """Every group a broadcast can go to (not blocked), by name: the compose form's checkboxes."""
     with Session(engine, expire_on_commit=False) as session:
-        statement = select(Group).where(col(Group.blocked).is_(False)).order_by(col(Group.name), col(Group.id))
+        statement = (
+            select(Group).where(col(Group.blocked).is_(False)).order_by(col(Group.name), col(Group.id))
+        )
         return list(session.exec(statement).all())
 
 

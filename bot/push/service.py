@@ -522,7 +522,11 @@ class PushService:
         now = now or self.clock()
         rows = await asyncio.to_thread(subscriptions.for_group, self.engine, group.id)
         daily = [s for s in rows if s.kind == "daily"]
-        sub = daily[0] if daily else Subscription(group_id=group.id, kind="daily", at_time=self.push.default_time)
+        sub = (
+            daily[0]
+            if daily
+            else Subscription(group_id=group.id, kind="daily", at_time=self.push.default_time)
+        )
         today = now.astimezone(self.zone).date()
         slot = ""
         status = ""

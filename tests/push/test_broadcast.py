@@ -39,7 +39,9 @@ class Chat:
         return Counter(room for room, _text in self.got)
 
 
-def service(engine: Engine, chat: Chat, *, account: str | None = None, owner: str = "host:console") -> PushService:
+def service(
+    engine: Engine, chat: Chat, *, account: str | None = None, owner: str = "host:console"
+) -> PushService:
     settings = parse_settings({})
     sender = PacedSender(chat.send, rate_per_minute=None, jitter=(0, 0), max_attempts=1)
     return PushService(

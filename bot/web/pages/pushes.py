@@ -74,7 +74,9 @@ _MISSED = re.compile(r"^missed by (.+): too late to send$")
 
 def explain(detail: str) -> str:
     """The push log's reason in Chinese (the log keeps the English the bot wrote)."""
-    detail = detail.replace("process stopped mid-push; not resent", "发送途中机器人停了，可能已经发出，为避免重复没有重发")
+    detail = detail.replace(
+        "process stopped mid-push; not resent", "发送途中机器人停了，可能已经发出，为避免重复没有重发"
+    )
     missed = _MISSED.match(detail)
     if missed:
         return f"错过了 {missed.group(1).split('.')[0]}，太晚了，没有补发"
@@ -180,7 +182,9 @@ async def _render(
     def link(**changes: Any) -> str:
         values = {"status": chosen, "group": group_id or "", "page": results_page, "up": upcoming_page}
         values.update(changes)
-        kept = {k: v for k, v in values.items() if v not in ("", None) and not (k in ("page", "up") and v == 1)}
+        kept = {
+            k: v for k, v in values.items() if v not in ("", None) and not (k in ("page", "up") and v == 1)
+        }
         return "/pushes" + ("?" + urlencode(kept) if kept else "")
 
     start = (upcoming_page - 1) * PER_PAGE
@@ -256,7 +260,9 @@ async def send_now(request: Request) -> Response:
         )
     if result.outcome == "empty":
         return await _render(
-            request, problem=f"「{name}」现在没有可推送的新商品（最近推过的不再推），什么都没有发。", status=409
+            request,
+            problem=f"「{name}」现在没有可推送的新商品（最近推过的不再推），什么都没有发。",
+            status=409,
         )
     if result.outcome == "league":
         return await _render(
@@ -318,7 +324,9 @@ async def dry_run(request: Request) -> Response:
     name = group.name or group.room_id
     push = _push_for(services, group) or _composer(services)
     if push is None or (push.league is None and push.daily_league is None):
-        return await _render(request, problem="没有可用的联盟，试运行拿不到商品。请先在配置里启用一个联盟。", status=409)
+        return await _render(
+            request, problem="没有可用的联盟，试运行拿不到商品。请先在配置里启用一个联盟。", status=409
+        )
     rows = await asyncio.to_thread(subscriptions.for_group, services.engine, group.id)
     sub = next((s for s in rows if s.kind == "daily"), None)
     sub = sub or Subscription(group_id=group.id, kind="daily", at_time=services.settings.push.default_time)

@@ -42,17 +42,18 @@ from bot.handlers.rebate import RebateHandler
 from bot.handlers.router import CatchErrors, DropDuplicates, GroupAllowList, Handler, Router, ignore_self
 from bot.handlers.spots import GroupSpots
 from bot.handlers.subscribe import SubscribeHandler
-from bot.leagues.base import League, Spot
+from bot.leagues.base import League
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.setup import default_spots, open_leagues, spot_issuers
 from bot.orders.notice import notify_paid
 from bot.orders.sync import OrderSync, sync_every
 from bot.push.sender import PacedSender
 from bot.push.service import PushService
+from bot.push.service import daily_source as daily_source  # moved there; `tuike push` imports it from here
+from bot.push.service import group_spot as group_spot
 from bot.render import Renderer
 from bot.store import db
 from bot.store.groups import named_not_by_id
-from bot.store.models import Group
 from bot.store.requests import RequestRecorder
 
 log = logging.getLogger(__name__)
@@ -171,34 +172,6 @@ def build_sender(settings: Settings, channel: ChatChannel) -> PacedSender:
         max_attempts=push.max_send_attempts,
         push_share=push.push_share,
     )
-
-
-def group_spot(settings: Settings) -> Callable[[Group], Spot]:
-    defaults = default_spots(settings)
-
-    def spot(group: Group) -> Spot:
-        if group.channels_sharer_appid:
-            return Spot("channels", sharer_appid=group.channels_sharer_appid)
-        return defaults["channels"]
-
-    return spot
-
-
-def daily_source(
-    settings: Settings, leagues: dict[str, League], spots: GroupSpots
-) -> tuple[League | None, Callable[[Group], Awaitable[Spot]] | None]:
-    """The league daily deals come from when `[push] league` is not Channels, and each group's spot on it."""
-    name = settings.push.league
-    league = leagues.get(name)
-    if name == "channels" or league is None:
-        if name != "channels":
-            log.warning("[push] league = %r is not enabled: daily deals come from Channels", name)
-        return None, None
-
-    async def spot(group: Group) -> Spot:
-        return await spots.for_group(group, name)
-
-    return league, spot
 
 
 def welcome_hook(renderer: Renderer, bot_name: str) -> JoinHook:
@@ -488,6 +461,9 @@ class App:
             for push in self.pushes.values():
                 await push.start(wait=False)  # members get answers while missed slots catch up
                 stack.push_async_callback(push.stop)
+        for push in self.pushes.values():  # the console's 群发 go out even when scheduled pushes are off
+            await push.start_broadcasts()
+            stack.push_async_callback(push.stop_broadcasts)
 
         def answer_on(channel: ChatChannel) -> MessageHandler:
             sender = self.senders[account_of(channel)]

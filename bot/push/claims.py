@@ -196,3 +196,34 @@ def counts_since(engine: Engine, since: datetime) -> dict[str, int]:
             .group_by(PushLog.status)
         )
         return {status: number for status, number in session.exec(statement).all()}
+
+
+def page_of(
+    engine: Engine,
+    *,
+    statuses: Iterable[str] = (),
+    group_id: int | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[PushLog], int]:
+    """A page of push results, newest first (of these statuses, of one group), and how many match."""
+    wanted = list(statuses)
+    with Session(engine, expire_on_commit=False) as session:
+        rows = select(PushLog)
+        counted = select(func.count()).select_from(PushLog)
+        if wanted:
+            rows = rows.where(col(PushLog.status).in_(wanted))
+            counted = counted.where(col(PushLog.status).in_(wanted))
+        if group_id is not None:
+            rows = rows.where(PushLog.group_id == group_id)
+            counted = counted.where(PushLog.group_id == group_id)
+        total = session.exec(counted).one()
+        statement = rows.order_by(col(PushLog.claimed_at).desc(), col(PushLog.id).desc())
+        return list(session.exec(statement.offset(offset).limit(limit)).all()), int(total)
+
+
+def status_of(engine: Engine, group_id: int, slot: str) -> str:
+    """The slot's status in the push log ('' when nobody claimed it)."""
+    with Session(engine) as session:
+        statement = select(PushLog.status).where(PushLog.group_id == group_id, PushLog.slot == slot)
+        return session.exec(statement).first() or ""

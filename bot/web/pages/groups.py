@@ -45,9 +45,6 @@ SORT_LABELS = {"commission": "佣金最多", "requests": "请求最多", "name":
 NO_ACCOUNT = "-"
 """The account filter's value for groups no account has claimed yet (account '')."""
 
-_trees = TtlCache(600, capacity=8)
-"""The category tree per league, kept ten minutes: a page load must not spend league quota."""
-
 
 def services_of(request: Request) -> WebServices:
     services = request.app.state.services
@@ -65,21 +62,27 @@ class Tree:
     """False when the league did not answer (then only category ids can be shown)."""
 
 
-async def category_tree(services: WebServices) -> Tree:
-    """The Channels league's categories, as 订阅 matches them (the same league the chat command asks)."""
+async def category_tree(request: Request) -> Tree:
+    """The Channels league's categories, as 订阅 matches them (the same league the chat command asks).
+    Kept ten minutes per console (a page load must not spend league quota); a league that does not
+    answer within `TREE_SECONDS` leaves the last tree it gave, or none."""
+    services = services_of(request)
     league = services.leagues.get("channels")
     if league is None:
         return Tree([], available=False)
-    cached = _trees.get(id(league))
+    trees = getattr(request.app.state, "category_trees", None)
+    if not isinstance(trees, TtlCache):
+        trees = request.app.state.category_trees = TtlCache(600, capacity=8)
+    cached = trees.get("channels")
     if cached is not None:
         return Tree(cached, available=True)
     try:
         async with asyncio.timeout(TREE_SECONDS):
             tree = await league.categories()
     except (LeagueError, TimeoutError):
-        stale = _trees.get(id(league), stale_ok=True)
+        stale = trees.get("channels", stale_ok=True)
         return Tree(stale or [], available=stale is not None)
-    _trees.put(id(league), tree)
+    trees.put("channels", tree)
     return Tree(tree, available=True)
 
 
@@ -177,7 +180,7 @@ async def listing(request: Request) -> Response:
         return found, group_store.group_accounts(services.engine)
 
     found, accounts = await asyncio.to_thread(read)
-    tree = await category_tree(services) if any(r.subscriptions for r in found.rows) else Tree([], False)
+    tree = await category_tree(request) if any(r.subscriptions for r in found.rows) else Tree([], False)
     zone = ZoneInfo(services.settings.bot.timezone)
     pages = max(1, -(-found.total // PER_PAGE))
     filters = {
@@ -227,7 +230,7 @@ async def _group_page(
     row = await asyncio.to_thread(group_store.group_row, services.engine, group_id, since=now - WINDOW)
     if row is None:
         return error_page(request, 404, "没有这个群", "它可能从来没被机器人看到过。回到群列表再找找。")
-    tree = await category_tree(services)
+    tree = await category_tree(request)
     zone = ZoneInfo(services.settings.bot.timezone)
     group = describe(row, tree, zone, now)
     return page(
@@ -283,7 +286,7 @@ async def add_daily(request: Request) -> Response:
         return await _group_page(request, group_id, problem=problem, status=400, form=kept)
     categories: list[Category] = []
     if words:
-        tree = await category_tree(services)
+        tree = await category_tree(request)
         if not tree.available:
             problem = "联盟的类目暂时取不到，这次没有订阅。可以先不选类目（推送全部类目），或者稍后再试。"
             return await _group_page(request, group_id, problem=problem, status=503, form=kept)

@@ -25,6 +25,7 @@ from bot.chat.base import (
     ChatUnavailable,
     Incoming,
     JoinHook,
+    ListsGroups,
     MemberJoined,
     MessageHandler,
     Outgoing,
@@ -39,7 +40,15 @@ from bot.handlers.money import MoneyHandler
 from bot.handlers.parse import may_be_request
 from bot.handlers.ratelimit import Limit, LimitRequests, RateLimiter
 from bot.handlers.rebate import RebateHandler
-from bot.handlers.router import CatchErrors, DropDuplicates, GroupAllowList, Handler, Router, ignore_self
+from bot.handlers.router import (
+    BlockedRooms,
+    CatchErrors,
+    DropDuplicates,
+    GroupAllowList,
+    Handler,
+    Router,
+    ignore_self,
+)
 from bot.handlers.spots import GroupSpots
 from bot.handlers.subscribe import SubscribeHandler
 from bot.leagues.base import League
@@ -53,7 +62,7 @@ from bot.push.service import daily_source as daily_source  # moved there; `tuike
 from bot.push.service import group_spot as group_spot
 from bot.render import Renderer
 from bot.store import db
-from bot.store.groups import named_not_by_id
+from bot.store.groups import ensure_groups, named_not_by_id
 from bot.store.requests import RequestRecorder
 
 log = logging.getLogger(__name__)
@@ -129,8 +138,13 @@ def build_deals(
 
 
 def build_router(
-    settings: Settings, renderer: Renderer, *handlers: Handler, limiter: RateLimiter | None = None
+    settings: Settings,
+    renderer: Renderer,
+    *handlers: Handler,
+    limiter: RateLimiter | None = None,
+    engine: Engine | None = None,
 ) -> Router:
+    """`engine`: where the groups the operator blocked are read (none: no group is blocked)."""
     deals = settings.deals
     limiter = limiter or RateLimiter(
         Limit(deals.member_requests, deals.member_window_seconds),
@@ -147,7 +161,7 @@ def build_router(
             CatchErrors(lambda: APOLOGY),
             ignore_self,
             DropDuplicates(),
-            GroupAllowList(settings.chat.allowed_groups),
+            GroupAllowList(settings.chat.allowed_groups, BlockedRooms(engine) if engine else None),
             LimitRequests(
                 limiter,
                 renderer,
@@ -422,7 +436,7 @@ class App:
                     engine=self.engine, share_percent=settings.rebate.share_percent, renderer=renderer
                 )
             )
-        router = build_router(settings, renderer, *handlers, deals)
+        router = build_router(settings, renderer, *handlers, deals, engine=self.engine)
         sender, engine = self.sender, self.engine  # paid-order notices: the first account, paced
 
         async def paid_notices(_synced: object) -> None:
@@ -488,6 +502,10 @@ class App:
             ): channel
             for channel in channels
         }
+        for channel in channels:  # every group the accounts are in, not only those that asked
+            if isinstance(channel, ListsGroups):
+                found = asyncio.create_task(discover_groups(self.engine, channel), name="discover-groups")
+                stack.push_async_callback(_finish, found)
         try:
             done, _pending = await asyncio.wait(runs, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
@@ -558,6 +576,18 @@ async def _finish(task: asyncio.Task[None]) -> None:
     if not task.done():
         task.cancel()
     await asyncio.gather(task, return_exceptions=True)
+
+
+async def discover_groups(engine: Engine, channel: ListsGroups) -> None:
+    """Upsert the groups the channel's account is in; a failure is logged, never fatal."""
+    account = account_of(channel)  # type: ignore[arg-type]
+    try:
+        found = await channel.list_groups()
+        seen = await asyncio.to_thread(ensure_groups, engine, found, account)
+    except Exception as exc:
+        log.warning("groups of %s not listed: %s: %s", account, type(exc).__name__, exc)
+        return
+    log.info("%s is in %d group(s)", account, seen)
 
 
 def account_of(channel: ChatChannel) -> str:

@@ -276,7 +276,10 @@ def quota(ctx: click.Context) -> None:
             "(sandbox mode: this command runs its own sandbox and cannot see the running bot's calls; "
             "the web console's 联盟 page shows them)"
         )
-    names = {path: f"{QUOTA_NAMES.get(path, '')} {path.removeprefix('/channels/ec/')}".strip() for path in QUOTA_PATHS}
+    names = {
+        path: f"{QUOTA_NAMES.get(path, '')} {path.removeprefix('/channels/ec/')}".strip()
+        for path in QUOTA_PATHS
+    }
     width = max(len(name) for name in names.values())
     for path, q in rows:
         used, limit = q.get("used", 0), q.get("daily_limit", 0)

@@ -196,8 +196,9 @@ class PushService:
         self._once: set[asyncio.Task[int]] = set()
 
     def serves(self, group: Group) -> bool:
-        """Whether this group may get pushes: `[chat] allowed_groups` names room ids, never names."""
-        return not self.allowed or group.room_id in self.allowed
+        """Whether this group may get pushes: `[chat] allowed_groups` names room ids, never names; a
+        group the operator blocked gets none."""
+        return not group.blocked and (not self.allowed or group.room_id in self.allowed)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 

@@ -222,11 +222,11 @@ def _store_window(
             else:
                 unchanged += 1
         if inserts:
-            returned = connection.execute(
-                insert(_ORDERS).returning(o.id, sort_by_parameter_order=True), inserts
-            )
-            new_ids = [int(r.id) for r in returned]
-            events += [_event(row_id, order, now) for row_id, order in zip(new_ids, inserted, strict=True)]
+            # matched back by key, not by position: asking for the parameters' order makes SQLite
+            # fall back to one INSERT per row
+            returned = connection.execute(insert(_ORDERS).returning(o.id, o.order_id, o.sku_id), inserts)
+            new_ids = {(r.order_id, r.sku_id): int(r.id) for r in returned}
+            events += [_event(new_ids[_key(x.order_id, x.sku_id)], x, now) for x in inserted]
             new = len(new_ids)
         if updates:
             connection.execute(_UPDATE, updates)

@@ -3,10 +3,11 @@ subscriptions, 100,000 orders over 60 days across four leagues, as many request 
 of pushes (tests/web/seed.py), in a fresh SQLite store (or `--database-url`).
 
 Serves the console on loopback (uvicorn, as `tuike web` does, with the sandbox leagues), logs in,
-requests each page once to warm up (`page_first_ms`) and then `--rounds` times with httpx, and prints
-p50/p95 per page. The 概览 reuses its figures for a minute: `dashboard_figures_ms` is what summing
-them afresh costs (best of 3, before serving). The last line is one JSON object: {"page_p50_ms": {...}, "page_p95_ms": {...},
-"page_first_ms": {...}, "dashboard_figures_ms": ..., "groups": 500, "orders": 100000, ...}. Aim: every page's p50 under 200 ms.
+requests each page once to warm up (`page_first_ms`) and then `--rounds` times with httpx, and
+prints p50/p95 per page. The 概览 reuses its figures for a minute: `dashboard_figures_ms` is what
+summing them afresh costs (best of 3, before serving). The last line is one JSON object:
+{"page_p50_ms": {...}, "page_p95_ms": {...}, "page_first_ms": {...}, "dashboard_figures_ms": ...,
+"groups": 500, "orders": 100000, ...}. Aim: every page's p50 under 200 ms.
 
     .venv/bin/python bench/web.py [--groups N] [--orders N] [--rounds N] [--database-url URL]
 """

@@ -15,10 +15,10 @@ from sqlalchemy import Engine
 
 from bot.orders.chart import LEAGUE_NAMES
 from bot.orders.report import day_start
-from bot.store.stats import Asked, TopGroup, Totals, asked, commission_per_day, league_totals, top_groups
+from bot.store.stats import Asked, TopGroup, Totals, asked_by_day, orders_by_day, top_groups
 
 PERIODS = (("今天", 1), ("近 7 天", 7), ("近 30 天", 30))
-"""(label, days ending today)."""
+"""(label, days ending today); none longer than the chart's days, of which they are sums."""
 CHART_DAYS = 30
 TOP = 10
 
@@ -49,22 +49,20 @@ class Overview:
 
 
 def overview(engine: Engine, now: datetime, zone: ZoneInfo) -> Overview:
-    """The 概览 figures as of `now` (UTC), periods in `zone`: four queries, whatever the data size."""
+    """The 概览 figures as of `now` (UTC), days in `zone`: three queries, whatever the data size."""
     today = now.astimezone(zone).date()
-    end = day_start(today + timedelta(days=1), zone)
-    starts = [day_start(today - timedelta(days=n - 1), zone) for _, n in PERIODS]
-    per_league = league_totals(engine, starts, end)
-    requests = asked(engine, starts, end)
-    periods = []
-    for i, ((label, _), start) in enumerate(zip(PERIODS, starts, strict=True)):
-        by_league = tuple((league, totals[i]) for league, totals in per_league.items())
-        total = sum((t for _, t in by_league), Totals())
-        periods.append(PeriodFigures(label, start, requests[i], total, by_league))
     days = tuple(today - timedelta(days=CHART_DAYS - 1 - i) for i in range(CHART_DAYS))
-    bounds = [day_start(d, zone) for d in days] + [end]
+    bounds = [day_start(d, zone) for d in days] + [day_start(today + timedelta(days=1), zone)]
+    per_league = orders_by_day(engine, bounds, zone)
+    requests = asked_by_day(engine, bounds, zone)
+    periods = []
+    for label, n in PERIODS:
+        by_league = tuple((league, sum(totals[-n:], Totals())) for league, totals in per_league.items())
+        total = sum((t for _, t in by_league), Totals())
+        periods.append(PeriodFigures(label, bounds[-1 - n], sum(requests[-n:], Asked()), total, by_league))
     return Overview(
         tuple(periods),
         days,
-        commission_per_day(engine, bounds),
-        tuple(top_groups(engine, bounds[0], end, TOP)),
+        {league: [t.estimated_fen for t in totals] for league, totals in per_league.items()},
+        tuple(top_groups(engine, bounds[0], bounds[-1], TOP)),
     )

@@ -1,19 +1,22 @@
 """Aggregates the console's 概览 is made of, each one SQL query grouped in the database (never a
-table's rows loaded into Python): orders per league over several periods, requests and the links
-they were answered with, commission per day per league, the groups that earned most.
+table's rows loaded into Python): order lines per league and local day, requests and the links they
+were answered with per local day, the groups that earned most. Periods (today, 7 days, 30 days) are
+sums of days.
 
-Periods are UTC ranges the caller computed in the operator's zone (`bot.orders.report.day_start`);
-money is integer fen; a cancelled order line counts nowhere (as in `bot.store.orders.figures`).
+Days are the operator's (bounds computed in the zone by `bot.orders.report.day_start`); money is
+integer fen; a cancelled order line counts nowhere (as in `bot.store.orders.figures`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, and_, case, func, select
+from sqlalchemy import Engine, case, func, literal_column, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.store.models import Group, OrderRow, RequestLog
@@ -25,6 +28,7 @@ time with a deal or a result list) and `late_sent` (the answer followed the "有
 see bot.handlers.deals. Every other outcome (empty, not_found, unsupported, a league fault, a late
 answer only cached) gave no link."""
 
+_ZONE_KEY = re.compile(r"[A-Za-z0-9_+\-/]+")
 _ORDERS = OrderRow.__table__  # type: ignore[attr-defined]
 _REQUESTS = RequestLog.__table__  # type: ignore[attr-defined]
 _GROUPS = Group.__table__  # type: ignore[attr-defined]
@@ -55,6 +59,9 @@ class Asked:
     requests: int = 0
     links: int = 0
 
+    def __add__(self, other: Asked) -> Asked:
+        return Asked(self.requests + other.requests, self.links + other.links)
+
 
 @dataclass(frozen=True, slots=True)
 class TopGroup:
@@ -69,71 +76,90 @@ def _sum_if(condition: ColumnElement[bool], value: Any) -> Any:
     return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
 
 
-def league_totals(engine: Engine, starts: Sequence[datetime], end: datetime) -> dict[str, list[Totals]]:
-    """League → one `Totals` per start, for the order lines created in [start, end). One query: the
-    periods (today, 7 days, 30 days) share their end, so each is a conditional sum over the longest."""
-    if not starts:
-        return {}
-    created, status = _ORDERS.c.created_at, _ORDERS.c.status
-    live = status != CANCELLED
-    columns: list[Any] = [_ORDERS.c.league]
-    for start in starts:
-        inside = and_(created >= start, live)
-        columns += [
-            _sum_if(inside, 1),
-            _sum_if(inside, _ORDERS.c.paid_fen),
-            _sum_if(inside, _ORDERS.c.commission_fen),
-            _sum_if(and_(created >= start, status == SETTLED), _ORDERS.c.commission_fen),
-        ]
-    statement = (
-        select(*columns)
-        .where(created >= min(starts), created < end, live)
-        .group_by(_ORDERS.c.league)
-        .order_by(_ORDERS.c.league)
+def _offsets_divide(zone: ZoneInfo, bounds: Sequence[datetime], seconds: int) -> bool:
+    """True when the zone's UTC offset is a whole multiple of `seconds` all through `bounds`."""
+    moments = [*bounds, *(b + timedelta(hours=12) for b in bounds)]
+    return all(
+        int((m.astimezone(zone).utcoffset() or timedelta()).total_seconds()) % seconds == 0 for m in moments
     )
-    out: dict[str, list[Totals]] = {}
-    with engine.connect() as connection:
-        for row in connection.execute(statement):
-            values = [int(v or 0) for v in row[1:]]
-            out[str(row[0])] = [Totals(*values[i : i + 4]) for i in range(0, len(values), 4)]
-    return out
 
 
-def asked(engine: Engine, starts: Sequence[datetime], end: datetime) -> list[Asked]:
-    """One `Asked` per start: request log rows in [start, end), and those answered with a link."""
-    if not starts:
-        return []
-    at = _REQUESTS.c.at
-    linked = _REQUESTS.c.outcome.in_(LINK_OUTCOMES)
-    columns: list[Any] = []
-    for start in starts:
-        columns += [_sum_if(at >= start, 1), _sum_if(and_(at >= start, linked), 1)]
-    statement = select(*columns).where(at >= min(starts), at < end)
-    with engine.connect() as connection:
-        row = connection.execute(statement).one()
-    values = [int(v or 0) for v in row]
-    return [Asked(values[i], values[i + 1]) for i in range(0, len(values), 2)]
+def _local_day(column: Any, engine: Engine, zone: ZoneInfo, bounds: Sequence[datetime]) -> tuple[Any, Any]:
+    """(an SQL expression to group by, a function from its value to the local date).
+
+    PostgreSQL says the local day itself (`timezone(zone, at)`). SQLite keeps UTC text
+    ('YYYY-MM-DD HH:MM:SS.ffffff'): its hour prefix is grouped (the minute's tens, or the minute,
+    in a zone whose offset is not whole hours) and each bucket is placed on its local day here —
+    at most 24 buckets a day, so a month is a few thousand rows whatever the table holds."""
+    if engine.dialect.name == "postgresql":
+        if not _ZONE_KEY.fullmatch(zone.key):
+            raise ValueError(f"not a time zone name: {zone.key!r}")
+        # the zone as a literal: a bound parameter would differ between SELECT and GROUP BY
+        expression = func.date(func.timezone(literal_column(f"'{zone.key}'"), column))
+        return expression, lambda value: value
+    width = 13 if _offsets_divide(zone, bounds, 3600) else 15 if _offsets_divide(zone, bounds, 600) else 16
+    pad = {13: ":00", 15: "0", 16: ""}[width]
+
+    def local(value: str) -> date:
+        moment = datetime.fromisoformat(value[:width] + pad).replace(tzinfo=UTC)
+        return moment.astimezone(zone).date()
+
+    return func.substr(column, 1, width), local
 
 
-def commission_per_day(engine: Engine, bounds: Sequence[datetime]) -> dict[str, list[int]]:
-    """League → estimated commission (fen, lines not cancelled) per day, where day i is
-    [bounds[i], bounds[i+1]) — the operator's local days as UTC ranges, so a day is bucketed in the
-    database the same way on SQLite and PostgreSQL (and right across a daylight-saving change)."""
+def orders_by_day(engine: Engine, bounds: Sequence[datetime], zone: ZoneInfo) -> dict[str, list[Totals]]:
+    """League → one `Totals` per local day, day i being [bounds[i], bounds[i+1]) (the operator's
+    days in `zone` as UTC moments). One query grouped by league and time bucket in the database."""
     days = len(bounds) - 1
     if days < 1:
         return {}
-    created = _ORDERS.c.created_at
-    day = case(*((created < bounds[i + 1], i) for i in range(days - 1)), else_=days - 1).label("day")
+    created, status = _ORDERS.c.created_at, _ORDERS.c.status
+    bucket, local = _local_day(created, engine, zone, bounds)
     statement = (
-        select(_ORDERS.c.league, day, func.sum(_ORDERS.c.commission_fen))
-        .where(created >= bounds[0], created < bounds[-1], _ORDERS.c.status != CANCELLED)
-        .group_by(_ORDERS.c.league, day)
+        select(
+            _ORDERS.c.league,
+            bucket,
+            func.count(),
+            func.sum(_ORDERS.c.paid_fen),
+            func.sum(_ORDERS.c.commission_fen),
+            _sum_if(status == SETTLED, _ORDERS.c.commission_fen),
+        )
+        .where(created >= bounds[0], created < bounds[-1], status != CANCELLED)
+        .group_by(_ORDERS.c.league, bucket)
     )
-    out: dict[str, list[int]] = {}
+    first = bounds[0].astimezone(zone).date()
+    out: dict[str, list[Totals]] = {}
     with engine.connect() as connection:
-        for league, index, fen in connection.execute(statement):
-            out.setdefault(str(league), [0] * days)[int(index)] += int(fen or 0)
+        for league, value, n, paid, commission, settled in connection.execute(statement):
+            index = (local(value) - first).days
+            if 0 <= index < days:
+                row = out.setdefault(str(league), [Totals()] * days)
+                row[index] = row[index] + Totals(
+                    int(n), int(paid or 0), int(commission or 0), int(settled or 0)
+                )
     return dict(sorted(out.items()))
+
+
+def asked_by_day(engine: Engine, bounds: Sequence[datetime], zone: ZoneInfo) -> list[Asked]:
+    """One `Asked` per local day (as `orders_by_day`): request log rows, and those answered with a link."""
+    days = len(bounds) - 1
+    if days < 1:
+        return []
+    at = _REQUESTS.c.at
+    bucket, local = _local_day(at, engine, zone, bounds)
+    statement = (
+        select(bucket, func.count(), _sum_if(_REQUESTS.c.outcome.in_(LINK_OUTCOMES), 1))
+        .where(at >= bounds[0], at < bounds[-1])
+        .group_by(bucket)
+    )
+    first = bounds[0].astimezone(zone).date()
+    out = [Asked()] * days
+    with engine.connect() as connection:
+        for value, n, linked in connection.execute(statement):
+            index = (local(value) - first).days
+            if 0 <= index < days:
+                out[index] = Asked(out[index].requests + int(n), out[index].links + int(linked or 0))
+    return out
 
 
 def top_groups(engine: Engine, start: datetime, end: datetime, limit: int = 10) -> list[TopGroup]:

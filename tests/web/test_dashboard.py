@@ -244,3 +244,27 @@ async def test_the_dashboard_in_a_browser(tmp_path: Path, engine: Engine, browse
         await browser_page.wait_for_selector("h1:has-text('联盟')")
         await browser_page.screenshot(path=str(console.shots / "leagues.png"), full_page=True)
         assert (console.shots / "dashboard.png").stat().st_size > 0
+
+
+async def test_days_follow_a_zone_whose_offset_is_not_whole_hours(store: Engine) -> None:
+    """Asia/Kolkata is UTC+5:30: local midnight falls at 18:30 UTC, not on an hour."""
+    from zoneinfo import ZoneInfo
+
+    from bot.orders.dashboard import overview
+
+    gid = ensure_group(store, "3001@chatroom", "印度群").id
+    midnight = datetime(2026, 3, 9, 18, 30, tzinfo=UTC)  # 2026-03-10 00:00 in Kolkata
+    store_window(
+        store,
+        "jd",
+        [
+            (_order(1, midnight - timedelta(minutes=10), 1_000, 100), gid),  # 23:50 yesterday
+            (_order(2, midnight + timedelta(minutes=10), 2_000, 200), gid),  # 00:10 today
+        ],
+        midnight,
+    )
+    figures = overview(store, midnight + timedelta(hours=6), ZoneInfo("Asia/Kolkata"))
+    today, week, _ = figures.periods
+    assert (today.total.orders, today.total.estimated_fen) == (1, 200)
+    assert (week.total.orders, week.total.estimated_fen) == (2, 300)
+    assert figures.commission_by_day["jd"][-2:] == [100, 200]

@@ -12,8 +12,10 @@ from the database, so it is not shown here.
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
@@ -49,6 +51,11 @@ def _ilink_logged_out(engine: Engine, settings: Settings) -> bool:
     return not chat_state.get(engine, f"ilink:{settings.chat.ilink.account}", TOKEN_KEY)
 
 
+FIGURES_SECONDS = 60.0
+"""How long the figures are reused: a month of orders is a few hundred thousand rows to sum, and
+orders arrive by sync every few minutes anyway. What needs attention is read afresh every time."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Read:
     figures: Overview
@@ -57,15 +64,43 @@ class _Read:
     templates: list[TemplateProblem]
 
 
-def _gather(services: WebServices, now: datetime) -> _Read:
-    """Everything the page reads from the database and the disk, in one worker-thread trip."""
-    zone = ZoneInfo(services.settings.bot.timezone)
-    return _Read(
-        overview(services.engine, now, zone),
+class FiguresCache:
+    """The last `Overview` and when it was made; one computation at a time (a second page view
+    waits for the first's instead of summing the same month again)."""
+
+    def __init__(self, seconds: float = FIGURES_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self._kept: tuple[float, date, Overview] | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self, services: WebServices, now: datetime) -> Overview:
+        zone = ZoneInfo(services.settings.bot.timezone)
+        today = now.astimezone(zone).date()
+        async with self._lock:
+            kept = self._kept
+            if kept is None or kept[1] != today or self.clock() - kept[0] >= self.seconds:
+                figures = await asyncio.to_thread(overview, services.engine, now, zone)
+                self._kept = kept = (self.clock(), today, figures)
+            return kept[2]
+
+
+def _attention(services: WebServices, now: datetime) -> tuple[dict[str, int], bool, list[TemplateProblem]]:
+    """What the "需要处理" list reads from the database and the disk, in one worker-thread trip."""
+    return (
         counts_since(services.engine, now - timedelta(hours=24)),
         _ilink_logged_out(services.engine, services.settings),
         services.renderer.problems(),
     )
+
+
+async def _gather(request: Request, services: WebServices, now: datetime) -> _Read:
+    cache = getattr(request.app.state, "dashboard_figures", None)
+    if cache is None:
+        cache = request.app.state.dashboard_figures = FiguresCache()
+    figures = await cache.get(services, now)
+    pushes, ilink_out, templates = await asyncio.to_thread(_attention, services, now)
+    return _Read(figures, pushes, ilink_out, templates)
 
 
 def _alerts(services: WebServices, read: _Read) -> list[Alert]:
@@ -101,7 +136,7 @@ def chart(figures: Overview) -> Markup:
 async def show(request: Request) -> Response:
     services: WebServices = request.app.state.services
     now = services.clock()
-    read = await asyncio.to_thread(_gather, services, now)
+    read = await _gather(request, services, now)
     figures = read.figures
     leagues = sorted(
         {name for period in figures.periods for name, _ in period.by_league},

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from bot.chat.base import Image, Outgoing, Reply, ReplyPart, Text
 from bot.config import Settings
@@ -121,6 +121,49 @@ def daily_source(
         return await spots.for_group(group, name)
 
     return league, spot
+
+
+@dataclass(frozen=True)
+class DailySlot:
+    """An active daily slot of a group and when it next fires (for the console's list)."""
+
+    group_id: int
+    at_time: str
+    name: str
+    account: str
+    blocked: bool
+    next_at: datetime
+
+
+def upcoming_daily(
+    engine: Engine, now: datetime, zone: ZoneInfo, runs: dict[tuple[int, str], datetime] | None = None
+) -> list[DailySlot]:
+    """Every active daily slot, soonest first: when it next fires (from `runs`, the serving push
+    services' `next_runs`, else computed as they compute it). One light query: the console lists
+    hundreds of groups' slots on every page view."""
+    statement = (
+        select(
+            Subscription.group_id,
+            Subscription.at_time,
+            Group.name,
+            Group.room_id,
+            Group.account,
+            Group.blocked,
+        )  # type: ignore[call-overload]
+        .where(Subscription.group_id == Group.id, Subscription.kind == "daily")
+        .where(Subscription.active.is_(True))  # type: ignore[attr-defined]
+    )
+    runs = runs or {}
+    with engine.connect() as connection:
+        rows = connection.execute(statement).all()
+    out = [
+        DailySlot(
+            gid, at, name or room, account, bool(blocked), runs.get((gid, at)) or next_slot(at, now, zone)
+        )
+        for gid, at, name, room, account, blocked in rows
+    ]
+    out.sort(key=lambda slot: (slot.next_at, slot.name, slot.group_id))
+    return out
 
 
 BROADCAST_FRESH = timedelta(hours=24)

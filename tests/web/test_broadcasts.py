@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from bot.store import subscriptions
 from bot.store.groups import ensure_group
 from bot.store.models import Broadcast, Group
+from tests.helpers import wait_until
 from tests.web.conftest import browser_login, serve_console
 from tests.web.test_pushes import chat_console
 
@@ -187,7 +188,12 @@ async def test_compose_broadcast_preview_confirm_in_a_browser(
         assert await page.locator(".card.preview").count() == 2
         await page.click("#confirm")
         await page.wait_for_selector("text=已确认群发到 2 个群")
-        await page.wait_for_function("document.querySelectorAll('tr.status-sent').length === 2")
+        await wait_until(lambda: wired.sends_to("mama@chatroom") + wired.sends_to("tech@chatroom") == 2, 30)
+        # the page polls its results while sends are under way; on a busy machine a reload may come first
+        deadline = time.monotonic() + 30
+        while await page.locator("tr.status-sent").count() < 2:
+            assert time.monotonic() < deadline, await page.content()
+            await page.reload()
         cells = await page.locator("tr.status-sent td:nth-child(3)").all_inner_texts()
         assert cells == ["已发送", "已发送"]
         await page.screenshot(path=str(console.shots / "broadcast.png"), full_page=True)

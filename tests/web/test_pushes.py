@@ -218,3 +218,14 @@ async def test_results_show_reasons_in_chinese_filter_by_status_and_group_and_pa
     assert "共 55 条" in only_a and "只看「甲群」" in only_a
     second = (await client.get(f"/pushes?group={a.id}&page=2")).text
     assert "上一页" in second and "下一页" not in second
+    week_ago = datetime.now(UTC) - timedelta(days=7)
+    assert (
+        claims.counts_lately(engine, week_ago)
+        == claims.counts_since(engine, week_ago)
+        == {
+            claims.SENT: 55,
+            claims.FAILED: 1,
+            claims.SKIPPED: 1,
+            claims.INTERRUPTED: 1,
+        }
+    )

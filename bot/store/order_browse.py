@@ -24,10 +24,10 @@ from bot.store.models import (
     RebateEntry,
     SyncCursor,
 )
+from bot.store.rebate import BUCKETS
 
 PER_PAGE = 50
 _S = TypeVar("_S", bound="Select[*tuple[Any, ...]]")
-BUCKETS = ("pending", "available", "withdrawing", "paid")
 
 
 def _aware(value: datetime) -> datetime:
@@ -225,9 +225,21 @@ class BindingView:
 
 
 @dataclass(frozen=True, slots=True)
+class EventLine:
+    """A state the order line was seen in (bot.store.models.OrderEvent)."""
+
+    status: str
+    paid_fen: int
+    commission_fen: int
+    at: datetime
+    """The league's update time of this state."""
+    seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class OrderDetail:
     line: OrderLine
-    events: list[OrderEvent]
+    events: list[EventLine]
     """The states the line was seen in, oldest first."""
     siblings: list[OrderLine]
     """The other lines of the same order (same league and order id)."""
@@ -256,15 +268,13 @@ def order_detail(engine: Engine, row_id: int) -> OrderDetail | None:
                 ).order_by(col(OrderRow.id))
             )
         ]
-    with Session(engine, expire_on_commit=False) as session:
-        events = list(
-            session.exec(
+    with Session(engine) as session:
+        events = [
+            EventLine(e.status, e.paid_fen, e.commission_fen, _aware(e.at), _aware(e.seen_at))
+            for e in session.exec(
                 select(OrderEvent).where(OrderEvent.order_row_id == row_id).order_by(col(OrderEvent.id))
             )
-        )
-        for event in events:
-            event.at = _aware(event.at)
-            event.seen_at = _aware(event.seen_at)
+        ]
         binding = session.exec(
             select(RebateBinding).where(
                 RebateBinding.league == line.league, RebateBinding.order_id == line.order_id
@@ -277,7 +287,7 @@ def order_detail(engine: Engine, row_id: int) -> OrderDetail | None:
                 .where(RebateEntry.binding_id == binding.id)
                 .group_by(col(RebateEntry.bucket))
             )
-            credited = {bucket: 0 for bucket in BUCKETS} | {b: int(t or 0) for b, t in sums}
+            credited = dict.fromkeys(BUCKETS, 0) | {bucket: int(total or 0) for bucket, total in sums}
             view = BindingView(
                 binding.id, binding.member_id, binding.share_percent, _aware(binding.bound_at), credited
             )
@@ -403,12 +413,9 @@ class EntryLine:
     """The first synced line of that order, to link to; None when the order is not (or no longer) synced."""
 
 
-def member_entries(
-    engine: Engine, member_id: str, page: int = 1, per_page: int = PER_PAGE
-) -> tuple[list[EntryLine], int]:
-    """One page of the member's ledger entries, newest first, and how many they have in all."""
-    page = max(page, 1)
-    first_line = (
+def _first_line() -> Any:
+    """The id of the first synced line of a binding's order (None when none is synced): what to link to."""
+    return (
         core_select(func.min(OrderRow.id))
         .where(
             and_(
@@ -419,6 +426,13 @@ def member_entries(
         .correlate(RebateBinding)
         .scalar_subquery()
     )
+
+
+def member_entries(
+    engine: Engine, member_id: str, page: int = 1, per_page: int = PER_PAGE
+) -> tuple[list[EntryLine], int]:
+    """One page of the member's ledger entries, newest first, and how many they have in all."""
+    page = max(page, 1)
     listing = (
         core_select(
             col(RebateEntry.id),
@@ -429,7 +443,7 @@ def member_entries(
             col(RebateEntry.withdrawal_id),
             col(RebateBinding.league),
             col(RebateBinding.order_id),
-            first_line,
+            _first_line(),
         )
         .select_from(RebateEntry)
         .outerjoin(RebateBinding, col(RebateBinding.id) == col(RebateEntry.binding_id))
@@ -472,24 +486,13 @@ class BoundOrder:
 
 def member_bindings(engine: Engine, member_id: str, limit: int = 200) -> list[BoundOrder]:
     """The orders the member bound (the newest `limit`), newest first."""
-    first_line = (
-        core_select(func.min(OrderRow.id))
-        .where(
-            and_(
-                col(OrderRow.league) == col(RebateBinding.league),
-                col(OrderRow.order_id) == col(RebateBinding.order_id),
-            )
-        )
-        .correlate(RebateBinding)
-        .scalar_subquery()
-    )
     listing = (
         core_select(
             col(RebateBinding.league),
             col(RebateBinding.order_id),
             col(RebateBinding.share_percent),
             col(RebateBinding.bound_at),
-            first_line,
+            _first_line(),
         )
         .where(col(RebateBinding.member_id) == member_id)
         .order_by(col(RebateBinding.id).desc())

@@ -34,12 +34,13 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _contains(engine: Engine, column: Any, text: str) -> Any:
-    """`column` contains `text` (its own % and _ taken literally), ignoring ASCII case. SQLite's LIKE
-    already ignores it (its ILIKE would lower() every row first: twice the time over 100k orders)."""
+def _contains(engine: Engine, column: Any, text: str, *, any_case: bool = True) -> Any:
+    """`column` contains `text` (its own % and _ taken literally), ignoring ASCII case unless told not
+    to (an order number has none: plain LIKE is about twice as fast as ILIKE on PostgreSQL). SQLite's
+    LIKE already ignores case (its ILIKE would lower() every row first)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     pattern = f"%{escaped}%"
-    if engine.dialect.name == "sqlite":
+    if engine.dialect.name == "sqlite" or not any_case:
         return column.like(pattern, escape="\\")
     return column.ilike(pattern, escape="\\")
 
@@ -157,7 +158,10 @@ def _where(engine: Engine, statement: _S, wanted: OrderFilter) -> _S:
     text = wanted.text.strip()
     if text:
         statement = statement.where(
-            or_(_contains(engine, col(OrderRow.order_id), text), _contains(engine, col(OrderRow.title), text))
+            or_(
+                _contains(engine, col(OrderRow.order_id), text, any_case=False),
+                _contains(engine, col(OrderRow.title), text),
+            )
         )
     return statement
 

@@ -4,11 +4,13 @@ at a time, and opens one order to see its status history and who bound it for a 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import Engine
 
 from bot.leagues.base import Order
@@ -118,7 +120,7 @@ async def test_filters_show_only_the_matching_orders_with_their_totals(console: 
 
     by_title = await get(client, "/orders", q="蓝牙")
     assert listed(by_title) == ["J1", "T1", "J2"]
-    by_number = await get(client, "/orders", q="t2")
+    by_number = await get(client, "/orders", q="T2")
     assert listed(by_number) == ["T2"]
     literal_percent = await get(client, "/orders", q="100%")
     assert listed(literal_percent) == ["T3"]
@@ -231,3 +233,21 @@ async def test_filter_by_league_and_open_an_order_in_a_browser(console: Console,
     await page.screenshot(path=str(console.shots / "order.png"), full_page=True)
     await page.click("text=← 返回订单列表")
     await page.wait_for_url("**/orders?*league=jd*")
+
+
+@pytest.fixture
+async def operator(console: Console) -> httpx.AsyncClient:
+    """A logged-in client, made before a test's loop watchdog starts (making one loads CA files)."""
+    return await console.logged_in()
+
+
+async def test_the_pages_never_query_the_store_on_the_event_loop(
+    console: Console, operator: httpx.AsyncClient, loop_watchdog: Any
+) -> None:
+    groups = await asyncio.to_thread(seed, console.engine)
+    client = operator
+    listing = await get(client, "/orders", group=str(groups["tea"]), q="J", **{"from": "2026-01-01"})
+    assert listed(listing) == ["J1"]
+    row = re.search(r'<a href="(/orders/\d+)">J1</a>', listing)
+    assert row
+    await get(client, row.group(1))

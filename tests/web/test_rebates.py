@@ -4,6 +4,7 @@ nothing. With [rebate] off the page says so and still shows the ledger."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import httpx
 import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
@@ -176,3 +178,34 @@ async def test_mark_a_withdrawal_paid_in_a_browser(rebate_console: Console, brow
     await page.wait_for_selector("p.notice >> text=已记为已付")
     await page.wait_for_selector("#no-waiting")
     assert rebate.balance(rebate_console.engine, "wxid_alice")["paid"] == 600
+
+
+async def test_two_clicks_at_once_pay_a_withdrawal_once(rebate_console: Console) -> None:
+    engine = rebate_console.engine
+    request_id = await asyncio.to_thread(seed, engine)
+    client = await rebate_console.logged_in()
+    other = await rebate_console.logged_in()
+    first, second = await asyncio.gather(
+        client.post(f"/rebates/withdrawals/{request_id}/pay"),
+        other.post(f"/rebates/withdrawals/{request_id}/pay"),
+    )
+    assert sorted([first.status_code, second.status_code]) == [303, 409]
+    balance = await asyncio.to_thread(rebate.balance, engine, "wxid_alice")
+    assert balance["paid"] == 600 and balance["withdrawing"] == 0
+
+
+@pytest.fixture
+async def operator(rebate_console: Console) -> httpx.AsyncClient:
+    """A logged-in client, made before a test's loop watchdog starts (making one loads CA files)."""
+    return await rebate_console.logged_in()
+
+
+async def test_the_pages_never_query_the_store_on_the_event_loop(
+    rebate_console: Console, operator: httpx.AsyncClient, loop_watchdog: Any
+) -> None:
+    request_id = await asyncio.to_thread(seed, rebate_console.engine)
+    client = operator
+    for path in ("/rebates", "/rebates?q=alice&page=1", "/rebates/member/wxid_alice"):
+        assert (await client.get(path)).status_code == 200, path
+    assert (await client.post(f"/rebates/withdrawals/{request_id}/pay")).status_code == 303
+    assert (await client.post(f"/rebates/withdrawals/{request_id}/pay")).status_code == 409

@@ -256,10 +256,7 @@ async def detail(request: Request) -> Response:
 
 
 async def _exists(services: WebServices, group_id: int) -> bool:
-    row = await asyncio.to_thread(
-        group_store.group_row, services.engine, group_id, since=services.clock() - WINDOW
-    )
-    return row is not None
+    return await asyncio.to_thread(group_store.get_group, services.engine, group_id) is not None
 
 
 def _done(services: WebServices, group_id: int, message: str) -> Response:

@@ -194,9 +194,18 @@ def list_groups(
 
 
 def group_row(engine: Engine, group_id: int, *, since: datetime) -> GroupRow | None:
-    """One group as `list_groups` shows it (its detail page), None when there is no such group."""
-    rows = _rows(engine, since, [col(Group.id) == group_id], "name", offset=0, limit=1)
+    """One group as `list_groups` shows it (its detail page), None when there is no such group. Only
+    this group's orders and requests are summed."""
+    group = get_group(engine, group_id)
+    if group is None:
+        return None
+    rows = _rows(engine, since, [col(Group.id) == group_id], "name", offset=0, limit=1, only=group)
     return rows[0] if rows else None
+
+
+def get_group(engine: Engine, group_id: int) -> Group | None:
+    with Session(engine, expire_on_commit=False) as session:
+        return session.get(Group, group_id)
 
 
 def _filters(
@@ -233,24 +242,26 @@ def _rows(
     *,
     offset: int,
     limit: int,
+    only: Group | None = None,
 ) -> list[GroupRow]:
+    """`only`: sum that one group's orders and requests, not every group's."""
+    in_orders = col(OrderRow.group_id).is_not(None) if only is None else col(OrderRow.group_id) == only.id
     earned = (
         select(
             col(OrderRow.group_id).label("group_id"),
             func.count().label("orders"),
             func.sum(OrderRow.commission_fen).label("commission"),
         )
-        .where(
-            col(OrderRow.created_at) >= since,
-            col(OrderRow.status) != CANCELLED,
-            col(OrderRow.group_id).is_not(None),
-        )
+        .where(col(OrderRow.created_at) >= since, col(OrderRow.status) != CANCELLED, in_orders)
         .group_by(col(OrderRow.group_id))
         .subquery()
     )
+    asked_where = [col(RequestLog.at) >= since]
+    if only is not None:
+        asked_where.append(col(RequestLog.chat_id) == only.room_id)
     asked = (
         select(col(RequestLog.chat_id).label("chat_id"), func.count().label("requests"))
-        .where(col(RequestLog.at) >= since)
+        .where(*asked_where)
         .group_by(col(RequestLog.chat_id))
         .subquery()
     )

@@ -404,3 +404,8 @@ async def test_in_a_browser_an_operator_adds_a_daily_slot(browser_page: Any, pus
         ("21:05", "200")
     ]
     await wait_until(lambda: f"daily:{w.group_id}:21:05" in w.jobs())
+    await page.set_viewport_size({"width": 375, "height": 800})  # a phone: nothing wider than the screen
+    for path, shot in (("/groups", "groups-phone.png"), (f"/groups/{w.group_id}", "group-phone.png")):
+        await page.goto(w.console.url + path)
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 375, path
+        await page.screenshot(path=str(w.console.shots / shot), full_page=True)

@@ -2,7 +2,7 @@
 detail, where the operator changes its subscriptions on the owner's behalf and blocks or allows it.
 
 Subscriptions change through the same store functions and the same checks as the owner's 订阅 command
-(bot.handlers.subscribe: `parse_time`, `match_categories`; bot.store.subscriptions: `add_daily_slot`,
+(bot.handlers.subscribe: `read_daily`, `match_categories`; bot.store.subscriptions: `add_daily_slot`,
 `unsubscribe`), then the scheduler's jobs are rebuilt (`services.subscriptions_changed`).
 """
 
@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.handlers.subscribe import BAD_TIMES, match_categories, parse_time
+from bot.handlers.subscribe import BAD_TIMES, BadTime, match_categories, parse_time, read_daily
 from bot.leagues.base import Category, LeagueError
 from bot.leagues.ttlcache import TtlCache
 from bot.push.service import next_slot
@@ -256,10 +256,7 @@ async def detail(request: Request) -> Response:
 
 
 async def _exists(services: WebServices, group_id: int) -> bool:
-    row = await asyncio.to_thread(
-        group_store.group_row, services.engine, group_id, since=services.clock() - WINDOW
-    )
-    return row is not None
+    return await asyncio.to_thread(group_store.get_group, services.engine, group_id) is not None
 
 
 def _done(services: WebServices, group_id: int, message: str) -> Response:
@@ -280,10 +277,12 @@ async def add_daily(request: Request) -> Response:
     kept = {"at_time": time_word, "more": " ".join(typed)}
     if not await _exists(services, group_id):
         return error_page(request, 404, "没有这个群", "这个操作没有执行。")
-    at_time = parse_time(time_word) if time_word else services.settings.push.default_time
-    if at_time is None or at_time in BAD_TIMES:
+    default_time = services.settings.push.default_time
+    wish = read_daily([time_word or default_time, *words], default_time)
+    if isinstance(wish, BadTime) or len(wish.category_words) > len(words):  # the time was no time
         problem = f"“{time_word}”不是一个时间。请写成 08:30 这样（24 小时制），或“晚上8点”。"
         return await _group_page(request, group_id, problem=problem, status=400, form=kept)
+    at_time = wish.at_time
     categories: list[Category] = []
     if words:
         tree = await category_tree(request)

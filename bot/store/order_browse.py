@@ -166,11 +166,10 @@ def _where(engine: Engine, statement: _S, wanted: OrderFilter) -> _S:
     return statement
 
 
-def browse_orders(
+def order_page(
     engine: Engine, wanted: OrderFilter, page: int = 1, per_page: int = PER_PAGE
-) -> tuple[list[OrderLine], OrderTotals]:
-    """One page (1-based) of the order lines `wanted` admits, newest first, with the group's name; and
-    the count and sums of all of them (one aggregate query, not a sum of the page)."""
+) -> list[OrderLine]:
+    """One page (1-based) of the order lines `wanted` admits, newest first, with their group's name."""
     page = max(page, 1)
     newest_first = (col(OrderRow.created_at).desc(), col(OrderRow.id).desc())
     # The page's ids first (from the created_at index alone when nothing else filters), then only those
@@ -189,6 +188,13 @@ def browse_orders(
         .outerjoin(Group, col(Group.id) == col(OrderRow.group_id))
         .order_by(*newest_first)
     )
+    with engine.connect() as connection:
+        return [_line(row) for row in connection.execute(listing)]
+
+
+def order_totals(engine: Engine, wanted: OrderFilter) -> OrderTotals:
+    """The count and sums of every line `wanted` admits (one aggregate query, not a sum of a page).
+    Independent of `order_page`: a page may run the two at once."""
     sums = _where(
         engine,
         core_select(
@@ -199,9 +205,8 @@ def browse_orders(
         wanted,
     )
     with engine.connect() as connection:
-        lines = [_line(row) for row in connection.execute(listing)]
         count, paid, commission = connection.execute(sums).one()
-    return lines, OrderTotals(int(count), int(paid), int(commission))
+    return OrderTotals(int(count), int(paid), int(commission))
 
 
 def order_leagues(engine: Engine) -> list[str]:

@@ -119,19 +119,10 @@ def page_link(form: dict[str, str], number: int) -> str:
     return "/orders" + ("?" + urlencode(kept) if kept else "")
 
 
-@dataclass(frozen=True, slots=True)
-class _Listing:
-    lines: list[order_browse.OrderLine]
-    totals: order_browse.OrderTotals
-    leagues: list[str]
-    groups: list[tuple[int, str]]
-
-
-def _listing(services: WebServices, query: Query) -> _Listing:
-    engine = services.engine
-    lines, totals = order_browse.browse_orders(engine, query.wanted, query.page)
-    leagues = sorted(set(order_browse.order_leagues(engine)) | set(services.leagues))
-    return _Listing(lines, totals, leagues, order_browse.group_choices(engine))
+def _choices(services: WebServices) -> tuple[list[str], list[tuple[int, str]]]:
+    """What the league and group filters offer."""
+    leagues = sorted(set(order_browse.order_leagues(services.engine)) | set(services.leagues))
+    return leagues, order_browse.group_choices(services.engine)
 
 
 def _common(services: WebServices) -> dict[str, Any]:
@@ -147,16 +138,21 @@ async def show(request: Request) -> Response:
     services: WebServices = request.app.state.services
     zone = ZoneInfo(services.settings.bot.timezone)
     query = read_query(dict(request.query_params), zone)
-    found = await asyncio.to_thread(_listing, services, query)
-    pages = max(1, -(-found.totals.count // order_browse.PER_PAGE))
+    # The page and the totals are independent queries over up to 100k orders: run them side by side.
+    lines, totals, (leagues, groups) = await asyncio.gather(
+        asyncio.to_thread(order_browse.order_page, services.engine, query.wanted, query.page),
+        asyncio.to_thread(order_browse.order_totals, services.engine, query.wanted),
+        asyncio.to_thread(_choices, services),
+    )
+    pages = max(1, -(-totals.count // order_browse.PER_PAGE))
     context = {
         **_common(services),
         "form": query.form,
         "problems": query.problems,
-        "lines": found.lines,
-        "totals": found.totals,
-        "leagues": found.leagues,
-        "groups": found.groups,
+        "lines": lines,
+        "totals": totals,
+        "leagues": leagues,
+        "groups": groups,
         "statuses": STATUSES,
         "unattributed": UNATTRIBUTED,
         "page_number": query.page,

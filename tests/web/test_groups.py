@@ -409,3 +409,10 @@ async def test_in_a_browser_an_operator_adds_a_daily_slot(browser_page: Any, pus
         await page.goto(w.console.url + path)
         assert await page.evaluate("document.documentElement.scrollWidth") <= 375, path
         await page.screenshot(path=str(w.console.shots / shot), full_page=True)
+
+
+async def test_with_no_groups_yet_the_list_says_how_they_appear(console: Console) -> None:
+    client = await console.logged_in()
+    empty = await client.get("/groups")
+    assert empty.status_code == 200
+    assert "还没有群" in empty.text and "<table" not in empty.text

@@ -25,6 +25,7 @@ from bot.chat.base import (
     ChatUnavailable,
     Incoming,
     JoinHook,
+    ListsGroups,
     MemberJoined,
     MessageHandler,
     Outgoing,
@@ -39,19 +40,29 @@ from bot.handlers.money import MoneyHandler
 from bot.handlers.parse import may_be_request
 from bot.handlers.ratelimit import Limit, LimitRequests, RateLimiter
 from bot.handlers.rebate import RebateHandler
-from bot.handlers.router import CatchErrors, DropDuplicates, GroupAllowList, Handler, Router, ignore_self
+from bot.handlers.router import (
+    BlockedRooms,
+    CatchErrors,
+    DropDuplicates,
+    GroupAllowList,
+    Handler,
+    Router,
+    ignore_self,
+)
 from bot.handlers.spots import GroupSpots
 from bot.handlers.subscribe import SubscribeHandler
-from bot.leagues.base import League, Spot
+from bot.leagues.base import League
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.setup import default_spots, open_leagues, spot_issuers
+from bot.orders.notice import notify_paid
 from bot.orders.sync import OrderSync, sync_every
 from bot.push.sender import PacedSender
 from bot.push.service import PushService
+from bot.push.service import daily_source as daily_source  # moved there; `tuike push` imports it from here
+from bot.push.service import group_spot as group_spot
 from bot.render import Renderer
 from bot.store import db
-from bot.store.groups import named_not_by_id
-from bot.store.models import Group
+from bot.store.groups import ensure_groups, named_not_by_id
 from bot.store.requests import RequestRecorder
 
 log = logging.getLogger(__name__)
@@ -127,8 +138,13 @@ def build_deals(
 
 
 def build_router(
-    settings: Settings, renderer: Renderer, *handlers: Handler, limiter: RateLimiter | None = None
+    settings: Settings,
+    renderer: Renderer,
+    *handlers: Handler,
+    limiter: RateLimiter | None = None,
+    engine: Engine | None = None,
 ) -> Router:
+    """`engine`: where the groups the operator blocked are read (none: no group is blocked)."""
     deals = settings.deals
     limiter = limiter or RateLimiter(
         Limit(deals.member_requests, deals.member_window_seconds),
@@ -145,7 +161,7 @@ def build_router(
             CatchErrors(lambda: APOLOGY),
             ignore_self,
             DropDuplicates(),
-            GroupAllowList(settings.chat.allowed_groups),
+            GroupAllowList(settings.chat.allowed_groups, BlockedRooms(engine) if engine else None),
             LimitRequests(
                 limiter,
                 renderer,
@@ -170,34 +186,6 @@ def build_sender(settings: Settings, channel: ChatChannel) -> PacedSender:
         max_attempts=push.max_send_attempts,
         push_share=push.push_share,
     )
-
-
-def group_spot(settings: Settings) -> Callable[[Group], Spot]:
-    defaults = default_spots(settings)
-
-    def spot(group: Group) -> Spot:
-        if group.channels_sharer_appid:
-            return Spot("channels", sharer_appid=group.channels_sharer_appid)
-        return defaults["channels"]
-
-    return spot
-
-
-def daily_source(
-    settings: Settings, leagues: dict[str, League], spots: GroupSpots
-) -> tuple[League | None, Callable[[Group], Awaitable[Spot]] | None]:
-    """The league daily deals come from when `[push] league` is not Channels, and each group's spot on it."""
-    name = settings.push.league
-    league = leagues.get(name)
-    if name == "channels" or league is None:
-        if name != "channels":
-            log.warning("[push] league = %r is not enabled: daily deals come from Channels", name)
-        return None, None
-
-    async def spot(group: Group) -> Spot:
-        return await spots.for_group(group, name)
-
-    return league, spot
 
 
 def welcome_hook(renderer: Renderer, bot_name: str) -> JoinHook:
@@ -439,11 +427,24 @@ class App:
             groups=spots,
             operators=settings.bot.operators,
             timezone=settings.bot.timezone,
+            owner_share_percent=settings.rebate.owner_share_percent,
         )
         handlers: list[Handler] = [subscribe, money]
         if settings.rebate.enabled:
-            handlers.append(RebateHandler(engine=self.engine, share_percent=settings.rebate.share_percent))
-        router = build_router(settings, renderer, *handlers, deals)
+            handlers.append(
+                RebateHandler(
+                    engine=self.engine, share_percent=settings.rebate.share_percent, renderer=renderer
+                )
+            )
+        router = build_router(settings, renderer, *handlers, deals, engine=self.engine)
+        sender, engine = self.sender, self.engine  # paid-order notices: the first account, paced
+
+        async def paid_notices(_synced: object) -> None:
+            async def send(chat_id: str, text: str) -> None:
+                sender.push(Outgoing(chat_id, Reply.text(text)))
+
+            await notify_paid(engine, send, renderer)
+
         self.orders = OrderSync(
             self.engine,
             self.leagues,
@@ -451,6 +452,7 @@ class App:
             lookback=timedelta(days=settings.orders.lookback_days),
             budget=settings.orders.budget_seconds,
             rebate=settings.rebate.enabled,
+            after=paid_notices if settings.rebate.enabled and settings.rebate.notify_paid else None,
         )
         if settings.orders.enabled and self.leagues:
             syncing = asyncio.create_task(
@@ -473,6 +475,9 @@ class App:
             for push in self.pushes.values():
                 await push.start(wait=False)  # members get answers while missed slots catch up
                 stack.push_async_callback(push.stop)
+        for push in self.pushes.values():  # the console's 群发 go out even when scheduled pushes are off
+            await push.start_broadcasts()
+            stack.push_async_callback(push.stop_broadcasts)
 
         def answer_on(channel: ChatChannel) -> MessageHandler:
             sender = self.senders[account_of(channel)]
@@ -497,6 +502,10 @@ class App:
             ): channel
             for channel in channels
         }
+        for channel in channels:  # every group the accounts are in, not only those that asked
+            if isinstance(channel, ListsGroups):
+                found = asyncio.create_task(discover_groups(self.engine, channel), name="discover-groups")
+                stack.push_async_callback(_finish, found)
         try:
             done, _pending = await asyncio.wait(runs, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
@@ -567,6 +576,18 @@ async def _finish(task: asyncio.Task[None]) -> None:
     if not task.done():
         task.cancel()
     await asyncio.gather(task, return_exceptions=True)
+
+
+async def discover_groups(engine: Engine, channel: ListsGroups) -> None:
+    """Upsert the groups the channel's account is in; a failure is logged, never fatal."""
+    account = account_of(channel)  # type: ignore[arg-type]
+    try:
+        found = await channel.list_groups()
+        seen = await asyncio.to_thread(ensure_groups, engine, found, account)
+    except Exception as exc:
+        log.warning("groups of %s not listed: %s: %s", account, type(exc).__name__, exc)
+        return
+    log.info("%s is in %d group(s)", account, seen)
 
 
 def account_of(channel: ChatChannel) -> str:

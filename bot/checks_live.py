@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from bot.chat.gateway import GatewayClient, GatewayError
 from bot.chat.ilink import CURSOR_KEY, TOKEN_KEY, IlinkClient, IlinkError
 from bot.config import Settings, sandbox_in_real_chat
-from bot.leagues.base import LeagueError, SearchQuery
+from bot.leagues.base import League, LeagueError, SearchQuery
 from bot.store import chat_state
 
 Line = tuple[bool, str]
@@ -141,6 +141,17 @@ async def _ilink(settings: Settings, engine: Engine | None) -> list[Line]:
     return [(True, f"iLink: {base_url} accepted the bot token")]
 
 
+async def probe_league(league: League) -> Exception | None:
+    """One cheap authenticated call to `league` (a one-item search): None when it answered, else what
+    went wrong — the league's refusal, a timeout, a transport fault. `tuike check` and the console's
+    "测试凭据" both ask this."""
+    try:
+        await asyncio.wait_for(league.search(SearchQuery(keyword="手机", limit=1)), PROBE_SECONDS * 3)
+    except (LeagueError, TimeoutError, httpx.HTTPError) as exc:
+        return exc
+    return None
+
+
 async def _leagues(settings: Settings, engine: Engine | None) -> list[Line]:
     from bot.leagues.setup import open_leagues
 
@@ -162,11 +173,15 @@ async def _leagues(settings: Settings, engine: Engine | None) -> list[Line]:
             league = leagues.get(name)
             if league is None:
                 continue
-            try:
-                await asyncio.wait_for(league.search(SearchQuery(keyword="手机", limit=1)), PROBE_SECONDS * 3)
-            except (LeagueError, TimeoutError, httpx.HTTPError) as exc:
+            failure = await probe_league(league)
+            if failure is not None:
                 lines.append(
-                    (False, f"league {name}: one search failed: {type(exc).__name__}: {exc}".splitlines()[0])
+                    (
+                        False,
+                        f"league {name}: one search failed: {type(failure).__name__}: {failure}".splitlines()[
+                            0
+                        ],
+                    )
                 )
             else:
                 lines.append((True, f"league {name}: credentials accepted (one search)"))

@@ -487,6 +487,11 @@ class DealSettings(_Section):
     """Which leagues a keyword search asks, in this order (only enabled ones count)."""
     rank_by: Literal["weighted", "final_price", "commission", "sales"] = "weighted"
     """How search results and daily deals are ordered (bot/leagues/ranking.py)."""
+    with_image: bool = False
+    """Send the product's picture before the answer (a keyword search: the top product's)."""
+    link_card: bool = False
+    """Send a link card (picture, title, price) after a single-product answer whose link is a web URL;
+    channels that cannot send cards leave it out (the text carries the link anyway)."""
 
 
 class PushSettings(_Section):
@@ -548,6 +553,11 @@ class RebateSettings(_Section):
 
     enabled: bool = False
     share_percent: int = Field(50, ge=0, le=100)
+    owner_share_percent: int = Field(0, ge=0, le=100)
+    """The share of each group's commission the operator pays its owner (by hand); 0: none. Shown in
+    the owner's 佣金 and in `tuike report` (`owner_share_fen`)."""
+    notify_paid: bool = False
+    """After a sync, tell a member in private chat once when their bound order is paid and tracked."""
 
 
 class WebSettings(_Section):

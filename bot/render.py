@@ -352,7 +352,12 @@ def make_environment(zone: tzinfo, search: list[Path], limits: Limits = DEFAULT_
 
 def compile_file(env: LimitedEnvironment, path: Path) -> Template:
     """Compile one file as itself (not through the loader), so errors name this exact file."""
-    source = path.read_text(encoding="utf-8")
+    return compile_source(env, path.read_text(encoding="utf-8"), path)
+
+
+def compile_source(env: LimitedEnvironment, source: str, path: Path) -> Template:
+    """Compile template text as if it were the file `path` (which need not exist): errors, and the
+    frames of runtime errors, carry that file name and the text's own line numbers."""
     code = env.compile(source, path.name, str(path))
     return env.template_class.from_code(env, code, env.make_globals(None), None)
 
@@ -440,6 +445,8 @@ class _FileState:
     reported: set[Version] = field(default_factory=set)
     refused: set[Version] = field(default_factory=set)
     """Versions that broke a limit: never run again (a hostile edit costs one budget, not one per message)."""
+    problem: tuple[Version, TemplateProblem] | None = None
+    """The last problem reported, with the version it was found in."""
 
 
 class Renderer:
@@ -501,6 +508,14 @@ class Renderer:
         root = self.operator_dir / GROUPS_FOLDER
         return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
 
+    def problems(self) -> list[TemplateProblem]:
+        """What is wrong with the template files as they are on disk now: one problem per file whose
+        current version this renderer found broken (so it falls back). A file
+        fixed (a new version) or removed since drops out."""
+        with self._lock:
+            found = [(path, state.problem) for path, state in self._files.items() if state.problem]
+        return [problem for path, (version, problem) in found if _version(path) == version]
+
     # ------------------------------------------------------------------------------------- render
 
     async def render_async(self, name: str, context: Mapping[str, Any], *, group: str | None = None) -> str:
@@ -550,6 +565,14 @@ class Renderer:
             raise RenderError(f"no template named {name!r}")
         raise RenderError(f"template {name!r} cannot be rendered: {last}")
 
+    def render_source(self, source: str, context: Mapping[str, Any], *, path: Path) -> str:
+        """Render template text that is not (yet) a file, e.g. what an operator is editing, exactly as a
+        send would: the same sandbox, limits, filters, tidying and message cut, but with no fallback —
+        any problem is raised (`problem_from(exc, path)` says where). Blocks: call it in a worker
+        thread from async code."""
+        template = compile_source(self.env, source, path)
+        return cut(render_checked(template, context, self.limits), self.max_chars)
+
     def _load(self, path: Path, version: Version) -> _FileState:
         with self._lock:
             return self._load_locked(path, version)
@@ -575,6 +598,7 @@ class Renderer:
                 log.debug("template %s still broken", problem)
                 return problem
             state.reported.add(version)
+            state.problem = (version, problem)
         log.warning("template %s; using the last good version instead", problem)
         try:
             self.notify(f"模板出错了，先用上一个能用的版本顶上，请修改后保存：\n{problem}")

@@ -49,11 +49,26 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "league_busy": frozenset({"reason", "follows"}),
         "searching": frozenset({"keyword", "asker"}),
         "commission_report": frozenset(
-            {"group_name", "period", "orders", "paid_fen", "commission_fen", "settled_fen", "periods"}
+            {
+                "group_name",
+                "period",
+                "orders",
+                "paid_fen",
+                "commission_fen",
+                "settled_fen",
+                "periods",
+                "owner_share_percent",
+                "owner_share_fen",
+                "owner_settled_share_fen",
+            }
         ),
         "welcome": frozenset({"member_name", "group_name", "bot_name"}),
         "subscribe_usage": frozenset({"reason", "given"}),
         "chat_ids": frozenset({"which", "sender_id", "sender_name", "chat_id", "chat_name"}),
+        "rebate_paid_notice": frozenset({"order_id", "league", "pending_fen"}),
+        "rebate_bind": frozenset({"outcome", "number", "pending_fen", "available_fen", "cancelled"}),
+        "rebate_balance": frozenset({"available_fen", "pending_fen", "withdrawing_fen", "paid_fen"}),
+        "rebate_withdraw": frozenset({"outcome", "request_id", "amount_fen", "available_fen"}),
     }
 )
 
@@ -371,6 +386,9 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "paid_fen": 25_970,
                 "commission_fen": 3_116,
                 "settled_fen": 0,
+                "owner_share_percent": 0,
+                "owner_share_fen": 0,
+                "owner_settled_share_fen": 0,
                 "periods": [
                     {
                         "period": "今天",
@@ -378,6 +396,8 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                         "paid_fen": 25_970,
                         "commission_fen": 3_116,
                         "settled_fen": 0,
+                        "owner_share_fen": 0,
+                        "owner_settled_share_fen": 0,
                     },
                     {
                         "period": "本月",
@@ -385,8 +405,18 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                         "paid_fen": 428_650,
                         "commission_fen": 51_438,
                         "settled_fen": 20_112,
+                        "owner_share_fen": 0,
+                        "owner_settled_share_fen": 0,
                     },
-                    {"period": "上月", "orders": 0, "paid_fen": 0, "commission_fen": 0, "settled_fen": 0},
+                    {
+                        "period": "上月",
+                        "orders": 0,
+                        "paid_fen": 0,
+                        "commission_fen": 0,
+                        "settled_fen": 0,
+                        "owner_share_fen": 0,
+                        "owner_settled_share_fen": 0,
+                    },
                 ],
             },
             {
@@ -396,8 +426,19 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "paid_fen": 0,
                 "commission_fen": 0,
                 "settled_fen": 0,
+                "owner_share_percent": 0,
+                "owner_share_fen": 0,
+                "owner_settled_share_fen": 0,
                 "periods": [
-                    {"period": name, "orders": 0, "paid_fen": 0, "commission_fen": 0, "settled_fen": 0}
+                    {
+                        "period": name,
+                        "orders": 0,
+                        "paid_fen": 0,
+                        "commission_fen": 0,
+                        "settled_fen": 0,
+                        "owner_share_fen": 0,
+                        "owner_settled_share_fen": 0,
+                    }
                     for name in ("今天", "本月", "上月")
                 ],
             },
@@ -408,8 +449,77 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "paid_fen": 428_650,
                 "commission_fen": 51_438,
                 "settled_fen": 0,
+                "owner_share_percent": 30,
+                "owner_share_fen": 15_431,
+                "owner_settled_share_fen": 0,
                 "periods": [],
             },
+            {
+                "group_name": "宝妈好物分享群",
+                "period": "今天",
+                "orders": 3,
+                "paid_fen": 25_970,
+                "commission_fen": 3_116,
+                "settled_fen": 0,
+                "owner_share_percent": 30,
+                "owner_share_fen": 934,
+                "owner_settled_share_fen": 0,
+                "periods": [
+                    {
+                        "period": "今天",
+                        "orders": 3,
+                        "paid_fen": 25_970,
+                        "commission_fen": 3_116,
+                        "settled_fen": 0,
+                        "owner_share_fen": 934,
+                        "owner_settled_share_fen": 0,
+                    },
+                    {
+                        "period": "本月",
+                        "orders": 37,
+                        "paid_fen": 428_650,
+                        "commission_fen": 51_438,
+                        "settled_fen": 20_112,
+                        "owner_share_fen": 15_431,
+                        "owner_settled_share_fen": 6_033,
+                    },
+                ],
+            },
+        ),
+        "rebate_paid_notice": (
+            {"order_id": "280175066411", "league": "jd", "pending_fen": 1_500},
+            {"order_id": "4100000999456-21", "league": "pdd", "pending_fen": 1},
+        ),
+        "rebate_bind": tuple(
+            {
+                "outcome": outcome,
+                "number": "066411" if outcome == "ambiguous" else "280175066411",
+                "pending_fen": pending,
+                "available_fen": available,
+                "cancelled": cancelled,
+            }
+            for outcome, pending, available, cancelled in (
+                ("bound", 1_500, 0, False),
+                ("bound", 0, 2_380, False),
+                ("bound", 0, 0, True),
+                ("bound", 0, 0, False),
+                ("mine", 0, 0, False),
+                ("taken", 0, 0, False),
+                ("unknown", 0, 0, False),
+                ("ambiguous", 0, 0, False),
+                ("malformed", 0, 0, False),
+                ("usage", 0, 0, False),
+            )
+        ),
+        "rebate_balance": (
+            {"available_fen": 450, "pending_fen": 1_500, "withdrawing_fen": 1_050, "paid_fen": 3_000},
+            {"available_fen": 0, "pending_fen": 0, "withdrawing_fen": 0, "paid_fen": 0},
+            {"available_fen": -550, "pending_fen": 0, "withdrawing_fen": 0, "paid_fen": 1_050},
+        ),
+        "rebate_withdraw": (
+            {"outcome": "requested", "request_id": 17, "amount_fen": 1_050, "available_fen": 0},
+            {"outcome": "too_much", "request_id": 0, "amount_fen": 0, "available_fen": 1_500},
+            {"outcome": "nothing", "request_id": 0, "amount_fen": 0, "available_fen": 0},
         ),
         "chat_ids": tuple(
             {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 """In a Python str a code point in D800–DFFF is always unpaired (a valid pair is one code point)."""
@@ -117,6 +117,15 @@ JoinHook = Callable[[MemberJoined], Awaitable["Reply | None"]]
 """Returns what to say to the group when members join (a welcome), or None to stay quiet."""
 
 
+@dataclass(frozen=True, slots=True)
+class GroupInfo:
+    """A group a chat account is in, as its channel's `list_groups` tells it."""
+
+    room_id: str
+    name: str = ""
+    owner_id: str = ""
+
+
 class ChatUnavailable(RuntimeError):
     """The channel cannot send now (not logged in, stopped, the platform refused); the text says why."""
 
@@ -141,3 +150,15 @@ class ChatChannel(Protocol):
         ...
 
     async def stop(self) -> None: ...
+
+
+@runtime_checkable
+class ListsGroups(Protocol):
+    """What a channel that knows its groups adds (iLink has none, so it does not): bot.app calls it
+    once after the channel starts, off the start-up path, and upserts what it returns, so the console
+    lists the groups an account is in even before anyone there asked the bot anything."""
+
+    async def list_groups(self) -> list[GroupInfo]:
+        """Every group the account is in. May wait until the account is logged in; raises
+        ChatUnavailable when the platform cannot tell."""
+        ...

@@ -14,7 +14,16 @@ import threading
 from dataclasses import dataclass
 from typing import TextIO
 
-from bot.chat.base import Image, Incoming, LinkCard, MessageHandler, MiniProgramCard, Outgoing, Text
+from bot.chat.base import (
+    GroupInfo,
+    Image,
+    Incoming,
+    LinkCard,
+    MessageHandler,
+    MiniProgramCard,
+    Outgoing,
+    Text,
+)
 
 CONSOLE_HELP = """\
 控制台命令 (console commands):
@@ -68,6 +77,8 @@ class ConsoleChannel:
         self._rooms: dict[str, str] = {}
         self._stopped = asyncio.Event()
         self._lines: asyncio.Queue[str | None] | None = None
+        self._home = GroupInfo(_slug(room), room, _slug(owner))
+        """The pretend group the session starts in, owned by the configured owner."""
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -209,6 +220,10 @@ class ConsoleChannel:
             elif isinstance(part, MiniProgramCard):
                 lines.append(f"[小程序卡片] {part.title}\n  appid={part.appid} path={part.page_path}")
         self._say("\n".join(lines))
+
+    async def list_groups(self) -> list[GroupInfo]:
+        """The pretend group the console starts in (rooms visited with /room come and go with the session)."""
+        return [self._home]
 
     async def stop(self) -> None:
         self._stopped.set()

@@ -47,6 +47,7 @@ from bot import redact
 from bot.chat.asgi import AsgiServer, ListenError
 from bot.chat.base import (
     ChatUnavailable,
+    GroupInfo,
     Image,
     Incoming,
     JoinHook,
@@ -157,6 +158,13 @@ class GatewayClient:
 
     async def set_callback(self, token: str, callback_url: str) -> None:
         await self.call("/tools/setCallback", {"token": token, "callbackUrl": callback_url}, retry=False)
+
+    async def chatroom_ids(self) -> list[str]:
+        """The group ids in the account's contacts (`/contacts/fetchContactsList` → `chatrooms`). GeWe
+        lists only groups saved to the contacts; the others become known when someone there speaks."""
+        data = await self.call("/contacts/fetchContactsList")
+        rooms = data.get("chatrooms") if isinstance(data, dict) else None
+        return [str(r) for r in rooms or [] if isinstance(r, str) and r.endswith("@chatroom")]
 
     async def room_info(self, room_id: str) -> dict[str, Any]:
         data = await self.call("/group/getChatroomInfo", {"chatroomId": room_id})
@@ -697,6 +705,28 @@ class GatewayChannel:
         reply = await self.on_join(joined)
         if reply:
             await self.send(Outgoing(room_id, reply))
+
+    # -- discovery -----------------------------------------------------------------------------------
+
+    async def list_groups(self) -> list[GroupInfo]:
+        """Every group in the account's contacts, named and owned as `/group/getChatroomInfo` says
+        (a room whose info the gateway will not give is still listed, by its id). Waits until the
+        account is online."""
+        ready = asyncio.ensure_future(self._ready.wait())
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({ready, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+            stopping.cancel()
+        if not self._ready.is_set():
+            raise ChatUnavailable("the gateway channel stopped before the account was online")
+        found: list[GroupInfo] = []
+        for room_id in await self.client.chatroom_ids():
+            room = await self._room(room_id)
+            name = "" if room.name == room_id else room.name  # no info: keep the name we knew
+            found.append(GroupInfo(room_id, name, room.owner))
+        return found
 
     # -- sending -------------------------------------------------------------------------------------
 

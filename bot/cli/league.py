@@ -25,6 +25,7 @@ from bot.leagues.base import (
     SearchQuery,
 )
 from bot.leagues.linkcache import LinkCache
+from bot.leagues.metering import QUOTA_PATHS
 from bot.leagues.ranking import mix_leagues, rank_products
 from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.setup import default_spots, open_leagues, spot_issuers
@@ -244,14 +245,15 @@ def promote(
         click.echo("\n".join(lines))
 
 
-QUOTA_PATHS = (
-    "/channels/ec/promoter/get_promote_product_list",
-    "/channels/ec/promoter/get_promote_product_detail",
-    "/channels/ec/promoter/get_product_promotion_link_info",
-    "/channels/ec/promoter/get_coupon_detail",
-    "/channels/ec/promoter/get_live_notice_record_list",
-    "/channels/ec/league/headsupplier/order/list/get",
-)
+QUOTA_NAMES = {
+    "/channels/ec/promoter/get_promote_product_list": "商品列表",
+    "/channels/ec/promoter/get_promote_product_detail": "商品详情",
+    "/channels/ec/promoter/get_product_promotion_link_info": "推广链接",
+    "/channels/ec/promoter/get_coupon_detail": "优惠券",
+    "/channels/ec/promoter/get_live_notice_record_list": "直播预告",
+    "/channels/ec/league/headsupplier/order/list/get": "订单列表",
+}
+"""How `tuike quota` names the Channels API paths whose daily quota WeChat reports."""
 
 
 @click.command("quota")
@@ -267,7 +269,20 @@ def quota(ctx: click.Context) -> None:
         return [(path, (await client.quota(path)).get("quota", {})) for path in QUOTA_PATHS]
 
     rows = asyncio.run(_with_league(settings, work))
+    if settings.leagues.channels.sandbox:
+        click.echo(
+            "沙盒模式：这个命令启动了自己的沙盒，看不到正在运行的机器人用了多少调用；"
+            "运行中的数字在运营后台的「联盟」页。\n"
+            "(sandbox mode: this command runs its own sandbox and cannot see the running bot's calls; "
+            "the web console's 联盟 page shows them)"
+        )
+    names = {
+        path: f"{QUOTA_NAMES.get(path, '')} {path.removeprefix('/channels/ec/')}".strip()
+        for path in QUOTA_PATHS
+    }
+    width = max(len(name) for name in names.values())
     for path, q in rows:
         used, limit = q.get("used", 0), q.get("daily_limit", 0)
         warn = "  ⚠ 快用完了 (nearly used up)" if limit and used >= 0.9 * limit else ""
-        click.echo(f"{path.rsplit('/', 1)[-1]:42} {used:>7} / {limit:<7} 剩余 {q.get('remain', 0)}{warn}")
+        name = names.get(path, path)
+        click.echo(f"{name:{width}}  {used:>7} / {limit:<7} 剩余 {q.get('remain', 0)}{warn}")

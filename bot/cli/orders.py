@@ -66,8 +66,9 @@ def sync(ctx: click.Context, only: str | None) -> None:
         failed = 0
         for r in results:
             if r.ok:
+                again = f"，复查未结算的 {r.refreshed} 条" if r.refreshed else ""
                 click.echo(
-                    f"{r.league}: 取到 {r.fetched} 条（新 {r.new}，更新 {r.changed}），{r.windows} 个时间窗"
+                    f"{r.league}: 取到 {r.fetched} 条（新 {r.new}，更新 {r.changed}），{r.windows} 个时间窗{again}"
                 )
             else:
                 failed += 1
@@ -139,7 +140,7 @@ def report(
             if group is None or group.id is None:
                 fail(f"没有这个群：{group_key}")
             group_id = group.id
-        rows = report_rows(engine, since, until, group_id)
+        rows = report_rows(engine, since, until, group_id, settings.rebate.owner_share_percent)
         if chart is not None:
             from pathlib import Path
 

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.chat.base import Incoming, MiniProgramCard, Reply, ReplyPart, Text
+from bot.chat.base import Image, Incoming, LinkCard, MiniProgramCard, Reply, ReplyPart, Text
 from bot.config import DealSettings
 from bot.handlers.parse import (
     PLATFORM_NAMES,
@@ -46,7 +46,7 @@ from bot.leagues.budget import budget, remaining
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.metering import metered
 from bot.leagues.ranking import mix_leagues
-from bot.render import Renderer
+from bot.render import Renderer, shorten, yuan
 from bot.store.requests import RequestRecord, RequestRecorder
 
 log = logging.getLogger(__name__)
@@ -67,9 +67,12 @@ class _Outcome:
     text: str
     outcome: str
     product_id: str = ""
-    card: MiniProgramCard | None = None
-    """A mini-program card to send after the text (union products); the text carries the link anyway,
-    so a channel that cannot send cards just leaves it out."""
+    card: MiniProgramCard | LinkCard | None = None
+    """A card to send after the text (a mini-program card for union products, a link card when
+    `[deals] link_card`); the text carries the link anyway, so a channel that cannot send cards just
+    leaves it out."""
+    image: str = ""
+    """The product picture sent before the text (`[deals] with_image`)."""
 
 
 def mini_program_card(product: Product, link: PromotionLink) -> MiniProgramCard | None:
@@ -83,6 +86,27 @@ def mini_program_card(product: Product, link: PromotionLink) -> MiniProgramCard 
         thumb_url=product.image,
         description=product.shop_name,  # the gateway shows it as the mini program's name
     )
+
+
+def link_card(product: Product, link: PromotionLink) -> LinkCard | None:
+    """A card for a link that opens in WeChat's browser: not a 口令, not a mini-program path, and not
+    Taobao (WeChat does not open Taobao links; its answer leads with the 淘口令 instead)."""
+    url = link.http_short_link
+    if not url.startswith(("http://", "https://")) or product.platform == "taobao":
+        return None
+    coupon = product.best_coupon()
+    price = f"券后 ¥{yuan(product.final_price_fen)}" if coupon else f"¥{yuan(product.price_fen)}"
+    return LinkCard(
+        url=url,
+        title=shorten(product.title, 60),
+        description=f"{price} · {product.shop_name}" if product.shop_name else price,
+        thumbnail_url=web_image(product.image),
+    )
+
+
+def web_image(url: str) -> str:
+    """The picture's address when a chat platform can fetch it (http/https), else ''."""
+    return url if url.startswith(("http://", "https://")) else ""
 
 
 class SearchCache:
@@ -216,6 +240,8 @@ class DealsHandler:
                     outcomes = [await self._answer_keyword(message, keyword)]
         parts: list[ReplyPart] = []
         for o in outcomes:
+            if o.image and self.settings.with_image:
+                parts.append(Image(url=o.image, name=f"{o.product_id or 'deal'}.jpg"))
             parts.append(Text(o.text, mention_sender=True))
             if o.card is not None:
                 parts.append(o.card)
@@ -338,7 +364,10 @@ class DealsHandler:
         context = self._deal_context(product, link)
         context["asker"] = message.sender_name
         text = await self._render(message, "deal", context)
-        return _Outcome(text, "ok", product.product_id, mini_program_card(product, link))
+        card = mini_program_card(product, link) or (
+            link_card(product, link) if self.settings.link_card else None
+        )
+        return _Outcome(text, "ok", product.product_id, card, web_image(product.image))
 
     # -- a keyword -------------------------------------------------------------------------------
 
@@ -397,6 +426,7 @@ class DealsHandler:
             outcome,
             top[0].product_id if top else "",
             next((c for c in cards if c is not None), None),
+            web_image(shown[0][0].image) if shown else "",
         )
 
     async def _spot_and_link(self, message: Incoming, league: League, product: Product) -> PromotionLink:

@@ -1,6 +1,9 @@
 """The owner's 佣金 / 收益 / 订单 in a group: what this group's links earned today, this month and last
 month (the synced orders attributed to it), from the `commission_report` template.
 
+When the operator pays owners a share (`[rebate] owner_share_percent`), each period also shows the
+owner's share of the estimated and of the settled commission.
+
 Owner-only (and configured operators): anyone else gets the same polite refusal as the subscribe
 commands; in a private chat there is no group to report on, so the bot says where to ask.
 """
@@ -18,7 +21,7 @@ from sqlalchemy import Engine
 from bot.chat.base import Incoming, Reply
 from bot.handlers.parse import parse_command
 from bot.handlers.spots import GroupSpots
-from bot.orders.report import group_figures, owner_periods
+from bot.orders.report import group_figures, owner_periods, owner_share
 from bot.render import Renderer
 
 IN_GROUP_ONLY = "「佣金」要在群里说哦：群主在自己的群里发「佣金」，我就报这个群的订单和佣金。"
@@ -34,6 +37,7 @@ class MoneyHandler:
         operators: Iterable[str] = (),
         timezone: str = "Asia/Shanghai",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        owner_share_percent: int = 0,
     ) -> None:
         self.engine = engine
         self.renderer = renderer
@@ -41,6 +45,7 @@ class MoneyHandler:
         self.operators = frozenset(operators)
         self.zone = ZoneInfo(timezone)
         self.clock = clock
+        self.owner_share_percent = owner_share_percent
 
     async def __call__(self, message: Incoming) -> Reply | None:
         command = parse_command(message.text, mentioned=message.mentioned or not message.is_group)
@@ -59,6 +64,7 @@ class MoneyHandler:
         found = await asyncio.to_thread(
             group_figures, self.engine, group.id, owner_periods(self.clock(), self.zone)
         )
+        share = self.owner_share_percent
         periods: list[dict[str, Any]] = [
             {
                 "period": period.label,
@@ -66,9 +72,16 @@ class MoneyHandler:
                 "paid_fen": f.paid_fen,
                 "commission_fen": f.estimated_fen,
                 "settled_fen": f.settled_fen,
+                "owner_share_fen": owner_share(f.estimated_fen, share),
+                "owner_settled_share_fen": owner_share(f.settled_fen, share),
             }
             for period, f in found
         ]
-        context = {"group_name": group.name or message.chat_name, **periods[0], "periods": periods}
+        context = {
+            "group_name": group.name or message.chat_name,
+            **periods[0],
+            "periods": periods,
+            "owner_share_percent": share,
+        }
         text = await self.renderer.render_async("commission_report", context, group=message.chat_id)
         return Reply.text(text, mention_sender=True)

@@ -6,12 +6,16 @@ handler claims a message the bot stays silent: in a group, ordinary chat is none
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
+from sqlalchemy import Engine
+
 from bot.chat.base import Incoming, Reply
+from bot.store import groups
 
 log = logging.getLogger(__name__)
 
@@ -104,18 +108,61 @@ async def ignore_self(message: Incoming, nxt: Next) -> Reply | None:
     return await nxt(message)
 
 
+class BlockedRooms:
+    """The room ids the operator blocked (groups.blocked), cached: the allow-list asks on every message
+    meant for the bot, so it must not cost a query each time. Read again when this process blocks or
+    allows a group (bot.store.groups counts those changes) and every `ttl` seconds, for a change made
+    by another process (`tuike web` served alone). A failed read keeps the last set."""
+
+    def __init__(
+        self, engine: Engine, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.engine = engine
+        self.ttl = ttl
+        self.clock = clock
+        self._rooms: frozenset[str] = frozenset()
+        self._read_at: float | None = None
+        self._generation = -1
+        self._lock = asyncio.Lock()
+
+    def _stale(self) -> bool:
+        return (
+            self._read_at is None
+            or self._generation != groups.blocked_generation()
+            or self.clock() - self._read_at >= self.ttl
+        )
+
+    async def rooms(self) -> frozenset[str]:
+        if not self._stale():
+            return self._rooms
+        async with self._lock:  # a burst of messages shares one read
+            if self._stale():
+                generation = groups.blocked_generation()
+                try:
+                    self._rooms = await asyncio.to_thread(groups.blocked_rooms, self.engine)
+                except Exception as exc:
+                    log.warning("blocked groups not read again (%s): the last list stays", type(exc).__name__)
+                self._generation, self._read_at = generation, self.clock()
+        return self._rooms
+
+
 class GroupAllowList:
-    """When a list is configured, only those groups get answers; private chats always do.
+    """When a list is configured, only those groups get answers; private chats always do. A group the
+    operator blocked (web console) gets no answers either, whatever the list says.
 
     The list holds room ids only: any member can rename a group, so a name proves nothing (a room
     renamed to an allowed group's name must stay unanswered). Names appear in the log only."""
 
-    def __init__(self, allowed: Iterable[str]) -> None:
+    def __init__(self, allowed: Iterable[str], blocked: BlockedRooms | None = None) -> None:
         self.allowed = frozenset(allowed)
+        self.blocked = blocked
 
     async def __call__(self, message: Incoming, nxt: Next) -> Reply | None:
         if self.allowed and message.is_group and message.chat_id not in self.allowed:
             log.debug("ignored %s (%s): not in [chat] allowed_groups", message.chat_id, message.chat_name)
+            return None
+        if self.blocked is not None and message.is_group and message.chat_id in await self.blocked.rooms():
+            log.debug("ignored %s (%s): blocked in the web console", message.chat_id, message.chat_name)
             return None
         return await nxt(message)
 

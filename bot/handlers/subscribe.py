@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -55,6 +56,34 @@ def parse_time(word: str) -> str | None:
     if minute > 59:
         return BAD_MINUTE
     return f"{hour:02d}:{minute:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class DailyWish:
+    """What 订阅 每日好物 asks for: a time (HH:MM) and category words still to match."""
+
+    at_time: str
+    category_words: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BadTime:
+    """A word that tried to be a time and failed: `reason` is one of `BAD_TIMES`."""
+
+    reason: str
+    given: str
+
+
+def read_daily(words: Sequence[str], default_time: str) -> DailyWish | BadTime:
+    """The words after 每日好物: an optional time first (`default_time` without one), then category
+    words. Used by the chat command and the web console alike."""
+    at_time, rest = default_time, list(words)
+    given = parse_time(rest[0]) if rest else None
+    if given in BAD_TIMES:
+        return BadTime(str(given), rest[0])
+    if given is not None:
+        at_time, rest = given, rest[1:]
+    return DailyWish(at_time, tuple(rest))
 
 
 NextRuns = Callable[[], Mapping[tuple[int, str], datetime]]
@@ -130,12 +159,10 @@ class SubscribeHandler:
             await asyncio.to_thread(subscriptions.subscribe, self.engine, group.id, "live")
             self.on_change()
             return await self._say(message, "subscribed", self._subscribed("live"))
-        at_time, rest = self.default_time, words[1:]
-        given = parse_time(rest[0]) if rest else None
-        if given in BAD_TIMES:
-            return await self._say(message, "subscribe_usage", {"reason": given, "given": rest[0]})
-        if given is not None:
-            at_time, rest = given, rest[1:]
+        wish = read_daily(words[1:], self.default_time)
+        if isinstance(wish, BadTime):
+            return await self._say(message, "subscribe_usage", {"reason": wish.reason, "given": wish.given})
+        at_time, rest = wish.at_time, list(wish.category_words)
         categories: list[Category] = []
         if rest:
             try:
@@ -147,20 +174,12 @@ class SubscribeHandler:
                 valid = [c.name for c in tree if c.level == 1]
                 return await self._say(message, "unknown_category", {"given": unknown[0], "valid": valid})
         ids = ",".join(c.category_id for c in categories)
-        replaced, slots = await asyncio.to_thread(self._add_slot, group.id, at_time, ids)
+        replaced, slots = await asyncio.to_thread(
+            subscriptions.add_daily_slot, self.engine, group.id, at_time, ids
+        )
         self.on_change()
         context = self._subscribed("daily", at_time, [c.name for c in categories])
         return await self._say(message, "subscribed", {**context, "replaced": replaced, "slots": slots})
-
-    def _add_slot(self, group_id: int, at_time: str, ids: str) -> tuple[bool, list[str]]:
-        """Subscribe one daily slot (replacing only the one at the same time); (replaced, every slot)."""
-        replaced = subscriptions.active_slot(self.engine, group_id, at_time) is not None
-        subscriptions.subscribe(self.engine, group_id, "daily", at_time, ids)
-        return replaced, self._slots(group_id)
-
-    def _slots(self, group_id: int) -> list[str]:
-        rows = subscriptions.for_group(self.engine, group_id)
-        return [r.at_time for r in rows if r.kind == "daily"]
 
     def _subscribed(
         self, kind: str, at_time: str = "", categories: list[str] | None = None
@@ -195,7 +214,7 @@ class SubscribeHandler:
             removed = subscriptions.unsubscribe(
                 self.engine, group_id, None if kind == "all" else kind, at_time
             )
-            return removed, self._slots(group_id)
+            return removed, subscriptions.daily_times(self.engine, group_id)
 
         removed, slots = await asyncio.to_thread(work)
         self.on_change()

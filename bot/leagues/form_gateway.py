@@ -20,7 +20,7 @@ from typing import Any, ClassVar, TypeVar
 import httpx
 
 from bot.leagues.http import IN_FLIGHT, capped_request, league_http, time_to_retry, try_seconds
-from bot.leagues.metering import count_call
+from bot.leagues.metering import call_failed, call_succeeded, count_call
 from bot.reasons import reason
 
 Json = dict[str, Any]
@@ -99,10 +99,10 @@ class FormGatewayClient:
         or the budget run out; `read` raises `Transient` for what deserves another try."""
         attempt = 0
         while True:
+            seconds = try_seconds(self.timeout)
+            if seconds is None:
+                raise self.exhausted(f"{name}: no time left in the budget")
             try:
-                seconds = try_seconds(self.timeout)
-                if seconds is None:
-                    raise self.exhausted(f"{name}: no time left in the budget")
                 self.requests += 1
                 count_call(self.league)
                 status, content = await capped_request(
@@ -122,8 +122,11 @@ class FormGatewayClient:
                     raise Transient("malformed JSON") from None
                 if not isinstance(data, dict):
                     raise Transient("JSON is not an object")
-                return read(data)
+                answer = read(data)
+                call_succeeded(self.league)
+                return answer
             except (Transient, TimeoutError, httpx.TimeoutException, httpx.TransportError) as exc:
+                call_failed(self.league, exc)
                 if attempt >= self.max_retries:
                     raise self.gave_up(name, attempt + 1, exc) from None
                 delay = self.retry_delay(attempt)
@@ -136,3 +139,6 @@ class FormGatewayClient:
                 )
                 attempt += 1
                 await self.sleep(delay)
+            except Exception as exc:  # the league refused (its error mapping raised): a failed call too
+                call_failed(self.league, exc)
+                raise

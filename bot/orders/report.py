@@ -26,6 +26,7 @@ FIELDS = (
     "cancelled",
     "requests",
     "conversion_permille",
+    "owner_share_fen",
 )
 
 
@@ -58,7 +59,15 @@ def conversion_permille(f: Figures) -> int:
     return f.orders * 1000 // f.requests if f.requests else 0
 
 
-def row_of(f: Figures) -> dict[str, Any]:
+def owner_share(fen: int, percent: int) -> int:
+    """The owner's share of `fen` at `percent`, rounded down to the fen (never promise more than paid)."""
+    return fen * percent // 100
+
+
+def row_of(f: Figures, owner_share_percent: int = 0) -> dict[str, Any]:
+    """One report row; `owner_share_fen` is the owner's share of the estimated commission (0 for the
+    unattributed row: no group, no owner)."""
+    share = owner_share(f.estimated_fen, owner_share_percent) if f.group_id is not None else 0
     return {
         "group": f.group_id,
         "name": f.name,
@@ -69,6 +78,7 @@ def row_of(f: Figures) -> dict[str, Any]:
         "cancelled": f.cancelled,
         "requests": f.requests,
         "conversion_permille": conversion_permille(f),
+        "owner_share_fen": share,
     }
 
 
@@ -77,13 +87,14 @@ def report_rows(
     start: datetime | None,
     end: datetime | None,
     group_id: int | None = None,
+    owner_share_percent: int = 0,
 ) -> list[dict[str, Any]]:
     """One row per group with orders or requests in [start, end) (or just `group_id`), then one
     with `group` None for the orders no group's link made."""
     found = figures(engine, start, end, [group_id] if group_id is not None else None)
     if group_id is not None and not found:
         found = [Figures(group_id, "", "")]
-    return [row_of(f) for f in found]
+    return [row_of(f, owner_share_percent) for f in found]
 
 
 def group_figures(engine: Engine, group_id: int, periods: Iterable[Period]) -> list[tuple[Period, Figures]]:

@@ -6,6 +6,11 @@ again rather than missed, and the (league, order id, sku) key makes every repeat
 rows and the cursor move in one transaction (`bot.store.orders.store_window`): a crash loses the
 window in flight and nothing else, and counts nothing twice. A league that fails (timeout, 5xx,
 quota) stops at the last stored window; the other leagues go on.
+
+A league whose order list is by payment time only (the mini-program union) cannot show a later
+settlement or refund in a window: for it (any league with `refresh_orders`), each sync that reached
+the present also reads again the orders it holds open (neither settled nor cancelled, within the
+lookback), by order id, and stores what changed the same way.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -40,6 +45,8 @@ WINDOWS: Mapping[str, timedelta] = {
 DEFAULT_WINDOW = timedelta(hours=1)
 
 LOCK = "orders-sync"
+REFRESH_BATCH = 200
+"""Open orders read again per stored batch (the league pages its own calls below this)."""
 
 
 @dataclass
@@ -51,6 +58,8 @@ class LeagueSync:
     new: int = 0
     changed: int = 0
     windows: int = 0
+    refreshed: int = 0
+    """Open orders read again by id (leagues that list orders by payment time only)."""
     start: datetime | None = None
     cursor: datetime | None = None
     error: str = ""
@@ -81,6 +90,7 @@ class OrderSync:
         budget: float = 600.0,
         lock_ttl: timedelta = timedelta(minutes=15),
         rebate: bool = False,
+        after: Callable[[list[LeagueSync]], Awaitable[object]] | None = None,
     ) -> None:
         self.engine = engine
         self.leagues = leagues
@@ -94,6 +104,8 @@ class OrderSync:
         self._holding = False
         self.rebate = rebate
         """After syncing, bring members' rebate credits in line with their orders' status."""
+        self.after = after
+        """Called with the results after every sync, still under the lock (the app's paid-order notice)."""
 
     async def run(self, only: str | None = None) -> list[LeagueSync]:
         """Sync every league (or `only`) under the database lock; SyncBusy when another process syncs."""
@@ -109,6 +121,8 @@ class OrderSync:
                 appended = await asyncio.to_thread(rebate_ledger.reconcile, self.engine)
                 if appended:
                     log.info("rebates: %d ledger entries for changed orders", appended)
+            if self.after is not None:
+                await self.after(results)
             return results
         finally:
             self._holding = False
@@ -137,10 +151,32 @@ class OrderSync:
                         await asyncio.to_thread(
                             store.take_lock, self.engine, LOCK, self.holder, self.lock_ttl
                         )
+                refresh = getattr(league, "refresh_orders", None)
+                if refresh is not None and result.cursor is not None:
+                    await self._refresh(name, refresh, attributor, result, now - self.lookback)
         except (LeagueError, TimeoutError, OSError) as exc:
             result.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             log.warning("orders %s: stopped at %s: %s", name, result.cursor, result.error)
         return result
+
+    async def _refresh(
+        self,
+        name: str,
+        refresh: Callable[[list[str]], Awaitable[list[Order]]],
+        attributor: Attributor,
+        result: LeagueSync,
+        since: datetime,
+    ) -> None:
+        """Read the league's open orders again by id, a batch per transaction (the cursor stays)."""
+        assert result.cursor is not None
+        ids = await asyncio.to_thread(store.open_order_ids, self.engine, name, since)
+        for first in range(0, len(ids), REFRESH_BATCH):
+            orders = await refresh(ids[first : first + REFRESH_BATCH])
+            rows = await asyncio.to_thread(_attribute, attributor, name, orders)
+            stored = await asyncio.to_thread(store.store_window, self.engine, name, rows, result.cursor)
+            result.refreshed += len(orders)
+            result.new += stored.new
+            result.changed += stored.changed
 
     @staticmethod
     async def _fetch(league: League, start: datetime, end: datetime) -> list[Order]:

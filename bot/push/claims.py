@@ -196,3 +196,52 @@ def counts_since(engine: Engine, since: datetime) -> dict[str, int]:
             .group_by(PushLog.status)
         )
         return {status: number for status, number in session.exec(statement).all()}
+
+
+def page_of(
+    engine: Engine,
+    *,
+    statuses: Iterable[str] = (),
+    group_id: int | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[PushLog], int]:
+    """A page of push results, newest claimed first (of these statuses, of one group), and how many match."""
+    wanted = list(statuses)
+    with Session(engine, expire_on_commit=False) as session:
+        rows = select(PushLog)
+        counted = select(func.count()).select_from(PushLog)
+        if wanted:
+            rows = rows.where(col(PushLog.status).in_(wanted))
+            counted = counted.where(col(PushLog.status).in_(wanted))
+        if group_id is not None:
+            rows = rows.where(PushLog.group_id == group_id)
+            counted = counted.where(PushLog.group_id == group_id)
+        total = session.exec(counted).one()
+        statement = rows.order_by(col(PushLog.id).desc())  # claim order: rows are written when claimed
+        return list(session.exec(statement.offset(offset).limit(limit)).all()), int(total)
+
+
+def status_of(engine: Engine, group_id: int, slot: str) -> str:
+    """The slot's status in the push log ('' when nobody claimed it)."""
+    with Session(engine) as session:
+        statement = select(PushLog.status).where(PushLog.group_id == group_id, PushLog.slot == slot)
+        return session.exec(statement).first() or ""
+
+
+def counts_lately(engine: Engine, since: datetime) -> dict[str, int]:
+    """`counts_since` for a recent `since`, reading only the recent rows: rows are written when claimed,
+    so the newest row claimed before `since` bounds the scan by id (the primary key) from below."""
+    with Session(engine) as session:
+        before = session.exec(
+            select(PushLog.id)
+            .where(col(PushLog.claimed_at) < since)
+            .order_by(col(PushLog.id).desc())
+            .limit(1)
+        ).first()
+        statement = (
+            select(PushLog.status, func.count())
+            .where(col(PushLog.id) > (before or 0), col(PushLog.claimed_at) >= since)
+            .group_by(PushLog.status)
+        )
+        return {status: number for status, number in session.exec(statement).all()}

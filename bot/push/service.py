@@ -16,6 +16,7 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
 from typing import Any
@@ -24,14 +25,16 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from bot.chat.base import Image, Outgoing, Reply, ReplyPart, Text
 from bot.config import Settings
+from bot.handlers.spots import GroupSpots
 from bot.leagues.base import League, LeagueError, LeagueUnavailable, LiveEvent, Spot
 from bot.leagues.budget import budget
 from bot.leagues.linkcache import LinkCache
-from bot.push import claims
+from bot.leagues.setup import default_spots
+from bot.push import broadcast, claims
 from bot.push.planner import lives_due, plan_daily
 from bot.push.sender import PacedSender
 from bot.reasons import reason
@@ -92,6 +95,96 @@ def instance_name(settings: Settings, account: str = "") -> str:
     return f"{socket.gethostname()}:{account}"
 
 
+def group_spot(settings: Settings) -> Callable[[Group], Spot]:
+    defaults = default_spots(settings)
+
+    def spot(group: Group) -> Spot:
+        if group.channels_sharer_appid:
+            return Spot("channels", sharer_appid=group.channels_sharer_appid)
+        return defaults["channels"]
+
+    return spot
+
+
+def daily_source(
+    settings: Settings, leagues: dict[str, League], spots: GroupSpots
+) -> tuple[League | None, Callable[[Group], Awaitable[Spot]] | None]:
+    """The league daily deals come from when `[push] league` is not Channels, and each group's spot on it."""
+    name = settings.push.league
+    league = leagues.get(name)
+    if name == "channels" or league is None:
+        if name != "channels":
+            log.warning("[push] league = %r is not enabled: daily deals come from Channels", name)
+        return None, None
+
+    async def spot(group: Group) -> Spot:
+        return await spots.for_group(group, name)
+
+    return league, spot
+
+
+@dataclass(frozen=True)
+class DailySlot:
+    """An active daily slot of a group and when it next fires (for the console's list)."""
+
+    group_id: int
+    at_time: str
+    name: str
+    account: str
+    blocked: bool
+    next_at: datetime
+
+
+def upcoming_daily(
+    engine: Engine, now: datetime, zone: ZoneInfo, runs: dict[tuple[int, str], datetime] | None = None
+) -> list[DailySlot]:
+    """Every active daily slot, soonest first: when it next fires (from `runs`, the serving push
+    services' `next_runs`, else computed as they compute it). One light query: the console lists
+    hundreds of groups' slots on every page view."""
+    statement = (
+        select(
+            Subscription.group_id,
+            Subscription.at_time,
+            Group.name,
+            Group.room_id,
+            Group.account,
+            Group.blocked,
+        )  # type: ignore[call-overload]
+        .where(Subscription.group_id == Group.id, Subscription.kind == "daily")
+        .where(Subscription.active.is_(True))  # type: ignore[attr-defined]
+    )
+    runs = runs or {}
+    with engine.connect() as connection:
+        rows = connection.execute(statement).all()
+    out = [
+        DailySlot(
+            gid, at, name or room, account, bool(blocked), runs.get((gid, at)) or next_slot(at, now, zone)
+        )
+        for gid, at, name, room, account, blocked in rows
+    ]
+    out.sort(key=lambda slot: (slot.next_at, slot.name, slot.group_id))
+    return out
+
+
+BROADCAST_FRESH = timedelta(hours=24)
+"""A broadcast target not sent within this long (the bot was down) is recorded as skipped, not sent late."""
+BROADCAST_POLL_SECONDS = 30.0
+"""How often a process looks for broadcast targets of its account that nobody has sent yet."""
+
+
+@dataclass(frozen=True)
+class SendNow:
+    """What "send now" did: `outcome` is "queued" (`sent` resolves when the sender is done), "done"
+    (the slot is already in the push log, as `status`), "empty" (nothing fresh to push; nothing
+    recorded) or "league" (the league failed: `detail`; nothing recorded)."""
+
+    outcome: str
+    slot: str
+    status: str = ""
+    detail: str = ""
+    sent: asyncio.Future[bool] | None = None
+
+
 class PushService:
     def __init__(
         self,
@@ -139,10 +232,16 @@ class PushService:
         self.allowed = frozenset(settings.chat.allowed_groups)
         """When not empty, only these room ids are pushed to (the same list that gates answers)."""
         self._refreshing: set[asyncio.Task[None]] = set()
+        self._recovered = False
+        self._broadcasts: asyncio.Task[None] | None = None
+        self._broadcast_wake = asyncio.Event()
+        self._broadcast_lock = asyncio.Lock()
+        self._once: set[asyncio.Task[int]] = set()
 
     def serves(self, group: Group) -> bool:
-        """Whether this group may get pushes: `[chat] allowed_groups` names room ids, never names."""
-        return not self.allowed or group.room_id in self.allowed
+        """Whether this group may get pushes: `[chat] allowed_groups` names room ids, never names; a
+        group the operator blocked gets none."""
+        return not group.blocked and (not self.allowed or group.room_id in self.allowed)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -152,6 +251,22 @@ class PushService:
         With `wait=False` the catch-up (league calls for every due group) runs in the background, so
         the channel starts answering members at once after a restart.
         """
+        await self.recover()
+        if wait:
+            await self.tick()
+        else:
+            self._catch_up = asyncio.get_running_loop().create_task(self.tick(), name="push-catch-up")
+        if schedule:
+            self.scheduler = AsyncIOScheduler(timezone=self.zone)
+            self.scheduler.start()
+            await self.refresh_jobs()
+
+    async def recover(self) -> None:
+        """Mark what a dead process of ours left half sent as interrupted (never resent) and report it.
+        Once per process, before anything of ours is claimed."""
+        if self._recovered:
+            return
+        self._recovered = True
         rows = await asyncio.to_thread(claims.recover_interrupted, self.engine, self.instance + "/")
         for row in rows:
             note = f"group {row.group_id} slot {row.slot} was mid-send when the bot stopped: marked interrupted, not resent"
@@ -164,16 +279,9 @@ class PushService:
                 f"上次停机时有 {len(rows)} 条推送正在发送，可能已经发出、也可能没有；"
                 "为了不重复打扰，这些不会重发：\n" + "\n".join(lines)
             )
-        if wait:
-            await self.tick()
-        else:
-            self._catch_up = asyncio.get_running_loop().create_task(self.tick(), name="push-catch-up")
-        if schedule:
-            self.scheduler = AsyncIOScheduler(timezone=self.zone)
-            self.scheduler.start()
-            await self.refresh_jobs()
 
     async def stop(self) -> None:
+        await self.stop_broadcasts()
         if self._flush is not None:
             await self._flush
         await self._write_marks()
@@ -445,3 +553,110 @@ class PushService:
                 self.enqueue(group.id, due.slot, Outgoing(group.room_id, Reply.text(text)), [])
                 queued += 1
         return queued
+
+    # -- the console: send now, broadcasts ---------------------------------------------------------
+
+    async def send_now(self, group: Group, now: datetime | None = None) -> SendNow:
+        """The group's daily deals now, as today's slot: the first of today's daily slots (local day)
+        that nobody claimed yet, or today's slot at the default time for a group with no daily
+        subscription. It is claimed like a scheduled one, so its scheduled time later finds it done and
+        a second click never sends twice. When every slot of today is already in the push log, nothing
+        is sent (the outcome says how the last one went)."""
+        assert group.id is not None
+        now = now or self.clock()
+        rows = await asyncio.to_thread(subscriptions.for_group, self.engine, group.id)
+        daily = [s for s in rows if s.kind == "daily"]
+        sub = (
+            daily[0]
+            if daily
+            else Subscription(group_id=group.id, kind="daily", at_time=self.push.default_time)
+        )
+        today = now.astimezone(self.zone).date()
+        slot = ""
+        status = ""
+        for candidate in daily or [sub]:
+            hour, minute = (int(x) for x in candidate.at_time.split(":"))
+            slot = daily_slot_key(_slot_on(today, hour, minute, self.zone), self.zone)
+            status = "sending" if (group.id, slot) in self._queued else ""
+            status = status or await asyncio.to_thread(claims.status_of, self.engine, group.id, slot)
+            if not status:
+                sub = candidate
+                break
+        if status:
+            return SendNow("done", slot, status=status)
+        try:
+            with budget(self.push.league_budget_seconds):
+                composed = await self.compose_daily(group, sub, now)
+        except LeagueError as exc:
+            return SendNow("league", slot, detail=reason(exc))
+        if composed is None:
+            return SendNow("empty", slot)
+        return SendNow("queued", slot, sent=self.enqueue(group.id, slot, *composed))
+
+    async def send_broadcasts(self, now: datetime | None = None) -> int:
+        """Queue every broadcast target of this account that nobody claimed yet; returns how many.
+        A blocked group, one outside `[chat] allowed_groups`, or a target older than a day (the bot
+        was down) is recorded as skipped with the reason, so the page says why it never came."""
+        async with self._broadcast_lock:
+            now = now or self.clock()
+            since = now - BROADCAST_FRESH * 7
+            queued = 0
+            for sent, group in await asyncio.to_thread(broadcast.pending, self.engine, self.account, since):
+                assert sent.id is not None and group.id is not None
+                slot = broadcast.slot_of(sent.id)
+                if (group.id, slot) in self._queued:
+                    continue
+                created = sent.created_at if sent.created_at.tzinfo else sent.created_at.replace(tzinfo=UTC)
+                why = ""
+                if group.blocked:
+                    why = "群已屏蔽，不发送"
+                elif not self.serves(group):
+                    why = "这个群不在 [chat] allowed_groups 里，不发送"
+                elif now - created > BROADCAST_FRESH:
+                    why = "机器人停了太久，这条群发已过期，没有补发"
+                if why:
+                    await self._skip(group.id, slot, why)
+                    continue
+                text = broadcast.text_for(sent.text, group)
+                self.enqueue(group.id, slot, Outgoing(group.room_id, Reply.text(text)), [])
+                queued += 1
+            if queued:
+                log.info("broadcasts: %d message(s) queued", queued)
+            return queued
+
+    def broadcasts_changed(self) -> None:
+        """The console made a broadcast: look for this account's targets now, not in 30 seconds."""
+        if self._broadcasts is not None and not self._broadcasts.done():
+            self._broadcast_wake.set()
+            return
+        task = asyncio.get_running_loop().create_task(self.send_broadcasts(), name="push-broadcasts-once")
+        self._once.add(task)
+        task.add_done_callback(self._once.discard)
+
+    async def start_broadcasts(self, poll_seconds: float = BROADCAST_POLL_SECONDS) -> None:
+        """Send broadcasts of this account from now on: at once, every `poll_seconds`, and whenever
+        `broadcasts_changed` is called. What a dead process left half sent is recovered first."""
+        await self.recover()
+        if self._broadcasts is None or self._broadcasts.done():
+            self._broadcasts = asyncio.get_running_loop().create_task(
+                self._broadcast_loop(poll_seconds), name="push-broadcasts"
+            )
+
+    async def stop_broadcasts(self) -> None:
+        task, self._broadcasts = self._broadcasts, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _broadcast_loop(self, poll_seconds: float) -> None:
+        while True:
+            self._broadcast_wake.clear()
+            try:
+                await self.send_broadcasts()
+            except RuntimeError:  # the sender is closed: the process is stopping
+                return
+            except Exception:
+                log.exception("looking for broadcasts to send failed; trying again in %.0f s", poll_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._broadcast_wake.wait(), poll_seconds)

@@ -8,12 +8,17 @@ from the group, together with its subscriptions.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import Engine, update
+from sqlalchemy import ColumnElement, Engine, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.store.models import Group, Subscription, utcnow
+from bot.chat.base import GroupInfo
+from bot.store.models import Group, LeagueSpot, OrderRow, RequestLog, Subscription, utcnow
+from bot.store.orders import CANCELLED
+from bot.store.spots import is_claim
 
 
 def ensure_group(engine: Engine, room_id: str, name: str, owner_id: str = "", account: str = "") -> Group:
@@ -86,3 +91,216 @@ def named_not_by_id(engine: Engine, entries: Iterable[str]) -> dict[str, str]:
     with Session(engine) as session:
         rows = session.exec(select(Group).where(col(Group.name).in_(wanted))).all()
     return {g.name: g.room_id for g in rows if g.room_id not in wanted}
+
+
+def ensure_groups(engine: Engine, found: Iterable[GroupInfo], account: str) -> int:
+    """Every group a chat account is in (what its channel's `list_groups` said), created or refreshed
+    like `ensure_group`; returns how many were seen. The console's group list shows them even before
+    anyone there has asked the bot anything."""
+    seen = 0
+    for info in found:
+        if info.room_id:
+            ensure_group(engine, info.room_id, info.name, info.owner_id, account)
+            seen += 1
+    return seen
+
+
+# -- blocked groups ------------------------------------------------------------------------------------
+
+_blocked_generation = 0
+"""Bumped whenever this process blocks or allows a group: the router's cache of blocked rooms
+(bot.handlers.router) reads again at once instead of waiting for its periodic refresh."""
+
+
+def blocked_generation() -> int:
+    return _blocked_generation
+
+
+def set_blocked(engine: Engine, group_id: int, blocked: bool) -> Group | None:
+    """Block (the bot neither answers nor pushes there) or allow a group; None when there is no such group."""
+    global _blocked_generation
+    with Session(engine, expire_on_commit=False) as session:
+        group = session.get(Group, group_id)
+        if group is None:
+            return None
+        if group.blocked != blocked:
+            group.blocked, group.updated_at = blocked, utcnow()
+            session.add(group)
+            session.commit()
+            session.refresh(group)
+    _blocked_generation += 1
+    return group
+
+
+def blocked_rooms(engine: Engine) -> frozenset[str]:
+    """Room ids of the groups the operator blocked."""
+    with Session(engine) as session:
+        return frozenset(session.exec(select(Group.room_id).where(col(Group.blocked).is_(True))).all())
+
+
+# -- the console's listing ------------------------------------------------------------------------------
+
+SORTS = ("commission", "requests", "name", "newest")
+"""How the group list may be ordered: commission or requests (most first, the last 30 days), name, newest."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    """One group as the console lists it: the row, its live subscriptions, its identity per league
+    (`LeagueSpot` rows; Channels is the group's own `channels_sharer_appid`), and its figures since
+    the listing's `since`."""
+
+    group: Group
+    requests: int
+    orders: int
+    commission_fen: int
+    subscriptions: list[Subscription]
+    spots: list[LeagueSpot]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupListing:
+    rows: list[GroupRow]
+    total: int
+    """How many groups match the filters (all pages)."""
+
+
+def group_accounts(engine: Engine) -> list[str]:
+    """The chat accounts that serve some group ('' when a group has none yet), for the account filter."""
+    with Session(engine) as session:
+        return sorted(session.exec(select(Group.account).distinct()).all())
+
+
+def list_groups(
+    engine: Engine,
+    *,
+    since: datetime,
+    search: str = "",
+    account: str | None = None,
+    subscribed: bool | None = None,
+    blocked: bool | None = None,
+    sort: str = "commission",
+    page: int = 1,
+    per_page: int = 50,
+) -> GroupListing:
+    """One page of groups with their requests (request log) and commission and orders (order lines
+    not cancelled, created since `since`), aggregated in SQL; `search` matches a part of the name or
+    the room id, without regard to case. The total counts every group the filters let through."""
+    filters = _filters(search, account, subscribed, blocked)
+    with Session(engine) as session:
+        total = session.exec(select(func.count()).select_from(Group).where(*filters)).one()
+    rows = _rows(engine, since, filters, sort, offset=max(page - 1, 0) * per_page, limit=per_page)
+    return GroupListing(rows, int(total))
+
+
+def group_row(engine: Engine, group_id: int, *, since: datetime) -> GroupRow | None:
+    """One group as `list_groups` shows it (its detail page), None when there is no such group. Only
+    this group's orders and requests are summed."""
+    group = get_group(engine, group_id)
+    if group is None:
+        return None
+    rows = _rows(engine, since, [col(Group.id) == group_id], "name", offset=0, limit=1, only=group)
+    return rows[0] if rows else None
+
+
+def get_group(engine: Engine, group_id: int) -> Group | None:
+    with Session(engine, expire_on_commit=False) as session:
+        return session.get(Group, group_id)
+
+
+def _filters(
+    search: str, account: str | None, subscribed: bool | None, blocked: bool | None
+) -> list[ColumnElement[bool]]:
+    filters: list[ColumnElement[bool]] = []
+    words = search.strip().lower()
+    if words:
+        filters.append(
+            or_(
+                func.lower(col(Group.name)).contains(words, autoescape=True),
+                func.lower(col(Group.room_id)).contains(words, autoescape=True),
+            )
+        )
+    if account is not None:
+        filters.append(col(Group.account) == account)
+    if subscribed is not None:
+        live = (
+            select(Subscription.id)
+            .where(col(Subscription.group_id) == col(Group.id), col(Subscription.active).is_(True))
+            .exists()
+        )
+        filters.append(live if subscribed else ~live)
+    if blocked is not None:
+        filters.append(col(Group.blocked).is_(blocked))
+    return filters
+
+
+def _rows(
+    engine: Engine,
+    since: datetime,
+    filters: list[ColumnElement[bool]],
+    sort: str,
+    *,
+    offset: int,
+    limit: int,
+    only: Group | None = None,
+) -> list[GroupRow]:
+    """`only`: sum that one group's orders and requests, not every group's."""
+    in_orders = col(OrderRow.group_id).is_not(None) if only is None else col(OrderRow.group_id) == only.id
+    earned = (
+        select(
+            col(OrderRow.group_id).label("group_id"),
+            func.count().label("orders"),
+            func.sum(OrderRow.commission_fen).label("commission"),
+        )
+        .where(col(OrderRow.created_at) >= since, col(OrderRow.status) != CANCELLED, in_orders)
+        .group_by(col(OrderRow.group_id))
+        .subquery()
+    )
+    asked_where = [col(RequestLog.at) >= since]
+    if only is not None:
+        asked_where.append(col(RequestLog.chat_id) == only.room_id)
+    asked = (
+        select(col(RequestLog.chat_id).label("chat_id"), func.count().label("requests"))
+        .where(*asked_where)
+        .group_by(col(RequestLog.chat_id))
+        .subquery()
+    )
+    commission = func.coalesce(earned.c.commission, 0)
+    requests = func.coalesce(asked.c.requests, 0)
+    orders = func.coalesce(earned.c.orders, 0)
+    order_by = {
+        "commission": (commission.desc(), requests.desc()),
+        "requests": (requests.desc(), commission.desc()),
+        "name": (col(Group.name),),
+        "newest": (col(Group.created_at).desc(),),
+    }.get(sort, (commission.desc(), requests.desc()))
+    statement = (
+        select(Group, requests, orders, commission)
+        .outerjoin(earned, earned.c.group_id == col(Group.id))
+        .outerjoin(asked, asked.c.chat_id == col(Group.room_id))
+        .where(*filters)
+        .order_by(*order_by, col(Group.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    with Session(engine, expire_on_commit=False) as session:
+        found = list(session.exec(statement).all())
+        ids = [g.id for g, *_ in found if g.id is not None]
+        subs: dict[int, list[Subscription]] = {i: [] for i in ids}
+        spots: dict[int, list[LeagueSpot]] = {i: [] for i in ids}
+        if ids:
+            for sub in session.exec(
+                select(Subscription)
+                .where(col(Subscription.group_id).in_(ids), col(Subscription.active).is_(True))
+                .order_by(col(Subscription.kind), col(Subscription.at_time))
+            ).all():
+                subs[sub.group_id].append(sub)
+            for spot in session.exec(
+                select(LeagueSpot).where(col(LeagueSpot.group_id).in_(ids)).order_by(col(LeagueSpot.league))
+            ).all():
+                if not is_claim(spot):
+                    spots[spot.group_id].append(spot)
+    return [
+        GroupRow(g, int(r or 0), int(o or 0), int(c or 0), subs.get(g.id or 0, []), spots.get(g.id or 0, []))
+        for g, r, o, c in found
+    ]

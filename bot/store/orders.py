@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import Engine, case, func
+from sqlalchemy import Connection, Engine, Row, bindparam, case, func, insert
 from sqlalchemy import select as core_select
+from sqlalchemy import update as update_rows
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select, update
 
 from bot.store.models import Group, JobLock, OrderEvent, OrderRow, RequestLog, SyncCursor, utcnow
+from bot.store.text import clean
 
 
 class Order(Protocol):
@@ -67,15 +69,6 @@ def read_cursor(engine: Engine, league: str) -> datetime | None:
         return _aware(row.cursor) if row is not None else None
 
 
-def _move_cursor(session: Session, league: str, cursor: datetime) -> None:
-    row = session.exec(select(SyncCursor).where(SyncCursor.league == league)).first()
-    if row is None:
-        session.add(SyncCursor(league=league, cursor=cursor))
-    elif _aware(row.cursor) < cursor:
-        row.cursor, row.updated_at = cursor, utcnow()
-        session.add(row)
-
-
 # -- the window upsert ---------------------------------------------------------------------------------
 
 
@@ -103,53 +96,104 @@ def store_window(
     raise AssertionError("unreachable")
 
 
+_ORDERS = OrderRow.__table__  # type: ignore[attr-defined]
+_EVENTS = OrderEvent.__table__  # type: ignore[attr-defined]
+_CURSORS = SyncCursor.__table__  # type: ignore[attr-defined]
+_ID_LENGTH = 64
+_CHUNK = 500
+"""Order ids per `IN (...)` lookup (well under SQLite's and PostgreSQL's bound-parameter limits)."""
+
+_UPDATE = (
+    update_rows(_ORDERS)
+    .where(_ORDERS.c.id == bindparam("row_id"))
+    .values(
+        status=bindparam("new_status"),
+        paid_fen=bindparam("new_paid_fen"),
+        commission_fen=bindparam("new_commission_fen"),
+        updated_at=bindparam("new_updated_at"),
+        synced_at=bindparam("new_synced_at"),
+        group_id=bindparam("new_group_id"),
+    )
+)
+
+
+def _key(order_id: str, sku_id: str) -> tuple[str, str]:
+    """The (order id, sku) as the store keeps them (`SafeString` cleans and bounds what it binds)."""
+    return clean(order_id, _ID_LENGTH, key=True), clean(sku_id, _ID_LENGTH, key=True)
+
+
+def _event(row_id: int, order: Order, now: datetime) -> dict[str, object]:
+    return {
+        "order_row_id": row_id,
+        "status": order.status,
+        "paid_fen": order.paid_fen,
+        "commission_fen": order.commission_fen,
+        "at": order.updated_at,
+        "seen_at": now,
+    }
+
+
 def _store_window(
     engine: Engine, league: str, orders: Sequence[tuple[Order, int | None]], cursor: datetime
 ) -> Stored:
+    """The window in one transaction of set-wise statements: one lookup per 500 order ids, then one
+    multi-row INSERT (RETURNING the new ids) for the new lines, one executemany UPDATE for the known
+    ones, one INSERT for their history and the cursor move — not a statement per order line."""
     new = changed = unchanged = 0
     latest: dict[tuple[str, str], tuple[Order, int | None]] = {}
     for (
         order,
         group_id,
     ) in orders:  # a window may list a line twice (paging while it changes): keep the newest
-        key = (order.order_id, order.sku_id)
+        key = _key(order.order_id, order.sku_id)
         if key not in latest or _aware(latest[key][0].updated_at) <= _aware(order.updated_at):
             latest[key] = (order, group_id)
-    with Session(engine) as session:
-        existing: dict[tuple[str, str], OrderRow] = {}
+    now = utcnow()
+    o = _ORDERS.c
+    with engine.begin() as connection:
+        existing: dict[tuple[str, str], Row[Any]] = {}
         ids = sorted({order_id for order_id, _ in latest})
-        for chunk in range(0, len(ids), 500):
-            rows = session.exec(
-                select(OrderRow).where(
-                    OrderRow.league == league, col(OrderRow.order_id).in_(ids[chunk : chunk + 500])
-                )
+        for chunk in range(0, len(ids), _CHUNK):
+            found = connection.execute(
+                core_select(
+                    o.id,
+                    o.order_id,
+                    o.sku_id,
+                    o.status,
+                    o.paid_fen,
+                    o.commission_fen,
+                    o.updated_at,
+                    o.group_id,
+                ).where(o.league == league, o.order_id.in_(ids[chunk : chunk + _CHUNK]))
             )
-            existing.update({(r.order_id, r.sku_id): r for r in rows})
-        now = utcnow()
-        events: list[tuple[OrderRow, Order]] = []
+            existing.update({(r.order_id, r.sku_id): r for r in found})
+        inserts: list[dict[str, object]] = []
+        inserted: list[Order] = []
+        updates: list[dict[str, object]] = []
+        events: list[dict[str, object]] = []
         for key, (order, group_id) in latest.items():
             row = existing.get(key)
             if row is None:
-                row = OrderRow(
-                    league=league,
-                    order_id=order.order_id,
-                    sku_id=order.sku_id,
-                    product_id=order.product_id,
-                    title=order.title,
-                    paid_fen=order.paid_fen,
-                    commission_fen=order.commission_fen,
-                    status=order.status,
-                    pid=order.pid,
-                    tag=order.tag,
-                    sharer_appid=order.sharer_appid,
-                    group_id=group_id,
-                    created_at=order.created_at,
-                    updated_at=order.updated_at,
-                    synced_at=now,
+                inserts.append(
+                    {
+                        "league": league,
+                        "order_id": order.order_id,
+                        "sku_id": order.sku_id,
+                        "product_id": order.product_id,
+                        "title": order.title,
+                        "paid_fen": order.paid_fen,
+                        "commission_fen": order.commission_fen,
+                        "status": order.status,
+                        "pid": order.pid,
+                        "tag": order.tag,
+                        "sharer_appid": order.sharer_appid,
+                        "group_id": group_id,
+                        "created_at": order.created_at,
+                        "updated_at": order.updated_at,
+                        "synced_at": now,
+                    }
                 )
-                session.add(row)
-                events.append((row, order))
-                new += 1
+                inserted.append(order)
                 continue
             if _aware(row.updated_at) > _aware(order.updated_at):
                 unchanged += 1  # an older state read again in an overlapping window
@@ -159,32 +203,48 @@ def _store_window(
                 order.paid_fen,
                 order.commission_fen,
             )
-            row.status, row.paid_fen, row.commission_fen = order.status, order.paid_fen, order.commission_fen
-            row.updated_at, row.synced_at = order.updated_at, now
-            if group_id is not None or row.group_id is None:
-                row.group_id = group_id
-            session.add(row)
+            updates.append(
+                {
+                    "row_id": row.id,
+                    "new_status": order.status,
+                    "new_paid_fen": order.paid_fen,
+                    "new_commission_fen": order.commission_fen,
+                    "new_updated_at": order.updated_at,
+                    "new_synced_at": now,
+                    "new_group_id": group_id
+                    if group_id is not None or row.group_id is None
+                    else row.group_id,
+                }
+            )
             if moved:
-                events.append((row, order))
+                events.append(_event(row.id, order, now))
                 changed += 1
             else:
                 unchanged += 1
-        session.flush()
-        for row, order in events:
-            assert row.id is not None
-            session.add(
-                OrderEvent(
-                    order_row_id=row.id,
-                    status=order.status,
-                    paid_fen=order.paid_fen,
-                    commission_fen=order.commission_fen,
-                    at=order.updated_at,
-                    seen_at=now,
-                )
-            )
-        _move_cursor(session, league, cursor)
-        session.commit()
+        if inserts:
+            # matched back by key, not by position: asking for the parameters' order makes SQLite
+            # fall back to one INSERT per row
+            returned = connection.execute(insert(_ORDERS).returning(o.id, o.order_id, o.sku_id), inserts)
+            new_ids = {(r.order_id, r.sku_id): int(r.id) for r in returned}
+            events += [_event(new_ids[_key(x.order_id, x.sku_id)], x, now) for x in inserted]
+            new = len(new_ids)
+        if updates:
+            connection.execute(_UPDATE, updates)
+        if events:
+            connection.execute(insert(_EVENTS), events)
+        _move_cursor(connection, league, cursor)
     return Stored(new, changed, unchanged)
+
+
+def _move_cursor(connection: Connection, league: str, cursor: datetime) -> None:
+    c = _CURSORS.c
+    current = connection.execute(core_select(c.cursor).where(c.league == league)).first()
+    if current is None:
+        connection.execute(insert(_CURSORS).values(league=league, cursor=cursor, updated_at=utcnow()))
+    elif _aware(current.cursor) < cursor:
+        connection.execute(
+            update_rows(_CURSORS).where(c.league == league).values(cursor=cursor, updated_at=utcnow())
+        )
 
 
 def history(engine: Engine, league: str, order_id: str, sku_id: str) -> list[OrderEvent]:
@@ -202,6 +262,23 @@ def history(engine: Engine, league: str, order_id: str, sku_id: str) -> list[Ord
                 select(OrderEvent).where(OrderEvent.order_row_id == row.id).order_by(col(OrderEvent.id))
             )
         )
+
+
+def open_order_ids(engine: Engine, league: str, since: datetime) -> list[str]:
+    """Ids of `league`'s orders created since `since` that may still change: neither settled nor
+    cancelled (any line), oldest first."""
+    with Session(engine) as session:
+        statement = (
+            select(OrderRow.order_id)
+            .where(
+                OrderRow.league == league,
+                col(OrderRow.status).not_in((SETTLED, CANCELLED)),
+                col(OrderRow.created_at) >= since,
+            )
+            .group_by(col(OrderRow.order_id))
+            .order_by(func.min(OrderRow.created_at), col(OrderRow.order_id))
+        )
+        return list(session.exec(statement))
 
 
 def count_orders(engine: Engine, league: str | None = None) -> int:

@@ -5,6 +5,10 @@ Nothing here updates or deletes an entry. A balance is the sum of a member's ent
 lines' current status (pending → pending bucket, settled → available, cancelled → nothing) and the
 share promised when it was bound; `reconcile` appends the difference, so running it again appends
 nothing, and a refund after settlement appends a reversal instead of changing history.
+
+One entry kind moves no money: `paid_notice` (amount 0, pending bucket) records that the member was
+told their order is tracked — by the 绑定 answer, or by the paid-order notice after a sync
+(`claim_paid_notices`) — so that they are told once per order, whatever restarts in between.
 """
 
 from __future__ import annotations
@@ -14,13 +18,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, exists, func
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot.store.models import OrderRow, RebateBinding, RebateEntry, utcnow
 
 PENDING, AVAILABLE, WITHDRAWING, PAID = "pending", "available", "withdrawing", "paid"
+PAID_NOTICE = "paid_notice"
+"""The entry kind that records "the member was told this order is tracked" (amount 0)."""
 BUCKETS = (PENDING, AVAILABLE, WITHDRAWING, PAID)
 ORDER_NUMBER = re.compile(r"^[0-9][0-9\-]{5,63}$")
 SUFFIX_DAYS = 30
@@ -37,6 +44,8 @@ class Bound:
     order_id: str = ""
     pending_fen: int = 0
     available_fen: int = 0
+    cancelled: bool = False
+    """The order's lines are all cancelled or refunded (a bound order that brings nothing)."""
 
 
 def _desired(lines: list[OrderRow], share_percent: int) -> dict[str, int]:
@@ -130,7 +139,13 @@ def bind(engine: Engine, member_id: str, number: str, share_percent: int) -> Bou
         session.add(binding)
         try:
             session.flush()
-            _append_difference(session, binding, _lines(session, league, order_id))
+            assert binding.id is not None
+            lines = _lines(session, league, order_id)
+            cancelled = bool(lines) and all(line.status == "cancelled" for line in lines)
+            _append_difference(session, binding, lines)
+            credited = _credited(session, binding.id)
+            if credited[PENDING] > 0 or credited[AVAILABLE] > 0:  # the answer tells them what comes
+                session.add(_told(binding))
             session.commit()
         except IntegrityError:
             session.rollback()
@@ -141,9 +156,50 @@ def bind(engine: Engine, member_id: str, number: str, share_percent: int) -> Bou
             ).first()
             outcome = "mine" if holder is not None and holder.member_id == member_id else "taken"
             return Bound(outcome, league, order_id)
-        assert binding.id is not None
-        credited = _credited(session, binding.id)
-    return Bound("bound", league, order_id, credited[PENDING], credited[AVAILABLE])
+    return Bound("bound", league, order_id, credited[PENDING], credited[AVAILABLE], cancelled)
+
+
+def _told(binding: RebateBinding) -> RebateEntry:
+    return RebateEntry(
+        member_id=binding.member_id, binding_id=binding.id, kind=PAID_NOTICE, bucket=PENDING, amount_fen=0
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PaidNotice:
+    """A member to tell that their bound order is paid and tracked, and the rebate it will bring."""
+
+    member_id: str
+    league: str
+    order_id: str
+    pending_fen: int
+
+
+def claim_paid_notices(engine: Engine) -> list[PaidNotice]:
+    """The bindings whose order has a pending rebate and whose member was never told, each recorded as
+    told in the same transaction (at most once per order: a notice that then fails to send is not
+    sent again). Run it after `reconcile`, by one process at a time (the sync's lock)."""
+    notice = aliased(RebateEntry)
+    told = (
+        exists()
+        .where(col(notice.binding_id) == col(RebateBinding.id), col(notice.kind) == PAID_NOTICE)
+        .correlate(RebateBinding)
+    )
+    with Session(engine) as session:
+        rows = session.exec(
+            select(RebateBinding, func.sum(RebateEntry.amount_fen))
+            .join(RebateEntry, col(RebateEntry.binding_id) == col(RebateBinding.id))
+            .where(col(RebateEntry.bucket) == PENDING, ~told)
+            .group_by(col(RebateBinding.id))
+            .having(func.sum(RebateEntry.amount_fen) > 0)
+            .order_by(col(RebateBinding.id))
+        ).all()
+        out = []
+        for binding, pending in rows:
+            session.add(_told(binding))
+            out.append(PaidNotice(binding.member_id, binding.league, binding.order_id, int(pending)))
+        session.commit()
+    return out
 
 
 def reconcile(engine: Engine) -> int:

@@ -54,6 +54,21 @@ def active_slot(engine: Engine, group_id: int, at_time: str) -> Subscription | N
         ).first()
 
 
+def add_daily_slot(
+    engine: Engine, group_id: int, at_time: str, categories: str = ""
+) -> tuple[bool, list[str]]:
+    """Subscribe one daily slot, replacing only the group's slot at the same time; (whether one was
+    replaced, every daily time the group now has). What 订阅 每日好物 and the web console both do."""
+    replaced = active_slot(engine, group_id, at_time) is not None
+    subscribe(engine, group_id, "daily", at_time, categories)
+    return replaced, daily_times(engine, group_id)
+
+
+def daily_times(engine: Engine, group_id: int) -> list[str]:
+    """The group's active daily slots (HH:MM), earliest first."""
+    return [r.at_time for r in for_group(engine, group_id) if r.kind == "daily"]
+
+
 def unsubscribe(engine: Engine, group_id: int, kind: str | None = None, at_time: str | None = None) -> int:
     """Deactivate one kind (or all; with `at_time`, one daily slot); returns how many were active."""
     with Session(engine) as session:

@@ -48,6 +48,11 @@ class FakeRoom:
     owner: str
     members: dict[str, str] = field(default_factory=dict)
     """wxid → display name."""
+    saved: bool = True
+    """Saved to the account's contacts: only such groups are in `/contacts/fetchContactsList` (GeWe's
+    documented limit; the others become known when someone there speaks)."""
+    gone: bool = False
+    """Still in the contacts list, but `/group/getChatroomInfo` no longer knows it (dissolved, left)."""
 
 
 class FakeGateway:
@@ -68,13 +73,18 @@ class FakeGateway:
         self.rooms: dict[str, FakeRoom] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.sent: list[Sent] = []
+        self.contacts_refusal = ""
+        """When set, `/contacts/fetchContactsList` is refused with this `msg`."""
+        self.friends: list[str] = []
         self.callback_url = ""
         self.callback_tests = 0
         self._ids = itertools.count(7_000_000_000_000_000_001)
         self.app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["POST"])])
 
-    def add_room(self, room_id: str, name: str, owner: str, members: dict[str, str]) -> FakeRoom:
-        room = FakeRoom(room_id, name, owner, {self.bot_wxid: self.bot_name, **members})
+    def add_room(
+        self, room_id: str, name: str, owner: str, members: dict[str, str], *, saved: bool = True
+    ) -> FakeRoom:
+        room = FakeRoom(room_id, name, owner, {self.bot_wxid: self.bot_name, **members}, saved)
         self.rooms[room_id] = room
         return room
 
@@ -121,9 +131,16 @@ class FakeGateway:
             self.callback_tests += 1
             self.callback_url = url
             return ok
+        if path == "/contacts/fetchContactsList":
+            if self.contacts_refusal:
+                return {"ret": 500, "msg": self.contacts_refusal}
+            rooms = [r.room_id for r in self.rooms.values() if r.saved]
+            return ok | {
+                "data": {"friends": list(self.friends), "chatrooms": rooms, "ghs": ["gh_7aac992b0363"]}
+            }
         if path == "/group/getChatroomInfo":
             room = self.rooms.get(str(body.get("chatroomId")))
-            if room is None:
+            if room is None or room.gone:
                 return {"ret": 500, "msg": "群聊不存在"}
             members = [{"wxid": w, "nickName": n, "displayName": n} for w, n in room.members.items()]
             return ok | {

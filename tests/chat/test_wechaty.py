@@ -453,7 +453,7 @@ async def test_sigterm_stops_tuike_run_cleanly(tmp_path: Path, fake_puppet: Fake
             stderr=asyncio.subprocess.PIPE,
         )
         try:
-            await fake_puppet.wait_until(lambda: fake_puppet.streams_open == 1, within=20)
+            await fake_puppet.wait_until(lambda: fake_puppet.streams_open == 1, within=60)
             (reply,) = await ask(fake_puppet, "帮助")
             assert reply.mention_ids == [ALICE]
             process.send_signal(signal.SIGTERM)

@@ -80,3 +80,32 @@ async def test_private_chat_says_where_to_ask_and_chat_is_ignored(handler: Money
     assert _text(await handler(_msg("佣金", group=False, owner=True))) == IN_GROUP_ONLY
     assert await handler(_msg("佣金怎么算的", owner=True)) is None
     assert await handler(_msg("订单到了吗", owner=True)) is None
+
+
+async def test_the_owner_sees_their_share_when_the_operator_pays_one(engine: Engine) -> None:
+    group = ensure_group(engine, "a@chatroom", "甲群")
+    store_window(
+        engine,
+        "jd",
+        [
+            (_order(1, NOW - timedelta(hours=1), 10_000, 1_000), group.id),
+            (_order(2, NOW - timedelta(days=3), 20_000, 2_501, "settled"), group.id),
+        ],
+        NOW,
+    )
+
+    def handler(percent: int) -> MoneyHandler:
+        return MoneyHandler(
+            engine=engine,
+            renderer=Renderer(None),
+            groups=GroupSpots(engine, {}),
+            clock=lambda: NOW,
+            owner_share_percent=percent,
+        )
+
+    text = _text(await handler(30)(_msg("佣金", owner=True)))
+    today, month = (text.split(f"【{name}】")[1].split("【")[0] for name in ("今天", "本月"))
+    assert "群主分成 30%：¥3.00" in today
+    # 30% of ¥35.01 estimated and of ¥25.01 settled, rounded down to the fen
+    assert "群主分成 30%：¥10.50（已结算 ¥7.50）" in month
+    assert "群主分成" not in _text(await handler(0)(_msg("佣金", owner=True)))

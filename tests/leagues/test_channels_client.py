@@ -262,6 +262,9 @@ def test_quota_cli_reports_use_per_api(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "get_promote_product_list" in result.stdout
     assert "/ 100000" in result.stdout
+    assert "订单列表 league/headsupplier/order/list/get" in result.stdout  # no row named just "get"
+    assert not any(line.split()[0] == "get" for line in result.stdout.splitlines() if line.strip())
+    assert "沙盒模式" in result.stdout and "联盟" in result.stdout  # says it cannot see the running bot
 
 
 async def test_a_retry_says_why_even_when_the_error_has_no_text(

@@ -19,9 +19,8 @@ from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.setup import BUILDERS, default_spots, spot_issuers
 from bot.store.groups import ensure_group
 
-SETTINGS = parse_settings(
-    {"leagues": {name: {"enabled": True} for name in ("channels", "taobao", "jd", "pdd")}}
-)
+LEAGUES = ("channels", "union", "taobao", "jd", "pdd")
+SETTINGS = parse_settings({"leagues": {name: {"enabled": True} for name in LEAGUES}})
 ROOMS = ("a@chatroom", "b@chatroom")
 FACES = ("/router/rest", "/routerjson", "/api/router")
 PAST = timedelta(minutes=6)
@@ -64,7 +63,7 @@ async def shop(store_engine: Engine) -> AsyncIterator[Shop]:
         for path in FACES:
             sandbox.face(path).clock = behind
         leagues: dict[str, League] = {}
-        for name in ("channels", "taobao", "jd", "pdd"):
+        for name in LEAGUES:
             league = BUILDERS[name][0](SETTINGS, sandbox.base_url, engine)
             if hasattr(league, "client") and hasattr(league.client, "backoff"):
                 league.client.backoff = 0.001

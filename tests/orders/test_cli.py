@@ -129,3 +129,32 @@ async def test_report_draws_a_chart_with_readable_chinese(
         config, "report", "--from", "2020-01-01", "--to", "2020-01-31", "--chart", str(empty)
     )
     assert code == 0 and empty.exists() and "0 天" in err
+
+
+async def test_report_adds_the_owners_share_per_group(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    config = write_config("[rebate]\nowner_share_percent = 30\n")
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'data' / 'tuike.db'}")
+    db.upgrade(engine)
+    a = ensure_group(engine, "a@chatroom", "甲群")
+    at = datetime(2026, 11, 10, 4, 0, tzinfo=UTC)
+    store_window(
+        engine,
+        "jd",
+        [
+            (Order("o1", "s", "p", "商品", 10_000, 1_001, "pending", "", at, at), a.id),
+            (Order("o2", "s", "p", "商品", 20_000, 2_000, "settled", "", at, at), a.id),
+            (Order("o3", "s", "p", "商品", 7_000, 700, "pending", "", at, at), None),
+        ],
+        at,
+    )
+    engine.dispose()
+    code, out, _ = await _tuike(config, "report", "--json")
+    assert code == 0
+    rows = {row["group"]: row for row in map(json.loads, out.splitlines())}
+    assert rows[a.id]["owner_share_fen"] == 3_001 * 30 // 100  # of the estimated commission
+    assert rows[a.id]["estimated_fen"] == 3_001 and rows[a.id]["settled_fen"] == 2_000  # kept as they were
+    assert rows[None]["owner_share_fen"] == 0  # no group, no owner
+    code, out, _ = await _tuike(config, "report", "--csv")
+    assert code == 0 and next(csv.DictReader(io.StringIO(out)))["owner_share_fen"] == "900"

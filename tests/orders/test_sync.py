@@ -9,13 +9,14 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.leagues.base import LeagueUnavailable
+from bot.leagues.sandbox.union_face import PREFIX, UnionFace
 from bot.orders import sync as sync_module
 from bot.orders.sync import OrderSync, SyncBusy
 from bot.store import orders as store
 from bot.store.models import OrderRow
-from tests.orders.conftest import ROOMS, Shop, now
+from tests.orders.conftest import LEAGUES, ROOMS, Shop, now
 
-SMALL = {name: timedelta(minutes=2) for name in ("channels", "taobao", "jd", "pdd")}
+SMALL = {name: timedelta(minutes=2) for name in LEAGUES}
 
 
 def _sandbox_lines(shop: Shop) -> dict[str, set[tuple[str, str]]]:
@@ -23,10 +24,17 @@ def _sandbox_lines(shop: Shop) -> dict[str, set[tuple[str, str]]]:
     top = shop.sandbox.face("/router/rest")
     return {
         "channels": {(o["order_id"], o["sku_id"]) for o in shop.sandbox.state.orders()},
+        "union": {(o["orderId"], o["productList"][0]["skuId"]) for o in _union_face(shop).orders()},
         "taobao": {(o.trade_id, o.trade_id[:-1] + "0") for o in top.orders},
         "jd": {(str(o["orderId"]), str(o["skuId"])) for o in shop.sandbox.face("/routerjson").orders()},
         "pdd": {(o["order_sn"], o["goods_sign"]) for o in shop.sandbox.face("/api/router").orders()},
     }
+
+
+def _union_face(shop: Shop) -> UnionFace:
+    face = shop.sandbox.face(PREFIX + "order/search")
+    assert isinstance(face, UnionFace)
+    return face
 
 
 def _stored(shop: Shop) -> dict[str, set[tuple[str, str]]]:
@@ -49,7 +57,7 @@ def _sync(shop: Shop, **kw: object) -> OrderSync:
 
 
 async def _sell_everywhere(shop: Shop) -> None:
-    for league in ("taobao", "jd", "pdd"):
+    for league in ("union", "taobao", "jd", "pdd"):
         for room in ROOMS:
             await shop.sell(league, room, count=2)
 
@@ -57,7 +65,7 @@ async def _sell_everywhere(shop: Shop) -> None:
 async def test_windows_overlaps_and_restarts_store_every_order_once(shop: Shop) -> None:
     await _sell_everywhere(shop)
     expected = _sandbox_lines(shop)
-    assert all(expected[name] for name in ("taobao", "jd", "pdd"))
+    assert all(expected[name] for name in ("union", "taobao", "jd", "pdd"))
 
     first = await _sync(shop).run()
     assert all(r.ok for r in first), first
@@ -122,6 +130,8 @@ async def test_each_order_is_credited_to_the_group_whose_link_sold_it(shop: Shop
     await shop.sell("jd", ROOMS[0], count=1)
     await shop.sell("pdd", ROOMS[1], count=1)
     await shop.sell("jd", ROOMS[1], keyword="手机", count=1)
+    await shop.sell("union", ROOMS[0], count=1)
+    await shop.sell("union", ROOMS[1], keyword="手机", count=1)
     await _sync(shop).run()
     with Session(shop.engine) as session:
         rows = session.exec(select(OrderRow)).all()
@@ -132,6 +142,7 @@ async def test_each_order_is_credited_to_the_group_whose_link_sold_it(shop: Shop
     assert by_league["taobao"] == {a}
     assert by_league["jd"] == {a, b}
     assert by_league["pdd"] == {b}
+    assert by_league["union"] == {a, b}  # each group's own promotion spot
 
 
 async def test_one_process_syncs_at_a_time(shop: Shop) -> None:
@@ -191,3 +202,45 @@ async def test_channels_orders_go_to_the_group_whose_owner_bound_the_sharer(shop
         rows = session.exec(select(OrderRow).where(OrderRow.league == "channels")).all()
     assert {r.group_id for r in rows if r.sharer_appid == sharer} == {a}
     assert {r.group_id for r in rows if r.sharer_appid != sharer} == {None}
+
+
+async def test_union_settlements_and_refunds_are_read_again_by_order_id(shop: Shop) -> None:
+    """The union lists orders by payment time only: a later settlement or refund would never show in
+    a window, so the orders still open are read again by id."""
+    from bot.store.orders import figures, history
+
+    await shop.sell("union", ROOMS[0], count=4)
+    face = _union_face(shop)
+    first = await _sync(shop).run("union")
+    assert [r.league for r in first] == ["union"] and first[0].ok
+    with Session(shop.engine) as session:
+        pending = session.exec(
+            select(OrderRow).where(OrderRow.league == "union", OrderRow.status == "pending")
+        ).all()
+    opened = {p.order_id for p in pending}
+    assert len(opened) >= 2, "the sandbox sold too little still pending"
+    settles, refunds = (next(p for p in pending if p.order_id == o) for o in sorted(opened)[:2])
+    total = store.count_orders(shop.engine)
+    a = shop.groups[ROOMS[0]]
+    [before] = figures(shop.engine, group_ids=[a])
+
+    no_overlap = _sync(shop, overlap=timedelta(0))  # the payment windows are not read again
+    face.settle(settles.order_id)
+    [settled] = await no_overlap.run("union")
+    assert settled.ok and settled.refreshed >= len(opened) and (settled.new, settled.changed) == (0, 1)
+    face.refund(refunds.order_id)
+    await no_overlap.run("union")
+    again = await no_overlap.run("union")  # read again: no new history
+    assert again[0].changed == 0 and again[0].refreshed == len(opened) - 2
+
+    def statuses(line: OrderRow) -> list[str]:
+        return [e.status for e in history(shop.engine, "union", line.order_id, line.sku_id)]
+
+    assert statuses(settles) == ["pending", "settled"]
+    assert statuses(refunds) == ["pending", "cancelled"]
+    [after] = figures(shop.engine, group_ids=[a])
+    assert after.settled_fen == before.settled_fen + settles.commission_fen
+    assert (after.orders, after.cancelled) == (before.orders - 1, before.cancelled + 1)
+    assert store.count_orders(shop.engine) == total
+    still_open = set(store.open_order_ids(shop.engine, "union", now() - timedelta(days=1)))
+    assert still_open == opened - {settles.order_id, refunds.order_id}

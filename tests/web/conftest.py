@@ -138,7 +138,7 @@ async def browser_page(tmp_path: Path) -> AsyncIterator[Any]:
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, env=cjk_font_env(tmp_path)
         )
         context = await browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
         context.set_default_timeout(20_000)
@@ -148,6 +148,23 @@ async def browser_page(tmp_path: Path) -> AsyncIterator[Any]:
         finally:
             await context.close()
             await browser.close()
+
+
+def cjk_font_env(tmp_path: Path) -> dict[str, str]:
+    """Chromium's environment with a fontconfig file that adds the Noto Sans CJK font our install already
+    carries (for the charts), so screenshots show Chinese without a system font package."""
+    import cvttf_NotoSansCJK_Regular as cjk
+
+    conf = tmp_path / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
+        f"<dir>{Path(cjk.__file__).parent}</dir>"
+        '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
+        f"<cachedir>{tmp_path / 'fontcache'}</cachedir>"
+        "</fontconfig>",
+        encoding="utf-8",
+    )
+    return {**os.environ, "FONTCONFIG_FILE": str(conf)}
 
 
 async def browser_login(page: Any, console: Console, password: str = PASSWORD) -> None:

@@ -193,3 +193,28 @@ async def test_login_in_a_real_browser(console: Console, browser_page) -> None: 
     await page.wait_for_selector("text=密码不对")
     await browser_login(page, console)
     assert await page.locator("header nav a.on").inner_text() == "概览"
+
+
+async def test_a_database_that_is_briefly_unreachable_gets_a_clear_page_and_changes_nothing(
+    console: Console,
+) -> None:
+    from sqlalchemy import create_engine
+
+    from bot.store.groups import ensure_group, find_group
+
+    group = ensure_group(console.engine, "r1@chatroom", "测试群")
+    client = await console.logged_in()
+    working = console.services.engine
+    console.services.engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/gone")  # refused
+    try:
+        page = await client.get("/")
+        assert page.status_code == 503 and "数据库暂时连不上" in page.text
+        action = await client.post(f"/groups/{group.id}/blocked", data={"blocked": "1"})
+        assert action.status_code == 503 and "没有执行" in action.text
+        assert "Traceback" not in action.text and "psycopg" not in action.text
+    finally:
+        console.services.engine.dispose()
+        console.services.engine = working
+    kept = find_group(working, "r1@chatroom")
+    assert kept is not None and not kept.blocked
+    assert (await client.get("/")).status_code == 200  # back as soon as the database is

@@ -168,6 +168,8 @@ class TopFace:
         self.issued: dict[str, Issued] = {}
         """Token (s.click / uland / m.tb.cn) or 口令 code → what it points at."""
         self.orders: list[TopOrder] = []
+        self._query: tuple[tuple[datetime, datetime, int], list[TopOrder]] | None = None
+        """The last order query's hits: its next pages (position_index) read on from them."""
         self.expired_coupons: set[str] = set()
         self.disabled_methods: set[str] = set()
         """Methods this app "has no access to" (answered 22 Invalid Method), e.g. to force the legacy ones."""
@@ -688,7 +690,15 @@ class TopFace:
         def key(o: TopOrder) -> datetime:
             return o.modified if query_type == 4 else o.created
 
-        hits = sorted((o for o in self.orders if start <= key(o) <= end), key=lambda o: (key(o), o.trade_id))
+        query = (start, end, query_type)
+        if position and self._query is not None and self._query[0] == query:
+            hits = self._query[1]  # a next page: no new scan of every order (that made paging quadratic)
+        else:
+            low, high = start.astimezone(UTC), end.astimezone(UTC)  # one zone: cheaper comparisons
+            hits = sorted(
+                (o for o in self.orders if low <= key(o) <= high), key=lambda o: (key(o), o.trade_id)
+            )
+            self._query = (query, hits)
         chunk = hits[offset : offset + page_size]
         after = offset + len(chunk)
         return {

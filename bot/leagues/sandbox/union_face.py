@@ -14,7 +14,9 @@ Where the reference is silent the face decides, and says so with [U]:
 * 联盟精选 is a deterministic third of the catalogue, best sellers first;
 * `sortType` 1/2 sort by price up/down, 3 by commission; anything else by sales;
 * bad parameters get 40097 "invalid args"; a `generate` for an unknown pid gets 40097 too;
-* `order/search` pages hold 10 orders and filter on payTime.
+* `order/search` pages hold 10 orders and filter on payTime; a later status change (`settle` and
+  `refund`, a test's "the buyer confirmed receipt") shows in `order/info` and in a search over the
+  payment time, with its own `commissionStatusUpdateTime`.
 """
 
 from __future__ import annotations
@@ -143,6 +145,10 @@ class UnionState:
     """Spots deleted through `promotion/del`: never adopted again."""
     amount_quirks: dict[str, str] = field(default_factory=dict)
     """order id → a commission string to send instead of the real one (tests of odd formats)."""
+    later: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+    """order id → (commissionStatus, when it changed, the how-manyth change): settlements and
+    refunds after the payment; each one is dated after the order's previous state."""
+    changes: int = 0
 
 
 class UnionFace:
@@ -535,6 +541,7 @@ class UnionFace:
             len(self.union.links),
             tuple(self.union.amount_quirks.items()),
             tuple(self.union.spots.items()),
+            tuple(self.union.later.items()),
         )
         if self._orders is None or self._orders[0] != key:
             self._orders = (key, self._make_orders())
@@ -559,8 +566,13 @@ class UnionFace:
                 digest = hashlib.blake2b(link.token.encode(), digest_size=6).digest()
                 order_id = f"37{int.from_bytes(digest, 'big') % 10**12:012d}{n}"
                 pay_time = int(link.issued_at) + 90 * (n + 1)
+                changed_at = pay_time + 60
+                hidden = status == "SETTLEMENT_PENDING" and rnd.random() < 0.5  # the same draws as ever
+                if order_id in self.union.later:
+                    status, at, nth = self.union.later[order_id]
+                    changed_at = max(at, changed_at + nth)
                 shown = _yuan(commission)
-                if status == "SETTLEMENT_PENDING" and rnd.random() < 0.5:
+                if status == "SETTLEMENT_PENDING" and hidden:
                     shown = "-"
                 elif status == "SETTLEMENT_CANCELED":
                     shown = "¥0"
@@ -585,7 +597,7 @@ class UnionFace:
                                 "productCnt": count,
                                 "ratio": ratio,
                                 "commissionStatus": status,
-                                "commissionStatusUpdateTime": str(pay_time + 60),
+                                "commissionStatusUpdateTime": str(changed_at),
                                 "profitShardingSucTime": str(pay_time + 86400 * 10)
                                 if status == "SETTLEMENT_SUCCESS"
                                 else "",
@@ -603,6 +615,18 @@ class UnionFace:
                 )
         out.sort(key=lambda o: (o["payTime"], o["orderId"]))
         return out
+
+    def settle(self, order_id: str) -> None:
+        """The buyer confirmed receipt and the union settled the order's commission, now."""
+        self._change(order_id, "SETTLEMENT_SUCCESS")
+
+    def refund(self, order_id: str) -> None:
+        """The buyer got a refund: the order's commission is cancelled, now."""
+        self._change(order_id, "SETTLEMENT_CANCELED")
+
+    def _change(self, order_id: str, status: str) -> None:
+        self.union.changes += 1
+        self.union.later[order_id] = (status, int(self.state.clock()), self.union.changes)
 
     def order_search(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
         q = request.query

@@ -28,7 +28,7 @@ from bot.leagues.http import (
     time_to_retry,
     try_seconds,
 )
-from bot.leagues.metering import count_call
+from bot.leagues.metering import call_failed, call_succeeded, count_call
 from bot.leagues.wechat.errors import QUOTA, RETRYABLE, TOKEN_STALE, RetriesExhausted, classify
 from bot.leagues.wechat.tokens import TokenManager
 from bot.reasons import reason
@@ -131,10 +131,16 @@ class WechatApi:
                     raise _Transient("malformed JSON") from None
                 if not isinstance(data, dict):
                     raise _Transient("JSON is not an object")
-                if errcode_of(data) in RETRYABLE:
-                    raise _Transient(f"errcode {errcode_of(data)}")
+                code = errcode_of(data)
+                if code in RETRYABLE:
+                    raise _Transient(f"errcode {code}")
+                if code and code not in TOKEN_STALE:  # what `call` (or the token manager) will raise
+                    call_failed(self.league, classify(path, code, str(data.get("errmsg", "")), self.league))
+                else:
+                    call_succeeded(self.league)
                 return data
             except (_Transient, TimeoutError, httpx.TimeoutException, httpx.TransportError) as exc:
+                call_failed(self.league, exc)
                 if attempt >= self.max_retries:
                     raise RetriesExhausted(
                         f"{path}: gave up after {attempt + 1} tries: {reason(exc)}"

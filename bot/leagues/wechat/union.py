@@ -759,9 +759,11 @@ class UnionLeague:
         low = start
         while low < end:
             high = min(low + self.order_window, end)
+            first = int(low.timestamp())
+            last = max(int(high.timestamp()) - 1, first)  # whole seconds: a window within one reads it
             page = 1
             while True:
-                data = await self.client.order_search(page, int(low.timestamp()), int(high.timestamp()) - 1)
+                data = await self.client.order_search(page, first, last)
                 rows = data.get("orderList") or []
                 out += self._orders(data)
                 size = _int(data.get("pageSize"), len(rows)) or len(rows)
@@ -771,8 +773,11 @@ class UnionLeague:
             low = high
         return out
 
-    async def orders_since(self, since: datetime) -> list[Order]:
-        return await self.orders_between(since, self.clock() + timedelta(seconds=1))
+    async def orders_since(self, since: datetime, until: datetime | None = None) -> list[Order]:
+        """Orders paid in [since, until) (until: now). The union finds orders by payment time only, so
+        a later settlement or refund is read with `refresh_orders` (the order sync does, for the
+        orders it holds open)."""
+        return await self.orders_between(since, until or self.clock() + timedelta(seconds=1))
 
     async def refresh_orders(self, order_ids: Sequence[str]) -> list[Order]:
         """Current state of known orders (`order/info`), in batches."""

@@ -1,16 +1,204 @@
-"""The 联盟 page (being built)."""
+"""The 联盟 page: each enabled league's health — last call, calls and errors today, the daily quota
+where the league has one — its settings (never a secret), and a "测试凭据" button that makes the one
+cheap authenticated call `tuike check` makes (bot.checks_live.probe_league).
+
+The call figures come from this process's ledger (bot.leagues.metering.LEDGER): inside `tuike run`
+they are the bot's own calls; with the console served alone they are only the console's.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import httpx
+from pydantic import BaseModel, SecretStr
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.web.views import page
+from bot import redact
+from bot.checks_live import PROBE_SECONDS, probe_league
+from bot.leagues.base import League, LeagueConfigError, LeagueUnavailable, QuotaExhausted
+from bot.leagues.metering import LEDGER, Health, Quota, daily_quota, kept_quota, metered
+from bot.orders.dashboard import league_label
+from bot.orders.report import day_start
+from bot.reasons import reason
+from bot.web.services import WebServices
+from bot.web.views import error_page, page
+
+SECRET_WORDS = ("secret", "token", "password", "session", "key")
+"""Setting names never shown even when not typed as a secret (belt and braces: SecretStr is the rule)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """Something on the 概览's "需要处理" list: what is wrong, in a sentence, and where to look."""
+
+    text: str
+    href: str
+
+
+def league_alerts(services: WebServices) -> list[Alert]:
+    """What needs the operator about the leagues, from what this process saw (no call is made):
+    credentials refused, quota used up or nearly, calls failing in a row."""
+    alerts: list[Alert] = []
+    for name in services.leagues:
+        label = league_label(name)
+        health = LEDGER.health(name)
+        if health.failing:
+            if health.last_error_kind == "config":
+                text = f"「{label}」拒绝了凭据或接口没有授权：{health.last_error}"
+            elif health.last_error_kind == "quota":
+                text = f"「{label}」今天的调用额度用完了，明天恢复；这期间机器人只能用缓存回答。"
+            else:
+                times = "最近一次调用" if health.failing == 1 else f"最近 {health.failing} 次调用都"
+                text = f"「{label}」{times}失败了：{health.last_error}"
+            alerts.append(Alert(text, "/leagues"))
+        quota = kept_quota(name)
+        if quota is not None:
+            for line in quota.nearly_used:
+                alerts.append(
+                    Alert(
+                        f"「{label}」今天的额度快用完了：{line.name} 已用 {line.used:,} / {line.limit:,}",
+                        "/leagues",
+                    )
+                )
+    return alerts
+
+
+def shown_settings(section: BaseModel) -> list[tuple[str, str]]:
+    """(name, value) of a league's plain settings: secrets, nested sections and lists left out."""
+    out: list[tuple[str, str]] = []
+    for name in type(section).model_fields:
+        value = getattr(section, name)
+        if isinstance(value, SecretStr) or any(word in name.lower() for word in SECRET_WORDS):
+            continue
+        if isinstance(value, bool):
+            out.append((name, "是" if value else "否"))
+        elif isinstance(value, str | int | float):
+            out.append((name, redact.mask(str(value)) if value != "" else "（未填）"))
+    return out
+
+
+def refusal_text(league: str, error: BaseException) -> str:
+    """What a failed credentials test means, in Chinese, with the league's own words (secrets masked)."""
+    label = league_label(league)
+    detail = redact.mask(reason(error))[:300]
+    if isinstance(error, LeagueConfigError):
+        return f"「{label}」拒绝了凭据或接口没有授权，请检查配置：{detail}"
+    if isinstance(error, QuotaExhausted):
+        return f"「{label}」今天的调用额度已经用完，明天恢复（凭据本身没问题）：{detail}"
+    if isinstance(error, TimeoutError):
+        return f"「{label}」{PROBE_SECONDS * 3:.0f} 秒内没有回应，请稍后再试。"
+    if isinstance(error, LeagueUnavailable | httpx.HTTPError):
+        return f"「{label}」暂时连不上或没有正常回应：{detail}"
+    return f"「{label}」返回了错误：{detail}"
+
+
+@dataclass(frozen=True, slots=True)
+class LeagueView:
+    name: str
+    label: str
+    sandbox: bool
+    health: Health
+    calls_today: int
+    errors_today: int
+    quota: Quota | None
+    settings: list[tuple[str, str]]
+
+    @property
+    def error_percent(self) -> str:
+        if not self.calls_today:
+            return "—"
+        permille = self.errors_today * 1000 // self.calls_today
+        return f"{permille // 10}.{permille % 10}%"
+
+
+async def _views(services: WebServices, now: datetime) -> list[LeagueView]:
+    zone = ZoneInfo(services.settings.bot.timezone)
+    midnight = day_start(now.astimezone(zone).date(), zone)
+    views = []
+    for name, league in services.leagues.items():
+        health = LEDGER.health(name)
+        calls, errors = health.calls_since(midnight)
+        section = getattr(services.settings.leagues, name, None)
+        views.append(
+            LeagueView(
+                name,
+                league_label(name),
+                bool(getattr(section, "sandbox", False)),
+                health,
+                calls,
+                errors,
+                await daily_quota(league, now=now),
+                shown_settings(section) if isinstance(section, BaseModel) else [],
+            )
+        )
+    return views
+
+
+async def _render(
+    request: Request, *, result: tuple[str, bool, str] | None = None, status: int = 200
+) -> Response:
+    services: WebServices = request.app.state.services
+    now = services.clock()
+    context: dict[str, Any] = {
+        "leagues": await _views(services, now),
+        "alone": not services.serves_chat,
+        "result": result,
+        "now": now,
+        "ago": lambda moment: hours_ago(now, moment),
+    }
+    return page(request, "leagues.html", context, title="联盟", status=status)
 
 
 async def show(request: Request) -> Response:
-    return page(request, "placeholder.html", {"label": "联盟"}, title="联盟")
+    return await _render(request)
 
 
-routes: list[BaseRoute] = [Route("/leagues", show, methods=["GET"])]
+async def test_credentials(request: Request) -> Response:
+    services: WebServices = request.app.state.services
+    name = request.path_params["name"]
+    league: League | None = services.leagues.get(name)
+    if league is None:
+        return error_page(request, 404, "没有这个联盟", "它可能没有启用：看配置里的 [leagues.*] enabled。")
+    with metered() as counter:
+        failure = await probe_league(league)
+    label = league_label(name)
+    if failure is not None:
+        return await _render(request, result=(name, False, refusal_text(name, failure)))
+    if counter.calls == 0:  # the league answered from its short cache: nothing was asked just now
+        last = LEDGER.health(name).last_ok_at
+        when = f"（上次成功调用在 {_local(services, last)}）" if last else ""
+        message = f"「{label}」几分钟内刚查过同样的内容，这次直接用了缓存{when}；稍后再测可以真正调用一次。"
+    else:
+        message = f"「{label}」凭据可用：刚才搜索了一次，联盟正常回答。"
+    return RedirectResponse(f"/leagues?ok={quote(message)}", status_code=303)
+
+
+def _local(services: WebServices, moment: datetime) -> str:
+    return moment.astimezone(ZoneInfo(services.settings.bot.timezone)).strftime("%H:%M")
+
+
+def hours_ago(now: datetime, moment: datetime | None) -> str:
+    """'3 分钟前' style, for the last call."""
+    if moment is None:
+        return "还没有调用"
+    seconds = max(int((now - moment) / timedelta(seconds=1)), 0)
+    if seconds < 60:
+        return "刚刚"
+    if seconds < 3600:
+        return f"{seconds // 60} 分钟前"
+    if seconds < 86400:
+        return f"{seconds // 3600} 小时前"
+    return f"{seconds // 86400} 天前"
+
+
+routes: list[BaseRoute] = [
+    Route("/leagues", show, methods=["GET"]),
+    Route("/leagues/{name}/test", test_credentials, methods=["POST"]),
+]

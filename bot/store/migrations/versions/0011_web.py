@@ -1,5 +1,5 @@
 """web console: the operator's password hash, broadcasts (群发) and their target groups, a group's
-blocked flag, and when a member was told a bound order was paid
+blocked flag, and covering indexes for the console's sums over orders and requests
 
 Revision ID: 0011_web
 Revises: 0010_daily_slots
@@ -39,11 +39,17 @@ def upgrade() -> None:
     op.create_index("ix_broadcast_targets_group_id", "broadcast_targets", ["group_id"])
     # plain ADD COLUMN (no batch copy): other tables refer to groups, and a copy would break them on SQLite
     op.add_column("groups", sa.Column("blocked", sa.Boolean(), nullable=False, server_default=sa.false()))
-    op.add_column("rebate_bindings", sa.Column("paid_notice_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index(
+        "ix_orders_dashboard",
+        "orders",
+        ["created_at", "league", "status", "group_id", "paid_fen", "commission_fen"],
+    )
+    op.create_index("ix_request_log_at_outcome", "request_log", ["at", "outcome"])
 
 
 def downgrade() -> None:
-    op.drop_column("rebate_bindings", "paid_notice_at")
+    op.drop_index("ix_request_log_at_outcome", table_name="request_log")
+    op.drop_index("ix_orders_dashboard", table_name="orders")
     op.drop_column("groups", "blocked")
     op.drop_index("ix_broadcast_targets_group_id", table_name="broadcast_targets")
     op.drop_table("broadcast_targets")

@@ -130,6 +130,19 @@ async def test_filters_show_only_the_matching_orders_with_their_totals(console: 
     assert listed(none) == [] and totals(none)[0] == 0 and "没有符合筛选的订单" in none
 
 
+async def test_the_title_search_ignores_case(console: Console) -> None:
+    _store(
+        console.engine,
+        "taobao",
+        (_order("A1", 100, title="Apple AirPods Pro 耳机"), None),
+        (_order("A2", 100, title="小米 Redmi Buds"), None),
+    )
+    client = await console.logged_in()
+    assert listed(await get(client, "/orders", q="airpods")) == ["A1"]
+    assert listed(await get(client, "/orders", q="REDMI buds")) == ["A2"]
+    assert listed(await get(client, "/orders", q="耳机")) == ["A1"]
+
+
 async def test_the_date_range_is_in_the_operators_zone(console: Console) -> None:
     # 16:30 UTC on 1 May is 00:30 on 2 May in Shanghai: a 2 May order for the operator.
     late = datetime(2026, 5, 1, 16, 30, tzinfo=UTC)

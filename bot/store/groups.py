@@ -234,6 +234,35 @@ def _filters(
     return filters
 
 
+def _figures(
+    engine: Engine, since: datetime, only: Group | None
+) -> tuple[dict[int, tuple[int, int]], dict[str, int]]:
+    """Orders and commission per group id, requests per room id, since `since` (only `only`'s when given).
+
+    Summed apart and joined in Python: joined in SQL, SQLite scans one grouped result per group (500
+    groups × 1,000 rows ≈ 100 ms) instead of looking it up."""
+    sqlite = engine.dialect.name == "sqlite"
+    # SQLite, left to itself, groups by walking the group_id / chat_id index and reads every row from the
+    # table (~140 ms each over 100k rows); grouping by an expression makes it range-scan the covering
+    # (created_at …) / (at, outcome, chat_id) indexes instead (~20 ms). PostgreSQL plans this itself.
+    group_key = (col(OrderRow.group_id) + 0) if sqlite else col(OrderRow.group_id)
+    chat_key = col(RequestLog.chat_id).concat("") if sqlite else col(RequestLog.chat_id)
+    in_orders = col(OrderRow.group_id).is_not(None) if only is None else col(OrderRow.group_id) == only.id
+    earned = (
+        select(group_key, func.count(), func.sum(OrderRow.commission_fen))
+        .where(col(OrderRow.created_at) >= since, col(OrderRow.status) != CANCELLED, in_orders)
+        .group_by(group_key)
+    )
+    asked_where = [col(RequestLog.at) >= since]
+    if only is not None:
+        asked_where.append(col(RequestLog.chat_id) == only.room_id)
+    asked = select(chat_key, func.count()).where(*asked_where).group_by(chat_key)
+    with engine.connect() as connection:
+        orders = {int(g): (int(n), int(c or 0)) for g, n, c in connection.execute(earned) if g is not None}
+        requests = {str(chat): int(n) for chat, n in connection.execute(asked)}
+    return orders, requests
+
+
 def _rows(
     engine: Engine,
     since: datetime,
@@ -245,46 +274,35 @@ def _rows(
     only: Group | None = None,
 ) -> list[GroupRow]:
     """`only`: sum that one group's orders and requests, not every group's."""
-    in_orders = col(OrderRow.group_id).is_not(None) if only is None else col(OrderRow.group_id) == only.id
-    earned = (
-        select(
-            col(OrderRow.group_id).label("group_id"),
-            func.count().label("orders"),
-            func.sum(OrderRow.commission_fen).label("commission"),
-        )
-        .where(col(OrderRow.created_at) >= since, col(OrderRow.status) != CANCELLED, in_orders)
-        .group_by(col(OrderRow.group_id))
-        .subquery()
-    )
-    asked_where = [col(RequestLog.at) >= since]
-    if only is not None:
-        asked_where.append(col(RequestLog.chat_id) == only.room_id)
-    asked = (
-        select(col(RequestLog.chat_id).label("chat_id"), func.count().label("requests"))
-        .where(*asked_where)
-        .group_by(col(RequestLog.chat_id))
-        .subquery()
-    )
-    commission = func.coalesce(earned.c.commission, 0)
-    requests = func.coalesce(asked.c.requests, 0)
-    orders = func.coalesce(earned.c.orders, 0)
-    order_by = {
-        "commission": (commission.desc(), requests.desc()),
-        "requests": (requests.desc(), commission.desc()),
-        "name": (col(Group.name),),
-        "newest": (col(Group.created_at).desc(),),
-    }.get(sort, (commission.desc(), requests.desc()))
-    statement = (
-        select(Group, requests, orders, commission)
-        .outerjoin(earned, earned.c.group_id == col(Group.id))
-        .outerjoin(asked, asked.c.chat_id == col(Group.room_id))
-        .where(*filters)
-        .order_by(*order_by, col(Group.id))
-        .offset(offset)
-        .limit(limit)
-    )
+    earned, asked = _figures(engine, since, only)
+
+    def commission(group_id: int) -> int:
+        return earned.get(group_id, (0, 0))[1]
+
     with Session(engine, expire_on_commit=False) as session:
-        found = list(session.exec(statement).all())
+        if sort in ("name", "newest"):
+            order = (col(Group.name),) if sort == "name" else (col(Group.created_at).desc(),)
+            statement = (
+                select(Group).where(*filters).order_by(*order, col(Group.id)).offset(offset).limit(limit)
+            )
+            page = list(session.exec(statement).all())
+        else:  # by figures: rank every matching group's (id, room) in Python, load only the page's rows
+            keys = session.exec(select(Group.id, Group.room_id).where(*filters)).all()
+
+            def rank(key: tuple[int | None, str]) -> tuple[int, int, int]:
+                group_id, room = int(key[0] or 0), key[1]
+                by_commission, by_requests = -commission(group_id), -asked.get(room, 0)
+                if sort == "requests":
+                    return by_requests, by_commission, group_id
+                return by_commission, by_requests, group_id
+
+            wanted = [int(k[0] or 0) for k in sorted(keys, key=rank)[offset : offset + limit]]
+            loaded = {g.id: g for g in session.exec(select(Group).where(col(Group.id).in_(wanted))).all()}
+            page = [loaded[i] for i in wanted if i in loaded]
+        found = [
+            (g, asked.get(g.room_id, 0), earned.get(g.id or 0, (0, 0))[0], commission(g.id or 0))
+            for g in page
+        ]
         ids = [g.id for g, *_ in found if g.id is not None]
         subs: dict[int, list[Subscription]] = {i: [] for i in ids}
         spots: dict[int, list[LeagueSpot]] = {i: [] for i in ids}

@@ -116,7 +116,8 @@ class RequestLog(SQLModel, table=True):
     """One member request, for quota and demand reports."""
 
     __tablename__ = "request_log"
-    __table_args__ = (Index("ix_request_log_at_outcome", "at", "outcome"),)
+    __table_args__ = (Index("ix_request_log_at_outcome_chat", "at", "outcome", "chat_id"),)
+    """Covering for the console's sums by period, outcome and group."""
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True)

@@ -44,11 +44,11 @@ def upgrade() -> None:
         "orders",
         ["created_at", "league", "status", "group_id", "paid_fen", "commission_fen"],
     )
-    op.create_index("ix_request_log_at_outcome", "request_log", ["at", "outcome"])
+    op.create_index("ix_request_log_at_outcome_chat", "request_log", ["at", "outcome", "chat_id"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_request_log_at_outcome", table_name="request_log")
+    op.drop_index("ix_request_log_at_outcome_chat", table_name="request_log")
     op.drop_index("ix_orders_dashboard", table_name="orders")
     op.drop_column("groups", "blocked")
     op.drop_index("ix_broadcast_targets_group_id", table_name="broadcast_targets")

@@ -624,7 +624,7 @@ _MONEY_WORDS = frozenset({"佣金", "收益", "订单"})
 """The owner asks what the group earned: the whole message is the word (“订单到了吗” is chat)."""
 _UNSUBSCRIBE_WORDS = ("取消订阅", "退订")
 _SHARER_BIND = "绑定推客"
-_SHARER_WORDS = {"推客状态": "sharer_status", "解绑推客": "sharer_unbind"}
+_SHARER_WORDS: dict[str, CommandKind] = {"推客状态": "sharer_status", "解绑推客": "sharer_unbind"}
 """The owner's 推客 commands (bot.handlers.sharer): 「绑定推客 <appid>」, and these as the whole message."""
 # Topics the subscribe command may run into without a space ("订阅直播"); anything else after 订阅 without
 # a space is chat ("订阅号今天推的文章…").
@@ -855,7 +855,7 @@ def parse_command(text: str, *, mentioned: bool) -> Command | None:
     if bare in _MONEY_WORDS:
         return Command("commission", "")
     if bare in _SHARER_WORDS:
-        return Command(_SHARER_WORDS[bare], "")  # type: ignore[arg-type]
+        return Command(_SHARER_WORDS[bare], "")
     if s.startswith(_SHARER_BIND):
         rest = s[len(_SHARER_BIND) :]
         if rest.rstrip(_TRAILING_PUNCT) and not (rest[0] in _SEPARATORS or rest[0].isascii()):

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.chat.base import Incoming, MiniProgramCard, Reply, Text
+from bot.handlers.parse import may_be_request
 from bot.handlers.sharer import BIND_PAGE, IN_GROUP_ONLY, SharerHandler
 from bot.handlers.spots import GroupSpots
 from bot.leagues.base import Spot
@@ -190,3 +191,8 @@ async def test_without_the_channels_league_the_owner_is_told(store: Engine) -> N
 async def test_chat_about_sharers_is_not_a_command(handler: SharerHandler) -> None:
     for text in ("绑定推客是什么意思", "推客状态怎么看", "解绑推客了吗", "推客"):
         assert await handler(_msg(text, owner=True)) is None
+
+
+@pytest.mark.parametrize("text", [*COMMANDS, "/绑定推客：wx_sharer_demo03", "推客状态？"])
+def test_the_commands_are_heard_in_a_group_without_an_at(text: str) -> None:
+    assert may_be_request(text)

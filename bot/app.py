@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import Engine
 
@@ -49,6 +50,7 @@ from bot.handlers.router import (
     Router,
     ignore_self,
 )
+from bot.handlers.sharer import SharerHandler, SharerLookup
 from bot.handlers.spots import GroupSpots
 from bot.handlers.subscribe import SubscribeHandler
 from bot.leagues.base import League
@@ -429,7 +431,16 @@ class App:
             timezone=settings.bot.timezone,
             owner_share_percent=settings.rebate.owner_share_percent,
         )
-        handlers: list[Handler] = [subscribe, money]
+        sharer = SharerHandler(
+            engine=self.engine,
+            renderer=renderer,
+            groups=spots,
+            league=cast("SharerLookup | None", league if hasattr(league, "sharer_status") else None),
+            operators=settings.bot.operators,
+            mini_program_appid=settings.leagues.channels.mini_program_appid,
+            deadline=settings.deals.answer_deadline_seconds,
+        )
+        handlers: list[Handler] = [subscribe, money, sharer]
         if settings.rebate.enabled:
             handlers.append(
                 RebateHandler(

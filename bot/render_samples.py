@@ -67,12 +67,29 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "chat_ids": frozenset({"which", "sender_id", "sender_name", "chat_id", "chat_name"}),
         "rebate_paid_notice": frozenset({"order_id", "league", "pending_fen"}),
         "rebate_bind": frozenset({"outcome", "number", "pending_fen", "available_fen", "cancelled"}),
+        "sharer_bind": frozenset(
+            {"outcome", "sharer_appid", "nickname", "register_status", "query", "card", "current_appid"}
+        ),
+        "sharer_status": frozenset(
+            {
+                "outcome",
+                "sharer_appid",
+                "nickname",
+                "bound_at",
+                "register_status",
+                "query",
+                "card",
+                "current_appid",
+            }
+        ),
+        "sharer_unbind": frozenset({"outcome", "sharer_appid"}),
         "rebate_balance": frozenset({"available_fen", "pending_fen", "withdrawing_fen", "paid_fen"}),
         "rebate_withdraw": frozenset({"outcome", "request_id", "amount_fen", "available_fen"}),
     }
 )
 
 SPOT = Spot(league="channels", sharer_appid="wx8d2f3c4b5a697081")
+SHARER_QUERY = "head_supplier_appid=wx5b1e0c9d8a7f6e21&sharer_appid=wx3f9a1c2b7d5e8f60&ticket=9c1f2e7a"
 
 _SUBSCRIBED: Mapping[str, Any] = MappingProxyType(
     {
@@ -510,6 +527,62 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 ("malformed", 0, 0, False),
                 ("usage", 0, 0, False),
             )
+        ),
+        "sharer_bind": tuple(
+            {
+                "outcome": outcome,
+                "sharer_appid": "" if outcome == "usage" else "wx3f9a1c2b7d5e8f60",
+                "nickname": nickname,
+                "register_status": register_status,
+                "query": query,
+                "card": card,
+                "current_appid": current,
+            }
+            for outcome, nickname, register_status, query, card, current in (
+                ("bound", "宝妈好物-阿珍", 2, "", False, ""),
+                ("bound", "", 2, "", False, ""),
+                ("pending", "", 2, "", True, ""),
+                ("pending", "", 2, SHARER_QUERY, False, "wx8d2f3c4b5a697081"),
+                ("register", "", 0, "", True, ""),
+                ("register", "", 1, SHARER_QUERY, False, ""),
+                ("register", "", 3, "", False, ""),
+                ("taken", "", 0, "", False, ""),
+                ("already", "", 0, "", False, "wx3f9a1c2b7d5e8f60"),
+                ("is_default", "", 0, "", False, ""),
+                ("bad_appid", "", 0, "", False, ""),
+                ("unavailable", "", 0, "", False, ""),
+                ("usage", "", 0, "", False, ""),
+            )
+        ),
+        "sharer_status": tuple(
+            {
+                "outcome": outcome,
+                "sharer_appid": "" if outcome == "default" else "wx3f9a1c2b7d5e8f60",
+                "nickname": nickname,
+                "bound_at": bound_at,
+                "register_status": register_status,
+                "query": query,
+                "card": card,
+                "current_appid": current,
+            }
+            for outcome, nickname, bound_at, register_status, query, card, current in (
+                ("own", "宝妈好物-阿珍", datetime(2026, 6, 12, 3, 20, tzinfo=UTC), 2, "", False, ""),
+                ("own", "", None, 2, "", False, ""),
+                ("own_unbound", "", None, 2, "", False, ""),
+                ("default", "", None, 0, "", False, ""),
+                ("now_bound", "宝妈好物-阿珍", None, 2, "", False, ""),
+                ("now_bound", "", None, 2, "", False, ""),
+                ("pending", "", None, 2, "", True, ""),
+                ("pending", "", None, 2, SHARER_QUERY, False, "wx8d2f3c4b5a697081"),
+                ("register", "", None, 0, "", True, ""),
+                ("register", "", None, 1, SHARER_QUERY, False, ""),
+                ("register", "", None, 3, "", False, ""),
+                ("taken", "", None, 2, "", False, ""),
+            )
+        ),
+        "sharer_unbind": (
+            {"outcome": "unbound", "sharer_appid": "wx3f9a1c2b7d5e8f60"},
+            {"outcome": "default", "sharer_appid": ""},
         ),
         "rebate_balance": (
             {"available_fen": 450, "pending_fen": 1_500, "withdrawing_fen": 1_050, "paid_fen": 3_000},

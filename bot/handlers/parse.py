@@ -47,7 +47,17 @@ Platform = Literal["taobao", "jd", "pdd", "channels", "union", "vip", "xiaohongs
 """`taobao` covers Tmall and Tmall Global too: one league serves them all. `vip` (唯品会), `xiaohongshu`
 and `douyin` are recognised so the member hears "暂不支持" instead of a wrong guess; no league serves them."""
 RefKind = Literal["item", "short_link", "tpwd"]
-CommandKind = Literal["search", "help", "subscribe", "unsubscribe", "subscription_status", "commission"]
+CommandKind = Literal[
+    "search",
+    "help",
+    "subscribe",
+    "unsubscribe",
+    "subscription_status",
+    "commission",
+    "sharer_bind",
+    "sharer_status",
+    "sharer_unbind",
+]
 
 PLATFORM_NAMES: dict[str, str] = {
     "taobao": "淘宝/天猫",
@@ -613,6 +623,9 @@ _SUBSCRIBE_WORDS = ("订阅",)
 _MONEY_WORDS = frozenset({"佣金", "收益", "订单"})
 """The owner asks what the group earned: the whole message is the word (“订单到了吗” is chat)."""
 _UNSUBSCRIBE_WORDS = ("取消订阅", "退订")
+_SHARER_BIND = "绑定推客"
+_SHARER_WORDS: dict[str, CommandKind] = {"推客状态": "sharer_status", "解绑推客": "sharer_unbind"}
+"""The owner's 推客 commands (bot.handlers.sharer): 「绑定推客 <appid>」, and these as the whole message."""
 # Topics the subscribe command may run into without a space ("订阅直播"); anything else after 订阅 without
 # a space is chat ("订阅号今天推的文章…").
 _TOPICS = ("每日", "好物", "直播", "日报", "推送", "提醒")
@@ -708,7 +721,15 @@ _COMMAND_HEAD = re.compile(
     + r")(?=\s|$))|"
     + "|".join(
         sorted(
-            {*HELP_WORDS, *_STATUS_WORDS, *_SUBSCRIBE_WORDS, *_UNSUBSCRIBE_WORDS, *_MONEY_WORDS},
+            {
+                *HELP_WORDS,
+                *_STATUS_WORDS,
+                *_SUBSCRIBE_WORDS,
+                *_UNSUBSCRIBE_WORDS,
+                *_MONEY_WORDS,
+                _SHARER_BIND,
+                *_SHARER_WORDS,
+            },
             key=len,
             reverse=True,
         )
@@ -724,6 +745,8 @@ _COMMAND_FIRST = frozenset(
         *_SUBSCRIBE_WORDS,
         *_UNSUBSCRIBE_WORDS,
         *_MONEY_WORDS,
+        _SHARER_BIND,
+        *_SHARER_WORDS,
     )
     for c in (w[0], w[0].upper())
 )
@@ -831,6 +854,15 @@ def parse_command(text: str, *, mentioned: bool) -> Command | None:
         return Command("subscription_status", "")
     if bare in _MONEY_WORDS:
         return Command("commission", "")
+    if bare in _SHARER_WORDS:
+        return Command(_SHARER_WORDS[bare], "")
+    if s.startswith(_SHARER_BIND):
+        rest = s[len(_SHARER_BIND) :]
+        if rest.rstrip(_TRAILING_PUNCT) and not (rest[0] in _SEPARATORS or rest[0].isascii()):
+            return None  # "绑定推客是什么意思": chat
+        if "\n" in rest.strip() or len(rest) > _MAX_OWNER_LINE:
+            return None
+        return Command("sharer_bind", " ".join(rest.strip(_TRAILING_PUNCT).split()))
     if s.startswith(_OWNER_WORDS):
         for word in _UNSUBSCRIBE_WORDS:
             if s.startswith(word):

@@ -76,6 +76,10 @@ class GroupSpots:
                 self._groups.popitem(last=False)
             return group
 
+    def forget(self, room_id: str) -> None:
+        """Read the group's row again on its next message (its owner just changed its sharer)."""
+        self._groups.pop(room_id, None)
+
     async def __call__(self, message: Incoming, league: str) -> Spot:
         return await self.for_group(await self.group(message), league)
 

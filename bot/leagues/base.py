@@ -164,6 +164,33 @@ class Order:
 
 
 @dataclass(frozen=True, slots=True)
+class SharerStatus:
+    """A 推客 (Channels sharer) as the league sees it for the operator's organisation
+    (`get_promoter_register_and_bind_status`, plus the bound sharer's nickname and bind time).
+
+    `register_status`: 0 not registered as a 推客, 1 registering, 2 registered, 3 needs WeChat Pay
+    real-name. `bind_status`: 1 bound to the organisation. The query strings (with their business
+    types) are what `wx.openBusinessView` opens to register or to bind.
+    """
+
+    sharer_appid: str
+    bind_status: int
+    register_status: int
+    bind_query_string: str = ""
+    bind_business_type: str = ""
+    register_query_string: str = ""
+    register_business_type: str = ""
+    nickname: str = ""
+    """The sharer's nickname once bound, when the league says it ("" otherwise)."""
+    bound_at: datetime | None = None
+    """When the sharer was bound to the organisation, when the league says it."""
+
+    @property
+    def bound(self) -> bool:
+        return self.bind_status == 1
+
+
+@dataclass(frozen=True, slots=True)
 class Category:
     category_id: str
     name: str

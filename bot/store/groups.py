@@ -105,6 +105,39 @@ def ensure_groups(engine: Engine, found: Iterable[GroupInfo], account: str) -> i
     return seen
 
 
+# -- the owner's 推客 (Channels sharer) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SharerSet:
+    """What `set_sharer` did: `outcome` is "set", "unchanged" or "taken" (another group holds this
+    sharer: orders are told apart by sharer, so two groups never share one); `group` is the row after."""
+
+    outcome: str
+    group: Group | None
+
+
+def set_sharer(engine: Engine, group_id: int, sharer_appid: str) -> SharerSet:
+    """Make `sharer_appid` the group's Channels sharer ("" goes back to the operator's default)."""
+    with Session(engine, expire_on_commit=False) as session:
+        group = session.get(Group, group_id)
+        if group is None:
+            return SharerSet("unchanged", None)
+        if group.channels_sharer_appid == sharer_appid:
+            return SharerSet("unchanged", group)
+        if sharer_appid:
+            other = session.exec(
+                select(Group.id).where(Group.channels_sharer_appid == sharer_appid, col(Group.id) != group_id)
+            ).first()
+            if other is not None:
+                return SharerSet("taken", group)
+        group.channels_sharer_appid, group.updated_at = sharer_appid, utcnow()
+        session.add(group)
+        session.commit()
+        session.refresh(group)
+        return SharerSet("set", group)
+
+
 # -- blocked groups ------------------------------------------------------------------------------------
 
 _blocked_generation = 0

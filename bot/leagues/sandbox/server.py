@@ -11,9 +11,11 @@ that expire early. Every request is logged (path, errcode) so tests can count ca
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import json
 import random
+import re
 import secrets
 import time
 from collections import Counter
@@ -26,6 +28,8 @@ from bot.leagues.sandbox.http import HttpServer, Request, Response
 
 PROMOTER = "/channels/ec/promoter/"
 HEADSUPPLIER = "/channels/ec/league/headsupplier/"
+SHARER_APPID = re.compile(r"wx[0-9A-Za-z_]{6,32}")
+"""A well-formed sharer appid: "wx" then letters, digits or "_" (the real ones are wx + 16 hex)."""
 BAD_APPIDS = {
     "wx_bad": (40013, "invalid appid"),
     "wx_noip": (40164, "invalid ip 1.2.3.4 ipv6 ::ffff:1.2.3.4, not in whitelist rid: 6f1e-sandbox"),
@@ -84,6 +88,11 @@ class SandboxState:
         self.stable: dict[str, Token] = {}
         self.links: dict[str, IssuedLink] = {}
         self.commission: dict[str, tuple[int, int]] = {}
+        self.sharer_binds: dict[str, float] = {}
+        """Sharers bound to the organisation since the sandbox started (appid → bind time); the
+        catalogue's sharers are bound from the start."""
+        self.sharer_asks: Counter[str] = Counter()
+        """Status queries per sharer appid not in the catalogue: the second one completes the binding."""
         self.calls: Counter[str] = Counter()
         self.log: list[tuple[str, int]] = []
         self.faults = Faults()
@@ -139,6 +148,18 @@ class SandboxState:
         if token.expires_at <= self.clock():
             raise ApiError(42001, "access_token expired rid: sbx")
         return token
+
+    # -- sharers (推客) ----------------------------------------------------------------------------
+
+    def complete_binding(self, sharer_appid: str) -> None:
+        """What the sharer does in WeChat (opening the bind link and agreeing): from now on bound."""
+        self.sharer_binds.setdefault(sharer_appid, self.clock())
+
+    def sharer_bound_at(self, sharer_appid: str) -> float | None:
+        """When the sharer was bound to the organisation; None while it is not."""
+        if any(s.sharer_appid == sharer_appid for s in self.catalogue.sharers):
+            return self.started - 86400 * 30
+        return self.sharer_binds.get(sharer_appid)
 
     # -- links and orders --------------------------------------------------------------------------
 
@@ -561,18 +582,24 @@ class SandboxLeague:
 
     def sharer_list(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
         wanted = str(body.get("sharer_appid") or "")
-        sharers = [s for s in self.state.catalogue.sharers if not wanted or s.sharer_appid == wanted]
-        chunk, next_key, more = _page(sharers, body, 20)
+        state = self.state
+        sharers = [
+            (s.sharer_appid, s.nickname, s.commission_ratio_ppm, s.commission_type)
+            for s in state.catalogue.sharers
+        ]
+        known = {appid for appid, *_ in sharers}
+        sharers += [
+            (appid, f"推客{appid[-4:]}", 500_000, 0) for appid in state.sharer_binds if appid not in known
+        ]
+        chunk, next_key, more = _page([s for s in sharers if not wanted or s[0] == wanted], body, 20)
         out = []
-        for s in chunk:
-            ratio, kind = self.state.commission.get(
-                s.sharer_appid, (s.commission_ratio_ppm, s.commission_type)
-            )
+        for appid, nickname, default_ratio, default_kind in chunk:
+            ratio, kind = state.commission.get(appid, (default_ratio, default_kind))
             out.append(
                 {
-                    "sharer_appid": s.sharer_appid,
-                    "nickname": s.nickname,
-                    "bind_time": int(self.state.started) - 86400 * 30,
+                    "sharer_appid": appid,
+                    "nickname": nickname,
+                    "bind_time": int(state.sharer_bound_at(appid) or state.started),
                     "commission_ratio": ratio,
                     "commission_type": kind,
                 }
@@ -580,15 +607,34 @@ class SandboxLeague:
         return {"sharer_info_list": out, "next_key": next_key, "has_more": more}
 
     def register_status(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        """A catalogue sharer is bound; any other well-formed appid is a registered 推客 not yet bound,
+        until the bind step (`SandboxState.complete_binding`), which the second query also completes
+        (so `make run` can show the whole flow); a malformed appid is refused."""
         appid = self._sharer(body)
-        known = any(s.sharer_appid == appid for s in self.state.catalogue.sharers)
+        if not appid:
+            raise ApiError(10024000, "参数错误: sharer_appid or sharer_openid is required")
+        if "is_simple_register" in body and not isinstance(body["is_simple_register"], bool):
+            raise ApiError(10024000, "参数错误: is_simple_register")
+        if body.get("sharer_appid") and not SHARER_APPID.fullmatch(appid):
+            raise ApiError(10024003, "不合法的appid")
+        state = self.state
+        if state.sharer_bound_at(appid) is None:
+            state.sharer_asks[appid] += 1
+            if state.sharer_asks[appid] >= 2:
+                state.complete_binding(appid)
+        bound = state.sharer_bound_at(appid) is not None
+        token = request.query.get("access_token", "")
+        org = state.tokens[token].appid if token in state.tokens else ""
+        ticket = hashlib.sha256(f"{org}|{appid}".encode()).hexdigest()[:16]
         return {
-            "bind_status": 1 if known else 0,
-            "register_status": 2 if known else 0,
+            "bind_status": 1 if bound else 0,
+            "register_status": 2,
             "register_business_type": "sandbox_register",
-            "register_query_string": f"sharer={appid}",
+            "register_query_string": "" if bound else f"sharer_appid={appid}&ticket={ticket}",
             "bind_business_type": "sandbox_bind",
-            "bind_query_string": f"sharer={appid}",
+            "bind_query_string": ""
+            if bound
+            else f"head_supplier_appid={org}&sharer_appid={appid}&ticket={ticket}",
             "sharer_appid": appid,
         }
 

@@ -324,6 +324,15 @@ class ChannelsClient(WechatApi):
         body = {"sharer_appid": sharer_appid, "is_simple_register": simple}
         return await self.call(PROMOTER + "get_promoter_register_and_bind_status", body)
 
+    async def bound_sharer(self, sharer_appid: str) -> Json | None:
+        """One bound sharer's entry of `get_bind_sharer_list` (nickname, bind_time), None when unlisted."""
+        body = {"sharer_appid": sharer_appid, "next_key": "", "page_size": 1}
+        data = await self.call(PROMOTER + "get_bind_sharer_list", body)
+        for item in data.get("sharer_info_list") or []:
+            if str(item.get("sharer_appid", "")) == sharer_appid:
+                return dict(item)
+        return None
+
     async def set_sharer_commission(
         self, sharer_appid: str, commission_type: int, commission_ratio_ppm: int
     ) -> Json:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -28,12 +29,13 @@ from bot.leagues.base import (
     ProductNotFound,
     PromotionLink,
     SearchQuery,
+    SharerStatus,
     Spot,
     ratio_of,
 )
 from bot.leagues.ttlcache import TtlCache
 from bot.leagues.wechat.client import ChannelsClient, Json
-from bot.leagues.wechat.errors import QuotaExhausted
+from bot.leagues.wechat.errors import QuotaExhausted, WechatApiError
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,14 @@ def candidates(query: SearchQuery) -> int:
     if query.shown:
         wanted = min(wanted, max(query.shown + SHOWN_SPARE, 5))
     return wanted
+
+
+def _int(value: Any) -> int:
+    """A status field as an int: the docs show numbers as strings in places."""
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _ts(value: Any) -> datetime | None:
@@ -323,6 +333,35 @@ class ChannelsLeague:
             )
             for n in nodes
         ]
+
+    # -- sharers (推客) ----------------------------------------------------------------------------
+
+    async def sharer_status(self, sharer_appid: str) -> SharerStatus:
+        """Whether `sharer_appid` is registered as a 推客 and bound to the operator's organisation
+        (the simple register flow), with its nickname and bind time once bound. Never cached: an owner
+        asks again right after finishing the binding in WeChat."""
+        data = await self.client.register_and_bind_status(sharer_appid, simple=True)
+        status = SharerStatus(
+            sharer_appid=str(data.get("sharer_appid") or sharer_appid),
+            bind_status=_int(data.get("bind_status")),
+            register_status=_int(data.get("register_status")),
+            bind_query_string=str(data.get("bind_query_string") or ""),
+            bind_business_type=str(data.get("bind_business_type") or ""),
+            register_query_string=str(data.get("register_query_string") or ""),
+            register_business_type=str(data.get("register_business_type") or ""),
+        )
+        if not status.bound:
+            return status
+        try:
+            listed = await self.client.bound_sharer(sharer_appid)
+        except WechatApiError as exc:  # the nickname is a nicety: the binding itself is known
+            log.info("sharer list for %s failed: %s", sharer_appid, exc)
+            listed = None
+        if listed is None:
+            return status
+        return replace(
+            status, nickname=str(listed.get("nickname") or ""), bound_at=_ts(listed.get("bind_time"))
+        )
 
     # -- lives and orders --------------------------------------------------------------------------
 

@@ -309,6 +309,8 @@ class Broadcast(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     text: str = Field(sa_type=Text)
+    products: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
+    """Deals picked for it, as "league:product_id" joined by ","; each group gets them with its own links."""
     created_by: str = Field(default="", sa_type=SafeString(128))
     created_at: datetime = Field(default_factory=utcnow)
 

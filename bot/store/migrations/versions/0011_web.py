@@ -26,6 +26,7 @@ def upgrade() -> None:
         "broadcasts",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("products", sa.Text(), nullable=False, server_default=""),
         sa.Column("created_by", sa.String(128), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )

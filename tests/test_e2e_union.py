@@ -96,7 +96,9 @@ async def test_running_out_of_spots_tells_the_admin_chat_and_every_group_is_answ
     from bot.leagues.wechat.union import UnionClient, UnionLeague
     from tests.test_e2e_deals import ScriptedChannel
 
-    config = write_config('[bot]\nadmin_chat = "admin-room"\n' + CONFIG)
+    # a scripted channel is paced like a real account: the test's account may send as fast as it likes
+    unpaced = "\n[push]\nrate_per_minute = 600\njitter_min_seconds = 0\njitter_max_seconds = 0\n"
+    config = write_config('[bot]\nadmin_chat = "admin-room"\n' + CONFIG + unpaced)
     async with SandboxServer() as sandbox:
         face = sandbox.face(PREFIX + "promotion/add")
         face.union.max_spots = 3  # the default and two groups

@@ -32,6 +32,7 @@ from sqlalchemy import Engine
 
 from bot.chat.base import Incoming, MiniProgramCard, Reply, Text
 from bot.handlers.deals import HARD_STOP_MARGIN
+from bot.handlers.owners import owner_refusal
 from bot.handlers.parse import parse_command
 from bot.handlers.spots import GroupSpots
 from bot.leagues.base import LeagueConfigError, LeagueError, QuotaExhausted, SharerStatus
@@ -99,13 +100,9 @@ class SharerHandler:
         command = parse_command(message.text, mentioned=message.mentioned or not message.is_group)
         if command is None or command.kind not in KINDS:
             return None
-        if not message.is_group:
-            return Reply.text(IN_GROUP_ONLY)
-        if not (message.sender_is_owner or message.sender_id in self.operators):
-            text = await self.renderer.render_async(
-                "not_owner", {"asker": message.sender_name}, group=message.chat_id
-            )
-            return Reply.text(text, mention_sender=True)
+        refused = await owner_refusal(message, self.renderer, self.operators, IN_GROUP_ONLY)
+        if refused is not None:
+            return refused
         group = await self.groups.group(message)
         if group is None or group.id is None:
             return None

@@ -291,12 +291,24 @@ async def save(request: Request) -> Response:
             now=services.clock,
         )
     except (tf.TemplateRejectedError, tf.EditRefusedError) as exc:
-        problem = exc.problem if isinstance(exc, tf.TemplateRejectedError) else tf.Problem("原因", str(exc))
-        values = await _editor_context(request, kind, group)
-        values.update(source=source, problem=problem, sample=sample)
-        return page(request, "template_editor.html", values, status=400, title=f"模板 · {values['label']}")
+        return await _refused(request, kind, group, exc, 400, source=source, sample=sample)
     where = f"「{group.name}」的单独模板" if group else "运营目录"
     return RedirectResponse(_editor_url(kind, group, f"已保存到{where}，下一条消息就会用上"), status_code=303)
+
+
+async def _refused(
+    request: Request,
+    kind: str,
+    group: GroupChoice | None,
+    exc: tf.TemplateRejectedError | tf.EditRefusedError,
+    status: int,
+    **shown: Any,
+) -> Response:
+    """The editor again, with the reason a save or restore was refused (nothing was written)."""
+    problem = exc.problem if isinstance(exc, tf.TemplateRejectedError) else tf.Problem("原因", str(exc))
+    values = await _editor_context(request, kind, group)
+    values.update(problem=problem, **shown)
+    return page(request, "template_editor.html", values, status=status, title=f"模板 · {values['label']}")
 
 
 async def restore(request: Request) -> Response:
@@ -318,11 +330,8 @@ async def restore(request: Request) -> Response:
             now=services.clock,
         )
     except (tf.TemplateRejectedError, tf.EditRefusedError) as exc:
-        problem = exc.problem if isinstance(exc, tf.TemplateRejectedError) else tf.Problem("原因", str(exc))
-        values = await _editor_context(request, kind, group)
-        values.update(problem=problem, refused="没有恢复。")
         status = 400 if isinstance(exc, tf.TemplateRejectedError) else 404
-        return page(request, "template_editor.html", values, status=status, title=f"模板 · {values['label']}")
+        return await _refused(request, kind, group, exc, status, refused="没有恢复。")
     return RedirectResponse(_editor_url(kind, group, "已恢复这个版本，原来的放进了历史"), status_code=303)
 
 

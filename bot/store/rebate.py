@@ -6,6 +6,16 @@ lines' current status (pending → pending bucket, settled → available, cancel
 share promised when it was bound; `reconcile` appends the difference, so running it again appends
 nothing, and a refund after settlement appends a reversal instead of changing history.
 
+Money is safe under concurrency without a lock in the process (several bot processes may share one
+PostgreSQL database): `request_withdrawal` and `pay` read then write inside `_member_transaction`,
+which serialises every withdrawal and payment of one member — BEGIN IMMEDIATE on SQLite (the
+database's one write lock, taken before the read), a transaction-scoped advisory lock per member on
+PostgreSQL (pg_advisory_xact_lock; each statement after it sees what the previous holder committed).
+So two 提现 at the same moment cannot both pass the balance check, and a console click racing
+`tuike rebate pay` records one payment. `bind` relies on the unique (league, order id) constraint of
+the bindings: of several members binding one order at once, one inserts, the others are told it is
+taken.
+
 One entry kind moves no money: `paid_notice` (amount 0, pending bucket) records that the member was
 told their order is tracked — by the 绑定 answer, or by the paid-order notice after a sync
 (`claim_paid_notices`) — so that they are told once per order, whatever restarts in between.
@@ -13,12 +23,15 @@ told their order is tracked — by the 绑定 answer, or by the paid-order notic
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, exists, func
+from sqlalchemy import Engine, exists, func, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -32,6 +45,41 @@ BUCKETS = (PENDING, AVAILABLE, WITHDRAWING, PAID)
 ORDER_NUMBER = re.compile(r"^[0-9][0-9\-]{5,63}$")
 SUFFIX_DAYS = 30
 """A 6-digit suffix is matched against orders created in this many days (older ones need the full number)."""
+
+
+_LOCK_SPACE = b"tuike.rebate.member\0"
+"""Prefix of the text hashed into a member's PostgreSQL advisory lock key (keeps it apart from others)."""
+
+
+def _member_lock_key(member_id: str) -> int:
+    """A stable signed 64-bit advisory lock key for `member_id` (a collision only serialises two members)."""
+    digest = hashlib.blake2b(_LOCK_SPACE + member_id.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@contextmanager
+def _member_transaction(engine: Engine, member_id: str) -> Iterator[Session]:
+    """A session whose transaction holds the member's ledger lock from its first statement until it
+    commits or rolls back: what it reads stays true until it writes. Leaving the block without a
+    commit rolls back (and lets go of the lock)."""
+    with Session(engine) as session:
+        connection = session.connection()
+        if engine.dialect.name == "sqlite":
+            # pysqlite would begin a deferred transaction only at the first write, after the reads;
+            # an explicit BEGIN IMMEDIATE takes the write lock now and pysqlite then commits it.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif engine.dialect.name == "postgresql":
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(CAST(:key AS bigint))"),
+                {"key": _member_lock_key(member_id)},
+            )
+        else:  # pragma: no cover - the store runs on SQLite and PostgreSQL only
+            raise RuntimeError(f"no ledger lock for the {engine.dialect.name} database")
+        try:
+            yield session
+        finally:
+            if session.in_transaction():
+                session.rollback()
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,8 +282,9 @@ def balance(engine: Engine, member_id: str) -> dict[str, int]:
 
 def request_withdrawal(engine: Engine, member_id: str, amount_fen: int | None = None) -> tuple[int, int]:
     """Ask to be paid `amount_fen` (default: everything available). Returns (request id, amount);
-    (0, available) when the amount is not there to withdraw."""
-    with Session(engine) as session:
+    (0, available) when the amount is not there to withdraw. Requests of one member at the same
+    moment take turns, so together they never ask for more than was available."""
+    with _member_transaction(engine, member_id) as session:
         available = int(
             session.exec(
                 select(func.coalesce(func.sum(RebateEntry.amount_fen), 0)).where(
@@ -252,18 +301,19 @@ def request_withdrawal(engine: Engine, member_id: str, amount_fen: int | None = 
         session.add(request)
         session.flush()
         assert request.id is not None
-        request.withdrawal_id = request.id
+        request_id = request.id
+        request.withdrawal_id = request_id
         session.add(
             RebateEntry(
                 member_id=member_id,
                 kind="withdrawal_request",
                 bucket=WITHDRAWING,
                 amount_fen=amount,
-                withdrawal_id=request.id,
+                withdrawal_id=request_id,
             )
         )
         session.commit()
-        return request.id, amount
+        return request_id, amount
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,16 +342,27 @@ def withdrawals(engine: Engine, unpaid_only: bool = False) -> list[Withdrawal]:
     return [w for w in out if not (unpaid_only and w.paid)]
 
 
+def _request(session: Session, withdrawal_id: int) -> RebateEntry | None:
+    return session.exec(
+        select(RebateEntry).where(
+            RebateEntry.withdrawal_id == withdrawal_id,
+            RebateEntry.kind == "withdrawal_request",
+            RebateEntry.bucket == WITHDRAWING,
+        )
+    ).first()
+
+
 def pay(engine: Engine, withdrawal_id: int) -> Withdrawal | None:
-    """Record that the operator paid request `withdrawal_id` by hand; None when there is no such unpaid one."""
+    """Record that the operator paid request `withdrawal_id` by hand; None when there is no such unpaid one.
+    The console's 标记已付 and `tuike rebate pay` at the same moment record one payment: the check that it
+    is not paid yet and the payment happen under the member's ledger lock."""
     with Session(engine) as session:
-        request = session.exec(
-            select(RebateEntry).where(
-                RebateEntry.withdrawal_id == withdrawal_id,
-                RebateEntry.kind == "withdrawal_request",
-                RebateEntry.bucket == WITHDRAWING,
-            )
-        ).first()
+        found = _request(session, withdrawal_id)  # whose request: entries never change, no lock needed
+        member_id = found.member_id if found is not None else None
+    if member_id is None:
+        return None
+    with _member_transaction(engine, member_id) as session:
+        request = _request(session, withdrawal_id)
         done = session.exec(
             select(RebateEntry.id).where(
                 RebateEntry.withdrawal_id == withdrawal_id, RebateEntry.kind == "withdrawal_paid"
@@ -309,6 +370,7 @@ def pay(engine: Engine, withdrawal_id: int) -> Withdrawal | None:
         ).first()
         if request is None or done is not None:
             return None
+        paid = Withdrawal(withdrawal_id, request.member_id, request.amount_fen, request.created_at, True)
         for bucket, amount in ((WITHDRAWING, -request.amount_fen), (PAID, request.amount_fen)):
             session.add(
                 RebateEntry(
@@ -319,5 +381,9 @@ def pay(engine: Engine, withdrawal_id: int) -> Withdrawal | None:
                     withdrawal_id=withdrawal_id,
                 )
             )
-        session.commit()
-        return Withdrawal(withdrawal_id, request.member_id, request.amount_fen, request.created_at, True)
+        try:
+            session.commit()
+        except IntegrityError:  # a unique (withdrawal_id, kind, bucket) index, where there is one, said: paid
+            session.rollback()
+            return None
+        return paid

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -37,11 +36,6 @@ KIND_NAMES = {
 }
 RECENTLY_PAID = 20
 MAX_TEXT = 64
-
-_paying = threading.Lock()
-"""One "mark paid" at a time in this process: bot.store.rebate.pay reads then writes, so two clicks on
-the same request at once must not both pass its "not paid yet" check."""
-
 
 def member_link(member_id: str) -> str:
     return "/rebates/member/" + quote(member_id, safe="")
@@ -161,13 +155,13 @@ async def member(request: Request) -> Response:
 def _pay(
     services: WebServices, withdrawal_id: int
 ) -> tuple[rebate.Withdrawal | None, rebate.Withdrawal | None]:
-    """(the request now recorded as paid, or None; and the request as it was when refused, if any)."""
-    with _paying:
-        done = rebate.pay(services.engine, withdrawal_id)
-        if done is not None:
-            return done, None
-        known = next((w for w in rebate.withdrawals(services.engine) if w.id == withdrawal_id), None)
-        return None, known
+    """(the request now recorded as paid, or None; and the request as it was when refused, if any).
+    `rebate.pay` is atomic across processes (the member's lock), so two clicks record one payment."""
+    done = rebate.pay(services.engine, withdrawal_id)
+    if done is not None:
+        return done, None
+    known = next((w for w in rebate.withdrawals(services.engine) if w.id == withdrawal_id), None)
+    return None, known
 
 
 async def pay(request: Request) -> Response:

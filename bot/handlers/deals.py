@@ -6,6 +6,8 @@ unknown product or a league in trouble each have their own template — never si
 And they hear it in time: past `answer_deadline_seconds` the member gets "联盟那边有点慢"; the real
 answer follows once if it comes within the grace, else it only fills the caches for the next asker.
 A keyword search still running after `searching_notice_seconds` first sends one "正在帮你找…".
+A keyword that is a product's whole title (pasted from a deal the bot posted) is answered with that
+product alone, found without a search when a league showed it lately.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ calls a realistic replay costs.
 
 Prints: ignore-path throughput (msgs/s, one core); p50/p99 message-in → reply-out with warm caches;
 the same with the sandbox league on loopback (cold caches); league calls per request over a replay of
-1,000 requests where 70% repeat a product.
+1,000 requests in one group where 70% repeat one of 20 links the bot made and 30% paste `找 <title>` of
+a product from a 200-product list the bot fetched, with the calls of each kind (league and method).
 """
 
 from __future__ import annotations
@@ -16,15 +17,20 @@ import random
 import statistics
 import tempfile
 import time
-from contextlib import AsyncExitStack
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 from bot.app import build_deals, build_renderer, build_router
 from bot.chat.base import Incoming
 from bot.config import parse_settings
 from bot.leagues.base import SearchQuery
+from bot.leagues.form_gateway import FormGatewayClient
 from bot.leagues.metering import metered
 from bot.leagues.setup import open_leagues
+from bot.leagues.wechat.client import WechatApi
 from bot.store import db
 from bot.store.requests import RequestRecorder
 
@@ -52,6 +58,28 @@ CHAT = [
 
 def msg(i: int, text: str, chat: str = "room@chatroom") -> Incoming:
     return Incoming(f"m{i}", chat, "测试群", f"u{i % 50}", f"成员{i % 50}", text)
+
+
+@contextmanager
+def calls_by_method() -> Iterator[Counter[str]]:
+    """League calls while inside, by "league method" (each try of a WeChat path or a gateway method)."""
+    seen: Counter[str] = Counter()
+    raw, post = WechatApi._raw, FormGatewayClient.post
+
+    async def counted_raw(self: WechatApi, method: str, path: str, *args: Any, **kwargs: Any) -> Any:
+        seen[f"{self.league} {path.rsplit('/', 1)[-1]}"] += 1
+        return await raw(self, method, path, *args, **kwargs)
+
+    async def counted_post(self: FormGatewayClient, name: str, *args: Any, **kwargs: Any) -> Any:
+        seen[f"{self.league} {name}"] += 1
+        return await post(self, name, *args, **kwargs)
+
+    WechatApi._raw = counted_raw  # type: ignore[method-assign]
+    FormGatewayClient.post = counted_post  # type: ignore[method-assign,assignment]
+    try:
+        yield seen
+    finally:
+        WechatApi._raw, FormGatewayClient.post = raw, post  # type: ignore[method-assign]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -113,15 +141,20 @@ async def main() -> None:
         requests = 1000
         unseen = list(fresh[20:])
         asked: set[str] = set()
-        for i in range(requests):
-            if seeds.random() < 0.7 or not unseen:
-                text = seeds.choice(link_msgs)
-            else:
-                text = f"找 {unseen.pop().title}"
-            with metered() as counter:
-                await router(msg(3_000_000 + i, text, chat="replay@chatroom"))
-            calls += counter.calls
-            asked.add(text)
+        answered: set[str] = set()
+        """Unique requests the bot answered: a `找` line over 40 characters is chat to the parser."""
+        with calls_by_method() as by_method:
+            for i in range(requests):
+                if seeds.random() < 0.7 or not unseen:
+                    text = seeds.choice(link_msgs)
+                else:
+                    text = f"找 {unseen.pop().title}"
+                with metered() as counter:
+                    reply = await router(msg(3_000_000 + i, text, chat="replay@chatroom"))
+                calls += counter.calls
+                asked.add(text)
+                if reply is not None and reply.parts:
+                    answered.add(text)
         await recorder.close()
     engine.dispose()
     print(f"ignore path: {ignore_rate:,.0f} messages/s (one core, full router)")
@@ -134,8 +167,11 @@ async def main() -> None:
     )
     print(
         f"replay of {requests} requests (70% repeat a product): {calls / requests:.2f} league calls per request, "
-        f"{calls / len(asked):.2f} per unique request ({len(asked)} unique)"
+        f"{calls / len(asked):.2f} per unique request ({len(asked)} unique), "
+        f"{calls / len(answered):.2f} per unique request answered ({len(answered)})"
     )
+    for name, count in by_method.most_common():
+        print(f"  {name}: {count} ({count / len(asked):.2f} per unique request)")
     figures = {
         "ignore_msgs_per_s": round(ignore_rate),
         "warm_p50_ms": round(pct(warm, 0.5), 3),
@@ -145,6 +181,8 @@ async def main() -> None:
         "calls_per_cold_keyword": round(cold_calls / len(cold), 1),
         "replay_calls_per_request": round(calls / requests, 2),
         "replay_calls_per_unique_request": round(calls / len(asked), 2),
+        "replay_calls_per_answered_unique_request": round(calls / len(answered), 2),
+        "replay_calls_by_method": dict(by_method.most_common()),
     }
     print(json.dumps(figures))
 

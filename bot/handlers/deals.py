@@ -6,6 +6,8 @@ unknown product or a league in trouble each have their own template — never si
 And they hear it in time: past `answer_deadline_seconds` the member gets "联盟那边有点慢"; the real
 answer follows once if it comes within the grace, else it only fills the caches for the next asker.
 A keyword search still running after `searching_notice_seconds` first sends one "正在帮你找…".
+A keyword that is a product's whole title (pasted from a deal the bot posted) is answered with that
+product alone, found without a search when a league showed it lately.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from bot.chat.base import Image, Incoming, LinkCard, MiniProgramCard, Reply, ReplyPart, Text
 from bot.config import DealSettings
@@ -107,6 +109,13 @@ def link_card(product: Product, link: PromotionLink) -> LinkCard | None:
 def web_image(url: str) -> str:
     """The picture's address when a chat platform can fetch it (http/https), else ''."""
     return url if url.startswith(("http://", "https://")) else ""
+
+
+@runtime_checkable
+class KnowsTitles(Protocol):
+    """A league that can find a product it showed lately by its whole title, with no list call."""
+
+    async def product_titled(self, title: str) -> Product | None: ...
 
 
 class SearchCache:
@@ -378,6 +387,11 @@ class DealsHandler:
                 await self._render(message, "platform_unsupported", {"platform_name": "商品搜索"}),
                 "unsupported",
             )
+        titled = await self._titled(leagues, keyword)
+        if titled is not None:
+            answer = await self._show(message, keyword, [titled[1]], {id(titled[1]): titled[0]})
+            if isinstance(answer, _Outcome):
+                return answer  # else no link for it (off promotion since?): the usual search decides
         results = await asyncio.gather(
             *(self._search(league, keyword) for league in leagues), return_exceptions=True
         )
@@ -397,6 +411,18 @@ class DealsHandler:
             return await self._league_trouble(message, failed_league, error)
         league_of = {id(p): lg for lg, p in found}
         top = mix_leagues(per_league, self.settings.results_per_search, self.settings.rank_by, keyword)
+        answer = await self._show(message, keyword, top, league_of)
+        return answer if isinstance(answer, _Outcome) else await self._league_trouble(message, *answer)
+
+    async def _show(
+        self,
+        message: Incoming,
+        keyword: str,
+        top: list[Product],
+        league_of: Mapping[int, League],
+    ) -> _Outcome | tuple[League, LeagueError]:
+        """The search answer for `top` (links made for the group's spot), or the first league's
+        trouble when not one link could be made."""
         made = await asyncio.gather(
             *(self._spot_and_link(message, league_of[id(p)], p) for p in top), return_exceptions=True
         )
@@ -413,7 +439,7 @@ class DealsHandler:
                 items.append(self._deal_context(p, link))
                 shown.append((p, link))
         if not items and failed is not None:
-            return await self._league_trouble(message, *failed)
+            return failed
         if failed is not None and isinstance(failed[1], LeagueConfigError):
             log.error("league %s needs the operator: %s", failed[0].name, failed[1])
         # Shown back under the bot's name: never a member's link, never a paragraph.
@@ -428,6 +454,24 @@ class DealsHandler:
             next((c for c in cards if c is not None), None),
             web_image(shown[0][0].image) if shown else "",
         )
+
+    async def _titled(self, leagues: list[League], keyword: str) -> tuple[League, Product] | None:
+        """The product whose whole title the keyword is, from the first league that showed it lately
+        (`KnowsTitles`): a member pasting the title of a deal the bot posted gets that deal, without
+        a search. Not asked while every league's search for the keyword is cached anyway."""
+        if all(self.search_cache.get(league.name, keyword) is not None for league in leagues):
+            return None
+        for league in leagues:
+            if not isinstance(league, KnowsTitles):
+                continue
+            try:
+                product = await league.product_titled(keyword)
+            except LeagueError as exc:  # the search below meets the same trouble and says so
+                log.info("title lookup on %s failed: %s", league.name, exc)
+                continue
+            if product is not None:
+                return league, product
+        return None
 
     async def _spot_and_link(self, message: Incoming, league: League, product: Product) -> PromotionLink:
         return await self._link(league, product, await self.spots(message, league.name))

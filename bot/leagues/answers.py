@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,6 +38,7 @@ class StoredAnswers:
         if self.engine is None:
             return None
         engine = self.engine
+        key = key[:128]  # as `put_many` keeps it
 
         def read() -> tuple[str, datetime] | None:
             statement = select(_TABLE.c.payload, _TABLE.c.expires_at).where(
@@ -58,17 +60,25 @@ class StoredAnswers:
         return answer if isinstance(answer, dict) else None
 
     async def put(self, kind: str, key: str, answer: Json, lifetime: float) -> None:
-        if self.engine is None:
+        await self.put_many([(kind, key, answer, lifetime)])
+
+    async def put_many(self, answers: Sequence[tuple[str, str, Json, float]]) -> None:
+        """Keep several answers (kind, key, answer, lifetime) in one transaction: a detail and the
+        index entries that lead to it cost one write."""
+        if self.engine is None or not answers:
             return
         engine = self.engine
         now = _now()
-        row = {
-            "league": self.league,
-            "kind": kind,
-            "key": key[:128],
-            "payload": json.dumps(answer, ensure_ascii=False),
-            "fetched_at": now,
-            "expires_at": now + timedelta(seconds=lifetime),
+        rows = {
+            (kind, key[:128]): {
+                "league": self.league,
+                "kind": kind,
+                "key": key[:128],
+                "payload": json.dumps(answer, ensure_ascii=False),
+                "fetched_at": now,
+                "expires_at": now + timedelta(seconds=lifetime),
+            }
+            for kind, key, answer, lifetime in answers
         }
 
         def write() -> None:
@@ -77,12 +87,15 @@ class StoredAnswers:
                 from sqlalchemy.dialects import postgresql
 
                 module = postgresql
-            statement = module.insert(_TABLE).values(**row)
-            statement = statement.on_conflict_do_update(
-                index_elements=["league", "kind", "key"],
-                set_={name: statement.excluded[name] for name in ("payload", "fetched_at", "expires_at")},
-            )
             with engine.begin() as connection:
-                connection.execute(statement)
+                for row in rows.values():
+                    statement = module.insert(_TABLE).values(**row)
+                    statement = statement.on_conflict_do_update(
+                        index_elements=["league", "kind", "key"],
+                        set_={
+                            name: statement.excluded[name] for name in ("payload", "fetched_at", "expires_at")
+                        },
+                    )
+                    connection.execute(statement)
 
         await asyncio.to_thread(write)

@@ -10,6 +10,8 @@ in `[deals] rank_by`:
 
 For a keyword search, how well a title answers the keyword comes first (bot/leagues/relevance.py):
 the chosen order ranks among equally relevant products, never a cable above the phone asked for.
+A keyword that is a product's whole title is answered with that product alone (and any other that
+bears the very same title), not with two look-alikes beside it.
 Scores order products and never touch a price, so the float in the weighted mix is harmless.
 """
 
@@ -20,7 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import Literal
 
 from bot.leagues.base import Product
-from bot.leagues.relevance import title_relevance
+from bot.leagues.relevance import is_title, title_relevance
 
 RankBy = Literal["weighted", "final_price", "commission", "sales"]
 
@@ -72,8 +74,11 @@ def mix_leagues(
     One league: `rank_products` as always. Several: each league's best is in, in the operator's league
     order, so every searched league shows; the rest of the places go to the best remaining; then the
     chosen are shown in `rank_by` order (the weighted mix shows them cheapest after coupon first),
-    the most relevant to `keyword` first.
+    the most relevant to `keyword` first. When `keyword` is some products' whole title, only those.
     """
+    titled = [[p for p in products if is_title(keyword, p.title)] for products in per_league]
+    if any(titled):
+        per_league = titled
     lists = [rank_products(products, rank_by, keyword) for products in per_league if products]
     if len(lists) <= 1:
         return lists[0][:limit] if lists else []

@@ -5,6 +5,9 @@ and must not lose what the member asked for on the way: `找 苹果手机` wants
 title merely says it fits an iPhone. So a title is scored by how many of the keyword's parts it holds
 in its own words (what follows 适用 is what the product fits, not what it is), knowing that 苹果 is
 Apple; the ranking orders by that first. The sandbox league's search uses the same normalising.
+
+A member who pastes a product's whole title (`找 <title>`, copied from a deal the bot posted) wants
+that product: `title_key` is what two titles are compared by, so the answer is that product alone.
 """
 
 from __future__ import annotations
@@ -36,6 +39,18 @@ _TOKEN = re.compile(r"[a-z]+|[0-9]+(?:\.[0-9]+)?|[\u3400-\u9fff]+")
 def normalise(text: str) -> str:
     """Full width to half width (NFKC) and case folded: `ＩＰＨＯＮＥ` and `iPhone` are `iphone`."""
     return unicodedata.normalize("NFKC", text).casefold()
+
+
+def title_key(text: str) -> str:
+    """A title as compared with a pasted one: its words, numbers and Chinese normalised, without the
+    spaces and punctuation between them (`《三体》 全三册` and `三体》全三册` match: a chat client or the
+    command parser may drop a bracket or a space on the way)."""
+    return "".join(raw_tokens(text))
+
+
+def is_title(keyword: str, title: str) -> bool:
+    """Whether the keyword is the product's whole title (see `title_key`), not just words of it."""
+    return bool(title) and title_key(keyword) == title_key(title)
 
 
 def raw_tokens(text: str) -> list[str]:

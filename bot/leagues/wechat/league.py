@@ -33,6 +33,7 @@ from bot.leagues.base import (
     Spot,
     ratio_of,
 )
+from bot.leagues.relevance import title_key
 from bot.leagues.ttlcache import TtlCache
 from bot.leagues.wechat.client import ChannelsClient, Json
 from bot.leagues.wechat.errors import QuotaExhausted, WechatApiError
@@ -51,6 +52,9 @@ PRODUCT_LIFETIME = 3600.0
 """Seconds a product's detail is kept in the store: prices and commission change a few times a day."""
 COUPON_LIFETIME = 900.0
 """Seconds a coupon's detail is kept: its remaining stock is what goes stale first."""
+TITLE_LIFETIME = 86400.0
+"""Seconds a title is remembered as leading to its product (`product_titled`): only a pointer, the
+product's detail keeps its own lifetime and the title is checked again on every use."""
 
 
 SHOWN_SPARE = 2
@@ -71,6 +75,16 @@ def candidates(query: SearchQuery) -> int:
     if query.shown:
         wanted = min(wanted, max(query.shown + SHOWN_SPARE, 5))
     return wanted
+
+
+def _title_entry(data: Json) -> list[tuple[str, str, Json, float]]:
+    """The store's title → product entry for a product detail (`ChannelsLeague.product_titled`)."""
+    raw = data.get("product") or {}
+    title = title_key(str((raw.get("product_info") or {}).get("title", "")))
+    if not title or raw.get("product_id") is None:
+        return []
+    pointer: Json = {"product_id": str(raw.get("product_id")), "shop_appid": str(raw.get("shop_appid", ""))}
+    return [("title", title, pointer, TITLE_LIFETIME)]
 
 
 def _int(value: Any) -> int:
@@ -113,6 +127,8 @@ class ChannelsLeague:
         """Product and coupon details kept in the store (`PRODUCT_LIFETIME`, `COUPON_LIFETIME`)."""
         self._shops = TtlCache(float("inf"), capacity=20_000)
         """product id → shop appid, for links that carry only the product id."""
+        self._titles = TtlCache(TITLE_LIFETIME, capacity=10_000)
+        """`title_key` of a product's title → (product id, shop appid), for `product_titled`."""
         self._gate = asyncio.Semaphore(concurrency)
         self._inflight: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
         """Fetches under way by cache key: a second caller waits for the first's answer."""
@@ -155,9 +171,16 @@ class ChannelsLeague:
         cache.put(key, value)
         return value
 
-    async def _kept(self, kind: str, key: str, lifetime: float, ask: Callable[[], Awaitable[Json]]) -> Json:
-        """The store's answer while it lasts, else the league's (then kept); with the quota used up,
-        the store's answer of any age."""
+    async def _kept(
+        self,
+        kind: str,
+        key: str,
+        lifetime: float,
+        ask: Callable[[], Awaitable[Json]],
+        index: Callable[[Json], list[tuple[str, str, Json, float]]] | None = None,
+    ) -> Json:
+        """The store's answer while it lasts, else the league's (then kept, with the entries `index`
+        derives from it in the same write); with the quota used up, the store's answer of any age."""
         kept = await self.answers.get(kind, key)
         if kept is not None:
             return kept
@@ -170,7 +193,7 @@ class ChannelsLeague:
             self.degraded = True
             log.info("quota used up: serving %s %s from the store", kind, key)
             return stale
-        await self.answers.put(kind, key, answer, lifetime)
+        await self.answers.put_many([(kind, key, answer, lifetime), *(index(answer) if index else ())])
         return answer
 
     # -- products ----------------------------------------------------------------------------------
@@ -223,12 +246,35 @@ class ChannelsLeague:
                 async with self._gate:
                     return await self.client.product_detail(shop, product_id)
 
-            data = await self._kept("product", product_id, PRODUCT_LIFETIME, ask)
-            return await self._to_product(data)
+            data = await self._kept("product", product_id, PRODUCT_LIFETIME, ask, _title_entry)
+            product = await self._to_product(data)
+            self._titles.put(title_key(product.title), (product.product_id, product.shop_id))
+            return product
 
         product = await self._degradable(("product", product_id), self._details, fetch)
         self._shops.put(product_id, product.shop_id)
         return product
+
+    async def product_titled(self, title: str) -> Product | None:
+        """The product whose whole title `title` is, when this league showed it lately (its detail
+        was fetched here, or before a restart), else None — found without a list call. The detail is
+        read as `product` reads it (a call only once its own lifetime is over) and its title checked
+        again; a product no longer on promotion is None."""
+        key = title_key(title)
+        if not key:
+            return None
+        known = self._titles.get(key)
+        if known is None:
+            kept = await self.answers.get("title", key)
+            if kept is None:
+                return None
+            known = (str(kept.get("product_id", "")), str(kept.get("shop_appid", "")))
+        product_id, shop = known
+        try:
+            product = await self.product(product_id, shop)
+        except ProductNotFound:
+            return None
+        return product if title_key(product.title) == key else None
 
     async def lookup_link(self, url: str) -> Product:
         """Links this league issued are resolved by the caller's link cache; others are unknown here."""

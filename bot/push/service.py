@@ -646,7 +646,7 @@ class PushService:
                             sent.text,
                             picked[sent.id],
                             links=self.links,
-                            spot_of=self._broadcast_spot,
+                            spot_of=self.broadcast_spot,
                             renderer=self.renderer,
                             now=now,
                         )
@@ -673,7 +673,7 @@ class PushService:
                 log.info("broadcasts: %d message(s) queued", queued)
             return queued
 
-    async def _broadcast_spot(self, group: Group, league: str) -> Spot:
+    async def broadcast_spot(self, group: Group, league: str) -> Spot:
         """The group's spot on `league` for a broadcast's deals: as given, else as the daily deals
         and live reminders make their links."""
         if self.league_spots is not None:

@@ -155,6 +155,10 @@ async def _detail_context(request: Request) -> dict[str, Any] | None:
         "label": status_label,
         "explain": explain,
         "alone": not services.serves_chat,
+        "deals": [
+            f"{PLATFORM_NAMES.get(league, league)} {product_id}"
+            for league, product_id in broadcast.parse_products(made.products)
+        ],
     }
 
 

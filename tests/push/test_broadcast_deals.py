@@ -175,3 +175,26 @@ def test_the_products_field_round_trips_and_ignores_junk() -> None:
         ("channels", "1"),
         ("jd", "5"),
     ]
+
+
+async def test_a_league_out_of_quota_leaves_the_targets_for_the_next_look_not_failed(
+    engine: Engine, sandbox: SandboxServer, channels_league: League
+) -> None:
+    (deal,) = await picks(channels_league, "蓝牙耳机", 1)
+    one = group(engine, "等联盟的群", sharer="wx_sharer_demo01")
+    made = broadcast.create(engine, "好物", [one.id or 0], "web:quota", [("channels", deal.product_id)])
+    assert made.id is not None and one.id is not None
+    chat = Chat()
+    push = service(engine, channels_league, chat)
+    push.sender.start()
+    sandbox.state.reset_faults(quota_exhausted=True)
+    assert await push.send_broadcasts() == 0
+    assert results(engine, made.id) == {}  # nothing claimed, nothing failed: it is tried again
+    sandbox.state.reset_faults()
+    assert await push.send_broadcasts() == 1
+    await wait_until(lambda: len(chat.got) >= 1)
+    await push.sender.close()
+    await push.stop()
+    [text] = chat.to("等联盟的群@chatroom")
+    assert deal.title[:10] in text and sharers(sandbox, text) == {"wx_sharer_demo01"}
+    assert results(engine, made.id)[one.id][0] == claims.SENT

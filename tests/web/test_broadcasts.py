@@ -313,7 +313,7 @@ async def test_deal_picks_that_cannot_go_are_refused_or_left_out_and_nothing_is_
     async for alone in serve_console(tmp_path, engine, leagues={"channels": channels_league}):
         client = await alone.logged_in()
         searched = await client.post("/broadcasts/new", data={"deal_q": "蓝牙耳机"})
-        good = DEAL_BOX.findall(searched.text)[0][0]
+        good, fresh = (value for value, _checked in DEAL_BOX.findall(searched.text)[:2])
 
         only_gone = await client.post(
             "/broadcasts/preview",
@@ -328,8 +328,17 @@ async def test_deal_picks_that_cannot_go_are_refused_or_left_out_and_nothing_is_
         )
         assert mixed.status_code == 200, mixed.text
         assert "会被略过" in mixed.text and "商品已下架或不再推广" in mixed.text
-        assert card_of(mixed.text, "甲群").startswith("☀️ 甲群")  # no intro: the deals alone
+        card = card_of(mixed.text, "甲群")
+        assert card.startswith("☀️ 甲群") and len(LINK.findall(card)) == 1  # no intro: the one deal left
         assert "由运行中的机器人进程发出" in mixed.text
+
+        sandbox.state.reset_faults(quota_exhausted=True)  # the league makes no link just now
+        later = await client.post(
+            "/broadcasts/preview", data={"text": "", "group": [str(group.id)], "deal": [fresh]}
+        )
+        sandbox.state.reset_faults()
+        assert later.status_code == 200, later.text
+        assert "(发送时生成本群链接)" in card_of(later.text, "甲群")
 
         nothing = await client.post("/broadcasts/new", data={"deal_q": "绝对没有这种东西qwxz"})
         assert "换个词试试" in nothing.text

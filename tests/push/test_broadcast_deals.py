@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.chat.base import Outgoing, Text
 from bot.config import parse_settings
+from bot.handlers.spots import GroupSpots
 from bot.leagues.base import League, Product, Spot
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.sandbox.server import SandboxServer
@@ -39,9 +42,15 @@ class Chat:
         return [text for chat_id, text in self.got if chat_id == room]
 
 
-def service(engine: Engine, league: League, chat: Chat) -> PushService:
+def service(engine: Engine, league: League, chat: Chat, *, as_app: bool = False) -> PushService:
+    """A push service over the sandbox league; `as_app`: wired as bot/app.py wires it (every league,
+    each group's spot from `GroupSpots`), else with the spots it has for daily deals."""
     settings = parse_settings({})
     sender = PacedSender(chat.send, rate_per_minute=None, jitter=(0, 0), max_attempts=1)
+    wiring: dict[str, Any] = {}
+    if as_app:
+        spots = GroupSpots(engine, {"channels": Spot("channels", sharer_appid=DEFAULT_SHARER)})
+        wiring = {"leagues": {league.name: league}, "league_spots": spots.for_group}
     return PushService(
         settings,
         engine,
@@ -51,6 +60,7 @@ def service(engine: Engine, league: League, chat: Chat) -> PushService:
         LinkCache(engine),
         lambda g: Spot("channels", sharer_appid=g.channels_sharer_appid or DEFAULT_SHARER),
         owner="host:console",
+        **wiring,
     )
 
 
@@ -85,8 +95,9 @@ async def picks(league: League, keyword: str, n: int) -> list[Product]:
     return [p for _name, p in found.deals[:n]]
 
 
+@pytest.mark.parametrize("as_app", [False, True], ids=["daily-spots", "app-wiring"])
 async def test_each_group_gets_the_deals_with_its_own_links_once(
-    engine: Engine, sandbox: SandboxServer, channels_league: League
+    engine: Engine, sandbox: SandboxServer, channels_league: League, as_app: bool
 ) -> None:
     mama = group(engine, "宝妈群", sharer="wx_sharer_demo01")
     tech = group(engine, "数码群", sharer="wx_sharer_demo03")
@@ -100,7 +111,7 @@ async def test_each_group_gets_the_deals_with_its_own_links_once(
         [("channels", p.product_id) for p in chosen],
     )
     chat = Chat()
-    push = service(engine, channels_league, chat)
+    push = service(engine, channels_league, chat, as_app=as_app)
     push.sender.start()
     assert await push.send_broadcasts() == 3
     assert await push.send_broadcasts() == 0  # picked up again before the sends finish: nothing twice

@@ -392,6 +392,8 @@ class App:
                 account=account_of(channel),
                 daily_league=daily_league,
                 daily_spots=daily_spots,
+                leagues=self.leagues,
+                league_spots=spots.for_group,
             )
             if channel.name == "gateway" and settings.chat.gateway.welcome_on_join:
                 channel.on_join = paced_welcome(welcome_hook(renderer, settings.bot.name), sender)  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
@@ -202,9 +202,13 @@ class PushService:
         daily_league: League | None = None,
         daily_spots: Callable[[Group], Awaitable[Spot]] | None = None,
         account: str | None = None,
+        leagues: Mapping[str, League] | None = None,
+        league_spots: broadcast.SpotOf | None = None,
     ) -> None:
         """`daily_league` / `daily_spots`: where daily deals come from when it is not `league` (the
-        operator's `[push] league`, e.g. Taobao with a 淘口令 per group); live reminders stay on `league`."""
+        operator's `[push] league`, e.g. Taobao with a 淘口令 per group); live reminders stay on `league`.
+        `leagues` / `league_spots`: every league and each group's spot on it, for the deals a broadcast
+        carries (without them: `league` and `daily_league`, with the spots above)."""
         self.settings = settings
         self.push = settings.push
         self.engine = engine
@@ -237,6 +241,12 @@ class PushService:
         self._broadcast_wake = asyncio.Event()
         self._broadcast_lock = asyncio.Lock()
         self._once: set[asyncio.Task[int]] = set()
+        self.leagues: dict[str, League] = dict(leagues or {})
+        if not self.leagues:
+            for known in (league, daily_league):
+                if known is not None:
+                    self.leagues.setdefault(known.name, known)
+        self.league_spots = league_spots
 
     def serves(self, group: Group) -> bool:
         """Whether this group may get pushes: `[chat] allowed_groups` names room ids, never names; a
@@ -601,6 +611,8 @@ class PushService:
             now = now or self.clock()
             since = now - BROADCAST_FRESH * 7
             queued = 0
+            picked: dict[int, broadcast.Picked] = {}  # each broadcast's deals fetched once a look
+            waiting: set[int] = set()  # broadcasts whose league is down: tried again next look
             for sent, group in await asyncio.to_thread(broadcast.pending, self.engine, self.account, since):
                 assert sent.id is not None and group.id is not None
                 slot = broadcast.slot_of(sent.id)
@@ -617,12 +629,69 @@ class PushService:
                 if why:
                     await self._skip(group.id, slot, why)
                     continue
-                text = broadcast.text_for(sent.text, group)
-                self.enqueue(group.id, slot, Outgoing(group.room_id, Reply.text(text)), [])
+                if not sent.products:
+                    text = broadcast.text_for(sent.text, group)
+                    self.enqueue(group.id, slot, Outgoing(group.room_id, Reply.text(text)), [])
+                    queued += 1
+                    continue
+                if sent.id in waiting:
+                    continue
+                try:
+                    with budget(self.push.league_budget_seconds):
+                        if sent.id not in picked:
+                            refs = broadcast.parse_products(sent.products)
+                            picked[sent.id] = await broadcast.fetch_deals(self.leagues, refs)
+                        made = await broadcast.deals_message(
+                            group,
+                            sent.text,
+                            picked[sent.id],
+                            links=self.links,
+                            spot_of=self.broadcast_spot,
+                            renderer=self.renderer,
+                            now=now,
+                        )
+                except LeagueUnavailable as exc:
+                    # a league down or out of quota: the targets stay unclaimed, the next look tries again
+                    log.warning(
+                        "broadcast #%s deals not ready (%s); trying again later", sent.id, reason(exc)
+                    )
+                    waiting.add(sent.id)
+                    continue
+                if not made.text:
+                    gone = "；".join(f"{what}：{why}" for what, why in made.left_out)
+                    await self._fail(group.id, slot, f"选的商品都发不了了（{gone}）")
+                    continue
+                if made.left_out:
+                    log.info("broadcast #%s to %s leaves out %s", sent.id, group.name, made.left_out)
+                parts: list[ReplyPart] = []
+                if self.push.with_image and made.image:
+                    parts.append(Image(url=made.image, name=f"{made.product_ids[0]}.jpg"))
+                parts.append(Text(made.text))
+                self.enqueue(group.id, slot, Outgoing(group.room_id, Reply(tuple(parts))), made.product_ids)
                 queued += 1
             if queued:
                 log.info("broadcasts: %d message(s) queued", queued)
             return queued
+
+    async def broadcast_spot(self, group: Group, league: str) -> Spot:
+        """The group's spot on `league` for a broadcast's deals: as given, else as the daily deals
+        and live reminders make their links."""
+        if self.league_spots is not None:
+            return await self.league_spots(group, league)
+        if (
+            self.daily_league is not None
+            and self.daily_spots is not None
+            and league == self.daily_league.name
+        ):
+            return await self.daily_spots(group)
+        if league == "channels":
+            return self.spots(group)
+        return default_spots(self.settings).get(league, Spot(league))
+
+    async def _fail(self, group_id: int, slot: str, why: str) -> None:
+        """Record a broadcast target that cannot be sent as failed, with why (never tried again)."""
+        if await asyncio.to_thread(claims.claim, self.engine, group_id, slot, self.owner, claims.FAILED, why):
+            await asyncio.to_thread(claims.mark, self.engine, group_id, slot, claims.FAILED, detail=why)
 
     def broadcasts_changed(self) -> None:
         """The console made a broadcast: look for this account's targets now, not in 30 seconds."""

@@ -1,6 +1,8 @@
 """群发 from the console: compose, preview per group, confirm — and each group gets it exactly once
 through the console channel, even when confirm is posted twice; made while the console runs alone,
-it is sent by the bot process."""
+it is sent by the bot process. With deals: search the leagues, tick, preview each group's message
+with ITS links (the sandbox over loopback records whose they are), confirm, and the links previewed
+are the ones sent."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ import httpx
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
+from bot.leagues.base import League
+from bot.leagues.sandbox.server import SandboxServer
 from bot.store import subscriptions
 from bot.store.groups import ensure_group
 from bot.store.models import Broadcast, Group
@@ -22,6 +26,8 @@ from tests.web.conftest import browser_login, serve_console
 from tests.web.test_pushes import chat_console
 
 FORM_ID = re.compile(r'name="form" value="([^"]+)"')
+DEAL_BOX = re.compile(r'name="deal" value="([^"]+)"( checked)?')
+LINK = re.compile(r"https://store\.weixin\.qq\.com/shop/a/(\w+)")
 
 
 async def until_page(
@@ -202,3 +208,149 @@ async def test_compose_broadcast_preview_confirm_in_a_browser(
         await page.goto(console.url + "/pushes")  # the broadcast's results are among the pushes too
         await page.wait_for_selector("td:has-text('群发 #1')")
         await page.screenshot(path=str(console.shots / "pushes.png"), full_page=True)
+
+
+def with_sharer(engine: Engine, room: str, name: str, sharer: str) -> Group:
+    group = ensure_group(engine, room, name, account="console")
+    with Session(engine) as session:
+        row = session.get(Group, group.id)
+        assert row is not None
+        row.channels_sharer_appid = sharer
+        session.add(row)
+        session.commit()
+        session.refresh(row)
+        return row
+
+
+def card_of(page: str, name: str) -> str:
+    """The preview card's message for one group."""
+    found = re.search(rf"<h3>{name}</h3>\s*<pre class=\"message\">(.*?)</pre>", page, re.S)
+    assert found, page
+    return found.group(1)
+
+
+def tokens_for(sandbox: SandboxServer, text: str) -> dict[str, str]:
+    """Each link token in the text → the sharer the sandbox issued it for."""
+    return {t: sandbox.state.links[t].sharer_appid for t in LINK.findall(text)}
+
+
+async def test_deals_searched_ticked_previewed_with_each_groups_links_then_sent_with_those_links(
+    tmp_path: Path, engine: Engine, sandbox: SandboxServer, channels_league: League
+) -> None:
+    mama = with_sharer(engine, "mama@chatroom", "宝妈群", "wx_sharer_demo01")
+    tech = with_sharer(engine, "tech@chatroom", "数码群", "wx_sharer_demo03")
+    assert mama.id and tech.id
+    async with chat_console(tmp_path, engine, league=channels_league) as wired:
+        client = await wired.console.logged_in()
+        form = (await client.get("/broadcasts/new")).text
+        assert 'name="deal_q"' in form and "最多带 5 个商品" in form
+
+        searched = await client.post(
+            "/broadcasts/new",
+            data={"text": "{群名}专属福利", "group": [str(mama.id)], "deal_q": "蓝牙耳机"},
+        )
+        assert searched.status_code == 200, searched.text
+        found = [value for value, checked in DEAL_BOX.findall(searched.text) if not checked]
+        assert len(found) >= 6 and all(v.startswith("channels:") for v in found)
+        assert "{群名}专属福利" in searched.text  # what was written and chosen is carried along
+        assert f'value="{mama.id}" checked' in searched.text
+
+        ticked = await client.post(
+            "/broadcasts/new", data={"text": "{群名}专属福利", "deal": found[:2], "deal_q": "蓝牙耳机"}
+        )
+        boxes = DEAL_BOX.findall(ticked.text)
+        assert [v for v, checked in boxes if checked] == found[:2]  # picked, shown with their titles
+        assert not {v for v, checked in boxes if not checked} & set(found[:2])
+        assert "已选 2 个" in ticked.text
+
+        too_many = await client.post(
+            "/broadcasts/preview", data={"text": "", "group": [str(mama.id)], "deal": found[:6]}
+        )
+        assert too_many.status_code == 400 and "商品最多选 5 个" in too_many.text
+
+        issued_before = len(sandbox.state.links)
+        data = {"text": "{群名}专属福利", "group": [str(mama.id), str(tech.id)], "deal": found[:2]}
+        preview = await client.post("/broadcasts/preview", data=data)
+        assert preview.status_code == 200, preview.text
+        to_mama, to_tech = card_of(preview.text, "宝妈群"), card_of(preview.text, "数码群")
+        assert to_mama.startswith("宝妈群专属福利") and to_tech.startswith("数码群专属福利")
+        mama_links, tech_links = tokens_for(sandbox, to_mama), tokens_for(sandbox, to_tech)
+        assert len(mama_links) == len(tech_links) == 2
+        assert set(mama_links.values()) == {"wx_sharer_demo01"}
+        assert set(tech_links.values()) == {"wx_sharer_demo03"}
+        assert broadcasts(engine) == 0  # a preview sends and records nothing
+        issued = len(sandbox.state.links)
+        assert issued == issued_before + 4
+
+        [form_id] = FORM_ID.findall(preview.text)
+        assert DEAL_BOX.findall(preview.text) == [(v, "") for v in found[:2] * 2]  # confirm and back forms
+        made = await client.post("/broadcasts", data={**data, "form": form_id})
+        assert made.status_code == 303
+        where = made.headers["location"].split("?")[0]
+        done = await until_page(client, where, lambda page: page.count(">已发送<") == 2)
+        assert "带了 2 个商品" in done
+        assert wired.sends_to("mama@chatroom") == 1 and wired.sends_to("tech@chatroom") == 1
+        out = wired.out.getvalue()
+        sent_to_tech = out.split("── 发往「tech@chatroom」──")[1].split("── 发往")[0]
+        sent_to_mama = out.split("── 发往「mama@chatroom」──")[1].split("── 发往")[0]
+        assert sent_to_mama.strip().startswith("宝妈群专属福利")
+        assert set(LINK.findall(sent_to_mama)) == set(mama_links)  # the very links the preview showed
+        assert set(LINK.findall(sent_to_tech)) == set(tech_links)
+        assert len(sandbox.state.links) == issued  # reused, not made again
+        with Session(engine) as session:
+            row = session.exec(select(Broadcast)).one()
+            assert row.products == ",".join(found[:2])
+        listing = (await client.get("/broadcasts")).text
+        assert "[2 个商品]" in listing
+
+
+async def test_deal_picks_that_cannot_go_are_refused_or_left_out_and_nothing_is_made(
+    tmp_path: Path, engine: Engine, sandbox: SandboxServer, channels_league: League
+) -> None:
+    group = ensure_group(engine, "a@chatroom", "甲群", account="console")
+    assert group.id
+    gone = next(p for p in sandbox.state.catalogue.products if p.status != 1)
+    async for alone in serve_console(tmp_path, engine, leagues={"channels": channels_league}):
+        client = await alone.logged_in()
+        searched = await client.post("/broadcasts/new", data={"deal_q": "蓝牙耳机"})
+        good, fresh = (value for value, _checked in DEAL_BOX.findall(searched.text)[:2])
+
+        only_gone = await client.post(
+            "/broadcasts/preview",
+            data={"text": "看看", "group": [str(group.id)], "deal": [f"channels:{gone.product_id}"]},
+        )
+        assert only_gone.status_code == 409 and "选的商品现在都发不了" in only_gone.text
+        assert f'value="channels:{gone.product_id}" checked' in only_gone.text  # kept for unticking
+
+        mixed = await client.post(
+            "/broadcasts/preview",
+            data={"text": "", "group": [str(group.id)], "deal": [f"channels:{gone.product_id}", good]},
+        )
+        assert mixed.status_code == 200, mixed.text
+        assert "会被略过" in mixed.text and "商品已下架或不再推广" in mixed.text
+        card = card_of(mixed.text, "甲群")
+        assert card.startswith("☀️ 甲群") and len(LINK.findall(card)) == 1  # no intro: the one deal left
+        assert "由运行中的机器人进程发出" in mixed.text
+
+        sandbox.state.reset_faults(quota_exhausted=True)  # the league makes no link just now
+        later = await client.post(
+            "/broadcasts/preview", data={"text": "", "group": [str(group.id)], "deal": [fresh]}
+        )
+        sandbox.state.reset_faults()
+        assert later.status_code == 200, later.text
+        assert "(发送时生成本群链接)" in card_of(later.text, "甲群")
+
+        nothing = await client.post("/broadcasts/new", data={"deal_q": "绝对没有这种东西qwxz"})
+        assert "换个词试试" in nothing.text
+    assert broadcasts(engine) == 0
+
+    (tmp_path / "bare").mkdir()
+    async for bare in serve_console(tmp_path / "bare", engine):  # no league at all
+        client = await bare.logged_in()
+        form = (await client.get("/broadcasts/new")).text
+        assert "暂时只能发文字" in form and 'name="deal_q"' not in form
+        forged = await client.post(
+            "/broadcasts/preview", data={"text": "你好", "group": [str(group.id)], "deal": ["channels:1"]}
+        )
+        assert forged.status_code == 400 and "没有可用的联盟" in forged.text
+    assert broadcasts(engine) == 0

@@ -5,12 +5,21 @@ wakes the push services of this process; each sends its own account's targets th
 claimed in the push log, so nothing goes twice. A confirm form names itself (`form` field, kept as the
 broadcast's `created_by`): posting it again shows the broadcast it already made instead of a second one.
 When the console runs alone, the broadcast waits in the database for the bot process.
+
+Deals: the compose form searches the leagues as the chat's 找 does (`broadcast.search_deals`) and
+ticks up to `[push] deals_per_push` products; every search and tick is a POST back to the form (no
+script needed), which carries the text, the groups and the picks along. The preview renders each
+group's message as the push service will (`broadcast.deals_message`) with links made for real for
+the group's own spot: they are cached per (league, product, spot) in the store, so the send reuses
+them; a link the league cannot make just now shows "(发送时生成本群链接)".
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -19,7 +28,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.handlers.parse import PLATFORM_NAMES
+from bot.handlers.spots import GroupSpots
+from bot.leagues.base import LeagueUnavailable, Product
+from bot.leagues.budget import budget
+from bot.leagues.linkcache import LinkCache
+from bot.leagues.ranking import commission_fen
+from bot.leagues.setup import default_spots, spot_issuers
 from bot.push import broadcast, claims
+from bot.reasons import reason
 from bot.store.models import Group
 from bot.web.pages.pushes import PER_PAGE, explain, status_label
 from bot.web.services import WebServices
@@ -27,6 +44,12 @@ from bot.web.views import error_page, page
 
 PREVIEWS_SHOWN = 50
 """Groups whose message is shown in full on the preview (the rest are counted)."""
+PREVIEWS_WITH_DEALS = 20
+"""With deals, fewer: each preview makes that group's links (league calls, cached for the send)."""
+DEALS_FOUND = 20
+"""Search results shown to pick from."""
+LINKS_AT_ONCE = 4
+"""Groups whose links a preview makes at the same time."""
 
 
 def _confirm_lock(request: Request) -> asyncio.Lock:
@@ -53,6 +76,26 @@ def _ids(form: FormData) -> list[int]:
 
 def _accounts(form: FormData) -> list[str]:
     return [str(v) for v in form.getlist("account")]
+
+
+def _deals(form: FormData) -> list[broadcast.DealRef]:
+    """The ticked deals ("league:product_id" each), in order, each once."""
+    return broadcast.parse_products(",".join(str(v) for v in form.getlist("deal")))
+
+
+def _max_deals(services: WebServices) -> int:
+    return services.settings.push.deals_per_push
+
+
+def _deal_view(league: str, product: Product) -> dict[str, Any]:
+    """What the form shows of a deal."""
+    return {
+        "value": f"{league}:{product.product_id}",
+        "product": product,
+        "platform": PLATFORM_NAMES.get(league, PLATFORM_NAMES.get(product.platform, league)),
+        "coupon": product.best_coupon(),
+        "commission_fen": commission_fen(product),
+    }
 
 
 def _max_chars(services: WebServices) -> int:
@@ -112,6 +155,10 @@ async def _detail_context(request: Request) -> dict[str, Any] | None:
         "label": status_label,
         "explain": explain,
         "alone": not services.serves_chat,
+        "deals": [
+            f"{PLATFORM_NAMES.get(league, league)} {product_id}"
+            for league, product_id in broadcast.parse_products(made.products)
+        ],
     }
 
 
@@ -139,10 +186,13 @@ async def _compose(
     text: str = "",
     chosen: list[int] | None = None,
     accounts: list[str] | None = None,
+    deals: Sequence[broadcast.DealRef] = (),
+    deal_q: str = "",
     problem: str = "",
     status: int = 200,
 ) -> Response:
     services: WebServices = request.app.state.services
+    picked, found, deal_note = await _deal_choices(services, deals, deal_q)
     groups = await asyncio.to_thread(broadcast.choosable_groups, services.engine)
     per_account = await asyncio.to_thread(broadcast.accounts, services.engine)
     query = request.query_params.get("q", "").strip()
@@ -159,8 +209,50 @@ async def _compose(
         "max_chars": _max_chars(services),
         "placeholder": broadcast.GROUP_NAME,
         "alone": not services.serves_chat,
+        "picked": picked,
+        "found": found,
+        "deal_q": deal_q,
+        "deal_note": deal_note,
+        "max_deals": _max_deals(services),
+        "can_search": bool(services.leagues),
     }
     return page(request, "broadcast_new.html", context, status=status, title="新建群发")
+
+
+async def _deal_choices(
+    services: WebServices, refs: Sequence[broadcast.DealRef], keyword: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
+    """(the picked deals as the leagues show them, search results not picked yet, a note on what
+    went wrong or ''). A picked deal the league cannot show now stays ticked by its id."""
+    picked: list[dict[str, Any]] = []
+    found: list[dict[str, Any]] = []
+    notes: list[str] = []
+    settings = services.settings
+    with budget(settings.push.league_budget_seconds):
+        if refs:
+            try:
+                got = await broadcast.fetch_deals(services.leagues, refs)
+            except LeagueUnavailable as exc:
+                got = broadcast.Picked([], [(ref, f"联盟暂时连不上（{reason(exc)}）") for ref in refs])
+            picked = [_deal_view(league.name, product) for league, product in got.deals]
+            for (league_name, product_id), why in got.left_out:
+                picked.append({"value": f"{league_name}:{product_id}", "product": None, "why": why})
+        if keyword:
+            result = await broadcast.search_deals(
+                services.leagues, settings.deals.leagues, keyword, DEALS_FOUND, settings.deals.rank_by
+            )
+            chosen = {f"{league}:{product_id}" for league, product_id in refs}
+            found = [
+                view
+                for view in (_deal_view(league, product) for league, product in result.deals)
+                if view["value"] not in chosen
+            ]
+            if result.trouble:
+                names = "、".join(PLATFORM_NAMES.get(n, n) for n in result.trouble)
+                notes.append(f"{names}这次没搜出来（联盟暂时有问题），结果里没有它的商品。")
+            if not result.deals and not result.trouble:
+                notes.append(f"没搜到「{keyword}」相关的商品，换个词试试。")
+    return picked, found, " ".join(notes)
 
 
 async def compose(request: Request) -> Response:
@@ -168,10 +260,16 @@ async def compose(request: Request) -> Response:
 
 
 async def edit(request: Request) -> Response:
-    """Back from the preview to the form, with what was written and chosen."""
+    """The form again with what was written, chosen and ticked: back from the preview, or a deal
+    search (`deal_q`) from the form itself."""
     form = await request.form()
     return await _compose(
-        request, text=str(form.get("text", "")), chosen=_ids(form), accounts=_accounts(form)
+        request,
+        text=str(form.get("text", "")),
+        chosen=_ids(form),
+        accounts=_accounts(form),
+        deals=_deals(form),
+        deal_q=str(form.get("deal_q", "")).strip()[:60],
     )
 
 
@@ -180,7 +278,12 @@ async def _checked(request: Request, form: FormData) -> tuple[str, list[Group], 
     services: WebServices = request.app.state.services
     text = str(form.get("text", "")).strip()
     groups = await asyncio.to_thread(broadcast.groups_by_choice, services.engine, _ids(form), _accounts(form))
-    problem = broadcast.text_problem(text, _max_chars(services), groups)
+    deals = _deals(form)
+    problem = broadcast.text_problem(text, _max_chars(services), groups, deals=len(deals))
+    if not problem and len(deals) > _max_deals(services):
+        problem = f"商品最多选 {_max_deals(services)} 个（和每日好物一样多），现在选了 {len(deals)} 个，去掉几个再预览吧。"
+    if not problem and deals and not services.leagues:
+        problem = "这个后台没有可用的联盟，带不了商品：请先在配置里启用联盟，或者只发文字。"
     if not problem and not groups:
         problem = "还没有选群：至少勾选一个群（已屏蔽的群不会收到群发）。"
     return text, groups, problem
@@ -196,10 +299,27 @@ async def preview(request: Request) -> Response:
             text=str(form.get("text", "")),
             chosen=_ids(form),
             accounts=_accounts(form),
+            deals=_deals(form),
             problem=problem,
             status=400,
         )
-    shown = [(g, broadcast.text_for(text, g), _sender_note(services, g)) for g in groups[:PREVIEWS_SHOWN]]
+    deals = _deals(form)
+    left_out: list[tuple[str, str]] = []
+    if deals:
+        made = await _deal_previews(services, text, groups[:PREVIEWS_WITH_DEALS], deals)
+        if isinstance(made, str):
+            return await _compose(
+                request,
+                text=str(form.get("text", "")),
+                chosen=_ids(form),
+                accounts=_accounts(form),
+                deals=deals,
+                problem=made,
+                status=409,
+            )
+        shown, left_out = made
+    else:
+        shown = [(g, broadcast.text_for(text, g), _sender_note(services, g)) for g in groups[:PREVIEWS_SHOWN]]
     context = {
         "text": text,
         "groups": groups,
@@ -207,8 +327,54 @@ async def preview(request: Request) -> Response:
         "more": len(groups) - len(shown),
         "form_id": secrets.token_urlsafe(16),
         "alone": not services.serves_chat,
+        "deals": [f"{league}:{product_id}" for league, product_id in deals],
+        "left_out": left_out,
+        "link_at_send": broadcast.LINK_AT_SEND,
     }
     return page(request, "broadcast_preview.html", context, title="预览群发")
+
+
+async def _deal_previews(
+    services: WebServices, text: str, groups: list[Group], refs: Sequence[broadcast.DealRef]
+) -> tuple[list[tuple[Group, str, str]], list[tuple[str, str]]] | str:
+    """Each group's message with its own links, made as the push service makes them (its links and
+    spots when this process sends to the group); or why no preview can be made."""
+    settings = services.settings
+    try:
+        with budget(settings.push.league_budget_seconds):
+            picked = await broadcast.fetch_deals(services.leagues, refs)
+    except LeagueUnavailable as exc:
+        return f"联盟暂时连不上，拿不到商品信息（{reason(exc)}），过一会儿再预览吧。什么都没有改。"
+    if not picked.deals:
+        gone = "；".join(f"{league}:{pid}：{why}" for (league, pid), why in picked.left_out)
+        return f"选的商品现在都发不了（{gone}），换几个再预览吧。"
+    spots = GroupSpots(services.engine, default_spots(settings), issuers=spot_issuers(services.leagues))
+    links = LinkCache(services.engine, ttl=timedelta(hours=settings.deals.link_ttl_hours))
+    gate = asyncio.Semaphore(LINKS_AT_ONCE)
+    now = services.clock()
+
+    async def one(group: Group) -> tuple[Group, str, str, list[tuple[str, str]]]:
+        push = services.pushes.get(group.account)
+        async with gate:
+            with budget(settings.push.league_budget_seconds):
+                made = await broadcast.deals_message(
+                    group,
+                    text,
+                    picked,
+                    links=push.links if push is not None else links,
+                    spot_of=push.broadcast_spot if push is not None else spots.for_group,
+                    renderer=services.renderer,
+                    now=now,
+                    preview=True,
+                )
+        message = made.text or "（这个群的商品都发不了，发送时会记为失败）"
+        return group, message, _sender_note(services, group), made.left_out
+
+    previews = await asyncio.gather(*(one(g) for g in groups))
+    left_out: list[tuple[str, str]] = []
+    for _g, _m, _n, missing in previews:
+        left_out += [m for m in missing if m not in left_out]
+    return [(g, m, n) for g, m, n, _missing in previews], left_out
 
 
 async def confirm(request: Request) -> Response:
@@ -220,7 +386,12 @@ async def confirm(request: Request) -> Response:
     text, groups, problem = await _checked(request, form)
     if problem:
         return await _compose(
-            request, text=str(form.get("text", "")), chosen=_ids(form), problem=problem, status=400
+            request,
+            text=str(form.get("text", "")),
+            chosen=_ids(form),
+            deals=_deals(form),
+            problem=problem,
+            status=400,
         )
     created_by = "web:" + form_id
     async with _confirm_lock(request):
@@ -229,7 +400,7 @@ async def confirm(request: Request) -> Response:
             message = "这条群发已经确认过了，不会重复发送。"
             return RedirectResponse(f"/broadcasts/{made.id}?ok=" + quote(message), status_code=303)
         made = await asyncio.to_thread(
-            broadcast.create, services.engine, text, [g.id for g in groups if g.id], created_by
+            broadcast.create, services.engine, text, [g.id for g in groups if g.id], created_by, _deals(form)
         )
     for push in services.pushes.values():
         push.broadcasts_changed()

@@ -15,3 +15,17 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// 群发 deals: at most `data-max` may be ticked; the boxes left unticked wait until one is unticked.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const area of document.querySelectorAll(".deals[data-max]")) {
+    const max = Number(area.dataset.max);
+    const boxes = [...area.querySelectorAll("input[name=deal]")];
+    const update = () => {
+      const full = boxes.filter((b) => b.checked).length >= max;
+      for (const b of boxes) b.disabled = full && !b.checked;
+    };
+    for (const b of boxes) b.addEventListener("change", update);
+    update();
+  }
+});

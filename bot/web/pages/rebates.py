@@ -37,6 +37,7 @@ KIND_NAMES = {
 RECENTLY_PAID = 20
 MAX_TEXT = 64
 
+
 def member_link(member_id: str) -> str:
     return "/rebates/member/" + quote(member_id, safe="")
 

@@ -392,10 +392,11 @@ class App:
 
             return on_message
 
-        signals = _SignalStop(self.stop_channels)
         runs: dict[asyncio.Task[None], ChatChannel] = {}
+        signals: list[_SignalStop] = []
 
         def start_channels() -> None:
+            signals.append(_SignalStop(self.stop_channels))  # from now on SIGINT/SIGTERM stop the channels
             for channel in channels:
                 task = asyncio.create_task(
                     channel.run(answer_on(channel)), name=f"channel-{account_of(channel)}"
@@ -419,13 +420,15 @@ class App:
             for task in runs:
                 if not task.done():
                     task.cancel()
-            await signals.close()
+            for installed in signals:
+                await installed.close()
             # finish the message in flight; queued pushes stay unclaimed for the next start
             for sender in self.senders.values():
                 await sender.close(drain=False)
             if notices:  # let the operator's notices out before the channels close
                 await asyncio.wait(set(notices), timeout=5)
-            await self.stop_channels()
+            if runs:
+                await self.stop_channels()
 
     async def _build(
         self,

@@ -549,10 +549,7 @@ class App:
                 )
             )
         serving.serve([*handlers, deals])
-        sender, engine = (
-            self.senders[account_of(channels[0])],
-            self.engine,
-        )  # paid-order notices: the first account, paced
+        sender, engine = self.senders[account_of(channels[0])], self.engine  # paid notices: first account
 
         async def paid_notices(_synced: object) -> None:
             async def send(chat_id: str, text: str) -> None:

@@ -16,9 +16,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import cast
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING, cast
 
 from bot import redact
 from bot.chat.base import (
@@ -34,13 +32,10 @@ from bot.chat.base import (
 )
 from bot.chat.console import ConsoleChannel
 from bot.config import LoadedConfig, Settings, sandbox_in_real_chat
-from bot.handlers.deals import DealsHandler, LateSend
 from bot.handlers.help import HelpHandler
 from bot.handlers.ids import IdsHandler
-from bot.handlers.money import MoneyHandler
 from bot.handlers.parse import may_be_request
 from bot.handlers.ratelimit import Limit, LimitRequests, RateLimiter
-from bot.handlers.rebate import RebateHandler
 from bot.handlers.router import (
     BlockedRooms,
     CatchErrors,
@@ -50,22 +45,45 @@ from bot.handlers.router import (
     Router,
     ignore_self,
 )
-from bot.handlers.sharer import SharerHandler, SharerLookup
-from bot.handlers.spots import GroupSpots
-from bot.handlers.subscribe import SubscribeHandler
-from bot.leagues.base import League
-from bot.leagues.linkcache import LinkCache
-from bot.leagues.setup import default_spots, open_leagues, spot_issuers
-from bot.orders.notice import notify_paid
-from bot.orders.sync import OrderSync, sync_every
 from bot.push.sender import PacedSender
-from bot.push.service import PushService
-from bot.push.service import daily_source as daily_source  # moved there; `tuike push` imports it from here
-from bot.push.service import group_spot as group_spot
 from bot.render import Renderer
 from bot.store import db
 from bot.store.groups import ensure_groups, named_not_by_id
-from bot.store.requests import RequestRecorder
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from bot.handlers.deals import DealsHandler, LateSend
+    from bot.handlers.sharer import SharerLookup
+    from bot.handlers.spots import GroupSpots
+    from bot.leagues.base import League
+    from bot.leagues.linkcache import LinkCache
+    from bot.orders.sync import OrderSync
+    from bot.push.service import PushService
+    from bot.store.requests import RequestRecorder
+
+SERVING_MODULES = (
+    "bot.leagues.setup",
+    "bot.leagues.linkcache",
+    "bot.handlers.deals",
+    "bot.handlers.money",
+    "bot.handlers.rebate",
+    "bot.handlers.sharer",
+    "bot.handlers.spots",
+    "bot.handlers.subscribe",
+    "bot.orders.notice",
+    "bot.orders.sync",
+    "bot.push.service",
+    "bot.store.requests",
+)
+"""What the bot needs beyond answering 帮助 (the leagues and their HTTP client, deals, pushes and their
+scheduler, order sync): imported in a worker thread while the console already answers (`App._serve`)."""
+
+
+def _import_serving_modules() -> None:
+    for name in SERVING_MODULES:
+        importlib.import_module(name)
+
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +144,11 @@ def build_deals(
     spots: GroupSpots | None = None,
     late: LateSend | None = None,
 ) -> DealsHandler:
+    from bot.handlers.deals import DealsHandler
+    from bot.handlers.spots import GroupSpots
+    from bot.leagues.linkcache import LinkCache
+    from bot.leagues.setup import default_spots, spot_issuers
+
     deals = settings.deals
     return DealsHandler(
         leagues=leagues,
@@ -294,7 +317,8 @@ class App:
     orders: OrderSync | None = field(default=None, init=False)
     """Order sync over the leagues (scheduled when `[orders] enabled`)."""
     on_ready: Callable[[], None] | None = None
-    """Called once everything is built, just before the channels start listening."""
+    """Called once everything is built (the console may be answering 帮助 already; a channel logged in to
+    a platform starts listening just after)."""
     renderer: Renderer | None = field(default=None, init=False)
     web_url: str = field(default="", init=False)
     """The web console's address once it serves (`[web] enabled`)."""
@@ -317,8 +341,6 @@ class App:
             raise StartRefused(refusal)
         self.engine = await asyncio.to_thread(prepare_database, settings)  # migrations: off the loop
         async with AsyncExitStack() as stack:
-            if not self.leagues:
-                self.leagues = await open_leagues(settings, self.engine, stack)
             await self._serve(stack)
 
     async def _serve(self, stack: AsyncExitStack) -> None:
@@ -353,6 +375,87 @@ class App:
                 raise StartRefused(str(exc)) from None
         first_channel.append(channels[0])
         self.channels, self.channel = channels, channels[0]
+        for channel in channels:  # the senders first: the console answers while the rest is built
+            sender = self.senders[account_of(channel)] = build_sender(settings, channel)
+            sender.start()
+        self.sender = self.senders[account_of(channels[0])]
+        serving = _Serving()
+        router = build_router(settings, renderer, serving, engine=self.engine)
+
+        def answer_on(channel: ChatChannel) -> MessageHandler:
+            sender = self.senders[account_of(channel)]
+
+            async def on_message(message: Incoming) -> None:
+                reply = await router(message)
+                if reply:
+                    await sender.reply(Outgoing(message.chat_id, reply, reply_to=message))
+
+            return on_message
+
+        runs: dict[asyncio.Task[None], ChatChannel] = {}
+        signals: list[_SignalStop] = []
+
+        def start_channels() -> None:
+            signals.append(_SignalStop(self.stop_channels))  # from now on SIGINT/SIGTERM stop the channels
+            for channel in channels:
+                task = asyncio.create_task(
+                    channel.run(answer_on(channel)), name=f"channel-{account_of(channel)}"
+                )
+                runs[task] = channel
+
+        # The console answers 帮助 and 我的ID at once; what needs the leagues waits until they are
+        # built below. A channel logged in to a platform starts once everything is built.
+        if all(channel.name == "console" for channel in channels):
+            start_channels()
+        try:
+            await self._build(stack, serving, channels, renderer, tell_operator_via)
+            if not runs:
+                start_channels()
+            for channel in channels:  # every group the accounts are in, not only those that asked
+                if isinstance(channel, ListsGroups):
+                    found = asyncio.create_task(discover_groups(self.engine, channel), name="discover-groups")
+                    stack.push_async_callback(_finish, found)
+            await self._wait(runs, several=len(channels) > 1)
+        finally:
+            for task in runs:
+                if not task.done():
+                    task.cancel()
+            for installed in signals:
+                await installed.close()
+            # finish the message in flight; queued pushes stay unclaimed for the next start
+            for sender in self.senders.values():
+                await sender.close(drain=False)
+            if notices:  # let the operator's notices out before the channels close
+                await asyncio.wait(set(notices), timeout=5)
+            if runs:
+                await self.stop_channels()
+
+    async def _build(
+        self,
+        stack: AsyncExitStack,
+        serving: _Serving,
+        channels: list[ChatChannel],
+        renderer: Renderer,
+        tell_operator_via: Callable[[ChatChannel], Callable[[str], None]],
+    ) -> None:
+        """Everything beyond 帮助: the leagues, deals, subscriptions, pushes, order sync, the web console."""
+        settings = self.settings
+        assert self.engine is not None
+        await asyncio.to_thread(_import_serving_modules)  # off the loop, and off the console's first answer
+        from bot.handlers.money import MoneyHandler
+        from bot.handlers.rebate import RebateHandler
+        from bot.handlers.sharer import SharerHandler
+        from bot.handlers.spots import GroupSpots
+        from bot.handlers.subscribe import SubscribeHandler
+        from bot.leagues.linkcache import LinkCache
+        from bot.leagues.setup import default_spots, open_leagues, spot_issuers
+        from bot.orders.notice import notify_paid
+        from bot.orders.sync import OrderSync, sync_every
+        from bot.push.service import PushService, daily_source, group_spot
+        from bot.store.requests import RequestRecorder
+
+        if not self.leagues:
+            self.leagues = await open_leagues(settings, self.engine, stack)
         for league_with_notices in self.leagues.values():  # e.g. the union's spots running out
             set_notice = getattr(league_with_notices, "set_operator_notice", None)
             if set_notice is not None:
@@ -376,8 +479,7 @@ class App:
         daily_league, daily_spots = daily_source(settings, self.leagues, spots)
         several = len(channels) > 1
         for channel in channels:
-            sender = self.senders[account_of(channel)] = build_sender(settings, channel)
-            sender.start()
+            sender = self.senders[account_of(channel)]
             if channel.name in PUSHLESS_CHANNELS:
                 continue
             self.pushes[account_of(channel)] = PushService(
@@ -397,7 +499,6 @@ class App:
             )
             if channel.name == "gateway" and settings.chat.gateway.welcome_on_join:
                 channel.on_join = paced_welcome(welcome_hook(renderer, settings.bot.name), sender)  # type: ignore[attr-defined]
-        self.sender = self.senders[account_of(channels[0])]
         self.push = self.pushes.get(account_of(channels[0]))
         if several:
             log.info("serving %s", ", ".join(account_of(c) for c in channels))
@@ -449,8 +550,8 @@ class App:
                     engine=self.engine, share_percent=settings.rebate.share_percent, renderer=renderer
                 )
             )
-        router = build_router(settings, renderer, *handlers, deals, engine=self.engine)
-        sender, engine = self.sender, self.engine  # paid-order notices: the first account, paced
+        serving.serve([*handlers, deals])
+        sender, engine = self.senders[account_of(channels[0])], self.engine  # paid notices: first account
 
         async def paid_notices(_synced: object) -> None:
             async def send(chat_id: str, text: str) -> None:
@@ -492,58 +593,27 @@ class App:
             await push.start_broadcasts()
             stack.push_async_callback(push.stop_broadcasts)
 
-        def answer_on(channel: ChatChannel) -> MessageHandler:
-            sender = self.senders[account_of(channel)]
-
-            async def on_message(message: Incoming) -> None:
-                reply = await router(message)
-                if reply:
-                    await sender.reply(Outgoing(message.chat_id, reply, reply_to=message))
-
-            return on_message
-
         self.renderer = renderer
         if settings.web.enabled:
             web = asyncio.create_task(self._serve_web(stack), name="web-console-start")
             stack.push_async_callback(_finish, web)
         if self.on_ready is not None:
             self.on_ready()
-        signals = _SignalStop(self.stop_channels)
-        runs = {
-            asyncio.create_task(
-                channel.run(answer_on(channel)), name=f"channel-{account_of(channel)}"
-            ): channel
-            for channel in channels
-        }
-        for channel in channels:  # every group the accounts are in, not only those that asked
-            if isinstance(channel, ListsGroups):
-                found = asyncio.create_task(discover_groups(self.engine, channel), name="discover-groups")
-                stack.push_async_callback(_finish, found)
-        try:
-            done, _pending = await asyncio.wait(runs, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                if several and not task.cancelled() and task.exception() is None:
-                    log.info("channel %s ended: stopping the others", account_of(runs[task]))
-            # one channel ending (console input closed, a fatal error) ends the process: stop the rest
-            await self.stop_channels()
-            await asyncio.wait(runs)
-            for task in runs:
-                if not task.cancelled() and task.exception() is not None:
-                    error = task.exception()
-                    if isinstance(error, ChatUnavailable):  # e.g. the webhook port is taken
-                        raise StartRefused(f"{account_of(runs[task])}: {error}") from None
-                    raise error  # type: ignore[misc]
-        finally:
-            for task in runs:
-                if not task.done():
-                    task.cancel()
-            await signals.close()
-            # finish the message in flight; queued pushes stay unclaimed for the next start
-            for sender in self.senders.values():
-                await sender.close(drain=False)
-            if notices:  # let the operator's notices out before the channels close
-                await asyncio.wait(set(notices), timeout=5)
-            await self.stop_channels()
+
+    async def _wait(self, runs: dict[asyncio.Task[None], ChatChannel], *, several: bool) -> None:
+        """Until one channel ends (console input closed, a fatal error): then the others are stopped."""
+        done, _pending = await asyncio.wait(runs, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if several and not task.cancelled() and task.exception() is None:
+                log.info("channel %s ended: stopping the others", account_of(runs[task]))
+        await self.stop_channels()
+        await asyncio.wait(runs)
+        for task in runs:
+            if not task.cancelled() and task.exception() is not None:
+                error = task.exception()
+                if isinstance(error, ChatUnavailable):  # e.g. the webhook port is taken
+                    raise StartRefused(f"{account_of(runs[task])}: {error}") from None
+                raise error  # type: ignore[misc]
 
     async def _serve_web(self, stack: AsyncExitStack) -> None:
         """The operator console beside the channels; a taken port costs the console, not the bot.
@@ -583,6 +653,28 @@ class App:
         for sender in self.senders.values():
             await sender.close(drain=False)
         await self.stop_channels()
+
+
+class _Serving:
+    """The handlers after 帮助 and 我的ID, in their order, once `App._build` has made them: a message
+    that gets here first (the console answers while the leagues start) waits for them."""
+
+    def __init__(self) -> None:
+        self.handlers: list[Handler] = []
+        self.built = asyncio.Event()
+
+    def serve(self, handlers: list[Handler]) -> None:
+        self.handlers = handlers
+        self.built.set()
+
+    async def __call__(self, message: Incoming) -> Reply | None:
+        if not self.built.is_set():
+            await self.built.wait()
+        for handler in self.handlers:
+            reply = await handler(message)
+            if reply is not None:
+                return reply
+        return None
 
 
 async def _finish(task: asyncio.Task[None]) -> None:

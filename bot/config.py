@@ -43,7 +43,6 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
-from sqlalchemy.engine import make_url
 
 from bot.redact import MASK, mask_url
 
@@ -253,6 +252,9 @@ class DatabaseSettings(_Section):
         if value and not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
             raise ValueError(expected)
         if value:
+            # SQLAlchemy only when a URL is set: reading the config stays cheap
+            from sqlalchemy.engine import make_url
+
             try:
                 make_url(value)
             except Exception:  # e.g. a port that is not a number: the parser's text would echo the URL

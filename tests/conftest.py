@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import os
+import shutil
 import sys
 import threading
 import time
@@ -23,11 +24,26 @@ from tests.helpers import postgres_schema
 PG_ENV = "TUIKE_TEST_DATABASE_URL"
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    """A migrated SQLite database in a temporary folder."""
-    eng = db.make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file migrated to head once per test run; each test gets a copy (a copy is ~1 ms, running
+    the migrations ~50 ms). tests/store/test_migrations.py still runs them from empty itself."""
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+    eng = db.make_engine(f"sqlite:///{path}")
     db.upgrade(eng)
+    eng.dispose()  # the last connection checkpoints the WAL: the file alone holds the schema
+    return path
+
+
+def migrated_copy(template: Path, path: Path) -> Engine:
+    shutil.copyfile(template, path)
+    return db.make_engine(f"sqlite:///{path}")
+
+
+@pytest.fixture
+def engine(tmp_path: Path, migrated_sqlite: Path) -> Iterator[Engine]:
+    """A migrated SQLite database in a temporary folder."""
+    eng = migrated_copy(migrated_sqlite, tmp_path / "test.db")
     yield eng
     eng.dispose()
 
@@ -187,12 +203,11 @@ async def loop_watchdog() -> AsyncIterator[LoopWatchdog]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+def store(request: pytest.FixtureRequest, tmp_path: Path, migrated_sqlite: Path) -> Iterator[Engine]:
     """A migrated store on SQLite and, when $TUIKE_TEST_DATABASE_URL is set, on PostgreSQL: the same test
     on both databases, because what one stores the other must store the same way."""
     if request.param == "sqlite":
-        engine = db.make_engine(f"sqlite:///{tmp_path / 'store.db'}")
-        db.upgrade(engine)
+        engine = migrated_copy(migrated_sqlite, tmp_path / "store.db")
         yield engine
         engine.dispose()
         return

@@ -240,19 +240,19 @@ async def setup_page(request: Request) -> Response:
     token: SetupToken = request.app.state.setup_token
     if await asyncio.to_thread(webauth.password_hash, services.engine) is not None:
         return error_page(request, 410, "密码已经设置过了", "请直接登录；要修改密码请运行 tuike web passwd。")
-    given = request.query_params.get("token", "")
+    given = request.query_params.get("code", "")
     if not token.accepts(given):
         return error_page(
             request, 403, "设置链接无效", "这个链接不对或已经用过了。请看机器人日志里最新的设置链接。"
         )
-    return _login_form(request, "setup.html", {"token": given, "message": ""})
+    return _login_form(request, "setup.html", {"code": given, "message": ""})
 
 
 async def setup(request: Request) -> Response:
     services: WebServices = request.app.state.services
     token: SetupToken = request.app.state.setup_token
     form = await request.form()
-    given = str(form.get("token", ""))
+    given = str(form.get("code", ""))
     if await asyncio.to_thread(webauth.password_hash, services.engine) is not None or not token.accepts(
         given
     ):
@@ -260,7 +260,7 @@ async def setup(request: Request) -> Response:
     password, again = str(form.get("password", "")), str(form.get("again", ""))
     problem = password_problem(password) or ("" if password == again else "两次输入的密码不一样")
     if problem:
-        return _login_form(request, "setup.html", {"token": given, "message": problem}, 400)
+        return _login_form(request, "setup.html", {"code": given, "message": problem}, 400)
     await asyncio.to_thread(webauth.set_password_hash, services.engine, hash_password(password))
     token.used = True
     log.info("web console: operator password set through the setup link")

@@ -29,7 +29,9 @@ class WebConsole:
 async def start_web(services: WebServices) -> WebConsole:
     """Listen at `[web] listen` and serve the console; raises ListenError when the address is taken.
 
-    With no password set yet, the log carries a one-time setup link (valid until used or restart)."""
+    With no password set yet, the log carries a one-time setup link (valid until used or restart). Its
+    parameter is `code`, not `token`: the log's secret masking hides any `token=` value, which would
+    make the link useless — this one is meant to be read, once, by the operator."""
     web = services.settings.web
     token = SetupToken()
     app = build_app(services, setup_token=token)
@@ -46,7 +48,7 @@ async def start_web(services: WebServices) -> WebConsole:
         )
     if await asyncio.to_thread(webauth.password_hash, services.engine) is None:
         log.warning(
-            "运营后台还没有密码：打开 %s/setup?token=%s 设置（只能用一次），或运行 tuike web passwd",
+            "运营后台还没有密码：打开 %s/setup?code=%s 设置（只能用一次），或运行 tuike web passwd",
             url,
             token.value,
         )

@@ -117,15 +117,15 @@ async def test_an_idle_session_expires_and_the_login_page_says_so(tmp_path: Path
 async def test_the_setup_link_sets_the_password_once(tmp_path: Path, engine) -> None:  # type: ignore[no-untyped-def]
     async for running in serve_console(tmp_path, engine, password=False):
         client = running.client()
-        assert (await client.get("/setup?token=wrong")).status_code == 403
-        form = await client.get(f"/setup?token={running.setup_token.value}")
+        assert (await client.get("/setup?code=wrong")).status_code == 403
+        form = await client.get(f"/setup?code={running.setup_token.value}")
         assert form.status_code == 200 and 'type="password"' in form.text
         token = client.cookies["tuike_login"]
         short = await client.post(
             "/setup",
             data={
                 "csrf_token": token,
-                "token": running.setup_token.value,
+                "code": running.setup_token.value,
                 "password": "short",
                 "again": "short",
             },
@@ -136,7 +136,7 @@ async def test_the_setup_link_sets_the_password_once(tmp_path: Path, engine) -> 
             "/setup",
             data={
                 "csrf_token": token,
-                "token": running.setup_token.value,
+                "code": running.setup_token.value,
                 "password": PASSWORD,
                 "again": PASSWORD,
             },
@@ -146,7 +146,7 @@ async def test_the_setup_link_sets_the_password_once(tmp_path: Path, engine) -> 
         stored = webauth.password_hash(running.engine)
         assert stored is not None and PASSWORD not in stored and verify_password(stored, PASSWORD)
         again = running.client()
-        assert (await again.get(f"/setup?token={running.setup_token.value}")).status_code == 410
+        assert (await again.get(f"/setup?code={running.setup_token.value}")).status_code == 410
 
 
 async def test_an_htmx_call_without_a_session_is_told_where_to_log_in(console: Console) -> None:
@@ -218,3 +218,31 @@ async def test_a_database_that_is_briefly_unreachable_gets_a_clear_page_and_chan
     kept = find_group(working, "r1@chatroom")
     assert kept is not None and not kept.blocked
     assert (await client.get("/")).status_code == 200  # back as soon as the database is
+
+
+async def test_the_log_prints_a_setup_link_that_works_after_secret_masking(
+    tmp_path: Path,
+    engine,  # type: ignore[no-untyped-def]
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    from bot.redact import mask
+    from bot.render import Renderer
+    from bot.web.server import start_web
+    from bot.web.services import WebServices
+    from tests.web.conftest import console_settings
+
+    settings = console_settings(tmp_path)
+    services = WebServices(settings, engine, Renderer(settings.templates_dir))
+    with caplog.at_level(logging.INFO, logger="bot.web.server"):
+        console = await start_web(services)
+    try:
+        line = mask(next(r.getMessage() for r in caplog.records if "/setup?" in r.getMessage()))
+        found = re.search(r"(http://\S+/setup\?code=[\w-]+)", line)
+        assert found is not None, line
+        async with httpx.AsyncClient() as client:
+            form = await client.get(found[1])
+        assert form.status_code == 200 and 'type="password"' in form.text
+    finally:
+        await console.stop()

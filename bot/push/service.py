@@ -625,7 +625,7 @@ class PushService:
                 elif not self.serves(group):
                     why = "这个群不在 [chat] allowed_groups 里，不发送"
                 elif now - created > BROADCAST_FRESH:
-                    why = "机器人停了太久，这条群发已过期，没有补发"
+                    why = "这条群发一天内没能发出（机器人停了或联盟一直连不上），已过期，没有补发"
                 if why:
                     await self._skip(group.id, slot, why)
                     continue

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import io
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,11 +10,8 @@ from typing import Any
 import pytest
 
 import bot.leagues.setup
-from bot.app import App
-from bot.chat.console import ConsoleChannel
-from bot.config import load_config
 from bot.leagues.sandbox.server import SandboxServer
-from tests.e2e import channels_section
+from tests.e2e import channels_section, running_console
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.usefixtures("loop_watchdog")
@@ -33,32 +28,17 @@ async def test_help_is_answered_while_the_leagues_are_still_starting_and_a_searc
         return await opening(*args, **kwargs)
 
     monkeypatch.setattr(bot.leagues.setup, "open_leagues", open_when_allowed)
-    read_end, write_end = os.pipe()
-    stdin = os.fdopen(read_end, "r", encoding="utf-8")
-    out = io.StringIO()
-    channel = ConsoleChannel(
-        bot_name="推客小助手",
-        room="测试群",
-        member="小明",
-        owner="群主",
-        stdin=stdin,
-        stdout=out,
-        interactive=False,
-    )
-    app = App(load_config(write_config(channels_section(sandbox.base_url))), channel=channel)
-    run = asyncio.create_task(app.run())
-    try:
-        os.write(write_end, "帮助\n找 蓝牙耳机\n".encode())
-        await wait_until(lambda: "找商品" in out.getvalue(), 20)
-        assert not leagues_may_open.is_set()
-        assert out.getvalue().count("@小明 ") == 1, "the search waits for the leagues"
+    async with running_console(write_config(channels_section(sandbox.base_url))) as console:
+        out = console.out
+        try:
+            console.type("帮助\n找 蓝牙耳机\n")
+            await wait_until(lambda: "找商品" in out.getvalue(), 20)
+            assert not leagues_may_open.is_set()
+            assert out.getvalue().count("@小明 ") == 1, "the search waits for the leagues"
 
-        leagues_may_open.set()
-        await wait_until(lambda: out.getvalue().count("@小明 ") == 2, 20)
-    finally:
-        leagues_may_open.set()
-        os.close(write_end)  # end of input: the console ends, and so does the run
-        await asyncio.wait_for(run, 20)
-        stdin.close()
+            leagues_may_open.set()
+            await wait_until(lambda: out.getvalue().count("@小明 ") == 2, 20)
+        finally:
+            leagues_may_open.set()  # else the run could not end
     search = out.getvalue().split("@小明 ")[2]
     assert "耳机" in search, search

@@ -3,20 +3,16 @@ account, name and owner the platform gives), not only the groups where someone a
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
-import os
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
-from bot.app import App
 from bot.chat.base import GroupInfo, ListsGroups
 from bot.chat.console import ConsoleChannel
 from bot.chat.ilink import IlinkChannel
-from bot.config import load_config
 from bot.leagues.sandbox.server import SandboxServer
 from bot.store.groups import all_groups, find_group
 from bot.store.models import Group
@@ -37,6 +33,7 @@ from tests.chat.test_gateway import (
     running_app,
     write_config,
 )
+from tests.e2e import running_console
 
 QUIET_ROOM, QUIET_NAME, QUIET_OWNER = "38812000123@chatroom", "宝妈团购群", "wxid_mom"
 UNSAVED_ROOM = "44400011@chatroom"
@@ -66,26 +63,9 @@ async def test_tuike_run_on_the_console_records_its_group_before_anyone_speaks(
     tmp_path: Path, write_config: object
 ) -> None:
     config = write_config("")  # type: ignore[operator]
-    read_end, write_end = os.pipe()
-    stdin = os.fdopen(read_end, "r", encoding="utf-8")
-    out = io.StringIO()
-    channel = ConsoleChannel(
-        bot_name="推客小助手",
-        room="测试群",
-        member="小明",
-        owner="群主",
-        stdin=stdin,
-        stdout=out,
-        interactive=False,
-    )
-    app = App(load_config(config), channel=channel)
-    run = asyncio.create_task(app.run())
-    try:
+    async with running_console(config) as console:
+        app = console.app
         await wait_until(lambda: app.engine is not None and "console:测试群" in rows_of(app.engine), 20)
-    finally:
-        os.close(write_end)  # end of input: the console ends, and so does the run
-        await asyncio.wait_for(run, 20)
-        stdin.close()
     group = rows_of(app.engine)["console:测试群"]
     assert (group.name, group.owner_id, group.account) == ("测试群", "console:群主", "console")
 

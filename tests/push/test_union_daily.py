@@ -6,10 +6,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.config import load_config
-from bot.store import db
-from bot.store.groups import ensure_group
-from tests.helpers import tuike
+from tests.push.daily_cli import dry_runs_for_two_groups
 
 UNION_LINK = re.compile(r"https://mmbizurl\.cn/s/[A-Za-z0-9_\-]+")
 
@@ -17,19 +14,11 @@ UNION_LINK = re.compile(r"https://mmbizurl\.cn/s/[A-Za-z0-9_\-]+")
 def test_a_union_daily_push_gives_each_group_its_own_links(
     tmp_path: Path, write_config: Callable[..., Path]
 ) -> None:
-    config = write_config(
-        '[leagues.union]\nenabled = true\nsandbox = true\n\n[push]\nleague = "union"\ndeals_per_push = 3\n'
-    )
-    engine = db.make_engine(load_config(config).settings.database_url)
-    db.upgrade(engine)
-    ensure_group(engine, "a@chatroom", "宝妈群")
-    ensure_group(engine, "b@chatroom", "数码群")
-    engine.dispose()
     shown = []
-    for group in ("宝妈群", "数码群"):
-        done = tuike("--config", str(config), "push", "daily", "--group", group, "--dry-run", cwd=tmp_path)
-        assert done.returncode == 0, done.stderr
-        links = UNION_LINK.findall(done.stdout)
-        assert len(links) == 3, done.stdout
+    for out in dry_runs_for_two_groups(
+        "[leagues.union]\nenabled = true\nsandbox = true", write_config, tmp_path
+    ):
+        links = UNION_LINK.findall(out)
+        assert len(links) == 3, out
         shown.append(links)
     assert not set(shown[0]) & set(shown[1]), "each group's links carry its own spot"

@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from bot import redact
@@ -47,8 +49,7 @@ from bot.handlers.router import (
 )
 from bot.push.sender import PacedSender
 from bot.render import Renderer
-from bot.store import db
-from bot.store.groups import ensure_groups, named_not_by_id
+from bot.store import peek
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -110,6 +111,8 @@ def setup_logging(settings: Settings) -> None:
 
 def prepare_database(settings: Settings) -> Engine:
     """Open the database; an SQLite file is upgraded in place (PostgreSQL needs `tuike db upgrade`)."""
+    from bot.store import db
+
     engine = db.make_engine(settings.database_url)
     if db.is_sqlite(settings.database_url):
         before, after = db.upgrade(engine)
@@ -168,9 +171,14 @@ def build_router(
     *handlers: Handler,
     limiter: RateLimiter | None = None,
     engine: Engine | None = None,
+    blocked: BlockedRooms | None = None,
 ) -> Router:
-    """`engine`: where the groups the operator blocked are read (none: no group is blocked)."""
+    """The groups the operator blocked are read by `blocked`, else from `engine` (neither: none is)."""
     deals = settings.deals
+    if blocked is None and engine is not None:
+        from bot.store.groups import blocked_rooms
+
+        blocked = BlockedRooms(partial(blocked_rooms, engine))
     limiter = limiter or RateLimiter(
         Limit(deals.member_requests, deals.member_window_seconds),
         Limit(deals.group_requests, deals.group_window_seconds),
@@ -186,7 +194,7 @@ def build_router(
             CatchErrors(lambda: APOLOGY),
             ignore_self,
             DropDuplicates(),
-            GroupAllowList(settings.chat.allowed_groups, BlockedRooms(engine) if engine else None),
+            GroupAllowList(settings.chat.allowed_groups, blocked),
             LimitRequests(
                 limiter,
                 renderer,
@@ -324,6 +332,8 @@ class App:
     """The web console's address once it serves (`[web] enabled`)."""
     web_ready: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     """Set once the web console serves, or failed to (then `web_url` stays empty)."""
+    _store_file: Path | None = field(default=None, init=False)
+    """The SQLite file read directly (`bot.store.peek`) while the engine opens in the background."""
 
     @property
     def settings(self) -> Settings:
@@ -339,13 +349,28 @@ class App:
         refusal = sandbox_in_real_chat(settings, kinds)
         if refusal:
             raise StartRefused(refusal)
-        self.engine = await asyncio.to_thread(prepare_database, settings)  # migrations: off the loop
+        # Off the loop: migrations, and the file reads of `peek`. Only the console can answer before the
+        # engine is open (a platform's channel keeps its state in the store); for it, a file already at the
+        # newest schema is opened in the background and the first answers read the blocked list directly.
+        self._store_file = None
+        if all(kind == "console" for kind in kinds):
+            self._store_file = await asyncio.to_thread(peek.at_head, settings.database_url)
+        if self._store_file is None:
+            self.engine = await asyncio.to_thread(prepare_database, settings)
         async with AsyncExitStack() as stack:
             await self._serve(stack)
 
+    def _read_blocked(self) -> frozenset[str]:
+        """The blocked rooms, through the engine once it is open (a worker thread runs this)."""
+        if self.engine is None and self._store_file is not None:
+            return peek.blocked_rooms(self._store_file)
+        from bot.store.groups import blocked_rooms
+
+        assert self.engine is not None
+        return blocked_rooms(self.engine)
+
     async def _serve(self, stack: AsyncExitStack) -> None:
         settings = self.settings
-        assert self.engine is not None
         notices: set[asyncio.Task[None]] = set()
         loop = asyncio.get_running_loop()
 
@@ -380,7 +405,7 @@ class App:
             sender.start()
         self.sender = self.senders[account_of(channels[0])]
         serving = _Serving()
-        router = build_router(settings, renderer, serving, engine=self.engine)
+        router = build_router(settings, renderer, serving, blocked=BlockedRooms(self._read_blocked))
 
         def answer_on(channel: ChatChannel) -> MessageHandler:
             sender = self.senders[account_of(channel)]
@@ -413,6 +438,7 @@ class App:
                 start_channels()
             for channel in channels:  # every group the accounts are in, not only those that asked
                 if isinstance(channel, ListsGroups):
+                    assert self.engine is not None  # opened by `_build`
                     found = asyncio.create_task(discover_groups(self.engine, channel), name="discover-groups")
                     stack.push_async_callback(_finish, found)
             await self._wait(runs, several=len(channels) > 1)
@@ -440,8 +466,9 @@ class App:
     ) -> None:
         """Everything beyond 帮助: the leagues, deals, subscriptions, pushes, order sync, the web console."""
         settings = self.settings
-        assert self.engine is not None
         await asyncio.to_thread(_import_serving_modules)  # off the loop, and off the console's first answer
+        if self.engine is None:
+            self.engine = await asyncio.to_thread(prepare_database, settings)
         from bot.handlers.money import MoneyHandler
         from bot.handlers.rebate import RebateHandler
         from bot.handlers.sharer import SharerHandler
@@ -578,6 +605,8 @@ class App:
                 await asyncio.gather(syncing, return_exceptions=True)
 
             stack.push_async_callback(stop_syncing)
+        from bot.store.groups import named_not_by_id
+
         misnamed = await asyncio.to_thread(named_not_by_id, self.engine, settings.chat.allowed_groups)
         for name, room_id in misnamed.items():
             log.warning(
@@ -685,6 +714,8 @@ async def _finish(task: asyncio.Task[None]) -> None:
 
 async def discover_groups(engine: Engine, channel: ListsGroups) -> None:
     """Upsert the groups the channel's account is in; a failure is logged, never fatal."""
+    from bot.store.groups import ensure_groups
+
     account = account_of(channel)  # type: ignore[arg-type]
     try:
         found = await channel.list_groups()

@@ -12,10 +12,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
-from sqlalchemy import Engine
-
 from bot.chat.base import Incoming, Reply
-from bot.store import groups
+from bot.store import block_changes
 
 log = logging.getLogger(__name__)
 
@@ -111,13 +109,19 @@ async def ignore_self(message: Incoming, nxt: Next) -> Reply | None:
 class BlockedRooms:
     """The room ids the operator blocked (groups.blocked), cached: the allow-list asks on every message
     meant for the bot, so it must not cost a query each time. Read again when this process blocks or
-    allows a group (bot.store.groups counts those changes) and every `ttl` seconds, for a change made
-    by another process (`tuike web` served alone). A failed read keeps the last set."""
+    allows a group (`bot.store.block_changes` counts those) and every `ttl` seconds, for a change made
+    by another process (`tuike web` served alone). A failed read keeps the last set.
+
+    `read` is a blocking function (run in a worker thread) that returns the set: the app reads through
+    the engine, or through sqlite3 while the engine is still opening (`bot.store.peek`)."""
 
     def __init__(
-        self, engine: Engine, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic
+        self,
+        read: Callable[[], frozenset[str]],
+        ttl: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.engine = engine
+        self.read = read
         self.ttl = ttl
         self.clock = clock
         self._rooms: frozenset[str] = frozenset()
@@ -128,7 +132,7 @@ class BlockedRooms:
     def _stale(self) -> bool:
         return (
             self._read_at is None
-            or self._generation != groups.blocked_generation()
+            or self._generation != block_changes.generation()
             or self.clock() - self._read_at >= self.ttl
         )
 
@@ -137,9 +141,9 @@ class BlockedRooms:
             return self._rooms
         async with self._lock:  # a burst of messages shares one read
             if self._stale():
-                generation = groups.blocked_generation()
+                generation = block_changes.generation()
                 try:
-                    self._rooms = await asyncio.to_thread(groups.blocked_rooms, self.engine)
+                    self._rooms = await asyncio.to_thread(self.read)
                 except Exception as exc:
                     log.warning("blocked groups not read again (%s): the last list stays", type(exc).__name__)
                 self._generation, self._read_at = generation, self.clock()

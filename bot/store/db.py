@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,12 +12,14 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from bot.store import peek
+
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS = peek.MIGRATIONS
 
 
 def is_sqlite(url: str) -> bool:
@@ -69,21 +70,6 @@ def head_revision() -> str:
     return head
 
 
-_REVISION = re.compile(r'^(down_revision|revision)\s*=\s*"([^"]*)"', re.M)
-
-
-def _head_from_files() -> str | None:
-    """The newest revision read straight from the migration files (no Alembic import: it costs a
-    tenth of a second at every start); None when they do not form one chain."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for path in (MIGRATIONS / "versions").glob("*.py"):
-        for name, value in _REVISION.findall(path.read_text(encoding="utf-8")):
-            (revisions if name == "revision" else parents).add(value)
-    heads = revisions - parents
-    return heads.pop() if len(heads) == 1 else None
-
-
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         if not inspect(connection).has_table("alembic_version"):
@@ -95,7 +81,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Bring the schema to the newest revision; returns (before, after). A schema already at the
     newest revision is left alone without loading Alembic."""
     before = current_revision(engine)
-    if before is not None and before == _head_from_files():
+    if before is not None and before == peek.head_from_files():
         return before, before
     from alembic import command
 

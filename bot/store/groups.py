@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.chat.base import GroupInfo
+from bot.store import block_changes
 from bot.store.models import Group, LeagueSpot, OrderRow, RequestLog, Subscription, utcnow
 from bot.store.orders import CANCELLED
 from bot.store.spots import is_claim
@@ -140,18 +141,9 @@ def set_sharer(engine: Engine, group_id: int, sharer_appid: str) -> SharerSet:
 
 # -- blocked groups ------------------------------------------------------------------------------------
 
-_blocked_generation = 0
-"""Bumped whenever this process blocks or allows a group: the router's cache of blocked rooms
-(bot.handlers.router) reads again at once instead of waiting for its periodic refresh."""
-
-
-def blocked_generation() -> int:
-    return _blocked_generation
-
 
 def set_blocked(engine: Engine, group_id: int, blocked: bool) -> Group | None:
     """Block (the bot neither answers nor pushes there) or allow a group; None when there is no such group."""
-    global _blocked_generation
     with Session(engine, expire_on_commit=False) as session:
         group = session.get(Group, group_id)
         if group is None:
@@ -161,7 +153,7 @@ def set_blocked(engine: Engine, group_id: int, blocked: bool) -> Group | None:
             session.add(group)
             session.commit()
             session.refresh(group)
-    _blocked_generation += 1
+    block_changes.changed()
     return group
 
 

@@ -8,6 +8,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,7 +28,7 @@ from bot.push.sender import PacedSender
 from bot.push.service import PushService, next_slot
 from bot.render import Renderer
 from bot.store import subscriptions
-from bot.store.groups import ensure_group, set_blocked
+from bot.store.groups import blocked_rooms, ensure_group, set_blocked
 from bot.store.models import Group
 from bot.store.orders import store_window
 from bot.store.requests import RequestRecord, write_requests
@@ -356,7 +357,7 @@ async def test_a_block_made_by_another_process_is_seen_within_a_minute(store: En
     and no message costs a query meanwhile."""
     group = ensure_group(store, "r1@chatroom", "群")
     now = [1000.0]
-    rooms = BlockedRooms(store, ttl=60, clock=lambda: now[0])
+    rooms = BlockedRooms(partial(blocked_rooms, store), ttl=60, clock=lambda: now[0])
     assert await rooms.rooms() == frozenset()
     with Session(store) as session:  # another process: no change counted in this one
         session.execute(update(Group).where(Group.id == group.id).values(blocked=True))  # type: ignore[arg-type]

@@ -4,8 +4,9 @@ its first answer, each beside a bare `python -c pass` measured in the same run.
     .venv/bin/python bench/startup.py [--runs 7]
 
 "Ready" is the moment the bot has answered a first message (帮助, written to its stdin at once), so it
-counts everything a member would wait for: imports, config, the database (the groups the operator
-blocked), the templates, the router, the channel. The console answers it before the leagues, deals,
+counts everything a member would wait for: imports, config, the groups the operator blocked (read
+from the SQLite file with sqlite3: the engine opens in the background), the templates, the router, the
+channel. The console answers it before the leagues, deals,
 pushes and order sync are built; "search ready" is the same for a first 找 蓝牙耳机, which waits for
 all of that (the sandbox leagues included). The store is created by a first, unmeasured start, which also writes the bytecode caches as
 any install does (pip compiles a wheel's modules; a plain run writes `__pycache__`): it runs without

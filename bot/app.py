@@ -47,6 +47,7 @@ from bot.handlers.router import (
     Router,
     ignore_self,
 )
+from bot.handlers.smalltalk import SmallTalkHandler
 from bot.push.sender import PacedSender
 from bot.render import Renderer
 from bot.store import peek
@@ -189,6 +190,7 @@ def build_router(
             HelpHandler(renderer, settings.bot.name),
             IdsHandler(renderer, settings.bot.operators),
             *handlers,
+            SmallTalkHandler(renderer),
         ],
         middleware=[
             CatchErrors(lambda: APOLOGY),

@@ -48,6 +48,8 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "not_promotable": frozenset({"platform_name", "reason"}),
         "league_busy": frozenset({"reason", "follows"}),
         "searching": frozenset({"keyword", "asker"}),
+        "thanks": frozenset({"asker", "is_group"}),
+        "not_understood": frozenset({"asker", "is_group"}),
         "commission_report": frozenset(
             {
                 "group_name",
@@ -395,6 +397,8 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
             {"reason": "slow", "follows": False},
         ),
         "searching": ({"keyword": "蓝牙耳机", "asker": "小明"}, {"keyword": "", "asker": ""}),
+        "thanks": ({"asker": "小明", "is_group": True}, {"asker": "", "is_group": False}),
+        "not_understood": ({"asker": "小明", "is_group": True}, {"asker": "", "is_group": False}),
         "commission_report": (
             {
                 "group_name": "宝妈好物分享群",

@@ -57,6 +57,8 @@ CommandKind = Literal[
     "sharer_bind",
     "sharer_status",
     "sharer_unbind",
+    "thanks",
+    "ack",
 ]
 
 PLATFORM_NAMES: dict[str, str] = {
@@ -618,6 +620,47 @@ HELP_WHEN_ADDRESSED = frozenset(
 """Ask for the help text only in a private chat or when the bot is @mentioned ("" is a bare @): in a
 group these are everyday words addressed to people."""
 
+_THANKS = frozenset(
+    {
+        "谢谢",
+        "谢谢你",
+        "谢谢啦",
+        "谢啦",
+        "谢了",
+        "多谢",
+        "感谢",
+        "感谢感谢",
+        "thanks",
+        "thank you",
+        "thx",
+        "3q",
+    }
+)
+_ACKS = frozenset(
+    {
+        *(
+            "好",
+            "好的",
+            "好滴",
+            "好嘞",
+            "好吧",
+            "嗯",
+            "嗯嗯",
+            "哦",
+            "哦哦",
+            "噢",
+            "收到",
+            "知道了",
+            "明白",
+            "了解",
+        ),
+        *("行", "可以", "ok", "okay", "哈哈", "哈哈哈", "呵呵", "嘿嘿", "666"),
+    }
+)
+"""Said to the bot (private chat or @), these are manners, not searches: thanks get a word back, the
+rest (and a message of only emoji or punctuation) nothing — never a search for 「好的」."""
+_NOT_WORD_TAIL = re.compile(r"[\W_]+$")
+
 _STATUS_WORDS = frozenset({"订阅状态", "查看订阅", "我的订阅", "订阅列表"})
 _SUBSCRIBE_WORDS = ("订阅",)
 _MONEY_WORDS = frozenset({"佣金", "收益", "订单"})
@@ -700,11 +743,17 @@ _EN_NOT_PRODUCT = frozenset(
 )
 _FILLERS = ("一下", "下", "点")
 _MAX_KEYWORD = 40
+_MAX_TITLE = 100
+"""A member who writes to the bot (private chat or @) may paste a whole product title, which is often
+longer than a keyword: up to this, on one line, if it reads like a title rather than a sentence."""
 _MAX_GROUP_KEYWORD = 30
 _MAX_GROUP_WORDS = 6
 _MAX_TEXT = 40
 _MAX_OWNER_LINE = 100
 _MAX_SHOWN = 20
+_MAX_SMALL_TALK = 12
+_MAX_SEARCH_WORD = max(len(word) for word in (*_SEARCH_WORDS, *_SEARCH_WORDS_EN)) + 1
+"""The longest search word and its separator: a whole title after it still fits."""
 _SENTENCE_PUNCT = re.compile(r"[，。！？；,!?;]\s*\S")
 
 # The group grammar's possible starts: a search word needs a separator after it; an owner command or a help
@@ -790,7 +839,9 @@ def _search(rest: str, *, spaced: bool, mentioned: bool) -> Command | None:
     kw = _clean_keyword(rest)
     if "." in kw:
         kw = _clean_keyword(_strip_urls(kw))  # never search for (and so repeat) a link
-    if not kw or len(kw) > _MAX_KEYWORD or "\n" in rest.strip():
+    if not kw or len(kw) > (_MAX_TITLE if mentioned else _MAX_KEYWORD) or "\n" in rest.strip():
+        return None
+    if mentioned and len(kw) > _MAX_KEYWORD and not _reads_like_title(kw):
         return None
     if not mentioned:
         if (
@@ -812,6 +863,29 @@ def _search(rest: str, *, spaced: bool, mentioned: bool) -> Command | None:
         if len(kw) < 2:
             return None
     return Command("search", kw)
+
+
+_QUESTION = re.compile("有没有|有木有|怎么|咋|哪|什么|啥|为什么|多少钱|推荐一?下|求推荐|谁")
+
+
+def _reads_like_title(text: str) -> bool:
+    """A long line said to the bot is a pasted title unless it reads like a sentence to a person: a
+    question, sentence punctuation, a pronoun or a chat particle."""
+    return not (
+        _SENTENCE_PUNCT.search(text)
+        or _PERSONAL.search(text)
+        or _QUESTION.search(text)
+        or text.startswith(_CHAT_AFTER_VERB)
+    )
+
+
+def _small_talk(bare: str) -> CommandKind | None:
+    core = _NOT_WORD_TAIL.sub("", bare).lower()
+    if not core:
+        return "ack"  # only emoji or punctuation
+    if core in _THANKS:
+        return "thanks"
+    return "ack" if core in _ACKS else None
 
 
 def _owner_arg(rest: str) -> str | None:
@@ -850,6 +924,10 @@ def parse_command(text: str, *, mentioned: bool) -> Command | None:
     low = bare.lower()
     if low in HELP_WORDS or (mentioned and low in HELP_WHEN_ADDRESSED):
         return Command("help", "")
+    if mentioned and len(bare) <= _MAX_SMALL_TALK:
+        small = _small_talk(bare)
+        if small is not None:
+            return Command(small, "")
     if bare in _STATUS_WORDS:
         return Command("subscription_status", "")
     if bare in _MONEY_WORDS:
@@ -872,7 +950,7 @@ def parse_command(text: str, *, mentioned: bool) -> Command | None:
             if s.startswith(word):
                 arg = _owner_arg(s[len(word) :])
                 return None if arg is None else Command("subscribe", arg)
-    if len(s) > _MAX_TEXT:
+    if len(s) > (_MAX_TITLE + _MAX_SEARCH_WORD if mentioned else _MAX_TEXT):
         return None
     if s[:1].isascii():
         head = low[:7]

@@ -116,10 +116,14 @@ class LimitRequests:
         self.operators = frozenset(operators)
 
     def is_request(self, message: Incoming) -> bool:
+        """A link, a command, or anything said to the bot (it gets an answer, if only a hint), except an
+        acknowledgement such as 好的, which gets none."""
         if find_product_refs(message.text):
             return True
-        addressed = message.mentioned or not message.is_group or not self.keyword_needs_mention
-        return parse_command(message.text, mentioned=addressed) is not None
+        if message.mentioned or not message.is_group:
+            command = parse_command(message.text, mentioned=True)
+            return command is None or command.kind != "ack"
+        return parse_command(message.text, mentioned=not self.keyword_needs_mention) is not None
 
     def is_owner_command(self, message: Incoming) -> bool:
         """An owner-only command said by the owner or an operator (exempt from the limits)."""

@@ -78,7 +78,8 @@ async def test_help_words_work_in_a_group_without_a_mention(h: Harness, router: 
 
 async def test_a_members_link_is_never_said_back(h: Harness, router: Router) -> None:
     assert await router(h.msg("找 https://evil.example.com/login")) is None
-    assert await router(h.msg("找 https://evil.example.com/login", mentioned=True)) is None
+    hint = said(await router(h.msg("找 https://evil.example.com/login", mentioned=True)))
+    assert "evil" not in hint and "没看懂" in hint, "said to the bot: a hint, never the link"
     answer = said(await router(h.msg("找 不存在的东西 https://evil.example.com/login", mentioned=True)))
     assert "evil" not in answer and "不存在的东西" in answer
 
@@ -111,3 +112,38 @@ async def test_a_xianyu_share_is_told_apart_from_a_product_without_a_league_call
     answer = said(await router(h.msg("我在闲鱼发布了【宝宝推车 95新】快来看看吧 https://m.tb.cn/h.6Fx2Kq9")))
     assert "闲鱼" in answer and "不是淘宝联盟的商品" in answer
     assert not h.league.calls
+
+
+async def test_said_to_the_bot_manners_get_a_word_or_nothing_and_never_a_search(
+    h: Harness, router: Router
+) -> None:
+    for text in ("好的", "收到", "👍"):
+        assert await router(h.msg(text, is_group=False, chat_id="alice", mentioned=True)) is None, text
+        assert await router(h.msg(text, mentioned=True)) is None, text
+    assert "不客气" in said(await router(h.msg("谢谢", is_group=False, chat_id="alice", mentioned=True)))
+    thanked = await router(h.msg("谢谢！", mentioned=True))
+    assert "不客气" in said(thanked) and thanked is not None and thanked.parts[0].mention_sender
+    assert await router(h.msg("谢谢")) is None, "in a group without @, thanks are for people"
+    assert not h.league.calls
+
+
+async def test_a_line_the_bot_cannot_read_gets_a_hint_when_said_to_it_and_silence_otherwise(
+    h: Harness, router: Router
+) -> None:
+    sentence = "我昨天在你这里买了一个耳机但是到现在还没有发货，请问你能帮我查一下吗，谢谢你啦朋友们"
+    for message in (
+        h.msg(sentence, is_group=False, chat_id="alice", mentioned=True),
+        h.msg(sentence, mentioned=True),
+    ):
+        hint = said(await router(message))
+        assert "没看懂" in hint and "找 商品名" in hint
+    assert await router(h.msg(sentence)) is None
+    assert await router(h.msg("第一行\n第二行", mentioned=True)) is not None, "two lines: a hint too"
+    assert not h.league.calls
+
+
+async def test_a_whole_title_pasted_to_the_bot_is_searched(h: Harness, router: Router) -> None:
+    title = "小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色"
+    answer = said(await router(h.msg(title, is_group=False, chat_id="alice", mentioned=True)))
+    assert h.league.calls, "the league was asked"
+    assert "没看懂" not in answer and "小米 Redmi Buds 6 活力版…" in answer

@@ -754,6 +754,36 @@ COMMANDS: list[tuple[str, bool, Command | None]] = [
     ("找 https://evil.example.com/login", True, None),
     ("找 evil.example.com/login", True, None),
     ("找 蓝牙耳机 https://evil.example.com/login", False, Command("search", "蓝牙耳机")),
+    # manners said to the bot are not searches (「好的」 once found a picture book); in a group, chat
+    ("谢谢", True, Command("thanks", "")),
+    ("谢谢啦！", True, Command("thanks", "")),
+    ("Thanks", True, Command("thanks", "")),
+    ("谢谢", False, None),
+    ("好的", True, Command("ack", "")),
+    ("收到👌", True, Command("ack", "")),
+    ("🙂🙂", True, Command("ack", "")),
+    ("好的", False, None),
+    ("好的蓝牙耳机", True, Command("search", "好的蓝牙耳机")),
+    # a whole product title pasted to the bot is a search; the same length as a sentence is not
+    (
+        "小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色",
+        True,
+        Command("search", "小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色"),
+    ),
+    (
+        "找 小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色",
+        True,
+        Command("search", "小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色"),
+    ),
+    ("小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色", False, None),
+    ("找 小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色", False, None),
+    (
+        "小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色 有没有更便宜的同款推荐一下",
+        True,
+        None,
+    ),
+    ("小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色 " * 3, True, None),
+    ("我昨天在你这里买了一个耳机但是到现在还没有发货请问能帮我查一下物流吗谢谢朋友们大家好呀", True, None),
 ]
 
 

@@ -93,3 +93,15 @@ async def test_ordinary_chat_is_not_counted(engine: Engine) -> None:
         assert not await room.say("今天天气不错，大家吃了吗")
     assert len(await room.replies("帮助", 5)) == 5
     await room.recorder.close()
+
+
+async def test_hints_and_thanks_to_the_bot_count_and_acknowledgements_do_not(engine: Engine) -> None:
+    room = Room(engine)
+    sentence = "我昨天在你这里买了一个耳机但是到现在还没有发货，请问你能帮我查一下吗，谢谢你啦朋友们"
+    got = [await room.say(sentence, mentioned=True) for _ in range(20)]
+    assert len([r for r in got if r]) == 6, "five hints and one warning: a flood of @ gets no flood back"
+    room.now[0] = 61
+    for _ in range(20):
+        assert await room.say("好的", mentioned=True) is None
+    assert await room.say("找 蓝牙耳机"), "twenty 好的 used none of the member's five answers"
+    await room.recorder.close()

@@ -7,20 +7,25 @@ are the ones sent."""
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
-from bot.leagues.base import League
+from bot.config import parse_settings
+from bot.leagues.base import League, LeagueUnavailable
 from bot.leagues.sandbox.server import SandboxServer
 from bot.store import subscriptions
 from bot.store.groups import ensure_group
 from bot.store.models import Broadcast, Group
+from bot.web.pages.broadcasts import deal_names
+from tests.fakes import FakeLeague, product
 from tests.helpers import wait_until
 from tests.web.conftest import browser_login, serve_console
 from tests.web.test_pushes import chat_console
@@ -289,6 +294,9 @@ async def test_deals_searched_ticked_previewed_with_each_groups_links_then_sent_
         where = made.headers["location"].split("?")[0]
         done = await until_page(client, where, lambda page: page.count(">已发送<") == 2)
         assert "带了 2 个商品" in done
+        for value in found[:2]:  # named as the league shows them, not by id
+            product = await channels_league.product(value.split(":", 1)[1])
+            assert f"微信小店「{html.escape(product.title)}」" in done
         assert wired.sends_to("mama@chatroom") == 1 and wired.sends_to("tech@chatroom") == 1
         out = wired.out.getvalue()
         sent_to_tech = out.split("── 发往「tech@chatroom」──")[1].split("── 发往")[0]
@@ -354,3 +362,13 @@ async def test_deal_picks_that_cannot_go_are_refused_or_left_out_and_nothing_is_
         )
         assert forged.status_code == 400 and "没有可用的联盟" in forged.text
     assert broadcasts(engine) == 0
+
+
+async def test_a_broadcasts_deals_are_named_by_id_when_the_league_cannot_say() -> None:
+    known, gone = product("1001", "小米 蓝牙耳机 Redmi Buds 6", 19900), "9999"
+    league = FakeLeague([known])
+    services = SimpleNamespace(leagues={"channels": league}, settings=parse_settings({}))
+    names = await deal_names(services, f"channels:1001,channels:{gone},jd:42")  # type: ignore[arg-type]
+    assert names == ["微信小店「小米 蓝牙耳机 Redmi Buds 6」", "微信小店 商品 9999", "京东 商品 42"]
+    league.fail_with = LeagueUnavailable("down")
+    assert await deal_names(services, "channels:1001") == ["微信小店 商品 1001"]  # type: ignore[arg-type]

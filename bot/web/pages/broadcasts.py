@@ -17,6 +17,7 @@ them; a link the league cannot make just now shows "(发送时生成本群链接
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import Sequence
 from datetime import timedelta
@@ -41,6 +42,8 @@ from bot.store.models import Group
 from bot.web.pages.pushes import PER_PAGE, explain, status_label
 from bot.web.services import WebServices
 from bot.web.views import error_page, page
+
+log = logging.getLogger(__name__)
 
 PREVIEWS_SHOWN = 50
 """Groups whose message is shown in full on the preview (the rest are counted)."""
@@ -155,17 +158,38 @@ async def _detail_context(request: Request) -> dict[str, Any] | None:
         "label": status_label,
         "explain": explain,
         "alone": not services.serves_chat,
-        "deals": [
-            f"{PLATFORM_NAMES.get(league, league)} {product_id}"
-            for league, product_id in broadcast.parse_products(made.products)
-        ],
     }
+
+
+DEAL_NAMES_SECONDS = 2.0
+"""How long the 群发 page waits for the leagues to name its deals (usually from their caches, at once)."""
+
+
+async def deal_names(services: WebServices, products: str) -> list[str]:
+    """The deals a broadcast carried, by platform and title as the leagues show them now; by id when a
+    league cannot say (it is down, slow, or no longer knows the product)."""
+    refs = broadcast.parse_products(products)
+    titles: dict[tuple[str, str], str] = {}
+    if refs:
+        try:
+            with budget(min(DEAL_NAMES_SECONDS, services.settings.push.league_budget_seconds)):
+                got = await broadcast.fetch_deals(services.leagues, refs)
+            titles = {(league.name, product.product_id): product.title for league, product in got.deals}
+        except Exception as exc:  # the page shows ids then; the broadcast itself is unaffected
+            log.info("broadcast deals not named: %s", reason(exc))
+    return [
+        f"{PLATFORM_NAMES.get(league, league)}「{titles[league, product_id]}」"
+        if titles.get((league, product_id))
+        else f"{PLATFORM_NAMES.get(league, league)} 商品 {product_id}"
+        for league, product_id in refs
+    ]
 
 
 async def detail(request: Request) -> Response:
     context = await _detail_context(request)
     if context is None:
         return error_page(request, 404, "没有这条群发")
+    context["deals"] = await deal_names(request.app.state.services, context["made"].products)
     return page(request, "broadcast.html", context, title=f"群发 #{context['made'].id}")
 
 

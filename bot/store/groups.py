@@ -119,24 +119,39 @@ class SharerSet:
 
 
 def set_sharer(engine: Engine, group_id: int, sharer_appid: str) -> SharerSet:
-    """Make `sharer_appid` the group's Channels sharer ("" goes back to the operator's default)."""
+    """Make `sharer_appid` the group's Channels sharer ("" goes back to the operator's default).
+
+    One group per sharer is the database's rule (a unique index over the bound appids): the check
+    below answers the common case, and when another request or process binds the same sharer to
+    another group between that check and this write, the index refuses the write and the answer is
+    the same "taken"."""
     with Session(engine, expire_on_commit=False) as session:
         group = session.get(Group, group_id)
         if group is None:
             return SharerSet("unchanged", None)
         if group.channels_sharer_appid == sharer_appid:
             return SharerSet("unchanged", group)
-        if sharer_appid:
-            other = session.exec(
-                select(Group.id).where(Group.channels_sharer_appid == sharer_appid, col(Group.id) != group_id)
-            ).first()
-            if other is not None:
-                return SharerSet("taken", group)
+        if sharer_appid and _sharer_holder(session, sharer_appid, group_id) is not None:
+            return SharerSet("taken", group)
         group.channels_sharer_appid, group.updated_at = sharer_appid, utcnow()
         session.add(group)
-        session.commit()
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            if not sharer_appid or _sharer_holder(session, sharer_appid, group_id) is None:
+                raise  # not the one-group-per-sharer index: a fault to report, not an answer
+            session.refresh(group)  # the row as it is: still the sharer it had
+            return SharerSet("taken", group)
         session.refresh(group)
         return SharerSet("set", group)
+
+
+def _sharer_holder(session: Session, sharer_appid: str, group_id: int) -> int | None:
+    """The id of another group than `group_id` that holds `sharer_appid`, if one does."""
+    return session.exec(
+        select(Group.id).where(Group.channels_sharer_appid == sharer_appid, col(Group.id) != group_id)
+    ).first()
 
 
 # -- blocked groups ------------------------------------------------------------------------------------

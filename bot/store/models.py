@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from bot.store.text import SafeString
@@ -23,6 +23,16 @@ class Group(SQLModel, table=True):
     """A chat room the bot serves, and its promotion identity on each league."""
 
     __tablename__ = "groups"
+    __table_args__ = (
+        # one group per 推客: orders are attributed by sharer ('' = the operator's default, shared by many)
+        Index(
+            "uq_groups_channels_sharer_appid",
+            "channels_sharer_appid",
+            unique=True,
+            sqlite_where=text("channels_sharer_appid <> ''"),
+            postgresql_where=text("channels_sharer_appid <> ''"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     room_id: str = Field(index=True, unique=True, sa_type=SafeString(128, key=True))

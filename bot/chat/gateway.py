@@ -33,6 +33,7 @@ import xml.etree.ElementTree as ET
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TextIO
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -305,6 +306,8 @@ class GatewayChannel:
         self.reconnect_delays = tuple(reconnect_delays) or (1.0,)
         self.login_poll_seconds = login_poll_seconds
         self.health_seconds = health_seconds
+        self._status_online: bool | None = None
+        """The login state last stored (None: not yet this run)."""
         self.terminal = terminal
         self.client = GatewayClient(
             base_url, token, app_id, timeout=timeout, retry_delays=retry_delays, transport=transport
@@ -413,6 +416,7 @@ class GatewayChannel:
         shown = _with_secret(self.callback_url, "***")
         log.info("gateway account %s online; webhook %s registered", self.app_id, shown)
         self._ready.set()
+        await self._record_status(True)
 
     async def _watch(self) -> None:
         """Wait for stop, checking now and then that the account is still online."""
@@ -428,7 +432,21 @@ class GatewayChannel:
             if not online:
                 log.error("gateway account %s went offline: log in again", self.app_id)
                 self._ready.clear()
+                await self._record_status(False, "账号掉线了")
                 return
+
+    async def _record_status(self, online: bool, why: str = "") -> None:
+        """Keep the account's login state for the web console when it changes; a store that cannot take
+        it costs only the console's notice, never the channel."""
+        if self.engine is None or self._status_online is online:
+            return
+        status = chat_state.AccountStatus(online, datetime.now(UTC), why)
+        try:
+            await asyncio.to_thread(chat_state.put_status, self.engine, self.account, status)
+        except Exception as exc:
+            log.warning("gateway account %s status not stored: %s", self.app_id, type(exc).__name__)
+            return
+        self._status_online = online
 
     async def _login(self) -> None:
         """Show the gateway's login QR code in the terminal and wait until the account is logged in."""
@@ -443,6 +461,7 @@ class GatewayChannel:
             log.warning(
                 "gateway account %s is not logged in: scan the QR code shown in the terminal", self.app_id
             )
+            await self._record_status(False, "等待扫码登录")
             while not self._stopping.is_set():
                 await self._pause(self.login_poll_seconds)
                 status = await self.client.call("/login/checkLogin", {"uuid": uuid}, retry=False)
@@ -739,6 +758,7 @@ class GatewayChannel:
                     if exc.logged_out:
                         log.error("gateway account %s is logged out: %s", self.app_id, exc)
                         self._ready.clear()
+                        await self._record_status(False, "发消息时网关说账号没登录")
                     raise
 
     async def _send_part(self, message: Outgoing, part: ReplyPart) -> None:

@@ -28,6 +28,7 @@ from bot.cli import cli
 from bot.config import load_config
 from bot.leagues.sandbox.server import SandboxServer
 from bot.push.service import next_slot
+from bot.store import chat_state
 from tests.chat.fake_gateway import FakeGateway
 from tests.chat.fake_http import serve_asgi, wait_until
 
@@ -241,6 +242,9 @@ async def test_a_logged_out_account_shows_the_login_qr_in_the_terminal_and_waits
     try:
         await wait_until(lambda: any(p == "/login/checkLogin" for p, _ in gateway.calls), within=15)
         assert not getattr(app.channel, "logged_in", True)
+        account = f"gateway:{APP_ID}"
+        waiting = await asyncio.to_thread(chat_state.get_status, _engine_of(app), account)
+        assert waiting is not None and not waiting.online and waiting.why == "等待扫码登录"
         shown = capsys.readouterr().out
         assert "扫码" in shown
         assert "█" in shown or "▀" in shown or "▄" in shown, "a QR code drawn in the terminal"
@@ -248,6 +252,8 @@ async def test_a_logged_out_account_shows_the_login_qr_in_the_terminal_and_waits
         await wait_until(lambda: getattr(app.channel, "logged_in", False), within=15)
         (reply,) = await ask(gateway, "帮助")
         assert reply.to == ROOM
+        online = await asyncio.to_thread(chat_state.get_status, _engine_of(app), account)
+        assert online is not None and online.online and online.since >= waiting.since
     finally:
         await app.stop()
         await asyncio.wait_for(task, 10)
@@ -558,3 +564,22 @@ async def test_messages_acknowledged_but_not_handled_at_a_stop_are_handled_after
     finally:
         await again.stop()
         await asyncio.wait_for(task, 10)
+
+
+def _engine_of(app: App) -> Engine:
+    assert app.engine is not None
+    return app.engine
+
+
+async def test_a_send_refused_as_logged_out_is_recorded_for_the_console(
+    gateway_base: str, gateway: FakeGateway, engine: Engine
+) -> None:
+    channel = GatewayChannel(
+        base_url=gateway_base, token=TOKEN, app_id=APP_ID, retry_delays=(), engine=engine
+    )
+    gateway.online = False
+    with pytest.raises(GatewayError):
+        await channel.send(Outgoing(ROOM, Reply.text("你好")))
+    status = await asyncio.to_thread(chat_state.get_status, engine, f"gateway:{APP_ID}")
+    assert status is not None and not status.online and "没登录" in status.why
+    await channel.client.aclose()

@@ -4,6 +4,7 @@ an iLink bot without a login. One browser test: log in, see the numbers, screens
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -268,3 +269,25 @@ async def test_days_follow_a_zone_whose_offset_is_not_whole_hours(store: Engine)
     assert (today.total.orders, today.total.estimated_fen) == (1, 200)
     assert (week.total.orders, week.total.estimated_fen) == (2, 300)
     assert figures.commission_by_day["jd"][-2:] == [100, 200]
+
+
+async def test_a_gateway_account_its_channel_saw_logged_out_needs_attention(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """The channel runs in `tuike run`, the console may run alone: the store carries the news."""
+    settings = console_settings(tmp_path)
+    settings = settings.model_copy(update={"chat": settings.chat.model_copy(update={"kind": "gateway"})})
+    account = f"gateway:{settings.chat.gateway.app_id}"
+    async with _console(tmp_path, engine, settings=settings) as console:
+        client = await console.logged_in()
+        assert "微信网关账号" not in (await client.get("/")).text, "nothing recorded: nothing to say"
+        since = datetime(2026, 11, 30, 1, 5, tzinfo=UTC)  # 09:05 in Shanghai
+        await asyncio.to_thread(
+            chat_state.put_status, engine, account, chat_state.AccountStatus(False, since, "账号掉线了")
+        )
+        html = (await client.get("/")).text
+        assert "从 11-30 09:05 起不在线（账号掉线了）" in html and "扫码重新登录" in html
+        await asyncio.to_thread(
+            chat_state.put_status, engine, account, chat_state.AccountStatus(True, since, "")
+        )
+        assert "微信网关账号" not in (await client.get("/")).text

@@ -5,8 +5,8 @@ groups of the last 30 days, and "需要处理": what needs the operator now.
 Figures: bot.orders.dashboard.overview (aggregated in SQL, one worker-thread call). Attention:
 leagues (bot.web.pages.leagues.league_alerts), failed or interrupted pushes in the last 24 hours
 (bot.push.claims.counts_since), templates falling back (Renderer.problems), and an iLink bot with no
-login kept in the store. A gateway account's login is known only to the process serving it, not
-from the database, so it is not shown here.
+login kept in the store, and a gateway account its channel last recorded as logged out
+(`chat_state.AccountStatus`: the console may run in another process than the channel).
 """
 
 from __future__ import annotations
@@ -51,6 +51,14 @@ def _ilink_logged_out(engine: Engine, settings: Settings) -> bool:
     return not chat_state.get(engine, f"ilink:{settings.chat.ilink.account}", TOKEN_KEY)
 
 
+def _gateway_offline(engine: Engine, settings: Settings) -> chat_state.AccountStatus | None:
+    """The configured gateway account's status when its channel last recorded it logged out."""
+    if "gateway" not in settings.chat.kinds:
+        return None
+    status = chat_state.get_status(engine, f"gateway:{settings.chat.gateway.app_id}")
+    return status if status is not None and not status.online else None
+
+
 FIGURES_SECONDS = 60.0
 """How long the figures are reused: a month of orders is a few hundred thousand rows to sum, and
 orders arrive by sync every few minutes anyway. What needs attention is read afresh every time."""
@@ -62,6 +70,7 @@ class _Read:
     pushes: dict[str, int]
     ilink_out: bool
     templates: list[TemplateProblem]
+    gateway_out: chat_state.AccountStatus | None
 
 
 class FiguresCache:
@@ -85,12 +94,15 @@ class FiguresCache:
             return kept[2]
 
 
-def _attention(services: WebServices, now: datetime) -> tuple[dict[str, int], bool, list[TemplateProblem]]:
+def _attention(
+    services: WebServices, now: datetime
+) -> tuple[dict[str, int], bool, list[TemplateProblem], chat_state.AccountStatus | None]:
     """What the "需要处理" list reads from the database and the disk, in one worker-thread trip."""
     return (
         counts_since(services.engine, now - timedelta(hours=24)),
         _ilink_logged_out(services.engine, services.settings),
         services.renderer.problems(),
+        _gateway_offline(services.engine, services.settings),
     )
 
 
@@ -99,8 +111,8 @@ async def _gather(request: Request, services: WebServices, now: datetime) -> _Re
     if cache is None:
         cache = request.app.state.dashboard_figures = FiguresCache()
     figures = await cache.get(services, now)
-    pushes, ilink_out, templates = await asyncio.to_thread(_attention, services, now)
-    return _Read(figures, pushes, ilink_out, templates)
+    pushes, ilink_out, templates, gateway_out = await asyncio.to_thread(_attention, services, now)
+    return _Read(figures, pushes, ilink_out, templates, gateway_out)
 
 
 def _alerts(services: WebServices, read: _Read) -> list[Alert]:
@@ -113,6 +125,16 @@ def _alerts(services: WebServices, read: _Read) -> list[Alert]:
     for problem in read.templates:
         where = display_path(problem.path) + (f" 第 {problem.line} 行" if problem.line else "")
         alerts.append(Alert(f"模板 {where} 出错，正在用上一个能用的版本：{problem.message}", "/templates"))
+    if read.gateway_out is not None:
+        out = read.gateway_out
+        since = out.since.astimezone(ZoneInfo(services.settings.bot.timezone)).strftime("%m-%d %H:%M")
+        alerts.append(
+            Alert(
+                f"微信网关账号 {services.settings.chat.gateway.app_id} 从 {since} 起不在线（{out.why}）："
+                "群里的消息和推送都停了，请在运行 tuike run 的终端扫码重新登录。",
+                "/",
+            )
+        )
     if read.ilink_out:
         alerts.append(
             Alert(

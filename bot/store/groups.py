@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from bot.chat.base import GroupInfo
 from bot.store import block_changes
-from bot.store.models import Group, LeagueSpot, OrderRow, RequestLog, Subscription, utcnow
+from bot.store.models import Group, LeagueSpot, OrderRow, RequestLog, SharerBinding, Subscription, utcnow
 from bot.store.orders import CANCELLED
 from bot.store.spots import is_claim
 
@@ -133,7 +133,20 @@ def set_sharer(engine: Engine, group_id: int, sharer_appid: str) -> SharerSet:
             return SharerSet("unchanged", group)
         if sharer_appid and _sharer_holder(session, sharer_appid, group_id) is not None:
             return SharerSet("taken", group)
-        group.channels_sharer_appid, group.updated_at = sharer_appid, utcnow()
+        now = utcnow()
+        if group.channels_sharer_appid:  # the history: orders made with the old sharer stay this group's
+            session.execute(
+                update(SharerBinding)
+                .where(
+                    col(SharerBinding.group_id) == group_id,
+                    col(SharerBinding.sharer_appid) == group.channels_sharer_appid,
+                    col(SharerBinding.unbound_at).is_(None),
+                )
+                .values(unbound_at=now)
+            )
+        if sharer_appid:
+            session.add(SharerBinding(sharer_appid=sharer_appid, group_id=group_id, bound_at=now))
+        group.channels_sharer_appid, group.updated_at = sharer_appid, now
         session.add(group)
         try:
             session.commit()

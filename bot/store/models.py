@@ -48,6 +48,22 @@ class Group(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class SharerBinding(SQLModel, table=True):
+    """When a group held an owner's Channels 推客: a Channels order names the sharer its link was made
+    with, and the group is the one that held that sharer when the order was placed. An order from a
+    link made before 解绑推客 stays the group's; a sharer bound to another group later credits that
+    group only from then on."""
+
+    __tablename__ = "sharer_bindings"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sharer_appid: str = Field(index=True, sa_type=SafeString(64, key=True))
+    group_id: int = Field(foreign_key="groups.id", index=True)
+    bound_at: datetime = Field(default_factory=utcnow)
+    unbound_at: datetime | None = None
+    """None while the group holds it."""
+
+
 class Subscription(SQLModel, table=True):
     """A group's wish to receive a push: daily deals at a time (a group may have several times, one
     row each), or live reminders (at_time "")."""

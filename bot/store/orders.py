@@ -19,7 +19,16 @@ from sqlalchemy import update as update_rows
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select, update
 
-from bot.store.models import Group, JobLock, OrderEvent, OrderRow, RequestLog, SyncCursor, utcnow
+from bot.store.models import (
+    Group,
+    JobLock,
+    OrderEvent,
+    OrderRow,
+    RequestLog,
+    SharerBinding,
+    SyncCursor,
+    utcnow,
+)
 from bot.store.text import clean
 
 
@@ -289,13 +298,43 @@ def count_orders(engine: Engine, league: str | None = None) -> int:
         return int(session.exec(statement).one())
 
 
-def group_of_sharer(engine: Engine, sharer_appid: str) -> int | None:
-    """Channels: the group whose owner bound this sharer (links of unbound groups carry the operator's)."""
+def sharer_spans(engine: Engine, sharer_appid: str) -> list[SharerSpan]:
+    """Channels: when which group held this sharer (`SharerBinding`), oldest first; [] for the
+    operator's default sharer (''), which every unbound group's links carry, and for a sharer no group
+    holds or held."""
     if not sharer_appid:
-        return None
+        return []
     with Session(engine) as session:
-        found = session.exec(select(Group.id).where(Group.channels_sharer_appid == sharer_appid)).first()
-        return int(found) if found is not None else None
+        rows = session.exec(
+            select(SharerBinding)
+            .where(SharerBinding.sharer_appid == sharer_appid)
+            .order_by(col(SharerBinding.bound_at), col(SharerBinding.id))
+        ).all()
+        spans = [SharerSpan(row.group_id, row.bound_at, row.unbound_at) for row in rows]
+        if not spans:  # set on the row but never through `set_sharer` (no history): the holder, always
+            holder = session.exec(select(Group.id).where(Group.channels_sharer_appid == sharer_appid)).first()
+            if holder is not None:
+                spans = [SharerSpan(int(holder), datetime.min.replace(tzinfo=UTC), None)]
+    return spans
+
+
+@dataclass(frozen=True, slots=True)
+class SharerSpan:
+    group_id: int
+    bound_at: datetime
+    unbound_at: datetime | None
+
+    def holds(self, at: datetime) -> bool:
+        return self.bound_at <= at and (self.unbound_at is None or at < self.unbound_at)
+
+
+def group_of_sharer(spans: list[SharerSpan], at: datetime) -> int | None:
+    """The group that held the sharer when an order was placed at `at`; None when none did (the
+    sharer was not bound through the bot then)."""
+    for span in reversed(spans):  # the latest binding that covers `at`
+        if span.holds(at):
+            return span.group_id
+    return None
 
 
 # -- the job lock ----------------------------------------------------------------------------------------

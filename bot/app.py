@@ -580,13 +580,25 @@ class App:
                 )
             )
         serving.serve([*handlers, deals])
-        sender, engine = self.senders[account_of(channels[0])], self.engine  # paid notices: first account
+        engine = self.engine
+        # paid notices go out through the account the member bound through; those bound before accounts
+        # were recorded, through the first account that may write first
+        writers = {
+            account_of(c): self.senders[account_of(c)] for c in channels if c.name not in PUSHLESS_CHANNELS
+        }
 
-        async def paid_notices(_synced: object) -> None:
+        def pushing(sender: PacedSender) -> Callable[[str, str], Awaitable[None]]:
             async def send(chat_id: str, text: str) -> None:
                 sender.push(Outgoing(chat_id, Reply.text(text)))
 
-            await notify_paid(engine, send, renderer)
+            return send
+
+        via = {account: pushing(sender) for account, sender in writers.items()}
+        unrecorded = next(iter(via.values()), None)
+
+        async def paid_notices(_synced: object) -> None:
+            if unrecorded is not None:
+                await notify_paid(engine, unrecorded, renderer, via=via)
 
         self.orders = OrderSync(
             self.engine,

@@ -39,7 +39,7 @@ class RebateHandler:
         bind = _BIND.match(text)
         context: dict[str, Any]
         if bind:
-            kind, context = "rebate_bind", await self._bind(message.sender_id, bind[1])
+            kind, context = "rebate_bind", await self._bind(message.sender_id, bind[1], message.account)
         elif text.rstrip("？?") in _BALANCE:
             kind, context = "rebate_balance", await self._balance(message.sender_id)
         elif withdraw := _WITHDRAW.match(text):
@@ -53,8 +53,8 @@ class RebateHandler:
             return None
         return Reply.text(await self.renderer.render_async(kind, context, group=message.chat_id))
 
-    async def _bind(self, member: str, number: str) -> dict[str, Any]:
-        done = await asyncio.to_thread(ledger.bind, self.engine, member, number, self.share_percent)
+    async def _bind(self, member: str, number: str, account: str) -> dict[str, Any]:
+        done = await asyncio.to_thread(ledger.bind, self.engine, member, number, self.share_percent, account)
         return {
             "outcome": done.outcome,
             "number": number,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from sqlalchemy import Engine
 
@@ -24,9 +24,18 @@ log = logging.getLogger(__name__)
 Send = Callable[[str, str], Awaitable[object]]
 
 
-async def notify_paid(engine: Engine, send: Send, renderer: Renderer | None = None) -> int:
-    """Tell every member whose bound order newly became paid; how many were told."""
-    notices = await asyncio.to_thread(ledger.claim_paid_notices, engine)
+async def notify_paid(
+    engine: Engine, send: Send, renderer: Renderer | None = None, *, via: Mapping[str, Send] | None = None
+) -> int:
+    """Tell every member whose bound order newly became paid; how many were told.
+
+    `via` maps a chat account to its sender: a member is told through the account they bound through
+    (a member id means nothing on another account's platform), and `send` tells the members bound
+    before accounts were recorded. A member bound through an account not in `via` (one that may not
+    write first, as iLink, or one another process serves) is left for later, unclaimed. Without `via`,
+    `send` tells everyone."""
+    accounts = None if via is None else list(via)
+    notices = await asyncio.to_thread(ledger.claim_paid_notices, engine, accounts)
     renderer = renderer or Renderer(None)
     told = 0
     for notice in notices:
@@ -37,7 +46,7 @@ async def notify_paid(engine: Engine, send: Send, renderer: Renderer | None = No
         }
         try:
             text = await renderer.render_async("rebate_paid_notice", context, group=notice.member_id)
-            await send(notice.member_id, text)
+            await (via.get(notice.account, send) if via is not None else send)(notice.member_id, text)
         except (RenderError, RuntimeError, OSError) as exc:  # e.g. the sender is closing: not again
             log.warning("paid-order notice for order %s not sent: %s", notice.order_id, exc)
             continue

@@ -279,6 +279,8 @@ class RebateBinding(SQLModel, table=True):
     share_percent: int
     """The operator's share at binding time: a later change does not rewrite what was promised."""
     bound_at: datetime = Field(default_factory=utcnow)
+    account: str = Field(default="", max_length=128, sa_column_kwargs={"server_default": ""})
+    """The chat account the member bound through: the one that can reach them later ('' = not recorded)."""
 
 
 class RebateEntry(SQLModel, table=True):

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -169,8 +169,9 @@ def find_order(engine: Engine, number: str, now: datetime | None = None) -> list
     return sorted(found)
 
 
-def bind(engine: Engine, member_id: str, number: str, share_percent: int) -> Bound:
-    """Bind the order `number` names to `member_id` and credit its rebate, in one transaction."""
+def bind(engine: Engine, member_id: str, number: str, share_percent: int, account: str = "") -> Bound:
+    """Bind the order `number` names to `member_id` and credit its rebate, in one transaction.
+    `account`: the chat account the member wrote through (their later notices go out through it)."""
     number = number.strip()
     if not ORDER_NUMBER.match(number):
         return Bound("malformed")
@@ -182,7 +183,11 @@ def bind(engine: Engine, member_id: str, number: str, share_percent: int) -> Bou
     [(league, order_id)] = found
     with Session(engine) as session:
         binding = RebateBinding(
-            league=league, order_id=order_id, member_id=member_id, share_percent=share_percent
+            league=league,
+            order_id=order_id,
+            member_id=member_id,
+            share_percent=share_percent,
+            account=account,
         )
         session.add(binding)
         try:
@@ -221,31 +226,41 @@ class PaidNotice:
     league: str
     order_id: str
     pending_fen: int
+    account: str = ""
+    """The chat account to tell them through ('' = bound before accounts were recorded)."""
 
 
-def claim_paid_notices(engine: Engine) -> list[PaidNotice]:
+def claim_paid_notices(engine: Engine, accounts: Collection[str] | None = None) -> list[PaidNotice]:
     """The bindings whose order has a pending rebate and whose member was never told, each recorded as
     told in the same transaction (at most once per order: a notice that then fails to send is not
-    sent again). Run it after `reconcile`, by one process at a time (the sync's lock)."""
+    sent again). Run it after `reconcile`, by one process at a time (the sync's lock).
+
+    `accounts`: only members bound through these chat accounts (or through an unrecorded one) — the
+    accounts this process can write first with; the others stay unclaimed for a process that can."""
     notice = aliased(RebateEntry)
     told = (
         exists()
         .where(col(notice.binding_id) == col(RebateBinding.id), col(notice.kind) == PAID_NOTICE)
         .correlate(RebateBinding)
     )
+    statement = (
+        select(RebateBinding, func.sum(RebateEntry.amount_fen))
+        .join(RebateEntry, col(RebateEntry.binding_id) == col(RebateBinding.id))
+        .where(col(RebateEntry.bucket) == PENDING, ~told)
+        .group_by(col(RebateBinding.id))
+        .having(func.sum(RebateEntry.amount_fen) > 0)
+        .order_by(col(RebateBinding.id))
+    )
+    if accounts is not None:
+        statement = statement.where(col(RebateBinding.account).in_(["", *accounts]))
     with Session(engine) as session:
-        rows = session.exec(
-            select(RebateBinding, func.sum(RebateEntry.amount_fen))
-            .join(RebateEntry, col(RebateEntry.binding_id) == col(RebateBinding.id))
-            .where(col(RebateEntry.bucket) == PENDING, ~told)
-            .group_by(col(RebateBinding.id))
-            .having(func.sum(RebateEntry.amount_fen) > 0)
-            .order_by(col(RebateBinding.id))
-        ).all()
+        rows = session.exec(statement).all()
         out = []
         for binding, pending in rows:
             session.add(_told(binding))
-            out.append(PaidNotice(binding.member_id, binding.league, binding.order_id, int(pending)))
+            out.append(
+                PaidNotice(binding.member_id, binding.league, binding.order_id, int(pending), binding.account)
+            )
         session.commit()
     return out
 

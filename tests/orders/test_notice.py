@@ -42,9 +42,10 @@ def _syncer(shop: Shop, inbox: Inbox) -> OrderSync:
     )
 
 
-async def _bind(shop: Shop, member: str, order_id: str) -> str:
+async def _bind(shop: Shop, member: str, order_id: str, account: str = "") -> str:
     rebates = RebateHandler(engine=shop.engine, share_percent=50)
-    reply = await rebates(Incoming("1", member, member, member, member, f"绑定 {order_id}", is_group=False))
+    said = Incoming("1", member, member, member, member, f"绑定 {order_id}", is_group=False, account=account)
+    reply = await rebates(said)
     assert reply is not None
     return reply.parts[0].text  # type: ignore[attr-defined,no-any-return]
 
@@ -108,3 +109,30 @@ async def test_a_notice_that_cannot_be_sent_is_not_retried_and_others_still_go(s
     assert await notify_paid(shop.engine, flaky) == 1
     assert sent == ["wx_bob"]
     assert await notify_paid(shop.engine, flaky) == 0  # at most once, even for the one that failed
+
+
+async def test_each_member_is_told_through_the_account_they_bound_through(shop: Shop) -> None:
+    """A member id means nothing on another account's platform: the notice goes back the way the member
+    came; one who came through an account this process cannot write first with (iLink) is left unclaimed."""
+    await shop.sell("taobao", ROOMS[0], count=3)
+    top = shop.sandbox.face("/router/rest")
+    ratios = [o.ratio_ppm for o in top.orders]
+    for order in top.orders:
+        order.ratio_ppm = 0
+    await _syncer(shop, Inbox()).run()
+    members = (("wx_amy", "gateway:wx_app"), ("o9x_bob@im.wechat", "ilink:bot"), ("wx_cat", ""))
+    for (member, account), order in zip(members, top.orders, strict=True):
+        await _bind(shop, member, order.trade_id, account)
+    for order, ratio in zip(top.orders, ratios, strict=True):
+        order.ratio_ppm, order.modified = ratio, order.modified + timedelta(seconds=30)
+    syncer = _syncer(shop, Inbox())
+    syncer.after = None
+    await syncer.run()
+
+    gateway, unrecorded = Inbox(), Inbox()
+    assert await notify_paid(shop.engine, unrecorded, via={"gateway:wx_app": gateway}) == 2
+    assert [to for to, _ in gateway.sent] == ["wx_amy"]
+    assert [to for to, _ in unrecorded.sent] == ["wx_cat"], "bound before accounts were recorded"
+    ilink = Inbox()
+    assert await notify_paid(shop.engine, unrecorded, via={"ilink:bot": ilink}) == 1, "still unclaimed"
+    assert [to for to, _ in ilink.sent] == ["o9x_bob@im.wechat"]

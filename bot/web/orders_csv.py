@@ -65,7 +65,11 @@ def text_cell(value: str) -> str:
 
 def id_cell(value: str) -> str:
     """An id Excel keeps whole: a long run of digits (or one with a leading zero) stays text."""
-    if value.isascii() and value.isdigit() and (len(value) >= _LONG_NUMBER or value[0] == "0"):
+    if (
+        value.isascii()
+        and value.isdigit()
+        and (len(value) >= _LONG_NUMBER or (len(value) > 1 and value[0] == "0"))
+    ):
         return value + "\t"
     return text_cell(value)
 

@@ -211,6 +211,40 @@ def order_totals(engine: Engine, wanted: OrderFilter) -> OrderTotals:
     return OrderTotals(int(count), int(paid), int(commission))
 
 
+EXPORT_BATCH = 1000
+
+
+def order_batch(
+    engine: Engine,
+    wanted: OrderFilter,
+    after: OrderLine | None = None,
+    size: int = EXPORT_BATCH,
+) -> list[OrderLine]:
+    """Up to `size` order lines `wanted` admits, newest first like `order_page`, that come after the
+    line `after` (the last of the previous batch; None: from the newest). For taking every matching line
+    out (the CSV export) without ever loading them all: each batch is one short query of its own, and
+    it resumes from the last line's (created_at, id) rather than skipping rows with OFFSET, so the last
+    batch of 100k lines costs what the first does."""
+    statement = _where(
+        engine,
+        core_select(*_LINE_COLUMNS)
+        .select_from(OrderRow)
+        .outerjoin(Group, col(Group.id) == col(OrderRow.group_id)),
+        wanted,
+    )
+    if after is not None:
+        created = col(OrderRow.created_at)
+        statement = statement.where(
+            created <= after.created_at,  # a range the time index can start from
+            or_(created < after.created_at, col(OrderRow.id) < after.id),
+        )
+    statement = statement.order_by(col(OrderRow.created_at).desc(), col(OrderRow.id).desc()).limit(
+        max(size, 1)
+    )
+    with engine.connect() as connection:
+        return [_line(row) for row in connection.execute(statement)]
+
+
 def order_leagues(engine: Engine) -> list[str]:
     """The leagues that have synced orders (each keeps a sync cursor): what the league filter offers."""
     with Session(engine) as session:

@@ -286,6 +286,7 @@ def build_channel(
             engine=engine,
             timeout=gateway.timeout_seconds,
             max_body_bytes=gateway.max_body_bytes,
+            health_seconds=gateway.health_seconds,
         )
     if kind == "ilink":
         from bot.chat.ilink import IlinkChannel

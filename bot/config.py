@@ -117,6 +117,9 @@ class GatewaySettings(_Section):
     welcome_on_join: bool = False
     timeout_seconds: float = Field(10.0, gt=0, le=120)
     max_body_bytes: int = Field(1_048_576, ge=1024, le=64 * 1_048_576)
+    health_seconds: float = Field(300.0, ge=5, le=3600)
+    """How often the bot asks the gateway whether the account is still logged in (a dropped account is
+    logged, shown in the web console, and its QR login shown again)."""
 
     @field_validator("base_url", "callback_url")
     @classmethod

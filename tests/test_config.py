@@ -63,6 +63,7 @@ def test_secrets_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
         ({"leagues": {"channels": {"sandbox": "yes please"}}}, "leagues.channels.sandbox = 'yes please'"),
         ({"database": {"url": "mysql://x"}}, "database.url = 'mysql://x'"),
         ({"chat": {"wechaty": {"endpoint": "not an endpoint"}}}, "chat.wechaty.endpoint"),
+        ({"chat": {"gateway": {"health_seconds": 1}}}, "chat.gateway.health_seconds = 1"),
     ],
 )
 def test_bad_config_names_the_key(raw: dict[str, object], needle: str) -> None:

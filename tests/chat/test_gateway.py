@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
 import re
 import signal
 import socket
 import sys
 import textwrap
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -583,3 +585,50 @@ async def test_a_send_refused_as_logged_out_is_recorded_for_the_console(
     status = await asyncio.to_thread(chat_state.get_status, engine, f"gateway:{APP_ID}")
     assert status is not None and not status.online and "没登录" in status.why
     await channel.client.aclose()
+
+
+async def test_an_account_that_drops_is_recorded_for_the_console_and_its_qr_shown_again(
+    gateway_base: str, gateway: FakeGateway, engine: Engine
+) -> None:
+    async def ignore(_message: Incoming) -> None:
+        return None
+
+    channel = GatewayChannel(
+        base_url=gateway_base,
+        token=TOKEN,
+        app_id=APP_ID,
+        listen_port=0,
+        engine=engine,
+        health_seconds=0.05,
+        login_poll_seconds=0.05,
+        terminal=io.StringIO(),
+    )
+    account = f"gateway:{APP_ID}"
+    task = asyncio.create_task(channel.run(ignore))
+    try:
+        await wait_until(lambda: channel.logged_in, within=15)
+        await _recorded(engine, account, online=True)
+        gateway.online = False  # the phone logged the device out
+        await wait_until(lambda: not channel.logged_in, within=15)
+        await wait_until(lambda: any(p == "/login/getLoginQrCode" for p, _ in gateway.calls), within=15)
+        dropped = await _recorded(engine, account, online=False)
+        assert dropped.why == "账号掉线了"
+        gateway.login_confirmed = True
+        await wait_until(lambda: channel.logged_in, within=15)
+        await _recorded(engine, account, online=True)
+    finally:
+        await channel.stop()
+        await asyncio.wait_for(task, 10)
+
+
+async def _recorded(
+    engine: Engine, account: str, *, online: bool, within: float = 15
+) -> chat_state.AccountStatus:
+    """Poll the store (off the loop) until the account's recorded status is `online`."""
+    deadline = time.monotonic() + within
+    while True:
+        status = await asyncio.to_thread(chat_state.get_status, engine, account)
+        if status is not None and status.online is online:
+            return status
+        assert time.monotonic() < deadline, f"{account} never recorded online={online}: {status}"
+        await asyncio.sleep(0.01)

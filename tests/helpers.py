@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 
 def tuike(
@@ -53,3 +56,18 @@ def postgres_schema(url: str) -> Iterator[str]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+T = TypeVar("T")
+
+
+def race(count: int, act: Callable[[int], T]) -> list[T]:
+    """Run act(0) … act(count-1) in `count` threads released together by a barrier."""
+    start = threading.Barrier(count)
+
+    def run(n: int) -> T:
+        start.wait(timeout=60)  # a guard against a hang, not a timing assumption
+        return act(n)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))

@@ -5,11 +5,7 @@ barrier, on SQLite and (when configured) PostgreSQL, through several connections
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -18,8 +14,8 @@ from bot.leagues.base import Order
 from bot.store import rebate as ledger
 from bot.store.models import RebateBinding, RebateEntry
 from bot.store.orders import store_window
+from tests.helpers import race
 
-T = TypeVar("T")
 NOW = datetime.now(UTC)
 RACERS = 8
 
@@ -33,18 +29,6 @@ def _order(order_id: str, commission: int, status: str = "settled", sku: str = "
 def _sync(engine: Engine, *orders: Order) -> None:
     store_window(engine, "jd", [(o, None) for o in orders], NOW)
     ledger.reconcile(engine)
-
-
-def _race(count: int, act: Callable[[int], T]) -> list[T]:
-    """Run act(0) … act(count-1) in `count` threads released together by a barrier."""
-    start = threading.Barrier(count)
-
-    def run(n: int) -> T:
-        start.wait(timeout=60)  # a guard against a hang, not a timing assumption
-        return act(n)
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
 
 
 def _entries(engine: Engine, member: str) -> list[RebateEntry]:
@@ -80,7 +64,7 @@ def _member_with(engine: Engine, member: str, order_id: str, commission: int) ->
 def test_eight_withdrawals_of_the_whole_balance_at_once_pay_out_once(store: Engine) -> None:
     available = _member_with(store, "wx_amy", "6100000000001", 3_000)
 
-    results = _race(RACERS, lambda _: ledger.request_withdrawal(store, "wx_amy"))
+    results = race(RACERS, lambda _: ledger.request_withdrawal(store, "wx_amy"))
 
     granted = [(request_id, amount) for request_id, amount in results if request_id]
     assert len(granted) == 1 and granted[0][1] == available
@@ -94,7 +78,7 @@ def test_racing_withdrawals_that_together_exceed_the_balance_grant_only_what_is_
     available = _member_with(store, "wx_amy", "6100000000002", 4_000)  # ¥20.00
     ask = 700  # eight times ¥7.00 = ¥56.00: only two fit
 
-    results = _race(RACERS, lambda _: ledger.request_withdrawal(store, "wx_amy", ask))
+    results = race(RACERS, lambda _: ledger.request_withdrawal(store, "wx_amy", ask))
 
     granted = [amount for request_id, amount in results if request_id]
     assert granted == [ask] * (available // ask)
@@ -109,7 +93,7 @@ def test_small_withdrawals_racing_all_go_through(store: Engine) -> None:
     """The guard refuses only what is not there: eight requests that fit are all recorded."""
     available = _member_with(store, "wx_amy", "6100000000003", 1_600)
 
-    results = _race(RACERS, lambda _: ledger.request_withdrawal(store, "wx_amy", available // RACERS))
+    results = race(RACERS, lambda _: ledger.request_withdrawal(store, "wx_amy", available // RACERS))
 
     assert all(request_id for request_id, _ in results)
     assert len({request_id for request_id, _ in results}) == RACERS
@@ -122,7 +106,7 @@ def test_different_members_withdrawing_at_once_do_not_refuse_each_other(store: E
     for n, member in enumerate(members):
         _member_with(store, member, f"62000000000{n:02d}", 2_000)
 
-    results = _race(RACERS, lambda n: ledger.request_withdrawal(store, members[n]))
+    results = race(RACERS, lambda n: ledger.request_withdrawal(store, members[n]))
 
     assert [amount for request_id, amount in results if request_id] == [1_000] * RACERS
     for member in members:
@@ -136,7 +120,7 @@ def test_eight_pays_of_one_withdrawal_at_once_record_one_payment(store: Engine) 
     request_id, amount = ledger.request_withdrawal(store, "wx_amy")
     assert request_id and amount == available
 
-    results = _race(RACERS, lambda _: ledger.pay(store, request_id))
+    results = race(RACERS, lambda _: ledger.pay(store, request_id))
 
     done = [r for r in results if r is not None]
     assert len(done) == 1 and done[0].id == request_id and done[0].amount_fen == available
@@ -164,7 +148,7 @@ def test_paying_and_withdrawing_at_once_keep_every_bucket_right(store: Engine) -
             return ledger.pay(store, first[n % 4 // 2])
         return ledger.request_withdrawal(store, "wx_amy", 400)
 
-    results = _race(RACERS, act)
+    results = race(RACERS, act)
 
     assert sum(1 for r in results[1::2] if r is not None) == 2  # each earlier request paid once
     assert sum(1 for r in results[0::2] if isinstance(r, tuple) and r[0]) == 2  # two of ¥4.00 fit in ¥10.00
@@ -178,7 +162,7 @@ def test_an_order_bound_by_eight_members_at_once_has_one_owner(store: Engine) ->
     )
     members = [f"wx_m{n}" for n in range(RACERS)]
 
-    results = _race(RACERS, lambda n: ledger.bind(store, members[n], "6400000000001", 50))
+    results = race(RACERS, lambda n: ledger.bind(store, members[n], "6400000000001", 50))
 
     winners = [members[n] for n, r in enumerate(results) if r.outcome == "bound"]
     assert len(winners) == 1
@@ -198,7 +182,7 @@ def test_an_order_bound_by_eight_members_at_once_has_one_owner(store: Engine) ->
 def test_one_member_sending_the_same_bind_eight_times_at_once_is_credited_once(store: Engine) -> None:
     _sync(store, _order("6400000000002", 1_200))
 
-    results = _race(RACERS, lambda _: ledger.bind(store, "wx_amy", "6400000000002", 50))
+    results = race(RACERS, lambda _: ledger.bind(store, "wx_amy", "6400000000002", 50))
 
     assert sorted(r.outcome for r in results) == ["bound"] + ["mine"] * (RACERS - 1)
     totals = _assert_ledger_sound(store, "wx_amy")

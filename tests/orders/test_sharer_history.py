@@ -24,6 +24,16 @@ def _order(n: int, at: datetime, sharer: str = SHARER) -> Order:
     return Order(f"o{n}", "s", "p", "商品", 10_000, 1_000, "pending", sharer, at, at)
 
 
+def _set_on_the_row(engine: Engine, group_id: int | None) -> None:
+    """The sharer written on the group's row directly, as before `set_sharer` kept a history."""
+    with Session(engine) as session:
+        row = session.get(Group, group_id)
+        assert row is not None
+        row.channels_sharer_appid = SHARER
+        session.add(row)
+        session.commit()
+
+
 def _credited(engine: Engine, *orders: Order) -> list[int | None]:
     attributor = Attributor(engine)  # a new one per sync, as OrderSync makes
     return [attributor.group_of("channels", order) for order in orders]
@@ -64,12 +74,7 @@ def test_an_order_placed_after_an_unbind_is_nobodys_and_a_rebind_credits_again(s
 def test_a_sharer_set_without_history_still_credits_its_holder(store: Engine) -> None:
     """A row changed outside `set_sharer` (an operator's SQL, an old tool) has no history: its holder."""
     group = ensure_group(store, "a@chatroom", "一群")
-    with Session(store) as session:
-        row = session.get(Group, group.id)
-        assert row is not None
-        row.channels_sharer_appid = SHARER
-        session.add(row)
-        session.commit()
+    _set_on_the_row(store, group.id)
     assert _credited(store, _order(1, datetime(2024, 1, 1, tzinfo=UTC))) == [group.id]
 
 
@@ -81,12 +86,7 @@ def test_upgrading_keeps_the_past_orders_of_groups_that_hold_a_sharer_today(tmp_
 
     command.upgrade(_alembic_config(engine), "0012_one_group_per_sharer")
     group = ensure_group(engine, "a@chatroom", "一群")
-    with Session(engine) as session:
-        row = session.get(Group, group.id)
-        assert row is not None
-        row.channels_sharer_appid = SHARER
-        session.add(row)
-        session.commit()
+    _set_on_the_row(engine, group.id)
     db.upgrade(engine)
     [span] = sharer_spans(engine, SHARER)
     assert (span.group_id, span.bound_at.year, span.unbound_at) == (group.id, 2000, None)

@@ -7,10 +7,9 @@ on one group, chosen the same way every time. On SQLite and (when configured) Po
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -29,26 +28,13 @@ from bot.render import Renderer
 from bot.store import db
 from bot.store.groups import ensure_group, find_group, set_sharer
 from bot.store.models import Group
-from tests.helpers import postgres_schema
+from tests.helpers import postgres_schema, race
 
-T = TypeVar("T")
 RACERS = 8
 SHARER = "wx3f9a1c2b7d5e8f60"
 BEFORE = "0011_web"
 INDEX = "uq_groups_channels_sharer_appid"
 LONG_AGO = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
-
-
-def _race(count: int, act: Callable[[int], T]) -> list[T]:
-    """Run act(0) … act(count-1) in `count` threads released together by a barrier."""
-    start = threading.Barrier(count)
-
-    def run(n: int) -> T:
-        start.wait(timeout=60)  # a guard against a hang, not a timing assumption
-        return act(n)
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
 
 
 def _groups(engine: Engine, count: int) -> list[int]:
@@ -94,7 +80,7 @@ def test_eight_groups_binding_one_sharer_at_once_end_with_one_holder(store: Engi
 
     event.listen(store, "after_cursor_execute", all_checked)
     try:
-        results = _race(RACERS, lambda n: set_sharer(store, ids[n], SHARER))
+        results = race(RACERS, lambda n: set_sharer(store, ids[n], SHARER))
     finally:
         event.remove(store, "after_cursor_execute", all_checked)
 

@@ -27,20 +27,36 @@ def _order(
     paid: int,
     status: str = "pending",
     *,
+    commission: int | None = None,
     title: str = "蓝牙耳机",
     at: datetime = NOW,
     sku: str = "1",
+    product: str = "p1",
     pid: str = "",
     tag: str = "",
     sharer: str = "",
     updated: datetime | None = None,
 ) -> Order:
-    return Order(order_id, sku, "p1", title, paid, paid // 10, status, sharer, at, updated or at, pid, tag)
+    """An order line as a league reports it; commission a tenth of `paid` unless given."""
+    commission = paid // 10 if commission is None else commission
+    return Order(order_id, sku, product, title, paid, commission, status, sharer, at, updated or at, pid, tag)
 
 
 def _store(engine: Engine, league: str, *rows: tuple[Order, int | None]) -> None:
     """Through the store's own upsert, as order sync does."""
     store_window(engine, league, list(rows), NOW)
+
+
+def around_midnight(engine: Engine) -> None:
+    """P-LATE at 16:30 UTC on 1 May is 00:30 on 2 May in Shanghai (a 2 May order for the operator);
+    P-EARLY an hour before is still 1 May."""
+    late = datetime(2026, 5, 1, 16, 30, tzinfo=UTC)
+    _store(
+        engine,
+        "pdd",
+        (_order("P-LATE", 1_000, at=late), None),
+        (_order("P-EARLY", 2_000, at=late - timedelta(hours=1)), None),
+    )
 
 
 def listed(html: str) -> list[str]:
@@ -144,14 +160,7 @@ async def test_the_title_search_ignores_case(console: Console) -> None:
 
 
 async def test_the_date_range_is_in_the_operators_zone(console: Console) -> None:
-    # 16:30 UTC on 1 May is 00:30 on 2 May in Shanghai: a 2 May order for the operator.
-    late = datetime(2026, 5, 1, 16, 30, tzinfo=UTC)
-    _store(
-        console.engine,
-        "pdd",
-        (_order("P-LATE", 1_000, at=late), None),
-        (_order("P-EARLY", 2_000, at=late - timedelta(hours=1)), None),
-    )
+    around_midnight(console.engine)
     client = await console.logged_in()
     second = await get(client, "/orders", **{"from": "2026-05-02", "to": "2026-05-02"})
     assert listed(second) == ["P-LATE"]

@@ -9,7 +9,7 @@ import csv
 import io
 import re
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -19,38 +19,15 @@ import pytest
 from sqlalchemy import Engine, event, func, select
 from sqlmodel import col
 
-from bot.leagues.base import Order
 from bot.store import order_browse
 from bot.store.groups import ensure_group
 from bot.store.models import OrderRow
-from bot.store.orders import store_window
 from bot.web.orders_csv import HEADER, id_cell, text_cell, yuan_cell
 from tests.web import seed as bulk
 from tests.web.conftest import Console, serve_console
+from tests.web.test_orders import NOW, _order, _store, around_midnight, seed
 
-NOW = datetime(2026, 5, 20, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 BOM = b"\xef\xbb\xbf"
-
-
-def _order(
-    order_id: str,
-    paid: int,
-    status: str = "pending",
-    *,
-    commission: int | None = None,
-    title: str = "蓝牙耳机",
-    at: datetime = NOW,
-    sku: str = "1",
-    product: str = "p1",
-    pid: str = "",
-    tag: str = "",
-) -> Order:
-    commission = paid // 10 if commission is None else commission
-    return Order(order_id, sku, product, title, paid, commission, status, "", at, at, pid, tag)
-
-
-def _store(engine: Engine, league: str, *rows: tuple[Order, int | None]) -> None:
-    store_window(engine, league, list(rows), NOW)
 
 
 @pytest.fixture
@@ -58,26 +35,6 @@ async def console(tmp_path: Path, store: Engine) -> AsyncIterator[Console]:
     """The console over an empty store whose clock reads NOW (the file's name says the day)."""
     async for running in serve_console(tmp_path, store, clock=lambda: NOW):
         yield running
-
-
-def seed(engine: Engine) -> dict[str, int]:
-    tea = ensure_group(engine, "tea@chatroom", "喝茶群")
-    run = ensure_group(engine, "run@chatroom", "跑步群")
-    assert tea.id is not None and run.id is not None
-    _store(
-        engine,
-        "taobao",
-        (_order("T1", 10_000, pid="mm_1_2_3", at=NOW - timedelta(days=1)), tea.id),
-        (_order("T2", 20_000, "settled", title="保温杯", at=NOW - timedelta(days=2)), run.id),
-        (_order("T3", 5_000, "cancelled", title="手机壳", at=NOW - timedelta(days=3)), None),
-    )
-    _store(
-        engine,
-        "jd",
-        (_order("J1", 30_000, tag="g7", at=NOW - timedelta(hours=5)), tea.id),
-        (_order("J2", 7_700, "settled", title="蓝牙音箱", at=NOW - timedelta(days=4)), None),
-    )
-    return {"tea": tea.id, "run": run.id}
 
 
 async def download(client: httpx.AsyncClient, **params: str) -> httpx.Response:
@@ -139,14 +96,7 @@ async def test_the_file_holds_the_lines_the_pages_filter_admits(console: Console
 
 
 async def test_days_are_the_operators_own(console: Console) -> None:
-    # 16:30 UTC on 1 May is 00:30 on 2 May in Shanghai: a 2 May order for the operator.
-    late = datetime(2026, 5, 1, 16, 30, tzinfo=UTC)
-    _store(
-        console.engine,
-        "pdd",
-        (_order("P-LATE", 1_000, at=late), None),
-        (_order("P-EARLY", 2_000, at=late - timedelta(hours=1)), None),
-    )
+    around_midnight(console.engine)
     client = await console.logged_in()
     second = table(await download(client, **{"from": "2026-05-02", "to": "2026-05-02"}))
     assert [(row["订单号"], row["下单时间"]) for row in second] == [("P-LATE", "2026-05-02 00:30:00")]

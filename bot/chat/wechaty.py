@@ -47,6 +47,7 @@ from urllib.parse import urlsplit
 
 from bot.chat.base import (
     ChatUnavailable,
+    GroupInfo,
     Image,
     Incoming,
     JoinHook,
@@ -593,6 +594,34 @@ class WechatyChannel:
                 await self.send(Outgoing(joined.chat_id, reply))
         except Exception:
             log.exception("welcoming %s in %s failed", "、".join(joined.member_names), joined.chat_id)
+
+    # -- groups ------------------------------------------------------------------------------------------
+
+    async def list_groups(self) -> list[GroupInfo]:
+        """Every room the account is in (the puppet's room list), named and owned as each room's payload
+        says; a room whose payload will not come is still listed, by its id. Waits until logged in."""
+        ready = asyncio.ensure_future(self._ready.wait())
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({ready, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+            stopping.cancel()
+        bot = self._bot
+        if not self._ready.is_set() or bot is None:
+            raise ChatUnavailable("the WeChat channel stopped before the account was logged in")
+        found: list[GroupInfo] = []
+        for room_id in await bot.puppet.room_list():
+            name, owner = "", ""
+            try:
+                room = bot.Room.load(str(room_id))
+                await room.ready()
+                name = str(await room.topic() or "")
+                owner = str(room.payload.owner_id or "")
+            except Exception as exc:  # one unreadable room must not hide the others
+                log.info("room %s not read: %s", room_id, type(exc).__name__)
+            found.append(GroupInfo(str(room_id), name, owner))
+        return found
 
     # -- sending -----------------------------------------------------------------------------------------
 

@@ -233,6 +233,9 @@ class FakePuppet:
             room_alias=self.room_aliases.get((request.id, request.member_id), ""),
         )
 
+    async def rpc_room_list(self, request: Any) -> Any:
+        return pb.RoomListResponse(ids=list(self.rooms))
+
     async def rpc_room_member_list(self, request: Any) -> Any:
         room = self.rooms.get(request.id)
         return pb.RoomMemberListResponse(member_ids=list(room.member_ids) if room else [])

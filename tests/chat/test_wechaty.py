@@ -30,6 +30,7 @@ from bot.config import ConfigError, parse_settings
 from bot.push import claims
 from bot.push.service import next_slot
 from bot.render import Renderer, RenderError
+from bot.store.groups import all_groups
 from tests.chat.conftest import (
     ALICE,
     ALICE_NAME,
@@ -540,3 +541,24 @@ async def test_stopping_mid_push_loses_nothing(
         )
     pushed = [s.conversation_id for s in fake_puppet.sent if s.conversation_id in rooms]
     assert sorted(pushed) == sorted(rooms), "every group once: none twice, none lost"
+
+
+async def test_a_wechaty_account_records_every_room_it_is_in_before_anyone_speaks(
+    tmp_path: Path, fake_puppet: FakePuppet, puppet_endpoint: str
+) -> None:
+    """The rooms the puppet lists become groups (name, owner, account), a quiet one included."""
+    fake_puppet.add_room("quiet@chatroom", "宝妈团购群", [BOT, BOB], owner_id=BOB)
+    async with running_app(tmp_path, puppet_endpoint) as app:
+        assert app.engine is not None
+        engine = app.engine
+
+        def recorded() -> dict[str, tuple[str, str, str]]:
+            return {g.room_id: (g.name, g.owner_id, g.account) for g in all_groups(engine)}
+
+        await fake_puppet.wait_until(lambda: "quiet@chatroom" in recorded(), within=20)
+        account = f"wechaty:{puppet_endpoint}"
+        assert recorded() == {
+            ROOM: (ROOM_TOPIC, OWNER, account),
+            "quiet@chatroom": ("宝妈团购群", BOB, account),
+        }
+        assert fake_puppet.called("room_list"), "listed through the puppet's RoomList"

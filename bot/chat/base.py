@@ -124,6 +124,7 @@ class GroupInfo:
     room_id: str
     name: str = ""
     owner_id: str = ""
+    owner_name: str = ""
 
 
 class ChatUnavailable(RuntimeError):

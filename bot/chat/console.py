@@ -77,7 +77,7 @@ class ConsoleChannel:
         self._rooms: dict[str, str] = {}
         self._stopped = asyncio.Event()
         self._lines: asyncio.Queue[str | None] | None = None
-        self._home = GroupInfo(_slug(room), room, _slug(owner))
+        self._home = GroupInfo(_slug(room), room, _slug(owner), owner)
         """The pretend group the session starts in, owned by the configured owner."""
 
     # -- reading ---------------------------------------------------------------------------------

@@ -744,7 +744,7 @@ class GatewayChannel:
         for room_id in await self.client.chatroom_ids():
             room = await self._room(room_id)
             name = "" if room.name == room_id else room.name  # no info: keep the name we knew
-            found.append(GroupInfo(room_id, name, room.owner))
+            found.append(GroupInfo(room_id, name, room.owner, room.members.get(room.owner, "")))
         return found
 
     # -- sending -------------------------------------------------------------------------------------

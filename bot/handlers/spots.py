@@ -66,9 +66,17 @@ class GroupSpots:
             hit = self._groups.get(message.chat_id)
             if hit and self.clock() - hit[0] < self.ttl:
                 return hit[1]
-            owner = message.sender_id if message.sender_is_owner else ""
+            owner, owner_name = (
+                (message.sender_id, message.sender_name) if message.sender_is_owner else ("", "")
+            )
             group = await asyncio.to_thread(
-                ensure_group, self.engine, message.chat_id, message.chat_name, owner, message.account
+                ensure_group,
+                self.engine,
+                message.chat_id,
+                message.chat_name,
+                owner,
+                message.account,
+                owner_name,
             )
             self._groups[message.chat_id] = (self.clock(), group)
             self._groups.move_to_end(message.chat_id)

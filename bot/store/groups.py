@@ -22,29 +22,38 @@ from bot.store.orders import CANCELLED
 from bot.store.spots import is_claim
 
 
-def ensure_group(engine: Engine, room_id: str, name: str, owner_id: str = "", account: str = "") -> Group:
-    """The group's row, created or refreshed (name, owner) from what the chat just told us; `account`
-    is the chat account that heard it, which becomes the group's when it has none yet."""
+def ensure_group(
+    engine: Engine, room_id: str, name: str, owner_id: str = "", account: str = "", owner_name: str = ""
+) -> Group:
+    """The group's row, created or refreshed (name, owner and the owner's name) from what the chat just
+    told us; `account` is the chat account that heard it, which becomes the group's when it has none yet."""
     try:
-        return _ensure_group(engine, room_id, name, owner_id, account)
+        return _ensure_group(engine, room_id, name, owner_id, account, owner_name)
     except IntegrityError:
         # another task or process created the row between our read and our insert: use theirs
-        return _ensure_group(engine, room_id, name, owner_id, account)
+        return _ensure_group(engine, room_id, name, owner_id, account, owner_name)
 
 
-def _ensure_group(engine: Engine, room_id: str, name: str, owner_id: str, account: str) -> Group:
+def _ensure_group(
+    engine: Engine, room_id: str, name: str, owner_id: str, account: str, owner_name: str
+) -> Group:
     with Session(engine, expire_on_commit=False) as session:
         group = session.exec(select(Group).where(Group.room_id == room_id)).first()
         adopt = False
         if group is None:
-            group = Group(room_id=room_id, name=name, owner_id=owner_id, account=account)
+            group = Group(
+                room_id=room_id, name=name, owner_id=owner_id, account=account, owner_name=owner_name
+            )
         elif (
             (name and group.name != name)
             or (owner_id and group.owner_id != owner_id)
+            or (owner_name and group.owner_name != owner_name)
             or (account and not group.account)
         ):
             group.name = name or group.name
-            group.owner_id = owner_id or group.owner_id
+            if owner_id and owner_id != group.owner_id:  # a new owner: the old one's name goes with them
+                group.owner_id, group.owner_name = owner_id, ""
+            group.owner_name = owner_name or group.owner_name
             adopt = bool(account and not group.account)
             group.account = group.account or account
             group.updated_at = utcnow()
@@ -101,7 +110,7 @@ def ensure_groups(engine: Engine, found: Iterable[GroupInfo], account: str) -> i
     seen = 0
     for info in found:
         if info.room_id:
-            ensure_group(engine, info.room_id, info.name, info.owner_id, account)
+            ensure_group(engine, info.room_id, info.name, info.owner_id, account, info.owner_name)
             seen += 1
     return seen
 
@@ -237,8 +246,8 @@ def list_groups(
     per_page: int = 50,
 ) -> GroupListing:
     """One page of groups with their requests (request log) and commission and orders (order lines
-    not cancelled, created since `since`), aggregated in SQL; `search` matches a part of the name or
-    the room id, without regard to case. The total counts every group the filters let through."""
+    not cancelled, created since `since`), aggregated in SQL; `search` matches a part of the name, the
+    room id or the owner's name, without regard to case. The total counts every group the filters let through."""
     filters = _filters(search, account, subscribed, blocked)
     with Session(engine) as session:
         total = session.exec(select(func.count()).select_from(Group).where(*filters)).one()
@@ -271,6 +280,7 @@ def _filters(
             or_(
                 func.lower(col(Group.name)).contains(words, autoescape=True),
                 func.lower(col(Group.room_id)).contains(words, autoescape=True),
+                func.lower(col(Group.owner_name)).contains(words, autoescape=True),
             )
         )
     if account is not None:

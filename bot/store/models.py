@@ -38,6 +38,8 @@ class Group(SQLModel, table=True):
     room_id: str = Field(index=True, unique=True, sa_type=SafeString(128, key=True))
     name: str = Field(default="", sa_type=SafeString(256))
     owner_id: str = Field(default="", sa_type=SafeString(128, key=True))
+    owner_name: str = Field(default="", max_length=256, sa_column_kwargs={"server_default": ""})
+    """How the owner shows in the group, as the chat last told it ('' = not heard yet)."""
     channels_sharer_appid: str = Field(default="", sa_type=SafeString(64, key=True))
     """The owner's bound 推客 appid; empty means the operator's default sharer."""
     account: str = Field(default="", max_length=128, index=True, sa_column_kwargs={"server_default": ""})

@@ -56,7 +56,7 @@ async def test_the_console_lists_its_pretend_group() -> None:
     console = ConsoleChannel(
         bot_name="推客小助手", room="测试群", member="小明", owner="群主", stdin=io.StringIO("")
     )
-    assert await console.list_groups() == [GroupInfo("console:测试群", "测试群", "console:群主")]
+    assert await console.list_groups() == [GroupInfo("console:测试群", "测试群", "console:群主", "群主")]
 
 
 async def test_tuike_run_on_the_console_records_its_group_before_anyone_speaks(
@@ -67,7 +67,12 @@ async def test_tuike_run_on_the_console_records_its_group_before_anyone_speaks(
         app = console.app
         await wait_until(lambda: app.engine is not None and "console:测试群" in rows_of(app.engine), 20)
     group = rows_of(app.engine)["console:测试群"]
-    assert (group.name, group.owner_id, group.account) == ("测试群", "console:群主", "console")
+    assert (group.name, group.owner_id, group.owner_name, group.account) == (
+        "测试群",
+        "console:群主",
+        "群主",
+        "console",
+    )
 
 
 async def test_a_gateway_account_records_every_group_in_its_contacts(
@@ -90,10 +95,10 @@ async def test_a_gateway_account_records_every_group_in_its_contacts(
         await wait_until(lambda: any("group(s)" in r.getMessage() for r in caplog.records), 20)
         rows = rows_of(app.engine)
         account = f"gateway:{APP_ID}"
-        assert {(r.room_id, r.name, r.owner_id, r.account) for r in rows.values()} == {
-            (ROOM, ROOM_NAME, OWNER, account),
-            (QUIET_ROOM, QUIET_NAME, QUIET_OWNER, account),
-            (HIDDEN_ROOM, "", "", account),
+        assert {(r.room_id, r.name, r.owner_id, r.owner_name, r.account) for r in rows.values()} == {
+            (ROOM, ROOM_NAME, OWNER, OWNER_NAME, account),
+            (QUIET_ROOM, QUIET_NAME, QUIET_OWNER, "宝妈", account),
+            (HIDDEN_ROOM, "", "", "", account),
         }
         assert UNSAVED_ROOM not in rows, "GeWe lists only the groups saved to the contacts"
         (reply,) = await ask(gateway, "帮助")

@@ -4,6 +4,7 @@ group gets neither answers nor pushes."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
@@ -417,3 +418,15 @@ async def test_with_no_groups_yet_the_list_says_how_they_appear(console: Console
     empty = await client.get("/groups")
     assert empty.status_code == 200
     assert "还没有群" in empty.text and "<table" not in empty.text
+
+
+async def test_owners_show_by_name_where_the_chat_told_it(seeded: tuple[Console, dict[str, int]]) -> None:
+    console, ids = seeded
+    await asyncio.to_thread(
+        ensure_group, console.engine, "r05@chatroom", "", "wxid_owner5", owner_name="王姐"
+    )
+    client = await console.logged_in()
+    page = (await client.get(f"/groups/{ids['群05']}")).text
+    assert "王姐" in page and "wxid_owner5" in page, "the name, with the id beside it"
+    listing = (await client.get("/groups", params={"q": "王姐"})).text
+    assert "群05" in listing and "群主 王姐" in listing and "群06" not in listing

@@ -128,6 +128,7 @@ def describe(row: GroupRow, tree: Tree, zone: ZoneInfo, now: datetime) -> dict[s
         "room_id": group.room_id,
         "account": group.account,
         "owner_id": group.owner_id,
+        "owner_name": group.owner_name,
         "blocked": group.blocked,
         "daily": daily,
         "live": any(s.kind == "live" for s in row.subscriptions),

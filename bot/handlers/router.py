@@ -108,12 +108,13 @@ async def ignore_self(message: Incoming, nxt: Next) -> Reply | None:
 
 class BlockedRooms:
     """The room ids the operator blocked (groups.blocked), cached: the allow-list asks on every message
-    meant for the bot, so it must not cost a query each time. Read again when this process blocks or
-    allows a group (`bot.store.block_changes` counts those) and every `ttl` seconds, for a change made
-    by another process (`tuike web` served alone). A failed read keeps the last set.
+        meant for the bot, so it must not cost a query each time. Read again when this process blocks or
+        allows a group (`bot.store.block_changes` counts those) and every `ttl` seconds, for a change made
+        by another process (`tuike web` served alone). A failed read keeps the last set; until a first read
+    succeeds, every message tries again.
 
-    `read` is a blocking function (run in a worker thread) that returns the set: the app reads through
-    the engine, or through sqlite3 while the engine is still opening (`bot.store.peek`)."""
+        `read` is a blocking function (run in a worker thread) that returns the set: the app reads through
+        the engine, or through sqlite3 while the engine is still opening (`bot.store.peek`)."""
 
     def __init__(
         self,
@@ -145,6 +146,11 @@ class BlockedRooms:
                 try:
                     self._rooms = await asyncio.to_thread(self.read)
                 except Exception as exc:
+                    if self._read_at is None:  # never read: try again with the next message, not in a minute
+                        log.warning(
+                            "blocked groups not read (%s): none counts as blocked yet", type(exc).__name__
+                        )
+                        return self._rooms
                     log.warning("blocked groups not read again (%s): the last list stays", type(exc).__name__)
                 self._generation, self._read_at = generation, self.clock()
         return self._rooms

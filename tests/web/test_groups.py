@@ -430,3 +430,20 @@ async def test_owners_show_by_name_where_the_chat_told_it(seeded: tuple[Console,
     assert "王姐" in page and "wxid_owner5" in page, "the name, with the id beside it"
     listing = (await client.get("/groups", params={"q": "王姐"})).text
     assert "群05" in listing and "群主 王姐" in listing and "群06" not in listing
+
+
+async def test_until_the_blocked_list_is_first_read_each_message_tries_again(store: Engine) -> None:
+    group = ensure_group(store, "r1@chatroom", "群")
+    set_blocked(store, group.id or 0, True)
+    reads: list[str] = []
+
+    def flaky() -> frozenset[str]:
+        reads.append("read")
+        if len(reads) == 1:
+            raise OSError("database is locked")
+        return blocked_rooms(store)
+
+    rooms = BlockedRooms(flaky, ttl=60, clock=lambda: 1000.0)
+    assert await rooms.rooms() == frozenset(), "nothing known yet"
+    assert await rooms.rooms() == frozenset({"r1@chatroom"}), "the next message read it, not a minute later"
+    assert await rooms.rooms() == frozenset({"r1@chatroom"}) and len(reads) == 2, "then cached"

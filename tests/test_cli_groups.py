@@ -16,7 +16,9 @@ from tests.helpers import tuike
 def _store(tmp_path: Path) -> tuple[int, int]:
     engine = db.make_engine(f"sqlite:///{tmp_path / 'data' / 'tuike.db'}")
     db.upgrade(engine)
-    first = ensure_group(engine, "111@chatroom", "测试群", owner_id="wxid_boss", account="gateway:bot1")
+    first = ensure_group(
+        engine, "111@chatroom", "测试群", owner_id="wxid_boss", account="gateway:bot1", owner_name="王姐"
+    )
     second = ensure_group(engine, "222@chatroom", "宝妈群")
     ensure_group(engine, "333@chatroom", "重名群")
     ensure_group(engine, "444@chatroom", "重名群")
@@ -36,7 +38,7 @@ def test_groups_lists_ids_names_accounts_owners_and_subscriptions(
     plain = tuike("--config", str(config), "groups", cwd=tmp_path)
     assert plain.returncode == 0, plain.stderr
     line = next(x for x in plain.stdout.splitlines() if "111@chatroom" in x)
-    assert "「测试群」" in line and "gateway:bot1" in line and "wxid_boss" in line
+    assert "「测试群」" in line and "gateway:bot1" in line and "群主 王姐（wxid_boss）" in line
     assert "每日好物 08:30" in line and "每日好物 20:00（1 个类目）" in line
     as_json = tuike("--config", str(config), "groups", "--json", cwd=tmp_path)
     rows = {r["room_id"]: r for r in map(json.loads, as_json.stdout.splitlines())}
@@ -45,6 +47,8 @@ def test_groups_lists_ids_names_accounts_owners_and_subscriptions(
         {"at": "20:00", "categories": ["123"]},
     ]
     assert rows["222@chatroom"]["live"] is True and rows["222@chatroom"]["daily"] == []
+    assert (rows["111@chatroom"]["owner_id"], rows["111@chatroom"]["owner_name"]) == ("wxid_boss", "王姐")
+    assert rows["222@chatroom"]["owner_name"] == ""
 
 
 def test_subscribe_and_unsubscribe_as_the_owner_would(

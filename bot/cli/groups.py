@@ -48,6 +48,7 @@ def groups(ctx: click.Context, as_json: bool) -> None:
                     "name": group.name,
                     "account": group.account,
                     "owner_id": group.owner_id,
+                    "owner_name": group.owner_name,
                     "daily": [
                         {"at": s.at_time, "categories": [c for c in s.categories.split(",") if c]}
                         for s in subs
@@ -76,7 +77,15 @@ def _line(row: dict[str, Any]) -> str:
     ]
     if row["live"]:
         pushes.append("直播提醒")
-    owner = f"  群主 {row['owner_id']}" if row["owner_id"] else ""
+    owner = ""
+    if row["owner_name"]:
+        owner = (
+            f"  群主 {row['owner_name']}（{row['owner_id']}）"
+            if row["owner_id"]
+            else f"  群主 {row['owner_name']}"
+        )
+    elif row["owner_id"]:
+        owner = f"  群主 {row['owner_id']}"
     account = f"  账号 {row['account']}" if row["account"] else ""
     return f"{row['room_id']}  「{row['name']}」{account}{owner}  订阅：{'、'.join(pushes) or '无'}"
 

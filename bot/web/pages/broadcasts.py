@@ -40,6 +40,7 @@ from bot.push import broadcast, claims
 from bot.reasons import reason
 from bot.store.models import Group
 from bot.web.pages.pushes import PER_PAGE, explain, status_label
+from bot.web.paging import paging
 from bot.web.services import WebServices
 from bot.web.views import error_page, page
 
@@ -126,8 +127,7 @@ async def show(request: Request) -> Response:
     context = {
         "rows": rows,
         "total": total,
-        "current": current,
-        "per_page": PER_PAGE,
+        "paging": paging(current, total, PER_PAGE, lambda n: f"/broadcasts?page={n}"),
         "alone": not services.serves_chat,
     }
     return page(request, "broadcasts.html", context, title="群发")
@@ -150,9 +150,7 @@ async def _detail_context(request: Request) -> dict[str, Any] | None:
     return {
         "made": made,
         "results": results,
-        "total": total,
-        "current": current,
-        "per_page": PER_PAGE,
+        "paging": paging(current, total, PER_PAGE, lambda n: f"/broadcasts/{broadcast_id}?page={n}"),
         "summary": summary,
         "unfinished": unfinished,
         "label": status_label,

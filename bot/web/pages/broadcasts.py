@@ -40,6 +40,7 @@ from bot.push import broadcast, claims
 from bot.reasons import reason
 from bot.store.models import Group
 from bot.web.pages.pushes import PER_PAGE, explain, status_label
+from bot.web.paging import paging
 from bot.web.services import WebServices
 from bot.web.views import error_page, page
 
@@ -126,8 +127,7 @@ async def show(request: Request) -> Response:
     context = {
         "rows": rows,
         "total": total,
-        "current": current,
-        "per_page": PER_PAGE,
+        "paging": paging(current, total, PER_PAGE, lambda n: f"/broadcasts?page={n}"),
         "alone": not services.serves_chat,
     }
     return page(request, "broadcasts.html", context, title="群发")
@@ -150,9 +150,7 @@ async def _detail_context(request: Request) -> dict[str, Any] | None:
     return {
         "made": made,
         "results": results,
-        "total": total,
-        "current": current,
-        "per_page": PER_PAGE,
+        "paging": paging(current, total, PER_PAGE, lambda n: f"/broadcasts/{broadcast_id}?page={n}"),
         "summary": summary,
         "unfinished": unfinished,
         "label": status_label,
@@ -283,18 +281,27 @@ async def compose(request: Request) -> Response:
     return await _compose(request)
 
 
-async def edit(request: Request) -> Response:
-    """The form again with what was written, chosen and ticked: back from the preview, or a deal
-    search (`deal_q`) from the form itself."""
-    form = await request.form()
+async def _again(
+    request: Request, form: FormData, *, deal_q: str = "", problem: str = "", status: int = 200
+) -> Response:
+    """The compose form again with what `form` had written, chosen and ticked."""
     return await _compose(
         request,
         text=str(form.get("text", "")),
         chosen=_ids(form),
         accounts=_accounts(form),
         deals=_deals(form),
-        deal_q=str(form.get("deal_q", "")).strip()[:60],
+        deal_q=deal_q,
+        problem=problem,
+        status=status,
     )
+
+
+async def edit(request: Request) -> Response:
+    """The form again with what was written, chosen and ticked: back from the preview, or a deal
+    search (`deal_q`) from the form itself."""
+    form = await request.form()
+    return await _again(request, form, deal_q=str(form.get("deal_q", "")).strip()[:60])
 
 
 async def _checked(request: Request, form: FormData) -> tuple[str, list[Group], str]:
@@ -318,29 +325,13 @@ async def preview(request: Request) -> Response:
     form = await request.form()
     text, groups, problem = await _checked(request, form)
     if problem:
-        return await _compose(
-            request,
-            text=str(form.get("text", "")),
-            chosen=_ids(form),
-            accounts=_accounts(form),
-            deals=_deals(form),
-            problem=problem,
-            status=400,
-        )
+        return await _again(request, form, problem=problem, status=400)
     deals = _deals(form)
     left_out: list[tuple[str, str]] = []
     if deals:
         made = await _deal_previews(services, text, groups[:PREVIEWS_WITH_DEALS], deals)
         if isinstance(made, str):
-            return await _compose(
-                request,
-                text=str(form.get("text", "")),
-                chosen=_ids(form),
-                accounts=_accounts(form),
-                deals=deals,
-                problem=made,
-                status=409,
-            )
+            return await _again(request, form, problem=made, status=409)
         shown, left_out = made
     else:
         shown = [(g, broadcast.text_for(text, g), _sender_note(services, g)) for g in groups[:PREVIEWS_SHOWN]]
@@ -408,15 +399,8 @@ async def confirm(request: Request) -> Response:
     if not (16 <= len(form_id) <= 64):
         return error_page(request, 400, "这个操作没有执行", "确认表单不完整，请回到群发页面重新预览后确认。")
     text, groups, problem = await _checked(request, form)
-    if problem:
-        return await _compose(
-            request,
-            text=str(form.get("text", "")),
-            chosen=_ids(form),
-            deals=_deals(form),
-            problem=problem,
-            status=400,
-        )
+    if problem:  # a confirm form names its groups one by one: it has no accounts to tick again
+        return await _again(request, form, problem=problem, status=400)
     created_by = "web:" + form_id
     async with _confirm_lock(request):
         made = await asyncio.to_thread(broadcast.made_by, services.engine, created_by)

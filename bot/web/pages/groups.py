@@ -26,6 +26,7 @@ from bot.push.service import next_slot
 from bot.store import groups as group_store
 from bot.store import subscriptions
 from bot.store.groups import SORTS, GroupListing, GroupRow
+from bot.web.paging import paging
 from bot.web.services import WebServices
 from bot.web.views import error_page, page
 
@@ -183,7 +184,6 @@ async def listing(request: Request) -> Response:
     found, accounts = await asyncio.to_thread(read)
     tree = await category_tree(request) if any(r.subscriptions for r in found.rows) else Tree([], False)
     zone = ZoneInfo(services.settings.bot.timezone)
-    pages = max(1, -(-found.total // PER_PAGE))
     filters = {
         "q": search,
         "account": account_param,
@@ -202,10 +202,7 @@ async def listing(request: Request) -> Response:
         {
             "rows": [describe(r, tree, zone, now) for r in found.rows],
             "total": found.total,
-            "page_number": number,
-            "pages": pages,
-            "previous": link(number - 1) if number > 1 else "",
-            "next": link(number + 1) if number < pages else "",
+            "paging": paging(number, found.total, PER_PAGE, link),
             "filters": filters,
             "accounts": [(a or NO_ACCOUNT, a or "还不知道") for a in accounts],
             "sorts": list(SORT_LABELS.items()),

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
@@ -23,6 +23,7 @@ from bot.orders.chart import LEAGUE_NAMES
 from bot.orders.report import day_start
 from bot.store import order_browse
 from bot.web import orders_csv
+from bot.web.paging import paging, query_link
 from bot.web.services import WebServices
 from bot.web.views import error_page, page
 
@@ -115,16 +116,12 @@ def read_query(params: dict[str, str], zone: ZoneInfo) -> Query:
 
 def page_link(form: dict[str, str], number: int) -> str:
     """/orders with the same filter, on page `number`."""
-    kept = {key: value for key, value in form.items() if value}
-    if number > 1:
-        kept["page"] = str(number)
-    return "/orders" + ("?" + urlencode(kept) if kept else "")
+    return query_link("/orders", form, number)
 
 
 def csv_link(form: dict[str, str]) -> str:
     """/orders.csv with the same filter (every page of it)."""
-    kept = {key: value for key, value in form.items() if value}
-    return "/orders.csv" + ("?" + urlencode(kept) if kept else "")
+    return query_link("/orders.csv", form, 1)
 
 
 def _choices(services: WebServices) -> tuple[list[str], list[tuple[int, str]]]:
@@ -152,7 +149,6 @@ async def show(request: Request) -> Response:
         asyncio.to_thread(order_browse.order_totals, services.engine, query.wanted),
         asyncio.to_thread(_choices, services),
     )
-    pages = max(1, -(-totals.count // order_browse.PER_PAGE))
     context = {
         **_common(services),
         "form": query.form,
@@ -163,11 +159,7 @@ async def show(request: Request) -> Response:
         "groups": groups,
         "statuses": STATUSES,
         "unattributed": UNATTRIBUTED,
-        "page_number": query.page,
-        "pages": pages,
-        "previous": page_link(query.form, query.page - 1) if query.page > 1 else "",
-        "next": page_link(query.form, query.page + 1) if query.page < pages else "",
-        "first_page": page_link(query.form, 1),
+        "paging": paging(query.page, totals.count, order_browse.PER_PAGE, lambda n: page_link(query.form, n)),
         "first_row": (query.page - 1) * order_browse.PER_PAGE + 1,
         "filtered": any(query.form.values()),
         "csv_link": csv_link(query.form),

@@ -40,6 +40,7 @@ from bot.push.service import (
 from bot.reasons import reason
 from bot.store import subscriptions
 from bot.store.models import Group, Subscription
+from bot.web.paging import paging
 from bot.web.services import WebServices
 from bot.web.views import error_page, page
 
@@ -184,9 +185,10 @@ async def _render(
         "alone_note": ALONE_NOTE,
         "upcoming": upcoming[start : start + PER_PAGE],
         "upcoming_total": len(upcoming),
-        "upcoming_page": upcoming_page,
-        "results_page": results_page,
-        "per_page": PER_PAGE,
+        "upcoming_paging": paging(upcoming_page, len(upcoming), PER_PAGE, lambda n: link(up=n)),
+        "results_paging": paging(
+            results_page, results["total"], PER_PAGE, lambda n: link(page=n) + "#results"
+        ),
         "filters": FILTERS,
         "chosen": chosen,
         "group_id": group_id,

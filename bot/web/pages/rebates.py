@@ -11,7 +11,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 from bot.orders.chart import LEAGUE_NAMES
 from bot.render import yuan
 from bot.store import order_browse, rebate
+from bot.web.paging import paging, query_link
 from bot.web.services import WebServices
 from bot.web.views import error_page, page
 
@@ -81,14 +82,6 @@ async def _ledger_page(request: Request, problem: str = "", status: int = 200) -
     number = _number(request)
     text = request.query_params.get("q", "").strip()[:MAX_TEXT]
     found = await asyncio.to_thread(_ledger, services, number, text)
-    pages = max(1, -(-found.ledger.member_count // order_browse.PER_PAGE))
-
-    def link(n: int) -> str:
-        kept = {"q": text} if text else {}
-        if n > 1:
-            kept["page"] = str(n)
-        return "/rebates" + ("?" + urlencode(kept) if kept else "")
-
     context = {
         **_common(services),
         "problem": problem,
@@ -96,10 +89,12 @@ async def _ledger_page(request: Request, problem: str = "", status: int = 200) -
         "waiting": found.waiting,
         "paid": found.paid,
         "q": text,
-        "page_number": number,
-        "pages": pages,
-        "previous": link(number - 1) if number > 1 else "",
-        "next": link(number + 1) if number < pages else "",
+        "paging": paging(
+            number,
+            found.ledger.member_count,
+            order_browse.PER_PAGE,
+            lambda n: query_link("/rebates", {"q": text}, n),
+        ),
     }
     return page(request, "rebates.html", context, title="返利", status=status)
 
@@ -135,7 +130,6 @@ async def member(request: Request) -> Response:
     found = await asyncio.to_thread(_member, services, member_id, number)
     if not found.entry_count and not found.bindings:
         return error_page(request, 404, "账本里没有这个成员", "这个成员还没有绑定过订单，也没有返利记录。")
-    pages = max(1, -(-found.entry_count // order_browse.PER_PAGE))
     base = member_link(member_id)
     context = {
         **_common(services),
@@ -145,10 +139,7 @@ async def member(request: Request) -> Response:
         "entry_count": found.entry_count,
         "bindings": found.bindings,
         "withdrawals": found.withdrawals,
-        "page_number": number,
-        "pages": pages,
-        "previous": f"{base}?page={number - 1}" if number > 1 else "",
-        "next": f"{base}?page={number + 1}" if number < pages else "",
+        "paging": paging(number, found.entry_count, order_browse.PER_PAGE, lambda n: f"{base}?page={n}"),
     }
     return page(request, "rebate_member.html", context, title=f"返利 · {member_id}")
 

@@ -9,11 +9,14 @@ serves chat) never waits on it.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -271,25 +274,56 @@ async def preview(request: Request) -> Response:
     return page(request, "partials/template_preview.html", {"preview": shown})
 
 
-async def save(request: Request) -> Response:
-    services = _services(request)
+class _Write(Protocol):
+    """tf.save or tf.restore: write `text` (a source, or a version's name) as the kind's template."""
+
+    def __call__(
+        self,
+        renderer: Renderer,
+        kind: str,
+        text: str,
+        /,
+        *,
+        group: str | None,
+        group_name: str,
+        now: Callable[[], datetime],
+    ) -> Path: ...
+
+
+async def _posted(request: Request, nothing_done: str) -> tuple[FormData, str, GroupChoice | None] | Response:
+    """A posted save, restore or reset: (the form, its kind, its group), or the error page when the
+    kind or the group is not one we know (`nothing_done` says so)."""
     form = await request.form()
     try:
         kind, group = await _kind_and_group(request, str(form.get("group", "")))
     except tf.EditRefusedError as exc:
-        return error_page(request, 400, str(exc), "没有保存任何东西。")
+        return error_page(request, 400, str(exc), nothing_done)
+    return form, kind, group
+
+
+async def _write(request: Request, write: _Write, kind: str, group: GroupChoice | None, text: str) -> None:
+    """`write` for this kind and group, in a worker thread; raises what it raises."""
+    services = _services(request)
+    await asyncio.to_thread(
+        write,
+        services.renderer,
+        kind,
+        text,
+        group=group.value if group else None,
+        group_name=group.sample_name if group else "",
+        now=services.clock,
+    )
+
+
+async def save(request: Request) -> Response:
+    posted = await _posted(request, "没有保存任何东西。")
+    if isinstance(posted, Response):
+        return posted
+    form, kind, group = posted
     source = str(form.get("source", ""))
     sample = _sample_index(str(form.get("sample", "0")), kind)
     try:
-        await asyncio.to_thread(
-            tf.save,
-            services.renderer,
-            kind,
-            source,
-            group=group.value if group else None,
-            group_name=group.sample_name if group else "",
-            now=services.clock,
-        )
+        await _write(request, tf.save, kind, group, source)
     except (tf.TemplateRejectedError, tf.EditRefusedError) as exc:
         return await _refused(request, kind, group, exc, 400, source=source, sample=sample)
     where = f"「{group.name}」的单独模板" if group else "运营目录"
@@ -312,23 +346,12 @@ async def _refused(
 
 
 async def restore(request: Request) -> Response:
-    services = _services(request)
-    form = await request.form()
+    posted = await _posted(request, "没有恢复任何东西。")
+    if isinstance(posted, Response):
+        return posted
+    form, kind, group = posted
     try:
-        kind, group = await _kind_and_group(request, str(form.get("group", "")))
-    except tf.EditRefusedError as exc:
-        return error_page(request, 400, str(exc), "没有恢复任何东西。")
-    version = str(form.get("version", ""))
-    try:
-        await asyncio.to_thread(
-            tf.restore,
-            services.renderer,
-            kind,
-            version,
-            group=group.value if group else None,
-            group_name=group.sample_name if group else "",
-            now=services.clock,
-        )
+        await _write(request, tf.restore, kind, group, str(form.get("version", "")))
     except (tf.TemplateRejectedError, tf.EditRefusedError) as exc:
         status = 400 if isinstance(exc, tf.TemplateRejectedError) else 404
         return await _refused(request, kind, group, exc, status, refused="没有恢复。")
@@ -337,9 +360,11 @@ async def restore(request: Request) -> Response:
 
 async def reset(request: Request) -> Response:
     services = _services(request)
-    form = await request.form()
+    posted = await _posted(request, "没有改动任何东西。")
+    if isinstance(posted, Response):
+        return posted
+    _form, kind, group = posted
     try:
-        kind, group = await _kind_and_group(request, str(form.get("group", "")))
         removed = await asyncio.to_thread(
             tf.reset, services.renderer, kind, group=group.value if group else None, now=services.clock
         )

@@ -11,4 +11,27 @@ never has a second implementation of subscriptions, pushes or reports. Layout:
 - `views.py`    rendering a page (layout, navigation, CSRF token, Chinese formatting filters)
 - `server.py`   uvicorn inside the bot's event loop
 - `pages/`      one module per page, each exporting `routes`
+
+A row id in an address is written `{name:id}`: digits, read as at most the largest id a row can have
+(`bot.web.paging.MAX_ID`), so an absurd number is an ordinary "not found" instead of overflowing the
+database's integers. Registered here, before any page module builds its routes.
 """
+
+from typing import Any
+
+from starlette.convertors import Convertor, register_url_convertor
+
+from bot.web.paging import MAX_ID
+
+
+class _IdConvertor(Convertor[int]):
+    regex = "[0-9]{1,40}"
+
+    def convert(self, value: str) -> int:
+        return min(int(value), MAX_ID)
+
+    def to_string(self, value: Any) -> str:
+        return str(int(value))
+
+
+register_url_convertor("id", _IdConvertor())

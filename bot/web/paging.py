@@ -9,6 +9,29 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+MAX_PAGE = 100_000
+"""No list has more pages: 50 a page, five million rows. A larger number (typed or pasted) is read as
+the last page there could be, so the database never gets an offset it cannot take."""
+
+
+MAX_ID = 2**31 - 1
+"""The largest id a row can have (ids are 32-bit integers on PostgreSQL): a larger number is read as
+this one, which finds nothing, instead of overflowing the database's integers."""
+
+
+def whole_number(value: object, default: int = 0, most: int = MAX_ID) -> int:
+    """A whole number from an address or a form (a page, an id): `default` when there is none or it is
+    not one; at most `most`, so a huge one finds nothing instead of overflowing the database's integers."""
+    text = "" if value is None else str(value).strip()
+    if not (text.isascii() and text.isdigit()):  # "", "-3", "2.5", "abc", full-width "１２"
+        return default
+    return min(int(text), most)
+
+
+def page_number(value: str | None) -> int:
+    """The `page=` of a list's address: 1 when missing or not a number, at most `MAX_PAGE`."""
+    return max(1, whole_number(value, 1, MAX_PAGE))
+
 
 @dataclass(frozen=True, slots=True)
 class Paging:

@@ -40,7 +40,7 @@ from bot.push import broadcast, claims
 from bot.reasons import reason
 from bot.store.models import Group
 from bot.web.pages.pushes import PER_PAGE, explain, status_label
-from bot.web.paging import paging
+from bot.web.paging import page_number, paging, whole_number
 from bot.web.services import WebServices
 from bot.web.views import error_page, page
 
@@ -67,15 +67,8 @@ def _confirm_lock(request: Request) -> asyncio.Lock:
     return lock
 
 
-def _int(value: str | None, default: int = 0) -> int:
-    try:
-        return max(int(value or default), 0)
-    except ValueError:
-        return default
-
-
 def _ids(form: FormData) -> list[int]:
-    return [n for n in (_int(str(v)) for v in form.getlist("group")) if n]
+    return [n for n in (whole_number(str(v)) for v in form.getlist("group")) if n]
 
 
 def _accounts(form: FormData) -> list[str]:
@@ -120,7 +113,7 @@ def _sender_note(services: WebServices, group: Group) -> str:
 
 async def show(request: Request) -> Response:
     services: WebServices = request.app.state.services
-    current = _int(request.query_params.get("page"), 1) or 1
+    current = page_number(request.query_params.get("page"))
     rows, total = await asyncio.to_thread(
         broadcast.summaries, services.engine, (current - 1) * PER_PAGE, PER_PAGE
     )
@@ -135,11 +128,11 @@ async def show(request: Request) -> Response:
 
 async def _detail_context(request: Request) -> dict[str, Any] | None:
     services: WebServices = request.app.state.services
-    broadcast_id = _int(request.path_params.get("broadcast_id"))
+    broadcast_id = whole_number(request.path_params.get("broadcast_id"))
     made = await asyncio.to_thread(broadcast.get, services.engine, broadcast_id)
     if made is None:
         return None
-    current = _int(request.query_params.get("page"), 1) or 1
+    current = page_number(request.query_params.get("page"))
     results, total = await asyncio.to_thread(
         broadcast.results, services.engine, broadcast_id, (current - 1) * PER_PAGE, PER_PAGE
     )
@@ -425,6 +418,6 @@ routes: list[BaseRoute] = [
     Route("/broadcasts/new", compose, methods=["GET"]),
     Route("/broadcasts/new", edit, methods=["POST"]),
     Route("/broadcasts/preview", preview, methods=["POST"]),
-    Route("/broadcasts/{broadcast_id:int}", detail, methods=["GET"]),
-    Route("/broadcasts/{broadcast_id:int}/results", results_part, methods=["GET"]),
+    Route("/broadcasts/{broadcast_id:id}", detail, methods=["GET"]),
+    Route("/broadcasts/{broadcast_id:id}/results", results_part, methods=["GET"]),
 ]

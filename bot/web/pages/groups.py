@@ -26,7 +26,7 @@ from bot.push.service import next_slot
 from bot.store import groups as group_store
 from bot.store import subscriptions
 from bot.store.groups import SORTS, GroupListing, GroupRow
-from bot.web.paging import paging
+from bot.web.paging import page_number, paging
 from bot.web.services import WebServices
 from bot.web.views import error_page, page
 
@@ -148,13 +148,6 @@ def _yes_no(value: str | None) -> bool | None:
     return {"yes": True, "no": False}.get(value or "")
 
 
-def _page_number(value: str | None) -> int:
-    try:
-        return max(1, min(int(value or "1"), 100_000))
-    except ValueError:
-        return 1
-
-
 async def listing(request: Request) -> Response:
     services = services_of(request)
     query = request.query_params
@@ -164,7 +157,7 @@ async def listing(request: Request) -> Response:
     subscribed, blocked = _yes_no(query.get("subscribed")), _yes_no(query.get("blocked"))
     sort = query.get("sort", "commission")
     sort = sort if sort in SORTS else "commission"
-    number = _page_number(query.get("page"))
+    number = page_number(query.get("page"))
     now = services.clock()
 
     def read() -> tuple[GroupListing, list[str]]:
@@ -350,9 +343,9 @@ async def set_blocked(request: Request) -> Response:
 
 routes: list[BaseRoute] = [
     Route("/groups", listing, methods=["GET"]),
-    Route("/groups/{group_id:int}", detail, methods=["GET"]),
-    Route("/groups/{group_id:int}/daily", add_daily, methods=["POST"]),
-    Route("/groups/{group_id:int}/daily/remove", remove_daily, methods=["POST"]),
-    Route("/groups/{group_id:int}/live", set_live, methods=["POST"]),
-    Route("/groups/{group_id:int}/blocked", set_blocked, methods=["POST"]),
+    Route("/groups/{group_id:id}", detail, methods=["GET"]),
+    Route("/groups/{group_id:id}/daily", add_daily, methods=["POST"]),
+    Route("/groups/{group_id:id}/daily/remove", remove_daily, methods=["POST"]),
+    Route("/groups/{group_id:id}/live", set_live, methods=["POST"]),
+    Route("/groups/{group_id:id}/blocked", set_blocked, methods=["POST"]),
 ]

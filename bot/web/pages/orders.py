@@ -23,7 +23,7 @@ from bot.orders.chart import LEAGUE_NAMES
 from bot.orders.report import day_start
 from bot.store import order_browse
 from bot.web import orders_csv
-from bot.web.paging import paging, query_link
+from bot.web.paging import page_number, paging, query_link, whole_number
 from bot.web.services import WebServices
 from bot.web.views import error_page, page
 
@@ -80,8 +80,8 @@ def read_query(params: dict[str, str], zone: ZoneInfo) -> Query:
     group_id: int | None = None
     unattributed = form["group"] == UNATTRIBUTED
     if form["group"] and not unattributed:
-        if form["group"].isdigit():
-            group_id = int(form["group"])
+        if form["group"].isascii() and form["group"].isdigit():
+            group_id = whole_number(form["group"])  # one beyond any id: no group, no orders
         else:
             problems.append("群的编号不对，已按全部群显示。")
             form["group"] = ""
@@ -101,7 +101,6 @@ def read_query(params: dict[str, str], zone: ZoneInfo) -> Query:
         start = day_start(first, zone)
     if last is not None:
         end = day_start(last + timedelta(days=1), zone)
-    number = params.get("page", "1")
     wanted = order_browse.OrderFilter(
         league=form["league"],
         status=status,
@@ -111,7 +110,7 @@ def read_query(params: dict[str, str], zone: ZoneInfo) -> Query:
         end=end,
         text=form["q"],
     )
-    return Query(form, wanted, int(number) if number.isdigit() and int(number) > 0 else 1, problems)
+    return Query(form, wanted, page_number(params.get("page")), problems)
 
 
 def page_link(form: dict[str, str], number: int) -> str:
@@ -234,5 +233,5 @@ def _back(request: Request) -> str:
 routes: list[BaseRoute] = [
     Route("/orders", show, methods=["GET"]),
     Route("/orders.csv", export_csv, methods=["GET"]),
-    Route("/orders/{row_id:int}", detail, methods=["GET"]),
+    Route("/orders/{row_id:id}", detail, methods=["GET"]),
 ]

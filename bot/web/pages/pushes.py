@@ -40,7 +40,7 @@ from bot.push.service import (
 from bot.reasons import reason
 from bot.store import subscriptions
 from bot.store.models import Group, Subscription
-from bot.web.paging import paging
+from bot.web.paging import page_number, paging, whole_number
 from bot.web.services import WebServices
 from bot.web.views import error_page, page
 
@@ -108,13 +108,6 @@ def describe_slot(slot: str, zone: str) -> tuple[str, str]:
     return slot, ""
 
 
-def _int(value: str | None, default: int = 0) -> int:
-    try:
-        return max(int(value or default), 0)
-    except ValueError:
-        return default
-
-
 def _group(engine: Engine, group_id: int) -> Group | None:
     with Session(engine, expire_on_commit=False) as session:
         return session.get(Group, group_id)
@@ -158,9 +151,9 @@ async def _render(
     zone = ZoneInfo(services.settings.bot.timezone)
     now = services.clock()
     chosen = query.get("status", "") if query.get("status", "") in FILTERS else ""
-    group_id = _int(query.get("group")) or None
-    results_page = _int(query.get("page"), 1) or 1
-    upcoming_page = _int(query.get("up"), 1) or 1
+    group_id = whole_number(query.get("group")) or None
+    results_page = page_number(query.get("page"))
+    upcoming_page = page_number(query.get("up"))
     runs = await asyncio.to_thread(_next_runs, services)
     upcoming, results = await asyncio.gather(  # two reads at once: the page waits for the slower only
         asyncio.to_thread(upcoming_daily, services.engine, now, zone, runs),
@@ -218,7 +211,9 @@ def _push_for(services: WebServices, group: Group) -> PushService | None:
 
 async def _target(request: Request) -> Group | Response:
     services: WebServices = request.app.state.services
-    group = await asyncio.to_thread(_group, services.engine, _int(request.path_params.get("group_id")))
+    group = await asyncio.to_thread(
+        _group, services.engine, whole_number(request.path_params.get("group_id"))
+    )
     if group is None:
         return error_page(request, 404, "没有这个群", "它可能已经被删除了。")
     return group
@@ -340,6 +335,6 @@ async def dry_run(request: Request) -> Response:
 
 routes: list[BaseRoute] = [
     Route("/pushes", show, methods=["GET"]),
-    Route("/pushes/{group_id:int}/send", send_now, methods=["POST"]),
-    Route("/pushes/{group_id:int}/dry-run", dry_run, methods=["POST"]),
+    Route("/pushes/{group_id:id}/send", send_now, methods=["POST"]),
+    Route("/pushes/{group_id:id}/dry-run", dry_run, methods=["POST"]),
 ]

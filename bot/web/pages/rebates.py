@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 from bot.orders.chart import LEAGUE_NAMES
 from bot.render import yuan
 from bot.store import order_browse, rebate
-from bot.web.paging import paging, query_link
+from bot.web.paging import page_number, paging, query_link
 from bot.web.services import WebServices
 from bot.web.views import error_page, page
 
@@ -61,8 +61,7 @@ def _ledger(services: WebServices, number: int, text: str) -> _Ledger:
 
 
 def _number(request: Request) -> int:
-    text = request.query_params.get("page", "1")
-    return int(text) if text.isdigit() and int(text) > 0 else 1
+    return page_number(request.query_params.get("page"))
 
 
 def _common(services: WebServices) -> dict[str, Any]:
@@ -177,5 +176,5 @@ async def pay(request: Request) -> Response:
 routes: list[BaseRoute] = [
     Route("/rebates", show, methods=["GET"]),
     Route("/rebates/member/{member_id:path}", member, methods=["GET"]),
-    Route("/rebates/withdrawals/{withdrawal_id:int}/pay", pay, methods=["POST"]),
+    Route("/rebates/withdrawals/{withdrawal_id:id}/pay", pay, methods=["POST"]),
 ]

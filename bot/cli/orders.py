@@ -117,6 +117,7 @@ def report(
     """What each group earned: orders, paid, estimated and settled commission, conversion."""
     from bot.orders.report import FIELDS, day_start, report_rows, text_table
     from bot.store.groups import find_group
+    from bot.store.models import MAX_ID
 
     if as_json and as_csv:
         fail("--json 和 --csv 只能选一个")
@@ -130,7 +131,7 @@ def report(
         group_id = None
         if group_key is not None:
             group = find_group(engine, group_key)
-            if group is None and group_key.isdigit():
+            if group is None and group_key.isdigit() and int(group_key) <= MAX_ID:
                 from sqlmodel import Session
 
                 from bot.store.models import Group

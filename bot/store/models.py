@@ -14,6 +14,10 @@ from sqlmodel import Field, SQLModel
 
 from bot.store.text import SafeString
 
+MAX_ID = 2**31 - 1
+"""The largest id a row can have (ids are 32-bit integers on PostgreSQL). A number typed by a person
+beyond it names no row: look nothing up rather than overflow the database's integers."""
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

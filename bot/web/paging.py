@@ -9,14 +9,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from bot.store import models
+
 MAX_PAGE = 100_000
 """No list has more pages: 50 a page, five million rows. A larger number (typed or pasted) is read as
 the last page there could be, so the database never gets an offset it cannot take."""
 
 
-MAX_ID = 2**31 - 1
-"""The largest id a row can have (ids are 32-bit integers on PostgreSQL): a larger number is read as
-this one, which finds nothing, instead of overflowing the database's integers."""
+MAX_ID = models.MAX_ID
+"""A larger number in an address is read as this one, which finds nothing."""
 
 
 def whole_number(value: object, default: int = 0, most: int = MAX_ID) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from bot.leagues.base import Order
@@ -85,9 +85,16 @@ def test_upgrading_keeps_the_past_orders_of_groups_that_hold_a_sharer_today(tmp_
     from bot.store.db import _alembic_config
 
     command.upgrade(_alembic_config(engine), "0012_one_group_per_sharer")
-    group = ensure_group(engine, "a@chatroom", "一群")
-    _set_on_the_row(engine, group.id)
+    with engine.begin() as connection:  # plain SQL: the models are the newest schema's
+        connection.execute(
+            text(
+                "INSERT INTO groups (room_id, name, owner_id, channels_sharer_appid, account, blocked,"
+                " created_at, updated_at) VALUES ('a@chatroom', '一群', '', :sharer, '', 0, :at, :at)"
+            ),
+            {"sharer": SHARER, "at": "2025-01-01 00:00:00.000000"},
+        )
     db.upgrade(engine)
+    group = ensure_group(engine, "a@chatroom", "一群")
     [span] = sharer_spans(engine, SHARER)
     assert (span.group_id, span.bound_at.year, span.unbound_at) == (group.id, 2000, None)
     assert _credited(engine, _order(1, datetime(2025, 6, 1, tzinfo=UTC))) == [group.id]

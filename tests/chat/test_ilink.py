@@ -42,7 +42,7 @@ async def ilink_url(ilink: FakeIlink) -> AsyncIterator[str]:
 
 
 def write_config(
-    tmp_path: Path, ilink_url: str, sandbox: SandboxServer, *, token: str = "", chat: str = ""
+    tmp_path: Path, ilink_url: str, sandbox: SandboxServer, *, token: str = "", chat: str = "", push: str = ""
 ) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
@@ -65,6 +65,9 @@ def write_config(
             appid = "wx_ilink_org"
             secret = "ilink-secret"
             max_retries = 1
+
+            [push]
+            {push}
             """
         ),
         encoding="utf-8",
@@ -173,7 +176,8 @@ async def test_a_refused_send_stops_sending_to_that_member_until_they_write_agai
 ) -> None:
     ilink.tokens.add("t")
     ilink.budget = 0
-    async with running_app(write_config(tmp_path, ilink_url, sandbox, token="t")) as app:
+    fast = "rate_per_minute = 600\n            jitter_min_seconds = 0\n            jitter_max_seconds = 0"
+    async with running_app(write_config(tmp_path, ilink_url, sandbox, token="t", push=fast)) as app:
         await wait_until(lambda: getattr(app.channel, "logged_in", False), within=15)
         ilink.say(ALICE, "帮助")
         await wait_until(lambda: "ret -2" in caplog.text, within=15)

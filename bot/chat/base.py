@@ -6,6 +6,7 @@ and sends back the `Reply` it gets. Nothing below this seam knows which platform
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -163,3 +164,13 @@ class ListsGroups(Protocol):
         """Every group the account is in. May wait until the account is logged in; raises
         ChatUnavailable when the platform cannot tell."""
         ...
+
+
+async def either(first: asyncio.Event, second: asyncio.Event) -> None:
+    """Until one of two events is set: e.g. the account is logged in, or the channel is stopping."""
+    waits = {asyncio.ensure_future(first.wait()), asyncio.ensure_future(second.wait())}
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()

@@ -59,6 +59,7 @@ from bot.chat.base import (
     Outgoing,
     ReplyPart,
     Text,
+    either,
 )
 from bot.chat.qr import show_login_qr
 from bot.chat.text import mini_program_card_text, strip_mention, url_card_text
@@ -731,13 +732,7 @@ class GatewayChannel:
         """Every group in the account's contacts, named and owned as `/group/getChatroomInfo` says
         (a room whose info the gateway will not give is still listed, by its id). Waits until the
         account is online."""
-        ready = asyncio.ensure_future(self._ready.wait())
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        try:
-            await asyncio.wait({ready, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            ready.cancel()
-            stopping.cancel()
+        await either(self._ready, self._stopping)
         if not self._ready.is_set():
             raise ChatUnavailable("the gateway channel stopped before the account was online")
         found: list[GroupInfo] = []

@@ -58,6 +58,7 @@ from bot.chat.base import (
     Outgoing,
     ReplyPart,
     Text,
+    either,
 )
 from bot.chat.text import mini_program_card_text, strip_mention, url_card_text
 
@@ -600,13 +601,7 @@ class WechatyChannel:
     async def list_groups(self) -> list[GroupInfo]:
         """Every room the account is in (the puppet's room list), named and owned as each room's payload
         says; a room whose payload will not come is still listed, by its id. Waits until logged in."""
-        ready = asyncio.ensure_future(self._ready.wait())
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        try:
-            await asyncio.wait({ready, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            ready.cancel()
-            stopping.cancel()
+        await either(self._ready, self._stopping)
         bot = self._bot
         if not self._ready.is_set() or bot is None:
             raise ChatUnavailable("the WeChat channel stopped before the account was logged in")

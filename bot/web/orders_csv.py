@@ -1,4 +1,5 @@
-"""The 订单 CSV export: order lines as Excel opens them, a batch at a time.
+"""The 订单 CSV export: order lines as Excel opens them, a batch at a time (and, with `csv_bytes`, the
+small exports such as the withdrawals waiting to be paid).
 
 Operators reconcile commission in Excel, so the file is written for it:
 - UTF-8 with a byte-order mark (without it Excel reads Chinese as GBK and shows mojibake), CRLF line
@@ -118,6 +119,13 @@ class OrderCsv:
         out = io.StringIO()
         csv.writer(out, lineterminator="\r\n").writerows(rows)
         return out.getvalue()
+
+
+def csv_bytes(header: Iterable[str], rows: Iterable[Iterable[str]]) -> bytes:
+    """A whole small file the same way (BOM, header, CRLF); the cells already made with the `*_cell`s."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows([list(header), *rows])
+    return (BOM + out.getvalue()).encode("utf-8")
 
 
 def download_names(first: str, last: str, today: date) -> tuple[str, str]:

@@ -209,3 +209,32 @@ async def test_the_pages_never_query_the_store_on_the_event_loop(
         assert (await client.get(path)).status_code == 200, path
     assert (await client.post(f"/rebates/withdrawals/{request_id}/pay")).status_code == 303
     assert (await client.post(f"/rebates/withdrawals/{request_id}/pay")).status_code == 409
+
+
+async def test_withdrawals_waiting_to_be_paid_export_for_a_spreadsheet(rebate_console: Console) -> None:
+    engine = rebate_console.engine
+    alice = await asyncio.to_thread(seed, engine)
+    await asyncio.to_thread(
+        store_window, engine, "jd", [(_order("300000000003", 1_001, "settled"), None)], NOW
+    )
+    assert rebate.bind(engine, "=cmd|' /C calc'!A0", "300000000003", 50).outcome == "bound"
+    hostile, _ = rebate.request_withdrawal(engine, "=cmd|' /C calc'!A0")
+    client = await rebate_console.logged_in()
+    assert 'href="/rebates/withdrawals.csv"' in (await client.get("/rebates")).text
+
+    got = await client.get("/rebates/withdrawals.csv")
+    assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
+    assert "filename*=UTF-8''" in got.headers["content-disposition"]
+    assert got.content.startswith(b"\xef\xbb\xbf")
+    lines = got.content.decode("utf-8-sig").split("\r\n")
+    assert lines[0] == "编号,成员,金额(元),申请时间"
+    assert lines[1].startswith(f"{alice},wxid_alice,6.00,")
+    assert lines[2].startswith(f"{hostile},'=cmd|' /C calc'!A0,5.00,"), "shown, never run as a formula"
+    assert lines[3:] == [""]
+
+    await client.post(f"/rebates/withdrawals/{alice}/pay")
+    after = (await client.get("/rebates/withdrawals.csv")).content.decode("utf-8-sig").split("\r\n")
+    assert [line.split(",")[0] for line in after[1:-1]] == [str(hostile)], "paid ones leave the file"
+
+    client.cookies.clear()
+    assert (await client.get("/rebates/withdrawals.csv")).status_code in (303, 401), "behind the login"

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -20,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 from bot.orders.chart import LEAGUE_NAMES
 from bot.render import yuan
 from bot.store import order_browse, rebate
+from bot.web.orders_csv import MEDIA_TYPE, TIME_FORMAT, content_disposition, csv_bytes, id_cell, yuan_cell
 from bot.web.paging import page_number, paging, query_link
 from bot.web.services import WebServices
 from bot.web.views import error_page, page
@@ -173,8 +175,39 @@ async def pay(request: Request) -> Response:
     return RedirectResponse("/rebates?ok=" + quote(message), status_code=303)
 
 
+WITHDRAWALS_HEADER = ("编号", "成员", "金额(元)", "申请时间")
+
+
+async def withdrawals_csv(request: Request) -> Response:
+    """The withdrawals waiting to be paid, for paying them in one go from a spreadsheet (then 标记已付
+    each here or `tuike rebate pay ID`)."""
+    services: WebServices = request.app.state.services
+    waiting = await asyncio.to_thread(rebate.withdrawals, services.engine, True)
+    zone = ZoneInfo(services.settings.bot.timezone)
+    rows = [
+        (
+            str(w.id),
+            id_cell(w.member_id),
+            yuan_cell(w.amount_fen),
+            w.requested_at.astimezone(zone).strftime(TIME_FORMAT),
+        )
+        for w in waiting
+    ]
+    today = services.clock().astimezone(zone).date().isoformat()
+    return Response(
+        csv_bytes(WITHDRAWALS_HEADER, rows),
+        media_type=MEDIA_TYPE,
+        headers={
+            "Content-Disposition": content_disposition(f"待付提现-{today}.csv", f"withdrawals-{today}.csv"),
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 routes: list[BaseRoute] = [
     Route("/rebates", show, methods=["GET"]),
+    Route("/rebates/withdrawals.csv", withdrawals_csv, methods=["GET"]),
     Route("/rebates/member/{member_id:path}", member, methods=["GET"]),
     Route("/rebates/withdrawals/{withdrawal_id:id}/pay", pay, methods=["POST"]),
 ]

@@ -582,19 +582,20 @@ class App:
             )
         serving.serve([*handlers, deals])
         engine = self.engine
+
         # paid notices go out through the account the member bound through; those bound before accounts
         # were recorded, through the first account that may write first
-        writers = {
-            account_of(c): self.senders[account_of(c)] for c in channels if c.name not in PUSHLESS_CHANNELS
-        }
-
         def pushing(sender: PacedSender) -> Callable[[str, str], Awaitable[None]]:
             async def send(chat_id: str, text: str) -> None:
                 sender.push(Outgoing(chat_id, Reply.text(text)))
 
             return send
 
-        via = {account: pushing(sender) for account, sender in writers.items()}
+        via = {
+            account_of(c): pushing(self.senders[account_of(c)])
+            for c in channels
+            if c.name not in PUSHLESS_CHANNELS
+        }
         unrecorded = next(iter(via.values()), None)
 
         async def paid_notices(_synced: object) -> None:

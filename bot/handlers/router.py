@@ -108,13 +108,13 @@ async def ignore_self(message: Incoming, nxt: Next) -> Reply | None:
 
 class BlockedRooms:
     """The room ids the operator blocked (groups.blocked), cached: the allow-list asks on every message
-        meant for the bot, so it must not cost a query each time. Read again when this process blocks or
-        allows a group (`bot.store.block_changes` counts those) and every `ttl` seconds, for a change made
-        by another process (`tuike web` served alone). A failed read keeps the last set; until a first read
+    meant for the bot, so it must not cost a query each time. Read again when this process blocks or
+    allows a group (`bot.store.block_changes` counts those) and every `ttl` seconds, for a change made
+    by another process (`tuike web` served alone). A failed read keeps the last set; until a first read
     succeeds, every message tries again.
 
-        `read` is a blocking function (run in a worker thread) that returns the set: the app reads through
-        the engine, or through sqlite3 while the engine is still opening (`bot.store.peek`)."""
+    `read` is a blocking function (run in a worker thread) that returns the set: the app reads through
+    the engine, or through sqlite3 while the engine is still opening (`bot.store.peek`)."""
 
     def __init__(
         self,

@@ -86,10 +86,10 @@ class OrderCsv:
         self.status_name = status_name
 
     def start(self) -> bytes:
-        return (BOM + self._encode([HEADER])).encode("utf-8")
+        return csv_bytes(HEADER, [])
 
     def rows(self, lines: Iterable[OrderLine]) -> bytes:
-        return self._encode(self._row(line) for line in lines).encode("utf-8")
+        return _csv_text(self._row(line) for line in lines).encode("utf-8")
 
     def _row(self, line: OrderLine) -> tuple[str, ...]:
         if line.group_id is None:
@@ -114,18 +114,18 @@ class OrderCsv:
             line.updated_at.astimezone(self.zone).strftime(TIME_FORMAT),
         )
 
-    @staticmethod
-    def _encode(rows: Iterable[Iterable[str]]) -> str:
-        out = io.StringIO()
-        csv.writer(out, lineterminator="\r\n").writerows(rows)
-        return out.getvalue()
+
+def _csv_text(rows: Iterable[Iterable[str]]) -> str:
+    """Rows as CSV lines with CRLF ends."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    return out.getvalue()
 
 
 def csv_bytes(header: Iterable[str], rows: Iterable[Iterable[str]]) -> bytes:
-    """A whole small file the same way (BOM, header, CRLF); the cells already made with the `*_cell`s."""
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows([list(header), *rows])
-    return (BOM + out.getvalue()).encode("utf-8")
+    """A file's start, or a whole small file: the BOM, the header and the rows (cells already made with
+    the `*_cell`s)."""
+    return (BOM + _csv_text([list(header), *rows])).encode("utf-8")
 
 
 def download_names(first: str, last: str, today: date) -> tuple[str, str]:
@@ -142,3 +142,12 @@ def content_disposition(name: str, fallback: str) -> str:
     """An attachment named `name` (RFC 6266 / 5987), with an ASCII `filename` for old clients."""
     plain = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in fallback)
     return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def download_headers(name: str, fallback: str) -> dict[str, str]:
+    """A CSV response's headers: an attachment called `name`, never cached, never sniffed as HTML."""
+    return {
+        "Content-Disposition": content_disposition(name, fallback),
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    }

@@ -68,7 +68,7 @@ def _confirm_lock(request: Request) -> asyncio.Lock:
 
 
 def _ids(form: FormData) -> list[int]:
-    return [n for n in (whole_number(str(v)) for v in form.getlist("group")) if n]
+    return [n for n in (whole_number(v) for v in form.getlist("group")) if n]
 
 
 def _accounts(form: FormData) -> list[str]:

@@ -194,11 +194,7 @@ async def export_csv(request: Request) -> Response:
 
     today = services.clock().astimezone(zone).date()
     name, fallback = orders_csv.download_names(query.form["from"], query.form["to"], today)
-    headers = {
-        "Content-Disposition": orders_csv.content_disposition(name, fallback),
-        "Cache-Control": "no-store",
-        "X-Content-Type-Options": "nosniff",
-    }
+    headers = orders_csv.download_headers(name, fallback)
     return StreamingResponse(body(), media_type=orders_csv.MEDIA_TYPE, headers=headers)
 
 

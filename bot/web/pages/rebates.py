@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 from bot.orders.chart import LEAGUE_NAMES
 from bot.render import yuan
 from bot.store import order_browse, rebate
-from bot.web.orders_csv import MEDIA_TYPE, TIME_FORMAT, content_disposition, csv_bytes, id_cell, yuan_cell
+from bot.web.orders_csv import MEDIA_TYPE, TIME_FORMAT, csv_bytes, download_headers, id_cell, yuan_cell
 from bot.web.paging import page_number, paging, query_link
 from bot.web.services import WebServices
 from bot.web.views import error_page, page
@@ -197,11 +197,7 @@ async def withdrawals_csv(request: Request) -> Response:
     return Response(
         csv_bytes(WITHDRAWALS_HEADER, rows),
         media_type=MEDIA_TYPE,
-        headers={
-            "Content-Disposition": content_disposition(f"待付提现-{today}.csv", f"withdrawals-{today}.csv"),
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
+        headers=download_headers(f"待付提现-{today}.csv", f"withdrawals-{today}.csv"),
     )
 
 

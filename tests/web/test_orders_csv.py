@@ -24,7 +24,7 @@ from bot.store.groups import ensure_group
 from bot.store.models import OrderRow
 from bot.web.orders_csv import HEADER, id_cell, text_cell, yuan_cell
 from tests.web import seed as bulk
-from tests.web.conftest import Console, serve_console
+from tests.web.conftest import Console, browser_login, serve_console
 from tests.web.test_orders import NOW, _order, _store, around_midnight, seed
 
 BOM = b"\xef\xbb\xbf"
@@ -347,3 +347,22 @@ def test_batches_resume_after_the_last_line_even_within_one_second(store: Engine
         assert [line.id for line in every(jd, size)] == [line.id for line in whole], size
     with store.connect() as connection:
         assert connection.execute(select(func.count()).select_from(OrderRow)).scalar_one() == 16
+
+
+async def test_the_export_button_downloads_the_filtered_file_in_a_browser(
+    console: Console, browser_page: Any
+) -> None:
+    seed(console.engine)
+    page = browser_page
+    await browser_login(page, console)
+    await page.goto(console.url + "/orders?league=jd")
+    async with page.expect_download() as waiting:
+        await page.click("#export-csv")
+    download = await waiting.value
+    assert download.suggested_filename.startswith("订单-") and download.suggested_filename.endswith(".csv")
+    saved = await download.path()
+    assert saved is not None
+    raw = await asyncio.to_thread(Path(saved).read_bytes)
+    assert raw.startswith(BOM)
+    ids = [row["订单号"] for row in csv.DictReader(io.StringIO(raw[len(BOM) :].decode("utf-8")))]
+    assert ids == ["J1", "J2"], "the league the page was filtered by"

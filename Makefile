@@ -19,8 +19,8 @@ run: $(STAMP)
 	$(BIN)/tuike run
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot tests bench
-	$(BIN)/ruff format --check bot tests bench
+	$(BIN)/ruff check bot tuike_sandbox tests bench
+	$(BIN)/ruff format --check bot tuike_sandbox tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

@@ -11,7 +11,7 @@ import json
 import statistics
 import time
 
-from bot.leagues.sandbox.catalogue import generate_catalogue
+from tuike_sandbox.catalogue import generate_catalogue
 
 
 def main() -> None:

@@ -45,14 +45,14 @@ from bot.leagues.jd.build import build_jd
 from bot.leagues.jd.league import sub_union_id
 from bot.leagues.metering import metered
 from bot.leagues.pdd.build import build_pdd
-from bot.leagues.sandbox.pdd_face import DEFAULT_PID
-from bot.leagues.sandbox.server import SandboxServer
-from bot.leagues.sandbox.top_face import SANDBOX_APP_KEY, SANDBOX_APP_SECRET, SANDBOX_MEMBER, SANDBOX_SITE
-from bot.leagues.sandbox.union_face import PREFIX, UnionFace
 from bot.leagues.taobao.client import TopClient
 from bot.leagues.taobao.league import TaobaoLeague
 from bot.leagues.wechat.client import ChannelsClient
 from bot.leagues.wechat.union import UnionClient, UnionLeague
+from tuike_sandbox.pdd_face import DEFAULT_PID
+from tuike_sandbox.server import SandboxServer
+from tuike_sandbox.top_face import SANDBOX_APP_KEY, SANDBOX_APP_SECRET, SANDBOX_MEMBER, SANDBOX_SITE
+from tuike_sandbox.union_face import PREFIX, UnionFace
 
 KEYWORDS = ["蓝牙耳机", "纸巾", "洗衣液", "零食", "牛奶", "口红", "运动鞋", "猫粮", "充电宝", "手机壳"]
 COLD = KEYWORDS[:5]
@@ -189,7 +189,7 @@ def cli_search(data_dir: Path, keywords: list[str]) -> tuple[Counter[str], int]:
     """League calls of `tuike search KEYWORD --limit 3 --json`, and the least the Channels wire
     allows for what it printed: 1 list + 1 detail per product + 1 coupon detail per coupon shown."""
     from bot.cli import cli as tuike
-    from bot.leagues.sandbox.catalogue import build_catalogue
+    from tuike_sandbox.catalogue import build_catalogue
 
     catalogue = build_catalogue()  # the one the CLI's own sandbox serves
     config = data_dir / "config.toml"

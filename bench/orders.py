@@ -21,12 +21,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.config import parse_settings
-from bot.leagues.sandbox.server import SandboxServer
-from bot.leagues.sandbox.top_face import TopFace
 from bot.leagues.taobao.build import build_taobao
 from bot.orders.sync import OrderSync
 from bot.store import db
 from bot.store.orders import count_orders
+from tuike_sandbox.server import SandboxServer
+from tuike_sandbox.top_face import TopFace
 
 
 async def main(orders: int, days: int) -> dict[str, float]:

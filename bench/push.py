@@ -31,7 +31,6 @@ from bot.chat.base import Outgoing
 from bot.config import parse_settings
 from bot.leagues.base import Spot
 from bot.leagues.linkcache import LinkCache
-from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.wechat.client import ChannelsClient
 from bot.leagues.wechat.league import ChannelsLeague
 from bot.push.sender import PacedSender
@@ -40,6 +39,7 @@ from bot.render import Renderer
 from bot.store import db
 from bot.store.groups import ensure_group
 from bot.store.models import Subscription
+from tuike_sandbox.server import SandboxServer
 
 LINK_PATH = "/channels/ec/promoter/get_product_promotion_link_info"
 

@@ -76,7 +76,7 @@ def write_config(tmp_path: Path):  # type: ignore[no-untyped-def]
 @pytest.fixture
 async def sandbox():  # type: ignore[no-untyped-def]
     """The sandbox league on a free loopback port."""
-    from bot.leagues.sandbox.server import SandboxServer
+    from tuike_sandbox.server import SandboxServer
 
     async with SandboxServer() as server:
         yield server

@@ -73,9 +73,9 @@ def test_search_one_league_as_json(tmp_path: Path, write_config: Callable[..., P
 
 
 def test_promote_someone_elses_links_for_a_group(tmp_path: Path, write_config: Callable[..., Path]) -> None:
-    from bot.leagues.sandbox.catalogue import build_catalogue
-    from bot.leagues.sandbox.jd_face import JdFace, jd_sku
-    from bot.leagues.sandbox.pdd_face import PddFace, goods_id
+    from tuike_sandbox.catalogue import build_catalogue
+    from tuike_sandbox.jd_face import JdFace, jd_sku
+    from tuike_sandbox.pdd_face import PddFace, goods_id
 
     config = _config(tmp_path, write_config)
     catalogue = build_catalogue()

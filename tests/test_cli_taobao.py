@@ -10,11 +10,11 @@ from pathlib import Path
 
 from bot.config import load_config
 from bot.handlers.parse import find_product_refs
-from bot.leagues.sandbox.catalogue import build_catalogue
-from bot.leagues.sandbox.top_face import TopFace
 from bot.store import db
 from bot.store.groups import ensure_group
 from tests.helpers import tuike
+from tuike_sandbox.catalogue import build_catalogue
+from tuike_sandbox.top_face import TopFace
 
 CONFIG = """
 [leagues.channels]

@@ -13,8 +13,8 @@ import pytest
 from bot.app import App
 from bot.chat.base import Incoming, MessageHandler, Outgoing
 from bot.config import load_config
-from bot.leagues.sandbox.server import SandboxServer
 from tests.e2e import channels_section, run_console
+from tuike_sandbox.server import SandboxServer
 
 pytestmark = pytest.mark.usefixtures("loop_watchdog")
 

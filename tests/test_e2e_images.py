@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.leagues.sandbox.jd_face import jd_sku
-from bot.leagues.sandbox.server import SandboxServer
 from tests.e2e import run_console
 from tests.test_e2e_jd_pdd import _config, _faces
+from tuike_sandbox.jd_face import jd_sku
+from tuike_sandbox.server import SandboxServer
 
 
 async def test_a_pasted_link_gets_the_picture_first_and_a_link_card_after(

@@ -12,14 +12,14 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.leagues.jd.league import sub_union_id
-from bot.leagues.sandbox.jd_face import DEFAULT_APP_KEY, DEFAULT_APP_SECRET, JdFace, jd_sku
-from bot.leagues.sandbox.pdd_face import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PID, PddFace
-from bot.leagues.sandbox.server import SandboxServer
-from bot.leagues.sandbox.top_face import SANDBOX_APP_KEY, SANDBOX_APP_SECRET
 from bot.leagues.taobao.build import SANDBOX_PID
 from bot.store import db
 from bot.store.models import LeagueSpot
 from tests.e2e import channels_section, run_console
+from tuike_sandbox.jd_face import DEFAULT_APP_KEY, DEFAULT_APP_SECRET, JdFace, jd_sku
+from tuike_sandbox.pdd_face import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PID, PddFace
+from tuike_sandbox.server import SandboxServer
+from tuike_sandbox.top_face import SANDBOX_APP_KEY, SANDBOX_APP_SECRET
 
 JD_LINK = re.compile(r"https://u\.jd\.com/[A-Za-z0-9]+")
 PDD_LINK = re.compile(r"https://p\.pinduoduo\.com/[A-Za-z0-9]+")
@@ -124,7 +124,7 @@ async def test_a_pdd_goods_that_left_jinbao_gets_a_short_answer(
 ) -> None:
     _, pdd = _faces(sandbox)
     gone = next(p for p in pdd.catalogue.products if not pdd.on_jinbao(p))
-    from bot.leagues.sandbox.pdd_face import goods_sign
+    from tuike_sandbox.pdd_face import goods_sign
 
     out = await _run(
         _config(write_config, sandbox),
@@ -155,7 +155,7 @@ async def test_a_jd_code_and_a_pdd_share_text_are_converted(
     theirs = jd.issue_link(jd_sku(item.product_id), "another_operator", "777", "4000999999", "")
     code = f"【京东】https://3.cn/-{theirs.token}「{item.title}」点击链接直接打开"
     goods = next(p for p in pdd.catalogue.products if pdd.on_jinbao(p) and p.product_id != item.product_id)
-    from bot.leagues.sandbox.pdd_face import goods_id
+    from tuike_sandbox.pdd_face import goods_id
 
     share = (
         f"【拼多多】{goods.title[:12]}，快来和我一起拼单吧 "

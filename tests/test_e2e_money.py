@@ -19,10 +19,10 @@ from bot.app import App
 from bot.chat.console import ConsoleChannel
 from bot.cli import cli
 from bot.config import load_config
-from bot.leagues.sandbox.server import SandboxServer
 from bot.store import db
 from bot.store.models import OrderRow
 from tests.test_e2e_jd_pdd import _config
+from tuike_sandbox.server import SandboxServer
 
 FACES = ("/router/rest", "/routerjson", "/api/router")
 

@@ -13,10 +13,10 @@ from bot.app import App
 from bot.chat.console import ConsoleChannel
 from bot.config import load_config
 from bot.leagues.base import Spot
-from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.wechat.build import build_channels
 from bot.render import Renderer
 from tests.e2e import channels_section, run_console
+from tuike_sandbox.server import SandboxServer
 
 pytestmark = pytest.mark.usefixtures("loop_watchdog")
 

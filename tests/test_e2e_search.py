@@ -12,7 +12,7 @@ import pytest
 from bot.app import App
 from bot.chat.console import ConsoleChannel
 from bot.config import load_config
-from bot.leagues.sandbox.server import SandboxServer
+from tuike_sandbox.server import SandboxServer
 
 pytestmark = pytest.mark.usefixtures("loop_watchdog")
 

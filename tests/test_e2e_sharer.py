@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.leagues.sandbox.server import SandboxServer
 from tests.e2e import channels_section, run_console
+from tuike_sandbox.server import SandboxServer
 
 pytestmark = pytest.mark.usefixtures("loop_watchdog")
 

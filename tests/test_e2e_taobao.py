@@ -8,15 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.handlers.parse import find_product_refs
-from bot.leagues.sandbox.server import SandboxServer
-from bot.leagues.sandbox.top_face import (
+from tests.e2e import channels_section, run_console
+from tuike_sandbox.server import SandboxServer
+from tuike_sandbox.top_face import (
     SANDBOX_APP_KEY,
     SANDBOX_APP_SECRET,
     SANDBOX_MEMBER,
     SANDBOX_SITE,
     TopFace,
 )
-from tests.e2e import channels_section, run_console
 
 TPWD = re.compile(r"￥[A-Za-z0-9]{11}￥")
 PID = f"mm_{SANDBOX_MEMBER}_{SANDBOX_SITE}_110000000001"
@@ -97,7 +97,7 @@ async def test_links_that_cannot_be_promoted_get_a_short_friendly_answer(
     sandbox: SandboxServer, write_config: Callable[..., Path]
 ) -> None:
     outside = next(p for p in sandbox.state.catalogue.products if p.status != 1)
-    from bot.leagues.sandbox.top_face import num_iid_of
+    from tuike_sandbox.top_face import num_iid_of
 
     face = _face(sandbox)
     out = await _run(

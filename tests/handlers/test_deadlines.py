@@ -22,13 +22,13 @@ from bot.handlers.ratelimit import Limit, RateLimiter
 from bot.handlers.spots import GroupSpots
 from bot.leagues.base import Spot
 from bot.leagues.linkcache import LinkCache
-from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.wechat.client import ChannelsClient
 from bot.leagues.wechat.errors import ResponseTooLarge
 from bot.leagues.wechat.league import ChannelsLeague
 from bot.render import Renderer
 from bot.store.requests import RequestRecorder
 from tests.leagues.faulty_league import FaultyLeague
+from tuike_sandbox.server import SandboxServer
 
 DEADLINE = 1.0
 BOUND = 10 * DEADLINE

@@ -20,13 +20,13 @@ from bot.handlers.spots import GroupSpots
 from bot.leagues.answers import StoredAnswers
 from bot.leagues.base import SearchQuery, Spot
 from bot.leagues.linkcache import LinkCache
-from bot.leagues.sandbox.catalogue import SandboxProduct
-from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.wechat.build import SANDBOX_SHARER
 from bot.leagues.wechat.client import ChannelsClient
 from bot.leagues.wechat.league import ChannelsLeague
 from bot.render import Renderer
 from bot.store.requests import RequestRecorder
+from tuike_sandbox.catalogue import SandboxProduct
+from tuike_sandbox.server import SandboxServer
 
 PROMOTER = "/channels/ec/promoter/"
 LIST = PROMOTER + "get_promote_product_list"

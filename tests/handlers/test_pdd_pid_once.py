@@ -19,11 +19,11 @@ from bot.leagues.jd.build import build_jd, jd_spot
 from bot.leagues.jd.league import JdLeague
 from bot.leagues.pdd.build import build_pdd, pdd_spot
 from bot.leagues.pdd.league import PddLeague
-from bot.leagues.sandbox.pdd_face import PddFace
-from bot.leagues.sandbox.server import SandboxServer
 from bot.store.groups import ensure_group
 from bot.store.models import LeagueSpot, utcnow
 from bot.store.spots import CLAIM, claim_spot
+from tuike_sandbox.pdd_face import PddFace
+from tuike_sandbox.server import SandboxServer
 
 SETTINGS = parse_settings({"leagues": {"pdd": {"enabled": True}, "jd": {"enabled": True}}})
 GENERATE = "pdd.ddk.goods.pid.generate"

@@ -18,12 +18,12 @@ from bot.handlers.deals import DealsHandler
 from bot.handlers.spots import GroupSpots
 from bot.leagues.base import Spot
 from bot.leagues.linkcache import LinkCache
-from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.wechat.client import ChannelsClient
 from bot.leagues.wechat.league import ChannelsLeague
 from bot.render import Renderer
 from bot.store.requests import RequestRecorder
 from tests.leagues.faulty_league import FaultyLeague
+from tuike_sandbox.server import SandboxServer
 
 NOTICE = "正在帮你找"
 SLOW = 2.0

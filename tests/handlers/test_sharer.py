@@ -14,10 +14,10 @@ from bot.handlers.parse import may_be_request
 from bot.handlers.sharer import BIND_PAGE, IN_GROUP_ONLY, SharerHandler
 from bot.handlers.spots import GroupSpots
 from bot.leagues.base import Spot
-from bot.leagues.sandbox.server import PROMOTER, SandboxServer
 from bot.leagues.wechat.league import ChannelsLeague
 from bot.render import Renderer
 from bot.store.groups import find_group
+from tuike_sandbox.server import PROMOTER, SandboxServer
 
 DEFAULT = "wx_sharer_demo02"
 STATUS = PROMOTER + "get_promoter_register_and_bind_status"

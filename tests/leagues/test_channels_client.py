@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from bot.leagues.base import LeagueConfigError, ProductNotFound
-from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.wechat.client import ChannelsClient
 from bot.leagues.wechat.errors import QuotaExhausted, RetriesExhausted
 from tests.helpers import tuike
+from tuike_sandbox.server import SandboxServer
 
 PROMOTER = "/channels/ec/promoter/"
 

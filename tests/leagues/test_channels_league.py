@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 
 from bot.leagues.answers import StoredAnswers
 from bot.leagues.base import LeagueUnavailable, ProductNotFound, SearchQuery, Spot, ratio_of
-from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.wechat.league import ChannelsLeague
+from tuike_sandbox.server import SandboxServer
 
 SPOT = Spot("channels", sharer_appid="wx_sharer_demo01")
 

@@ -14,9 +14,9 @@ from bot.leagues.jd import errors
 from bot.leagues.jd.client import JdClient
 from bot.leagues.jd.money import percent_to_ppm, yuan_to_fen
 from bot.leagues.jd.signing import param_json, sign, timestamp
-from bot.leagues.sandbox.catalogue import build_catalogue
-from bot.leagues.sandbox.http import HttpServer
-from bot.leagues.sandbox.jd_face import (
+from tuike_sandbox.catalogue import build_catalogue
+from tuike_sandbox.http import HttpServer
+from tuike_sandbox.jd_face import (
     DEFAULT_APP_KEY,
     DEFAULT_APP_SECRET,
     OPEN_APIS,

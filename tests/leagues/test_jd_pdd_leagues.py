@@ -15,10 +15,10 @@ from bot.leagues.jd.league import JdLeague, sub_union_id
 from bot.leagues.pdd.client import PddClient
 from bot.leagues.pdd.errors import PddNotRegistered
 from bot.leagues.pdd.league import PddLeague
-from bot.leagues.sandbox.catalogue import build_catalogue
-from bot.leagues.sandbox.http import HttpServer
-from bot.leagues.sandbox.jd_face import DEFAULT_APP_KEY, DEFAULT_APP_SECRET, JdFace, jd_sku
-from bot.leagues.sandbox.pdd_face import (
+from tuike_sandbox.catalogue import build_catalogue
+from tuike_sandbox.http import HttpServer
+from tuike_sandbox.jd_face import DEFAULT_APP_KEY, DEFAULT_APP_SECRET, JdFace, jd_sku
+from tuike_sandbox.pdd_face import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_PID,

@@ -10,10 +10,10 @@ from bot.config import ConfigError, parse_settings
 from bot.leagues.base import SearchQuery, Spot
 from bot.leagues.jd.build import build_jd
 from bot.leagues.pdd.build import build_pdd
-from bot.leagues.sandbox.jd_face import JdFace
-from bot.leagues.sandbox.pdd_face import PddFace
-from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.setup import default_spots, open_leagues
+from tuike_sandbox.jd_face import JdFace
+from tuike_sandbox.pdd_face import PddFace
+from tuike_sandbox.server import SandboxServer
 
 
 def test_keys_as_the_issue_spells_them_and_secrets_from_the_environment(

@@ -15,9 +15,9 @@ from bot.leagues.base import LeagueConfigError, ProductNotFound
 from bot.leagues.pdd import errors
 from bot.leagues.pdd.client import PddClient
 from bot.leagues.pdd.signing import encode, sign
-from bot.leagues.sandbox.catalogue import build_catalogue
-from bot.leagues.sandbox.http import HttpServer
-from bot.leagues.sandbox.pdd_face import (
+from tuike_sandbox.catalogue import build_catalogue
+from tuike_sandbox.http import HttpServer
+from tuike_sandbox.pdd_face import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     PddFace,

@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from bot.leagues.sandbox.catalogue import (
+from tuike_sandbox.catalogue import (
     Catalogue,
     SandboxProduct,
     build_catalogue,

@@ -8,11 +8,11 @@ import pytest
 from bot.leagues.base import SearchQuery
 from bot.leagues.jd.league import JdLeague
 from bot.leagues.pdd.league import PddLeague
-from bot.leagues.sandbox.catalogue import build_catalogue
-from bot.leagues.sandbox.jd_face import JdFace
-from bot.leagues.sandbox.pdd_face import PddFace
 from bot.leagues.wechat.league import ChannelsLeague
 from tests.leagues.test_jd_pdd_leagues import jd_setup, pdd_setup  # noqa: F401  (fixtures)
+from tuike_sandbox.catalogue import build_catalogue
+from tuike_sandbox.jd_face import JdFace
+from tuike_sandbox.pdd_face import PddFace
 
 IPHONE_15 = ["iPhone 15", "iphone 15", "IPHONE 15", "iphone15", "ＩＰＨＯＮＥ１５", "Apple iPhone 15"]
 

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.leagues.base import LeagueError, QuotaExhausted
-from bot.leagues.sandbox.http import Request
-from bot.leagues.sandbox.server import PROMOTER, SandboxServer
 from bot.leagues.wechat.errors import WechatApiError
 from bot.leagues.wechat.league import ChannelsLeague
+from tuike_sandbox.http import Request
+from tuike_sandbox.server import PROMOTER, SandboxServer
 
 STATUS = PROMOTER + "get_promoter_register_and_bind_status"
 

@@ -17,8 +17,12 @@ from bot.leagues.base import (
     SearchQuery,
     Spot,
 )
-from bot.leagues.sandbox.server import SandboxServer
-from bot.leagues.sandbox.top_face import (
+from bot.leagues.taobao.build import build_taobao
+from bot.leagues.taobao.client import TopClient
+from bot.leagues.taobao.errors import Throttled
+from bot.leagues.taobao.league import TaobaoLeague
+from tuike_sandbox.server import SandboxServer
+from tuike_sandbox.top_face import (
     SANDBOX_APP_KEY,
     SANDBOX_APP_SECRET,
     SANDBOX_MEMBER,
@@ -27,10 +31,6 @@ from bot.leagues.sandbox.top_face import (
     item_id_of,
     num_iid_of,
 )
-from bot.leagues.taobao.build import build_taobao
-from bot.leagues.taobao.client import TopClient
-from bot.leagues.taobao.errors import Throttled
-from bot.leagues.taobao.league import TaobaoLeague
 
 PID = f"mm_{SANDBOX_MEMBER}_{SANDBOX_SITE}_110000000001"
 GROUP_A = Spot("taobao", pid=f"mm_{SANDBOX_MEMBER}_{SANDBOX_SITE}_110000000002")

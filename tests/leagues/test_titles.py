@@ -9,9 +9,9 @@ from bot.leagues.answers import StoredAnswers
 from bot.leagues.base import SearchQuery
 from bot.leagues.ranking import mix_leagues
 from bot.leagues.relevance import is_title, title_key
-from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.wechat.league import ChannelsLeague
 from tests.fakes import product
+from tuike_sandbox.server import SandboxServer
 
 PHONE = product("1", "Apple iPhone 15 128GB 黑色", 599900, sales=100)
 CASE = product("2", "Apple iPhone 15 128GB 黑色 手机壳 全包", 2900, coupon=500, sales=90_000)

@@ -14,8 +14,6 @@ from sqlalchemy import Engine
 
 from bot.handlers.parse import find_product_refs
 from bot.leagues.base import LeagueConfigError, ProductNotFound, QuotaExhausted, SearchQuery, Spot
-from bot.leagues.sandbox.server import SandboxServer
-from bot.leagues.sandbox.union_face import PREFIX, UnionFace, union_product_id
 from bot.leagues.wechat.errors import WechatApiError
 from bot.leagues.wechat.union import (
     AmountFormatError,
@@ -25,6 +23,8 @@ from bot.leagues.wechat.union import (
     display_fen,
     group_tag,
 )
+from tuike_sandbox.server import SandboxServer
+from tuike_sandbox.union_face import PREFIX, UnionFace, union_product_id
 
 APPID = "wx_union_promoter"
 
@@ -429,7 +429,7 @@ async def test_spot_rename_and_delete_and_the_faces_refusals(union: Union) -> No
 
 async def test_a_spot_from_an_earlier_sandbox_run_is_known_again(union: Union) -> None:
     """The real account keeps its spots; the sandbox forgets them with the process but knows its own pids."""
-    from bot.leagues.sandbox.union_face import spot_name_of, spot_pid
+    from tuike_sandbox.union_face import spot_name_of, spot_pid
 
     old = spot_pid("上次的群#0a1b2c3d")
     assert spot_name_of(old) == "上次的群#0a1b2c3d"

@@ -15,9 +15,9 @@ from bot.chat.base import Incoming
 from bot.config import Settings, parse_settings
 from bot.handlers.spots import GroupSpots
 from bot.leagues.base import League, SearchQuery
-from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.setup import BUILDERS, default_spots, spot_issuers
 from bot.store.groups import ensure_group
+from tuike_sandbox.server import SandboxServer
 
 LEAGUES = ("channels", "union", "taobao", "jd", "pdd")
 SETTINGS = parse_settings({"leagues": {name: {"enabled": True} for name in LEAGUES}})

@@ -14,11 +14,11 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.leagues.base import Order
-from bot.leagues.sandbox.server import SandboxServer
 from bot.store import db
 from bot.store.groups import ensure_group
 from bot.store.orders import store_window
 from tests.test_e2e_jd_pdd import _config
+from tuike_sandbox.server import SandboxServer
 
 
 async def _tuike(config: Path, *args: str) -> tuple[int, str, str]:

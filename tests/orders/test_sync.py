@@ -9,12 +9,12 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.leagues.base import LeagueUnavailable
-from bot.leagues.sandbox.union_face import PREFIX, UnionFace
 from bot.orders import sync as sync_module
 from bot.orders.sync import OrderSync, SyncBusy
 from bot.store import orders as store
 from bot.store.models import OrderRow
 from tests.orders.conftest import LEAGUES, ROOMS, Shop, now
+from tuike_sandbox.union_face import PREFIX, UnionFace
 
 SMALL = {name: timedelta(minutes=2) for name in LEAGUES}
 

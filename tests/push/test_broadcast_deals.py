@@ -17,7 +17,6 @@ from bot.config import parse_settings
 from bot.handlers.spots import GroupSpots
 from bot.leagues.base import League, Product, Spot
 from bot.leagues.linkcache import LinkCache
-from bot.leagues.sandbox.server import SandboxServer
 from bot.push import broadcast, claims
 from bot.push.sender import PacedSender
 from bot.push.service import PushService
@@ -25,6 +24,7 @@ from bot.render import Renderer
 from bot.store.groups import ensure_group
 from bot.store.models import Group, PushLog
 from tests.helpers import wait_until
+from tuike_sandbox.server import SandboxServer
 
 DEFAULT_SHARER = "wx_sharer_demo02"
 LINK = re.compile(r"https://store\.weixin\.qq\.com/shop/a/(\w+)")

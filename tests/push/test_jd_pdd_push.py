@@ -16,15 +16,15 @@ from bot.leagues.base import League, Spot
 from bot.leagues.jd.build import build_jd
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.pdd.build import build_pdd
-from bot.leagues.sandbox.jd_face import JdFace
-from bot.leagues.sandbox.pdd_face import PddFace
-from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.setup import default_spots
 from bot.push.sender import PacedSender
 from bot.push.service import PushService
 from bot.render import Renderer
 from bot.store.groups import ensure_group
 from bot.store.models import Group, Subscription
+from tuike_sandbox.jd_face import JdFace
+from tuike_sandbox.pdd_face import PddFace
+from tuike_sandbox.server import SandboxServer
 
 LINKS = {"jd": r"https://u\.jd\.com/\w+", "pdd": r"https://p\.pinduoduo\.com/\w+"}
 CURATED = {"jd": "jd.union.open.goods.jingfen.query", "pdd": "pdd.ddk.goods.search"}

@@ -20,7 +20,6 @@ from sqlmodel import Session, select
 
 from bot.config import parse_settings
 from bot.leagues.base import League, LeagueUnavailable
-from bot.leagues.sandbox.server import SandboxServer
 from bot.store import subscriptions
 from bot.store.groups import ensure_group
 from bot.store.models import Broadcast, Group
@@ -29,6 +28,7 @@ from tests.fakes import FakeLeague, product
 from tests.helpers import wait_until
 from tests.web.conftest import browser_login, serve_console
 from tests.web.test_pushes import chat_console
+from tuike_sandbox.server import SandboxServer
 
 FORM_ID = re.compile(r'name="form" value="([^"]+)"')
 DEAL_BOX = re.compile(r'name="deal" value="([^"]+)"( checked)?')

@@ -8,7 +8,7 @@ from bot.config import Settings
 from bot.leagues.base import Spot
 from bot.leagues.jd.client import JdClient
 from bot.leagues.jd.league import JdLeague
-from bot.leagues.sandbox.jd_face import (
+from bot.leagues.jd.sandbox_account import (
     DEFAULT_APP_KEY,
     DEFAULT_APP_SECRET,
     PATH,

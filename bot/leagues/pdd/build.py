@@ -8,7 +8,7 @@ from bot.config import Settings
 from bot.leagues.base import Spot
 from bot.leagues.pdd.client import PddClient
 from bot.leagues.pdd.league import PddLeague
-from bot.leagues.sandbox.pdd_face import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PID, PATH
+from bot.leagues.pdd.sandbox_account import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PID, PATH
 
 
 def pdd_spot(settings: Settings) -> Spot:

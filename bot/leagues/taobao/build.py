@@ -6,9 +6,14 @@ from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.leagues.base import Spot
-from bot.leagues.sandbox.top_face import SANDBOX_APP_KEY, SANDBOX_APP_SECRET, SANDBOX_MEMBER, SANDBOX_SITE
 from bot.leagues.taobao.client import TopClient
 from bot.leagues.taobao.league import TaobaoLeague
+from bot.leagues.taobao.sandbox_account import (
+    SANDBOX_APP_KEY,
+    SANDBOX_APP_SECRET,
+    SANDBOX_MEMBER,
+    SANDBOX_SITE,
+)
 
 SANDBOX_PID = f"mm_{SANDBOX_MEMBER}_{SANDBOX_SITE}_110000000001"
 SANDBOX_ADZONES = tuple(str(110_000_000_002 + i) for i in range(200))

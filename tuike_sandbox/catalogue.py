@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from bot.leagues.sandbox.catalogue_data import (
+from tuike_sandbox.catalogue_data import (
     CATEGORY_TREE,
     COMMISSION_PPM,
     KINDS,
@@ -25,7 +25,7 @@ from bot.leagues.sandbox.catalogue_data import (
     TALENTS,
     Kind,
 )
-from bot.leagues.sandbox.search import SearchIndex
+from tuike_sandbox.search import SearchIndex
 
 IMG_HOST = "img.sandbox.tuike.test"
 PRODUCT_ID_MIN = 10_000_000_000_000

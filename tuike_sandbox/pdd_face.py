@@ -30,16 +30,12 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, quote, urlsplit
 
-from bot.leagues.sandbox.catalogue import Catalogue, SandboxCoupon, SandboxProduct, charm_price
-from bot.leagues.sandbox.http import Request, Response
+from bot.leagues.pdd.sandbox_account import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PID, PATH
+from tuike_sandbox.catalogue import Catalogue, SandboxCoupon, SandboxProduct, charm_price
+from tuike_sandbox.http import Request, Response
 
-PATH = "/api/router"
 SKEW_S = 600
 
-DEFAULT_CLIENT_ID = "sandbox_pdd_client"
-DEFAULT_CLIENT_SECRET = "sandbox_pdd_secret"
-DEFAULT_PID = "10086001_100000001"
-"""The sandbox member's own promotion position (registered), for `[leagues.pdd] pid` in sandbox mode."""
 WE_APP_ID = "wx_sandbox_pdd_mp"
 
 SIGN = 10016

@@ -31,20 +31,20 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-from bot.leagues.sandbox.catalogue import Catalogue, SandboxCoupon, SandboxProduct
-from bot.leagues.sandbox.http import Request, Response
+from bot.leagues.jd.sandbox_account import (
+    DEFAULT_APP_KEY,
+    DEFAULT_APP_SECRET,
+    PATH,
+    SOCIAL_SITE_ID,
+    WEBSITE_SITE_ID,
+)
+from tuike_sandbox.catalogue import Catalogue, SandboxCoupon, SandboxProduct
+from tuike_sandbox.http import Request, Response
 
-PATH = "/routerjson"
 BEIJING = timezone(timedelta(hours=8))
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 SKEW_S = 600
 
-DEFAULT_APP_KEY = "sandbox_jd_app"
-DEFAULT_APP_SECRET = "sandbox_jd_secret"
-SOCIAL_SITE_ID = "4000123456"
-"""The sandbox account's social-media site (社交媒体): bysubunionid works, common.get refuses it."""
-WEBSITE_SITE_ID = "1000654321"
-"""The sandbox account's website/APP site: what common.get wants."""
 UNION_ID = 1000876543
 
 ALL_APIS = frozenset(

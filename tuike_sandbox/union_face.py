@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from bot.leagues.sandbox.catalogue import Catalogue, SandboxCoupon, SandboxProduct
-from bot.leagues.sandbox.http import Request, Response
-from bot.leagues.sandbox.server import ApiError, SandboxState
+from tuike_sandbox.catalogue import Catalogue, SandboxCoupon, SandboxProduct
+from tuike_sandbox.http import Request, Response
+from tuike_sandbox.server import ApiError, SandboxState
 
 PREFIX = "/union/promoter/"
 PROMOTION_HOST = "https://mmbizurl.cn/s/"

@@ -31,14 +31,16 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bot.leagues.sandbox.catalogue import Catalogue, SandboxCoupon, SandboxProduct
-from bot.leagues.sandbox.http import Request, Response
+from bot.leagues.taobao.sandbox_account import (
+    SANDBOX_APP_KEY,
+    SANDBOX_APP_SECRET,
+    SANDBOX_MEMBER,
+    SANDBOX_SITE,
+)
 from bot.leagues.taobao.signing import verify
+from tuike_sandbox.catalogue import Catalogue, SandboxCoupon, SandboxProduct
+from tuike_sandbox.http import Request, Response
 
-SANDBOX_APP_KEY = "12345678"
-SANDBOX_APP_SECRET = "sandbox-top-secret"
-SANDBOX_MEMBER = "2663285701"
-SANDBOX_SITE = "2345678"
 GMT8 = timezone(timedelta(hours=8))
 B62 = string.digits + string.ascii_letters
 NUM_IID_BASE = 600_000_000_000

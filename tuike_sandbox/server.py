@@ -23,8 +23,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.leagues.sandbox.catalogue import Catalogue, SandboxProduct, build_catalogue
-from bot.leagues.sandbox.http import HttpServer, Request, Response
+from tuike_sandbox.catalogue import Catalogue, SandboxProduct, build_catalogue
+from tuike_sandbox.http import HttpServer, Request, Response
 
 PROMOTER = "/channels/ec/promoter/"
 HEADSUPPLIER = "/channels/ec/league/headsupplier/"
@@ -749,9 +749,9 @@ FaceFactory = Callable[[Catalogue, Callable[[], float]], Face]
 
 def _faces() -> dict[str, FaceFactory]:
     """The wire face of each non-Channels league, by request path: one line per league."""
-    from bot.leagues.sandbox.jd_face import JdFace
-    from bot.leagues.sandbox.pdd_face import PddFace
-    from bot.leagues.sandbox.top_face import TopFace
+    from tuike_sandbox.jd_face import JdFace
+    from tuike_sandbox.pdd_face import PddFace
+    from tuike_sandbox.top_face import TopFace
 
     return {
         "/router/rest": TopFace,  # Taobao Open Platform (TOP) gateway
@@ -762,7 +762,7 @@ def _faces() -> dict[str, FaceFactory]:
 
 def _wechat_faces(state: SandboxState) -> list[Any]:
     """Faces sharing the WeChat token endpoints (and faults) with the Channels API; each lists its `paths`."""
-    from bot.leagues.sandbox.union_face import UnionFace
+    from tuike_sandbox.union_face import UnionFace
 
     return [
         UnionFace(state),  # mini-program union: /union/promoter/*

@@ -47,8 +47,9 @@ from bot.leagues.metering import metered
 from bot.leagues.pdd.build import build_pdd
 from bot.leagues.taobao.client import TopClient
 from bot.leagues.taobao.league import TaobaoLeague
+from bot.leagues.union.client import UnionClient
+from bot.leagues.union.league import UnionLeague
 from bot.leagues.wechat.client import ChannelsClient
-from bot.leagues.wechat.union import UnionClient, UnionLeague
 from tuike_sandbox.pdd_face import DEFAULT_PID
 from tuike_sandbox.server import SandboxServer
 from tuike_sandbox.top_face import SANDBOX_APP_KEY, SANDBOX_APP_SECRET, SANDBOX_MEMBER, SANDBOX_SITE

@@ -155,12 +155,7 @@ async def probe_league(league: League) -> Exception | None:
 async def _leagues(settings: Settings, engine: Engine | None) -> list[Line]:
     from bot.leagues.setup import open_leagues
 
-    real = [
-        name
-        for name in type(settings.leagues).model_fields
-        if getattr(getattr(settings.leagues, name), "enabled", False)
-        and not getattr(getattr(settings.leagues, name), "sandbox", True)
-    ]
+    real = [name for name, table in settings.leagues.tables().items() if table.enabled and not table.sandbox]
     if not real:
         return []
     lines: list[Line] = []

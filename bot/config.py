@@ -7,38 +7,40 @@ operator's config would otherwise leave a feature quietly off.
 Secrets may come from the environment instead of the file:
 
     TUIKE_DATABASE_URL         [database] url
-    TUIKE_CHANNELS_APPID       [leagues.channels] appid
-    TUIKE_CHANNELS_SECRET      [leagues.channels] secret
     TUIKE_WECHATY_TOKEN        [chat.wechaty] token
     TUIKE_GATEWAY_TOKEN        [chat.gateway] token
     TUIKE_ILINK_TOKEN          [chat.ilink] token
-    TUIKE_UNION_APPID          [leagues.union] appid
-    TUIKE_UNION_SECRET         [leagues.union] secret
-    TUIKE_TAOBAO_APP_KEY       [leagues.taobao] app_key
-    TUIKE_TAOBAO_APP_SECRET    [leagues.taobao] app_secret
-    TUIKE_JD_APP_KEY           [leagues.jd] app_key
-    TUIKE_JD_APP_SECRET        [leagues.jd] app_secret
-    TUIKE_PDD_CLIENT_ID        [leagues.pdd] client_id
-    TUIKE_PDD_CLIENT_SECRET    [leagues.pdd] client_secret
+
+and each league's credentials, under the names its plug-in declares (`LeaguePlugin.env`, listed in
+config.example.toml beside each `[leagues.<name>]` table, e.g. `TUIKE_TAOBAO_APP_SECRET`).
+
+The `[leagues.<name>]` tables are validated by each league's own settings model, found through the
+league registry (`bot.leagues.registry`) by name when settings are read: this module stays the lowest
+layer and names no league.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import re
 import tomllib
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -57,6 +59,88 @@ _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Section = _Section
+"""A settings table: unknown keys are errors, values are frozen. Plug-ins' own tables extend it."""
+
+
+class LeagueTable(_Section):
+    """What every `[leagues.<name>]` table has; each league's settings model (in its package) extends it."""
+
+    enabled: bool = False
+    sandbox: bool = True
+    """Talk to the local simulator (`tuike_sandbox`) instead of the real gateway."""
+    timeout_seconds: float = Field(8.0, gt=0, le=120)
+    max_retries: int = Field(3, ge=0, le=10)
+
+
+class _LeagueDeclaration(Protocol):
+    """What config needs of a league plug-in (`bot.leagues.plugin.LeaguePlugin`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def settings(self) -> type[LeagueTable]: ...
+
+    @property
+    def env(self) -> dict[str, str]: ...
+
+
+REGISTRY = "bot.leagues.registry"
+
+
+def league_declarations() -> Sequence[_LeagueDeclaration]:
+    """The registered leagues, in registry order, found by module name (plug-in discovery, as entry
+    points do it): the registry imports each league's light plug-in module, never its client."""
+    registry = importlib.import_module(REGISTRY)
+    return registry.LEAGUES  # type: ignore[no-any-return]
+
+
+def league_names() -> tuple[str, ...]:
+    return tuple(plugin.name for plugin in league_declarations())
+
+
+@cache
+def _league_tables_model() -> type[LeagueTables]:
+    fields: dict[str, Any] = {
+        plugin.name: (plugin.settings, Field(default_factory=plugin.settings))
+        for plugin in league_declarations()
+    }
+    return create_model("LeagueSettings", __base__=LeagueTables, **fields)
+
+
+class LeagueTables(_Section):
+    """`[leagues]`: one table per registered league, each validated by that league's settings model.
+
+    Reached by attribute as before (`settings.leagues.<name>.enabled`); `tables()` gives them all."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _by_registry(cls, value: Any, handler: Any) -> Any:
+        model = _league_tables_model()
+        if cls is LeagueTables:
+            if isinstance(value, model):
+                return value
+            return model.model_validate(value if value is not None else {})
+        return handler(value)
+
+    def tables(self) -> dict[str, LeagueTable]:
+        return {name: getattr(self, name) for name in type(self).model_fields}
+
+    if TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any: ...
+
+
+def _known_league(name: str) -> str:
+    known = league_names()
+    if name not in known:
+        quoted = [repr(k) for k in known]
+        expected = f"{', '.join(quoted[:-1])} or {quoted[-1]}" if len(quoted) > 1 else "".join(quoted)
+        raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected})
+    return name
 
 
 class BotSettings(_Section):
@@ -270,202 +354,8 @@ class TemplateSettings(_Section):
     max_message_chars: int = Field(1500, ge=100, le=10000)
 
 
-class Talent(_Section):
-    """A followed 带货达人: the appid the API wants and the name members see (never the appid)."""
-
-    appid: str = Field(min_length=1)
-    name: str = ""
-
-
-class ChannelsLeagueSettings(_Section):
-    enabled: bool = True
-    sandbox: bool = True
-    sandbox_port: int = Field(0, ge=0, le=65535)
-    sandbox_latency_ms: int = Field(0, ge=0, le=60_000)
-    sandbox_error_rate: float = Field(0.0, ge=0.0, le=1.0)
-    sandbox_token_lifetime: int = Field(7200, ge=60, le=7200)
-    base_url: str = "https://api.weixin.qq.com"
-    appid: str = ""
-    secret: SecretStr = SecretStr("")
-    token_mode: Literal["stable", "classic"] = "stable"
-    sharer_appid: str = ""
-    mini_program_appid: str = ""
-    head_supplier_appid: str = ""
-    talents: tuple[Talent, ...] = ()
-    """`"wx…"` or `{ appid = "wx…", name = "小鹿爱好物" }`: a talent without a name is never shown by appid."""
-    timeout_seconds: float = Field(8.0, gt=0, le=120)
-    max_retries: int = Field(3, ge=0, le=10)
-
-    @field_validator("talents", mode="before")
-    @classmethod
-    def _talent_from_a_bare_appid(cls, value: Any) -> Any:
-        if isinstance(value, list | tuple):
-            return [{"appid": v} if isinstance(v, str) else v for v in value]
-        return value
-
-    @model_validator(mode="after")
-    def _credentials_for_the_real_api(self) -> ChannelsLeagueSettings:
-        if self.enabled and not self.sandbox and not (self.appid and self.secret.get_secret_value()):
-            raise ValueError(
-                "appid and secret (or TUIKE_CHANNELS_APPID / TUIKE_CHANNELS_SECRET) when sandbox = false"
-            )
-        return self
-
-
-class UnionLeagueSettings(_Section):
-    """The WeChat mini-program union (小程序联盟 推客); ../shared/reference/league-apis.md §2.
-
-    Same base URL and token endpoints as Channels, but the promoter account's own appid/secret.
-    """
-
-    enabled: bool = False
-    sandbox: bool = True
-    base_url: str = "https://api.weixin.qq.com"
-    """Token endpoints and /union/promoter/* are under it; with sandbox = false, the only host called."""
-    appid: str = ""
-    secret: SecretStr = SecretStr("")
-    token_mode: Literal["stable", "classic"] = "stable"
-    timeout_seconds: float = Field(8.0, gt=0, le=120)
-    max_retries: int = Field(3, ge=0, le=10)
-
-    @model_validator(mode="after")
-    def _credentials_for_the_real_api(self) -> UnionLeagueSettings:
-        if self.enabled and not self.sandbox and not (self.appid and self.secret.get_secret_value()):
-            raise ValueError(
-                "appid and secret of the 联盟推客 account (or TUIKE_UNION_APPID / TUIKE_UNION_SECRET) "
-                "when sandbox = false"
-            )
-        return self
-
-
-_TAOBAO_PID = re.compile(r"^mm_\d+_\d+_\d+$")
-
-
-class TaobaoLeagueSettings(_Section):
-    """淘宝联盟 over the Taobao Open Platform (TOP) gateway; ../shared/reference/league-apis.md §3."""
-
-    enabled: bool = False
-    sandbox: bool = True
-    base_url: str = "https://eco.taobao.com/router/rest"
-    """The full gateway URL; with sandbox = false every call goes here and nowhere else."""
-    app_key: str = ""
-    app_secret: SecretStr = SecretStr("")
-    sign_method: Literal["md5", "hmac", "hmac-sha256"] = "hmac-sha256"
-    pid: str = ""
-    """The operator's PID `mm_<member>_<site>_<adzone>`: the default identity."""
-    session: SecretStr = SecretStr("")
-    """Only for APIs marked 需要授权 (the sc.* family); the dg.* methods used here do not need it."""
-    adzones: tuple[str, ...] = ()
-    """Per-group 推广位 (adzone ids under the PID's member and site): each group takes one, once."""
-    timeout_seconds: float = Field(8.0, gt=0, le=120)
-    max_retries: int = Field(3, ge=0, le=10)
-
-    @field_validator("pid")
-    @classmethod
-    def _pid_shape(cls, value: str) -> str:
-        if value and not _TAOBAO_PID.match(value):
-            raise ValueError("a PID such as 'mm_123456789_2233445_110987654321' (淘宝联盟 → 推广位)")
-        return value
-
-    @field_validator("adzones")
-    @classmethod
-    def _adzone_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for item in value:
-            if not str(item).isdigit():
-                raise ValueError("adzone ids as strings of digits, e.g. ['110987654322', '110987654323']")
-        if len(set(value)) != len(value):
-            raise ValueError("each adzone id once")
-        return value
-
-    @model_validator(mode="after")
-    def _credentials_for_the_real_gateway(self) -> TaobaoLeagueSettings:
-        if self.enabled and not self.sandbox:
-            if not (self.app_key and self.app_secret.get_secret_value()):
-                raise ValueError(
-                    "app_key and app_secret (or TUIKE_TAOBAO_APP_KEY / TUIKE_TAOBAO_APP_SECRET) "
-                    "when sandbox = false"
-                )
-            if not self.pid:
-                raise ValueError("pid (mm_<member>_<site>_<adzone>) when sandbox = false")
-        return self
-
-
-class JdLeagueSettings(_Section):
-    """京东联盟 over the JOS gateway (routerjson); ../shared/reference/league-apis.md §4.1–4.2."""
-
-    enabled: bool = False
-    sandbox: bool = True
-    base_url: str = "https://api.jd.com/routerjson"
-    """The full gateway URL; with sandbox = false every call goes here and nowhere else."""
-    app_key: str = ""
-    app_secret: SecretStr = SecretStr("")
-    site_id: str = ""
-    """The 推广媒体 id (网站/APP 或社交媒体) the links are made for."""
-    position_id: str = ""
-    """The 推广位 id; each group's links also carry the group's own subUnionId."""
-    link_api: Literal["bysubunionid", "common"] = "bysubunionid"
-    """`bysubunionid` (社交媒体转链, must be applied for) or `common` (网站/APP positions, needs site_id)."""
-    timeout_seconds: float = Field(8.0, gt=0, le=120)
-    max_retries: int = Field(3, ge=0, le=10)
-
-    @field_validator("site_id", "position_id")
-    @classmethod
-    def _digits(cls, value: str) -> str:
-        if value and not value.isdigit():
-            raise ValueError("digits, as the 京东联盟 backend shows it (推广管理 → 推广位)")
-        return value
-
-    @model_validator(mode="after")
-    def _credentials_for_the_real_gateway(self) -> JdLeagueSettings:
-        if self.enabled and not self.sandbox:
-            if not (self.app_key and self.app_secret.get_secret_value()):
-                raise ValueError(
-                    "app_key and app_secret (or TUIKE_JD_APP_KEY / TUIKE_JD_APP_SECRET) when sandbox = false"
-                )
-            if self.link_api == "common" and not self.site_id:
-                raise ValueError("site_id (a website/APP 推广媒体) when link_api = 'common'")
-        return self
-
-
-_PDD_PID = re.compile(r"^\d+_\d+$")
-
-
-class PddLeagueSettings(_Section):
-    """拼多多 多多进宝 over the gw-api router; ../shared/reference/league-apis.md §4.3."""
-
-    enabled: bool = False
-    sandbox: bool = True
-    base_url: str = "https://gw-api.pinduoduo.com/api/router"
-    """The full gateway URL; with sandbox = false every call goes here and nowhere else."""
-    client_id: str = ""
-    client_secret: SecretStr = SecretStr("")
-    pid: str = ""
-    """The operator's own 推广位 (e.g. `10326915_188461783`, registered/备案): the default identity;
-    each group gets a PID of its own, made on first use."""
-    timeout_seconds: float = Field(8.0, gt=0, le=120)
-    max_retries: int = Field(3, ge=0, le=10)
-
-    @field_validator("pid")
-    @classmethod
-    def _pid_shape(cls, value: str) -> str:
-        if value and not _PDD_PID.match(value):
-            raise ValueError("a PID such as '10326915_188461783' (多多进宝 → 推广位管理)")
-        return value
-
-    @model_validator(mode="after")
-    def _credentials_for_the_real_gateway(self) -> PddLeagueSettings:
-        if self.enabled and not self.sandbox:
-            if not (self.client_id and self.client_secret.get_secret_value()):
-                raise ValueError(
-                    "client_id and client_secret (or TUIKE_PDD_CLIENT_ID / TUIKE_PDD_CLIENT_SECRET) "
-                    "when sandbox = false"
-                )
-            if not self.pid:
-                raise ValueError("pid (e.g. 10326915_188461783) when sandbox = false")
-        return self
-
-
-LeagueName = Literal["channels", "union", "taobao", "jd", "pdd"]
+LeagueName = Annotated[str, AfterValidator(_known_league)]
+"""A registered league's name (`bot.leagues.registry`); checked against the registry when settings load."""
 
 
 class DealSettings(_Section):
@@ -488,12 +378,14 @@ class DealSettings(_Section):
     """A keyword search still running after this long first sends "正在帮你找…" (template `searching`); 0 = off."""
     searching_notice_in_groups: bool = False
     """The notice is for private chats; in a busy group an extra line per search is noise unless wanted."""
-    leagues: tuple[LeagueName, ...] = ("channels", "union", "taobao", "jd", "pdd")
-    """Which leagues a keyword search asks, in this order (only enabled ones count)."""
+    leagues: tuple[LeagueName, ...] = Field(default_factory=league_names)
+    """Which leagues a keyword search asks, in this order (only enabled ones count); default: all
+    registered leagues in registry order."""
     rank_by: Literal["weighted", "final_price", "commission", "sales"] = "weighted"
     """How search results and daily deals are ordered (bot/leagues/ranking.py)."""
     with_image: bool = False
     """Send the product's picture before the answer (a keyword search: the top product's)."""
+
     link_card: bool = False
     """Send a link card (picture, title, price) after a single-product answer whose link is a web URL;
     channels that cannot send cards leave it out (the text carries the link anyway)."""
@@ -503,7 +395,7 @@ class PushSettings(_Section):
     """Daily deals and live reminders, and how fast the bot may send."""
 
     enabled: bool = True
-    league: LeagueName = "channels"
+    league: LeagueName = Field(default_factory=lambda: league_names()[0])
     """Where daily deals come from (an enabled league; live reminders are always Channels)."""
     default_time: str = "08:30"
     deals_per_push: int = Field(5, ge=1, le=20)
@@ -601,22 +493,14 @@ class WebSettings(_Section):
         return self.host in ("127.0.0.1", "localhost", "::1") or self.host.startswith("127.")
 
 
-class LeagueSettings(_Section):
-    channels: ChannelsLeagueSettings = ChannelsLeagueSettings()
-    union: UnionLeagueSettings = UnionLeagueSettings()
-    taobao: TaobaoLeagueSettings = TaobaoLeagueSettings()
-    jd: JdLeagueSettings = JdLeagueSettings()
-    pdd: PddLeagueSettings = PddLeagueSettings()
-
-
 class Settings(_Section):
     bot: BotSettings = BotSettings()
     chat: ChatSettings = ChatSettings()
     database: DatabaseSettings = DatabaseSettings()
     templates: TemplateSettings = TemplateSettings()
-    leagues: LeagueSettings = LeagueSettings()
-    deals: DealSettings = DealSettings()
-    push: PushSettings = PushSettings()
+    leagues: LeagueTables = Field(default_factory=lambda: LeagueTables.model_validate({}))
+    deals: DealSettings = Field(default_factory=DealSettings)
+    push: PushSettings = Field(default_factory=PushSettings)
     orders: OrderSettings = OrderSettings()
     rebate: RebateSettings = RebateSettings()
     web: WebSettings = WebSettings()
@@ -638,9 +522,8 @@ class Settings(_Section):
 def sandbox_leagues(settings: Settings) -> list[str]:
     """Enabled leagues that serve the simulated sandbox instead of the real API."""
     out = []
-    for name in type(settings.leagues).model_fields:
-        section = getattr(settings.leagues, name)
-        if getattr(section, "enabled", False) and getattr(section, "sandbox", False):
+    for name, table in settings.leagues.tables().items():
+        if table.enabled and table.sandbox:
             out.append(name)
     return out
 
@@ -673,22 +556,14 @@ class LoadedConfig:
 
 
 def _env_overrides(raw: dict[str, Any]) -> dict[str, Any]:
-    pairs = {
+    pairs: dict[str, tuple[str, ...]] = {
         "TUIKE_DATABASE_URL": ("database", "url"),
-        "TUIKE_CHANNELS_APPID": ("leagues", "channels", "appid"),
-        "TUIKE_CHANNELS_SECRET": ("leagues", "channels", "secret"),
         "TUIKE_WECHATY_TOKEN": ("chat", "wechaty", "token"),
         "TUIKE_GATEWAY_TOKEN": ("chat", "gateway", "token"),
         "TUIKE_ILINK_TOKEN": ("chat", "ilink", "token"),
-        "TUIKE_UNION_APPID": ("leagues", "union", "appid"),
-        "TUIKE_UNION_SECRET": ("leagues", "union", "secret"),
-        "TUIKE_TAOBAO_APP_KEY": ("leagues", "taobao", "app_key"),
-        "TUIKE_TAOBAO_APP_SECRET": ("leagues", "taobao", "app_secret"),
-        "TUIKE_JD_APP_KEY": ("leagues", "jd", "app_key"),
-        "TUIKE_JD_APP_SECRET": ("leagues", "jd", "app_secret"),
-        "TUIKE_PDD_CLIENT_ID": ("leagues", "pdd", "client_id"),
-        "TUIKE_PDD_CLIENT_SECRET": ("leagues", "pdd", "client_secret"),
     }
+    for plugin in league_declarations():
+        pairs.update({var: ("leagues", plugin.name, key) for var, key in plugin.env.items()})
     for var, keys in pairs.items():
         value = os.environ.get(var)
         if not value:

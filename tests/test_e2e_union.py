@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from bot.app import App
 from bot.config import load_config
-from bot.leagues.wechat.union import group_tag
+from bot.leagues.union.spots import group_tag
 from bot.store import db
 from bot.store.models import LeagueSpot
 from tests.e2e import run_console
@@ -92,7 +92,8 @@ async def test_running_out_of_spots_tells_the_admin_chat_and_every_group_is_answ
     write_config: Callable[..., Path],
 ) -> None:
     from bot.chat.base import Incoming, Text
-    from bot.leagues.wechat.union import UnionClient, UnionLeague
+    from bot.leagues.union.client import UnionClient
+    from bot.leagues.union.league import UnionLeague
     from tests.test_e2e_deals import ScriptedChannel
     from tuike_sandbox.server import SandboxServer
 

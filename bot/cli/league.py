@@ -23,9 +23,11 @@ from bot.leagues.base import (
     PromotionLink,
     SearchQuery,
 )
+from bot.leagues.capabilities import HasDailyQuota
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.metering import QUOTA_PATHS
 from bot.leagues.ranking import mix_leagues, rank_products
+from bot.leagues.registry import LEAGUES
 from bot.leagues.setup import default_spots, open_leagues, spot_issuers
 from bot.render import yuan
 from bot.store import db
@@ -47,7 +49,7 @@ def _row(product: Product, **extra: Any) -> dict[str, Any]:
     }
 
 
-LEAGUE_NAMES = ("channels", "union", "taobao", "jd", "pdd")
+LEAGUE_NAMES = tuple(plugin.name for plugin in LEAGUES)
 
 
 async def _with_leagues(settings: Settings, work: Any) -> Any:
@@ -75,16 +77,17 @@ async def _with_leagues(settings: Settings, work: Any) -> Any:
         engine.dispose()
 
 
-async def _with_league(settings: Settings, work: Any) -> Any:
-    """The Channels league alone (quota)."""
+async def _with_quota_league(settings: Settings, work: Any) -> Any:
+    """The enabled league whose gateway reports a daily quota (`HasDailyQuota`)."""
 
-    async def channels(leagues: dict[str, League], engine: Any) -> Any:
-        if "channels" not in leagues:
-            click.echo("没有启用的联盟 (no league enabled: see [leagues.channels])", err=True)
+    async def metered(leagues: dict[str, League], engine: Any) -> Any:
+        league = next((league for league in leagues.values() if isinstance(league, HasDailyQuota)), None)
+        if league is None:
+            click.echo("没有启用的联盟报告调用额度 (no enabled league reports a daily quota)", err=True)
             sys.exit(2)
-        return await work(leagues["channels"], engine)
+        return await work(league, engine)
 
-    return await _with_leagues(settings, channels)
+    return await _with_leagues(settings, metered)
 
 
 def _pick(leagues: dict[str, League], name: str | None) -> League:
@@ -239,14 +242,11 @@ def quota(ctx: click.Context) -> None:
     """How much of today's API quota the league calls the bot makes have used."""
     settings = settings_of(ctx)
 
-    async def work(league: League, _engine: Any) -> list[tuple[str, dict[str, Any]]]:
-        client = getattr(league, "client", None)
-        if client is None:
-            return []
-        return [(path, (await client.quota(path)).get("quota", {})) for path in QUOTA_PATHS]
+    async def work(league: HasDailyQuota, _engine: Any) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
+        return league.name, [(path, (await league.quota(path)).get("quota", {})) for path in QUOTA_PATHS]
 
-    rows = asyncio.run(_with_league(settings, work))
-    if settings.leagues.channels.sandbox:
+    name, rows = asyncio.run(_with_quota_league(settings, work))
+    if getattr(settings.leagues, name).sandbox:
         click.echo(
             "沙盒模式：这个命令启动了自己的沙盒，看不到正在运行的机器人用了多少调用；"
             "运行中的数字在运营后台的「联盟」页。\n"

@@ -11,9 +11,11 @@ import sys
 import click
 
 from bot.handlers.parse import PLATFORM_NAMES, ProductRef, find_product_refs
+from bot.leagues.registry import LEAGUES
 
 KIND_NAMES = {"item": "商品链接", "short_link": "短链接", "tpwd": "口令"}
-SERVED = frozenset({"taobao", "jd", "pdd", "channels"})
+SERVED = frozenset(plugin.name for plugin in LEAGUES if plugin.converts_links)
+"""The platforms whose pasted links the bot turns into the group's own."""
 NOT_PRODUCT = {"xianyu": "闲鱼二手，不是联盟商品"}
 NOTHING = "没有认出商品链接或口令（认得淘宝/天猫、京东、拼多多、微信小店的链接和淘口令、京东口令）。"
 

@@ -12,7 +12,8 @@ from sqlmodel import Session, select
 from bot.cli.context import settings_of
 from bot.cli.league import _pick, _with_leagues
 from bot.leagues.base import League
-from bot.leagues.wechat.union import SpotUsage, UnionLeague
+from bot.leagues.union.league import UnionLeague
+from bot.leagues.union.spots import SpotUsage
 from bot.store.models import Group, LeagueSpot
 
 

@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bot.chat.base import Incoming, Reply
-from bot.config import Talent
 from bot.handlers.deals import HARD_STOP_MARGIN
 from bot.handlers.parse import parse_command
 from bot.handlers.spots import GroupSpots
 from bot.leagues.base import Category, League, LeagueError
 from bot.leagues.budget import budget
+from bot.leagues.wechat.settings import Talent
 from bot.render import Renderer
 from bot.store import subscriptions
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Protocol, runtime_checkable
 
-Platform = Literal["channels", "union", "taobao", "jd", "pdd"]
+Platform = str
+"""A registered league's name (`bot.leagues.registry`): what `Product.platform` and `Spot.league` hold."""
 
 PPM = 1_000_000
 
@@ -256,7 +257,8 @@ class NotPromotable(ProductNotFound):
 
 
 class League(Protocol):
-    """What handlers and planners need from an affiliate platform."""
+    """What handlers and planners need from an affiliate platform; more, where a league has it, is in
+    `bot.leagues.capabilities` (lives, sharers, a spot per group, …)."""
 
     name: str
     platform: Platform
@@ -273,13 +275,12 @@ class League(Protocol):
 
     async def categories(self) -> list[Category]: ...
 
-    async def lives(self, talent_appids: Sequence[str], spot: Spot) -> list[LiveEvent]: ...
-
     async def orders_since(self, since: datetime) -> list[Order]: ...
 
     async def aclose(self) -> None: ...
 
 
+@runtime_checkable
 class SpotIssuer(Protocol):
     """A league that gives each group its own identity (beyond Channels' bound sharer) implements this.
 

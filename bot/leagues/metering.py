@@ -22,10 +22,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from bot import redact
 from bot.leagues.base import League, LeagueConfigError, ProductNotFound, QuotaExhausted
+from bot.leagues.capabilities import HasDailyQuota
 from bot.reasons import reason
 
 
@@ -235,8 +235,8 @@ class Quota:
 
 
 def has_daily_quota(league: League) -> bool:
-    """The league's client answers the quota query (the Channels league)."""
-    return league.name == "channels" and callable(getattr(getattr(league, "client", None), "quota", None))
+    """The league's gateway reports a daily call quota (`HasDailyQuota`: the Channels league)."""
+    return isinstance(league, HasDailyQuota)
 
 
 _quota_kept: dict[str, Quota] = {}
@@ -256,11 +256,11 @@ async def daily_quota(league: League, *, now: datetime | None = None, fresh: boo
     kept = _quota_kept.get(league.name)
     if kept is not None and not fresh and now - kept.read_at < QUOTA_KEEP:
         return kept
-    client: Any = getattr(league, "client")  # noqa: B009 - the protocol does not name the client
+    assert isinstance(league, HasDailyQuota)
     lines: list[QuotaLine] = []
     try:
         for path in QUOTA_PATHS:
-            q = (await client.quota(path)).get("quota", {})
+            q = (await league.quota(path)).get("quota", {})
             lines.append(
                 QuotaLine(path, int(q.get("used", 0)), int(q.get("daily_limit", 0)), int(q.get("remain", 0)))
             )

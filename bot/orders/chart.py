@@ -14,15 +14,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from bot.leagues.registry import LEAGUES
 from bot.store.orders import commission_lines, figures
 
-LEAGUE_NAMES = {
-    "channels": "微信小店",
-    "union": "小程序联盟",
-    "taobao": "淘宝",
-    "jd": "京东",
-    "pdd": "拼多多",
-}
+LEAGUE_NAMES = {plugin.name: plugin.short_name for plugin in LEAGUES}
+"""How the console and charts label each league (its plug-in's short name)."""
 TOP_GROUPS = 10
 
 

@@ -28,20 +28,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 
 from bot.leagues.base import League, LeagueError, Order
+from bot.leagues.registry import LEAGUES
 from bot.orders.attribute import Attributor
 from bot.store import orders as store
 from bot.store import rebate as rebate_ledger
 
 log = logging.getLogger(__name__)
 
-WINDOWS: Mapping[str, timedelta] = {
-    "channels": timedelta(hours=24),
-    "union": timedelta(hours=24),
-    "taobao": timedelta(hours=3),
-    "jd": timedelta(hours=1),
-    "pdd": timedelta(hours=24),
-}
-"""The longest window each league's order API accepts in one query."""
+WINDOWS: Mapping[str, timedelta] = {plugin.name: plugin.order_window for plugin in LEAGUES}
+"""The longest window each league's order API accepts in one query (each plug-in says)."""
 DEFAULT_WINDOW = timedelta(hours=1)
 
 LOCK = "orders-sync"

@@ -32,6 +32,7 @@ from bot.config import Settings
 from bot.handlers.spots import GroupSpots
 from bot.leagues.base import League, LeagueError, LeagueUnavailable, LiveEvent, Spot
 from bot.leagues.budget import budget
+from bot.leagues.capabilities import HasLives
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.setup import default_spots
 from bot.push import broadcast, claims
@@ -531,8 +532,9 @@ class PushService:
     async def tick_live(self, now: datetime | None = None) -> int:
         now = now or self.clock()
         talents = [t.appid for t in self.settings.leagues.channels.talents]
-        if self.league is None or not talents:
+        if not isinstance(self.league, HasLives) or not talents:
             return 0
+        league = self.league
         queued = 0
         per_spot: dict[str, list[LiveEvent]] = {}
         for _sub, group in await asyncio.to_thread(subscriptions.active, self.engine, "live", self.account):
@@ -543,7 +545,7 @@ class PushService:
             if spot.key not in per_spot:
                 try:
                     with budget(self.push.league_budget_seconds):
-                        per_spot[spot.key] = await self.league.lives(talents, spot)
+                        per_spot[spot.key] = await league.lives(talents, spot)
                 except LeagueUnavailable as exc:
                     log.warning("live notices unavailable: %s", reason(exc))
                     return queued

@@ -14,15 +14,10 @@ from sqlalchemy import Engine
 
 from bot.handlers.parse import find_product_refs
 from bot.leagues.base import LeagueConfigError, ProductNotFound, QuotaExhausted, SearchQuery, Spot
+from bot.leagues.union.client import AmountFormatError, UnionClient, display_fen
+from bot.leagues.union.league import UnionLeague
+from bot.leagues.union.spots import UnionSpots, group_tag
 from bot.leagues.wechat.errors import WechatApiError
-from bot.leagues.wechat.union import (
-    AmountFormatError,
-    UnionClient,
-    UnionLeague,
-    UnionSpots,
-    display_fen,
-    group_tag,
-)
 from tuike_sandbox.server import SandboxServer
 from tuike_sandbox.union_face import PREFIX, UnionFace, union_product_id
 

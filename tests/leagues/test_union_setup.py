@@ -6,7 +6,7 @@ import pytest
 
 from bot.config import ConfigError, load_config, parse_settings
 from bot.leagues.base import SearchQuery
-from bot.leagues.wechat.union_setup import SANDBOX_UNION_APPID, build_union, union_spot
+from bot.leagues.union.build import SANDBOX_UNION_APPID, build_union, union_spot
 
 
 def test_the_example_config_enables_the_union_on_the_sandbox() -> None:

@@ -15,7 +15,8 @@ from bot.chat.base import Incoming
 from bot.config import Settings, parse_settings
 from bot.handlers.spots import GroupSpots
 from bot.leagues.base import League, SearchQuery
-from bot.leagues.setup import BUILDERS, default_spots, spot_issuers
+from bot.leagues.registry import BY_NAME
+from bot.leagues.setup import default_spots, spot_issuers
 from bot.store.groups import ensure_group
 from tuike_sandbox.server import SandboxServer
 
@@ -64,7 +65,7 @@ async def shop(store_engine: Engine) -> AsyncIterator[Shop]:
             sandbox.face(path).clock = behind
         leagues: dict[str, League] = {}
         for name in LEAGUES:
-            league = BUILDERS[name][0](SETTINGS, sandbox.base_url, engine)
+            league = BY_NAME[name].make(SETTINGS, sandbox.base_url, engine)
             if hasattr(league, "client") and hasattr(league.client, "backoff"):
                 league.client.backoff = 0.001
             leagues[name] = league

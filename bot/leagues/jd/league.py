@@ -18,7 +18,6 @@ from typing import Any, Literal
 
 from bot.leagues.base import (
     Category,
-    LiveEvent,
     NotPromotable,
     Order,
     Platform,
@@ -195,9 +194,6 @@ class JdLeague:
         return out[:limit]
 
     async def categories(self) -> list[Category]:
-        return []
-
-    async def lives(self, talent_appids: Sequence[str], spot: Spot) -> list[LiveEvent]:
         return []
 
     # -- orders and identities ---------------------------------------------------------------------

@@ -14,13 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from bot.leagues.base import (
     Category,
-    LiveEvent,
     NotPromotable,
     Order,
     Platform,
@@ -190,9 +188,6 @@ class PddLeague:
         return products[:limit]
 
     async def categories(self) -> list[Category]:
-        return []
-
-    async def lives(self, talent_appids: Sequence[str], spot: Spot) -> list[LiveEvent]:
         return []
 
     # -- 备案 --------------------------------------------------------------------------------------

@@ -33,7 +33,6 @@ from typing import Any, TypeVar
 from bot.leagues.base import (
     Category,
     LeagueUnavailable,
-    LiveEvent,
     NotPromotable,
     Order,
     Platform,
@@ -256,9 +255,6 @@ class TaobaoLeague:
 
     async def categories(self) -> list[Category]:
         return []  # the tbk APIs have no category tree; pushes filter by the items' own category names
-
-    async def lives(self, talent_appids: Sequence[str], spot: Spot) -> list[LiveEvent]:
-        return []
 
     # -- attribution -------------------------------------------------------------------------------
 

@@ -380,6 +380,12 @@ class ChannelsLeague:
             for n in nodes
         ]
 
+    # -- quota -------------------------------------------------------------------------------------
+
+    async def quota(self, path: str) -> dict[str, Any]:
+        """Today's call quota of one API path, as WeChat reports it (`HasDailyQuota`)."""
+        return await self.client.quota(path)
+
     # -- sharers (推客) ----------------------------------------------------------------------------
 
     async def sharer_status(self, sharer_appid: str) -> SharerStatus:

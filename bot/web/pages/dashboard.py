@@ -26,6 +26,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.chat.ilink import TOKEN_KEY
 from bot.config import Settings
+from bot.leagues.registry import LEAGUES
 from bot.orders.dashboard import Overview, league_label, overview
 from bot.push.claims import FAILED, INTERRUPTED, counts_since
 from bot.render import TemplateProblem, display_path
@@ -35,13 +36,7 @@ from bot.web.pages.leagues import Alert, league_alerts
 from bot.web.services import WebServices
 from bot.web.views import page
 
-LEAGUE_COLORS = {
-    "channels": "#e8590c",
-    "union": "#2b8a3e",
-    "taobao": "#1c7ed6",
-    "jd": "#c92a2a",
-    "pdd": "#ae3ec9",
-}
+LEAGUE_COLORS = {plugin.name: plugin.color for plugin in LEAGUES}
 
 
 def _ilink_logged_out(engine: Engine, settings: Settings) -> bool:

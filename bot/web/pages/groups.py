@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.handlers.subscribe import BAD_TIMES, BadTime, match_categories, parse_time, read_daily
 from bot.leagues.base import Category, LeagueError
+from bot.leagues.registry import LEAGUES
 from bot.leagues.ttlcache import TtlCache
 from bot.push.service import next_slot
 from bot.store import groups as group_store
@@ -35,13 +36,8 @@ WINDOW = timedelta(days=30)
 """Requests and commission are counted over the last 30 days."""
 TREE_SECONDS = 3.0
 """How long a page waits for the league's category tree before showing category ids instead."""
-LEAGUE_NAMES = {
-    "channels": "视频号",
-    "union": "小程序联盟",
-    "taobao": "淘宝",
-    "jd": "京东",
-    "pdd": "拼多多",
-}
+LEAGUE_NAMES = {plugin.name: plugin.label for plugin in LEAGUES}
+"""How a group's identity on each league is labelled (Channels: the 视频号 sharer)."""
 SORT_LABELS = {"commission": "佣金最多", "requests": "请求最多", "name": "群名", "newest": "最新加入"}
 NO_ACCOUNT = "-"
 """The account filter's value for groups no account has claimed yet (account '')."""

@@ -1,4 +1,4 @@
-"""The WeChat mini-program union (小程序联盟 推客): client, spots and the `League` mapping.
+"""The WeChat mini-program union (小程序联盟 推客): the `League` mapping.
 
 Wire facts (../shared/reference/league-apis.md §2): `/union/promoter/*` under the same base URL and
 token endpoints as Channels, but with the promoter account's own appid/secret; camelCase fields; list
@@ -16,21 +16,16 @@ spot's `tag`), which the union echoes back in orders. A group never fails for wa
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import logging
-import re
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from bot.leagues.base import (
     Category,
     Commission,
     Coupon,
     LeagueConfigError,
-    LiveEvent,
     Order,
     Platform,
     Product,
@@ -40,394 +35,23 @@ from bot.leagues.base import (
     Spot,
 )
 from bot.leagues.ttlcache import TtlCache
-from bot.leagues.wechat.client import Json, WechatApi
+from bot.leagues.union.client import (
+    LIST_LIMIT,
+    ORDER_INFO_BATCH,
+    ORDER_STATUS,
+    AmountFormatError,
+    T,
+    UnionClient,
+    _int,
+    _ts,
+    display_fen,
+    ratio_ppm,
+)
+from bot.leagues.union.spots import OperatorNotice, SpotUsage, UnionSpots, group_tag, spot_name
+from bot.leagues.wechat.client import Json
 from bot.leagues.wechat.errors import QuotaExhausted, WechatApiError
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-UNION = "/union/promoter/"
-LIST_LIMIT = 50
-"""Most products one `product/list` or `product/select` page returns (doc: ≤ 50)."""
-SPOT_LIST_LIMIT = 100
-SPOT_NAME_MAX = 20
-"""推广位名称最长 20 个字, and names must be unique on the account."""
-SPOTS_FULL = 14005
-SPOT_NAME_TAKEN = 14007
-DEFAULT_SPOT_NAME = "推客默认推广位"
-ORDER_INFO_BATCH = 20
-"""Order ids per `order/info` call [U: the doc gives no limit]."""
-ORDER_STATUS = {
-    "SETTLEMENT_PENDING": "pending",
-    "SETTLEMENT_SUCCESS": "settled",
-    "SETTLEMENT_CANCELED": "cancelled",
-}
-
-
-# ---- money ---------------------------------------------------------------------------------------
-
-
-class AmountFormatError(ValueError):
-    """An order amount in a form we do not know; the order is kept and the operator told."""
-
-
-_AMOUNT = re.compile(r"^(?:[¥￥]|RMB|CNY)?\s*(-?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?\s*元?$")
-
-
-def display_fen(value: Any) -> int | None:
-    """A union order amount in fen: "¥0.20" → 20, "¥0" → 0, "￥1,299.00" → 129900; "-" (pending) → None.
-
-    A JSON number is taken as fen already [U: the docs say display strings; SKIT types them int].
-    Anything else raises `AmountFormatError` rather than guess: no float ever touches the amount.
-    """
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise AmountFormatError(f"amount {value!r}")
-    if isinstance(value, int):
-        return value
-    if not isinstance(value, str):
-        raise AmountFormatError(f"amount {value!r}")
-    text = value.strip()
-    if text in ("", "-", "--", "—"):
-        return None
-    m = _AMOUNT.match(text)
-    if m is None:
-        raise AmountFormatError(f"amount {value!r}")
-    sign, whole, frac = m.groups()
-    fen = int(whole.replace(",", "")) * 100 + int(((frac or "") + "00")[:2])
-    return -fen if sign else fen
-
-
-def ratio_ppm(ratio_1e4: Any) -> int:
-    """The union's 1/10000 commission ratio in the domain's parts per million."""
-    try:
-        return max(int(ratio_1e4 or 0), 0) * 100
-    except (TypeError, ValueError):
-        return 0
-
-
-def _int(value: Any, default: int = 0) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def _ts(value: Any) -> datetime | None:
-    seconds = _int(value)
-    return datetime.fromtimestamp(seconds, UTC) if seconds > 0 else None
-
-
-def _query(**params: Any) -> dict[str, str]:
-    """GET parameters as the union wants them: omitted when unset, lists comma-joined, ints as text."""
-    out: dict[str, str] = {}
-    for name, value in params.items():
-        if value is None or value == "" or value == ():
-            continue
-        if isinstance(value, list | tuple):
-            value = ",".join(str(v) for v in value)
-        elif isinstance(value, bool):
-            value = int(value)
-        out[name] = str(value)
-    return out
-
-
-# ---- client --------------------------------------------------------------------------------------
-
-
-class UnionClient(WechatApi):
-    """The `/union/promoter/*` endpoints; returns decoded JSON (wire field names)."""
-
-    league = "union"
-
-    async def categories(self) -> Json:
-        return await self.call(UNION + "product/category", method="GET")
-
-    async def product_list(
-        self,
-        *,
-        query: str = "",
-        offset: int = 0,
-        limit: int = 20,
-        category_id: str = "",
-        min_price: int | None = None,
-        max_price: int | None = None,
-        min_commission_ratio: int | None = None,
-        has_coupon: bool | None = None,
-        shop_appids: Sequence[str] = (),
-        product_ids: Sequence[str] = (),
-        sort_type: int | None = None,
-    ) -> Json:
-        params = _query(
-            **{"from": max(offset, 0)},
-            limit=min(max(limit, 1), LIST_LIMIT),
-            query=query,
-            queryType=0 if query else None,
-            categoryId=category_id,
-            minPrice=min_price,
-            maxPrice=max_price,
-            minCommissionRatio=min_commission_ratio,
-            hasCoupon=has_coupon,
-            shopAppIds=tuple(shop_appids),
-            productId=tuple(product_ids),
-            sortType=sort_type,
-        )
-        return await self.call(UNION + "product/list", method="GET", query=params)
-
-    async def product_select(
-        self,
-        *,
-        offset: int = 0,
-        limit: int = 20,
-        category_id: str = "",
-        min_price: int | None = None,
-        max_price: int | None = None,
-        has_coupon: bool | None = None,
-        sort_type: int | None = None,
-    ) -> Json:
-        """联盟精选: like `product_list` without a keyword."""
-        params = _query(
-            **{"from": max(offset, 0)},
-            limit=min(max(limit, 1), LIST_LIMIT),
-            categoryId=category_id,
-            minPrice=min_price,
-            maxPrice=max_price,
-            hasCoupon=has_coupon,
-            sortType=sort_type,
-        )
-        return await self.call(UNION + "product/select", method="GET", query=params)
-
-    async def generate(self, pid: str, products: Iterable[tuple[str, str, str]]) -> Json:
-        """Promotion material for (productId, shop appId, customizeInfo) triples on spot `pid`."""
-        items = [
-            {"productId": pid_, "appId": appid, **({"customizeInfo": tag} if tag else {})}
-            for pid_, appid, tag in products
-        ]
-        return await self.call(UNION + "product/generate", {"pid": pid, "productList": items})
-
-    async def spot_add(self, name: str) -> Json:
-        return await self.call(UNION + "promotion/add", {"promotionSourceName": name})
-
-    async def spot_list(self, start: int = 0, limit: int = SPOT_LIST_LIMIT) -> Json:
-        return await self.call(UNION + "promotion/list", method="GET", query=_query(start=start, limit=limit))
-
-    async def spot_delete(self, pid: str, name: str) -> Json:
-        body = {"promotionSourcePid": pid, "promotionSourceName": name}
-        return await self.call(UNION + "promotion/del", body)
-
-    async def spot_rename(self, pid: str, old_name: str, new_name: str) -> Json:
-        body = {
-            "previousPromotionInfo": {"promotionSourcePid": pid, "promotionSourceName": old_name},
-            "promotionInfo": {"promotionSourceName": new_name},
-        }
-        return await self.call(UNION + "promotion/upd", body)
-
-    async def order_search(
-        self, page: int, start: int | None = None, end: int | None = None, commission_status: str = ""
-    ) -> Json:
-        params = _query(
-            page=max(page, 1),
-            startTimestamp=start,
-            endTimestamp=end,
-            commissionStatus=commission_status,
-        )
-        return await self.call(UNION + "order/search", method="GET", query=params)
-
-    async def order_info(self, order_ids: Sequence[str]) -> Json:
-        return await self.call(UNION + "order/info", {"orderIdList": [str(o) for o in order_ids]})
-
-
-# ---- spots ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SpotInfo:
-    pid: str
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class SpotUsage:
-    """What `tuike union spots` shows: the account's spots against its limit."""
-
-    spots: tuple[SpotInfo, ...]
-    limit: int
-    default_pid: str
-    full: bool
-
-    @property
-    def used(self) -> int:
-        return len(self.spots)
-
-
-def group_tag(group_key: str) -> str:
-    """A short stable tag for a group (its chat id hashed): the spot name's suffix and customizeInfo."""
-    return hashlib.blake2b(group_key.encode(), digest_size=4).hexdigest()
-
-
-def spot_name(group_name: str, tag: str) -> str:
-    """The spot's name, e.g. 宝妈省钱群#1a2b3c4d: the group's name cut to fit 20 characters, then its tag."""
-    room = SPOT_NAME_MAX - len(tag) - 1
-    name = " ".join((group_name or "群").split())[:room] or "群"
-    return f"{name}#{tag}"
-
-
-OperatorNotice = Callable[[str], Awaitable[None] | None]
-
-
-class UnionSpots:
-    """One promotion spot per group, made on first use, exactly once per group and account.
-
-    The account's spot list is read once (and again when another process wins a race); a group's spot
-    is found by its tag suffix, so a restart or a renamed group reuses the spot it already has.
-    """
-
-    def __init__(
-        self,
-        client: UnionClient,
-        *,
-        default_name: str = DEFAULT_SPOT_NAME,
-        notify: OperatorNotice | None = None,
-    ) -> None:
-        self.client = client
-        self.default_name = default_name
-        self.notify = notify
-        self._by_tag: dict[str, SpotInfo] = {}
-        self._names: dict[str, SpotInfo] = {}
-        self._limit = 100
-        self._default: SpotInfo | None = None
-        self._loaded = False
-        self._full = False
-        self._told = False
-        self._load_lock = asyncio.Lock()
-        self._locks: dict[str, asyncio.Lock] = {}
-        self.created = 0
-        """Spots this process created (tests and the bench count them)."""
-
-    # -- reading the account ---------------------------------------------------------------------------
-
-    async def _load(self, *, again: bool = False) -> None:
-        async with self._load_lock:
-            if self._loaded and not again:
-                return
-            spots: list[SpotInfo] = []
-            start = 0
-            while True:
-                data = await self.client.spot_list(start, SPOT_LIST_LIMIT)
-                page = data.get("promotionSourceList") or []
-                spots += [
-                    SpotInfo(str(s.get("promotionSourcePid", "")), str(s.get("promotionSourceName", "")))
-                    for s in page
-                ]
-                self._limit = _int(data.get("promotionMaxCnt"), self._limit) or self._limit
-                start += len(page)
-                if not page or start >= _int(data.get("total"), start):
-                    break
-            self._names, self._by_tag, self._default = {}, {}, None  # the account is the truth
-            for spot in spots:
-                self._remember(spot)
-            self._full = len(self._names) >= self._limit
-            self._loaded = True
-
-    def _remember(self, spot: SpotInfo) -> None:
-        self._names[spot.name] = spot
-        _, sep, tag = spot.name.rpartition("#")
-        if sep and tag:
-            self._by_tag.setdefault(tag, spot)
-        if spot.name == self.default_name:
-            self._default = spot
-
-    async def usage(self, *, refresh: bool = True) -> SpotUsage:
-        await self._load(again=refresh)
-        spots = tuple(sorted(self._names.values(), key=lambda s: s.name))
-        default = self._default.pid if self._default else ""
-        return SpotUsage(spots, self._limit, default, self._full or len(spots) >= self._limit)
-
-    # -- making spots ----------------------------------------------------------------------------------
-
-    async def tell(self, text: str) -> None:
-        """Something the operator must hear: to `notify` (the app sends it to the admin chat), else the log."""
-        if self.notify is None:
-            log.warning("%s", text)
-            return
-        result = self.notify(text)
-        if result is not None:
-            await result
-
-    async def _add(self, name: str) -> SpotInfo | None:
-        """Create the spot `name`, or find it when someone else just did; None when the account is full."""
-        try:
-            data = await self.client.spot_add(name)
-        except WechatApiError as exc:
-            if exc.errcode == SPOT_NAME_TAKEN:
-                await self._load(again=True)
-                return self._names.get(name)
-            if exc.errcode == SPOTS_FULL:
-                await self._full_now()
-                return None
-            raise
-        spot = SpotInfo(str(data.get("pid", "")), name)
-        self.created += 1
-        self._remember(spot)
-        return spot
-
-    async def _full_now(self) -> None:
-        self._full = True
-        if not self._told:
-            self._told = True
-            await self.tell(
-                f"小程序联盟推广位已用完（{len(self._names)}/{self._limit}）：新的群从现在起共用默认推广位"
-                f"「{self.default_name}」，订单仍按 customizeInfo 分到各群。"
-                "到联盟推客后台删掉不用的推广位，或用 `tuike union spots` 查看。"
-            )
-
-    async def default(self) -> Spot:
-        """The shared spot for groups beyond the limit (and for the CLI); made first, so it always fits."""
-        await self._load()
-        if self._default is None:
-            async with self._lock("\0default"):
-                if self._default is None:
-                    made = await self._add(self.default_name)
-                    if made is None and self._names:
-                        # Full before we ever made one: borrow an existing spot rather than fail.
-                        made = sorted(self._names.values(), key=lambda s: s.name)[0]
-                        await self.tell(f"没有空位建默认推广位，暂用「{made.name}」")
-                    self._default = made
-        return Spot(league="union", pid=self._default.pid if self._default else "")
-
-    def _lock(self, key: str) -> asyncio.Lock:
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-        return lock
-
-    async def for_group(self, group_key: str, group_name: str, known_pid: str = "") -> Spot:
-        """The group's spot: `known_pid` when the store has one, else found or made (exactly once)."""
-        tag = group_tag(group_key)
-        if known_pid:
-            return Spot(league="union", pid=known_pid, tag=tag)
-        return await self.for_tag(tag, group_name)
-
-    async def exists(self, pid: str) -> bool:
-        """Whether the account still has the spot `pid` (re-read: the operator may have deleted it)."""
-        await self._load(again=True)
-        return any(s.pid == pid for s in self._names.values())
-
-    async def for_tag(self, tag: str, group_name: str = "") -> Spot:
-        """The spot of the group whose tag is `tag`, found by its name's suffix or made."""
-        default = await self.default()  # reserves the default's slot before any group takes the last one
-        async with self._lock(tag):
-            found = self._by_tag.get(tag)
-            if found is None and not self._full and len(self._names) < self._limit:
-                found = await self._add(spot_name(group_name, tag))
-            elif found is None:
-                await self._full_now()
-        return Spot(league="union", pid=found.pid if found else default.pid, tag=tag)
-
-
-# ---- the league ----------------------------------------------------------------------------------
 
 
 def _coupon(info: Json, price_fen: int) -> Coupon | None:
@@ -702,9 +326,6 @@ class UnionLeague:
                 return spot.pid, spot.tag
             key = f"{group_key}#{attempt}"
         raise LeagueConfigError(f"no free union identity for group {group_key}")  # 2^-128 territory
-
-    async def lives(self, talent_appids: Sequence[str], spot: Spot) -> list[LiveEvent]:
-        return []  # the union has no live-stream API
 
     # -- orders ----------------------------------------------------------------------------------------
 

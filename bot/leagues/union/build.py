@@ -6,7 +6,8 @@ from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.leagues.base import Spot
-from bot.leagues.wechat.union import UnionClient, UnionLeague
+from bot.leagues.union.client import UnionClient
+from bot.leagues.union.league import UnionLeague
 
 SANDBOX_UNION_APPID = "wx_sandbox_union"
 """The promoter account the sandbox knows when `[leagues.union] appid` is left empty."""

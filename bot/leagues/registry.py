@@ -1,0 +1,42 @@
+"""The leagues this bot speaks: one line per league package.
+
+Order matters: it is the default order of `[deals] leagues` (which leagues a search asks first), and
+the first league is the default source of daily pushes. Adding a league is a package with a
+`plugin.py` (its `LeaguePlugin`), its settings model, a builder — and one line here.
+"""
+
+from __future__ import annotations
+
+from bot.leagues.jd.plugin import JD
+from bot.leagues.pdd.plugin import PDD
+from bot.leagues.plugin import LeaguePlugin
+from bot.leagues.taobao.plugin import TAOBAO
+from bot.leagues.union.plugin import UNION
+from bot.leagues.wechat.plugin import CHANNELS
+
+LEAGUES: tuple[LeaguePlugin, ...] = (
+    CHANNELS,
+    UNION,
+    TAOBAO,
+    JD,
+    PDD,
+)
+
+BY_NAME: dict[str, LeaguePlugin] = {plugin.name: plugin for plugin in LEAGUES}
+
+
+def plugin(name: str) -> LeaguePlugin | None:
+    """The league called `name`, or None (an order row of a league no longer registered)."""
+    return BY_NAME.get(name)
+
+
+def short_name(name: str) -> str:
+    """How the console and charts label a league (its own name when unknown)."""
+    found = BY_NAME.get(name)
+    return found.short_name if found else name
+
+
+def display_name(name: str) -> str:
+    """What members read for a league (its own name when unknown)."""
+    found = BY_NAME.get(name)
+    return found.display_name if found else name

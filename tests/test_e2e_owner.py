@@ -15,7 +15,7 @@ from bot.config import load_config
 from bot.leagues.base import Spot
 from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.wechat.build import build_channels
-from bot.render import Renderer
+from bot.render.engine import Renderer
 from tests.e2e import channels_section, run_console
 
 pytestmark = pytest.mark.usefixtures("loop_watchdog")

@@ -25,7 +25,7 @@ from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.wechat.build import SANDBOX_SHARER
 from bot.leagues.wechat.client import ChannelsClient
 from bot.leagues.wechat.league import ChannelsLeague
-from bot.render import Renderer
+from bot.render.engine import Renderer
 from bot.store.requests import RequestRecorder
 
 PROMOTER = "/channels/ec/promoter/"

@@ -21,7 +21,7 @@ from bot.leagues.linkcache import LinkCache
 from bot.leagues.sandbox.server import SandboxServer
 from bot.leagues.wechat.client import ChannelsClient
 from bot.leagues.wechat.league import ChannelsLeague
-from bot.render import Renderer
+from bot.render.engine import Renderer
 from bot.store.requests import RequestRecorder
 from tests.leagues.faulty_league import FaultyLeague
 

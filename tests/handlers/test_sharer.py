@@ -16,7 +16,7 @@ from bot.handlers.spots import GroupSpots
 from bot.leagues.base import Spot
 from bot.leagues.sandbox.server import PROMOTER, SandboxServer
 from bot.leagues.wechat.league import ChannelsLeague
-from bot.render import Renderer
+from bot.render.engine import Renderer
 from bot.store.groups import find_group
 
 DEFAULT = "wx_sharer_demo02"

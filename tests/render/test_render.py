@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.leagues.base import Coupon
-from bot.render import (
+from bot.render.engine import (
     BUILTIN_TEMPLATES,
     Renderer,
     RenderError,
@@ -22,7 +22,7 @@ from bot.render import (
     shorten,
     yuan,
 )
-from bot.render_samples import EARBUDS_LINK, KINDS, SAMPLES
+from bot.render.samples import EARBUDS_LINK, KINDS, SAMPLES
 
 DEAL = SAMPLES["deal"][0]
 HELP = SAMPLES["help"][0]

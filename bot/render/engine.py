@@ -5,7 +5,7 @@ down. So:
 
 * Templates are untrusted operator code and run in an `ImmutableSandboxedEnvironment`: no dunder
   attribute tricks, no mutating the lists and dicts a handler passes in; and with `Limits` on what
-  they may compute (bot.render_limits). A version that breaks a limit is refused until it changes.
+  they may compute (bot.render.limits). A version that breaks a limit is refused until it changes.
 * The bot renders with `render_async`: in a worker thread, so no template stalls the event loop.
 * `StrictUndefined`: a misspelt variable is an error (and a fallback), never an empty gap in front of
   a member.
@@ -44,8 +44,8 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateSyntaxError, Undefined
 
-from bot.render_emoji import emoji_presentation
-from bot.render_limits import (
+from bot.render.emoji import emoji_presentation
+from bot.render.limits import (
     DEFAULT_LIMITS,
     LimitedEnvironment,
     Limits,
@@ -54,9 +54,9 @@ from bot.render_limits import (
     budget,
 )
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("bot.render")  # the name operators know from the log lines and filter on
 
-BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+BUILTIN_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 SUFFIX = ".j2"
 GROUPS_FOLDER = "groups"
 ELLIPSIS = "…"
@@ -364,7 +364,7 @@ def compile_source(env: LimitedEnvironment, source: str, path: Path) -> Template
 
 def tidy(text: str) -> str:
     """Trailing spaces go, blank lines left by untaken branches collapse to one, edges are stripped;
-    emoji get the selector that makes every WeChat build draw them as pictures (render_emoji.py)."""
+    emoji get the selector that makes every WeChat build draw them as pictures (emoji.py)."""
     lines = [line.rstrip() for line in text.splitlines()]
     return emoji_presentation(_BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip())
 

@@ -5,8 +5,8 @@
 (no coupon, empty lists, no start time) that `tuike templates check` renders too, so a template that
 only works on the happy path is caught before a member sees it fall back.
 
-Lives outside `bot.render` because it builds `bot.leagues.base` types, and the renderer must not
-depend on the leagues layer.
+The one part of `bot.render` that builds `bot.leagues.base` types: the engine itself does not depend on
+the leagues layer (an import contract in pyproject.toml holds it to that).
 """
 
 from __future__ import annotations

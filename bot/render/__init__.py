@@ -1,6 +1,7 @@
 """The templates engine: operator-editable Jinja templates turned into chat text, safely.
 
 - `engine.py`  the Renderer: sandboxed environment, per-group overrides, hot reload, fallback
+- `filters.py` the filters templates use (yuan, shorten, dates …) and the cutting of long messages
 - `limits.py`  what a template may compute (sizes, loop steps, time), checked where it is spent
 - `emoji.py`   the emoji presentation selector every WeChat build needs
 - `samples.py` the variables each message kind receives, and realistic data to check them with

@@ -8,7 +8,8 @@ import dataclasses
 import pytest
 
 from bot.render.emoji import VS16, emoji_presentation
-from bot.render.engine import Renderer, shorten
+from bot.render.engine import Renderer
+from bot.render.filters import shorten
 from bot.render.samples import SAMPLES
 
 DEAL = SAMPLES["deal"][0]

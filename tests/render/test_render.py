@@ -9,19 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.leagues.base import Coupon
-from bot.render.engine import (
-    BUILTIN_TEMPLATES,
-    Renderer,
-    RenderError,
-    count,
-    coupon_summary,
-    cut,
-    display_width,
-    group_key,
-    percent,
-    shorten,
-    yuan,
-)
+from bot.render.engine import BUILTIN_TEMPLATES, Renderer, RenderError, group_key
+from bot.render.filters import count, coupon_summary, cut, display_width, percent, shorten, yuan
 from bot.render.samples import EARBUDS_LINK, KINDS, SAMPLES
 
 DEAL = SAMPLES["deal"][0]

@@ -10,7 +10,7 @@ from bot.config import LoadedConfig
 from bot.health.probes import live_checks, refusals
 from bot.redact import mask, mask_url
 from bot.render.check import check_templates
-from bot.render.samples import KINDS
+from bot.render.kinds import KINDS
 from bot.store import db
 
 

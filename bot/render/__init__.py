@@ -4,7 +4,8 @@
 - `filters.py` the filters templates use (yuan, shorten, dates …) and the cutting of long messages
 - `limits.py`  what a template may compute (sizes, loop steps, time), checked where it is spent
 - `emoji.py`   the emoji presentation selector every WeChat build needs
-- `samples.py` the variables each message kind receives, and realistic data to check them with
+- `kinds.py`   the variables each message kind receives: the handlers' contract with the templates
+- `samples.py` realistic data per kind, to check and preview templates with
 - `check.py`   validating template files (`tuike templates check`, `tuike check`)
 - `files.py`   editing the operator's template files: preview, save with history, restore
 

@@ -23,8 +23,9 @@ from bot.render.engine import (
     problem_from,
     render_checked,
 )
+from bot.render.kinds import KINDS
 from bot.render.limits import LimitedEnvironment
-from bot.render.samples import KINDS, SAMPLES
+from bot.render.samples import SAMPLES
 
 
 def template_files(operator_dir: Path | None) -> Iterator[Path]:

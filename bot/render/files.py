@@ -46,8 +46,9 @@ from bot.render.engine import (
     group_key,
     problem_from,
 )
+from bot.render.kinds import KINDS
 from bot.render.limits import TemplateLimitError, TemplateTimeoutError
-from bot.render.samples import KINDS, SAMPLES
+from bot.render.samples import SAMPLES
 
 HISTORY_FOLDER = ".history"
 HISTORY_KEEP = 20

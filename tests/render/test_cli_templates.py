@@ -11,7 +11,8 @@ from bot.cli import cli
 from bot.cli.checks import run_checks
 from bot.config import load_config
 from bot.render.check import check_templates
-from bot.render.samples import EARBUDS_LINK, KINDS
+from bot.render.kinds import KINDS
+from bot.render.samples import EARBUDS_LINK
 
 
 @pytest.fixture

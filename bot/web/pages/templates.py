@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.render import files as tf
 from bot.render.engine import BUILTIN_TEMPLATES, SUFFIX, Renderer, group_key
-from bot.render.samples import KINDS
+from bot.render.kinds import KINDS
 from bot.store.groups import all_groups, find_group
 from bot.web.services import WebServices
 from bot.web.views import error_page, page

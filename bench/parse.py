@@ -28,7 +28,7 @@ from bot.app import build_router
 from bot.chat.base import Incoming, Reply
 from bot.config import parse_settings
 from bot.handlers.parse import find_product_refs, may_be_request
-from bot.render import Renderer
+from bot.render.engine import Renderer
 
 CHAT = [
     "哈哈哈哈哈",

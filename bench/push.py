@@ -35,7 +35,7 @@ from bot.leagues.wechat.client import ChannelsClient
 from bot.leagues.wechat.league import ChannelsLeague
 from bot.push.sender import PacedSender
 from bot.push.service import PushService
-from bot.render import Renderer
+from bot.render.engine import Renderer
 from bot.store import db
 from bot.store.groups import ensure_group
 from bot.store.models import Subscription

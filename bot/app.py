@@ -49,7 +49,7 @@ from bot.handlers.router import (
 )
 from bot.handlers.smalltalk import SmallTalkHandler
 from bot.push.sender import PacedSender
-from bot.render import Renderer
+from bot.render.engine import Renderer
 from bot.store import peek
 
 if TYPE_CHECKING:

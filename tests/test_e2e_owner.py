@@ -14,7 +14,7 @@ from bot.chat.console import ConsoleChannel
 from bot.config import load_config
 from bot.leagues.base import Spot
 from bot.leagues.wechat.build import build_channels
-from bot.render import Renderer
+from bot.render.engine import Renderer
 from tests.e2e import channels_section, run_console
 from tuike_sandbox.server import SandboxServer
 

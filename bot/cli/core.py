@@ -33,7 +33,7 @@ def run(ctx: Context) -> None:
 @pass_context
 def check(ctx: Context) -> None:
     """Check config, templates and database; non-zero exit on any problem."""
-    from bot.checks import run_checks
+    from bot.cli.checks import run_checks
 
     problems = 0
     for ok, line in run_checks(ctx.loaded):

@@ -29,7 +29,7 @@ from bot.leagues.metering import QUOTA_PATHS
 from bot.leagues.ranking import mix_leagues, rank_products
 from bot.leagues.registry import LEAGUES
 from bot.leagues.setup import default_spots, open_leagues, spot_issuers
-from bot.render import yuan
+from bot.render.filters import yuan
 from bot.store import db
 from bot.store.groups import find_group
 

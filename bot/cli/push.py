@@ -18,7 +18,7 @@ from bot.leagues.setup import open_leagues
 from bot.push import claims
 from bot.push.sender import PacedSender
 from bot.push.service import PushService, daily_slot_key, next_slot
-from bot.render import Renderer
+from bot.render.engine import Renderer
 from bot.store import db, subscriptions
 from bot.store.models import Subscription
 

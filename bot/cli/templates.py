@@ -13,9 +13,10 @@ from pathlib import Path
 import click
 
 from bot.cli.context import Context, one_group, pass_context
-from bot.render import BUILTIN_TEMPLATES, Renderer, display_path, group_key
-from bot.render_check import check_templates
-from bot.render_samples import KINDS, SAMPLES
+from bot.render.check import check_templates
+from bot.render.engine import BUILTIN_TEMPLATES, Renderer, display_path, group_key
+from bot.render.kinds import KINDS
+from bot.render.samples import SAMPLES
 
 dir_option = click.option(
     "--dir",

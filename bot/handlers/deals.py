@@ -48,7 +48,8 @@ from bot.leagues.budget import budget, remaining
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.metering import metered
 from bot.leagues.ranking import mix_leagues
-from bot.render import Renderer, shorten, yuan
+from bot.render.engine import Renderer
+from bot.render.filters import shorten, yuan
 from bot.store.requests import RequestRecord, RequestRecorder
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.chat.base import Incoming, Reply
 from bot.handlers.parse import is_help
-from bot.render import Renderer
+from bot.render.engine import Renderer
 
 
 class HelpHandler:

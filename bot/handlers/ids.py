@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 
 from bot.chat.base import Incoming, Reply
-from bot.render import Renderer
+from bot.render.engine import Renderer
 
 _MY_ID = re.compile(r"^\s*(我的\s*id|my\s*id|whoami)\s*[?？]?\s*$", re.IGNORECASE)
 _GROUP_ID = re.compile(r"^\s*(群\s*id|本群\s*id|group\s*id)\s*[?？]?\s*$", re.IGNORECASE)

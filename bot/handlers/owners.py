@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from bot.chat.base import Incoming, Reply
-from bot.render import Renderer
+from bot.render.engine import Renderer
 
 
 async def owner_refusal(

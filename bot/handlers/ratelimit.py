@@ -15,7 +15,7 @@ from bot.chat.base import Incoming, Reply
 from bot.handlers.ids import asks_group_id
 from bot.handlers.parse import find_product_refs, parse_command
 from bot.handlers.router import Next
-from bot.render import Renderer
+from bot.render.engine import Renderer
 
 OWNER_COMMANDS = frozenset({"subscribe", "unsubscribe", "subscription_status", "commission"})
 """What the group's owner (or an operator) does to run the group (with `群ID`): said by them, not counted."""

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bot.chat.base import Incoming, Reply
-from bot.render import Renderer
+from bot.render.engine import Renderer
 from bot.store import rebate as ledger
 
 _BIND = re.compile(r"^/?绑定(?:订单)?[\s:：]*([0-9][0-9\-]*)\s*$")

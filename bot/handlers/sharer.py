@@ -37,7 +37,7 @@ from bot.handlers.parse import parse_command
 from bot.handlers.spots import GroupSpots
 from bot.leagues.base import LeagueConfigError, LeagueError, QuotaExhausted, SharerStatus
 from bot.leagues.budget import budget
-from bot.render import Renderer
+from bot.render.engine import Renderer
 from bot.store import chat_state
 from bot.store.groups import set_sharer
 from bot.store.models import Group

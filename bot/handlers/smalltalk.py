@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bot.chat.base import Incoming, Reply
 from bot.handlers.parse import find_product_refs, parse_command
-from bot.render import Renderer
+from bot.render.engine import Renderer
 
 
 class SmallTalkHandler:

@@ -25,7 +25,7 @@ from bot.handlers.spots import GroupSpots
 from bot.leagues.base import Category, League, LeagueError
 from bot.leagues.budget import budget
 from bot.leagues.wechat.settings import Talent
-from bot.render import Renderer
+from bot.render.engine import Renderer
 from bot.store import subscriptions
 
 DAILY_WORDS = ("每日好物", "每日", "好物", "每天", "daily")

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from sqlalchemy import Engine
 
-from bot.render import Renderer, RenderError
+from bot.render.engine import Renderer, RenderError
 from bot.store import rebate as ledger
 
 log = logging.getLogger(__name__)

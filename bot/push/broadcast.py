@@ -40,7 +40,8 @@ from bot.leagues.base import (
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.ranking import RankBy, mix_leagues
 from bot.reasons import reason
-from bot.render import Renderer, cut
+from bot.render.engine import Renderer
+from bot.render.filters import cut
 from bot.store.models import Broadcast, BroadcastTarget, Group, PushLog
 
 log = logging.getLogger(__name__)

@@ -39,7 +39,7 @@ from bot.push import broadcast, claims
 from bot.push.planner import lives_due, plan_daily
 from bot.push.sender import PacedSender
 from bot.reasons import reason
-from bot.render import Renderer
+from bot.render.engine import Renderer
 from bot.store import subscriptions
 from bot.store.models import Group, Subscription
 

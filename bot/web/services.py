@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.leagues.base import League
 from bot.orders.sync import OrderSync
 from bot.push.service import PushService
-from bot.render import Renderer
+from bot.render.engine import Renderer
 
 
 def _now() -> datetime:

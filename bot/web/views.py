@@ -14,7 +14,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from bot.render import yuan
+from bot.render.filters import yuan
 
 NAV = (
     ("/", "概览"),

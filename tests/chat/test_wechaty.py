@@ -29,7 +29,7 @@ from bot.cli import cli
 from bot.config import ConfigError, parse_settings
 from bot.push import claims
 from bot.push.service import next_slot
-from bot.render import Renderer, RenderError
+from bot.render.engine import Renderer, RenderError
 from bot.store.groups import all_groups
 from tests.chat.conftest import (
     ALICE,

@@ -25,7 +25,7 @@ from bot.handlers.spots import GroupSpots
 from bot.handlers.subscribe import SubscribeHandler
 from bot.leagues.base import Spot
 from bot.leagues.linkcache import LinkCache
-from bot.render import Renderer
+from bot.render.engine import Renderer
 from bot.store.requests import RequestRecorder
 from tests.fakes import FakeLeague, product
 from tests.fuzz.strategies import messages

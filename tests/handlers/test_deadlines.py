@@ -25,7 +25,7 @@ from bot.leagues.linkcache import LinkCache
 from bot.leagues.wechat.client import ChannelsClient
 from bot.leagues.wechat.errors import ResponseTooLarge
 from bot.leagues.wechat.league import ChannelsLeague
-from bot.render import Renderer
+from bot.render.engine import Renderer
 from bot.store.requests import RequestRecorder
 from tests.leagues.faulty_league import FaultyLeague
 from tuike_sandbox.server import SandboxServer

@@ -16,7 +16,7 @@ from bot.handlers.ratelimit import Limit, RateLimiter
 from bot.handlers.spots import GroupSpots
 from bot.leagues.base import LeagueError, LeagueUnavailable, QuotaExhausted, Spot
 from bot.leagues.linkcache import LinkCache
-from bot.render import Renderer
+from bot.render.engine import Renderer
 from bot.store.groups import ensure_group
 from bot.store.models import Group, RequestLog
 from bot.store.requests import RequestRecorder

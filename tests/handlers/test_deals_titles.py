@@ -23,7 +23,7 @@ from bot.leagues.linkcache import LinkCache
 from bot.leagues.wechat.build import SANDBOX_SHARER
 from bot.leagues.wechat.client import ChannelsClient
 from bot.leagues.wechat.league import ChannelsLeague
-from bot.render import Renderer
+from bot.render.engine import Renderer
 from bot.store.requests import RequestRecorder
 from tuike_sandbox.catalogue import SandboxProduct
 from tuike_sandbox.server import SandboxServer

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from bot.chat.base import Incoming
 from bot.handlers.rebate import RebateHandler
 from bot.leagues.base import Order
-from bot.render import Renderer
+from bot.render.engine import Renderer
 from bot.store import rebate as ledger
 from bot.store.orders import store_window
 

@@ -20,7 +20,7 @@ from bot.leagues.base import Spot
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.wechat.client import ChannelsClient
 from bot.leagues.wechat.league import ChannelsLeague
-from bot.render import Renderer
+from bot.render.engine import Renderer
 from bot.store.requests import RequestRecorder
 from tests.leagues.faulty_league import FaultyLeague
 from tuike_sandbox.server import SandboxServer

@@ -15,7 +15,7 @@ from bot.handlers.sharer import BIND_PAGE, IN_GROUP_ONLY, SharerHandler
 from bot.handlers.spots import GroupSpots
 from bot.leagues.base import Spot
 from bot.leagues.wechat.league import ChannelsLeague
-from bot.render import Renderer
+from bot.render.engine import Renderer
 from bot.store.groups import find_group
 from tuike_sandbox.server import PROMOTER, SandboxServer
 

@@ -12,7 +12,7 @@ from bot.chat.base import Incoming
 from bot.handlers.rebate import RebateHandler
 from bot.orders.notice import notify_paid
 from bot.orders.sync import LeagueSync, OrderSync
-from bot.render import Renderer
+from bot.render.engine import Renderer
 from bot.store import rebate as ledger
 from bot.store.models import RebateEntry
 from tests.orders.conftest import ROOMS, Shop

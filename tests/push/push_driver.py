@@ -19,7 +19,7 @@ from bot.leagues.base import Spot
 from bot.leagues.linkcache import LinkCache
 from bot.push.sender import PacedSender
 from bot.push.service import PushService
-from bot.render import Renderer
+from bot.render.engine import Renderer
 from bot.store import db, subscriptions
 from bot.store.groups import ensure_group
 from bot.store.models import Subscription

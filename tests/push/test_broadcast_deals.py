@@ -20,7 +20,7 @@ from bot.leagues.linkcache import LinkCache
 from bot.push import broadcast, claims
 from bot.push.sender import PacedSender
 from bot.push.service import PushService
-from bot.render import Renderer
+from bot.render.engine import Renderer
 from bot.store.groups import ensure_group
 from bot.store.models import Group, PushLog
 from tests.helpers import wait_until

@@ -19,7 +19,7 @@ from bot.leagues.pdd.build import build_pdd
 from bot.leagues.setup import default_spots
 from bot.push.sender import PacedSender
 from bot.push.service import PushService
-from bot.render import Renderer
+from bot.render.engine import Renderer
 from bot.store.groups import ensure_group
 from bot.store.models import Group, Subscription
 from tuike_sandbox.jd_face import JdFace

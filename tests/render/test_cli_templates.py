@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from bot.checks import run_checks
 from bot.cli import cli
+from bot.cli.checks import run_checks
 from bot.config import load_config
-from bot.render_check import check_templates
-from bot.render_samples import EARBUDS_LINK, KINDS
+from bot.render.check import check_templates
+from bot.render.kinds import KINDS
+from bot.render.samples import EARBUDS_LINK
 
 
 @pytest.fixture

@@ -7,9 +7,10 @@ import dataclasses
 
 import pytest
 
-from bot.render import Renderer, shorten
-from bot.render_emoji import VS16, emoji_presentation
-from bot.render_samples import SAMPLES
+from bot.render.emoji import VS16, emoji_presentation
+from bot.render.engine import Renderer
+from bot.render.filters import shorten
+from bot.render.samples import SAMPLES
 
 DEAL = SAMPLES["deal"][0]
 TITLE = "倍思 Bowie E19 真无线蓝牙耳机 主动降噪 超长续航 运动游戏通用 适用苹果华为小米"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.render import Renderer
-from bot.render_samples import (
+from bot.render.engine import Renderer
+from bot.render.samples import (
     EARBUDS,
     JD_FRYER,
     JD_FRYER_COUPON,

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.render import Renderer
-from bot.render_check import check_templates
-from bot.render_limits import Limits
-from bot.render_samples import SAMPLES
+from bot.render.check import check_templates
+from bot.render.engine import Renderer
+from bot.render.limits import Limits
+from bot.render.samples import SAMPLES
 
 HELP = SAMPLES["help"][0]
 BUILTIN_HELP = Renderer(None).render("help", HELP)

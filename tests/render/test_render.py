@@ -9,20 +9,10 @@ from pathlib import Path
 import pytest
 
 from bot.leagues.base import Coupon
-from bot.render import (
-    BUILTIN_TEMPLATES,
-    Renderer,
-    RenderError,
-    count,
-    coupon_summary,
-    cut,
-    display_width,
-    group_key,
-    percent,
-    shorten,
-    yuan,
-)
-from bot.render_samples import EARBUDS_LINK, KINDS, SAMPLES
+from bot.render.engine import BUILTIN_TEMPLATES, Renderer, RenderError, group_key
+from bot.render.filters import count, coupon_summary, cut, display_width, percent, shorten, yuan
+from bot.render.kinds import KINDS
+from bot.render.samples import EARBUDS_LINK, SAMPLES
 
 DEAL = SAMPLES["deal"][0]
 HELP = SAMPLES["help"][0]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import template_files as tf
-from bot.render import BUILTIN_TEMPLATES, Renderer, group_key
-from bot.render_samples import SAMPLES
+from bot.render import files as tf
+from bot.render.engine import BUILTIN_TEMPLATES, Renderer, group_key
+from bot.render.samples import SAMPLES
 
 ROOM = "20870958924@chatroom"
 WELCOME = "欢迎 {{ member_name }} 来到 {{ group_name }}！\n"

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.config import Settings
-from bot.render import Renderer
+from bot.render.engine import Renderer
 from bot.store import webauth
 from bot.web.app import build_app
 from bot.web.security import SetupToken, hash_password

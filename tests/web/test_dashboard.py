@@ -18,7 +18,7 @@ from sqlalchemy import Engine, update
 from bot.leagues.base import Order
 from bot.leagues.metering import LEDGER, forget_quota
 from bot.push.claims import FAILED, INTERRUPTED, SENT, claim
-from bot.render_samples import SAMPLES
+from bot.render.samples import SAMPLES
 from bot.store import chat_state
 from bot.store.groups import ensure_group
 from bot.store.models import PushLog

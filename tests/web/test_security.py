@@ -228,7 +228,7 @@ async def test_the_log_prints_a_setup_link_that_works_after_secret_masking(
     import logging
 
     from bot.redact import mask
-    from bot.render import Renderer
+    from bot.render.engine import Renderer
     from bot.web.server import start_web
     from bot.web.services import WebServices
     from tests.web.conftest import console_settings

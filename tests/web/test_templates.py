@@ -11,10 +11,10 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from bot import template_files as tf
 from bot.config import Settings
-from bot.render import BUILTIN_TEMPLATES, group_key
-from bot.render_samples import SAMPLES
+from bot.render import files as tf
+from bot.render.engine import BUILTIN_TEMPLATES, group_key
+from bot.render.samples import SAMPLES
 from bot.store.groups import ensure_group
 from tests.web.conftest import Console, browser_login, serve_console
 

@@ -29,7 +29,7 @@ from bot.config import Settings
 from bot.leagues.registry import LEAGUES
 from bot.orders.dashboard import Overview, league_label, overview
 from bot.push.claims import FAILED, INTERRUPTED, counts_since
-from bot.render import TemplateProblem, display_path
+from bot.render.engine import TemplateProblem, display_path
 from bot.store import chat_state
 from bot.web.charts import Series, stacked_bars
 from bot.web.pages.leagues import Alert, league_alerts

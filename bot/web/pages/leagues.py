@@ -1,6 +1,6 @@
 """The 联盟 page: each enabled league's health — last call, calls and errors today, the daily quota
 where the league has one — its settings (never a secret), and a "测试凭据" button that makes the one
-cheap authenticated call `tuike check` makes (bot.checks_live.probe_league).
+cheap authenticated call `tuike check` makes (bot.health.probes.probe_league).
 
 The call figures come from this process's ledger (bot.leagues.metering.LEDGER): inside `tuike run`
 they are the bot's own calls; with the console served alone they are only the console's.
@@ -21,7 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot import redact
-from bot.checks_live import PROBE_SECONDS, probe_league
+from bot.health.probes import PROBE_SECONDS, probe_league
 from bot.leagues.base import League, LeagueConfigError, LeagueUnavailable, QuotaExhausted
 from bot.leagues.metering import LEDGER, Health, Quota, daily_quota, kept_quota, metered
 from bot.orders.dashboard import league_label

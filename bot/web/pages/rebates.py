@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.orders.chart import LEAGUE_NAMES
-from bot.render import yuan
+from bot.render.filters import yuan
 from bot.store import order_browse, rebate
 from bot.web.orders_csv import MEDIA_TYPE, TIME_FORMAT, csv_bytes, download_headers, id_cell, yuan_cell
 from bot.web.paging import page_number, paging, query_link

@@ -1,6 +1,6 @@
 """The 模板 pages: which file wins for each message kind, and an editor with live preview and history.
 
-Everything about files (where they go, checks, history, restore) is bot.template_files; rendering is
+Everything about files (where they go, checks, history, restore) is bot.render.files; rendering is
 the Renderer's sandbox with its limits. Every blocking step runs in a worker thread: a template that
 loops or builds a huge string is stopped by the render limits there, and the event loop (which also
 serves chat) never waits on it.
@@ -21,9 +21,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot import template_files as tf
-from bot.render import BUILTIN_TEMPLATES, SUFFIX, Renderer, group_key
-from bot.render_samples import KINDS
+from bot.render import files as tf
+from bot.render.engine import BUILTIN_TEMPLATES, SUFFIX, Renderer, group_key
+from bot.render.kinds import KINDS
 from bot.store.groups import all_groups, find_group
 from bot.web.services import WebServices
 from bot.web.views import error_page, page

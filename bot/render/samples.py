@@ -1,12 +1,12 @@
-"""What each template kind receives, and realistic data to check and preview templates with.
+"""Realistic data to check and preview templates with, per message kind.
 
-`KINDS` is the contract between handlers and templates: the exact variable names each kind gets.
 `SAMPLES` holds, per kind, the data `tuike templates preview` shows first plus the awkward variants
 (no coupon, empty lists, no start time) that `tuike templates check` renders too, so a template that
-only works on the happy path is caught before a member sees it fall back.
+only works on the happy path is caught before a member sees it fall back. The variables each kind
+receives are `bot.render.kinds.KINDS`.
 
-Lives outside `bot.render` because it builds `bot.leagues.base` types, and the renderer must not
-depend on the leagues layer.
+The one part of `bot.render` that builds `bot.leagues.base` types: the engine itself does not depend on
+the leagues layer (an import contract in pyproject.toml holds it to that).
 """
 
 from __future__ import annotations
@@ -17,78 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.leagues.base import Commission, Coupon, LiveEvent, Product, PromotionLink, Spot
-
-KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
-    {
-        "help": frozenset({"bot_name", "is_group", "is_owner"}),
-        "deal": frozenset({"product", "coupon", "link", "final_price_fen", "asker"}),
-        "search_results": frozenset({"keyword", "items", "asker"}),
-        "daily_deals": frozenset({"group_name", "date", "items", "categories"}),
-        "live_soon": frozenset({"live", "minutes", "link"}),
-        "live_now": frozenset({"live", "link"}),
-        "subscribed": frozenset(
-            {
-                "kind",
-                "at_time",
-                "categories",
-                "replaced",
-                "slots",
-                "talents",
-                "unnamed_talents",
-                "remind_minutes",
-            }
-        ),
-        "unsubscribed": frozenset({"kind", "at_time", "removed", "slots"}),
-        "subscription_status": frozenset({"subscriptions", "talents", "unnamed_talents"}),
-        "unknown_category": frozenset({"given", "valid"}),
-        "not_owner": frozenset({"asker"}),
-        "rate_limited": frozenset({"asker", "seconds"}),
-        "product_not_found": frozenset({"platform_name", "url"}),
-        "platform_unsupported": frozenset({"platform_name"}),
-        "not_promotable": frozenset({"platform_name", "reason"}),
-        "league_busy": frozenset({"reason", "follows"}),
-        "searching": frozenset({"keyword", "asker"}),
-        "thanks": frozenset({"asker", "is_group"}),
-        "not_understood": frozenset({"asker", "is_group"}),
-        "commission_report": frozenset(
-            {
-                "group_name",
-                "period",
-                "orders",
-                "paid_fen",
-                "commission_fen",
-                "settled_fen",
-                "periods",
-                "owner_share_percent",
-                "owner_share_fen",
-                "owner_settled_share_fen",
-            }
-        ),
-        "welcome": frozenset({"member_name", "group_name", "bot_name"}),
-        "subscribe_usage": frozenset({"reason", "given"}),
-        "chat_ids": frozenset({"which", "sender_id", "sender_name", "chat_id", "chat_name"}),
-        "rebate_paid_notice": frozenset({"order_id", "league", "pending_fen"}),
-        "rebate_bind": frozenset({"outcome", "number", "pending_fen", "available_fen", "cancelled"}),
-        "sharer_bind": frozenset(
-            {"outcome", "sharer_appid", "nickname", "register_status", "query", "card", "current_appid"}
-        ),
-        "sharer_status": frozenset(
-            {
-                "outcome",
-                "sharer_appid",
-                "nickname",
-                "bound_at",
-                "register_status",
-                "query",
-                "card",
-                "current_appid",
-            }
-        ),
-        "sharer_unbind": frozenset({"outcome", "sharer_appid"}),
-        "rebate_balance": frozenset({"available_fen", "pending_fen", "withdrawing_fen", "paid_fen"}),
-        "rebate_withdraw": frozenset({"outcome", "request_id", "amount_fen", "available_fen"}),
-    }
-)
+from bot.leagues.registry import display_name
 
 SPOT = Spot(league="channels", sharer_appid="wx8d2f3c4b5a697081")
 SHARER_QUERY = "head_supplier_appid=wx5b1e0c9d8a7f6e21&sharer_appid=wx3f9a1c2b7d5e8f60&ticket=9c1f2e7a"
@@ -231,9 +160,7 @@ def _item(product: Product, link: PromotionLink) -> dict[str, Any]:
     coupon = product.best_coupon()
     return {
         "product": product,
-        "platform_name": {"channels": "微信小店", "taobao": "淘宝/天猫", "jd": "京东", "pdd": "拼多多"}.get(
-            product.platform, product.platform
-        ),
+        "platform_name": display_name(product.platform),
         "coupon": coupon,
         "link": link,
         "final_price_fen": product.final_price_fen,

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 from sqlalchemy import text
 
-from bot.checks_live import live_checks, refusals
 from bot.config import LoadedConfig
+from bot.health.probes import live_checks, refusals
 from bot.redact import mask, mask_url
-from bot.render_check import check_templates
-from bot.render_samples import KINDS
+from bot.render.check import check_templates
+from bot.render.kinds import KINDS
 from bot.store import db
 
 

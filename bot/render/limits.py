@@ -13,7 +13,7 @@ hang or exhaust the bot. `LimitedEnvironment` refuses them before they happen, w
   `join`, `format`, `indent`, `tojson(indent=)`, `slice` …) are checked before they run;
 * `range` and `lipsum` are bounded versions; each `{% for %}` body counts against `max_loop_steps`;
   every `~` result is size-checked;
-* `render_checked` (bot.render) counts the output against `max_output`.
+* `render_checked` (bot.render.engine) counts the output against `max_output`.
 
 The clock and the step count live in a `Budget` that the renderer opens per attempt (`budget()`);
 without one only the size checks apply.

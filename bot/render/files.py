@@ -6,11 +6,11 @@ HTTP. The rules:
 * Only known message kinds (one built-in template each) and only the operator folder
   (`[templates] dir`) and its `groups/<group key>/` subfolders are ever written; the shipped
   `templates/` folder never is, whatever the configuration says. Group folders are named by
-  `bot.render.group_key`, version names come from the history listing only: no path from a request is
+  `bot.render.engine.group_key`, version names come from the history listing only: no path from a request is
   ever joined as given.
 * Preview renders the text being edited (not the saved file) through `Renderer.render_source`: the
   sandbox, limits, filters and message cut of a real send. Blocks; the console runs it in a worker thread.
-* Save runs the preview checks (with the chosen group's sample data) and then `render_check.check_file`
+* Save runs the preview checks (with the chosen group's sample data) and then `check.check_file`
   (variables the kind never receives, every sample of the kind) on the very file that is then moved
   into place with `os.replace` — atomic, so the Renderer (which re-stats the winner on every render)
   never reads half a file and serves the new text from the next message on.
@@ -35,7 +35,8 @@ from typing import Any
 
 from jinja2 import TemplateSyntaxError, UndefinedError
 
-from bot.render import (
+from bot.render.check import check_file
+from bot.render.engine import (
     BUILTIN_TEMPLATES,
     GROUPS_FOLDER,
     SUFFIX,
@@ -45,9 +46,9 @@ from bot.render import (
     group_key,
     problem_from,
 )
-from bot.render_check import check_file
-from bot.render_limits import TemplateLimitError, TemplateTimeoutError
-from bot.render_samples import KINDS, SAMPLES
+from bot.render.kinds import KINDS
+from bot.render.limits import TemplateLimitError, TemplateTimeoutError
+from bot.render.samples import SAMPLES
 
 HISTORY_FOLDER = ".history"
 HISTORY_KEEP = 20
@@ -355,7 +356,7 @@ def save(
     replaces goes to history. Raises TemplateRejectedError (nothing written) or EditRefusedError.
 
     The checks: every sample of the kind rendered as the preview does (for the group `group_name`
-    names), then `render_check.check_file` on the file itself."""
+    names), then `check.check_file` on the file itself."""
     folder = operator_dir(renderer)
     target = scope_file(folder, kind, group)
     if len(source) > MAX_SOURCE_CHARS:

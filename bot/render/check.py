@@ -13,7 +13,7 @@ from pathlib import Path
 from jinja2 import Template, nodes
 from jinja2.meta import find_undeclared_variables
 
-from bot.render import (
+from bot.render.engine import (
     BUILTIN_TEMPLATES,
     GROUPS_FOLDER,
     SUFFIX,
@@ -23,8 +23,9 @@ from bot.render import (
     problem_from,
     render_checked,
 )
-from bot.render_limits import LimitedEnvironment
-from bot.render_samples import KINDS, SAMPLES
+from bot.render.kinds import KINDS
+from bot.render.limits import LimitedEnvironment
+from bot.render.samples import SAMPLES
 
 
 def template_files(operator_dir: Path | None) -> Iterator[Path]:

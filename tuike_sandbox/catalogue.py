@@ -91,6 +91,26 @@ class SandboxProduct:
 class SandboxTalent:
     talent_appid: str
     nickname: str
+    openfinderid: str = ""
+    """What the window APIs name the talent by (its opentalentid since 2025)."""
+    window_authorised: bool = True
+    """False: the window calls answer 10024011 未获得橱窗授权 for this talent."""
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxFeed:
+    """A 视频号 video of a talent that carries one product (§1.12: no title of its own)."""
+
+    export_id: str
+    talent_appid: str
+    product_id: int
+    predict_commission_fen: int
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxWindowItem:
+    openfinderid: str
+    product_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +139,8 @@ class Catalogue:
     talents: tuple[SandboxTalent, ...]
     lives: tuple[SandboxLive, ...]
     sharers: tuple[SandboxSharer, ...]
+    feeds: tuple[SandboxFeed, ...] = ()
+    windows: tuple[SandboxWindowItem, ...] = ()
     _products_by_id: dict[int, SandboxProduct] = field(init=False, repr=False, compare=False)
     _coupons_by_id: dict[str, SandboxCoupon] = field(init=False, repr=False, compare=False)
     _search: SearchIndex = field(init=False, repr=False, compare=False)
@@ -175,7 +197,19 @@ def generate_catalogue(seed: int = 2026) -> Catalogue:
         SandboxSharer(appid, nickname, rng.choice((500_000, 600_000, 700_000, 800_000)), 1 if i == 2 else 0)
         for i, (appid, nickname) in enumerate(SHARERS)
     )
-    return Catalogue(categories, products, coupons, talents, lives, sharers)
+    # feeds and windows draw from their own generator: the products, coupons and lives of a seed
+    # stay what they were before the catalogue had them
+    extra = random.Random(f"{seed}:feeds-windows")
+    talents = tuple(
+        replace(
+            t,
+            openfinderid=_appid("finder", t.nickname).replace("wx", "sbxfinder_", 1),
+            window_authorised=i < len(talents) - 1,
+        )
+        for i, t in enumerate(talents)
+    )
+    feeds, windows = _feeds_and_windows(extra, talents, products)
+    return Catalogue(categories, products, coupons, talents, lives, sharers, feeds, windows)
 
 
 # ---- money helpers -------------------------------------------------------------------------------
@@ -499,3 +533,32 @@ def _lives(rng: random.Random, talents: Sequence[SandboxTalent]) -> tuple[Sandbo
             )
         )
     return tuple(lives)
+
+
+# ---- feeds and windows ---------------------------------------------------------------------------
+
+
+def _feeds_and_windows(
+    rng: random.Random, talents: Sequence[SandboxTalent], products: Sequence[SandboxProduct]
+) -> tuple[tuple[SandboxFeed, ...], tuple[SandboxWindowItem, ...]]:
+    """Each talent: 8–25 feeds (more than one page of 10) on promoted products, and a window of
+    40–160 products (the first talent's, more than one default page of 100)."""
+    on_promotion = [p for p in products if p.status == 1 and p.plan_type == 2]
+    feeds: list[SandboxFeed] = []
+    windows: list[SandboxWindowItem] = []
+    for i, talent in enumerate(talents):
+        for product in rng.sample(on_promotion, k=rng.randint(8, 25)):
+            price = min(s.price_fen for s in product.skus)
+            feeds.append(
+                SandboxFeed(
+                    export_id=f"export/UzFfAgtgekIEAQAAAAAAfeed{rng.getrandbits(64):016x}",
+                    talent_appid=talent.talent_appid,
+                    product_id=product.product_id,
+                    predict_commission_fen=price * product.commission_ratio_ppm // 1_000_000,
+                )
+            )
+        size = 160 if i == 0 else rng.randint(40, 90)
+        windows += [
+            SandboxWindowItem(talent.openfinderid, p.product_id) for p in rng.sample(on_promotion, k=size)
+        ]
+    return tuple(feeds), tuple(windows)

@@ -11,6 +11,7 @@ that expire early. Every request is logged (path, errcode) so tests can count ca
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import itertools
 import json
@@ -30,6 +31,12 @@ PROMOTER = "/channels/ec/promoter/"
 HEADSUPPLIER = "/channels/ec/league/headsupplier/"
 SHARER_APPID = re.compile(r"wx[0-9A-Za-z_]{6,32}")
 """A well-formed sharer appid: "wx" then letters, digits or "_" (the real ones are wx + 16 hex)."""
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+"""`bookkeeping_time` is written in Beijing time (the reference's best guess, [U])."""
+FLOW_PAGE_MAX = 100
+"""The flow list's largest page_size: none is documented ([U]); the sandbox holds the client to 100."""
+OPENING_BALANCE = 65_331
+"""The organisation's available balance before the sandbox's first flow (fen)."""
 BAD_APPIDS = {
     "wx_bad": (40013, "invalid appid"),
     "wx_noip": (40164, "invalid ip 1.2.3.4 ipv6 ::ffff:1.2.3.4, not in whitelist rid: 6f1e-sandbox"),
@@ -93,6 +100,16 @@ class SandboxState:
         catalogue's sharers are bound from the start."""
         self.sharer_asks: Counter[str] = Counter()
         """Status queries per sharer appid not in the catalogue: the second one completes the binding."""
+        self.funds_permitted = True
+        """False: the funds calls answer 48001 api unauthorized (an organisation without the permission)."""
+        self.order_status: dict[str, int] = {}
+        """Order id → 佣金单 status (20, 100, 200) that tests set, instead of the one drawn per link."""
+        self.withheld_flows: set[str] = set()
+        """Order ids whose 分账 flow is not booked (yet): what reconciliation calls a missing flow."""
+        self.extra_flows: list[dict[str, Any]] = []
+        """Flows the organisation's ledger has beyond its orders' (`add_flow`)."""
+        self.removed_feeds: set[str] = set()
+        """Export ids of feeds the talent has removed since: left out of the list and of the share info."""
         self.calls: Counter[str] = Counter()
         self.log: list[tuple[str, int]] = []
         self.faults = Faults()
@@ -174,7 +191,7 @@ class SandboxState:
 
     def orders(self) -> list[dict[str, Any]]:
         """Orders appear for links the sandbox issued: one or two per link, deterministic per link."""
-        out = []
+        out: list[dict[str, Any]] = []
         for link in self.links.values():
             product = self.catalogue.product(link.product_id)
             if product is None:
@@ -194,6 +211,95 @@ class SandboxState:
                         "create_time": created,
                         "update_time": created + 30,
                         "status": rnd.choice((20, 20, 100, 200)),
+                    }
+                )
+        for order in out:
+            order["status"] = self.order_status.get(order["order_id"], order["status"])
+        return out
+
+    # -- funds (机构资金) -------------------------------------------------------------------------------
+
+    def add_flow(
+        self, amount_fen: int, *, funds_type: int = 2, order_id: str = "", at: float | None = None
+    ) -> str:
+        """Book a flow the orders do not explain (a 分账 for an order the bot never saw, a 提现)."""
+        flow_id = f"{9_100_000_000 + len(self.extra_flows) + 1}"
+        self.extra_flows.append(
+            {
+                "flow_id": flow_id,
+                "funds_type": funds_type,
+                "amount": amount_fen,
+                "time": int(self.clock() if at is None else at),
+                "order_id": order_id,
+                "withdraw_id": f"wd{flow_id}" if funds_type == 1 else "",
+            }
+        )
+        return flow_id
+
+    def flows(self) -> list[dict[str, Any]]:
+        """The ledger, oldest first: an opening withdrawal, a 分账 per settled order (its sharer
+        commission, booked at its update time), then what tests added; each with the balance after."""
+        opening = int(self.started) - 3 * 86400
+        booked: list[dict[str, Any]] = [
+            {
+                "flow_id": "9000000001",
+                "funds_type": 1,
+                "amount": 20_000,
+                "time": opening,
+                "order_id": "",
+                "withdraw_id": "wd9000000001",
+            },
+        ]
+        for order in self.orders():
+            if order["status"] != 100 or order["order_id"] in self.withheld_flows:
+                continue
+            product: SandboxProduct = order["product"]
+            booked.append(
+                {
+                    "flow_id": f"8{int(hashlib.sha256(order['order_id'].encode()).hexdigest()[:12], 16):015d}",
+                    "funds_type": 2,
+                    "amount": order["paid"] * product.commission_ratio_ppm // 1_000_000,
+                    "time": order["update_time"],
+                    "order_id": order["order_id"],
+                    "withdraw_id": "",
+                }
+            )
+        booked += self.extra_flows
+        booked.sort(key=lambda f: (f["time"], f["flow_id"]))
+        balance = OPENING_BALANCE
+        for flow in booked:
+            balance += -flow["amount"] if flow["funds_type"] == 1 else flow["amount"]
+            flow["balance"] = balance
+        return booked
+
+    def pending_fen(self) -> int:
+        return sum(
+            o["paid"] * o["product"].commission_ratio_ppm // 1_000_000
+            for o in self.orders()
+            if o["status"] == 20
+        )
+
+    # -- clues (自营线索) -------------------------------------------------------------------------------
+
+    def clues(self) -> list[dict[str, Any]]:
+        """A few 自营 orders through the organisation's sharers over the last days (no commission)."""
+        out = []
+        rnd = random.Random("clues")
+        products = [p for p in self.catalogue.products if p.status == 1]
+        for i, sharer in enumerate(self.catalogue.sharers):
+            for n in range(2):
+                product = rnd.choice(products)
+                created = int(self.started) - (i * 2 + n + 1) * 5 * 3600
+                out.append(
+                    {
+                        "order_id": f"37{product.product_id % 10**8:08d}{i}{n}",
+                        "sku_id": product.skus[0].sku_id,
+                        "product": product,
+                        "sharer": sharer,
+                        "paid": product.skus[0].price_fen,
+                        "create_time": created,
+                        "update_time": created + 600,
+                        "status": rnd.choice((20, 100)),
                     }
                 )
         return out
@@ -254,6 +360,15 @@ class SandboxLeague:
             HEADSUPPLIER + "order/list/get": self.order_list,
             HEADSUPPLIER + "order/get": self.order_get,
             HEADSUPPLIER + "clue/list/get": self.clue_list,
+            HEADSUPPLIER + "clue/get": self.clue_get,
+            HEADSUPPLIER + "funds/balance/get": self.funds_balance,
+            HEADSUPPLIER + "funds/flowlist/get": self.funds_flow_list,
+            HEADSUPPLIER + "funds/flowdetail/get": self.funds_flow_detail,
+            HEADSUPPLIER + "window/getall": self.window_all,
+            HEADSUPPLIER + "window/getdetail": self.window_detail,
+            PROMOTER + "get_feed_list": self.feed_list,
+            PROMOTER + "get_feed_promotion_info": self.feed_promotion,
+            PROMOTER + "get_live_notice_promoter_share_link": self.live_notice_share_link,
             "/channels/ec/category/league/all": self.categories,
             "/cgi-bin/openapi/quota/get": self.quota,
         }
@@ -716,8 +831,251 @@ class SandboxLeague:
         raise ApiError(10024006, "不存在该佣金单")
 
     def clue_list(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
-        chunk, next_key, more = _page([], body, 30)
-        return {"list": chunk, "next_key": next_key, "has_more": more}
+        clues = self.state.clues()
+        sharer = str(body.get("sharer_appid") or "")
+        if sharer:
+            clues = [c for c in clues if c["sharer"].sharer_appid == sharer]
+        shop = str(body.get("appid") or "")
+        if shop:
+            clues = [c for c in clues if c["product"].shop_appid == shop]
+        rng = body.get("create_time_range")
+        if isinstance(rng, dict):
+            low, high = (
+                _int(rng.get("start_time", 0), "start_time"),
+                _int(rng.get("end_time", 2**62), "end_time"),
+            )
+            clues = [c for c in clues if low <= c["create_time"] <= high]
+        clues.sort(key=lambda c: (c["create_time"], c["order_id"]))
+        chunk, next_key, more = _page(clues, body, 30)
+        return {
+            "list": [{"order_id": c["order_id"], "sku_id": c["sku_id"]} for c in chunk],
+            "next_key": next_key,
+            "has_more": more,
+        }
+
+    def clue_get(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        for c in self.state.clues():
+            if c["order_id"] == str(body.get("order_id")) and c["sku_id"] == str(body.get("sku_id")):
+                p: SandboxProduct = c["product"]
+                return {
+                    "commssion_clue": {
+                        "order_id": c["order_id"],
+                        "sku_id": c["sku_id"],
+                        "create_time": c["create_time"],
+                        "update_time": c["update_time"],
+                        "status": c["status"],
+                        "clue_detail": {
+                            "shop_info": {"appid": p.shop_appid},
+                            "product_info": {
+                                "product_id": str(p.product_id),
+                                "thumb_img": p.head_imgs[0],
+                                "title": p.title,
+                                "actual_payment": c["paid"],
+                            },
+                            "order_info": {"status": 100 if c["status"] == 100 else 20},
+                            "sharer_info": {
+                                "sharer_appid": c["sharer"].sharer_appid,
+                                "nickname": c["sharer"].nickname,
+                                "opensharerid": "sbx-" + c["sharer"].sharer_appid,
+                            },
+                            "buyer_info": {"open_id": "sbx-buyer", "union_id": ""},
+                        },
+                    }
+                }
+        raise ApiError(10024006, "不存在该佣金单")
+
+    # -- funds (机构资金) ---------------------------------------------------------------------------
+
+    def _funds_permitted(self) -> None:
+        if not self.state.funds_permitted:
+            raise ApiError(48001, "api unauthorized rid: sbx")
+
+    def funds_balance(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        self._funds_permitted()
+        flows = self.state.flows()
+        return {
+            "available_amount": flows[-1]["balance"] if flows else OPENING_BALANCE,
+            "pending_amount": self.state.pending_fen(),
+        }
+
+    def funds_flow_list(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        """Numbered pages; `next_key` is needed once page × page_size reaches 5,000 and counts only
+        for the page after the one that gave it, with the same page size."""
+        self._funds_permitted()
+        page = _int(body.get("page", 1), "page")
+        size = _int(body.get("page_size", 10), "page_size")
+        if page < 1 or not 1 <= size <= FLOW_PAGE_MAX:
+            raise ApiError(10024000, "参数错误: page / page_size")
+        funds_type = body.get("funds_type")
+        flows = self.state.flows()
+        if funds_type is not None:
+            flows = [f for f in flows if f["funds_type"] == _int(funds_type, "funds_type")]
+        if body.get("start_time") is not None:
+            flows = [f for f in flows if f["time"] >= _int(body["start_time"], "start_time")]
+        if body.get("end_time") is not None:
+            flows = [f for f in flows if f["time"] <= _int(body["end_time"], "end_time")]
+        start = (page - 1) * size
+        expected = f"fk{start}_{size}"
+        if start >= 5000 and str(body.get("next_key") or "") != expected:
+            raise ApiError(10024000, "参数错误: next_key is required for deep pages")
+        chunk = flows[start : start + size]
+        more = start + size < len(flows)
+        return {
+            "flow_ids": [f["flow_id"] for f in chunk],
+            "has_more": more,
+            "next_key": f"fk{start + size}_{size}" if more else "",
+        }
+
+    def funds_flow_detail(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        self._funds_permitted()
+        flow_id = str(body.get("flow_id") or "")
+        if not flow_id:
+            raise ApiError(10024000, "参数错误: flow_id")
+        for f in self.state.flows():
+            if f["flow_id"] == flow_id:
+                out = {
+                    "flow_id": f["flow_id"],
+                    "funds_type": f["funds_type"],
+                    "flow_type": 2 if f["funds_type"] == 1 else 1,
+                    "amount": f["amount"],
+                    "balance": f["balance"],
+                    "bookkeeping_time": dt.datetime.fromtimestamp(f["time"], BEIJING).strftime(
+                        "%Y-%m-%d %H:%M:%S"
+                    ),
+                    "remark": "提现" if f["funds_type"] == 1 else "分账",
+                }
+                if f["order_id"]:
+                    out["order_id"] = f["order_id"]
+                if f["withdraw_id"]:
+                    out["withdraw_id"] = f["withdraw_id"]
+                return {"funds_flow": out}
+        raise ApiError(10024008, "不存在该流水")
+
+    # -- windows (达人橱窗) -------------------------------------------------------------------------
+
+    def _talent_by_finder(self, body: dict[str, Any]) -> Any:
+        finder = str(body.get("openfinderid") or body.get("opentalentid") or body.get("finder_id") or "")
+        talent = next((t for t in self.state.catalogue.talents if t.openfinderid == finder), None)
+        if talent is None:
+            raise ApiError(10024001, "不合法的finder_id")
+        if not talent.window_authorised:
+            raise ApiError(10024011, "未获得橱窗授权")
+        return talent
+
+    def window_all(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        talent = self._talent_by_finder(body)
+        if "offset" not in body:
+            raise ApiError(10024000, "参数错误: offset")
+        offset = _int(body["offset"], "offset")
+        size = _int(body.get("page_size", 100), "page_size")
+        if offset < 0 or not 1 <= size <= 500:
+            raise ApiError(10024000, "参数错误: offset / page_size")
+        catalogue = self.state.catalogue
+        items = [w for w in catalogue.windows if w.openfinderid == talent.openfinderid]
+        chunk = items[offset : offset + size]
+        out: dict[str, Any] = {
+            "list": [
+                {"appid": product.shop_appid, "product_id": product.product_id}
+                for w in chunk
+                if (product := catalogue.product(w.product_id)) is not None
+            ],
+            "next_offset": offset + len(chunk),
+            "have_more": offset + len(chunk) < len(items),
+        }
+        if body.get("need_total_num"):
+            out["total_num"] = len(items)
+        return out
+
+    def window_detail(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        talent = self._talent_by_finder(body)
+        pid = _int(body.get("product_id"), "product_id")
+        catalogue = self.state.catalogue
+        if not any(w.openfinderid == talent.openfinderid and w.product_id == pid for w in catalogue.windows):
+            raise ApiError(10024020, "橱窗不存在该商品")
+        p = catalogue.product(pid)
+        assert p is not None
+        return {
+            "product_detail": {
+                "appid": p.shop_appid,
+                "product_id": p.product_id,
+                "product_info": {
+                    "title": p.title,
+                    "sub_title": p.sub_title,
+                    "head_imgs": list(p.head_imgs),
+                    "desc_info": {"imgs": list(p.head_imgs[1:]), "desc": p.desc},
+                    "cats_v2": [{"cat_id": p.category_id}, {"cat_id": p.leaf_category_id}],
+                    "product_promotion_link": f"sbxppl_{p.product_id}",
+                },
+            }
+        }
+
+    # -- feeds and live previews ------------------------------------------------------------------
+
+    def _talent_feeds(self, body: dict[str, Any]) -> list[Any]:
+        talent = str(body.get("talent_appid") or "")
+        if not talent:
+            raise ApiError(10024000, "参数错误: talent_appid")
+        return [
+            f
+            for f in self.state.catalogue.feeds
+            if f.talent_appid == talent and f.export_id not in self.state.removed_feeds
+        ]
+
+    def feed_list(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        feeds = self._talent_feeds(body)
+        chunk, next_key, more = _page(feeds, body, 10)
+        catalogue = self.state.catalogue
+        out = []
+        for f in chunk:
+            p = catalogue.product(f.product_id)
+            assert p is not None
+            out.append(
+                {
+                    "export_id": f.export_id,
+                    "talent_appid": f.talent_appid,
+                    "predict_commission_amount": f.predict_commission_fen,
+                    "product_info": {
+                        "product_id": p.product_id,
+                        "product_name": p.title,
+                        "product_img_url": p.head_imgs[0],
+                        # the doc example writes it as a string: so does the sandbox
+                        "product_mini_price": str(min(s.price_fen for s in p.skus)),
+                    },
+                }
+            )
+        return {"feed_list": out, "next_key": next_key, "has_more": more}
+
+    def feed_promotion(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        """Removed feeds are left out of the answer (undocumented: [U] in the reference)."""
+        if not body.get("mini_program_appid"):
+            raise ApiError(10024000, "参数错误: mini_program_appid")
+        wanted = body.get("feed_list")
+        if not isinstance(wanted, list) or not wanted or not all(isinstance(w, dict) for w in wanted):
+            raise ApiError(10024000, "参数错误: feed_list")
+        known = {f.export_id for f in self._talent_feeds(body)}
+        sharer = self._sharer(body) or "org"
+        out = []
+        for item in wanted:
+            export_id = str(item.get("export_id") or "")
+            if export_id in known:
+                token = hashlib.sha256(f"{export_id}|{sharer}".encode()).hexdigest()[:24]
+                out.append(
+                    {
+                        "export_id": export_id,
+                        "feed_token": f"sbxfeedtoken_{token}",
+                        "promoter_share_link": f"sbxfeed_{token}_{sharer}",
+                    }
+                )
+        return {"feed_list": out}
+
+    def live_notice_share_link(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        for name in ("mini_program_appid", "notice_id", "talent_appid", "sharer_appid"):
+            if not body.get(name):
+                raise ApiError(10024000, f"参数错误: {name}")
+        notice = str(body["notice_id"])
+        if not any(lv.notice_id == notice for lv, _ in self._lives(body)):
+            raise ApiError(10024000, "参数错误: notice_id")
+        return {"promoter_share_link": f"sbxnotice_{notice[-12:]}_{body['sharer_appid']}"}
 
     def categories(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
         nodes = [

@@ -12,10 +12,17 @@ from typing import Any, Protocol, runtime_checkable
 
 from bot.leagues.base import LiveEvent, Order, SharerStatus, Spot
 from bot.leagues.base import SpotIssuer as IssuesSpots
+from bot.leagues.organisation import Clue, Feed, FeedShare, FundsBalance, FundsFlow, OrgCoupon, Window
 
 __all__ = [
+    "HasClues",
     "HasDailyQuota",
+    "HasFeeds",
+    "HasFunds",
+    "HasLivePreviews",
     "HasLives",
+    "HasOrgCoupons",
+    "HasWindows",
     "IssuesSpots",
     "LooksUpSharers",
     "RefreshesOrders",
@@ -74,3 +81,66 @@ class SyncsOrders(Protocol):
     name: str
 
     async def orders_since(self, since: datetime, until: datetime | None = None) -> list[Order]: ...
+
+
+@runtime_checkable
+class HasFunds(Protocol):
+    """The organisation's own funds: balance and ledger (Channels 机构资金). Both raise
+    `bot.leagues.organisation.NotPermitted` when the account lacks the permission."""
+
+    name: str
+
+    async def funds_balance(self) -> FundsBalance: ...
+
+    async def funds_flows(self, since: datetime, until: datetime) -> list[FundsFlow]: ...
+
+
+@runtime_checkable
+class HasOrgCoupons(Protocol):
+    """The organisation's coupons (Channels 机构券: 定向券 and 公开券), shared as links made for a spot."""
+
+    name: str
+
+    async def org_coupons(self) -> list[OrgCoupon]: ...
+
+    async def coupon_share_link(self, coupon_id: str, spot: Spot) -> str: ...
+
+
+@runtime_checkable
+class HasFeeds(Protocol):
+    """Followed talents' promotable feeds (视频号 videos with a product), shared for a spot."""
+
+    name: str
+
+    async def feeds(self, talent_appids: Sequence[str]) -> list[Feed]: ...
+
+    async def feed_shares(self, talent_appid: str, export_ids: Sequence[str], spot: Spot) -> list[FeedShare]:
+        """Shares of the feeds still there: a removed feed is left out."""
+        ...
+
+
+@runtime_checkable
+class HasLivePreviews(Protocol):
+    """A share of an upcoming live (直播预约) made for a spot."""
+
+    name: str
+
+    async def live_preview_share(self, event: LiveEvent, spot: Spot) -> str: ...
+
+
+@runtime_checkable
+class HasWindows(Protocol):
+    """What the followed talents' shop windows (橱窗) hold."""
+
+    name: str
+
+    async def windows(self) -> list[Window]: ...
+
+
+@runtime_checkable
+class HasClues(Protocol):
+    """The organisation's clues (自营线索): own-goods orders through its sharers."""
+
+    name: str
+
+    async def clues(self, since: datetime, until: datetime) -> list[Clue]: ...

@@ -41,5 +41,6 @@ def build_channels(settings: Settings, sandbox_base_url: str | None, engine: Eng
         client,
         mini_program_appid=channels.mini_program_appid or ("wx_sandbox_mp" if channels.sandbox else ""),
         talent_names={t.appid: t.name for t in channels.talents if t.name},
+        talent_finders={t.appid: t.openfinderid for t in channels.talents if t.openfinderid},
         answers=StoredAnswers(engine, "channels"),
     )

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 PROMOTER = "/channels/ec/promoter/"
 HEADSUPPLIER = "/channels/ec/league/headsupplier/"
+UNAUTHORISED = frozenset({48001})
+"""api unauthorized: an organisation without the funds permission gets it on every funds call."""
 Json = dict[str, Any]
 
 
@@ -98,7 +100,14 @@ class WechatApi:
 
     # -- transport ---------------------------------------------------------------------------------
 
-    async def _raw(self, method: str, path: str, body: Json | None, query: dict[str, str] | None) -> Json:
+    async def _raw(
+        self,
+        method: str,
+        path: str,
+        body: Json | None,
+        query: dict[str, str] | None,
+        quiet: frozenset[int] = frozenset(),
+    ) -> Json:
         """One HTTP exchange with retries for transport trouble; returns the decoded JSON object.
 
         Every try and every pause between tries stays inside the caller's budget (`bot.leagues.budget`):
@@ -134,7 +143,7 @@ class WechatApi:
                 code = errcode_of(data)
                 if code in RETRYABLE:
                     raise _Transient(f"errcode {code}")
-                if code and code not in TOKEN_STALE:  # what `call` (or the token manager) will raise
+                if code and code not in TOKEN_STALE and code not in quiet:  # what `call` will raise
                     call_failed(self.league, classify(path, code, str(data.get("errmsg", "")), self.league))
                 else:
                     call_succeeded(self.league)
@@ -161,15 +170,18 @@ class WechatApi:
         *,
         method: str = "POST",
         query: dict[str, str] | None = None,
+        quiet: frozenset[int] = frozenset(),
     ) -> Json:
         """A business call with the access token; a stale token is refreshed once and retried once.
 
         `query` carries the parameters of GET calls (the union's list endpoints take all of theirs there).
+        `quiet`: errcodes that are an answer here, not the league failing (48001 on the funds calls of
+        an organisation without that permission): still raised, but not counted against its health.
         """
         token = await self.tokens.token()
         for attempt in (0, 1):
             params = {**(query or {}), "access_token": token}
-            data = await self._raw(method, path, body if method == "POST" else None, params)
+            data = await self._raw(method, path, body if method == "POST" else None, params, quiet)
             code = errcode_of(data)
             if code == 0:
                 return data
@@ -343,6 +355,100 @@ class ChannelsClient(WechatApi):
         }
         return await self.call(PROMOTER + "set_sharer_commission_info", body)
 
+    # -- feeds, live previews, articles (§1.12) ------------------------------------------------------
+
+    def feeds(self, talent_appid: str, page_size: int = 10) -> AsyncIterator[Json]:
+        """The talent's promotable feeds (视频号 videos carrying a product), cursor pages of at most 10."""
+        body: Json = {"talent_appid": talent_appid}
+        return self.pages(PROMOTER + "get_feed_list", body, "feed_list", min(page_size, 10))
+
+    async def feed_promotion(
+        self, talent_appid: str, mini_program_appid: str, export_ids: list[str], sharer_appid: str = ""
+    ) -> Json:
+        """`feed_token` and `promoter_share_link` per feed, made for `sharer_appid` when given."""
+        body: Json = {
+            "talent_appid": talent_appid,
+            "mini_program_appid": mini_program_appid,
+            "feed_list": [{"export_id": export_id} for export_id in export_ids],
+        }
+        if sharer_appid:
+            body["sharer_appid"] = sharer_appid
+        return await self.call(PROMOTER + "get_feed_promotion_info", body)
+
+    async def live_notice_share_link(
+        self, talent_appid: str, mini_program_appid: str, notice_id: str, sharer_appid: str
+    ) -> Json:
+        """A live preview's `promoter_share_link` for `wx.reserveChannelsLive` (all four fields required)."""
+        body: Json = {
+            "talent_appid": talent_appid,
+            "mini_program_appid": mini_program_appid,
+            "notice_id": notice_id,
+            "sharer_appid": sharer_appid,
+        }
+        return await self.call(PROMOTER + "get_live_notice_promoter_share_link", body)
+
+    # -- funds (机构资金, §1.12) ------------------------------------------------------------------------
+
+    async def funds_balance(self) -> Json:
+        """`available_amount` and `pending_amount` (fen). The body is an empty JSON object, not none."""
+        return await self.call(HEADSUPPLIER + "funds/balance/get", {}, quiet=UNAUTHORISED)
+
+    async def funds_flow_ids(
+        self,
+        *,
+        start: int | None = None,
+        end: int | None = None,
+        funds_type: int | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[str]:
+        """Every flow id booked in [start, end] (Unix seconds), over numbered pages (1, 2, 3 …) with
+        the same page size, each page passing on the last `next_key` (needed past 5,000 rows)."""
+        page, next_key = 1, ""
+        while True:
+            body: Json = {"page": page, "page_size": page_size}
+            if start is not None:
+                body["start_time"] = start
+            if end is not None:
+                body["end_time"] = end
+            if funds_type is not None:
+                body["funds_type"] = funds_type
+            if next_key:
+                body["next_key"] = next_key
+            data = await self.call(HEADSUPPLIER + "funds/flowlist/get", body, quiet=UNAUTHORISED)
+            ids = data.get("flow_ids") or data.get("funds_flow_ids") or []
+            for flow_id in ids:
+                yield str(flow_id)
+            next_key = str(data.get("next_key") or "")
+            if not ids or not data.get("has_more"):
+                return
+            page += 1
+
+    async def funds_flow_detail(self, flow_id: str) -> Json:
+        return await self.call(
+            HEADSUPPLIER + "funds/flowdetail/get", {"flow_id": flow_id}, quiet=UNAUTHORISED
+        )
+
+    # -- windows (达人橱窗, §1.12) ----------------------------------------------------------------------
+
+    async def window_products(self, openfinderid: str, page_size: int = 100) -> AsyncIterator[Json]:
+        """Every product in a talent's window: offset pages (`next_offset`, `have_more` — sic)."""
+        offset = 0
+        while True:
+            body: Json = {"openfinderid": openfinderid, "offset": offset, "page_size": min(page_size, 500)}
+            data = await self.call(HEADSUPPLIER + "window/getall", body)
+            items = data.get("list") or []
+            for item in items:
+                yield item
+            more = data.get("have_more", data.get("has_more"))
+            next_offset = int(data.get("next_offset") or 0)
+            if not items or not more or next_offset <= offset:
+                return
+            offset = next_offset
+
+    async def window_product(self, openfinderid: str, product_id: int | str) -> Json:
+        body: Json = {"openfinderid": openfinderid, "product_id": int(product_id)}
+        return await self.call(HEADSUPPLIER + "window/getdetail", body)
+
     # -- orders, clues, categories, quota ----------------------------------------------------------
 
     def orders(
@@ -363,6 +469,9 @@ class ChannelsClient(WechatApi):
         if since is not None:
             body["create_time_range"] = {"start_time": since, "end_time": until or 2**31 - 1}
         return self.pages(HEADSUPPLIER + "clue/list/get", body, "list", 30)
+
+    async def clue_detail(self, order_id: str, sku_id: str) -> Json:
+        return await self.call(HEADSUPPLIER + "clue/get", {"order_id": order_id, "sku_id": sku_id})
 
     async def category_tree(self) -> Json:
         return await self.call("/channels/ec/category/league/all", None, method="GET")

@@ -16,6 +16,9 @@ class Talent(Section):
 
     appid: str = Field(min_length=1)
     name: str = ""
+    openfinderid: str = ""
+    """What the window (橱窗) APIs name the talent by, from the window authorisation; empty: its
+    window is not read."""
 
 
 class ChannelsLeagueSettings(LeagueTable):

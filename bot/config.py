@@ -443,6 +443,12 @@ class OrderSettings(_Section):
     """Each sync re-reads this much before where the last one stopped: late league updates are caught."""
     budget_seconds: float = Field(600.0, gt=0, le=6 * 3600)
     """How long one league's sync may take before it stops (what it stored so far stays)."""
+    funds_days: int = Field(30, ge=1, le=365)
+    """Reconciliation (对账): how many days of the organisation's funds flows are set against the orders
+    sync counted as settled in the same days."""
+    funds_tolerance_fen: int = Field(100, ge=0)
+    """A reconciliation difference up to this many fen is not raised under 需要处理 (flows booked a
+    little after the order settled fall on the other side of the period's edge)."""
 
 
 class RebateSettings(_Section):

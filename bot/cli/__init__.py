@@ -47,6 +47,16 @@ COMMANDS = {
     "union": Lazy("bot.cli.union", "union", "The mini-program union (小程序联盟): promotion spots."),
     "pdd": Lazy("bot.cli.pdd", "pdd", "拼多多 多多进宝: PID registration (备案)."),
     "orders": Lazy("bot.cli.orders", "orders", "Order sync from every enabled league."),
+    "funds": Lazy(
+        "bot.cli.funds",
+        "funds",
+        "The organisation's funds per league, reconciled against the orders counted as settled.",
+    ),
+    "channels": Lazy(
+        "bot.cli.channels",
+        "channels",
+        "WeChat Channels (视频号) organisation: talents' feeds and windows, clues.",
+    ),
     "rebate": Lazy("bot.cli.rebate", "rebate", "Member rebates (返利): withdrawal requests to pay by hand."),
     "web": Lazy(
         "bot.cli.web", "web", "Serve the operator web console alone (no chat channel), at [web] listen."

@@ -111,6 +111,8 @@ class HasFeeds(Protocol):
     """Followed talents' promotable feeds (视频号 videos with a product), shared for a spot."""
 
     name: str
+    followed_talents: Sequence[str]
+    """The talents the operator follows (appids), in config order."""
 
     async def feeds(self, talent_appids: Sequence[str]) -> list[Feed]: ...
 

@@ -42,5 +42,6 @@ def build_channels(settings: Settings, sandbox_base_url: str | None, engine: Eng
         mini_program_appid=channels.mini_program_appid or ("wx_sandbox_mp" if channels.sandbox else ""),
         talent_names={t.appid: t.name for t in channels.talents if t.name},
         talent_finders={t.appid: t.openfinderid for t in channels.talents if t.openfinderid},
+        followed_talents=[t.appid for t in channels.talents],
         answers=StoredAnswers(engine, "channels"),
     )

@@ -182,6 +182,7 @@ class ChannelsLeague:
         mini_program_appid: str = "",
         talent_names: dict[str, str] | None = None,
         talent_finders: dict[str, str] | None = None,
+        followed_talents: Sequence[str] = (),
         detail_ttl: float = 300.0,
         concurrency: int = 8,
         answers: StoredAnswers | None = None,
@@ -190,8 +191,11 @@ class ChannelsLeague:
         self.mini_program_appid = mini_program_appid
         self.talent_names = talent_names or {}
         self.talent_finders = talent_finders or {}
+        self.followed_talents = tuple(followed_talents)
         """Talent appid → its openfinderid (what the window APIs name it by), where configured."""
         self._windows = TtlCache(WINDOW_LIFETIME)
+        self._flows = TtlCache(float("inf"), capacity=50_000)
+        """Funds flow id → its detail: a booked flow never changes (also kept in the store)."""
         self._details = TtlCache(detail_ttl)
         self._coupons = TtlCache(detail_ttl)
         self._searches = TtlCache(detail_ttl)
@@ -552,11 +556,17 @@ class ChannelsLeague:
             ]
 
             async def detail(flow_id: str) -> Json:
+                known = self._flows.get(flow_id)
+                if known is not None:
+                    return known  # type: ignore[no-any-return]
+
                 async def ask() -> Json:
                     async with self._gate:
                         return await self.client.funds_flow_detail(flow_id)
 
-                return await self._kept("flow", flow_id, FLOW_LIFETIME, ask)
+                data = await self._kept("flow", flow_id, FLOW_LIFETIME, ask)
+                self._flows.put(flow_id, data)
+                return data
 
             details = await asyncio.gather(*(detail(i) for i in dict.fromkeys(ids)))
         except LeagueConfigError as exc:

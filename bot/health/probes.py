@@ -180,7 +180,25 @@ async def _leagues(settings: Settings, engine: Engine | None) -> list[Line]:
                 )
             else:
                 lines.append((True, f"league {name}: credentials accepted (one search)"))
+                lines += await _funds(name, league)
     return lines
+
+
+async def _funds(name: str, league: League) -> list[Line]:
+    """The funds permission, said here once (a sync never repeats it): without it reconciliation (对账)
+    cannot run, the bot itself can."""
+    from bot.leagues.capabilities import HasFunds
+    from bot.leagues.organisation import NotPermitted
+
+    if not isinstance(league, HasFunds):
+        return []
+    try:
+        await asyncio.wait_for(league.funds_balance(), PROBE_SECONDS * 3)
+    except NotPermitted as exc:
+        return [(True, f"league {name}: {exc} (no funds permission: `tuike funds` and 对账 are unavailable)")]
+    except (LeagueError, TimeoutError, httpx.HTTPError) as exc:
+        return [(False, f"league {name}: funds balance failed: {type(exc).__name__}: {exc}".splitlines()[0])]
+    return [(True, f"league {name}: funds readable (对账 available)")]
 
 
 def live_checks(settings: Settings, engine: Engine | None) -> Iterator[Line]:

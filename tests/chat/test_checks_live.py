@@ -132,8 +132,12 @@ async def test_check_tries_each_real_leagues_credentials(tmp_path: Path, sandbox
         """
     lines = await check(config(tmp_path, "", league % sandbox.base_url))
     assert lines_about(lines, "league channels:") == [
-        (True, "league channels: credentials accepted (one search)")
+        (True, "league channels: credentials accepted (one search)"),
+        (True, "league channels: funds readable (对账 available)"),
     ]
+    sandbox.state.funds_permitted = False
+    (_, funds) = lines_about(await check(config(tmp_path, "", league % sandbox.base_url)), "league channels:")
+    assert funds[0] and "48001" in funds[1] and "no funds permission" in funds[1], "said, not a failure"
     (line,) = lines_about(
         await check(config(tmp_path, "", league % "http://127.0.0.1:9")), "league channels:"
     )

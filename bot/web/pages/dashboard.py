@@ -32,7 +32,7 @@ from bot.push.claims import FAILED, INTERRUPTED, counts_since
 from bot.render.engine import TemplateProblem, display_path
 from bot.store import chat_state
 from bot.web.charts import Series, stacked_bars
-from bot.web.pages.leagues import Alert, league_alerts
+from bot.web.pages.leagues import Alert, league_alerts, refresh_funds
 from bot.web.services import WebServices
 from bot.web.views import page
 
@@ -106,6 +106,7 @@ async def _gather(request: Request, services: WebServices, now: datetime) -> _Re
     if cache is None:
         cache = request.app.state.dashboard_figures = FiguresCache()
     figures = await cache.get(services, now)
+    await refresh_funds(services)  # kept a few minutes: 需要处理 names a reconciliation difference
     pushes, ilink_out, templates, gateway_out = await asyncio.to_thread(_attention, services, now)
     return _Read(figures, pushes, ilink_out, templates, gateway_out)
 

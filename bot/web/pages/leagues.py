@@ -8,6 +8,8 @@ they are the bot's own calls; with the console served alone they are only the co
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,13 +24,27 @@ from starlette.routing import BaseRoute, Route
 
 from bot import redact
 from bot.health.probes import PROBE_SECONDS, probe_league
-from bot.leagues.base import League, LeagueConfigError, LeagueUnavailable, QuotaExhausted
+from bot.leagues.base import League, LeagueConfigError, LeagueError, LeagueUnavailable, QuotaExhausted
+from bot.leagues.capabilities import HasClues, HasFunds, HasWindows
 from bot.leagues.metering import LEDGER, Health, Quota, daily_quota, kept_quota, metered
+from bot.leagues.organisation import FLOW_LABELS, Clue, Window
 from bot.orders.dashboard import league_label
+from bot.orders.funds import Reconciliation, kept, reconciled
 from bot.orders.report import day_start
 from bot.reasons import reason
+from bot.render.filters import yuan
 from bot.web.services import WebServices
 from bot.web.views import error_page, page
+
+log = logging.getLogger(__name__)
+
+ORG_SECONDS = 15.0
+"""How long a page waits for an organisation read (funds, windows, clues) before showing without it."""
+CLUE_DAYS = 7
+ORG_KEEP = timedelta(minutes=10)
+"""Windows and clues are read again after this long (the funds: `bot.orders.funds.KEEP`)."""
+ALERT_ORDERS = 3
+"""Orders named in a reconciliation alert (the rest are counted)."""
 
 SECRET_WORDS = ("secret", "token", "password", "session", "key")
 """Setting names never shown even when not typed as a secret (belt and braces: SecretStr is the rule)."""
@@ -58,6 +74,9 @@ def league_alerts(services: WebServices) -> list[Alert]:
                 times = "最近一次调用" if health.failing == 1 else f"最近 {health.failing} 次调用都"
                 text = f"「{label}」{times}失败了：{health.last_error}"
             alerts.append(Alert(text, "/leagues"))
+        funds = kept(name)
+        if funds is not None and funds.beyond_tolerance:
+            alerts.append(Alert(funds_alert_text(label, funds), f"/leagues#funds-{name}"))
         quota = kept_quota(name)
         if quota is not None:
             for line in quota.nearly_used:
@@ -68,6 +87,106 @@ def league_alerts(services: WebServices) -> list[Alert]:
                     )
                 )
     return alerts
+
+
+def funds_alert_text(label: str, funds: Reconciliation) -> str:
+    """The 需要处理 line of a reconciliation off by more than the tolerance, with the orders behind it."""
+    days = max(round((funds.until - funds.since) / timedelta(days=1)), 1)
+    parts = [
+        f"「{label}」对账差额 {yuan(funds.difference_fen)}（近 {days} 天：分账流水 "
+        f"{yuan(funds.commission_flows_fen)}，订单同步算作已结算 {yuan(funds.settled_orders_fen)}）"
+    ]
+    if funds.missing_flows:
+        named = "、".join(o.order_id for o in funds.missing_flows[:ALERT_ORDERS])
+        more = f" 等 {len(funds.missing_flows)} 笔" if len(funds.missing_flows) > ALERT_ORDERS else ""
+        parts.append(f"已结算、但没有分账流水的订单：{named}{more}")
+    if funds.extra_flows:
+        named = "、".join(u.flow.order_id or u.flow.flow_id for u in funds.extra_flows[:ALERT_ORDERS])
+        more = f" 等 {len(funds.extra_flows)} 笔" if len(funds.extra_flows) > ALERT_ORDERS else ""
+        parts.append(f"有分账流水、但订单同步没有算作已结算的：{named}{more}")
+    return "；".join(parts) + "。"
+
+
+async def refresh_funds(services: WebServices) -> dict[str, Reconciliation]:
+    """Each league with funds, reconciled (kept a few minutes, so most views make no call); a league
+    that does not answer in time is left as it was kept."""
+    options = services.settings.orders
+    out: dict[str, Reconciliation] = {}
+    for name, league in services.leagues.items():
+        if not isinstance(league, HasFunds):
+            continue
+        try:
+            out[name] = await asyncio.wait_for(
+                reconciled(
+                    services.engine,
+                    league,
+                    now=services.clock(),
+                    days=options.funds_days,
+                    tolerance_fen=options.funds_tolerance_fen,
+                ),
+                ORG_SECONDS,
+            )
+        except TimeoutError:
+            log.info("reconciliation of %s took longer than %.0fs", name, ORG_SECONDS)
+            last = kept(name)
+            if last is not None:
+                out[name] = last
+    return out
+
+
+_org_kept: dict[tuple[str, str], tuple[datetime, Any]] = {}
+
+
+async def _org_read(name: str, what: str, now: datetime, read: Any) -> tuple[Any, str]:
+    """(value, "") from `read()` kept `ORG_KEEP`, or (None, why not) in Chinese."""
+    last = _org_kept.get((name, what))
+    if last is not None and now - last[0] < ORG_KEEP:
+        return last[1], ""
+    try:
+        value = await asyncio.wait_for(read(), ORG_SECONDS)
+    except TimeoutError:
+        return None, f"{ORG_SECONDS:.0f} 秒内没有读完，稍后刷新再看"
+    except LeagueError as exc:
+        return None, redact.mask(reason(exc))[:300]
+    _org_kept[(name, what)] = (now, value)
+    return value, ""
+
+
+def forget_org() -> None:
+    """Drop the kept windows and clues (tests)."""
+    _org_kept.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class OrgView:
+    """What the organisation holds on a league, as far as it could be read."""
+
+    funds: Reconciliation | None = None
+    windows: list[Window] | None = None
+    windows_error: str = ""
+    clues: list[Clue] | None = None
+    clues_error: str = ""
+    clue_days: int = CLUE_DAYS
+
+
+async def _org(services: WebServices, name: str, league: League, now: datetime) -> OrgView | None:
+    if not isinstance(league, HasFunds | HasWindows | HasClues):
+        return None
+    funds = (await refresh_funds(services)).get(name) if isinstance(league, HasFunds) else None
+    windows, windows_error = (
+        await _org_read(name, "windows", now, league.windows)
+        if isinstance(league, HasWindows)
+        else (None, "")
+    )
+    clues, clues_error = (None, "")
+    if isinstance(league, HasClues):
+        clues_of = league
+
+        async def read_clues() -> list[Clue]:
+            return await clues_of.clues(now - timedelta(days=CLUE_DAYS), now)
+
+        clues, clues_error = await _org_read(name, "clues", now, read_clues)
+    return OrgView(funds, windows, windows_error, clues, clues_error)
 
 
 def shown_settings(section: BaseModel) -> list[tuple[str, str]]:
@@ -109,6 +228,7 @@ class LeagueView:
     errors_today: int
     quota: Quota | None
     settings: list[tuple[str, str]]
+    org: OrgView | None = None
 
     @property
     def error_percent(self) -> str:
@@ -136,6 +256,7 @@ async def _views(services: WebServices, now: datetime) -> list[LeagueView]:
                 errors,
                 await daily_quota(league, now=now),
                 shown_settings(section) if isinstance(section, BaseModel) else [],
+                await _org(services, name, league, now),
             )
         )
     return views
@@ -152,6 +273,7 @@ async def _render(
         "result": result,
         "now": now,
         "ago": lambda moment: hours_ago(now, moment),
+        "flow_labels": FLOW_LABELS,
     }
     return page(request, "leagues.html", context, title="联盟", status=status)
 

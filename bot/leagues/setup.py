@@ -14,9 +14,9 @@ from contextlib import AsyncExitStack
 from sqlalchemy import Engine
 
 from bot.config import Settings
+from bot.leagues import registry
 from bot.leagues.base import League, Spot
 from bot.leagues.capabilities import IssuesSpots
-from bot.leagues import registry
 
 log = logging.getLogger(__name__)
 

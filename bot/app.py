@@ -481,10 +481,10 @@ class App:
         from bot.handlers.sharer import SharerHandler
         from bot.handlers.spots import GroupSpots
         from bot.handlers.subscribe import SubscribeHandler
+        from bot.jobs import Jobs, plan
         from bot.leagues.linkcache import LinkCache
         from bot.leagues.setup import default_spots, open_leagues, spot_issuers
         from bot.orders.notice import notify_paid
-        from bot.jobs import Jobs, plan
         from bot.orders.sync import OrderSync
         from bot.push.service import PushService, daily_source, group_spot
         from bot.store.requests import RequestRecorder
@@ -628,7 +628,9 @@ class App:
                 room_id,
             )
         # pushes catch up, then every periodic job starts on the one scheduler (`bot.jobs.plan`)
-        await plan.start(self.jobs, settings, stack, pushes=self.pushes, orders=self.orders, channels=channels)
+        await plan.start(
+            self.jobs, settings, stack, pushes=self.pushes, orders=self.orders, channels=channels
+        )
 
         self.renderer = renderer
         if settings.web.enabled:

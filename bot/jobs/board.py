@@ -28,6 +28,8 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 log = logging.getLogger(__name__)
 
@@ -233,3 +235,21 @@ def _same(old: JobInfo, new: JobInfo) -> bool:
         and dict(old.kwargs) == dict(new.kwargs)
         and old.first_run == new.first_run
     )
+
+
+def describe(trigger: BaseTrigger) -> str:
+    """A trigger as an operator reads it: 每天 08:30, 每 30 秒, 每 10 分钟 (else APScheduler's own words)."""
+    if isinstance(trigger, CronTrigger):
+        fields = {f.name: str(f) for f in trigger.fields}
+        hour, minute = fields.get("hour", ""), fields.get("minute", "")
+        others = {k: v for k, v in fields.items() if k not in ("hour", "minute", "second")}
+        plain = all(v == "*" for v in others.values()) and fields.get("second") == "0"
+        if plain and hour.isdigit() and minute.isdigit():
+            return f"每天 {int(hour):02d}:{int(minute):02d}"
+    if isinstance(trigger, IntervalTrigger):
+        seconds = trigger.interval.total_seconds()
+        for unit, size in (("小时", 3600), ("分钟", 60)):
+            if seconds >= size and seconds % size == 0:
+                return f"每 {seconds / size:g} {unit}"
+        return f"每 {seconds:g} 秒"
+    return str(trigger)

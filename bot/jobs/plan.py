@@ -61,7 +61,7 @@ async def schedule(
             IntervalTrigger(seconds=interval, timezone=jobs.zone),
             scheduled_sync,
             kind="orders:sync",
-            what=f"「订单同步」每 {settings.orders.sync_minutes:g} 分钟从各联盟拉取订单 / order sync",
+            what="「订单同步」从各联盟拉取新订单和状态变化 / order sync",
             kwargs={"syncer": orders, "interval": interval},
             first_run=now + timedelta(seconds=FIRST_SYNC_AFTER),
         )
@@ -73,7 +73,7 @@ async def schedule(
                 channel.check_login,
                 kind="health",
                 account=channel.account,
-                what=f"「登录检查」每 {channel.health_seconds:g} 秒确认账号还在线 / login health",
+                what="「登录检查」确认账号还在线，掉线了就重新扫码登录 / login health",
             )
 
 

@@ -366,14 +366,13 @@ class PushService:
         jobs = self.jobs
         if rows is None:
             rows = subscriptions.active(self.engine, "daily", self.account)
-        every = f"每 {self.push.live_poll_seconds:g} 秒"
         jobs.add(
             self.job_id("push:tick"),
             IntervalTrigger(seconds=60, timezone=self.zone),
             self.tick,
             kind="push:tick",
             account=self.label,
-            what="「每日好物」补发检查：到点没发出的时段在宽限内补发 / catch-up of due daily slots",
+            what="「每日好物」补发检查：到点还没发的时段在宽限内补发 / catch-up of due daily slots",
         )
         jobs.add(
             self.job_id("push:live"),
@@ -381,7 +380,7 @@ class PushService:
             self.tick_live,
             kind="push:live",
             account=self.label,
-            what=f"「直播提醒」{every}查看达人开播预告 / live reminders",
+            what="「直播提醒」查看关注达人的开播预告，开播前和开播时提醒 / live reminders",
         )
         daily_prefix = self.job_id("push:daily") + ":"
         wanted: set[str] = set()
@@ -776,7 +775,7 @@ class PushService:
             self.poll_broadcasts,
             kind="broadcasts",
             account=self.label,
-            what=f"「群发」每 {poll_seconds:g} 秒查看运营后台的群发，新建的立刻发 / console broadcasts",
+            what="「群发」发出运营后台的群发：新建的立刻发，之后按时查漏 / console broadcasts",
             first_run=_now(),
         )
 

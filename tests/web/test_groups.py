@@ -260,7 +260,9 @@ async def test_a_daily_slot_added_changed_and_removed_through_the_page(push_worl
     await w.client.post(f"/groups/{gid}/daily", data={"at_time": "早上8点半", "category": ["食品生鲜"]})
     rows = subscriptions.for_group(w.console.engine, gid)
     assert [(r.at_time, r.categories) for r in rows] == [("08:30", "200"), ("20:15", "")]
-    await wait_until(lambda: {f"push:daily:console:{gid}:08:30", f"push:daily:console:{gid}:20:15"} <= w.jobs())
+    await wait_until(
+        lambda: {f"push:daily:console:{gid}:08:30", f"push:daily:console:{gid}:20:15"} <= w.jobs()
+    )
 
     removed = await w.client.post(f"/groups/{gid}/daily/remove", data={"at_time": "20:15"})
     assert removed.status_code == 303
@@ -329,7 +331,9 @@ async def test_a_blocked_group_gets_no_answer_and_no_push(push_world: PushWorld)
     subscriptions.subscribe(engine, gid, "daily", "08:30", now=NOW - timedelta(days=2))
     subscriptions.subscribe(engine, w.other_id, "daily", "08:30", now=NOW - timedelta(days=2))
     w.service.jobs_changed()
-    await wait_until(lambda: {f"push:daily:console:{gid}:08:30", f"push:daily:console:{w.other_id}:08:30"} <= w.jobs())
+    await wait_until(
+        lambda: {f"push:daily:console:{gid}:08:30", f"push:daily:console:{w.other_id}:08:30"} <= w.jobs()
+    )
     settings = parse_settings({})
     router = build_router(settings, Renderer(None), engine=engine)
     assert await router(_asks("console:省钱群", 1)), "answered before the block"

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from bot.handlers.deals import DealsHandler, LateSend
     from bot.handlers.sharer import SharerLookup
     from bot.handlers.spots import GroupSpots
+    from bot.jobs import Jobs
     from bot.leagues.base import League
     from bot.leagues.linkcache import LinkCache
     from bot.orders.sync import OrderSync
@@ -73,6 +74,7 @@ SERVING_MODULES = (
     "bot.handlers.sharer",
     "bot.handlers.spots",
     "bot.handlers.subscribe",
+    "bot.jobs.plan",
     "bot.orders.notice",
     "bot.orders.sync",
     "bot.push.service",
@@ -327,6 +329,8 @@ class App:
     """Chat account → its push service (channels that carry pushes only)."""
     orders: OrderSync | None = field(default=None, init=False)
     """Order sync over the leagues (scheduled when `[orders] enabled`)."""
+    jobs: Jobs | None = field(default=None, init=False)
+    """The process's one job list (`bot.jobs`): pushes, broadcasts, order sync, login health."""
     on_ready: Callable[[], None] | None = None
     """Called once everything is built (the console may be answering 帮助 already; a channel logged in to
     a platform starts listening just after)."""
@@ -477,10 +481,11 @@ class App:
         from bot.handlers.sharer import SharerHandler
         from bot.handlers.spots import GroupSpots
         from bot.handlers.subscribe import SubscribeHandler
+        from bot.jobs import Jobs, plan
         from bot.leagues.linkcache import LinkCache
         from bot.leagues.setup import default_spots, open_leagues, spot_issuers
         from bot.orders.notice import notify_paid
-        from bot.orders.sync import OrderSync, sync_every
+        from bot.orders.sync import OrderSync
         from bot.push.service import PushService, daily_source, group_spot
         from bot.store.requests import RequestRecorder
 
@@ -508,6 +513,7 @@ class App:
         league = self.leagues.get("channels")
         daily_league, daily_spots = daily_source(settings, self.leagues, spots)
         several = len(channels) > 1
+        self.jobs = Jobs(settings.bot.timezone)
         for channel in channels:
             sender = self.senders[account_of(channel)]
             if channel.name in PUSHLESS_CHANNELS:
@@ -526,6 +532,7 @@ class App:
                 daily_spots=daily_spots,
                 leagues=self.leagues,
                 league_spots=spots.for_group,
+                jobs=self.jobs,
             )
             if channel.name == "gateway" and settings.chat.gateway.welcome_on_join:
                 channel.on_join = paced_welcome(welcome_hook(renderer, settings.bot.name), sender)  # type: ignore[attr-defined]
@@ -611,16 +618,6 @@ class App:
             rebate=settings.rebate.enabled,
             after=paid_notices if settings.rebate.enabled and settings.rebate.notify_paid else None,
         )
-        if settings.orders.enabled and self.leagues:
-            syncing = asyncio.create_task(
-                sync_every(self.orders, settings.orders.sync_minutes * 60), name="orders-sync"
-            )
-
-            async def stop_syncing() -> None:
-                syncing.cancel()
-                await asyncio.gather(syncing, return_exceptions=True)
-
-            stack.push_async_callback(stop_syncing)
         from bot.store.groups import named_not_by_id
 
         misnamed = await asyncio.to_thread(named_not_by_id, self.engine, settings.chat.allowed_groups)
@@ -630,13 +627,10 @@ class App:
                 name,
                 room_id,
             )
-        if settings.push.enabled:
-            for push in self.pushes.values():
-                await push.start(wait=False)  # members get answers while missed slots catch up
-                stack.push_async_callback(push.stop)
-        for push in self.pushes.values():  # the console's 群发 go out even when scheduled pushes are off
-            await push.start_broadcasts()
-            stack.push_async_callback(push.stop_broadcasts)
+        # pushes catch up, then every periodic job starts on the one scheduler (`bot.jobs.plan`)
+        await plan.start(
+            self.jobs, settings, stack, pushes=self.pushes, orders=self.orders, channels=channels
+        )
 
         self.renderer = renderer
         if settings.web.enabled:

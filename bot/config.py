@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol
 
 from pydantic import (
     AfterValidator,
@@ -87,6 +87,9 @@ class _LeagueDeclaration(Protocol):
     @property
     def env(self) -> dict[str, str]: ...
 
+    @property
+    def section(self) -> str: ...
+
 
 REGISTRY = "bot.leagues.registry"
 
@@ -103,24 +106,26 @@ def league_names() -> tuple[str, ...]:
 
 
 @cache
-def _league_tables_model() -> type[LeagueTables]:
+def _tables_model(base: type[_PluginTables]) -> type[_PluginTables]:
     fields: dict[str, Any] = {
         plugin.name: (plugin.settings, Field(default_factory=plugin.settings))
         for plugin in league_declarations()
+        if plugin.section == base.section
     }
-    return create_model("LeagueSettings", __base__=LeagueTables, **fields)
+    return create_model(base.__name__.removesuffix("Tables") + "Settings", __base__=base, **fields)
 
 
-class LeagueTables(_Section):
-    """`[leagues]`: one table per registered league, each validated by that league's settings model.
+class _PluginTables(_Section):
+    """One table per registered plug-in of a section (`[leagues.<name>]`, `[shops.<name>]`), each
+    validated by that plug-in's settings model; reached by attribute (`settings.leagues.<name>`)."""
 
-    Reached by attribute as before (`settings.leagues.<name>.enabled`); `tables()` gives them all."""
+    section: ClassVar[str]
 
     @model_validator(mode="wrap")
     @classmethod
     def _by_registry(cls, value: Any, handler: Any) -> Any:
-        model = _league_tables_model()
-        if cls is LeagueTables:
+        if cls in (LeagueTables, ShopTables):
+            model = _tables_model(cls)
             if isinstance(value, model):
                 return value
             return model.model_validate(value if value is not None else {})
@@ -132,6 +137,23 @@ class LeagueTables(_Section):
     if TYPE_CHECKING:
 
         def __getattr__(self, name: str) -> Any: ...
+
+
+class LeagueTables(_PluginTables):
+    """`[leagues]`: the affiliate leagues' tables."""
+
+    section = "leagues"
+
+
+class ShopTables(_PluginTables):
+    """`[shops]`: the operator's own shops' tables (a shop is a league that sells its own goods)."""
+
+    section = "shops"
+
+
+def plugin_tables(settings: Settings) -> dict[str, LeagueTable]:
+    """Every registered league's and shop's table, by plug-in name."""
+    return {**settings.leagues.tables(), **settings.shops.tables()}
 
 
 def _known_league(name: str) -> str:
@@ -505,6 +527,7 @@ class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     templates: TemplateSettings = TemplateSettings()
     leagues: LeagueTables = Field(default_factory=lambda: LeagueTables.model_validate({}))
+    shops: ShopTables = Field(default_factory=lambda: ShopTables.model_validate({}))
     deals: DealSettings = Field(default_factory=DealSettings)
     push: PushSettings = Field(default_factory=PushSettings)
     orders: OrderSettings = OrderSettings()
@@ -528,7 +551,7 @@ class Settings(_Section):
 def sandbox_leagues(settings: Settings) -> list[str]:
     """Enabled leagues that serve the simulated sandbox instead of the real API."""
     out = []
-    for name, table in settings.leagues.tables().items():
+    for name, table in plugin_tables(settings).items():
         if table.enabled and table.sandbox:
             out.append(name)
     return out
@@ -569,7 +592,7 @@ def _env_overrides(raw: dict[str, Any]) -> dict[str, Any]:
         "TUIKE_ILINK_TOKEN": ("chat", "ilink", "token"),
     }
     for plugin in league_declarations():
-        pairs.update({var: ("leagues", plugin.name, key) for var, key in plugin.env.items()})
+        pairs.update({var: (plugin.section, plugin.name, key) for var, key in plugin.env.items()})
     for var, keys in pairs.items():
         value = os.environ.get(var)
         if not value:

@@ -307,6 +307,7 @@ class GatewayChannel:
         self.reconnect_delays = tuple(reconnect_delays) or (1.0,)
         self.login_poll_seconds = login_poll_seconds
         self.health_seconds = health_seconds
+        """How often `check_login` should run (the composition schedules it on the process's jobs)."""
         self._status_online: bool | None = None
         """The login state last stored (None: not yet this run)."""
         self.terminal = terminal
@@ -324,6 +325,8 @@ class GatewayChannel:
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._rooms: OrderedDict[str, _Room] = OrderedDict()
         self._ready = asyncio.Event()
+        self._dropped = asyncio.Event()
+        """Set by `check_login` when the account went offline: `run` logs in again."""
         self._stopping = asyncio.Event()
         self._send_lock = asyncio.Lock()
         self._current: asyncio.Future[None] | None = None
@@ -420,21 +423,25 @@ class GatewayChannel:
         await self._record_status(True)
 
     async def _watch(self) -> None:
-        """Wait for stop, checking now and then that the account is still online."""
-        while not self._stopping.is_set():
-            await self._pause(self.health_seconds)
-            if self._stopping.is_set():
-                return
-            try:
-                online = await self.client.is_online()
-            except GatewayError as exc:
-                log.warning("gateway health check failed: %s", exc)
-                continue
-            if not online:
-                log.error("gateway account %s went offline: log in again", self.app_id)
-                self._ready.clear()
-                await self._record_status(False, "账号掉线了")
-                return
+        """Wait for stop, or until the login check finds the account offline (then log in again)."""
+        await either(self._dropped, self._stopping)
+        self._dropped.clear()
+
+    async def check_login(self) -> None:
+        """Whether the account is still online (the process's job `health:<account>`, every
+        `health_seconds`): one that went offline is recorded for the console and logged in again."""
+        if self._stopping.is_set() or not self._ready.is_set():
+            return  # logging in, or stopping: nothing to check
+        try:
+            online = await self.client.is_online()
+        except GatewayError as exc:
+            log.warning("gateway health check failed: %s", exc)
+            return
+        if not online and self._ready.is_set():
+            log.error("gateway account %s went offline: log in again", self.app_id)
+            self._ready.clear()
+            await self._record_status(False, "账号掉线了")
+            self._dropped.set()
 
     async def _record_status(self, online: bool, why: str = "") -> None:
         """Keep the account's login state for the web console when it changes; a store that cannot take

@@ -39,6 +39,9 @@ COMMANDS = {
         "bot.cli.league", "quota", "How much of today's API quota the league calls the bot makes have used."
     ),
     "push": Lazy("bot.cli.push", "push", "Daily deals and live reminders."),
+    "jobs": Lazy(
+        "bot.cli.jobs", "jobs", "The periodic jobs this configuration runs: id, what, when, next run."
+    ),
     "groups": Lazy(
         "bot.cli.groups",
         "groups",

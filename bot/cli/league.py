@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from bot.cli.context import settings_of
-from bot.config import Settings
+from bot.config import Settings, plugin_tables
 from bot.handlers.parse import find_product_refs
 from bot.handlers.spots import GroupSpots
 from bot.leagues.base import (
@@ -246,7 +246,7 @@ def quota(ctx: click.Context) -> None:
         return league.name, [(path, (await league.quota(path)).get("quota", {})) for path in QUOTA_PATHS]
 
     name, rows = asyncio.run(_with_quota_league(settings, work))
-    if getattr(settings.leagues, name).sandbox:
+    if plugin_tables(settings)[name].sandbox:
         click.echo(
             "沙盒模式：这个命令启动了自己的沙盒，看不到正在运行的机器人用了多少调用；"
             "运行中的数字在运营后台的「联盟」页。\n"

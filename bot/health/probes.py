@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from bot.chat.gateway import GatewayClient, GatewayError
 from bot.chat.ilink import CURSOR_KEY, TOKEN_KEY, IlinkClient, IlinkError
-from bot.config import Settings, sandbox_in_real_chat
+from bot.config import Settings, plugin_tables, sandbox_in_real_chat
 from bot.leagues.base import League, LeagueError, SearchQuery
 from bot.store import chat_state
 
@@ -155,7 +155,7 @@ async def probe_league(league: League) -> Exception | None:
 async def _leagues(settings: Settings, engine: Engine | None) -> list[Line]:
     from bot.leagues.setup import open_leagues
 
-    real = [name for name, table in settings.leagues.tables().items() if table.enabled and not table.sandbox]
+    real = [name for name, table in plugin_tables(settings).items() if table.enabled and not table.sandbox]
     if not real:
         return []
     lines: list[Line] = []

@@ -65,12 +65,14 @@ class LeaguePlugin:
     """Its colour in the console's charts."""
     converts_links: bool = True
     """A member's pasted link to it is turned into the group's own (the union's share links are not)."""
+    section: str = "leagues"
+    """The config section its table is under: `leagues`, or `shops` for the operator's own shop."""
     always_spot: bool = False
     """Its default spot is made even when the league is off (older callers look it up by name)."""
 
     def table(self, settings: Settings) -> Any:
         """This league's validated `[leagues.<name>]` table (typed by the league's own code)."""
-        return getattr(settings.leagues, self.name)
+        return getattr(getattr(settings, self.section), self.name)
 
     def enabled(self, settings: Settings) -> bool:
         return bool(self.table(settings).enabled)

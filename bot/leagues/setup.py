@@ -14,9 +14,9 @@ from contextlib import AsyncExitStack
 from sqlalchemy import Engine
 
 from bot.config import Settings
+from bot.leagues import registry
 from bot.leagues.base import League, Spot
 from bot.leagues.capabilities import IssuesSpots
-from bot.leagues.registry import LEAGUES
 
 log = logging.getLogger(__name__)
 
@@ -33,21 +33,21 @@ only when a league says `sandbox = true`, so nothing in `bot` imports it (an imp
 
 
 def enabled_leagues(settings: Settings) -> list[str]:
-    return [plugin.name for plugin in LEAGUES if plugin.enabled(settings)]
+    return [plugin.name for plugin in registry.LEAGUES if plugin.enabled(settings)]
 
 
 def default_spots(settings: Settings) -> dict[str, Spot]:
     """One Spot per enabled league (and the leagues whose spot older callers look up by name)."""
-    return {p.name: p.spot(settings) for p in LEAGUES if p.always_spot or p.enabled(settings)}
+    return {p.name: p.spot(settings) for p in registry.LEAGUES if p.always_spot or p.enabled(settings)}
 
 
 async def open_leagues(settings: Settings, engine: Engine | None, stack: AsyncExitStack) -> dict[str, League]:
     """Leagues by name; everything opened here is closed when `stack` closes."""
-    plugins = [plugin for plugin in LEAGUES if plugin.enabled(settings)]
+    plugins = [plugin for plugin in registry.LEAGUES if plugin.enabled(settings)]
     sandbox_url: str | None = None
     if any(plugin.table(settings).sandbox for plugin in plugins):
         SandboxServer = importlib.import_module(SANDBOX_SERVER).SandboxServer
-        knobs = LEAGUES[0].table(settings)  # the first league's table holds the sandbox's own knobs
+        knobs = registry.LEAGUES[0].table(settings)  # the first league's table holds the sandbox's own knobs
         sandbox = await stack.enter_async_context(
             SandboxServer(port=knobs.sandbox_port, token_lifetime=knobs.sandbox_token_lifetime)
         )

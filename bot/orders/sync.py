@@ -191,20 +191,20 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-async def sync_every(syncer: OrderSync, interval: float, first_after: float = 30.0) -> None:
-    """Inside `tuike run`: sync every `interval` seconds (the first `first_after` seconds after start,
-    so start-up stays quick); a process that finds another one syncing leaves it to that one."""
-    await asyncio.sleep(first_after)
-    while True:
-        try:
-            results = await syncer.run()
-            for r in results:
-                if r.ok:
-                    log.info(
-                        "orders %s: %d fetched (%d new, %d changed)", r.league, r.fetched, r.new, r.changed
-                    )
-        except SyncBusy:
-            log.debug("orders: another process is syncing")
-        except Exception:
-            log.exception("orders: sync failed; trying again in %.0f s", interval)
-        await asyncio.sleep(interval)
+FIRST_SYNC_AFTER = 30.0
+"""Inside `tuike run` the first sync starts this many seconds after start-up, so start-up stays quick."""
+
+
+async def scheduled_sync(syncer: OrderSync, interval: float) -> None:
+    """One sync inside `tuike run` (the job `orders:sync`, every `interval` seconds): what each league
+    brought is logged; a process that finds another one syncing leaves it to that one; a failure is
+    logged and the next run tries again."""
+    try:
+        results = await syncer.run()
+        for r in results:
+            if r.ok:
+                log.info("orders %s: %d fetched (%d new, %d changed)", r.league, r.fetched, r.new, r.changed)
+    except SyncBusy:
+        log.debug("orders: another process is syncing")
+    except Exception:
+        log.exception("orders: sync failed; trying again in %.0f s", interval)

@@ -1,8 +1,9 @@
 """Scheduled pushes: daily deals at each group's time and live reminders, paced, claimed, caught up.
 
-Subscriptions are rows; the APScheduler jobs are derived from them with stable ids
-(`daily:<group>:<HH:MM>`, one per slot: a group may have several a day)
-and rebuilt on start-up and whenever a subscription changes. Every firing goes through `tick(now)`,
+Subscriptions are rows; the jobs are derived from them with stable ids
+(`push:daily:<account>:<group>:<HH:MM>`, one per slot: a group may have several a day), put on the
+process's one job list (`bot.jobs.Jobs`, given as `jobs`) and rebuilt on start-up and whenever a
+subscription changes. Every firing goes through `tick(now)`,
 which is idempotent: a slot already in the push log is never pushed again, a missed slot within the
 grace window is sent late, an older one is recorded as skipped. That one function is also what the
 tests drive with their own clock.
@@ -19,10 +20,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, select
@@ -167,6 +168,31 @@ def upcoming_daily(
     return out
 
 
+class JobBoard(Protocol):
+    """Where a push service puts its periodic jobs: the process's one list (`bot.jobs.Jobs`)."""
+
+    def add(
+        self,
+        job_id: str,
+        trigger: BaseTrigger,
+        func: Callable[..., Awaitable[object]],
+        *,
+        kind: str,
+        account: str = "",
+        what: str = "",
+        kwargs: Mapping[str, Any] | None = None,
+        first_run: datetime | None = None,
+    ) -> None: ...
+
+    def remove(self, job_id: str) -> None: ...
+
+    async def stop(self, job_id: str) -> None: ...
+
+    def ids(self, prefix: str = "") -> list[str]: ...
+
+    def wake(self, job_id: str) -> bool: ...
+
+
 BROADCAST_FRESH = timedelta(hours=24)
 """A broadcast target not sent within this long (the bot was down) is recorded as skipped, not sent late."""
 BROADCAST_POLL_SECONDS = 30.0
@@ -205,11 +231,14 @@ class PushService:
         account: str | None = None,
         leagues: Mapping[str, League] | None = None,
         league_spots: broadcast.SpotOf | None = None,
+        jobs: JobBoard | None = None,
     ) -> None:
         """`daily_league` / `daily_spots`: where daily deals come from when it is not `league` (the
         operator's `[push] league`, e.g. Taobao with a 淘口令 per group); live reminders stay on `league`.
         `leagues` / `league_spots`: every league and each group's spot on it, for the deals a broadcast
-        carries (without them: `league` and `daily_league`, with the spots above)."""
+        carries (without them: `league` and `daily_league`, with the spots above).
+        `jobs`: the process's job list, where the daily slots, the live poll, the minute tick and the
+        broadcast poll go (without it nothing is scheduled: the caller ticks)."""
         self.settings = settings
         self.push = settings.push
         self.engine = engine
@@ -228,7 +257,10 @@ class PushService:
         """Only this chat account's groups are pushed (None: every group, as a one-account process)."""
         self.instance = owner or instance_name(settings, account or "")
         self.owner = f"{self.instance}/{os.getpid()}"
-        self.scheduler: AsyncIOScheduler | None = None
+        self.jobs = jobs
+        self.label = account or "+".join(settings.chat.kinds)
+        """The account as the job ids name it."""
+        self._scheduled = False
         self._queued: set[tuple[int, str]] = set()
         self._tick_lock = asyncio.Lock()
         self._marks: list[claims.Mark] = []
@@ -238,8 +270,7 @@ class PushService:
         """When not empty, only these room ids are pushed to (the same list that gates answers)."""
         self._refreshing: set[asyncio.Task[None]] = set()
         self._recovered = False
-        self._broadcasts: asyncio.Task[None] | None = None
-        self._broadcast_wake = asyncio.Event()
+        self._broadcast_poll = BROADCAST_POLL_SECONDS
         self._broadcast_lock = asyncio.Lock()
         self._once: set[asyncio.Task[int]] = set()
         self.leagues: dict[str, League] = dict(leagues or {})
@@ -257,7 +288,8 @@ class PushService:
     # -- lifecycle ---------------------------------------------------------------------------------
 
     async def start(self, *, schedule: bool = True, wait: bool = True) -> None:
-        """Report what a dead process left half sent, catch up due slots, then schedule.
+        """Report what a dead process left half sent, catch up due slots, then schedule (put the
+        daily slots, the live poll and the minute tick on `jobs`).
 
         With `wait=False` the catch-up (league calls for every due group) runs in the background, so
         the channel starts answering members at once after a restart.
@@ -268,9 +300,12 @@ class PushService:
         else:
             self._catch_up = asyncio.get_running_loop().create_task(self.tick(), name="push-catch-up")
         if schedule:
-            self.scheduler = AsyncIOScheduler(timezone=self.zone)
-            self.scheduler.start()
-            await self.refresh_jobs()
+            await self.schedule()
+
+    async def schedule(self) -> None:
+        """Put this account's push jobs on `jobs` and keep them in line with the rows from now on."""
+        self._scheduled = self.jobs is not None
+        await self.refresh_jobs()
 
     async def recover(self) -> None:
         """Mark what a dead process of ours left half sent as interrupted (never resent) and report it.
@@ -293,6 +328,11 @@ class PushService:
 
     async def stop(self) -> None:
         await self.stop_broadcasts()
+        if self.jobs is not None and self._scheduled:
+            self._scheduled = False
+            daily = self.jobs.ids(self.job_id("push:daily") + ":")
+            for job_id in (self.job_id("push:tick"), self.job_id("push:live"), *daily):
+                self.jobs.remove(job_id)
         if self._flush is not None:
             await self._flush
         await self._write_marks()
@@ -301,13 +341,14 @@ class PushService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._catch_up
         self._catch_up = None
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
-            self.scheduler = None
+
+    def job_id(self, kind: str, *rest: str) -> str:
+        """A stable job id: `push:daily:<account>:<group>:<HH:MM>`, `push:live:<account>`, ..."""
+        return ":".join((kind, self.label, *rest))
 
     async def refresh_jobs(self) -> None:
         """`rebuild_jobs` with the rows read off the event loop."""
-        if self.scheduler is None:
+        if not self._scheduled:
             return
         rows = await asyncio.to_thread(subscriptions.active, self.engine, "daily", self.account)
         self.rebuild_jobs(rows)
@@ -319,42 +360,51 @@ class PushService:
         task.add_done_callback(self._refreshing.discard)
 
     def rebuild_jobs(self, rows: list[tuple[Subscription, Group]] | None = None) -> None:
-        """Jobs from rows: one cron job per daily subscription, plus the catch-all tick and live poll."""
-        if self.scheduler is None:
+        """Jobs from rows: one cron job per daily subscription, plus the catch-all tick and live poll.
+        A job whose slot is gone is removed; one that did not change keeps its next run."""
+        if self.jobs is None or not self._scheduled:
             return
-        wanted: dict[str, Any] = {
-            "tick": IntervalTrigger(seconds=60, timezone=self.zone),
-            "live": IntervalTrigger(seconds=self.push.live_poll_seconds, timezone=self.zone),
-        }
+        jobs = self.jobs
         if rows is None:
             rows = subscriptions.active(self.engine, "daily", self.account)
+        jobs.add(
+            self.job_id("push:tick"),
+            IntervalTrigger(seconds=60, timezone=self.zone),
+            self.tick,
+            kind="push:tick",
+            account=self.label,
+            what="「每日好物」补发检查：到点还没发的时段在宽限内补发 / catch-up of due daily slots",
+        )
+        jobs.add(
+            self.job_id("push:live"),
+            IntervalTrigger(seconds=self.push.live_poll_seconds, timezone=self.zone),
+            self.tick_live,
+            kind="push:live",
+            account=self.label,
+            what="「直播提醒」查看关注达人的开播预告，开播前和开播时提醒 / live reminders",
+        )
+        daily_prefix = self.job_id("push:daily") + ":"
+        wanted: set[str] = set()
         for sub, group in rows:
             if not self.serves(group):
                 continue
             hour, minute = (int(x) for x in sub.at_time.split(":"))
-            wanted[f"daily:{sub.group_id}:{sub.at_time}"] = CronTrigger(
-                hour=hour, minute=minute, timezone=self.zone
-            )
-        for job in self.scheduler.get_jobs():
-            if job.id not in wanted:
-                job.remove()
-        for job_id, trigger in wanted.items():
-            func = self.tick_live if job_id == "live" else self.tick
+            job_id = f"{daily_prefix}{sub.group_id}:{sub.at_time}"
+            wanted.add(job_id)
             # a slot's own job looks at that group's slot only: 500 groups at 08:30 are 500 small
             # ticks, not 500 sweeps over every subscription
-            kwargs: dict[str, Any] = {}
-            if job_id.startswith("daily:"):
-                _daily, slot_group, slot_time = job_id.split(":", 2)
-                kwargs = {"group_id": int(slot_group), "at_time": slot_time}
-            self.scheduler.add_job(
-                func,
-                trigger,
-                id=job_id,
-                kwargs=kwargs,
-                replace_existing=True,
-                misfire_grace_time=300,
-                coalesce=True,
+            jobs.add(
+                job_id,
+                CronTrigger(hour=hour, minute=minute, timezone=self.zone),
+                self.tick,
+                kind="push:daily",
+                account=self.label,
+                what=f"「每日好物」推送到「{group.name or group.room_id}」/ daily deals",
+                kwargs={"group_id": sub.group_id, "at_time": sub.at_time},
             )
+        for job_id in jobs.ids(daily_prefix):
+            if job_id not in wanted:
+                jobs.remove(job_id)
 
     def next_runs(self) -> dict[tuple[int, str], datetime]:
         """(group id, HH:MM) → when that daily slot next fires."""
@@ -695,10 +745,13 @@ class PushService:
         if await asyncio.to_thread(claims.claim, self.engine, group_id, slot, self.owner, claims.FAILED, why):
             await asyncio.to_thread(claims.mark, self.engine, group_id, slot, claims.FAILED, detail=why)
 
+    @property
+    def broadcast_job(self) -> str:
+        return f"broadcasts:{self.label}"
+
     def broadcasts_changed(self) -> None:
-        """The console made a broadcast: look for this account's targets now, not in 30 seconds."""
-        if self._broadcasts is not None and not self._broadcasts.done():
-            self._broadcast_wake.set()
+        """The console made a broadcast: look for this account's targets now, not at the next poll."""
+        if self.jobs is not None and self.jobs.wake(self.broadcast_job):
             return
         task = asyncio.get_running_loop().create_task(self.send_broadcasts(), name="push-broadcasts-once")
         self._once.add(task)
@@ -708,26 +761,37 @@ class PushService:
         """Send broadcasts of this account from now on: at once, every `poll_seconds`, and whenever
         `broadcasts_changed` is called. What a dead process left half sent is recovered first."""
         await self.recover()
-        if self._broadcasts is None or self._broadcasts.done():
-            self._broadcasts = asyncio.get_running_loop().create_task(
-                self._broadcast_loop(poll_seconds), name="push-broadcasts"
-            )
+        if self.jobs is None:  # nothing polls: one look now, and one whenever the console makes one
+            self.broadcasts_changed()
+            return
+        self.schedule_broadcasts(poll_seconds)
+
+    def schedule_broadcasts(self, poll_seconds: float = BROADCAST_POLL_SECONDS) -> None:
+        """The broadcast poll on `jobs`: at once, then every `poll_seconds` (the job `broadcasts:<account>`)."""
+        if self.jobs is None:
+            return
+        self._broadcast_poll = poll_seconds
+        self.jobs.add(
+            self.broadcast_job,
+            IntervalTrigger(seconds=poll_seconds, timezone=self.zone),
+            self.poll_broadcasts,
+            kind="broadcasts",
+            account=self.label,
+            what="「群发」发出运营后台的群发：新建的立刻发，之后按时查漏 / console broadcasts",
+            first_run=_now(),
+        )
 
     async def stop_broadcasts(self) -> None:
-        task, self._broadcasts = self._broadcasts, None
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self.jobs is not None:
+            await self.jobs.stop(self.broadcast_job)
 
-    async def _broadcast_loop(self, poll_seconds: float) -> None:
-        while True:
-            self._broadcast_wake.clear()
-            try:
-                await self.send_broadcasts()
-            except RuntimeError:  # the sender is closed: the process is stopping
-                return
-            except Exception:
-                log.exception("looking for broadcasts to send failed; trying again in %.0f s", poll_seconds)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._broadcast_wake.wait(), poll_seconds)
+    async def poll_broadcasts(self) -> None:
+        """One look for broadcast targets (the job): a failure is logged, the next look tries again."""
+        try:
+            await self.send_broadcasts()
+        except RuntimeError:  # the sender is closed: the process is stopping
+            return
+        except Exception:
+            log.exception(
+                "looking for broadcasts to send failed; trying again in %.0f s", self._broadcast_poll
+            )

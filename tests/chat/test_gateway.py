@@ -27,7 +27,8 @@ from bot.app import App
 from bot.chat.base import Incoming, LinkCard, MiniProgramCard, Outgoing, Reply
 from bot.chat.gateway import GatewayChannel, GatewayError, at_list, card_text, joined_members
 from bot.cli import cli
-from bot.config import load_config
+from bot.config import load_config, parse_settings
+from bot.jobs import Jobs, plan
 from bot.push.service import next_slot
 from bot.store import chat_state
 from tests.chat.fake_gateway import FakeGateway
@@ -604,6 +605,10 @@ async def test_an_account_that_drops_is_recorded_for_the_console_and_its_qr_show
         terminal=io.StringIO(),
     )
     account = f"gateway:{APP_ID}"
+    jobs = Jobs("Asia/Shanghai")  # the login check is a job on the process's one list
+    await plan.schedule(jobs, parse_settings({}), pushes={}, channels=[channel])
+    assert jobs.ids() == [f"health:{account}"]
+    jobs.start()
     task = asyncio.create_task(channel.run(ignore))
     try:
         await wait_until(lambda: channel.logged_in, within=15)
@@ -617,6 +622,7 @@ async def test_an_account_that_drops_is_recorded_for_the_console_and_its_qr_show
         await wait_until(lambda: channel.logged_in, within=15)
         await _recorded(engine, account, online=True)
     finally:
+        await jobs.shutdown()
         await channel.stop()
         await asyncio.wait_for(task, 10)
 

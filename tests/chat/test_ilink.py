@@ -260,6 +260,16 @@ async def test_one_run_serves_a_gateway_account_and_an_ilink_bot_each_with_its_o
             await wait_until(lambda: all(getattr(c, "logged_in", False) for c in app.channels), within=15)
             assert sorted(app.senders) == ["gateway:wx_app_9", "ilink:default"]
             assert list(app.pushes) == ["gateway:wx_app_9"]
+            # one job list for the process: pushes, 群发 and the login check for the gateway only
+            assert app.jobs is not None and app.jobs.running
+            assert set(app.jobs.ids()) == {
+                "push:tick:gateway:wx_app_9",
+                "push:live:gateway:wx_app_9",
+                "broadcasts:gateway:wx_app_9",
+                "health:gateway:wx_app_9",
+                "orders:sync",
+            }
+            assert {job.id for job in app.jobs.scheduler.get_jobs()} == set(app.jobs.ids())
             await gateway.deliver(gateway.text("找 蓝牙耳机", sender="wxid_alice", room=room))
             private = await ask(ilink, "找 蓝牙耳机")
             (group,) = await gateway.wait_sent(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ from sqlmodel import Session, select
 
 from bot.chat.base import Outgoing, Text
 from bot.config import parse_settings
+from bot.jobs import Jobs
 from bot.leagues.base import Spot
 from bot.leagues.linkcache import LinkCache
 from bot.push import broadcast, claims
@@ -40,7 +42,12 @@ class Chat:
 
 
 def service(
-    engine: Engine, chat: Chat, *, account: str | None = None, owner: str = "host:console"
+    engine: Engine,
+    chat: Chat,
+    *,
+    account: str | None = None,
+    owner: str = "host:console",
+    jobs: Jobs | None = None,
 ) -> PushService:
     settings = parse_settings({})
     sender = PacedSender(chat.send, rate_per_minute=None, jitter=(0, 0), max_attempts=1)
@@ -54,6 +61,7 @@ def service(
         lambda g: Spot("channels", sharer_appid="op"),
         account=account,
         owner=owner,
+        jobs=jobs,
     )
 
 
@@ -113,17 +121,72 @@ async def test_a_restart_mid_broadcast_does_not_resend_what_may_have_gone(store:
     claims.claim(store, a.id, slot, "host:console/111", claims.SENT)
     claims.claim(store, b.id, slot, "host:console/111", claims.SENDING)
     chat = Chat()
-    push = service(store, chat, owner="host:console")
+    jobs = Jobs("Asia/Shanghai")
+    push = service(store, chat, owner="host:console", jobs=jobs)
     push.sender.start()
     await push.start_broadcasts(poll_seconds=3600)
+    jobs.start()
     await wait_until(lambda: len(chat.got) >= 1)
     await push.sender.close()
     await push.stop()
+    await jobs.shutdown()
     assert chat.rooms() == Counter({"丙群@chatroom": 1})
     assert b.id is not None
     result = statuses(store, made.id)
     assert result[b.id][0] == claims.INTERRUPTED
     assert "not resent" in result[b.id][1]
+
+
+async def test_the_poll_is_a_job_and_a_new_broadcast_goes_out_at_once_not_at_the_next_poll(
+    store: Engine,
+) -> None:
+    a, b = groups(store, "早群", "晚群")
+    chat = Chat()
+    jobs = Jobs("Asia/Shanghai")
+    push = service(store, chat, jobs=jobs)
+    push.sender.start()
+    looks = 0
+    looked = push.send_broadcasts
+
+    async def counted(now: object = None) -> int:
+        nonlocal looks
+        looks += 1
+        return await looked()
+
+    push.send_broadcasts = counted  # type: ignore[method-assign]
+    await push.start_broadcasts(poll_seconds=3600)
+    jobs.start()
+    try:
+        assert jobs.ids("broadcasts:") == ["broadcasts:console"]
+        await wait_until(lambda: looks == 1)  # at once on start; the next poll is an hour away
+        first = broadcast.create(store, "第一条", [a.id or 0])
+        push.broadcasts_changed()  # what the console calls when it makes one
+        await wait_until(lambda: chat.rooms() == Counter({"早群@chatroom": 1}))
+        assert looks == 2
+        # made while a look is running: looked at once more right after it, not an hour later
+        gate = asyncio.Event()
+
+        async def slow(now: object = None) -> int:
+            nonlocal looks
+            looks += 1
+            await gate.wait()
+            return await looked()
+
+        push.send_broadcasts = slow  # type: ignore[method-assign]
+        push.broadcasts_changed()
+        await wait_until(lambda: looks == 3 and jobs.is_running("broadcasts:console"))
+        second = broadcast.create(store, "第二条", [b.id or 0])
+        push.broadcasts_changed()
+        push.send_broadcasts = counted  # type: ignore[method-assign]
+        gate.set()
+        await wait_until(lambda: chat.rooms() == Counter({"早群@chatroom": 1, "晚群@chatroom": 1}))
+        await wait_until(lambda: looks == 4)  # the wake during the slow look: one more look after it
+        assert first.id is not None and second.id is not None
+    finally:
+        await push.sender.close()
+        await push.stop()
+        assert jobs.ids() == []
+        await jobs.shutdown()
 
 
 async def test_a_group_the_account_left_is_marked_failed_and_the_others_still_go(store: Engine) -> None:

@@ -14,6 +14,7 @@ from bot.chat.base import Incoming, Outgoing, Text
 from bot.config import ConfigError, parse_settings
 from bot.handlers.spots import GroupSpots
 from bot.handlers.subscribe import SubscribeHandler
+from bot.jobs import Jobs
 from bot.leagues.base import (
     Category,
     Coupon,
@@ -104,6 +105,7 @@ class World:
 
         self.sender = PacedSender(send, rate_per_minute=None, jitter=(0, 0))
         self.links = LinkCache(engine)
+        self.jobs = Jobs(SH)
         self.service = PushService(
             self.settings,
             engine,
@@ -114,6 +116,7 @@ class World:
             lambda g: Spot("channels", sharer_appid=g.channels_sharer_appid or "op"),
             clock=lambda: self.now,
             owner="test",
+            jobs=self.jobs,
         )
 
     def group(
@@ -277,25 +280,51 @@ async def test_jobs_are_derived_from_rows_with_stable_ids(engine: Engine) -> Non
     g1 = w.group(1, "08:30")
     w.group(2, "21:00")
     w.sender.start()
+    w.jobs.start()
     await w.service.start()
     try:
-        ids = {job.id for job in w.service.scheduler.get_jobs()}  # type: ignore[union-attr]
-        assert {f"daily:{g1}:08:30", "tick", "live"} <= ids
+        ids = {job.id for job in w.jobs.scheduler.get_jobs()}
+        assert {f"push:daily:console:{g1}:08:30", "push:tick:console", "push:live:console"} <= ids
         subscriptions.unsubscribe(engine, g1)
         subscriptions.subscribe(engine, g1, "daily", "07:15")
         w.service.rebuild_jobs()
-        jobs = {job.id: job for job in w.service.scheduler.get_jobs()}  # type: ignore[union-attr]
-        assert "hour='7', minute='15'" in str(jobs[f"daily:{g1}:07:15"].trigger)
-        assert len([j for j in jobs if j.startswith("daily:")]) == 2
+        jobs = {job.id: job for job in w.jobs.scheduler.get_jobs()}
+        assert "hour='7', minute='15'" in str(jobs[f"push:daily:console:{g1}:07:15"].trigger)
+        assert f"push:daily:console:{g1}:08:30" not in jobs, "the slot given up is no job any more"
+        assert len([j for j in jobs if j.startswith("push:daily:")]) == 2
         # a second slot of the same group is a job of its own
         subscriptions.subscribe(engine, g1, "daily", "20:00")
         w.service.rebuild_jobs()
-        jobs = {job.id: job for job in w.service.scheduler.get_jobs()}  # type: ignore[union-attr]
-        assert {f"daily:{g1}:07:15", f"daily:{g1}:20:00"} <= set(jobs)
-        assert len([j for j in jobs if j.startswith("daily:")]) == 3
+        jobs = {job.id: job for job in w.jobs.scheduler.get_jobs()}
+        assert {f"push:daily:console:{g1}:07:15", f"push:daily:console:{g1}:20:00"} <= set(jobs)
+        assert len([j for j in jobs if j.startswith("push:daily:")]) == 3
+        assert set(jobs) == set(w.jobs.ids()), "what the scheduler runs is the list"
     finally:
         await w.service.stop()
+        assert w.jobs.ids() == [], "a stopped push service leaves no job behind"
+        await w.jobs.shutdown()
         await w.sender.close()
+
+
+async def test_an_unchanged_job_keeps_its_next_run_when_the_jobs_are_rebuilt(engine: Engine) -> None:
+    """Rebuilding the jobs on every subscription change must not push the minute tick back."""
+    w = World(engine)
+    gid = w.group(1, "08:30")
+    w.jobs.start()
+    await w.service.start(wait=False)
+    try:
+        tick = w.jobs.scheduler.get_job("push:tick:console")
+        before = tick.next_run_time
+        daily = f"push:daily:console:{gid}:08:30"
+        w.service.rebuild_jobs()
+        assert w.jobs.scheduler.get_job("push:tick:console").next_run_time == before
+        subscriptions.subscribe(engine, gid, "daily", "09:00")
+        w.service.rebuild_jobs()
+        assert w.jobs.get(daily) is not None
+        assert "hour='9'" in str(w.jobs.scheduler.get_job(f"push:daily:console:{gid}:09:00").trigger)
+    finally:
+        await w.service.stop()
+        await w.jobs.shutdown()
 
 
 # -- owner commands --------------------------------------------------------------------------------
@@ -374,12 +403,13 @@ async def test_a_scheduled_job_pushes_its_own_group(engine: Engine) -> None:
     g1 = w.group(1, "08:30")
     g2 = w.group(2, "08:30")
     w.sender.start()
+    w.jobs.start()
     await w.service.start()
     try:
         w.now = at("08:30")
         expected = []
         for n, gid in enumerate((g1, g2), start=1):
-            job = w.service.scheduler.get_job(f"daily:{gid}:08:30")  # type: ignore[union-attr]
+            job = w.jobs.scheduler.get_job(f"push:daily:console:{gid}:08:30")
             assert "hour='8', minute='30'" in str(job.trigger)
             await job.func(*job.args, **job.kwargs)
             expected.append(f"room{n}@chatroom")
@@ -387,6 +417,7 @@ async def test_a_scheduled_job_pushes_its_own_group(engine: Engine) -> None:
             assert [o.chat_id for o in w.sent] == expected, "each group's job pushes that group"
     finally:
         await w.service.stop()
+        await w.jobs.shutdown()
         await w.sender.close()
 
 

@@ -23,6 +23,7 @@ from bot.app import build_router
 from bot.chat.base import Incoming, Outgoing
 from bot.config import parse_settings
 from bot.handlers.router import BlockedRooms
+from bot.jobs import Jobs
 from bot.leagues.base import Category, LeagueUnavailable, Order, Spot
 from bot.leagues.linkcache import LinkCache
 from bot.push.sender import PacedSender
@@ -192,8 +193,8 @@ class PushWorld:
     clock: list[datetime]
 
     def jobs(self) -> set[str]:
-        assert self.service.scheduler is not None
-        return {job.id for job in self.service.scheduler.get_jobs() if job.id.startswith("daily:")}
+        assert self.service.jobs is not None
+        return set(self.service.jobs.ids("push:daily:"))
 
 
 @pytest.fixture
@@ -207,6 +208,7 @@ async def push_world(tmp_path: Path, store: Engine) -> AsyncIterator[PushWorld]:
         sent.append(message)
 
     sender = PacedSender(send, rate_per_minute=None, jitter=(0, 0))
+    jobs = Jobs("Asia/Shanghai")
     service = PushService(
         settings,
         store,
@@ -218,11 +220,13 @@ async def push_world(tmp_path: Path, store: Engine) -> AsyncIterator[PushWorld]:
         clock=lambda: clock[0],
         owner="web-test",
         account="console",
+        jobs=jobs,
     )
     group = ensure_group(store, "console:省钱群", "省钱群", "console:群主", "console")
     other = ensure_group(store, "console:二群", "二群", "console:群主", "console")
     assert group.id is not None and other.id is not None
     await service.start(schedule=True, wait=True)
+    jobs.start()
     sender.start()
     try:
         async for console in serve_console(
@@ -231,6 +235,7 @@ async def push_world(tmp_path: Path, store: Engine) -> AsyncIterator[PushWorld]:
             client = await console.logged_in()
             yield PushWorld(console, client, service, sent, group.id, other.id, clock)
     finally:
+        await jobs.shutdown()
         await sender.close()
         await service.stop()
 
@@ -244,7 +249,7 @@ async def test_a_daily_slot_added_changed_and_removed_through_the_page(push_worl
     assert added.headers["location"].startswith(f"/groups/{gid}?ok=")
     rows = subscriptions.for_group(w.console.engine, gid)
     assert [(r.kind, r.at_time, r.categories) for r in rows] == [("daily", "20:15", "100,201")]
-    await wait_until(lambda: f"daily:{gid}:20:15" in w.jobs())
+    await wait_until(lambda: f"push:daily:console:{gid}:20:15" in w.jobs())
     shown = await w.client.get(added.headers["location"])
     assert "每天 20:15 的好物推送加好了（手机数码、休闲零食）" in shown.text
     assert "手机数码、休闲零食" in shown.text
@@ -255,12 +260,14 @@ async def test_a_daily_slot_added_changed_and_removed_through_the_page(push_worl
     await w.client.post(f"/groups/{gid}/daily", data={"at_time": "早上8点半", "category": ["食品生鲜"]})
     rows = subscriptions.for_group(w.console.engine, gid)
     assert [(r.at_time, r.categories) for r in rows] == [("08:30", "200"), ("20:15", "")]
-    await wait_until(lambda: {f"daily:{gid}:08:30", f"daily:{gid}:20:15"} <= w.jobs())
+    await wait_until(
+        lambda: {f"push:daily:console:{gid}:08:30", f"push:daily:console:{gid}:20:15"} <= w.jobs()
+    )
 
     removed = await w.client.post(f"/groups/{gid}/daily/remove", data={"at_time": "20:15"})
     assert removed.status_code == 303
     assert [r.at_time for r in subscriptions.for_group(w.console.engine, gid)] == ["08:30"]
-    await wait_until(lambda: f"daily:{gid}:20:15" not in w.jobs())
+    await wait_until(lambda: f"push:daily:console:{gid}:20:15" not in w.jobs())
     gone = await w.client.post(f"/groups/{gid}/daily/remove", data={"at_time": "20:15"})
     assert gone.status_code == 409 and "没有 20:15 的每日推送" in gone.text
 
@@ -324,7 +331,9 @@ async def test_a_blocked_group_gets_no_answer_and_no_push(push_world: PushWorld)
     subscriptions.subscribe(engine, gid, "daily", "08:30", now=NOW - timedelta(days=2))
     subscriptions.subscribe(engine, w.other_id, "daily", "08:30", now=NOW - timedelta(days=2))
     w.service.jobs_changed()
-    await wait_until(lambda: {f"daily:{gid}:08:30", f"daily:{w.other_id}:08:30"} <= w.jobs())
+    await wait_until(
+        lambda: {f"push:daily:console:{gid}:08:30", f"push:daily:console:{w.other_id}:08:30"} <= w.jobs()
+    )
     settings = parse_settings({})
     router = build_router(settings, Renderer(None), engine=engine)
     assert await router(_asks("console:省钱群", 1)), "answered before the block"
@@ -338,8 +347,8 @@ async def test_a_blocked_group_gets_no_answer_and_no_push(push_world: PushWorld)
     assert await router(
         Incoming("m4", "wxid_member", "小红", "wxid_member", "小红", "帮助", is_group=False, mentioned=True)
     ), "nor are private chats touched"
-    await wait_until(lambda: f"daily:{gid}:08:30" not in w.jobs())
-    assert f"daily:{w.other_id}:08:30" in w.jobs()
+    await wait_until(lambda: f"push:daily:console:{gid}:08:30" not in w.jobs())
+    assert f"push:daily:console:{w.other_id}:08:30" in w.jobs()
     w.clock[0] = SH_0830 + timedelta(minutes=1)
     assert await w.service.tick(w.clock[0]) == 1, "only the group that is not blocked"
     await wait_until(lambda: len(w.sent) == 1)
@@ -405,7 +414,7 @@ async def test_in_a_browser_an_operator_adds_a_daily_slot(browser_page: Any, pus
     assert [(r.at_time, r.categories) for r in subscriptions.for_group(w.console.engine, w.group_id)] == [
         ("21:05", "200")
     ]
-    await wait_until(lambda: f"daily:{w.group_id}:21:05" in w.jobs())
+    await wait_until(lambda: f"push:daily:console:{w.group_id}:21:05" in w.jobs())
     await page.set_viewport_size({"width": 375, "height": 800})  # a phone: nothing wider than the screen
     for path, shot in (("/groups", "groups-phone.png"), (f"/groups/{w.group_id}", "group-phone.png")):
         await page.goto(w.console.url + path)

@@ -23,6 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot import redact
+from bot.config import plugin_tables
 from bot.health.probes import PROBE_SECONDS, probe_league
 from bot.leagues.base import League, LeagueConfigError, LeagueError, LeagueUnavailable, QuotaExhausted
 from bot.leagues.capabilities import HasClues, HasFunds, HasWindows
@@ -245,7 +246,7 @@ async def _views(services: WebServices, now: datetime) -> list[LeagueView]:
     for name, league in services.leagues.items():
         health = LEDGER.health(name)
         calls, errors = health.calls_since(midnight)
-        section = getattr(services.settings.leagues, name, None)
+        section = plugin_tables(services.settings).get(name)
         views.append(
             LeagueView(
                 name,

@@ -430,6 +430,11 @@ class PushSettings(_Section):
     live_poll_seconds: int = Field(300, ge=30, le=86400)
     live_remind_minutes: int = Field(15, ge=1, le=24 * 60)
     with_image: bool = False
+    channels_coupons: bool = False
+    """Daily pushes lead with the organisation's coupons (机构券: 定向券/公开券), shared for the group's sharer."""
+    channels_feeds: int = Field(0, ge=0, le=5)
+    """Feeds (视频号 videos with a product) of the followed talents a daily push carries, shared for the
+    group's sharer: a mini-program card where the chat channel can send one. 0: none."""
     instance: str = ""
     push_share: float = Field(0.25, ge=0, le=1)
     """While pushes wait, at least this share of the account's sends goes to them (replies take the rest)."""

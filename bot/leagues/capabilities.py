@@ -113,6 +113,8 @@ class HasFeeds(Protocol):
     name: str
     followed_talents: Sequence[str]
     """The talents the operator follows (appids), in config order."""
+    mini_program_appid: str
+    """The organisation's mini program, which opens a shared feed ("" when none is configured)."""
 
     async def feeds(self, talent_appids: Sequence[str]) -> list[Feed]: ...
 

@@ -33,10 +33,11 @@ from bot.config import Settings
 from bot.handlers.spots import GroupSpots
 from bot.leagues.base import League, LeagueError, LeagueUnavailable, LiveEvent, Spot
 from bot.leagues.budget import budget
-from bot.leagues.capabilities import HasLives
+from bot.leagues.capabilities import HasLivePreviews, HasLives
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.setup import default_spots
 from bot.push import broadcast, claims
+from bot.push.org import OrgExtras, org_extras
 from bot.push.planner import lives_due, plan_daily
 from bot.push.sender import PacedSender
 from bot.reasons import reason
@@ -279,6 +280,9 @@ class PushService:
                 if known is not None:
                     self.leagues.setdefault(known.name, known)
         self.league_spots = league_spots
+        self.notes: dict[int, str] = {}
+        """Group id → what its push being composed left out and why (a coupon run out): the push
+        result says it."""
 
     def serves(self, group: Group) -> bool:
         """Whether this group may get pushes: `[chat] allowed_groups` names room ids, never names; a
@@ -499,9 +503,17 @@ class PushService:
         if not items:
             return None
         names = await self._category_names(category_ids)
+        extras = await self._org_extras(group)
         text = await self.renderer.render_async(
             "daily_deals",
-            {"group_name": group.name, "date": now, "items": items, "categories": names},
+            {
+                "group_name": group.name,
+                "date": now,
+                "items": items,
+                "categories": names,
+                "coupons": extras.coupons,
+                "feeds": extras.feeds,
+            },
             group=group.room_id,
         )
         parts: list[ReplyPart] = []
@@ -509,7 +521,24 @@ class PushService:
         if self.push.with_image and first.image:
             parts.append(Image(url=first.image, name=f"{first.product_id}.jpg"))
         parts.append(Text(text))
+        parts += extras.cards
+        if extras.notes:  # the enqueue that follows takes it into the push result
+            self.notes[group.id] = "；".join(extras.notes)
         return Outgoing(group.room_id, Reply(tuple(parts))), [i["product"].product_id for i in items]
+
+    async def _org_extras(self, group: Group) -> OrgExtras:
+        """The organisation's coupons and talents' feeds for this group's push, when turned on."""
+        if not (self.push.channels_coupons or self.push.channels_feeds):
+            return OrgExtras()
+
+        async def spot_for(league: str) -> Spot:
+            if self.league_spots is not None:
+                return await self.league_spots(group, league)
+            return self.spots(group)
+
+        return await org_extras(
+            self.leagues, spot_for, coupons=self.push.channels_coupons, feeds=self.push.channels_feeds
+        )
 
     async def _category_names(self, ids: list[str]) -> list[str]:
         if not ids or self.league is None:
@@ -551,7 +580,10 @@ class PushService:
                 self._marks[:0] = marks  # not written: the next claim or the flush tries again
                 raise
 
+        note = self.notes.pop(group_id, "")
+
         async def done(ok: bool, detail: str) -> None:
+            detail = "；".join(x for x in (detail, note) if x)
             self._marks.append(claims.Mark(group_id, slot, claims.SENT if ok else claims.FAILED, detail))
             if self.sender.shortest_gap >= MARK_WITH_NEXT_CLAIM_BELOW or not self._queued - {key}:
                 await self._write_marks()
@@ -607,7 +639,7 @@ class PushService:
                     claims.exists, self.engine, group.id, due.slot
                 ):
                     continue
-                link = due.live.share_link or due.live.qrcode_url
+                link = due.live.share_link or await self._preview_share(due.live, spot) or due.live.qrcode_url
                 context: dict[str, Any] = {"live": due.live, "link": link}
                 if due.template == "live_soon":
                     context["minutes"] = due.minutes
@@ -615,6 +647,18 @@ class PushService:
                 self.enqueue(group.id, due.slot, Outgoing(group.room_id, Reply.text(text)), [])
                 queued += 1
         return queued
+
+    async def _preview_share(self, live: LiveEvent, spot: Spot) -> str:
+        """An upcoming live's preview share (直播预约) made for the group's sharer, where the league has
+        one; "" when it cannot be made (the reminder goes without it)."""
+        if live.is_live or not isinstance(self.league, HasLivePreviews):
+            return ""
+        try:
+            with budget(self.push.league_budget_seconds):
+                return await self.league.live_preview_share(live, spot)
+        except LeagueError as exc:
+            log.info("live preview share for %s not made: %s", live.notice_id, reason(exc))
+            return ""
 
     # -- the console: send now, broadcasts ---------------------------------------------------------
 

@@ -14,7 +14,7 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "help": frozenset({"bot_name", "is_group", "is_owner"}),
         "deal": frozenset({"product", "coupon", "link", "final_price_fen", "asker"}),
         "search_results": frozenset({"keyword", "items", "asker"}),
-        "daily_deals": frozenset({"group_name", "date", "items", "categories"}),
+        "daily_deals": frozenset({"group_name", "date", "items", "categories", "coupons", "feeds"}),
         "live_soon": frozenset({"live", "minutes", "link"}),
         "live_now": frozenset({"live", "link"}),
         "subscribed": frozenset(

@@ -175,6 +175,27 @@ MIXED_ITEMS = [
     _item(SUNSCREEN, SUNSCREEN_LINK),
 ]
 
+ORG_COUPONS = [
+    {"coupon": EARBUDS_COUPON, "kind": "定向券", "link": "#小店://券/1126004503281/wx_sharer_demo01"},
+    {"coupon": NO_THRESHOLD_COUPON, "kind": "公开券", "link": "#小店://券/1126004509917/wx_sharer_demo01"},
+]
+FEEDS = [
+    {
+        "title": "漫步者 Lolli Pro 3 真无线降噪蓝牙耳机",
+        "talent_name": "小鹿爱好物",
+        "export_id": "export/UzFfAgtgekIEAQAAAAAAfeed0001",
+        "link": "feed_promoter_share_link_0001",
+        "card": True,
+    },
+    {
+        "title": "清风 原木纯品 抽纸",
+        "talent_name": "",
+        "export_id": "export/feed0002",
+        "link": "feed_link_0002",
+        "card": False,
+    },
+]
+
 LIVE = LiveEvent(
     talent_appid="wx5e6f7a8b9c0d1e2f",
     talent_name="小鹿爱好物",
@@ -241,18 +262,24 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "date": datetime(2024, 6, 18, 0, 30, tzinfo=UTC),
                 "items": ITEMS,
                 "categories": ["数码", "日用百货"],
+                "coupons": ORG_COUPONS,
+                "feeds": FEEDS,
             },
             {
                 "group_name": "宝妈好物分享群",
                 "date": datetime(2024, 6, 18, 0, 30, tzinfo=UTC),
                 "items": ITEMS[:1],
                 "categories": [],
+                "coupons": [],
+                "feeds": [],
             },
             {
                 "group_name": "宝妈好物分享群",
                 "date": datetime(2024, 6, 18, 0, 30, tzinfo=UTC),
                 "items": MIXED_ITEMS,
                 "categories": [],
+                "coupons": ORG_COUPONS[1:],
+                "feeds": [],
             },
         ),
         "live_soon": (

@@ -570,7 +570,7 @@ class VipFace:
             by = "updateTime" if "updateTimeStart" in model else "orderTime"
             start, end = _int(model.get(f"{by}Start"), -1), _int(model.get(f"{by}End"), -1)
             if start < 0 or end <= start or end - start > MAX_ORDER_WINDOW_MS:
-                raise _Refused("parameter", "查询时间段须大于 0 且不超过 10 天（毫秒时间戳）")
+                raise _Refused("parameter", "查询时间段须大于 0 且不超过 10 天（单位毫秒）")
             field_ = "lastUpdateTime" if by == "updateTime" else "orderTime"
             rows = [o for o in rows if start <= o[field_] <= end]
             rows.sort(key=lambda o: (o[field_], o["orderSn"]))

@@ -94,12 +94,12 @@ class FormGatewayClient:
         read: Callable[[Json], T],
         *,
         headers: dict[str, str] | None = None,
-        content: bytes | None = None,
+        body: bytes | None = None,
     ) -> T:
         """POST `form()` (signed anew each try) until `read` accepts the decoded object or the tries
         or the budget run out; `read` raises `Transient` for what deserves another try.
 
-        With `content`, that is the body (JSON, say, with its Content-Type in `headers`) and `form()`
+        With `body`, that is the request's body (JSON, say, with its Content-Type in `headers`) and `form()`
         goes in the query string instead (the vop gateway's shape)."""
         attempt = 0
         while True:
@@ -115,7 +115,7 @@ class FormGatewayClient:
                     self.url,
                     seconds=seconds,
                     gate=self.gate,
-                    **({"data": form()} if content is None else {"params": form(), "content": content}),
+                    **({"data": form()} if body is None else {"params": form(), "content": body}),
                     headers=headers,
                 )
                 if status >= 500:

@@ -143,7 +143,7 @@ class VipClient(FormGatewayClient):
             lambda: self.system_params(service, method, body),
             result,
             headers={"Content-Type": "application/json; charset=UTF-8"},
-            content=body.encode(),
+            body=body.encode(),
         )
 
     # -- goods -------------------------------------------------------------------------------------

@@ -294,7 +294,7 @@ class VipFace:
         parts = urlsplit(text if "://" in text else "https://" + text)
         host = (parts.hostname or "").lower()
         p: SandboxProduct | None = None
-        if host == "t.vip.com":
+        if host in ("t.vip.com", "click.union.vip.com"):  # our short links, under either host
             token = parts.path.strip("/")
             link = self.links.get(token)
             if link is not None:

@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MIN_PAGE = 10
+PASTED_KEPT = 1000
+"""Pasted links remembered for their goods until the group's link is made (oldest forgotten first)."""
 HOT, HIGH_COMMISSION = 1, 0
 """`goodsList` channelType: 1 出单爆款, 0 超高佣."""
 GOODS_PATH = re.compile(r"/(?:detail|product)-(\d{1,15})-(\d{5,25})\.html")
@@ -221,7 +223,10 @@ class VipLeague:
                     "code_unresolved", f"唯品会链接读不出商品（可能已失效或不是商品页）：{text}"
                 )
         product = await self.product(goods_id)
+        self._pasted.pop(product.product_id, None)
         self._pasted[product.product_id] = text
+        while len(self._pasted) > PASTED_KEPT:  # links found in the store's cache are never promoted here
+            self._pasted.pop(next(iter(self._pasted)))
         return product
 
     async def promote(self, product: Product, spot: Spot) -> PromotionLink:

@@ -91,7 +91,8 @@ def product_from_goods(goods: Json) -> Product:
     goods_id = str(goods.get("goodsId") or "")
     price = yuan_to_fen(goods.get("vipPrice"))
     market = yuan_to_fen(goods.get("marketPrice"))
-    store = goods.get("storeInfo") if isinstance(goods.get("storeInfo"), dict) else {}
+    store_info = goods.get("storeInfo")
+    store: Json = store_info if isinstance(store_info, dict) else {}
     images = [goods.get("goodsMainPicture"), goods.get("goodsThumbUrl")]
     images += list(goods.get("goodsCarouselPictures") or ())
     badges = []

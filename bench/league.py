@@ -10,8 +10,8 @@
    save.
 4. Taobao (the TOP face): TOP calls per cold keyword answered as a member sees it (search + a link
    and 淘口令 for each of the 3 results) and that round's p50/p99.
-5. JD and PDD: one cold keyword as a member's 「找」 makes it (search, then links for the top three,
-   caches empty), its league calls and p50/p99 for 1 and 16 concurrent callers.
+5. JD, PDD and Vipshop: one cold keyword as a member's 「找」 makes it (search, then links for the top
+   three, caches empty), its league calls and p50/p99 for 1 and 16 concurrent callers.
 6. Union (小程序联盟): the search → promotion material round for 1 and 16 callers, 100 groups racing
    for their first spot (each made exactly once), and order sync speed.
 
@@ -49,6 +49,7 @@ from bot.leagues.taobao.client import TopClient
 from bot.leagues.taobao.league import TaobaoLeague
 from bot.leagues.union.client import UnionClient
 from bot.leagues.union.league import UnionLeague
+from bot.leagues.vip.build import build_vip
 from bot.leagues.wechat.client import ChannelsClient
 from tuike_sandbox.pdd_face import DEFAULT_PID
 from tuike_sandbox.server import SandboxServer
@@ -216,18 +217,27 @@ def per_keyword(calls: Counter[str], n: int) -> dict[str, float]:
     return {league or "unnamed": round(count / n, 1) for league, count in sorted(calls.items())}
 
 
-LEAGUE_SETTINGS = parse_settings({"leagues": {"jd": {"enabled": True}, "pdd": {"enabled": True}}})
+LEAGUE_SETTINGS = parse_settings(
+    {"leagues": {"jd": {"enabled": True}, "pdd": {"enabled": True}, "vip": {"enabled": True}}}
+)
+BUILDS = {"jd": build_jd, "pdd": build_pdd, "vip": build_vip}
 
 
 async def cold_keywords(name: str, concurrency: int, rounds: int) -> dict[str, float]:
-    """`rounds` cold keywords on a fresh JD or PDD league each: search, then links for the top three."""
+    """`rounds` cold keywords on a fresh JD, PDD or Vipshop league each: search, then links for the top
+    three (Vipshop's for a group PID made first, as a group's first link would)."""
     async with SandboxServer() as sandbox:
-        build = build_jd if name == "jd" else build_pdd
-        spot = (
-            Spot("jd", pid="3100012345", tag=sub_union_id("bench"))
-            if name == "jd"
-            else Spot("pdd", pid=DEFAULT_PID, tag='{"uid":"bench"}')
-        )
+        build = BUILDS[name]
+        spots = {
+            "jd": Spot("jd", pid="3100012345", tag=sub_union_id("bench")),
+            "pdd": Spot("pdd", pid=DEFAULT_PID, tag='{"uid":"bench"}'),
+        }
+        if name == "vip":
+            maker = build_vip(LEAGUE_SETTINGS, sandbox.base_url, None)
+            pid, tag = await maker.choose_identity("bench", set())
+            await maker.aclose()
+            spots["vip"] = Spot("vip", pid=pid, tag=tag)
+        spot = spots[name]
         queue = iter(range(rounds))
         latencies: list[float] = []
         calls: list[int] = []
@@ -393,7 +403,7 @@ def main() -> None:
         f"{figures['least_calls_cold_keyword']})"
     )
     figures.update(asyncio.run(taobao(max(args.rounds // 5, 20))))
-    for name in ("jd", "pdd"):
+    for name in ("jd", "pdd", "vip"):
         for concurrency in (1, 16):
             figures.update(asyncio.run(cold_keywords(name, concurrency, max(args.rounds // 5, 20))))
     for concurrency in (1, 16):

@@ -1110,11 +1110,13 @@ def _faces() -> dict[str, FaceFactory]:
     from tuike_sandbox.jd_face import JdFace
     from tuike_sandbox.pdd_face import PddFace
     from tuike_sandbox.top_face import TopFace
+    from tuike_sandbox.vip_face import VipFace
 
     return {
         "/router/rest": TopFace,  # Taobao Open Platform (TOP) gateway
         "/routerjson": JdFace,  # JD union over JOS
         "/api/router": PddFace,  # Pinduoduo 多多进宝 router
+        "/vop": VipFace,  # Vipshop union over the vop gateway
     }
 
 

@@ -94,9 +94,13 @@ class FormGatewayClient:
         read: Callable[[Json], T],
         *,
         headers: dict[str, str] | None = None,
+        body: bytes | None = None,
     ) -> T:
         """POST `form()` (signed anew each try) until `read` accepts the decoded object or the tries
-        or the budget run out; `read` raises `Transient` for what deserves another try."""
+        or the budget run out; `read` raises `Transient` for what deserves another try.
+
+        With `body`, that is the request's body (JSON, say, with its Content-Type in `headers`) and `form()`
+        goes in the query string instead (the vop gateway's shape)."""
         attempt = 0
         while True:
             seconds = try_seconds(self.timeout)
@@ -111,7 +115,7 @@ class FormGatewayClient:
                     self.url,
                     seconds=seconds,
                     gate=self.gate,
-                    data=form(),
+                    **({"data": form()} if body is None else {"params": form(), "content": body}),
                     headers=headers,
                 )
                 if status >= 500:

@@ -12,6 +12,7 @@ from bot.leagues.pdd.plugin import PDD
 from bot.leagues.plugin import LeaguePlugin
 from bot.leagues.taobao.plugin import TAOBAO
 from bot.leagues.union.plugin import UNION
+from bot.leagues.vip.plugin import VIP
 from bot.leagues.wechat.plugin import CHANNELS
 
 LEAGUES: tuple[LeaguePlugin, ...] = (
@@ -20,6 +21,7 @@ LEAGUES: tuple[LeaguePlugin, ...] = (
     TAOBAO,
     JD,
     PDD,
+    VIP,
 )
 
 BY_NAME: dict[str, LeaguePlugin] = {plugin.name: plugin for plugin in LEAGUES}

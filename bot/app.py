@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from bot import redact
+from bot.chat import registry
 from bot.chat.base import (
     ChatChannel,
     ChatUnavailable,
@@ -32,7 +33,7 @@ from bot.chat.base import (
     Outgoing,
     Reply,
 )
-from bot.chat.console import ConsoleChannel
+from bot.chat.plugin import ChannelContext
 from bot.config import LoadedConfig, Settings, sandbox_in_real_chat
 from bot.handlers.help import HelpHandler
 from bot.handlers.ids import IdsHandler
@@ -90,9 +91,6 @@ def _import_serving_modules() -> None:
 log = logging.getLogger(__name__)
 
 APOLOGY = "哎呀，我这边出了点小问题，请稍后再试一次 🙏"
-
-PUSHLESS_CHANNELS = ("ilink",)
-"""Channels that never carry pushes: iLink may only answer a member who just wrote."""
 
 
 class StartRefused(Exception):
@@ -210,7 +208,7 @@ def build_router(
 def build_sender(settings: Settings, channel: ChatChannel) -> PacedSender:
     """The console has no account to protect, so it is not paced; a real chat account is."""
     push = settings.push
-    if channel.name == "console":
+    if not registry.capabilities_of(channel).paced:
         return PacedSender(
             channel.send, rate_per_minute=None, jitter=(0, 0), max_attempts=push.max_send_attempts
         )
@@ -251,56 +249,20 @@ def build_channel(
     kind: str | None = None,
     engine: Engine | None = None,
 ) -> ChatChannel:
-    """The channel of `kind` (default: the first configured). Raises ChatUnavailable when it cannot be
-    built here (e.g. the wechaty extra is not installed), with a message that says how to fix it."""
+    """The channel of `kind` (default: the first configured), built by its plug-in. Raises
+    ChatUnavailable when it cannot be built here (e.g. the wechaty extra is not installed), with a
+    message that says how to fix it."""
     kind = kind or settings.chat.kinds[0]
-    if kind == "console":
-        console = settings.chat.console
-        return ConsoleChannel(
-            bot_name=settings.bot.name, room=console.room, member=console.member, owner=console.owner
-        )
-    if kind == "wechaty":
-        from bot.chat.wechaty import WechatyChannel  # the legacy extra: imported only when chosen
-
-        wechaty = settings.chat.wechaty
-        greet = renderer is not None and wechaty.welcome_on_join
-        return WechatyChannel(
-            endpoint=wechaty.endpoint,
-            token=wechaty.token.get_secret_value(),
-            data_dir=settings.bot.data_dir,
-            log_level=settings.bot.log_level,
-            on_join=welcome_hook(renderer, settings.bot.name) if greet and renderer else None,
-        )
-    if kind == "gateway":
-        from bot.chat.gateway import GatewayChannel
-
-        gateway = settings.chat.gateway
-        return GatewayChannel(
-            base_url=gateway.base_url,
-            token=gateway.token.get_secret_value(),
-            app_id=gateway.app_id,
-            listen_host=gateway.listen_host,
-            listen_port=gateway.listen_port,
-            callback_url=gateway.callback_url,
-            bot_name=settings.bot.name,
-            engine=engine,
-            timeout=gateway.timeout_seconds,
-            max_body_bytes=gateway.max_body_bytes,
-            health_seconds=gateway.health_seconds,
-        )
-    if kind == "ilink":
-        from bot.chat.ilink import IlinkChannel
-
-        ilink = settings.chat.ilink
-        return IlinkChannel(
-            base_url=ilink.base_url,
-            token=ilink.token.get_secret_value(),
-            account=ilink.account,
-            engine=engine,
-            sends_per_user=ilink.sends_per_user,
-            timeout=ilink.timeout_seconds,
-        )
-    raise ChatUnavailable(f"chat kind {kind!r} is not available")
+    if kind not in registry.CHANNELS:
+        raise ChatUnavailable(f"chat kind {kind!r} is not available")
+    context = ChannelContext(
+        bot_name=settings.bot.name,
+        data_dir=settings.bot.data_dir,
+        log_level=settings.bot.log_level,
+        engine=engine,
+        welcome=welcome_hook(renderer, settings.bot.name) if renderer is not None else None,
+    )
+    return registry.plugin(kind).build(settings.chat.of(kind), context)
 
 
 def build_channels(
@@ -356,7 +318,7 @@ class App:
         # engine is open (a platform's channel keeps its state in the store); for it, a file already at the
         # newest schema is opened in the background and the first answers read the blocked list directly.
         self._store_file = None
-        if all(kind == "console" for kind in kinds):
+        if not any(registry.capabilities(kind).needs_store for kind in kinds):
             self._store_file = await asyncio.to_thread(peek.at_head, settings.database_url)
         if self._store_file is None:
             self.engine = await asyncio.to_thread(prepare_database, settings)
@@ -433,7 +395,7 @@ class App:
 
         # The console answers 帮助 and 我的ID at once; what needs the leagues waits until they are
         # built below. A channel logged in to a platform starts once everything is built.
-        if all(channel.name == "console" for channel in channels):
+        if not any(registry.capabilities_of(channel).needs_store for channel in channels):
             start_channels()
         try:
             await self._build(stack, serving, channels, renderer, tell_operator_via)
@@ -510,7 +472,8 @@ class App:
         several = len(channels) > 1
         for channel in channels:
             sender = self.senders[account_of(channel)]
-            if channel.name in PUSHLESS_CHANNELS:
+            capabilities = registry.capabilities_of(channel)
+            if not capabilities.can_push:
                 continue
             self.pushes[account_of(channel)] = PushService(
                 settings,
@@ -527,7 +490,10 @@ class App:
                 leagues=self.leagues,
                 league_spots=spots.for_group,
             )
-            if channel.name == "gateway" and settings.chat.gateway.welcome_on_join:
+            if (
+                capabilities.welcome == "paced"
+                and settings.chat.of(registry.kind_of(channel)).welcome_on_join
+            ):
                 channel.on_join = paced_welcome(welcome_hook(renderer, settings.bot.name), sender)  # type: ignore[attr-defined]
         self.push = self.pushes.get(account_of(channels[0]))
         if several:
@@ -594,7 +560,7 @@ class App:
         via = {
             account_of(c): pushing(self.senders[account_of(c)])
             for c in channels
-            if c.name not in PUSHLESS_CHANNELS
+            if registry.capabilities_of(c).may_write_first
         }
         unrecorded = next(iter(via.values()), None)
 

@@ -29,7 +29,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import httpx
 from sqlalchemy import Engine
@@ -40,6 +40,7 @@ from bot.chat.base import (
     Image,
     Incoming,
     LinkCard,
+    LoginHealth,
     MessageHandler,
     MiniProgramCard,
     Outgoing,
@@ -47,6 +48,10 @@ from bot.chat.base import (
 )
 from bot.chat.qr import show_login_qr
 from bot.store import chat_state
+
+if TYPE_CHECKING:
+    from bot.chat.ilink_settings import IlinkSettings
+    from bot.chat.plugin import ChannelContext
 
 log = logging.getLogger(__name__)
 
@@ -501,3 +506,23 @@ class IlinkChannel:
                 )
             raise
         context.sent += 1
+
+
+def build(settings: IlinkSettings, context: ChannelContext) -> IlinkChannel:
+    """The channel from its `[chat.ilink]` table (the registry's factory)."""
+    return IlinkChannel(
+        base_url=settings.base_url,
+        token=settings.token.get_secret_value(),
+        account=settings.account,
+        engine=context.engine,
+        sends_per_user=settings.sends_per_user,
+        timeout=settings.timeout_seconds,
+    )
+
+
+def login_health(settings: IlinkSettings, engine: Engine) -> LoginHealth:
+    """Logged out when no token is configured and none is kept from a QR login: it answers no one."""
+    who = "iLink 机器人"
+    if settings.token.get_secret_value():
+        return LoginHealth(True, who)
+    return LoginHealth(bool(chat_state.get(engine, f"ilink:{settings.account}", TOKEN_KEY)), who)

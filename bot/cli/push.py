@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from bot.chat import registry
 from bot.chat.base import Image, LinkCard, MiniProgramCard, Outgoing, Text
 from bot.cli.context import one_group, settings_of
 from bot.config import Settings
@@ -71,7 +72,9 @@ def daily(ctx: click.Context, group_name: str, dry_run: bool) -> None:
             renderer: Renderer = build_renderer(settings)
             # the group's own account sends (accounts own groups); a group from before accounts: the first
             kind = group.account.split(":", 1)[0] if group.account else None
-            if kind not in (None, *settings.chat.kinds) or kind == "ilink":
+            if kind is not None and (
+                kind not in settings.chat.kinds or not registry.capabilities(kind).can_push
+            ):
                 click.echo(f"「{group.name}」由 {group.account} 服务，这里的配置不能给它推送", err=True)
                 sys.exit(2)
             channel = build_channel(settings, kind=kind, engine=engine)

@@ -53,7 +53,6 @@ from bot.chat.base import (
     Incoming,
     JoinHook,
     LinkCard,
-    LoginHealth,
     MemberJoined,
     MessageHandler,
     MiniProgramCard,
@@ -819,13 +818,3 @@ def build(settings: GatewaySettings, context: ChannelContext) -> GatewayChannel:
         max_body_bytes=settings.max_body_bytes,
         health_seconds=settings.health_seconds,
     )
-
-
-def login_health(settings: GatewaySettings, engine: Engine) -> LoginHealth:
-    """The configured account as its channel last recorded it (`chat_state.AccountStatus`): a process
-    that never saw it log out (or never ran) counts it as logged in."""
-    status = chat_state.get_status(engine, settings.account)
-    who = f"微信网关账号 {settings.app_id}"
-    if status is None or status.online:
-        return LoginHealth(True, who)
-    return LoginHealth(False, who, since=status.since, why=status.why, stopped="群里的消息和推送都停了")

@@ -101,5 +101,6 @@ PLUGIN = ChannelPlugin(
         welcome="paced",
     ),
     env={"TUIKE_GATEWAY_TOKEN": "token"},
-    health="bot.chat.gateway:login_health",
+    health="bot.chat.gateway_check:login_health",
+    probe="bot.chat.gateway_check:probe",
 )

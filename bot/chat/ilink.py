@@ -526,3 +526,40 @@ def login_health(settings: IlinkSettings, engine: Engine) -> LoginHealth:
     if settings.token.get_secret_value():
         return LoginHealth(True, who)
     return LoginHealth(bool(chat_state.get(engine, f"ilink:{settings.account}", TOKEN_KEY)), who)
+
+
+async def probe(il: IlinkSettings, engine: Engine | None, call_seconds: float) -> list[tuple[bool, str]]:
+    """`tuike check`: does iLink take the bot token (configured, or kept from a QR login)?"""
+    account = f"ilink:{il.account}"
+    token = il.token.get_secret_value()
+    base_url = il.base_url
+    cursor = ""
+    if engine is not None:
+
+        def kept(key: str) -> str:
+            return chat_state.get(engine, account, key) or ""
+
+        token = token or await asyncio.to_thread(kept, TOKEN_KEY)
+        cursor = await asyncio.to_thread(kept, CURSOR_KEY)
+        base_url = await asyncio.to_thread(kept, "base_url") or base_url
+    if not token:
+        return [(True, "iLink: no bot token yet: `tuike run` shows the login QR code and keeps the token")]
+    client = IlinkClient(base_url, token, timeout=call_seconds)
+    try:
+        # the server holds a long poll with a good token and answers -14 at once with a bad one; the
+        # stored cursor is sent and not advanced, so the bot misses nothing
+        await client.get_updates(cursor, hold=3.0)
+    except httpx.TimeoutException:
+        return [(True, f"iLink: {base_url} accepted the bot token (long poll held)")]
+    except IlinkError as exc:
+        if exc.session_expired:
+            return [
+                (
+                    False,
+                    "iLink: the bot token has expired (errcode -14): `tuike run` shows a new login QR code",
+                )
+            ]
+        return [(False, f"iLink: {exc}")]
+    finally:
+        await client.aclose()
+    return [(True, f"iLink: {base_url} accepted the bot token")]

@@ -41,4 +41,5 @@ PLUGIN = ChannelPlugin(
     ),
     env={"TUIKE_ILINK_TOKEN": "token"},
     health="bot.chat.ilink:login_health",
+    probe="bot.chat.ilink:probe",
 )

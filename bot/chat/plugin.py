@@ -104,6 +104,12 @@ class ChannelPlugin:
     """"module:function" taking (its settings, an Engine) and returning `LoginHealth` (with
     `capabilities.login_health`): what the channel last recorded in the store, so the web console can
     tell even when it runs in another process than the channel."""
+    check: str = ""
+    """"module:function" taking its settings and returning `tuike check` lines [(ok, text)] that need no
+    network (e.g. an optional extra installed)."""
+    probe: str = ""
+    """"module:function", async, taking (its settings, an Engine or None, seconds per call) and
+    returning `tuike check` lines from one cheap call to the platform (each call given that timeout)."""
 
     def build(self, settings: Any, context: ChannelContext) -> ChatChannel:
         factory: Factory = _by_path(self.factory)
@@ -116,3 +122,13 @@ class ChannelPlugin:
             return None
         check: HealthCheck = _by_path(self.health)
         return check(settings, engine)
+
+    def check_offline(self, settings: Any) -> list[tuple[bool, str]]:
+        """`tuike check` lines that need no network (none when the channel declares no check)."""
+        return list(_by_path(self.check)(settings)) if self.check else []
+
+    async def check_online(
+        self, settings: Any, engine: Engine | None, call_seconds: float
+    ) -> list[tuple[bool, str]]:
+        """`tuike check` lines from one cheap call to the platform (none without a probe)."""
+        return list(await _by_path(self.probe)(settings, engine, call_seconds)) if self.probe else []

@@ -714,3 +714,10 @@ def build(settings: WechatySettings, context: ChannelContext) -> WechatyChannel:
         log_level=context.log_level,
         on_join=context.welcome if settings.welcome_on_join else None,
     )
+
+
+def check(settings: WechatySettings) -> list[tuple[bool, str]]:
+    """`tuike check`: the legacy extra this channel needs is installed."""
+    if wechaty_installed():
+        return [(True, "wechaty: the legacy extra is installed (python-wechaty 2022, unmaintained)")]
+    return [(False, f"wechaty: {INSTALL_HINT}")]

@@ -42,4 +42,5 @@ PLUGIN = ChannelPlugin(
     factory="bot.chat.wechaty:build",
     capabilities=Capabilities(sends_cards=True, sends_images=True, lists_groups=True, welcome="itself"),
     env={"TUIKE_WECHATY_TOKEN": "token"},
+    check="bot.chat.wechaty:check",
 )

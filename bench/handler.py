@@ -23,8 +23,8 @@ from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.app import build_deals, build_renderer, build_router
 from bot.chat.base import Incoming
+from bot.compose import build_deals, build_renderer, build_router
 from bot.config import parse_settings
 from bot.leagues.base import SearchQuery
 from bot.leagues.form_gateway import FormGatewayClient

@@ -160,8 +160,8 @@ def sandbox_process() -> tuple[subprocess.Popen[str], str]:
 
 async def member_answers(data_dir: Path, keywords: list[str]) -> Counter[str]:
     """League calls per league for `找 KEYWORD` in a fresh bot (its own sandbox, the given store)."""
-    from bot.app import build_deals, build_renderer, build_router
     from bot.chat.base import Incoming
+    from bot.compose import build_deals, build_renderer, build_router
     from bot.config import parse_settings
     from bot.leagues.setup import open_leagues
     from bot.store import db

@@ -23,8 +23,8 @@ import tempfile
 from contextlib import AsyncExitStack
 from pathlib import Path
 
-from bot.app import build_deals, build_renderer, build_router
 from bot.chat.base import Incoming
+from bot.compose import build_deals, build_renderer, build_router
 from bot.config import parse_settings
 from bot.leagues.base import PromotionLink, SearchQuery, Spot
 from bot.leagues.setup import open_leagues

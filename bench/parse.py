@@ -1,6 +1,6 @@
 """How fast the recogniser is on the two paths that matter.
 
-Ignore path: an unmentioned group chat line through the whole router the app builds (`bot.app.build_router`:
+Ignore path: an unmentioned group chat line through the whole router the app builds (`bot.compose.build_router`:
 the relevance gate, then — only for requests — middleware, help and the handlers), the way a channel
 calls it. Two kinds of chat: ordinary lines, and lines that start like a request (找了半天…, 买了个…,
 搜狗输入法…), which the old handler-side check made the slow case. Aim (issue 16): >= 1,000,000 msgs/s
@@ -24,8 +24,8 @@ import random
 import time
 from collections.abc import Callable
 
-from bot.app import build_router
 from bot.chat.base import Incoming, Reply
+from bot.compose import build_router
 from bot.config import parse_settings
 from bot.handlers.parse import find_product_refs, may_be_request
 from bot.render.engine import Renderer

@@ -27,8 +27,9 @@ from pathlib import Path
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from bot.app import APOLOGY, App
+from bot.app import App
 from bot.chat.base import Incoming, MessageHandler, Outgoing, Text
+from bot.compose import APOLOGY
 from bot.config import LoadedConfig, parse_settings
 from bot.store import db
 from bot.store.models import Group, RequestLog

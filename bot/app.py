@@ -1,9 +1,12 @@
-"""The composition root: reads the settings, builds every part, and runs the channels.
+"""`tuike run`: starts the channels, the pushes, order sync and the web console around one composition.
 
-One `tuike run` may serve several chat channels at once (`[chat] kind = ["gateway", "ilink"]`): they
-share the leagues, the store, the templates and the router, and each has its own paced sender (pacing
-is per account) and, where the platform allows pushes, its own push service that pushes only the
-groups its account serves.
+The parts are built by bot/compose.py; this module runs them. One `tuike run` may serve several chat
+channels at once (`[chat] kind = ["gateway", "ilink"]`): they share the leagues, the store, the
+templates and the router, and each has its own paced sender (pacing is per account) and, where the
+platform allows pushes, its own push service that pushes only the groups its account serves.
+
+Answer first, build after: the channels' senders and the router for 帮助 come first; the leagues, deals,
+pushes and order sync are imported in a worker thread and built by `App._build`.
 """
 
 from __future__ import annotations
@@ -15,55 +18,28 @@ import signal
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from functools import partial
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from bot import redact
-from bot.chat.base import (
-    ChatChannel,
-    ChatUnavailable,
-    Incoming,
-    JoinHook,
-    ListsGroups,
-    MemberJoined,
-    MessageHandler,
-    Outgoing,
-    Reply,
-)
-from bot.chat.console import ConsoleChannel
+from bot.chat import registry
+from bot.chat.base import ChatChannel, ChatUnavailable, Incoming, ListsGroups, MessageHandler, Outgoing, Reply
+from bot.compose import Composition, Notify, account_of, prepare_database
 from bot.config import LoadedConfig, Settings, sandbox_in_real_chat
-from bot.handlers.help import HelpHandler
-from bot.handlers.ids import IdsHandler
-from bot.handlers.parse import may_be_request
-from bot.handlers.ratelimit import Limit, LimitRequests, RateLimiter
-from bot.handlers.router import (
-    BlockedRooms,
-    CatchErrors,
-    DropDuplicates,
-    GroupAllowList,
-    Handler,
-    Router,
-    ignore_self,
-)
-from bot.handlers.smalltalk import SmallTalkHandler
+from bot.handlers.router import BlockedRooms, Handler
 from bot.push.sender import PacedSender
-from bot.render.engine import Renderer
+from bot.render import Renderer
 from bot.store import peek
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from bot.handlers.deals import DealsHandler, LateSend
-    from bot.handlers.sharer import SharerLookup
-    from bot.handlers.spots import GroupSpots
+    from bot.handlers.deals import LateSend
     from bot.jobs import Jobs
     from bot.leagues.base import League
-    from bot.leagues.linkcache import LinkCache
     from bot.orders.sync import OrderSync
     from bot.push.service import PushService
-    from bot.store.requests import RequestRecorder
 
 SERVING_MODULES = (
     "bot.leagues.setup",
@@ -74,10 +50,10 @@ SERVING_MODULES = (
     "bot.handlers.sharer",
     "bot.handlers.spots",
     "bot.handlers.subscribe",
-    "bot.jobs.plan",
     "bot.orders.notice",
     "bot.orders.sync",
     "bot.push.service",
+    "bot.jobs.plan",
     "bot.store.requests",
 )
 """What the bot needs beyond answering 帮助 (the leagues and their HTTP client, deals, pushes and their
@@ -90,11 +66,6 @@ def _import_serving_modules() -> None:
 
 
 log = logging.getLogger(__name__)
-
-APOLOGY = "哎呀，我这边出了点小问题，请稍后再试一次 🙏"
-
-PUSHLESS_CHANNELS = ("ilink",)
-"""Channels that never carry pushes: iLink may only answer a member who just wrote."""
 
 
 class StartRefused(Exception):
@@ -110,205 +81,6 @@ def setup_logging(settings: Settings) -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     redact.register(*redact.secret_values(settings))
     redact.install()
-
-
-def prepare_database(settings: Settings) -> Engine:
-    """Open the database; an SQLite file is upgraded in place (PostgreSQL needs `tuike db upgrade`)."""
-    from bot.store import db
-
-    engine = db.make_engine(settings.database_url)
-    if db.is_sqlite(settings.database_url):
-        before, after = db.upgrade(engine)
-        if before != after:
-            log.info("database %s upgraded from %s to %s", engine.url.database, before or "empty", after)
-    else:
-        current = db.current_revision(engine)
-        if current != db.head_revision():
-            raise RuntimeError(
-                f"database schema is at {current or 'empty'}, the code needs {db.head_revision()}: "
-                "run `tuike db upgrade` first"
-            )
-    return engine
-
-
-def build_renderer(settings: Settings, notify: Callable[[str], None] | None = None) -> Renderer:
-    return Renderer(
-        settings.templates_dir,
-        timezone=settings.bot.timezone,
-        max_chars=settings.templates.max_message_chars,
-        notify=notify,
-    )
-
-
-def build_deals(
-    settings: Settings,
-    renderer: Renderer,
-    engine: Engine | None,
-    leagues: dict[str, League],
-    recorder: RequestRecorder,
-    links: LinkCache | None = None,
-    spots: GroupSpots | None = None,
-    late: LateSend | None = None,
-) -> DealsHandler:
-    from bot.handlers.deals import DealsHandler
-    from bot.handlers.spots import GroupSpots
-    from bot.leagues.linkcache import LinkCache
-    from bot.leagues.setup import default_spots, spot_issuers
-
-    deals = settings.deals
-    return DealsHandler(
-        leagues=leagues,
-        renderer=renderer,
-        links=links or LinkCache(engine, ttl=timedelta(hours=deals.link_ttl_hours)),
-        spots=spots or GroupSpots(engine, default_spots(settings), issuers=spot_issuers(leagues)),
-        limiter=None,  # every reply is counted in the router: `build_router`
-        recorder=recorder,
-        settings=deals,
-        late=late,
-    )
-
-
-def build_router(
-    settings: Settings,
-    renderer: Renderer,
-    *handlers: Handler,
-    limiter: RateLimiter | None = None,
-    engine: Engine | None = None,
-    blocked: BlockedRooms | None = None,
-) -> Router:
-    """The groups the operator blocked are read by `blocked`, else from `engine` (neither: none is)."""
-    deals = settings.deals
-    if blocked is None and engine is not None:
-        from bot.store.groups import blocked_rooms
-
-        blocked = BlockedRooms(partial(blocked_rooms, engine))
-    limiter = limiter or RateLimiter(
-        Limit(deals.member_requests, deals.member_window_seconds),
-        Limit(deals.group_requests, deals.group_window_seconds),
-    )
-    return Router(
-        relevant=lambda m: m.mentioned or not m.is_group or may_be_request(m.text),
-        handlers=[
-            HelpHandler(renderer, settings.bot.name),
-            IdsHandler(renderer, settings.bot.operators),
-            *handlers,
-            SmallTalkHandler(renderer),
-        ],
-        middleware=[
-            CatchErrors(lambda: APOLOGY),
-            ignore_self,
-            DropDuplicates(),
-            GroupAllowList(settings.chat.allowed_groups, blocked),
-            LimitRequests(
-                limiter,
-                renderer,
-                keyword_needs_mention=deals.keyword_needs_mention,
-                operators=settings.bot.operators,
-            ),
-        ],
-    )
-
-
-def build_sender(settings: Settings, channel: ChatChannel) -> PacedSender:
-    """The console has no account to protect, so it is not paced; a real chat account is."""
-    push = settings.push
-    if channel.name == "console":
-        return PacedSender(
-            channel.send, rate_per_minute=None, jitter=(0, 0), max_attempts=push.max_send_attempts
-        )
-    return PacedSender(
-        channel.send,
-        rate_per_minute=push.rate_per_minute,
-        jitter=(push.jitter_min_seconds, push.jitter_max_seconds),
-        max_attempts=push.max_send_attempts,
-        push_share=push.push_share,
-    )
-
-
-def welcome_hook(renderer: Renderer, bot_name: str) -> JoinHook:
-    """Greets new group members with the `welcome` template; when it cannot be rendered, only logs."""
-
-    async def welcome(joined: MemberJoined) -> Reply | None:
-        context = {
-            "member_name": "、".join(joined.member_names),
-            "group_name": joined.chat_name,
-            "bot_name": bot_name,
-        }
-        try:
-            text = await renderer.render_async("welcome", context, group=joined.chat_id)
-        except Exception as exc:
-            log.warning(
-                "no welcome in %s: template 'welcome' failed: %s: %s", joined.chat_id, type(exc).__name__, exc
-            )
-            return None
-        return Reply.text(text) if text else None
-
-    return welcome
-
-
-def build_channel(
-    settings: Settings,
-    renderer: Renderer | None = None,
-    *,
-    kind: str | None = None,
-    engine: Engine | None = None,
-) -> ChatChannel:
-    """The channel of `kind` (default: the first configured). Raises ChatUnavailable when it cannot be
-    built here (e.g. the wechaty extra is not installed), with a message that says how to fix it."""
-    kind = kind or settings.chat.kinds[0]
-    if kind == "console":
-        console = settings.chat.console
-        return ConsoleChannel(
-            bot_name=settings.bot.name, room=console.room, member=console.member, owner=console.owner
-        )
-    if kind == "wechaty":
-        from bot.chat.wechaty import WechatyChannel  # the legacy extra: imported only when chosen
-
-        wechaty = settings.chat.wechaty
-        greet = renderer is not None and wechaty.welcome_on_join
-        return WechatyChannel(
-            endpoint=wechaty.endpoint,
-            token=wechaty.token.get_secret_value(),
-            data_dir=settings.bot.data_dir,
-            log_level=settings.bot.log_level,
-            on_join=welcome_hook(renderer, settings.bot.name) if greet and renderer else None,
-        )
-    if kind == "gateway":
-        from bot.chat.gateway import GatewayChannel
-
-        gateway = settings.chat.gateway
-        return GatewayChannel(
-            base_url=gateway.base_url,
-            token=gateway.token.get_secret_value(),
-            app_id=gateway.app_id,
-            listen_host=gateway.listen_host,
-            listen_port=gateway.listen_port,
-            callback_url=gateway.callback_url,
-            bot_name=settings.bot.name,
-            engine=engine,
-            timeout=gateway.timeout_seconds,
-            max_body_bytes=gateway.max_body_bytes,
-            health_seconds=gateway.health_seconds,
-        )
-    if kind == "ilink":
-        from bot.chat.ilink import IlinkChannel
-
-        ilink = settings.chat.ilink
-        return IlinkChannel(
-            base_url=ilink.base_url,
-            token=ilink.token.get_secret_value(),
-            account=ilink.account,
-            engine=engine,
-            sends_per_user=ilink.sends_per_user,
-            timeout=ilink.timeout_seconds,
-        )
-    raise ChatUnavailable(f"chat kind {kind!r} is not available")
-
-
-def build_channels(
-    settings: Settings, renderer: Renderer | None = None, engine: Engine | None = None
-) -> list[ChatChannel]:
-    return [build_channel(settings, renderer, kind=kind, engine=engine) for kind in settings.chat.kinds]
 
 
 @dataclass
@@ -328,9 +100,9 @@ class App:
     pushes: dict[str, PushService] = field(default_factory=dict, init=False)
     """Chat account → its push service (channels that carry pushes only)."""
     orders: OrderSync | None = field(default=None, init=False)
-    """Order sync over the leagues (scheduled when `[orders] enabled`)."""
     jobs: Jobs | None = field(default=None, init=False)
     """The process's one job list (`bot.jobs`): pushes, broadcasts, order sync, login health."""
+    """Order sync over the leagues (scheduled when `[orders] enabled`)."""
     on_ready: Callable[[], None] | None = None
     """Called once everything is built (the console may be answering 帮助 already; a channel logged in to
     a platform starts listening just after)."""
@@ -341,6 +113,13 @@ class App:
     """Set once the web console serves, or failed to (then `web_url` stays empty)."""
     _store_file: Path | None = field(default=None, init=False)
     """The SQLite file read directly (`bot.store.peek`) while the engine opens in the background."""
+
+    parts: Composition | None = field(default=None, init=False)
+    """What this run is built from (bot/compose.py), once `run` has started."""
+    _notices: set[asyncio.Task[None]] = field(default_factory=set, init=False)
+    """The operator's notices on their way to the admin chat."""
+    _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False)
+    """The loop `run` runs on: the renderer's worker threads hand it the operator's notices."""
 
     @property
     def settings(self) -> Settings:
@@ -356,11 +135,11 @@ class App:
         refusal = sandbox_in_real_chat(settings, kinds)
         if refusal:
             raise StartRefused(refusal)
-        # Off the loop: migrations, and the file reads of `peek`. Only the console can answer before the
-        # engine is open (a platform's channel keeps its state in the store); for it, a file already at the
+        # Off the loop: migrations, and the file reads of `peek`. Only a channel that keeps no state in
+        # the store (the console) can answer before the engine is open; for it, a file already at the
         # newest schema is opened in the background and the first answers read the blocked list directly.
         self._store_file = None
-        if all(kind == "console" for kind in kinds):
+        if not any(registry.capabilities(kind).needs_store for kind in kinds):
             self._store_file = await asyncio.to_thread(peek.at_head, settings.database_url)
         if self._store_file is None:
             self.engine = await asyncio.to_thread(prepare_database, settings)
@@ -376,54 +155,63 @@ class App:
         assert self.engine is not None
         return blocked_rooms(self.engine)
 
-    async def _serve(self, stack: AsyncExitStack) -> None:
-        settings = self.settings
-        notices: set[asyncio.Task[None]] = set()
-        loop = asyncio.get_running_loop()
+    def _tell_operator_via(self, channel: ChatChannel) -> Notify:
+        """Trouble goes to the admin chat through `channel` when one is configured (and always to the
+        log). Called from the render worker threads too, hence `call_soon_threadsafe`."""
+        loop = self._loop
+        assert loop is not None, "called before `run` started"
+        admin_chat = self.settings.bot.admin_chat
 
-        def tell_operator_via(channel: ChatChannel) -> Callable[[str], None]:
-            def send_notice(admin_chat: str, text: str) -> None:
-                task = loop.create_task(channel.send(Outgoing(admin_chat, Reply.text(text))))
-                notices.add(task)
-                task.add_done_callback(notices.discard)
+        def send_notice(text: str) -> None:
+            task = loop.create_task(channel.send(Outgoing(admin_chat, Reply.text(text))))
+            self._notices.add(task)
+            task.add_done_callback(self._notices.discard)
 
-            def tell_operator(text: str) -> None:
-                """Trouble goes to the admin chat when one is configured (and always to the log).
-                Called from the render worker threads too, hence `call_soon_threadsafe`."""
-                log.warning("%s", text)
-                if settings.bot.admin_chat:
-                    loop.call_soon_threadsafe(send_notice, settings.bot.admin_chat, text)
+        def tell_operator(text: str) -> None:
+            log.warning("%s", text)
+            if admin_chat:
+                loop.call_soon_threadsafe(send_notice, text)
 
-            return tell_operator
+        return tell_operator
 
-        first_channel: list[ChatChannel] = []
-        renderer = build_renderer(settings, lambda text: tell_operator_via(first_channel[0])(text))
+    def _open_channels(self, parts: Composition) -> list[ChatChannel]:
+        """The given channel, or the configured ones; each gets its paced sender, started at once (the
+        console answers while the rest is built)."""
         if self.channel is not None:
             channels = [self.channel]
         else:
             try:
-                channels = build_channels(settings, renderer, self.engine)
+                channels = [parts.channel(kind, greet=True) for kind in self.settings.chat.kinds]
             except (ChatUnavailable, ValueError) as exc:
                 raise StartRefused(str(exc)) from None
-        first_channel.append(channels[0])
         self.channels, self.channel = channels, channels[0]
-        for channel in channels:  # the senders first: the console answers while the rest is built
-            sender = self.senders[account_of(channel)] = build_sender(settings, channel)
+        for channel in channels:
+            sender = self.senders[account_of(channel)] = parts.sender(channel)
             sender.start()
         self.sender = self.senders[account_of(channels[0])]
+        return channels
+
+    def _answer_on(self, channel: ChatChannel, router: Handler) -> MessageHandler:
+        sender = self.senders[account_of(channel)]
+
+        async def on_message(message: Incoming) -> None:
+            reply = await router(message)
+            if reply:
+                await sender.reply(Outgoing(message.chat_id, reply, reply_to=message))
+
+        return on_message
+
+    async def _serve(self, stack: AsyncExitStack) -> None:
+        self._loop = asyncio.get_running_loop()
+        parts = self.parts = Composition(
+            self.settings,
+            self.engine,
+            leagues=self.leagues,
+            notify=lambda text: self._tell_operator_via(self.channels[0])(text),
+        )
+        channels = self._open_channels(parts)
         serving = _Serving()
-        router = build_router(settings, renderer, serving, blocked=BlockedRooms(self._read_blocked))
-
-        def answer_on(channel: ChatChannel) -> MessageHandler:
-            sender = self.senders[account_of(channel)]
-
-            async def on_message(message: Incoming) -> None:
-                reply = await router(message)
-                if reply:
-                    await sender.reply(Outgoing(message.chat_id, reply, reply_to=message))
-
-            return on_message
-
+        router = parts.router(serving, blocked=BlockedRooms(self._read_blocked))
         runs: dict[asyncio.Task[None], ChatChannel] = {}
         signals: list[_SignalStop] = []
 
@@ -431,213 +219,121 @@ class App:
             signals.append(_SignalStop(self.stop_channels))  # from now on SIGINT/SIGTERM stop the channels
             for channel in channels:
                 task = asyncio.create_task(
-                    channel.run(answer_on(channel)), name=f"channel-{account_of(channel)}"
+                    channel.run(self._answer_on(channel, router)), name=f"channel-{account_of(channel)}"
                 )
                 runs[task] = channel
 
         # The console answers 帮助 and 我的ID at once; what needs the leagues waits until they are
         # built below. A channel logged in to a platform starts once everything is built.
-        if all(channel.name == "console" for channel in channels):
+        if not any(registry.capabilities_of(channel).needs_store for channel in channels):
             start_channels()
         try:
-            await self._build(stack, serving, channels, renderer, tell_operator_via)
+            await self._build(stack, parts, serving, channels)
             if not runs:
                 start_channels()
-            for channel in channels:  # every group the accounts are in, not only those that asked
-                if isinstance(channel, ListsGroups):
-                    assert self.engine is not None  # opened by `_build`
-                    found = asyncio.create_task(discover_groups(self.engine, channel), name="discover-groups")
-                    stack.push_async_callback(_finish, found)
+            self._discover_groups(stack, channels)
             await self._wait(runs, several=len(channels) > 1)
         finally:
-            for task in runs:
-                if not task.done():
-                    task.cancel()
-            for installed in signals:
-                await installed.close()
-            # finish the message in flight; queued pushes stay unclaimed for the next start
-            for sender in self.senders.values():
-                await sender.close(drain=False)
-            if notices:  # let the operator's notices out before the channels close
-                await asyncio.wait(set(notices), timeout=5)
-            if runs:
-                await self.stop_channels()
+            await self._wind_down(runs, signals)
+
+    async def _wind_down(
+        self, runs: dict[asyncio.Task[None], ChatChannel], signals: list[_SignalStop]
+    ) -> None:
+        for task in runs:
+            if not task.done():
+                task.cancel()
+        for installed in signals:
+            await installed.close()
+        # finish the message in flight; queued pushes stay unclaimed for the next start
+        for sender in self.senders.values():
+            await sender.close(drain=False)
+        if self._notices:  # let the operator's notices out before the channels close
+            await asyncio.wait(set(self._notices), timeout=5)
+        if runs:
+            await self.stop_channels()
+
+    def _discover_groups(self, stack: AsyncExitStack, channels: list[ChatChannel]) -> None:
+        """Every group the accounts are in, not only those that asked (off the start-up path)."""
+        for channel in channels:
+            if isinstance(channel, ListsGroups):
+                assert self.engine is not None  # opened by `_build`
+                found = asyncio.create_task(discover_groups(self.engine, channel), name="discover-groups")
+                stack.push_async_callback(_finish, found)
 
     async def _build(
-        self,
-        stack: AsyncExitStack,
-        serving: _Serving,
-        channels: list[ChatChannel],
-        renderer: Renderer,
-        tell_operator_via: Callable[[ChatChannel], Callable[[str], None]],
+        self, stack: AsyncExitStack, parts: Composition, serving: _Serving, channels: list[ChatChannel]
     ) -> None:
         """Everything beyond 帮助: the leagues, deals, subscriptions, pushes, order sync, the web console."""
         settings = self.settings
         await asyncio.to_thread(_import_serving_modules)  # off the loop, and off the console's first answer
         if self.engine is None:
             self.engine = await asyncio.to_thread(prepare_database, settings)
-        from bot.handlers.money import MoneyHandler
-        from bot.handlers.rebate import RebateHandler
-        from bot.handlers.sharer import SharerHandler
-        from bot.handlers.spots import GroupSpots
-        from bot.handlers.subscribe import SubscribeHandler
+        parts.engine = self.engine
         from bot.jobs import Jobs, plan
-        from bot.leagues.linkcache import LinkCache
-        from bot.leagues.setup import default_spots, open_leagues, spot_issuers
-        from bot.orders.notice import notify_paid
-        from bot.orders.sync import OrderSync
-        from bot.push.service import PushService, daily_source, group_spot
+        from bot.leagues.capabilities import TellsOperator
         from bot.store.requests import RequestRecorder
 
-        if not self.leagues:
-            self.leagues = await open_leagues(settings, self.engine, stack)
-        for league_with_notices in self.leagues.values():  # e.g. the union's spots running out
-            set_notice = getattr(league_with_notices, "set_operator_notice", None)
-            if set_notice is not None:
-                set_notice(tell_operator_via(channels[0]))
+        self.leagues = await parts.open_leagues(stack)
+        for league in self.leagues.values():  # e.g. the union's spots running out
+            if isinstance(league, TellsOperator):
+                league.set_operator_notice(self._tell_operator_via(channels[0]))
         recorder = RequestRecorder(self.engine)
         stack.push_async_callback(recorder.close)
-        links = LinkCache(self.engine, ttl=timedelta(hours=settings.deals.link_ttl_hours))
-        spots = GroupSpots(self.engine, default_spots(settings), issuers=spot_issuers(self.leagues))
+        deals = parts.deals(recorder, self._late_sender(channels[0]))
+        stack.push_async_callback(deals.aclose)
+        self.jobs = Jobs(settings.bot.timezone)
+        self.pushes = parts.pushes(channels, self.senders, self._tell_operator_via, jobs=self.jobs)
+        for channel in channels:
+            parts.welcome(channel, self.senders[account_of(channel)])
+        self.push = self.pushes.get(account_of(channels[0]))
+        if len(channels) > 1:
+            log.info("serving %s", ", ".join(account_of(c) for c in channels))
+        serving.serve([*parts.commands(self._jobs_changed, self._next_runs), deals])
+        self.orders = parts.order_sync(after=parts.paid_notices(channels, self.senders))
+        await self._warn_misnamed_groups()
+        # pushes catch up, then every periodic job starts on the one scheduler (`bot.jobs.plan`)
+        await plan.start(
+            self.jobs, settings, stack, pushes=self.pushes, orders=self.orders, channels=channels
+        )
+        self.renderer = parts.renderer
+        if settings.web.enabled:
+            web = asyncio.create_task(self._serve_web(stack), name="web-console-start")
+            stack.push_async_callback(_finish, web)
+        if self.on_ready is not None:
+            self.on_ready()
 
+    def _late_sender(self, first: ChatChannel) -> LateSend:
         async def late(message: Incoming, reply: Reply) -> None:
             """An answer that missed the deadline goes out through the sender of the account it came in on."""
-            sender = self.senders.get(message.account) or self.senders[account_of(channels[0])]
+            sender = self.senders.get(message.account) or self.senders[account_of(first)]
             try:
                 await sender.reply(Outgoing(message.chat_id, reply, reply_to=message))
             except RuntimeError:  # stopping: the sender takes no more work
                 log.info("late answer to %s dropped: stopping", message.chat_id)
 
-        deals = build_deals(settings, renderer, self.engine, self.leagues, recorder, links, spots, late)
-        stack.push_async_callback(deals.aclose)
-        league = self.leagues.get("channels")
-        daily_league, daily_spots = daily_source(settings, self.leagues, spots)
-        several = len(channels) > 1
-        self.jobs = Jobs(settings.bot.timezone)
-        for channel in channels:
-            sender = self.senders[account_of(channel)]
-            if channel.name in PUSHLESS_CHANNELS:
-                continue
-            self.pushes[account_of(channel)] = PushService(
-                settings,
-                self.engine,
-                league,
-                renderer,
-                sender,
-                links,
-                group_spot(settings),
-                notify=tell_operator_via(channel),
-                account=account_of(channel),
-                daily_league=daily_league,
-                daily_spots=daily_spots,
-                leagues=self.leagues,
-                league_spots=spots.for_group,
-                jobs=self.jobs,
-            )
-            if channel.name == "gateway" and settings.chat.gateway.welcome_on_join:
-                channel.on_join = paced_welcome(welcome_hook(renderer, settings.bot.name), sender)  # type: ignore[attr-defined]
-        self.push = self.pushes.get(account_of(channels[0]))
-        if several:
-            log.info("serving %s", ", ".join(account_of(c) for c in channels))
+        return late
 
-        def jobs_changed() -> None:
-            for push in self.pushes.values():
-                push.jobs_changed()
+    def _jobs_changed(self) -> None:
+        for push in self.pushes.values():
+            push.jobs_changed()
 
-        def next_runs() -> dict[tuple[int, str], datetime]:
-            runs: dict[tuple[int, str], datetime] = {}
-            for push in self.pushes.values():
-                runs.update(push.next_runs())
-            return runs
+    def _next_runs(self) -> dict[tuple[int, str], datetime]:
+        runs: dict[tuple[int, str], datetime] = {}
+        for push in self.pushes.values():
+            runs.update(push.next_runs())
+        return runs
 
-        subscribe = SubscribeHandler(
-            engine=self.engine,
-            renderer=renderer,
-            league=league,
-            groups=spots,
-            operators=settings.bot.operators,
-            default_time=settings.push.default_time,
-            on_change=jobs_changed,
-            next_runs=next_runs,
-            deadline=settings.deals.answer_deadline_seconds,
-            talents=settings.leagues.channels.talents,
-            remind_minutes=settings.push.live_remind_minutes,
-        )
-        money = MoneyHandler(
-            engine=self.engine,
-            renderer=renderer,
-            groups=spots,
-            operators=settings.bot.operators,
-            timezone=settings.bot.timezone,
-            owner_share_percent=settings.rebate.owner_share_percent,
-        )
-        sharer = SharerHandler(
-            engine=self.engine,
-            renderer=renderer,
-            groups=spots,
-            league=cast("SharerLookup | None", league if hasattr(league, "sharer_status") else None),
-            operators=settings.bot.operators,
-            mini_program_appid=settings.leagues.channels.mini_program_appid,
-            deadline=settings.deals.answer_deadline_seconds,
-        )
-        handlers: list[Handler] = [subscribe, money, sharer]
-        if settings.rebate.enabled:
-            handlers.append(
-                RebateHandler(
-                    engine=self.engine, share_percent=settings.rebate.share_percent, renderer=renderer
-                )
-            )
-        serving.serve([*handlers, deals])
-        engine = self.engine
-
-        # paid notices go out through the account the member bound through; those bound before accounts
-        # were recorded, through the first account that may write first
-        def pushing(sender: PacedSender) -> Callable[[str, str], Awaitable[None]]:
-            async def send(chat_id: str, text: str) -> None:
-                sender.push(Outgoing(chat_id, Reply.text(text)))
-
-            return send
-
-        via = {
-            account_of(c): pushing(self.senders[account_of(c)])
-            for c in channels
-            if c.name not in PUSHLESS_CHANNELS
-        }
-        unrecorded = next(iter(via.values()), None)
-
-        async def paid_notices(_synced: object) -> None:
-            if unrecorded is not None:
-                await notify_paid(engine, unrecorded, renderer, via=via)
-
-        self.orders = OrderSync(
-            self.engine,
-            self.leagues,
-            overlap=timedelta(minutes=settings.orders.overlap_minutes),
-            lookback=timedelta(days=settings.orders.lookback_days),
-            budget=settings.orders.budget_seconds,
-            rebate=settings.rebate.enabled,
-            after=paid_notices if settings.rebate.enabled and settings.rebate.notify_paid else None,
-        )
+    async def _warn_misnamed_groups(self) -> None:
         from bot.store.groups import named_not_by_id
 
-        misnamed = await asyncio.to_thread(named_not_by_id, self.engine, settings.chat.allowed_groups)
+        assert self.engine is not None
+        misnamed = await asyncio.to_thread(named_not_by_id, self.engine, self.settings.chat.allowed_groups)
         for name, room_id in misnamed.items():
             log.warning(
                 "[chat] allowed_groups lists %r, a group name: only room ids count (this group is %s)",
                 name,
                 room_id,
             )
-        # pushes catch up, then every periodic job starts on the one scheduler (`bot.jobs.plan`)
-        await plan.start(
-            self.jobs, settings, stack, pushes=self.pushes, orders=self.orders, channels=channels
-        )
-
-        self.renderer = renderer
-        if settings.web.enabled:
-            web = asyncio.create_task(self._serve_web(stack), name="web-console-start")
-            stack.push_async_callback(_finish, web)
-        if self.on_ready is not None:
-            self.on_ready()
 
     async def _wait(self, runs: dict[asyncio.Task[None], ChatChannel], *, several: bool) -> None:
         """Until one channel ends (console input closed, a fatal error): then the others are stopped."""
@@ -657,19 +353,10 @@ class App:
     async def _serve_web(self, stack: AsyncExitStack) -> None:
         """The operator console beside the channels; a taken port costs the console, not the bot.
         Imported in a thread: Starlette and the console's pages stay off the start-up path."""
-        assert self.engine is not None and self.renderer is not None
         try:
             server = await asyncio.to_thread(importlib.import_module, "bot.web.server")
-            from bot.web.services import WebServices
-
-            services = WebServices(
-                self.settings,
-                self.engine,
-                self.renderer,
-                leagues=self.leagues,
-                pushes=self.pushes,
-                orders=self.orders,
-            )
+            assert self.parts is not None
+            services = self.parts.web_services(pushes=self.pushes, orders=self.orders)
             try:
                 console = await server.start_web(services)
             except server.ListenError as exc:
@@ -734,23 +421,6 @@ async def discover_groups(engine: Engine, channel: ListsGroups) -> None:
         log.warning("groups of %s not listed: %s: %s", account, type(exc).__name__, exc)
         return
     log.info("%s is in %d group(s)", account, seen)
-
-
-def account_of(channel: ChatChannel) -> str:
-    """The channel's chat account; a channel written before accounts existed is named by its kind."""
-    return str(getattr(channel, "account", "") or channel.name)
-
-
-def paced_welcome(welcome: JoinHook, sender: PacedSender) -> JoinHook:
-    """A join hook that sends the welcome through the account's paced sender (and so returns None)."""
-
-    async def greet(joined: MemberJoined) -> Reply | None:
-        reply = await welcome(joined)
-        if reply:
-            await sender.reply(Outgoing(joined.chat_id, reply))
-        return None
-
-    return greet
 
 
 class _SignalStop:

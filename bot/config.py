@@ -38,13 +38,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
     create_model,
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from bot.redact import MASK, mask_url
 
@@ -183,124 +182,54 @@ class BotSettings(_Section):
         return value
 
 
-class ConsoleSettings(_Section):
-    room: str = Field("测试群", min_length=1)
-    member: str = Field("小明", min_length=1)
-    owner: str = Field("群主", min_length=1)
-
-
-class WechatySettings(_Section):
-    endpoint: str = ""
-    token: SecretStr = SecretStr("")
-    welcome_on_join: bool = False
-
-    @field_validator("endpoint")
-    @classmethod
-    def _host_port(cls, value: str) -> str:
-        if value and not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+:\d{1,5}", value):
-            raise ValueError("host:port of the puppet service, e.g. '127.0.0.1:8788'")
-        return value
-
-
-CHAT_KINDS = ("console", "wechaty", "gateway", "ilink")
-REAL_CHAT_KINDS = ("wechaty", "gateway", "ilink")
 _LISTEN = re.compile(r"(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})")
 
-
-class GatewaySettings(_Section):
-    """An iPad-protocol HTTP gateway in the GeWe shape: REST out, a webhook in (docs/wechat.md)."""
-
-    base_url: str = ""
-    """The gateway's API root; calls go to {base_url}/message/postText and so on."""
-    token: SecretStr = SecretStr("")
-    """Sent as X-GEWE-TOKEN on every call."""
-    app_id: str = ""
-    """The logged-in account's appId on the gateway."""
-    listen: str = "127.0.0.1:8701"
-    """host:port of the bot's webhook server."""
-    callback_url: str = ""
-    """The URL the gateway should call; default http://{listen}/gateway/callback."""
-    welcome_on_join: bool = False
-    timeout_seconds: float = Field(10.0, gt=0, le=120)
-    max_body_bytes: int = Field(1_048_576, ge=1024, le=64 * 1_048_576)
-    health_seconds: float = Field(300.0, ge=5, le=3600)
-    """How often the bot asks the gateway whether the account is still logged in (a dropped account is
-    logged, shown in the web console, and its QR login shown again)."""
-
-    @field_validator("base_url", "callback_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if value and not re.fullmatch(r"https?://[^\s]+", value):
-            raise ValueError("an http(s):// URL")
-        return value.rstrip("/")
-
-    @field_validator("listen")
-    @classmethod
-    def _listen(cls, value: str) -> str:
-        found = _LISTEN.fullmatch(value)
-        if not found or not 0 <= int(found["port"]) < 65536:
-            raise ValueError("host:port for the webhook server, e.g. '127.0.0.1:8701'")
-        return value
-
-    @model_validator(mode="after")
-    def _callback_for_a_wildcard_listen(self) -> GatewaySettings:
-        if self.listen_host in ("0.0.0.0", "::") and not self.callback_url:
-            raise ValueError(
-                "listen on all interfaces needs callback_url: the address the gateway can reach the bot at"
-            )
-        return self
-
-    @property
-    def listen_host(self) -> str:
-        found = _LISTEN.fullmatch(self.listen)
-        assert found is not None
-        return found["host"].strip("[]")
-
-    @property
-    def listen_port(self) -> int:
-        found = _LISTEN.fullmatch(self.listen)
-        assert found is not None
-        return int(found["port"])
+CHAT_REGISTRY = "bot.chat.registry"
+"""Where the chat channels are listed: each one's `[chat.<kind>]` model, secrets from the environment and
+capabilities. Found by name when settings are validated (plug-in discovery), so this, the lowest layer,
+never imports bot.chat; that module and the models it names import pydantic only."""
 
 
-class IlinkSettings(_Section):
-    """Tencent's official iLink bot API: private chats only (docs/wechat.md)."""
-
-    base_url: str = "https://ilinkai.weixin.qq.com"
-    token: SecretStr = SecretStr("")
-    """The bot token; empty means log in by QR code (the token obtained is kept in the store)."""
-    account: str = Field("default", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
-    """Names this iLink bot in the store; give each bot its own when several share one database."""
-    sends_per_user: int = Field(10, ge=1, le=100)
-    """Messages the bot may send a member per context window (iLink answers ret -2 beyond ~10)."""
-    timeout_seconds: float = Field(10.0, gt=0, le=120)
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.fullmatch(r"https?://[^\s]+", value):
-            raise ValueError("an http(s):// URL")
-        return value.rstrip("/")
+def _channels() -> dict[str, Any]:
+    """Kind → the channel's plug-in (`bot.chat.plugin.ChannelPlugin`), in the registry's order."""
+    return dict(importlib.import_module(CHAT_REGISTRY).CHANNELS)
 
 
 def _kinds_error(value: object) -> PydanticCustomError:
+    kinds = [repr(kind) for kind in _channels()]
+    listed = ", ".join(kinds[:-1]) + f" or {kinds[-1]}" if len(kinds) > 1 else "".join(kinds)
     return PydanticCustomError(
-        "literal_error",
-        "Input should be {expected}",
-        {"expected": "'console', 'wechaty', 'gateway' or 'ilink' (or a list of them)"},
+        "literal_error", "Input should be {expected}", {"expected": f"{listed} (or a list of them)"}
     )
 
 
+def _nested(kind: str, exc: ValidationError) -> ValidationError:
+    """`exc` from validating `[chat.<kind>]`, its errors located under `kind` (so under chat.<kind>)."""
+    errors: list[InitErrorDetails] = []
+    for error in exc.errors():
+        moved = InitErrorDetails(type=error["type"], loc=(kind, *error["loc"]), input=error["input"])
+        if "ctx" in error:
+            moved["ctx"] = error["ctx"]
+        errors.append(moved)
+    return ValidationError.from_exception_data(exc.title, errors)
+
+
 class ChatSettings(_Section):
+    """`[chat]`: which channels serve, and what holds for all of them. Each channel's own table
+    (`[chat.gateway]`, …) is validated by the model its plug-in declares and read as an attribute
+    (`settings.chat.gateway.base_url`), every channel's table present whether chosen or not."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
     kind: str | tuple[str, ...] = "console"
     """One channel, or a list: one `tuike run` can serve a gateway account and an iLink bot together."""
     allowed_groups: tuple[str, ...] = ()
     allow_sandbox_with_real_chat: bool = False
     """A real chat channel with a sandbox league posts simulated links into real chats: refused unless set."""
-    console: ConsoleSettings = ConsoleSettings()
-    wechaty: WechatySettings = WechatySettings()
-    gateway: GatewaySettings = GatewaySettings()
-    ilink: IlinkSettings = IlinkSettings()
+
+    if TYPE_CHECKING:
+
+        def __getattr__(self, kind: str) -> Any: ...
 
     @field_validator("kind", mode="before")
     @classmethod
@@ -308,8 +237,9 @@ class ChatSettings(_Section):
         kinds = [value] if isinstance(value, str) else value
         if not isinstance(kinds, list | tuple) or not kinds:
             raise _kinds_error(value)
+        known = _channels()
         for kind in kinds:
-            if kind not in CHAT_KINDS:
+            if kind not in known:
                 raise _kinds_error(kind)
         if len(set(kinds)) != len(kinds):
             raise ValueError("each chat kind at most once")
@@ -322,32 +252,31 @@ class ChatSettings(_Section):
     @property
     def real(self) -> tuple[str, ...]:
         """The kinds that reach real WeChat users."""
-        return tuple(k for k in self.kinds if k in REAL_CHAT_KINDS)
+        channels = _channels()
+        return tuple(k for k in self.kinds if channels[k].capabilities.real)
+
+    def of(self, kind: str) -> Any:
+        """The `[chat.<kind>]` table of a channel kind."""
+        return getattr(self, kind)
 
     @model_validator(mode="after")
-    def _channels_are_configured(self) -> ChatSettings:
-        kinds = self.kinds
-        # Without an endpoint python-wechaty would ask a public discovery service; we never do that.
-        if "wechaty" in kinds and not self.wechaty.endpoint:
-            raise ValueError(
-                'kind = "wechaty" needs [chat.wechaty] endpoint, the host:port of your puppet-service gateway'
-            )
-        if "wechaty" in kinds and not self.wechaty.token.get_secret_value():
-            raise ValueError(
-                'kind = "wechaty" needs [chat.wechaty] token (or TUIKE_WECHATY_TOKEN) of the puppet service'
-            )
-        if "gateway" in kinds:
-            missing = [
-                key
-                for key, value in (
-                    ("base_url", self.gateway.base_url),
-                    ("token (or TUIKE_GATEWAY_TOKEN)", self.gateway.token.get_secret_value()),
-                    ("app_id", self.gateway.app_id),
+    def _channel_tables(self) -> ChatSettings:
+        tables = self.__pydantic_extra__ if self.__pydantic_extra__ is not None else {}
+        channels = _channels()
+        for key, value in tables.items():
+            if key not in channels:
+                raise ValidationError.from_exception_data(
+                    "ChatSettings", [{"type": "extra_forbidden", "loc": (key,), "input": value}]
                 )
-                if not value
-            ]
+        for kind, channel in channels.items():
+            try:
+                tables[kind] = channel.settings.model_validate(tables.get(kind, {}))
+            except ValidationError as exc:
+                raise _nested(kind, exc) from None
+        for kind in self.kinds:
+            missing = tables[kind].missing()
             if missing:
-                raise ValueError('kind = "gateway" needs [chat.gateway] ' + ", ".join(missing))
+                raise ValueError(missing)
         return self
 
 
@@ -528,7 +457,7 @@ class WebSettings(_Section):
 
 class Settings(_Section):
     bot: BotSettings = BotSettings()
-    chat: ChatSettings = ChatSettings()
+    chat: ChatSettings = Field(default_factory=ChatSettings)
     database: DatabaseSettings = DatabaseSettings()
     templates: TemplateSettings = TemplateSettings()
     leagues: LeagueTables = Field(default_factory=lambda: LeagueTables.model_validate({}))
@@ -567,7 +496,8 @@ def sandbox_in_real_chat(settings: Settings, kinds: tuple[str, ...] | None = Non
 
     Sandbox links look real and lead nowhere: posted into real groups they would cost the operator
     members' trust. `[chat] allow_sandbox_with_real_chat = true` is the explicit way to test anyway."""
-    real = [k for k in (kinds or settings.chat.kinds) if k in REAL_CHAT_KINDS]
+    channels = _channels()
+    real = [k for k in (kinds or settings.chat.kinds) if k in channels and channels[k].capabilities.real]
     sandboxed = sandbox_leagues(settings)
     if not real or not sandboxed or settings.chat.allow_sandbox_with_real_chat:
         return ""
@@ -592,12 +522,11 @@ class LoadedConfig:
 def _env_overrides(raw: dict[str, Any]) -> dict[str, Any]:
     pairs: dict[str, tuple[str, ...]] = {
         "TUIKE_DATABASE_URL": ("database", "url"),
-        "TUIKE_WECHATY_TOKEN": ("chat", "wechaty", "token"),
-        "TUIKE_GATEWAY_TOKEN": ("chat", "gateway", "token"),
-        "TUIKE_ILINK_TOKEN": ("chat", "ilink", "token"),
     }
     for plugin in league_declarations():
         pairs.update({var: (plugin.section, plugin.name, key) for var, key in plugin.env.items()})
+    for kind, channel in _channels().items():  # each channel names the secrets it takes from the environment
+        pairs.update({var: ("chat", kind, key) for var, key in channel.env.items()})
     for var, keys in pairs.items():
         value = os.environ.get(var)
         if not value:

@@ -10,6 +10,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -126,6 +127,22 @@ class GroupInfo:
     name: str = ""
     owner_id: str = ""
     owner_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LoginHealth:
+    """Whether a chat account can serve, as its channel last recorded it in the store (channels with
+    the `login_health` capability; read by the web console, which may run in another process)."""
+
+    logged_in: bool
+    who: str
+    """The account as the operator knows it, e.g. "微信网关账号 wx_app"."""
+    since: datetime | None = None
+    """When it was last seen going offline (None: never logged in, or not known)."""
+    why: str = ""
+    """In the operator's words, e.g. "账号掉线了"."""
+    stopped: str = ""
+    """What stops while it is out, e.g. "群里的消息和推送都停了"."""
 
 
 class ChatUnavailable(RuntimeError):

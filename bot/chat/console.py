@@ -12,7 +12,7 @@ import itertools
 import sys
 import threading
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.chat.base import (
     GroupInfo,
@@ -24,6 +24,10 @@ from bot.chat.base import (
     Outgoing,
     Text,
 )
+
+if TYPE_CHECKING:
+    from bot.chat.console_settings import ConsoleSettings
+    from bot.chat.plugin import ChannelContext
 
 CONSOLE_HELP = """\
 控制台命令 (console commands):
@@ -227,3 +231,10 @@ class ConsoleChannel:
 
     async def stop(self) -> None:
         self._stopped.set()
+
+
+def build(settings: ConsoleSettings, context: ChannelContext) -> ConsoleChannel:
+    """The channel from its `[chat.console]` table (the registry's factory)."""
+    return ConsoleChannel(
+        bot_name=context.bot_name, room=settings.room, member=settings.member, owner=settings.owner
+    )

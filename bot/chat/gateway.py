@@ -34,7 +34,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -64,6 +64,10 @@ from bot.chat.base import (
 from bot.chat.qr import show_login_qr
 from bot.chat.text import mini_program_card_text, strip_mention, url_card_text
 from bot.store import chat_state
+
+if TYPE_CHECKING:
+    from bot.chat.gateway_settings import GatewaySettings
+    from bot.chat.plugin import ChannelContext
 
 log = logging.getLogger(__name__)
 
@@ -803,3 +807,21 @@ class GatewayChannel:
                     "userName": part.username,
                 },
             )
+
+
+def build(settings: GatewaySettings, context: ChannelContext) -> GatewayChannel:
+    """The channel from its `[chat.gateway]` table (the registry's factory). Its welcome is handed to it
+    by the composition once the account's paced sender exists (`Capabilities.welcome = "paced"`)."""
+    return GatewayChannel(
+        base_url=settings.base_url,
+        token=settings.token.get_secret_value(),
+        app_id=settings.app_id,
+        listen_host=settings.listen_host,
+        listen_port=settings.listen_port,
+        callback_url=settings.callback_url,
+        bot_name=context.bot_name,
+        engine=context.engine,
+        timeout=settings.timeout_seconds,
+        max_body_bytes=settings.max_body_bytes,
+        health_seconds=settings.health_seconds,
+    )

@@ -29,7 +29,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import httpx
 from sqlalchemy import Engine
@@ -40,6 +40,7 @@ from bot.chat.base import (
     Image,
     Incoming,
     LinkCard,
+    LoginHealth,
     MessageHandler,
     MiniProgramCard,
     Outgoing,
@@ -47,6 +48,10 @@ from bot.chat.base import (
 )
 from bot.chat.qr import show_login_qr
 from bot.store import chat_state
+
+if TYPE_CHECKING:
+    from bot.chat.ilink_settings import IlinkSettings
+    from bot.chat.plugin import ChannelContext
 
 log = logging.getLogger(__name__)
 
@@ -501,3 +506,60 @@ class IlinkChannel:
                 )
             raise
         context.sent += 1
+
+
+def build(settings: IlinkSettings, context: ChannelContext) -> IlinkChannel:
+    """The channel from its `[chat.ilink]` table (the registry's factory)."""
+    return IlinkChannel(
+        base_url=settings.base_url,
+        token=settings.token.get_secret_value(),
+        account=settings.account,
+        engine=context.engine,
+        sends_per_user=settings.sends_per_user,
+        timeout=settings.timeout_seconds,
+    )
+
+
+def login_health(settings: IlinkSettings, engine: Engine) -> LoginHealth:
+    """Logged out when no token is configured and none is kept from a QR login: it answers no one."""
+    who = "iLink 机器人"
+    if settings.token.get_secret_value():
+        return LoginHealth(True, who)
+    return LoginHealth(bool(chat_state.get(engine, f"ilink:{settings.account}", TOKEN_KEY)), who)
+
+
+async def probe(il: IlinkSettings, engine: Engine | None, call_seconds: float) -> list[tuple[bool, str]]:
+    """`tuike check`: does iLink take the bot token (configured, or kept from a QR login)?"""
+    account = f"ilink:{il.account}"
+    token = il.token.get_secret_value()
+    base_url = il.base_url
+    cursor = ""
+    if engine is not None:
+
+        def kept(key: str) -> str:
+            return chat_state.get(engine, account, key) or ""
+
+        token = token or await asyncio.to_thread(kept, TOKEN_KEY)
+        cursor = await asyncio.to_thread(kept, CURSOR_KEY)
+        base_url = await asyncio.to_thread(kept, "base_url") or base_url
+    if not token:
+        return [(True, "iLink: no bot token yet: `tuike run` shows the login QR code and keeps the token")]
+    client = IlinkClient(base_url, token, timeout=call_seconds)
+    try:
+        # the server holds a long poll with a good token and answers -14 at once with a bad one; the
+        # stored cursor is sent and not advanced, so the bot misses nothing
+        await client.get_updates(cursor, hold=3.0)
+    except httpx.TimeoutException:
+        return [(True, f"iLink: {base_url} accepted the bot token (long poll held)")]
+    except IlinkError as exc:
+        if exc.session_expired:
+            return [
+                (
+                    False,
+                    "iLink: the bot token has expired (errcode -14): `tuike run` shows a new login QR code",
+                )
+            ]
+        return [(False, f"iLink: {exc}")]
+    finally:
+        await client.aclose()
+    return [(True, f"iLink: {base_url} accepted the bot token")]

@@ -42,7 +42,7 @@ from collections import OrderedDict
 from collections.abc import Coroutine, Sequence
 from pathlib import Path, PurePosixPath
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bot.chat.base import (
@@ -61,6 +61,10 @@ from bot.chat.base import (
     either,
 )
 from bot.chat.text import mini_program_card_text, strip_mention, url_card_text
+
+if TYPE_CHECKING:
+    from bot.chat.plugin import ChannelContext
+    from bot.chat.wechaty_settings import WechatySettings
 
 __all__ = [
     "ChatUnavailable",
@@ -698,3 +702,22 @@ class WechatyChannel:
 def _name_from_url(url: str) -> str:
     name = PurePosixPath(urlsplit(url).path).name
     return name if "." in name else "image.jpg"
+
+
+def build(settings: WechatySettings, context: ChannelContext) -> WechatyChannel:
+    """The channel from its `[chat.wechaty]` table (the registry's factory); it greets new members
+    itself when `welcome_on_join` is set and the composition gave a welcome."""
+    return WechatyChannel(
+        endpoint=settings.endpoint,
+        token=settings.token.get_secret_value(),
+        data_dir=context.data_dir,
+        log_level=context.log_level,
+        on_join=context.welcome if settings.welcome_on_join else None,
+    )
+
+
+def check(settings: WechatySettings) -> list[tuple[bool, str]]:
+    """`tuike check`: the legacy extra this channel needs is installed."""
+    if wechaty_installed():
+        return [(True, "wechaty: the legacy extra is installed (python-wechaty 2022, unmaintained)")]
+    return [(False, f"wechaty: {INSTALL_HINT}")]

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 @pass_context
 def jobs(ctx: Context, as_json: bool) -> None:
     """The periodic jobs this configuration runs: id, what, when, next run."""
-    from bot.app import prepare_database
+    from bot.compose import prepare_database
 
     settings = ctx.loaded.settings
     try:
@@ -71,47 +71,28 @@ def _utc(moment: datetime | None) -> str | None:
 
 
 async def _planned(settings: Settings, engine: Engine) -> Jobs:
-    """The jobs as `tuike run` registers them, on a scheduler that never starts."""
-    from bot.app import PUSHLESS_CHANNELS, account_of, build_channels, build_renderer
-    from bot.chat.base import ChatUnavailable, Outgoing
+    """The jobs as `tuike run` registers them (the same composition), on a scheduler that never starts."""
+    from bot.chat.base import ChatUnavailable
+    from bot.compose import Composition, account_of, build_channels
     from bot.jobs import Jobs, plan
     from bot.leagues.base import League
-    from bot.leagues.linkcache import LinkCache
     from bot.leagues.setup import enabled_leagues
-    from bot.orders.sync import OrderSync
-    from bot.push.sender import PacedSender
-    from bot.push.service import PushService, group_spot
-
-    async def nothing(_outgoing: Outgoing) -> None:
-        raise RuntimeError("`tuike jobs` sends nothing")
 
     board = Jobs(settings.bot.timezone)
     try:
         channels = build_channels(settings, None, engine)
     except (ChatUnavailable, ValueError) as exc:
         fail(str(exc))
-    renderer = build_renderer(settings)
-    links = LinkCache(engine)
-    pushes = {
-        account_of(channel): PushService(
-            settings,
-            engine,
-            None,
-            renderer,
-            PacedSender(nothing, rate_per_minute=None, jitter=(0, 0)),
-            links,
-            group_spot(settings),
-            account=account_of(channel),
-            jobs=board,
-        )
-        for channel in channels
-        if channel.name not in PUSHLESS_CHANNELS
-    }
     # the leagues are named, not opened: no job runs here, so none is called
-    leagues = cast("dict[str, League]", dict.fromkeys(enabled_leagues(settings)))
-    orders = OrderSync(engine, leagues)
+    parts = Composition(
+        settings, engine, leagues=cast("dict[str, League]", dict.fromkeys(enabled_leagues(settings)))
+    )
+    senders = {}
+    for channel in channels:
+        senders[account_of(channel)] = parts.dry_sender()
+    pushes = parts.pushes(channels, senders, jobs=board)
     try:
-        await plan.schedule(board, settings, pushes=pushes, orders=orders, channels=channels)
+        await plan.schedule(board, settings, pushes=pushes, orders=parts.order_sync(), channels=channels)
     finally:
         for channel in channels:
             client = getattr(channel, "client", None)  # a platform's HTTP client, made but never used

@@ -11,9 +11,9 @@ from typing import Any
 import click
 
 from bot.cli.context import settings_of
+from bot.compose import Composition
 from bot.config import Settings, plugin_tables
 from bot.handlers.parse import find_product_refs
-from bot.handlers.spots import GroupSpots
 from bot.leagues.base import (
     League,
     LeagueError,
@@ -24,11 +24,10 @@ from bot.leagues.base import (
     SearchQuery,
 )
 from bot.leagues.capabilities import HasDailyQuota
-from bot.leagues.linkcache import LinkCache
 from bot.leagues.metering import QUOTA_PATHS
 from bot.leagues.ranking import mix_leagues, rank_products
 from bot.leagues.registry import LEAGUES
-from bot.leagues.setup import default_spots, open_leagues, spot_issuers
+from bot.leagues.setup import open_leagues
 from bot.render.filters import yuan
 from bot.store import db
 from bot.store.groups import find_group
@@ -182,9 +181,9 @@ def promote(
         if group and row is None:
             click.echo(f"没有这个群：{group}", err=True)
             sys.exit(2)
-        spots = GroupSpots(engine, default_spots(settings), issuers=spot_issuers(leagues))
-        spot = await spots.for_group(row, league.name)
-        links = LinkCache(engine)
+        parts = Composition(settings, engine, leagues=leagues)
+        spot = await parts.spots.for_group(row, league.name)
+        links = parts.links
         if ref is None:
             product = await league.product(text)
         else:

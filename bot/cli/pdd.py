@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from bot.cli.context import settings_of
-from bot.handlers.spots import GroupSpots
+from bot.compose import Composition
 from bot.leagues.base import LeagueError, Spot
 from bot.leagues.pdd.league import PddLeague
 from bot.leagues.setup import default_spots, open_leagues
@@ -55,8 +55,7 @@ def register(ctx: click.Context, group: str | None, status_only: bool, as_json: 
                     if row is None:
                         click.echo(f"没有这个群：{group}", err=True)
                         sys.exit(2)
-                    spots = GroupSpots(engine, default_spots(settings), issuers={"pdd": league})
-                    spot = await spots.for_group(row, "pdd")
+                    spot = await Composition(settings, engine, leagues=leagues).spots.for_group(row, "pdd")
                 if not spot.pid:
                     click.echo("没有可用的推广位：在 [leagues.pdd] pid 里填上你的推广位", err=True)
                     sys.exit(2)

@@ -10,15 +10,13 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from bot.chat import registry
 from bot.chat.base import Image, LinkCard, MiniProgramCard, Outgoing, Text
 from bot.cli.context import one_group, settings_of
 from bot.config import Settings
-from bot.leagues.linkcache import LinkCache
-from bot.leagues.setup import open_leagues
 from bot.push import claims
 from bot.push.sender import PacedSender
-from bot.push.service import PushService, daily_slot_key, next_slot
-from bot.render.engine import Renderer
+from bot.push.service import daily_slot_key, next_slot
 from bot.store import db, subscriptions
 from bot.store.models import Subscription
 
@@ -54,10 +52,7 @@ def push() -> None:
 def daily(ctx: click.Context, group_name: str, dry_run: bool) -> None:
     """Push today's daily deals to one group now (a manual slot; never the scheduled one twice)."""
     settings = settings_of(ctx)
-    from bot.app import build_channel, build_renderer
-    from bot.handlers.spots import GroupSpots
-    from bot.leagues.setup import default_spots, spot_issuers
-    from bot.push.service import daily_source, group_spot
+    from bot.compose import Composition
 
     engine = _engine(settings)
     group = one_group(engine, group_name)
@@ -67,28 +62,18 @@ def daily(ctx: click.Context, group_name: str, dry_run: bool) -> None:
 
     async def work() -> None:
         async with AsyncExitStack() as stack:
-            leagues = await open_leagues(settings, engine, stack)
-            renderer: Renderer = build_renderer(settings)
+            parts = Composition(settings, engine)
+            await parts.open_leagues(stack)
             # the group's own account sends (accounts own groups); a group from before accounts: the first
             kind = group.account.split(":", 1)[0] if group.account else None
-            if kind not in (None, *settings.chat.kinds) or kind == "ilink":
+            if kind is not None and (
+                kind not in settings.chat.kinds or not registry.capabilities(kind).can_push
+            ):
                 click.echo(f"「{group.name}」由 {group.account} 服务，这里的配置不能给它推送", err=True)
                 sys.exit(2)
-            channel = build_channel(settings, kind=kind, engine=engine)
-            sender = PacedSender(channel.send, rate_per_minute=None, jitter=(0, 0))
-            spots = GroupSpots(engine, default_spots(settings), issuers=spot_issuers(leagues))
-            daily_league, daily_spots = daily_source(settings, leagues, spots)
-            service = PushService(
-                settings,
-                engine,
-                leagues.get("channels"),
-                renderer,
-                sender,
-                LinkCache(engine),
-                group_spot(settings),
-                daily_league=daily_league,
-                daily_spots=daily_spots,
-            )
+            channel = parts.channel(kind)
+            sender = PacedSender(channel.send, rate_per_minute=None, jitter=(0, 0))  # one message, at once
+            service = parts.push_service(sender)
             now = datetime.now(UTC)
             composed = await service.compose_daily(group, sub, now)
             if composed is None:

@@ -31,11 +31,8 @@ def web(click_ctx: click.Context, ctx: Context) -> None:
 async def _serve_alone(ctx: Context) -> None:
     from contextlib import AsyncExitStack
 
-    from bot.app import build_renderer, prepare_database
-    from bot.leagues.setup import open_leagues
-    from bot.orders.sync import OrderSync
+    from bot.compose import Composition, prepare_database
     from bot.web.server import ListenError, start_web
-    from bot.web.services import WebServices
 
     settings = ctx.loaded.settings
     try:
@@ -43,9 +40,9 @@ async def _serve_alone(ctx: Context) -> None:
     except RuntimeError as exc:
         fail(str(exc))
     async with AsyncExitStack() as stack:
-        leagues = await open_leagues(settings, engine, stack)
-        orders = OrderSync(engine, leagues, rebate=settings.rebate.enabled)
-        services = WebServices(settings, engine, build_renderer(settings), leagues=leagues, orders=orders)
+        parts = Composition(settings, engine)
+        await parts.open_leagues(stack)
+        services = parts.web_services(orders=parts.order_sync())
         try:
             console = await start_web(services)
         except ListenError as exc:
@@ -64,7 +61,7 @@ async def _serve_alone(ctx: Context) -> None:
 @pass_context
 def passwd(ctx: Context) -> None:
     """Set or change the console password (read from stdin when it is not a terminal)."""
-    from bot.app import prepare_database
+    from bot.compose import prepare_database
     from bot.store import webauth
     from bot.web.security import hash_password, password_problem
 

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 import bot.chat.wechaty
-from bot.app import build_channel
 from bot.chat.base import ChatUnavailable
 from bot.cli import cli
 from bot.cli.checks import run_checks
+from bot.compose import build_channel
 from bot.config import load_config, parse_settings
 from tests.chat.fake_gateway import FakeGateway
 from tests.chat.fake_http import serve_asgi

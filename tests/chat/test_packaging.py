@@ -41,7 +41,7 @@ def test_the_core_install_pulls_no_wechaty_and_no_old_pins() -> None:
 def test_the_app_and_the_new_channels_import_no_wechaty(tmp_path: Path) -> None:
     probe = (
         "import sys, bot.app, bot.cli.checks, bot.chat.gateway, bot.chat.ilink, bot.cli\n"
-        "from bot.app import build_channel\n"
+        "from bot.compose import build_channel\n"
         "from bot.config import parse_settings\n"
         "build_channel(parse_settings({}))\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('wechaty', 'wechaty_puppet', 'grpclib')))\n"

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
-import bot.app
+import bot.compose
 from bot.chat.base import Image, Incoming, LinkCard, MiniProgramCard, Outgoing, Reply, Text
 from bot.chat.wechaty import (
     MemberJoined,
@@ -227,7 +227,7 @@ async def test_a_pasted_card_reaches_the_router_through_the_app(
     tmp_path: Path, puppet_endpoint: str, fake_puppet: FakePuppet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[Incoming] = []
-    build_router = bot.app.build_router
+    build_router = bot.compose.build_router
 
     def recording_router(*args, **kwargs):
         router = build_router(*args, **kwargs)
@@ -238,7 +238,7 @@ async def test_a_pasted_card_reaches_the_router_through_the_app(
         router.handlers.insert(0, record)
         return router
 
-    monkeypatch.setattr(bot.app, "build_router", recording_router)
+    monkeypatch.setattr(bot.compose, "build_router", recording_router)
     fake_puppet.mini_programs["card"] = CHANNELS_CARD
     async with running_app(tmp_path, puppet_endpoint):
         say(fake_puppet, message_id="card", kind="mini_program")
@@ -386,7 +386,7 @@ async def test_a_welcome_that_cannot_be_rendered_is_skipped_and_logged(
         def render(self, *args: object, **kwargs: object) -> str:
             raise RenderError("template 'welcome' cannot be rendered")
 
-    hook = bot.app.welcome_hook(Broken(), BOT_NAME)  # type: ignore[arg-type]
+    hook = bot.compose.welcome_hook(Broken(), BOT_NAME)  # type: ignore[arg-type]
     joined = MemberJoined(ROOM, ROOM_TOPIC, (BOB,), (BOB_NAME,))
     assert await hook(joined) is None
     assert "no welcome in room1@chatroom" in caplog.text

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from bot.app import APOLOGY, build_router
 from bot.chat.base import Incoming, Reply, Text
+from bot.compose import APOLOGY, build_router
 from bot.config import parse_settings
 from bot.handlers.deals import DealsHandler
 from bot.handlers.parse import find_product_refs, parse_command

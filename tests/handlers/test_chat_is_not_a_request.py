@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from bot.app import build_router
 from bot.chat.base import Reply, Text
+from bot.compose import build_router
 from bot.config import parse_settings
 from bot.handlers.router import Router
 from tests.handlers.test_deals import Harness

@@ -9,8 +9,8 @@ import itertools
 import pytest
 from sqlalchemy import Engine
 
-from bot.app import build_router
 from bot.chat.base import Incoming, Reply
+from bot.compose import build_router
 from bot.config import parse_settings
 from bot.handlers.deals import DealsHandler
 from bot.handlers.ratelimit import Limit, RateLimiter

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
+from bot.compose import Composition
 from bot.config import Settings
 from bot.render.engine import Renderer
 from bot.store import webauth
@@ -103,7 +104,8 @@ async def serve_console(
     if password:
         webauth.set_password_hash(engine, _HASHED)
     renderer = parts.pop("renderer", None) or Renderer(settings.templates_dir, timezone=settings.bot.timezone)
-    services = WebServices(settings, engine, renderer, **parts)
+    composition = Composition(settings, engine, leagues=parts.pop("leagues", None), renderer=renderer)
+    services = composition.web_services(**parts)
     token = SetupToken()
     app = build_app(services, setup_token=token)
     server = AsgiServer(app, "127.0.0.1", 0, name="web-console-test")

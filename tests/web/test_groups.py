@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import Engine, update
 from sqlmodel import Session
 
-from bot.app import build_router
 from bot.chat.base import Incoming, Outgoing
+from bot.compose import build_router
 from bot.config import parse_settings
 from bot.handlers.router import BlockedRooms
 from bot.jobs import Jobs

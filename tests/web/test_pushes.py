@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot.app import build_sender
 from bot.chat.console import ConsoleChannel
+from bot.compose import build_sender
 from bot.leagues.base import League
 from bot.leagues.linkcache import LinkCache
 from bot.push import claims

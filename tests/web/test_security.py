@@ -227,14 +227,13 @@ async def test_the_log_prints_a_setup_link_that_works_after_secret_masking(
 ) -> None:
     import logging
 
+    from bot.compose import Composition
     from bot.redact import mask
-    from bot.render.engine import Renderer
     from bot.web.server import start_web
-    from bot.web.services import WebServices
     from tests.web.conftest import console_settings
 
     settings = console_settings(tmp_path)
-    services = WebServices(settings, engine, Renderer(settings.templates_dir))
+    services = Composition(settings, engine).web_services()
     with caplog.at_level(logging.INFO, logger="bot.web.server"):
         console = await start_web(services)
     try:

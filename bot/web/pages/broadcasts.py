@@ -20,7 +20,6 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -30,12 +29,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.handlers.parse import PLATFORM_NAMES
-from bot.handlers.spots import GroupSpots
 from bot.leagues.base import LeagueUnavailable, Product
 from bot.leagues.budget import budget
-from bot.leagues.linkcache import LinkCache
 from bot.leagues.ranking import commission_fen
-from bot.leagues.setup import default_spots, spot_issuers
 from bot.push import broadcast, claims
 from bot.reasons import reason
 from bot.store.models import Group
@@ -356,8 +352,7 @@ async def _deal_previews(
     if not picked.deals:
         gone = "；".join(f"{league}:{pid}：{why}" for (league, pid), why in picked.left_out)
         return f"选的商品现在都发不了（{gone}），换几个再预览吧。"
-    spots = GroupSpots(services.engine, default_spots(settings), issuers=spot_issuers(services.leagues))
-    links = LinkCache(services.engine, ttl=timedelta(hours=settings.deals.link_ttl_hours))
+    spots, links = services.parts.spots, services.parts.links
     gate = asyncio.Semaphore(LINKS_AT_ONCE)
     now = services.clock()
 

@@ -4,9 +4,9 @@ groups of the last 30 days, and "需要处理": what needs the operator now.
 
 Figures: bot.orders.dashboard.overview (aggregated in SQL, one worker-thread call). Attention:
 leagues (bot.web.pages.leagues.league_alerts), failed or interrupted pushes in the last 24 hours
-(bot.push.claims.counts_since), templates falling back (Renderer.problems), and an iLink bot with no
-login kept in the store, and a gateway account its channel last recorded as logged out
-(`chat_state.AccountStatus`: the console may run in another process than the channel).
+(bot.push.claims.counts_since), templates falling back (Renderer.problems), and the configured chat
+accounts that are not logged in, as their channels last recorded it (`ChannelPlugin.login_health`:
+the console may run in another process than the channel).
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.chat.ilink import TOKEN_KEY
+from bot.chat import registry
+from bot.chat.base import LoginHealth
 from bot.config import Settings
 from bot.leagues.registry import LEAGUES
 from bot.orders.dashboard import Overview, league_label, overview
 from bot.push.claims import FAILED, INTERRUPTED, counts_since
 from bot.render.engine import TemplateProblem, display_path
-from bot.store import chat_state
 from bot.web.charts import Series, stacked_bars
 from bot.web.pages.leagues import Alert, league_alerts, refresh_funds
 from bot.web.services import WebServices
@@ -39,19 +39,17 @@ from bot.web.views import page
 LEAGUE_COLORS = {plugin.name: plugin.color for plugin in LEAGUES}
 
 
-def _ilink_logged_out(engine: Engine, settings: Settings) -> bool:
-    """An iLink bot configured without a token and with none kept from a QR login: it answers no one."""
-    if "ilink" not in settings.chat.kinds or settings.chat.ilink.token.get_secret_value():
-        return False
-    return not chat_state.get(engine, f"ilink:{settings.chat.ilink.account}", TOKEN_KEY)
-
-
-def _gateway_offline(engine: Engine, settings: Settings) -> chat_state.AccountStatus | None:
-    """The configured gateway account's status when its channel last recorded it logged out."""
-    if "gateway" not in settings.chat.kinds:
-        return None
-    status = chat_state.get_status(engine, f"gateway:{settings.chat.gateway.app_id}")
-    return status if status is not None and not status.online else None
+def _logged_out(engine: Engine, settings: Settings) -> list[LoginHealth]:
+    """The configured accounts whose channel says they are not logged in (channels with login health,
+    in the registry's order): the store tells, so this works when the channels run in another process."""
+    out = []
+    for kind, channel in registry.CHANNELS.items():
+        if kind not in settings.chat.kinds:
+            continue
+        health = channel.login_health(settings.chat.of(kind), engine)
+        if health is not None and not health.logged_in:
+            out.append(health)
+    return out
 
 
 FIGURES_SECONDS = 60.0
@@ -63,9 +61,8 @@ orders arrive by sync every few minutes anyway. What needs attention is read afr
 class _Read:
     figures: Overview
     pushes: dict[str, int]
-    ilink_out: bool
     templates: list[TemplateProblem]
-    gateway_out: chat_state.AccountStatus | None
+    logged_out: list[LoginHealth]
 
 
 class FiguresCache:
@@ -91,13 +88,12 @@ class FiguresCache:
 
 def _attention(
     services: WebServices, now: datetime
-) -> tuple[dict[str, int], bool, list[TemplateProblem], chat_state.AccountStatus | None]:
+) -> tuple[dict[str, int], list[TemplateProblem], list[LoginHealth]]:
     """What the "需要处理" list reads from the database and the disk, in one worker-thread trip."""
     return (
         counts_since(services.engine, now - timedelta(hours=24)),
-        _ilink_logged_out(services.engine, services.settings),
         services.renderer.problems(),
-        _gateway_offline(services.engine, services.settings),
+        _logged_out(services.engine, services.settings),
     )
 
 
@@ -107,8 +103,8 @@ async def _gather(request: Request, services: WebServices, now: datetime) -> _Re
         cache = request.app.state.dashboard_figures = FiguresCache()
     figures = await cache.get(services, now)
     await refresh_funds(services)  # kept a few minutes: 需要处理 names a reconciliation difference
-    pushes, ilink_out, templates, gateway_out = await asyncio.to_thread(_attention, services, now)
-    return _Read(figures, pushes, ilink_out, templates, gateway_out)
+    pushes, templates, logged_out = await asyncio.to_thread(_attention, services, now)
+    return _Read(figures, pushes, templates, logged_out)
 
 
 def _alerts(services: WebServices, read: _Read) -> list[Alert]:
@@ -121,24 +117,17 @@ def _alerts(services: WebServices, read: _Read) -> list[Alert]:
     for problem in read.templates:
         where = display_path(problem.path) + (f" 第 {problem.line} 行" if problem.line else "")
         alerts.append(Alert(f"模板 {where} 出错，正在用上一个能用的版本：{problem.message}", "/templates"))
-    if read.gateway_out is not None:
-        out = read.gateway_out
-        since = out.since.astimezone(ZoneInfo(services.settings.bot.timezone)).strftime("%m-%d %H:%M")
-        alerts.append(
-            Alert(
-                f"微信网关账号 {services.settings.chat.gateway.app_id} 从 {since} 起不在线（{out.why}）："
-                "群里的消息和推送都停了，请在运行 tuike run 的终端扫码重新登录。",
-                "/",
-            )
-        )
-    if read.ilink_out:
-        alerts.append(
-            Alert(
-                "iLink 机器人没有登录（或登录已过期）：请在运行 tuike run 的终端扫码登录。",
-                "/",
-            )
-        )
+    zone = ZoneInfo(services.settings.bot.timezone)
+    alerts.extend(Alert(_login_alert(out, zone), "/") for out in read.logged_out)
     return alerts
+
+
+def _login_alert(out: LoginHealth, zone: ZoneInfo) -> str:
+    if out.since is None:  # never logged in here (or the login expired)
+        return f"{out.who}没有登录（或登录已过期）：请在运行 tuike run 的终端扫码登录。"
+    since = out.since.astimezone(zone).strftime("%m-%d %H:%M")
+    stopped = f"{out.stopped}，" if out.stopped else ""
+    return f"{out.who} 从 {since} 起不在线（{out.why}）：{stopped}请在运行 tuike run 的终端扫码重新登录。"
 
 
 def chart(figures: Overview) -> Markup:

@@ -22,18 +22,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.chat.base import Image, LinkCard, MiniProgramCard, Outgoing, Text
-from bot.handlers.spots import GroupSpots
 from bot.leagues.base import LeagueError
 from bot.leagues.budget import budget
-from bot.leagues.linkcache import LinkCache
-from bot.leagues.setup import default_spots, spot_issuers
 from bot.push import claims
-from bot.push.sender import PacedSender
 from bot.push.service import (
     PushService,
     daily_slot_key,
-    daily_source,
-    group_spot,
     next_slot,
     upcoming_daily,
 )
@@ -273,34 +267,6 @@ def _show_parts(outgoing: Outgoing) -> list[tuple[str, str]]:
     return out
 
 
-async def _nothing(_outgoing: Outgoing) -> None:
-    raise RuntimeError("a dry run sends nothing")
-
-
-def _composer(services: WebServices) -> PushService | None:
-    """A push service that only composes, over the console's leagues (when no chat is served here):
-    built as `tuike push daily --dry-run` builds one."""
-    if not services.leagues:
-        return None
-    settings = services.settings
-    spots = GroupSpots(services.engine, default_spots(settings), issuers=spot_issuers(services.leagues))
-    daily_league, daily_spots = daily_source(settings, services.leagues, spots)
-    if services.leagues.get("channels") is None and daily_league is None:
-        return None
-    return PushService(
-        settings,
-        services.engine,
-        services.leagues.get("channels"),
-        services.renderer,
-        PacedSender(_nothing, rate_per_minute=None, jitter=(0, 0)),
-        LinkCache(services.engine),
-        group_spot(settings),
-        daily_league=daily_league,
-        daily_spots=daily_spots,
-        clock=services.clock,
-    )
-
-
 async def dry_run(request: Request) -> Response:
     services: WebServices = request.app.state.services
     group = await _target(request)
@@ -308,7 +274,7 @@ async def dry_run(request: Request) -> Response:
         return group
     assert group.id is not None
     name = group.name or group.room_id
-    push = _push_for(services, group) or _composer(services)
+    push = _push_for(services, group) or services.parts.composer(services.clock)
     if push is None or (push.league is None and push.daily_league is None):
         return await _render(
             request, problem="没有可用的联盟，试运行拿不到商品。请先在配置里启用一个联盟。", status=409

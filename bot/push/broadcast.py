@@ -429,7 +429,14 @@ async def deals_message(
         return DealMessage("", "", [], left_out)
     deals = await renderer.render_async(
         "daily_deals",
-        {"group_name": group.name or group.room_id, "date": now, "items": items, "categories": []},
+        {
+            "group_name": group.name or group.room_id,
+            "date": now,
+            "items": items,
+            "categories": [],
+            "coupons": [],  # a broadcast carries the operator's picks only, no organisation coupons or feeds
+            "feeds": [],
+        },
         group=group.room_id,
     )
     intro = text_for(text, group)

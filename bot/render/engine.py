@@ -209,10 +209,11 @@ def render_checked(template: Template, context: Mapping[str, Any], limits: Limit
     return text
 
 
-def _broke_a_limit(exc: BaseException) -> bool:
-    """Limits, and what Python raises on its own for runaway templates (recursion, memory); not time,
-    which depends on how busy the machine is."""
-    if isinstance(exc, TemplateTimeoutError):
+def _broke_a_limit(exc: BaseException, path: Path) -> bool:
+    """Limits (time too: it is CPU time, which a busy machine does not use up), and what Python raises
+    on its own for runaway templates (recursion, memory). A built-in file is never refused for time:
+    it is the last fallback, and a stall elsewhere in the process must not silence a kind for good."""
+    if isinstance(exc, TemplateTimeoutError) and path.parent == BUILTIN_TEMPLATES:
         return False
     return isinstance(exc, TemplateLimitError | RecursionError | MemoryError | OverflowError)
 
@@ -348,7 +349,7 @@ class Renderer:
                 try:
                     text = render_checked(template, context, self.limits)
                 except Exception as exc:
-                    if _broke_a_limit(exc):
+                    if _broke_a_limit(exc, path):
                         with self._lock:
                             state.refused.add(tried)
                     last = self._report(path, tried, exc)

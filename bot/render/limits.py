@@ -11,12 +11,14 @@ hang or exhaust the bot. `LimitedEnvironment` refuses them before they happen, w
 * every call (functions, macros, string methods) and every filter checks the clock and the size of
   what it returns; the string methods and filters that multiply their input (`center`, `replace`,
   `join`, `format`, `indent`, `tojson(indent=)`, `slice` …) are checked before they run;
-* `range` and `lipsum` are bounded versions; each `{% for %}` body counts against `max_loop_steps`;
+* `range` and `lipsum` are bounded versions; each `{% for %}` body and each macro call counts against
+  `max_loop_steps`;
   every `~` result is size-checked;
 * `render_checked` (bot.render.engine) counts the output against `max_output`.
 
 The clock and the step count live in a `Budget` that the renderer opens per attempt (`budget()`);
-without one only the size checks apply.
+without one only the size checks apply. The clock is the rendering thread's CPU time, so running out
+of it says the template is too costly, not that the machine was busy.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from typing import Any, TypeVar
 
 from jinja2 import nodes
 from jinja2.exceptions import SecurityError
-from jinja2.runtime import Context
+from jinja2.runtime import Context, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import generate_lorem_ipsum
 from jinja2.visitor import NodeTransformer
@@ -47,8 +49,9 @@ class TemplateLimitError(SecurityError):
 
 
 class TemplateTimeoutError(TemplateLimitError):
-    """The render ran past its time budget: refused this time, but not for good (a busy machine is
-    slow for everyone; sizes and loop steps are the limits that do not depend on the load)."""
+    """The render used up its time budget. The budget is CPU time of the thread rendering (not the
+    wall clock), so a busy machine does not run it out: the template itself cost that much, and the
+    version is refused like any other that broke a limit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +73,14 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
+def cpu_clock() -> float:
+    """CPU seconds the current thread has used: what a render's time budget is measured in."""
+    return time.thread_time()
+
+
 @dataclass(slots=True)
 class Budget:
-    """One render attempt's allowance: a deadline on the monotonic clock and loop steps left."""
+    """One render attempt's allowance: a deadline on this thread's CPU clock and loop steps left."""
 
     limits: Limits
     deadline: float
@@ -80,7 +88,7 @@ class Budget:
 
     def overrun(self) -> TemplateLimitError | None:
         """The error to raise once the deadline has passed, else None."""
-        if time.monotonic() > self.deadline:
+        if cpu_clock() > self.deadline:
             return TemplateTimeoutError(f"模板渲染超时（超过 {self.limits.seconds:g} 秒）")
         return None
 
@@ -96,7 +104,7 @@ _budget: ContextVar[Budget | None] = ContextVar("tuike_render_budget", default=N
 @contextmanager
 def budget(limits: Limits) -> Iterator[Budget]:
     """Open a render attempt's budget for the code running in this context (thread)."""
-    current = Budget(limits, time.monotonic() + limits.seconds)
+    current = Budget(limits, cpu_clock() + limits.seconds)
     token = _budget.set(current)
     try:
         yield current
@@ -364,13 +372,13 @@ class LimitedEnvironment(ImmutableSandboxedEnvironment):
 
     # Called from compiled template code (`environment.tick_loop()` etc.).
 
-    def tick_loop(self) -> None:
+    def tick_loop(self, what: str = "循环") -> None:
         current = _budget.get()
         if current is None:
             return
         current.steps += 1
         if current.steps > self.limits.max_loop_steps:
-            raise TemplateLimitError(f"循环次数太多（上限 {self.limits.max_loop_steps} 次）")
+            raise TemplateLimitError(f"{what}次数太多（上限 {self.limits.max_loop_steps} 次）")
         current.check_time()
 
     def check_value(self, value: Any) -> Any:
@@ -384,6 +392,8 @@ class LimitedEnvironment(ImmutableSandboxedEnvironment):
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         _check_time()
         limits = __self.limits
+        if isinstance(__obj, Macro):  # a recursive macro is a loop too: `f(40)` calling itself twice
+            __self.tick_loop("宏调用")
         target = getattr(__obj, "__wrapped__", __obj)
         if isinstance(target, types.BuiltinMethodType) and isinstance(target.__self__, str):
             if target.__name__ in ("format", "format_map"):

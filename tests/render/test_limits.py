@@ -15,6 +15,7 @@ from bot.render.limits import Limits
 from bot.render.samples import SAMPLES
 
 HELP = SAMPLES["help"][0]
+RECURSIVE = "{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(40) }}x"
 BUILTIN_HELP = Renderer(None).render("help", HELP)
 
 BOMBS = {
@@ -52,6 +53,7 @@ BOMBS = {
     ),
     "output length": ("{% for i in range(5000) %}{{ 'x' * 100 }}{% endfor %}", "输出太长"),
     "recursion": ("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", "recursion"),
+    "doubling recursion": (RECURSIVE, "宏调用次数太多"),
 }
 
 
@@ -138,11 +140,42 @@ def test_rendering_for_the_bot_happens_off_the_event_loop(operator_dir: Path) ->
     assert threads and threads[0] is not threading.main_thread()
 
 
-def test_running_out_of_time_is_not_held_against_the_version(operator_dir: Path) -> None:
-    """Time depends on how busy the machine is: the next render tries the operator's file again."""
+def test_running_out_of_time_is_held_against_the_version_but_never_the_builtin(operator_dir: Path) -> None:
+    """The budget is CPU time, which a busy machine does not use up: an operator's version that ran out
+    of it is refused until it is saved again (issue 33 #19); the built-in file, the last fallback, is not."""
     (operator_dir / "help.j2").write_text("{% for i in range(3) %}{{ i }}{% endfor %}", encoding="utf-8")
     renderer = Renderer(operator_dir, notify=Notices(), limits=Limits(seconds=-1))
     with pytest.raises(Exception, match="超时"):
         renderer.render("help", HELP)
     renderer.limits = renderer.env.limits = Limits()
-    assert renderer.render("help", HELP) == "012"
+    assert renderer.render("help", HELP) == BUILTIN_HELP
+
+
+def _count_operator_runs(monkeypatch: pytest.MonkeyPatch, operator_dir: Path) -> list[str]:
+    """Which templates `render_checked` ran: the operator's file shows up by its file name."""
+    from bot.render import engine
+
+    ran: list[str] = []
+    real = engine.render_checked
+
+    def counting(template, context, limits=engine.DEFAULT_LIMITS):  # type: ignore[no-untyped-def]
+        ran.append(Path(template.filename or "").parent.name)
+        return real(template, context, limits)
+
+    monkeypatch.setattr(engine, "render_checked", counting)
+    return ran
+
+
+def test_a_version_that_ran_out_of_time_is_not_run_again(
+    operator_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 33 #19: a recursive macro cost a second per 帮助, every time; the README says a refused
+    version is not run again until a new one is saved."""
+    (operator_dir / "help.j2").write_text(RECURSIVE, encoding="utf-8")
+    ran = _count_operator_runs(monkeypatch, operator_dir)
+    notices = Notices()
+    renderer = Renderer(operator_dir, notify=notices)
+    for _ in range(3):
+        assert renderer.render("help", HELP) == BUILTIN_HELP
+    assert ran.count(operator_dir.name) == 1
+    assert len(notices) == 1 and "help.j2:1:" in notices[0]

@@ -11,6 +11,9 @@ hang or exhaust the bot. `LimitedEnvironment` refuses them before they happen, w
 * every call (functions, macros, string methods) and every filter checks the clock and the size of
   what it returns; the string methods and filters that multiply their input (`center`, `replace`,
   `join`, `format`, `indent`, `tojson(indent=)`, `slice` …) are checked before they run;
+* everything those checks see counts against `max_built`, the total one render may build: the
+  ones whose size is known beforehand (`*`, `replace`, `join`, `center` …) are refused before they
+  are built, so 20,000 pieces each under `max_string` cannot add up to gigabytes;
 * `range` and `lipsum` are bounded versions; each `{% for %}` body and each macro call counts against
   `max_loop_steps`;
   every `~` result is size-checked;
@@ -67,6 +70,9 @@ class Limits:
     max_weight: int = 200_000
     """Roughly the characters a nested list would print as: `[[1] * 10000] * 10000` holds 10,000
     items, but the same inner list 10,000 times over."""
+    max_built: int = 1_000_000
+    """Characters a render may build in all (lists counted as what they print as): each piece under
+    `max_string` is not enough when a `map` makes 20,000 of them."""
     seconds: float = 1.0
 
 
@@ -85,6 +91,8 @@ class Budget:
     limits: Limits
     deadline: float
     steps: int = 0
+    built: int = 0
+    """Characters built so far (`spend`)."""
 
     def overrun(self) -> TemplateLimitError | None:
         """The error to raise once the deadline has passed, else None."""
@@ -96,6 +104,15 @@ class Budget:
         late = self.overrun()
         if late is not None:
             raise late
+
+    def afford(self, size: int) -> None:
+        """Refuse, before it is built, a value of `size` characters that would pass `max_built`."""
+        if self.built + size > self.limits.max_built:
+            raise TemplateLimitError(f"模板一共生成的内容太多（上限约 {self.limits.max_built} 个字符）")
+
+    def spend(self, size: int) -> None:
+        self.afford(size)
+        self.built += size
 
 
 _budget: ContextVar[Budget | None] = ContextVar("tuike_render_budget", default=None)
@@ -116,6 +133,19 @@ def _check_time() -> None:
     current = _budget.get()
     if current is not None:
         current.check_time()
+
+
+def afford(size: int) -> None:
+    """Refuse building `size` more characters when the render's total would pass `max_built`."""
+    current = _budget.get()
+    if current is not None:
+        current.afford(size)
+
+
+def _spend(size: int) -> None:
+    current = _budget.get()
+    if current is not None:
+        current.spend(size)
 
 
 # ------------------------------------------------------------------------------------ size checks
@@ -148,16 +178,22 @@ def weight(value: Any, cap: int) -> int:
 
 
 def check_size(value: T, limits: Limits, what: str = "结果") -> T:
-    """`value` unchanged when it is small enough for a chat message, else a `TemplateLimitError`."""
-    if isinstance(value, str | bytes) and len(value) > limits.max_string:
-        raise TemplateLimitError(f"{what}太长：{len(value)} 个字符（上限 {limits.max_string}）")
-    if isinstance(value, _CONTAINERS):
+    """`value` unchanged when it is small enough for a chat message, else a `TemplateLimitError`.
+    What it weighs counts against the render's `max_built` (when a budget is open)."""
+    size = 0
+    if isinstance(value, str | bytes):
+        size = len(value)
+        if size > limits.max_string:
+            raise TemplateLimitError(f"{what}太长：{size} 个字符（上限 {limits.max_string}）")
+    elif isinstance(value, _CONTAINERS):
         if len(value) > limits.max_items:
             raise TemplateLimitError(f"{what}太多：{len(value)} 项（上限 {limits.max_items}）")
-        if weight(value, limits.max_weight) > limits.max_weight:
+        size = weight(value, limits.max_weight)
+        if size > limits.max_weight:
             raise TemplateLimitError(f"{what}展开后太大（上限约 {limits.max_weight} 个字符）")
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > limits.max_int_bits:
+    elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > limits.max_int_bits:
         raise TemplateLimitError(f"{what}数字太大（超过 {limits.max_int_bits} 位二进制）")
+    _spend(size)
     return value
 
 
@@ -198,8 +234,10 @@ def _join_size(separator: str, items: list[Any]) -> int:
 def _checked_join(separator: str, iterable: Iterable[Any], limits: Limits) -> list[Any]:
     items = list(iterable) if not isinstance(iterable, list) else iterable
     check_size(items, limits, "join 的项")
-    if _join_size(separator, items) > limits.max_string:
+    predicted = _join_size(separator, items)
+    if predicted > limits.max_string:
         raise TemplateLimitError(f"join 的结果太长（上限 {limits.max_string} 个字符）")
+    afford(predicted)
     return items
 
 
@@ -222,6 +260,7 @@ def check_binop(operator: str, left: Any, right: Any, limits: Limits) -> None:
                 limit = limits.max_string if isinstance(seq, str | bytes) else limits.max_items
                 if len(seq) * max(times, 0) > limit:
                     raise TemplateLimitError(f"乘出来 {len(seq) * times} 个（上限 {limit}）")
+                afford(len(seq) * max(times, 0))
                 if (
                     isinstance(seq, list | tuple)
                     and weight(seq, limits.max_weight) * times > limits.max_weight
@@ -252,14 +291,17 @@ def check_str_method(method: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
     if name in ("center", "ljust", "rjust", "zfill") and args and _is_int(args[0]):
         if args[0] > limits.max_string:
             raise TemplateLimitError(f"{name} 的宽度 {args[0]} 太大（上限 {limits.max_string}）")
+        afford(args[0])
     elif name == "expandtabs":
         tabsize = args[0] if args else kwargs.get("tabsize", 8)
         if _is_int(tabsize):
             _refuse_width(tabsize, limits, "expandtabs")
     elif name == "replace" and len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str):
         count = args[2] if len(args) > 2 and _is_int(args[2]) else -1
-        if _replace_size(text, args[0], args[1], count) > limits.max_string:
+        predicted = _replace_size(text, args[0], args[1], count)
+        if predicted > limits.max_string:
             raise TemplateLimitError(f"replace 的结果太长（上限 {limits.max_string} 个字符）")
+        afford(predicted)
 
 
 # -------------------------------------------------------------------------------------- globals
@@ -313,12 +355,11 @@ def limit_filter(name: str, func: Callable[..., Any], limits: Limits) -> Callabl
             check_percent_format(value, limits)
         elif name == "replace" and isinstance(value, str) and len(options) >= 2:
             old, new = options[0], options[1]
-            if (
-                isinstance(old, str)
-                and isinstance(new, str)
-                and _replace_size(value, old, new) > limits.max_string
-            ):
-                raise TemplateLimitError(f"replace 的结果太长（上限 {limits.max_string} 个字符）")
+            if isinstance(old, str) and isinstance(new, str):
+                predicted = _replace_size(value, old, new)
+                if predicted > limits.max_string:
+                    raise TemplateLimitError(f"replace 的结果太长（上限 {limits.max_string} 个字符）")
+                afford(predicted)
         elif name == "join" and isinstance(value, Iterable) and not isinstance(value, str | dict):
             separator = options[0] if options and isinstance(options[0], str) else ""
             args = (*args[:skip], _checked_join(separator, value, limits), *args[skip + 1 :])

@@ -54,6 +54,14 @@ BOMBS = {
     "output length": ("{% for i in range(5000) %}{{ 'x' * 100 }}{% endfor %}", "输出太长"),
     "recursion": ("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", "recursion"),
     "doubling recursion": (RECURSIVE, "宏调用次数太多"),
+    "many pieces each under the cap": (
+        "{{ ('x' * 20000)|map('replace', 'x', '😀' * 19999)|join|length }}",
+        "一共生成的内容太多",
+    ),
+    "many pieces in a list": (
+        "{{ ('x' * 20000)|map('replace', 'x', '😀' * 19999)|list|length }}",
+        "一共生成的内容太多",
+    ),
 }
 
 
@@ -179,3 +187,24 @@ def test_a_version_that_ran_out_of_time_is_not_run_again(
         assert renderer.render("help", HELP) == BUILTIN_HELP
     assert ran.count(operator_dir.name) == 1
     assert len(notices) == 1 and "help.j2:1:" in notices[0]
+
+
+def test_the_total_a_template_builds_is_bounded_not_just_each_piece(operator_dir: Path) -> None:
+    """Issue 33 #18: each `replace` result is under the 20,000-character cap, but 20,000 of them took
+    1.5 GB before the list (or join) holding them was refused. The same shape at a tenth of the count
+    (40 MB if built): refused before it is built, so the render's peak stays a few megabytes."""
+    import tracemalloc
+
+    bomb = "{{ ('x' * 2000)|map('replace', 'x', 'y' * 19999)|list|length }}"
+    (operator_dir / "help.j2").write_text(bomb, encoding="utf-8")
+    notices = Notices()
+    renderer = Renderer(operator_dir, notify=notices)
+
+    tracemalloc.start()
+    try:
+        assert renderer.render("help", HELP) == BUILTIN_HELP
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(notices) == 1 and "一共生成的内容太多" in notices[0]
+    assert peak < 8 * 2**20

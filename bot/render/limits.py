@@ -17,6 +17,9 @@ hang or exhaust the bot. `LimitedEnvironment` refuses them before they happen, w
 * `range` and `lipsum` are bounded versions; each `{% for %}` body and each macro call counts against
   `max_loop_steps`;
   every `~` result is size-checked;
+* list, tuple and dict literals are weighed as they are built, and everything printed (`{{ }}`, `~`,
+  and what filters, calls and binops are given) is weighed before it is printed, so no `str()` of a
+  runaway value can hold the interpreter lock;
 * `render_checked` (bot.render.engine) counts the output against `max_output`.
 
 The clock and the step count live in a `Budget` that the renderer opens per attempt (`budget()`);
@@ -41,7 +44,7 @@ from jinja2 import nodes
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from jinja2.utils import generate_lorem_ipsum
+from jinja2.utils import Namespace, generate_lorem_ipsum
 from jinja2.visitor import NodeTransformer
 
 T = TypeVar("T")
@@ -155,6 +158,7 @@ _NUMBER = re.compile(r"\d+")
 
 
 _CONTAINERS = (list, tuple, dict, set, frozenset)
+_PRINTABLE_CONTAINERS = (*_CONTAINERS, Namespace)
 
 
 def weight(value: Any, cap: int) -> int:
@@ -169,6 +173,11 @@ def weight(value: Any, cap: int) -> int:
             total += 2
             todo.extend(item.keys())
             todo.extend(item.values())
+        elif isinstance(item, Namespace):  # prints as its attributes: a way to hold many lists at once
+            attrs: dict[str, Any] = object.__getattribute__(item, "_Namespace__attrs")
+            total += 14
+            todo.extend(attrs.keys())
+            todo.extend(attrs.values())
         elif isinstance(item, _CONTAINERS):
             total += 2
             todo.extend(item)
@@ -195,6 +204,15 @@ def check_size(value: T, limits: Limits, what: str = "结果") -> T:
         raise TemplateLimitError(f"{what}数字太大（超过 {limits.max_int_bits} 位二进制）")
     _spend(size)
     return value
+
+
+def check_input(value: Any, limits: Limits, what: str = "要打印的值") -> None:
+    """Refuse a list (or dict, tuple, namespace) that would print as more than `max_weight`
+    characters, before anything prints it: `str()` of a deeply shared list runs in C for as long as
+    it takes, holding the interpreter lock, and no clock can stop it. Strings are not charged here:
+    they were weighed when they were built."""
+    if isinstance(value, _PRINTABLE_CONTAINERS) and weight(value, limits.max_weight) > limits.max_weight:
+        raise TemplateLimitError(f"{what}展开后太大（上限约 {limits.max_weight} 个字符）")
 
 
 def _refuse_width(width: int, limits: Limits, what: str) -> None:
@@ -250,6 +268,8 @@ def _replace_size(text: str, old: str, new: str, count: int = -1) -> int:
 
 def check_binop(operator: str, left: Any, right: Any, limits: Limits) -> None:
     """Refuse `left <operator> right` when its result would be too big, before computing it."""
+    check_input(left, limits)
+    check_input(right, limits)
     if operator == "**":
         grows = _is_int(left) and _is_int(right) and right > 0 and abs(left) > 1
         if grows and right * abs(left).bit_length() > limits.max_int_bits:
@@ -347,6 +367,8 @@ def limit_filter(name: str, func: Callable[..., Any], limits: Limits) -> Callabl
         value, options = (
             (args[skip], [*args[skip + 1 :], *kwargs.values()]) if len(args) > skip else (None, [])
         )
+        for given in (value, *options):  # `|string`, `|tojson`, `|pprint` … print what they are given
+            check_input(given, limits)
         if name in _WIDTH_ARGUMENTS:
             for option in options:
                 if _is_int(option):
@@ -372,7 +394,10 @@ def limit_filter(name: str, func: Callable[..., Any], limits: Limits) -> Callabl
 
 
 class _Instrument(NodeTransformer):
-    """Counts every loop step and size-checks every `~`: the two things the sandbox cannot see."""
+    """Counts every loop step and size-checks every `~` (its operands before they are printed) and
+    every list, tuple and dict literal: what the sandbox cannot see. A literal holds references, so it
+    is cheap to build however big it prints: `[x, x]` doubles what `x` prints as. It is weighed as it
+    is made, at its own line, before anything can print it."""
 
     def visit_For(self, node: nodes.For) -> nodes.Node:
         self.generic_visit(node)
@@ -382,8 +407,26 @@ class _Instrument(NodeTransformer):
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
         self.generic_visit(node)
-        checked = nodes.Call(nodes.EnvironmentAttribute("check_value"), [node], [], None, None)
-        return checked.set_lineno(node.lineno)
+        node.nodes = [_call("check_operand", operand) for operand in node.nodes]
+        return _call("check_value", node)
+
+    def _literal(self, node: nodes.Expr) -> nodes.Node:
+        self.generic_visit(node)
+        return _call("check_value", node)
+
+    visit_List = visit_Dict = _literal
+
+    def visit_Tuple(self, node: nodes.Tuple) -> nodes.Node:
+        if node.ctx != "load":  # `{% for a, b in … %}`, `{% set a, b = … %}`: names, not a value
+            return self.generic_visit(node) or node
+        return self._literal(node)
+
+
+def _call(method: str, node: nodes.Expr) -> nodes.Expr:
+    """`environment.<method>(node)` at the node's line."""
+    call = nodes.Call(nodes.EnvironmentAttribute(method), [node], [], None, None)
+    call.set_lineno(node.lineno)
+    return call
 
 
 class LimitedEnvironment(ImmutableSandboxedEnvironment):
@@ -392,6 +435,7 @@ class LimitedEnvironment(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"**", "*", "%", "+"})
 
     def __init__(self, *args: Any, limits: Limits = DEFAULT_LIMITS, **kwargs: Any) -> None:
+        kwargs.setdefault("finalize", self.check_operand)  # every `{{ … }}` before it is printed
         super().__init__(*args, **kwargs)
         self.limits = limits
         self.globals["range"] = make_range(limits)
@@ -425,6 +469,10 @@ class LimitedEnvironment(ImmutableSandboxedEnvironment):
     def check_value(self, value: Any) -> Any:
         return check_size(value, self.limits)
 
+    def check_operand(self, value: Any) -> Any:
+        check_input(value, self.limits)
+        return value
+
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         _check_time()
         check_binop(operator, left, right, self.limits)
@@ -435,6 +483,8 @@ class LimitedEnvironment(ImmutableSandboxedEnvironment):
         limits = __self.limits
         if isinstance(__obj, Macro):  # a recursive macro is a loop too: `f(40)` calling itself twice
             __self.tick_loop("宏调用")
+        for given in (*args, *kwargs.values()):  # `'{}'.format(x)` prints x
+            check_input(given, limits)
         target = getattr(__obj, "__wrapped__", __obj)
         if isinstance(target, types.BuiltinMethodType) and isinstance(target.__self__, str):
             if target.__name__ in ("format", "format_map"):

@@ -208,3 +208,46 @@ def test_the_total_a_template_builds_is_bounded_not_just_each_piece(operator_dir
         tracemalloc.stop()
     assert len(notices) == 1 and "一共生成的内容太多" in notices[0]
     assert peak < 8 * 2**20
+
+
+def nested(depth: int) -> str:
+    return (
+        "{% set ns = namespace(x=[1]) %}\n"
+        f"{{% for i in range({depth}) %}}{{% set ns.x = [ns.x, ns.x] %}}{{% endfor %}}\n"
+        "{{ ns.x }}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "bomb",
+    [
+        nested(18),
+        # the same through a dict and a tuple literal, and printed through ~ and |string
+        nested(18).replace("[ns.x, ns.x]", "{'a': ns.x, 'b': ns.x}"),
+        nested(18).replace("[ns.x, ns.x]", "(ns.x, ns.x)"),
+        nested(18).replace("{{ ns.x }}", "{{ (ns.x ~ '')|length }}"),
+    ],
+)
+def test_a_list_literal_cannot_double_its_way_to_a_frozen_process(operator_dir: Path, bomb: str) -> None:
+    """Issue 33 #1: `[ns.x, ns.x]` 24 times over is a few hundred bytes to build and 2^24 levels to
+    print; str() of it holds the interpreter lock for 13 s, and nothing was size-checked until it
+    was printed. Now the literal is weighed when it is built (line 2), before anything prints it."""
+    (operator_dir / "help.j2").write_text(bomb, encoding="utf-8")
+    notices = Notices()
+    renderer = Renderer(operator_dir, notify=notices)
+
+    assert renderer.render("help", HELP) == BUILTIN_HELP
+    assert len(notices) == 1
+    assert "help.j2:2:" in notices[0] and "展开后太大" in notices[0]
+
+
+def test_a_namespace_cannot_hide_what_it_holds_from_the_size_checks(operator_dir: Path) -> None:
+    """Many attributes, each under the cap, printed at once through the namespace's own str()."""
+    sets = "".join(f"{{% set ns.a{i} = big %}}" for i in range(40))
+    bomb = "{% set big = ['x' * 10000] * 19 %}{% set ns = namespace() %}" + sets + "\n{{ ns }}\n"
+    (operator_dir / "help.j2").write_text(bomb, encoding="utf-8")
+    notices = Notices()
+    renderer = Renderer(operator_dir, notify=notices, limits=Limits(max_built=10**9))
+
+    assert renderer.render("help", HELP) == BUILTIN_HELP
+    assert len(notices) == 1 and "help.j2:2:" in notices[0] and "展开后太大" in notices[0]

@@ -48,6 +48,8 @@ SESSION_COOKIE = "tuike_session"
 LOGIN_COOKIE = "tuike_login"
 PUBLIC = frozenset({"/login", "/setup", "/healthz", "/favicon.ico"})
 MAX_BODY_BYTES = 2 * 1024 * 1024
+MAX_CONCURRENT_VERIFIES = 2
+"""Password checks (Argon2: ~0.7 s of a core and 64 MB each) running at once; more wait their turn."""
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -201,21 +203,27 @@ async def login(request: Request) -> Response:
     form = await request.form()
     target = safe_next(str(form.get("next", "/")))
     client = client_of(request)
+    # Checked and counted with no await in between: a hundred parallel guesses see each other's
+    # attempts, and a check still running counts as a wrong one until it says otherwise.
     wait = limiter.wait_seconds(client)
     if wait:
         message = f"密码错误次数太多，请 {wait} 秒后再试。"
         return _login_form(
             request, "login.html", {"next": target, "message": message, "no_password": False}, 429
         )
+    limiter.failed(client)
     stored = await asyncio.to_thread(webauth.password_hash, services.engine)
     password = str(form.get("password", ""))
     if stored is None:
+        limiter.succeeded(client)
         message = "还没有设置密码：请先在服务器上运行 tuike web passwd。"
         return _login_form(
             request, "login.html", {"next": target, "message": message, "no_password": True}, 403
         )
-    if not await asyncio.to_thread(verify_password, stored, password):
-        limiter.failed(client)
+    verifying: asyncio.Semaphore = request.app.state.verifying
+    async with verifying:  # Argon2 takes a core and 64 MB per check: a few at a time, the rest queue
+        right = await asyncio.to_thread(verify_password, stored, password)
+    if not right:
         log.warning("web console: wrong password from %s", client)
         message = "密码不对，请再试一次。"
         return _login_form(
@@ -347,6 +355,7 @@ def build_app(
     app.state.services = services
     app.state.sessions = sessions
     app.state.limiter = LoginLimiter(web.login_attempts_per_minute, clock=clock)
+    app.state.verifying = asyncio.Semaphore(MAX_CONCURRENT_VERIFIES)
     app.state.setup_token = setup_token or SetupToken()
     app.add_middleware(Gate, sessions=sessions)
     return app

@@ -123,6 +123,8 @@ class LoginLimiter:
         return max(1, int(max(waits) + 0.999)) if waits else 0
 
     def failed(self, client: str) -> None:
+        """Count an attempt as wrong: called before the password is checked, so parallel attempts
+        cannot all pass `wait_seconds` first; `succeeded` takes it back."""
         now = self.clock()
         if len(self._by_client) > 10_000:  # a flood of addresses: forget the quiet ones
             for key in [k for k, v in self._by_client.items() if not v or now - v[-1] >= 60]:

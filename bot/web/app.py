@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bot.store import webauth
 from bot.web.pages import ALL_PAGES
@@ -61,7 +62,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 def _secure(request: Request) -> bool:
-    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "") == "https"
+    """HTTPS as the browser sees it: a trusted proxy's X-Forwarded-Proto has set the scheme already."""
+    return request.url.scheme == "https"
 
 
 def set_cookie(response: Response, request: Request, name: str, value: str, max_age: int | None) -> None:
@@ -358,4 +360,6 @@ def build_app(
     app.state.verifying = asyncio.Semaphore(MAX_CONCURRENT_VERIFIES)
     app.state.setup_token = setup_token or SetupToken()
     app.add_middleware(Gate, sessions=sessions)
+    if web.trusted_proxies:  # outermost: the gate and the login limit see the real client
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(web.trusted_proxies))
     return app

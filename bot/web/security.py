@@ -98,7 +98,9 @@ class Sessions:
 
 @dataclass
 class LoginLimiter:
-    """Wrong passwords per client address per minute, and overall (4× that) against spread attacks."""
+    """Wrong passwords per client address per minute, and overall (4× that) against spread attacks.
+    The overall count holds back only addresses with a wrong password of their own in the minute: a
+    crowd of addresses must not keep the operator, who has none, out."""
 
     per_minute: int
     clock: Clock = time.monotonic
@@ -114,9 +116,11 @@ class LoginLimiter:
         now = self.clock()
         waits = []
         mine = self._by_client.get(client)
+        if mine is not None:
+            self._trim(mine, now)
+        if not mine:
+            return 0
         for times, cap in ((mine, self.per_minute), (self._all, self.per_minute * 4)):
-            if times is None:
-                continue
             self._trim(times, now)
             if len(times) >= cap:
                 waits.append(60 - (now - times[0]))

@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 
 from bot.web import app as web_app
-from tests.web.conftest import PASSWORD, Console
+from tests.web.conftest import PASSWORD, Console, console_settings, serve_console
 
 
 @dataclass
@@ -69,3 +71,34 @@ async def test_parallel_wrong_passwords_are_counted_before_they_are_checked(
     assert verify_spy.calls == limit
     assert statuses == [401] * limit + [429] * (30 - limit)
     assert verify_spy.most <= web_app.MAX_CONCURRENT_VERIFIES
+
+
+# -- 7: X-Forwarded-For only from configured proxies ----------------------------------------------------
+
+
+async def test_forwarded_for_from_an_unconfigured_peer_is_not_believed(
+    console: Console, verify_spy: VerifySpy
+) -> None:
+    """25 spoofed addresses from loopback got 20 checks instead of 5 (uvicorn trusted loopback)."""
+    client = console.client()
+    for i in range(25):
+        await post_login(client, "wrong", **{"X-Forwarded-For": f"203.0.113.{i}"})
+    assert verify_spy.calls == console.services.settings.web.login_attempts_per_minute
+
+
+async def test_many_addresses_behind_a_trusted_proxy_never_lock_the_operator_out(
+    tmp_path: Path, store: Engine, verify_spy: VerifySpy
+) -> None:
+    """Behind a configured proxy each address counts on its own, and an address with no wrong
+    password of its own is never turned away by the overall count."""
+    settings = console_settings(tmp_path, trusted_proxies=["127.0.0.1"])
+    async for console in serve_console(tmp_path, store, settings=settings):
+        client = console.client()
+        for i in range(25):
+            wrong = await post_login(client, "wrong", **{"X-Forwarded-For": f"203.0.113.{i}"})
+            assert wrong.status_code == 401
+        operator = await post_login(console.client(), PASSWORD, **{"X-Forwarded-For": "198.51.100.7"})
+        assert operator.status_code == 303
+        # the attacker's addresses, each past nothing on its own, are held by the overall count
+        again = await post_login(client, "wrong", **{"X-Forwarded-For": "203.0.113.1"})
+        assert again.status_code == 429

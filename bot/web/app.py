@@ -263,16 +263,18 @@ async def setup(request: Request) -> Response:
     token: SetupToken = request.app.state.setup_token
     form = await request.form()
     given = str(form.get("code", ""))
-    if await asyncio.to_thread(webauth.password_hash, services.engine) is not None or not token.accepts(
-        given
-    ):
+    if await asyncio.to_thread(webauth.password_hash, services.engine) is not None or not token.claim(given):
         return error_page(request, 403, "设置链接无效", "这个链接不对或已经用过了。")
     password, again = str(form.get("password", "")), str(form.get("again", ""))
     problem = password_problem(password) or ("" if password == again else "两次输入的密码不一样")
     if problem:
+        token.release()
         return _login_form(request, "setup.html", {"code": given, "message": problem}, 400)
-    await asyncio.to_thread(webauth.set_password_hash, services.engine, hash_password(password))
-    token.used = True
+    try:
+        await asyncio.to_thread(webauth.set_password_hash, services.engine, hash_password(password))
+    except BaseException:
+        token.release()
+        raise
     log.info("web console: operator password set through the setup link")
     return _logged_in(request, "/")
 

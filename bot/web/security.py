@@ -149,3 +149,14 @@ class SetupToken:
 
     def accepts(self, given: str) -> bool:
         return not self.used and bool(given) and same(given, self.value)
+
+    def claim(self, given: str) -> bool:
+        """Accept `given` and use the link up in one step (no await between): of several requests
+        at once, one gets it. `release` gives it back when that one sets no password after all."""
+        if not self.accepts(given):
+            return False
+        self.used = True
+        return True
+
+    def release(self) -> None:
+        self.used = False

@@ -102,3 +102,27 @@ async def test_many_addresses_behind_a_trusted_proxy_never_lock_the_operator_out
         # the attacker's addresses, each past nothing on its own, are held by the overall count
         again = await post_login(client, "wrong", **{"X-Forwarded-For": "203.0.113.1"})
         assert again.status_code == 429
+
+
+# -- 8: the setup link under a race ---------------------------------------------------------------------
+
+
+async def test_the_setup_link_gives_one_session_however_many_use_it_at_once(
+    tmp_path: Path, store: Engine
+) -> None:
+    """Four concurrent POST /setup with the valid code gave two sessions."""
+    async for console in serve_console(tmp_path, store, password=False):
+        code = console.setup_token.value
+        clients = [console.client() for _ in range(6)]
+        for client in clients:
+            assert (await client.get(f"/setup?code={code}")).status_code == 200
+
+        async def set_up(client: httpx.AsyncClient, n: int, code: str = code) -> int:
+            password = f"{PASSWORD} {n}"
+            data = {"csrf_token": client.cookies["tuike_login"], "code": code}
+            response = await client.post("/setup", data={**data, "password": password, "again": password})
+            return response.status_code
+
+        statuses = await asyncio.gather(*(set_up(c, n) for n, c in enumerate(clients)))
+        assert sorted(statuses) == [303] + [403] * 5
+        assert sum([(await c.get("/")).status_code == 200 for c in clients]) == 1

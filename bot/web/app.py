@@ -37,6 +37,7 @@ from bot.web.security import (
     WebSession,
     hash_password,
     password_problem,
+    password_stamp,
     same,
     verify_password,
 )
@@ -80,9 +81,19 @@ def safe_next(target: str) -> str:
 
 
 class Gate:
-    def __init__(self, app: ASGIApp, sessions: Sessions) -> None:
+    def __init__(self, app: ASGIApp, sessions: Sessions, services: WebServices) -> None:
         self.app = app
         self.sessions = sessions
+        self.services = services
+
+    async def _still_valid(self, session: WebSession) -> bool:
+        """False once the stored password is not the one the session logged in under. A database
+        that cannot be read keeps the session: the page then says the database is down."""
+        try:
+            stored = await asyncio.to_thread(webauth.password_hash, self.services.engine)
+        except (OperationalError, DBAPIError):
+            return True
+        return same(password_stamp(stored), session.stamp)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,6 +104,10 @@ class Gate:
         public = path in PUBLIC or path.startswith("/static/")
         session_id = request.cookies.get(SESSION_COOKIE, "")
         session = self.sessions.get(session_id) if session_id else None
+        if session is not None and not public and not await self._still_valid(session):
+            log.info("web console: a session ended because the password changed")
+            self.sessions.drop(session.id)
+            session = None
         scope.setdefault("state", {})["session"] = session
         if not public and session is None:
             await self._to_login(request, expired=bool(session_id))(scope, receive, send)
@@ -232,12 +247,12 @@ async def login(request: Request) -> Response:
             request, "login.html", {"next": target, "message": message, "no_password": False}, 401
         )
     limiter.succeeded(client)
-    return _logged_in(request, target)
+    return _logged_in(request, target, stored)
 
 
-def _logged_in(request: Request, target: str) -> Response:
+def _logged_in(request: Request, target: str, stored_hash: str) -> Response:
     sessions: Sessions = request.app.state.sessions
-    session = sessions.create()
+    session = sessions.create(password_stamp(stored_hash))
     response = RedirectResponse(target, status_code=303)
     set_cookie(response, request, SESSION_COOKIE, session.id, max_age=None)
     response.delete_cookie(LOGIN_COOKIE, path="/")
@@ -270,13 +285,14 @@ async def setup(request: Request) -> Response:
     if problem:
         token.release()
         return _login_form(request, "setup.html", {"code": given, "message": problem}, 400)
+    stored = hash_password(password)
     try:
-        await asyncio.to_thread(webauth.set_password_hash, services.engine, hash_password(password))
+        await asyncio.to_thread(webauth.set_password_hash, services.engine, stored)
     except BaseException:
         token.release()
         raise
     log.info("web console: operator password set through the setup link")
-    return _logged_in(request, "/")
+    return _logged_in(request, "/", stored)
 
 
 async def logout(request: Request) -> Response:
@@ -361,7 +377,7 @@ def build_app(
     app.state.limiter = LoginLimiter(web.login_attempts_per_minute, clock=clock)
     app.state.verifying = asyncio.Semaphore(MAX_CONCURRENT_VERIFIES)
     app.state.setup_token = setup_token or SetupToken()
-    app.add_middleware(Gate, sessions=sessions)
+    app.add_middleware(Gate, sessions=sessions, services=services)
     if web.trusted_proxies:  # outermost: the gate and the login limit see the real client
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(web.trusted_proxies))
     return app

@@ -2,12 +2,15 @@
 limit on wrong passwords.
 
 Sessions live in this process's memory: a restart logs the operator out, which is the safe failure.
+Each remembers the password it logged in under (`password_stamp`): a new password, even one set by
+`tuike web passwd` in another process, ends every session on its next request.
 The cookie carries only a random session id (HttpOnly, SameSite=Strict); each session has its own
 CSRF token that every form and htmx call sends back.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import time
@@ -55,11 +58,19 @@ def same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
+def password_stamp(stored_hash: str | None) -> str:
+    """A short fingerprint of the stored password hash: a session remembers the one it logged in
+    under, and ends when the stored hash changes (`tuike web passwd`, from another process)."""
+    return hashlib.sha256((stored_hash or "").encode()).hexdigest()[:16]
+
+
 @dataclass
 class WebSession:
     id: str
     csrf: str
     last_seen: float
+    stamp: str = ""
+    """`password_stamp` of the hash in force when this session logged in."""
 
 
 @dataclass
@@ -68,8 +79,8 @@ class Sessions:
     clock: Clock = time.monotonic
     _live: OrderedDict[str, WebSession] = field(default_factory=OrderedDict)
 
-    def create(self) -> WebSession:
-        session = WebSession(secrets.token_urlsafe(32), secrets.token_urlsafe(32), self.clock())
+    def create(self, stamp: str = "") -> WebSession:
+        session = WebSession(secrets.token_urlsafe(32), secrets.token_urlsafe(32), self.clock(), stamp)
         self._live[session.id] = session
         while len(self._live) > MAX_SESSIONS:
             self._live.popitem(last=False)

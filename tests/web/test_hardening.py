@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.web import app as web_app
-from tests.web.conftest import PASSWORD, Console, console_settings, serve_console
+from tests.helpers import tuike
+from tests.web.conftest import PASSWORD, Console, console_settings, login, serve_console
 
 
 @dataclass
@@ -126,3 +127,29 @@ async def test_the_setup_link_gives_one_session_however_many_use_it_at_once(
         statuses = await asyncio.gather(*(set_up(c, n) for n, c in enumerate(clients)))
         assert sorted(statuses) == [303] + [403] * 5
         assert sum([(await c.get("/")).status_code == 200 for c in clients]) == 1
+
+
+# -- 9: a new password ends the sessions at once ---------------------------------------------------------
+
+
+async def test_tuike_web_passwd_ends_every_session_without_a_restart(
+    console: Console,
+    write_config,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    """`tuike web passwd` (another process, the same database) left existing sessions valid."""
+    client = await console.logged_in()
+    assert (await client.get("/")).status_code == 200
+    url = console.engine.url.render_as_string(hide_password=False)
+    config = write_config(f'[database]\nurl = "{url}"\n')
+    done = await asyncio.to_thread(
+        tuike, "--config", str(config), "web", "passwd", cwd=tmp_path, input="a new password\n"
+    )
+    assert done.returncode == 0, done.stderr
+
+    ended = await client.get("/groups")
+    assert ended.status_code == 303 and "expired=1" in ended.headers["location"]
+    assert (await login(console.client(), PASSWORD)).status_code == 401
+    fresh = console.client()
+    assert (await login(fresh, "a new password")).status_code == 303
+    assert (await fresh.get("/")).status_code == 200

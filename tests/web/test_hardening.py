@@ -153,3 +153,25 @@ async def test_tuike_web_passwd_ends_every_session_without_a_restart(
     fresh = console.client()
     assert (await login(fresh, "a new password")).status_code == 303
     assert (await fresh.get("/")).status_code == 200
+
+
+# -- 10: a NUL in a search box ----------------------------------------------------------------------------
+
+NUL_QUERIES = [
+    "/groups?q=%00",
+    "/groups?q=a%00b",
+    "/groups?account=%00",
+    "/pushes?account=%00",
+    "/orders?q=%00",
+    "/rebates?q=%00",
+    "/broadcasts/new?q=%00",
+]
+
+
+async def test_a_nul_in_a_query_is_no_database_outage(console: Console) -> None:
+    """PostgreSQL refuses text with a NUL; the console answered 503 「数据库暂时连不上」 for it."""
+    client = await console.logged_in()
+    for path in NUL_QUERIES:
+        response = await client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        assert "数据库暂时连不上" not in response.text, path

@@ -50,6 +50,8 @@ SESSION_COOKIE = "tuike_session"
 LOGIN_COOKIE = "tuike_login"
 PUBLIC = frozenset({"/login", "/setup", "/healthz", "/favicon.ico"})
 MAX_BODY_BYTES = 2 * 1024 * 1024
+MAX_FIELDS = 1000
+"""Fields a posted form may have (the broadcast form, the biggest, has a few dozen)."""
 MAX_CONCURRENT_VERIFIES = 2
 """Password checks (Argon2: ~0.7 s of a core and 64 MB each) running at once; more wait their turn."""
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -121,7 +123,16 @@ class Gate:
             await error_page(request, 413, "提交的内容太大了")(scope, receive, send)
             return
         expected = session.csrf if session is not None else request.cookies.get(LOGIN_COOKIE, "")
-        given = request.headers.get("x-csrf-token", "") or _form_field(request, body, "csrf_token")
+        try:
+            given = request.headers.get("x-csrf-token", "") or _form_field(request, body, "csrf_token")
+            _count_fields(request, body)
+        except ValueError:
+            log.warning(
+                "web console: %s %s with more than %d form fields refused", request.method, path, MAX_FIELDS
+            )
+            response = error_page(request, 400, "表单的项太多了", "这个操作没有执行。")
+            await response(scope, receive, send)
+            return
         if not expected or not given or not same(given, expected):
             log.warning("web console: %s %s without a valid CSRF token refused", request.method, path)
             response = error_page(
@@ -183,11 +194,23 @@ def _replay(body: bytes) -> Receive:
     return receive
 
 
+def _urlencoded(request: Request) -> bool:
+    return request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+
+
 def _form_field(request: Request, body: bytes, name: str) -> str:
-    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+    """The field's first value; ValueError past `MAX_FIELDS` fields."""
+    if not _urlencoded(request):
         return ""
-    values = parse_qs(body.decode("utf-8", "replace"), max_num_fields=1000).get(name, [])
+    values = parse_qs(body.decode("utf-8", "replace"), max_num_fields=MAX_FIELDS).get(name, [])
     return values[0] if values else ""
+
+
+def _count_fields(request: Request, body: bytes) -> None:
+    """ValueError for a form with more than `MAX_FIELDS` fields (also when the token came in a header):
+    refused here, as a 400, before a page parses it."""
+    if _urlencoded(request) and body.count(b"&") + body.count(b";") >= MAX_FIELDS:
+        raise ValueError("too many fields")
 
 
 def client_of(request: Request) -> str:

@@ -175,3 +175,31 @@ async def test_a_nul_in_a_query_is_no_database_outage(console: Console) -> None:
         response = await client.get(path)
         assert response.status_code == 200, (path, response.status_code)
         assert "数据库暂时连不上" not in response.text, path
+
+
+# -- 11: forms with too many fields, dates at the ends of the calendar -------------------------------------
+
+
+async def test_a_form_with_too_many_fields_is_a_clear_400(console: Console) -> None:
+    """1,500 fields answered 500 with a traceback per request, logged in or not (POST /login)."""
+    anonymous = console.client()
+    await anonymous.get("/login")
+    token = anonymous.cookies["tuike_login"]
+    fields = {f"f{i}": "x" for i in range(1500)}
+    response = await anonymous.post("/login", data={"csrf_token": token, **fields})
+    assert response.status_code == 400 and "Traceback" not in response.text
+    client = await console.logged_in()
+    for path in ("/templates/help/preview", "/broadcasts/new", "/logout"):
+        response = await client.post(path, data={"csrf_token": client.headers["X-CSRF-Token"], **fields})
+        assert response.status_code == 400, path
+    assert (await client.get("/")).status_code == 200  # the oversized logout did nothing
+
+
+@pytest.mark.parametrize(
+    "query", ["to=9999-12-31", "from=9999-12-31", "from=0001-01-01", "from=0001-01-01&to=9999-12-31"]
+)
+async def test_dates_at_the_ends_of_the_calendar_filter_orders(console: Console, query: str) -> None:
+    """/orders?to=9999-12-31 and /orders.csv?to=9999-12-31 answered 500 (OverflowError)."""
+    client = await console.logged_in()
+    assert (await client.get(f"/orders?{query}")).status_code == 200
+    assert (await client.get(f"/orders.csv?{query}")).status_code == 200

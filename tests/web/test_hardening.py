@@ -203,3 +203,55 @@ async def test_dates_at_the_ends_of_the_calendar_filter_orders(console: Console,
     client = await console.logged_in()
     assert (await client.get(f"/orders?{query}")).status_code == 200
     assert (await client.get(f"/orders.csv?{query}")).status_code == 200
+
+
+# -- 14: no framing, no foreign script ----------------------------------------------------------------------
+
+
+async def test_every_answer_forbids_framing_and_foreign_code(console: Console) -> None:
+    """No Content-Security-Policy or X-Frame-Options: 「标记已付」 and the broadcast confirm could be
+    clickjacked from a page that frames the console."""
+    anonymous = console.client()
+    client = await console.logged_in()
+    answers = [
+        await anonymous.get("/login"),
+        await anonymous.get("/groups"),  # the redirect to the login
+        await anonymous.get("/static/style.css"),
+        await client.get("/"),
+        await client.get("/rebates"),
+        await client.get("/no-such-page"),
+        await client.post("/broadcasts", data={"csrf_token": "forged"}),
+    ]
+    for answer in answers:
+        policy = answer.headers.get("content-security-policy", "")
+        assert "frame-ancestors 'none'" in policy, answer.url
+        assert "script-src 'self'" in policy, answer.url
+        assert answer.headers.get("x-frame-options") == "DENY", answer.url
+        assert answer.headers.get("x-content-type-options") == "nosniff", answer.url
+
+
+async def test_the_console_works_under_its_policy_and_will_not_be_framed(
+    console: Console, browser_page  # type: ignore[no-untyped-def]
+) -> None:
+    """In Chromium: the pages and the htmx live preview run with no policy violation, and a page
+    that frames the console gets nothing."""
+    from tests.web.conftest import browser_login
+
+    violations: list[str] = []
+    browser_page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    await browser_login(browser_page, console)
+    for path in ("/", "/groups", "/orders", "/rebates", "/broadcasts/new", "/templates"):
+        await browser_page.goto(console.url + path)
+    await browser_page.goto(console.url + "/templates/help")
+    await browser_page.fill("textarea[name=source]", "框架测试 {{ 1 + 1 }}")
+    await browser_page.locator("text=框架测试 2").first.wait_for()
+    assert violations == []
+
+    await browser_page.goto(console.url + "/no-such-page")
+    await browser_page.set_content(f'<iframe id="f" src="{console.url}/rebates"></iframe>')
+    frame = await (await browser_page.query_selector("#f")).content_frame()  # type: ignore[union-attr]
+    await frame.wait_for_load_state()
+    assert "返利" not in await frame.content()

@@ -231,7 +231,8 @@ async def test_every_answer_forbids_framing_and_foreign_code(console: Console) -
 
 
 async def test_the_console_works_under_its_policy_and_will_not_be_framed(
-    console: Console, browser_page  # type: ignore[no-untyped-def]
+    console: Console,
+    browser_page,  # type: ignore[no-untyped-def]
 ) -> None:
     """In Chromium: the pages and the htmx live preview run with no policy violation, and a page
     that frames the console gets nothing."""

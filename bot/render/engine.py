@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from hashlib import sha1
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
 from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateSyntaxError
@@ -245,6 +245,15 @@ class _FileState:
     """The last problem reported, with the version it was found in."""
 
 
+class PreviewRunner(Protocol):
+    """Where edited text is previewed instead of the calling thread: bot.render.worker.PreviewWorker
+    (named by shape here, so the engine imports neither it nor the sample data it previews with)."""
+
+    def start(self) -> None: ...
+
+    def preview(self, kind: str, source: str, context: Mapping[str, Any], group: str | None) -> Any: ...
+
+
 class Renderer:
     """Renders one template per message kind, e.g. `render("deal", {...}, group=chat_id)`."""
 
@@ -266,6 +275,8 @@ class Renderer:
         self.env = make_environment(self.zone, [*search, BUILTIN_TEMPLATES], limits)
         self._files: dict[Path, _FileState] = {}
         self._lock = threading.RLock()  # renders run in worker threads; file state is shared
+        self.worker: PreviewRunner | None = None
+        """Where previews of edited text run (bot.render.worker); None: in the calling thread."""
 
     # -------------------------------------------------------------------------------------- lookup
 

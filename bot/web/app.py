@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from bot.render.worker import PreviewWorker
 from bot.store import webauth
 from bot.web.pages import ALL_PAGES
 from bot.web.security import (
@@ -435,6 +436,8 @@ def build_app(
     clock = clock or time.monotonic
     sessions = Sessions(idle_seconds=web.session_hours * 3600, clock=clock)
     app.state.services = services
+    if services.renderer.worker is None:  # edited text renders where a runaway cannot stop the loop
+        services.renderer.worker = PreviewWorker.for_renderer(services.renderer)
     app.state.sessions = sessions
     app.state.limiter = LoginLimiter(web.login_attempts_per_minute, clock=clock)
     app.state.verifying = asyncio.Semaphore(MAX_CONCURRENT_VERIFIES)

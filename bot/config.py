@@ -428,7 +428,23 @@ class WebSettings(_Section):
     session_hours: float = Field(12.0, gt=0, le=24 * 30)
     """How long a login lasts without activity."""
     login_attempts_per_minute: int = Field(5, ge=1, le=100)
-    """Wrong passwords allowed per minute (per client address and overall ×4) before logins wait."""
+    """Wrong passwords allowed per minute per client address before logins wait (and overall ×4, for
+    addresses that already have a wrong one: an address with none is never turned away)."""
+    trusted_proxies: list[str] = []
+    """Addresses or networks (`127.0.0.1`, `10.0.0.0/8`) of reverse proxies whose `X-Forwarded-For` /
+    `X-Forwarded-Proto` name the real client. Empty: no forwarded header is believed."""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or network: {item!r}") from None
+        return value
 
     @field_validator("listen")
     @classmethod

@@ -49,6 +49,8 @@ class AsgiServer:
             lifespan="off",
             timeout_graceful_shutdown=2,
             server_header=False,
+            proxy_headers=False,  # uvicorn believes X-Forwarded-For from loopback; a caller adds its own
+            # proxy middleware for the proxies it was told about (the web console: [web] trusted_proxies)
         )
         server = _QuietServer(config)
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET

@@ -80,4 +80,4 @@ def passwd(ctx: Context) -> None:
         fail(str(exc))
     webauth.set_password_hash(engine, hash_password(password))
     engine.dispose()
-    click.echo("运营后台密码已设置；已登录的会话在后台重启后失效。 (password set)")
+    click.echo("运营后台密码已设置；已登录的会话随即失效。 (password set; existing console sessions end)")

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from hashlib import sha1
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
 from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateSyntaxError
@@ -209,10 +209,11 @@ def render_checked(template: Template, context: Mapping[str, Any], limits: Limit
     return text
 
 
-def _broke_a_limit(exc: BaseException) -> bool:
-    """Limits, and what Python raises on its own for runaway templates (recursion, memory); not time,
-    which depends on how busy the machine is."""
-    if isinstance(exc, TemplateTimeoutError):
+def _broke_a_limit(exc: BaseException, path: Path) -> bool:
+    """Limits (time too: it is CPU time, which a busy machine does not use up), and what Python raises
+    on its own for runaway templates (recursion, memory). A built-in file is never refused for time:
+    it is the last fallback, and a stall elsewhere in the process must not silence a kind for good."""
+    if isinstance(exc, TemplateTimeoutError) and path.parent == BUILTIN_TEMPLATES:
         return False
     return isinstance(exc, TemplateLimitError | RecursionError | MemoryError | OverflowError)
 
@@ -244,6 +245,15 @@ class _FileState:
     """The last problem reported, with the version it was found in."""
 
 
+class PreviewRunner(Protocol):
+    """Where edited text is previewed instead of the calling thread: bot.render.worker.PreviewWorker
+    (named by shape here, so the engine imports neither it nor the sample data it previews with)."""
+
+    def start(self) -> None: ...
+
+    def preview(self, kind: str, source: str, context: Mapping[str, Any], group: str | None) -> Any: ...
+
+
 class Renderer:
     """Renders one template per message kind, e.g. `render("deal", {...}, group=chat_id)`."""
 
@@ -265,6 +275,8 @@ class Renderer:
         self.env = make_environment(self.zone, [*search, BUILTIN_TEMPLATES], limits)
         self._files: dict[Path, _FileState] = {}
         self._lock = threading.RLock()  # renders run in worker threads; file state is shared
+        self.worker: PreviewRunner | None = None
+        """Where previews of edited text run (bot.render.worker); None: in the calling thread."""
 
     # -------------------------------------------------------------------------------------- lookup
 
@@ -348,7 +360,7 @@ class Renderer:
                 try:
                     text = render_checked(template, context, self.limits)
                 except Exception as exc:
-                    if _broke_a_limit(exc):
+                    if _broke_a_limit(exc, path):
                         with self._lock:
                             state.refused.add(tried)
                     last = self._report(path, tried, exc)

@@ -232,9 +232,13 @@ def normalized(source: str) -> str:
 def preview(
     renderer: Renderer, kind: str, source: str, context: Mapping[str, Any], *, group: str | None = None
 ) -> Preview:
-    """Render the text being edited with `context`, as a real send would. Blocks (worker thread)."""
+    """Render the text being edited with `context`, as a real send would. Blocks (worker thread).
+    With `renderer.worker` set (the console sets it) the render runs in that process (worker.py)."""
     if len(source) > MAX_SOURCE_CHARS:
         return Preview(problem=Problem("模板太长", f"最多 {MAX_SOURCE_CHARS} 个字符"))
+    if renderer.worker is not None:
+        shown: Preview = renderer.worker.preview(kind, source, context, group)
+        return shown
     folder = renderer.operator_dir or BUILTIN_TEMPLATES
     edited = scope_file(folder, kind, group)
     source = normalized(source)

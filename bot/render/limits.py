@@ -11,12 +11,20 @@ hang or exhaust the bot. `LimitedEnvironment` refuses them before they happen, w
 * every call (functions, macros, string methods) and every filter checks the clock and the size of
   what it returns; the string methods and filters that multiply their input (`center`, `replace`,
   `join`, `format`, `indent`, `tojson(indent=)`, `slice` …) are checked before they run;
-* `range` and `lipsum` are bounded versions; each `{% for %}` body counts against `max_loop_steps`;
+* everything those checks see counts against `max_built`, the total one render may build: the
+  ones whose size is known beforehand (`*`, `replace`, `join`, `center` …) are refused before they
+  are built, so 20,000 pieces each under `max_string` cannot add up to gigabytes;
+* `range` and `lipsum` are bounded versions; each `{% for %}` body and each macro call counts against
+  `max_loop_steps`;
   every `~` result is size-checked;
+* list, tuple and dict literals are weighed as they are built, and everything printed (`{{ }}`, `~`,
+  and what filters, calls and binops are given) is weighed before it is printed, so no `str()` of a
+  runaway value can hold the interpreter lock;
 * `render_checked` (bot.render.engine) counts the output against `max_output`.
 
 The clock and the step count live in a `Budget` that the renderer opens per attempt (`budget()`);
-without one only the size checks apply.
+without one only the size checks apply. The clock is the rendering thread's CPU time, so running out
+of it says the template is too costly, not that the machine was busy.
 """
 
 from __future__ import annotations
@@ -34,9 +42,9 @@ from typing import Any, TypeVar
 
 from jinja2 import nodes
 from jinja2.exceptions import SecurityError
-from jinja2.runtime import Context
+from jinja2.runtime import Context, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from jinja2.utils import generate_lorem_ipsum
+from jinja2.utils import Namespace, generate_lorem_ipsum
 from jinja2.visitor import NodeTransformer
 
 T = TypeVar("T")
@@ -47,8 +55,9 @@ class TemplateLimitError(SecurityError):
 
 
 class TemplateTimeoutError(TemplateLimitError):
-    """The render ran past its time budget: refused this time, but not for good (a busy machine is
-    slow for everyone; sizes and loop steps are the limits that do not depend on the load)."""
+    """The render used up its time budget. The budget is CPU time of the thread rendering (not the
+    wall clock), so a busy machine does not run it out: the template itself cost that much, and the
+    version is refused like any other that broke a limit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,23 +73,33 @@ class Limits:
     max_weight: int = 200_000
     """Roughly the characters a nested list would print as: `[[1] * 10000] * 10000` holds 10,000
     items, but the same inner list 10,000 times over."""
+    max_built: int = 1_000_000
+    """Characters a render may build in all (lists counted as what they print as): each piece under
+    `max_string` is not enough when a `map` makes 20,000 of them."""
     seconds: float = 1.0
 
 
 DEFAULT_LIMITS = Limits()
 
 
+def cpu_clock() -> float:
+    """CPU seconds the current thread has used: what a render's time budget is measured in."""
+    return time.thread_time()
+
+
 @dataclass(slots=True)
 class Budget:
-    """One render attempt's allowance: a deadline on the monotonic clock and loop steps left."""
+    """One render attempt's allowance: a deadline on this thread's CPU clock and loop steps left."""
 
     limits: Limits
     deadline: float
     steps: int = 0
+    built: int = 0
+    """Characters built so far (`spend`)."""
 
     def overrun(self) -> TemplateLimitError | None:
         """The error to raise once the deadline has passed, else None."""
-        if time.monotonic() > self.deadline:
+        if cpu_clock() > self.deadline:
             return TemplateTimeoutError(f"模板渲染超时（超过 {self.limits.seconds:g} 秒）")
         return None
 
@@ -89,6 +108,15 @@ class Budget:
         if late is not None:
             raise late
 
+    def afford(self, size: int) -> None:
+        """Refuse, before it is built, a value of `size` characters that would pass `max_built`."""
+        if self.built + size > self.limits.max_built:
+            raise TemplateLimitError(f"模板一共生成的内容太多（上限约 {self.limits.max_built} 个字符）")
+
+    def spend(self, size: int) -> None:
+        self.afford(size)
+        self.built += size
+
 
 _budget: ContextVar[Budget | None] = ContextVar("tuike_render_budget", default=None)
 
@@ -96,7 +124,7 @@ _budget: ContextVar[Budget | None] = ContextVar("tuike_render_budget", default=N
 @contextmanager
 def budget(limits: Limits) -> Iterator[Budget]:
     """Open a render attempt's budget for the code running in this context (thread)."""
-    current = Budget(limits, time.monotonic() + limits.seconds)
+    current = Budget(limits, cpu_clock() + limits.seconds)
     token = _budget.set(current)
     try:
         yield current
@@ -110,6 +138,19 @@ def _check_time() -> None:
         current.check_time()
 
 
+def afford(size: int) -> None:
+    """Refuse building `size` more characters when the render's total would pass `max_built`."""
+    current = _budget.get()
+    if current is not None:
+        current.afford(size)
+
+
+def _spend(size: int) -> None:
+    current = _budget.get()
+    if current is not None:
+        current.spend(size)
+
+
 # ------------------------------------------------------------------------------------ size checks
 
 _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?[a-zA-Z%]")
@@ -117,6 +158,7 @@ _NUMBER = re.compile(r"\d+")
 
 
 _CONTAINERS = (list, tuple, dict, set, frozenset)
+_PRINTABLE_CONTAINERS = (*_CONTAINERS, Namespace)
 
 
 def weight(value: Any, cap: int) -> int:
@@ -131,6 +173,11 @@ def weight(value: Any, cap: int) -> int:
             total += 2
             todo.extend(item.keys())
             todo.extend(item.values())
+        elif isinstance(item, Namespace):  # prints as its attributes: a way to hold many lists at once
+            attrs: dict[str, Any] = object.__getattribute__(item, "_Namespace__attrs")
+            total += 14
+            todo.extend(attrs.keys())
+            todo.extend(attrs.values())
         elif isinstance(item, _CONTAINERS):
             total += 2
             todo.extend(item)
@@ -140,17 +187,32 @@ def weight(value: Any, cap: int) -> int:
 
 
 def check_size(value: T, limits: Limits, what: str = "结果") -> T:
-    """`value` unchanged when it is small enough for a chat message, else a `TemplateLimitError`."""
-    if isinstance(value, str | bytes) and len(value) > limits.max_string:
-        raise TemplateLimitError(f"{what}太长：{len(value)} 个字符（上限 {limits.max_string}）")
-    if isinstance(value, _CONTAINERS):
+    """`value` unchanged when it is small enough for a chat message, else a `TemplateLimitError`.
+    What it weighs counts against the render's `max_built` (when a budget is open)."""
+    size = 0
+    if isinstance(value, str | bytes):
+        size = len(value)
+        if size > limits.max_string:
+            raise TemplateLimitError(f"{what}太长：{size} 个字符（上限 {limits.max_string}）")
+    elif isinstance(value, _CONTAINERS):
         if len(value) > limits.max_items:
             raise TemplateLimitError(f"{what}太多：{len(value)} 项（上限 {limits.max_items}）")
-        if weight(value, limits.max_weight) > limits.max_weight:
+        size = weight(value, limits.max_weight)
+        if size > limits.max_weight:
             raise TemplateLimitError(f"{what}展开后太大（上限约 {limits.max_weight} 个字符）")
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > limits.max_int_bits:
+    elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > limits.max_int_bits:
         raise TemplateLimitError(f"{what}数字太大（超过 {limits.max_int_bits} 位二进制）")
+    _spend(size)
     return value
+
+
+def check_input(value: Any, limits: Limits, what: str = "要打印的值") -> None:
+    """Refuse a list (or dict, tuple, namespace) that would print as more than `max_weight`
+    characters, before anything prints it: `str()` of a deeply shared list runs in C for as long as
+    it takes, holding the interpreter lock, and no clock can stop it. Strings are not charged here:
+    they were weighed when they were built."""
+    if isinstance(value, _PRINTABLE_CONTAINERS) and weight(value, limits.max_weight) > limits.max_weight:
+        raise TemplateLimitError(f"{what}展开后太大（上限约 {limits.max_weight} 个字符）")
 
 
 def _refuse_width(width: int, limits: Limits, what: str) -> None:
@@ -190,8 +252,10 @@ def _join_size(separator: str, items: list[Any]) -> int:
 def _checked_join(separator: str, iterable: Iterable[Any], limits: Limits) -> list[Any]:
     items = list(iterable) if not isinstance(iterable, list) else iterable
     check_size(items, limits, "join 的项")
-    if _join_size(separator, items) > limits.max_string:
+    predicted = _join_size(separator, items)
+    if predicted > limits.max_string:
         raise TemplateLimitError(f"join 的结果太长（上限 {limits.max_string} 个字符）")
+    afford(predicted)
     return items
 
 
@@ -204,6 +268,8 @@ def _replace_size(text: str, old: str, new: str, count: int = -1) -> int:
 
 def check_binop(operator: str, left: Any, right: Any, limits: Limits) -> None:
     """Refuse `left <operator> right` when its result would be too big, before computing it."""
+    check_input(left, limits)
+    check_input(right, limits)
     if operator == "**":
         grows = _is_int(left) and _is_int(right) and right > 0 and abs(left) > 1
         if grows and right * abs(left).bit_length() > limits.max_int_bits:
@@ -214,6 +280,7 @@ def check_binop(operator: str, left: Any, right: Any, limits: Limits) -> None:
                 limit = limits.max_string if isinstance(seq, str | bytes) else limits.max_items
                 if len(seq) * max(times, 0) > limit:
                     raise TemplateLimitError(f"乘出来 {len(seq) * times} 个（上限 {limit}）")
+                afford(len(seq) * max(times, 0))
                 if (
                     isinstance(seq, list | tuple)
                     and weight(seq, limits.max_weight) * times > limits.max_weight
@@ -244,14 +311,17 @@ def check_str_method(method: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
     if name in ("center", "ljust", "rjust", "zfill") and args and _is_int(args[0]):
         if args[0] > limits.max_string:
             raise TemplateLimitError(f"{name} 的宽度 {args[0]} 太大（上限 {limits.max_string}）")
+        afford(args[0])
     elif name == "expandtabs":
         tabsize = args[0] if args else kwargs.get("tabsize", 8)
         if _is_int(tabsize):
             _refuse_width(tabsize, limits, "expandtabs")
     elif name == "replace" and len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str):
         count = args[2] if len(args) > 2 and _is_int(args[2]) else -1
-        if _replace_size(text, args[0], args[1], count) > limits.max_string:
+        predicted = _replace_size(text, args[0], args[1], count)
+        if predicted > limits.max_string:
             raise TemplateLimitError(f"replace 的结果太长（上限 {limits.max_string} 个字符）")
+        afford(predicted)
 
 
 # -------------------------------------------------------------------------------------- globals
@@ -297,6 +367,8 @@ def limit_filter(name: str, func: Callable[..., Any], limits: Limits) -> Callabl
         value, options = (
             (args[skip], [*args[skip + 1 :], *kwargs.values()]) if len(args) > skip else (None, [])
         )
+        for given in (value, *options):  # `|string`, `|tojson`, `|pprint` … print what they are given
+            check_input(given, limits)
         if name in _WIDTH_ARGUMENTS:
             for option in options:
                 if _is_int(option):
@@ -305,12 +377,11 @@ def limit_filter(name: str, func: Callable[..., Any], limits: Limits) -> Callabl
             check_percent_format(value, limits)
         elif name == "replace" and isinstance(value, str) and len(options) >= 2:
             old, new = options[0], options[1]
-            if (
-                isinstance(old, str)
-                and isinstance(new, str)
-                and _replace_size(value, old, new) > limits.max_string
-            ):
-                raise TemplateLimitError(f"replace 的结果太长（上限 {limits.max_string} 个字符）")
+            if isinstance(old, str) and isinstance(new, str):
+                predicted = _replace_size(value, old, new)
+                if predicted > limits.max_string:
+                    raise TemplateLimitError(f"replace 的结果太长（上限 {limits.max_string} 个字符）")
+                afford(predicted)
         elif name == "join" and isinstance(value, Iterable) and not isinstance(value, str | dict):
             separator = options[0] if options and isinstance(options[0], str) else ""
             args = (*args[:skip], _checked_join(separator, value, limits), *args[skip + 1 :])
@@ -323,7 +394,10 @@ def limit_filter(name: str, func: Callable[..., Any], limits: Limits) -> Callabl
 
 
 class _Instrument(NodeTransformer):
-    """Counts every loop step and size-checks every `~`: the two things the sandbox cannot see."""
+    """Counts every loop step and size-checks every `~` (its operands before they are printed) and
+    every list, tuple and dict literal: what the sandbox cannot see. A literal holds references, so it
+    is cheap to build however big it prints: `[x, x]` doubles what `x` prints as. It is weighed as it
+    is made, at its own line, before anything can print it."""
 
     def visit_For(self, node: nodes.For) -> nodes.Node:
         self.generic_visit(node)
@@ -333,8 +407,26 @@ class _Instrument(NodeTransformer):
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
         self.generic_visit(node)
-        checked = nodes.Call(nodes.EnvironmentAttribute("check_value"), [node], [], None, None)
-        return checked.set_lineno(node.lineno)
+        node.nodes = [_call("check_operand", operand) for operand in node.nodes]
+        return _call("check_value", node)
+
+    def _literal(self, node: nodes.Expr) -> nodes.Node:
+        self.generic_visit(node)
+        return _call("check_value", node)
+
+    visit_List = visit_Dict = _literal
+
+    def visit_Tuple(self, node: nodes.Tuple) -> nodes.Node:
+        if node.ctx != "load":  # `{% for a, b in … %}`, `{% set a, b = … %}`: names, not a value
+            return self.generic_visit(node) or node
+        return self._literal(node)
+
+
+def _call(method: str, node: nodes.Expr) -> nodes.Expr:
+    """`environment.<method>(node)` at the node's line."""
+    call = nodes.Call(nodes.EnvironmentAttribute(method), [node], [], None, None)
+    call.set_lineno(node.lineno)
+    return call
 
 
 class LimitedEnvironment(ImmutableSandboxedEnvironment):
@@ -343,6 +435,7 @@ class LimitedEnvironment(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"**", "*", "%", "+"})
 
     def __init__(self, *args: Any, limits: Limits = DEFAULT_LIMITS, **kwargs: Any) -> None:
+        kwargs.setdefault("finalize", self.check_operand)  # every `{{ … }}` before it is printed
         super().__init__(*args, **kwargs)
         self.limits = limits
         self.globals["range"] = make_range(limits)
@@ -364,17 +457,21 @@ class LimitedEnvironment(ImmutableSandboxedEnvironment):
 
     # Called from compiled template code (`environment.tick_loop()` etc.).
 
-    def tick_loop(self) -> None:
+    def tick_loop(self, what: str = "循环") -> None:
         current = _budget.get()
         if current is None:
             return
         current.steps += 1
         if current.steps > self.limits.max_loop_steps:
-            raise TemplateLimitError(f"循环次数太多（上限 {self.limits.max_loop_steps} 次）")
+            raise TemplateLimitError(f"{what}次数太多（上限 {self.limits.max_loop_steps} 次）")
         current.check_time()
 
     def check_value(self, value: Any) -> Any:
         return check_size(value, self.limits)
+
+    def check_operand(self, value: Any) -> Any:
+        check_input(value, self.limits)
+        return value
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         _check_time()
@@ -384,6 +481,10 @@ class LimitedEnvironment(ImmutableSandboxedEnvironment):
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         _check_time()
         limits = __self.limits
+        if isinstance(__obj, Macro):  # a recursive macro is a loop too: `f(40)` calling itself twice
+            __self.tick_loop("宏调用")
+        for given in (*args, *kwargs.values()):  # `'{}'.format(x)` prints x
+            check_input(given, limits)
         target = getattr(__obj, "__wrapped__", __obj)
         if isinstance(target, types.BuiltinMethodType) and isinstance(target.__self__, str):
             if target.__name__ in ("format", "format_map"):

@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, parse_qsl, quote, urlencode
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.applications import Starlette
@@ -26,7 +26,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from bot.render.worker import PreviewWorker
 from bot.store import webauth
 from bot.web.pages import ALL_PAGES
 from bot.web.security import (
@@ -36,6 +38,7 @@ from bot.web.security import (
     WebSession,
     hash_password,
     password_problem,
+    password_stamp,
     same,
     verify_password,
 )
@@ -48,6 +51,10 @@ SESSION_COOKIE = "tuike_session"
 LOGIN_COOKIE = "tuike_login"
 PUBLIC = frozenset({"/login", "/setup", "/healthz", "/favicon.ico"})
 MAX_BODY_BYTES = 2 * 1024 * 1024
+MAX_FIELDS = 1000
+"""Fields a posted form may have (the broadcast form, the biggest, has a few dozen)."""
+MAX_CONCURRENT_VERIFIES = 2
+"""Password checks (Argon2: ~0.7 s of a core and 64 MB each) running at once; more wait their turn."""
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -59,7 +66,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 def _secure(request: Request) -> bool:
-    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "") == "https"
+    """HTTPS as the browser sees it: a trusted proxy's X-Forwarded-Proto has set the scheme already."""
+    return request.url.scheme == "https"
 
 
 def set_cookie(response: Response, request: Request, name: str, value: str, max_age: int | None) -> None:
@@ -76,19 +84,35 @@ def safe_next(target: str) -> str:
 
 
 class Gate:
-    def __init__(self, app: ASGIApp, sessions: Sessions) -> None:
+    def __init__(self, app: ASGIApp, sessions: Sessions, services: WebServices) -> None:
         self.app = app
         self.sessions = sessions
+        self.services = services
+
+    async def _still_valid(self, session: WebSession) -> bool:
+        """False once the stored password is not the one the session logged in under. A database
+        that cannot be read keeps the session: the page then says the database is down."""
+        try:
+            stored = await asyncio.to_thread(webauth.password_hash, self.services.engine)
+        except (OperationalError, DBAPIError):
+            return True
+        return same(password_stamp(stored), session.stamp)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        send = _with_security_headers(send)
+        scope["query_string"] = without_nul(scope.get("query_string", b""))
         request = Request(scope)
         path = request.url.path
         public = path in PUBLIC or path.startswith("/static/")
         session_id = request.cookies.get(SESSION_COOKIE, "")
         session = self.sessions.get(session_id) if session_id else None
+        if session is not None and not public and not await self._still_valid(session):
+            log.info("web console: a session ended because the password changed")
+            self.sessions.drop(session.id)
+            session = None
         scope.setdefault("state", {})["session"] = session
         if not public and session is None:
             await self._to_login(request, expired=bool(session_id))(scope, receive, send)
@@ -101,7 +125,16 @@ class Gate:
             await error_page(request, 413, "提交的内容太大了")(scope, receive, send)
             return
         expected = session.csrf if session is not None else request.cookies.get(LOGIN_COOKIE, "")
-        given = request.headers.get("x-csrf-token", "") or _form_field(request, body, "csrf_token")
+        try:
+            given = request.headers.get("x-csrf-token", "") or _form_field(request, body, "csrf_token")
+            _count_fields(request, body)
+        except ValueError:
+            log.warning(
+                "web console: %s %s with more than %d form fields refused", request.method, path, MAX_FIELDS
+            )
+            response = error_page(request, 400, "表单的项太多了", "这个操作没有执行。")
+            await response(scope, receive, send)
+            return
         if not expected or not given or not same(given, expected):
             log.warning("web console: %s %s without a valid CSRF token refused", request.method, path)
             response = error_page(
@@ -122,6 +155,43 @@ class Gate:
         if request.method not in SAFE_METHODS:
             return error_page(request, 401, "登录已过期", "这个操作没有执行。请重新登录后再试一次。")
         return RedirectResponse(target, status_code=303)
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+"""Only the console's own scripts run (htmx and the few in static/), and no other site may frame a
+page: 「标记已付」 and the broadcast confirm cannot be clickjacked. Inline styles stay allowed (htmx
+adds its indicator style, charts carry theirs); inline scripts and `javascript:` links do not."""
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-frame-options", b"DENY"),  # browsers that predate frame-ancestors
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+]
+
+
+def _with_security_headers(send: Send) -> Send:
+    """`send` adding `SECURITY_HEADERS` to every answer: pages, redirects, errors, static files."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            names = {name.lower() for name, _ in message.get("headers", [])}
+            extra = [(name, value) for name, value in SECURITY_HEADERS if name not in names]
+            message["headers"] = [*message.get("headers", []), *extra]
+        await send(message)
+
+    return sending
+
+
+def without_nul(query: bytes) -> bytes:
+    """The query string with every NUL taken out of its names and values. No page means one, and
+    PostgreSQL refuses text that holds one (a search for it looked like a database outage)."""
+    if b"%00" not in query and b"\x00" not in query:
+        return query
+    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+    return urlencode([(k.replace("\x00", ""), v.replace("\x00", "")) for k, v in pairs]).encode("ascii")
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
@@ -154,11 +224,23 @@ def _replay(body: bytes) -> Receive:
     return receive
 
 
+def _urlencoded(request: Request) -> bool:
+    return request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+
+
 def _form_field(request: Request, body: bytes, name: str) -> str:
-    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+    """The field's first value; ValueError past `MAX_FIELDS` fields."""
+    if not _urlencoded(request):
         return ""
-    values = parse_qs(body.decode("utf-8", "replace"), max_num_fields=1000).get(name, [])
+    values = parse_qs(body.decode("utf-8", "replace"), max_num_fields=MAX_FIELDS).get(name, [])
     return values[0] if values else ""
+
+
+def _count_fields(request: Request, body: bytes) -> None:
+    """ValueError for a form with more than `MAX_FIELDS` fields (also when the token came in a header):
+    refused here, as a 400, before a page parses it."""
+    if _urlencoded(request) and body.count(b"&") + body.count(b";") >= MAX_FIELDS:
+        raise ValueError("too many fields")
 
 
 def client_of(request: Request) -> str:
@@ -201,33 +283,39 @@ async def login(request: Request) -> Response:
     form = await request.form()
     target = safe_next(str(form.get("next", "/")))
     client = client_of(request)
+    # Checked and counted with no await in between: a hundred parallel guesses see each other's
+    # attempts, and a check still running counts as a wrong one until it says otherwise.
     wait = limiter.wait_seconds(client)
     if wait:
         message = f"密码错误次数太多，请 {wait} 秒后再试。"
         return _login_form(
             request, "login.html", {"next": target, "message": message, "no_password": False}, 429
         )
+    limiter.failed(client)
     stored = await asyncio.to_thread(webauth.password_hash, services.engine)
     password = str(form.get("password", ""))
     if stored is None:
+        limiter.succeeded(client)
         message = "还没有设置密码：请先在服务器上运行 tuike web passwd。"
         return _login_form(
             request, "login.html", {"next": target, "message": message, "no_password": True}, 403
         )
-    if not await asyncio.to_thread(verify_password, stored, password):
-        limiter.failed(client)
+    verifying: asyncio.Semaphore = request.app.state.verifying
+    async with verifying:  # Argon2 takes a core and 64 MB per check: a few at a time, the rest queue
+        right = await asyncio.to_thread(verify_password, stored, password)
+    if not right:
         log.warning("web console: wrong password from %s", client)
         message = "密码不对，请再试一次。"
         return _login_form(
             request, "login.html", {"next": target, "message": message, "no_password": False}, 401
         )
     limiter.succeeded(client)
-    return _logged_in(request, target)
+    return _logged_in(request, target, stored)
 
 
-def _logged_in(request: Request, target: str) -> Response:
+def _logged_in(request: Request, target: str, stored_hash: str) -> Response:
     sessions: Sessions = request.app.state.sessions
-    session = sessions.create()
+    session = sessions.create(password_stamp(stored_hash))
     response = RedirectResponse(target, status_code=303)
     set_cookie(response, request, SESSION_COOKIE, session.id, max_age=None)
     response.delete_cookie(LOGIN_COOKIE, path="/")
@@ -253,18 +341,21 @@ async def setup(request: Request) -> Response:
     token: SetupToken = request.app.state.setup_token
     form = await request.form()
     given = str(form.get("code", ""))
-    if await asyncio.to_thread(webauth.password_hash, services.engine) is not None or not token.accepts(
-        given
-    ):
+    if await asyncio.to_thread(webauth.password_hash, services.engine) is not None or not token.claim(given):
         return error_page(request, 403, "设置链接无效", "这个链接不对或已经用过了。")
     password, again = str(form.get("password", "")), str(form.get("again", ""))
     problem = password_problem(password) or ("" if password == again else "两次输入的密码不一样")
     if problem:
+        token.release()
         return _login_form(request, "setup.html", {"code": given, "message": problem}, 400)
-    await asyncio.to_thread(webauth.set_password_hash, services.engine, hash_password(password))
-    token.used = True
+    stored = hash_password(password)
+    try:
+        await asyncio.to_thread(webauth.set_password_hash, services.engine, stored)
+    except BaseException:
+        token.release()
+        raise
     log.info("web console: operator password set through the setup link")
-    return _logged_in(request, "/")
+    return _logged_in(request, "/", stored)
 
 
 async def logout(request: Request) -> Response:
@@ -345,8 +436,13 @@ def build_app(
     clock = clock or time.monotonic
     sessions = Sessions(idle_seconds=web.session_hours * 3600, clock=clock)
     app.state.services = services
+    if services.renderer.worker is None:  # edited text renders where a runaway cannot stop the loop
+        services.renderer.worker = PreviewWorker.for_renderer(services.renderer)
     app.state.sessions = sessions
     app.state.limiter = LoginLimiter(web.login_attempts_per_minute, clock=clock)
+    app.state.verifying = asyncio.Semaphore(MAX_CONCURRENT_VERIFIES)
     app.state.setup_token = setup_token or SetupToken()
-    app.add_middleware(Gate, sessions=sessions)
+    app.add_middleware(Gate, sessions=sessions, services=services)
+    if web.trusted_proxies:  # outermost: the gate and the login limit see the real client
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(web.trusted_proxies))
     return app

@@ -2,12 +2,15 @@
 limit on wrong passwords.
 
 Sessions live in this process's memory: a restart logs the operator out, which is the safe failure.
+Each remembers the password it logged in under (`password_stamp`): a new password, even one set by
+`tuike web passwd` in another process, ends every session on its next request.
 The cookie carries only a random session id (HttpOnly, SameSite=Strict); each session has its own
 CSRF token that every form and htmx call sends back.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import time
@@ -55,11 +58,19 @@ def same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
+def password_stamp(stored_hash: str | None) -> str:
+    """A short fingerprint of the stored password hash: a session remembers the one it logged in
+    under, and ends when the stored hash changes (`tuike web passwd`, from another process)."""
+    return hashlib.sha256((stored_hash or "").encode()).hexdigest()[:16]
+
+
 @dataclass
 class WebSession:
     id: str
     csrf: str
     last_seen: float
+    stamp: str = ""
+    """`password_stamp` of the hash in force when this session logged in."""
 
 
 @dataclass
@@ -68,8 +79,8 @@ class Sessions:
     clock: Clock = time.monotonic
     _live: OrderedDict[str, WebSession] = field(default_factory=OrderedDict)
 
-    def create(self) -> WebSession:
-        session = WebSession(secrets.token_urlsafe(32), secrets.token_urlsafe(32), self.clock())
+    def create(self, stamp: str = "") -> WebSession:
+        session = WebSession(secrets.token_urlsafe(32), secrets.token_urlsafe(32), self.clock(), stamp)
         self._live[session.id] = session
         while len(self._live) > MAX_SESSIONS:
             self._live.popitem(last=False)
@@ -98,7 +109,9 @@ class Sessions:
 
 @dataclass
 class LoginLimiter:
-    """Wrong passwords per client address per minute, and overall (4× that) against spread attacks."""
+    """Wrong passwords per client address per minute, and overall (4× that) against spread attacks.
+    The overall count holds back only addresses with a wrong password of their own in the minute: a
+    crowd of addresses must not keep the operator, who has none, out."""
 
     per_minute: int
     clock: Clock = time.monotonic
@@ -114,15 +127,19 @@ class LoginLimiter:
         now = self.clock()
         waits = []
         mine = self._by_client.get(client)
+        if mine is not None:
+            self._trim(mine, now)
+        if not mine:
+            return 0
         for times, cap in ((mine, self.per_minute), (self._all, self.per_minute * 4)):
-            if times is None:
-                continue
             self._trim(times, now)
             if len(times) >= cap:
                 waits.append(60 - (now - times[0]))
         return max(1, int(max(waits) + 0.999)) if waits else 0
 
     def failed(self, client: str) -> None:
+        """Count an attempt as wrong: called before the password is checked, so parallel attempts
+        cannot all pass `wait_seconds` first; `succeeded` takes it back."""
         now = self.clock()
         if len(self._by_client) > 10_000:  # a flood of addresses: forget the quiet ones
             for key in [k for k, v in self._by_client.items() if not v or now - v[-1] >= 60]:
@@ -143,3 +160,14 @@ class SetupToken:
 
     def accepts(self, given: str) -> bool:
         return not self.used and bool(given) and same(given, self.value)
+
+    def claim(self, given: str) -> bool:
+        """Accept `given` and use the link up in one step (no await between): of several requests
+        at once, one gets it. `release` gives it back when that one sets no password after all."""
+        if not self.accepts(given):
+            return False
+        self.used = True
+        return True
+
+    def release(self) -> None:
+        self.used = False

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -87,5 +88,22 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 def error_page(request: Request, status: int, headline: str, detail: str = "") -> HTMLResponse:
     return page(
-        request, "error.html", {"headline": headline, "detail": detail}, status=status, title=headline
+        request,
+        "error.html",
+        {"headline": headline, "detail": detail, "back": _came_from(request)},
+        status=status,
+        title=headline,
     )
+
+
+def _came_from(request: Request) -> str:
+    """The page of this console the browser came from (its Referer), for 「返回上一页」 without a
+    `javascript:` link the content security policy would block; "" when it came from elsewhere."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if (
+        referer.netloc != request.url.netloc
+        or not referer.path.startswith("/")
+        or referer.path.startswith("//")
+    ):
+        return ""
+    return referer.path + (f"?{referer.query}" if referer.query else "")

@@ -15,6 +15,7 @@ from bot.render.limits import Limits
 from bot.render.samples import SAMPLES
 
 HELP = SAMPLES["help"][0]
+RECURSIVE = "{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(40) }}x"
 BUILTIN_HELP = Renderer(None).render("help", HELP)
 
 BOMBS = {
@@ -52,6 +53,15 @@ BOMBS = {
     ),
     "output length": ("{% for i in range(5000) %}{{ 'x' * 100 }}{% endfor %}", "输出太长"),
     "recursion": ("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", "recursion"),
+    "doubling recursion": (RECURSIVE, "宏调用次数太多"),
+    "many pieces each under the cap": (
+        "{{ ('x' * 20000)|map('replace', 'x', '😀' * 19999)|join|length }}",
+        "一共生成的内容太多",
+    ),
+    "many pieces in a list": (
+        "{{ ('x' * 20000)|map('replace', 'x', '😀' * 19999)|list|length }}",
+        "一共生成的内容太多",
+    ),
 }
 
 
@@ -138,11 +148,106 @@ def test_rendering_for_the_bot_happens_off_the_event_loop(operator_dir: Path) ->
     assert threads and threads[0] is not threading.main_thread()
 
 
-def test_running_out_of_time_is_not_held_against_the_version(operator_dir: Path) -> None:
-    """Time depends on how busy the machine is: the next render tries the operator's file again."""
+def test_running_out_of_time_is_held_against_the_version_but_never_the_builtin(operator_dir: Path) -> None:
+    """The budget is CPU time, which a busy machine does not use up: an operator's version that ran out
+    of it is refused until it is saved again (issue 33 #19); the built-in file, the last fallback, is not."""
     (operator_dir / "help.j2").write_text("{% for i in range(3) %}{{ i }}{% endfor %}", encoding="utf-8")
     renderer = Renderer(operator_dir, notify=Notices(), limits=Limits(seconds=-1))
     with pytest.raises(Exception, match="超时"):
         renderer.render("help", HELP)
     renderer.limits = renderer.env.limits = Limits()
-    assert renderer.render("help", HELP) == "012"
+    assert renderer.render("help", HELP) == BUILTIN_HELP
+
+
+def _count_operator_runs(monkeypatch: pytest.MonkeyPatch, operator_dir: Path) -> list[str]:
+    """Which templates `render_checked` ran: the operator's file shows up by its file name."""
+    from bot.render import engine
+
+    ran: list[str] = []
+    real = engine.render_checked
+
+    def counting(template, context, limits=engine.DEFAULT_LIMITS):  # type: ignore[no-untyped-def]
+        ran.append(Path(template.filename or "").parent.name)
+        return real(template, context, limits)
+
+    monkeypatch.setattr(engine, "render_checked", counting)
+    return ran
+
+
+def test_a_version_that_ran_out_of_time_is_not_run_again(
+    operator_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 33 #19: a recursive macro cost a second per 帮助, every time; the README says a refused
+    version is not run again until a new one is saved."""
+    (operator_dir / "help.j2").write_text(RECURSIVE, encoding="utf-8")
+    ran = _count_operator_runs(monkeypatch, operator_dir)
+    notices = Notices()
+    renderer = Renderer(operator_dir, notify=notices)
+    for _ in range(3):
+        assert renderer.render("help", HELP) == BUILTIN_HELP
+    assert ran.count(operator_dir.name) == 1
+    assert len(notices) == 1 and "help.j2:1:" in notices[0]
+
+
+def test_the_total_a_template_builds_is_bounded_not_just_each_piece(operator_dir: Path) -> None:
+    """Issue 33 #18: each `replace` result is under the 20,000-character cap, but 20,000 of them took
+    1.5 GB before the list (or join) holding them was refused. The same shape at a tenth of the count
+    (40 MB if built): refused before it is built, so the render's peak stays a few megabytes."""
+    import tracemalloc
+
+    bomb = "{{ ('x' * 2000)|map('replace', 'x', 'y' * 19999)|list|length }}"
+    (operator_dir / "help.j2").write_text(bomb, encoding="utf-8")
+    notices = Notices()
+    renderer = Renderer(operator_dir, notify=notices)
+
+    tracemalloc.start()
+    try:
+        assert renderer.render("help", HELP) == BUILTIN_HELP
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(notices) == 1 and "一共生成的内容太多" in notices[0]
+    assert peak < 8 * 2**20
+
+
+def nested(depth: int) -> str:
+    return (
+        "{% set ns = namespace(x=[1]) %}\n"
+        f"{{% for i in range({depth}) %}}{{% set ns.x = [ns.x, ns.x] %}}{{% endfor %}}\n"
+        "{{ ns.x }}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "bomb",
+    [
+        nested(18),
+        # the same through a dict and a tuple literal, and printed through ~ and |string
+        nested(18).replace("[ns.x, ns.x]", "{'a': ns.x, 'b': ns.x}"),
+        nested(18).replace("[ns.x, ns.x]", "(ns.x, ns.x)"),
+        nested(18).replace("{{ ns.x }}", "{{ (ns.x ~ '')|length }}"),
+    ],
+)
+def test_a_list_literal_cannot_double_its_way_to_a_frozen_process(operator_dir: Path, bomb: str) -> None:
+    """Issue 33 #1: `[ns.x, ns.x]` 24 times over is a few hundred bytes to build and 2^24 levels to
+    print; str() of it holds the interpreter lock for 13 s, and nothing was size-checked until it
+    was printed. Now the literal is weighed when it is built (line 2), before anything prints it."""
+    (operator_dir / "help.j2").write_text(bomb, encoding="utf-8")
+    notices = Notices()
+    renderer = Renderer(operator_dir, notify=notices)
+
+    assert renderer.render("help", HELP) == BUILTIN_HELP
+    assert len(notices) == 1
+    assert "help.j2:2:" in notices[0] and "展开后太大" in notices[0]
+
+
+def test_a_namespace_cannot_hide_what_it_holds_from_the_size_checks(operator_dir: Path) -> None:
+    """Many attributes, each under the cap, printed at once through the namespace's own str()."""
+    sets = "".join(f"{{% set ns.a{i} = big %}}" for i in range(40))
+    bomb = "{% set big = ['x' * 10000] * 19 %}{% set ns = namespace() %}" + sets + "\n{{ ns }}\n"
+    (operator_dir / "help.j2").write_text(bomb, encoding="utf-8")
+    notices = Notices()
+    renderer = Renderer(operator_dir, notify=notices, limits=Limits(max_built=10**9))
+
+    assert renderer.render("help", HELP) == BUILTIN_HELP
+    assert len(notices) == 1 and "help.j2:2:" in notices[0] and "展开后太大" in notices[0]

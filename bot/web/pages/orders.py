@@ -62,11 +62,18 @@ class Query:
     problems: list[str]
 
 
+EARLIEST_DAY = date(1970, 1, 1)
+LATEST_DAY = date.max - timedelta(days=2)
+"""Days a filter may name: no order is older or newer, and at the calendar's own ends the step to
+UTC or to the next day's midnight would overflow (`to=9999-12-31` answered 500)."""
+
+
 def _date(text: str) -> date | None:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         return None
+    return min(max(day, EARLIEST_DAY), LATEST_DAY)
 
 
 def read_query(params: dict[str, str], zone: ZoneInfo) -> Query:

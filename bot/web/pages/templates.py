@@ -1,9 +1,10 @@
 """The 模板 pages: which file wins for each message kind, and an editor with live preview and history.
 
 Everything about files (where they go, checks, history, restore) is bot.render.files; rendering is
-the Renderer's sandbox with its limits. Every blocking step runs in a worker thread: a template that
-loops or builds a huge string is stopped by the render limits there, and the event loop (which also
-serves chat) never waits on it.
+the Renderer's sandbox with its limits. Every blocking step runs in a worker thread, and the edited
+text renders (preview and save-time checks) in a separate process with a hard limit
+(bot.render.worker): whatever a template does there, the event loop (which also serves chat) never
+waits on it.
 """
 
 from __future__ import annotations
@@ -249,6 +250,12 @@ async def _render_preview(
         room_id=group.value if group else "",
     )
     limit = services.renderer.limits.seconds * 2 + PREVIEW_SECONDS_SLACK
+    worker = services.renderer.worker
+    if worker is not None:  # started outside the page's wait: importing is not rendering
+        try:
+            await asyncio.to_thread(worker.start)
+        except RuntimeError as exc:
+            return tf.Preview(problem=tf.Problem("没法预览", str(exc)))
     try:
         return await asyncio.wait_for(
             asyncio.to_thread(

@@ -57,11 +57,11 @@ if TYPE_CHECKING:
 
     from bot.handlers.deals import DealsHandler, LateSend
     from bot.handlers.sharer import SharerLookup
-    from bot.handlers.spots import GroupSpots
     from bot.leagues.base import League
     from bot.leagues.linkcache import LinkCache
     from bot.orders.sync import OrderSync
     from bot.push.service import PushService
+    from bot.services.attribution import GroupSpots
     from bot.store.requests import RequestRecorder
 
 SERVING_MODULES = (
@@ -71,7 +71,7 @@ SERVING_MODULES = (
     "bot.handlers.money",
     "bot.handlers.rebate",
     "bot.handlers.sharer",
-    "bot.handlers.spots",
+    "bot.services.attribution",
     "bot.handlers.subscribe",
     "bot.orders.notice",
     "bot.orders.sync",
@@ -149,9 +149,9 @@ def build_deals(
     late: LateSend | None = None,
 ) -> DealsHandler:
     from bot.handlers.deals import DealsHandler
-    from bot.handlers.spots import GroupSpots
     from bot.leagues.linkcache import LinkCache
     from bot.leagues.setup import default_spots, spot_issuers
+    from bot.services.attribution import GroupSpots
 
     deals = settings.deals
     return DealsHandler(
@@ -475,13 +475,13 @@ class App:
         from bot.handlers.money import MoneyHandler
         from bot.handlers.rebate import RebateHandler
         from bot.handlers.sharer import SharerHandler
-        from bot.handlers.spots import GroupSpots
         from bot.handlers.subscribe import SubscribeHandler
         from bot.leagues.linkcache import LinkCache
         from bot.leagues.setup import default_spots, open_leagues, spot_issuers
         from bot.orders.notice import notify_paid
         from bot.orders.sync import OrderSync, sync_every
         from bot.push.service import PushService, daily_source, group_spot
+        from bot.services.attribution import GroupSpots
         from bot.store.requests import RequestRecorder
 
         if not self.leagues:

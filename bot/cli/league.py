@@ -13,7 +13,6 @@ import click
 from bot.cli.context import settings_of
 from bot.config import Settings
 from bot.handlers.parse import find_product_refs
-from bot.handlers.spots import GroupSpots
 from bot.leagues.base import (
     League,
     LeagueError,
@@ -28,6 +27,7 @@ from bot.leagues.metering import QUOTA_PATHS
 from bot.leagues.ranking import mix_leagues, rank_products
 from bot.leagues.setup import default_spots, open_leagues, spot_issuers
 from bot.render import yuan
+from bot.services.attribution import GroupSpots
 from bot.store import db
 from bot.store.groups import find_group
 

@@ -10,7 +10,8 @@ import sys
 
 import click
 
-from bot.handlers.parse import PLATFORM_NAMES, ProductRef, find_product_refs
+from bot.handlers.parse import ProductRef, find_product_refs
+from bot.services.platforms import PLATFORM_NAMES
 
 KIND_NAMES = {"item": "商品链接", "short_link": "短链接", "tpwd": "口令"}
 SERVED = frozenset({"taobao", "jd", "pdd", "channels"})

@@ -16,10 +16,10 @@ from typing import Any
 import click
 
 from bot.cli.context import settings_of
-from bot.handlers.spots import GroupSpots
 from bot.leagues.base import LeagueError, Spot
 from bot.leagues.pdd.league import PddLeague
 from bot.leagues.setup import default_spots, open_leagues
+from bot.services.attribution import GroupSpots
 from bot.store import db
 from bot.store.groups import find_group
 

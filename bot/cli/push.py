@@ -55,9 +55,9 @@ def daily(ctx: click.Context, group_name: str, dry_run: bool) -> None:
     """Push today's daily deals to one group now (a manual slot; never the scheduled one twice)."""
     settings = settings_of(ctx)
     from bot.app import build_channel, build_renderer
-    from bot.handlers.spots import GroupSpots
     from bot.leagues.setup import default_spots, spot_issuers
     from bot.push.service import daily_source, group_spot
+    from bot.services.attribution import GroupSpots
 
     engine = _engine(settings)
     group = one_group(engine, group_name)

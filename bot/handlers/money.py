@@ -21,9 +21,9 @@ from sqlalchemy import Engine
 from bot.chat.base import Incoming, Reply
 from bot.handlers.owners import owner_refusal
 from bot.handlers.parse import parse_command
-from bot.handlers.spots import GroupSpots
 from bot.orders.report import group_figures, owner_periods, owner_share
 from bot.render import Renderer
+from bot.services.attribution import GroupSpots
 
 IN_GROUP_ONLY = "「佣金」要在群里说哦：群主在自己的群里发「佣金」，我就报这个群的订单和佣金。"
 

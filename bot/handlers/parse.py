@@ -43,6 +43,8 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import SplitResult, urlsplit
 
+from bot.services.platforms import PLATFORM_NAMES
+
 Platform = Literal["taobao", "jd", "pdd", "channels", "union", "vip", "xiaohongshu", "douyin"]
 """`taobao` covers Tmall and Tmall Global too: one league serves them all. `vip` (唯品会), `xiaohongshu`
 and `douyin` are recognised so the member hears "暂不支持" instead of a wrong guess; no league serves them."""
@@ -60,18 +62,6 @@ CommandKind = Literal[
     "thanks",
     "ack",
 ]
-
-PLATFORM_NAMES: dict[str, str] = {
-    "taobao": "淘宝/天猫",
-    "jd": "京东",
-    "pdd": "拼多多",
-    "channels": "微信小店",
-    "union": "小程序联盟",
-    "vip": "唯品会",
-    "xiaohongshu": "小红书",
-    "douyin": "抖音",
-}
-"""What members and operators read for each platform (one place for replies and the CLI)."""
 
 MAX_INSPECT = 4000
 """Characters of a message the recogniser reads (the rest is ignored). Long messages are not share texts,

@@ -31,13 +31,13 @@ from urllib.parse import quote
 from sqlalchemy import Engine
 
 from bot.chat.base import Incoming, MiniProgramCard, Reply, Text
-from bot.handlers.deals import HARD_STOP_MARGIN
 from bot.handlers.owners import owner_refusal
 from bot.handlers.parse import parse_command
-from bot.handlers.spots import GroupSpots
 from bot.leagues.base import LeagueConfigError, LeagueError, QuotaExhausted, SharerStatus
 from bot.leagues.budget import budget
 from bot.render import Renderer
+from bot.services.attribution import GroupSpots
+from bot.services.deals import HARD_STOP_MARGIN
 from bot.store import chat_state
 from bot.store.groups import set_sharer
 from bot.store.models import Group

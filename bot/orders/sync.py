@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 
 from bot.leagues.base import League, LeagueError, Order
-from bot.orders.attribute import Attributor
+from bot.services.attribution import Attributor
 from bot.store import orders as store
 from bot.store import rebate as rebate_ledger
 

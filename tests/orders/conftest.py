@@ -13,9 +13,9 @@ from sqlalchemy import Engine
 
 from bot.chat.base import Incoming
 from bot.config import Settings, parse_settings
-from bot.handlers.spots import GroupSpots
 from bot.leagues.base import League, SearchQuery
 from bot.leagues.setup import BUILDERS, default_spots, spot_issuers
+from bot.services.attribution import GroupSpots
 from bot.store.groups import ensure_group
 from tuike_sandbox.server import SandboxServer
 

@@ -29,8 +29,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.handlers.parse import PLATFORM_NAMES
-from bot.handlers.spots import GroupSpots
 from bot.leagues.base import LeagueUnavailable, Product
 from bot.leagues.budget import budget
 from bot.leagues.linkcache import LinkCache
@@ -38,6 +36,8 @@ from bot.leagues.ranking import commission_fen
 from bot.leagues.setup import default_spots, spot_issuers
 from bot.push import broadcast, claims
 from bot.reasons import reason
+from bot.services.attribution import GroupSpots
+from bot.services.platforms import PLATFORM_NAMES
 from bot.store.models import Group
 from bot.web.pages.pushes import PER_PAGE, explain, status_label
 from bot.web.paging import page_number, paging, whole_number

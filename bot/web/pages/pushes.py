@@ -22,7 +22,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.chat.base import Image, LinkCard, MiniProgramCard, Outgoing, Text
-from bot.handlers.spots import GroupSpots
 from bot.leagues.base import LeagueError
 from bot.leagues.budget import budget
 from bot.leagues.linkcache import LinkCache
@@ -38,6 +37,7 @@ from bot.push.service import (
     upcoming_daily,
 )
 from bot.reasons import reason
+from bot.services.attribution import GroupSpots
 from bot.store import subscriptions
 from bot.store.models import Group, Subscription
 from bot.web.paging import page_number, paging, whole_number

@@ -47,6 +47,7 @@ from bot.handlers.router import (
     Router,
     ignore_self,
 )
+from bot.handlers.router import Deferred as _Serving
 from bot.handlers.smalltalk import SmallTalkHandler
 from bot.push.sender import PacedSender
 from bot.render import Renderer
@@ -186,6 +187,7 @@ def build_router(
     )
     return Router(
         relevant=lambda m: m.mentioned or not m.is_group or may_be_request(m.text),
+        keyword_needs_mention=deals.keyword_needs_mention,
         handlers=[
             HelpHandler(renderer, settings.bot.name),
             IdsHandler(renderer, settings.bot.operators),
@@ -698,28 +700,6 @@ class App:
         for sender in self.senders.values():
             await sender.close(drain=False)
         await self.stop_channels()
-
-
-class _Serving:
-    """The handlers after 帮助 and 我的ID, in their order, once `App._build` has made them: a message
-    that gets here first (the console answers while the leagues start) waits for them."""
-
-    def __init__(self) -> None:
-        self.handlers: list[Handler] = []
-        self.built = asyncio.Event()
-
-    def serve(self, handlers: list[Handler]) -> None:
-        self.handlers = handlers
-        self.built.set()
-
-    async def __call__(self, message: Incoming) -> Reply | None:
-        if not self.built.is_set():
-            await self.built.wait()
-        for handler in self.handlers:
-            reply = await handler(message)
-            if reply is not None:
-                return reply
-        return None
 
 
 async def _finish(task: asyncio.Task[None]) -> None:

@@ -23,14 +23,9 @@ from typing import Any
 
 from bot.chat.base import Image, Incoming, LinkCard, MiniProgramCard, Reply, ReplyPart, Text
 from bot.config import DealSettings
-from bot.handlers.parse import (
-    ProductRef,
-    find_product_refs,
-    may_be_request,
-    parse_command,
-    shown_keyword,
-)
+from bot.handlers.parse import ProductRef, shown_keyword
 from bot.handlers.ratelimit import RateLimiter, Verdict
+from bot.handlers.request import Request, RequestKind, as_request
 from bot.handlers.unpromotable import unpromotable_reason
 from bot.leagues.base import (
     League,
@@ -133,18 +128,21 @@ class DealsHandler:
         self.late = late
         self._late: set[asyncio.Task[Any]] = set()
 
+    takes: frozenset[RequestKind] = frozenset({"link", "keyword"})
+
     async def __call__(self, message: Incoming) -> Reply | None:
-        text = message.text
-        if not message.mentioned and not may_be_request(text):
-            return None
-        refs = find_product_refs(text)
+        return await self.handle(
+            as_request(message, keyword_needs_mention=self.settings.keyword_needs_mention)
+        )
+
+    async def handle(self, request: Request) -> Reply | None:
+        message = request.message
+        refs = list(request.refs)
         keyword = ""
         if not refs:
-            addressed = message.mentioned or not message.is_group or not self.settings.keyword_needs_mention
-            command = parse_command(text, mentioned=addressed)
-            if command is None or command.kind != "search" or not command.arg.strip():
+            keyword = request.keyword
+            if not keyword:
                 return None
-            keyword = command.arg.strip()
 
         # the app counts every reply in the router (`LimitRequests`); a limiter here is for the handler alone
         verdict, wait = (

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bot.chat.base import Incoming, Reply
+from bot.handlers.request import Request, RequestKind, as_request
 from bot.render import Renderer
 from bot.services import ledger as rules
 from bot.services.ledger import AskBalance, BindOrder, read_rebate_ask
@@ -27,7 +28,14 @@ class RebateHandler:
         self.share_percent = share_percent
         self.renderer = renderer or Renderer(None)
 
+    takes: frozenset[RequestKind] | None = None
+    """Every request: a member's 绑定 / 余额 / 提现 has its own words (`read_rebate_ask`)."""
+
     async def __call__(self, message: Incoming) -> Reply | None:
+        return await self.handle(as_request(message))
+
+    async def handle(self, request: Request) -> Reply | None:
+        message = request.message
         if message.is_group:
             return None
         ask = read_rebate_ask(message.text)

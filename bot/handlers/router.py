@@ -1,7 +1,12 @@
 """Ordered handlers, first match wins, behind a middleware chain.
 
-A handler returns a `Reply` when the message was for it, or None to let the next one look. When no
-handler claims a message the bot stays silent: in a group, ordinary chat is none of its business.
+The router makes one typed `Request` per message (bot.handlers.request: parsed once, lazily) and passes
+it down the middleware to the handlers. A handler registers for the request kinds it takes (`takes`, a
+set of `RequestKind`; None for every message) and answers through `handle(request)`; the router only
+asks the handlers that take one of the request's kinds. A plain async function of the `Incoming` is a
+handler too (it takes every message). A handler returns a `Reply` when the message was for it, or None to
+let the next one look. When no handler claims a message the bot stays silent: in a group, ordinary chat
+is none of its business.
 """
 
 from __future__ import annotations
@@ -10,16 +15,54 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from typing import Protocol, runtime_checkable
 
 from bot.chat.base import Incoming, Reply
+from bot.handlers.request import Request, RequestKind
 from bot.store import block_changes
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Incoming], Awaitable[Reply | None]]
-Next = Callable[[Incoming], Awaitable[Reply | None]]
-Middleware = Callable[[Incoming, Next], Awaitable[Reply | None]]
+
+@runtime_checkable
+class RequestHandler(Protocol):
+    """A handler that registers for request kinds and receives the parsed request."""
+
+    @property
+    def takes(self) -> Collection[RequestKind] | None: ...
+
+    async def handle(self, request: Request) -> Reply | None: ...
+
+
+Handler = RequestHandler | Callable[[Incoming], Awaitable[Reply | None]]
+Next = Callable[[Request], Awaitable[Reply | None]]
+Middleware = Callable[[Request, Next], Awaitable[Reply | None]]
+Dispatch = tuple[frozenset[RequestKind] | None, Callable[[Request], Awaitable[Reply | None]]]
+
+
+def dispatch_entry(handler: Handler) -> Dispatch:
+    """(the kinds the handler takes or None for all, how to call it with a request)."""
+    if isinstance(handler, RequestHandler):
+        takes = handler.takes
+        return (None if takes is None else frozenset(takes)), handler.handle
+    plain = handler
+
+    async def call(request: Request) -> Reply | None:
+        return await plain(request.message)
+
+    return None, call
+
+
+async def first_reply(entries: Iterable[Dispatch], request: Request) -> Reply | None:
+    """Ask, in order, the handlers that take one of the request's kinds; the first reply wins."""
+    for takes, call in entries:
+        if takes is not None and takes.isdisjoint(request.kinds):
+            continue
+        reply = await call(request)
+        if reply is not None:
+            return reply
+    return None
 
 
 class Router:
@@ -36,10 +79,15 @@ class Router:
         handlers: Sequence[Handler] = (),
         middleware: Sequence[Middleware] = (),
         relevant: Callable[[Incoming], bool] | None = None,
+        *,
+        keyword_needs_mention: bool = True,
     ) -> None:
+        """`keyword_needs_mention`: `[deals] keyword_needs_mention`, for each request's `open_command`."""
         self.handlers: list[Handler] = list(handlers)
+        self._entries: list[Dispatch] = [dispatch_entry(h) for h in self.handlers]
         self.middleware: tuple[Middleware, ...] = tuple(middleware)
         self.relevant = relevant
+        self.keyword_needs_mention = keyword_needs_mention
         chain: Next = self._dispatch
         for mw in reversed(self.middleware):
             chain = _bind(mw, chain)
@@ -47,26 +95,48 @@ class Router:
 
     def add(self, handler: Handler) -> None:
         self.handlers.append(handler)
+        self._entries.append(dispatch_entry(handler))
 
-    async def _dispatch(self, message: Incoming) -> Reply | None:
-        for handler in self.handlers:
-            reply = await handler(message)
-            if reply is not None:
-                return reply
-        return None
+    async def _dispatch(self, request: Request) -> Reply | None:
+        return await first_reply(self._entries, request)
 
     async def __call__(self, message: Incoming) -> Reply | None:
         relevant = self.relevant
         if relevant is not None and not relevant(message):
             return None
-        return await self._chain(message)
+        return await self._chain(Request(message, self.keyword_needs_mention))
 
 
 def _bind(mw: Middleware, nxt: Next) -> Next:
-    async def call(message: Incoming) -> Reply | None:
-        return await mw(message, nxt)
+    async def call(request: Request) -> Reply | None:
+        return await mw(request, nxt)
 
     return call
+
+
+class Deferred:
+    """Handlers made later (after the leagues start), in their order: a request that gets here first
+    waits for them (`serve`). Takes every request and passes it on to the handlers that take its kind."""
+
+    takes: frozenset[RequestKind] | None = None
+
+    def __init__(self) -> None:
+        self.handlers: list[Handler] = []
+        self._entries: list[Dispatch] = []
+        self.built = asyncio.Event()
+
+    def serve(self, handlers: list[Handler]) -> None:
+        self.handlers = handlers
+        self._entries = [dispatch_entry(h) for h in handlers]
+        self.built.set()
+
+    async def handle(self, request: Request) -> Reply | None:
+        if not self.built.is_set():
+            await self.built.wait()
+        return await first_reply(self._entries, request)
+
+    async def __call__(self, message: Incoming) -> Reply | None:
+        return await self.handle(Request(message))
 
 
 class DropDuplicates:
@@ -92,18 +162,19 @@ class DropDuplicates:
         self._seen[message_id] = now
         return False
 
-    async def __call__(self, message: Incoming, nxt: Next) -> Reply | None:
+    async def __call__(self, request: Request, nxt: Next) -> Reply | None:
+        message = request.message
         if message.message_id and self.seen(message.message_id):
             log.debug("dropped duplicate delivery of %s", message.message_id)
             return None
-        return await nxt(message)
+        return await nxt(request)
 
 
-async def ignore_self(message: Incoming, nxt: Next) -> Reply | None:
+async def ignore_self(request: Request, nxt: Next) -> Reply | None:
     """The bot never answers itself (its own sends come back on some platforms)."""
-    if message.from_self:
+    if request.message.from_self:
         return None
-    return await nxt(message)
+    return await nxt(request)
 
 
 class BlockedRooms:
@@ -167,14 +238,15 @@ class GroupAllowList:
         self.allowed = frozenset(allowed)
         self.blocked = blocked
 
-    async def __call__(self, message: Incoming, nxt: Next) -> Reply | None:
+    async def __call__(self, request: Request, nxt: Next) -> Reply | None:
+        message = request.message
         if self.allowed and message.is_group and message.chat_id not in self.allowed:
             log.debug("ignored %s (%s): not in [chat] allowed_groups", message.chat_id, message.chat_name)
             return None
         if self.blocked is not None and message.is_group and message.chat_id in await self.blocked.rooms():
             log.debug("ignored %s (%s): blocked in the web console", message.chat_id, message.chat_name)
             return None
-        return await nxt(message)
+        return await nxt(request)
 
 
 class CatchErrors:
@@ -183,9 +255,10 @@ class CatchErrors:
     def __init__(self, apology: Callable[[], str]) -> None:
         self.apology = apology
 
-    async def __call__(self, message: Incoming, nxt: Next) -> Reply | None:
+    async def __call__(self, request: Request, nxt: Next) -> Reply | None:
         try:
-            return await nxt(message)
+            return await nxt(request)
         except Exception:
+            message = request.message
             log.exception("handler failed on message %s in %s", message.message_id, message.chat_id)
             return Reply.text(self.apology())

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from bot.chat.base import Incoming, Reply
 from bot.config import Talent
-from bot.handlers.parse import parse_command
+from bot.handlers.request import Request, RequestKind, as_request
 from bot.leagues.base import Category, League, LeagueError
 from bot.render import Renderer
 from bot.services.attribution import GroupSpots
@@ -57,8 +57,13 @@ class SubscribeHandler:
         self.talents = tuple(talents)
         self.remind_minutes = remind_minutes
 
+    takes: frozenset[RequestKind] = frozenset({"subscribe", "unsubscribe", "subscription_status"})
+
     async def __call__(self, message: Incoming) -> Reply | None:
-        command = parse_command(message.text, mentioned=message.mentioned)
+        return await self.handle(as_request(message))
+
+    async def handle(self, request: Request) -> Reply | None:
+        message, command = request.message, request.command
         if command is None or command.kind not in ("subscribe", "unsubscribe", "subscription_status"):
             return None
         if not message.is_group:

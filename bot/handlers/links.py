@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import SplitResult, urlsplit
@@ -145,6 +146,10 @@ class _Found:
     "taobao" (a link on an unknown host counts only inside a Taobao share text)."""
 
 
+_Make = Callable[..., "_Found"]
+"""found(platform, kind, ident=None, code=None, needs="") → the reference for the link being classified."""
+
+
 def _classify(url: str, start: int) -> _Found | None:
     parts = _split(url)
     if parts is None or not parts.hostname:
@@ -170,34 +175,52 @@ def _classify(url: str, start: int) -> _Found | None:
         ref.not_product = "xianyu"
         return ref
     if _under(host, "taobao.com", "tmall.com", "tmall.hk", "tb.cn"):
-        tk = _TB_TK_PARAM.search(query)
-        code = tk.group(1) if tk and _code_shape_ok(tk.group(1)) else None
-        if _under(host, "tb.cn"):
-            return found("taobao", "short_link", code=code) if _real_token(path) or code else None
-        if host in ("s.click.taobao.com", "uland.taobao.com"):
-            return found("taobao", "short_link", code=code) if path.strip("/") or query else None
-        m = _TB_ID_PARAM.search(query)
-        if m is None and host == "a.m.taobao.com":
-            m = _TB_A_M_PATH.match(path)
-        return found("taobao", "item", m.group(1), code) if m else None
+        return _taobao(host, path, query, found)
     if _under(host, "jd.com", "jd.hk", "3.cn"):
-        if host not in _JD_SHORT_HOSTS:  # item.jd.com, item.m.jd.com, m.jd.com, wqitem.jd.com, item.jd.hk …
-            m = _JD_PATH.match(path) or _JD_QUERY.search(query)
-            return found("jd", "item", m.group(1)) if m else None
-        if host in _JD_SHORT_HOSTS and (_real_token(path) or query or path.count("/") > 1):
-            jkl = _JD_JKL.search(query)
-            return found("jd", "short_link", code=jkl.group(1) if jkl else None)
-        return None
+        return _jd(host, path, query, found)
     if _under(host, "yangkeduo.com", "pinduoduo.com"):
-        if host == "p.pinduoduo.com":
-            return found("pdd", "short_link") if _real_token(path) else None
-        m = _PDD_SIGN.search(query) or _PDD_ID.search(query)
-        if m:
-            return found("pdd", "item", m.group(1))
-        # A goods page shared from the app carries only a share token (goods2.html?ps=…): resolve it.
-        if _PDD_GOODS_PAGE.match(path) and query:
-            return found("pdd", "short_link")
-        return None
+        return _pdd(host, path, query, found)
+    return _elsewhere(host, path, query, found)
+
+
+def _taobao(host: str, path: str, query: str, found: _Make) -> _Found | None:
+    tk = _TB_TK_PARAM.search(query)
+    code = tk.group(1) if tk and _code_shape_ok(tk.group(1)) else None
+    if _under(host, "tb.cn"):
+        return found("taobao", "short_link", code=code) if _real_token(path) or code else None
+    if host in ("s.click.taobao.com", "uland.taobao.com"):
+        return found("taobao", "short_link", code=code) if path.strip("/") or query else None
+    m = _TB_ID_PARAM.search(query)
+    if m is None and host == "a.m.taobao.com":
+        m = _TB_A_M_PATH.match(path)
+    return found("taobao", "item", m.group(1), code) if m else None
+
+
+def _jd(host: str, path: str, query: str, found: _Make) -> _Found | None:
+    if host not in _JD_SHORT_HOSTS:  # item.jd.com, item.m.jd.com, m.jd.com, wqitem.jd.com, item.jd.hk …
+        m = _JD_PATH.match(path) or _JD_QUERY.search(query)
+        return found("jd", "item", m.group(1)) if m else None
+    if host in _JD_SHORT_HOSTS and (_real_token(path) or query or path.count("/") > 1):
+        jkl = _JD_JKL.search(query)
+        return found("jd", "short_link", code=jkl.group(1) if jkl else None)
+    return None
+
+
+def _pdd(host: str, path: str, query: str, found: _Make) -> _Found | None:
+    if host == "p.pinduoduo.com":
+        return found("pdd", "short_link") if _real_token(path) else None
+    m = _PDD_SIGN.search(query) or _PDD_ID.search(query)
+    if m:
+        return found("pdd", "item", m.group(1))
+    # A goods page shared from the app carries only a share token (goods2.html?ps=…): resolve it.
+    if _PDD_GOODS_PAGE.match(path) and query:
+        return found("pdd", "short_link")
+    return None
+
+
+def _elsewhere(host: str, path: str, query: str, found: _Make) -> _Found | None:
+    """The PDD app's short links, Channels, the union, and the platforms no league serves; else a
+    third-party redirect host that may wrap a Taobao product."""
     if host == "a7q.cn":  # the PDD app's own share short links
         return (
             found("pdd", "short_link") if path.strip("/") and _real_token(path.rsplit("/", 1)[-1]) else None

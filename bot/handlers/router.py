@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
 from bot.chat.base import Incoming, Reply
@@ -27,10 +27,10 @@ log = logging.getLogger(__name__)
 
 @runtime_checkable
 class RequestHandler(Protocol):
-    """A handler that registers for request kinds and receives the parsed request."""
+    """A handler that registers for request kinds (`takes`; None for every request) and receives the
+    parsed request."""
 
-    @property
-    def takes(self) -> Collection[RequestKind] | None: ...
+    takes: frozenset[RequestKind] | None
 
     async def handle(self, request: Request) -> Reply | None: ...
 
@@ -38,28 +38,20 @@ class RequestHandler(Protocol):
 Handler = RequestHandler | Callable[[Incoming], Awaitable[Reply | None]]
 Next = Callable[[Request], Awaitable[Reply | None]]
 Middleware = Callable[[Request, Next], Awaitable[Reply | None]]
-Dispatch = tuple[frozenset[RequestKind] | None, Callable[[Request], Awaitable[Reply | None]]]
 
 
-def dispatch_entry(handler: Handler) -> Dispatch:
-    """(the kinds the handler takes or None for all, how to call it with a request)."""
-    if isinstance(handler, RequestHandler):
-        takes = handler.takes
-        return (None if takes is None else frozenset(takes)), handler.handle
-    plain = handler
-
-    async def call(request: Request) -> Reply | None:
-        return await plain(request.message)
-
-    return None, call
-
-
-async def first_reply(entries: Iterable[Dispatch], request: Request) -> Reply | None:
-    """Ask, in order, the handlers that take one of the request's kinds; the first reply wins."""
-    for takes, call in entries:
-        if takes is not None and takes.isdisjoint(request.kinds):
-            continue
-        reply = await call(request)
+async def first_reply(handlers: Iterable[Handler], request: Request) -> Reply | None:
+    """Ask, in order, the handlers that take one of the request's kinds (a plain function of the
+    `Incoming` takes every message); the first reply wins."""
+    for handler in handlers:
+        handle = getattr(handler, "handle", None)
+        if handle is None:
+            reply = await handler(request.message)  # type: ignore[operator]
+        else:
+            takes = handler.takes  # type: ignore[union-attr]
+            if takes is not None and takes.isdisjoint(request.kinds):
+                continue
+            reply = await handle(request)
         if reply is not None:
             return reply
     return None
@@ -84,7 +76,6 @@ class Router:
     ) -> None:
         """`keyword_needs_mention`: `[deals] keyword_needs_mention`, for each request's `open_command`."""
         self.handlers: list[Handler] = list(handlers)
-        self._entries: list[Dispatch] = [dispatch_entry(h) for h in self.handlers]
         self.middleware: tuple[Middleware, ...] = tuple(middleware)
         self.relevant = relevant
         self.keyword_needs_mention = keyword_needs_mention
@@ -95,10 +86,9 @@ class Router:
 
     def add(self, handler: Handler) -> None:
         self.handlers.append(handler)
-        self._entries.append(dispatch_entry(handler))
 
     async def _dispatch(self, request: Request) -> Reply | None:
-        return await first_reply(self._entries, request)
+        return await first_reply(self.handlers, request)
 
     async def __call__(self, message: Incoming) -> Reply | None:
         relevant = self.relevant
@@ -122,18 +112,16 @@ class Deferred:
 
     def __init__(self) -> None:
         self.handlers: list[Handler] = []
-        self._entries: list[Dispatch] = []
         self.built = asyncio.Event()
 
     def serve(self, handlers: list[Handler]) -> None:
         self.handlers = handlers
-        self._entries = [dispatch_entry(h) for h in handlers]
         self.built.set()
 
     async def handle(self, request: Request) -> Reply | None:
         if not self.built.is_set():
             await self.built.wait()
-        return await first_reply(self._entries, request)
+        return await first_reply(self.handlers, request)
 
     async def __call__(self, message: Incoming) -> Reply | None:
         return await self.handle(Request(message))

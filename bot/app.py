@@ -27,7 +27,11 @@ from bot.chat import registry
 from bot.chat.base import ChatChannel, ChatUnavailable, Incoming, ListsGroups, MessageHandler, Outgoing, Reply
 from bot.compose import Composition, Notify, account_of, prepare_database
 from bot.config import LoadedConfig, Settings, sandbox_in_real_chat
-from bot.handlers.router import BlockedRooms, Handler
+from bot.handlers.router import (
+    BlockedRooms,
+    Router,
+)
+from bot.handlers.router import Deferred as _Serving
 from bot.push.sender import PacedSender
 from bot.render import Renderer
 from bot.store import peek
@@ -48,7 +52,7 @@ SERVING_MODULES = (
     "bot.handlers.money",
     "bot.handlers.rebate",
     "bot.handlers.sharer",
-    "bot.handlers.spots",
+    "bot.services.attribution",
     "bot.handlers.subscribe",
     "bot.orders.notice",
     "bot.orders.sync",
@@ -191,7 +195,7 @@ class App:
         self.sender = self.senders[account_of(channels[0])]
         return channels
 
-    def _answer_on(self, channel: ChatChannel, router: Handler) -> MessageHandler:
+    def _answer_on(self, channel: ChatChannel, router: Router) -> MessageHandler:
         sender = self.senders[account_of(channel)]
 
         async def on_message(message: Incoming) -> None:
@@ -379,28 +383,6 @@ class App:
         for sender in self.senders.values():
             await sender.close(drain=False)
         await self.stop_channels()
-
-
-class _Serving:
-    """The handlers after 帮助 and 我的ID, in their order, once `App._build` has made them: a message
-    that gets here first (the console answers while the leagues start) waits for them."""
-
-    def __init__(self) -> None:
-        self.handlers: list[Handler] = []
-        self.built = asyncio.Event()
-
-    def serve(self, handlers: list[Handler]) -> None:
-        self.handlers = handlers
-        self.built.set()
-
-    async def __call__(self, message: Incoming) -> Reply | None:
-        if not self.built.is_set():
-            await self.built.wait()
-        for handler in self.handlers:
-            reply = await handler(message)
-            if reply is not None:
-                return reply
-        return None
 
 
 async def _finish(task: asyncio.Task[None]) -> None:

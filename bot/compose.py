@@ -44,11 +44,11 @@ if TYPE_CHECKING:
 
     from bot.handlers.deals import DealsHandler, LateSend
     from bot.handlers.sharer import SharerLookup
-    from bot.handlers.spots import GroupSpots
     from bot.leagues.base import League
     from bot.leagues.linkcache import LinkCache
     from bot.orders.sync import OrderSync
     from bot.push.service import JobBoard, PushService
+    from bot.services.attribution import GroupSpots
     from bot.store.requests import RequestRecorder
     from bot.web.services import WebServices
 
@@ -97,8 +97,8 @@ def build_link_cache(settings: Settings, engine: Engine | None) -> LinkCache:
 
 def build_spots(settings: Settings, engine: Engine | None, leagues: dict[str, League]) -> GroupSpots:
     """Each group's identity on each league (its own where the league issues one)."""
-    from bot.handlers.spots import GroupSpots
     from bot.leagues.setup import default_spots, spot_issuers
+    from bot.services.attribution import GroupSpots
 
     return GroupSpots(engine, default_spots(settings), issuers=spot_issuers(leagues))
 
@@ -147,6 +147,7 @@ def build_router(
     )
     return Router(
         relevant=lambda m: m.mentioned or not m.is_group or may_be_request(m.text),
+        keyword_needs_mention=deals.keyword_needs_mention,
         handlers=[
             HelpHandler(renderer, settings.bot.name),
             IdsHandler(renderer, settings.bot.operators),

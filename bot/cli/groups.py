@@ -98,7 +98,7 @@ def _line(row: dict[str, Any]) -> str:
 def subscribe(ctx: click.Context, group: str, kind: str, at_time: str | None) -> None:
     """Subscribe GROUP to daily deals at a time (one more slot, or replacing the one at that time),
     or to live reminders — as the owner's 订阅 in chat."""
-    from bot.handlers.subscribe import BAD_TIMES, parse_time
+    from bot.services.subscriptions import BAD_TIMES, parse_time
     from bot.store import subscriptions
 
     settings = settings_of(ctx)
@@ -133,7 +133,7 @@ def subscribe(ctx: click.Context, group: str, kind: str, at_time: str | None) ->
 @click.pass_context
 def unsubscribe(ctx: click.Context, group: str, kind: str, at_time: str | None) -> None:
     """Cancel GROUP's daily deals (all, or one slot with --at), live reminders, or everything."""
-    from bot.handlers.subscribe import BAD_TIMES, parse_time
+    from bot.services.subscriptions import BAD_TIMES, parse_time
     from bot.store import subscriptions
 
     engine = _engine(settings_of(ctx))

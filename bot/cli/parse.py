@@ -10,8 +10,9 @@ import sys
 
 import click
 
-from bot.handlers.parse import PLATFORM_NAMES, ProductRef, find_product_refs
+from bot.handlers.parse import ProductRef, find_product_refs
 from bot.leagues.registry import LEAGUES
+from bot.services.platforms import PLATFORM_NAMES
 
 KIND_NAMES = {"item": "商品链接", "short_link": "短链接", "tpwd": "口令"}
 SERVED = frozenset(plugin.name for plugin in LEAGUES if plugin.converts_links)

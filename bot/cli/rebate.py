@@ -46,15 +46,14 @@ def list_requests(ctx: click.Context, show_all: bool) -> None:
 @click.pass_context
 def pay(ctx: click.Context, request_id: int) -> None:
     """Record that withdrawal request ID was paid (the bot never moves money itself)."""
-    from bot.store.models import MAX_ID
-    from bot.store.rebate import pay as record_paid
+    from bot.services.ledger import record_paid
 
     settings = settings_of(ctx)
     engine = db.make_engine(settings.database_url)
     try:
         if db.is_sqlite(settings.database_url):
             db.upgrade(engine)
-        done = record_paid(engine, request_id) if 0 < request_id <= MAX_ID else None
+        done = record_paid(engine, request_id).done
     finally:
         engine.dispose()
     if done is None:

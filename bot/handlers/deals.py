@@ -1,5 +1,8 @@
 """Members ask, the bot answers: product links and 淘口令 become deals, keywords become a short list.
 
+The chat's face over `bot.services.deals` (finding the product, searching and ranking, making the link):
+here the answer is timed, rendered and recorded.
+
 Every answer carries a link made for this group's promotion identity (`Spot`), so the group's owner
 is credited. Whatever goes wrong, the member hears something friendly: an unsupported platform, an
 unknown product or a league in trouble each have their own template — never silence, never a trace.
@@ -14,22 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from bot.chat.base import Image, Incoming, LinkCard, MiniProgramCard, Reply, ReplyPart, Text
 from bot.config import DealSettings
-from bot.handlers.parse import (
-    PLATFORM_NAMES,
-    ProductRef,
-    find_product_refs,
-    may_be_request,
-    parse_command,
-    shown_keyword,
-)
+from bot.handlers.parse import ProductRef, shown_keyword
 from bot.handlers.ratelimit import RateLimiter, Verdict
+from bot.handlers.request import Request, RequestKind, as_request
 from bot.handlers.unpromotable import unpromotable_reason
 from bot.leagues.base import (
     League,
@@ -41,15 +37,15 @@ from bot.leagues.base import (
     ProductNotFound,
     PromotionLink,
     QuotaExhausted,
-    SearchQuery,
     Spot,
 )
 from bot.leagues.budget import budget, remaining
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.metering import metered
-from bot.leagues.ranking import mix_leagues
 from bot.render.engine import Renderer
 from bot.render.filters import shorten, yuan
+from bot.services.deals import HARD_STOP_MARGIN, DealFinder, SearchCache
+from bot.services.platforms import PLATFORM_NAMES
 from bot.store.requests import RequestRecord, RequestRecorder
 
 log = logging.getLogger(__name__)
@@ -61,8 +57,6 @@ LateSend = Callable[[Incoming, Reply], Coroutine[Any, Any, Any]]
 KEEP_FETCHING_SECONDS = 20.0
 """After the deadline, a slow answer is fetched at least this much longer, so its products and links
 are cached for the next asker even when it is too late to send."""
-HARD_STOP_MARGIN = 0.5
-"""Seconds past its budget after which an answer is cancelled outright, whatever the league does."""
 
 
 @dataclass(slots=True)
@@ -112,38 +106,6 @@ def web_image(url: str) -> str:
     return url if url.startswith(("http://", "https://")) else ""
 
 
-@runtime_checkable
-class KnowsTitles(Protocol):
-    """A league that can find a product it showed lately by its whole title, with no list call."""
-
-    async def product_titled(self, title: str) -> Product | None: ...
-
-
-class SearchCache:
-    """Keyword results kept briefly: a popular keyword asked in many groups costs one search."""
-
-    def __init__(
-        self, seconds: float, clock: Callable[[], float] = time.monotonic, capacity: int = 2000
-    ) -> None:
-        self.seconds = seconds
-        self.clock = clock
-        self.capacity = capacity
-        self._items: dict[tuple[str, str], tuple[float, list[Product]]] = {}
-
-    def get(self, league: str, keyword: str) -> list[Product] | None:
-        hit = self._items.get((league, keyword))
-        if hit and self.clock() - hit[0] < self.seconds:
-            return hit[1]
-        return None
-
-    def put(self, league: str, keyword: str, products: list[Product]) -> None:
-        if self.seconds <= 0:
-            return
-        if len(self._items) >= self.capacity:
-            self._items.clear()
-        self._items[(league, keyword)] = (self.clock(), products)
-
-
 class DealsHandler:
     def __init__(
         self,
@@ -158,32 +120,30 @@ class DealsHandler:
         search_cache: SearchCache | None = None,
         late: LateSend | None = None,
     ) -> None:
-        self.leagues = leagues
-        self.by_platform: dict[str, League] = {league.platform: league for league in leagues.values()}
-        self.search_leagues = [leagues[name] for name in settings.leagues if name in leagues]
-        """What a keyword search asks, in the operator's order ([deals] leagues, enabled ones only)."""
+        self.finder = DealFinder(leagues=leagues, links=links, settings=settings, search_cache=search_cache)
         self.renderer = renderer
-        self.links = links
         self.spots = spots
         self.limiter = limiter
         self.recorder = recorder
         self.settings = settings
-        self.search_cache = search_cache or SearchCache(settings.search_cache_seconds)
         self.late = late
         self._late: set[asyncio.Task[Any]] = set()
 
+    takes: frozenset[RequestKind] = frozenset({"link", "keyword"})
+
     async def __call__(self, message: Incoming) -> Reply | None:
-        text = message.text
-        if not message.mentioned and not may_be_request(text):
-            return None
-        refs = find_product_refs(text)
+        return await self.handle(
+            as_request(message, keyword_needs_mention=self.settings.keyword_needs_mention)
+        )
+
+    async def handle(self, request: Request) -> Reply | None:
+        message = request.message
+        refs = list(request.refs)
         keyword = ""
         if not refs:
-            addressed = message.mentioned or not message.is_group or not self.settings.keyword_needs_mention
-            command = parse_command(text, mentioned=addressed)
-            if command is None or command.kind != "search" or not command.arg.strip():
+            keyword = request.keyword
+            if not keyword:
                 return None
-            keyword = command.arg.strip()
 
         # the app counts every reply in the router (`LimitRequests`); a limiter here is for the handler alone
         verdict, wait = (
@@ -343,7 +303,7 @@ class DealsHandler:
 
     async def _answer_ref(self, message: Incoming, ref: ProductRef) -> _Outcome:
         platform_name = PLATFORM_NAMES.get(ref.platform, ref.platform)
-        league = self.by_platform.get(ref.platform)
+        league = self.finder.league_for(ref.platform)
         reason = ref.not_product or unpromotable_reason(
             ref.url or "", message.text if ref.platform == "taobao" else ""
         )
@@ -354,15 +314,9 @@ class DealsHandler:
             text = await self._render(message, "platform_unsupported", {"platform_name": platform_name})
             return _Outcome(text, "unsupported")
         try:
-            issued = await self.links.find(ref.url) if ref.url else None
-            if ref.id:
-                product = await league.product(ref.id)
-            elif issued is not None and issued[0] == league.name:
-                product = await league.product(issued[1], issued[2])
-            else:
-                product = await league.lookup_link(ref.url or ref.code or "")
+            product = await self.finder.product(league, product_id=ref.id, url=ref.url, code=ref.code)
             spot = await self.spots(message, league.name)
-            link = await self._link(league, product, spot)
+            link = await self.finder.link(league, product, spot)
         except NotPromotable as exc:
             context = {"platform_name": platform_name, "reason": exc.reason}
             return _Outcome(await self._render(message, "not_promotable", context), exc.reason)
@@ -382,37 +336,20 @@ class DealsHandler:
     # -- a keyword -------------------------------------------------------------------------------
 
     async def _answer_keyword(self, message: Incoming, keyword: str) -> _Outcome:
-        leagues = self.search_leagues
-        if not leagues:
+        if not self.finder.search_leagues:
             return _Outcome(
                 await self._render(message, "platform_unsupported", {"platform_name": "商品搜索"}),
                 "unsupported",
             )
-        titled = await self._titled(leagues, keyword)
+        titled = await self.finder.titled(keyword)
         if titled is not None:
             answer = await self._show(message, keyword, [titled[1]], {id(titled[1]): titled[0]})
             if isinstance(answer, _Outcome):
                 return answer  # else no link for it (off promotion since?): the usual search decides
-        results = await asyncio.gather(
-            *(self._search(league, keyword) for league in leagues), return_exceptions=True
-        )
-        found: list[tuple[League, Product]] = []
-        per_league: list[list[Product]] = []
-        trouble: tuple[League, LeagueError] | None = None
-        for league, result in zip(leagues, results, strict=True):
-            if isinstance(result, LeagueError):
-                trouble = trouble or (league, result)
-                continue
-            if isinstance(result, BaseException):
-                raise result
-            found.extend((league, p) for p in result)
-            per_league.append(result)
-        if not found and trouble is not None:
-            failed_league, error = trouble
-            return await self._league_trouble(message, failed_league, error)
-        league_of = {id(p): lg for lg, p in found}
-        top = mix_leagues(per_league, self.settings.results_per_search, self.settings.rank_by, keyword)
-        answer = await self._show(message, keyword, top, league_of)
+        searched = await self.finder.search(keyword)
+        if searched.trouble is not None:
+            return await self._league_trouble(message, *searched.trouble)
+        answer = await self._show(message, keyword, searched.top, searched.league_of)
         return answer if isinstance(answer, _Outcome) else await self._league_trouble(message, *answer)
 
     async def _show(
@@ -424,9 +361,7 @@ class DealsHandler:
     ) -> _Outcome | tuple[League, LeagueError]:
         """The search answer for `top` (links made for the group's spot), or the first league's
         trouble when not one link could be made."""
-        made = await asyncio.gather(
-            *(self._spot_and_link(message, league_of[id(p)], p) for p in top), return_exceptions=True
-        )
+        made = await self.finder.links_for(top, league_of, lambda name: self.spots(message, name))
         items = []
         shown: list[tuple[Product, PromotionLink]] = []
         failed: tuple[League, LeagueError] | None = None
@@ -456,44 +391,7 @@ class DealsHandler:
             web_image(shown[0][0].image) if shown else "",
         )
 
-    async def _titled(self, leagues: list[League], keyword: str) -> tuple[League, Product] | None:
-        """The product whose whole title the keyword is, from the first league that showed it lately
-        (`KnowsTitles`): a member pasting the title of a deal the bot posted gets that deal, without
-        a search. Not asked while every league's search for the keyword is cached anyway."""
-        if all(self.search_cache.get(league.name, keyword) is not None for league in leagues):
-            return None
-        for league in leagues:
-            if not isinstance(league, KnowsTitles):
-                continue
-            try:
-                product = await league.product_titled(keyword)
-            except LeagueError as exc:  # the search below meets the same trouble and says so
-                log.info("title lookup on %s failed: %s", league.name, exc)
-                continue
-            if product is not None:
-                return league, product
-        return None
-
-    async def _spot_and_link(self, message: Incoming, league: League, product: Product) -> PromotionLink:
-        return await self._link(league, product, await self.spots(message, league.name))
-
-    async def _search(self, league: League, keyword: str) -> list[Product]:
-        cached = self.search_cache.get(league.name, keyword)
-        if cached is not None:
-            return cached
-        wanted = max(self.settings.results_per_search * 4, 10)
-        products = await league.search(
-            SearchQuery(keyword=keyword, limit=wanted, shown=self.settings.results_per_search)
-        )
-        self.search_cache.put(league.name, keyword, products)
-        return products
-
     # -- shared pieces ---------------------------------------------------------------------------
-
-    async def _link(self, league: League, product: Product, spot: Spot) -> PromotionLink:
-        return await self.links.get_or_create(
-            league.name, product.product_id, spot, lambda: league.promote(product, spot)
-        )
 
     @staticmethod
     def _deal_context(product: Product, link: PromotionLink) -> dict[str, Any]:

@@ -7,7 +7,7 @@ The words live in one place, `bot.handlers.parse` (`HELP_WORDS` anywhere; `HELP_
 from __future__ import annotations
 
 from bot.chat.base import Incoming, Reply
-from bot.handlers.parse import is_help
+from bot.handlers.request import Request, RequestKind, as_request
 from bot.render.engine import Renderer
 
 
@@ -16,10 +16,17 @@ class HelpHandler:
         self.renderer = renderer
         self.bot_name = bot_name
 
+    takes: frozenset[RequestKind] = frozenset({"help"})
+
     async def __call__(self, message: Incoming) -> Reply | None:
-        # the parser's grammar decides (`parse_command` asks the same `is_help`): one notion of "asks for help"
-        if not is_help(message.text, addressed=message.mentioned or not message.is_group):
+        return await self.handle(as_request(message))
+
+    async def handle(self, request: Request) -> Reply | None:
+        # the parser's grammar decides (`parse_command` asks `is_help`): one notion of "asks for help"
+        command = request.command
+        if command is None or command.kind != "help":
             return None
+        message = request.message
         text = await self.renderer.render_async(
             "help",
             {"bot_name": self.bot_name, "is_group": message.is_group, "is_owner": message.sender_is_owner},

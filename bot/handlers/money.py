@@ -20,10 +20,10 @@ from sqlalchemy import Engine
 
 from bot.chat.base import Incoming, Reply
 from bot.handlers.owners import owner_refusal
-from bot.handlers.parse import parse_command
-from bot.handlers.spots import GroupSpots
+from bot.handlers.request import Request, RequestKind, as_request
 from bot.orders.report import group_figures, owner_periods, owner_share
 from bot.render.engine import Renderer
+from bot.services.attribution import GroupSpots
 
 IN_GROUP_ONLY = "「佣金」要在群里说哦：群主在自己的群里发「佣金」，我就报这个群的订单和佣金。"
 
@@ -48,8 +48,13 @@ class MoneyHandler:
         self.clock = clock
         self.owner_share_percent = owner_share_percent
 
+    takes: frozenset[RequestKind] = frozenset({"commission"})
+
     async def __call__(self, message: Incoming) -> Reply | None:
-        command = parse_command(message.text, mentioned=message.mentioned or not message.is_group)
+        return await self.handle(as_request(message))
+
+    async def handle(self, request: Request) -> Reply | None:
+        message, command = request.message, request.command
         if command is None or command.kind != "commission":
             return None
         refused = await owner_refusal(message, self.renderer, self.operators, IN_GROUP_ONLY)

@@ -13,7 +13,7 @@ from enum import Enum
 
 from bot.chat.base import Incoming, Reply
 from bot.handlers.ids import asks_group_id
-from bot.handlers.parse import find_product_refs, parse_command
+from bot.handlers.request import Request
 from bot.handlers.router import Next
 from bot.render.engine import Renderer
 
@@ -115,28 +115,38 @@ class LimitRequests:
         self.keyword_needs_mention = keyword_needs_mention
         self.operators = frozenset(operators)
 
-    def is_request(self, message: Incoming) -> bool:
-        """A link, a command, or anything said to the bot (it gets an answer, if only a hint), except an
-        acknowledgement such as 好的, which gets none."""
-        if find_product_refs(message.text):
-            return True
-        if message.mentioned or not message.is_group:
-            command = parse_command(message.text, mentioned=True)
-            return command is None or command.kind != "ack"
-        return parse_command(message.text, mentioned=not self.keyword_needs_mention) is not None
+    def _request(self, message: Incoming | Request) -> Request:
+        if isinstance(message, Request):
+            return message
+        return Request(message, self.keyword_needs_mention)
 
-    def is_owner_command(self, message: Incoming) -> bool:
-        """An owner-only command said by the owner or an operator (exempt from the limits)."""
-        if not (message.sender_is_owner or message.sender_id in self.operators):
-            return False
-        if asks_group_id(message.text):
+    def is_request(self, message: Incoming | Request) -> bool:
+        """A link, a command, or anything said to the bot (it gets an answer, if only a hint), except an
+        acknowledgement such as 好的, which gets none. In a group without an @mention a bare keyword
+        counts only where one is answered (`open_command`)."""
+        request = self._request(message)
+        if request.refs:
             return True
-        command = parse_command(message.text, mentioned=message.mentioned or not message.is_group)
+        if request.addressed:
+            command = request.command
+            return command is None or command.kind != "ack"
+        return request.open_command is not None
+
+    def is_owner_command(self, message: Incoming | Request) -> bool:
+        """An owner-only command said by the owner or an operator (exempt from the limits)."""
+        request = self._request(message)
+        said = request.message
+        if not (said.sender_is_owner or said.sender_id in self.operators):
+            return False
+        if asks_group_id(said.text):
+            return True
+        command = request.command
         return command is not None and command.kind in OWNER_COMMANDS
 
-    async def __call__(self, message: Incoming, nxt: Next) -> Reply | None:
-        if not self.is_request(message) or self.is_owner_command(message):
-            return await nxt(message)
+    async def __call__(self, request: Request, nxt: Next) -> Reply | None:
+        if not self.is_request(request) or self.is_owner_command(request):
+            return await nxt(request)
+        message = request.message
         verdict, wait = self.limiter.check(message.chat_id, message.sender_id)
         if verdict is Verdict.SILENT:
             return None
@@ -147,4 +157,4 @@ class LimitRequests:
                 group=message.chat_id if message.is_group else None,
             )
             return Reply.text(text, mention_sender=message.is_group)
-        return await nxt(message)
+        return await nxt(request)

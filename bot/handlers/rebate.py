@@ -1,26 +1,22 @@
 """Member rebates (返利) in private chat, when `[rebate] enabled`: `绑定 <订单号>` (or its last six
 digits), `余额`, `提现 [金额]`. The bot records; the operator pays out by hand (`tuike rebate pay`).
 
-The order must already be synced (`tuike orders sync`, or the schedule inside `tuike run`); the first
-member to bind an order owns it. Credits follow the order: pending until the league settles it,
-reversed when it is refunded or cancelled.
+The chat's face over `bot.services.ledger` (what each command asks, what it came to).
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Any
 
 from sqlalchemy import Engine
 
 from bot.chat.base import Incoming, Reply
+from bot.handlers.request import Request, RequestKind, as_request
 from bot.render.engine import Renderer
+from bot.services import ledger as rules
+from bot.services.ledger import AskBalance, BindOrder, read_rebate_ask
 from bot.store import rebate as ledger
-
-_BIND = re.compile(r"^/?绑定(?:订单)?[\s:：]*([0-9][0-9\-]*)\s*$")
-_BALANCE = frozenset({"余额", "返利", "我的返利", "查余额"})
-_WITHDRAW = re.compile(r"^/?提现[\s:：]*(?:(\d{1,7})(?:\.(\d{1,2}))?\s*元?)?\s*$")
 
 
 class RebateHandler:
@@ -32,25 +28,32 @@ class RebateHandler:
         self.share_percent = share_percent
         self.renderer = renderer or Renderer(None)
 
+    takes: frozenset[RequestKind] | None = None
+    """Every request: a member's 绑定 / 余额 / 提现 has its own words (`read_rebate_ask`)."""
+
     async def __call__(self, message: Incoming) -> Reply | None:
+        return await self.handle(as_request(message))
+
+    async def handle(self, request: Request) -> Reply | None:
+        message = request.message
         if message.is_group:
             return None
-        text = message.text.strip()
-        bind = _BIND.match(text)
+        ask = read_rebate_ask(message.text)
         context: dict[str, Any]
-        if bind:
-            kind, context = "rebate_bind", await self._bind(message.sender_id, bind[1], message.account)
-        elif text.rstrip("？?") in _BALANCE:
-            kind, context = "rebate_balance", await self._balance(message.sender_id)
-        elif withdraw := _WITHDRAW.match(text):
-            amount = None
-            if withdraw[1]:
-                amount = int(withdraw[1]) * 100 + int((withdraw[2] or "0").ljust(2, "0"))
-            kind, context = "rebate_withdraw", await self._withdraw(message.sender_id, amount)
-        elif text == "绑定":
-            kind, context = "rebate_bind", {**_NO_BINDING, "outcome": "usage"}
-        else:
+        if ask is None:
             return None
+        if isinstance(ask, BindOrder):
+            if ask.number:
+                kind, context = (
+                    "rebate_bind",
+                    await self._bind(message.sender_id, ask.number, message.account),
+                )
+            else:
+                kind, context = "rebate_bind", {**_NO_BINDING, "outcome": "usage"}
+        elif isinstance(ask, AskBalance):
+            kind, context = "rebate_balance", await self._balance(message.sender_id)
+        else:
+            kind, context = "rebate_withdraw", await self._withdraw(message.sender_id, ask.amount_fen)
         return Reply.text(await self.renderer.render_async(kind, context, group=message.chat_id))
 
     async def _bind(self, member: str, number: str, account: str) -> dict[str, Any]:
@@ -73,13 +76,12 @@ class RebateHandler:
         }
 
     async def _withdraw(self, member: str, amount: int | None) -> dict[str, Any]:
-        request_id, value = await asyncio.to_thread(ledger.request_withdrawal, self.engine, member, amount)
-        outcome = "requested" if request_id else "nothing" if value <= 0 else "too_much"
+        done = await asyncio.to_thread(rules.withdraw, self.engine, member, amount)
         return {
-            "outcome": outcome,
-            "request_id": request_id,
-            "amount_fen": value if request_id else 0,
-            "available_fen": 0 if request_id else value,
+            "outcome": done.outcome,
+            "request_id": done.request_id,
+            "amount_fen": done.amount_fen,
+            "available_fen": done.available_fen,
         }
 
 

@@ -1,7 +1,12 @@
 """Ordered handlers, first match wins, behind a middleware chain.
 
-A handler returns a `Reply` when the message was for it, or None to let the next one look. When no
-handler claims a message the bot stays silent: in a group, ordinary chat is none of its business.
+The router makes one typed `Request` per message (bot.handlers.request: parsed once, lazily) and passes
+it down the middleware to the handlers. A handler registers for the request kinds it takes (`takes`, a
+set of `RequestKind`; None for every message) and answers through `handle(request)`; the router only
+asks the handlers that take one of the request's kinds. A plain async function of the `Incoming` is a
+handler too (it takes every message). A handler returns a `Reply` when the message was for it, or None to
+let the next one look. When no handler claims a message the bot stays silent: in a group, ordinary chat
+is none of its business.
 """
 
 from __future__ import annotations
@@ -11,15 +16,45 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Protocol, runtime_checkable
 
 from bot.chat.base import Incoming, Reply
+from bot.handlers.request import Request, RequestKind
 from bot.store import block_changes
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Incoming], Awaitable[Reply | None]]
-Next = Callable[[Incoming], Awaitable[Reply | None]]
-Middleware = Callable[[Incoming, Next], Awaitable[Reply | None]]
+
+@runtime_checkable
+class RequestHandler(Protocol):
+    """A handler that registers for request kinds (`takes`; None for every request) and receives the
+    parsed request."""
+
+    takes: frozenset[RequestKind] | None
+
+    async def handle(self, request: Request) -> Reply | None: ...
+
+
+Handler = RequestHandler | Callable[[Incoming], Awaitable[Reply | None]]
+Next = Callable[[Request], Awaitable[Reply | None]]
+Middleware = Callable[[Request, Next], Awaitable[Reply | None]]
+
+
+async def first_reply(handlers: Iterable[Handler], request: Request) -> Reply | None:
+    """Ask, in order, the handlers that take one of the request's kinds (a plain function of the
+    `Incoming` takes every message); the first reply wins."""
+    for handler in handlers:
+        handle = getattr(handler, "handle", None)
+        if handle is None:
+            reply = await handler(request.message)  # type: ignore[operator]
+        else:
+            takes = handler.takes  # type: ignore[union-attr]
+            if takes is not None and takes.isdisjoint(request.kinds):
+                continue
+            reply = await handle(request)
+        if reply is not None:
+            return reply
+    return None
 
 
 class Router:
@@ -36,10 +71,14 @@ class Router:
         handlers: Sequence[Handler] = (),
         middleware: Sequence[Middleware] = (),
         relevant: Callable[[Incoming], bool] | None = None,
+        *,
+        keyword_needs_mention: bool = True,
     ) -> None:
+        """`keyword_needs_mention`: `[deals] keyword_needs_mention`, for each request's `open_command`."""
         self.handlers: list[Handler] = list(handlers)
         self.middleware: tuple[Middleware, ...] = tuple(middleware)
         self.relevant = relevant
+        self.keyword_needs_mention = keyword_needs_mention
         chain: Next = self._dispatch
         for mw in reversed(self.middleware):
             chain = _bind(mw, chain)
@@ -48,25 +87,44 @@ class Router:
     def add(self, handler: Handler) -> None:
         self.handlers.append(handler)
 
-    async def _dispatch(self, message: Incoming) -> Reply | None:
-        for handler in self.handlers:
-            reply = await handler(message)
-            if reply is not None:
-                return reply
-        return None
+    async def _dispatch(self, request: Request) -> Reply | None:
+        return await first_reply(self.handlers, request)
 
     async def __call__(self, message: Incoming) -> Reply | None:
         relevant = self.relevant
         if relevant is not None and not relevant(message):
             return None
-        return await self._chain(message)
+        return await self._chain(Request(message, self.keyword_needs_mention))
 
 
 def _bind(mw: Middleware, nxt: Next) -> Next:
-    async def call(message: Incoming) -> Reply | None:
-        return await mw(message, nxt)
+    async def call(request: Request) -> Reply | None:
+        return await mw(request, nxt)
 
     return call
+
+
+class Deferred:
+    """Handlers made later (after the leagues start), in their order: a request that gets here first
+    waits for them (`serve`). Takes every request and passes it on to the handlers that take its kind."""
+
+    takes: frozenset[RequestKind] | None = None
+
+    def __init__(self) -> None:
+        self.handlers: list[Handler] = []
+        self.built = asyncio.Event()
+
+    def serve(self, handlers: list[Handler]) -> None:
+        self.handlers = handlers
+        self.built.set()
+
+    async def handle(self, request: Request) -> Reply | None:
+        if not self.built.is_set():
+            await self.built.wait()
+        return await first_reply(self.handlers, request)
+
+    async def __call__(self, message: Incoming) -> Reply | None:
+        return await self.handle(Request(message))
 
 
 class DropDuplicates:
@@ -92,18 +150,19 @@ class DropDuplicates:
         self._seen[message_id] = now
         return False
 
-    async def __call__(self, message: Incoming, nxt: Next) -> Reply | None:
+    async def __call__(self, request: Request, nxt: Next) -> Reply | None:
+        message = request.message
         if message.message_id and self.seen(message.message_id):
             log.debug("dropped duplicate delivery of %s", message.message_id)
             return None
-        return await nxt(message)
+        return await nxt(request)
 
 
-async def ignore_self(message: Incoming, nxt: Next) -> Reply | None:
+async def ignore_self(request: Request, nxt: Next) -> Reply | None:
     """The bot never answers itself (its own sends come back on some platforms)."""
-    if message.from_self:
+    if request.message.from_self:
         return None
-    return await nxt(message)
+    return await nxt(request)
 
 
 class BlockedRooms:
@@ -167,14 +226,15 @@ class GroupAllowList:
         self.allowed = frozenset(allowed)
         self.blocked = blocked
 
-    async def __call__(self, message: Incoming, nxt: Next) -> Reply | None:
+    async def __call__(self, request: Request, nxt: Next) -> Reply | None:
+        message = request.message
         if self.allowed and message.is_group and message.chat_id not in self.allowed:
             log.debug("ignored %s (%s): not in [chat] allowed_groups", message.chat_id, message.chat_name)
             return None
         if self.blocked is not None and message.is_group and message.chat_id in await self.blocked.rooms():
             log.debug("ignored %s (%s): blocked in the web console", message.chat_id, message.chat_name)
             return None
-        return await nxt(message)
+        return await nxt(request)
 
 
 class CatchErrors:
@@ -183,9 +243,10 @@ class CatchErrors:
     def __init__(self, apology: Callable[[], str]) -> None:
         self.apology = apology
 
-    async def __call__(self, message: Incoming, nxt: Next) -> Reply | None:
+    async def __call__(self, request: Request, nxt: Next) -> Reply | None:
         try:
-            return await nxt(message)
+            return await nxt(request)
         except Exception:
+            message = request.message
             log.exception("handler failed on message %s in %s", message.message_id, message.chat_id)
             return Reply.text(self.apology())

@@ -31,13 +31,13 @@ from urllib.parse import quote
 from sqlalchemy import Engine
 
 from bot.chat.base import Incoming, MiniProgramCard, Reply, Text
-from bot.handlers.deals import HARD_STOP_MARGIN
 from bot.handlers.owners import owner_refusal
-from bot.handlers.parse import parse_command
-from bot.handlers.spots import GroupSpots
+from bot.handlers.request import Request, RequestKind, as_request
 from bot.leagues.base import LeagueConfigError, LeagueError, QuotaExhausted, SharerStatus
 from bot.leagues.budget import budget
 from bot.render.engine import Renderer
+from bot.services.attribution import GroupSpots
+from bot.services.deals import HARD_STOP_MARGIN
 from bot.store import chat_state
 from bot.store.groups import set_sharer
 from bot.store.models import Group
@@ -96,8 +96,13 @@ class SharerHandler:
         spot = self.groups.defaults.get("channels")
         return spot.sharer_appid if spot is not None else ""
 
+    takes: frozenset[RequestKind] = frozenset({"sharer_bind", "sharer_status", "sharer_unbind"})
+
     async def __call__(self, message: Incoming) -> Reply | None:
-        command = parse_command(message.text, mentioned=message.mentioned or not message.is_group)
+        return await self.handle(as_request(message))
+
+    async def handle(self, request: Request) -> Reply | None:
+        message, command = request.message, request.command
         if command is None or command.kind not in KINDS:
             return None
         refused = await owner_refusal(message, self.renderer, self.operators, IN_GROUP_ONLY)

@@ -6,7 +6,7 @@ and this handler never speaks there. Acknowledgements (好的, 收到, an emoji)
 from __future__ import annotations
 
 from bot.chat.base import Incoming, Reply
-from bot.handlers.parse import find_product_refs, parse_command
+from bot.handlers.request import Request, RequestKind, as_request
 from bot.render.engine import Renderer
 
 
@@ -14,12 +14,18 @@ class SmallTalkHandler:
     def __init__(self, renderer: Renderer) -> None:
         self.renderer = renderer
 
+    takes: frozenset[RequestKind] = frozenset({"chat", "thanks"})
+
     async def __call__(self, message: Incoming) -> Reply | None:
-        if message.is_group and not message.mentioned:
+        return await self.handle(as_request(message))
+
+    async def handle(self, request: Request) -> Reply | None:
+        if not request.addressed:
             return None
-        if find_product_refs(message.text):
+        if request.refs:
             return None  # a link is the deals handler's, answered or not
-        command = parse_command(message.text, mentioned=True)
+        message = request.message
+        command = request.command
         if command is None:
             kind = "not_understood"
         elif command.kind == "thanks":

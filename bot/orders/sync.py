@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 
 from bot.leagues.base import League, LeagueError, Order
 from bot.leagues.registry import LEAGUES
-from bot.orders.attribute import Attributor
+from bot.services.attribution import Attributor
 from bot.store import orders as store
 from bot.store import rebate as rebate_ledger
 

@@ -30,7 +30,6 @@ from sqlalchemy import Engine, select
 
 from bot.chat.base import Image, Outgoing, Reply, ReplyPart, Text
 from bot.config import Settings
-from bot.handlers.spots import GroupSpots
 from bot.leagues.base import League, LeagueError, LeagueUnavailable, LiveEvent, Spot
 from bot.leagues.budget import budget
 from bot.leagues.capabilities import HasLivePreviews, HasLives
@@ -42,6 +41,7 @@ from bot.push.planner import lives_due, plan_daily
 from bot.push.sender import PacedSender
 from bot.reasons import reason
 from bot.render.engine import Renderer
+from bot.services.attribution import GroupSpots
 from bot.store import subscriptions
 from bot.store.models import Group, Subscription
 

@@ -11,12 +11,12 @@ from typing import Protocol
 from sqlalchemy import Engine
 
 from bot.config import Settings
-from bot.handlers.spots import GroupSpots
 from bot.leagues.base import League
 from bot.leagues.linkcache import LinkCache
 from bot.orders.sync import OrderSync
 from bot.push.service import PushService
 from bot.render.engine import Renderer
+from bot.services.attribution import GroupSpots
 
 
 def _now() -> datetime:

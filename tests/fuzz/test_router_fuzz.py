@@ -21,11 +21,11 @@ from bot.handlers.deals import DealsHandler
 from bot.handlers.parse import find_product_refs, parse_command
 from bot.handlers.ratelimit import Limit, RateLimiter
 from bot.handlers.router import Router
-from bot.handlers.spots import GroupSpots
 from bot.handlers.subscribe import SubscribeHandler
 from bot.leagues.base import Spot
 from bot.leagues.linkcache import LinkCache
 from bot.render.engine import Renderer
+from bot.services.attribution import GroupSpots
 from bot.store.requests import RequestRecorder
 from tests.fakes import FakeLeague, product
 from tests.fuzz.strategies import messages

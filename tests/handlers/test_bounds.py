@@ -8,11 +8,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.chat.base import Incoming
-from bot.handlers.spots import GroupSpots
 from bot.leagues.base import PromotionLink, SearchQuery, Spot
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.wechat.client import ChannelsClient
 from bot.leagues.wechat.league import ChannelsLeague
+from bot.services.attribution import GroupSpots
 from bot.store.models import Group
 from tests.handlers.test_deals import Harness
 from tuike_sandbox.server import SandboxServer
@@ -34,9 +34,17 @@ async def test_the_per_group_spot_cache_forgets_the_least_recent_groups(engine: 
     spots = GroupSpots(engine, {"channels": Spot("channels", sharer_appid="op")}, capacity=50)
     for n in range(300):
         await spots(_msg(f"room{n}@chatroom"), "channels")
-    assert len(spots._groups) == 50
-    assert "room299@chatroom" in spots._groups and "room0@chatroom" not in spots._groups
-    # a forgotten group is simply read again
+    # every owner binds a sharer of their own behind the cache's back: a remembered group still answers
+    # from memory (the operator's sharer, until its row is read again); a forgotten one reads its row
+    with Session(engine) as session:
+        for group in session.exec(select(Group)).all():
+            group.channels_sharer_appid = f"own-{group.room_id}"
+            session.add(group)
+        session.commit()
+    for n in (299, 250):  # the 50 most recent groups are remembered
+        assert (await spots(_msg(f"room{n}@chatroom"), "channels")).sharer_appid == "op"
+    for n in (249, 0):  # older ones were forgotten: simply read again
+        assert (await spots(_msg(f"room{n}@chatroom"), "channels")).sharer_appid == f"own-room{n}@chatroom"
     assert (await spots.group(_msg("room0@chatroom"))) is not None
 
 

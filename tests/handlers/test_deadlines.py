@@ -19,13 +19,13 @@ from bot.chat.base import Incoming, Reply, Text
 from bot.config import DealSettings
 from bot.handlers.deals import DealsHandler
 from bot.handlers.ratelimit import Limit, RateLimiter
-from bot.handlers.spots import GroupSpots
 from bot.leagues.base import Spot
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.wechat.client import ChannelsClient
 from bot.leagues.wechat.errors import ResponseTooLarge
 from bot.leagues.wechat.league import ChannelsLeague
 from bot.render.engine import Renderer
+from bot.services.attribution import GroupSpots
 from bot.store.requests import RequestRecorder
 from tests.leagues.faulty_league import FaultyLeague
 from tuike_sandbox.server import SandboxServer
@@ -175,8 +175,8 @@ async def test_a_pasted_link_also_answers_within_the_deadline(
     text, _ = await member.ask("找 蓝牙耳机")  # a healthy league: the member gets real links
     link = next(w for w in text.split() if w.startswith("https://store.weixin.qq.com/"))
     faulty.mode = "hang"
-    member.handler.links = LinkCache(engine)  # a restart: only the store knows the link
-    member.handler.leagues["channels"]._details.items.clear()  # type: ignore[attr-defined]
+    member.handler.finder.links = LinkCache(engine)  # a restart: only the store knows the link
+    member.handler.finder.leagues["channels"]._details.items.clear()  # type: ignore[attr-defined]
     reply, took = await member.ask(f"这个还有吗 {link}")
     assert "联盟那边" in reply
     assert took < BOUND

@@ -13,10 +13,10 @@ from bot.chat.base import Incoming, Reply, Text
 from bot.config import DealSettings
 from bot.handlers.deals import DealsHandler
 from bot.handlers.ratelimit import Limit, RateLimiter
-from bot.handlers.spots import GroupSpots
 from bot.leagues.base import LeagueError, LeagueUnavailable, QuotaExhausted, Spot
 from bot.leagues.linkcache import LinkCache
 from bot.render.engine import Renderer
+from bot.services.attribution import GroupSpots
 from bot.store.groups import ensure_group
 from bot.store.models import Group, RequestLog
 from bot.store.requests import RequestRecorder

@@ -16,7 +16,6 @@ from bot.chat.base import Incoming, Text
 from bot.config import DealSettings
 from bot.handlers.deals import DealsHandler
 from bot.handlers.parse import parse_command
-from bot.handlers.spots import GroupSpots
 from bot.leagues.answers import StoredAnswers
 from bot.leagues.base import SearchQuery, Spot
 from bot.leagues.linkcache import LinkCache
@@ -24,6 +23,7 @@ from bot.leagues.wechat.build import SANDBOX_SHARER
 from bot.leagues.wechat.client import ChannelsClient
 from bot.leagues.wechat.league import ChannelsLeague
 from bot.render.engine import Renderer
+from bot.services.attribution import GroupSpots
 from bot.store.requests import RequestRecorder
 from tuike_sandbox.catalogue import SandboxProduct
 from tuike_sandbox.server import SandboxServer

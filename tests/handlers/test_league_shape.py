@@ -13,10 +13,10 @@ from bot.chat.base import Incoming, Text
 from bot.config import DealSettings
 from bot.handlers.deals import DealsHandler
 from bot.handlers.ratelimit import Limit, RateLimiter
-from bot.handlers.spots import GroupSpots
 from bot.leagues.base import LeagueUnavailable, Product, Spot
 from bot.leagues.linkcache import LinkCache
 from bot.render.engine import Renderer
+from bot.services.attribution import GroupSpots
 from bot.store.requests import RequestRecorder
 from tests.fakes import FakeLeague, product
 
@@ -111,7 +111,7 @@ async def test_each_group_gets_its_own_identity_once_and_keeps_it(engine: Engine
     await _ask(handler, "找 蓝牙耳机", room="a@chatroom")
     await _ask(handler, "找 蓝牙耳机", room="b@chatroom")
     await _ask(handler, "找 蓝牙耳机", room="c@chatroom")
-    cached = handler.links.keys()
+    cached = handler.finder.links.keys()
     assert sorted(spot for _, _, spot in cached) == ["111", "111|c@chatroom", "222"]
     # a restart (a fresh resolver) finds the same identities in the store
     again = _handler(engine, {"taobao": taobao})

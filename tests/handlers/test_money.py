@@ -10,9 +10,9 @@ from sqlalchemy import Engine
 
 from bot.chat.base import Incoming
 from bot.handlers.money import IN_GROUP_ONLY, MoneyHandler
-from bot.handlers.spots import GroupSpots
 from bot.leagues.base import Order
 from bot.render.engine import Renderer
+from bot.services.attribution import GroupSpots
 from bot.store.groups import ensure_group
 from bot.store.orders import store_window
 

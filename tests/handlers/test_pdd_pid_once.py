@@ -13,12 +13,12 @@ from sqlmodel import Session, select
 
 from bot.chat.base import Incoming
 from bot.config import parse_settings
-from bot.handlers.spots import GroupSpots
 from bot.leagues.base import LeagueError, Spot
 from bot.leagues.jd.build import build_jd, jd_spot
 from bot.leagues.jd.league import JdLeague
 from bot.leagues.pdd.build import build_pdd, pdd_spot
 from bot.leagues.pdd.league import PddLeague
+from bot.services.attribution import GroupSpots
 from bot.store.groups import ensure_group
 from bot.store.models import LeagueSpot, utcnow
 from bot.store.spots import CLAIM, claim_spot

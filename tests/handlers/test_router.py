@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 from bot.chat.base import Incoming, Reply
+from bot.handlers import request as request_module
+from bot.handlers.request import Request, RequestKind
 from bot.handlers.router import (
     CatchErrors,
     DropDuplicates,
@@ -100,9 +104,9 @@ async def test_middleware_runs_in_order_and_the_gate_keeps_chat_out_of_it() -> N
     seen: list[str] = []
 
     def tag(name: str) -> Middleware:
-        async def mw(m: Incoming, nxt: Next) -> Reply | None:
+        async def mw(r: Request, nxt: Next) -> Reply | None:
             seen.append(name)
-            return await nxt(m)
+            return await nxt(r)
 
         return mw
 
@@ -116,3 +120,93 @@ async def test_middleware_runs_in_order_and_the_gate_keeps_chat_out_of_it() -> N
     for i in range(3):
         assert await router(_msg(f"m{i + 2}", "找 耳机"))
     assert seen == ["outer", "inner", "handler"] * 3
+
+
+class _Takes:
+    """A handler registered for some request kinds; it notes every request it is given."""
+
+    def __init__(self, name: str, kinds: set[RequestKind] | None, seen: list[tuple[str, Request]]) -> None:
+        self.name = name
+        self.takes = None if kinds is None else frozenset(kinds)
+        self.seen = seen
+
+    async def handle(self, request: Request) -> Reply | None:
+        self.seen.append((self.name, request))
+        return None
+
+
+async def test_handlers_get_only_the_request_kinds_they_registered_for() -> None:
+    seen: list[tuple[str, Request]] = []
+    router = Router(
+        [
+            _Takes("help", {"help"}, seen),
+            _Takes("deals", {"link", "keyword"}, seen),
+            _Takes("owner", {"subscribe", "subscription_status"}, seen),
+            _Takes("every", None, seen),
+        ]
+    )
+    said = {
+        "帮助": ["help", "every"],
+        "找 蓝牙耳机": ["deals", "every"],
+        "看看这个 https://item.jd.com/100012043978.html": ["deals", "every"],
+        "订阅状态": ["owner", "every"],
+        "今天天气不错": ["every"],
+    }
+    for i, (text, names) in enumerate(said.items()):
+        seen.clear()
+        await router(_msg(f"m{i}", text))
+        assert [name for name, _ in seen] == names, text
+
+
+async def test_a_message_is_parsed_once_and_every_part_sees_the_same_request() -> None:
+    seen: list[tuple[str, Request]] = []
+    requests: list[Request] = []
+
+    async def note(r: Request, nxt: Next) -> Reply | None:
+        requests.append(r)
+        assert r.kinds  # the middleware asks too (as the rate limit does)
+        return await nxt(r)
+
+    router = Router(
+        [_Takes(name, {"keyword", "link", "help"}, seen) for name in ("a", "b", "c")], [note, note]
+    )
+    calls = {"refs": 0, "command": 0}
+    real_refs, real_command = request_module.find_product_refs, request_module.parse_command
+
+    def count_refs(text: str) -> object:
+        calls["refs"] += 1
+        return real_refs(text)
+
+    def count_command(text: str, *, mentioned: bool) -> object:
+        calls["command"] += 1
+        return real_command(text, mentioned=mentioned)
+
+    with (
+        patch.object(request_module, "find_product_refs", count_refs),
+        patch.object(request_module, "parse_command", count_command),
+    ):
+        await router(_msg("m1", "找 蓝牙耳机"))
+    assert calls == {"refs": 1, "command": 1}
+    assert [name for name, _ in seen] == ["a", "b", "c"]
+    assert len({id(r) for r in requests} | {id(r) for _, r in seen}) == 1
+    assert seen[0][1].keyword == "蓝牙耳机" and seen[0][1].kinds == {"keyword", "search"}
+
+
+async def test_one_rule_for_addressed_and_keywords_where_the_setting_opens_them() -> None:
+    private = Request(_msg(text="蓝牙耳机", is_group=False))
+    assert private.addressed and private.keyword == "蓝牙耳机"
+    mentioned = Request(_msg(text="蓝牙耳机", mentioned=True))
+    assert mentioned.addressed and mentioned.keyword == "蓝牙耳机"
+    group = Request(_msg(text="蓝牙耳机"))
+    assert not group.addressed and group.keyword == "" and group.command is None
+    # 「找蓝牙耳机」 in a group: a command only when said to the bot, whatever keyword_needs_mention says
+    assert Request(_msg(text="找 蓝牙耳机"), keyword_needs_mention=False).keyword == "蓝牙耳机"
+    # a greeting said to the bot is help; in a group it is nothing
+    assert Request(_msg(text="你好", mentioned=True)).kinds == {"help"}
+    assert Request(_msg(text="你好")).kinds == frozenset()
+    assert Request(_msg(text="嗯嗯", is_group=False)).kinds == {"ack"}
+    assert Request(_msg(text="谢谢", is_group=False)).kinds == {"thanks"}
+    # said to the bot with no command, a link is not chat either
+    assert Request(_msg(text="", mentioned=True)).kinds == {"help"}
+    link = Request(_msg(text="https://item.jd.com/100012043978.html", mentioned=True))
+    assert link.kinds == {"link"} and link.keyword == ""

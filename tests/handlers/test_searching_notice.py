@@ -15,12 +15,12 @@ from sqlalchemy import Engine
 from bot.chat.base import Incoming, Reply, Text
 from bot.config import DealSettings
 from bot.handlers.deals import DealsHandler
-from bot.handlers.spots import GroupSpots
 from bot.leagues.base import Spot
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.wechat.client import ChannelsClient
 from bot.leagues.wechat.league import ChannelsLeague
 from bot.render.engine import Renderer
+from bot.services.attribution import GroupSpots
 from bot.store.requests import RequestRecorder
 from tests.leagues.faulty_league import FaultyLeague
 from tuike_sandbox.server import SandboxServer

@@ -12,10 +12,10 @@ from sqlalchemy import Engine
 from bot.chat.base import Incoming, MiniProgramCard, Reply, Text
 from bot.handlers.parse import may_be_request
 from bot.handlers.sharer import BIND_PAGE, IN_GROUP_ONLY, SharerHandler
-from bot.handlers.spots import GroupSpots
 from bot.leagues.base import Spot
 from bot.leagues.wechat.league import ChannelsLeague
 from bot.render.engine import Renderer
+from bot.services.attribution import GroupSpots
 from bot.store.groups import find_group
 from tuike_sandbox.server import PROMOTER, SandboxServer
 

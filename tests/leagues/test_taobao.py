@@ -389,7 +389,7 @@ async def test_each_group_takes_its_own_adzone_and_its_orders_come_back_to_it(
     engine,
     sleeps: Sleeps,  # type: ignore[no-untyped-def]
 ) -> None:
-    from bot.handlers.spots import GroupSpots
+    from bot.services.attribution import GroupSpots
     from bot.store.groups import ensure_group
     from bot.store.spots import group_of_identity
 

@@ -13,10 +13,10 @@ from sqlalchemy import Engine
 
 from bot.chat.base import Incoming
 from bot.config import Settings, parse_settings
-from bot.handlers.spots import GroupSpots
 from bot.leagues.base import League, SearchQuery
 from bot.leagues.registry import BY_NAME
 from bot.leagues.setup import default_spots, spot_issuers
+from bot.services.attribution import GroupSpots
 from bot.store.groups import ensure_group
 from tuike_sandbox.server import SandboxServer
 

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from bot.leagues.base import Order
-from bot.orders.attribute import Attributor
+from bot.services.attribution import Attributor
 from bot.store import db
 from bot.store.groups import ensure_group, set_sharer
 from bot.store.models import Group

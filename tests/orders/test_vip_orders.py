@@ -15,12 +15,12 @@ from sqlmodel import Session, select
 
 from bot.chat.base import Incoming
 from bot.config import parse_settings
-from bot.handlers.spots import GroupSpots
 from bot.leagues.base import SearchQuery
 from bot.leagues.registry import BY_NAME
 from bot.leagues.setup import default_spots, spot_issuers
 from bot.leagues.vip.league import VipLeague
 from bot.orders.sync import OrderSync
+from bot.services.attribution import GroupSpots
 from bot.store.groups import ensure_group
 from bot.store.models import LeagueSpot, OrderRow
 from tuike_sandbox.server import SandboxServer

@@ -14,13 +14,13 @@ from sqlmodel import Session, select
 
 from bot.chat.base import Outgoing, Text
 from bot.config import parse_settings
-from bot.handlers.spots import GroupSpots
 from bot.leagues.base import League, Product, Spot
 from bot.leagues.linkcache import LinkCache
 from bot.push import broadcast, claims
 from bot.push.sender import PacedSender
 from bot.push.service import PushService
 from bot.render.engine import Renderer
+from bot.services.attribution import GroupSpots
 from bot.store.groups import ensure_group
 from bot.store.models import Group, PushLog
 from tests.helpers import wait_until

@@ -11,7 +11,6 @@ from sqlalchemy import Engine
 
 from bot.chat.base import Outgoing, Text
 from bot.config import parse_settings
-from bot.handlers.spots import GroupSpots
 from bot.leagues.base import League, Spot
 from bot.leagues.jd.build import build_jd
 from bot.leagues.linkcache import LinkCache
@@ -20,6 +19,7 @@ from bot.leagues.setup import default_spots
 from bot.push.sender import PacedSender
 from bot.push.service import PushService
 from bot.render.engine import Renderer
+from bot.services.attribution import GroupSpots
 from bot.store.groups import ensure_group
 from bot.store.models import Group, Subscription
 from tuike_sandbox.jd_face import JdFace

@@ -12,7 +12,6 @@ from sqlmodel import Session, select
 
 from bot.chat.base import Incoming, Outgoing, Text
 from bot.config import ConfigError, parse_settings
-from bot.handlers.spots import GroupSpots
 from bot.handlers.subscribe import SubscribeHandler
 from bot.jobs import Jobs
 from bot.leagues.base import (
@@ -29,6 +28,7 @@ from bot.push import claims
 from bot.push.sender import PacedSender
 from bot.push.service import PushService
 from bot.render.engine import Renderer
+from bot.services.attribution import GroupSpots
 from bot.store import subscriptions
 from bot.store.groups import ensure_group
 from bot.store.models import Group, PushLog, Subscription

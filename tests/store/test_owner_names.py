@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from bot.chat.base import Incoming
-from bot.handlers.spots import GroupSpots
 from bot.leagues.base import Spot
+from bot.services.attribution import GroupSpots
 from bot.store.groups import ensure_group, list_groups
 
 

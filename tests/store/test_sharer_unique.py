@@ -21,10 +21,10 @@ from sqlmodel import Session, SQLModel, col, select
 
 from bot.chat.base import Incoming, Reply, Text
 from bot.handlers.sharer import SharerHandler
-from bot.handlers.spots import GroupSpots
 from bot.leagues.base import Spot
 from bot.leagues.wechat.league import ChannelsLeague
 from bot.render.engine import Renderer
+from bot.services.attribution import GroupSpots
 from bot.store import db
 from bot.store.groups import ensure_group, find_group, set_sharer
 from bot.store.models import Group

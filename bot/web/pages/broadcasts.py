@@ -28,12 +28,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.handlers.parse import PLATFORM_NAMES
 from bot.leagues.base import LeagueUnavailable, Product
 from bot.leagues.budget import budget
 from bot.leagues.ranking import commission_fen
 from bot.push import broadcast, claims
 from bot.reasons import reason
+from bot.services.platforms import PLATFORM_NAMES
 from bot.store.models import Group
 from bot.web.pages.pushes import PER_PAGE, explain, status_label
 from bot.web.paging import page_number, paging, whole_number

@@ -2,7 +2,7 @@
 detail, where the operator changes its subscriptions on the owner's behalf and blocks or allows it.
 
 Subscriptions change through the same store functions and the same checks as the owner's 订阅 command
-(bot.handlers.subscribe: `read_daily`, `match_categories`; bot.store.subscriptions: `add_daily_slot`,
+(bot.services.subscriptions: `read_daily`, `match_categories`; bot.store.subscriptions: `add_daily_slot`,
 `unsubscribe`), then the scheduler's jobs are rebuilt (`services.subscriptions_changed`).
 """
 
@@ -19,11 +19,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.handlers.subscribe import BAD_TIMES, BadTime, match_categories, parse_time, read_daily
 from bot.leagues.base import Category, LeagueError
 from bot.leagues.registry import LEAGUES
 from bot.leagues.ttlcache import TtlCache
 from bot.push.service import next_slot
+from bot.services.subscriptions import BAD_TIMES, BadTime, match_categories, parse_time, read_daily
 from bot.store import groups as group_store
 from bot.store import subscriptions
 from bot.store.groups import SORTS, GroupListing, GroupRow

@@ -1,6 +1,6 @@
 """The 返利 page: the member rebate ledger (each member's balance per bucket, summed in SQL from the
 append-only entries), one member's entries, and the withdrawal requests waiting to be paid by hand,
-each with "标记已付" — the same bot.store.rebate.pay that `tuike rebate pay` runs.
+each with "标记已付" — the same bot.services.ledger.record_paid that `tuike rebate pay` runs.
 
 When [rebate] is off the page says so and still shows what the ledger holds.
 """
@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.orders.chart import LEAGUE_NAMES
 from bot.render.filters import yuan
+from bot.services import ledger
 from bot.store import order_browse, rebate
 from bot.web.orders_csv import MEDIA_TYPE, TIME_FORMAT, csv_bytes, download_headers, id_cell, yuan_cell
 from bot.web.paging import page_number, paging, query_link
@@ -145,22 +146,11 @@ async def member(request: Request) -> Response:
     return page(request, "rebate_member.html", context, title=f"返利 · {member_id}")
 
 
-def _pay(
-    services: WebServices, withdrawal_id: int
-) -> tuple[rebate.Withdrawal | None, rebate.Withdrawal | None]:
-    """(the request now recorded as paid, or None; and the request as it was when refused, if any).
-    `rebate.pay` is atomic across processes (the member's lock), so two clicks record one payment."""
-    done = rebate.pay(services.engine, withdrawal_id)
-    if done is not None:
-        return done, None
-    known = next((w for w in rebate.withdrawals(services.engine) if w.id == withdrawal_id), None)
-    return None, known
-
-
 async def pay(request: Request) -> Response:
     services: WebServices = request.app.state.services
     withdrawal_id: int = request.path_params["withdrawal_id"]
-    done, known = await asyncio.to_thread(_pay, services, withdrawal_id)
+    paid = await asyncio.to_thread(ledger.record_paid, services.engine, withdrawal_id)
+    done, known = paid.done, paid.known
     if done is None:
         if known is not None and known.paid:
             problem = (

@@ -1,11 +1,22 @@
-"""Which promotion identity (`Spot`) a group's links are made for, per league.
+"""Attribution: a group's promotion identity (`Spot`) in each league, and which group an order came
+through. Used by the chat (every link is made for the asker's group), the pushes, the console's
+previews, the CLI's --group and the order sync alike.
 
-Channels: the group's row decides — the owner's bound sharer appid when there is one, else the
-operator's default. Other leagues that give each group its own identity (`SpotIssuer`: a Taobao
-adzone, a PDD PID) have it chosen once per group and kept in the store (`league_spots`). Rows are read
-at most once a minute per group so the reply path stays off the disk, and at most `capacity` groups
-are remembered (least recently asked forgotten first), so memory does not grow with the number of
-groups ever seen. Private chats have no group: they never get a row.
+`GroupSpots` — which identity a group's links are made for, per league. Channels: the group's row
+decides — the owner's bound sharer appid when there is one, else the operator's default. Other leagues
+that give each group its own identity (`SpotIssuer`: a Taobao adzone, a PDD PID) have it chosen once per
+group and kept in the store (`league_spots`). Rows are read at most once a minute per group so the reply
+path stays off the disk, and at most `capacity` groups are remembered (least recently asked forgotten
+first), so memory does not grow with the number of groups ever seen. Private chats have no group: they
+never get a row.
+
+`Attributor` — which group an order came through, by the identity its link was made with. Channels:
+the sharer appid, when a group's owner bound their own — the group that held it when the order was
+placed (`sharer_bindings`), so 解绑推客 or a later binding elsewhere does not move old orders (the
+operator's default sharer is shared by every unbound group, so those orders stay unattributed). Every
+other league: the (pid, tag) kept per group in `league_spots` — `bot.store.spots.group_of_identity`
+(exact pair, then the JD subUnionId alone, then the PDD PID alone). An order that maps to no group is
+kept as unattributed.
 """
 
 from __future__ import annotations
@@ -20,10 +31,20 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 
 from bot.chat.base import Incoming
-from bot.leagues.base import Spot, SpotIssuer
+from bot.leagues.base import Order, Spot, SpotIssuer
 from bot.store.groups import ensure_group
 from bot.store.models import Group, LeagueSpot
-from bot.store.spots import CLAIM, claim_spot, drop_claim, fill_spot, is_claim, read_spot, taken_identities
+from bot.store.orders import SharerSpan, group_of_sharer, sharer_spans
+from bot.store.spots import (
+    CLAIM,
+    claim_spot,
+    drop_claim,
+    fill_spot,
+    group_of_identity,
+    is_claim,
+    read_spot,
+    taken_identities,
+)
 
 
 class GroupSpots:
@@ -158,3 +179,27 @@ class GroupSpots:
                         self._spots.popitem(last=False)
                     return spot
         return default
+
+
+class Attributor:
+    """Looks groups up once per identity during one sync (a window repeats the same few identities)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._seen: dict[tuple[str, str, str, str], int | None] = {}
+        self._sharers: dict[str, list[SharerSpan]] = {}
+
+    def group_of(self, league: str, order: Order) -> int | None:
+        if league == "channels":
+            if order.sharer_appid not in self._sharers:
+                self._sharers[order.sharer_appid] = sharer_spans(self.engine, order.sharer_appid)
+            return group_of_sharer(self._sharers[order.sharer_appid], order.created_at)
+        key = (league, order.sharer_appid, order.pid, order.tag)
+        if key not in self._seen:
+            self._seen[key] = self._look_up(league, order)
+        return self._seen[key]
+
+    def _look_up(self, league: str, order: Order) -> int | None:
+        if not (order.pid or order.tag):
+            return None
+        return group_of_identity(self.engine, league, order.pid, order.tag)

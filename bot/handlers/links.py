@@ -25,12 +25,17 @@ import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 from urllib.parse import SplitResult, urlsplit
 
-Platform = Literal["taobao", "jd", "pdd", "channels", "union", "vip", "xiaohongshu", "douyin"]
-"""`taobao` covers Tmall and Tmall Global too: one league serves them all. `vip` (唯品会), `xiaohongshu`
-and `douyin` are recognised so the member hears "暂不支持" instead of a wrong guess; no league serves them."""
+from bot.leagues import registry
+from bot.leagues.links import Recognise, code_shape_ok, real_token, under
+from bot.leagues.plugin import LeaguePlugin, load
+
+Platform = str
+"""A registered league's name (`bot.leagues.registry`; `taobao` covers Tmall and Tmall Global too), or
+`xiaohongshu` / `douyin`: recognised so the member hears "暂不支持" instead of a wrong guess."""
 RefKind = Literal["item", "short_link", "tpwd"]
 MAX_INSPECT = 4000
 """Characters of a message the recogniser reads (the rest is ignored). Long messages are not share texts,
@@ -85,33 +90,8 @@ URL_RE = re.compile(_URL)
 """A link anywhere in a text (what a search keyword must not carry)."""
 _TRAILING = ".,;:?!~&#*"
 
-_TB_ID_PARAM = re.compile(r"(?:^|[?&;])(?:amp;)?(?:id|itemId|item_id)=(\d{5,15})(?=$|[&#;])")
-# Some share texts carry the client tag inside the link: `?tk=o63GWJTAyv1%20CZ0002`.
-_TB_TK_PARAM = re.compile(r"(?:^|[?&;])(?:amp;)?tk=([A-Za-z0-9]{8,20})(?=$|[&#;%])")
-_TB_A_M_PATH = re.compile(r"^/i(\d{5,15})\.htm$")
-_JD_PATH = re.compile(r"^/(?:product/)?(\d{5,15})\.html$")
-_JD_QUERY = re.compile(r"(?:^|[?&;])(?:amp;)?(?:wareId|sku|skuId)=(\d{5,15})(?=$|[&#;])")
-_JD_JKL = re.compile(r"(?:^|[?&;])(?:amp;)?jkl=@?([A-Za-z0-9]{6,20})@?(?=$|[&#;])")
-_PDD_SIGN = re.compile(r"(?:^|[?&;])(?:amp;)?goods_sign=([A-Za-z0-9_\-]{10,120})(?=$|[&#;])")
-_PDD_ID = re.compile(r"(?:^|[?&;])(?:amp;)?goods_id=(\d{5,15})(?=$|[&#;])")
-_PDD_GOODS_PAGE = re.compile(r"^/(?:goods\d?|duo_coupon_landing)\.html$")
-_CHANNELS_PATH = re.compile(r"^/shop/a/[A-Za-z0-9_\-]+/?$")
-_UNION_PATH = re.compile(r"^/s/[A-Za-z0-9_\-]+/?$")
-"""The mini-program union's promotionUrl: https://mmbizurl.cn/s/017btcGpB."""
-_VIP_PATH = re.compile(r"^/(?:product|detail)-(\d{1,15})-(\d{5,25})\.html$")
 _ANY_ID_PARAM = re.compile(r"(?:^|[?&;])(?:amp;)?id=(\d{5,25})(?=$|[&#;])")
 _XHS_GOODS_PATH = re.compile(r"^/goods-detail/([0-9a-fA-F]{16,32})/?$")
-# A short-link token is a real token, not a placeholder in prose ("m.tb.cn/h.xxx", "u.jd.com/…").
-_TOKEN = re.compile(r"^/?(?:h\.)?([A-Za-z0-9_\-]{4,})/?$")
-
-_JD_SHORT_HOSTS = frozenset({"u.jd.com", "union-click.jd.com", "3.cn", "jingfen.jd.com"})
-# 闲鱼 (second-hand) pages live under taobao.com but are not alliance products.
-_XIANYU_HOSTS = frozenset({"2.taobao.com", "s.2.taobao.com"})
-
-
-def _under(host: str, *domains: str) -> bool:
-    """Host is a domain or its subdomain; lookalikes (`taobao.com.example.cn`, `fakejd.com`) are not."""
-    return any(host == d or host.endswith("." + d) for d in domains)
 
 
 def _split(url: str) -> SplitResult | None:
@@ -121,11 +101,6 @@ def _split(url: str) -> SplitResult | None:
     except ValueError:
         return None
     return parts
-
-
-def _real_token(path: str) -> bool:
-    m = _TOKEN.match(path)
-    return m is not None and len(set(m.group(1).lower())) > 1
 
 
 @dataclass(slots=True)
@@ -163,89 +138,38 @@ def _classify(url: str, start: int) -> _Found | None:
     ) -> _Found:
         return _Found(platform, kind, ident, code, url, start, end, needs=needs)
 
-    if (
-        _under(host, "goofish.com")
-        or host in _XIANYU_HOSTS
-        or (_under(host, "taobao.com") and "idlefish" in path.lower())
-    ):
-        # 闲鱼 (second-hand listings): recognised, so the member hears it is not an alliance product
-        if not (path.strip("/") or query):
-            return None
-        ref = found("taobao", "short_link")
-        ref.not_product = "xianyu"
-        return ref
-    if _under(host, "taobao.com", "tmall.com", "tmall.hk", "tb.cn"):
-        return _taobao(host, path, query, found)
-    if _under(host, "jd.com", "jd.hk", "3.cn"):
-        return _jd(host, path, query, found)
-    if _under(host, "yangkeduo.com", "pinduoduo.com"):
-        return _pdd(host, path, query, found)
+    for plugin, recognise in _recognisers():
+        if under(host, *plugin.link_hosts):
+            match = recognise(host, path, query)
+            if match is None:
+                return None
+            ref = found(plugin.name, match.kind, match.ident, match.code)
+            ref.not_product = match.not_product
+            return ref
     return _elsewhere(host, path, query, found)
 
 
-def _taobao(host: str, path: str, query: str, found: _Make) -> _Found | None:
-    tk = _TB_TK_PARAM.search(query)
-    code = tk.group(1) if tk and _code_shape_ok(tk.group(1)) else None
-    if _under(host, "tb.cn"):
-        return found("taobao", "short_link", code=code) if _real_token(path) or code else None
-    if host in ("s.click.taobao.com", "uland.taobao.com"):
-        return found("taobao", "short_link", code=code) if path.strip("/") or query else None
-    m = _TB_ID_PARAM.search(query)
-    if m is None and host == "a.m.taobao.com":
-        m = _TB_A_M_PATH.match(path)
-    return found("taobao", "item", m.group(1), code) if m else None
-
-
-def _jd(host: str, path: str, query: str, found: _Make) -> _Found | None:
-    if host not in _JD_SHORT_HOSTS:  # item.jd.com, item.m.jd.com, m.jd.com, wqitem.jd.com, item.jd.hk …
-        m = _JD_PATH.match(path) or _JD_QUERY.search(query)
-        return found("jd", "item", m.group(1)) if m else None
-    if host in _JD_SHORT_HOSTS and (_real_token(path) or query or path.count("/") > 1):
-        jkl = _JD_JKL.search(query)
-        return found("jd", "short_link", code=jkl.group(1) if jkl else None)
-    return None
-
-
-def _pdd(host: str, path: str, query: str, found: _Make) -> _Found | None:
-    if host == "p.pinduoduo.com":
-        return found("pdd", "short_link") if _real_token(path) else None
-    m = _PDD_SIGN.search(query) or _PDD_ID.search(query)
-    if m:
-        return found("pdd", "item", m.group(1))
-    # A goods page shared from the app carries only a share token (goods2.html?ps=…): resolve it.
-    if _PDD_GOODS_PAGE.match(path) and query:
-        return found("pdd", "short_link")
-    return None
+@cache
+def _recognisers() -> tuple[tuple[LeaguePlugin, Recognise], ...]:
+    """Each registered league with link hosts, and its recogniser (loaded once)."""
+    return tuple((plugin, load(plugin.links)) for plugin in registry.LEAGUES if plugin.links)
 
 
 def _elsewhere(host: str, path: str, query: str, found: _Make) -> _Found | None:
-    """The PDD app's short links, Channels, the union, and the platforms no league serves; else a
-    third-party redirect host that may wrap a Taobao product."""
-    if host == "a7q.cn":  # the PDD app's own share short links
-        return (
-            found("pdd", "short_link") if path.strip("/") and _real_token(path.rsplit("/", 1)[-1]) else None
-        )
-    if host == "store.weixin.qq.com":
-        return found("channels", "short_link") if _CHANNELS_PATH.match(path) else None
-    if host == "mmbizurl.cn":  # the mini-program union's promotionUrl
-        return found("union", "short_link") if _UNION_PATH.match(path) else None
+    """The platforms no league serves (recognised so the member hears so); else a third-party redirect
+    host that may wrap a Taobao product."""
     # weixin.qq.com/sph/… is a Channels video, not a product: nothing to do.
-    if _under(host, "vip.com", "vipshop.com"):
-        m = _VIP_PATH.match(path)
-        if m:
-            return found("vip", "item", m.group(2))
-        return found("vip", "short_link") if host == "t.vip.com" and _real_token(path) else None
-    if _under(host, "jinritemai.com"):
+    if under(host, "jinritemai.com"):
         m = _ANY_ID_PARAM.search(query)
         return found("douyin", "item", m.group(1)) if m else None
     if host in ("v.douyin.com", "z.douyin.com"):
-        return found("douyin", "short_link", needs="shop") if _real_token(path) else None
-    if _under(host, "xiaohongshu.com"):
+        return found("douyin", "short_link", needs="shop") if real_token(path) else None
+    if under(host, "xiaohongshu.com"):
         m = _XHS_GOODS_PATH.match(path)
         return found("xiaohongshu", "item", m.group(1)) if m else None
     if host == "xhslink.com":
         return found("xiaohongshu", "short_link", needs="shop") if path.strip("/") else None
-    if path.strip("/") and host.rpartition(".")[2].isalpha() and not _under(host, "qq.com", "goofish.com"):
+    if path.strip("/") and host.rpartition(".")[2].isalpha() and not under(host, "qq.com", "goofish.com"):
         # Taobao share texts from third-party tools wrap the product in their own redirect host.
         return found("taobao", "short_link", needs="taobao")
     return None
@@ -281,11 +205,6 @@ _XIANYU = re.compile(
 )
 _NEWLINE = re.compile(r"\n")
 _SHOP_CONTEXT = re.compile(r"商品|商城|店铺|橱窗|下单|购买")
-
-
-def _code_shape_ok(code: str) -> bool:
-    """A 口令 is random base62: at least one letter, so prices (`￥199￥`) and numbers never match."""
-    return not code.isdigit() and any(c.isalpha() for c in code)
 
 
 def _mixed(code: str) -> bool:
@@ -351,7 +270,7 @@ def _code_at(text: str, start: int, end: int) -> tuple[_Found, bool] | None:
     (`CZ3457`). Weak: bracket, slash or emoji marks around it (`(…)`, `《…《`, `👈…啊`).
     """
     code = text[start:end]
-    if not _code_shape_ok(code):
+    if not code_shape_ok(code):
         return None
     lch, lpos, ltag = _left(text, start)
     rch, rpos, rtag = _right(text, end)

@@ -63,6 +63,10 @@ class LeaguePlugin:
     """How the console names a group's identity on it, when not by `short_name` (Channels: 视频号)."""
     color: str = ""
     """Its colour in the console's charts."""
+    link_hosts: tuple[str, ...] = ()
+    """The hosts (and their subdomains) whose links this league reads (`links`)."""
+    links: str = ""
+    """`"module:function"`: its `bot.leagues.links.Recognise` for links on `link_hosts`."""
     converts_links: bool = True
     """A member's pasted link to it is turned into the group's own (the union's share links are not)."""
     section: str = "leagues"

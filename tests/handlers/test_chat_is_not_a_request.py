@@ -114,6 +114,14 @@ async def test_a_xianyu_share_is_told_apart_from_a_product_without_a_league_call
     assert not h.league.calls
 
 
+async def test_a_vipshop_brand_page_is_told_apart_from_a_product_without_a_league_call(
+    h: Harness, router: Router
+) -> None:
+    answer = said(await router(h.msg("这个牌子在特卖 https://list.vip.com/brand-1710613245.html")))
+    assert "品牌/活动页" in answer and "不是单个商品" in answer
+    assert not h.league.calls
+
+
 async def test_said_to_the_bot_manners_get_a_word_or_nothing_and_never_a_search(
     h: Harness, router: Router
 ) -> None:

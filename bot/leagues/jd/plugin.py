@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.leagues.jd.links import HOSTS
 from bot.leagues.jd.settings import JdLeagueSettings
 from bot.leagues.plugin import LeaguePlugin
 
@@ -17,4 +18,6 @@ JD = LeaguePlugin(
     env={"TUIKE_JD_APP_KEY": "app_key", "TUIKE_JD_APP_SECRET": "app_secret"},
     order_window=timedelta(hours=1),
     color="#c92a2a",
+    link_hosts=HOSTS,
+    links="bot.leagues.jd.links:recognise",
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.leagues.pdd.links import HOSTS
 from bot.leagues.pdd.settings import PddLeagueSettings
 from bot.leagues.plugin import LeaguePlugin
 
@@ -17,4 +18,6 @@ PDD = LeaguePlugin(
     env={"TUIKE_PDD_CLIENT_ID": "client_id", "TUIKE_PDD_CLIENT_SECRET": "client_secret"},
     order_window=timedelta(hours=24),
     color="#ae3ec9",
+    link_hosts=HOSTS,
+    links="bot.leagues.pdd.links:recognise",
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.leagues.plugin import LeaguePlugin
+from bot.leagues.taobao.links import HOSTS
 from bot.leagues.taobao.settings import TaobaoLeagueSettings
 
 TAOBAO = LeaguePlugin(
@@ -17,4 +18,6 @@ TAOBAO = LeaguePlugin(
     env={"TUIKE_TAOBAO_APP_KEY": "app_key", "TUIKE_TAOBAO_APP_SECRET": "app_secret"},
     order_window=timedelta(hours=3),
     color="#1c7ed6",
+    link_hosts=HOSTS,
+    links="bot.leagues.taobao.links:recognise",
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.leagues.plugin import LeaguePlugin
+from bot.leagues.union.links import HOSTS
 from bot.leagues.union.settings import UnionLeagueSettings
 
 UNION = LeaguePlugin(
@@ -18,4 +19,6 @@ UNION = LeaguePlugin(
     order_window=timedelta(hours=24),
     color="#2b8a3e",
     converts_links=False,
+    link_hosts=HOSTS,
+    links="bot.leagues.union.links:recognise",
 )

@@ -22,11 +22,14 @@ import re
 from typing import Literal
 from urllib.parse import urlsplit
 
+from bot.leagues.links import LinkMatch
+
 Kind = Literal["item", "short_link", "not_product"]
 
 _GOODS = re.compile(r"^/(?:detail|product)-(\d{1,15})-(\d{5,25})\.html$")
 _TOKEN = re.compile(r"^/[A-Za-z0-9_-]{4,64}/?$")
 _SHORT_HOSTS = frozenset({"t.vip.com", "click.union.vip.com"})
+HOSTS = ("vip.com", "vipshop.com")
 
 
 def _vip_host(host: str) -> bool:
@@ -52,3 +55,15 @@ def recognise(url: str) -> tuple[Kind, str | None] | None:
     if path.strip("/"):
         return "not_product", None
     return None
+
+
+def recognise_link(host: str, path: str, query: str) -> LinkMatch | None:
+    """The league's recogniser (`LeaguePlugin.links`): a page that is not one goods is recognised so
+    the member hears that (`not_product="brand_page"`) instead of silence."""
+    found = recognise(f"https://{host}{path}" + (f"?{query}" if query else ""))
+    if found is None:
+        return None
+    kind, ident = found
+    if kind == "not_product":
+        return LinkMatch("short_link", not_product="brand_page")
+    return LinkMatch(kind, ident)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.leagues.plugin import LeaguePlugin
+from bot.leagues.vip.links import HOSTS
 from bot.leagues.vip.settings import VipLeagueSettings
 
 VIP = LeaguePlugin(
@@ -17,4 +18,6 @@ VIP = LeaguePlugin(
     env={"TUIKE_VIP_APP_KEY": "app_key", "TUIKE_VIP_APP_SECRET": "app_secret"},
     order_window=timedelta(days=1),
     color="#e8368f",
+    link_hosts=HOSTS,
+    links="bot.leagues.vip.links:recognise_link",
 )

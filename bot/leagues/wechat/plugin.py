@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.leagues.plugin import LeaguePlugin
+from bot.leagues.wechat.links import HOSTS
 from bot.leagues.wechat.settings import ChannelsLeagueSettings
 
 CHANNELS = LeaguePlugin(
@@ -19,4 +20,6 @@ CHANNELS = LeaguePlugin(
     identity_label="视频号",
     color="#e8590c",
     always_spot=True,
+    link_hosts=HOSTS,
+    links="bot.leagues.wechat.links:recognise",
 )

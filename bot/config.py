@@ -334,6 +334,9 @@ class DealSettings(_Section):
     registered leagues in registry order."""
     rank_by: Literal["weighted", "final_price", "commission", "sales"] = "weighted"
     """How search results and daily deals are ordered (bot/leagues/ranking.py)."""
+    own_store_first: bool = False
+    """The operator's own shops' products (`[shops.*]`) come before affiliate deals in answers and
+    pushes when they match (else they rank with them)."""
     with_image: bool = False
     """Send the product's picture before the answer (a keyword search: the top product's)."""
 

@@ -1109,14 +1109,18 @@ def _faces() -> dict[str, FaceFactory]:
     """The wire face of each non-Channels league, by request path: one line per league."""
     from tuike_sandbox.jd_face import JdFace
     from tuike_sandbox.pdd_face import PddFace
+    from tuike_sandbox.shopify_face import ShopifyFace
     from tuike_sandbox.top_face import TopFace
     from tuike_sandbox.vip_face import VipFace
+    from tuike_sandbox.youzan_face import YouzanFace
 
     return {
         "/router/rest": TopFace,  # Taobao Open Platform (TOP) gateway
         "/routerjson": JdFace,  # JD union over JOS
         "/api/router": PddFace,  # Pinduoduo 多多进宝 router
         "/vop": VipFace,  # Vipshop union over the vop gateway
+        "/youzan": YouzanFace,  # the operator's Youzan shop (有赞云), every path under it
+        "/shopify": ShopifyFace,  # the operator's Shopify shop (Admin GraphQL), every path under it
     }
 
 
@@ -1166,7 +1170,7 @@ class SandboxServer:
             async with self._building:
                 if self._faces is None:
                     await asyncio.to_thread(lambda: self.faces)
-        face = self.faces.get(request.path)
+        face = self.faces.get(request.path) or self.faces.get("/" + request.path.split("/", 2)[1])
         return await (face or self.api)(request)
 
     def face(self, path: str) -> Any:

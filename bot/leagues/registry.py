@@ -10,10 +10,12 @@ from __future__ import annotations
 from bot.leagues.jd.plugin import JD
 from bot.leagues.pdd.plugin import PDD
 from bot.leagues.plugin import LeaguePlugin
+from bot.leagues.shopify.plugin import SHOPIFY
 from bot.leagues.taobao.plugin import TAOBAO
 from bot.leagues.union.plugin import UNION
 from bot.leagues.vip.plugin import VIP
 from bot.leagues.wechat.plugin import CHANNELS
+from bot.leagues.youzan.plugin import YOUZAN
 
 LEAGUES: tuple[LeaguePlugin, ...] = (
     CHANNELS,
@@ -22,6 +24,8 @@ LEAGUES: tuple[LeaguePlugin, ...] = (
     JD,
     PDD,
     VIP,
+    YOUZAN,
+    SHOPIFY,
 )
 
 BY_NAME: dict[str, LeaguePlugin] = {plugin.name: plugin for plugin in LEAGUES}

@@ -372,6 +372,9 @@ class PushSettings(_Section):
     """While pushes wait, at least this share of the account's sends goes to them (replies take the rest)."""
     league_budget_seconds: float = Field(120.0, gt=0, le=3600)
     """How long composing one push (its league calls, retries included) may take."""
+    own_store_deals: int = Field(0, ge=0, le=10)
+    """Products of the operator's own shops (`[shops.*]`, enabled ones) a daily push carries beside the
+    deals from `league`, each with the group's own link; first when `[deals] own_store_first`. 0: none."""
 
     @field_validator("default_time")
     @classmethod

@@ -14,6 +14,7 @@ A shop is a league that sells its own goods: a product's commission is the opera
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -171,8 +172,6 @@ class YouzanShop:
 
     async def orders_since(self, since: datetime, until: datetime | None = None) -> list[Order]:
         """Each group's salesman's orders created from `since` to `until` (now)."""
-        import asyncio
-
         end = until or datetime.now(UTC)
         out: list[Order] = []
         for pid, tag in sorted(await asyncio.to_thread(self.salesmen)):
@@ -180,3 +179,43 @@ class YouzanShop:
             for row in rows:
                 out.extend(orders_from_trade(row, pid, tag))
         return out
+
+    async def refresh_orders(self, order_ids: list[str]) -> list[Order]:
+        """Open orders read again (the sync asks after each run: a trade is listed by creation time, so
+        its payment, settlement or closing shows only here): per salesman, one read from its oldest open
+        order to now, kept to the orders asked for."""
+        if self.engine is None or not order_ids:
+            return []
+        held = await asyncio.to_thread(_open_orders, self.engine, self.name, order_ids)
+        wanted = set(order_ids)
+        out: list[Order] = []
+        now = int(datetime.now(UTC).timestamp())
+        for (pid, tag), oldest in sorted(held.items()):
+            if not pid.isdigit():
+                continue
+            start = int(oldest.timestamp()) - 1
+            rows = await self.client.salesman_trades(int(pid), start, max(now, start + 86_400))
+            for row in rows:
+                if str(row.get("order_no") or "") in wanted:
+                    out.extend(orders_from_trade(row, pid, tag))
+        return out
+
+
+def _open_orders(engine: Engine, league: str, order_ids: list[str]) -> dict[tuple[str, str], datetime]:
+    """(salesman, tag) → the creation time of its oldest order among `order_ids`."""
+    from sqlmodel import Session, col, select
+
+    from bot.store.models import OrderRow
+
+    oldest: dict[tuple[str, str], datetime] = {}
+    with Session(engine) as session:
+        rows = session.exec(
+            select(OrderRow.pid, OrderRow.tag, OrderRow.created_at)
+            .where(OrderRow.league == league)
+            .where(col(OrderRow.order_id).in_(order_ids))
+        )
+        for pid, tag, created in rows:
+            moment = created if created.tzinfo else created.replace(tzinfo=UTC)
+            key = (pid, tag)
+            oldest[key] = min(oldest.get(key, moment), moment)
+    return oldest

@@ -37,7 +37,7 @@ from bot.leagues.base import (
 )
 from bot.leagues.ttlcache import TtlCache
 from bot.leagues.youzan.client import YouzanClient
-from bot.leagues.youzan.errors import YouzanGone
+from bot.leagues.youzan.errors import SalesmanMissing, YouzanGone
 from bot.leagues.youzan.mapping import (
     fans_id_of,
     group_tag,
@@ -135,7 +135,13 @@ class YouzanShop:
         if not spot.pid.isdigit():
             url = product.promotion_param or item_url(product.shop_id)
         else:
-            url = await self.client.promotion_link(int(spot.pid), product.product_id, product.shop_id)
+            fans_id = int(spot.pid)
+            try:
+                url = await self.client.promotion_link(fans_id, product.product_id, product.shop_id)
+            except SalesmanMissing:  # removed in the shop's back office (or a sandbox restarted): again
+                log.info("youzan: salesman %s is gone; making it again", fans_id)
+                await self.client.add_salesman(fans_id)
+                url = await self.client.promotion_link(fans_id, product.product_id, product.shop_id)
             if not url:
                 raise LeagueUnavailable(f"有赞云没有给商品 {product.product_id} 生成销售员链接")
         return PromotionLink(
@@ -175,7 +181,13 @@ class YouzanShop:
         end = until or datetime.now(UTC)
         out: list[Order] = []
         for pid, tag in sorted(await asyncio.to_thread(self.salesmen)):
-            rows = await self.client.salesman_trades(int(pid), int(since.timestamp()), int(end.timestamp()))
+            try:
+                rows = await self.client.salesman_trades(
+                    int(pid), int(since.timestamp()), int(end.timestamp())
+                )
+            except SalesmanMissing:  # no longer a salesman: no new orders through it
+                log.info("youzan: salesman %s is gone; no orders read for it", pid)
+                continue
             for row in rows:
                 out.extend(orders_from_trade(row, pid, tag))
         return out
@@ -194,7 +206,10 @@ class YouzanShop:
             if not pid.isdigit():
                 continue
             start = int(oldest.timestamp()) - 1
-            rows = await self.client.salesman_trades(int(pid), start, max(now, start + 86_400))
+            try:
+                rows = await self.client.salesman_trades(int(pid), start, max(now, start + 86_400))
+            except SalesmanMissing:
+                continue
             for row in rows:
                 if str(row.get("order_no") or "") in wanted:
                     out.extend(orders_from_trade(row, pid, tag))

@@ -126,3 +126,16 @@ discount_percent = 10
         parts = urlsplit(link)
         assert parts.path == f"/discount/{kept.pid}"
         assert parse_qs(parts.query)["utm_campaign"] == [kept.tag]
+
+
+async def test_the_owner_asks_for_the_shops_highlights_with_the_groups_links(
+    sandbox: SandboxServer, write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    face = _youzan(sandbox)
+    out = await run_console(_config(write_config, sandbox), "店铺\n/owner\n店铺\n")
+    refusal, _, answer = out.partition("自营好物")
+    assert "群主" in refusal and not YOUZAN_LINK.search(refusal), "a member is told only the owner may"
+    marks = YOUZAN_LINK.findall(answer)
+    assert len(marks) == 5, out  # [push] deals_per_push of the shop's newest items on sale
+    kept = _kept(tmp_path, "youzan")
+    assert all(face.links[m].fans_id == int(kept.pid) for m in marks)

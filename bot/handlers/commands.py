@@ -21,6 +21,7 @@ CommandKind = Literal[
     "unsubscribe",
     "subscription_status",
     "commission",
+    "own_store",
     "sharer_bind",
     "sharer_status",
     "sharer_unbind",
@@ -94,6 +95,8 @@ _STATUS_WORDS = frozenset({"订阅状态", "查看订阅", "我的订阅", "订�
 _SUBSCRIBE_WORDS = ("订阅",)
 _MONEY_WORDS = frozenset({"佣金", "收益", "订单"})
 """The owner asks what the group earned: the whole message is the word (“订单到了吗” is chat)."""
+_STORE_WORDS = frozenset({"店铺", "本店", "自营", "店铺好物"})
+"""The owner asks for the operator's own shop's highlights with this group's links (the whole message)."""
 _UNSUBSCRIBE_WORDS = ("取消订阅", "退订")
 _SHARER_BIND = "绑定推客"
 _SHARER_WORDS: dict[str, CommandKind] = {"推客状态": "sharer_status", "解绑推客": "sharer_unbind"}
@@ -205,6 +208,7 @@ COMMAND_HEAD = re.compile(
                 *_SUBSCRIBE_WORDS,
                 *_UNSUBSCRIBE_WORDS,
                 *_MONEY_WORDS,
+                *_STORE_WORDS,
                 _SHARER_BIND,
                 *_SHARER_WORDS,
             },
@@ -223,6 +227,7 @@ COMMAND_FIRST = frozenset(
         *_SUBSCRIBE_WORDS,
         *_UNSUBSCRIBE_WORDS,
         *_MONEY_WORDS,
+        *_STORE_WORDS,
         _SHARER_BIND,
         *_SHARER_WORDS,
     )
@@ -357,6 +362,8 @@ def parse_command(text: str, *, mentioned: bool) -> Command | None:
         return Command("subscription_status", "")
     if bare in _MONEY_WORDS:
         return Command("commission", "")
+    if bare in _STORE_WORDS:
+        return Command("own_store", "")
     if bare in _SHARER_WORDS:
         return Command(_SHARER_WORDS[bare], "")
     if s.startswith(_SHARER_BIND):

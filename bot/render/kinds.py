@@ -55,6 +55,7 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
                 "owner_settled_share_fen",
             }
         ),
+        "own_store": frozenset({"group_name", "items", "trouble"}),
         "welcome": frozenset({"member_name", "group_name", "bot_name"}),
         "subscribe_usage": frozenset({"reason", "given"}),
         "chat_ids": frozenset({"which", "sender_id", "sender_name", "chat_id", "chat_name"}),

@@ -117,7 +117,9 @@ base_url = "{sandbox.base_url}/shopify/admin/api/2025-07/graphql.json"
 access_token = "{DEFAULT_TOKEN}"
 discount_percent = 10
 """
+    face.currency = "USD"  # a shop in dollars: shown as they are, and said so
     out = await run_console(_config(write_config, sandbox, extra), f"找 {p.title.split()[0]}\n")
+    assert "⚠️ 标价为美元 (USD)，未换算" in out, out
     links = SHOPIFY_LINK.findall(out)
     assert links, out
     kept = _kept(tmp_path, "shopify")

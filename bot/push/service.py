@@ -709,10 +709,13 @@ class PushService:
             queued = 0
             picked: dict[int, broadcast.Picked] = {}  # each broadcast's deals fetched once a look
             waiting: set[int] = set()  # broadcasts whose league is down: tried again next look
+            # A push queued before the look may be claimed, sent and settled while the look runs: the
+            # look can still see it unclaimed, and it has left `_queued` by then. Skip those too.
+            queued_before = set(self._queued)
             for sent, group in await asyncio.to_thread(broadcast.pending, self.engine, self.account, since):
                 assert sent.id is not None and group.id is not None
                 slot = broadcast.slot_of(sent.id)
-                if (group.id, slot) in self._queued:
+                if (group.id, slot) in self._queued or (group.id, slot) in queued_before:
                     continue
                 created = sent.created_at if sent.created_at.tzinfo else sent.created_at.replace(tzinfo=UTC)
                 why = ""

@@ -26,6 +26,11 @@ LEAGUES: tuple[LeaguePlugin, ...] = (
 
 BY_NAME: dict[str, LeaguePlugin] = {plugin.name: plugin for plugin in LEAGUES}
 
+SHARER_LEAGUE: str = next((plugin.name for plugin in LEAGUES if plugin.sharers_in_chat), "")
+"""The league whose group identities are sharers bound in chat (`LeaguePlugin.sharers_in_chat`): the
+console's category tree, `绑定分享员` and the built-in daily deals are its."""
+assert sum(plugin.sharers_in_chat for plugin in LEAGUES) <= 1, "one league binds sharers in chat"
+
 
 def plugin(name: str) -> LeaguePlugin | None:
     """The league called `name`, or None (an order row of a league no longer registered)."""

@@ -36,6 +36,7 @@ from bot.handlers.router import (
     ignore_self,
 )
 from bot.handlers.smalltalk import SmallTalkHandler
+from bot.leagues.registry import SHARER_LEAGUE
 from bot.push.sender import PacedSender
 from bot.render import Renderer
 
@@ -338,7 +339,7 @@ class Composition:
         return PushService(
             self.settings,
             cast("Engine", self.engine),
-            self.leagues.get("channels"),
+            self.leagues.get(SHARER_LEAGUE),
             self.renderer,
             sender,
             self.links,
@@ -363,7 +364,7 @@ class Composition:
         if not self.leagues:
             return None
         daily_league, _spots = self._daily_source
-        if self.leagues.get("channels") is None and daily_league is None:
+        if self.leagues.get(SHARER_LEAGUE) is None and daily_league is None:
             return None
         return self.push_service(self.dry_sender(), clock=clock)
 
@@ -403,7 +404,7 @@ class Composition:
         from bot.handlers.sharer import SharerHandler
         from bot.handlers.subscribe import SubscribeHandler
 
-        settings, engine, league = self.settings, cast("Engine", self.engine), self.leagues.get("channels")
+        settings, engine, league = self.settings, cast("Engine", self.engine), self.leagues.get(SHARER_LEAGUE)
         handlers: list[Handler] = [
             SubscribeHandler(
                 engine=engine,

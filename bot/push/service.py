@@ -34,6 +34,7 @@ from bot.leagues.base import League, LeagueError, LeagueUnavailable, LiveEvent, 
 from bot.leagues.budget import budget
 from bot.leagues.capabilities import HasLivePreviews, HasLives
 from bot.leagues.linkcache import LinkCache
+from bot.leagues.registry import SHARER_LEAGUE
 from bot.leagues.setup import default_spots
 from bot.push import broadcast, claims
 from bot.push.org import OrgExtras, org_extras
@@ -103,8 +104,8 @@ def group_spot(settings: Settings) -> Callable[[Group], Spot]:
 
     def spot(group: Group) -> Spot:
         if group.channels_sharer_appid:
-            return Spot("channels", sharer_appid=group.channels_sharer_appid)
-        return defaults["channels"]
+            return Spot(SHARER_LEAGUE, sharer_appid=group.channels_sharer_appid)
+        return defaults[SHARER_LEAGUE]
 
     return spot
 
@@ -115,8 +116,8 @@ def daily_source(
     """The league daily deals come from when `[push] league` is not Channels, and each group's spot on it."""
     name = settings.push.league
     league = leagues.get(name)
-    if name == "channels" or league is None:
-        if name != "channels":
+    if name == SHARER_LEAGUE or league is None:
+        if name != SHARER_LEAGUE:
             log.warning("[push] league = %r is not enabled: daily deals come from Channels", name)
         return None, None
 
@@ -783,7 +784,7 @@ class PushService:
             and league == self.daily_league.name
         ):
             return await self.daily_spots(group)
-        if league == "channels":
+        if league == SHARER_LEAGUE:
             return self.spots(group)
         return default_spots(self.settings).get(league, Spot(league))
 

@@ -113,8 +113,6 @@ STILL_NAMING = {
     "bot/cli/parse.py": {"taobao"},
     "bot/cli/league.py": {"taobao", "channels"},  # a bare number means a Channels product id
     "bot/cli/__init__.py": {"pdd", "union", "channels"},  # league-specific subcommands
-    "bot/push/service.py": {"channels"},  # the built-in daily deals and live reminders
-    "bot/compose.py": {"channels"},
     "bot/render/samples.py": {"taobao", "jd", "pdd", "channels"},  # sample products for previews
 }
 

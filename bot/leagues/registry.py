@@ -26,6 +26,9 @@ LEAGUES: tuple[LeaguePlugin, ...] = (
 
 BY_NAME: dict[str, LeaguePlugin] = {plugin.name: plugin for plugin in LEAGUES}
 
+FIRST_LEAGUE: str = LEAGUES[0].name
+"""The league a bare product id belongs to unless told (`tuike promote 123`)."""
+
 SHARER_LEAGUE: str = next((plugin.name for plugin in LEAGUES if plugin.sharers_in_chat), "")
 """The league whose group identities are sharers bound in chat (`LeaguePlugin.sharers_in_chat`): the
 console's category tree, `绑定分享员` and the built-in daily deals are its."""

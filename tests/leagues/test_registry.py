@@ -111,7 +111,7 @@ STILL_NAMING = {
     "bot/handlers/links.py": {"taobao", "jd"},  # 口令 shapes and share-text context (not links)
     "bot/handlers/deals.py": {"taobao"},  # a 淘口令 answer carries the code
     "bot/cli/parse.py": {"taobao"},
-    "bot/cli/league.py": {"taobao", "channels"},  # a bare number means a Channels product id
+    "bot/cli/league.py": {"taobao"},  # a 淘口令 beside the link
     "bot/cli/__init__.py": {"pdd", "union", "channels"},  # league-specific subcommands
     "bot/render/samples.py": {"taobao", "jd", "pdd", "channels"},  # sample products for previews
 }

@@ -49,6 +49,8 @@ def _row(product: Product, **extra: Any) -> dict[str, Any]:
 
 
 LEAGUE_NAMES = tuple(plugin.name for plugin in LEAGUES)
+SEARCH_LIMIT = 50
+"""The most products `tuike search` lists: each one asked for costs about two league calls per league."""
 
 
 async def _with_leagues(settings: Settings, work: Any) -> Any:
@@ -68,7 +70,7 @@ async def _with_leagues(settings: Settings, work: Any) -> Any:
         sys.exit(1)
     except ProductNotFound as exc:
         click.echo(f"没找到这个商品 (product not found): {exc}", err=True)
-        sys.exit(1)
+        sys.exit(2)  # not found is exit 2, as everywhere (README: exit codes)
     except LeagueError as exc:
         click.echo(f"联盟出错 (league error): {exc}", err=True)
         sys.exit(1)
@@ -102,7 +104,13 @@ def _pick(leagues: dict[str, League], name: str | None) -> League:
 @click.option(
     "--league", "league_name", type=click.Choice(LEAGUE_NAMES), help="One league (default: [deals] leagues)."
 )
-@click.option("--limit", default=10, show_default=True)
+@click.option(
+    "--limit",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1, SEARCH_LIMIT),
+    help=f"How many products to list, 1 to {SEARCH_LIMIT}.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_context
 def search(ctx: click.Context, keyword: str, league_name: str | None, limit: int, as_json: bool) -> None:

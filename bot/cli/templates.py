@@ -48,7 +48,9 @@ def templates() -> None:
 def check_command(ctx: Context, folder: Path | None) -> None:
     """Compile and render every template against sample data; exit 1 on any problem."""
     settings = ctx.loaded.settings
-    chosen = folder if folder is not None else settings.templates_dir
+    chosen: Path | None = folder if folder is not None else settings.templates_dir
+    if folder is None and settings.templates.dir is None and not settings.templates_dir.is_dir():
+        chosen = None  # no operator folder yet (a fresh install): the built-in set is what runs, as `tuike check` says
     problems = check_templates(
         chosen, timezone=settings.bot.timezone, max_chars=settings.templates.max_message_chars
     )

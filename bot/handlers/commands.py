@@ -177,7 +177,6 @@ _MAX_TITLE = 100
 longer than a keyword: up to this, on one line, if it reads like a title rather than a sentence."""
 _MAX_GROUP_KEYWORD = 30
 _MAX_GROUP_WORDS = 6
-_MAX_TEXT = 40
 _MAX_OWNER_LINE = 100
 _MAX_SHOWN = 20
 _MAX_SMALL_TALK = 12
@@ -264,19 +263,19 @@ def _search(rest: str, *, spaced: bool, mentioned: bool) -> Command | None:
     kw = _clean_keyword(rest)
     if "." in kw:
         kw = _clean_keyword(_strip_urls(kw))  # never search for (and so repeat) a link
-    if not kw or len(kw) > (_MAX_TITLE if mentioned else _MAX_KEYWORD) or "\n" in rest.strip():
+    if not kw or len(kw) > _MAX_TITLE or "\n" in rest.strip():
         return None
     if mentioned and len(kw) > _MAX_KEYWORD and not _reads_like_title(kw):
         return None
     if not mentioned:
         if (
-            len(kw) > _MAX_GROUP_KEYWORD
-            or (kw[0].isascii() and kw.split(None, 1)[0].lower() in _EN_NOT_PRODUCT)
-            or len(kw.split()) > _MAX_GROUP_WORDS
+            (kw[0].isascii() and kw.split(None, 1)[0].lower() in _EN_NOT_PRODUCT)
             or _SENTENCE_PUNCT.search(kw)
             or kw.startswith(_CHAT_AFTER_VERB)
             or _PERSONAL.search(kw)
         ):
+            return None
+        if (len(kw) > _MAX_GROUP_KEYWORD or len(kw.split()) > _MAX_GROUP_WORDS) and not _group_title(kw):
             return None
     elif not spaced:
         if kw.startswith(_CHAT_AFTER_VERB):
@@ -290,7 +289,22 @@ def _search(rest: str, *, spaced: bool, mentioned: bool) -> Command | None:
     return Command("search", kw)
 
 
-_QUESTION = re.compile("有没有|有木有|怎么|咋|哪|什么|啥|为什么|多少钱|推荐一?下|求推荐|谁")
+_QUESTION = re.compile(
+    "有没有|有木有|怎么|咋|哪|什么|啥|为什么|多少钱|推荐一?下|求推荐|谁|几点|几号|[吗呢][?？]?$|[?？]$"
+)
+
+
+def _group_title(text: str) -> bool:
+    """A long keyword after an explicit search word in a group ("找 <a whole product title>") is a
+    request when it reads like a title: words of a product (not letters strung out), no question."""
+    words = text.split()
+    return len(text) - len(words) + 1 >= 2 * len(words) and _reads_like_title(text)
+
+
+def _reads_like_question(text: str) -> bool:
+    """A line said to the bot without a search word is a question or a sentence to a person, not a
+    product: "今天天气怎么样", "你们几点下班"."""
+    return bool(_SENTENCE_PUNCT.search(text) or _PERSONAL.search(text) or _QUESTION.search(text))
 
 
 def _reads_like_title(text: str) -> bool:
@@ -375,7 +389,7 @@ def parse_command(text: str, *, mentioned: bool) -> Command | None:
             if s.startswith(word):
                 arg = _owner_arg(s[len(word) :])
                 return None if arg is None else Command("subscribe", arg)
-    if len(s) > (_MAX_TITLE + _MAX_SEARCH_WORD if mentioned else _MAX_TEXT):
+    if len(s) > _MAX_TITLE + _MAX_SEARCH_WORD:
         return None
     if s[:1].isascii():
         head = low[:7]
@@ -392,6 +406,6 @@ def parse_command(text: str, *, mentioned: bool) -> Command | None:
                 if not spaced and not mentioned:
                     return None  # "找工作好难", "查快递", "买了个新手机": chat, not a request
                 return _search(rest, spaced=spaced, mentioned=mentioned)
-    if mentioned:
+    if mentioned and not _reads_like_question(_clean_keyword(s)):
         return _search(s, spaced=True, mentioned=True)
     return None

@@ -127,11 +127,11 @@ def status(ctx: click.Context, as_json: bool) -> None:
         )
     results = []
     for row in recent:
-        group = groups.get(row.group_id)
+        known = groups.get(row.group_id)
         results.append(
             {
-                "room_id": group.room_id if group else "",
-                "name": group.name if group else f"group {row.group_id}",
+                "room_id": known.room_id if known else "",
+                "name": known.name if known else f"group {row.group_id}",
                 "slot": row.slot,
                 "status": row.status,
                 "detail": row.detail,

@@ -8,6 +8,8 @@ PLATFORM_NAMES: dict[str, str] = {
     "channels": "微信小店",
     "union": "小程序联盟",
     "vip": "唯品会",
+    "eleme": "饿了么",
+    "meituan": "美团",
     "xiaohongshu": "小红书",
     "douyin": "抖音",
 }

@@ -400,3 +400,15 @@ async def test_the_sandbox_serves_both_when_enabled() -> None:
             [link] = await league.takeout_links(Spot(name, tag="tk_a"))
             assert link.platform == name and link.url.startswith("https://")
             assert (await league.choose_identity("room@chatroom", set()))[1] == group_sid("room@chatroom")
+
+
+async def test_check_and_the_console_say_when_meituan_refuses_the_account(server: SandboxServer) -> None:
+    from bot.health.probes import probe_league
+
+    league = meituan(server)
+    assert await probe_league(league) is None, "the probe asks for the operator's own link"
+    meituan_face(server).refuse_account = True
+    failure = await probe_league(league)
+    assert isinstance(failure, LeagueConfigError) and "美团联盟拒绝了这个账号" in str(failure)
+    assert MEITUAN_SECRET not in str(failure)
+    await league.aclose()

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from bot.orders.sync import OrderSync
     from bot.push.service import JobBoard, PushService
     from bot.services.attribution import GroupSpots
+    from bot.services.takeout import TakeoutLinks
     from bot.store.requests import RequestRecorder
     from bot.web.services import WebServices
 
@@ -300,6 +301,14 @@ class Composition:
         return build_link_cache(self.settings, self.engine)
 
     @cached_property
+    def takeout(self) -> TakeoutLinks:
+        """Each group's takeout (外卖红包) links of the day, one league call per group per day: shared by
+        the 外卖 answer, the daily 外卖 push and `tuike takeout`."""
+        from bot.services.takeout import TakeoutLinks
+
+        return TakeoutLinks(self.leagues, self.spots.for_group, timezone=self.settings.bot.timezone)
+
+    @cached_property
     def _daily_source(self) -> tuple[League | None, Any]:
         from bot.push.service import daily_source
 
@@ -437,6 +446,17 @@ class Composition:
                 deadline=settings.deals.answer_deadline_seconds,
             ),
         ]
+        if self.takeout.available:
+            from bot.handlers.takeout import TakeoutHandler
+
+            handlers.append(
+                TakeoutHandler(
+                    links=self.takeout,
+                    groups=self.spots,
+                    renderer=self.renderer,
+                    deadline=settings.deals.answer_deadline_seconds,
+                )
+            )
         if settings.rebate.enabled:
             handlers.append(
                 RebateHandler(

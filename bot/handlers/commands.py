@@ -26,6 +26,7 @@ CommandKind = Literal[
     "sharer_unbind",
     "thanks",
     "ack",
+    "takeout",
 ]
 
 
@@ -95,6 +96,8 @@ _SUBSCRIBE_WORDS = ("订阅",)
 _MONEY_WORDS = frozenset({"佣金", "收益", "订单"})
 """The owner asks what the group earned: the whole message is the word (“订单到了吗” is chat)."""
 _UNSUBSCRIBE_WORDS = ("取消订阅", "退订")
+_TAKEOUT_WORDS = frozenset({"外卖", "外卖红包", "饿了么", "美团", "饿了么红包", "美团红包"})
+"""A member asks for today's takeout coupon links (bot.handlers.takeout): the whole message is the word."""
 _SHARER_BIND = "绑定推客"
 _SHARER_WORDS: dict[str, CommandKind] = {"推客状态": "sharer_status", "解绑推客": "sharer_unbind"}
 """The owner's 推客 commands (bot.handlers.sharer): 「绑定推客 <appid>」, and these as the whole message."""
@@ -206,6 +209,7 @@ COMMAND_HEAD = re.compile(
                 *_MONEY_WORDS,
                 _SHARER_BIND,
                 *_SHARER_WORDS,
+                *_TAKEOUT_WORDS,
             },
             key=len,
             reverse=True,
@@ -224,6 +228,7 @@ COMMAND_FIRST = frozenset(
         *_MONEY_WORDS,
         _SHARER_BIND,
         *_SHARER_WORDS,
+        *_TAKEOUT_WORDS,
     )
     for c in (w[0], w[0].upper())
 )
@@ -371,6 +376,8 @@ def parse_command(text: str, *, mentioned: bool) -> Command | None:
         return Command("subscription_status", "")
     if bare in _MONEY_WORDS:
         return Command("commission", "")
+    if bare in _TAKEOUT_WORDS:
+        return Command("takeout", "")
     if bare in _SHARER_WORDS:
         return Command(_SHARER_WORDS[bare], "")
     if s.startswith(_SHARER_BIND):

@@ -7,7 +7,9 @@ the first league is the default source of daily pushes. Adding a league is a pac
 
 from __future__ import annotations
 
+from bot.leagues.eleme.plugin import ELEME
 from bot.leagues.jd.plugin import JD
+from bot.leagues.meituan.plugin import MEITUAN
 from bot.leagues.pdd.plugin import PDD
 from bot.leagues.plugin import LeaguePlugin
 from bot.leagues.taobao.plugin import TAOBAO
@@ -22,6 +24,8 @@ LEAGUES: tuple[LeaguePlugin, ...] = (
     JD,
     PDD,
     VIP,
+    ELEME,
+    MEITUAN,
 )
 
 BY_NAME: dict[str, LeaguePlugin] = {plugin.name: plugin for plugin in LEAGUES}

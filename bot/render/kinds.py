@@ -58,6 +58,8 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "welcome": frozenset({"member_name", "group_name", "bot_name"}),
         "subscribe_usage": frozenset({"reason", "given"}),
         "chat_ids": frozenset({"which", "sender_id", "sender_name", "chat_id", "chat_name"}),
+        "takeout": frozenset({"links", "missing", "asker", "is_group"}),
+        "takeout_push": frozenset({"group_name", "date", "links", "missing"}),
         "rebate_paid_notice": frozenset({"order_id", "league", "pending_fen"}),
         "rebate_bind": frozenset({"outcome", "number", "pending_fen", "available_fen", "cancelled"}),
         "sharer_bind": frozenset(

@@ -334,6 +334,9 @@ class DealSettings(_Section):
     registered leagues in registry order."""
     rank_by: Literal["weighted", "final_price", "commission", "sales"] = "weighted"
     """How search results and daily deals are ordered (bot/leagues/ranking.py)."""
+    own_store_first: bool = False
+    """The operator's own shops' products (`[shops.*]`) come before affiliate deals in answers and
+    pushes when they match (else they rank with them)."""
     with_image: bool = False
     """Send the product's picture before the answer (a keyword search: the top product's)."""
 
@@ -369,6 +372,9 @@ class PushSettings(_Section):
     """While pushes wait, at least this share of the account's sends goes to them (replies take the rest)."""
     league_budget_seconds: float = Field(120.0, gt=0, le=3600)
     """How long composing one push (its league calls, retries included) may take."""
+    own_store_deals: int = Field(0, ge=0, le=10)
+    """Products of the operator's own shops (`[shops.*]`, enabled ones) a daily push carries beside the
+    deals from `league`, each with the group's own link; first when `[deals] own_store_first`. 0: none."""
 
     @field_validator("default_time")
     @classmethod

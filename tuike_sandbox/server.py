@@ -1112,7 +1112,9 @@ def _faces() -> dict[str, FaceFactory]:
     from tuike_sandbox.meituan_face import PATHS as MEITUAN_PATHS
     from tuike_sandbox.meituan_face import MeituanFace
     from tuike_sandbox.pdd_face import PddFace
+    from tuike_sandbox.shopify_face import ShopifyFace
     from tuike_sandbox.vip_face import VipFace
+    from tuike_sandbox.youzan_face import YouzanFace
 
     meituan = _one(MeituanFace)  # one face (one state) behind its three paths
     return {
@@ -1121,6 +1123,8 @@ def _faces() -> dict[str, FaceFactory]:
         "/api/router": PddFace,  # Pinduoduo 多多进宝 router
         "/vop": VipFace,  # Vipshop union over the vop gateway
         **dict.fromkeys(MEITUAN_PATHS, meituan),  # Meituan CPS open API
+        "/youzan": YouzanFace,  # the operator's Youzan shop (有赞云), every path under it
+        "/shopify": ShopifyFace,  # the operator's Shopify shop (Admin GraphQL), every path under it
     }
 
 
@@ -1182,7 +1186,7 @@ class SandboxServer:
             async with self._building:
                 if self._faces is None:
                     await asyncio.to_thread(lambda: self.faces)
-        face = self.faces.get(request.path)
+        face = self.faces.get(request.path) or self.faces.get("/" + request.path.split("/", 2)[1])
         return await (face or self.api)(request)
 
     def face(self, path: str) -> Any:

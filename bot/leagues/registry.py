@@ -12,10 +12,12 @@ from bot.leagues.jd.plugin import JD
 from bot.leagues.meituan.plugin import MEITUAN
 from bot.leagues.pdd.plugin import PDD
 from bot.leagues.plugin import LeaguePlugin
+from bot.leagues.shopify.plugin import SHOPIFY
 from bot.leagues.taobao.plugin import TAOBAO
 from bot.leagues.union.plugin import UNION
 from bot.leagues.vip.plugin import VIP
 from bot.leagues.wechat.plugin import CHANNELS
+from bot.leagues.youzan.plugin import YOUZAN
 
 LEAGUES: tuple[LeaguePlugin, ...] = (
     CHANNELS,
@@ -26,6 +28,8 @@ LEAGUES: tuple[LeaguePlugin, ...] = (
     VIP,
     ELEME,
     MEITUAN,
+    YOUZAN,
+    SHOPIFY,
 )
 
 BY_NAME: dict[str, LeaguePlugin] = {plugin.name: plugin for plugin in LEAGUES}

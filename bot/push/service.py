@@ -34,7 +34,7 @@ from bot.leagues.base import League, LeagueError, LeagueUnavailable, LiveEvent, 
 from bot.leagues.budget import budget
 from bot.leagues.capabilities import HasLivePreviews, HasLives
 from bot.leagues.linkcache import LinkCache
-from bot.leagues.registry import SHARER_LEAGUE
+from bot.leagues.registry import LEAGUES, SHARER_LEAGUE
 from bot.leagues.setup import default_spots
 from bot.push import broadcast, claims
 from bot.push.org import OrgExtras, org_extras
@@ -501,6 +501,7 @@ class PushService:
             exclude=exclude,
             rank_by=self.settings.deals.rank_by,
         )
+        items = await self._with_own_store(group, items, exclude)
         if not items:
             return None
         names = await self._category_names(category_ids)
@@ -526,6 +527,37 @@ class PushService:
         if extras.notes:  # the enqueue that follows takes it into the push result
             self.notes[group.id] = "；".join(extras.notes)
         return Outgoing(group.room_id, Reply(tuple(parts))), [i["product"].product_id for i in items]
+
+    async def _with_own_store(
+        self, group: Group, items: list[dict[str, Any]], exclude: set[str]
+    ) -> list[dict[str, Any]]:
+        """The daily deals with `[push] own_store_deals` of the operator's own shops' products mixed
+        in (first when `[deals] own_store_first`), each linked for the group; a shop that fails is
+        left out of this push (the deals still go)."""
+        wanted = self.push.own_store_deals
+        shops = [self.leagues[p.name] for p in LEAGUES if p.section == "shops" and p.name in self.leagues]
+        if not wanted or not shops or self.league_spots is None:
+            return items
+        own: list[dict[str, Any]] = []
+        for shop in shops:
+            if len(own) >= wanted:
+                break
+            try:
+                spot = await self.league_spots(group, shop.name)
+                own += await plan_daily(
+                    shop,
+                    self.links,
+                    spot,
+                    category_ids=(),
+                    count=wanted - len(own),
+                    exclude=exclude,
+                    rank_by=self.settings.deals.rank_by,
+                )
+            except LeagueError as exc:
+                log.warning("push: own shop %s left out of %s's push: %s", shop.name, group.room_id, exc)
+        if self.settings.deals.own_store_first:
+            return own + items
+        return items + own
 
     async def _org_extras(self, group: Group) -> OrgExtras:
         """The organisation's coupons and talents' feeds for this group's push, when turned on."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from bot.config import DealSettings
+from bot.leagues import registry
 from bot.leagues.base import League, LeagueError, Product, PromotionLink, SearchQuery, Spot
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.ranking import mix_leagues
@@ -32,6 +33,7 @@ __all__ = [
     "SearchCache",
     "Searched",
     "SpotFor",
+    "own_store_first",
 ]
 
 HARD_STOP_MARGIN = 0.5
@@ -82,6 +84,13 @@ class Searched:
     top: list[Product]
     league_of: Mapping[int, League]
     trouble: tuple[League, LeagueError] | None = None
+
+
+def own_store_first(products: Sequence[Product]) -> list[Product]:
+    """The operator's own shops' products (`[shops.*]` plug-ins) ahead of affiliate deals, each side
+    keeping its order (`[deals] own_store_first`)."""
+    shops = {plugin.name for plugin in registry.LEAGUES if plugin.section == "shops"}
+    return sorted(products, key=lambda p: p.platform not in shops)
 
 
 class DealFinder:
@@ -177,6 +186,8 @@ class DealFinder:
             return Searched([], {}, trouble)
         league_of = {id(p): lg for lg, p in found}
         top = mix_leagues(per_league, self.settings.results_per_search, self.settings.rank_by, keyword)
+        if self.settings.own_store_first:
+            top = own_store_first(top)
         return Searched(top, league_of)
 
     async def search_title(self, keyword: str) -> Searched:

@@ -36,6 +36,7 @@ from bot.handlers.router import (
     ignore_self,
 )
 from bot.handlers.smalltalk import SmallTalkHandler
+from bot.leagues.registry import SHARER_LEAGUE
 from bot.push.sender import PacedSender
 from bot.render import Renderer
 
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from bot.orders.sync import OrderSync
     from bot.push.service import JobBoard, PushService
     from bot.services.attribution import GroupSpots
+    from bot.services.takeout import TakeoutLinks
     from bot.store.requests import RequestRecorder
     from bot.web.services import WebServices
 
@@ -299,6 +301,14 @@ class Composition:
         return build_link_cache(self.settings, self.engine)
 
     @cached_property
+    def takeout(self) -> TakeoutLinks:
+        """Each group's takeout (外卖红包) links of the day, one league call per group per day: shared by
+        the 外卖 answer, the daily 外卖 push and `tuike takeout`."""
+        from bot.services.takeout import TakeoutLinks
+
+        return TakeoutLinks(self.leagues, self.spots.for_group, timezone=self.settings.bot.timezone)
+
+    @cached_property
     def _daily_source(self) -> tuple[League | None, Any]:
         from bot.push.service import daily_source
 
@@ -338,7 +348,7 @@ class Composition:
         return PushService(
             self.settings,
             cast("Engine", self.engine),
-            self.leagues.get("channels"),
+            self.leagues.get(SHARER_LEAGUE),
             self.renderer,
             sender,
             self.links,
@@ -363,7 +373,7 @@ class Composition:
         if not self.leagues:
             return None
         daily_league, _spots = self._daily_source
-        if self.leagues.get("channels") is None and daily_league is None:
+        if self.leagues.get(SHARER_LEAGUE) is None and daily_league is None:
             return None
         return self.push_service(self.dry_sender(), clock=clock)
 
@@ -403,7 +413,7 @@ class Composition:
         from bot.handlers.sharer import SharerHandler
         from bot.handlers.subscribe import SubscribeHandler
 
-        settings, engine, league = self.settings, cast("Engine", self.engine), self.leagues.get("channels")
+        settings, engine, league = self.settings, cast("Engine", self.engine), self.leagues.get(SHARER_LEAGUE)
         handlers: list[Handler] = [
             SubscribeHandler(
                 engine=engine,
@@ -452,6 +462,17 @@ class Composition:
                     groups=self.spots,
                     operators=settings.bot.operators,
                     per_shop=settings.push.deals_per_push,
+                    deadline=settings.deals.answer_deadline_seconds,
+                )
+            )
+        if self.takeout.available:
+            from bot.handlers.takeout import TakeoutHandler
+
+            handlers.append(
+                TakeoutHandler(
+                    links=self.takeout,
+                    groups=self.spots,
+                    renderer=self.renderer,
                     deadline=settings.deals.answer_deadline_seconds,
                 )
             )

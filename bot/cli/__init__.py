@@ -64,6 +64,11 @@ COMMANDS = {
     "web": Lazy(
         "bot.cli.web", "web", "Serve the operator web console alone (no chat channel), at [web] listen."
     ),
+    "takeout": Lazy(
+        "bot.cli.takeout",
+        "takeout",
+        "Today's takeout coupon links (饿了么, 美团) made for a group, as members get them for 外卖.",
+    ),
     "report": Lazy(
         "bot.cli.orders",
         "report",

@@ -147,7 +147,7 @@ def unsubscribe(ctx: click.Context, group: str, kind: str, at_time: str | None) 
             kind = "daily"
         removed = subscriptions.unsubscribe(engine, found.id, None if kind == "all" else kind, slot)
         if not removed:
-            fail(f"「{found.name}」没有这样的订阅 (nothing to cancel)", code=1)
+            fail(f"「{found.name}」没有这样的订阅 (nothing to cancel)")
         click.echo(f"「{found.name}」已取消 {removed} 项订阅")
     finally:
         engine.dispose()

@@ -57,5 +57,5 @@ def pay(ctx: click.Context, request_id: int) -> None:
     finally:
         engine.dispose()
     if done is None:
-        fail(f"没有编号 {request_id} 的待付提现申请（用 tuike rebate list 查看）", code=1)
+        fail(f"没有编号 {request_id} 的待付提现申请（用 tuike rebate list 查看）")
     click.echo(f"已记为已付：编号 {done.id}，{_yuan(done.amount_fen)}，付给 {done.member_id}")

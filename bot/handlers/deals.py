@@ -346,7 +346,7 @@ class DealsHandler:
             answer = await self._show(message, keyword, [titled[1]], {id(titled[1]): titled[0]})
             if isinstance(answer, _Outcome):
                 return answer  # else no link for it (off promotion since?): the usual search decides
-        searched = await self.finder.search(keyword)
+        searched = await self.finder.search_title(keyword)
         if searched.trouble is not None:
             return await self._league_trouble(message, *searched.trouble)
         answer = await self._show(message, keyword, searched.top, searched.league_of)

@@ -39,6 +39,7 @@ RequestKind = Literal[
     "sharer_unbind",
     "thanks",
     "ack",
+    "takeout",
 ]
 """What a request may be, for handlers to register on: `link` (product links or 口令 in it), `keyword`
 (a search the deals handler answers: no link, and a keyword said where keywords are answered), `chat`

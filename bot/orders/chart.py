@@ -40,8 +40,9 @@ def draw_chart(
     zone: ZoneInfo,
     start: datetime | None = None,
     end: datetime | None = None,
+    fmt: str = "png",
 ) -> dict[str, int]:
-    """Draw the chart to `path` (PNG); returns what it drew: days, leagues, groups."""
+    """Draw the chart to `path` in `fmt` (png, jpeg, svg, pdf); returns what it drew: days, leagues, groups."""
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties, fontManager
     from matplotlib.ticker import FuncFormatter
@@ -97,5 +98,5 @@ def draw_chart(
     top.xaxis.set_major_formatter(money)
     for label in top.get_yticklabels():
         label.set_fontfamily(family)
-    figure.savefig(path, format="png")
+    figure.savefig(path, format=fmt)
     return {"days": len(days), "leagues": len(per_day), "groups": len(groups)}

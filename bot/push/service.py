@@ -34,7 +34,7 @@ from bot.leagues.base import League, LeagueError, LeagueUnavailable, LiveEvent, 
 from bot.leagues.budget import budget
 from bot.leagues.capabilities import HasLivePreviews, HasLives
 from bot.leagues.linkcache import LinkCache
-from bot.leagues.registry import LEAGUES
+from bot.leagues.registry import LEAGUES, SHARER_LEAGUE
 from bot.leagues.setup import default_spots
 from bot.push import broadcast, claims
 from bot.push.org import OrgExtras, org_extras
@@ -104,8 +104,8 @@ def group_spot(settings: Settings) -> Callable[[Group], Spot]:
 
     def spot(group: Group) -> Spot:
         if group.channels_sharer_appid:
-            return Spot("channels", sharer_appid=group.channels_sharer_appid)
-        return defaults["channels"]
+            return Spot(SHARER_LEAGUE, sharer_appid=group.channels_sharer_appid)
+        return defaults[SHARER_LEAGUE]
 
     return spot
 
@@ -116,8 +116,8 @@ def daily_source(
     """The league daily deals come from when `[push] league` is not Channels, and each group's spot on it."""
     name = settings.push.league
     league = leagues.get(name)
-    if name == "channels" or league is None:
-        if name != "channels":
+    if name == SHARER_LEAGUE or league is None:
+        if name != SHARER_LEAGUE:
             log.warning("[push] league = %r is not enabled: daily deals come from Channels", name)
         return None, None
 
@@ -742,10 +742,13 @@ class PushService:
             queued = 0
             picked: dict[int, broadcast.Picked] = {}  # each broadcast's deals fetched once a look
             waiting: set[int] = set()  # broadcasts whose league is down: tried again next look
+            # A push queued before the look may be claimed, sent and settled while the look runs: the
+            # look can still see it unclaimed, and it has left `_queued` by then. Skip those too.
+            queued_before = set(self._queued)
             for sent, group in await asyncio.to_thread(broadcast.pending, self.engine, self.account, since):
                 assert sent.id is not None and group.id is not None
                 slot = broadcast.slot_of(sent.id)
-                if (group.id, slot) in self._queued:
+                if (group.id, slot) in self._queued or (group.id, slot) in queued_before:
                     continue
                 created = sent.created_at if sent.created_at.tzinfo else sent.created_at.replace(tzinfo=UTC)
                 why = ""
@@ -813,7 +816,7 @@ class PushService:
             and league == self.daily_league.name
         ):
             return await self.daily_spots(group)
-        if league == "channels":
+        if league == SHARER_LEAGUE:
             return self.spots(group)
         return default_spots(self.settings).get(league, Spot(league))
 

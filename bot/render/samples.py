@@ -35,6 +35,29 @@ _SUBSCRIBED: Mapping[str, Any] = MappingProxyType(
     }
 )
 
+TAKEOUT_LINKS: tuple[dict[str, Any], ...] = (
+    {
+        "platform": "eleme",
+        "name": "饿了么",
+        "title": "饿了么外卖 · 天天领红包",
+        "url": "https://s.click.ele.me/wR9ecuu",
+        "mini_program": {
+            "appid": "wxece3a9a4c82f58c9",
+            "path": "pages/sharePid/web/index?scene=https://s.click.ele.me/wR9ecuu",
+        },
+        "ends_at": datetime(2024, 7, 1, 16, 0, tzinfo=UTC),
+    },
+    {
+        "platform": "meituan",
+        "name": "美团",
+        "title": "美团外卖红包",
+        "url": "https://dpurl.cn/aB3dE5f",
+        "mini_program": None,
+        "ends_at": None,
+    },
+)
+"""Takeout links as the `takeout` templates read them (`bot.services.takeout.link_context`)."""
+
 EARBUDS_COUPON = Coupon(
     coupon_id="1126004503281",
     amount_fen=2000,
@@ -575,5 +598,24 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
             {"reason": "bad_form", "given": "8:30pm"},
         ),
         "welcome": ({"member_name": "阿珍", "group_name": "宝妈好物分享群", "bot_name": "推客小助手"},),
+        "takeout": (
+            {"links": TAKEOUT_LINKS, "missing": [], "asker": "小明", "is_group": True},
+            {"links": TAKEOUT_LINKS[:1], "missing": ["美团"], "asker": "小明", "is_group": False},
+            {"links": [], "missing": ["饿了么", "美团"], "asker": "小明", "is_group": True},
+        ),
+        "takeout_push": (
+            {
+                "group_name": "宝妈好物分享群",
+                "date": datetime(2024, 6, 18, 2, 30, tzinfo=UTC),
+                "links": TAKEOUT_LINKS,
+                "missing": [],
+            },
+            {
+                "group_name": "宝妈好物分享群",
+                "date": datetime(2024, 6, 18, 8, 30, tzinfo=UTC),
+                "links": TAKEOUT_LINKS[1:],
+                "missing": ["饿了么"],
+            },
+        ),
     }
 )

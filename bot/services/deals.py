@@ -190,6 +190,15 @@ class DealFinder:
             top = own_store_first(top)
         return Searched(top, league_of)
 
+    async def search_title(self, keyword: str) -> Searched:
+        """`search`, and when a long keyword (a whole pasted title) finds nothing, its leading words:
+        a title as a shop writes it rarely matches a league's search word for word."""
+        searched = await self.search(keyword)
+        shorter = leading_words(keyword)
+        if searched.top or searched.trouble is not None or shorter == keyword:
+            return searched
+        return await self.search(shorter)
+
     async def _search_one(self, league: League, keyword: str) -> list[Product]:
         cached = self.search_cache.get(league.name, keyword)
         if cached is not None:
@@ -200,3 +209,19 @@ class DealFinder:
         )
         self.search_cache.put(league.name, keyword, products)
         return products
+
+
+LEADING_CHARS = 6
+"""A title without spaces is searched again by this many leading characters (brand and product)."""
+
+
+def leading_words(keyword: str) -> str:
+    """The first words of a title, what a league's search matches: two words (three when the first
+    two are short, "Apple AirPods Pro"), or the first characters of a title written without spaces."""
+    words = keyword.split()
+    if len(words) >= 3:
+        two = " ".join(words[:2])
+        return two if len(two) >= 6 else " ".join(words[:3])
+    if len(words) == 1 and len(keyword) > 2 * LEADING_CHARS:
+        return keyword[:LEADING_CHARS]
+    return keyword

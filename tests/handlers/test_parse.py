@@ -710,7 +710,12 @@ COMMANDS: list[tuple[str, bool, Command | None]] = [
     ("退订了，太吵了", False, None),
     ("订阅 每日好物\n顺便问下今天有啥", False, None),
     ("今天天气不错，晚上一起吃火锅吗", False, None),
-    ("今天天气不错，晚上一起吃火锅吗", True, Command("search", "今天天气不错，晚上一起吃火锅吗")),
+    # a sentence or a question said to the bot is not a product title: the hint answers it (issue 30)
+    ("今天天气不错，晚上一起吃火锅吗", True, None),
+    ("今天天气怎么样", True, None),
+    ("今天天气怎么样？", True, None),
+    ("你们几点下班", True, None),
+    ("找 今天天气怎么样", True, Command("search", "今天天气怎么样")),
     ("找 https://item.jd.com/100012043978.html", False, None),
     # ---- everyday chat that starts like a request: ignored in a group
     ("搜狗输入法不好用", False, None),
@@ -776,7 +781,17 @@ COMMANDS: list[tuple[str, bool, Command | None]] = [
         Command("search", "小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色"),
     ),
     ("小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色", False, None),
-    ("找 小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色", False, None),
+    # an explicit search word in a group is a request even for a whole title (issue 30)
+    (
+        "找 小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色",
+        False,
+        Command("search", "小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色"),
+    ),
+    (
+        "找 Apple AirPods Pro 2 第二代 主动降噪 无线蓝牙耳机",
+        False,
+        Command("search", "Apple AirPods Pro 2 第二代 主动降噪 无线蓝牙耳机"),
+    ),
     (
         "小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色 有没有更便宜的同款推荐一下",
         True,

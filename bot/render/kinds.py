@@ -98,6 +98,7 @@ LABELS: Mapping[str, str] = MappingProxyType(
         "not_owner": "只有群主能用",
         "not_promotable": "商品不能推广",
         "not_understood": "看不懂的消息（提示怎么问）",
+        "own_store": "店铺：自营好物（群主发「店铺」）",
         "platform_unsupported": "暂不支持的平台",
         "product_not_found": "找不到商品",
         "rate_limited": "问得太频繁",

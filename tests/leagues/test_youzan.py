@@ -199,3 +199,14 @@ async def test_a_hanging_platform_ends_within_the_budget(sandbox: SandboxServer)
     finally:
         face.faults.latency_s = 0
         await client.aclose()
+
+
+def test_the_real_platform_needs_the_app_and_the_shop() -> None:
+    from bot.config import ConfigError, parse_settings
+
+    with pytest.raises(ConfigError, match="TUIKE_YOUZAN_CLIENT_SECRET"):
+        parse_settings({"shops": {"youzan": {"enabled": True, "sandbox": False, "client_id": "x"}}})
+    with pytest.raises(ConfigError, match=r"shops\.youzan\.kdt_id"):
+        parse_settings({"shops": {"youzan": {"kdt_id": "my-shop"}}})
+    shop = parse_settings({"shops": {"youzan": {}}}).shops.youzan
+    assert shop.base_url == "https://open.youzanyun.com" and not shop.enabled

@@ -186,6 +186,24 @@ async def test_5xx_malformed_and_throttling_are_retried(sandbox: SandboxServer, 
     assert found and not face.faults.fail_next
 
 
+async def test_a_shop_that_keeps_throttling_answers_from_what_it_said_last(sandbox: SandboxServer) -> None:
+    face = _face(sandbox)
+    now = [0.0]
+    league = YouzanShop(_client(sandbox, max_retries=1), cache_seconds=60, clock=lambda: now[0])
+    try:
+        query = SearchQuery(keyword=_on_sale(face).title.split()[0], limit=3)
+        found = await league.search(query)
+        now[0] += 3600  # what was said is old: asked again, and the platform keeps refusing
+        face.faults.fail_next = ["throttle"] * 4
+        assert await league.search(query) == found
+        face.faults.fail_next = ["throttle"] * 4
+        with pytest.raises(LeagueUnavailable):
+            await league.search(SearchQuery(keyword="洗衣液", limit=3))  # nothing said before
+    finally:
+        face.faults.fail_next = []
+        await league.aclose()
+
+
 async def test_a_hanging_platform_ends_within_the_budget(sandbox: SandboxServer) -> None:
     face = _face(sandbox)
     client = _client(sandbox, timeout=0.3, max_retries=5)

@@ -112,6 +112,8 @@ LABELS: Mapping[str, str] = MappingProxyType(
         "subscribe_usage": "订阅用法提示",
         "subscribed": "订阅成功",
         "subscription_status": "订阅状态",
+        "takeout": "外卖红包",
+        "takeout_push": "每日外卖红包推送",
         "thanks": "回应道谢",
         "unknown_category": "没有这个类目",
         "unsubscribed": "退订成功",

@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from bot.leagues import wire
 from bot.leagues.base import LeagueConfigError, LeagueError, LeagueUnavailable
 from bot.leagues.http import IN_FLIGHT, capped_request, league_http, time_to_retry, try_seconds
 from bot.leagues.metering import call_failed, call_succeeded, count_call
@@ -105,7 +106,8 @@ class _Transient(Exception):
 
 
 def loads(content: bytes) -> Any:
-    return json.loads(content, parse_float=Decimal)
+    """The answer decoded clean (`bot.leagues.wire`), money with its decimals exact."""
+    return wire.loads(content, exact=True)
 
 
 def throttle_wait(extensions: Any, fallback: float = 1.0) -> float:

@@ -11,7 +11,7 @@ from bot.leagues.shopify.settings import ShopifyShopSettings
 
 SHOPIFY = LeaguePlugin(
     name="shopify",
-    display_name="自营·Shopify",
+    display_name="自营",
     short_name="Shopify",
     settings=ShopifyShopSettings,
     build="bot.leagues.shopify.build:build_shopify",

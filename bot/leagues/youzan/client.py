@@ -21,11 +21,11 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
 from typing import Any
 
 import httpx
 
+from bot.leagues import wire
 from bot.leagues.base import LeagueConfigError
 from bot.leagues.http import IN_FLIGHT, capped_request, league_http, time_to_retry, try_seconds
 from bot.leagues.metering import call_failed, call_succeeded, count_call
@@ -54,7 +54,8 @@ class _Transient(Exception):
 
 
 def loads(content: bytes) -> Any:
-    return json.loads(content, parse_float=Decimal)
+    """The answer decoded clean (`bot.leagues.wire`), money with its decimals exact."""
+    return wire.loads(content, exact=True)
 
 
 def expiry(expires: Any, now: float) -> float:

@@ -11,7 +11,7 @@ from bot.leagues.youzan.settings import YouzanShopSettings
 
 YOUZAN = LeaguePlugin(
     name="youzan",
-    display_name="自营·有赞",
+    display_name="自营",
     short_name="有赞",
     settings=YouzanShopSettings,
     build="bot.leagues.youzan.build:build_youzan",

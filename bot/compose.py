@@ -345,7 +345,7 @@ class Composition:
 
         daily_league, daily_spots = self._daily_source
         timing: dict[str, Any] = {"clock": clock} if clock is not None else {}
-        return PushService(
+        service = PushService(
             self.settings,
             cast("Engine", self.engine),
             self.leagues.get(SHARER_LEAGUE),
@@ -362,6 +362,11 @@ class Composition:
             jobs=jobs,
             **timing,
         )
+        if self.takeout.available:  # 订阅 外卖 HH:MM
+            from bot.push.takeout import TakeoutPush
+
+            service.takeout = TakeoutPush(service, self.takeout)
+        return service
 
     def dry_sender(self) -> PacedSender:
         """A sender that refuses to send: for composing (dry runs) and for listing jobs."""

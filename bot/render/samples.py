@@ -319,6 +319,8 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
             {**_SUBSCRIBED, "at_time": "20:00", "replaced": True, "slots": ["20:00"]},
             {**_SUBSCRIBED, "kind": "live", "talents": ["小鹿爱好物"], "unnamed_talents": 1},
             {**_SUBSCRIBED, "kind": "live"},
+            {**_SUBSCRIBED, "kind": "takeout", "at_time": "10:30", "slots": ["10:30", "16:30"]},
+            {**_SUBSCRIBED, "kind": "takeout", "at_time": "10:30", "replaced": True, "slots": ["10:30"]},
         ),
         "unsubscribed": (
             {"kind": "daily", "at_time": "", "removed": 2, "slots": []},
@@ -326,6 +328,8 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
             {"kind": "daily", "at_time": "09:00", "removed": 0, "slots": ["20:00"]},
             {"kind": "live", "at_time": "", "removed": 1, "slots": []},
             {"kind": "all", "at_time": "", "removed": 3, "slots": []},
+            {"kind": "takeout", "at_time": "16:30", "removed": 1, "slots": ["10:30"]},
+            {"kind": "takeout", "at_time": "", "removed": 2, "slots": []},
         ),
         "subscription_status": (
             {
@@ -343,6 +347,7 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                         "next_run": datetime(2024, 6, 19, 12, 0, tzinfo=UTC),
                     },
                     {"kind": "live", "at_time": "", "categories": [], "next_run": None},
+                    {"kind": "takeout", "at_time": "10:30", "categories": [], "next_run": None},
                 ],
                 "talents": ["小鹿爱好物"],
                 "unnamed_talents": 0,

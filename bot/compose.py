@@ -451,6 +451,25 @@ class Composition:
                 deadline=settings.deals.answer_deadline_seconds,
             ),
         ]
+        from bot.leagues.registry import LEAGUES
+
+        shops = {
+            p.name: self.leagues[p.name] for p in LEAGUES if p.section == "shops" and p.name in self.leagues
+        }
+        if shops:  # 店铺: the operator's own shops' highlights with the group's links
+            from bot.handlers.own_store import OwnStoreHandler
+
+            handlers.append(
+                OwnStoreHandler(
+                    shops=shops,
+                    links=self.links,
+                    renderer=self.renderer,
+                    groups=self.spots,
+                    operators=settings.bot.operators,
+                    per_shop=settings.push.deals_per_push,
+                    deadline=settings.deals.answer_deadline_seconds,
+                )
+            )
         if self.takeout.available:
             from bot.handlers.takeout import TakeoutHandler
 

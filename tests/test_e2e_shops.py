@@ -5,13 +5,18 @@ pasted item page comes back as the group's link; a shop's home page is no produc
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from click.testing import CliRunner
 from sqlmodel import Session, select
 
+from bot.cli import cli
 from bot.leagues.shopify.sandbox_account import DEFAULT_TOKEN
 from bot.leagues.youzan.sandbox_account import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_KDT_ID
 from bot.store import db
@@ -117,7 +122,9 @@ base_url = "{sandbox.base_url}/shopify/admin/api/2025-07/graphql.json"
 access_token = "{DEFAULT_TOKEN}"
 discount_percent = 10
 """
+    face.currency = "USD"  # a shop in dollars: shown as they are, and said so
     out = await run_console(_config(write_config, sandbox, extra), f"找 {p.title.split()[0]}\n")
+    assert "⚠️ 标价为美元 (USD)，未换算" in out, out
     links = SHOPIFY_LINK.findall(out)
     assert links, out
     kept = _kept(tmp_path, "shopify")
@@ -126,3 +133,48 @@ discount_percent = 10
         parts = urlsplit(link)
         assert parts.path == f"/discount/{kept.pid}"
         assert parse_qs(parts.query)["utm_campaign"] == [kept.tag]
+
+
+async def test_the_owner_asks_for_the_shops_highlights_with_the_groups_links(
+    sandbox: SandboxServer, write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    face = _youzan(sandbox)
+    out = await run_console(_config(write_config, sandbox), "店铺\n/owner\n店铺\n")
+    refusal, _, answer = out.partition("自营好物")
+    assert "群主" in refusal and not YOUZAN_LINK.search(refusal), "a member is told only the owner may"
+    marks = YOUZAN_LINK.findall(answer)
+    assert len(marks) == 5, out  # [push] deals_per_push of the shop's newest items on sale
+    kept = _kept(tmp_path, "youzan")
+    assert all(face.links[m].fans_id == int(kept.pid) for m in marks)
+
+
+async def test_shop_orders_reach_the_report_and_the_owners_commission(
+    sandbox: SandboxServer, write_config: Callable[..., Path]
+) -> None:
+    """找 in the group, the shop's buyers pay through the salesman's link, `tuike orders sync` attributes
+    the orders to the group, and `tuike report` and the owner's 佣金 show them with the owner's share."""
+    face = _youzan(sandbox)
+    face.clock = lambda: time.time() - 360  # links made six minutes ago have sold by now
+    keyword = next(
+        word
+        for word in (x.title.split()[0] for x in face.shop if listed(x))
+        if len(face.catalogue.search(word)) >= 8
+    )
+    config = _config(
+        write_config,
+        sandbox,
+        "\n[orders]\nlookback_days = 1\n[rebate]\nowner_share_percent = 50\n",
+    )
+    assert YOUZAN_LINK.search(await run_console(config, f"找 {keyword}\n"))
+
+    synced = await asyncio.to_thread(CliRunner().invoke, cli, ["--config", str(config), "orders", "sync"])
+    assert synced.exit_code == 0 and "youzan: 取到" in synced.output, synced.output
+    report = await asyncio.to_thread(CliRunner().invoke, cli, ["--config", str(config), "report", "--json"])
+    rows = {row["name"]: row for row in map(json.loads, report.output.splitlines()) if row["group"]}
+    group = rows["测试群"]
+    assert group["orders"] > 0 and group["estimated_fen"] > 0
+    assert group["owner_share_fen"] == group["estimated_fen"] // 2
+
+    asked = await run_console(config, "/owner\n佣金\n")
+    shown = group["estimated_fen"]
+    assert f"¥{shown // 100}.{shown % 100:02d}" in asked, asked

@@ -21,6 +21,7 @@ CommandKind = Literal[
     "unsubscribe",
     "subscription_status",
     "commission",
+    "own_store",
     "sharer_bind",
     "sharer_status",
     "sharer_unbind",
@@ -95,6 +96,8 @@ _STATUS_WORDS = frozenset({"订阅状态", "查看订阅", "我的订阅", "订�
 _SUBSCRIBE_WORDS = ("订阅",)
 _MONEY_WORDS = frozenset({"佣金", "收益", "订单"})
 """The owner asks what the group earned: the whole message is the word (“订单到了吗” is chat)."""
+_STORE_WORDS = frozenset({"店铺", "店铺好物", "自营好物"})
+"""The owner asks for the operator's own shop's highlights with this group's links (the whole message)."""
 _UNSUBSCRIBE_WORDS = ("取消订阅", "退订")
 _TAKEOUT_WORDS = frozenset({"外卖", "外卖红包", "饿了么", "美团", "饿了么红包", "美团红包"})
 """A member asks for today's takeout coupon links (bot.handlers.takeout): the whole message is the word."""
@@ -207,6 +210,7 @@ COMMAND_HEAD = re.compile(
                 *_SUBSCRIBE_WORDS,
                 *_UNSUBSCRIBE_WORDS,
                 *_MONEY_WORDS,
+                *_STORE_WORDS,
                 _SHARER_BIND,
                 *_SHARER_WORDS,
                 *_TAKEOUT_WORDS,
@@ -226,6 +230,7 @@ COMMAND_FIRST = frozenset(
         *_SUBSCRIBE_WORDS,
         *_UNSUBSCRIBE_WORDS,
         *_MONEY_WORDS,
+        *_STORE_WORDS,
         _SHARER_BIND,
         *_SHARER_WORDS,
         *_TAKEOUT_WORDS,
@@ -376,6 +381,8 @@ def parse_command(text: str, *, mentioned: bool) -> Command | None:
         return Command("subscription_status", "")
     if bare in _MONEY_WORDS:
         return Command("commission", "")
+    if bare in _STORE_WORDS:
+        return Command("own_store", "")
     if bare in _TAKEOUT_WORDS:
         return Command("takeout", "")
     if bare in _SHARER_WORDS:

@@ -33,6 +33,7 @@ RequestKind = Literal[
     "unsubscribe",
     "subscription_status",
     "commission",
+    "own_store",
     "sharer_bind",
     "sharer_status",
     "sharer_unbind",

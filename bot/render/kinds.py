@@ -55,6 +55,7 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
                 "owner_settled_share_fen",
             }
         ),
+        "own_store": frozenset({"group_name", "items", "trouble"}),
         "welcome": frozenset({"member_name", "group_name", "bot_name"}),
         "subscribe_usage": frozenset({"reason", "given"}),
         "chat_ids": frozenset({"which", "sender_id", "sender_name", "chat_id", "chat_name"}),
@@ -97,6 +98,7 @@ LABELS: Mapping[str, str] = MappingProxyType(
         "not_owner": "只有群主能用",
         "not_promotable": "商品不能推广",
         "not_understood": "看不懂的消息（提示怎么问）",
+        "own_store": "店铺：自营好物（群主发「店铺」）",
         "platform_unsupported": "暂不支持的平台",
         "product_not_found": "找不到商品",
         "rate_limited": "问得太频繁",

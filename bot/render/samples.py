@@ -381,6 +381,11 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
         "searching": ({"keyword": "蓝牙耳机", "asker": "小明"}, {"keyword": "", "asker": ""}),
         "thanks": ({"asker": "小明", "is_group": True}, {"asker": "", "is_group": False}),
         "not_understood": ({"asker": "小明", "is_group": True}, {"asker": "", "is_group": False}),
+        "own_store": (
+            {"group_name": "宝妈好物分享群", "items": ITEMS[:2], "trouble": False},
+            {"group_name": "宝妈好物分享群", "items": ITEMS[:1], "trouble": True},
+            {"group_name": "宝妈好物分享群", "items": [], "trouble": False},
+        ),
         "commission_report": (
             {
                 "group_name": "宝妈好物分享群",

@@ -183,9 +183,12 @@ async def test_throttling_waits_for_the_bucket_then_gives_up_past_the_budget(san
         assert sleeps.waits and all(0 < w < 1 for w in sleeps.waits), "waited for the bucket as it said"
 
         face.bucket.available, face.bucket.restore_rate = 0, 0.5  # refills far slower than a member waits
-        league._cache.items.clear()
+        league._cache.clock = lambda: sleeps.now + 3600  # what was said is old: asked again
+        with budget(2.0):
+            again = await league.search(SearchQuery(keyword=_active(face).title.split()[0], limit=3))
+        assert again == found, "degraded: the last answer rather than nothing"
         with budget(2.0), pytest.raises(ShopifyThrottled):
-            await league.search(SearchQuery(keyword="耳机", limit=3))
+            await league.search(SearchQuery(keyword="耳机", limit=3))  # nothing said before
     finally:
         face.bucket.available, face.bucket.restore_rate = face.bucket.maximum, 100.0
         face.clock = time.time
@@ -202,3 +205,17 @@ async def test_graphql_errors_and_5xx(sandbox: SandboxServer) -> None:
         assert (await client.shop())["currencyCode"] == "CNY"
     finally:
         await client.aclose()
+
+
+def test_the_settings_name_the_endpoint_and_refuse_what_cannot_work() -> None:
+    from bot.config import ConfigError, parse_settings
+
+    shop = parse_settings({"shops": {"shopify": {"shop": "My-Shop.myshopify.com"}}}).shops.shopify
+    assert shop.endpoint == "https://my-shop.myshopify.com/admin/api/2025-07/graphql.json"
+    assert shop.store_url == "https://my-shop.myshopify.com"
+    with pytest.raises(ConfigError, match="TUIKE_SHOPIFY_TOKEN"):
+        parse_settings({"shops": {"shopify": {"enabled": True, "sandbox": False, "shop": "a.myshopify.com"}}})
+    with pytest.raises(ConfigError, match=r"shops\.shopify\.shop"):
+        parse_settings({"shops": {"shopify": {"shop": "shop.example.com"}}})
+    with pytest.raises(ConfigError, match=r"shops\.shopify\.api_version"):
+        parse_settings({"shops": {"shopify": {"api_version": "2025-05"}}})

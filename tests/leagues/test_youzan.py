@@ -186,14 +186,45 @@ async def test_5xx_malformed_and_throttling_are_retried(sandbox: SandboxServer, 
     assert found and not face.faults.fail_next
 
 
+async def test_a_shop_that_keeps_throttling_answers_from_what_it_said_last(sandbox: SandboxServer) -> None:
+    face = _face(sandbox)
+    now = [0.0]
+    league = YouzanShop(_client(sandbox, max_retries=1), cache_seconds=60, clock=lambda: now[0])
+    try:
+        query = SearchQuery(keyword=_on_sale(face).title.split()[0], limit=3)
+        found = await league.search(query)
+        now[0] += 3600  # what was said is old: asked again, and the platform keeps refusing
+        face.faults.fail_next = ["throttle"] * 4
+        assert await league.search(query) == found
+        face.faults.fail_next = ["throttle"] * 4
+        with pytest.raises(LeagueUnavailable):
+            await league.search(SearchQuery(keyword="洗衣液", limit=3))  # nothing said before
+    finally:
+        face.faults.fail_next = []
+        await league.aclose()
+
+
 async def test_a_hanging_platform_ends_within_the_budget(sandbox: SandboxServer) -> None:
     face = _face(sandbox)
     client = _client(sandbox, timeout=0.3, max_retries=5)
     try:
         await client.token()  # the token itself is quick
         face.faults.latency_s = 5
-        with budget(0.8), pytest.raises(LeagueUnavailable):
+        with budget(0.8), pytest.raises(LeagueUnavailable) as caught:
             await client.search_items("耳机")
+        token = await client.token()
+        assert token not in str(caught.value) and DEFAULT_CLIENT_SECRET not in str(caught.value)
     finally:
         face.faults.latency_s = 0
         await client.aclose()
+
+
+def test_the_real_platform_needs_the_app_and_the_shop() -> None:
+    from bot.config import ConfigError, parse_settings
+
+    with pytest.raises(ConfigError, match="TUIKE_YOUZAN_CLIENT_SECRET"):
+        parse_settings({"shops": {"youzan": {"enabled": True, "sandbox": False, "client_id": "x"}}})
+    with pytest.raises(ConfigError, match=r"shops\.youzan\.kdt_id"):
+        parse_settings({"shops": {"youzan": {"kdt_id": "my-shop"}}})
+    shop = parse_settings({"shops": {"youzan": {}}}).shops.youzan
+    assert shop.base_url == "https://open.youzanyun.com" and not shop.enabled

@@ -106,7 +106,8 @@ class _Transient(Exception):
 
 
 def loads(content: bytes) -> Any:
-    """The answer decoded clean (`bot.leagues.wire`), money with its decimals exact."""
+    """The answer, money as exact Decimals and every string clean (a lone surrogate or a NUL in a
+    title never costs a member their answer: `bot.leagues.wire`)."""
     return wire.loads(content, exact=True)
 
 

@@ -33,7 +33,7 @@ from bot.leagues.base import (
     SearchQuery,
     Spot,
 )
-from bot.leagues.shopify.client import ShopifyClient, ShopifyUserError
+from bot.leagues.shopify.client import ShopifyClient, ShopifyThrottled, ShopifyUserError
 from bot.leagues.shopify.mapping import (
     group_code,
     group_tag,
@@ -107,9 +107,15 @@ class ShopifyShop:
         hit = self._cache.get(key)
         if hit is not None:
             return list(hit)
-        currency = await self.currency()
-        search = f"{words} status:active".strip()
-        nodes = await self.client.products(search, max(query.limit * 2, 10))
+        try:
+            currency = await self.currency()
+            nodes = await self.client.products(f"{words} status:active".strip(), max(query.limit * 2, 10))
+        except ShopifyThrottled:
+            stale = self._cache.get(key, stale_ok=True)  # degraded: what the shop said last
+            if stale is None:
+                raise
+            log.warning("shopify: throttled; answering %r from what the shop said last", words)
+            return list(stale)
         out: list[Product] = []
         for node in nodes:
             if promotable(node):

@@ -37,7 +37,7 @@ from bot.leagues.base import (
 )
 from bot.leagues.ttlcache import TtlCache
 from bot.leagues.youzan.client import YouzanClient
-from bot.leagues.youzan.errors import SalesmanMissing, YouzanGone
+from bot.leagues.youzan.errors import SalesmanMissing, YouzanGone, YouzanUnavailable
 from bot.leagues.youzan.mapping import (
     fans_id_of,
     group_tag,
@@ -90,9 +90,16 @@ class YouzanShop:
         hit = self._cache.get(key)
         if hit is not None:
             return list(hit)
-        items, _total = await self.client.search_items(
-            query.keyword.strip(), page_size=max(query.limit * 2, 10)
-        )
+        try:
+            items, _total = await self.client.search_items(
+                query.keyword.strip(), page_size=max(query.limit * 2, 10)
+            )
+        except YouzanUnavailable:
+            stale = self._cache.get(key, stale_ok=True)  # degraded: what the shop said last
+            if stale is None:
+                raise
+            log.warning("youzan: unavailable; answering %r from what the shop said last", query.keyword)
+            return list(stale)
         out: list[Product] = []
         for item in items:
             if not on_sale(item):

@@ -31,12 +31,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, exists, func, text
+from sqlalchemy import Engine, exists, func, or_, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from bot.store.models import OrderRow, RebateBinding, RebateEntry, utcnow
+from bot.store.models import Group, OrderRow, RebateBinding, RebateEntry, RequestLog, utcnow
 
 PENDING, AVAILABLE, WITHDRAWING, PAID = "pending", "available", "withdrawing", "paid"
 PAID_NOTICE = "paid_notice"
@@ -85,7 +85,8 @@ def _member_transaction(engine: Engine, member_id: str) -> Iterator[Session]:
 @dataclass(frozen=True, slots=True)
 class Bound:
     """What `bind` did. outcome: bound, mine (already this member's), taken (someone else's),
-    unknown (no such synced order), ambiguous (a suffix that fits several), malformed."""
+    unknown (no such synced order), ambiguous (a suffix that fits several of the member's own orders),
+    whole_number (a suffix that fits none of them: `find_order`), malformed."""
 
     outcome: str
     league: str = ""
@@ -152,18 +153,38 @@ def _lines(session: Session, league: str, order_id: str) -> list[OrderRow]:
     )
 
 
-def find_order(engine: Engine, number: str, now: datetime | None = None) -> list[tuple[str, str]]:
+def is_suffix(number: str) -> bool:
+    """Six digits: the last six of an order number, as a member may send them."""
+    return len(number) == 6 and number.isdigit()
+
+
+def find_order(
+    engine: Engine, number: str, member_id: str = "", now: datetime | None = None
+) -> list[tuple[str, str]]:
     """(league, order id) of the synced orders `number` names: the whole id, or for six digits the
-    orders of the last 30 days ending in them."""
+    orders of the last 30 days ending in them that came through one of `member_id`'s own groups.
+
+    Six digits are guessable and shared by many orders, so they name only an order the member can be
+    taken to have bought: one attributed to a group whose owner the member is, or where the member asked
+    the bot (the request log) — the way a member gets a group's link. No league we speak says who
+    bought in a form that names the member, so the buyer is not checked; any other order needs its
+    whole number."""
     with Session(engine) as session:
         statement = select(OrderRow.league, OrderRow.order_id).where(OrderRow.order_id == number)
         found = set(session.exec(statement))
-        if not found and len(number) == 6 and number.isdigit():
+        if not found and is_suffix(number) and member_id:
             since = (now or utcnow()) - timedelta(days=SUFFIX_DAYS)
+            asked_there = (
+                exists()
+                .where(col(RequestLog.chat_id) == col(Group.room_id), col(RequestLog.sender_id) == member_id)
+                .correlate(Group)
+            )
             statement = (
                 select(OrderRow.league, OrderRow.order_id)
+                .join(Group, col(Group.id) == col(OrderRow.group_id))
                 .where(col(OrderRow.order_id).endswith(number))
                 .where(col(OrderRow.created_at) >= since)
+                .where(or_(col(Group.owner_id) == member_id, asked_there))
             )
             found = set(session.exec(statement))
     return sorted(found)
@@ -175,9 +196,9 @@ def bind(engine: Engine, member_id: str, number: str, share_percent: int, accoun
     number = number.strip()
     if not ORDER_NUMBER.match(number):
         return Bound("malformed")
-    found = find_order(engine, number)
+    found = find_order(engine, number, member_id)
     if not found:
-        return Bound("unknown")
+        return Bound("whole_number" if is_suffix(number) else "unknown")
     if len(found) > 1:
         return Bound("ambiguous")
     [(league, order_id)] = found

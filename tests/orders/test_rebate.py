@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,8 +21,10 @@ from bot.handlers.rebate import RebateHandler
 from bot.leagues.base import Order
 from bot.store import db
 from bot.store import rebate as ledger
+from bot.store.groups import ensure_group
 from bot.store.models import RebateEntry
 from bot.store.orders import store_window
+from bot.store.requests import RequestRecord, write_requests
 
 NOW = datetime.now(UTC)
 
@@ -34,9 +37,17 @@ def _order(
     )
 
 
-def _sync(engine: Engine, *orders: Order, league: str = "jd") -> None:
-    store_window(engine, league, [(o, None) for o in orders], NOW)
+def _sync(engine: Engine, *orders: Order, league: str = "jd", group: int | None = None) -> None:
+    store_window(engine, league, [(o, group) for o in orders], NOW)
     ledger.reconcile(engine)
+
+
+def _asked_in(engine: Engine, room: str, member: str, owner: str = "") -> int:
+    """The group `room` (owned by `owner`), where `member` asked the bot for a deal; its id."""
+    group = ensure_group(engine, room, room, owner)
+    assert group.id is not None
+    write_requests(engine, [{"at": NOW, **asdict(RequestRecord(room, member, "keyword", query="找 耳机"))}])
+    return group.id
 
 
 def _entries_sum(engine: Engine, member: str) -> dict[str, int]:
@@ -89,18 +100,50 @@ async def test_a_member_binds_an_order_and_follows_it_to_payout(store_engine: En
 
 async def test_bad_order_numbers_get_short_clear_answers(store_engine: Engine) -> None:
     engine = store_engine
-    _sync(engine, _order("3900000123456", 800), _order("3900000999456", 500), _order("77001", 1))
+    amy_and_bob = _asked_in(engine, "g@chatroom", "wx_amy")
+    _asked_in(engine, "g@chatroom", "wx_bob")
+    _sync(engine, _order("3900000123456", 800), _order("3900000999456", 500), group=amy_and_bob)
+    _sync(engine, _order("77001", 1))
     rebates = RebateHandler(engine=engine, share_percent=50)
     assert "还没查到订单" in await _ask(rebates, "wx_amy", "绑定 1234567890")
     assert "订单号好像不对" in await _ask(rebates, "wx_amy", "绑定 12-3")
     assert "绑定成功" in await _ask(rebates, "wx_amy", "绑定 123456")  # the last six digits of one order
     assert "已经绑定过" in await _ask(rebates, "wx_amy", "绑定 3900000123456")
     assert "被别人绑定" in await _ask(rebates, "wx_bob", "绑定 3900000123456")
-    _sync(engine, _order("4100000999456", 500), league="pdd")
+    _sync(engine, _order("4100000999456", 500), league="pdd", group=amy_and_bob)
     assert "好几个订单" in await _ask(rebates, "wx_bob", "绑定 999456")
     assert "绑定 订单号" in await _ask(rebates, "wx_bob", "绑定")
     group = Incoming("1", "g@chatroom", "群", "wx_bob", "bob", "余额", is_group=True)
     assert await rebates(group) is None  # private chat only
+
+
+async def test_six_digits_claim_only_an_order_of_the_members_own_groups(store_engine: Engine) -> None:
+    """Issue 33, item 3: 「绑定 345678」 bound another buyer's order in another group (the suffix
+    searched every group's orders). Six digits now name only an order that came through a group the
+    member asked the bot in (or owns); anything else needs the whole number."""
+    engine = store_engine
+    amys = _asked_in(engine, "amy@chatroom", "wx_amy")
+    bobs = _asked_in(engine, "bob@chatroom", "wx_bob", owner="wx_carol")
+    _sync(engine, _order("222222222222345678", 2_000, "settled"), group=bobs)
+    rebates = RebateHandler(engine=engine, share_percent=50)
+
+    refused = await _ask(rebates, "wx_amy", "绑定 345678")
+    assert "完整的订单号" in refused and "绑定成功" not in refused
+    assert ledger.balance(engine, "wx_amy") == dict.fromkeys(ledger.BUCKETS, 0)
+    assert "完整的订单号" in await _ask(rebates, "wx_dave", "绑定 345678")  # never asked anywhere
+    _sync(engine, _order("9100000777777", 300))  # unattributed: no group says whose it is
+    assert "完整的订单号" in await _ask(rebates, "wx_amy", "绑定 777777")
+
+    # bob asked in that group, and carol owns it: six digits are enough for them
+    assert "绑定成功" in await _ask(rebates, "wx_bob", "绑定 345678")
+    assert "被别人绑定" in await _ask(rebates, "wx_carol", "绑定 345678")
+    # another group's order ending the same way does not make amy's own one ambiguous
+    _sync(engine, _order("333333333333345678", 1_000), group=bobs)
+    _sync(engine, _order("444444444444345678", 600), group=amys)
+    answer = await _ask(rebates, "wx_amy", "绑定 345678")
+    assert "绑定成功" in answer and "¥3.00" in answer
+    # the whole number is still how to bind any synced order not yet bound
+    assert "绑定成功" in await _ask(rebates, "wx_amy", "绑定 9100000777777")
 
 
 async def test_concurrent_binds_credit_once_and_balances_are_sums_of_entries(store_engine: Engine) -> None:

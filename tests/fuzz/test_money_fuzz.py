@@ -117,3 +117,58 @@ def test_six_digits_never_bind_an_order_outside_the_members_own_groups(
         assert (binding.member_id, room) in own or owner == binding.member_id, (
             f"{binding.member_id} bound {binding.order_id} of {room} by six digits"
         )
+
+
+_steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("settle"), st.integers(0, 3), st.integers(1, 5_000)),
+        st.tuples(st.just("refund"), st.integers(0, 3), st.just(0)),
+        st.tuples(st.just("withdraw"), st.just(0), st.integers(0, 6_000)),  # 0: everything available
+        st.tuples(st.just("pay"), st.integers(0, 5), st.just(0)),
+    ),
+    min_size=1,
+    max_size=14,
+)
+
+
+@FAST
+@given(steps=_steps)
+def test_no_payment_goes_beyond_what_the_member_still_has_earned(
+    template: Path, fresh: list[Engine], steps: list[tuple[str, int, int]]
+) -> None:
+    """Issue 33, item 4: orders settle and are refunded, the member asks to withdraw, the operator pays,
+    in any order. A payment recorded without forcing never takes the member past what their orders
+    have earned net of refunds: after it, `available + withdrawing` (what is still owed) is not below 0."""
+    engine = _fresh(template, fresh)
+    member = "wx_amy"
+    clock = count(1)
+    commission: dict[int, int] = {}
+    for step, which, amount in steps:
+        at = NOW + timedelta(seconds=next(clock))
+        number = f"880000000000{which}"
+        if step == "settle" and which not in commission:
+            commission[which] = amount
+            order = Order(number, "s", "p", "商品", amount * 10, amount, "settled", "", at, at)
+            store_window(engine, "jd", [(order, None)], at)
+            ledger.bind(engine, member, number, 50)
+        elif step == "refund" and which in commission:
+            order = Order(number, "s", "p", "商品", 0, commission[which], "cancelled", "", at, at)
+            store_window(engine, "jd", [(order, None)], at)
+            ledger.reconcile(engine)
+        elif step == "withdraw":
+            ledger.request_withdrawal(engine, member, amount or None)
+        elif step == "pay":
+            unpaid = ledger.withdrawals(engine, unpaid_only=True)
+            if not unpaid:
+                continue
+            chosen = unpaid[which % len(unpaid)]
+            if chosen.shortfall_fen:  # what the list flags, `pay` refuses
+                with pytest.raises(ledger.Uncovered):
+                    ledger.pay(engine, chosen.id)
+                continue
+            done = ledger.pay(engine, chosen.id)
+            assert done is not None
+            after = ledger.balance(engine, member)
+            assert after[ledger.AVAILABLE] + after[ledger.WITHDRAWING] >= 0, (
+                f"paid request {done.id} ({done.amount_fen} fen) past what refunds left: {after}"
+            )

@@ -501,7 +501,7 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
         "rebate_bind": tuple(
             {
                 "outcome": outcome,
-                "number": "066411" if outcome == "ambiguous" else "280175066411",
+                "number": "066411" if outcome in ("ambiguous", "whole_number") else "280175066411",
                 "pending_fen": pending,
                 "available_fen": available,
                 "cancelled": cancelled,
@@ -515,6 +515,7 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 ("taken", 0, 0, False),
                 ("unknown", 0, 0, False),
                 ("ambiguous", 0, 0, False),
+                ("whole_number", 0, 0, False),
                 ("malformed", 0, 0, False),
                 ("usage", 0, 0, False),
             )

@@ -89,7 +89,12 @@ COMMANDS = {
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None) -> None:
     """推客 Tuike — a WeChat group bot that hands out affiliate deals."""
+    from bot.redact import mask_output
+
     ctx.obj = Context(config_path)
+    # one place for every command: what it prints (however it prints it) is masked like `tuike run`'s
+    # log, with the config's secrets registered as soon as the config is read (Context.loaded)
+    ctx.call_on_close(mask_output())
 
 
 def main(argv: list[str] | None = None) -> Any:

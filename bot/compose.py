@@ -239,6 +239,7 @@ def build_channel(
         log_level=settings.bot.log_level,
         engine=engine,
         welcome=welcome_hook(renderer, settings.bot.name) if renderer is not None else None,
+        may_be_request=may_be_request,  # the router's own test (`build_router`), so both drop the same
     )
     return registry.plugin(kind).build(settings.chat.of(kind), context)
 

@@ -38,6 +38,7 @@ RequestKind = Literal[
     "sharer_unbind",
     "thanks",
     "ack",
+    "chat_ids",
 ]
 """What a request may be, for handlers to register on: `link` (product links or 口令 in it), `keyword`
 (a search the deals handler answers: no link, and a keyword said where keywords are answered), `chat`

@@ -697,6 +697,12 @@ COMMANDS: list[tuple[str, bool, Command | None]] = [
     ("/help", False, Command("help", "")),
     ("菜单", False, Command("help", "")),
     ("订阅状态", False, Command("subscription_status", "")),
+    # 我的ID / 群ID need no @, like the owner commands (issue 30)
+    ("群ID", False, Command("chat_ids", "group")),
+    ("本群id？", False, Command("chat_ids", "group")),
+    ("我的ID", False, Command("chat_ids", "me")),
+    ("whoami", True, Command("chat_ids", "me")),
+    ("群ID是什么意思", False, None),
     ("订阅 每日好物 08:30 数码 零食", False, Command("subscribe", "每日好物 08:30 数码 零食")),
     ("订阅：直播", False, Command("subscribe", "直播")),
     ("订阅直播", False, Command("subscribe", "直播")),

@@ -498,7 +498,7 @@ _QUOTED_TITLE = re.compile(r"「([^「」\n]{4,100})」|『([^『』\n]{4,100})�
 
 def _quoted_titles(text: str) -> Callable[[int], str | None]:
     """offset → the title quoted in the paragraph of that offset (the first one), or None."""
-    paras, starts = _paragraphs(text)
+    _paras, starts = _paragraphs(text)
     by_para: dict[int, str] = {}
     for m in _QUOTED_TITLE.finditer(text):
         p = bisect_right(starts, m.start()) - 1

@@ -473,7 +473,7 @@ def find_product_refs(text: str, *, limit: int | None = MAX_INSPECT) -> list[Pro
     found = _in_context(text, found)
     if codes and links:
         found = _pair_codes(text, found)
-    titles = _quoted_titles(text) if any(f.kind != "item" for f in found) else None
+    title_at = _quoted_titles(text) if any(f.kind != "item" for f in found) else None
     out: list[ProductRef] = []
     seen: set[tuple[str, str, str]] = set()
     for f in sorted(found, key=lambda f: f.start):
@@ -488,7 +488,7 @@ def find_product_refs(text: str, *, limit: int | None = MAX_INSPECT) -> list[Pro
             seen |= keys
             continue
         seen |= keys
-        title = titles(f.start) if titles is not None and f.kind != "item" else None
+        title = title_at(f.start) if title_at is not None and f.kind != "item" else None
         out.append(ProductRef(f.platform, f.kind, f.id, f.code, f.url, f.start, f.not_product, title))
     return out
 

@@ -81,6 +81,7 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "sharer_unbind": frozenset({"outcome", "sharer_appid"}),
         "rebate_balance": frozenset({"available_fen", "pending_fen", "withdrawing_fen", "paid_fen"}),
         "rebate_withdraw": frozenset({"outcome", "request_id", "amount_fen", "available_fen"}),
+        "rebate_off": frozenset({"asked"}),
     }
 )
 

@@ -585,7 +585,9 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
             {"outcome": "requested", "request_id": 17, "amount_fen": 1_050, "available_fen": 0},
             {"outcome": "too_much", "request_id": 0, "amount_fen": 0, "available_fen": 1_500},
             {"outcome": "nothing", "request_id": 0, "amount_fen": 0, "available_fen": 0},
+            {"outcome": "usage", "request_id": 0, "amount_fen": 0, "available_fen": 0},
         ),
+        "rebate_off": tuple({"asked": asked} for asked in ("bind", "balance", "withdraw")),
         "chat_ids": tuple(
             {
                 "which": which,

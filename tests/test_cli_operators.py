@@ -4,8 +4,10 @@ command run as a process, the way an operator types it."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import subprocess
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session
 
+from bot.app import LOG_FORMAT, ZonedFormatter
 from bot.cli.league import SEARCH_LIMIT
 from bot.leagues.base import Order
 from bot.leagues.metering import QUOTA_PATHS
@@ -22,7 +25,7 @@ from bot.orders.report import NAME_COLUMNS
 from bot.push import claims
 from bot.render.kinds import KINDS
 from bot.render.width import display_width
-from bot.store import db, subscriptions
+from bot.store import db, rebate, subscriptions
 from bot.store.groups import ensure_group
 from bot.store.models import RequestLog
 from bot.store.orders import store_window
@@ -231,3 +234,33 @@ def test_groups_json_names_the_categories_of_a_daily_slot(tmp_path: Path) -> Non
     ]
     text = tuike("groups", cwd=tmp_path).stdout
     assert "纸品湿巾" in text and "休闲零食" in text
+
+
+# -- one time zone ------------------------------------------------------------------------------------
+
+
+def test_rebate_list_shows_times_in_the_configured_zone(
+    tmp_path: Path, write_config: Callable[..., Path]
+) -> None:
+    config = write_config('[bot]\ntimezone = "Asia/Tokyo"\n[rebate]\nenabled = true\n')
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'data' / 'tuike.db'}")
+    db.upgrade(engine)
+    order = Order("5500001", "s", "p", "商品", 30_000, 3_000, "settled", "", AT, AT)
+    store_window(engine, "jd", [(order, None)], AT)
+    rebate.reconcile(engine)
+    assert rebate.bind(engine, "wx_amy", "5500001", 50).outcome == "bound"
+    rebate.request_withdrawal(engine, "wx_amy")
+    [waiting] = rebate.withdrawals(engine, unpaid_only=True)
+    engine.dispose()
+    result = tuike("--config", str(config), "rebate", "list", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    tokyo = waiting.requested_at.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M")
+    assert tokyo in result.stdout and "Asia/Tokyo" in result.stdout and "UTC" not in result.stdout
+
+
+def test_log_lines_carry_the_configured_zone() -> None:
+    formatter = ZonedFormatter("Asia/Shanghai", LOG_FORMAT)
+    record = logging.LogRecord("bot", logging.INFO, __file__, 1, "ready", None, None)
+    record.created = datetime(2026, 12, 7, 0, 0, 1, tzinfo=UTC).timestamp()
+    record.msecs = 250
+    assert formatter.format(record) == "2026-12-07 08:00:01,250+0800 INFO bot: ready"

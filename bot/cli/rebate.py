@@ -4,6 +4,8 @@ hand. A request that a refund uncovered after it was asked for is flagged in the
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import click
 
 from bot.cli.context import fail, settings_of
@@ -38,12 +40,14 @@ def list_requests(ctx: click.Context, show_all: bool) -> None:
     if not found:
         click.echo("没有待处理的提现申请" if not show_all else "还没有提现申请")
         return
+    zone = ZoneInfo(settings.bot.timezone)
+    click.echo(f"申请时间按 {settings.bot.timezone}：")
     for w in found:
         state = "已付" if w.paid else "待付"
         if w.shortfall_fen:
             state += f"（订单退款后余额差 {_yuan(w.shortfall_fen)}，先别付）"
-        when = w.requested_at.strftime("%Y-%m-%d %H:%M")
-        click.echo(f"{w.id:>6}  {state}  {_yuan(w.amount_fen):>10}  {w.member_id}  {when} UTC")
+        when = w.requested_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        click.echo(f"{w.id:>6}  {state}  {_yuan(w.amount_fen):>10}  {w.member_id}  {when}")
 
 
 @rebate.command("pay")

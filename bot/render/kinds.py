@@ -15,6 +15,7 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "deal": frozenset({"product", "coupon", "link", "final_price_fen", "asker"}),
         "search_results": frozenset({"keyword", "items", "asker"}),
         "daily_deals": frozenset({"group_name", "date", "items", "categories", "coupons", "feeds"}),
+        "broadcast_deals": frozenset({"group_name", "intro", "items"}),
         "live_soon": frozenset({"live", "minutes", "link"}),
         "live_now": frozenset({"live", "link"}),
         "subscribed": frozenset(
@@ -88,6 +89,7 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
 
 LABELS: Mapping[str, str] = MappingProxyType(
     {
+        "broadcast_deals": "群发里带的商品",
         "chat_ids": "我的ID / 群ID 的回复",
         "commission_report": "佣金报告",
         "daily_deals": "每日好物推送",

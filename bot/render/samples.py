@@ -305,6 +305,15 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "feeds": [],
             },
         ),
+        "broadcast_deals": (
+            {
+                "group_name": "宝妈好物分享群",
+                "intro": "宝妈好物分享群专属福利，今晚 8 点前有效",
+                "items": ITEMS,
+            },
+            {"group_name": "宝妈好物分享群", "intro": "", "items": MIXED_ITEMS[:1]},
+            {"group_name": "宝妈好物分享群", "intro": "周末囤货\n\n都是群友问过的", "items": MIXED_ITEMS},
+        ),
         "live_soon": (
             {"live": LIVE, "minutes": 15, "link": LIVE.share_link},
             {"live": LIVE_NO_TIME, "minutes": 5, "link": ""},

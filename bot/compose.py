@@ -36,7 +36,7 @@ from bot.handlers.router import (
     ignore_self,
 )
 from bot.handlers.smalltalk import SmallTalkHandler
-from bot.leagues.registry import SHARER_LEAGUE
+from bot.leagues.registry import LEAGUES, SHARER_LEAGUE
 from bot.push.sender import PacedSender
 from bot.render import Renderer
 
@@ -239,6 +239,7 @@ def build_channel(
         log_level=settings.bot.log_level,
         engine=engine,
         welcome=welcome_hook(renderer, settings.bot.name) if renderer is not None else None,
+        may_be_request=may_be_request,  # the router's own test (`build_router`), so both drop the same
     )
     return registry.plugin(kind).build(settings.chat.of(kind), context)
 
@@ -345,7 +346,7 @@ class Composition:
 
         daily_league, daily_spots = self._daily_source
         timing: dict[str, Any] = {"clock": clock} if clock is not None else {}
-        return PushService(
+        service = PushService(
             self.settings,
             cast("Engine", self.engine),
             self.leagues.get(SHARER_LEAGUE),
@@ -362,6 +363,11 @@ class Composition:
             jobs=jobs,
             **timing,
         )
+        if self.takeout.available:  # 订阅 外卖 HH:MM
+            from bot.push.takeout import TakeoutPush
+
+            service.takeout = TakeoutPush(service, self.takeout)
+        return service
 
     def dry_sender(self) -> PacedSender:
         """A sender that refuses to send: for composing (dry runs) and for listing jobs."""
@@ -406,7 +412,7 @@ class Composition:
         on_change: Callable[[], None],
         next_runs: Callable[[], dict[tuple[int, str], datetime]],
     ) -> list[Handler]:
-        """What owners and members ask beside deals: 订阅, 佣金, 绑定推客, and 返利 when it is on.
+        """What owners and members ask beside deals: 订阅, 佣金, 绑定推客, and 返利 (「返利没有开」 when off).
         `on_change` rebuilds the push jobs after a subscription changed; `next_runs` tells when they run."""
         from bot.handlers.money import MoneyHandler
         from bot.handlers.rebate import RebateHandler
@@ -446,8 +452,6 @@ class Composition:
                 deadline=settings.deals.answer_deadline_seconds,
             ),
         ]
-        from bot.leagues.registry import LEAGUES
-
         shops = {
             p.name: self.leagues[p.name] for p in LEAGUES if p.section == "shops" and p.name in self.leagues
         }
@@ -476,12 +480,15 @@ class Composition:
                     deadline=settings.deals.answer_deadline_seconds,
                 )
             )
-        if settings.rebate.enabled:
-            handlers.append(
-                RebateHandler(
-                    engine=engine, share_percent=settings.rebate.share_percent, renderer=self.renderer
-                )
+        # Rebates on or off, the rebate words get an answer (「返利没有开」 when off), never a product search
+        handlers.append(
+            RebateHandler(
+                engine=engine,
+                share_percent=settings.rebate.share_percent,
+                renderer=self.renderer,
+                enabled=settings.rebate.enabled,
             )
+        )
         return handlers
 
     def order_sync(self, after: Callable[[object], Awaitable[None]] | None = None) -> OrderSync:

@@ -4,19 +4,31 @@ command run as a process, the way an operator types it."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import subprocess
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlmodel import Session
 
+from bot.app import LOG_FORMAT, ZonedFormatter
 from bot.cli.league import SEARCH_LIMIT
+from bot.leagues.base import Order
 from bot.leagues.metering import QUOTA_PATHS
+from bot.orders.chart import build_figure
+from bot.orders.report import NAME_COLUMNS
 from bot.push import claims
 from bot.render.kinds import KINDS
-from bot.store import db, subscriptions
+from bot.render.width import display_width
+from bot.store import db, rebate, subscriptions
 from bot.store.groups import ensure_group
+from bot.store.models import RequestLog
+from bot.store.orders import store_window
 from tests.helpers import tuike
 
 
@@ -123,3 +135,132 @@ def test_push_status_as_json(tmp_path: Path) -> None:
     assert recent["room_id"] == "555@chatroom" and recent["status"] == claims.FAILED
     assert recent["detail"] == "网关超时" and recent["at"].endswith("+08:00")
     assert status["failed_7_days"] == 1
+
+
+# -- report -------------------------------------------------------------------------------------------
+
+AT = datetime(2026, 11, 10, 4, 0, tzinfo=UTC)
+
+
+def _seed_orders(tmp_path: Path) -> None:
+    """Two groups (one with a long Chinese name), orders on one day, fewer requests than orders."""
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'data' / 'tuike.db'}")
+    db.upgrade(engine)
+    a = ensure_group(engine, "a@chatroom", "宝妈好物分享交流群（一群）")
+    b = ensure_group(engine, "b@chatroom", "Tech deals")
+
+    def order(n: int, paid: int, hours: int = 0) -> Order:
+        when = AT + timedelta(hours=hours)
+        return Order(f"o{n}", "s", "p", "商品", paid, paid // 10, "pending", "", when, when)
+
+    store_window(
+        engine,
+        "jd",
+        [
+            (order(1, 10_000), a.id),
+            (order(2, 20_000, 3), a.id),
+            (order(3, 5_000, 5), b.id),
+            (order(4, 700), None),
+        ],
+        AT,
+    )
+    with Session(engine) as session:
+        session.add(RequestLog(chat_id="a@chatroom", sender_id="wxid_m", at=AT, kind="keyword"))
+        session.commit()
+    engine.dispose()
+
+
+def _figure_ends(line: str) -> list[int]:
+    """Where each figure after the group name ends, in terminal columns (a wide character takes two)."""
+    cells = "".join(char * display_width(char) for char in line)
+    return [m.end() for m in re.finditer(r"\S+", cells[NAME_COLUMNS:])]
+
+
+def test_report_columns_line_up_with_chinese_names_and_say_what_conversion_is(tmp_path: Path) -> None:
+    _seed_orders(tmp_path)
+    result = tuike("report", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    header, *rows = [line for line in lines if "¥" in line or line.startswith("群")]
+    assert len(rows) == 4  # two groups, the unattributed orders, the total
+    assert rows[0].startswith("宝妈好物分享交流群（一群）")
+    ends = {tuple(_figure_ends(line)) for line in [header, *rows]}
+    assert len(ends) == 1 and len(next(iter(ends))) == 6, [header, *rows]  # six columns, one place each
+    note = next(line for line in lines if line.startswith("转化"))
+    assert "订单数" in note and "请求" in note and "推送" in note  # 200% says what it counts
+
+
+def test_report_json_and_csv_name_the_group_by_room_id_and_name(tmp_path: Path) -> None:
+    _seed_orders(tmp_path)
+    rows = {row["group"]: row for row in _json_lines(tuike("report", "--json", cwd=tmp_path))}
+    assert set(rows) == {"a@chatroom", "b@chatroom", None}
+    assert rows["a@chatroom"]["name"] == "宝妈好物分享交流群（一群）" and rows["a@chatroom"]["orders"] == 2
+    result = tuike("report", "--csv", "--group", "Tech deals", cwd=tmp_path)
+    assert result.stdout.splitlines()[1].startswith("b@chatroom,Tech deals,1,")
+
+
+def test_a_one_day_chart_is_one_day_wide_and_a_jpg_is_a_jpeg(tmp_path: Path) -> None:
+    _seed_orders(tmp_path)
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'data' / 'tuike.db'}")
+    zone = ZoneInfo("Asia/Shanghai")
+    try:
+        figure = build_figure(engine, zone)
+    finally:
+        engine.dispose()
+    daily = figure.axes[0]
+    figure.canvas.draw()
+    labels = [t.get_text() for t in daily.get_xticklabels() if t.get_text()]
+    assert labels == ["11-10"], labels  # the day, not hours of it
+    [bar] = daily.patches
+    left, right = daily.get_xlim()
+    assert bar.get_width() < (right - left) / 4  # a bar, not the whole width
+
+    jpg = tmp_path / "x.jpg"
+    result = tuike("report", "--chart", str(jpg), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert jpg.read_bytes()[:3] == b"\xff\xd8\xff"
+
+
+def test_groups_json_names_the_categories_of_a_daily_slot(tmp_path: Path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'data' / 'tuike.db'}")
+    db.upgrade(engine)
+    group = ensure_group(engine, "555@chatroom", "甲群")
+    assert group.id is not None
+    subscriptions.subscribe(engine, group.id, "daily", "20:00", "1101,1122")
+    engine.dispose()
+    [row] = _json_lines(tuike("groups", "--json", cwd=tmp_path))
+    assert row["daily"] == [
+        {"at": "20:00", "categories": ["1101", "1122"], "category_names": ["纸品湿巾", "休闲零食"]}
+    ]
+    text = tuike("groups", cwd=tmp_path).stdout
+    assert "纸品湿巾" in text and "休闲零食" in text
+
+
+# -- one time zone ------------------------------------------------------------------------------------
+
+
+def test_rebate_list_shows_times_in_the_configured_zone(
+    tmp_path: Path, write_config: Callable[..., Path]
+) -> None:
+    config = write_config('[bot]\ntimezone = "Asia/Tokyo"\n[rebate]\nenabled = true\n')
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'data' / 'tuike.db'}")
+    db.upgrade(engine)
+    order = Order("5500001", "s", "p", "商品", 30_000, 3_000, "settled", "", AT, AT)
+    store_window(engine, "jd", [(order, None)], AT)
+    rebate.reconcile(engine)
+    assert rebate.bind(engine, "wx_amy", "5500001", 50).outcome == "bound"
+    rebate.request_withdrawal(engine, "wx_amy")
+    [waiting] = rebate.withdrawals(engine, unpaid_only=True)
+    engine.dispose()
+    result = tuike("--config", str(config), "rebate", "list", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    tokyo = waiting.requested_at.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M")
+    assert tokyo in result.stdout and "Asia/Tokyo" in result.stdout and "UTC" not in result.stdout
+
+
+def test_log_lines_carry_the_configured_zone() -> None:
+    formatter = ZonedFormatter("Asia/Shanghai", LOG_FORMAT)
+    record = logging.LogRecord("bot", logging.INFO, __file__, 1, "ready", None, None)
+    record.created = datetime(2026, 12, 7, 0, 0, 1, tzinfo=UTC).timestamp()
+    record.msecs = 250
+    assert formatter.format(record) == "2026-12-07 08:00:01,250+0800 INFO bot: ready"

@@ -82,3 +82,32 @@ async def test_meituan_off_answers_with_eleme_only(
     out = await run_console(_config(write_config, sandbox, meituan=False), "外卖\n")
     (reply,) = out.split("@小明 ")[1:]
     assert ELEME.findall(reply) and "美团" not in reply
+
+
+async def test_subscribe_takeout_pushes_at_that_time_on_the_test_clock(
+    sandbox: SandboxServer, write_config: Callable[..., Path]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.e2e import running_console
+    from tests.helpers import wait_until
+
+    unpaced = "\n[push]\nrate_per_minute = 600\njitter_min_seconds = 0\njitter_max_seconds = 0\n"
+    config = write_config(channels_section(sandbox.base_url) + takeout_sections(sandbox.base_url) + unpaced)
+    eleme, _meituan = _faces(sandbox)
+    async with running_console(config) as console:
+        out = console.out
+        console.type("/owner\n订阅 外卖 10:30\n")
+        await wait_until(lambda: "每天 10:30" in out.getvalue(), 20)
+        await wait_until(lambda: console.app.push is not None, 20)
+        push = console.app.push
+        # tomorrow, 10:30 in Shanghai: the slot is due
+        today = datetime.now(UTC).astimezone(push.zone).date()
+        slot = datetime(today.year, today.month, today.day, 10, 30, tzinfo=push.zone) + timedelta(days=1)
+        assert await push.tick(slot - timedelta(minutes=1)) == 0
+        assert await push.tick(slot) == 1
+        await wait_until(lambda: "外卖红包来啦" in out.getvalue(), 20)
+        assert await push.tick(slot + timedelta(minutes=1)) == 0, "never twice"
+    pushed = out.getvalue().split("外卖红包来啦")[1]
+    assert ELEME.findall(pushed) and MEITUAN.findall(pushed)
+    assert eleme.queries[-1]["sid"].startswith("tk_")

@@ -28,6 +28,7 @@ CommandKind = Literal[
     "thanks",
     "ack",
     "takeout",
+    "chat_ids",
 ]
 
 
@@ -35,7 +36,8 @@ CommandKind = Literal[
 class Command:
     kind: CommandKind
     arg: str
-    """The keyword for search; the rest of the line for subscribe/unsubscribe; "" otherwise."""
+    """The keyword for search; the rest of the line for subscribe/unsubscribe; "me" or "group" for
+    chat_ids (我的ID / 群ID); "" otherwise."""
 
 
 _SPACE = " \t\u3000"
@@ -92,6 +94,10 @@ _ACKS = frozenset(
 rest (and a message of only emoji or punctuation) nothing — never a search for 「好的」."""
 _NOT_WORD_TAIL = re.compile(r"[\W_]+$")
 
+MY_ID = re.compile(r"^\s*(?:我的\s*id|my\s*id|whoami)\s*[?？]?\s*$", re.IGNORECASE)
+GROUP_ID = re.compile(r"^\s*(?:群\s*id|本群\s*id|group\s*id)\s*[?？]?\s*$", re.IGNORECASE)
+"""我的ID / 群ID (bot.handlers.ids): the whole message, with or without an @, like the owner commands."""
+_ID_HEAD = r"(?i:我的\s*id|my\s*id|whoami|本?群\s*id|group\s*id)"
 _STATUS_WORDS = frozenset({"订阅状态", "查看订阅", "我的订阅", "订阅列表"})
 _SUBSCRIBE_WORDS = ("订阅",)
 _MONEY_WORDS = frozenset({"佣金", "收益", "订单"})
@@ -202,6 +208,8 @@ COMMAND_HEAD = re.compile(
     + ")[ \t\u3000:：,，](?!(?:"
     + "|".join(sorted(_EN_NOT_PRODUCT, key=len, reverse=True))
     + r")(?=\s|$))|"
+    + _ID_HEAD
+    + "|"
     + "|".join(
         sorted(
             {
@@ -234,6 +242,7 @@ COMMAND_FIRST = frozenset(
         _SHARER_BIND,
         *_SHARER_WORDS,
         *_TAKEOUT_WORDS,
+        *("我的ID", "群ID", "本群ID", "my id", "whoami", "group id"),
     )
     for c in (w[0], w[0].upper())
 )
@@ -377,6 +386,10 @@ def parse_command(text: str, *, mentioned: bool) -> Command | None:
         small = _small_talk(bare)
         if small is not None:
             return Command(small, "")
+    if MY_ID.match(s):
+        return Command("chat_ids", "me")
+    if GROUP_ID.match(s):
+        return Command("chat_ids", "group")
     if bare in _STATUS_WORDS:
         return Command("subscription_status", "")
     if bare in _MONEY_WORDS:

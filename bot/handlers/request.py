@@ -40,6 +40,7 @@ RequestKind = Literal[
     "thanks",
     "ack",
     "takeout",
+    "chat_ids",
 ]
 """What a request may be, for handlers to register on: `link` (product links or 口令 in it), `keyword`
 (a search the deals handler answers: no link, and a keyword said where keywords are answered), `chat`

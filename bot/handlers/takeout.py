@@ -9,31 +9,11 @@ can, the template says so.
 
 from __future__ import annotations
 
-from bot.chat.base import Incoming, MiniProgramCard, Reply, ReplyPart, Text
+from bot.chat.base import Incoming, Reply, ReplyPart, Text
 from bot.handlers.request import Request, RequestKind, as_request
-from bot.leagues.takeout import TakeoutLink
 from bot.render.engine import Renderer
 from bot.services.attribution import GroupSpots
-from bot.services.platforms import PLATFORM_NAMES
-from bot.services.takeout import TakeoutAnswer, TakeoutLinks
-
-
-def takeout_cards(links: list[TakeoutLink]) -> list[ReplyPart]:
-    """A mini-program card per link that opens one (one per league at most: cards flood a group)."""
-    cards: list[ReplyPart] = []
-    seen: set[str] = set()
-    for link in links:
-        if link.mini_appid and link.mini_path and link.platform not in seen:
-            seen.add(link.platform)
-            cards.append(
-                MiniProgramCard(
-                    appid=link.mini_appid,
-                    title=link.title,
-                    page_path=link.mini_path,
-                    description=PLATFORM_NAMES.get(link.platform, link.platform),
-                )
-            )
-    return cards
+from bot.services.takeout import TakeoutAnswer, TakeoutLinks, takeout_cards
 
 
 class TakeoutHandler:

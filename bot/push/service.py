@@ -40,6 +40,7 @@ from bot.push import broadcast, claims
 from bot.push.org import OrgExtras, org_extras
 from bot.push.planner import lives_due, plan_daily
 from bot.push.sender import PacedSender
+from bot.push.takeout import TakeoutPush
 from bot.reasons import reason
 from bot.render.engine import Renderer
 from bot.services.attribution import GroupSpots
@@ -284,6 +285,8 @@ class PushService:
         self.notes: dict[int, str] = {}
         """Group id → what its push being composed left out and why (a coupon run out): the push
         result says it."""
+        self.takeout: TakeoutPush | None = None
+        """The 外卖 slots (订阅 外卖 HH:MM), when a takeout league is on (set by the composition)."""
 
     def serves(self, group: Group) -> bool:
         """Whether this group may get pushes: `[chat] allowed_groups` names room ids, never names; a
@@ -338,6 +341,8 @@ class PushService:
             daily = self.jobs.ids(self.job_id("push:daily") + ":")
             for job_id in (self.job_id("push:tick"), self.job_id("push:live"), *daily):
                 self.jobs.remove(job_id)
+            if self.takeout is not None:
+                self.takeout.unschedule()
         if self._flush is not None:
             await self._flush
         await self._write_marks()
@@ -357,6 +362,8 @@ class PushService:
             return
         rows = await asyncio.to_thread(subscriptions.active, self.engine, "daily", self.account)
         self.rebuild_jobs(rows)
+        if self.takeout is not None:
+            await self.takeout.refresh_jobs()
 
     def jobs_changed(self) -> None:
         """A subscription changed (an owner's command): rebuild the jobs in the background."""
@@ -429,8 +436,10 @@ class PushService:
         now = now or self.clock()
         grace = timedelta(hours=self.push.grace_hours)
         queued = 0
+        if self.takeout is not None and group_id is None and at_time is None:
+            queued += await self.takeout.tick(now)  # the minute tick catches up the 外卖 slots too
         if self.league is None and self.daily_league is None:
-            return 0  # no league configured: nothing to push, and nothing to record as skipped
+            return queued  # no league configured: nothing to push, and nothing to record as skipped
         async with self._tick_lock:
             for sub, group in await asyncio.to_thread(
                 subscriptions.active, self.engine, "daily", self.account

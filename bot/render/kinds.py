@@ -15,6 +15,7 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "deal": frozenset({"product", "coupon", "link", "final_price_fen", "asker"}),
         "search_results": frozenset({"keyword", "items", "asker"}),
         "daily_deals": frozenset({"group_name", "date", "items", "categories", "coupons", "feeds"}),
+        "broadcast_deals": frozenset({"group_name", "intro", "items"}),
         "live_soon": frozenset({"live", "minutes", "link"}),
         "live_now": frozenset({"live", "link"}),
         "subscribed": frozenset(
@@ -81,12 +82,14 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "sharer_unbind": frozenset({"outcome", "sharer_appid"}),
         "rebate_balance": frozenset({"available_fen", "pending_fen", "withdrawing_fen", "paid_fen"}),
         "rebate_withdraw": frozenset({"outcome", "request_id", "amount_fen", "available_fen"}),
+        "rebate_off": frozenset({"asked"}),
     }
 )
 
 
 LABELS: Mapping[str, str] = MappingProxyType(
     {
+        "broadcast_deals": "群发里带的商品",
         "chat_ids": "我的ID / 群ID 的回复",
         "commission_report": "佣金报告",
         "daily_deals": "每日好物推送",
@@ -114,6 +117,8 @@ LABELS: Mapping[str, str] = MappingProxyType(
         "subscribe_usage": "订阅用法提示",
         "subscribed": "订阅成功",
         "subscription_status": "订阅状态",
+        "takeout": "外卖红包",
+        "takeout_push": "每日外卖红包推送",
         "thanks": "回应道谢",
         "unknown_category": "没有这个类目",
         "unsubscribed": "退订成功",

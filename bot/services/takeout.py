@@ -21,6 +21,7 @@ from datetime import time as dt_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.chat.base import MiniProgramCard, ReplyPart
 from bot.leagues.base import League, LeagueConfigError, LeagueError, Spot
 from bot.leagues.capabilities import HasTakeout
 from bot.leagues.takeout import TakeoutLink
@@ -68,6 +69,25 @@ class TakeoutAnswer:
     def note(self) -> str:
         """One line for a push result: which league gave no links and why ("" when all did)."""
         return "；".join(f"{PLATFORM_NAMES.get(n, n)}未取到链接：{why}" for n, why in self.errors.items())
+
+
+def takeout_cards(links: list[TakeoutLink]) -> list[ReplyPart]:
+    """A mini-program card per league whose link opens one (one per league at most: cards flood a
+    group); a channel that cannot send cards leaves them out, the text carries the links anyway."""
+    cards: list[ReplyPart] = []
+    seen: set[str] = set()
+    for link in links:
+        if link.mini_appid and link.mini_path and link.platform not in seen:
+            seen.add(link.platform)
+            cards.append(
+                MiniProgramCard(
+                    appid=link.mini_appid,
+                    title=link.title,
+                    page_path=link.mini_path,
+                    description=PLATFORM_NAMES.get(link.platform, link.platform),
+                )
+            )
+    return cards
 
 
 def takeout_leagues(leagues: Mapping[str, League]) -> dict[str, HasTakeout]:

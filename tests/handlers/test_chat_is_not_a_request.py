@@ -178,3 +178,17 @@ async def test_a_question_said_to_the_bot_gets_the_hint_not_a_search(h: Harness,
     assert not h.league.calls
     answer = said(await router(h.msg("蓝牙耳机", is_group=False, chat_id="alice", mentioned=True)))
     assert "小米" in answer, "a product word said to the bot is still searched"
+
+
+async def test_the_id_words_work_in_a_group_without_a_mention_like_the_owner_commands(
+    h: Harness, router: Router
+) -> None:
+    """`群ID` / `我的ID` need no @, like 订阅 and 佣金; the answers stay what they were with one."""
+    group = said(await router(h.msg("群ID", sender_is_owner=True)))
+    assert "room1@chatroom" in group and "allowed_groups" in group
+    assert "只有群主或运营" in said(await router(h.msg("群id")))
+    mine = said(await router(h.msg("我的ID")))
+    assert "私聊我发「我的ID」" in mine and "alice" not in mine, "no id shown to the whole group"
+    for chat in ("群ID是什么意思", "我的ID是多少来着", "群里的id都改了"):
+        assert await router(h.msg(chat)) is None, chat
+    assert not h.league.calls

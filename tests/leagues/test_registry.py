@@ -122,7 +122,8 @@ STILL_NAMING = {
     "bot/cli/parse.py": {"taobao"},
     "bot/cli/league.py": {"taobao"},  # a 淘口令 beside the link
     "bot/cli/__init__.py": {"pdd", "union", "channels"},  # league-specific subcommands
-    "bot/render/samples.py": {"taobao", "jd", "pdd", "channels"},  # sample products for previews
+    "bot/render/samples.py": {"taobao", "jd", "pdd", "channels", "eleme", "meituan"},  # preview samples
+    "bot/cli/takeout.py": {"eleme", "meituan"},  # the JSON fields' documented values, the config tables
 }
 
 

@@ -15,6 +15,7 @@ ELEME = LeaguePlugin(
     build="bot.leagues.eleme.build:build_eleme",
     default_spot="bot.leagues.eleme.build:eleme_spot",
     env={"TUIKE_ELEME_APP_KEY": "app_key", "TUIKE_ELEME_APP_SECRET": "app_secret"},
+    searches=False,
     order_window=timedelta(days=1),
     color="#0a8cf0",
 )

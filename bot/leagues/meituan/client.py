@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from bot.leagues import wire
 from bot.leagues.base import LeagueConfigError, LeagueError, LeagueUnavailable, QuotaExhausted
 from bot.leagues.http import IN_FLIGHT, capped_request, league_http, time_to_retry, try_seconds
 from bot.leagues.meituan.signing import signed_headers
@@ -157,7 +158,7 @@ class MeituanClient:
                 if status >= 500:
                     raise _Transient(f"HTTP {status}")
                 try:
-                    answer = json.loads(content)
+                    answer = wire.loads(content)
                 except ValueError:
                     raise _Transient("malformed JSON") from None
                 if not isinstance(answer, dict):

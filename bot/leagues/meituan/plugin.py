@@ -15,6 +15,7 @@ MEITUAN = LeaguePlugin(
     build="bot.leagues.meituan.build:build_meituan",
     default_spot="bot.leagues.meituan.build:meituan_spot",
     env={"TUIKE_MEITUAN_APP_KEY": "app_key", "TUIKE_MEITUAN_APP_SECRET": "app_secret"},
+    searches=False,
     order_window=timedelta(days=1),
     color="#ffc300",
 )

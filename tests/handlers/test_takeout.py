@@ -53,7 +53,7 @@ class Clock:
 async def leagues(sandbox: SandboxServer) -> AsyncIterator[dict[str, League]]:
     eleme = ElemeLeague(
         ElemeClient(
-            sandbox.base_url + "/router/rest", SANDBOX_APP_KEY, SANDBOX_APP_SECRET, backoff=0.001, timeout=2
+            sandbox.base_url + "/router/rest", SANDBOX_APP_KEY, SANDBOX_APP_SECRET, backoff=0.001, timeout=10
         ),
         pid=SANDBOX_PID,
         activity_ids=("20150318019998877",),
@@ -64,7 +64,7 @@ async def leagues(sandbox: SandboxServer) -> AsyncIterator[dict[str, League]]:
             MT_KEY,
             MT_SECRET,
             backoff=0.001,
-            timeout=2,
+            timeout=10,
             max_retries=1,
         ),
         act_ids=("33",),

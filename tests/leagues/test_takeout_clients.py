@@ -61,7 +61,7 @@ def eleme(
     server: SandboxServer, *, secret: str = ELEME_SECRET, activities: tuple[str, ...] = (TAKEOUT,)
 ) -> ElemeLeague:
     client = ElemeClient(
-        server.base_url + "/router/rest", ELEME_KEY, secret, backoff=0.001, timeout=2, max_retries=1
+        server.base_url + "/router/rest", ELEME_KEY, secret, backoff=0.001, timeout=10, max_retries=1
     )
     return ElemeLeague(client, pid=SANDBOX_PID, activity_ids=activities)
 
@@ -75,7 +75,7 @@ def meituan(
         MEITUAN_KEY,
         secret,
         backoff=0.001,
-        timeout=2,
+        timeout=10,
         max_retries=1,
         **extra,
     )
@@ -160,7 +160,7 @@ async def test_eleme_is_signed_like_taobao_and_a_wrong_secret_names_the_eleme_ta
 
 
 async def test_eleme_query_request_goes_as_one_json_string(server: SandboxServer) -> None:
-    client = ElemeClient(server.base_url + "/router/rest", ELEME_KEY, ELEME_SECRET, backoff=0.001, timeout=2)
+    client = ElemeClient(server.base_url + "/router/rest", ELEME_KEY, ELEME_SECRET, backoff=0.001, timeout=10)
     # the same fields sent flat are not the request: the gateway sees no query_request
     with pytest.raises(TopApiError, match="40"):
         await client.call(OFFICIAL_ACTIVITY, {"pid": SANDBOX_PID, "activity_id": TAKEOUT})
@@ -258,7 +258,7 @@ async def test_one_league_down_leaves_the_other_answering(server: SandboxServer)
         MEITUAN_KEY,
         MEITUAN_SECRET,
         backoff=0.001,
-        timeout=2,
+        timeout=10,
         max_retries=2,
     )
     assert await MeituanLeague(client, act_ids=("33",)).takeout_links(
@@ -375,7 +375,10 @@ async def test_with_sandbox_false_every_call_goes_to_base_url() -> None:
 
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(str(request.url))
-        return httpx.Response(200, json={"code": 0, "data": {"referralLinkMap": {"2": "https://dpurl.cn/x"}}})
+        body = {"code": 0, "data": {"referralLinkMap": {"2": "https://dpurl.cn/x"}}}
+        return httpx.Response(
+            200, stream=httpx.ByteStream(json.dumps(body).encode())
+        )  # read raw, as over a socket
 
     client = MeituanClient(
         "https://media.meituan.com/cps_open/common/api/v1", "k", "s", transport=httpx.MockTransport(answer)

@@ -198,7 +198,7 @@ class MeituanFace:
             1: f"https://click.meituan.com/t?t=1&c=2&p={code}",
             2: f"https://dpurl.cn/{code}",
             3: f"imeituan://www.meituan.com/web?url=https%3A%2F%2Fclick.meituan.com%2Ft%3Fp%3D{code}",
-            4: f"/index/pages/h5/h5?weburl=https%3A%2F%2Fclick.meituan.com%2Ft%3Fp%3D{code}&f_token=1",
+            4: f"/index/pages/h5/h5?weburl=https%3A%2F%2Fclick.meituan.com%2Ft%3Fp%3D{code}",
         }
         if types is None:
             return links[wanted[0]]

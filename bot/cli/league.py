@@ -26,7 +26,7 @@ from bot.leagues.base import (
 from bot.leagues.capabilities import HasDailyQuota
 from bot.leagues.metering import Quota, daily_quota
 from bot.leagues.ranking import mix_leagues, rank_products
-from bot.leagues.registry import LEAGUES
+from bot.leagues.registry import FIRST_LEAGUE, LEAGUES
 from bot.leagues.setup import open_leagues
 from bot.render.filters import yuan
 from bot.render.width import display_width, ljust
@@ -167,9 +167,11 @@ def promote(
             if league is None:
                 click.echo(f"{ref.platform} 的联盟没有启用 (league not enabled)", err=True)
                 sys.exit(2)
-        elif text.isdigit() and league_name in (None, "channels"):
-            league = _pick(leagues, "channels")  # a bare number is a Channels product id unless told
-        elif league_name not in (None, "channels") and text.replace("-", "").replace("_", "").isalnum():
+        elif text.isdigit() and league_name in (None, FIRST_LEAGUE):
+            league = _pick(
+                leagues, FIRST_LEAGUE
+            )  # a bare number is the first league's product id unless told
+        elif league_name not in (None, FIRST_LEAGUE) and text.replace("-", "").replace("_", "").isalnum():
             league = _pick(leagues, league_name)  # Taobao ids may be alphanumeric
         else:
             click.echo(f"不是商品 id、链接也不是口令：{text}（别家联盟的 id 请加 --league）", err=True)

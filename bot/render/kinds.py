@@ -56,9 +56,12 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
                 "owner_settled_share_fen",
             }
         ),
+        "own_store": frozenset({"group_name", "items", "trouble"}),
         "welcome": frozenset({"member_name", "group_name", "bot_name"}),
         "subscribe_usage": frozenset({"reason", "given"}),
         "chat_ids": frozenset({"which", "sender_id", "sender_name", "chat_id", "chat_name"}),
+        "takeout": frozenset({"links", "missing", "asker", "is_group"}),
+        "takeout_push": frozenset({"group_name", "date", "links", "missing"}),
         "rebate_paid_notice": frozenset({"order_id", "league", "pending_fen"}),
         "rebate_bind": frozenset({"outcome", "number", "pending_fen", "available_fen", "cancelled"}),
         "sharer_bind": frozenset(
@@ -79,6 +82,7 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "sharer_unbind": frozenset({"outcome", "sharer_appid"}),
         "rebate_balance": frozenset({"available_fen", "pending_fen", "withdrawing_fen", "paid_fen"}),
         "rebate_withdraw": frozenset({"outcome", "request_id", "amount_fen", "available_fen"}),
+        "rebate_off": frozenset({"asked"}),
     }
 )
 
@@ -97,6 +101,7 @@ LABELS: Mapping[str, str] = MappingProxyType(
         "not_owner": "只有群主能用",
         "not_promotable": "商品不能推广",
         "not_understood": "看不懂的消息（提示怎么问）",
+        "own_store": "店铺：自营好物（群主发「店铺」）",
         "platform_unsupported": "暂不支持的平台",
         "product_not_found": "找不到商品",
         "rate_limited": "问得太频繁",
@@ -112,6 +117,8 @@ LABELS: Mapping[str, str] = MappingProxyType(
         "subscribe_usage": "订阅用法提示",
         "subscribed": "订阅成功",
         "subscription_status": "订阅状态",
+        "takeout": "外卖红包",
+        "takeout_push": "每日外卖红包推送",
         "thanks": "回应道谢",
         "unknown_category": "没有这个类目",
         "unsubscribed": "退订成功",

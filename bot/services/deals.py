@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from bot.config import DealSettings
+from bot.leagues import registry
 from bot.leagues.base import League, LeagueError, Product, PromotionLink, SearchQuery, Spot
 from bot.leagues.linkcache import LinkCache
 from bot.leagues.ranking import mix_leagues
@@ -32,6 +33,7 @@ __all__ = [
     "SearchCache",
     "Searched",
     "SpotFor",
+    "own_store_first",
 ]
 
 HARD_STOP_MARGIN = 0.5
@@ -82,6 +84,13 @@ class Searched:
     top: list[Product]
     league_of: Mapping[int, League]
     trouble: tuple[League, LeagueError] | None = None
+
+
+def own_store_first(products: Sequence[Product]) -> list[Product]:
+    """The operator's own shops' products (`[shops.*]` plug-ins) ahead of affiliate deals, each side
+    keeping its order (`[deals] own_store_first`)."""
+    shops = {plugin.name for plugin in registry.LEAGUES if plugin.section == "shops"}
+    return sorted(products, key=lambda p: p.platform not in shops)
 
 
 class DealFinder:
@@ -177,7 +186,18 @@ class DealFinder:
             return Searched([], {}, trouble)
         league_of = {id(p): lg for lg, p in found}
         top = mix_leagues(per_league, self.settings.results_per_search, self.settings.rank_by, keyword)
+        if self.settings.own_store_first:
+            top = own_store_first(top)
         return Searched(top, league_of)
+
+    async def search_title(self, keyword: str) -> Searched:
+        """`search`, and when a long keyword (a whole pasted title) finds nothing, its leading words:
+        a title as a shop writes it rarely matches a league's search word for word."""
+        searched = await self.search(keyword)
+        shorter = leading_words(keyword)
+        if searched.top or searched.trouble is not None or shorter == keyword:
+            return searched
+        return await self.search(shorter)
 
     async def _search_one(self, league: League, keyword: str) -> list[Product]:
         cached = self.search_cache.get(league.name, keyword)
@@ -189,3 +209,19 @@ class DealFinder:
         )
         self.search_cache.put(league.name, keyword, products)
         return products
+
+
+LEADING_CHARS = 6
+"""A title without spaces is searched again by this many leading characters (brand and product)."""
+
+
+def leading_words(keyword: str) -> str:
+    """The first words of a title, what a league's search matches: two words (three when the first
+    two are short, "Apple AirPods Pro"), or the first characters of a title written without spaces."""
+    words = keyword.split()
+    if len(words) >= 3:
+        two = " ".join(words[:2])
+        return two if len(two) >= 6 else " ".join(words[:3])
+    if len(words) == 1 and len(keyword) > 2 * LEADING_CHARS:
+        return keyword[:LEADING_CHARS]
+    return keyword

@@ -117,6 +117,12 @@ def search(ctx: click.Context, keyword: str, league_name: str | None, limit: int
         rank_by = settings.deals.rank_by
         if len(results) == 1:
             return rank_products(results[0], rank_by, keyword)[:limit]
+        if settings.deals.own_store_first:  # as members see it: the own shops' best first
+            from bot.services.deals import own_store_first
+
+            return own_store_first(
+                [(lg.name, r) for lg, r in zip(chosen, results, strict=True)], limit, rank_by, keyword
+            )
         return mix_leagues(list(results), limit, rank_by, keyword)
 
     found = asyncio.run(_with_leagues(settings, work))

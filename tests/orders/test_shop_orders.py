@@ -89,8 +89,8 @@ async def test_shop_orders_are_attributed_to_the_groups_whose_links_sold(engine:
     youzan_a = sum(
         r.commission_fen for r in by_league["youzan"] if r.group_id == a.id and r.status != "cancelled"
     )
-    assert by_group[a.id]["estimated_fen"] >= youzan_a > 0
-    assert by_group[a.id]["owner_share_fen"] == by_group[a.id]["estimated_fen"] // 2
+    assert by_group["a@chatroom"]["estimated_fen"] >= youzan_a > 0
+    assert by_group["a@chatroom"]["owner_share_fen"] == by_group["a@chatroom"]["estimated_fen"] // 2
 
 
 def _rows(engine: Engine) -> list[OrderRow]:

@@ -90,14 +90,26 @@ _SERVICE_ACCOUNTS = frozenset({"weixin", "fmessage", "filehelper", "newsapp", "m
 class GatewayError(ChatUnavailable):
     """The gateway refused a call (`ret` other than 200), or could not be reached; the text says which."""
 
-    def __init__(self, path: str, message: str, *, ret: int | None = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        message: str,
+        *,
+        ret: int | None = None,
+        status: int | None = None,
+        not_api: str = "",
+    ) -> None:
         super().__init__(f"gateway {path}: {message}" + (f" (ret {ret})" if ret is not None else ""))
         self.path = path
         self.ret = ret
+        self.status = status
+        """The HTTP status of an answer that was no API answer (a 5xx, a web page); None otherwise."""
+        self.not_api = not_api
+        """What came back instead of the API's JSON ("a web page (text/html)"), '' for a JSON answer."""
         lowered = message.lower()
         self.logged_out = any(word in lowered for word in _LOGGED_OUT_WORDS)
         self.throttled = ret == 429 or any(word in lowered for word in _THROTTLED_WORDS)
-        self.unreachable = ret is None
+        self.unreachable = ret is None and status is None
 
 
 class GatewayClient:
@@ -127,26 +139,33 @@ class GatewayClient:
         """One API call; returns `data`. Network errors and 5xx are tried again; a refusal is not."""
         payload = {"appId": self.app_id, **(body or {})}
         delays = self.retry_delays if retry else ()
+        status: int | None = None
         for attempt in range(len(delays) + 1):
             try:
                 response = await self._http.post(f"{self.base_url}{path}", json=payload)
             except httpx.HTTPError as exc:
-                problem = f"unreachable ({type(exc).__name__})"
+                problem, status = f"unreachable ({type(exc).__name__})", None
             else:
                 if response.status_code < 500:
                     return self._data(path, response)
-                problem = f"HTTP {response.status_code}"
+                problem, status = f"HTTP {response.status_code}", response.status_code
             if attempt < len(delays):
                 await asyncio.sleep(delays[attempt])
-        raise GatewayError(path, problem)
+        raise GatewayError(path, problem, status=status)
 
     @staticmethod
     def _data(path: str, response: httpx.Response) -> Any:
         try:
             answer = response.json()
         except ValueError:
+            kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+            what = f"a web page ({kind})" if "html" in kind else f"something else ({kind})"
             raise GatewayError(
-                path, f"HTTP {response.status_code}, not JSON", ret=response.status_code
+                path,
+                f"HTTP {response.status_code}, not JSON",
+                ret=response.status_code,
+                status=response.status_code,
+                not_api=what,
             ) from None
         if not isinstance(answer, dict):
             raise GatewayError(path, "answer is not a JSON object", ret=response.status_code)
@@ -300,9 +319,10 @@ class GatewayChannel:
     ) -> None:
         """`may_be_request`: the router's test for a group line that does not @mention the bot (chatter
         it rejects is dropped before it is queued); `max_connections`, `header_seconds`: the webhook
-        server's cap and header deadline (`bot.chat.asgi` defaults)."""
-        if not (base_url and token and app_id):
-            raise ValueError("the gateway channel needs base_url, token and app_id")
+        server's cap and header deadline (`bot.chat.asgi` defaults). An empty `app_id` is a first login:
+        the login gets one from the gateway."""
+        if not (base_url and token):
+            raise ValueError("the gateway channel needs base_url and token")
         self.account = f"gateway:{app_id}"
         self.app_id = app_id
         self.base_url = base_url.rstrip("/")
@@ -421,8 +441,9 @@ class GatewayChannel:
             await asyncio.wait_for(self._stopping.wait(), seconds)
 
     async def _connect(self) -> None:
-        """Online (after a QR login if need be) and our callback registered."""
-        if not await self.client.is_online():
+        """Online (after a QR login if need be) and our callback registered. Without an appId (a first
+        login) there is nothing to ask about: the login gets one."""
+        if not self.app_id or not await self.client.is_online():
             await self._login()
             if self._stopping.is_set():
                 return
@@ -474,6 +495,11 @@ class GatewayChannel:
             if not isinstance(data, dict) or not data.get("uuid"):
                 raise GatewayError("/login/getLoginQrCode", "no QR code in the answer")
             qr, uuid = str(data.get("qrData") or ""), str(data["uuid"])
+            if not self.app_id:
+                given = str(data.get("appId") or "")
+                if not given:
+                    raise GatewayError("/login/getLoginQrCode", "no appId in the answer to a first login")
+                await self._keep_app_id(given)
             show_login_qr(
                 qr, "请用要当机器人的微信扫码登录网关账号 (scan with the bot's WeChat):", self.terminal
             )
@@ -497,6 +523,23 @@ class GatewayChannel:
                 if isinstance(expires, int | float) and expires <= 0:
                     log.info("login QR code expired; showing a new one")
                     break
+
+    async def _keep_app_id(self, app_id: str) -> None:
+        """A first login's appId, from now on this channel's: its calls, its account, and the store (the
+        next start uses it while `[chat.gateway] app_id` stays empty)."""
+        self.app_id = self.client.app_id = app_id
+        self.account = f"gateway:{app_id}"
+        if self.engine is not None:
+            await asyncio.to_thread(chat_state.put, self.engine, FIRST_LOGIN_ACCOUNT, KEPT_APP_ID, app_id)
+        log.warning(
+            "gateway first login: the gateway gave this account appId %s; kept it in the database (%s) and "
+            'uses it from now on: write app_id = "%s" in [chat.gateway] to pin it',
+            app_id,
+            "used on every start while app_id is empty"
+            if self.engine is not None
+            else "not stored: no database",
+            app_id,
+        )
 
     # -- the webhook server --------------------------------------------------------------------------
 
@@ -808,14 +851,26 @@ class GatewayChannel:
             )
 
 
+FIRST_LOGIN_ACCOUNT, KEPT_APP_ID = "gateway:", "app_id"
+"""Where a first login's appId is kept (`chat_state`): under the account an empty app_id names."""
+
+
+def kept_app_id(settings: GatewaySettings, engine: Engine | None) -> str:
+    """The configured appId, else the one a first login kept in the store ('' when none yet)."""
+    if settings.app_id or engine is None:
+        return settings.app_id
+    return chat_state.get(engine, FIRST_LOGIN_ACCOUNT, KEPT_APP_ID) or ""
+
+
 def build(settings: GatewaySettings, context: ChannelContext) -> GatewayChannel:
     """The channel from its `[chat.gateway]` table (the registry's factory). Its welcome is handed to it
-    by the composition once the account's paced sender exists (`Capabilities.welcome = "paced"`)."""
+    by the composition once the account's paced sender exists (`Capabilities.welcome = "paced"`). An
+    empty app_id takes the one a first login kept; with none kept, the channel's login asks for one."""
     return GatewayChannel(
         may_be_request=context.may_be_request,
         base_url=settings.base_url,
         token=settings.token.get_secret_value(),
-        app_id=settings.app_id,
+        app_id=kept_app_id(settings, context.engine),
         listen_host=settings.listen_host,
         listen_port=settings.listen_port,
         callback_url=settings.callback_url,

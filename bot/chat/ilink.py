@@ -563,6 +563,23 @@ def login_health(settings: IlinkSettings, engine: Engine) -> LoginHealth:
     return LoginHealth(bool(chat_state.get(engine, f"ilink:{settings.account}", TOKEN_KEY)), who)
 
 
+async def _reachable_without_token(base_url: str, call_seconds: float) -> tuple[bool, str]:
+    """With no token there is nothing to try but the address: any HTTP answer means `tuike run` can get
+    its login QR code there; no answer is said as such, not as fine."""
+    try:
+        async with httpx.AsyncClient(timeout=call_seconds, trust_env=False) as http:
+            await http.get(base_url)
+    except httpx.HTTPError as exc:
+        return (
+            False,
+            f"iLink: no bot token yet, and {base_url} unreachable ({type(exc).__name__}): check base_url",
+        )
+    return (
+        True,
+        f"iLink: no bot token yet ({base_url} answers): `tuike run` shows the login QR code and keeps the token",
+    )
+
+
 async def probe(il: IlinkSettings, engine: Engine | None, call_seconds: float) -> list[tuple[bool, str]]:
     """`tuike check`: does iLink take the bot token (configured, or kept from a QR login)?"""
     account = f"ilink:{il.account}"
@@ -578,7 +595,7 @@ async def probe(il: IlinkSettings, engine: Engine | None, call_seconds: float) -
         cursor = await asyncio.to_thread(kept, CURSOR_KEY)
         base_url = await asyncio.to_thread(kept, "base_url") or base_url
     if not token:
-        return [(True, "iLink: no bot token yet: `tuike run` shows the login QR code and keeps the token")]
+        return [await _reachable_without_token(base_url, call_seconds)]
     client = IlinkClient(base_url, token, timeout=call_seconds)
     try:
         # the server holds a long poll with a good token and answers -14 at once with a bad one; the

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import logging
 import os
 import re
 import signal
@@ -586,6 +587,50 @@ async def test_a_send_refused_as_logged_out_is_recorded_for_the_console(
     status = await asyncio.to_thread(chat_state.get_status, engine, f"gateway:{APP_ID}")
     assert status is not None and not status.online and "没登录" in status.why
     await channel.client.aclose()
+
+
+async def test_a_first_login_without_an_app_id_gets_one_shows_the_qr_and_keeps_it(
+    tmp_path: Path,
+    gateway_base: str,
+    gateway: FakeGateway,
+    sandbox: SandboxServer,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`app_id = ""`: the login asks the gateway for a QR code with an empty appId, shows it, and keeps
+    the appId that came back (said in the log); the next start uses it without a new login."""
+    gateway.online, gateway.gives_app_id = False, True
+    config = write_config(tmp_path, gateway_base, sandbox)
+    config.write_text(config.read_text(encoding="utf-8").replace(f'app_id = "{APP_ID}"', 'app_id = ""'))
+    assert load_config(config).settings.chat.gateway.app_id == ""  # not a config error
+    caplog.set_level(logging.INFO, logger="bot.chat.gateway")
+    app = App(load_config(config))
+    task = asyncio.create_task(app.run())
+    try:
+        await wait_until(lambda: any(p == "/login/checkLogin" for p, _ in gateway.calls), within=15)
+        asked = [body for p, body in gateway.calls if p == "/login/getLoginQrCode"]
+        assert asked and asked[0]["appId"] == ""
+        assert "/login/checkOnline" not in [p for p, _ in gateway.calls]  # nothing to ask without an appId
+        shown = capsys.readouterr().out
+        assert "扫码" in shown and ("█" in shown or "▀" in shown or "▄" in shown)
+        assert all(body["appId"] == APP_ID for p, body in gateway.calls if p == "/login/checkLogin")
+        kept = [r.getMessage() for r in caplog.records if "first login" in r.getMessage()]
+        assert kept and APP_ID in kept[0] and "kept" in kept[0]
+        gateway.login_confirmed = True
+        await wait_until(lambda: getattr(app.channel, "logged_in", False), within=15)
+        (reply,) = await ask(gateway, "帮助")  # the webhook's Appid is the kept one: ours
+        assert reply.to == ROOM
+        stored = await asyncio.to_thread(chat_state.get, _engine_of(app), "gateway:", "app_id")
+        assert stored == APP_ID
+    finally:
+        await app.stop()
+        await asyncio.wait_for(task, 10)
+
+    gateway.calls.clear()
+    async with running_app(config) as again:
+        assert getattr(again.channel, "account", "") == f"gateway:{APP_ID}"
+    assert "/login/getLoginQrCode" not in [p for p, _ in gateway.calls]
+    assert ("/login/checkOnline", {"appId": APP_ID}) in gateway.calls
 
 
 async def test_an_account_that_drops_is_recorded_for_the_console_and_its_qr_shown_again(

@@ -157,6 +157,35 @@ async def test_a_withdrawal_is_marked_paid_once_and_a_second_time_is_refused(reb
     assert entry_count(engine) == entries
 
 
+async def test_mark_paid_asks_to_confirm_with_the_amount_and_member_first(rebate_console: Console) -> None:
+    """One click on 标记已付 records nothing: it shows what would be recorded (amount, member, when asked)
+    and only 确认已付 there records it."""
+    engine = rebate_console.engine
+    request_id = seed(engine)
+    client = await rebate_console.logged_in()
+    entries = entry_count(engine)
+    for listing in ("/rebates", "/rebates/member/wxid_alice"):
+        html = (await client.get(listing)).text
+        row = html[html.index(f'id="withdrawal-{request_id}"') :].split("</tr>")[0]
+        form = re.search(r'<form method="(\w+)" action="([^"]+)"', row)
+        assert form and form.groups() == ("get", f"/rebates/withdrawals/{request_id}/pay"), row
+        assert "标记已付" in row
+
+    asked = await client.get(f"/rebates/withdrawals/{request_id}/pay")
+    assert asked.status_code == 200
+    assert "¥6.00" in asked.text and "wxid_alice" in asked.text and "确认已付" in asked.text
+    assert re.search(rf'<form method="post" action="/rebates/withdrawals/{request_id}/pay"', asked.text)
+    assert 'href="/rebates"' in asked.text  # a way back without recording
+    assert entry_count(engine) == entries and rebate.balance(engine, "wxid_alice")["paid"] == 0
+
+    done = await client.post(f"/rebates/withdrawals/{request_id}/pay")
+    assert done.status_code == 303 and rebate.balance(engine, "wxid_alice")["paid"] == 600
+    again = await client.get(f"/rebates/withdrawals/{request_id}/pay")
+    assert again.status_code == 409 and "已经记为已付" in again.text and "确认已付" not in again.text
+    missing = await client.get("/rebates/withdrawals/987654/pay")
+    assert missing.status_code == 404
+
+
 async def test_with_rebates_off_the_page_says_so_and_still_shows_the_ledger(console: Console) -> None:
     assert not console.services.settings.rebate.enabled
     seed(console.engine)
@@ -177,6 +206,9 @@ async def test_mark_a_withdrawal_paid_in_a_browser(rebate_console: Console, brow
     await page.wait_for_selector(f"#withdrawal-{request_id}")
     await page.screenshot(path=str(rebate_console.shots / "rebates.png"), full_page=True)
     await page.click(f"#withdrawal-{request_id} button")
+    await page.wait_for_selector("text=确认已付")  # the amount and member, asked first
+    assert await page.locator("main >> text=¥6.00").count() >= 1
+    await page.click("button:has-text('确认已付')")
     await page.wait_for_selector("p.notice >> text=已记为已付")
     await page.wait_for_selector("#no-waiting")
     assert rebate.balance(rebate_console.engine, "wxid_alice")["paid"] == 600

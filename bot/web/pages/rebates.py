@@ -1,6 +1,8 @@
 """The 返利 page: the member rebate ledger (each member's balance per bucket, summed in SQL from the
 append-only entries), one member's entries, and the withdrawal requests waiting to be paid by hand,
-each with "标记已付" — the same bot.services.ledger.record_paid that `tuike rebate pay` runs.
+each with "标记已付" — the same bot.services.ledger.record_paid that `tuike rebate pay` runs. 标记已付
+first shows what would be recorded (amount, member, when it was asked for) and records only on 确认已付:
+a payout is money the operator says they moved, so one stray click must not write it.
 
 When [rebate] is off the page says so and still shows what the ledger holds.
 """
@@ -148,6 +150,21 @@ async def member(request: Request) -> Response:
     return page(request, "rebate_member.html", context, title=f"返利 · {member_id}")
 
 
+async def confirm_pay(request: Request) -> Response:
+    """What 标记已付 would record, with 确认已付 (a POST to the same address) and a way back."""
+    services: WebServices = request.app.state.services
+    withdrawal_id: int = request.path_params["withdrawal_id"]
+    every = await asyncio.to_thread(rebate.withdrawals, services.engine)
+    found = next((w for w in every if w.id == withdrawal_id), None)
+    if found is None:
+        return error_page(request, 404, "没有这笔提现申请", f"没有编号 {withdrawal_id} 的提现申请。")
+    if found.paid:
+        detail = f"编号 {found.id} 的提现（{yuan(found.amount_fen)}，{found.member_id}）已经记为已付了。"
+        return error_page(request, 409, "这笔已经付过了", detail)
+    context = {**_common(services), "w": found}
+    return page(request, "rebate_pay.html", context, title=f"确认已付 · {found.member_id}")
+
+
 async def pay(request: Request) -> Response:
     services: WebServices = request.app.state.services
     withdrawal_id: int = request.path_params["withdrawal_id"]
@@ -211,5 +228,6 @@ routes: list[BaseRoute] = [
     Route("/rebates", show, methods=["GET"]),
     Route("/rebates/withdrawals.csv", withdrawals_csv, methods=["GET"]),
     Route("/rebates/member/{member_id:path}", member, methods=["GET"]),
+    Route("/rebates/withdrawals/{withdrawal_id:id}/pay", confirm_pay, methods=["GET"]),
     Route("/rebates/withdrawals/{withdrawal_id:id}/pay", pay, methods=["POST"]),
 ]

@@ -4,6 +4,8 @@ hand. A request that a refund uncovered after it was asked for is flagged in the
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import click
 
 from bot.cli.context import fail, settings_of
@@ -38,12 +40,14 @@ def list_requests(ctx: click.Context, show_all: bool) -> None:
     if not found:
         click.echo("没有待处理的提现申请" if not show_all else "还没有提现申请")
         return
+    zone = ZoneInfo(settings.bot.timezone)
+    click.echo(f"申请时间按 {settings.bot.timezone}：")
     for w in found:
         state = "已付" if w.paid else "待付"
         if w.shortfall_fen:
             state += f"（订单退款后余额差 {_yuan(w.shortfall_fen)}，先别付）"
-        when = w.requested_at.strftime("%Y-%m-%d %H:%M")
-        click.echo(f"{w.id:>6}  {state}  {_yuan(w.amount_fen):>10}  {w.member_id}  {when} UTC")
+        when = w.requested_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        click.echo(f"{w.id:>6}  {state}  {_yuan(w.amount_fen):>10}  {w.member_id}  {when}")
 
 
 @rebate.command("pay")
@@ -74,6 +78,6 @@ def pay(ctx: click.Context, request_id: int, force: bool) -> None:
             code=1,
         )
     if done is None:
-        fail(f"没有编号 {request_id} 的待付提现申请（用 tuike rebate list 查看）", code=1)
+        fail(f"没有编号 {request_id} 的待付提现申请（用 tuike rebate list 查看）")
     note = f"（余额差 {_yuan(done.shortfall_fen)}）" if done.shortfall_fen else ""
     click.echo(f"已记为已付：编号 {done.id}，{_yuan(done.amount_fen)}，付给 {done.member_id}{note}")

@@ -19,6 +19,8 @@ from bot.store.models import MAX_ID
 _BIND = re.compile(r"^/?绑定(?:订单)?[\s:：]*([0-9][0-9\-]*)\s*$")
 _BALANCE = frozenset({"余额", "返利", "我的返利", "查余额"})
 _WITHDRAW = re.compile(r"^/?提现[\s:：]*(?:(\d{1,7})(?:\.(\d{1,2}))?\s*元?)?\s*$")
+_WITHDRAW_ANY = re.compile(r"^/?提现[\s:：]+\S")
+"""提现 and something after a separator that is no amount (「提现 -5」, 「提现 abc」): the usage."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +42,12 @@ class Withdraw:
     amount_fen: int | None
 
 
-RebateAsk = BindOrder | AskBalance | Withdraw
+@dataclass(frozen=True, slots=True)
+class WithdrawUsage:
+    """提现 with an amount that is not one (negative, zero, words, three decimals): the usage."""
+
+
+RebateAsk = BindOrder | AskBalance | Withdraw | WithdrawUsage
 
 
 def read_rebate_ask(text: str) -> RebateAsk | None:
@@ -54,7 +61,11 @@ def read_rebate_ask(text: str) -> RebateAsk | None:
         amount = None
         if withdraw[1]:
             amount = int(withdraw[1]) * 100 + int((withdraw[2] or "0").ljust(2, "0"))
+            if amount <= 0:
+                return WithdrawUsage()
         return Withdraw(amount)
+    if _WITHDRAW_ANY.match(text):
+        return WithdrawUsage()
     if text == "绑定":
         return BindOrder("")
     return None

@@ -25,7 +25,7 @@ from bot.store.requests import RequestRecorder
 from tests.leagues.hostile_text import HALF_EMOJI, NUL, spoiling
 from tuike_sandbox.server import SandboxServer
 
-LEAGUES = [plugin.name for plugin in registry.LEAGUES]
+LEAGUES = [plugin.name for plugin in registry.LEAGUES if plugin.searches]
 _ids = count(1)
 
 

@@ -184,12 +184,12 @@ def test_operators_list_and_pay_withdrawals(write_config: Callable[..., Path], t
     paid = run(cli, ["--config", str(config), "rebate", "pay", str(request_id)])
     assert paid.exit_code == 0 and "已记为已付" in paid.output
     again = run(cli, ["--config", str(config), "rebate", "pay", str(request_id)])
-    assert again.exit_code == 1
+    assert again.exit_code == 2  # not found: exit 2, as every command (README)
     assert "没有待处理" in run(cli, ["--config", str(config), "rebate", "list"]).output
     assert amount == 1_500
     for absurd in (str(2**31), "9" * 30):  # beyond any id: no such request, not a traceback
         typed = run(cli, ["--config", str(config), "rebate", "pay", absurd])
-        assert typed.exit_code == 1 and "没有编号" in typed.output, typed.output
+        assert typed.exit_code == 2 and "没有编号" in typed.output, typed.output
         report = run(cli, ["--config", str(config), "report", "--group", absurd])
         assert report.exit_code == 2 and "没有这个群" in report.output, report.output
 

@@ -163,6 +163,8 @@ async def test_with_rebates_off_the_page_says_so_and_still_shows_the_ledger(cons
     client = await console.logged_in()
     html = (await client.get("/rebates")).text
     assert "返利功能现在没有开启" in html
+    # what members hear, as the chat says it (tests/handlers/test_rebate_words.py)
+    assert "不会有回应" not in html and "会收到「返利没有开」" in html
     assert row_of(html, "wxid_bob")[1] == "¥4.00"
     assert "标记已付" in html
 

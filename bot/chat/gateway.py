@@ -55,6 +55,7 @@ from bot.chat.base import (
     MemberJoined,
     MessageHandler,
     MiniProgramCard,
+    NotInChat,
     Outgoing,
     ReplyPart,
     Text,
@@ -82,6 +83,7 @@ _ROOMS_CAPACITY = 2_000
 """Rooms whose info (members and all) is kept; the least recently used is read again when needed."""
 _LOGGED_OUT_WORDS = ("未登录", "离线", "不在线", "掉线", "已退出", "not login", "offline", "not online")
 _THROTTLED_WORDS = ("频繁", "限制", "too many", "too frequent", "rate limit")
+_NOT_MEMBER_WORDS = ("不在该群", "不在群", "不是群成员", "非群成员", "not in the chatroom", "not a member")
 _LEADING_AT = re.compile(r"^@[^\s\u2005]{1,32}[\u2005 ]")
 _QUOTED = re.compile(r'"([^"]{1,64})"')
 _SERVICE_ACCOUNTS = frozenset({"weixin", "fmessage", "filehelper", "newsapp", "medianote", "floatbottle"})
@@ -110,6 +112,17 @@ class GatewayError(ChatUnavailable):
         self.logged_out = any(word in lowered for word in _LOGGED_OUT_WORDS)
         self.throttled = ret == 429 or any(word in lowered for word in _THROTTLED_WORDS)
         self.unreachable = ret is None and status is None
+
+
+class GatewayNotInGroup(GatewayError, NotInChat):
+    """The gateway refused a send because the account is not in that group (「你不在该群聊中」)."""
+
+
+def _refusal(path: str, message: str, ret: int | None) -> GatewayError:
+    lowered = message.lower()
+    if any(word in lowered for word in _NOT_MEMBER_WORDS):
+        return GatewayNotInGroup(path, message, ret=ret)
+    return GatewayError(path, message, ret=ret)
 
 
 class GatewayClient:
@@ -172,7 +185,7 @@ class GatewayClient:
         ret = answer.get("ret")
         if ret != 200:
             message = str(answer.get("msg") or "refused")[:200]
-            raise GatewayError(path, message, ret=ret if isinstance(ret, int) else response.status_code)
+            raise _refusal(path, message, ret if isinstance(ret, int) else response.status_code)
         return answer.get("data")
 
     # -- the operations the bot uses ----------------------------------------------------------------

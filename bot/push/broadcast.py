@@ -42,6 +42,7 @@ from bot.leagues.ranking import RankBy, mix_leagues
 from bot.reasons import reason
 from bot.render.engine import Renderer
 from bot.render.filters import cut
+from bot.store.membership import not_refused
 from bot.store.models import Broadcast, BroadcastTarget, Group, PushLog
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,7 @@ def pending(engine: Engine, account: str | None, since: datetime) -> list[tuple[
             .order_by(col(Broadcast.id), col(Group.id))
         )
         if account is not None:
-            statement = statement.where(col(Group.account).in_([account, ""]))
+            statement = statement.where(col(Group.account).in_([account, ""]), not_refused(account))
         return [(b, g) for b, g in session.exec(statement).all()]
 
 

@@ -44,7 +44,7 @@ from bot.push.takeout import TakeoutPush
 from bot.reasons import reason
 from bot.render.engine import Renderer
 from bot.services.attribution import GroupSpots
-from bot.store import subscriptions
+from bot.store import membership, subscriptions
 from bot.store.models import Group, Subscription
 
 log = logging.getLogger(__name__)
@@ -265,6 +265,8 @@ class PushService:
         """The account as the job ids name it."""
         self._scheduled = False
         self._queued: set[tuple[int, str]] = set()
+        self._unadopted: set[int] = set()
+        """Groups from before accounts this account pushes to: a push that goes out adopts the group."""
         self._tick_lock = asyncio.Lock()
         self._marks: list[claims.Mark] = []
         self._flush: asyncio.Task[None] | None = None
@@ -447,6 +449,8 @@ class PushService:
                 assert group.id is not None
                 if (group_id is not None and group.id != group_id) or not self.serves(group):
                     continue
+                if not group.account and self.account:  # sending there shows this account is in it
+                    self._unadopted.add(group.id)
                 if at_time is not None and sub.at_time != at_time:
                     continue
                 slot_time = latest_slot(sub.at_time, now, self.zone)
@@ -625,12 +629,24 @@ class PushService:
         note = self.notes.pop(group_id, "")
 
         async def done(ok: bool, detail: str) -> None:
+            if ok and group_id in self._unadopted and self.account:
+                self._unadopted.discard(group_id)
+                await asyncio.to_thread(membership.adopt, self.engine, group_id, self.account)
             detail = "；".join(x for x in (detail, note) if x)
             self._marks.append(claims.Mark(group_id, slot, claims.SENT if ok else claims.FAILED, detail))
             if self.sender.shortest_gap >= MARK_WITH_NEXT_CLAIM_BELOW or not self._queued - {key}:
                 await self._write_marks()
 
-        future = self.sender.push(outgoing, start=start, done=done)
+        async def hand_over(detail: str) -> None:
+            """The account is not in the group: the slot goes to one that is (`bot.store.membership`)."""
+            if self.account is None:  # one account serves every group: nobody to hand it to
+                await done(False, detail)
+                return
+            account = self.account
+            await asyncio.to_thread(membership.hand_over, self.engine, account, group_id, slot, self.owner)
+            log.info("%s is not in group %s: %s left for an account that is", account, group_id, slot)
+
+        future = self.sender.push(outgoing, start=start, done=done, hand_over=hand_over)
         future.add_done_callback(lambda _f: self._settled(key))
         return future
 

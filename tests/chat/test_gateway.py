@@ -262,6 +262,24 @@ async def test_no_welcome_in_a_group_outside_the_allow_list_or_blocked(
     assert BOB_NAME in gateway.sent[0].content
 
 
+async def test_a_message_redelivered_after_a_restart_is_not_answered_again(
+    tmp_path: Path, gateway_base: str, gateway: FakeGateway, sandbox: SandboxServer
+) -> None:
+    """Issue 33 #12: the seen-set was in memory, so a gateway resending a message after the bot
+    restarted got it answered twice."""
+    config = write_config(tmp_path, gateway_base, sandbox)
+    asked = gateway.text("帮助", sender=ALICE, room=ROOM)
+    async with running_app(config):
+        assert (await gateway.deliver(asked)).status_code == 200
+        await gateway.wait_sent(1)
+    async with running_app(config) as again:
+        assert (await gateway.deliver(asked)).status_code == 200  # the gateway resends it
+        (answer,) = await ask(gateway, "我的ID")
+        assert again.channel is not None and again.channel.duplicates_dropped == 1  # type: ignore[attr-defined]
+    assert len(gateway.sent) == 2, "the redelivered message was not answered again"
+    assert answer is gateway.sent[1]
+
+
 async def test_an_owner_subscription_fires_its_slot_once(bot: App, gateway: FakeGateway) -> None:
     (answer,) = await ask(gateway, "订阅 每日好物 08:30", sender=OWNER)
     assert "08:30" in answer.content

@@ -1,20 +1,26 @@
 """Property tests of the chat channels' edges. In: whatever shape a poll answer has, the channel logs
 and skips what it cannot read, answers what it can, moves its cursor past the batch and goes on
 (issue 33 #13: `"msgs": 5`, `"item_list": 7` ended `tuike run`). Out: whatever sends it, a message
-to a group passes the router's gate (issue 33 #5: welcomes went round the allow-list and blocks)."""
+to a group passes the router's gate (issue 33 #5: welcomes went round the allow-list and blocks).
+Again: a message redelivered after any number of restarts is handled once (issue 33 #12)."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Engine
 
 from bot.chat.base import Incoming, Outgoing, Reply
 from bot.chat.gate import gate_sends
 from bot.chat.ilink import IlinkChannel
 from bot.handlers.router import BlockedRooms, GroupGate
+from bot.store import chat_state
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
@@ -132,3 +138,39 @@ def test_every_send_to_a_group_passes_the_gate_whatever_sends_it(
 
     asyncio.run(go())
     assert channel.sent == [chat_id for chat_id, asked in sends if may(chat_id, asked)]
+
+
+_accounts = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def seen_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    from bot.store import db
+
+    engine = db.make_engine(f"sqlite:///{tmp_path_factory.mktemp('seen') / 'seen.db'}")
+    db.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    deliveries=st.lists(st.tuples(st.text(min_size=1, max_size=140), st.booleans()), min_size=1, max_size=20),
+)
+def test_any_redelivery_across_restarts_is_answered_once(
+    seen_store: Engine, deliveries: list[tuple[str, bool]]
+) -> None:
+    """Issue 33 #12 as a kind: whatever ids a gateway sends (long, odd, repeated) and however often the
+    bot restarts between them (nothing kept in memory), each message is claimed exactly once."""
+    account = f"gateway:fuzz{next(_accounts)}"  # a fresh account each example: none saw these ids
+    claimed: list[str] = []
+    for message_id, restart in deliveries:
+        if restart:
+            chat_state.prune_seen(seen_store, account)  # what a fresh start does first
+        if chat_state.claim_message(seen_store, account, message_id):
+            claimed.append(message_id[:123])
+    assert sorted(claimed) == sorted({m[:123] for m, _ in deliveries})

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from bot.cli.context import Context, pause_gc
+from bot.cli.context import Context, entered_as_process, pause_gc
 from bot.cli.lazy import Lazy, LazyGroup
 
 COMMANDS = {
@@ -64,6 +64,11 @@ COMMANDS = {
     "web": Lazy(
         "bot.cli.web", "web", "Serve the operator web console alone (no chat channel), at [web] listen."
     ),
+    "takeout": Lazy(
+        "bot.cli.takeout",
+        "takeout",
+        "Today's takeout coupon links (饿了么, 美团) made for a group, as members get them for 外卖.",
+    ),
     "report": Lazy(
         "bot.cli.orders",
         "report",
@@ -94,4 +99,5 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     pause_gc()  # resumed once the command's module is imported, or by `run` once it is ready
+    entered_as_process()  # `run` may end the process as soon as the bot has stopped
     return cli.main(args=argv, prog_name="tuike")

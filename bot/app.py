@@ -32,6 +32,7 @@ from bot.compose import Composition, Notify, account_of, prepare_database
 from bot.config import LoadedConfig, Settings, sandbox_in_real_chat
 from bot.handlers.router import (
     BlockedRooms,
+    GroupGate,
     Router,
 )
 from bot.handlers.router import Deferred as _Serving
@@ -233,7 +234,7 @@ class App:
         """The given channel, or the configured ones; each gets its paced sender, started at once (the
         console answers while the rest is built)."""
         if self.channel is not None:
-            channels = [self.channel]
+            channels = [parts.gate_sends(self.channel)]
         else:
             try:
                 channels = [parts.channel(kind, greet=True) for kind in self.settings.chat.kinds]
@@ -264,9 +265,11 @@ class App:
             leagues=self.leagues,
             notify=lambda text: self._tell_operator_via(self.channels[0])(text),
         )
+        # one gate for what members write and for all the bot sends to groups (welcomes included)
+        parts.gate = GroupGate(self.settings.chat.allowed_groups, BlockedRooms(self._read_blocked))
         channels = self._open_channels(parts)
         serving = _Serving()
-        router = parts.router(serving, blocked=BlockedRooms(self._read_blocked))
+        router = parts.router(serving)
         runs: dict[asyncio.Task[None], ChatChannel] = {}
         signals: list[_SignalStop] = []
 

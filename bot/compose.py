@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from bot.chat import registry
 from bot.chat.base import ChatChannel, ChatUnavailable, JoinHook, MemberJoined, Outgoing, Reply
+from bot.chat.gate import gate_sends
 from bot.chat.plugin import ChannelContext
 from bot.config import Settings
 from bot.handlers.help import HelpHandler
@@ -31,6 +32,7 @@ from bot.handlers.router import (
     CatchErrors,
     DropDuplicates,
     GroupAllowList,
+    GroupGate,
     Handler,
     Router,
     ignore_self,
@@ -136,10 +138,12 @@ def build_router(
     limiter: RateLimiter | None = None,
     engine: Engine | None = None,
     blocked: BlockedRooms | None = None,
+    gate: GroupGate | None = None,
 ) -> Router:
-    """The groups the operator blocked are read by `blocked`, else from `engine` (neither: none is)."""
+    """The groups the operator blocked are read by `blocked`, else from `engine` (neither: none is);
+    `gate`: the process's one `GroupGate` (its sends pass it too), else one made here."""
     deals = settings.deals
-    if blocked is None and engine is not None:
+    if gate is None and blocked is None and engine is not None:
         from bot.store.groups import blocked_rooms
 
         blocked = BlockedRooms(partial(blocked_rooms, engine))
@@ -160,7 +164,7 @@ def build_router(
             CatchErrors(lambda: APOLOGY),
             ignore_self,
             DropDuplicates(),
-            GroupAllowList(settings.chat.allowed_groups, blocked),
+            GroupAllowList(gate or GroupGate(settings.chat.allowed_groups, blocked)),
             LimitRequests(
                 limiter,
                 renderer,
@@ -315,9 +319,30 @@ class Composition:
 
         return daily_source(self.settings, self.leagues, self.spots)
 
+    @cached_property
+    def gate(self) -> GroupGate:
+        """Which groups the bot may speak in (`[chat] allowed_groups`, the blocked ones): the router and
+        every channel's sends ask this one. `tuike run` sets its own (reading the blocked groups before
+        the engine is open); elsewhere they are read through the engine."""
+        blocked = None
+        if self.engine is not None:
+            from bot.store.groups import blocked_rooms
+
+            blocked = BlockedRooms(partial(blocked_rooms, self.engine))
+        return GroupGate(self.settings.chat.allowed_groups, blocked)
+
+    def gate_sends(self, channel: ChatChannel) -> ChatChannel:
+        """`channel` whose every send to a group passes `gate` first (the admin chat is the operator's
+        own and always passes): welcomes, notices and broadcasts as well as answers."""
+        admin = self.settings.bot.admin_chat
+        gate_sends(channel, self.gate.refuses, exempt={admin} if admin else ())
+        return channel
+
     def channel(self, kind: str | None = None, *, greet: bool = False) -> ChatChannel:
-        """The channel of `kind` (default: the first configured); `greet`: it may welcome new members."""
-        return build_channel(self.settings, self.renderer if greet else None, kind=kind, engine=self.engine)
+        """The channel of `kind` (default: the first configured); `greet`: it may welcome new members.
+        Its sends to groups pass the `gate`."""
+        built = build_channel(self.settings, self.renderer if greet else None, kind=kind, engine=self.engine)
+        return self.gate_sends(built)
 
     def sender(self, channel: ChatChannel) -> PacedSender:
         return build_sender(self.settings, channel)
@@ -329,7 +354,10 @@ class Composition:
             channel.on_join = paced_welcome(welcome_hook(self.renderer, self.settings.bot.name), sender)  # type: ignore[attr-defined]
 
     def router(self, *handlers: Handler, blocked: BlockedRooms | None = None) -> Router:
-        return build_router(self.settings, self.renderer, *handlers, engine=self.engine, blocked=blocked)
+        gate = None if blocked is not None else self.gate
+        return build_router(
+            self.settings, self.renderer, *handlers, engine=self.engine, blocked=blocked, gate=gate
+        )
 
     def push_service(
         self,

@@ -78,6 +78,8 @@ RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0)
 RECONNECT_DELAYS: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0)
 """Pauses between attempts to reach a gateway that is down at start or went away."""
 _SEEN_CAPACITY = 10_000
+_PRUNE_EVERY = 1000
+"""Store claims between two prunings of the handled messages the store remembers."""
 _ROOM_TTL = 600.0
 _ROOMS_CAPACITY = 2_000
 """Rooms whose info (members and all) is kept; the least recently used is read again when needed."""
@@ -372,6 +374,7 @@ class GatewayChannel:
         self._handler: MessageHandler | None = None
         self.inbox = Inbox(self._handle)
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._stored_claims = 0
         self._rooms: OrderedDict[str, _Room] = OrderedDict()
         self._ready = asyncio.Event()
         self._dropped = asyncio.Event()
@@ -659,6 +662,28 @@ class GatewayChannel:
             self._seen.popitem(last=False)
         return True
 
+    async def _claim_stored(self, new_id: str) -> bool:
+        """The in-memory claim forgets at a restart: a gateway resending then would get the message
+        answered twice. So a message is also claimed in the store (once per account, in any process),
+        and every `_PRUNE_EVERY` claims the remembered ones are pruned to a bounded few. A store that
+        cannot be reached does not stop the answer: answering twice beats not answering."""
+        if self.engine is None:
+            return True
+        try:
+            if self._stored_claims % _PRUNE_EVERY == 0:
+                await asyncio.to_thread(chat_state.prune_seen, self.engine, self.account)
+            self._stored_claims += 1
+            fresh = await asyncio.to_thread(chat_state.claim_message, self.engine, self.account, new_id)
+        except Exception as exc:
+            log.warning(
+                "message %s not claimed in the store (%s): handled anyway", new_id, type(exc).__name__
+            )
+            return True
+        if not fresh:
+            self.duplicates_dropped += 1
+            log.info("message %s was handled before the last start: dropped", new_id)
+        return fresh
+
     async def _dispatch(self, payload: dict[str, Any], handler: MessageHandler) -> None:
         kind = payload.get("TypeName")
         data = payload.get("Data")
@@ -682,6 +707,8 @@ class GatewayChannel:
             return  # the account's own message (sent by the bot, or by a person on the phone)
         if sender_box.startswith("gh_") or sender_box in _SERVICE_ACCOUNTS:
             return  # official accounts and WeChat's own service chats are nobody to answer
+        if not await self._claim_stored(new_id):
+            return
         is_group = sender_box.endswith("@chatroom")
         sender = sender_box
         if is_group:

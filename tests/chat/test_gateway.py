@@ -217,6 +217,69 @@ async def test_a_new_member_is_welcomed_through_the_paced_sender(
     assert BOB_NAME in welcome.content
 
 
+def block_room(tmp_path: Path, room: str, name: str) -> None:
+    """The operator blocked `room` in the web console (before this start)."""
+    from bot.store import db
+    from bot.store.groups import ensure_group, set_blocked
+
+    (tmp_path / "data").mkdir(exist_ok=True)
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'data' / 'tuike.db'}")
+    try:
+        db.upgrade(engine)
+        set_blocked(engine, ensure_group(engine, room, name, OWNER, f"gateway:{APP_ID}").id or 0, True)
+    finally:
+        engine.dispose()
+
+
+async def test_no_welcome_in_a_group_outside_the_allow_list_or_blocked(
+    tmp_path: Path,
+    gateway_base: str,
+    gateway: FakeGateway,
+    sandbox: SandboxServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 33 #5: the channel called the join hook itself, around the router's allow-list and blocks,
+    so both rooms got the welcome."""
+    caplog.set_level(logging.INFO, "bot.chat.gate")
+    outside, blocked = "11111111111@chatroom", "22222222222@chatroom"
+    gateway.add_room(outside, "别人的群", OWNER, {OWNER: OWNER_NAME})
+    gateway.add_room(blocked, "拉黑的群", OWNER, {OWNER: OWNER_NAME})
+    block_room(tmp_path, blocked, "拉黑的群")
+    config = write_config(tmp_path, gateway_base, sandbox, gateway_extra="welcome_on_join = true")
+    allow = f'kind = "gateway"\nallowed_groups = ["{ROOM}", "{blocked}"]'
+    config.write_text(config.read_text().replace('kind = "gateway"', allow, 1))
+    async with running_app(config):
+        await gateway.deliver(gateway.joined(outside, OWNER, BOB, BOB_NAME))
+        await gateway.deliver(gateway.joined(blocked, OWNER, BOB, BOB_NAME))
+        await gateway.deliver(gateway.joined(ROOM, OWNER, BOB, BOB_NAME))
+        await wait_until(
+            lambda: (
+                len(gateway.sent) >= 3 or (len(gateway.sent) >= 1 and caplog.text.count("not sent to") >= 2)
+            ),
+            within=15,
+        )
+    assert [s.to for s in gateway.sent] == [ROOM], "only the allowed, unblocked group is welcomed"
+    assert BOB_NAME in gateway.sent[0].content
+
+
+async def test_a_message_redelivered_after_a_restart_is_not_answered_again(
+    tmp_path: Path, gateway_base: str, gateway: FakeGateway, sandbox: SandboxServer
+) -> None:
+    """Issue 33 #12: the seen-set was in memory, so a gateway resending a message after the bot
+    restarted got it answered twice."""
+    config = write_config(tmp_path, gateway_base, sandbox)
+    asked = gateway.text("帮助", sender=ALICE, room=ROOM)
+    async with running_app(config):
+        assert (await gateway.deliver(asked)).status_code == 200
+        await gateway.wait_sent(1)
+    async with running_app(config) as again:
+        assert (await gateway.deliver(asked)).status_code == 200  # the gateway resends it
+        (answer,) = await ask(gateway, "我的ID")
+        assert again.channel is not None and again.channel.duplicates_dropped == 1  # type: ignore[attr-defined]
+    assert len(gateway.sent) == 2, "the redelivered message was not answered again"
+    assert answer is gateway.sent[1]
+
+
 async def test_an_owner_subscription_fires_its_slot_once(bot: App, gateway: FakeGateway) -> None:
     (answer,) = await ask(gateway, "订阅 每日好物 08:30", sender=OWNER)
     assert "08:30" in answer.content

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
+from zoneinfo import ZoneInfo
 
 from bot import malloc, redact
 from bot.chat import registry
@@ -109,11 +110,28 @@ class StartRefused(Exception):
     """The bot will not start with this setup; the text (one line) says why and what to change."""
 
 
+class ZonedFormatter(logging.Formatter):
+    """Log times in the configured zone with its offset (`2026-12-07 20:15:02,114+0800`): the console,
+    the CLI and the push ids all show that zone, so the log an operator reads beside them does too."""
+
+    def __init__(self, zone: str, fmt: str | None = None) -> None:
+        super().__init__(fmt)
+        self.zone = ZoneInfo(zone)
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        moment = datetime.fromtimestamp(record.created, self.zone)
+        if datefmt:
+            return moment.strftime(datefmt)
+        return f"{moment:%Y-%m-%d %H:%M:%S},{int(record.msecs):03d}{moment:%z}"
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 def setup_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.bot.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(ZonedFormatter(settings.bot.timezone, LOG_FORMAT))
+    logging.basicConfig(level=settings.bot.log_level, handlers=[handler])
     for noisy in ("httpx", "httpcore", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     redact.register(*redact.secret_values(settings))

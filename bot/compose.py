@@ -36,7 +36,7 @@ from bot.handlers.router import (
     ignore_self,
 )
 from bot.handlers.smalltalk import SmallTalkHandler
-from bot.leagues.registry import SHARER_LEAGUE
+from bot.leagues.registry import LEAGUES, SHARER_LEAGUE
 from bot.push.sender import PacedSender
 from bot.render import Renderer
 
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from bot.orders.sync import OrderSync
     from bot.push.service import JobBoard, PushService
     from bot.services.attribution import GroupSpots
+    from bot.services.takeout import TakeoutLinks
     from bot.store.requests import RequestRecorder
     from bot.web.services import WebServices
 
@@ -301,6 +302,14 @@ class Composition:
         return build_link_cache(self.settings, self.engine)
 
     @cached_property
+    def takeout(self) -> TakeoutLinks:
+        """Each group's takeout (外卖红包) links of the day, one league call per group per day: shared by
+        the 外卖 answer, the daily 外卖 push and `tuike takeout`."""
+        from bot.services.takeout import TakeoutLinks
+
+        return TakeoutLinks(self.leagues, self.spots.for_group, timezone=self.settings.bot.timezone)
+
+    @cached_property
     def _daily_source(self) -> tuple[League | None, Any]:
         from bot.push.service import daily_source
 
@@ -337,7 +346,7 @@ class Composition:
 
         daily_league, daily_spots = self._daily_source
         timing: dict[str, Any] = {"clock": clock} if clock is not None else {}
-        return PushService(
+        service = PushService(
             self.settings,
             cast("Engine", self.engine),
             self.leagues.get(SHARER_LEAGUE),
@@ -354,6 +363,11 @@ class Composition:
             jobs=jobs,
             **timing,
         )
+        if self.takeout.available:  # 订阅 外卖 HH:MM
+            from bot.push.takeout import TakeoutPush
+
+            service.takeout = TakeoutPush(service, self.takeout)
+        return service
 
     def dry_sender(self) -> PacedSender:
         """A sender that refuses to send: for composing (dry runs) and for listing jobs."""
@@ -398,7 +412,7 @@ class Composition:
         on_change: Callable[[], None],
         next_runs: Callable[[], dict[tuple[int, str], datetime]],
     ) -> list[Handler]:
-        """What owners and members ask beside deals: 订阅, 佣金, 绑定推客, and 返利 when it is on.
+        """What owners and members ask beside deals: 订阅, 佣金, 绑定推客, and 返利 (「返利没有开」 when off).
         `on_change` rebuilds the push jobs after a subscription changed; `next_runs` tells when they run."""
         from bot.handlers.money import MoneyHandler
         from bot.handlers.rebate import RebateHandler
@@ -438,12 +452,43 @@ class Composition:
                 deadline=settings.deals.answer_deadline_seconds,
             ),
         ]
-        if settings.rebate.enabled:
+        shops = {
+            p.name: self.leagues[p.name] for p in LEAGUES if p.section == "shops" and p.name in self.leagues
+        }
+        if shops:  # 店铺: the operator's own shops' highlights with the group's links
+            from bot.handlers.own_store import OwnStoreHandler
+
             handlers.append(
-                RebateHandler(
-                    engine=engine, share_percent=settings.rebate.share_percent, renderer=self.renderer
+                OwnStoreHandler(
+                    shops=shops,
+                    links=self.links,
+                    renderer=self.renderer,
+                    groups=self.spots,
+                    operators=settings.bot.operators,
+                    per_shop=settings.push.deals_per_push,
+                    deadline=settings.deals.answer_deadline_seconds,
                 )
             )
+        if self.takeout.available:
+            from bot.handlers.takeout import TakeoutHandler
+
+            handlers.append(
+                TakeoutHandler(
+                    links=self.takeout,
+                    groups=self.spots,
+                    renderer=self.renderer,
+                    deadline=settings.deals.answer_deadline_seconds,
+                )
+            )
+        # Rebates on or off, the rebate words get an answer (「返利没有开」 when off), never a product search
+        handlers.append(
+            RebateHandler(
+                engine=engine,
+                share_percent=settings.rebate.share_percent,
+                renderer=self.renderer,
+                enabled=settings.rebate.enabled,
+            )
+        )
         return handlers
 
     def order_sync(self, after: Callable[[object], Awaitable[None]] | None = None) -> OrderSync:

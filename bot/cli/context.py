@@ -49,11 +49,13 @@ class Context:
     def loaded(self) -> LoadedConfig:
         if self._loaded is None:
             from bot.config import ConfigError, load_config
+            from bot.redact import register, secret_values
 
             try:
                 self._loaded = load_config(self.config_path)
             except ConfigError as exc:
                 fail(f"配置错误 (config error): {exc}")
+            register(*secret_values(self._loaded.settings))  # masked in all the command prints
         return self._loaded
 
 

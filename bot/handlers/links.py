@@ -70,6 +70,9 @@ class ProductRef:
     not_product: str | None = None
     """Why this is not an alliance product, or None for a product: ``xianyu`` (a 闲鱼 second-hand listing:
     its share text rides on m.tb.cn like a Taobao one). Answer it with an explanation, never a lookup."""
+    title: str | None = None
+    """The product title the share text quotes (「…」 or 『…』 in the same paragraph), for a short link or
+    口令: when the league cannot read the code (expired, someone else's), the title is searched instead."""
 
 
 # --------------------------------------------------------------------------------------------- scanning
@@ -470,6 +473,7 @@ def find_product_refs(text: str, *, limit: int | None = MAX_INSPECT) -> list[Pro
     found = _in_context(text, found)
     if codes and links:
         found = _pair_codes(text, found)
+    title_at = _quoted_titles(text) if any(f.kind != "item" for f in found) else None
     out: list[ProductRef] = []
     seen: set[tuple[str, str, str]] = set()
     for f in sorted(found, key=lambda f: f.start):
@@ -484,8 +488,28 @@ def find_product_refs(text: str, *, limit: int | None = MAX_INSPECT) -> list[Pro
             seen |= keys
             continue
         seen |= keys
-        out.append(ProductRef(f.platform, f.kind, f.id, f.code, f.url, f.start, f.not_product))
+        title = title_at(f.start) if title_at is not None and f.kind != "item" else None
+        out.append(ProductRef(f.platform, f.kind, f.id, f.code, f.url, f.start, f.not_product, title))
     return out
+
+
+_QUOTED_TITLE = re.compile(r"「([^「」\n]{4,100})」|『([^『』\n]{4,100})』")
+
+
+def _quoted_titles(text: str) -> Callable[[int], str | None]:
+    """offset → the title quoted in the paragraph of that offset (the first one), or None."""
+    _paras, starts = _paragraphs(text)
+    by_para: dict[int, str] = {}
+    for m in _QUOTED_TITLE.finditer(text):
+        p = bisect_right(starts, m.start()) - 1
+        title = " ".join((m.group(1) or m.group(2)).split())
+        if p not in by_para and title and not _XIANYU.search(title):
+            by_para[p] = title
+
+    def at(pos: int) -> str | None:
+        return by_para.get(bisect_right(starts, pos) - 1)
+
+    return at
 
 
 def _url_key(url: str) -> str:

@@ -697,6 +697,12 @@ COMMANDS: list[tuple[str, bool, Command | None]] = [
     ("/help", False, Command("help", "")),
     ("菜单", False, Command("help", "")),
     ("订阅状态", False, Command("subscription_status", "")),
+    # 我的ID / 群ID need no @, like the owner commands (issue 30)
+    ("群ID", False, Command("chat_ids", "group")),
+    ("本群id？", False, Command("chat_ids", "group")),
+    ("我的ID", False, Command("chat_ids", "me")),
+    ("whoami", True, Command("chat_ids", "me")),
+    ("群ID是什么意思", False, None),
     ("订阅 每日好物 08:30 数码 零食", False, Command("subscribe", "每日好物 08:30 数码 零食")),
     ("订阅：直播", False, Command("subscribe", "直播")),
     ("订阅直播", False, Command("subscribe", "直播")),
@@ -710,7 +716,12 @@ COMMANDS: list[tuple[str, bool, Command | None]] = [
     ("退订了，太吵了", False, None),
     ("订阅 每日好物\n顺便问下今天有啥", False, None),
     ("今天天气不错，晚上一起吃火锅吗", False, None),
-    ("今天天气不错，晚上一起吃火锅吗", True, Command("search", "今天天气不错，晚上一起吃火锅吗")),
+    # a sentence or a question said to the bot is not a product title: the hint answers it (issue 30)
+    ("今天天气不错，晚上一起吃火锅吗", True, None),
+    ("今天天气怎么样", True, None),
+    ("今天天气怎么样？", True, None),
+    ("你们几点下班", True, None),
+    ("找 今天天气怎么样", True, Command("search", "今天天气怎么样")),
     ("找 https://item.jd.com/100012043978.html", False, None),
     # ---- everyday chat that starts like a request: ignored in a group
     ("搜狗输入法不好用", False, None),
@@ -776,7 +787,17 @@ COMMANDS: list[tuple[str, bool, Command | None]] = [
         Command("search", "小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色"),
     ),
     ("小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色", False, None),
-    ("找 小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色", False, None),
+    # an explicit search word in a group is a request even for a whole title (issue 30)
+    (
+        "找 小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色",
+        False,
+        Command("search", "小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色"),
+    ),
+    (
+        "找 Apple AirPods Pro 2 第二代 主动降噪 无线蓝牙耳机",
+        False,
+        Command("search", "Apple AirPods Pro 2 第二代 主动降噪 无线蓝牙耳机"),
+    ),
     (
         "小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色 有没有更便宜的同款推荐一下",
         True,
@@ -968,3 +989,22 @@ def test_cli_labels_a_xianyu_share() -> None:
     assert json.loads(line)["not_product"] == "xianyu"
     (readable,) = CliRunner().invoke(cli, ["parse", text]).stdout.splitlines()
     assert readable.endswith("（闲鱼二手，不是联盟商品）")
+
+
+def test_a_share_text_keeps_the_title_it_quotes_for_when_its_code_cannot_be_read() -> None:
+    """The title in 「…」 rides along with the short link or 口令 of its paragraph (issue 30), never
+    with a product page, and a 闲鱼 「我在闲鱼发布了…」 is no title."""
+    [ref] = find_product_refs(
+        "【淘宝】https://e.tb.cn/h.8bHMm3ebr9c2xTr?tk=0u02gqqp66J CZ356 「早春碎花雪纺连衣裙女夏新款」"
+    )
+    assert ref.title == "早春碎花雪纺连衣裙女夏新款"
+    [code] = find_product_refs("【淘宝】￥abcDEF12345￥ 「超级好用的 商品」")
+    assert code.title == "超级好用的 商品"
+    [jd] = find_product_refs(
+        "【京东】https://3.cn/-2Vv3ukm?jkl=@W0Yzw10kN4h@ MU5104 「初申针织女薄款内外搭外套」"
+    )
+    assert jd.title == "初申针织女薄款内外搭外套"
+    [item] = find_product_refs(f"{JD_ITEM} 「机械键盘 87键无线版」")
+    assert item.title is None
+    first, second = find_product_refs("￥abcDEF12345￥ 「第一个商品标题」\n\n￥XyZ98765432￥")
+    assert (first.title, second.title) == ("第一个商品标题", None)

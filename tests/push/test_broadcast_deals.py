@@ -168,7 +168,7 @@ async def test_a_product_no_longer_promoted_is_left_out_and_with_none_left_the_t
 
     [text] = chat.to("还能发的群@chatroom")
     assert good.title[:10] in text and gone.title[:10] not in text
-    assert text.startswith("☀️ 还能发的群")  # no intro written: the deals alone
+    assert text.startswith("🛒 还能发的群｜好物推荐")  # no intro written: a title and the deals
     assert sharers(sandbox, text) == {"wx_sharer_demo01"}
     assert chat.to("只有下架商品的群@chatroom") == []
     assert mixed.id is not None and only_gone.id is not None

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
-from bot import redact
+from bot import malloc, redact
 from bot.chat import registry
 from bot.chat.base import ChatChannel, ChatUnavailable, Incoming, ListsGroups, MessageHandler, Outgoing, Reply
 from bot.compose import Composition, Notify, account_of, prepare_database
@@ -183,6 +183,7 @@ class App:
 
     async def run(self) -> None:
         settings = self.settings
+        malloc.limit_arenas()  # before the worker threads start (bot/malloc.py says why)
         if self.loaded.is_example:
             log.info("no config.toml found: running on the embedded default (%s)", self.loaded.path.name)
         else:

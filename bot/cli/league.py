@@ -112,9 +112,9 @@ def search(ctx: click.Context, keyword: str, league_name: str | None, limit: int
             if league_name
             else [leagues[n] for n in settings.deals.leagues if n in leagues]
         )
-        query = SearchQuery(keyword=keyword, limit=max(limit * 2, 10), shown=limit)
-        results = await asyncio.gather(*(league.search(query) for league in chosen))
         rank_by = settings.deals.rank_by
+        query = SearchQuery(keyword=keyword, limit=max(limit * 2, 10), shown=limit, rank_by=rank_by)
+        results = await asyncio.gather(*(league.search(query) for league in chosen))
         if len(results) == 1:
             return rank_products(results[0], rank_by, keyword)[:limit]
         if settings.deals.own_store_first:  # as members see it: the own shops' best first

@@ -225,7 +225,12 @@ class DealFinder:
             return cached
         wanted = max(self.settings.results_per_search * 4, 10)
         products = await league.search(
-            SearchQuery(keyword=keyword, limit=wanted, shown=self.settings.results_per_search)
+            SearchQuery(
+                keyword=keyword,
+                limit=wanted,
+                shown=self.settings.results_per_search,
+                rank_by=self.settings.rank_by,
+            )
         )
         self.search_cache.put(league.name, keyword, products)
         return products

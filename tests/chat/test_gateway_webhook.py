@@ -266,3 +266,47 @@ def test_out_of_file_descriptors_is_logged_once_a_minute_with_a_count(
     assert "Too many open files" in lines[0] and "(1 time(s)" in lines[0]
     assert "(1000 time(s)" in lines[1]
     assert lines[2].startswith("something else went wrong")
+
+
+async def test_a_flooded_console_never_starves_the_webhook_nor_the_reverse(
+    gateway_base: str, gateway: FakeGateway
+) -> None:
+    """The webhook has its own server, with its own cap: half-open connections to the web console's
+    port use up the console's share of the process's file descriptors, never the webhook's."""
+    got: list[str] = []
+
+    async def record(message: Incoming) -> None:
+        got.append(message.text)
+
+    async def console_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    console = AsgiServer(
+        console_app, "127.0.0.1", 0, name="web-console", max_connections=8, header_seconds=60
+    )
+    console_port = await console.start()
+    channel = GatewayChannel(
+        base_url=gateway_base, token=TOKEN, app_id=APP_ID, listen_port=0, max_connections=8, header_seconds=60
+    )
+    held: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    try:
+        async with serving(channel, record):
+            assert channel._server is not None
+            webhook = channel._server.guard
+            held += [await _half_open(console_port, "/login") for _ in range(40)]
+            await wait_until(lambda: console.guard.evicted >= 40 - 8)
+            assert len(console.guard.open) <= 8 and not webhook.open, "the flood stays on the console's port"
+            assert (await gateway.deliver(gateway.text("帮助", sender=ALICE, room=ROOM))).status_code == 200
+            await wait_until(lambda: got == ["帮助"])
+
+            held += [await _half_open(channel.listen_port, "/gateway/callback") for _ in range(40)]
+            await wait_until(lambda: webhook.evicted >= 40 - 8)
+            reader, writer = await asyncio.open_connection("127.0.0.1", console_port)
+            writer.write(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert (await asyncio.wait_for(reader.readline(), 30)).startswith(b"HTTP/1.1 200")
+            writer.close()
+    finally:
+        for _reader, writer in held:
+            writer.close()
+        await console.stop()

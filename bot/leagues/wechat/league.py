@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from bot.leagues.answers import StoredAnswers
 from bot.leagues.base import (
@@ -33,6 +33,7 @@ from bot.leagues.base import (
     Spot,
     ratio_of,
 )
+from bot.leagues.ranking import RankBy, rank_products
 from bot.leagues.relevance import title_key
 from bot.leagues.ttlcache import TtlCache
 from bot.leagues.wechat.client import ChannelsClient, Json
@@ -60,23 +61,27 @@ TITLE_LIFETIME = 86400.0
 product's detail keeps its own lifetime and the title is checked again on every use."""
 
 
-SHOWN_SPARE = 2
+SHOWN_SPARE = 1
 """Products looked at in detail beyond those shown, when the caller says how many it shows. The best
 three of the first five were those of the first six on 772 of 774 sandbox keywords and titles, and
 those of the first twelve on 413 of 418 keywords (six: 414); each product dropped saves a detail
-call and its coupons'."""
+call and its coupons'. With the caller's ranking (`SearchQuery.rank_by`) the spare's coupons are not
+fetched either (`ChannelsLeague._shown_completed`): four candidates so ranked gave the same best
+three, in the same order, as five with every coupon fetched on 149 of 149 sandbox keywords (the most
+common words of the catalogue's titles), at one detail and its coupons fewer per search."""
 
 
 def candidates(query: SearchQuery) -> int:
     """How many products a search fetches in detail. Callers ask for two to four times what they
     show, to rank; a keyword search takes half that, at least `KEYWORD_CANDIDATES`, and when the
-    caller says how many it shows, no more than that plus `SHOWN_SPARE` (at least five). A
-    category's featured products (the daily push, which skips recent ones) get all they ask for."""
+    caller says how many it shows, no more than that plus `SHOWN_SPARE` (one product shown: two
+    looked at, not five). A category's featured products (the daily push, which skips recent ones)
+    get all they ask for."""
     if not query.keyword:
         return query.limit
     wanted = min(query.limit, max(KEYWORD_CANDIDATES, query.limit // 2))
     if query.shown:
-        wanted = min(wanted, max(query.shown + SHOWN_SPARE, 5))
+        wanted = min(wanted, query.shown + SHOWN_SPARE)
     return wanted
 
 
@@ -213,6 +218,8 @@ class ChannelsLeague(OrganisationCalls):
                 next_key = str(data.get("next_key") or "")
                 if not page or not next_key or data.get("has_more") is False:
                     break
+            if query.shown and query.rank_by and len(ids) > query.shown:
+                return await self._shown_completed(ids, query)
             products = await asyncio.gather(*(self._detail_or_none(pid, shop) for shop, pid in ids))
             return [p for p in products if p is not None]
 
@@ -224,8 +231,53 @@ class ChannelsLeague(OrganisationCalls):
             query.max_price_fen,
             query.limit,
             query.shown,
+            query.rank_by,
         )
         return await self._degradable(key, self._searches, fetch)
+
+    async def _shown_completed(self, ids: list[tuple[str, str]], query: SearchQuery) -> list[Product]:
+        """Every candidate's detail (a call each), ranked as the caller will rank them, and the coupons
+        (a call each) fetched only for the `shown` that rank first on their details: the best first,
+        complete; the rest after them without coupons. A coupon only lowers a price, so completing
+        the first ones keeps them first; a spare's own coupon is what this ranking does not see."""
+        read = await asyncio.gather(*(self._uncompleted(pid, shop) for shop, pid in ids))
+        data = {id(product): raw for product, raw in (r for r in read if r is not None)}
+        ranked = rank_products(
+            [r[0] for r in read if r is not None], cast(RankBy, query.rank_by), query.keyword
+        )
+        first = await asyncio.gather(*(self._completed(p, data[id(p)]) for p in ranked[: query.shown]))
+        return [*first, *ranked[query.shown :]]
+
+    async def _uncompleted(self, product_id: str, shop_id: str) -> tuple[Product, Json | None] | None:
+        """The product as its detail says, without its coupons' details, and the detail; the full
+        product (and no detail) when it is known already; None when it is not on offer."""
+        known = self._details.get(("product", product_id))
+        if known is not None:
+            return known, None
+
+        async def ask() -> Json:
+            async with self._gate:
+                return await self.client.product_detail(shop_id, product_id)
+
+        try:
+            data = await self._kept("product", product_id, PRODUCT_LIFETIME, ask, _title_entry)
+            product = await self._to_product(data, coupons=False)
+        except ProductNotFound:
+            return None
+        self._shops.put(product_id, product.shop_id)
+        return product, data
+
+    async def _completed(self, product: Product, data: Json | None) -> Product:
+        """`product` with its coupons, from the detail already read (no second detail call)."""
+        if data is None:
+            return product
+
+        async def fetch() -> Product:
+            full = await self._to_product(data)
+            self._titles.put(title_key(full.title), (full.product_id, full.shop_id))
+            return full
+
+        return await self._degradable(("product", product.product_id), self._details, fetch)
 
     async def _detail_or_none(self, product_id: str, shop_id: str) -> Product | None:
         try:
@@ -275,7 +327,8 @@ class ChannelsLeague(OrganisationCalls):
         """Links this league issued are resolved by the caller's link cache; others are unknown here."""
         raise ProductNotFound(f"cannot resolve {url} without the product id")
 
-    async def _to_product(self, data: Json) -> Product:
+    async def _to_product(self, data: Json, *, coupons: bool = True) -> Product:
+        """`coupons`: with its coupons' details (a call each, `_coupon`); without, none listed."""
         raw = data.get("product") or {}
         info = raw.get("product_info") or {}
         skus = info.get("skus") or []
@@ -296,7 +349,7 @@ class ChannelsLeague(OrganisationCalls):
             for key in ("publish_coupons", "public_coupons", "cooperative_coupons")
             for c in data.get(key) or []
         ]
-        coupons = await asyncio.gather(*(self._coupon(cid, price) for cid in coupon_ids))
+        found = await asyncio.gather(*(self._coupon(cid, price) for cid in coupon_ids)) if coupons else []
         cats = info.get("cats_v2") or info.get("cats") or []
         return Product(
             platform="channels",
@@ -309,7 +362,7 @@ class ChannelsLeague(OrganisationCalls):
             sales=int(raw.get("monthly_sales", 0) or 0),
             category=str(cats[0].get("cat_id", "")) if cats else "",
             commission=Commission(ratio_ppm=int(ratio), amount_fen=ratio_of(price, int(ratio))),
-            coupons=tuple(c for c in coupons if c is not None),
+            coupons=tuple(c for c in found if c is not None),
             promotion_param=str(raw.get("product_promotion_link", "")),
         )
 

@@ -102,3 +102,22 @@ def test_orders_sync_says_plainly_when_it_runs_against_a_fresh_sandbox(
     result = CliRunner().invoke(cli, ["--config", str(config), "orders", "sync"])
     assert result.exit_code == 0, result.output
     assert "全新的沙盒" in result.output and "取到 0 条是正常的" in result.output
+
+
+async def test_a_link_made_by_the_league_says_so_and_a_cached_one_does_not(engine: object) -> None:
+    """What the embedded default hooks its sync to: a new link (the sandbox will place an order for
+    it), not one read from the cache."""
+    from bot.leagues.base import PromotionLink, Spot
+    from bot.leagues.linkcache import LinkCache
+
+    links = LinkCache(engine)  # type: ignore[arg-type]
+    made: list[str] = []
+    links.on_created = lambda: made.append("new")
+    spot = Spot("jd", pid="1_2_3", tag="g1")
+
+    async def create() -> PromotionLink:
+        return PromotionLink(product_id="1001", spot=spot, http_short_link="https://u.jd.com/Ab3dEf7")
+
+    await links.get_or_create("jd", "1001", spot, create)
+    await links.get_or_create("jd", "1001", spot, create)
+    assert made == ["new"]

@@ -12,15 +12,18 @@ pushes and order sync are imported in a worker thread and built by `App._build`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import signal
+import threading
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
+from zoneinfo import ZoneInfo
 
 from bot import redact
 from bot.chat import registry
@@ -71,6 +74,37 @@ def _import_serving_modules() -> None:
         importlib.import_module(name)
 
 
+T = TypeVar("T")
+
+
+async def in_daemon_thread(work: Callable[[], T], name: str) -> T:
+    """`work()` in a daemon thread. Unlike `asyncio.to_thread` (the default executor, whose threads the
+    interpreter waits for at exit), a bot that stops while the thread still imports or opens the
+    store exits at once: the start-up work beyond 帮助 must never keep `printf '帮助\\n' | tuike run`
+    alive after its answer."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        try:
+            result, error = work(), None
+        except BaseException as exc:  # handed to the awaiting task, as to_thread does
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return await done
+
+
 log = logging.getLogger(__name__)
 
 
@@ -78,11 +112,28 @@ class StartRefused(Exception):
     """The bot will not start with this setup; the text (one line) says why and what to change."""
 
 
+class ZonedFormatter(logging.Formatter):
+    """Log times in the configured zone with its offset (`2026-12-07 20:15:02,114+0800`): the console,
+    the CLI and the push ids all show that zone, so the log an operator reads beside them does too."""
+
+    def __init__(self, zone: str, fmt: str | None = None) -> None:
+        super().__init__(fmt)
+        self.zone = ZoneInfo(zone)
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        moment = datetime.fromtimestamp(record.created, self.zone)
+        if datefmt:
+            return moment.strftime(datefmt)
+        return f"{moment:%Y-%m-%d %H:%M:%S},{int(record.msecs):03d}{moment:%z}"
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 def setup_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.bot.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(ZonedFormatter(settings.bot.timezone, LOG_FORMAT))
+    logging.basicConfig(level=settings.bot.log_level, handlers=[handler])
     for noisy in ("httpx", "httpcore", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     redact.register(*redact.secret_values(settings))
@@ -234,13 +285,36 @@ class App:
         if not any(registry.capabilities_of(channel).needs_store for channel in channels):
             start_channels()
         try:
-            await self._build(stack, parts, serving, channels)
-            if not runs:
-                start_channels()
-            self._discover_groups(stack, channels)
+            if await self._built_unless_ended(stack, parts, serving, channels, runs):
+                if not runs:
+                    start_channels()
+                self._discover_groups(stack, channels)
             await self._wait(runs, several=len(channels) > 1)
         finally:
             await self._wind_down(runs, signals)
+
+    async def _built_unless_ended(
+        self,
+        stack: AsyncExitStack,
+        parts: Composition,
+        serving: _Serving,
+        channels: list[ChatChannel],
+        runs: dict[asyncio.Task[None], ChatChannel],
+    ) -> bool:
+        """`_build`, unless a channel already answering (the console) ends first — its input closed
+        after 帮助 — then the build is given up and False returned: the bot stops at once instead of
+        finishing what nobody will use."""
+        build = asyncio.create_task(self._build(stack, parts, serving, channels), name="app-build")
+        if runs:
+            await asyncio.wait({build, *runs}, return_when=asyncio.FIRST_COMPLETED)
+            if not build.done():
+                log.info("channel ended while starting: the rest is not built")
+                build.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await build
+                return False
+        await build
+        return True
 
     async def _wind_down(
         self, runs: dict[asyncio.Task[None], ChatChannel], signals: list[_SignalStop]
@@ -271,9 +345,10 @@ class App:
     ) -> None:
         """Everything beyond 帮助: the leagues, deals, subscriptions, pushes, order sync, the web console."""
         settings = self.settings
-        await asyncio.to_thread(_import_serving_modules)  # off the loop, and off the console's first answer
-        if self.engine is None:
-            self.engine = await asyncio.to_thread(prepare_database, settings)
+        # off the loop, and off the console's first answer; in daemon threads, so an early stop need not wait
+        await in_daemon_thread(_import_serving_modules, "import-serving-modules")
+        if self.engine is None:  # the store is at the newest schema (`peek.at_head`): only opened here
+            self.engine = await in_daemon_thread(lambda: prepare_database(settings), "open-store")
         parts.engine = self.engine
         from bot.jobs import Jobs, plan
         from bot.leagues.capabilities import TellsOperator
@@ -387,7 +462,7 @@ class App:
         """The operator console beside the channels; a taken port costs the console, not the bot.
         Imported in a thread: Starlette and the console's pages stay off the start-up path."""
         try:
-            server = await asyncio.to_thread(importlib.import_module, "bot.web.server")
+            server = await in_daemon_thread(lambda: importlib.import_module("bot.web.server"), "import-web")
             assert self.parts is not None
             services = self.parts.web_services(pushes=self.pushes, orders=self.orders)
             try:

@@ -36,6 +36,7 @@ from bot.handlers.router import (
     ignore_self,
 )
 from bot.handlers.smalltalk import SmallTalkHandler
+from bot.leagues.registry import LEAGUES, SHARER_LEAGUE
 from bot.push.sender import PacedSender
 from bot.render import Renderer
 
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from bot.orders.sync import OrderSync
     from bot.push.service import JobBoard, PushService
     from bot.services.attribution import GroupSpots
+    from bot.services.takeout import TakeoutLinks
     from bot.store.requests import RequestRecorder
     from bot.web.services import WebServices
 
@@ -237,6 +239,7 @@ def build_channel(
         log_level=settings.bot.log_level,
         engine=engine,
         welcome=welcome_hook(renderer, settings.bot.name) if renderer is not None else None,
+        may_be_request=may_be_request,  # the router's own test (`build_router`), so both drop the same
     )
     return registry.plugin(kind).build(settings.chat.of(kind), context)
 
@@ -299,6 +302,14 @@ class Composition:
         return build_link_cache(self.settings, self.engine)
 
     @cached_property
+    def takeout(self) -> TakeoutLinks:
+        """Each group's takeout (外卖红包) links of the day, one league call per group per day: shared by
+        the 外卖 answer, the daily 外卖 push and `tuike takeout`."""
+        from bot.services.takeout import TakeoutLinks
+
+        return TakeoutLinks(self.leagues, self.spots.for_group, timezone=self.settings.bot.timezone)
+
+    @cached_property
     def _daily_source(self) -> tuple[League | None, Any]:
         from bot.push.service import daily_source
 
@@ -335,10 +346,10 @@ class Composition:
 
         daily_league, daily_spots = self._daily_source
         timing: dict[str, Any] = {"clock": clock} if clock is not None else {}
-        return PushService(
+        service = PushService(
             self.settings,
             cast("Engine", self.engine),
-            self.leagues.get("channels"),
+            self.leagues.get(SHARER_LEAGUE),
             self.renderer,
             sender,
             self.links,
@@ -352,6 +363,11 @@ class Composition:
             jobs=jobs,
             **timing,
         )
+        if self.takeout.available:  # 订阅 外卖 HH:MM
+            from bot.push.takeout import TakeoutPush
+
+            service.takeout = TakeoutPush(service, self.takeout)
+        return service
 
     def dry_sender(self) -> PacedSender:
         """A sender that refuses to send: for composing (dry runs) and for listing jobs."""
@@ -363,7 +379,7 @@ class Composition:
         if not self.leagues:
             return None
         daily_league, _spots = self._daily_source
-        if self.leagues.get("channels") is None and daily_league is None:
+        if self.leagues.get(SHARER_LEAGUE) is None and daily_league is None:
             return None
         return self.push_service(self.dry_sender(), clock=clock)
 
@@ -404,7 +420,7 @@ class Composition:
         from bot.handlers.sharer import SharerHandler
         from bot.handlers.subscribe import SubscribeHandler
 
-        settings, engine, league = self.settings, cast("Engine", self.engine), self.leagues.get("channels")
+        settings, engine, league = self.settings, cast("Engine", self.engine), self.leagues.get(SHARER_LEAGUE)
         handlers: list[Handler] = [
             SubscribeHandler(
                 engine=engine,
@@ -439,7 +455,35 @@ class Composition:
                 deadline=settings.deals.answer_deadline_seconds,
             ),
         ]
-        # off, the rebate words still get an answer (「返利没有开」), never a product search
+        shops = {
+            p.name: self.leagues[p.name] for p in LEAGUES if p.section == "shops" and p.name in self.leagues
+        }
+        if shops:  # 店铺: the operator's own shops' highlights with the group's links
+            from bot.handlers.own_store import OwnStoreHandler
+
+            handlers.append(
+                OwnStoreHandler(
+                    shops=shops,
+                    links=self.links,
+                    renderer=self.renderer,
+                    groups=self.spots,
+                    operators=settings.bot.operators,
+                    per_shop=settings.push.deals_per_push,
+                    deadline=settings.deals.answer_deadline_seconds,
+                )
+            )
+        if self.takeout.available:
+            from bot.handlers.takeout import TakeoutHandler
+
+            handlers.append(
+                TakeoutHandler(
+                    links=self.takeout,
+                    groups=self.spots,
+                    renderer=self.renderer,
+                    deadline=settings.deals.answer_deadline_seconds,
+                )
+            )
+        # Rebates on or off, the rebate words get an answer (「返利没有开」 when off), never a product search
         handlers.append(
             RebateHandler(
                 engine=engine,

@@ -186,9 +186,13 @@ class _Context:
 
 
 def message_text(message: dict[str, Any]) -> str:
-    """The text of an iLink message (its text items joined); '' when it carries none."""
+    """The text of an iLink message (its text items joined); '' when it carries none — also when its
+    `item_list` is not a list (a server once sent `"item_list": 7`)."""
+    items = message.get("item_list")
+    if not isinstance(items, list):
+        return ""
     parts = []
-    for item in message.get("item_list") or []:
+    for item in items:
         if isinstance(item, dict) and item.get("type") == _TEXT_ITEM:
             text_item = item.get("text_item") or {}
             if isinstance(text_item, dict) and text_item.get("text"):
@@ -346,13 +350,34 @@ class IlinkChannel:
             self.poll_seconds = hold / 1000
         return answer
 
-    async def _handle_batch(self, answer: dict[str, Any], handler: MessageHandler) -> None:
+    def _batch(self, answer: dict[str, Any]) -> list[Incoming]:
+        """The members' messages of a poll answer. Never raises: a malformed batch (`"msgs": 5`) or
+        message is logged and skipped, so the cursor still moves past it and the channel goes on — a
+        batch that raised would stop the bot, and come again after every restart."""
+        messages = answer.get("msgs")
+        if messages is None:
+            return []
+        if not isinstance(messages, list):
+            log.warning(
+                "iLink poll answer malformed (msgs is %s, not a list): batch skipped", type(messages).__name__
+            )
+            return []
         incoming: list[Incoming] = []
-        for message in answer.get("msgs") or []:
-            if isinstance(message, dict):
+        for message in messages:
+            if not isinstance(message, dict):
+                log.warning("iLink message malformed (%s, not an object): skipped", type(message).__name__)
+                continue
+            try:
                 found = self._incoming(message)
-                if found is not None:
-                    incoming.append(found)
+            except Exception as exc:  # a shape nobody foresaw: this message only, never the batch
+                log.warning("iLink message malformed (%s: %s): skipped", type(exc).__name__, exc)
+                continue
+            if found is not None:
+                incoming.append(found)
+        return incoming
+
+    async def _handle_batch(self, answer: dict[str, Any], handler: MessageHandler) -> None:
+        incoming = self._batch(answer)
         results = await asyncio.gather(*(handler(m) for m in incoming), return_exceptions=True)
         failed = 0
         for message, result in zip(incoming, results, strict=True):
@@ -364,7 +389,11 @@ class IlinkChannel:
             # start gets the batch again rather than losing what members wrote
             log.warning("stopping: %d message(s) of this batch come again after the next start", failed)
             return
-        cursor = str(answer.get("get_updates_buf") or "")
+        cursor = answer.get("get_updates_buf")
+        if not isinstance(cursor, str):
+            if cursor is not None:
+                log.warning("iLink poll answer malformed (cursor is %s): cursor kept", type(cursor).__name__)
+            return
         if cursor and cursor != self._cursor:
             self._cursor = cursor
             await self._put(CURSOR_KEY, cursor)  # only now: every message of the batch was handled
@@ -389,9 +418,15 @@ class IlinkChannel:
             self._forget_old_contexts()
         text = message_text(message)
         if not text.strip():
-            log.debug(
-                "iLink message %s has no text (item types %s): ignored", message_id, message.get("item_list")
-            )
+            items = message.get("item_list")
+            if isinstance(items, list):
+                log.debug("iLink message %s has no text (items %s): ignored", message_id, items)
+            else:
+                log.warning(
+                    "iLink message %s malformed (item_list is %s, not a list): skipped",
+                    message_id,
+                    type(items).__name__,
+                )
             return None
         return Incoming(
             message_id=message_id,

@@ -21,11 +21,13 @@ CommandKind = Literal[
     "unsubscribe",
     "subscription_status",
     "commission",
+    "own_store",
     "sharer_bind",
     "sharer_status",
     "sharer_unbind",
     "thanks",
     "ack",
+    "takeout",
     "chat_ids",
 ]
 
@@ -100,7 +102,11 @@ _STATUS_WORDS = frozenset({"订阅状态", "查看订阅", "我的订阅", "订�
 _SUBSCRIBE_WORDS = ("订阅",)
 _MONEY_WORDS = frozenset({"佣金", "收益", "订单"})
 """The owner asks what the group earned: the whole message is the word (“订单到了吗” is chat)."""
+_STORE_WORDS = frozenset({"店铺", "店铺好物", "自营好物"})
+"""The owner asks for the operator's own shop's highlights with this group's links (the whole message)."""
 _UNSUBSCRIBE_WORDS = ("取消订阅", "退订")
+_TAKEOUT_WORDS = frozenset({"外卖", "外卖红包", "饿了么", "美团", "饿了么红包", "美团红包"})
+"""A member asks for today's takeout coupon links (bot.handlers.takeout): the whole message is the word."""
 _SHARER_BIND = "绑定推客"
 _SHARER_WORDS: dict[str, CommandKind] = {"推客状态": "sharer_status", "解绑推客": "sharer_unbind"}
 """The owner's 推客 commands (bot.handlers.sharer): 「绑定推客 <appid>」, and these as the whole message."""
@@ -212,8 +218,10 @@ COMMAND_HEAD = re.compile(
                 *_SUBSCRIBE_WORDS,
                 *_UNSUBSCRIBE_WORDS,
                 *_MONEY_WORDS,
+                *_STORE_WORDS,
                 _SHARER_BIND,
                 *_SHARER_WORDS,
+                *_TAKEOUT_WORDS,
             },
             key=len,
             reverse=True,
@@ -230,8 +238,10 @@ COMMAND_FIRST = frozenset(
         *_SUBSCRIBE_WORDS,
         *_UNSUBSCRIBE_WORDS,
         *_MONEY_WORDS,
+        *_STORE_WORDS,
         _SHARER_BIND,
         *_SHARER_WORDS,
+        *_TAKEOUT_WORDS,
         *("我的ID", "群ID", "本群ID", "my id", "whoami", "group id"),
     )
     for c in (w[0], w[0].upper())
@@ -384,6 +394,10 @@ def parse_command(text: str, *, mentioned: bool) -> Command | None:
         return Command("subscription_status", "")
     if bare in _MONEY_WORDS:
         return Command("commission", "")
+    if bare in _STORE_WORDS:
+        return Command("own_store", "")
+    if bare in _TAKEOUT_WORDS:
+        return Command("takeout", "")
     if bare in _SHARER_WORDS:
         return Command(_SHARER_WORDS[bare], "")
     if s.startswith(_SHARER_BIND):

@@ -17,7 +17,7 @@ from bot.handlers.request import Request
 from bot.handlers.router import Next
 from bot.render.engine import Renderer
 
-OWNER_COMMANDS = frozenset({"subscribe", "unsubscribe", "subscription_status", "commission"})
+OWNER_COMMANDS = frozenset({"subscribe", "unsubscribe", "subscription_status", "commission", "own_store"})
 """What the group's owner (or an operator) does to run the group (with `群ID`): said by them, not counted."""
 
 

@@ -35,6 +35,7 @@ from bot.handlers.owners import owner_refusal
 from bot.handlers.request import Request, RequestKind, as_request
 from bot.leagues.base import LeagueConfigError, LeagueError, QuotaExhausted, SharerStatus
 from bot.leagues.budget import budget
+from bot.leagues.registry import SHARER_LEAGUE
 from bot.render.engine import Renderer
 from bot.services.attribution import GroupSpots
 from bot.services.deals import HARD_STOP_MARGIN
@@ -93,7 +94,7 @@ class SharerHandler:
     @property
     def default_sharer(self) -> str:
         """The operator's default sharer (what unbound groups' links carry)."""
-        spot = self.groups.defaults.get("channels")
+        spot = self.groups.defaults.get(SHARER_LEAGUE)
         return spot.sharer_appid if spot is not None else ""
 
     takes: frozenset[RequestKind] = frozenset({"sharer_bind", "sharer_status", "sharer_unbind"})

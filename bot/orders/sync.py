@@ -16,14 +16,16 @@ lookback), by order id, and stores what changed the same way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -32,6 +34,7 @@ from bot.leagues.registry import LEAGUES
 from bot.services.attribution import Attributor
 from bot.store import orders as store
 from bot.store import rebate as rebate_ledger
+from bot.store.order_window import Stored
 
 log = logging.getLogger(__name__)
 
@@ -130,13 +133,15 @@ class OrderSync:
         result = LeagueSync(name, start=start, cursor=cursor)
         window = self.windows.get(name, DEFAULT_WINDOW)
         attributor = Attributor(self.engine)
+        spans = _windows(start, now, window)
+        fetching = _Prefetch(self._fetch, league)
         try:
             async with asyncio.timeout(self.budget):
-                while start < now:
-                    end = min(start + window, now)
-                    orders = await self._fetch(league, start, end)
-                    rows = await asyncio.to_thread(_attribute, attributor, name, orders)
-                    stored = await asyncio.to_thread(store.store_window, self.engine, name, rows, end)
+                fetching.ask(spans[:1])
+                for number, (start, end) in enumerate(spans):
+                    orders = await fetching.take()
+                    fetching.ask(spans[number + 1 : number + 2])  # read on while this one is stored
+                    stored = await asyncio.to_thread(_store, self.engine, attributor, name, orders, end)
                     result.fetched += len(orders)
                     result.new += stored.new
                     result.changed += stored.changed
@@ -152,6 +157,8 @@ class OrderSync:
         except (LeagueError, TimeoutError, OSError) as exc:
             result.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             log.warning("orders %s: stopped at %s: %s", name, result.cursor, result.error)
+        finally:
+            await fetching.cancel()
         return result
 
     async def _refresh(
@@ -185,6 +192,55 @@ class OrderSync:
 
 def _attribute(attributor: Attributor, league: str, orders: list[Order]) -> list[tuple[Order, int | None]]:
     return [(order, attributor.group_of(league, order)) for order in orders]
+
+
+def _store(
+    engine: Engine, attributor: Attributor, league: str, orders: list[Order], cursor: datetime
+) -> Stored:
+    """Attribute a window's orders and store them (one trip off the event loop for both)."""
+    return store.store_window(engine, league, _attribute(attributor, league, orders), cursor)
+
+
+def _windows(start: datetime, now: datetime, window: timedelta) -> list[tuple[datetime, datetime]]:
+    """[start, now) cut into windows no longer than `window`."""
+    spans = []
+    while start < now:
+        end = min(start + window, now)
+        spans.append((start, end))
+        start = end
+    return spans
+
+
+class _Prefetch:
+    """The next window's orders read from the league while the current one is stored: a first sync
+    reads hundreds of windows, and the league's answer and the store's transaction need not wait for
+    each other. At most one read runs ahead; a failed read surfaces when its window's turn comes, so
+    the windows before it are stored as before."""
+
+    def __init__(
+        self, fetch: Callable[[League, datetime, datetime], Coroutine[Any, Any, list[Order]]], league: League
+    ) -> None:
+        self.fetch = fetch
+        self.league = league
+        self.task: asyncio.Task[list[Order]] | None = None
+
+    def ask(self, spans: list[tuple[datetime, datetime]]) -> None:
+        if spans:
+            start, end = spans[0]
+            self.task = asyncio.get_running_loop().create_task(self.fetch(self.league, start, end))
+
+    async def take(self) -> list[Order]:
+        assert self.task is not None
+        task, self.task = self.task, None
+        return await task
+
+    async def cancel(self) -> None:
+        """Drop a read still ahead (the sync stopped: an error, the budget, a cancel)."""
+        task, self.task = self.task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
 
 def _aware(value: datetime) -> datetime:

@@ -8,8 +8,7 @@ it may have reached the group, so it is never resent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +17,7 @@ from sqlalchemy import Dialect, Engine, bindparam, func, update
 from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col, select
 
+from bot.store.driver import driver_transaction as _driver_transaction
 from bot.store.models import PushLog, utcnow
 
 CLAIMED, SENDING, SENT, FAILED, INTERRUPTED, SKIPPED = (
@@ -144,25 +144,6 @@ def _driver_statements(dialect: Dialect) -> tuple[_DriverStatement, _DriverState
         claim = _DriverStatement.compile(_claim_statement(dialect), dialect, _CLAIM_COLUMNS)
         _COMPILED[key] = claim, _DriverStatement.compile(_MARK, dialect)
     return _COMPILED[key]
-
-
-@contextmanager
-def _driver_transaction(engine: Engine) -> Iterator[Any]:
-    """A cursor in a transaction on a pooled connection (its connect-time set-up included): committed
-    when the block ends, rolled back when it raises."""
-    connection = engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        try:
-            yield cursor
-            connection.commit()
-        except BaseException:
-            connection.rollback()
-            raise
-        finally:
-            cursor.close()
-    finally:
-        connection.close()  # back to the pool
 
 
 def mark(

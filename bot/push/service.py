@@ -34,11 +34,13 @@ from bot.leagues.base import League, LeagueError, LeagueUnavailable, LiveEvent, 
 from bot.leagues.budget import budget
 from bot.leagues.capabilities import HasLivePreviews, HasLives
 from bot.leagues.linkcache import LinkCache
+from bot.leagues.registry import LEAGUES, SHARER_LEAGUE
 from bot.leagues.setup import default_spots
 from bot.push import broadcast, claims
 from bot.push.org import OrgExtras, org_extras
 from bot.push.planner import lives_due, plan_daily
 from bot.push.sender import PacedSender
+from bot.push.takeout import TakeoutPush
 from bot.reasons import reason
 from bot.render.engine import Renderer
 from bot.services.attribution import GroupSpots
@@ -103,8 +105,8 @@ def group_spot(settings: Settings) -> Callable[[Group], Spot]:
 
     def spot(group: Group) -> Spot:
         if group.channels_sharer_appid:
-            return Spot("channels", sharer_appid=group.channels_sharer_appid)
-        return defaults["channels"]
+            return Spot(SHARER_LEAGUE, sharer_appid=group.channels_sharer_appid)
+        return defaults[SHARER_LEAGUE]
 
     return spot
 
@@ -115,8 +117,8 @@ def daily_source(
     """The league daily deals come from when `[push] league` is not Channels, and each group's spot on it."""
     name = settings.push.league
     league = leagues.get(name)
-    if name == "channels" or league is None:
-        if name != "channels":
+    if name == SHARER_LEAGUE or league is None:
+        if name != SHARER_LEAGUE:
             log.warning("[push] league = %r is not enabled: daily deals come from Channels", name)
         return None, None
 
@@ -283,6 +285,8 @@ class PushService:
         self.notes: dict[int, str] = {}
         """Group id → what its push being composed left out and why (a coupon run out): the push
         result says it."""
+        self.takeout: TakeoutPush | None = None
+        """The 外卖 slots (订阅 外卖 HH:MM), when a takeout league is on (set by the composition)."""
 
     def serves(self, group: Group) -> bool:
         """Whether this group may get pushes: `[chat] allowed_groups` names room ids, never names; a
@@ -337,6 +341,8 @@ class PushService:
             daily = self.jobs.ids(self.job_id("push:daily") + ":")
             for job_id in (self.job_id("push:tick"), self.job_id("push:live"), *daily):
                 self.jobs.remove(job_id)
+            if self.takeout is not None:
+                self.takeout.unschedule()
         if self._flush is not None:
             await self._flush
         await self._write_marks()
@@ -356,6 +362,8 @@ class PushService:
             return
         rows = await asyncio.to_thread(subscriptions.active, self.engine, "daily", self.account)
         self.rebuild_jobs(rows)
+        if self.takeout is not None:
+            await self.takeout.refresh_jobs()
 
     def jobs_changed(self) -> None:
         """A subscription changed (an owner's command): rebuild the jobs in the background."""
@@ -428,8 +436,10 @@ class PushService:
         now = now or self.clock()
         grace = timedelta(hours=self.push.grace_hours)
         queued = 0
+        if self.takeout is not None and group_id is None and at_time is None:
+            queued += await self.takeout.tick(now)  # the minute tick catches up the 外卖 slots too
         if self.league is None and self.daily_league is None:
-            return 0  # no league configured: nothing to push, and nothing to record as skipped
+            return queued  # no league configured: nothing to push, and nothing to record as skipped
         async with self._tick_lock:
             for sub, group in await asyncio.to_thread(
                 subscriptions.active, self.engine, "daily", self.account
@@ -500,6 +510,7 @@ class PushService:
             exclude=exclude,
             rank_by=self.settings.deals.rank_by,
         )
+        items = await self._with_own_store(group, items, exclude)
         if not items:
             return None
         names = await self._category_names(category_ids)
@@ -525,6 +536,37 @@ class PushService:
         if extras.notes:  # the enqueue that follows takes it into the push result
             self.notes[group.id] = "；".join(extras.notes)
         return Outgoing(group.room_id, Reply(tuple(parts))), [i["product"].product_id for i in items]
+
+    async def _with_own_store(
+        self, group: Group, items: list[dict[str, Any]], exclude: set[str]
+    ) -> list[dict[str, Any]]:
+        """The daily deals with `[push] own_store_deals` of the operator's own shops' products mixed
+        in (first when `[deals] own_store_first`), each linked for the group; a shop that fails is
+        left out of this push (the deals still go)."""
+        wanted = self.push.own_store_deals
+        shops = [self.leagues[p.name] for p in LEAGUES if p.section == "shops" and p.name in self.leagues]
+        if not wanted or not shops or self.league_spots is None:
+            return items
+        own: list[dict[str, Any]] = []
+        for shop in shops:
+            if len(own) >= wanted:
+                break
+            try:
+                spot = await self.league_spots(group, shop.name)
+                own += await plan_daily(
+                    shop,
+                    self.links,
+                    spot,
+                    category_ids=(),
+                    count=wanted - len(own),
+                    exclude=exclude,
+                    rank_by=self.settings.deals.rank_by,
+                )
+            except LeagueError as exc:
+                log.warning("push: own shop %s left out of %s's push: %s", shop.name, group.room_id, exc)
+        if self.settings.deals.own_store_first:
+            return own + items
+        return items + own
 
     async def _org_extras(self, group: Group) -> OrgExtras:
         """The organisation's coupons and talents' feeds for this group's push, when turned on."""
@@ -709,10 +751,13 @@ class PushService:
             queued = 0
             picked: dict[int, broadcast.Picked] = {}  # each broadcast's deals fetched once a look
             waiting: set[int] = set()  # broadcasts whose league is down: tried again next look
+            # A push queued before the look may be claimed, sent and settled while the look runs: the
+            # look can still see it unclaimed, and it has left `_queued` by then. Skip those too.
+            queued_before = set(self._queued)
             for sent, group in await asyncio.to_thread(broadcast.pending, self.engine, self.account, since):
                 assert sent.id is not None and group.id is not None
                 slot = broadcast.slot_of(sent.id)
-                if (group.id, slot) in self._queued:
+                if (group.id, slot) in self._queued or (group.id, slot) in queued_before:
                     continue
                 created = sent.created_at if sent.created_at.tzinfo else sent.created_at.replace(tzinfo=UTC)
                 why = ""
@@ -780,7 +825,7 @@ class PushService:
             and league == self.daily_league.name
         ):
             return await self.daily_spots(group)
-        if league == "channels":
+        if league == SHARER_LEAGUE:
             return self.spots(group)
         return default_spots(self.settings).get(league, Spot(league))
 

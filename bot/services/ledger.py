@@ -97,18 +97,36 @@ def withdraw(engine: Engine, member_id: str, amount_fen: int | None) -> Withdraw
 @dataclass(frozen=True, slots=True)
 class Paid:
     """Recording a payment: `done` the request now recorded as paid, or None; then `known` is the
-    request as it was when refused (already paid), or None when there is no such request."""
+    request as it was when refused — already paid (`known.paid`), or short of what a refund took back
+    since it was asked for (`known.shortfall_fen`) — or None when there is no such request."""
 
     done: rebate.Withdrawal | None
     known: rebate.Withdrawal | None = None
 
 
-def record_paid(engine: Engine, withdrawal_id: int) -> Paid:
+def record_paid(engine: Engine, withdrawal_id: int, *, force: bool = False) -> Paid:
     """Record that the operator paid withdrawal request `withdrawal_id` by hand. Atomic across
-    processes (the member's lock), so two clicks, or a click and `tuike rebate pay`, record one payment."""
+    processes (the member's lock), so two clicks, or a click and `tuike rebate pay`, record one payment.
+    A request a refund uncovered is refused unless `force` (the money was transferred already)."""
     if not 0 < withdrawal_id <= MAX_ID:
         return Paid(None)
-    done = rebate.pay(engine, withdrawal_id)
+    try:
+        done = rebate.pay(engine, withdrawal_id, force=force)
+    except rebate.Uncovered as held:
+        return Paid(None, held.withdrawal)
     if done is not None:
         return Paid(done)
     return Paid(None, next((w for w in rebate.withdrawals(engine) if w.id == withdrawal_id), None))
+
+
+def uncovered_reason(withdrawal: rebate.Withdrawal) -> str:
+    """Why an uncovered request is not paid, in the operator's words (the console and the CLI)."""
+    return (
+        f"编号 {withdrawal.id} 的提现（{_yuan(withdrawal.amount_fen)}，{withdrawal.member_id}）申请之后订单退款或取消了，"
+        f"成员的余额现在差 {_yuan(withdrawal.shortfall_fen)}，不够付这笔"
+    )
+
+
+def _yuan(fen: int) -> str:
+    sign = "-" if fen < 0 else ""
+    return f"{sign}¥{abs(fen) // 100}.{abs(fen) % 100:02d}"

@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, Row, bindparam, case, func, insert
+from sqlalchemy import Engine, case, func
 from sqlalchemy import select as core_select
-from sqlalchemy import update as update_rows
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select, update
 
+from bot.store import order_window
 from bot.store.models import (
     Group,
     JobLock,
@@ -29,37 +28,7 @@ from bot.store.models import (
     SyncCursor,
     utcnow,
 )
-from bot.store.text import clean
-
-
-class Order(Protocol):
-    """An order line as a league reports it (`bot.leagues.base.Order`; the store may not import leagues)."""
-
-    @property
-    def order_id(self) -> str: ...
-    @property
-    def sku_id(self) -> str: ...
-    @property
-    def product_id(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def paid_fen(self) -> int: ...
-    @property
-    def commission_fen(self) -> int: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def sharer_appid(self) -> str: ...
-    @property
-    def created_at(self) -> datetime: ...
-    @property
-    def updated_at(self) -> datetime: ...
-    @property
-    def pid(self) -> str: ...
-    @property
-    def tag(self) -> str: ...
-
+from bot.store.order_window import Order, Stored
 
 CANCELLED = "cancelled"
 SETTLED = "settled"
@@ -81,13 +50,6 @@ def read_cursor(engine: Engine, league: str) -> datetime | None:
 # -- the window upsert ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Stored:
-    new: int = 0
-    changed: int = 0
-    unchanged: int = 0
-
-
 def store_window(
     engine: Engine,
     league: str,
@@ -95,165 +57,16 @@ def store_window(
     cursor: datetime,
 ) -> Stored:
     """Upsert `orders` (each with the group it is attributed to) and move `league`'s cursor to
-    `cursor`, all or nothing. A status or amount change appends to the order's history."""
+    `cursor`, all or nothing. A status or amount change appends to the order's history
+    (`bot.store.order_window`: set-wise, one statement per window on PostgreSQL)."""
+    raced = (IntegrityError, engine.dialect.loaded_dbapi.IntegrityError)  # the driver's own, unwrapped
     for attempt in range(2):
         try:
-            return _store_window(engine, league, orders, cursor)
-        except IntegrityError:  # another writer inserted one of these keys first: read them again
+            return order_window.store(engine, league, orders, cursor)
+        except raced:  # another writer inserted one of these keys first: read them again
             if attempt:
                 raise
     raise AssertionError("unreachable")
-
-
-_ORDERS = OrderRow.__table__  # type: ignore[attr-defined]
-_EVENTS = OrderEvent.__table__  # type: ignore[attr-defined]
-_CURSORS = SyncCursor.__table__  # type: ignore[attr-defined]
-_ID_LENGTH = 64
-_CHUNK = 500
-"""Order ids per `IN (...)` lookup (well under SQLite's and PostgreSQL's bound-parameter limits)."""
-
-_UPDATE = (
-    update_rows(_ORDERS)
-    .where(_ORDERS.c.id == bindparam("row_id"))
-    .values(
-        status=bindparam("new_status"),
-        paid_fen=bindparam("new_paid_fen"),
-        commission_fen=bindparam("new_commission_fen"),
-        updated_at=bindparam("new_updated_at"),
-        synced_at=bindparam("new_synced_at"),
-        group_id=bindparam("new_group_id"),
-    )
-)
-
-
-def _key(order_id: str, sku_id: str) -> tuple[str, str]:
-    """The (order id, sku) as the store keeps them (`SafeString` cleans and bounds what it binds)."""
-    return clean(order_id, _ID_LENGTH, key=True), clean(sku_id, _ID_LENGTH, key=True)
-
-
-def _event(row_id: int, order: Order, now: datetime) -> dict[str, object]:
-    return {
-        "order_row_id": row_id,
-        "status": order.status,
-        "paid_fen": order.paid_fen,
-        "commission_fen": order.commission_fen,
-        "at": order.updated_at,
-        "seen_at": now,
-    }
-
-
-def _store_window(
-    engine: Engine, league: str, orders: Sequence[tuple[Order, int | None]], cursor: datetime
-) -> Stored:
-    """The window in one transaction of set-wise statements: one lookup per 500 order ids, then one
-    multi-row INSERT (RETURNING the new ids) for the new lines, one executemany UPDATE for the known
-    ones, one INSERT for their history and the cursor move — not a statement per order line."""
-    new = changed = unchanged = 0
-    latest: dict[tuple[str, str], tuple[Order, int | None]] = {}
-    for (
-        order,
-        group_id,
-    ) in orders:  # a window may list a line twice (paging while it changes): keep the newest
-        key = _key(order.order_id, order.sku_id)
-        if key not in latest or _aware(latest[key][0].updated_at) <= _aware(order.updated_at):
-            latest[key] = (order, group_id)
-    now = utcnow()
-    o = _ORDERS.c
-    with engine.begin() as connection:
-        existing: dict[tuple[str, str], Row[Any]] = {}
-        ids = sorted({order_id for order_id, _ in latest})
-        for chunk in range(0, len(ids), _CHUNK):
-            found = connection.execute(
-                core_select(
-                    o.id,
-                    o.order_id,
-                    o.sku_id,
-                    o.status,
-                    o.paid_fen,
-                    o.commission_fen,
-                    o.updated_at,
-                    o.group_id,
-                ).where(o.league == league, o.order_id.in_(ids[chunk : chunk + _CHUNK]))
-            )
-            existing.update({(r.order_id, r.sku_id): r for r in found})
-        inserts: list[dict[str, object]] = []
-        inserted: list[Order] = []
-        updates: list[dict[str, object]] = []
-        events: list[dict[str, object]] = []
-        for key, (order, group_id) in latest.items():
-            row = existing.get(key)
-            if row is None:
-                inserts.append(
-                    {
-                        "league": league,
-                        "order_id": order.order_id,
-                        "sku_id": order.sku_id,
-                        "product_id": order.product_id,
-                        "title": order.title,
-                        "paid_fen": order.paid_fen,
-                        "commission_fen": order.commission_fen,
-                        "status": order.status,
-                        "pid": order.pid,
-                        "tag": order.tag,
-                        "sharer_appid": order.sharer_appid,
-                        "group_id": group_id,
-                        "created_at": order.created_at,
-                        "updated_at": order.updated_at,
-                        "synced_at": now,
-                    }
-                )
-                inserted.append(order)
-                continue
-            if _aware(row.updated_at) > _aware(order.updated_at):
-                unchanged += 1  # an older state read again in an overlapping window
-                continue
-            moved = (row.status, row.paid_fen, row.commission_fen) != (
-                order.status,
-                order.paid_fen,
-                order.commission_fen,
-            )
-            updates.append(
-                {
-                    "row_id": row.id,
-                    "new_status": order.status,
-                    "new_paid_fen": order.paid_fen,
-                    "new_commission_fen": order.commission_fen,
-                    "new_updated_at": order.updated_at,
-                    "new_synced_at": now,
-                    "new_group_id": group_id
-                    if group_id is not None or row.group_id is None
-                    else row.group_id,
-                }
-            )
-            if moved:
-                events.append(_event(row.id, order, now))
-                changed += 1
-            else:
-                unchanged += 1
-        if inserts:
-            # matched back by key, not by position: asking for the parameters' order makes SQLite
-            # fall back to one INSERT per row
-            returned = connection.execute(insert(_ORDERS).returning(o.id, o.order_id, o.sku_id), inserts)
-            new_ids = {(r.order_id, r.sku_id): int(r.id) for r in returned}
-            events += [_event(new_ids[_key(x.order_id, x.sku_id)], x, now) for x in inserted]
-            new = len(new_ids)
-        if updates:
-            connection.execute(_UPDATE, updates)
-        if events:
-            connection.execute(insert(_EVENTS), events)
-        _move_cursor(connection, league, cursor)
-    return Stored(new, changed, unchanged)
-
-
-def _move_cursor(connection: Connection, league: str, cursor: datetime) -> None:
-    c = _CURSORS.c
-    current = connection.execute(core_select(c.cursor).where(c.league == league)).first()
-    if current is None:
-        connection.execute(insert(_CURSORS).values(league=league, cursor=cursor, updated_at=utcnow()))
-    elif _aware(current.cursor) < cursor:
-        connection.execute(
-            update_rows(_CURSORS).where(c.league == league).values(cursor=cursor, updated_at=utcnow())
-        )
 
 
 def history(engine: Engine, league: str, order_id: str, sku_id: str) -> list[OrderEvent]:

@@ -4,7 +4,7 @@ history entry, an older state read again changes nothing."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
@@ -57,3 +57,21 @@ def test_a_big_window_stores_every_line_once_and_repeats_are_updates(store: Engi
     with Session(store) as session:
         ids = session.exec(select(OrderRow.sku_id).where(col(OrderRow.sku_id).startswith("8"))).all()
     assert len(set(ids)) == 2 and all(len(i) == 64 for i in ids)
+
+
+def test_text_is_cleaned_and_times_are_kept_as_the_same_instant(store: Engine) -> None:
+    """The window writes on the driver's own cursor: what `SafeString` cleans is cleaned the same, and
+    a league's local time is the same instant once stored (read back in UTC)."""
+    gmt8 = timezone(timedelta(hours=8))
+    local = datetime(2026, 11, 10, 12, 0, tzinfo=gmt8)  # 04:00 UTC
+    odd = Order("a\x00b", "s\ud800", "p", "标题\x00" + "长" * 300, 500, 50, "pending", "", local, local)
+    stored = store_window(store, "taobao", [(odd, None)], AT)
+    assert stored.new == 1
+    with Session(store) as session:
+        row = session.exec(select(OrderRow).where(OrderRow.league == "taobao")).one()
+    assert (row.order_id, row.sku_id) == ("ab", "s")
+    assert "\x00" not in row.title and len(row.title) == 256
+    assert row.updated_at.replace(tzinfo=row.updated_at.tzinfo or UTC) == AT
+    again = store_window(store, "taobao", [(odd, None)], AT)  # the same line again: found by its cleaned key
+    assert (again.new, again.changed, again.unchanged) == (0, 0, 1)
+    assert count_orders(store, "taobao") == 1

@@ -240,3 +240,38 @@ async def test_withdrawals_waiting_to_be_paid_export_for_a_spreadsheet(rebate_co
 
     client.cookies.clear()
     assert (await client.get("/rebates/withdrawals.csv")).status_code in (303, 401), "behind the login"
+
+
+async def test_a_withdrawal_a_refund_uncovered_is_flagged_and_held(rebate_console: Console) -> None:
+    """Issue 33, item 4: after a refund took back what a request was asking for, the 返利 page flags
+    it, 标记已付 refuses it saying why (nothing is recorded), the payment CSV leaves it out, and an
+    operator who had already transferred the money records it with 「仍然记为已付」."""
+    engine = rebate_console.engine
+    request_id = await asyncio.to_thread(seed, engine)  # alice asks for ¥6.00 of her ¥10.00
+    await asyncio.to_thread(
+        store_window,
+        engine,
+        "jd",
+        [(_order("300000000001", 2_000, "cancelled", NOW + timedelta(minutes=1)), None)],
+        NOW,
+    )
+    await asyncio.to_thread(rebate.reconcile, engine)
+    client = await rebate_console.logged_in()
+    html = (await client.get("/rebates")).text
+    row = re.search(rf'<tr id="withdrawal-{request_id}"[^>]*>(.*?)</tr>', html, re.S)
+    assert row and "退款" in row.group(1) and "差 ¥6.00" in row.group(1)
+    entries = entry_count(engine)
+
+    refused = await client.post(f"/rebates/withdrawals/{request_id}/pay")
+    assert refused.status_code == 409
+    assert "退款" in refused.text and "¥6.00" in refused.text and "没有记为已付" in refused.text
+    assert entry_count(engine) == entries
+    csv = (await client.get("/rebates/withdrawals.csv")).content.decode("utf-8-sig").split("\r\n")
+    assert [line.split(",")[0] for line in csv[1:-1]] == [], "not in the file to pay from"
+
+    assert 'name="force"' not in html, "forcing is asked only once 标记已付 was refused"
+    assert f'id="force-{request_id}"' in refused.text and 'name="force" value="1"' in refused.text
+    forced = await client.post(f"/rebates/withdrawals/{request_id}/pay", data={"force": "1"})
+    assert forced.status_code == 303
+    balance = await asyncio.to_thread(rebate.balance, engine, "wxid_alice")
+    assert balance == {"pending": 0, "available": -600, "withdrawing": 0, "paid": 600}

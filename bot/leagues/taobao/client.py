@@ -41,10 +41,19 @@ def top_time(moment: datetime) -> str:
     return moment.astimezone(GMT8).strftime("%Y-%m-%d %H:%M:%S")
 
 
+_GMT8_OFFSET = timedelta(hours=8)
+
+
 def from_top_time(text: str) -> datetime | None:
+    """`yyyy-MM-dd HH:mm:ss` in GMT+8 → UTC; None for anything else. `fromisoformat` on the exact
+    shape, not `strptime`: an order sync reads three of these per order line, and `strptime` (a regex
+    and a locale check per call) was a tenth of the sync's time."""
     try:
-        return datetime.strptime(text.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=GMT8).astimezone(UTC)
-    except (ValueError, AttributeError):
+        text = text.strip()
+        if len(text) != 19 or text[10] != " " or not text.isascii():
+            return None
+        return (datetime.fromisoformat(text) - _GMT8_OFFSET).replace(tzinfo=UTC)
+    except (ValueError, AttributeError, OverflowError):
         return None
 
 

@@ -26,6 +26,10 @@ def fen(yuan: Any) -> int:
     """ "39.90" / "39.9" / 39 → 3990, exactly (Decimal, never float); junk or empty → 0."""
     if yuan is None or yuan == "":
         return 0
+    if type(yuan) is str and yuan.isascii():  # the usual "39.90": no Decimal (an order sync reads two a line)
+        whole, _, cents = yuan.partition(".")
+        if whole.isdigit() and len(cents) <= 2 and (not cents or cents.isdigit()):
+            return int(whole) * 100 + int(cents.ljust(2, "0"))
     try:
         value = Decimal(str(yuan).strip())
     except InvalidOperation:

@@ -79,7 +79,8 @@ def _common(services: WebServices) -> dict[str, Any]:
     }
 
 
-async def _ledger_page(request: Request, problem: str = "", status: int = 200) -> Response:
+async def _ledger_page(request: Request, problem: str = "", status: int = 200, force_id: int = 0) -> Response:
+    """The page; with `force_id`, the problem above asks to confirm recording that uncovered request."""
     services: WebServices = request.app.state.services
     number = _number(request)
     text = request.query_params.get("q", "").strip()[:MAX_TEXT]
@@ -87,6 +88,7 @@ async def _ledger_page(request: Request, problem: str = "", status: int = 200) -
     context = {
         **_common(services),
         "problem": problem,
+        "force_id": force_id,
         "ledger": found.ledger,
         "waiting": found.waiting,
         "paid": found.paid,
@@ -149,8 +151,16 @@ async def member(request: Request) -> Response:
 async def pay(request: Request) -> Response:
     services: WebServices = request.app.state.services
     withdrawal_id: int = request.path_params["withdrawal_id"]
-    paid = await asyncio.to_thread(ledger.record_paid, services.engine, withdrawal_id)
+    form = await request.form()
+    force = form.get("force") == "1"
+    paid = await asyncio.to_thread(ledger.record_paid, services.engine, withdrawal_id, force=force)
     done, known = paid.done, paid.known
+    if done is None and known is not None and not known.paid and known.shortfall_fen:
+        problem = (
+            f"{ledger.uncovered_reason(known)}，这次没有记为已付。先别转账；"
+            "如果钱已经转给成员了，点下面的按钮照样记下（成员的余额会是负数）。"
+        )
+        return await _ledger_page(request, problem, 409, force_id=withdrawal_id)
     if done is None:
         if known is not None and known.paid:
             problem = (
@@ -160,7 +170,12 @@ async def pay(request: Request) -> Response:
             return await _ledger_page(request, problem, 409)
         problem = f"没有编号 {withdrawal_id} 的提现申请，什么都没有改动。"
         return await _ledger_page(request, problem, 404)
-    log.info("web console: withdrawal %s marked paid (%s fen)", done.id, done.amount_fen)
+    log.info(
+        "web console: withdrawal %s marked paid (%s fen%s)",
+        done.id,
+        done.amount_fen,
+        f", forced past a shortfall of {done.shortfall_fen} fen" if done.shortfall_fen else "",
+    )
     message = f"已记为已付：编号 {done.id}，{yuan(done.amount_fen)}，付给 {done.member_id}"
     return RedirectResponse("/rebates?ok=" + quote(message), status_code=303)
 
@@ -170,9 +185,10 @@ WITHDRAWALS_HEADER = ("编号", "成员", "金额(元)", "申请时间")
 
 async def withdrawals_csv(request: Request) -> Response:
     """The withdrawals waiting to be paid, for paying them in one go from a spreadsheet (then 标记已付
-    each here or `tuike rebate pay ID`)."""
+    each here or `tuike rebate pay ID`). One a refund uncovered is left out: it is not to be paid."""
     services: WebServices = request.app.state.services
-    waiting = await asyncio.to_thread(rebate.withdrawals, services.engine, True)
+    every = await asyncio.to_thread(rebate.withdrawals, services.engine, True)
+    waiting = [w for w in every if not w.shortfall_fen]
     zone = ZoneInfo(services.settings.bot.timezone)
     rows = [
         (

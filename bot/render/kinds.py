@@ -107,6 +107,7 @@ LABELS: Mapping[str, str] = MappingProxyType(
         "rate_limited": "问得太频繁",
         "rebate_balance": "返利余额",
         "rebate_bind": "返利：绑定订单",
+        "rebate_off": "返利没有开（返利关闭时的回复）",
         "rebate_paid_notice": "返利：订单已在跟踪",
         "rebate_withdraw": "返利：申请提现",
         "search_results": "搜索结果",

@@ -439,6 +439,7 @@ class Composition:
         self,
         on_change: Callable[[], None],
         next_runs: Callable[[], dict[tuple[int, str], datetime]],
+        refresh_orders: Callable[[float], Awaitable[None]] | None = None,
     ) -> list[Handler]:
         """What owners and members ask beside deals: 订阅, 佣金, 绑定推客, and 返利 (「返利没有开」 when off).
         `on_change` rebuilds the push jobs after a subscription changed; `next_runs` tells when they run."""
@@ -469,6 +470,8 @@ class Composition:
                 operators=settings.bot.operators,
                 timezone=settings.bot.timezone,
                 owner_share_percent=settings.rebate.owner_share_percent,
+                refresh=refresh_orders,
+                deadline=settings.deals.answer_deadline_seconds,
             ),
             SharerHandler(
                 engine=engine,
@@ -519,8 +522,11 @@ class Composition:
         )
         return handlers
 
-    def order_sync(self, after: Callable[[object], Awaitable[None]] | None = None) -> OrderSync:
-        """Order sync over the leagues; `after` runs after each sync (e.g. the paid notices)."""
+    def order_sync(
+        self, after: Callable[[object], Awaitable[None]] | None = None, lookback: timedelta | None = None
+    ) -> OrderSync:
+        """Order sync over the leagues; `after` runs after each sync (e.g. the paid notices); `lookback`
+        instead of `[orders] lookback_days` (an embedded sandbox holds no order older than itself)."""
         from bot.orders.sync import OrderSync
 
         orders = self.settings.orders
@@ -528,7 +534,7 @@ class Composition:
             cast("Engine", self.engine),
             self.leagues,
             overlap=timedelta(minutes=orders.overlap_minutes),
-            lookback=timedelta(days=orders.lookback_days),
+            lookback=lookback or timedelta(days=orders.lookback_days),
             budget=orders.budget_seconds,
             rebate=self.settings.rebate.enabled,
             after=after,

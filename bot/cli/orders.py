@@ -47,6 +47,13 @@ def sync(ctx: click.Context, only: str | None) -> None:
         fail(f"没有启用这个联盟：{only}（启用的：{', '.join(names) or '无'}）")
     engine = _engine(settings)
     options = settings.orders
+    targets = [only] if only else names
+    fresh = _fresh_sandbox(settings, targets)
+    if fresh:
+        click.echo(fresh, err=True)
+    from bot.config import sandbox_leagues
+
+    only_sandboxes = bool(targets) and set(targets) <= set(sandbox_leagues(settings))
 
     async def work() -> int:
         async with AsyncExitStack() as stack:
@@ -55,7 +62,8 @@ def sync(ctx: click.Context, only: str | None) -> None:
                 engine,
                 leagues,
                 overlap=timedelta(minutes=options.overlap_minutes),
-                lookback=timedelta(days=options.lookback_days),
+                # a sandbox started for this command holds no order: no 62 days of empty windows
+                lookback=timedelta(hours=1) if only_sandboxes else timedelta(days=options.lookback_days),
                 budget=options.budget_seconds,
                 rebate=settings.rebate.enabled,
             )
@@ -81,6 +89,21 @@ def sync(ctx: click.Context, only: str | None) -> None:
     finally:
         engine.dispose()
     sys.exit(code)
+
+
+def _fresh_sandbox(settings: Settings, names: list[str]) -> str:
+    """What to tell the operator when these leagues are sandboxes: this command starts a new sandbox of
+    its own, which has none of the links (and so none of the orders) of a running `tuike run`."""
+    from bot.config import sandbox_leagues
+
+    sandboxed = [name for name in sandbox_leagues(settings) if name in names]
+    if not sandboxed:
+        return ""
+    return (
+        f"注意：{', '.join(sandboxed)} 是沙盒联盟（sandbox = true）。这条命令启动的是一个全新的沙盒，"
+        "里面没有 `tuike run` 发出的链接，也就没有它们的订单，所以这里取到 0 条是正常的。"
+        "`tuike run`（make run）里，发出链接后几分钟内会自动同步订单，群主发「佣金」前也会先同步一次。"
+    )
 
 
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)

@@ -210,6 +210,13 @@ class SharerHandler:
                 title=f"点这里{title}，完成后回群发「推客状态」",
                 page_path=path,
             )
+        if card is None and query and not register:
+            log.warning(
+                "sharer %s: the bind needs a mini program; set [leagues.channels] mini_program_appid "
+                "(its page %s calls wx.openBusinessView) and the owner gets a card to confirm it",
+                status.sharer_appid,
+                BIND_PAGE,
+            )
         context: dict[str, Any] = {
             "outcome": "register" if register else "pending",
             "sharer_appid": status.sharer_appid,

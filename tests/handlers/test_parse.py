@@ -600,6 +600,76 @@ CASES: list[tuple[str, list[Row]]] = [
     ("12345678901", []),
 ]
 
+# Share texts the recogniser missed (issue 30), gathered from public posts: the 淘口令 samples a user
+# collected from Weibo (Coolkkmeat/TaobaoCommandParse#5), the `数字👈` format of newer Taobao shares (a
+# 折淘客 SDK test), JD/Taobao share texts of link-parser tests, and the shapes members paste in chats.
+MISSED_SHARES: list[tuple[str, list[Row]]] = [
+    # ---- a 淘口令 wrapped in emoji or symbols instead of ￥, with no word of Taobao around it
+    ("🎵e2Nocj7Tx1g📲，", [tpwd("e2Nocj7Tx1g")]),
+    ("a:/😺yhSSc90Hk1L₤", [tpwd("yhSSc90Hk1L")]),
+    ("♏yhSSc90Hk1L🛏", [tpwd("yhSSc90Hk1L")]),
+    ("1🎵F2iBcQ6xCZB📲 复制整段话", [tpwd("F2iBcQ6xCZB")]),
+    (
+        "【淘宝】🎵e2Nocj7Tx1g📲 https://m.tb.cn/h.4CEhFr0 「lofree洛斐 小浪无线机械键盘」",
+        [tb_short("https://m.tb.cn/h.4CEhFr0", "e2Nocj7Tx1g")],
+    ),
+    ("🎉HappyNewYear🎉 大家新年快乐", []),
+    ("🔥iPhone15Pro🔥 到底值不值", []),
+    ("😂yhSSc90Hk1L😂", []),
+    # ---- the newer Taobao format: `数字👈` and the code between two Chinese characters
+    (
+        "1👈啊5NKkX84wYdk啊 https://m.tb.cn/h.4CEhFr0?sm=70d491 lofree洛斐 小浪无线机械键盘蓝牙双模电竞专用办公电脑茶轴84键",
+        [tb_short("https://m.tb.cn/h.4CEhFr0?sm=70d491", "5NKkX84wYdk")],
+    ),
+    ("1👈啊5NKkX84wYdk啊 lofree洛斐 小浪无线机械键盘", [tpwd("5NKkX84wYdk")]),
+    ("3👈哈Ab3dEf7Gh9J哈 小米充电宝 20000毫安", [tpwd("Ab3dEf7Gh9J")]),
+    ("看1👈这个iPhone15Pro真香", []),
+    # ---- scheme-less short links written `//host/…`
+    ("【京东】//3.cn/-2Vv3ukm 「初申针织女薄款内外搭外套」", [jd_short("3.cn/-2Vv3ukm")]),
+    ("//u.jd.com/Kx8Pq2W 这个好", [jd_short("u.jd.com/Kx8Pq2W")]),
+    (
+        "【淘宝】//m.tb.cn/h.5AMOUBE?tk=o63GWJTAyv1 CZ0002 「小米充电宝」",
+        [tb_short("m.tb.cn/h.5AMOUBE?tk=o63GWJTAyv1", "o63GWJTAyv1")],
+    ),
+    ("注释写成 // TODO 3.cn 以后再说", []),
+    # ---- Taobao and Tmall pages on other hosts and paths than tb.cn and ?id=
+    (
+        "https://a.m.tmall.com/i612345678901.htm",
+        [tb_item("612345678901", "https://a.m.tmall.com/i612345678901.htm")],
+    ),
+    (
+        "https://world.taobao.com/item/612345678901.htm",
+        [tb_item("612345678901", "https://world.taobao.com/item/612345678901.htm")],
+    ),
+    (
+        "https://www.taobao.com/list/item/612345678901.htm",
+        [tb_item("612345678901", "https://www.taobao.com/list/item/612345678901.htm")],
+    ),
+    (
+        "https://m.taobao.com/tbopen/index.html?h5Url=https%3A%2F%2Fitem.taobao.com%2Fitem.htm%3Fid%3D612345678901",
+        [
+            tb_item(
+                "612345678901",
+                "https://m.taobao.com/tbopen/index.html?h5Url=https%3A%2F%2Fitem.taobao.com%2Fitem.htm%3Fid%3D612345678901",
+            )
+        ],
+    ),
+    # ---- the same link quoted twice (in backticks, with and without its tracking query): one product
+    ("`https://u.jd.com/Kx8Pq2W?s=1` `https://u.jd.com/Kx8Pq2W`", [jd_short("https://u.jd.com/Kx8Pq2W?s=1")]),
+    (
+        "`https://m.tb.cn/h.UkSFhyY?tk=BkFVT3wYGlo` 再发一次 `https://m.tb.cn/h.UkSFhyY?tk=BkFVT3wYGlo`",
+        [tb_short("https://m.tb.cn/h.UkSFhyY?tk=BkFVT3wYGlo", "BkFVT3wYGlo")],
+    ),
+    ("`//3.cn/-2Vv3ukm` `https://3.cn/-2Vv3ukm`", [jd_short("3.cn/-2Vv3ukm")]),
+    # ---- a 淘口令 and a JD link in one message: two products
+    ("￥Tz3Kp9Wm2Ls￥ https://u.jd.com/Kx8Pq2W", [tpwd("Tz3Kp9Wm2Ls"), jd_short("https://u.jd.com/Kx8Pq2W")]),
+    (
+        "这两个都不错 ￥Tz3Kp9Wm2Ls￥\nhttps://item.jd.com/100012043978.html",
+        [tpwd("Tz3Kp9Wm2Ls"), jd_item("100012043978", JD_ITEM)],
+    ),
+]
+CASES += MISSED_SHARES
+
 
 def rows(refs: list[ProductRef]) -> list[Row]:
     return [

@@ -53,3 +53,37 @@ async def test_with_rebates_on_a_bad_amount_gets_the_usage(h: Harness, engine: E
 async def test_a_rebate_word_in_a_group_is_not_answered_as_a_rebate(h: Harness, engine: Engine) -> None:
     router = _router(h, engine, rebates=False)
     assert await router(h.msg("余额")) is None
+
+
+async def test_a_withdrawal_says_the_operator_pays_and_shows_no_internal_number(
+    h: Harness, engine: Engine
+) -> None:
+    """「提现」 is paid by the operator (not the group owner), and the ledger's row ids (5, then 13)
+    mean nothing to a member: the reply names the amount and who pays, without a number (issue 30)."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.leagues.base import Order
+    from bot.store.orders import store_window
+
+    at = datetime.now(UTC) - timedelta(hours=1)
+    orders = [
+        Order(number, "s", "p", "商品", 20_000, 2_000, "settled", "", at, at)
+        for number in ("280175066411", "280175066422")
+    ]
+    store_window(engine, "jd", [(o, None) for o in orders], datetime.now(UTC))
+    router = _router(h, engine, rebates=True)
+    replies = []
+    for member, number in (("alice", "280175066411"), ("bob", "280175066422")):
+        await router(
+            h.msg(f"绑定 {number}", is_group=False, chat_id=member, sender_id=member, mentioned=True)
+        )
+        replies.append(
+            said(
+                await router(
+                    h.msg("提现 4", is_group=False, chat_id=member, sender_id=member, mentioned=True)
+                )
+            )
+        )
+    for reply in replies:
+        assert "¥4.00" in reply and "运营" in reply and "群主" not in reply, reply
+        assert "编号" not in reply and not any(ch.isdigit() for ch in reply.replace("¥4.00", "")), reply

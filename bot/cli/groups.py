@@ -87,12 +87,13 @@ def _category_names(settings: Settings, engine: Any) -> dict[str, str]:
     from contextlib import AsyncExitStack
 
     from bot.leagues.base import LeagueError
+    from bot.leagues.registry import SHARER_LEAGUE
     from bot.leagues.setup import open_leagues
 
     async def read() -> dict[str, str]:
         async with AsyncExitStack() as stack:
             leagues = await open_leagues(settings, engine, stack)
-            league = leagues.get("channels")
+            league = leagues.get(SHARER_LEAGUE)  # its categories are what 订阅 takes
             if league is None:
                 return {}
             async with asyncio.timeout(TREE_SECONDS):

@@ -48,7 +48,7 @@ class TakeoutLink:
     the mini program that opens it (`mini_appid` + `mini_path`)."""
 
     platform: str
-    """The league's name: "eleme" or "meituan"."""
+    """The league's name (`eleme`, `meituan`)."""
     title: str
     url: str
     mini_appid: str = ""

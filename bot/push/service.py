@@ -51,10 +51,24 @@ Clock = Callable[[], datetime]
 
 MARK_WITH_NEXT_CLAIM_BELOW = 0.05
 """Seconds between pushes below which a "sent" mark waits for the next claim's transaction."""
+CLAIM_AHEAD_SECONDS = 0.05
+"""How far ahead of the sender pushes are claimed, in sending time: at 2,000 messages a second that is
+a batch of 100 slots per transaction; at a real account's pace (seconds apart) one slot, as before.
+It bounds what a killed process can leave half-sent: each such slot is reported, never resent."""
+CLAIM_BATCH_MAX = 200
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _claim_done(task: asyncio.Task[None]) -> None:
+    """A batch claimed in the background failed (the database unreachable): said here. None of it is
+    sent unclaimed: the push the sender reaches first is left for the next tick, as a failed claim
+    always was, and the rest are claimed again when reached."""
+    error = None if task.cancelled() else task.exception()
+    if error is not None:
+        log.warning("claiming a batch of pushes failed: %s", reason(error))
 
 
 def _slot_on(day: date, hour: int, minute: int, zone: ZoneInfo) -> datetime:
@@ -265,6 +279,15 @@ class PushService:
         self._queued: set[tuple[int, str]] = set()
         self._tick_lock = asyncio.Lock()
         self._marks: list[claims.Mark] = []
+        self._waiting: dict[tuple[int, str], claims.Ahead] = {}
+        """Queued pushes not claimed yet, in queue order (the next batch is taken from the front)."""
+        self._ahead: set[tuple[int, str]] = set()
+        """Claimed in a batch, not yet reached by the sender."""
+        self._lost: set[tuple[int, str]] = set()
+        """Found claimed by someone else when their batch was claimed: skipped when reached."""
+        self._releasing: set[asyncio.Task[None]] = set()
+        self._claiming: tuple[asyncio.Task[None], set[tuple[int, str]]] | None = None
+        """The batch being claimed and its keys."""
         self._flush: asyncio.Task[None] | None = None
         self.interrupted: list[str] = []
         self.allowed = frozenset(settings.chat.allowed_groups)
@@ -337,9 +360,14 @@ class PushService:
             daily = self.jobs.ids(self.job_id("push:daily") + ":")
             for job_id in (self.job_id("push:tick"), self.job_id("push:live"), *daily):
                 self.jobs.remove(job_id)
+        if self._claiming is not None:
+            with contextlib.suppress(Exception):
+                await self._claiming[0]
         if self._flush is not None:
             await self._flush
         await self._write_marks()
+        if self._releasing:
+            await asyncio.gather(*self._releasing)
         if self._catch_up is not None and not self._catch_up.done():
             self._catch_up.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -561,24 +589,10 @@ class PushService:
         """
         key = (group_id, slot)
         self._queued.add(key)
+        self._waiting[key] = claims.Ahead(group_id, slot, tuple(product_ids))
 
         async def start() -> bool:
-            marks, self._marks = self._marks, []
-            try:
-                return await asyncio.to_thread(
-                    claims.claim,
-                    self.engine,
-                    group_id,
-                    slot,
-                    self.owner,
-                    claims.SENDING,
-                    "",
-                    product_ids,
-                    marks=marks,
-                )
-            except BaseException:
-                self._marks[:0] = marks  # not written: the next claim or the flush tries again
-                raise
+            return await self._claim(key)
 
         note = self.notes.pop(group_id, "")
 
@@ -592,8 +606,94 @@ class PushService:
         future.add_done_callback(lambda _f: self._settled(key))
         return future
 
+    def claim_batch_size(self) -> int:
+        """Slots per claim transaction: as many as the sender sends in `CLAIM_AHEAD_SECONDS`, at
+        least one. An unpaced sender (no rate) claims one at a time: how long a batch would wait for
+        its last send is unknown."""
+        gap = self.sender.shortest_gap
+        if gap <= 0:
+            return 1
+        return max(1, min(CLAIM_BATCH_MAX, int(CLAIM_AHEAD_SECONDS / gap)))
+
+    async def _claim(self, key: tuple[int, str]) -> bool:
+        """The sender reached `key`: ours when a batch claimed it; else claim it with the pushes queued
+        behind it, one transaction (carrying the "sent" marks that wait) for the batch. Once half a
+        batch is sent the next one is claimed in the background, so the sender never waits for it."""
+        for _ in range(4):  # at most: wait for another batch, claim ours, see how it went
+            if key in self._ahead:
+                self._ahead.discard(key)
+                size = self.claim_batch_size()
+                if size > 1 and len(self._ahead) * 2 <= size:  # one at a time claims nothing ahead
+                    self._claim_ahead()
+                return True
+            if key in self._lost:
+                self._lost.discard(key)
+                return False
+            claiming = self._claiming
+            if claiming is not None and not claiming[0].done():
+                if key in claiming[1]:
+                    await asyncio.shield(claiming[0])  # raises what the claim raised
+                else:
+                    await asyncio.wait([claiming[0]])  # another batch: its failure is not ours
+                continue
+            if key not in self._waiting:  # dropped while it waited (the sender closed)
+                return False
+            self._claim_ahead(first=key)
+        return False
+
+    def _claim_ahead(self, first: tuple[int, str] | None = None) -> None:
+        """Claim the next batch of queued pushes (`first` at its front) in the background, unless a
+        batch is being claimed."""
+        if self._claiming is not None and not self._claiming[0].done():
+            return
+        size = self.claim_batch_size()
+        batch = [self._waiting.pop(first)] if first is not None else []
+        while self._waiting and len(batch) < size:
+            batch.append(self._waiting.pop(next(iter(self._waiting))))
+        if not batch:
+            return
+        task = asyncio.get_running_loop().create_task(self._claim_batch(batch), name="push-claim")
+        task.add_done_callback(_claim_done)
+        self._claiming = (task, {a.key for a in batch})
+
+    async def _claim_batch(self, batch: list[claims.Ahead]) -> None:
+        marks, self._marks = self._marks, []
+        try:
+            won = await asyncio.to_thread(claims.claim_batch, self.engine, batch, self.owner, marks=marks)
+        except BaseException:
+            self._marks[:0] = marks  # not written: the next claim or the flush tries again
+            queued = {a.key: a for a in batch if a.key in self._queued}  # each is tried again when reached
+            self._waiting = {**queued, **self._waiting}
+            raise
+        for ahead in batch:
+            if ahead.key not in self._queued:  # dropped while the batch was claimed
+                if ahead.key in won:
+                    self._release([ahead.key])
+                continue
+            (self._ahead if ahead.key in won else self._lost).add(ahead.key)
+
+    def _release(self, keys: list[tuple[int, str]]) -> None:
+        """Slots claimed ahead that the sender will never reach (it closed): given back in the
+        background, so a restart or the next tick sends them. Should that fail, they stay claimed and
+        the restart reports them as interrupted: never sent twice."""
+
+        async def give_back() -> None:
+            try:
+                await asyncio.to_thread(claims.release, self.engine, keys, self.owner)
+            except Exception:
+                log.exception("giving back %d unsent push slot(s) failed", len(keys))
+
+        task = asyncio.get_running_loop().create_task(give_back(), name="push-release")
+        self._releasing.add(task)
+        task.add_done_callback(self._releasing.discard)
+
     def _settled(self, key: tuple[int, str]) -> None:
         self._queued.discard(key)
+        self._waiting.pop(key, None)
+        self._lost.discard(key)
+        if key in self._ahead:  # claimed in a batch, dropped before the sender reached it
+            self._ahead.discard(key)
+            self._release([key])
         if not self._queued and self._marks and (self._flush is None or self._flush.done()):
             # the pushes after ours were dropped (the sender closed) or not claimed: write the marks
             # that were waiting for them

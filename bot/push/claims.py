@@ -99,6 +99,8 @@ class Ahead:
     group_id: int
     slot: str
     product_ids: tuple[str, ...] = ()
+    reserved: bool = False
+    """Reserved by this process before it was composed (`reserve`): taken from claimed to sending."""
 
     @property
     def key(self) -> tuple[int, str]:
@@ -129,11 +131,90 @@ def claim_batch(
         write_marks(engine, marks)
         return set()
     _claim, mark_sql = _driver_statements(engine.dialect)
+    fresh = [a for a in batch if not a.reserved]
+    reserved = [a for a in batch if a.reserved]
     with _driver_transaction(engine) as cursor:
         _run_marks(cursor, mark_sql, marks)
+        won = _take_reserved(cursor, engine.dialect, reserved, owner) if reserved else set()
+        if not fresh:
+            return won
         if engine.dialect.name == "postgresql":
-            return _claim_batch_postgresql(cursor, batch, owner)
-        return {a.key for a in batch if _claim_one(cursor, engine.dialect, a, owner)}
+            return won | _claim_batch_postgresql(cursor, fresh, owner)
+        return won | {a.key for a in fresh if _claim_one(cursor, engine.dialect, a, owner)}
+
+
+def _take_reserved(cursor: Any, dialect: Dialect, batch: Sequence[Ahead], owner: str) -> set[tuple[int, str]]:
+    """Reserved slots still ours (reserved by this owner, not taken over) move to sending."""
+    owner = clean(owner, 128, key=True)
+    marker = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
+    sql = (
+        f"UPDATE push_log SET status = {marker}, product_ids = {marker} "
+        f"WHERE group_id = {marker} AND slot = {marker} AND status = {marker} AND claimed_by = {marker}"
+    )
+    won = set()
+    for a in batch:  # a reserved slot is rare at pace, and these are updates by key: one at a time
+        ids = clean(",".join(a.product_ids)[:2048], 2048)
+        cursor.execute(sql, (SENDING, ids, a.group_id, clean(a.slot, 128, key=True), CLAIMED, owner))
+        if cursor.rowcount == 1:
+            won.add(a.key)
+    return won
+
+
+def reserve(
+    engine: Engine, group_id: int, slot: str, owner: str, *, stale: timedelta = timedelta(minutes=15)
+) -> bool:
+    """Reserve a due slot before composing it (the league calls), so processes sharing a database
+    divide the due groups between them instead of each composing every one and all but one losing
+    its claim. True when this process now holds it: a new row `claimed`, or one another process
+    reserved more than `stale` ago and never took further (it died; its claim-to-send would now fail,
+    so the slot is still sent at most once)."""
+    now = utcnow()
+    statement = _reserve_statement(engine.dialect)
+    with Session(engine) as session:
+        found = session.execute(
+            statement,
+            {
+                "group_id": group_id,
+                "slot": slot,
+                "status": CLAIMED,
+                "claimed_by": owner,
+                "claimed_at": now,
+                "detail": "",
+                "product_ids": "",
+                "stale": now - stale,
+            },
+        ).first()
+        session.commit()
+    return found is not None
+
+
+def _reserve_statement(dialect: Dialect) -> Any:
+    if dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        insert: Any = postgresql.insert(_PUSH_LOG)
+    else:
+        insert = sqlite.insert(_PUSH_LOG)
+    values = insert.values(
+        group_id=bindparam("group_id"),
+        slot=bindparam("slot"),
+        status=bindparam("status"),
+        claimed_by=bindparam("claimed_by"),
+        claimed_at=bindparam("claimed_at"),
+        detail=bindparam("detail"),
+        product_ids=bindparam("product_ids"),
+    )
+    c = _PUSH_LOG.c
+    return values.on_conflict_do_update(
+        index_elements=["group_id", "slot"],
+        set_={"claimed_by": values.excluded.claimed_by, "claimed_at": values.excluded.claimed_at},
+        where=(c.status == CLAIMED) & (c.claimed_at < bindparam("stale", type_=c.claimed_at.type)),
+    ).returning(c.id)
+
+
+def unreserve(engine: Engine, group_id: int, slot: str, owner: str) -> None:
+    """Give back a reserved slot that could not be composed (the league failed): the next tick tries it."""
+    release(engine, [(group_id, slot)], owner)
 
 
 def _claim_batch_postgresql(cursor: Any, batch: Sequence[Ahead], owner: str) -> set[tuple[int, str]]:
@@ -296,12 +377,19 @@ def _run_marks(cursor: Any, statement: _DriverStatement, marks: Iterable[Mark]) 
 
 
 def recover_interrupted(engine: Engine, owner_prefix: str = "") -> list[PushLog]:
-    """Slots a dead process left half done: marked interrupted (not resent) and returned for the report."""
+    """Slots a dead process left half done: marked interrupted (not resent) and returned for the report.
+    Slots it had only reserved (`claimed`: composing or queued, never handed to the sender) are given
+    back instead, so the catch-up sends them."""
     with Session(engine, expire_on_commit=False) as session:
         statement = select(PushLog).where(col(PushLog.status).in_([CLAIMED, SENDING]))
         if owner_prefix:
             statement = statement.where(col(PushLog.claimed_by).startswith(owner_prefix))
-        rows = list(session.exec(statement).all())
+        rows = []
+        for row in session.exec(statement).all():
+            if row.status == CLAIMED:
+                session.delete(row)
+            else:
+                rows.append(row)
         for row in rows:
             row.status = INTERRUPTED
             row.finished_at = utcnow()

@@ -473,14 +473,20 @@ class PushService:
                     # is the next one, not a surprise catch-up right after the owner's command
                     continue
                 slot = daily_slot_key(slot_time, self.zone)
-                if (group.id, slot) in self._queued or await asyncio.to_thread(
-                    claims.exists, self.engine, group.id, slot
-                ):
+                if (group.id, slot) in self._queued:
+                    continue
+                status = await asyncio.to_thread(claims.status_of, self.engine, group.id, slot)
+                if status and status != claims.CLAIMED:
                     continue
                 if now - slot_time > grace:
-                    late = now - slot_time
-                    await self._skip(group.id, slot, f"missed by {late}: too late to send")
-                    log.info("skipped %s for %s: missed by %s", slot, group.name, late)
+                    if not status:
+                        late = now - slot_time
+                        await self._skip(group.id, slot, f"missed by {late}: too late to send")
+                        log.info("skipped %s for %s: missed by %s", slot, group.name, late)
+                    continue
+                # reserved before composing: processes sharing a database each compose (league
+                # calls) only the groups they will send, instead of all of them racing for every claim
+                if not await asyncio.to_thread(claims.reserve, self.engine, group.id, slot, self.owner):
                     continue
                 try:
                     with budget(self.push.league_budget_seconds):
@@ -488,20 +494,35 @@ class PushService:
                 except LeagueUnavailable as exc:
                     # quota gone or the league down: the other groups would fail the same way, and
                     # each try spends quota; the next tick (a minute on) tries them all again
+                    await self._unreserve(group.id, slot)
                     log.warning("daily deals not ready (%s); next tick tries again", exc)
                     break
                 except LeagueError as exc:
+                    await self._unreserve(group.id, slot)
                     log.warning("daily deals for %s not ready (%s); next tick tries again", group.name, exc)
                     continue
+                except BaseException:
+                    await asyncio.shield(self._unreserve(group.id, slot))
+                    raise
                 if composed is None:
                     # nothing fresh in the group's categories: say nothing rather than repeat, and
                     # record it, so the next tick does not ask the league again all morning
-                    await self._skip(group.id, slot, "no fresh deals in the group's categories")
+                    why = "no fresh deals in the group's categories"
+                    await asyncio.to_thread(
+                        claims.mark, self.engine, group.id, slot, claims.SKIPPED, detail=why
+                    )
                     log.info("no deals to push to %s for %s", group.name, slot)
                     continue
-                self.enqueue(group.id, slot, *composed)
+                self.enqueue(group.id, slot, *composed, reserved=True)
                 queued += 1
         return queued
+
+    async def _unreserve(self, group_id: int, slot: str) -> None:
+        """A reserved slot that was not composed: given back so the next tick (of any process) tries it."""
+        try:
+            await asyncio.to_thread(claims.unreserve, self.engine, group_id, slot, self.owner)
+        except Exception:  # it stays reserved: taken over once stale, or given back by our restart
+            log.exception("giving back the reserved slot %s of group %s failed", slot, group_id)
 
     async def _skip(self, group_id: int, slot: str, why: str) -> None:
         """Record a slot that will not be sent, so no later tick tries it again."""
@@ -578,7 +599,7 @@ class PushService:
         return [tree.get(i, i) for i in ids]
 
     def enqueue(
-        self, group_id: int, slot: str, outgoing: Outgoing, product_ids: list[str]
+        self, group_id: int, slot: str, outgoing: Outgoing, product_ids: list[str], *, reserved: bool = False
     ) -> asyncio.Future[bool]:
         """Queue a push: claimed when it reaches the front of the sender's queue, marked after it.
 
@@ -589,7 +610,7 @@ class PushService:
         """
         key = (group_id, slot)
         self._queued.add(key)
-        self._waiting[key] = claims.Ahead(group_id, slot, tuple(product_ids))
+        self._waiting[key] = claims.Ahead(group_id, slot, tuple(product_ids), reserved)
 
         async def start() -> bool:
             return await self._claim(key)
@@ -689,9 +710,10 @@ class PushService:
 
     def _settled(self, key: tuple[int, str]) -> None:
         self._queued.discard(key)
-        self._waiting.pop(key, None)
+        waiting = self._waiting.pop(key, None)
         self._lost.discard(key)
-        if key in self._ahead:  # claimed in a batch, dropped before the sender reached it
+        if key in self._ahead or (waiting is not None and waiting.reserved):
+            # claimed in a batch (or reserved when composed), dropped before the sender reached it
             self._ahead.discard(key)
             self._release([key])
         if not self._queued and self._marks and (self._flush is None or self._flush.done()):

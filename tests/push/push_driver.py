@@ -74,10 +74,15 @@ async def main(
         clock=lambda: NOW,
         owner=instance,
     )
-    sender.start()
-    await service.start(schedule=False)
+    if rate:  # every due slot queued first, so the first claim takes them in one batch
+        await service.start(schedule=False)
+        sender.start()
+    else:
+        sender.start()
+        await service.start(schedule=False)
     await sender.close(drain=True)
     print(f"done: {sender.sent} sent, {len(service.interrupted)} interrupted", flush=True)
+    print(f"composed: {league.calls['featured'] + league.calls['search']}", flush=True)
     for note in service.interrupted:
         print(note, flush=True)
     out.close()

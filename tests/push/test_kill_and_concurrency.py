@@ -138,14 +138,18 @@ def _two_processes(url: str, out: Path) -> None:
     assert setup.returncode == 0, stderr
     a = _driver(url, out, "botA", delay=0.002)
     b = _driver(url, out, "botB", delay=0.002)
+    composed = 0
     for proc in (a, b):
-        _stdout, stderr = proc.communicate(timeout=120)
+        stdout, stderr = proc.communicate(timeout=120)
         assert proc.returncode == 0, stderr
+        composed += int(re.search(r"composed: (\d+)", stdout).group(1))  # type: ignore[union-attr]
     received = Counter(line.split("\t")[0] for line in _lines(out))
     assert len(received) == GROUPS
     assert set(received.values()) == {1}, "each slot pushed once"
     senders = Counter(line.split("\t")[1] for line in _lines(out))
     assert sum(senders.values()) == GROUPS
+    # the due groups are divided, not raced for: each is composed (league calls) by one process only
+    assert composed == GROUPS, f"{composed} pushes composed for {GROUPS} groups"
 
 
 def test_two_processes_on_one_sqlite_file(tmp_path: Path) -> None:

@@ -15,7 +15,9 @@
 6. Union (小程序联盟): the search → promotion material round for 1 and 16 callers, 100 groups racing
    for their first spot (each made exactly once), and order sync speed.
 
-    .venv/bin/python bench/league.py [--rounds N]
+    .venv/bin/python bench/league.py [--rounds N] [--calls-only]
+
+`--calls-only` runs parts 2 and 3 alone (league calls per keyword beside the least the wire allows).
 
 The last line is a JSON object of the figures (see bench/README.md).
 """
@@ -368,16 +370,18 @@ async def run_union_spots_and_orders(groups: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=1000)
+    parser.add_argument("--calls-only", action="store_true", help="only the league calls per keyword")
     args = parser.parse_args()
     figures: dict[str, object] = {}
 
-    proc, base_url = sandbox_process()
-    try:
-        for concurrency in (1, 16):
-            figures.update(asyncio.run(client_rounds(base_url, concurrency, args.rounds)))
-    finally:
-        proc.terminate()
-        proc.wait()
+    if not args.calls_only:
+        proc, base_url = sandbox_process()
+        try:
+            for concurrency in (1, 16):
+                figures.update(asyncio.run(client_rounds(base_url, concurrency, args.rounds)))
+        finally:
+            proc.terminate()
+            proc.wait()
 
     data = Path(tempfile.mkdtemp())
     cold = asyncio.run(member_answers(data, COLD))
@@ -402,6 +406,9 @@ def main() -> None:
         f"{figures['least_calls_cli_search']} (with 3 links, as a member sees them: "
         f"{figures['least_calls_cold_keyword']})"
     )
+    if args.calls_only:
+        print(json.dumps(figures, ensure_ascii=False))
+        return
     figures.update(asyncio.run(taobao(max(args.rounds // 5, 20))))
     for name in ("jd", "pdd", "vip"):
         for concurrency in (1, 16):

@@ -10,6 +10,11 @@ messages, group names over 256 characters, chat ids over 128.
 
 Prints RSS before and after, latency (message in → handler done, reply sent), replies, apologies, and
 what the store kept; the last line is one JSON object of those figures. Not part of the test run.
+
+Memory over time: RSS is sampled every `--sample-every` messages; `rss_slope_mb_per_100k` is the
+least-squares slope after the first `--warm-up` messages (aim: flat, `rss_growth_after_warmup_mb`
+under 10 MB over 500k messages), beside `rss_at_warmup_mb`. The messages are made as they are sent and
+the latencies kept as 8-byte doubles, so the bench's own memory does not grow with the run.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ import logging
 import random
 import tempfile
 import time
+from array import array
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import func
@@ -81,9 +88,8 @@ def hostile_text(rnd: random.Random) -> str:
     return text
 
 
-def messages(count: int, senders: int, groups: int, seed: int = 17) -> list[Incoming]:
+def messages(count: int, senders: int, groups: int, seed: int = 17) -> Iterator[Incoming]:
     rnd = random.Random(seed)
-    out: list[Incoming] = []
     for i in range(count):
         g = rnd.randrange(groups)
         if g % 97 == 0:
@@ -93,7 +99,7 @@ def messages(count: int, senders: int, groups: int, seed: int = 17) -> list[Inco
         else:
             chat_id, name = f"room{g}@chatroom", f"好物群{g}"
         s = rnd.randrange(senders)
-        out.append(
+        yield (
             Incoming(
                 message_id=f"m{i}",
                 chat_id=chat_id,
@@ -105,7 +111,6 @@ def messages(count: int, senders: int, groups: int, seed: int = 17) -> list[Inco
                 mentioned=rnd.random() < 0.1,
             )
         )
-    return out
 
 
 class SoakChannel:
@@ -113,28 +118,28 @@ class SoakChannel:
 
     name = "console"
 
-    def __init__(self, batch: list[Incoming], concurrency: int) -> None:
+    def __init__(self, batch: Iterator[Incoming], concurrency: int, sample_every: int) -> None:
         self.batch = batch
         self.concurrency = concurrency
-        self.latencies: list[float] = []
+        self.sample_every = sample_every
+        self.latencies = array("d")
+        self.samples: list[tuple[int, float]] = [(0, rss_mb())]
+        """(messages handled, RSS in MB)."""
         self.replies = 0
         self.apologies = 0
         self.errors = 0
 
     async def run(self, handler: MessageHandler) -> None:
-        queue: asyncio.Queue[Incoming] = asyncio.Queue()
-        for message in self.batch:
-            queue.put_nowait(message)
-
         async def worker() -> None:
-            while not queue.empty():
-                message = queue.get_nowait()
+            for message in self.batch:  # one iterator shared by the workers
                 start = time.perf_counter()
                 try:
                     await handler(message)
                 except Exception:
                     self.errors += 1
                 self.latencies.append(time.perf_counter() - start)
+                if len(self.latencies) % self.sample_every == 0:
+                    self.samples.append((len(self.latencies), rss_mb()))
 
         await asyncio.gather(*(worker() for _ in range(self.concurrency)))
 
@@ -161,7 +166,20 @@ class Tally(logging.Handler):
         ] += 1
 
 
-def pct(values: list[float], q: float) -> float:
+def slope_mb_per_100k(samples: list[tuple[int, float]]) -> float:
+    """Least-squares slope of RSS over messages, in MB per 100,000 messages."""
+    if len(samples) < 2:
+        return 0.0
+    n = len(samples)
+    mean_x = sum(x for x, _ in samples) / n
+    mean_y = sum(y for _, y in samples) / n
+    spread = sum((x - mean_x) ** 2 for x, _ in samples)
+    if not spread:
+        return 0.0
+    return sum((x - mean_x) * (y - mean_y) for x, y in samples) / spread * 100_000
+
+
+def pct(values: list[float] | array[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000 if ordered else 0.0
 
@@ -172,6 +190,8 @@ async def main() -> None:
     parser.add_argument("--senders", type=int, default=5_000)
     parser.add_argument("--groups", type=int, default=2_000)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--sample-every", type=int, default=5_000)
+    parser.add_argument("--warm-up", type=int, default=50_000)
     parser.add_argument(
         "--url", default="", help="database URL (PostgreSQL must be upgraded); default SQLite"
     )
@@ -189,8 +209,8 @@ async def main() -> None:
     tally = Tally()
     logging.getLogger().addHandler(tally)
     batch = messages(args.messages, args.senders, args.groups)
-    channel = SoakChannel(batch, args.concurrency)
     rss_before = rss_mb()
+    channel = SoakChannel(batch, args.concurrency, args.sample_every)
     started = time.perf_counter()
     await App(LoadedConfig(settings, tmp / "config.toml", is_example=False), channel=channel).run()
     elapsed = time.perf_counter() - started
@@ -202,12 +222,16 @@ async def main() -> None:
         groups = session.exec(select(func.count()).select_from(Group)).one()
     engine.dispose()
 
+    warm = [(x, y) for x, y in channel.samples if x >= args.warm_up] or channel.samples[-1:]
     figures = {
-        "messages": len(batch),
+        "messages": args.messages,
         "seconds": round(elapsed, 1),
-        "messages_per_second": round(len(batch) / elapsed, 1),
+        "messages_per_second": round(args.messages / elapsed, 1),
         "rss_before_mb": round(rss_before, 1),
         "rss_after_mb": round(rss_after, 1),
+        "rss_at_warmup_mb": round(warm[0][1], 1),
+        "rss_growth_after_warmup_mb": round(max(y for _, y in warm) - warm[0][1], 1),
+        "rss_slope_mb_per_100k": round(slope_mb_per_100k(warm), 2),
         "latency_p50_ms": round(pct(channel.latencies, 0.5), 2),
         "latency_p99_ms": round(pct(channel.latencies, 0.99), 2),
         "latency_max_ms": round(max(channel.latencies) * 1000, 1),
@@ -221,8 +245,12 @@ async def main() -> None:
         "concurrency": args.concurrency,
         "database": "postgresql" if args.url else "sqlite",
     }
-    print(f"{len(batch):,} messages in {elapsed:.1f} s ({figures['messages_per_second']:,} msg/s)")
-    print(f"RSS {rss_before:.0f} MB → {rss_after:.0f} MB")
+    print(f"{args.messages:,} messages in {elapsed:.1f} s ({figures['messages_per_second']:,} msg/s)")
+    print(
+        f"RSS {rss_before:.0f} MB → {rss_after:.0f} MB; after {args.warm_up:,} messages "
+        f"{figures['rss_at_warmup_mb']} MB, then +{figures['rss_growth_after_warmup_mb']} MB at most, "
+        f"slope {figures['rss_slope_mb_per_100k']} MB per 100k messages"
+    )
     print(
         f"latency p50 {figures['latency_p50_ms']} ms, p99 {figures['latency_p99_ms']} ms, "
         f"max {figures['latency_max_ms']} ms"

@@ -12,23 +12,27 @@ pushes and order sync are imported in a worker thread and built by `App._build`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import signal
+import threading
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
+from zoneinfo import ZoneInfo
 
-from bot import redact
+from bot import malloc, redact
 from bot.chat import registry
 from bot.chat.base import ChatChannel, ChatUnavailable, Incoming, ListsGroups, MessageHandler, Outgoing, Reply
 from bot.compose import Composition, Notify, account_of, prepare_database
 from bot.config import LoadedConfig, Settings, sandbox_in_real_chat
 from bot.handlers.router import (
     BlockedRooms,
+    GroupGate,
     Router,
 )
 from bot.handlers.router import Deferred as _Serving
@@ -42,6 +46,7 @@ if TYPE_CHECKING:
     from bot.handlers.deals import LateSend
     from bot.jobs import Jobs
     from bot.leagues.base import League
+    from bot.orders.soon import SoonSync
     from bot.orders.sync import OrderSync
     from bot.push.service import PushService
 
@@ -55,6 +60,7 @@ SERVING_MODULES = (
     "bot.services.attribution",
     "bot.handlers.subscribe",
     "bot.orders.notice",
+    "bot.orders.soon",
     "bot.orders.sync",
     "bot.push.service",
     "bot.jobs.plan",
@@ -69,6 +75,37 @@ def _import_serving_modules() -> None:
         importlib.import_module(name)
 
 
+T = TypeVar("T")
+
+
+async def in_daemon_thread(work: Callable[[], T], name: str) -> T:
+    """`work()` in a daemon thread. Unlike `asyncio.to_thread` (the default executor, whose threads the
+    interpreter waits for at exit), a bot that stops while the thread still imports or opens the
+    store exits at once: the start-up work beyond 帮助 must never keep `printf '帮助\\n' | tuike run`
+    alive after its answer."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        try:
+            result, error = work(), None
+        except BaseException as exc:  # handed to the awaiting task, as to_thread does
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return await done
+
+
 log = logging.getLogger(__name__)
 
 
@@ -76,11 +113,28 @@ class StartRefused(Exception):
     """The bot will not start with this setup; the text (one line) says why and what to change."""
 
 
+class ZonedFormatter(logging.Formatter):
+    """Log times in the configured zone with its offset (`2026-12-07 20:15:02,114+0800`): the console,
+    the CLI and the push ids all show that zone, so the log an operator reads beside them does too."""
+
+    def __init__(self, zone: str, fmt: str | None = None) -> None:
+        super().__init__(fmt)
+        self.zone = ZoneInfo(zone)
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        moment = datetime.fromtimestamp(record.created, self.zone)
+        if datefmt:
+            return moment.strftime(datefmt)
+        return f"{moment:%Y-%m-%d %H:%M:%S},{int(record.msecs):03d}{moment:%z}"
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 def setup_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.bot.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(ZonedFormatter(settings.bot.timezone, LOG_FORMAT))
+    logging.basicConfig(level=settings.bot.log_level, handlers=[handler])
     for noisy in ("httpx", "httpcore", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     redact.register(*redact.secret_values(settings))
@@ -131,6 +185,7 @@ class App:
 
     async def run(self) -> None:
         settings = self.settings
+        malloc.limit_arenas()  # before the worker threads start (bot/malloc.py says why)
         if self.loaded.is_example:
             log.info("no config.toml found: running on the embedded default (%s)", self.loaded.path.name)
         else:
@@ -182,7 +237,7 @@ class App:
         """The given channel, or the configured ones; each gets its paced sender, started at once (the
         console answers while the rest is built)."""
         if self.channel is not None:
-            channels = [self.channel]
+            channels = [parts.gate_sends(self.channel)]
         else:
             try:
                 channels = [parts.channel(kind, greet=True) for kind in self.settings.chat.kinds]
@@ -213,9 +268,11 @@ class App:
             leagues=self.leagues,
             notify=lambda text: self._tell_operator_via(self.channels[0])(text),
         )
+        # one gate for what members write and for all the bot sends to groups (welcomes included)
+        parts.gate = GroupGate(self.settings.chat.allowed_groups, BlockedRooms(self._read_blocked))
         channels = self._open_channels(parts)
         serving = _Serving()
-        router = parts.router(serving, blocked=BlockedRooms(self._read_blocked))
+        router = parts.router(serving)
         runs: dict[asyncio.Task[None], ChatChannel] = {}
         signals: list[_SignalStop] = []
 
@@ -232,13 +289,36 @@ class App:
         if not any(registry.capabilities_of(channel).needs_store for channel in channels):
             start_channels()
         try:
-            await self._build(stack, parts, serving, channels)
-            if not runs:
-                start_channels()
-            self._discover_groups(stack, channels)
+            if await self._built_unless_ended(stack, parts, serving, channels, runs):
+                if not runs:
+                    start_channels()
+                self._discover_groups(stack, channels)
             await self._wait(runs, several=len(channels) > 1)
         finally:
             await self._wind_down(runs, signals)
+
+    async def _built_unless_ended(
+        self,
+        stack: AsyncExitStack,
+        parts: Composition,
+        serving: _Serving,
+        channels: list[ChatChannel],
+        runs: dict[asyncio.Task[None], ChatChannel],
+    ) -> bool:
+        """`_build`, unless a channel already answering (the console) ends first — its input closed
+        after 帮助 — then the build is given up and False returned: the bot stops at once instead of
+        finishing what nobody will use."""
+        build = asyncio.create_task(self._build(stack, parts, serving, channels), name="app-build")
+        if runs:
+            await asyncio.wait({build, *runs}, return_when=asyncio.FIRST_COMPLETED)
+            if not build.done():
+                log.info("channel ended while starting: the rest is not built")
+                build.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await build
+                return False
+        await build
+        return True
 
     async def _wind_down(
         self, runs: dict[asyncio.Task[None], ChatChannel], signals: list[_SignalStop]
@@ -269,9 +349,10 @@ class App:
     ) -> None:
         """Everything beyond 帮助: the leagues, deals, subscriptions, pushes, order sync, the web console."""
         settings = self.settings
-        await asyncio.to_thread(_import_serving_modules)  # off the loop, and off the console's first answer
-        if self.engine is None:
-            self.engine = await asyncio.to_thread(prepare_database, settings)
+        # off the loop, and off the console's first answer; in daemon threads, so an early stop need not wait
+        await in_daemon_thread(_import_serving_modules, "import-serving-modules")
+        if self.engine is None:  # the store is at the newest schema (`peek.at_head`): only opened here
+            self.engine = await in_daemon_thread(lambda: prepare_database(settings), "open-store")
         parts.engine = self.engine
         from bot.jobs import Jobs, plan
         from bot.leagues.capabilities import TellsOperator
@@ -292,8 +373,13 @@ class App:
         self.push = self.pushes.get(account_of(channels[0]))
         if len(channels) > 1:
             log.info("serving %s", ", ".join(account_of(c) for c in channels))
-        serving.serve([*parts.commands(self._jobs_changed, self._next_runs), deals])
-        self.orders = parts.order_sync(after=parts.paid_notices(channels, self.senders))
+        soon = self._soon_sync(parts, stack)
+        refresh = soon.fresh if soon is not None else None
+        serving.serve([*parts.commands(self._jobs_changed, self._next_runs, refresh), deals])
+        self.orders = parts.order_sync(
+            after=_after_sync(soon, parts.paid_notices(channels, self.senders)),
+            lookback=SANDBOX_LOOKBACK if soon is not None else None,
+        )
         await self._warn_misnamed_groups()
         # pushes catch up, then every periodic job starts on the one scheduler (`bot.jobs.plan`)
         await plan.start(
@@ -305,6 +391,28 @@ class App:
             stack.push_async_callback(_finish, web)
         if self.on_ready is not None:
             self.on_ready()
+
+    def _soon_sync(self, parts: Composition, stack: AsyncExitStack) -> SoonSync | None:
+        """In the embedded default (every enabled league a sandbox, order sync on), orders are synced
+        soon after a link is issued and before an owner's 佣金 (`bot.orders.soon`): the money loop shows
+        in minutes instead of after `[orders] sync_minutes`."""
+        from bot.config import sandbox_leagues
+        from bot.leagues.setup import enabled_leagues
+        from bot.orders.soon import SoonSync
+
+        settings = self.settings
+        names = enabled_leagues(settings)
+        if not (settings.orders.enabled and names and set(names) <= set(sandbox_leagues(settings))):
+            return None
+
+        async def sync() -> object:
+            return await self.orders.run() if self.orders is not None else None
+
+        soon = SoonSync(sync)
+        parts.links.on_created = soon.link_issued
+        stack.push_async_callback(soon.aclose)
+        log.info("orders: embedded sandbox — synced soon after each new link and before 佣金")
+        return soon
 
     def _late_sender(self, first: ChatChannel) -> LateSend:
         async def late(message: Incoming, reply: Reply) -> None:
@@ -358,7 +466,7 @@ class App:
         """The operator console beside the channels; a taken port costs the console, not the bot.
         Imported in a thread: Starlette and the console's pages stay off the start-up path."""
         try:
-            server = await asyncio.to_thread(importlib.import_module, "bot.web.server")
+            server = await in_daemon_thread(lambda: importlib.import_module("bot.web.server"), "import-web")
             assert self.parts is not None
             services = self.parts.web_services(pushes=self.pushes, orders=self.orders)
             try:
@@ -433,3 +541,24 @@ class _SignalStop:
             self.loop.remove_signal_handler(sig)
         if self.stopping is not None:
             await self.stopping
+
+
+SANDBOX_LOOKBACK = timedelta(hours=1)
+"""How far back order sync reads in the embedded default: the sandbox this process started holds only
+orders for the links it issued since, so a first sync need not read 62 days of empty windows (a minute)."""
+
+
+def _after_sync(
+    soon: SoonSync | None, notices: Callable[[object], Awaitable[None]] | None
+) -> Callable[[object], Awaitable[None]] | None:
+    """What runs after every sync (the scheduled one too): the embedded default notes when it ran, and
+    the paid notices go out."""
+    if soon is None:
+        return notices
+
+    async def after(results: object) -> None:
+        soon.synced()
+        if notices is not None:
+            await notices(results)
+
+    return after

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from bot.chat import registry
 from bot.chat.base import ChatChannel, ChatUnavailable, JoinHook, MemberJoined, Outgoing, Reply
+from bot.chat.gate import gate_sends
 from bot.chat.plugin import ChannelContext
 from bot.config import Settings
 from bot.handlers.help import HelpHandler
@@ -31,11 +32,13 @@ from bot.handlers.router import (
     CatchErrors,
     DropDuplicates,
     GroupAllowList,
+    GroupGate,
     Handler,
     Router,
     ignore_self,
 )
 from bot.handlers.smalltalk import SmallTalkHandler
+from bot.leagues.registry import LEAGUES, SHARER_LEAGUE
 from bot.push.sender import PacedSender
 from bot.render import Renderer
 
@@ -49,6 +52,7 @@ if TYPE_CHECKING:
     from bot.orders.sync import OrderSync
     from bot.push.service import JobBoard, PushService
     from bot.services.attribution import GroupSpots
+    from bot.services.takeout import TakeoutLinks
     from bot.store.requests import RequestRecorder
     from bot.web.services import WebServices
 
@@ -134,10 +138,12 @@ def build_router(
     limiter: RateLimiter | None = None,
     engine: Engine | None = None,
     blocked: BlockedRooms | None = None,
+    gate: GroupGate | None = None,
 ) -> Router:
-    """The groups the operator blocked are read by `blocked`, else from `engine` (neither: none is)."""
+    """The groups the operator blocked are read by `blocked`, else from `engine` (neither: none is);
+    `gate`: the process's one `GroupGate` (its sends pass it too), else one made here."""
     deals = settings.deals
-    if blocked is None and engine is not None:
+    if gate is None and blocked is None and engine is not None:
         from bot.store.groups import blocked_rooms
 
         blocked = BlockedRooms(partial(blocked_rooms, engine))
@@ -158,7 +164,7 @@ def build_router(
             CatchErrors(lambda: APOLOGY),
             ignore_self,
             DropDuplicates(),
-            GroupAllowList(settings.chat.allowed_groups, blocked),
+            GroupAllowList(gate or GroupGate(settings.chat.allowed_groups, blocked)),
             LimitRequests(
                 limiter,
                 renderer,
@@ -237,6 +243,7 @@ def build_channel(
         log_level=settings.bot.log_level,
         engine=engine,
         welcome=welcome_hook(renderer, settings.bot.name) if renderer is not None else None,
+        may_be_request=may_be_request,  # the router's own test (`build_router`), so both drop the same
     )
     return registry.plugin(kind).build(settings.chat.of(kind), context)
 
@@ -299,14 +306,43 @@ class Composition:
         return build_link_cache(self.settings, self.engine)
 
     @cached_property
+    def takeout(self) -> TakeoutLinks:
+        """Each group's takeout (外卖红包) links of the day, one league call per group per day: shared by
+        the 外卖 answer, the daily 外卖 push and `tuike takeout`."""
+        from bot.services.takeout import TakeoutLinks
+
+        return TakeoutLinks(self.leagues, self.spots.for_group, timezone=self.settings.bot.timezone)
+
+    @cached_property
     def _daily_source(self) -> tuple[League | None, Any]:
         from bot.push.service import daily_source
 
         return daily_source(self.settings, self.leagues, self.spots)
 
+    @cached_property
+    def gate(self) -> GroupGate:
+        """Which groups the bot may speak in (`[chat] allowed_groups`, the blocked ones): the router and
+        every channel's sends ask this one. `tuike run` sets its own (reading the blocked groups before
+        the engine is open); elsewhere they are read through the engine."""
+        blocked = None
+        if self.engine is not None:
+            from bot.store.groups import blocked_rooms
+
+            blocked = BlockedRooms(partial(blocked_rooms, self.engine))
+        return GroupGate(self.settings.chat.allowed_groups, blocked)
+
+    def gate_sends(self, channel: ChatChannel) -> ChatChannel:
+        """`channel` whose every send to a group passes `gate` first (the admin chat is the operator's
+        own and always passes): welcomes, notices and broadcasts as well as answers."""
+        admin = self.settings.bot.admin_chat
+        gate_sends(channel, self.gate.refuses, exempt={admin} if admin else ())
+        return channel
+
     def channel(self, kind: str | None = None, *, greet: bool = False) -> ChatChannel:
-        """The channel of `kind` (default: the first configured); `greet`: it may welcome new members."""
-        return build_channel(self.settings, self.renderer if greet else None, kind=kind, engine=self.engine)
+        """The channel of `kind` (default: the first configured); `greet`: it may welcome new members.
+        Its sends to groups pass the `gate`."""
+        built = build_channel(self.settings, self.renderer if greet else None, kind=kind, engine=self.engine)
+        return self.gate_sends(built)
 
     def sender(self, channel: ChatChannel) -> PacedSender:
         return build_sender(self.settings, channel)
@@ -318,7 +354,10 @@ class Composition:
             channel.on_join = paced_welcome(welcome_hook(self.renderer, self.settings.bot.name), sender)  # type: ignore[attr-defined]
 
     def router(self, *handlers: Handler, blocked: BlockedRooms | None = None) -> Router:
-        return build_router(self.settings, self.renderer, *handlers, engine=self.engine, blocked=blocked)
+        gate = None if blocked is not None else self.gate
+        return build_router(
+            self.settings, self.renderer, *handlers, engine=self.engine, blocked=blocked, gate=gate
+        )
 
     def push_service(
         self,
@@ -335,10 +374,10 @@ class Composition:
 
         daily_league, daily_spots = self._daily_source
         timing: dict[str, Any] = {"clock": clock} if clock is not None else {}
-        return PushService(
+        service = PushService(
             self.settings,
             cast("Engine", self.engine),
-            self.leagues.get("channels"),
+            self.leagues.get(SHARER_LEAGUE),
             self.renderer,
             sender,
             self.links,
@@ -352,6 +391,11 @@ class Composition:
             jobs=jobs,
             **timing,
         )
+        if self.takeout.available:  # 订阅 外卖 HH:MM
+            from bot.push.takeout import TakeoutPush
+
+            service.takeout = TakeoutPush(service, self.takeout)
+        return service
 
     def dry_sender(self) -> PacedSender:
         """A sender that refuses to send: for composing (dry runs) and for listing jobs."""
@@ -363,7 +407,7 @@ class Composition:
         if not self.leagues:
             return None
         daily_league, _spots = self._daily_source
-        if self.leagues.get("channels") is None and daily_league is None:
+        if self.leagues.get(SHARER_LEAGUE) is None and daily_league is None:
             return None
         return self.push_service(self.dry_sender(), clock=clock)
 
@@ -395,15 +439,16 @@ class Composition:
         self,
         on_change: Callable[[], None],
         next_runs: Callable[[], dict[tuple[int, str], datetime]],
+        refresh_orders: Callable[[float], Awaitable[None]] | None = None,
     ) -> list[Handler]:
-        """What owners and members ask beside deals: 订阅, 佣金, 绑定推客, and 返利 when it is on.
+        """What owners and members ask beside deals: 订阅, 佣金, 绑定推客, and 返利 (「返利没有开」 when off).
         `on_change` rebuilds the push jobs after a subscription changed; `next_runs` tells when they run."""
         from bot.handlers.money import MoneyHandler
         from bot.handlers.rebate import RebateHandler
         from bot.handlers.sharer import SharerHandler
         from bot.handlers.subscribe import SubscribeHandler
 
-        settings, engine, league = self.settings, cast("Engine", self.engine), self.leagues.get("channels")
+        settings, engine, league = self.settings, cast("Engine", self.engine), self.leagues.get(SHARER_LEAGUE)
         handlers: list[Handler] = [
             SubscribeHandler(
                 engine=engine,
@@ -425,6 +470,8 @@ class Composition:
                 operators=settings.bot.operators,
                 timezone=settings.bot.timezone,
                 owner_share_percent=settings.rebate.owner_share_percent,
+                refresh=refresh_orders,
+                deadline=settings.deals.answer_deadline_seconds,
             ),
             SharerHandler(
                 engine=engine,
@@ -436,16 +483,50 @@ class Composition:
                 deadline=settings.deals.answer_deadline_seconds,
             ),
         ]
-        if settings.rebate.enabled:
+        shops = {
+            p.name: self.leagues[p.name] for p in LEAGUES if p.section == "shops" and p.name in self.leagues
+        }
+        if shops:  # 店铺: the operator's own shops' highlights with the group's links
+            from bot.handlers.own_store import OwnStoreHandler
+
             handlers.append(
-                RebateHandler(
-                    engine=engine, share_percent=settings.rebate.share_percent, renderer=self.renderer
+                OwnStoreHandler(
+                    shops=shops,
+                    links=self.links,
+                    renderer=self.renderer,
+                    groups=self.spots,
+                    operators=settings.bot.operators,
+                    per_shop=settings.push.deals_per_push,
+                    deadline=settings.deals.answer_deadline_seconds,
                 )
             )
+        if self.takeout.available:
+            from bot.handlers.takeout import TakeoutHandler
+
+            handlers.append(
+                TakeoutHandler(
+                    links=self.takeout,
+                    groups=self.spots,
+                    renderer=self.renderer,
+                    deadline=settings.deals.answer_deadline_seconds,
+                )
+            )
+        # Rebates on or off, the rebate words get an answer (「返利没有开」 when off), never a product search
+        handlers.append(
+            RebateHandler(
+                engine=engine,
+                share_percent=settings.rebate.share_percent,
+                renderer=self.renderer,
+                enabled=settings.rebate.enabled,
+            )
+        )
         return handlers
 
-    def order_sync(self, after: Callable[[object], Awaitable[None]] | None = None) -> OrderSync:
-        """Order sync over the leagues; `after` runs after each sync (e.g. the paid notices)."""
+    def order_sync(
+        self, after: Callable[[object], Awaitable[None]] | None = None, lookback: timedelta | None = None
+    ) -> OrderSync:
+        """Order sync over the leagues; `after` runs after each sync (e.g. the paid notices); `lookback`
+        instead of `[orders] lookback_days` (an embedded sandbox holds no order older than itself)."""
         from bot.orders.sync import OrderSync
 
         orders = self.settings.orders
@@ -453,7 +534,7 @@ class Composition:
             cast("Engine", self.engine),
             self.leagues,
             overlap=timedelta(minutes=orders.overlap_minutes),
-            lookback=timedelta(days=orders.lookback_days),
+            lookback=lookback or timedelta(days=orders.lookback_days),
             budget=orders.budget_seconds,
             rebate=self.settings.rebate.enabled,
             after=after,

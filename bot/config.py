@@ -89,6 +89,9 @@ class _LeagueDeclaration(Protocol):
     @property
     def section(self) -> str: ...
 
+    @property
+    def searches(self) -> bool: ...
+
 
 REGISTRY = "bot.leagues.registry"
 
@@ -102,6 +105,11 @@ def league_declarations() -> Sequence[_LeagueDeclaration]:
 
 def league_names() -> tuple[str, ...]:
     return tuple(plugin.name for plugin in league_declarations())
+
+
+def searching_league_names() -> tuple[str, ...]:
+    """The registered leagues that answer 找 with products (a takeout league gives only 外卖 links)."""
+    return tuple(plugin.name for plugin in league_declarations() if plugin.searches)
 
 
 @cache
@@ -329,11 +337,14 @@ class DealSettings(_Section):
     """A keyword search still running after this long first sends "正在帮你找…" (template `searching`); 0 = off."""
     searching_notice_in_groups: bool = False
     """The notice is for private chats; in a busy group an extra line per search is noise unless wanted."""
-    leagues: tuple[LeagueName, ...] = Field(default_factory=league_names)
-    """Which leagues a keyword search asks, in this order (only enabled ones count); default: all
-    registered leagues in registry order."""
+    leagues: tuple[LeagueName, ...] = Field(default_factory=searching_league_names)
+    """Which leagues a keyword search asks, in this order (only enabled ones count); default: every
+    registered league that searches products, in registry order."""
     rank_by: Literal["weighted", "final_price", "commission", "sales"] = "weighted"
     """How search results and daily deals are ordered (bot/leagues/ranking.py)."""
+    own_store_first: bool = False
+    """The operator's own shops' products (`[shops.*]`) come before affiliate deals in answers and
+    pushes when they match (else they rank with them)."""
     with_image: bool = False
     """Send the product's picture before the answer (a keyword search: the top product's)."""
 
@@ -369,6 +380,9 @@ class PushSettings(_Section):
     """While pushes wait, at least this share of the account's sends goes to them (replies take the rest)."""
     league_budget_seconds: float = Field(120.0, gt=0, le=3600)
     """How long composing one push (its league calls, retries included) may take."""
+    own_store_deals: int = Field(0, ge=0, le=10)
+    """Products of the operator's own shops (`[shops.*]`, enabled ones) a daily push carries beside the
+    deals from `league`, each with the group's own link; first when `[deals] own_store_first`. 0: none."""
 
     @field_validator("default_time")
     @classmethod

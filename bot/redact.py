@@ -1,13 +1,16 @@
 """Secrets never reach a log line, an exception text shown to the operator, or the CLI's output.
 
-Three nets, because a secret can surface anywhere text is built:
+Four nets, because a secret can surface anywhere text is built:
 
 * `mask_url` shows a database URL with its password as `***`, and never raises, even for a URL that
   does not parse (whose password would otherwise be echoed in the error);
 * `register` remembers the secret values of this process (config secrets, the database password,
   league access tokens as they are issued) and `mask` replaces any of them in a text;
 * `SecretFilter` runs `mask` over every log record a handler formats: message, arguments and
-  traceback. `install` puts it on the root logger's handlers.
+  traceback. `install` puts it on the root logger's handlers;
+* `mask_output` passes everything the command line prints (stdout and stderr, whatever prints it) through
+  `mask`: a league or gateway that echoes the request in its error would otherwise put the secret on
+  the operator's screen, into a script's JSON or a CI log.
 
 The engines are also built with `hide_parameters=True` (bot.store.db), so a failing statement never
 logs the values it was given: members' ids and words, tokens.
@@ -15,13 +18,16 @@ logs the values it was given: members' ids and words, tokens.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
 import threading
 import traceback
 import types
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any, TextIO
+from urllib.parse import quote, quote_plus
 
 from pydantic import BaseModel, SecretStr
 
@@ -39,10 +45,28 @@ _lock = threading.Lock()
 _secrets: frozenset[str] = frozenset()
 
 
+def _spellings(value: str) -> set[str]:
+    """A secret as a server may echo it: as it is, escaped inside a JSON string, percent-encoded."""
+    return {
+        value,
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        quote(value, safe=""),
+        quote_plus(value, safe=""),
+    }
+
+
 def register(*values: str) -> None:
-    """Remember secret values; `mask` replaces them from now on, in every thread."""
+    """Remember secret values; `mask` replaces them (and their JSON and URL spellings) from now on, in
+    every thread."""
     global _secrets
-    fresh = {v for v in values if isinstance(v, str) and len(v) >= _MIN_SECRET}
+    fresh = {
+        spelled
+        for v in values
+        if isinstance(v, str) and len(v) >= _MIN_SECRET
+        for spelled in _spellings(v)
+        if len(spelled) >= _MIN_SECRET
+    }
     if fresh - _secrets:
         with _lock:
             _secrets = _secrets | fresh
@@ -129,3 +153,59 @@ def install(handlers: Iterable[logging.Handler] | None = None) -> None:
         if not any(isinstance(f, SecretFilter) for f in handler.filters):
             handler.addFilter(SecretFilter())
     sys.excepthook = _masked_excepthook
+
+
+class MaskedStream:
+    """A text stream that writes through `mask`, a line at a time (a secret is never split between two
+    writes: `print` and `json.dump` write in pieces); `flush` writes what is left of a line. Everything
+    else (encoding, isatty, fileno) is the wrapped stream's; its binary `buffer` is not offered, so
+    nothing reaches the screen around the mask."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.wrapped = stream
+        self._pending = ""
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        with self._lock:
+            self._pending += text
+            if "\n" in self._pending:
+                lines, _, self._pending = self._pending.rpartition("\n")
+                self.wrapped.write(mask(lines + "\n"))
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._pending:
+                self.wrapped.write(mask(self._pending))
+                self._pending = ""
+        self.wrapped.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "buffer":
+            raise AttributeError(name)
+        return getattr(self.wrapped, name)
+
+
+def mask_output() -> Callable[[], None]:
+    """Put `MaskedStream` on `sys.stdout` and `sys.stderr` (the command line calls this once, for every
+    command); returns what puts the streams back, flushed."""
+    before = sys.stdout, sys.stderr
+    if not isinstance(sys.stdout, MaskedStream) and sys.stdout is not None:
+        sys.stdout = MaskedStream(sys.stdout)
+    if not isinstance(sys.stderr, MaskedStream) and sys.stderr is not None:
+        sys.stderr = MaskedStream(sys.stderr)
+
+    def restore() -> None:
+        for stream in (sys.stdout, sys.stderr):
+            if isinstance(stream, MaskedStream):
+                stream.flush()
+        sys.stdout, sys.stderr = before
+
+    return restore

@@ -43,8 +43,8 @@ def test_groups_lists_ids_names_accounts_owners_and_subscriptions(
     as_json = tuike("--config", str(config), "groups", "--json", cwd=tmp_path)
     rows = {r["room_id"]: r for r in map(json.loads, as_json.stdout.splitlines())}
     assert rows["111@chatroom"]["daily"] == [
-        {"at": "08:30", "categories": []},
-        {"at": "20:00", "categories": ["123"]},
+        {"at": "08:30", "categories": [], "category_names": []},
+        {"at": "20:00", "categories": ["123"], "category_names": ["123"]},  # no such id in the tree
     ]
     assert rows["222@chatroom"]["live"] is True and rows["222@chatroom"]["daily"] == []
     assert (rows["111@chatroom"]["owner_id"], rows["111@chatroom"]["owner_name"]) == ("wxid_boss", "王姐")

@@ -69,7 +69,8 @@ async def test_a_bound_owners_group_gets_links_for_their_sharer_and_others_keep_
     pending, before, done, after = (
         part.split("\n（你现在是")[0] for part in re.split(r"@(?:阿强|小红) ", second)[1:]
     )
-    assert "还差最后一步" in pending and f"sharer_appid={new}" in pending
+    assert "还差最后一步" in pending and "联系运营" in pending
+    assert "sharer_appid=" not in pending, "the owner gets a step to follow, not the league's query string"
     assert _sharers(sandbox, before) == {DEFAULT}, "until the binding is done, the default sharer"
     assert "绑定完成" in done
     assert _sharers(sandbox, after) == {new}

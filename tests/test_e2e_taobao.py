@@ -125,3 +125,18 @@ async def test_taobao_throttling_gets_a_friendly_answer(
     _face(sandbox).faults.throttle_all = True
     out = await _run(_config(write_config, sandbox, '\n[deals]\nleagues = ["taobao"]\n'), "找 纸巾\n")
     assert "稍后再试" in out and "Traceback" not in out
+
+
+async def test_a_share_text_whose_code_cannot_be_read_is_searched_by_its_quoted_title(
+    sandbox: SandboxServer, write_config: Callable[..., Path]
+) -> None:
+    """An expired or foreign 口令 the league cannot read, in a share text that quotes the title: the
+    member gets the search for that title instead of 「识别不出来」 (issue 30)."""
+    product = next(p for p in sandbox.state.catalogue.products if p.status == 1 and p.coupon_ids)
+    shared = (
+        f"【淘宝】https://m.tb.cn/h.Zq8Wx7Vb6?tk=Zz9Yy8Xx7Ww CZ0001 「{product.title}」 "
+        "点击链接直接打开 或者 淘宝搜索直接打开"
+    )
+    out = await _run(_config(write_config, sandbox), f"{shared}\n")
+    assert "识别不出来" not in out, out
+    assert product.title[:12] in out and TPWD.search(out), out

@@ -3,12 +3,15 @@ for every secret value the operator configured."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -183,3 +186,98 @@ def test_settings_named_like_secrets_but_holding_a_mode_are_not_masked() -> None
     found = secret_values(settings)
     assert "s3cr3t-channels" in found
     assert "stable" not in found
+
+
+UNION_SECRET = "uni-SECRET-3c8d1f6a"
+GATEWAY_TOKEN = "gw-TOKEN-8a4e2b7d"
+APP_SECRETS = (CHANNELS_SECRET, UNION_SECRET, GATEWAY_TOKEN)
+
+
+class _Echo(BaseHTTPRequestHandler):
+    """A league or gateway that refuses every call and echoes the request in its error, as some do:
+    headers, path and query, body (in the error fields of the WeChat, union and GeWe shapes)."""
+
+    def _answer(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8", "replace")
+        said = "; ".join(f"{k}: {v}" for k, v in self.headers.items() if k.lower().startswith("x-"))
+        echo = f"{said} {self.command} {self.path} {body}"
+        answer = json.dumps(
+            {"errcode": 47001, "errmsg": f"data format error: {echo}", "ret": 500, "msg": echo}
+        )
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer.encode())))
+        self.end_headers()
+        self.wfile.write(answer.encode())
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def echo_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _echo_config(write_config: Callable[..., Path], url: str) -> Path:
+    return write_config(
+        f"""
+[chat]
+kind = "gateway"
+
+[chat.gateway]
+base_url = "{url}/v2/api"
+token = "{GATEWAY_TOKEN}"
+app_id = "wx_echo"
+listen = "127.0.0.1:0"
+
+[leagues.channels]
+sandbox = false
+base_url = "{url}"
+appid = "wx_echo_org"
+secret = "{CHANNELS_SECRET}"
+max_retries = 0
+
+[leagues.union]
+enabled = true
+sandbox = false
+base_url = "{url}"
+appid = "wx_echo_union"
+secret = "{UNION_SECRET}"
+max_retries = 0
+"""
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("search", "蓝牙耳机", "--league", "channels", "--json"),
+        ("search", "蓝牙耳机", "--league", "union", "--json"),
+        ("union", "spots", "--json"),
+        ("orders", "sync"),
+        ("check",),
+    ],
+    ids=" ".join,
+)
+def test_cli_output_never_shows_a_secret_a_server_echoes(
+    tmp_path: Path, write_config: Callable[..., Path], echo_url: str, command: tuple[str, ...]
+) -> None:
+    """Issue 33 #21: with servers that echo the request in their errors, these commands printed the
+    Channels and union secrets and `X-GEWE-TOKEN`; `tuike run` masked them, the CLI did not."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TUIKE_")}
+    result = tuike_env(env, tmp_path, "--config", str(_echo_config(write_config, echo_url)), *command)
+    shown = result.stdout + result.stderr
+    assert result.returncode != 0, shown
+    for secret in APP_SECRETS:
+        assert secret not in shown, shown
+    assert "***" in shown, f"the echo was not shown at all: {shown}"

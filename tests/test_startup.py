@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -85,3 +86,24 @@ def _block_the_console_room(config: Path) -> None:
     blocked = ensure_group(engine, "console:测试群", "测试群")
     set_blocked(engine, blocked.id or 0, True)
     engine.dispose()
+
+
+async def test_a_console_whose_input_ends_after_its_answer_stops_without_waiting_for_the_rest(
+    sandbox: SandboxServer, write_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`printf '帮助\\n' | tuike run` answered at once but exited only once the leagues, SQLAlchemy and
+    the web console were imported and built, which nobody would use any more."""
+    imports_may_finish = threading.Event()
+
+    def imports_that_never_finish() -> None:  # the start-up work beyond 帮助, stuck
+        imports_may_finish.wait(60)
+
+    monkeypatch.setattr(bot.app, "_import_serving_modules", imports_that_never_finish)
+    try:
+        async with running_console(write_config(channels_section(sandbox.base_url))) as console:
+            console.type("帮助\n")
+            await wait_until(lambda: "找商品" in console.out.getvalue(), 20)
+        # the input closed as the block ended, and the run has ended with it
+        assert console.app.jobs is None and not console.app.leagues, "nothing more was built"
+    finally:
+        imports_may_finish.set()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 
 import click
 
@@ -14,7 +15,13 @@ from tuike_sandbox.server import SandboxServer
 
 
 @click.command("sandbox")
-@click.option("--port", default=0, show_default=True, help="Port on 127.0.0.1 (0 picks a free one).")
+@click.option(
+    "--port",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port on 127.0.0.1 (0 picks a free one).",
+)
 def sandbox(port: int) -> None:
     """Run the sandbox league alone on 127.0.0.1 until Ctrl-C."""
 
@@ -30,5 +37,9 @@ def sandbox(port: int) -> None:
             click.echo("  " + top.foreign_share_text(sample).replace("\n", " "))
             await asyncio.Event().wait()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve())
+    except OSError as exc:  # the port is taken or not ours to use: one line, exit 2 like the other commands
+        click.echo(f"沙盒不能监听 127.0.0.1:{port}：{exc.strerror or exc} (cannot listen)", err=True)
+        sys.exit(2)

@@ -1107,17 +1107,37 @@ FaceFactory = Callable[[Catalogue, Callable[[], float]], Face]
 
 def _faces() -> dict[str, FaceFactory]:
     """The wire face of each non-Channels league, by request path: one line per league."""
+    from tuike_sandbox.eleme_face import top_gateway
     from tuike_sandbox.jd_face import JdFace
+    from tuike_sandbox.meituan_face import PATHS as MEITUAN_PATHS
+    from tuike_sandbox.meituan_face import MeituanFace
     from tuike_sandbox.pdd_face import PddFace
-    from tuike_sandbox.top_face import TopFace
+    from tuike_sandbox.shopify_face import ShopifyFace
     from tuike_sandbox.vip_face import VipFace
+    from tuike_sandbox.youzan_face import YouzanFace
 
+    meituan = _one(MeituanFace)  # one face (one state) behind its three paths
     return {
-        "/router/rest": TopFace,  # Taobao Open Platform (TOP) gateway
+        "/router/rest": top_gateway,  # Taobao Open Platform (TOP) gateway, with Ele.me's alsc methods
         "/routerjson": JdFace,  # JD union over JOS
         "/api/router": PddFace,  # Pinduoduo 多多进宝 router
         "/vop": VipFace,  # Vipshop union over the vop gateway
+        **dict.fromkeys(MEITUAN_PATHS, meituan),  # Meituan CPS open API
+        "/youzan": YouzanFace,  # the operator's Youzan shop (有赞云), every path under it
+        "/shopify": ShopifyFace,  # the operator's Shopify shop (Admin GraphQL), every path under it
     }
+
+
+def _one(make: FaceFactory) -> FaceFactory:
+    """A factory that makes its face once and gives the same one for every path it serves."""
+    made: list[Face] = []
+
+    def once(catalogue: Catalogue, clock: Callable[[], float]) -> Face:
+        if not made:
+            made.append(make(catalogue, clock))
+        return made[0]
+
+    return once
 
 
 def _wechat_faces(state: SandboxState) -> list[Any]:
@@ -1166,7 +1186,7 @@ class SandboxServer:
             async with self._building:
                 if self._faces is None:
                     await asyncio.to_thread(lambda: self.faces)
-        face = self.faces.get(request.path)
+        face = self.faces.get(request.path) or self.faces.get("/" + request.path.split("/", 2)[1])
         return await (face or self.api)(request)
 
     def face(self, path: str) -> Any:

@@ -149,6 +149,11 @@ class ChatUnavailable(RuntimeError):
     """The channel cannot send now (not logged in, stopped, the platform refused); the text says why."""
 
 
+class NotInChat(ChatUnavailable):
+    """The account is not (or no longer) in the group it was to send to: trying again cannot help, but
+    another account that is in it can send (a push hands its slot over: `bot.push.service`)."""
+
+
 MessageHandler = Callable[[Incoming], Awaitable[None]]
 """Takes one message; answering (through a sender) is its business, not the channel's."""
 

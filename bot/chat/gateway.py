@@ -4,10 +4,14 @@ The operator brings a paid gateway (GeWe or one with the same API) that keeps a 
 and accepts the ban risk (docs/wechat.md). The gateway calls our webhook for everything the account
 receives; we call its REST API to send.
 
-* **In**: a small ASGI app on uvicorn at `[chat.gateway] listen`. Every call must carry our secret (the
+* **In**: a small ASGI app (`bot.chat.gateway_webhook`) on its own server at `[chat.gateway] listen`,
+  never the web console's, with its own cap on connections and a deadline for request headers
+  (`bot.chat.asgi`), so neither server can starve the other. Every call must carry our secret (the
   `secret` query parameter of the callback URL we register with `/tools/setCallback`); bodies over
-  `max_body_bytes` are refused; the call is answered at once and the message handled from a queue, so a
-  slow league never makes the gateway time out and resend.
+  `max_body_bytes` are refused; a group's chatter that can never get an answer is dropped there; the
+  call is answered at once and the message handled from a backlog (`bot.chat.gateway_inbox`): many
+  members at once, each member's messages in order, so a slow league never makes the gateway time out
+  and resend.
 * **Dedupe** on (`Appid`, `NewMsgId`): gateways resend when they think a call failed.
 * **Who**: in a group the sender is the `wxid:` prefix of `Content`; the bot is @-mentioned when its wxid
   is in `MsgSource`'s `<atuserlist>`; a message whose `FromUserName` is the account itself is its own.
@@ -23,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 import logging
 import re
@@ -31,7 +34,7 @@ import secrets
 import time
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
@@ -39,10 +42,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 from sqlalchemy import Engine
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
 
 from bot import redact
 from bot.chat.asgi import AsgiServer, ListenError
@@ -56,11 +55,14 @@ from bot.chat.base import (
     MemberJoined,
     MessageHandler,
     MiniProgramCard,
+    NotInChat,
     Outgoing,
     ReplyPart,
     Text,
     either,
 )
+from bot.chat.gateway_inbox import Inbox, Payload
+from bot.chat.gateway_webhook import Webhook, conversation
 from bot.chat.qr import show_login_qr
 from bot.chat.text import mini_program_card_text, strip_mention, url_card_text
 from bot.store import chat_state
@@ -76,12 +78,14 @@ RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0)
 RECONNECT_DELAYS: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0)
 """Pauses between attempts to reach a gateway that is down at start or went away."""
 _SEEN_CAPACITY = 10_000
-_QUEUE_CAPACITY = 1_000
+_PRUNE_EVERY = 1000
+"""Store claims between two prunings of the handled messages the store remembers."""
 _ROOM_TTL = 600.0
 _ROOMS_CAPACITY = 2_000
 """Rooms whose info (members and all) is kept; the least recently used is read again when needed."""
 _LOGGED_OUT_WORDS = ("未登录", "离线", "不在线", "掉线", "已退出", "not login", "offline", "not online")
 _THROTTLED_WORDS = ("频繁", "限制", "too many", "too frequent", "rate limit")
+_NOT_MEMBER_WORDS = ("不在该群", "不在群", "不是群成员", "非群成员", "not in the chatroom", "not a member")
 _LEADING_AT = re.compile(r"^@[^\s\u2005]{1,32}[\u2005 ]")
 _QUOTED = re.compile(r'"([^"]{1,64})"')
 _SERVICE_ACCOUNTS = frozenset({"weixin", "fmessage", "filehelper", "newsapp", "medianote", "floatbottle"})
@@ -90,14 +94,37 @@ _SERVICE_ACCOUNTS = frozenset({"weixin", "fmessage", "filehelper", "newsapp", "m
 class GatewayError(ChatUnavailable):
     """The gateway refused a call (`ret` other than 200), or could not be reached; the text says which."""
 
-    def __init__(self, path: str, message: str, *, ret: int | None = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        message: str,
+        *,
+        ret: int | None = None,
+        status: int | None = None,
+        not_api: str = "",
+    ) -> None:
         super().__init__(f"gateway {path}: {message}" + (f" (ret {ret})" if ret is not None else ""))
         self.path = path
         self.ret = ret
+        self.status = status
+        """The HTTP status of an answer that was no API answer (a 5xx, a web page); None otherwise."""
+        self.not_api = not_api
+        """What came back instead of the API's JSON ("a web page (text/html)"), '' for a JSON answer."""
         lowered = message.lower()
         self.logged_out = any(word in lowered for word in _LOGGED_OUT_WORDS)
         self.throttled = ret == 429 or any(word in lowered for word in _THROTTLED_WORDS)
-        self.unreachable = ret is None
+        self.unreachable = ret is None and status is None
+
+
+class GatewayNotInGroup(GatewayError, NotInChat):
+    """The gateway refused a send because the account is not in that group (「你不在该群聊中」)."""
+
+
+def _refusal(path: str, message: str, ret: int | None) -> GatewayError:
+    lowered = message.lower()
+    if any(word in lowered for word in _NOT_MEMBER_WORDS):
+        return GatewayNotInGroup(path, message, ret=ret)
+    return GatewayError(path, message, ret=ret)
 
 
 class GatewayClient:
@@ -127,33 +154,40 @@ class GatewayClient:
         """One API call; returns `data`. Network errors and 5xx are tried again; a refusal is not."""
         payload = {"appId": self.app_id, **(body or {})}
         delays = self.retry_delays if retry else ()
+        status: int | None = None
         for attempt in range(len(delays) + 1):
             try:
                 response = await self._http.post(f"{self.base_url}{path}", json=payload)
             except httpx.HTTPError as exc:
-                problem = f"unreachable ({type(exc).__name__})"
+                problem, status = f"unreachable ({type(exc).__name__})", None
             else:
                 if response.status_code < 500:
                     return self._data(path, response)
-                problem = f"HTTP {response.status_code}"
+                problem, status = f"HTTP {response.status_code}", response.status_code
             if attempt < len(delays):
                 await asyncio.sleep(delays[attempt])
-        raise GatewayError(path, problem)
+        raise GatewayError(path, problem, status=status)
 
     @staticmethod
     def _data(path: str, response: httpx.Response) -> Any:
         try:
             answer = response.json()
         except ValueError:
+            kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+            what = f"a web page ({kind})" if "html" in kind else f"something else ({kind})"
             raise GatewayError(
-                path, f"HTTP {response.status_code}, not JSON", ret=response.status_code
+                path,
+                f"HTTP {response.status_code}, not JSON",
+                ret=response.status_code,
+                status=response.status_code,
+                not_api=what,
             ) from None
         if not isinstance(answer, dict):
             raise GatewayError(path, "answer is not a JSON object", ret=response.status_code)
         ret = answer.get("ret")
         if ret != 200:
             message = str(answer.get("msg") or "refused")[:200]
-            raise GatewayError(path, message, ret=ret if isinstance(ret, int) else response.status_code)
+            raise _refusal(path, message, ret if isinstance(ret, int) else response.status_code)
         return answer.get("data")
 
     # -- the operations the bot uses ----------------------------------------------------------------
@@ -294,9 +328,16 @@ class GatewayChannel:
         health_seconds: float = 300.0,
         terminal: TextIO | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        may_be_request: Callable[[str], bool] | None = None,
+        max_connections: int | None = None,
+        header_seconds: float | None = None,
     ) -> None:
-        if not (base_url and token and app_id):
-            raise ValueError("the gateway channel needs base_url, token and app_id")
+        """`may_be_request`: the router's test for a group line that does not @mention the bot (chatter
+        it rejects is dropped before it is queued); `max_connections`, `header_seconds`: the webhook
+        server's cap and header deadline (`bot.chat.asgi` defaults). An empty `app_id` is a first login:
+        the login gets one from the gateway."""
+        if not (base_url and token):
+            raise ValueError("the gateway channel needs base_url and token")
         self.account = f"gateway:{app_id}"
         self.app_id = app_id
         self.base_url = base_url.rstrip("/")
@@ -308,6 +349,9 @@ class GatewayChannel:
         self.engine = engine
         self.on_join = on_join
         self.max_body_bytes = max_body_bytes
+        self.may_be_request = may_be_request
+        self.max_connections = max_connections
+        self.header_seconds = header_seconds
         self.reconnect_delays = tuple(reconnect_delays) or (1.0,)
         self.login_poll_seconds = login_poll_seconds
         self.health_seconds = health_seconds
@@ -325,17 +369,20 @@ class GatewayChannel:
         self.registered_callback = ""
         self._secret = ""
         self._server: AsgiServer | None = None
-        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(_QUEUE_CAPACITY)
+        self.chatter_dropped = 0
+        """Webhook calls dropped before queueing: nothing in them can get an answer."""
+        self._handler: MessageHandler | None = None
+        self.inbox = Inbox(self._handle)
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._stored_claims = 0
         self._rooms: OrderedDict[str, _Room] = OrderedDict()
         self._ready = asyncio.Event()
         self._dropped = asyncio.Event()
         """Set by `check_login` when the account went offline: `run` logs in again."""
         self._stopping = asyncio.Event()
         self._send_lock = asyncio.Lock()
-        self._current: asyncio.Future[None] | None = None
         self.drain_seconds = 5.0
-        """At a stop, how long the message being handled may take to finish."""
+        """At a stop, how long the messages being handled may take to finish."""
 
     # -- state ---------------------------------------------------------------------------------------
 
@@ -377,7 +424,8 @@ class GatewayChannel:
         except BaseException:
             await self.client.aclose()
             raise
-        worker = asyncio.create_task(self._work(handler), name="gateway-webhook-worker")
+        self._handler = handler
+        self.inbox.start()
         try:
             attempt = 0
             while not self._stopping.is_set():
@@ -395,17 +443,12 @@ class GatewayChannel:
         finally:
             self._ready.clear()
             await self._stop_server()  # no new webhook calls (the gateway resends what we refuse)
-            current = self._current
-            if current is not None and not current.done():  # finish the message in flight
-                await asyncio.wait({current}, timeout=self.drain_seconds)
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
-            await self._keep_pending()
+            await self._keep_pending(await self.inbox.drain(self.drain_seconds))
             await self.client.aclose()
 
     async def stop(self) -> None:
         self._stopping.set()
+        self.inbox.halt()  # the messages in flight finish; the rest are kept for the next start
         if self._server is not None:
             self._server.signal_exit()
 
@@ -414,8 +457,9 @@ class GatewayChannel:
             await asyncio.wait_for(self._stopping.wait(), seconds)
 
     async def _connect(self) -> None:
-        """Online (after a QR login if need be) and our callback registered."""
-        if not await self.client.is_online():
+        """Online (after a QR login if need be) and our callback registered. Without an appId (a first
+        login) there is nothing to ask about: the login gets one."""
+        if not self.app_id or not await self.client.is_online():
             await self._login()
             if self._stopping.is_set():
                 return
@@ -467,6 +511,11 @@ class GatewayChannel:
             if not isinstance(data, dict) or not data.get("uuid"):
                 raise GatewayError("/login/getLoginQrCode", "no QR code in the answer")
             qr, uuid = str(data.get("qrData") or ""), str(data["uuid"])
+            if not self.app_id:
+                given = str(data.get("appId") or "")
+                if not given:
+                    raise GatewayError("/login/getLoginQrCode", "no appId in the answer to a first login")
+                await self._keep_app_id(given)
             show_login_qr(
                 qr, "请用要当机器人的微信扫码登录网关账号 (scan with the bot's WeChat):", self.terminal
             )
@@ -491,13 +540,38 @@ class GatewayChannel:
                     log.info("login QR code expired; showing a new one")
                     break
 
+    async def _keep_app_id(self, app_id: str) -> None:
+        """A first login's appId, from now on this channel's: its calls, its account, and the store (the
+        next start uses it while `[chat.gateway] app_id` stays empty)."""
+        self.app_id = self.client.app_id = app_id
+        self.account = f"gateway:{app_id}"
+        if self.engine is not None:
+            await asyncio.to_thread(chat_state.put, self.engine, FIRST_LOGIN_ACCOUNT, KEPT_APP_ID, app_id)
+        log.warning(
+            "gateway first login: the gateway gave this account appId %s; kept it in the database (%s) and "
+            'uses it from now on: write app_id = "%s" in [chat.gateway] to pin it',
+            app_id,
+            "used on every start while app_id is empty"
+            if self.engine is not None
+            else "not stored: no database",
+            app_id,
+        )
+
     # -- the webhook server --------------------------------------------------------------------------
 
     async def _start_server(self) -> None:
-        app = Starlette(
-            routes=[Route("/{path:path}", self._webhook, methods=["POST", "GET"])],
+        app = Webhook(
+            secret=lambda: self._secret,
+            take=self._take,
+            max_body_bytes=self.max_body_bytes,
+            on_refused=self._refused,
         )
-        server = AsgiServer(app, self.listen_host, self.listen_port, name="gateway-webhook-server")
+        limits: dict[str, Any] = {}
+        if self.max_connections is not None:
+            limits["max_connections"] = self.max_connections
+        if self.header_seconds is not None:
+            limits["header_seconds"] = self.header_seconds
+        server = AsgiServer(app, self.listen_host, self.listen_port, name="gateway-webhook-server", **limits)
         try:
             self.listen_port = await server.start()
         except ListenError as exc:
@@ -510,47 +584,38 @@ class GatewayChannel:
             await self._server.stop()
             self._server = None
 
-    async def _webhook(self, request: Request) -> Response:
-        given = request.query_params.get("secret", "")
-        if not self._secret or not hmac.compare_digest(given.encode(), self._secret.encode()):
-            self.rejected_calls += 1
-            log.warning("webhook call from %s without the right secret: refused", request.client)
-            return PlainTextResponse("forbidden", status_code=403)
-        if request.method == "GET":
-            return PlainTextResponse("tuike gateway webhook")
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
-            log.warning("webhook body of %s bytes refused (limit %d)", declared, self.max_body_bytes)
-            return PlainTextResponse("too large", status_code=413)
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > self.max_body_bytes:
-                log.warning("webhook body over %d bytes refused", self.max_body_bytes)
-                return PlainTextResponse("too large", status_code=413)
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            log.warning("webhook body is not JSON (%d bytes): ignored", len(body))
-            return JSONResponse({"ret": 400, "msg": "not JSON"}, status_code=400)
-        if not isinstance(payload, dict):
-            log.warning("webhook body is not a JSON object: ignored")
-            return JSONResponse({"ret": 400, "msg": "not an object"}, status_code=400)
-        try:
-            self._queue.put_nowait(payload)
-        except asyncio.QueueFull:
-            log.warning("webhook queue full (%d): asking the gateway to resend later", _QUEUE_CAPACITY)
-            return JSONResponse({"ret": 503, "msg": "busy"}, status_code=503)
-        return JSONResponse({"ret": 200, "msg": "ok"})
+    def _refused(self) -> None:
+        self.rejected_calls += 1
+
+    def _mentions_bot(self, msg_source: str) -> bool:
+        me = self.self_id
+        return bool(me) and me in msg_source and me in at_list(msg_source)  # most lines: one `in`
+
+    def _take(self, payload: Payload, size: int) -> bool:
+        """A checked webhook call: chatter that can never get an answer is dropped here; the rest waits
+        in the backlog (False: the backlog is full)."""
+        wxid = payload.get("Wxid")
+        if wxid and payload.get("TypeName") == "AddMsg" and payload.get("Appid") in (None, "", self.app_id):
+            self.self_id = str(wxid)
+        where = conversation(
+            payload,
+            self_id=self.self_id,
+            card_text=card_text,
+            mentions_bot=self._mentions_bot,
+            may_be_request=self.may_be_request,
+        )
+        if where is None:
+            self.chatter_dropped += 1
+            return True
+        return self.inbox.offer(payload, where, size)
 
     # -- handling what arrives -----------------------------------------------------------------------
 
-    async def _keep_pending(self) -> None:
+    async def _keep_pending(self, waiting: list[Payload]) -> None:
         """Messages the gateway delivered (and we acknowledged) but the bot stopped before handling:
         kept in the store and handled first at the next start, so nothing a member sent is lost."""
         pending = []
-        while not self._queue.empty():
-            payload = self._queue.get_nowait()
+        for payload in waiting:
             if self._key(payload) not in self._seen:  # a resend of a handled message stays dropped
                 pending.append(payload)
         if not pending:
@@ -573,20 +638,13 @@ class GatewayChannel:
         except ValueError:
             return
         for payload in pending if isinstance(pending, list) else []:
-            if isinstance(payload, dict) and not self._queue.full():
-                self._queue.put_nowait(payload)
-        log.info("handling %d webhook message(s) kept from before the last stop", self._queue.qsize())
+            if isinstance(payload, dict):
+                self._take(payload, len(json.dumps(payload)))
+        log.info("handling %d webhook message(s) kept from before the last stop", self.inbox.backlog)
 
-    async def _work(self, handler: MessageHandler) -> None:
-        while not self._stopping.is_set():
-            payload = await self._queue.get()
-            self._current = asyncio.ensure_future(self._dispatch(payload, handler))
-            try:
-                await asyncio.shield(self._current)  # a stop lets the message in flight finish
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("webhook message could not be handled")
+    async def _handle(self, payload: Payload) -> None:
+        assert self._handler is not None, "the backlog is worked only while `run` runs"
+        await self._dispatch(payload, self._handler)
 
     @staticmethod
     def _key(payload: dict[str, Any]) -> tuple[str, str]:
@@ -603,6 +661,28 @@ class GatewayChannel:
         if len(self._seen) > _SEEN_CAPACITY:
             self._seen.popitem(last=False)
         return True
+
+    async def _claim_stored(self, new_id: str) -> bool:
+        """The in-memory claim forgets at a restart: a gateway resending then would get the message
+        answered twice. So a message is also claimed in the store (once per account, in any process),
+        and every `_PRUNE_EVERY` claims the remembered ones are pruned to a bounded few. A store that
+        cannot be reached does not stop the answer: answering twice beats not answering."""
+        if self.engine is None:
+            return True
+        try:
+            if self._stored_claims % _PRUNE_EVERY == 0:
+                await asyncio.to_thread(chat_state.prune_seen, self.engine, self.account)
+            self._stored_claims += 1
+            fresh = await asyncio.to_thread(chat_state.claim_message, self.engine, self.account, new_id)
+        except Exception as exc:
+            log.warning(
+                "message %s not claimed in the store (%s): handled anyway", new_id, type(exc).__name__
+            )
+            return True
+        if not fresh:
+            self.duplicates_dropped += 1
+            log.info("message %s was handled before the last start: dropped", new_id)
+        return fresh
 
     async def _dispatch(self, payload: dict[str, Any], handler: MessageHandler) -> None:
         kind = payload.get("TypeName")
@@ -627,6 +707,8 @@ class GatewayChannel:
             return  # the account's own message (sent by the bot, or by a person on the phone)
         if sender_box.startswith("gh_") or sender_box in _SERVICE_ACCOUNTS:
             return  # official accounts and WeChat's own service chats are nobody to answer
+        if not await self._claim_stored(new_id):
+            return
         is_group = sender_box.endswith("@chatroom")
         sender = sender_box
         if is_group:
@@ -809,13 +891,26 @@ class GatewayChannel:
             )
 
 
+FIRST_LOGIN_ACCOUNT, KEPT_APP_ID = "gateway:", "app_id"
+"""Where a first login's appId is kept (`chat_state`): under the account an empty app_id names."""
+
+
+def kept_app_id(settings: GatewaySettings, engine: Engine | None) -> str:
+    """The configured appId, else the one a first login kept in the store ('' when none yet)."""
+    if settings.app_id or engine is None:
+        return settings.app_id
+    return chat_state.get(engine, FIRST_LOGIN_ACCOUNT, KEPT_APP_ID) or ""
+
+
 def build(settings: GatewaySettings, context: ChannelContext) -> GatewayChannel:
     """The channel from its `[chat.gateway]` table (the registry's factory). Its welcome is handed to it
-    by the composition once the account's paced sender exists (`Capabilities.welcome = "paced"`)."""
+    by the composition once the account's paced sender exists (`Capabilities.welcome = "paced"`). An
+    empty app_id takes the one a first login kept; with none kept, the channel's login asks for one."""
     return GatewayChannel(
+        may_be_request=context.may_be_request,
         base_url=settings.base_url,
         token=settings.token.get_secret_value(),
-        app_id=settings.app_id,
+        app_id=kept_app_id(settings, context.engine),
         listen_host=settings.listen_host,
         listen_port=settings.listen_port,
         callback_url=settings.callback_url,

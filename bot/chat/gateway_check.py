@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine
 
 from bot.chat.base import LoginHealth
-from bot.chat.gateway import GatewayClient, GatewayError
+from bot.chat.gateway import GatewayClient, GatewayError, kept_app_id
 from bot.chat.gateway_settings import GatewaySettings
 from bot.store import chat_state
 
@@ -22,14 +22,16 @@ Line = tuple[bool, str]
 
 async def probe(settings: GatewaySettings, engine: Engine | None, call_seconds: float) -> list[Line]:
     """`tuike check`: the gateway takes the token and the account is logged in; the webhook can listen."""
-    return [*await _probe_api(settings, call_seconds), *_probe_webhook(settings)]
+    app_id = kept_app_id(settings, engine)
+    return [*await _probe_api(settings, app_id, call_seconds), *_probe_webhook(settings)]
 
 
 def login_health(settings: GatewaySettings, engine: Engine) -> LoginHealth:
     """The configured account as its channel last recorded it: a process that never saw it log out (or
     never ran) counts it as logged in."""
-    status = chat_state.get_status(engine, settings.account)
-    who = f"微信网关账号 {settings.app_id}"
+    app_id = kept_app_id(settings, engine)
+    status = chat_state.get_status(engine, f"gateway:{app_id}")
+    who = f"微信网关账号 {app_id}" if app_id else "微信网关账号（还没有第一次登录）"
     if status is None or status.online:
         return LoginHealth(True, who)
     return LoginHealth(False, who, since=status.since, why=status.why, stopped="群里的消息和推送都停了")
@@ -44,28 +46,42 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-async def _probe_api(gw: GatewaySettings, call_seconds: float) -> list[Line]:
+async def _probe_api(gw: GatewaySettings, app_id: str, call_seconds: float) -> list[Line]:
+    """One call, and what it said in the words of what happened: a refusal (the gateway's own words),
+    no answer, a server error, or an address that is not the gateway's API at all."""
+    if not app_id:
+        return [
+            (
+                True,
+                f"gateway: no app_id yet: the first `tuike run` asks {gw.base_url} for one, shows the login "
+                "QR code and keeps the appId it gets",
+            )
+        ]
     client = GatewayClient(
-        gw.base_url, gw.token.get_secret_value(), gw.app_id, timeout=call_seconds, retry_delays=()
+        gw.base_url, gw.token.get_secret_value(), app_id, timeout=call_seconds, retry_delays=()
     )
-    lines: list[Line] = []
     try:
         online = await client.is_online()
     except GatewayError as exc:
-        if exc.unreachable:
-            lines.append((False, f"gateway: {gw.base_url} unreachable: {exc}"))
-        else:
-            lines.append((False, f"gateway: {gw.base_url} refused the token or app_id: {exc}"))
-        return lines
+        return [(False, _what_went_wrong(gw.base_url, exc))]
     finally:
         await client.aclose()
     if online:
-        lines.append((True, f"gateway: {gw.base_url} reachable, account {gw.app_id} logged in"))
-    else:
-        lines.append(
-            (False, f"gateway: account {gw.app_id} is not logged in: `tuike run` shows its login QR code")
+        return [(True, f"gateway: {gw.base_url} reachable, account {app_id} logged in")]
+    return [(False, f"gateway: account {app_id} is not logged in: `tuike run` shows its login QR code")]
+
+
+def _what_went_wrong(base_url: str, exc: GatewayError) -> str:
+    if exc.unreachable:
+        return f"gateway: {base_url} unreachable: {exc}"
+    if exc.not_api:
+        return (
+            f"gateway: {base_url} answered HTTP {exc.status} with {exc.not_api}, not the gateway's API: "
+            "is base_url the API root (GeWe: https://api.geweapi.com/gewe/v2/api)?"
         )
-    return lines
+    if exc.status is not None and exc.status >= 500:
+        return f"gateway: {base_url} answered HTTP {exc.status}, a server error on its side (not the token): {exc}"
+    return f"gateway: {base_url} refused the token or app_id: {exc}"
 
 
 def _probe_webhook(gw: GatewaySettings) -> Iterator[Line]:
@@ -78,6 +94,7 @@ def _probe_webhook(gw: GatewaySettings) -> Iterator[Line]:
             f"webhook: the gateway at {gateway_host} cannot call {callback_host}: set [chat.gateway] "
             "callback_url to an address it can reach (and listen on an interface behind it)",
         )
+        return  # one verdict: whether the port is free does not matter until the gateway can call it
     if gw.listen_port == 0:
         return
     family = socket.AF_INET6 if ":" in gw.listen_host else socket.AF_INET

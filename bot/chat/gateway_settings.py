@@ -23,7 +23,9 @@ class GatewaySettings(ChannelSection):
     token: SecretStr = SecretStr("")
     """Sent as X-GEWE-TOKEN on every call."""
     app_id: str = ""
-    """The logged-in account's appId on the gateway."""
+    """The logged-in account's appId on the gateway. Empty on a first login: the gateway hands out a new
+    appId with the login QR code, and the bot keeps it in the database and uses it from then on (the log
+    says which one it kept; copy it here to pin it)."""
     listen: str = "127.0.0.1:8701"
     """host:port of the bot's webhook server."""
     callback_url: str = ""
@@ -81,7 +83,6 @@ class GatewaySettings(ChannelSection):
             for key, value in (
                 ("base_url", self.base_url),
                 ("token (or TUIKE_GATEWAY_TOKEN)", self.token.get_secret_value()),
-                ("app_id", self.app_id),
             )
             if not value
         ]

@@ -186,9 +186,13 @@ class _Context:
 
 
 def message_text(message: dict[str, Any]) -> str:
-    """The text of an iLink message (its text items joined); '' when it carries none."""
+    """The text of an iLink message (its text items joined); '' when it carries none — also when its
+    `item_list` is not a list (a server once sent `"item_list": 7`)."""
+    items = message.get("item_list")
+    if not isinstance(items, list):
+        return ""
     parts = []
-    for item in message.get("item_list") or []:
+    for item in items:
         if isinstance(item, dict) and item.get("type") == _TEXT_ITEM:
             text_item = item.get("text_item") or {}
             if isinstance(text_item, dict) and text_item.get("text"):
@@ -346,13 +350,34 @@ class IlinkChannel:
             self.poll_seconds = hold / 1000
         return answer
 
-    async def _handle_batch(self, answer: dict[str, Any], handler: MessageHandler) -> None:
+    def _batch(self, answer: dict[str, Any]) -> list[Incoming]:
+        """The members' messages of a poll answer. Never raises: a malformed batch (`"msgs": 5`) or
+        message is logged and skipped, so the cursor still moves past it and the channel goes on — a
+        batch that raised would stop the bot, and come again after every restart."""
+        messages = answer.get("msgs")
+        if messages is None:
+            return []
+        if not isinstance(messages, list):
+            log.warning(
+                "iLink poll answer malformed (msgs is %s, not a list): batch skipped", type(messages).__name__
+            )
+            return []
         incoming: list[Incoming] = []
-        for message in answer.get("msgs") or []:
-            if isinstance(message, dict):
+        for message in messages:
+            if not isinstance(message, dict):
+                log.warning("iLink message malformed (%s, not an object): skipped", type(message).__name__)
+                continue
+            try:
                 found = self._incoming(message)
-                if found is not None:
-                    incoming.append(found)
+            except Exception as exc:  # a shape nobody foresaw: this message only, never the batch
+                log.warning("iLink message malformed (%s: %s): skipped", type(exc).__name__, exc)
+                continue
+            if found is not None:
+                incoming.append(found)
+        return incoming
+
+    async def _handle_batch(self, answer: dict[str, Any], handler: MessageHandler) -> None:
+        incoming = self._batch(answer)
         results = await asyncio.gather(*(handler(m) for m in incoming), return_exceptions=True)
         failed = 0
         for message, result in zip(incoming, results, strict=True):
@@ -364,7 +389,11 @@ class IlinkChannel:
             # start gets the batch again rather than losing what members wrote
             log.warning("stopping: %d message(s) of this batch come again after the next start", failed)
             return
-        cursor = str(answer.get("get_updates_buf") or "")
+        cursor = answer.get("get_updates_buf")
+        if not isinstance(cursor, str):
+            if cursor is not None:
+                log.warning("iLink poll answer malformed (cursor is %s): cursor kept", type(cursor).__name__)
+            return
         if cursor and cursor != self._cursor:
             self._cursor = cursor
             await self._put(CURSOR_KEY, cursor)  # only now: every message of the batch was handled
@@ -389,9 +418,15 @@ class IlinkChannel:
             self._forget_old_contexts()
         text = message_text(message)
         if not text.strip():
-            log.debug(
-                "iLink message %s has no text (item types %s): ignored", message_id, message.get("item_list")
-            )
+            items = message.get("item_list")
+            if isinstance(items, list):
+                log.debug("iLink message %s has no text (items %s): ignored", message_id, items)
+            else:
+                log.warning(
+                    "iLink message %s malformed (item_list is %s, not a list): skipped",
+                    message_id,
+                    type(items).__name__,
+                )
             return None
         return Incoming(
             message_id=message_id,
@@ -528,6 +563,23 @@ def login_health(settings: IlinkSettings, engine: Engine) -> LoginHealth:
     return LoginHealth(bool(chat_state.get(engine, f"ilink:{settings.account}", TOKEN_KEY)), who)
 
 
+async def _reachable_without_token(base_url: str, call_seconds: float) -> tuple[bool, str]:
+    """With no token there is nothing to try but the address: any HTTP answer means `tuike run` can get
+    its login QR code there; no answer is said as such, not as fine."""
+    try:
+        async with httpx.AsyncClient(timeout=call_seconds, trust_env=False) as http:
+            await http.get(base_url)
+    except httpx.HTTPError as exc:
+        return (
+            False,
+            f"iLink: no bot token yet, and {base_url} unreachable ({type(exc).__name__}): check base_url",
+        )
+    return (
+        True,
+        f"iLink: no bot token yet ({base_url} answers): `tuike run` shows the login QR code and keeps the token",
+    )
+
+
 async def probe(il: IlinkSettings, engine: Engine | None, call_seconds: float) -> list[tuple[bool, str]]:
     """`tuike check`: does iLink take the bot token (configured, or kept from a QR login)?"""
     account = f"ilink:{il.account}"
@@ -543,7 +595,7 @@ async def probe(il: IlinkSettings, engine: Engine | None, call_seconds: float) -
         cursor = await asyncio.to_thread(kept, CURSOR_KEY)
         base_url = await asyncio.to_thread(kept, "base_url") or base_url
     if not token:
-        return [(True, "iLink: no bot token yet: `tuike run` shows the login QR code and keeps the token")]
+        return [await _reachable_without_token(base_url, call_seconds)]
     client = IlinkClient(base_url, token, timeout=call_seconds)
     try:
         # the server holds a long poll with a good token and answers -14 at once with a bad one; the

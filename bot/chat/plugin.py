@@ -75,6 +75,9 @@ class ChannelContext:
     """The store, for a channel that keeps state in it (None in a few CLI probes and tests)."""
     welcome: JoinHook | None = None
     """Greets new members (the `welcome` template); given when the composition has a renderer."""
+    may_be_request: Callable[[str], bool] | None = None
+    """The router's test for a group line that does not @mention the bot: False when it can get no
+    answer. A channel that receives every line of every group (a webhook) drops those before queueing."""
 
 
 Factory = Callable[[Any, ChannelContext], "ChatChannel"]

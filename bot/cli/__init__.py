@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from bot.cli.context import Context, pause_gc
+from bot.cli.context import Context, entered_as_process, pause_gc
 from bot.cli.lazy import Lazy, LazyGroup
 
 COMMANDS = {
@@ -64,6 +64,11 @@ COMMANDS = {
     "web": Lazy(
         "bot.cli.web", "web", "Serve the operator web console alone (no chat channel), at [web] listen."
     ),
+    "takeout": Lazy(
+        "bot.cli.takeout",
+        "takeout",
+        "Today's takeout coupon links (饿了么, 美团) made for a group, as members get them for 外卖.",
+    ),
     "report": Lazy(
         "bot.cli.orders",
         "report",
@@ -84,9 +89,15 @@ COMMANDS = {
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None) -> None:
     """推客 Tuike — a WeChat group bot that hands out affiliate deals."""
+    from bot.redact import mask_output
+
     ctx.obj = Context(config_path)
+    # one place for every command: what it prints (however it prints it) is masked like `tuike run`'s
+    # log, with the config's secrets registered as soon as the config is read (Context.loaded)
+    ctx.call_on_close(mask_output())
 
 
 def main(argv: list[str] | None = None) -> Any:
     pause_gc()  # resumed once the command's module is imported, or by `run` once it is ready
+    entered_as_process()  # `run` may end the process as soon as the bot has stopped
     return cli.main(args=argv, prog_name="tuike")

@@ -7,7 +7,7 @@ import contextlib
 
 import click
 
-from bot.cli.context import Context, fail, pass_context, resume_gc
+from bot.cli.context import Context, exit_now, fail, pass_context, resume_gc
 
 GC_PAUSED_UNTIL_READY = True
 """`run` resumes garbage collection once the bot is built (see bot.cli.lazy); `check` and `db`
@@ -27,6 +27,7 @@ def run(ctx: Context) -> None:
             asyncio.run(App(loaded, on_ready=lambda: resume_gc(freeze=True)).run())
     except StartRefused as exc:
         fail(f"不能启动 (refused to start): {exc}")
+    exit_now()  # `printf '帮助\n' | tuike run` ends with its answer, not the interpreter's teardown
 
 
 @click.command()

@@ -36,9 +36,10 @@ def groups(ctx: click.Context, as_json: bool) -> None:
     from bot.store import subscriptions
     from bot.store.groups import all_groups
 
-    engine = _engine(settings_of(ctx))
+    settings = settings_of(ctx)
+    engine = _engine(settings)
     try:
-        rows = []
+        rows: list[dict[str, Any]] = []
         for group in all_groups(engine):
             assert group.id is not None
             subs = subscriptions.for_group(engine, group.id)
@@ -57,8 +58,13 @@ def groups(ctx: click.Context, as_json: bool) -> None:
                     "live": any(s.kind == "live" for s in subs),
                 }
             )
+        wanted = {c for row in rows for d in row["daily"] for c in d["categories"]}
+        names = _category_names(settings, engine) if wanted else {}
     finally:
         engine.dispose()
+    for row in rows:
+        for d in row["daily"]:
+            d["category_names"] = [names.get(c, c) for c in d["categories"]]
     if as_json:
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
@@ -70,9 +76,42 @@ def groups(ctx: click.Context, as_json: bool) -> None:
         click.echo(_line(row))
 
 
+TREE_SECONDS = 10.0
+"""How long `tuike groups` waits for the category tree before showing category ids as they are."""
+
+
+def _category_names(settings: Settings, engine: Any) -> dict[str, str]:
+    """Category id → name from the league 订阅 matches categories against (Channels), as the console
+    shows them; {} when it is not enabled or does not answer in time (the ids are shown then)."""
+    import asyncio
+    from contextlib import AsyncExitStack
+
+    from bot.leagues.base import LeagueError
+    from bot.leagues.setup import open_leagues
+
+    async def read() -> dict[str, str]:
+        async with AsyncExitStack() as stack:
+            leagues = await open_leagues(settings, engine, stack)
+            league = leagues.get("channels")
+            if league is None:
+                return {}
+            async with asyncio.timeout(TREE_SECONDS):
+                return {c.category_id: c.name for c in await league.categories()}
+
+    try:
+        return asyncio.run(read())
+    except (LeagueError, TimeoutError):
+        return {}
+
+
 def _line(row: dict[str, Any]) -> str:
     pushes = [
-        f"每日好物 {d['at']}" + (f"（{len(d['categories'])} 个类目）" if d["categories"] else "")
+        f"每日好物 {d['at']}"
+        + (
+            f"（{len(d['categories'])} 个类目）「{'、'.join(d['category_names'])}」"
+            if d["categories"]
+            else ""
+        )
         for d in row["daily"]
     ]
     if row["live"]:
@@ -147,7 +186,7 @@ def unsubscribe(ctx: click.Context, group: str, kind: str, at_time: str | None) 
             kind = "daily"
         removed = subscriptions.unsubscribe(engine, found.id, None if kind == "all" else kind, slot)
         if not removed:
-            fail(f"「{found.name}」没有这样的订阅 (nothing to cancel)", code=1)
+            fail(f"「{found.name}」没有这样的订阅 (nothing to cancel)")
         click.echo(f"「{found.name}」已取消 {removed} 项订阅")
     finally:
         engine.dispose()

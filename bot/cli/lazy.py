@@ -5,6 +5,9 @@ the push service. Each subcommand is named by the module that defines it and a o
 the command list; the module is imported on first use. tests/test_cli.py checks that the summaries
 match the commands' own help. Garbage collection, paused by `main` for the imports, resumes once the
 module is imported, unless the module says `GC_PAUSED_UNTIL_READY = True` (and resumes it itself).
+
+A mistyped subcommand, option or value is one line on stderr and exit 2 (`OneLineUsageError`), like
+every other refusal of the command line, rather than click's usage block.
 """
 
 from __future__ import annotations
@@ -15,6 +18,21 @@ from dataclasses import dataclass
 import click
 
 from bot.cli.context import resume_gc
+
+
+class OneLineUsageError(click.ClickException):
+    """A usage error said in one line, with where to read the usage; exit 2 like `fail`."""
+
+    exit_code = 2
+
+    def __init__(self, error: click.UsageError) -> None:
+        path = error.ctx.command_path if error.ctx is not None else "tuike"
+        super().__init__(f"{error.format_message()}（用法：{path} --help）")
+
+    def show(self, file: object = None) -> None:
+        from bot.redact import mask
+
+        click.echo(mask(f"出错了 (error): {self.format_message()}"), err=True)
 
 
 @dataclass(frozen=True)
@@ -30,6 +48,12 @@ class LazyGroup(click.Group):
     def __init__(self, *args: object, lazy: dict[str, Lazy], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.lazy = lazy
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise OneLineUsageError(exc) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy})

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from bot.cli.context import settings_of
+from bot.cli.context import fail, settings_of
 from bot.compose import Composition
 from bot.config import Settings, plugin_tables
 from bot.handlers.parse import find_product_refs
@@ -24,11 +24,12 @@ from bot.leagues.base import (
     SearchQuery,
 )
 from bot.leagues.capabilities import HasDailyQuota
-from bot.leagues.metering import QUOTA_PATHS
+from bot.leagues.metering import Quota, daily_quota
 from bot.leagues.ranking import mix_leagues, rank_products
-from bot.leagues.registry import LEAGUES
+from bot.leagues.registry import FIRST_LEAGUE, LEAGUES
 from bot.leagues.setup import open_leagues
 from bot.render.filters import yuan
+from bot.render.width import display_width, ljust
 from bot.store import db
 from bot.store.groups import find_group
 
@@ -49,6 +50,9 @@ def _row(product: Product, **extra: Any) -> dict[str, Any]:
 
 
 LEAGUE_NAMES = tuple(plugin.name for plugin in LEAGUES)
+SHORT_NAMES = {plugin.name: plugin.short_name for plugin in LEAGUES}
+SEARCH_LIMIT = 50
+"""The most products `tuike search` lists: each one asked for costs about two league calls per league."""
 
 
 async def _with_leagues(settings: Settings, work: Any) -> Any:
@@ -68,25 +72,12 @@ async def _with_leagues(settings: Settings, work: Any) -> Any:
         sys.exit(1)
     except ProductNotFound as exc:
         click.echo(f"没找到这个商品 (product not found): {exc}", err=True)
-        sys.exit(1)
+        sys.exit(2)  # not found is exit 2, as everywhere (README: exit codes)
     except LeagueError as exc:
         click.echo(f"联盟出错 (league error): {exc}", err=True)
         sys.exit(1)
     finally:
         engine.dispose()
-
-
-async def _with_quota_league(settings: Settings, work: Any) -> Any:
-    """The enabled league whose gateway reports a daily quota (`HasDailyQuota`)."""
-
-    async def metered(leagues: dict[str, League], engine: Any) -> Any:
-        league = next((league for league in leagues.values() if isinstance(league, HasDailyQuota)), None)
-        if league is None:
-            click.echo("没有启用的联盟报告调用额度 (no enabled league reports a daily quota)", err=True)
-            sys.exit(2)
-        return await work(league, engine)
-
-    return await _with_leagues(settings, metered)
 
 
 def _pick(leagues: dict[str, League], name: str | None) -> League:
@@ -102,7 +93,13 @@ def _pick(leagues: dict[str, League], name: str | None) -> League:
 @click.option(
     "--league", "league_name", type=click.Choice(LEAGUE_NAMES), help="One league (default: [deals] leagues)."
 )
-@click.option("--limit", default=10, show_default=True)
+@click.option(
+    "--limit",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1, SEARCH_LIMIT),
+    help=f"How many products to list, 1 to {SEARCH_LIMIT}.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_context
 def search(ctx: click.Context, keyword: str, league_name: str | None, limit: int, as_json: bool) -> None:
@@ -115,11 +112,17 @@ def search(ctx: click.Context, keyword: str, league_name: str | None, limit: int
             if league_name
             else [leagues[n] for n in settings.deals.leagues if n in leagues]
         )
-        query = SearchQuery(keyword=keyword, limit=max(limit * 2, 10), shown=limit)
-        results = await asyncio.gather(*(league.search(query) for league in chosen))
         rank_by = settings.deals.rank_by
+        query = SearchQuery(keyword=keyword, limit=max(limit * 2, 10), shown=limit, rank_by=rank_by)
+        results = await asyncio.gather(*(league.search(query) for league in chosen))
         if len(results) == 1:
             return rank_products(results[0], rank_by, keyword)[:limit]
+        if settings.deals.own_store_first:  # as members see it: the own shops' best first
+            from bot.services.deals import own_store_first
+
+            return own_store_first(
+                [(lg.name, r) for lg, r in zip(chosen, results, strict=True)], limit, rank_by, keyword
+            )
         return mix_leagues(list(results), limit, rank_by, keyword)
 
     found = asyncio.run(_with_leagues(settings, work))
@@ -170,9 +173,11 @@ def promote(
             if league is None:
                 click.echo(f"{ref.platform} 的联盟没有启用 (league not enabled)", err=True)
                 sys.exit(2)
-        elif text.isdigit() and league_name in (None, "channels"):
-            league = _pick(leagues, "channels")  # a bare number is a Channels product id unless told
-        elif league_name not in (None, "channels") and text.replace("-", "").replace("_", "").isalnum():
+        elif text.isdigit() and league_name in (None, FIRST_LEAGUE):
+            league = _pick(
+                leagues, FIRST_LEAGUE
+            )  # a bare number is the first league's product id unless told
+        elif league_name not in (None, FIRST_LEAGUE) and text.replace("-", "").replace("_", "").isalnum():
             league = _pick(leagues, league_name)  # Taobao ids may be alphanumeric
         else:
             click.echo(f"不是商品 id、链接也不是口令：{text}（别家联盟的 id 请加 --league）", err=True)
@@ -236,29 +241,63 @@ QUOTA_NAMES = {
 
 
 @click.command("quota")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per league and API, one per line.")
 @click.pass_context
-def quota(ctx: click.Context) -> None:
+def quota(ctx: click.Context, as_json: bool) -> None:
     """How much of today's API quota the league calls the bot makes have used."""
     settings = settings_of(ctx)
 
-    async def work(league: HasDailyQuota, _engine: Any) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
-        return league.name, [(path, (await league.quota(path)).get("quota", {})) for path in QUOTA_PATHS]
+    async def work(leagues: dict[str, League], _engine: Any) -> tuple[list[Quota], list[str]]:
+        metered = [league for league in leagues.values() if isinstance(league, HasDailyQuota)]
+        read = [await daily_quota(league, fresh=True) for league in metered]
+        others = [name for name, league in leagues.items() if not isinstance(league, HasDailyQuota)]
+        return [q for q in read if q is not None], others
 
-    name, rows = asyncio.run(_with_quota_league(settings, work))
-    if plugin_tables(settings)[name].sandbox:
+    read, others = asyncio.run(_with_leagues(settings, work))
+    if not read:
+        fail("没有启用的联盟报告每日调用额度 (no enabled league reports a daily quota)")
+    failed = [q for q in read if q.error]
+    if as_json:
+        for q in read:
+            for line in q.lines:
+                row = {
+                    "league": q.league,
+                    "api": line.path,
+                    "name": QUOTA_NAMES.get(line.path, line.name),
+                    "used": line.used,
+                    "limit": line.limit,
+                    "remain": line.remain,
+                    "nearly_used": line.nearly_used,
+                }
+                click.echo(json.dumps(row, ensure_ascii=False))
+    else:
+        tables = plugin_tables(settings)
+        if any(tables[q.league].sandbox for q in read):
+            click.echo(
+                "沙盒模式：这个命令启动了自己的沙盒，看不到正在运行的机器人用了多少调用；"
+                "运行中的数字在运营后台的「联盟」页。\n"
+                "(sandbox mode: this command runs its own sandbox and cannot see the running bot's calls; "
+                "the web console's 联盟 page shows them)"
+            )
+        for q in read:
+            click.echo(f"{SHORT_NAMES.get(q.league, q.league)} ({q.league})")
+            names = {
+                line.path: f"{QUOTA_NAMES.get(line.path, '')} {line.path.removeprefix('/channels/ec/')}".strip()
+                for line in q.lines
+            }
+            width = max((display_width(name) for name in names.values()), default=0)
+            for line in q.lines:
+                warn = "  ⚠ 快用完了 (nearly used up)" if line.nearly_used else ""
+                click.echo(
+                    f"  {ljust(names[line.path], width)}  {line.used:>7} / {line.limit:<7} "
+                    f"剩余 {line.remain}{warn}"
+                )
+        if others:
+            named = "、".join(f"{SHORT_NAMES.get(n, n)} ({n})" for n in others)
+            click.echo(f"不报告每日额度的联盟 (no daily quota reported): {named}")
+    for q in failed:
         click.echo(
-            "沙盒模式：这个命令启动了自己的沙盒，看不到正在运行的机器人用了多少调用；"
-            "运行中的数字在运营后台的「联盟」页。\n"
-            "(sandbox mode: this command runs its own sandbox and cannot see the running bot's calls; "
-            "the web console's 联盟 page shows them)"
+            f"{SHORT_NAMES.get(q.league, q.league)}：额度读不出来 (quota unreadable): {q.error}", err=True
         )
-    names = {
-        path: f"{QUOTA_NAMES.get(path, '')} {path.removeprefix('/channels/ec/')}".strip()
-        for path in QUOTA_PATHS
-    }
-    width = max(len(name) for name in names.values())
-    for path, q in rows:
-        used, limit = q.get("used", 0), q.get("daily_limit", 0)
-        warn = "  ⚠ 快用完了 (nearly used up)" if limit and used >= 0.9 * limit else ""
-        name = names.get(path, path)
-        click.echo(f"{name:{width}}  {used:>7} / {limit:<7} 剩余 {q.get('remain', 0)}{warn}")
+    if failed:
+        sys.exit(1)

@@ -9,6 +9,7 @@ import json
 import sys
 from contextlib import AsyncExitStack
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -46,6 +47,13 @@ def sync(ctx: click.Context, only: str | None) -> None:
         fail(f"没有启用这个联盟：{only}（启用的：{', '.join(names) or '无'}）")
     engine = _engine(settings)
     options = settings.orders
+    targets = [only] if only else names
+    fresh = _fresh_sandbox(settings, targets)
+    if fresh:
+        click.echo(fresh, err=True)
+    from bot.config import sandbox_leagues
+
+    only_sandboxes = bool(targets) and set(targets) <= set(sandbox_leagues(settings))
 
     async def work() -> int:
         async with AsyncExitStack() as stack:
@@ -54,7 +62,8 @@ def sync(ctx: click.Context, only: str | None) -> None:
                 engine,
                 leagues,
                 overlap=timedelta(minutes=options.overlap_minutes),
-                lookback=timedelta(days=options.lookback_days),
+                # a sandbox started for this command holds no order: no 62 days of empty windows
+                lookback=timedelta(hours=1) if only_sandboxes else timedelta(days=options.lookback_days),
                 budget=options.budget_seconds,
                 rebate=settings.rebate.enabled,
             )
@@ -82,13 +91,53 @@ def sync(ctx: click.Context, only: str | None) -> None:
     sys.exit(code)
 
 
+def _fresh_sandbox(settings: Settings, names: list[str]) -> str:
+    """What to tell the operator when these leagues are sandboxes: this command starts a new sandbox of
+    its own, which has none of the links (and so none of the orders) of a running `tuike run`."""
+    from bot.config import sandbox_leagues
+
+    sandboxed = [name for name in sandbox_leagues(settings) if name in names]
+    if not sandboxed:
+        return ""
+    return (
+        f"注意：{', '.join(sandboxed)} 是沙盒联盟（sandbox = true）。这条命令启动的是一个全新的沙盒，"
+        "里面没有 `tuike run` 发出的链接，也就没有它们的订单，所以这里取到 0 条是正常的。"
+        "`tuike run`（make run）里，发出链接后几分钟内会自动同步订单，群主发「佣金」前也会先同步一次。"
+    )
+
+
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+"""The days `report` takes: no order is older, and leaving out --from or --to already means "no bound"."""
+CHART_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".svg": "svg", ".pdf": "pdf"}
+"""What `report --chart` writes, by the file's suffix (the bytes match the name)."""
+
+
 def _day(value: str | None, name: str) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         fail(f"{name} 要写成 YYYY-MM-DD：{value}")
+    if not FIRST_DAY <= day <= LAST_DAY:
+        fail(
+            f"{name} {value} 不在 {FIRST_DAY} 到 {LAST_DAY} 之间（不限开始或结束就不写 {name}）"
+            " (day out of range)"
+        )
+    return day
+
+
+def _chart_target(chart: str) -> tuple[Path, str]:
+    """The chart's path and format, refused before any work when the file could not be written."""
+    path = Path(chart)
+    fmt = CHART_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        names = "、".join(CHART_FORMATS)
+        fail(f"--chart 的文件名要以 {names} 结尾：{chart} (unknown image format)")
+    folder = path.parent
+    if not folder.is_dir():
+        fail(f"--chart 的文件夹不存在：{folder}（先建好它）(no such folder)")
+    return path, fmt
 
 
 @click.command("report")
@@ -124,6 +173,9 @@ def report(
     settings = settings_of(ctx)
     zone = ZoneInfo(settings.bot.timezone)
     first, last = _day(start, "--from"), _day(end, "--to")
+    if first and last and first > last:
+        fail(f"--from {first} 在 --to {last} 之后：开始的一天要早于或等于结束的一天 (--from after --to)")
+    target = _chart_target(chart) if chart is not None else None
     since: datetime | None = day_start(first, zone) if first else None
     until: datetime | None = day_start(last + timedelta(days=1), zone) if last else None
     engine = _engine(settings)
@@ -142,12 +194,14 @@ def report(
                 fail(f"没有这个群：{group_key}")
             group_id = group.id
         rows = report_rows(engine, since, until, group_id, settings.rebate.owner_share_percent)
-        if chart is not None:
-            from pathlib import Path
-
+        if target is not None:
             from bot.orders.chart import draw_chart
 
-            drawn = draw_chart(engine, Path(chart), zone, since, until)
+            path, fmt = target
+            try:
+                drawn = draw_chart(engine, path, zone, since, until, fmt=fmt)
+            except OSError as exc:
+                fail(f"图表写不进 {chart}：{exc.strerror or exc} (cannot write the chart)")
             click.echo(
                 f"图表已画到 {chart}：{drawn['days']} 天，{drawn['leagues']} 个联盟，前 {drawn['groups']} 个群",
                 err=True,

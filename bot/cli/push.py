@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
@@ -94,31 +95,70 @@ def daily(ctx: click.Context, group_name: str, dry_run: bool) -> None:
 
 
 @push.command("status")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: upcoming, recent, failures.")
 @click.pass_context
-def status(ctx: click.Context) -> None:
+def status(ctx: click.Context, as_json: bool) -> None:
     """Upcoming slots, the last results per group, and failures."""
+    from bot.store.groups import all_groups
+
     settings = settings_of(ctx)
     engine = _engine(settings)
     zone = ZoneInfo(settings.bot.timezone)
     now = datetime.now(UTC)
-    click.echo("即将推送 (upcoming):")
-    rows = subscriptions.active(engine)
-    for sub, group in rows:
-        if sub.kind == "daily":
-            slot = next_slot(sub.at_time, now, zone)
-            click.echo(f"  {group.name}  每日好物  {daily_slot_key(slot, zone)[6:]}")
-        else:
-            click.echo(f"  {group.name}  直播提醒")
-    if not rows:
-        click.echo("  (没有订阅)")
-    names = subscriptions.group_names(engine)  # every group: one that unsubscribed still has a name
-    recent = claims.latest(engine, 20)
-    click.echo("最近结果 (recent):")
-    for row in recent:
-        name = names.get(row.group_id, f"group {row.group_id}")
-        when = row.claimed_at.astimezone(zone).strftime("%m-%d %H:%M")
-        click.echo(f"  {when}  {name}  {row.slot}  {row.status}" + (f"  {row.detail}" if row.detail else ""))
-    counts = claims.counts_since(engine, now - timedelta(days=7))  # every row of the week, not a page
+    try:
+        rows = subscriptions.active(engine)
+        groups = {g.id: g for g in all_groups(engine)}  # every group: one that unsubscribed still has a name
+        recent = claims.latest(engine, 20)
+        counts = claims.counts_since(engine, now - timedelta(days=7))  # every row of the week, not a page
+    finally:
+        engine.dispose()
     failures = counts.get(claims.FAILED, 0) + counts.get(claims.INTERRUPTED, 0)
+    upcoming = []
+    for sub, group in rows:
+        at = next_slot(sub.at_time, now, zone) if sub.kind == "daily" else None
+        upcoming.append(
+            {
+                "room_id": group.room_id,
+                "name": group.name,
+                "kind": sub.kind,
+                "at": at.astimezone(zone).isoformat() if at else None,
+                "_slot": daily_slot_key(at, zone)[6:] if at else "",
+            }
+        )
+    results = []
+    for row in recent:
+        known = groups.get(row.group_id)
+        results.append(
+            {
+                "room_id": known.room_id if known else "",
+                "name": known.name if known else f"group {row.group_id}",
+                "slot": row.slot,
+                "status": row.status,
+                "detail": row.detail,
+                "at": row.claimed_at.astimezone(zone).isoformat(),
+                "_when": row.claimed_at.astimezone(zone).strftime("%m-%d %H:%M"),
+            }
+        )
+    if as_json:
+        out = {
+            "timezone": settings.bot.timezone,
+            "upcoming": [{k: v for k, v in u.items() if not k.startswith("_")} for u in upcoming],
+            "recent": [{k: v for k, v in r.items() if not k.startswith("_")} for r in results],
+            "failed_7_days": failures,
+        }
+        click.echo(json.dumps(out, ensure_ascii=False))
+        return
+    click.echo(f"即将推送 (upcoming, {settings.bot.timezone}):")
+    for u in upcoming:
+        click.echo(
+            f"  {u['name']}  每日好物  {u['_slot']}" if u["kind"] == "daily" else f"  {u['name']}  直播提醒"
+        )
+    if not upcoming:
+        click.echo("  (没有订阅)")
+    click.echo("最近结果 (recent):")
+    for r in results:
+        click.echo(
+            f"  {r['_when']}  {r['name']}  {r['slot']}  {r['status']}"
+            + (f"  {r['detail']}" if r["detail"] else "")
+        )
     click.echo(f"失败/中断 (failed or interrupted, 7 days): {failures}")
-    engine.dispose()

@@ -7,6 +7,7 @@ group. `--dir` points at a template folder other than the configured `[templates
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -14,9 +15,10 @@ import click
 
 from bot.cli.context import Context, one_group, pass_context
 from bot.render.check import check_templates
-from bot.render.engine import BUILTIN_TEMPLATES, Renderer, display_path, group_key
-from bot.render.kinds import KINDS
+from bot.render.engine import BUILTIN_TEMPLATES, GROUPS_FOLDER, Renderer, display_path, group_key
+from bot.render.kinds import KINDS, label
 from bot.render.samples import SAMPLES
+from bot.render.width import display_width, ljust
 
 dir_option = click.option(
     "--dir",
@@ -48,7 +50,9 @@ def templates() -> None:
 def check_command(ctx: Context, folder: Path | None) -> None:
     """Compile and render every template against sample data; exit 1 on any problem."""
     settings = ctx.loaded.settings
-    chosen = folder if folder is not None else settings.templates_dir
+    chosen: Path | None = folder if folder is not None else settings.templates_dir
+    if folder is None and settings.templates.dir is None and not settings.templates_dir.is_dir():
+        chosen = None  # no operator folder yet (a fresh install): the built-in set is what runs, as `tuike check` says
     problems = check_templates(
         chosen, timezone=settings.bot.timezone, max_chars=settings.templates.max_message_chars
     )
@@ -108,14 +112,39 @@ def _room_of(ctx: Context, name_or_id: str) -> str:
 
 @templates.command("list")
 @dir_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per kind and group, one per line.")
 @pass_context
-def list_command(ctx: Context, folder: Path | None) -> None:
+def list_command(ctx: Context, folder: Path | None, as_json: bool) -> None:
     """Which file wins for each kind, by default and in each group with overrides."""
     renderer = _renderer(ctx, folder)
+    width = max(display_width(label(name)) for name in KINDS)
     for title, group in [("default", None)] + [(f"group {key}", key) for key in renderer.groups()]:
-        click.echo(f"[{title}]")
+        if not as_json:
+            click.echo(f"[{title}]")
         for name in sorted(KINDS):
             source = renderer.winner(name, group)
-            origin = "built-in" if source is None or source.parent == BUILTIN_TEMPLATES else "override"
-            click.echo(f"  {name:<22} {display_path(source) if source else '(missing)'}  ({origin})")
-    click.echo(f"group folders are named by group key, e.g. {group_key('20870958924@chatroom')}")
+            origin = _origin(source)
+            if as_json:
+                row = {
+                    "group": group,
+                    "kind": name,
+                    "label": label(name),
+                    "file": display_path(source) if source else None,
+                    "origin": origin,
+                }
+                click.echo(json.dumps(row, ensure_ascii=False))
+                continue
+            shown = display_path(source) if source else "(missing)"
+            click.echo(f"  {ljust(label(name), width)}  {name:<22} {shown}  ({ORIGIN_NAMES[origin]})")
+    if not as_json:
+        click.echo(f"group folders are named by group key, e.g. {group_key('20870958924@chatroom')}")
+
+
+ORIGIN_NAMES = {"builtin": "built-in", "operator": "override", "group": "override"}
+
+
+def _origin(source: Path | None) -> str:
+    """builtin, operator (the operator folder) or group (a group's own folder)."""
+    if source is None or source.parent == BUILTIN_TEMPLATES:
+        return "builtin"
+    return "group" if source.parent.parent.name == GROUPS_FOLDER else "operator"

@@ -21,11 +21,14 @@ CommandKind = Literal[
     "unsubscribe",
     "subscription_status",
     "commission",
+    "own_store",
     "sharer_bind",
     "sharer_status",
     "sharer_unbind",
     "thanks",
     "ack",
+    "takeout",
+    "chat_ids",
 ]
 
 
@@ -33,7 +36,8 @@ CommandKind = Literal[
 class Command:
     kind: CommandKind
     arg: str
-    """The keyword for search; the rest of the line for subscribe/unsubscribe; "" otherwise."""
+    """The keyword for search; the rest of the line for subscribe/unsubscribe; "me" or "group" for
+    chat_ids (我的ID / 群ID); "" otherwise."""
 
 
 _SPACE = " \t\u3000"
@@ -90,11 +94,19 @@ _ACKS = frozenset(
 rest (and a message of only emoji or punctuation) nothing — never a search for 「好的」."""
 _NOT_WORD_TAIL = re.compile(r"[\W_]+$")
 
+MY_ID = re.compile(r"^\s*(?:我的\s*id|my\s*id|whoami)\s*[?？]?\s*$", re.IGNORECASE)
+GROUP_ID = re.compile(r"^\s*(?:群\s*id|本群\s*id|group\s*id)\s*[?？]?\s*$", re.IGNORECASE)
+"""我的ID / 群ID (bot.handlers.ids): the whole message, with or without an @, like the owner commands."""
+_ID_HEAD = r"(?i:我的\s*id|my\s*id|whoami|本?群\s*id|group\s*id)"
 _STATUS_WORDS = frozenset({"订阅状态", "查看订阅", "我的订阅", "订阅列表"})
 _SUBSCRIBE_WORDS = ("订阅",)
 _MONEY_WORDS = frozenset({"佣金", "收益", "订单"})
 """The owner asks what the group earned: the whole message is the word (“订单到了吗” is chat)."""
+_STORE_WORDS = frozenset({"店铺", "店铺好物", "自营好物"})
+"""The owner asks for the operator's own shop's highlights with this group's links (the whole message)."""
 _UNSUBSCRIBE_WORDS = ("取消订阅", "退订")
+_TAKEOUT_WORDS = frozenset({"外卖", "外卖红包", "饿了么", "美团", "饿了么红包", "美团红包"})
+"""A member asks for today's takeout coupon links (bot.handlers.takeout): the whole message is the word."""
 _SHARER_BIND = "绑定推客"
 _SHARER_WORDS: dict[str, CommandKind] = {"推客状态": "sharer_status", "解绑推客": "sharer_unbind"}
 """The owner's 推客 commands (bot.handlers.sharer): 「绑定推客 <appid>」, and these as the whole message."""
@@ -177,7 +189,6 @@ _MAX_TITLE = 100
 longer than a keyword: up to this, on one line, if it reads like a title rather than a sentence."""
 _MAX_GROUP_KEYWORD = 30
 _MAX_GROUP_WORDS = 6
-_MAX_TEXT = 40
 _MAX_OWNER_LINE = 100
 _MAX_SHOWN = 20
 _MAX_SMALL_TALK = 12
@@ -197,6 +208,8 @@ COMMAND_HEAD = re.compile(
     + ")[ \t\u3000:：,，](?!(?:"
     + "|".join(sorted(_EN_NOT_PRODUCT, key=len, reverse=True))
     + r")(?=\s|$))|"
+    + _ID_HEAD
+    + "|"
     + "|".join(
         sorted(
             {
@@ -205,8 +218,10 @@ COMMAND_HEAD = re.compile(
                 *_SUBSCRIBE_WORDS,
                 *_UNSUBSCRIBE_WORDS,
                 *_MONEY_WORDS,
+                *_STORE_WORDS,
                 _SHARER_BIND,
                 *_SHARER_WORDS,
+                *_TAKEOUT_WORDS,
             },
             key=len,
             reverse=True,
@@ -223,8 +238,11 @@ COMMAND_FIRST = frozenset(
         *_SUBSCRIBE_WORDS,
         *_UNSUBSCRIBE_WORDS,
         *_MONEY_WORDS,
+        *_STORE_WORDS,
         _SHARER_BIND,
         *_SHARER_WORDS,
+        *_TAKEOUT_WORDS,
+        *("我的ID", "群ID", "本群ID", "my id", "whoami", "group id"),
     )
     for c in (w[0], w[0].upper())
 )
@@ -264,19 +282,19 @@ def _search(rest: str, *, spaced: bool, mentioned: bool) -> Command | None:
     kw = _clean_keyword(rest)
     if "." in kw:
         kw = _clean_keyword(_strip_urls(kw))  # never search for (and so repeat) a link
-    if not kw or len(kw) > (_MAX_TITLE if mentioned else _MAX_KEYWORD) or "\n" in rest.strip():
+    if not kw or len(kw) > _MAX_TITLE or "\n" in rest.strip():
         return None
     if mentioned and len(kw) > _MAX_KEYWORD and not _reads_like_title(kw):
         return None
     if not mentioned:
         if (
-            len(kw) > _MAX_GROUP_KEYWORD
-            or (kw[0].isascii() and kw.split(None, 1)[0].lower() in _EN_NOT_PRODUCT)
-            or len(kw.split()) > _MAX_GROUP_WORDS
+            (kw[0].isascii() and kw.split(None, 1)[0].lower() in _EN_NOT_PRODUCT)
             or _SENTENCE_PUNCT.search(kw)
             or kw.startswith(_CHAT_AFTER_VERB)
             or _PERSONAL.search(kw)
         ):
+            return None
+        if (len(kw) > _MAX_GROUP_KEYWORD or len(kw.split()) > _MAX_GROUP_WORDS) and not _group_title(kw):
             return None
     elif not spaced:
         if kw.startswith(_CHAT_AFTER_VERB):
@@ -290,7 +308,22 @@ def _search(rest: str, *, spaced: bool, mentioned: bool) -> Command | None:
     return Command("search", kw)
 
 
-_QUESTION = re.compile("有没有|有木有|怎么|咋|哪|什么|啥|为什么|多少钱|推荐一?下|求推荐|谁")
+_QUESTION = re.compile(
+    "有没有|有木有|怎么|咋|哪|什么|啥|为什么|多少钱|推荐一?下|求推荐|谁|几点|几号|[吗呢][?？]?$|[?？]$"
+)
+
+
+def _group_title(text: str) -> bool:
+    """A long keyword after an explicit search word in a group ("找 <a whole product title>") is a
+    request when it reads like a title: words of a product (not letters strung out), no question."""
+    words = text.split()
+    return len(text) - len(words) + 1 >= 2 * len(words) and _reads_like_title(text)
+
+
+def _reads_like_question(text: str) -> bool:
+    """A line said to the bot without a search word is a question or a sentence to a person, not a
+    product: "今天天气怎么样", "你们几点下班"."""
+    return bool(_SENTENCE_PUNCT.search(text) or _PERSONAL.search(text) or _QUESTION.search(text))
 
 
 def _reads_like_title(text: str) -> bool:
@@ -353,10 +386,18 @@ def parse_command(text: str, *, mentioned: bool) -> Command | None:
         small = _small_talk(bare)
         if small is not None:
             return Command(small, "")
+    if MY_ID.match(s):
+        return Command("chat_ids", "me")
+    if GROUP_ID.match(s):
+        return Command("chat_ids", "group")
     if bare in _STATUS_WORDS:
         return Command("subscription_status", "")
     if bare in _MONEY_WORDS:
         return Command("commission", "")
+    if bare in _STORE_WORDS:
+        return Command("own_store", "")
+    if bare in _TAKEOUT_WORDS:
+        return Command("takeout", "")
     if bare in _SHARER_WORDS:
         return Command(_SHARER_WORDS[bare], "")
     if s.startswith(_SHARER_BIND):
@@ -375,7 +416,7 @@ def parse_command(text: str, *, mentioned: bool) -> Command | None:
             if s.startswith(word):
                 arg = _owner_arg(s[len(word) :])
                 return None if arg is None else Command("subscribe", arg)
-    if len(s) > (_MAX_TITLE + _MAX_SEARCH_WORD if mentioned else _MAX_TEXT):
+    if len(s) > _MAX_TITLE + _MAX_SEARCH_WORD:
         return None
     if s[:1].isascii():
         head = low[:7]
@@ -392,6 +433,6 @@ def parse_command(text: str, *, mentioned: bool) -> Command | None:
                 if not spaced and not mentioned:
                     return None  # "找工作好难", "查快递", "买了个新手机": chat, not a request
                 return _search(rest, spaced=spaced, mentioned=mentioned)
-    if mentioned:
+    if mentioned and not _reads_like_question(_clean_keyword(s)):
         return _search(s, spaced=True, mentioned=True)
     return None

@@ -318,9 +318,13 @@ class DealsHandler:
             spot = await self.spots(message, league.name)
             link = await self.finder.link(league, product, spot)
         except NotPromotable as exc:
+            if exc.reason == "code_unresolved" and ref.title:
+                return await self._answer_keyword(message, ref.title)
             context = {"platform_name": platform_name, "reason": exc.reason}
             return _Outcome(await self._render(message, "not_promotable", context), exc.reason)
         except ProductNotFound:
+            if ref.title:  # an expired or foreign 口令 in a share text that quotes the title
+                return await self._answer_keyword(message, ref.title)
             context = {"platform_name": platform_name, "url": ref.url or ref.code or ""}
             return _Outcome(await self._render(message, "product_not_found", context), "not_found")
         except LeagueError as exc:
@@ -346,7 +350,7 @@ class DealsHandler:
             answer = await self._show(message, keyword, [titled[1]], {id(titled[1]): titled[0]})
             if isinstance(answer, _Outcome):
                 return answer  # else no link for it (off promotion since?): the usual search decides
-        searched = await self.finder.search(keyword)
+        searched = await self.finder.search_title(keyword)
         if searched.trouble is not None:
             return await self._league_trouble(message, *searched.trouble)
         answer = await self._show(message, keyword, searched.top, searched.league_of)

@@ -70,6 +70,9 @@ class ProductRef:
     not_product: str | None = None
     """Why this is not an alliance product, or None for a product: ``xianyu`` (a 闲鱼 second-hand listing:
     its share text rides on m.tb.cn like a Taobao one). Answer it with an explanation, never a lookup."""
+    title: str | None = None
+    """The product title the share text quotes (「…」 or 『…』 in the same paragraph), for a short link or
+    口令: when the league cannot read the code (expired, someone else's), the title is searched instead."""
 
 
 # --------------------------------------------------------------------------------------------- scanning
@@ -80,6 +83,8 @@ class ProductRef:
 _URL_CHARS = r"A-Za-z0-9\-._~:/?#@&+,;=%!*"
 _URL = (
     rf"[Hh][Tt][Tt][Pp][Ss]?://[{_URL_CHARS}]+"
+    # Scheme-less with its slashes ("//3.cn/…", copied from a page's markup), read as the host onwards.
+    rf"|(?<![A-Za-z0-9:/])//(?:[A-Za-z0-9\-]+\.)+(?:com|cn|hk)(?![A-Za-z0-9\-])(?::\d+)?(?:/[{_URL_CHARS}]*)?"
     # Without a scheme only hosts under the TLDs the platforms use, not glued to a word or an e-mail.
     rf"|(?<![A-Za-z0-9@._/\-])(?:[A-Za-z0-9\-]+\.)+(?:com|cn|hk)(?![A-Za-z0-9\-])(?::\d+)?(?:/[{_URL_CHARS}]*)?"
 )
@@ -295,6 +300,8 @@ def _code_at(text: str, start: int, end: int) -> tuple[_Found, bool] | None:
     radj = rpos < len(text) and not text[end:rpos].strip(_JOINERS)
     if lcat == "Sc" and rcat == "Sc":
         return found, True
+    if ladj and radj and _wrapped_share_code(text, code, lch, rch, lpos, lcat, rcat):
+        return found, True
     if (lcat == "Sc" and ladj) or (rcat == "Sc" and radj) or xx is not None or ltag or rtag or copy:
         return found, True
     lmark = lch in _WEAK_MARKS or lcat[:1] == "S"  # symbols: emoji, ~ ^ < > and the like
@@ -303,6 +310,26 @@ def _code_at(text: str, start: int, end: int) -> tuple[_Found, bool] | None:
     if weak and ladj and radj and _mixed(code):  # marks around a code touch it: "(…)", "👈…啊"
         return found, False
     return None
+
+
+_POINTER_PREFIX = re.compile("\\d{1,3}\U0001f448[\ufe0f\ufe0e]?$")
+"""`1👈`: the prefix of the newer Taobao share text, right before the character that opens the code."""
+_TPWD_LEN = 11
+"""A Taobao share code is eleven random base62 characters."""
+
+
+def _wrapped_share_code(text: str, code: str, lch: str, rch: str, lpos: int, lcat: str, rcat: str) -> bool:
+    """A Taobao share code in the wrappings its apps use instead of ￥…￥, strong without a word of
+    Taobao around it: a different emoji on each side ("🎵e2Nocj7Tx1g📲"), or the newer `数字👈` format with the
+    code between the same Chinese character twice ("1👈啊5NKkX84wYdk啊"). Eleven characters mixing upper
+    case, lower case and digits, as a random code does and a word between emoji ("🎉HappyNewYear🎉") does not."""
+    if len(code) != _TPWD_LEN or not (
+        any(c.isupper() for c in code) and any(c.islower() for c in code) and any(c.isdigit() for c in code)
+    ):
+        return False
+    if lcat == "So" and rcat == "So":
+        return lch != rch  # one emoji on both sides is decoration: "🔥iPhone15Pro🔥"
+    return lch == rch and lcat == "Lo" and _POINTER_PREFIX.search(text, max(0, lpos - 5), lpos) is not None
 
 
 # --------------------------------------------------------------------------------------------- refs
@@ -391,8 +418,11 @@ def _scan(text: str, most: int | None, cut: int | None) -> tuple[list[_Found], l
             break
         if m.lastgroup == "url":
             url = m.group(0).rstrip(_TRAILING)
+            at = m.start()
+            if url.startswith("//"):  # "//3.cn/…": the link is the host onwards, like "3.cn/…"
+                url, at = url[2:], at + 2
             if url:
-                ref = _classify(url, m.start())
+                ref = _classify(url, at)
                 if ref is not None:
                     links.append(ref)
             continue
@@ -463,13 +493,20 @@ def find_product_refs(text: str, *, limit: int | None = MAX_INSPECT) -> list[Pro
         title_starts = [a for a, _ in titles]
         codes = [f for f in weak if not _spans_contain(titles, title_starts, f.start)]
     found = sorted(links + codes, key=lambda f: f.start) if codes else links
-    # A strong code reads as Taobao unless the message is a JD share and not a Taobao one.
-    if codes and _JD_CONTEXT.search(text) and not _TAOBAO_NAMED.search(text):
+    # A strong code reads as Taobao unless the message is a JD share and not a Taobao one: one that
+    # says 京东 in its words (a JD link beside a ￥…￥ code is two products, as a JD share carries its
+    # code inside the link, `jkl=`).
+    if (
+        codes
+        and _JD_CONTEXT.search(URL_RE.sub(" ", text) if links else text)
+        and not _TAOBAO_NAMED.search(text)
+    ):
         for f in codes:
             f.platform = "jd"
     found = _in_context(text, found)
     if codes and links:
         found = _pair_codes(text, found)
+    title_at = _quoted_titles(text) if any(f.kind != "item" for f in found) else None
     out: list[ProductRef] = []
     seen: set[tuple[str, str, str]] = set()
     for f in sorted(found, key=lambda f: f.start):
@@ -484,8 +521,28 @@ def find_product_refs(text: str, *, limit: int | None = MAX_INSPECT) -> list[Pro
             seen |= keys
             continue
         seen |= keys
-        out.append(ProductRef(f.platform, f.kind, f.id, f.code, f.url, f.start, f.not_product))
+        title = title_at(f.start) if title_at is not None and f.kind != "item" else None
+        out.append(ProductRef(f.platform, f.kind, f.id, f.code, f.url, f.start, f.not_product, title))
     return out
+
+
+_QUOTED_TITLE = re.compile(r"「([^「」\n]{4,100})」|『([^『』\n]{4,100})』")
+
+
+def _quoted_titles(text: str) -> Callable[[int], str | None]:
+    """offset → the title quoted in the paragraph of that offset (the first one), or None."""
+    _paras, starts = _paragraphs(text)
+    by_para: dict[int, str] = {}
+    for m in _QUOTED_TITLE.finditer(text):
+        p = bisect_right(starts, m.start()) - 1
+        title = " ".join((m.group(1) or m.group(2)).split())
+        if p not in by_para and title and not _XIANYU.search(title):
+            by_para[p] = title
+
+    def at(pos: int) -> str | None:
+        return by_para.get(bisect_right(starts, pos) - 1)
+
+    return at
 
 
 def _url_key(url: str) -> str:
@@ -494,6 +551,10 @@ def _url_key(url: str) -> str:
     rest = rest if sep else url
     host, slash, tail = rest.partition("/")
     host = host.lower()
-    if host.endswith("tb.cn"):
-        tail = tail.partition("?")[0]  # the token is the path; `?tk=` repeats the code
+    if host.endswith("tb.cn") or host in _TOKEN_PATH_HOSTS:
+        tail = tail.partition("?")[0]  # the token is the path; `?tk=` repeats the code, `?s=` tracks
     return host + slash + tail
+
+
+_TOKEN_PATH_HOSTS = frozenset({"u.jd.com", "3.cn"})
+"""Short-link hosts whose path alone names the product (the query only tracks the share)."""

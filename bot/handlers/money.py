@@ -11,7 +11,7 @@ commands; in a private chat there is no group to report on, so the bot says wher
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,7 +39,13 @@ class MoneyHandler:
         timezone: str = "Asia/Shanghai",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         owner_share_percent: int = 0,
+        refresh: Callable[[float], Awaitable[None]] | None = None,
+        deadline: float = 5.0,
     ) -> None:
+        """`refresh(seconds)`: bring the orders up to date first, waiting at most that long (the
+        embedded default's `SoonSync.fresh`); `deadline`: the answer's, part of which it may take."""
+        self.refresh = refresh
+        self.deadline = deadline
         self.engine = engine
         self.renderer = renderer
         self.groups = groups
@@ -63,6 +69,8 @@ class MoneyHandler:
         group = await self.groups.group(message)
         if group is None or group.id is None:
             return None
+        if self.refresh is not None:
+            await self.refresh(max(0.5, self.deadline - 1.0))
         found = await asyncio.to_thread(
             group_figures, self.engine, group.id, owner_periods(self.clock(), self.zone)
         )

@@ -1,5 +1,6 @@
-"""Member rebates (返利) in private chat, when `[rebate] enabled`: `绑定 <订单号>` (or its last six
-digits), `余额`, `提现 [金额]`. The bot records; the operator pays out by hand (`tuike rebate pay`).
+"""Member rebates (返利) in private chat: `绑定 <订单号>` (or its last six digits), `余额`,
+`提现 [金额]`. The bot records; the operator pays out by hand (`tuike rebate pay`). With `[rebate]
+enabled = false` the same words get 「返利没有开」 (template `rebate_off`), never a product search.
 
 The chat's face over `bot.services.ledger` (what each command asks, what it came to).
 """
@@ -15,7 +16,7 @@ from bot.chat.base import Incoming, Reply
 from bot.handlers.request import Request, RequestKind, as_request
 from bot.render.engine import Renderer
 from bot.services import ledger as rules
-from bot.services.ledger import AskBalance, BindOrder, read_rebate_ask
+from bot.services.ledger import AskBalance, BindOrder, WithdrawUsage, read_rebate_ask
 from bot.store import rebate as ledger
 
 
@@ -23,10 +24,19 @@ class RebateHandler:
     """The answers come from the rebate_bind, rebate_balance and rebate_withdraw templates (an operator
     may override them, per member too, like every other reply)."""
 
-    def __init__(self, *, engine: Engine, share_percent: int, renderer: Renderer | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        share_percent: int,
+        renderer: Renderer | None = None,
+        enabled: bool = True,
+    ) -> None:
+        """`enabled`: `[rebate] enabled`; off, every rebate word is answered with `rebate_off`."""
         self.engine = engine
         self.share_percent = share_percent
         self.renderer = renderer or Renderer(None)
+        self.enabled = enabled
 
     takes: frozenset[RequestKind] | None = None
     """Every request: a member's 绑定 / 余额 / 提现 has its own words (`read_rebate_ask`)."""
@@ -42,7 +52,18 @@ class RebateHandler:
         context: dict[str, Any]
         if ask is None:
             return None
-        if isinstance(ask, BindOrder):
+        if not self.enabled:
+            asked = (
+                "bind"
+                if isinstance(ask, BindOrder)
+                else "balance"
+                if isinstance(ask, AskBalance)
+                else "withdraw"
+            )
+            kind, context = "rebate_off", {"asked": asked}
+        elif isinstance(ask, WithdrawUsage):
+            kind, context = "rebate_withdraw", {**_NO_WITHDRAWAL, "outcome": "usage"}
+        elif isinstance(ask, BindOrder):
             if ask.number:
                 kind, context = (
                     "rebate_bind",
@@ -91,3 +112,4 @@ _NO_BINDING: dict[str, Any] = {
     "available_fen": 0,
     "cancelled": False,
 }
+_NO_WITHDRAWAL: dict[str, Any] = {"request_id": 0, "amount_fen": 0, "available_fen": 0}

@@ -33,11 +33,14 @@ RequestKind = Literal[
     "unsubscribe",
     "subscription_status",
     "commission",
+    "own_store",
     "sharer_bind",
     "sharer_status",
     "sharer_unbind",
     "thanks",
     "ack",
+    "takeout",
+    "chat_ids",
 ]
 """What a request may be, for handlers to register on: `link` (product links or 口令 in it), `keyword`
 (a search the deals handler answers: no link, and a keyword said where keywords are answered), `chat`

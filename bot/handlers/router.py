@@ -215,24 +215,43 @@ class BlockedRooms:
         return self._rooms
 
 
-class GroupAllowList:
-    """When a list is configured, only those groups get answers; private chats always do. A group the
-    operator blocked (web console) gets no answers either, whatever the list says.
+class GroupGate:
+    """Which groups the bot may speak in: when `[chat] allowed_groups` is configured, only those; never
+    one the operator blocked (web console), whatever the list says. Private chats always pass.
+
+    One gate for everything: the router asks it of every message meant for the bot, and every send to
+    a group asks it again (`bot.chat.gate`), so a welcome, a notice or a broadcast cannot go round it.
 
     The list holds room ids only: any member can rename a group, so a name proves nothing (a room
-    renamed to an allowed group's name must stay unanswered). Names appear in the log only."""
+    renamed to an allowed group's name must stay unanswered)."""
 
     def __init__(self, allowed: Iterable[str], blocked: BlockedRooms | None = None) -> None:
         self.allowed = frozenset(allowed)
         self.blocked = blocked
 
+    async def refuses(self, chat_id: str, is_group: bool) -> str:
+        """Why the bot may not speak in this chat ('' when it may)."""
+        if not is_group:
+            return ""
+        if self.allowed and chat_id not in self.allowed:
+            return "not in [chat] allowed_groups"
+        if self.blocked is not None and chat_id in await self.blocked.rooms():
+            return "blocked in the web console"
+        return ""
+
+
+class GroupAllowList:
+    """The router's face of the `GroupGate`: a message from a group the bot may not speak in is ignored.
+    Names appear in the log only."""
+
+    def __init__(self, allowed: Iterable[str] | GroupGate, blocked: BlockedRooms | None = None) -> None:
+        self.gate = allowed if isinstance(allowed, GroupGate) else GroupGate(allowed, blocked)
+
     async def __call__(self, request: Request, nxt: Next) -> Reply | None:
         message = request.message
-        if self.allowed and message.is_group and message.chat_id not in self.allowed:
-            log.debug("ignored %s (%s): not in [chat] allowed_groups", message.chat_id, message.chat_name)
-            return None
-        if self.blocked is not None and message.is_group and message.chat_id in await self.blocked.rooms():
-            log.debug("ignored %s (%s): blocked in the web console", message.chat_id, message.chat_name)
+        why = await self.gate.refuses(message.chat_id, message.is_group)
+        if why:
+            log.debug("ignored %s (%s): %s", message.chat_id, message.chat_name, why)
             return None
         return await nxt(request)
 

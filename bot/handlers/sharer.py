@@ -35,6 +35,7 @@ from bot.handlers.owners import owner_refusal
 from bot.handlers.request import Request, RequestKind, as_request
 from bot.leagues.base import LeagueConfigError, LeagueError, QuotaExhausted, SharerStatus
 from bot.leagues.budget import budget
+from bot.leagues.registry import SHARER_LEAGUE
 from bot.render.engine import Renderer
 from bot.services.attribution import GroupSpots
 from bot.services.deals import HARD_STOP_MARGIN
@@ -93,7 +94,7 @@ class SharerHandler:
     @property
     def default_sharer(self) -> str:
         """The operator's default sharer (what unbound groups' links carry)."""
-        spot = self.groups.defaults.get("channels")
+        spot = self.groups.defaults.get(SHARER_LEAGUE)
         return spot.sharer_appid if spot is not None else ""
 
     takes: frozenset[RequestKind] = frozenset({"sharer_bind", "sharer_status", "sharer_unbind"})
@@ -208,6 +209,13 @@ class SharerHandler:
                 appid=self.mini_program_appid,
                 title=f"点这里{title}，完成后回群发「推客状态」",
                 page_path=path,
+            )
+        if card is None and query and not register:
+            log.warning(
+                "sharer %s: the bind needs a mini program; set [leagues.channels] mini_program_appid "
+                "(its page %s calls wx.openBusinessView) and the owner gets a card to confirm it",
+                status.sharer_appid,
+                BIND_PAGE,
             )
         context: dict[str, Any] = {
             "outcome": "register" if register else "pending",

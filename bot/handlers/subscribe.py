@@ -1,4 +1,5 @@
-"""Owner commands: 订阅 每日好物 [HH:MM] [类目…], 订阅 直播, 退订 [每日好物|直播|HH:MM], 订阅状态.
+"""Owner commands: 订阅 每日好物 [HH:MM] [类目…], 订阅 直播, 订阅 外卖 [HH:MM], 退订 [每日好物|直播|外卖|HH:MM],
+订阅状态.
 
 The chat's face over `bot.services.subscriptions` (the rules: times, categories, several daily slots).
 Only the room owner or a configured operator may change a subscription; anyone may ask the status.
@@ -18,6 +19,7 @@ from bot.leagues.wechat.settings import Talent
 from bot.render.engine import Renderer
 from bot.services.attribution import GroupSpots
 from bot.services.subscriptions import (
+    TAKEOUT_TIME,
     BadTime,
     NextRuns,
     Subscriptions,
@@ -84,6 +86,8 @@ class SubscribeHandler:
         if kind == "live":
             await self.subscriptions.subscribe_live(group.id)
             return await self._say(message, "subscribed", self._subscribed("live"))
+        if kind == "takeout":
+            return await self._takeout(message, group.id, words[1:])
         wish = read_daily(words[1:], self.default_time)
         if isinstance(wish, BadTime):
             return await self._say(message, "subscribe_usage", {"reason": wish.reason, "given": wish.given})
@@ -100,6 +104,17 @@ class SubscribeHandler:
                 return await self._say(message, "unknown_category", {"given": unknown[0], "valid": valid})
         replaced, slots = await self.subscriptions.add_daily(group.id, at_time, categories)
         context = self._subscribed("daily", at_time, [c.name for c in categories])
+        return await self._say(message, "subscribed", {**context, "replaced": replaced, "slots": slots})
+
+    async def _takeout(self, message: Incoming, group_id: int, words: list[str]) -> Reply:
+        """订阅 外卖 [HH:MM]: the takeout links pushed daily at that time (several times allowed)."""
+        wish = read_daily(words, TAKEOUT_TIME)
+        if isinstance(wish, BadTime):
+            return await self._say(message, "subscribe_usage", {"reason": wish.reason, "given": wish.given})
+        if wish.category_words:
+            return await self._say(message, "subscribe_usage", {"reason": "unknown", "given": ""})
+        replaced, slots = await self.subscriptions.add_takeout(group_id, wish.at_time)
+        context = self._subscribed("takeout", wish.at_time)
         return await self._say(message, "subscribed", {**context, "replaced": replaced, "slots": slots})
 
     def _subscribed(

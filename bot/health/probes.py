@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from bot.chat import registry
 from bot.config import Settings, plugin_tables, sandbox_in_real_chat
-from bot.leagues.base import League, LeagueError, SearchQuery
+from bot.leagues.base import League, LeagueError, SearchQuery, Spot
 
 Line = tuple[bool, str]
 PROBE_SECONDS = 5.0
@@ -37,8 +37,13 @@ async def probe_league(league: League) -> Exception | None:
     """One cheap authenticated call to `league` (a one-item search): None when it answered, else what
     went wrong — the league's refusal, a timeout, a transport fault. `tuike check` and the console's
     "测试凭据" both ask this."""
+    from bot.leagues.capabilities import HasTakeout
+
     try:
-        await asyncio.wait_for(league.search(SearchQuery(keyword="手机", limit=1)), PROBE_SECONDS * 3)
+        if isinstance(league, HasTakeout):  # no products to search: its coupon links (the operator's own)
+            await asyncio.wait_for(league.takeout_links(Spot(league.name)), PROBE_SECONDS * 3)
+        else:
+            await asyncio.wait_for(league.search(SearchQuery(keyword="手机", limit=1)), PROBE_SECONDS * 3)
     except (LeagueError, TimeoutError, httpx.HTTPError) as exc:
         return exc
     return None

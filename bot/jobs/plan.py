@@ -4,6 +4,7 @@ here (`tuike jobs` lists what this same code registers, without starting anythin
 | id                                        | what                                                   |
 |-------------------------------------------|--------------------------------------------------------|
 | `push:daily:<account>:<group>:<HH:MM>`    | a group's daily deals at its time (one per slot)       |
+| `push:takeout:<account>:<group>:<HH:MM>`  | a group's 外卖 links at its time (订阅 外卖 HH:MM)        |
 | `push:tick:<account>`                     | every minute: due daily slots not yet sent (catch-up)   |
 | `push:live:<account>`                     | live reminders: the talents' live notices, polled       |
 | `broadcasts:<account>`                    | the console's 群发: at once, polled, woken on a new one |

@@ -209,6 +209,10 @@ class SearchQuery:
     shown: int = 0
     """How many of the results the caller will show (0: not said); a league that pays a call per
     product it looks at in detail may look at fewer (Channels: `candidates`)."""
+    rank_by: str = ""
+    """How the caller ranks the results before showing `shown` of them (`[deals] rank_by`; '' when it
+    does not say). A league that pays a call per coupon may then fetch the coupons only of the products
+    that rank among the shown on what their details say (Channels); the others come without them."""
 
     def admits_price(self, price_fen: int) -> bool:
         """Within the query's price bounds (either may be open)."""

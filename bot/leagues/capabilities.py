@@ -13,6 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 from bot.leagues.base import LiveEvent, Order, SharerStatus, Spot
 from bot.leagues.base import SpotIssuer as IssuesSpots
 from bot.leagues.organisation import Clue, Feed, FeedShare, FundsBalance, FundsFlow, OrgCoupon, Window
+from bot.leagues.takeout import TakeoutLink
 
 __all__ = [
     "HasClues",
@@ -22,6 +23,7 @@ __all__ = [
     "HasLivePreviews",
     "HasLives",
     "HasOrgCoupons",
+    "HasTakeout",
     "HasWindows",
     "IssuesSpots",
     "LooksUpSharers",
@@ -148,3 +150,12 @@ class HasClues(Protocol):
     name: str
 
     async def clues(self, since: datetime, until: datetime) -> list[Clue]: ...
+
+
+@runtime_checkable
+class HasTakeout(Protocol):
+    """Takeout coupon links (外卖红包: Ele.me, Meituan) made for a spot's sid, one per activity."""
+
+    name: str
+
+    async def takeout_links(self, spot: Spot) -> list[TakeoutLink]: ...

@@ -11,7 +11,6 @@ jitter. A subclass keeps its own signing, error mapping and exception types: it 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -21,6 +20,7 @@ import httpx
 
 from bot.leagues.http import IN_FLIGHT, capped_request, league_http, time_to_retry, try_seconds
 from bot.leagues.metering import call_failed, call_succeeded, count_call
+from bot.leagues.wire import loads
 from bot.reasons import reason
 
 Json = dict[str, Any]
@@ -78,7 +78,9 @@ class FormGatewayClient:
         return self.exhausted(f"{name}: gave up after {tries} tries: {reason(fault)}")
 
     def decode(self, content: bytes) -> Any:
-        return json.loads(content)
+        """The answer's JSON, read by `bot.leagues.wire.loads` (its text cleaned of what no database
+        stores); a league that reads money as `Decimal` says `exact`."""
+        return loads(content)
 
     # -- the exchange --------------------------------------------------------------------------------
 

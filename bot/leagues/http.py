@@ -3,6 +3,11 @@
 A league server may hang, trickle an answer a byte at a time or send hundreds of megabytes. httpx's
 timeouts are per read, so a trickle never trips them; `capped_request` bounds the whole exchange by a
 wall-clock timeout and streams the body, refusing it past `max_bytes` instead of holding it.
+
+The cap counts decoded bytes as they are inflated: httpx inflates each network chunk whole, so 64 KB
+of gzip could become 64 MB before anything was counted (a 400 KB gzip bomb of zeros took one member's
+answer to 232 MB). The clients ask for gzip or deflate only (`ACCEPT_ENCODING`), and an answer in any
+other encoding is refused rather than decoded by a codec that is not counted.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import ssl
+import zlib
 from typing import Any
 
 import httpx
@@ -19,6 +25,9 @@ from bot.leagues.base import LeagueUnavailable
 
 MAX_RESPONSE_BYTES = 4 << 20
 """The largest answer read (the biggest real one, a 20-item product page with details, is ~200 KB)."""
+ACCEPT_ENCODING = "gzip, deflate"
+"""What a league client asks for: the encodings `_Inflater` decodes counting (httpx would add br and
+zstd when their packages are installed, decoded uncounted)."""
 MIN_TRY_SECONDS = 0.02
 """A try with less time than this left in the budget is not started: it could not finish."""
 
@@ -47,7 +56,7 @@ def league_http(
         base_url=base_url,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
         limits=httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT),
-        headers=headers,
+        headers={"Accept-Encoding": ACCEPT_ENCODING, **headers},
         transport=transport,
         verify=_verified() if not base_url.startswith("http://") else _no_ca(),
     )
@@ -66,6 +75,44 @@ def _no_ca() -> ssl.SSLContext:
 
 class ResponseTooLarge(LeagueUnavailable):
     """The server sent more than the client will hold; not retried (it would do it again)."""
+
+
+class AnswerUnreadable(LeagueUnavailable):
+    """The answer came in an encoding not asked for, or its compressed data is broken; not retried."""
+
+
+class _Inflater:
+    """Decodes a body as it arrives (gzip, deflate or none), never making more than `room` + 1 bytes
+    of one chunk: one byte past the room is enough to know the answer is too large."""
+
+    def __init__(self, encoding: str, url: str) -> None:
+        self.url = url
+        self.encoding = encoding.strip().lower()
+        self._head = b""
+        """deflate: the first bytes, held until they say zlib-wrapped or raw."""
+        self._z: Any = None
+        if self.encoding in ("gzip", "x-gzip"):
+            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif self.encoding not in ("", "identity", "deflate"):
+            raise AnswerUnreadable(f"{url}: answer encoded {encoding[:40]!r}, which was not asked for")
+
+    def feed(self, data: bytes, room: int) -> bytes:
+        if self._z is None:
+            if self.encoding != "deflate":
+                return data
+            self._head += data
+            if len(self._head) < 2:
+                return b""
+            cmf, flg = self._head[0], self._head[1]
+            wrapped = cmf & 0x0F == 8 and (cmf << 8 | flg) % 31 == 0  # RFC 1950's header
+            # raw deflate without the zlib header, as some servers send it
+            self._z = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+            data, self._head = self._head, b""
+        try:
+            out: bytes = self._z.decompress(data, max(room, 0) + 1)
+        except zlib.error:
+            raise AnswerUnreadable(f"{self.url}: {self.encoding} answer is corrupt") from None
+        return out
 
 
 def try_seconds(per_try: float) -> float | None:
@@ -117,9 +164,14 @@ async def _exchange(
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_bytes:
             raise ResponseTooLarge(f"{url}: answer of {declared} bytes refused")
+        inflater = _Inflater(response.headers.get("content-encoding", ""), url)
         body = bytearray()
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) > max_bytes:
+        received = 0
+        async for chunk in response.aiter_raw():
+            received += len(chunk)
+            if received > max_bytes:
                 raise ResponseTooLarge(f"{url}: answer over {max_bytes} bytes refused")
+            body += inflater.feed(chunk, max_bytes - len(body))
+            if len(body) > max_bytes:
+                raise ResponseTooLarge(f"{url}: answer over {max_bytes} bytes refused once inflated")
         return response.status_code, bytes(body)

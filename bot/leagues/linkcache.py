@@ -66,6 +66,9 @@ class LinkCache:
         scan (and checked against the rebuilt link, so a hash collision only misses)."""
         self._prefixes: list[str] = []
         self._prefix_ids: dict[str, int] = {}
+        self.on_created: Callable[[], None] | None = None
+        """Called when a link is made by the league (not from the cache): the embedded default syncs
+        orders soon after (`bot.orders.soon`)."""
 
     def keys(self) -> list[Key]:
         """(league, product id, spot key) of every link held in memory, oldest first."""
@@ -90,6 +93,8 @@ class LinkCache:
             if link is None:
                 link = await create()
                 await self._save(key, link, now + self.ttl)
+                if self.on_created is not None:
+                    self.on_created()
             self._remember(key, link, now + self.ttl)
             future.set_result(link)
             return link

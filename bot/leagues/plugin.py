@@ -73,6 +73,12 @@ class LeaguePlugin:
     """The config section its table is under: `leagues`, or `shops` for the operator's own shop."""
     always_spot: bool = False
     """Its default spot is made even when the league is off (older callers look it up by name)."""
+    searches: bool = True
+    """It answers 找 with products; a takeout league (外卖 coupon links) does not."""
+    sharers_in_chat: bool = False
+    """A group's identity on it is a sharer the group's owner binds in chat (绑定分享员), kept on the
+    group row (`Group.channels_sharer_appid`); its orders are attributed by who was the group's sharer
+    when they were placed. One league at most (`registry.SHARER_LEAGUE`)."""
 
     def table(self, settings: Settings) -> Any:
         """This league's validated `[leagues.<name>]` table (typed by the league's own code)."""

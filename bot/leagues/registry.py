@@ -7,13 +7,17 @@ the first league is the default source of daily pushes. Adding a league is a pac
 
 from __future__ import annotations
 
+from bot.leagues.eleme.plugin import ELEME
 from bot.leagues.jd.plugin import JD
+from bot.leagues.meituan.plugin import MEITUAN
 from bot.leagues.pdd.plugin import PDD
 from bot.leagues.plugin import LeaguePlugin
+from bot.leagues.shopify.plugin import SHOPIFY
 from bot.leagues.taobao.plugin import TAOBAO
 from bot.leagues.union.plugin import UNION
 from bot.leagues.vip.plugin import VIP
 from bot.leagues.wechat.plugin import CHANNELS
+from bot.leagues.youzan.plugin import YOUZAN
 
 LEAGUES: tuple[LeaguePlugin, ...] = (
     CHANNELS,
@@ -22,9 +26,21 @@ LEAGUES: tuple[LeaguePlugin, ...] = (
     JD,
     PDD,
     VIP,
+    ELEME,
+    MEITUAN,
+    YOUZAN,
+    SHOPIFY,
 )
 
 BY_NAME: dict[str, LeaguePlugin] = {plugin.name: plugin for plugin in LEAGUES}
+
+FIRST_LEAGUE: str = LEAGUES[0].name
+"""The league a bare product id belongs to unless told (`tuike promote 123`)."""
+
+SHARER_LEAGUE: str = next((plugin.name for plugin in LEAGUES if plugin.sharers_in_chat), "")
+"""The league whose group identities are sharers bound in chat (`LeaguePlugin.sharers_in_chat`): the
+console's category tree, `绑定分享员` and the built-in daily deals are its."""
+assert sum(plugin.sharers_in_chat for plugin in LEAGUES) <= 1, "one league binds sharers in chat"
 
 
 def plugin(name: str) -> LeaguePlugin | None:

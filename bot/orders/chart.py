@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
 from bot.leagues.registry import LEAGUES
 from bot.store.orders import commission_lines, figures
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 LEAGUE_NAMES = {plugin.name: plugin.short_name for plugin in LEAGUES}
 """How the console and charts label each league (its plug-in's short name)."""
@@ -40,8 +44,24 @@ def draw_chart(
     zone: ZoneInfo,
     start: datetime | None = None,
     end: datetime | None = None,
+    fmt: str = "png",
 ) -> dict[str, int]:
-    """Draw the chart to `path` (PNG); returns what it drew: days, leagues, groups."""
+    """Draw the chart to `path` in `fmt` (png, jpeg, svg, pdf); returns what it drew: days, leagues, groups."""
+    figure = build_figure(engine, zone, start, end)
+    figure.savefig(path, format=fmt)
+    drawn: dict[str, int] = figure.drawn  # type: ignore[attr-defined]
+    return drawn
+
+
+MIN_DAYS_SHOWN = 7
+"""The daily axis spans at least a week of slots, so one or two days are bars, not the whole width."""
+
+
+def build_figure(
+    engine: Engine, zone: ZoneInfo, start: datetime | None = None, end: datetime | None = None
+) -> Figure:
+    """The chart as a matplotlib Figure (its `drawn` says days, leagues and groups). Days are labelled
+    slots (MM-DD), one per day, never a time axis that would show a single day as its hours."""
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties, fontManager
     from matplotlib.ticker import FuncFormatter
@@ -69,11 +89,18 @@ def draw_chart(
     figure.set_layout_engine("constrained")
     daily, top = figure.subplots(2, 1, height_ratios=[3, 2])
     money = FuncFormatter(_yuan_label)
+    slots = list(range(len(days)))
     bottom = [0] * len(days)
     for league in sorted(per_day):
         heights = [per_day[league].get(day, 0) for day in days]
-        daily.bar(days, heights, bottom=bottom, label=LEAGUE_NAMES.get(league, league))
+        daily.bar(slots, heights, width=0.8, bottom=bottom, label=LEAGUE_NAMES.get(league, league))
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+    if days:
+        every = max(1, len(days) // 15)  # at most about fifteen day labels
+        daily.set_xticks(slots[::every], [day.strftime("%m-%d") for day in days[::every]])
+        daily.set_xlim(-0.6, max(len(days), MIN_DAYS_SHOWN) - 0.4)
+    else:
+        daily.set_xticks([])
     daily.set_title("每日预估佣金（按联盟）", fontfamily=family, fontsize=14)
     daily.yaxis.set_major_formatter(money)
     if per_day:
@@ -91,11 +118,11 @@ def draw_chart(
     for label in daily.get_xticklabels():
         label.set_rotation(30)
 
-    names = [(f.name or f"#{f.group_id}")[:16] for f in groups][::-1]
+    names = [(f.name or f.room_id)[:16] for f in groups][::-1]
     top.barh(names, [f.estimated_fen for f in groups][::-1], color="#d9534f")
     top.set_title(f"预估佣金最多的 {len(groups)} 个群", fontfamily=family, fontsize=14)
     top.xaxis.set_major_formatter(money)
     for label in top.get_yticklabels():
         label.set_fontfamily(family)
-    figure.savefig(path, format="png")
-    return {"days": len(days), "leagues": len(per_day), "groups": len(groups)}
+    figure.drawn = {"days": len(days), "leagues": len(per_day), "groups": len(groups)}  # type: ignore[attr-defined]
+    return figure

@@ -1,7 +1,12 @@
 """What groups earned: per-group figures for a period, the periods owners ask about (today, this
 month, last month in the configured zone), and the row shapes the CLI prints (JSON lines, CSV, text).
 
-Money stays in integer fen; the conversion (orders per member request) is a per-mille integer.
+Money stays in integer fen; the conversion (orders per member request) is a per-mille integer. It is
+orders over requests, not the share of requests that became an order: an order from a daily push or a
+broadcast counts too, so it can pass 100% (`CONVERSION_NOTE` says so under the text table).
+
+A row names its group by room id (`group`, None for the orders no group's link made) and name, the ids
+an operator sees everywhere else; the store's row number never leaves the store.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from bot.render.width import clip, ljust, rjust
 from bot.store.orders import Figures, figures
 
 FIELDS = (
@@ -69,7 +75,7 @@ def row_of(f: Figures, owner_share_percent: int = 0) -> dict[str, Any]:
     unattributed row: no group, no owner)."""
     share = owner_share(f.estimated_fen, owner_share_percent) if f.group_id is not None else 0
     return {
-        "group": f.group_id,
+        "group": (f.room_id or None) if f.group_id is not None else None,
         "name": f.name,
         "orders": f.orders,
         "paid_fen": f.paid_fen,
@@ -111,23 +117,47 @@ def yuan(fen: int) -> str:
     return f"{sign}¥{abs(fen) // 100}.{abs(fen) % 100:02d}"
 
 
+CONVERSION_NOTE = (
+    "转化 = 订单数 ÷ 成员请求数（找商品、发链接）。每日推送和群发带来的订单也算在订单数里，所以会超过 100%。"
+)
+NAME_COLUMNS = 28
+COLUMNS = (("订单", 6), ("成交额", 13), ("预估佣金", 13), ("已结算佣金", 13), ("请求", 6), ("转化", 8))
+
+
+def _percent(orders: int, requests: int) -> str:
+    permille = orders * 1000 // requests if requests else 0
+    return f"{permille // 10}.{permille % 10}%" if requests else "—"
+
+
+def _line(name: str, cells: list[str]) -> str:
+    return ljust(clip(name, NAME_COLUMNS), NAME_COLUMNS) + "".join(
+        rjust(cell, width) for cell, (_title, width) in zip(cells, COLUMNS, strict=True)
+    )
+
+
 def text_table(rows: list[dict[str, Any]]) -> str:
-    """The human report: one line per group, totals last."""
-    lines = ["群                     订单   成交额        预估佣金      已结算佣金    请求   转化"]
+    """The human report: one line per group, totals, then what the conversion counts. Columns are
+    padded by display width, so a Chinese group name does not push its figures out of line."""
+    lines = [_line("群", [title for title, _width in COLUMNS])]
     total = {"orders": 0, "paid_fen": 0, "estimated_fen": 0, "settled_fen": 0, "requests": 0}
     for row in rows:
         name = row["name"] if row["group"] is not None else "（未归属）"
         if row["group"] is not None and not name:
-            name = f"#{row['group']}"
-        permille = row["conversion_permille"]
-        lines.append(
-            f"{name[:20]:<22}{row['orders']:>5}  {yuan(row['paid_fen']):>12}  {yuan(row['estimated_fen']):>12}"
-            f"  {yuan(row['settled_fen']):>12}  {row['requests']:>5}  {permille // 10}.{permille % 10}%"
-        )
+            name = str(row["group"])
+        lines.append(_line(name, _cells(row)))
         for key in total:
             total[key] += row[key]
-    lines.append(
-        f"{'合计':<22}{total['orders']:>5}  {yuan(total['paid_fen']):>12}  {yuan(total['estimated_fen']):>12}"
-        f"  {yuan(total['settled_fen']):>12}  {total['requests']:>5}"
-    )
+    lines.append(_line("合计", _cells(total)))
+    lines.append(CONVERSION_NOTE)
     return "\n".join(lines)
+
+
+def _cells(row: dict[str, Any]) -> list[str]:
+    return [
+        str(row["orders"]),
+        yuan(row["paid_fen"]),
+        yuan(row["estimated_fen"]),
+        yuan(row["settled_fen"]),
+        str(row["requests"]),
+        _percent(row["orders"], row["requests"]),
+    ]

@@ -19,9 +19,6 @@ import asyncio
 import contextlib
 import inspect
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,6 +31,7 @@ from bot.leagues.registry import LEAGUES
 from bot.services.attribution import Attributor
 from bot.store import orders as store
 from bot.store import rebate as rebate_ledger
+from bot.store.job_lock import LEASE, JobBusy, JobLock
 from bot.store.order_window import Stored
 
 log = logging.getLogger(__name__)
@@ -71,10 +69,6 @@ class SyncBusy(Exception):
     """Another process holds the sync lock."""
 
 
-def holder_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
 class OrderSync:
     def __init__(
         self,
@@ -86,7 +80,7 @@ class OrderSync:
         lookback: timedelta = timedelta(days=62),
         windows: Mapping[str, timedelta] = WINDOWS,
         budget: float = 600.0,
-        lock_ttl: timedelta = timedelta(minutes=15),
+        lock_ttl: timedelta = LEASE,
         rebate: bool = False,
         after: Callable[[list[LeagueSync]], Awaitable[object]] | None = None,
     ) -> None:
@@ -97,34 +91,38 @@ class OrderSync:
         self.lookback = lookback
         self.windows = windows
         self.budget = budget
-        self.lock_ttl = lock_ttl
-        self.holder = holder_name()
-        self._holding = False
+        self.lock = JobLock(engine, LOCK, lease=lock_ttl, clock=clock)
+        """One sync at a time across processes, released when its holder dies (`bot.store.job_lock`)."""
         self.rebate = rebate
         """After syncing, bring members' rebate credits in line with their orders' status."""
         self.after = after
         """Called with the results after every sync, still under the lock (the app's paid-order notice)."""
 
-    async def run(self, only: str | None = None) -> list[LeagueSync]:
-        """Sync every league (or `only`) under the database lock; SyncBusy when another process syncs."""
-        if not await asyncio.to_thread(store.take_lock, self.engine, LOCK, self.holder, self.lock_ttl):
-            raise SyncBusy("另一个进程正在同步订单")
-        self._holding = True
+    async def run(self, only: str | None = None, *, every: timedelta | None = None) -> list[LeagueSync]:
+        """Sync every league (or `only`) under the database lock; SyncBusy when another process syncs.
+        `every`: a scheduled run of that interval, which does nothing (returns []) when another process
+        already synced in this interval."""
         try:
-            results = []
-            for name, league in self.leagues.items():
-                if only is None or name == only:
-                    results.append(await self.sync_league(name, league))
-            if self.rebate:
-                appended = await asyncio.to_thread(rebate_ledger.reconcile, self.engine)
-                if appended:
-                    log.info("rebates: %d ledger entries for changed orders", appended)
-            if self.after is not None:
-                await self.after(results)
-            return results
-        finally:
-            self._holding = False
-            await asyncio.to_thread(store.release_lock, self.engine, LOCK, self.holder)
+            async with self.lock.hold():
+                if every is not None and not await asyncio.to_thread(self.lock.claim_turn, every):
+                    log.debug("orders: synced by another process in this interval")
+                    return []
+                return await self._run(only)
+        except JobBusy:
+            raise SyncBusy("另一个进程正在同步订单") from None
+
+    async def _run(self, only: str | None) -> list[LeagueSync]:
+        results = []
+        for name, league in self.leagues.items():
+            if only is None or name == only:
+                results.append(await self.sync_league(name, league))
+        if self.rebate:
+            appended = await asyncio.to_thread(rebate_ledger.reconcile, self.engine)
+            if appended:
+                log.info("rebates: %d ledger entries for changed orders", appended)
+        if self.after is not None:
+            await self.after(results)
+        return results
 
     async def sync_league(self, name: str, league: League) -> LeagueSync:
         now = self.clock()
@@ -147,10 +145,6 @@ class OrderSync:
                     result.changed += stored.changed
                     result.windows += 1
                     result.cursor = start = end
-                    if self._holding:  # renew the lease while a long sync goes on
-                        await asyncio.to_thread(
-                            store.take_lock, self.engine, LOCK, self.holder, self.lock_ttl
-                        )
                 refresh = getattr(league, "refresh_orders", None)
                 if refresh is not None and result.cursor is not None:
                     await self._refresh(name, refresh, attributor, result, now - self.lookback)
@@ -256,7 +250,7 @@ async def scheduled_sync(syncer: OrderSync, interval: float) -> None:
     brought is logged; a process that finds another one syncing leaves it to that one; a failure is
     logged and the next run tries again."""
     try:
-        results = await syncer.run()
+        results = await syncer.run(every=timedelta(seconds=interval))
         for r in results:
             if r.ok:
                 log.info("orders %s: %d fetched (%d new, %d changed)", r.league, r.fetched, r.new, r.changed)

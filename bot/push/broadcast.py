@@ -9,8 +9,8 @@ broadcast made while the console runs alone waits in the database for the bot pr
 The text may name the group: `{群名}` becomes each group's name, which is why the preview is per group.
 
 A broadcast may carry deals the operator picked from a keyword search (`Broadcast.products`,
-"league:product_id" joined by ","). Each group then gets them rendered with the daily deals' template
-(`daily_deals`), the text first as an intro, and with ITS OWN links: the group's spot on each league,
+"league:product_id" joined by ","). Each group then gets them rendered with `broadcast_deals`: the text
+first (no daily push header under the operator's words), then the deals with ITS OWN links: the group's spot on each league,
 links cached per (league, product, spot), so the links a preview made are the ones sent. A product the
 league no longer promotes when the message goes out is left out; with none left the target fails.
 """
@@ -42,6 +42,7 @@ from bot.leagues.ranking import RankBy, mix_leagues
 from bot.reasons import reason
 from bot.render.engine import Renderer
 from bot.render.filters import cut
+from bot.store.membership import not_refused
 from bot.store.models import Broadcast, BroadcastTarget, Group, PushLog
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,7 @@ def pending(engine: Engine, account: str | None, since: datetime) -> list[tuple[
             .order_by(col(Broadcast.id), col(Group.id))
         )
         if account is not None:
-            statement = statement.where(col(Group.account).in_([account, ""]))
+            statement = statement.where(col(Group.account).in_([account, ""]), not_refused(account))
         return [(b, g) for b, g in session.exec(statement).all()]
 
 
@@ -427,19 +428,12 @@ async def deals_message(
     ]
     if not items:
         return DealMessage("", "", [], left_out)
-    deals = await renderer.render_async(
-        "daily_deals",
-        {
-            "group_name": group.name or group.room_id,
-            "date": now,
-            "items": items,
-            "categories": [],
-            "coupons": [],  # a broadcast carries the operator's picks only, no organisation coupons or feeds
-            "feeds": [],
-        },
+    intro = text_for(text, group)
+    deals = await renderer.render_async(  # the operator's text heads it: no daily push header
+        "broadcast_deals",
+        {"group_name": group.name or group.room_id, "intro": intro, "items": items},
         group=group.room_id,
     )
-    intro = text_for(text, group)
-    message = cut(f"{intro}\n\n{deals.strip()}" if intro else deals.strip(), renderer.max_chars)
+    message = cut(deals.strip(), renderer.max_chars)
     first: Product = items[0]["product"]
     return DealMessage(message, first.image, [i["product"].product_id for i in items], left_out)

@@ -21,18 +21,22 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.chat.base import Outgoing
+from bot.chat.base import NotInChat, Outgoing
 from bot.reasons import reason
 
 log = logging.getLogger(__name__)
 
 INTERACTIVE, PUSH = 0, 1
+NOT_IN_CHAT = "\x00not-in-chat\x00"
+"""Marks `_deliver`'s detail of a send the platform refused because the account is not in the group."""
 
 Send = Callable[[Outgoing], Awaitable[None]]
 Start = Callable[[], Awaitable[bool]]
 """Called when a push reaches the front of the queue; False means "not ours to send" (skip it)."""
 Done = Callable[[bool, str], Awaitable[None]]
 """Called after a push: (sent, detail)."""
+HandOver = Callable[[str], Awaitable[None]]
+"""Called instead of `Done` when the account is not in the group (`NotInChat`): (detail). Not retried."""
 
 
 @dataclass
@@ -43,6 +47,7 @@ class _Item:
     start: Start | None = field(compare=False, default=None)
     done: Done | None = field(compare=False, default=None)
     result: asyncio.Future[bool] | None = field(compare=False, default=None)
+    hand_over: HandOver | None = field(compare=False, default=None)
 
 
 class PacedSender:
@@ -121,10 +126,15 @@ class PacedSender:
         return await future
 
     def push(
-        self, outgoing: Outgoing, *, start: Start | None = None, done: Done | None = None
+        self,
+        outgoing: Outgoing,
+        *,
+        start: Start | None = None,
+        done: Done | None = None,
+        hand_over: HandOver | None = None,
     ) -> asyncio.Future[bool]:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._put(_Item(PUSH, next(self._seq), outgoing, start, done, future))
+        self._put(_Item(PUSH, next(self._seq), outgoing, start, done, future, hand_over))
         return future
 
     async def _pace(self, chat_id: str, parts: int) -> None:
@@ -155,6 +165,10 @@ class PacedSender:
                 return True, ""
             except asyncio.CancelledError:
                 raise
+            except NotInChat as exc:  # no member there: no other try can help
+                error = type(exc).__name__ + (f": {reason(exc)}" if str(exc).strip() else "")
+                log.warning("send to %s refused: %s", item.outgoing.chat_id, error)
+                return False, NOT_IN_CHAT + error
             except Exception as exc:
                 error = type(exc).__name__ + (f": {reason(exc)}" if str(exc).strip() else "")
                 log.warning(
@@ -192,6 +206,17 @@ class PacedSender:
             ok, detail = await self._deliver(item)
             self.sent += ok
             self.failed += not ok
+            if detail.startswith(NOT_IN_CHAT):
+                detail = detail.removeprefix(NOT_IN_CHAT)
+                if item.hand_over is not None:
+                    try:
+                        await item.hand_over(detail)
+                    except Exception:
+                        log.exception("handing the push to %s over failed", item.outgoing.chat_id)
+                    else:
+                        if item.result and not item.result.done():
+                            item.result.set_result(False)
+                        continue
             if item.done is not None:
                 try:
                     await item.done(ok, detail)

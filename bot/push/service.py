@@ -34,15 +34,17 @@ from bot.leagues.base import League, LeagueError, LeagueUnavailable, LiveEvent, 
 from bot.leagues.budget import budget
 from bot.leagues.capabilities import HasLivePreviews, HasLives
 from bot.leagues.linkcache import LinkCache
+from bot.leagues.registry import LEAGUES, SHARER_LEAGUE
 from bot.leagues.setup import default_spots
 from bot.push import broadcast, claims
 from bot.push.org import OrgExtras, org_extras
 from bot.push.planner import lives_due, plan_daily
 from bot.push.sender import PacedSender
+from bot.push.takeout import TakeoutPush
 from bot.reasons import reason
 from bot.render.engine import Renderer
 from bot.services.attribution import GroupSpots
-from bot.store import subscriptions
+from bot.store import membership, subscriptions
 from bot.store.models import Group, Subscription
 
 log = logging.getLogger(__name__)
@@ -117,8 +119,8 @@ def group_spot(settings: Settings) -> Callable[[Group], Spot]:
 
     def spot(group: Group) -> Spot:
         if group.channels_sharer_appid:
-            return Spot("channels", sharer_appid=group.channels_sharer_appid)
-        return defaults["channels"]
+            return Spot(SHARER_LEAGUE, sharer_appid=group.channels_sharer_appid)
+        return defaults[SHARER_LEAGUE]
 
     return spot
 
@@ -129,8 +131,8 @@ def daily_source(
     """The league daily deals come from when `[push] league` is not Channels, and each group's spot on it."""
     name = settings.push.league
     league = leagues.get(name)
-    if name == "channels" or league is None:
-        if name != "channels":
+    if name == SHARER_LEAGUE or league is None:
+        if name != SHARER_LEAGUE:
             log.warning("[push] league = %r is not enabled: daily deals come from Channels", name)
         return None, None
 
@@ -277,6 +279,8 @@ class PushService:
         """The account as the job ids name it."""
         self._scheduled = False
         self._queued: set[tuple[int, str]] = set()
+        self._unadopted: set[int] = set()
+        """Groups from before accounts this account pushes to: a push that goes out adopts the group."""
         self._tick_lock = asyncio.Lock()
         self._marks: list[claims.Mark] = []
         self._waiting: dict[tuple[int, str], claims.Ahead] = {}
@@ -306,6 +310,8 @@ class PushService:
         self.notes: dict[int, str] = {}
         """Group id → what its push being composed left out and why (a coupon run out): the push
         result says it."""
+        self.takeout: TakeoutPush | None = None
+        """The 外卖 slots (订阅 外卖 HH:MM), when a takeout league is on (set by the composition)."""
 
     def serves(self, group: Group) -> bool:
         """Whether this group may get pushes: `[chat] allowed_groups` names room ids, never names; a
@@ -360,6 +366,8 @@ class PushService:
             daily = self.jobs.ids(self.job_id("push:daily") + ":")
             for job_id in (self.job_id("push:tick"), self.job_id("push:live"), *daily):
                 self.jobs.remove(job_id)
+            if self.takeout is not None:
+                self.takeout.unschedule()
         if self._claiming is not None:
             with contextlib.suppress(Exception):
                 await self._claiming[0]
@@ -384,6 +392,8 @@ class PushService:
             return
         rows = await asyncio.to_thread(subscriptions.active, self.engine, "daily", self.account)
         self.rebuild_jobs(rows)
+        if self.takeout is not None:
+            await self.takeout.refresh_jobs()
 
     def jobs_changed(self) -> None:
         """A subscription changed (an owner's command): rebuild the jobs in the background."""
@@ -456,8 +466,10 @@ class PushService:
         now = now or self.clock()
         grace = timedelta(hours=self.push.grace_hours)
         queued = 0
+        if self.takeout is not None and group_id is None and at_time is None:
+            queued += await self.takeout.tick(now)  # the minute tick catches up the 外卖 slots too
         if self.league is None and self.daily_league is None:
-            return 0  # no league configured: nothing to push, and nothing to record as skipped
+            return queued  # no league configured: nothing to push, and nothing to record as skipped
         async with self._tick_lock:
             for sub, group in await asyncio.to_thread(
                 subscriptions.active, self.engine, "daily", self.account
@@ -465,6 +477,8 @@ class PushService:
                 assert group.id is not None
                 if (group_id is not None and group.id != group_id) or not self.serves(group):
                     continue
+                if not group.account and self.account:  # sending there shows this account is in it
+                    self._unadopted.add(group.id)
                 if at_time is not None and sub.at_time != at_time:
                     continue
                 slot_time = latest_slot(sub.at_time, now, self.zone)
@@ -549,6 +563,7 @@ class PushService:
             exclude=exclude,
             rank_by=self.settings.deals.rank_by,
         )
+        items = await self._with_own_store(group, items, exclude)
         if not items:
             return None
         names = await self._category_names(category_ids)
@@ -574,6 +589,37 @@ class PushService:
         if extras.notes:  # the enqueue that follows takes it into the push result
             self.notes[group.id] = "；".join(extras.notes)
         return Outgoing(group.room_id, Reply(tuple(parts))), [i["product"].product_id for i in items]
+
+    async def _with_own_store(
+        self, group: Group, items: list[dict[str, Any]], exclude: set[str]
+    ) -> list[dict[str, Any]]:
+        """The daily deals with `[push] own_store_deals` of the operator's own shops' products mixed
+        in (first when `[deals] own_store_first`), each linked for the group; a shop that fails is
+        left out of this push (the deals still go)."""
+        wanted = self.push.own_store_deals
+        shops = [self.leagues[p.name] for p in LEAGUES if p.section == "shops" and p.name in self.leagues]
+        if not wanted or not shops or self.league_spots is None:
+            return items
+        own: list[dict[str, Any]] = []
+        for shop in shops:
+            if len(own) >= wanted:
+                break
+            try:
+                spot = await self.league_spots(group, shop.name)
+                own += await plan_daily(
+                    shop,
+                    self.links,
+                    spot,
+                    category_ids=(),
+                    count=wanted - len(own),
+                    exclude=exclude,
+                    rank_by=self.settings.deals.rank_by,
+                )
+            except LeagueError as exc:
+                log.warning("push: own shop %s left out of %s's push: %s", shop.name, group.room_id, exc)
+        if self.settings.deals.own_store_first:
+            return own + items
+        return items + own
 
     async def _org_extras(self, group: Group) -> OrgExtras:
         """The organisation's coupons and talents' feeds for this group's push, when turned on."""
@@ -618,12 +664,24 @@ class PushService:
         note = self.notes.pop(group_id, "")
 
         async def done(ok: bool, detail: str) -> None:
+            if ok and group_id in self._unadopted and self.account:
+                self._unadopted.discard(group_id)
+                await asyncio.to_thread(membership.adopt, self.engine, group_id, self.account)
             detail = "；".join(x for x in (detail, note) if x)
             self._marks.append(claims.Mark(group_id, slot, claims.SENT if ok else claims.FAILED, detail))
             if self.sender.shortest_gap >= MARK_WITH_NEXT_CLAIM_BELOW or not self._queued - {key}:
                 await self._write_marks()
 
-        future = self.sender.push(outgoing, start=start, done=done)
+        async def hand_over(detail: str) -> None:
+            """The account is not in the group: the slot goes to one that is (`bot.store.membership`)."""
+            if self.account is None:  # one account serves every group: nobody to hand it to
+                await done(False, detail)
+                return
+            account = self.account
+            await asyncio.to_thread(membership.hand_over, self.engine, account, group_id, slot, self.owner)
+            log.info("%s is not in group %s: %s left for an account that is", account, group_id, slot)
+
+        future = self.sender.push(outgoing, start=start, done=done, hand_over=hand_over)
         future.add_done_callback(lambda _f: self._settled(key))
         return future
 
@@ -831,10 +889,13 @@ class PushService:
             queued = 0
             picked: dict[int, broadcast.Picked] = {}  # each broadcast's deals fetched once a look
             waiting: set[int] = set()  # broadcasts whose league is down: tried again next look
+            # A push queued before the look may be claimed, sent and settled while the look runs: the
+            # look can still see it unclaimed, and it has left `_queued` by then. Skip those too.
+            queued_before = set(self._queued)
             for sent, group in await asyncio.to_thread(broadcast.pending, self.engine, self.account, since):
                 assert sent.id is not None and group.id is not None
                 slot = broadcast.slot_of(sent.id)
-                if (group.id, slot) in self._queued:
+                if (group.id, slot) in self._queued or (group.id, slot) in queued_before:
                     continue
                 created = sent.created_at if sent.created_at.tzinfo else sent.created_at.replace(tzinfo=UTC)
                 why = ""
@@ -902,7 +963,7 @@ class PushService:
             and league == self.daily_league.name
         ):
             return await self.daily_spots(group)
-        if league == "channels":
+        if league == SHARER_LEAGUE:
             return self.spots(group)
         return default_spots(self.settings).get(league, Spot(league))
 

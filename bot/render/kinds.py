@@ -15,6 +15,7 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "deal": frozenset({"product", "coupon", "link", "final_price_fen", "asker"}),
         "search_results": frozenset({"keyword", "items", "asker"}),
         "daily_deals": frozenset({"group_name", "date", "items", "categories", "coupons", "feeds"}),
+        "broadcast_deals": frozenset({"group_name", "intro", "items"}),
         "live_soon": frozenset({"live", "minutes", "link"}),
         "live_now": frozenset({"live", "link"}),
         "subscribed": frozenset(
@@ -55,9 +56,12 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
                 "owner_settled_share_fen",
             }
         ),
+        "own_store": frozenset({"group_name", "items", "trouble"}),
         "welcome": frozenset({"member_name", "group_name", "bot_name"}),
         "subscribe_usage": frozenset({"reason", "given"}),
         "chat_ids": frozenset({"which", "sender_id", "sender_name", "chat_id", "chat_name"}),
+        "takeout": frozenset({"links", "missing", "asker", "is_group"}),
+        "takeout_push": frozenset({"group_name", "date", "links", "missing"}),
         "rebate_paid_notice": frozenset({"order_id", "league", "pending_fen"}),
         "rebate_bind": frozenset({"outcome", "number", "pending_fen", "available_fen", "cancelled"}),
         "sharer_bind": frozenset(
@@ -78,5 +82,54 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "sharer_unbind": frozenset({"outcome", "sharer_appid"}),
         "rebate_balance": frozenset({"available_fen", "pending_fen", "withdrawing_fen", "paid_fen"}),
         "rebate_withdraw": frozenset({"outcome", "request_id", "amount_fen", "available_fen"}),
+        "rebate_off": frozenset({"asked"}),
     }
 )
+
+
+LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "broadcast_deals": "群发里带的商品",
+        "chat_ids": "我的ID / 群ID 的回复",
+        "commission_report": "佣金报告",
+        "daily_deals": "每日好物推送",
+        "deal": "单个商品（转链结果）",
+        "help": "帮助",
+        "league_busy": "联盟暂时不可用",
+        "live_now": "开播提醒",
+        "live_soon": "直播预告",
+        "not_owner": "只有群主能用",
+        "not_promotable": "商品不能推广",
+        "not_understood": "看不懂的消息（提示怎么问）",
+        "own_store": "店铺：自营好物（群主发「店铺」）",
+        "platform_unsupported": "暂不支持的平台",
+        "product_not_found": "找不到商品",
+        "rate_limited": "问得太频繁",
+        "rebate_balance": "返利余额",
+        "rebate_bind": "返利：绑定订单",
+        "rebate_off": "返利没有开（成员问绑定/余额/提现时）",
+        "rebate_paid_notice": "返利：订单已在跟踪",
+        "rebate_withdraw": "返利：申请提现",
+        "search_results": "搜索结果",
+        "searching": "正在搜索",
+        "sharer_bind": "绑定推客",
+        "sharer_status": "推客绑定状态",
+        "sharer_unbind": "解绑推客",
+        "subscribe_usage": "订阅用法提示",
+        "subscribed": "订阅成功",
+        "subscription_status": "订阅状态",
+        "takeout": "外卖红包",
+        "takeout_push": "每日外卖红包推送",
+        "thanks": "回应道谢",
+        "unknown_category": "没有这个类目",
+        "unsubscribed": "退订成功",
+        "welcome": "新人入群欢迎",
+    }
+)
+"""What operators read for each kind (the console's 模板 page, `tuike templates list`): Chinese first,
+the kind's file name beside it."""
+
+
+def label(kind: str) -> str:
+    """The kind's Chinese name (a kind added without one still reads as its file name)."""
+    return LABELS.get(kind, kind)

@@ -35,6 +35,29 @@ _SUBSCRIBED: Mapping[str, Any] = MappingProxyType(
     }
 )
 
+TAKEOUT_LINKS: tuple[dict[str, Any], ...] = (
+    {
+        "platform": "eleme",
+        "name": "饿了么",
+        "title": "饿了么外卖 · 天天领红包",
+        "url": "https://s.click.ele.me/wR9ecuu",
+        "mini_program": {
+            "appid": "wxece3a9a4c82f58c9",
+            "path": "pages/sharePid/web/index?scene=https://s.click.ele.me/wR9ecuu",
+        },
+        "ends_at": datetime(2024, 7, 1, 16, 0, tzinfo=UTC),
+    },
+    {
+        "platform": "meituan",
+        "name": "美团",
+        "title": "美团外卖红包",
+        "url": "https://dpurl.cn/aB3dE5f",
+        "mini_program": None,
+        "ends_at": None,
+    },
+)
+"""Takeout links as the `takeout` templates read them (`bot.services.takeout.link_context`)."""
+
 EARBUDS_COUPON = Coupon(
     coupon_id="1126004503281",
     amount_fen=2000,
@@ -282,6 +305,15 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "feeds": [],
             },
         ),
+        "broadcast_deals": (
+            {
+                "group_name": "宝妈好物分享群",
+                "intro": "宝妈好物分享群专属福利，今晚 8 点前有效",
+                "items": ITEMS,
+            },
+            {"group_name": "宝妈好物分享群", "intro": "", "items": MIXED_ITEMS[:1]},
+            {"group_name": "宝妈好物分享群", "intro": "周末囤货\n\n都是群友问过的", "items": MIXED_ITEMS},
+        ),
         "live_soon": (
             {"live": LIVE, "minutes": 15, "link": LIVE.share_link},
             {"live": LIVE_NO_TIME, "minutes": 5, "link": ""},
@@ -296,6 +328,8 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
             {**_SUBSCRIBED, "at_time": "20:00", "replaced": True, "slots": ["20:00"]},
             {**_SUBSCRIBED, "kind": "live", "talents": ["小鹿爱好物"], "unnamed_talents": 1},
             {**_SUBSCRIBED, "kind": "live"},
+            {**_SUBSCRIBED, "kind": "takeout", "at_time": "10:30", "slots": ["10:30", "16:30"]},
+            {**_SUBSCRIBED, "kind": "takeout", "at_time": "10:30", "replaced": True, "slots": ["10:30"]},
         ),
         "unsubscribed": (
             {"kind": "daily", "at_time": "", "removed": 2, "slots": []},
@@ -303,6 +337,8 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
             {"kind": "daily", "at_time": "09:00", "removed": 0, "slots": ["20:00"]},
             {"kind": "live", "at_time": "", "removed": 1, "slots": []},
             {"kind": "all", "at_time": "", "removed": 3, "slots": []},
+            {"kind": "takeout", "at_time": "16:30", "removed": 1, "slots": ["10:30"]},
+            {"kind": "takeout", "at_time": "", "removed": 2, "slots": []},
         ),
         "subscription_status": (
             {
@@ -320,6 +356,7 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                         "next_run": datetime(2024, 6, 19, 12, 0, tzinfo=UTC),
                     },
                     {"kind": "live", "at_time": "", "categories": [], "next_run": None},
+                    {"kind": "takeout", "at_time": "10:30", "categories": [], "next_run": None},
                 ],
                 "talents": ["小鹿爱好物"],
                 "unnamed_talents": 0,
@@ -353,6 +390,11 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
         "searching": ({"keyword": "蓝牙耳机", "asker": "小明"}, {"keyword": "", "asker": ""}),
         "thanks": ({"asker": "小明", "is_group": True}, {"asker": "", "is_group": False}),
         "not_understood": ({"asker": "小明", "is_group": True}, {"asker": "", "is_group": False}),
+        "own_store": (
+            {"group_name": "宝妈好物分享群", "items": ITEMS[:2], "trouble": False},
+            {"group_name": "宝妈好物分享群", "items": ITEMS[:1], "trouble": True},
+            {"group_name": "宝妈好物分享群", "items": [], "trouble": False},
+        ),
         "commission_report": (
             {
                 "group_name": "宝妈好物分享群",
@@ -468,7 +510,7 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
         "rebate_bind": tuple(
             {
                 "outcome": outcome,
-                "number": "066411" if outcome == "ambiguous" else "280175066411",
+                "number": "066411" if outcome in ("ambiguous", "whole_number") else "280175066411",
                 "pending_fen": pending,
                 "available_fen": available,
                 "cancelled": cancelled,
@@ -482,6 +524,7 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 ("taken", 0, 0, False),
                 ("unknown", 0, 0, False),
                 ("ambiguous", 0, 0, False),
+                ("whole_number", 0, 0, False),
                 ("malformed", 0, 0, False),
                 ("usage", 0, 0, False),
             )
@@ -551,7 +594,9 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
             {"outcome": "requested", "request_id": 17, "amount_fen": 1_050, "available_fen": 0},
             {"outcome": "too_much", "request_id": 0, "amount_fen": 0, "available_fen": 1_500},
             {"outcome": "nothing", "request_id": 0, "amount_fen": 0, "available_fen": 0},
+            {"outcome": "usage", "request_id": 0, "amount_fen": 0, "available_fen": 0},
         ),
+        "rebate_off": tuple({"asked": asked} for asked in ("bind", "balance", "withdraw")),
         "chat_ids": tuple(
             {
                 "which": which,
@@ -570,5 +615,24 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
             {"reason": "bad_form", "given": "8:30pm"},
         ),
         "welcome": ({"member_name": "阿珍", "group_name": "宝妈好物分享群", "bot_name": "推客小助手"},),
+        "takeout": (
+            {"links": TAKEOUT_LINKS, "missing": [], "asker": "小明", "is_group": True},
+            {"links": TAKEOUT_LINKS[:1], "missing": ["美团"], "asker": "小明", "is_group": False},
+            {"links": [], "missing": ["饿了么", "美团"], "asker": "小明", "is_group": True},
+        ),
+        "takeout_push": (
+            {
+                "group_name": "宝妈好物分享群",
+                "date": datetime(2024, 6, 18, 2, 30, tzinfo=UTC),
+                "links": TAKEOUT_LINKS,
+                "missing": [],
+            },
+            {
+                "group_name": "宝妈好物分享群",
+                "date": datetime(2024, 6, 18, 8, 30, tzinfo=UTC),
+                "links": TAKEOUT_LINKS[1:],
+                "missing": ["饿了么"],
+            },
+        ),
     }
 )

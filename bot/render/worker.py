@@ -53,6 +53,7 @@ def _serve(
 
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    from bot.render import files  # noqa: F401  (what a preview needs, imported before the clock runs)
     from bot.render.engine import Renderer
 
     renderer = Renderer(

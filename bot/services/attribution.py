@@ -32,6 +32,7 @@ from sqlalchemy import Engine
 
 from bot.chat.base import Incoming
 from bot.leagues.base import Order, Spot, SpotIssuer
+from bot.leagues.registry import SHARER_LEAGUE
 from bot.store.groups import ensure_group
 from bot.store.models import Group, LeagueSpot
 from bot.store.orders import SharerSpan, group_of_sharer, sharer_spans
@@ -116,7 +117,7 @@ class GroupSpots:
         """The group's identity on `league` (chosen and kept the first time), or the operator's default;
         the CLI's --group uses this too."""
         default = self.defaults.get(league, Spot(league=league))
-        if league == "channels" and group is not None and group.channels_sharer_appid:
+        if league == SHARER_LEAGUE and group is not None and group.channels_sharer_appid:
             return Spot(league=league, sharer_appid=group.channels_sharer_appid)
         issuer = self.issuers.get(league)
         if issuer is None or group is None or group.id is None or self.engine is None:
@@ -190,7 +191,7 @@ class Attributor:
         self._sharers: dict[str, list[SharerSpan]] = {}
 
     def group_of(self, league: str, order: Order) -> int | None:
-        if league == "channels":
+        if league == SHARER_LEAGUE:
             if order.sharer_appid not in self._sharers:
                 self._sharers[order.sharer_appid] = sharer_spans(self.engine, order.sharer_appid)
             return group_of_sharer(self._sharers[order.sharer_appid], order.created_at)

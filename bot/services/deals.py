@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from bot.config import DealSettings
+from bot.leagues import registry
 from bot.leagues.base import League, LeagueError, Product, PromotionLink, SearchQuery, Spot
 from bot.leagues.linkcache import LinkCache
-from bot.leagues.ranking import mix_leagues
+from bot.leagues.ranking import RankBy, mix_leagues, rank_products
 from bot.services.platforms import PLATFORM_NAMES
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ __all__ = [
     "SearchCache",
     "Searched",
     "SpotFor",
+    "own_store_first",
+    "shop_names",
 ]
 
 HARD_STOP_MARGIN = 0.5
@@ -82,6 +85,28 @@ class Searched:
     top: list[Product]
     league_of: Mapping[int, League]
     trouble: tuple[League, LeagueError] | None = None
+
+
+def shop_names() -> frozenset[str]:
+    """The registered leagues that are the operator's own shops (`[shops.*]` plug-ins)."""
+    return frozenset(plugin.name for plugin in registry.LEAGUES if plugin.section == "shops")
+
+
+def own_store_first(
+    per_league: Sequence[tuple[str, list[Product]]], limit: int, rank_by: RankBy, keyword: str = ""
+) -> list[Product]:
+    """`[deals] own_store_first`: each own shop's best match ahead of the affiliate deals (which are
+    mixed as always in the places left), at most `limit - 1` of them while an affiliate league found
+    something, so a member always sees a deal beside the shop's own goods."""
+    shops = shop_names()
+    own_lists = [products for name, products in per_league if name in shops and products]
+    others = [products for name, products in per_league if name not in shops]
+    own = rank_products(
+        [rank_products(products, rank_by, keyword)[0] for products in own_lists], rank_by, keyword
+    )
+    room = limit - 1 if any(others) else limit
+    own = own[: max(room, 0)]
+    return own + mix_leagues(others, limit - len(own), rank_by, keyword)
 
 
 class DealFinder:
@@ -164,6 +189,7 @@ class DealFinder:
         )
         found: list[tuple[League, Product]] = []
         per_league: list[list[Product]] = []
+        named: list[tuple[str, list[Product]]] = []
         trouble: tuple[League, LeagueError] | None = None
         for league, result in zip(leagues, results, strict=True):
             if isinstance(result, LeagueError):
@@ -173,11 +199,25 @@ class DealFinder:
                 raise result
             found.extend((league, p) for p in result)
             per_league.append(result)
+            named.append((league.name, result))
         if not found and trouble is not None:
             return Searched([], {}, trouble)
         league_of = {id(p): lg for lg, p in found}
-        top = mix_leagues(per_league, self.settings.results_per_search, self.settings.rank_by, keyword)
+        limit, rank_by = self.settings.results_per_search, self.settings.rank_by
+        if self.settings.own_store_first and shop_names() & {name for name, products in named if products}:
+            top = own_store_first(named, limit, rank_by, keyword)
+        else:
+            top = mix_leagues(per_league, limit, rank_by, keyword)
         return Searched(top, league_of)
+
+    async def search_title(self, keyword: str) -> Searched:
+        """`search`, and when a long keyword (a whole pasted title) finds nothing, its leading words:
+        a title as a shop writes it rarely matches a league's search word for word."""
+        searched = await self.search(keyword)
+        shorter = leading_words(keyword)
+        if searched.top or searched.trouble is not None or shorter == keyword:
+            return searched
+        return await self.search(shorter)
 
     async def _search_one(self, league: League, keyword: str) -> list[Product]:
         cached = self.search_cache.get(league.name, keyword)
@@ -185,7 +225,28 @@ class DealFinder:
             return cached
         wanted = max(self.settings.results_per_search * 4, 10)
         products = await league.search(
-            SearchQuery(keyword=keyword, limit=wanted, shown=self.settings.results_per_search)
+            SearchQuery(
+                keyword=keyword,
+                limit=wanted,
+                shown=self.settings.results_per_search,
+                rank_by=self.settings.rank_by,
+            )
         )
         self.search_cache.put(league.name, keyword, products)
         return products
+
+
+LEADING_CHARS = 6
+"""A title without spaces is searched again by this many leading characters (brand and product)."""
+
+
+def leading_words(keyword: str) -> str:
+    """The first words of a title, what a league's search matches: two words (three when the first
+    two are short, "Apple AirPods Pro"), or the first characters of a title written without spaces."""
+    words = keyword.split()
+    if len(words) >= 3:
+        two = " ".join(words[:2])
+        return two if len(two) >= 6 else " ".join(words[:3])
+    if len(words) == 1 and len(keyword) > 2 * LEADING_CHARS:
+        return keyword[:LEADING_CHARS]
+    return keyword

@@ -19,6 +19,8 @@ from bot.store.models import MAX_ID
 _BIND = re.compile(r"^/?绑定(?:订单)?[\s:：]*([0-9][0-9\-]*)\s*$")
 _BALANCE = frozenset({"余额", "返利", "我的返利", "查余额"})
 _WITHDRAW = re.compile(r"^/?提现[\s:：]*(?:(\d{1,7})(?:\.(\d{1,2}))?\s*元?)?\s*$")
+_WITHDRAW_ANY = re.compile(r"^/?提现[\s:：]+\S")
+"""提现 and something after a separator that is no amount (「提现 -5」, 「提现 abc」): the usage."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +42,12 @@ class Withdraw:
     amount_fen: int | None
 
 
-RebateAsk = BindOrder | AskBalance | Withdraw
+@dataclass(frozen=True, slots=True)
+class WithdrawUsage:
+    """提现 with an amount that is not one (negative, zero, words, three decimals): the usage."""
+
+
+RebateAsk = BindOrder | AskBalance | Withdraw | WithdrawUsage
 
 
 def read_rebate_ask(text: str) -> RebateAsk | None:
@@ -54,7 +61,11 @@ def read_rebate_ask(text: str) -> RebateAsk | None:
         amount = None
         if withdraw[1]:
             amount = int(withdraw[1]) * 100 + int((withdraw[2] or "0").ljust(2, "0"))
+            if amount <= 0:
+                return WithdrawUsage()
         return Withdraw(amount)
+    if _WITHDRAW_ANY.match(text):
+        return WithdrawUsage()
     if text == "绑定":
         return BindOrder("")
     return None
@@ -86,18 +97,36 @@ def withdraw(engine: Engine, member_id: str, amount_fen: int | None) -> Withdraw
 @dataclass(frozen=True, slots=True)
 class Paid:
     """Recording a payment: `done` the request now recorded as paid, or None; then `known` is the
-    request as it was when refused (already paid), or None when there is no such request."""
+    request as it was when refused — already paid (`known.paid`), or short of what a refund took back
+    since it was asked for (`known.shortfall_fen`) — or None when there is no such request."""
 
     done: rebate.Withdrawal | None
     known: rebate.Withdrawal | None = None
 
 
-def record_paid(engine: Engine, withdrawal_id: int) -> Paid:
+def record_paid(engine: Engine, withdrawal_id: int, *, force: bool = False) -> Paid:
     """Record that the operator paid withdrawal request `withdrawal_id` by hand. Atomic across
-    processes (the member's lock), so two clicks, or a click and `tuike rebate pay`, record one payment."""
+    processes (the member's lock), so two clicks, or a click and `tuike rebate pay`, record one payment.
+    A request a refund uncovered is refused unless `force` (the money was transferred already)."""
     if not 0 < withdrawal_id <= MAX_ID:
         return Paid(None)
-    done = rebate.pay(engine, withdrawal_id)
+    try:
+        done = rebate.pay(engine, withdrawal_id, force=force)
+    except rebate.Uncovered as held:
+        return Paid(None, held.withdrawal)
     if done is not None:
         return Paid(done)
     return Paid(None, next((w for w in rebate.withdrawals(engine) if w.id == withdrawal_id), None))
+
+
+def uncovered_reason(withdrawal: rebate.Withdrawal) -> str:
+    """Why an uncovered request is not paid, in the operator's words (the console and the CLI)."""
+    return (
+        f"编号 {withdrawal.id} 的提现（{_yuan(withdrawal.amount_fen)}，{withdrawal.member_id}）申请之后订单退款或取消了，"
+        f"成员的余额现在差 {_yuan(withdrawal.shortfall_fen)}，不够付这笔"
+    )
+
+
+def _yuan(fen: int) -> str:
+    sign = "-" if fen < 0 else ""
+    return f"{sign}¥{abs(fen) // 100}.{abs(fen) % 100:02d}"

@@ -1,14 +1,10 @@
-"""The platforms' names as members and operators read them. A module of its own, with no imports, so
-the message recogniser (read before anything else at start-up) stays light."""
+"""The platforms' names as members and operators read them: each registered league's display name
+(`bot.leagues.registry`), and the platforms no league serves that the message recogniser still names so
+a member hears "暂不支持" instead of a wrong guess."""
 
-PLATFORM_NAMES: dict[str, str] = {
-    "taobao": "淘宝/天猫",
-    "jd": "京东",
-    "pdd": "拼多多",
-    "channels": "微信小店",
-    "union": "小程序联盟",
-    "vip": "唯品会",
-    "xiaohongshu": "小红书",
-    "douyin": "抖音",
-}
+from bot.leagues.registry import LEAGUES
+
+UNSERVED_PLATFORMS: dict[str, str] = {"xiaohongshu": "小红书", "douyin": "抖音"}
+
+PLATFORM_NAMES: dict[str, str] = {plugin.name: plugin.display_name for plugin in LEAGUES} | UNSERVED_PLATFORMS
 """What members and operators read for each platform (one place for replies and the CLI)."""

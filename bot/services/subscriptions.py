@@ -25,6 +25,10 @@ from bot.store import subscriptions
 
 DAILY_WORDS = ("每日好物", "每日", "好物", "每天", "daily")
 LIVE_WORDS = ("直播", "live")
+TAKEOUT_WORDS = ("外卖",)
+TAKEOUT_TIME = "10:30"
+"""订阅 外卖 without a time: before lunch, when members order."""
+"""订阅 外卖 HH:MM: the takeout coupon links pushed daily at that time (bot.push.takeout); several slots allowed."""
 _TIME = re.compile(
     r"^(?P<part>早上|上午|中午|下午|晚上)?(?P<hour>\d{1,2})"
     r"(?:[:：](?P<minute>\d{2})|点(?:(?P<half>半)|(?P<minute2>\d{1,2})分?)?)$"
@@ -54,11 +58,13 @@ def parse_time(word: str) -> str | None:
 
 
 def kind_of(word: str) -> str | None:
-    """ "daily" or "live" for a word that names one (每日好物, 直播, …), else None."""
+    """ "daily", "live" or "takeout" for a word that names one (每日好物, 直播, 外卖, …), else None."""
     if any(w in word for w in DAILY_WORDS):
         return "daily"
     if any(w in word for w in LIVE_WORDS):
         return "live"
+    if any(w in word for w in TAKEOUT_WORDS):
+        return "takeout"
     return None
 
 
@@ -85,7 +91,8 @@ class Unknown:
 
 @dataclass(frozen=True, slots=True)
 class Cancel:
-    """What 退订 asks for: `kind` "all", "daily" or "live"; `at_time` one daily slot, or None."""
+    """What 退订 asks for: `kind` "all", "daily", "live" or "takeout"; `at_time` one daily (or takeout)
+    slot, or None."""
 
     kind: str
     at_time: str | None = None
@@ -112,12 +119,17 @@ def read_cancel(words: Iterable[str]) -> Cancel | BadTime | Unknown:
         if given in BAD_TIMES:
             return BadTime(str(given), word)
         if given is not None:
-            kind, at_time = "daily", given
+            kind, at_time = ("takeout" if kind == "takeout" else "daily"), given  # 退订 外卖 10:30
         elif (said := kind_of(word)) is not None and at_time is None:
             kind = said
         else:
             return Unknown()
     return Cancel(kind, at_time)
+
+
+def takeout_times(engine: Engine, group_id: int) -> list[str]:
+    """The group's active 外卖 slots (HH:MM), earliest first."""
+    return [r.at_time for r in subscriptions.for_group(engine, group_id) if r.kind == "takeout"]
 
 
 NextRuns = Callable[[], Mapping[tuple[int, str], datetime]]
@@ -201,13 +213,27 @@ class Subscriptions:
         self.on_change()
         return replaced, slots
 
+    async def add_takeout(self, group_id: int, at_time: str) -> tuple[bool, list[str]]:
+        """订阅 外卖 HH:MM: (whether the group had that time already, the group's takeout times now)."""
+
+        def work() -> tuple[bool, list[str]]:
+            replaced = at_time in takeout_times(self.engine, group_id)
+            subscriptions.subscribe(self.engine, group_id, "takeout", at_time)
+            return replaced, takeout_times(self.engine, group_id)
+
+        done = await asyncio.to_thread(work)
+        self.on_change()
+        return done
+
     async def cancel(self, group_id: int, cancel: Cancel) -> tuple[int, list[str]]:
-        """(how many subscriptions were removed, the group's daily times now)."""
+        """(how many subscriptions were removed, the group's daily — or, for 外卖, takeout — times now)."""
 
         def work() -> tuple[int, list[str]]:
             removed = subscriptions.unsubscribe(
                 self.engine, group_id, None if cancel.kind == "all" else cancel.kind, cancel.at_time
             )
+            if cancel.kind == "takeout":
+                return removed, takeout_times(self.engine, group_id)
             return removed, subscriptions.daily_times(self.engine, group_id)
 
         done = await asyncio.to_thread(work)

@@ -1,15 +1,19 @@
 """What a chat channel keeps across restarts, keyed by (account, key): an iLink bot token and long-poll
-cursor, a gateway's webhook secret, whether a gateway account is logged in. Small strings; one row each."""
+cursor, a gateway's webhook secret, whether a gateway account is logged in. Small strings; one row each.
+
+Also the webhook messages an account has handled (`claim_message`, keys `seen:<message id>`), so a
+gateway resending one after a restart — or to another process of the same account — is not answered
+twice; `prune_seen` keeps that bounded (a day or two's worth, at most `SEEN_CAPACITY` rows)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.store.models import ChatState, utcnow
 
@@ -74,3 +78,48 @@ def get_status(engine: Engine, account: str) -> AccountStatus | None:
         return AccountStatus(bool(value["online"]), datetime.fromisoformat(value["since"]), str(value["why"]))
     except (ValueError, KeyError, TypeError):
         return None
+
+
+SEEN_PREFIX = "seen:"
+SEEN_RETENTION = timedelta(days=2)
+"""How long a handled message is remembered: gateways resend within minutes, hours at most."""
+SEEN_CAPACITY = 50_000
+"""The most handled messages one account remembers, whatever the retention (a busy account's day)."""
+
+
+def claim_message(engine: Engine, account: str, message_id: str) -> bool:
+    """True the first time `message_id` is claimed for `account`; False when it was handled before (in
+    this process or another, before a restart). The unique (account, key) makes the claim atomic."""
+    with Session(engine) as session:
+        session.add(ChatState(account=account, key=(SEEN_PREFIX + message_id)[:128], value=""))
+        try:
+            session.commit()
+            return True
+        except IntegrityError:
+            session.rollback()
+            return False
+
+
+def prune_seen(
+    engine: Engine,
+    account: str,
+    *,
+    now: datetime | None = None,
+    retention: timedelta = SEEN_RETENTION,
+    capacity: int = SEEN_CAPACITY,
+) -> int:
+    """Forget the account's handled messages older than `retention`, and all but the newest `capacity`;
+    returns how many were forgotten."""
+    seen = (col(ChatState.account) == account, col(ChatState.key).startswith(SEEN_PREFIX))
+    with Session(engine) as session:
+        cutoff = (now or utcnow()) - retention
+        old = session.execute(delete(ChatState).where(*seen, col(ChatState.updated_at) < cutoff))
+        forgotten = int(old.rowcount or 0)  # type: ignore[attr-defined]
+        oldest_kept = session.exec(
+            select(ChatState.id).where(*seen).order_by(col(ChatState.id).desc()).offset(capacity - 1).limit(1)
+        ).first()
+        if oldest_kept is not None:
+            over = session.execute(delete(ChatState).where(*seen, col(ChatState.id) < oldest_kept))
+            forgotten += int(over.rowcount or 0)  # type: ignore[attr-defined]
+        session.commit()
+    return forgotten

@@ -20,6 +20,7 @@ from bot.store import block_changes
 from bot.store.models import Group, LeagueSpot, OrderRow, RequestLog, SharerBinding, Subscription, utcnow
 from bot.store.orders import CANCELLED
 from bot.store.spots import is_claim
+from bot.store.text import stored
 
 
 def ensure_group(
@@ -37,6 +38,13 @@ def ensure_group(
 def _ensure_group(
     engine: Engine, room_id: str, name: str, owner_id: str, account: str, owner_name: str
 ) -> Group:
+    # compared as they will be stored: a name with a NUL is not "changed" on every message
+    name, owner_id, account, owner_name = (
+        stored(Group, "name", name),
+        stored(Group, "owner_id", owner_id),
+        stored(Group, "account", account),
+        stored(Group, "owner_name", owner_name),
+    )
     with Session(engine, expire_on_commit=False) as session:
         group = session.exec(select(Group).where(Group.room_id == room_id)).first()
         adopt = False

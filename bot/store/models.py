@@ -42,11 +42,13 @@ class Group(SQLModel, table=True):
     room_id: str = Field(index=True, unique=True, sa_type=SafeString(128, key=True))
     name: str = Field(default="", sa_type=SafeString(256))
     owner_id: str = Field(default="", sa_type=SafeString(128, key=True))
-    owner_name: str = Field(default="", max_length=256, sa_column_kwargs={"server_default": ""})
+    owner_name: str = Field(default="", sa_type=SafeString(256), sa_column_kwargs={"server_default": ""})
     """How the owner shows in the group, as the chat last told it ('' = not heard yet)."""
     channels_sharer_appid: str = Field(default="", sa_type=SafeString(64, key=True))
     """The owner's bound 推客 appid; empty means the operator's default sharer."""
-    account: str = Field(default="", max_length=128, index=True, sa_column_kwargs={"server_default": ""})
+    account: str = Field(
+        default="", sa_type=SafeString(128, key=True), index=True, sa_column_kwargs={"server_default": ""}
+    )
     """The chat account that serves this group (e.g. 'gateway:wx_app'); '' = not yet known."""
     blocked: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     """Set by the operator (web console): the bot neither answers nor pushes here."""
@@ -88,7 +90,9 @@ class Subscription(SQLModel, table=True):
     categories: str = Field(default="", sa_type=SafeString(1024))
     """Comma-separated league category ids; empty means all."""
     active: bool = Field(default=True)
-    account: str = Field(default="", max_length=128, index=True, sa_column_kwargs={"server_default": ""})
+    account: str = Field(
+        default="", sa_type=SafeString(128, key=True), index=True, sa_column_kwargs={"server_default": ""}
+    )
     """The chat account that pushes it: only that account's process schedules it."""
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -171,8 +175,8 @@ class ChatState(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("account", "key", name="uq_chat_state_account_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    account: str = Field(max_length=128)
-    key: str = Field(max_length=128)
+    account: str = Field(sa_type=SafeString(128, key=True))
+    key: str = Field(sa_type=SafeString(128, key=True))
     value: str = Field(sa_type=Text)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -285,7 +289,9 @@ class RebateBinding(SQLModel, table=True):
     share_percent: int
     """The operator's share at binding time: a later change does not rewrite what was promised."""
     bound_at: datetime = Field(default_factory=utcnow)
-    account: str = Field(default="", max_length=128, sa_column_kwargs={"server_default": ""})
+    account: str = Field(
+        default="", sa_type=SafeString(128, key=True), sa_column_kwargs={"server_default": ""}
+    )
     """The chat account the member bound through: the one that can reach them later ('' = not recorded)."""
 
 
@@ -331,7 +337,7 @@ class WebAuth(SQLModel, table=True):
     __tablename__ = "web_auth"
 
     id: int | None = Field(default=None, primary_key=True)
-    password_hash: str = Field(max_length=256)
+    password_hash: str = Field(sa_type=SafeString(256))
     updated_at: datetime = Field(default_factory=utcnow)
 
 

@@ -10,23 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, case, func
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, delete, select, update
+from sqlmodel import Session, col, select
 
 from bot.store import order_window
 from bot.store.models import (
     Group,
-    JobLock,
     OrderEvent,
     OrderRow,
     RequestLog,
     SharerBinding,
     SyncCursor,
-    utcnow,
 )
 from bot.store.order_window import Order, Stored
 
@@ -148,37 +146,6 @@ def group_of_sharer(spans: list[SharerSpan], at: datetime) -> int | None:
         if span.holds(at):
             return span.group_id
     return None
-
-
-# -- the job lock ----------------------------------------------------------------------------------------
-
-
-def take_lock(engine: Engine, name: str, holder: str, ttl: timedelta, now: datetime | None = None) -> bool:
-    """Take (or renew) the lease `name` for `holder`; False while another holder's lease runs."""
-    now = now or utcnow()
-    with Session(engine) as session:
-        result = session.exec(
-            update(JobLock)
-            .where(col(JobLock.name) == name)
-            .where((col(JobLock.holder) == holder) | (col(JobLock.expires_at) < now))
-            .values(holder=holder, expires_at=now + ttl)
-        )
-        session.commit()
-        if result.rowcount:
-            return True
-        session.add(JobLock(name=name, holder=holder, expires_at=now + ttl))
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-            return False
-        return True
-
-
-def release_lock(engine: Engine, name: str, holder: str) -> None:
-    with Session(engine) as session:
-        session.exec(delete(JobLock).where(col(JobLock.name) == name, col(JobLock.holder) == holder))
-        session.commit()
 
 
 # -- figures -----------------------------------------------------------------------------------------

@@ -31,12 +31,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, exists, func, text
+from sqlalchemy import Engine, exists, func, or_, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from bot.store.models import OrderRow, RebateBinding, RebateEntry, utcnow
+from bot.store.models import Group, OrderRow, RebateBinding, RebateEntry, RequestLog, utcnow
 
 PENDING, AVAILABLE, WITHDRAWING, PAID = "pending", "available", "withdrawing", "paid"
 PAID_NOTICE = "paid_notice"
@@ -85,7 +85,8 @@ def _member_transaction(engine: Engine, member_id: str) -> Iterator[Session]:
 @dataclass(frozen=True, slots=True)
 class Bound:
     """What `bind` did. outcome: bound, mine (already this member's), taken (someone else's),
-    unknown (no such synced order), ambiguous (a suffix that fits several), malformed."""
+    unknown (no such synced order), ambiguous (a suffix that fits several of the member's own orders),
+    whole_number (a suffix that fits none of them: `find_order`), malformed."""
 
     outcome: str
     league: str = ""
@@ -152,18 +153,38 @@ def _lines(session: Session, league: str, order_id: str) -> list[OrderRow]:
     )
 
 
-def find_order(engine: Engine, number: str, now: datetime | None = None) -> list[tuple[str, str]]:
+def is_suffix(number: str) -> bool:
+    """Six digits: the last six of an order number, as a member may send them."""
+    return len(number) == 6 and number.isdigit()
+
+
+def find_order(
+    engine: Engine, number: str, member_id: str = "", now: datetime | None = None
+) -> list[tuple[str, str]]:
     """(league, order id) of the synced orders `number` names: the whole id, or for six digits the
-    orders of the last 30 days ending in them."""
+    orders of the last 30 days ending in them that came through one of `member_id`'s own groups.
+
+    Six digits are guessable and shared by many orders, so they name only an order the member can be
+    taken to have bought: one attributed to a group whose owner the member is, or where the member asked
+    the bot (the request log) — the way a member gets a group's link. No league we speak says who
+    bought in a form that names the member, so the buyer is not checked; any other order needs its
+    whole number."""
     with Session(engine) as session:
         statement = select(OrderRow.league, OrderRow.order_id).where(OrderRow.order_id == number)
         found = set(session.exec(statement))
-        if not found and len(number) == 6 and number.isdigit():
+        if not found and is_suffix(number) and member_id:
             since = (now or utcnow()) - timedelta(days=SUFFIX_DAYS)
+            asked_there = (
+                exists()
+                .where(col(RequestLog.chat_id) == col(Group.room_id), col(RequestLog.sender_id) == member_id)
+                .correlate(Group)
+            )
             statement = (
                 select(OrderRow.league, OrderRow.order_id)
+                .join(Group, col(Group.id) == col(OrderRow.group_id))
                 .where(col(OrderRow.order_id).endswith(number))
                 .where(col(OrderRow.created_at) >= since)
+                .where(or_(col(Group.owner_id) == member_id, asked_there))
             )
             found = set(session.exec(statement))
     return sorted(found)
@@ -175,9 +196,9 @@ def bind(engine: Engine, member_id: str, number: str, share_percent: int, accoun
     number = number.strip()
     if not ORDER_NUMBER.match(number):
         return Bound("malformed")
-    found = find_order(engine, number)
+    found = find_order(engine, number, member_id)
     if not found:
-        return Bound("unknown")
+        return Bound("whole_number" if is_suffix(number) else "unknown")
     if len(found) > 1:
         return Bound("ambiguous")
     [(league, order_id)] = found
@@ -338,6 +359,32 @@ class Withdrawal:
     amount_fen: int
     requested_at: datetime
     paid: bool
+    shortfall_fen: int = 0
+    """For an unpaid request: how much of it the member's balance no longer covers — a refund or
+    cancellation took back credits after it was asked for (see `_shortfalls`). Such a request is not
+    paid unless the operator forces it."""
+
+
+class Uncovered(Exception):
+    """`pay` refused: a refund after the request left less than it asks for (`withdrawal.shortfall_fen`)."""
+
+    def __init__(self, withdrawal: Withdrawal) -> None:
+        super().__init__(f"withdrawal {withdrawal.id} is short of {withdrawal.shortfall_fen} fen")
+        self.withdrawal = withdrawal
+
+
+def _shortfalls(requests: list[RebateEntry], available: int) -> dict[int, int]:
+    """What each of one member's unpaid `requests` (oldest first) lacks, by request id.
+
+    A request moved its amount from available to withdrawing; a reversal after it takes from available,
+    which goes below zero. The member is then owed `withdrawing + available`: that covers their oldest
+    requests first (they were asked for when the money was there), and the newest carry the shortfall."""
+    cover = sum(r.amount_fen for r in requests) + min(available, 0)
+    out = {}
+    for request in requests:
+        out[request.withdrawal_id or 0] = max(0, request.amount_fen - max(cover, 0))
+        cover -= request.amount_fen
+    return out
 
 
 def withdrawals(engine: Engine, unpaid_only: bool = False) -> list[Withdrawal]:
@@ -350,8 +397,29 @@ def withdrawals(engine: Engine, unpaid_only: bool = False) -> list[Withdrawal]:
         paid = set(
             session.exec(select(RebateEntry.withdrawal_id).where(RebateEntry.kind == "withdrawal_paid"))
         )
+        unpaid: dict[str, list[RebateEntry]] = defaultdict(list)
+        for r in requests:
+            if r.withdrawal_id not in paid:
+                unpaid[r.member_id].append(r)
+        short: dict[int, int] = {}
+        if unpaid:
+            below_zero = session.exec(
+                select(RebateEntry.member_id, func.sum(RebateEntry.amount_fen))
+                .where(RebateEntry.bucket == AVAILABLE, col(RebateEntry.member_id).in_(list(unpaid)))
+                .group_by(col(RebateEntry.member_id))
+                .having(func.sum(RebateEntry.amount_fen) < 0)
+            ).all()
+            for member_id, available in below_zero:
+                short.update(_shortfalls(unpaid[member_id], int(available)))
     out = [
-        Withdrawal(r.withdrawal_id or 0, r.member_id, r.amount_fen, r.created_at, r.withdrawal_id in paid)
+        Withdrawal(
+            r.withdrawal_id or 0,
+            r.member_id,
+            r.amount_fen,
+            r.created_at,
+            r.withdrawal_id in paid,
+            short.get(r.withdrawal_id or 0, 0),
+        )
         for r in requests
     ]
     return [w for w in out if not (unpaid_only and w.paid)]
@@ -367,10 +435,41 @@ def _request(session: Session, withdrawal_id: int) -> RebateEntry | None:
     ).first()
 
 
-def pay(engine: Engine, withdrawal_id: int) -> Withdrawal | None:
+def _shortfall(session: Session, request: RebateEntry) -> int:
+    """What `request` (unpaid) lacks now, read under the member's lock."""
+    member_id = request.member_id
+    available = int(
+        session.exec(
+            select(func.coalesce(func.sum(RebateEntry.amount_fen), 0)).where(
+                RebateEntry.member_id == member_id, RebateEntry.bucket == AVAILABLE
+            )
+        ).one()
+    )
+    if available >= 0:
+        return 0
+    paid = select(RebateEntry.withdrawal_id).where(
+        RebateEntry.member_id == member_id, RebateEntry.kind == "withdrawal_paid"
+    )
+    unpaid = session.exec(
+        select(RebateEntry)
+        .where(
+            RebateEntry.member_id == member_id,
+            RebateEntry.kind == "withdrawal_request",
+            RebateEntry.bucket == WITHDRAWING,
+            col(RebateEntry.withdrawal_id).not_in(paid),
+        )
+        .order_by(col(RebateEntry.id))
+    ).all()
+    return _shortfalls(list(unpaid), available).get(request.withdrawal_id or 0, 0)
+
+
+def pay(engine: Engine, withdrawal_id: int, *, force: bool = False) -> Withdrawal | None:
     """Record that the operator paid request `withdrawal_id` by hand; None when there is no such unpaid one.
     The console's 标记已付 and `tuike rebate pay` at the same moment record one payment: the check that it
-    is not paid yet and the payment happen under the member's ledger lock."""
+    is not paid yet and the payment happen under the member's ledger lock.
+
+    The balance is checked again there: a request a refund has since uncovered raises `Uncovered`
+    (nothing recorded) unless `force` — the operator says they transferred the money already."""
     with Session(engine) as session:
         found = _request(session, withdrawal_id)  # whose request: entries never change, no lock needed
         member_id = found.member_id if found is not None else None
@@ -385,7 +484,16 @@ def pay(engine: Engine, withdrawal_id: int) -> Withdrawal | None:
         ).first()
         if request is None or done is not None:
             return None
-        paid = Withdrawal(withdrawal_id, request.member_id, request.amount_fen, request.created_at, True)
+        short = _shortfall(session, request)
+        if short and not force:
+            raise Uncovered(
+                Withdrawal(
+                    withdrawal_id, request.member_id, request.amount_fen, request.created_at, False, short
+                )
+            )
+        paid = Withdrawal(
+            withdrawal_id, request.member_id, request.amount_fen, request.created_at, True, short
+        )
         for bucket, amount in ((WITHDRAWING, -request.amount_fen), (PAID, request.amount_fen)):
             session.add(
                 RebateEntry(

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from bot.store.membership import not_refused
 from bot.store.models import Group, Subscription, utcnow
 
 
@@ -99,7 +100,8 @@ def active(
     engine: Engine, kind: str | None = None, account: str | None = None
 ) -> list[tuple[Subscription, Group]]:
     """Active subscriptions (of one kind); with `account`, only those that account pushes: its own and
-    the ones from before accounts ('') that no account has adopted yet."""
+    the ones from before accounts ('') that no account has adopted yet, unless sending showed the
+    account is not in that group (`bot.store.membership`)."""
     with Session(engine, expire_on_commit=False) as session:
         statement = (
             select(Subscription, Group)
@@ -109,7 +111,7 @@ def active(
         if kind:
             statement = statement.where(Subscription.kind == kind)
         if account is not None:
-            statement = statement.where(col(Subscription.account).in_([account, ""]))
+            statement = statement.where(col(Subscription.account).in_([account, ""]), not_refused(account))
         return [(s, g) for s, g in session.exec(statement).all()]
 
 

@@ -61,3 +61,9 @@ class SafeString(TypeDecorator[str]):
     @property
     def python_type(self) -> type[str]:
         return str
+
+
+def stored(model: Any, column: str, value: str) -> str:
+    """`value` as `model.column` (a `SafeString`) will store it: what to compare a stored value with."""
+    kind = model.__table__.c[column].type
+    return clean(value, kind.length, key=kind.key) if isinstance(kind, SafeString) else value

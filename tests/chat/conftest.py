@@ -126,8 +126,9 @@ async def running_channel(
         await asyncio.wait_for(task, 10)
 
 
-def write_config(tmp_path: Path, endpoint: str, extra: str = "") -> Path:
-    """A config for `[chat] kind = "wechaty"` at `endpoint`; `extra` lines go in `[chat.wechaty]`."""
+def write_config(tmp_path: Path, endpoint: str, extra: str = "", *, chat: str = "") -> Path:
+    """A config for `[chat] kind = "wechaty"` at `endpoint`; `extra` lines go in `[chat.wechaty]`,
+    `chat` lines in `[chat]`."""
     path = tmp_path / "config.toml"
     path.write_text(
         textwrap.dedent(
@@ -146,6 +147,7 @@ def write_config(tmp_path: Path, endpoint: str, extra: str = "") -> Path:
             kind = "wechaty"
             # the sandbox league behind a (fake) real chat: allowed on purpose here
             allow_sandbox_with_real_chat = true
+            {chat}
 
             [chat.wechaty]
             endpoint = "{endpoint}"
@@ -159,9 +161,11 @@ def write_config(tmp_path: Path, endpoint: str, extra: str = "") -> Path:
 
 
 @contextlib.asynccontextmanager
-async def running_app(tmp_path: Path, endpoint: str, extra_config: str = "") -> AsyncIterator[App]:
+async def running_app(
+    tmp_path: Path, endpoint: str, extra_config: str = "", *, chat: str = ""
+) -> AsyncIterator[App]:
     """The bot as `tuike run` starts it, with `[chat] kind = "wechaty"` pointing at the fake."""
-    app = App(load_config(write_config(tmp_path, endpoint, extra_config)))
+    app = App(load_config(write_config(tmp_path, endpoint, extra_config, chat=chat)))
     task = asyncio.create_task(app.run())
     try:
         await wait_until(lambda: task.done() or getattr(app.channel, "logged_in", False), within=10)

@@ -78,6 +78,9 @@ class FakeGateway:
         self.friends: list[str] = []
         self.callback_url = ""
         self.callback_tests = 0
+        self.gives_app_id = False
+        """A first login: `/login/getLoginQrCode` with an empty appId answers with this account's
+        appId (GeWe makes a new device and returns its appId with the QR code)."""
         self._ids = itertools.count(7_000_000_000_000_000_001)
         self.app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["POST"])])
 
@@ -99,6 +102,9 @@ class FakeGateway:
         self.calls.append((path, body))
         if request.headers.get("X-GEWE-TOKEN") != self.token:
             return JSONResponse({"ret": 500, "msg": "X-GEWE-TOKEN 无效"})
+        if path == "/login/getLoginQrCode" and body.get("appId") == "" and self.gives_app_id:
+            answer = await self._answer(path, body)
+            return JSONResponse(answer | {"data": answer["data"] | {"appId": self.app_id}})
         if body.get("appId") != self.app_id:
             return JSONResponse({"ret": 500, "msg": "appId 不存在"})
         return JSONResponse(await self._answer(path, body))

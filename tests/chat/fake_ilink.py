@@ -5,6 +5,9 @@
   keep its cursor gets the same messages again.
 * `sendmessage` needs the `context_token` of the member's latest message and allows `budget` messages per
   context, then answers `{"ret": -2}`.
+* `say_raw(fields)` queues a malformed batch (what a real server sent once: `"msgs": 5`): the poll that
+  reaches it answers only `fields`, with the cursor moved past it, as the server would; `say(...,
+  fields=)` bends one message (`"item_list": 7`).
 * `expire_session()` makes the next authenticated call answer `errcode -14`; the bot must log in again
   through `get_bot_qrcode` / `get_qrcode_status`, which confirms once `confirm_login()` was called.
 
@@ -69,8 +72,8 @@ class FakeIlink:
 
     # -- controls ------------------------------------------------------------------------------------
 
-    def say(self, user: str, text: str) -> dict[str, Any]:
-        """`user` writes to the bot; returns the message as the bot will get it."""
+    def say(self, user: str, text: str, *, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+        """`user` writes to the bot; returns the message as the bot will get it (`fields` overridden)."""
         seq = next(self._ids)
         token = f"ctx-{user}-{seq}"
         self._contexts[user] = (token, 0)
@@ -84,10 +87,16 @@ class FakeIlink:
             "item_list": [{"type": 1, "text_item": {"text": text}}],
             "context_token": token,
             "_seq": seq,
+            **(fields or {}),
         }
         self.messages.append(message)
         self._arrived.set()
         return message
+
+    def say_raw(self, fields: dict[str, Any]) -> None:
+        """The next poll that reaches this point answers `fields` (plus the moved cursor) alone."""
+        self.messages.append({"_seq": next(self._ids), "_raw": fields})
+        self._arrived.set()
 
     def expire_session(self) -> None:
         self._expire_next = True
@@ -140,6 +149,10 @@ class FakeIlink:
             except TimeoutError:
                 break
         fresh = [m for m in self.messages if m["_seq"] > after]
+        if fresh and "_raw" in fresh[0]:
+            return JSONResponse({"ret": 0, **fresh[0]["_raw"], "get_updates_buf": f"seq-{fresh[0]['_seq']}"})
+        raw = next((i for i, m in enumerate(fresh) if "_raw" in m), len(fresh))
+        fresh = fresh[:raw]  # a malformed batch comes alone, in the poll after these
         new_cursor = f"seq-{fresh[-1]['_seq']}" if fresh else cursor
         msgs = [{k: v for k, v in m.items() if k != "_seq"} for m in fresh]
         return JSONResponse(

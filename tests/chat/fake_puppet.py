@@ -57,6 +57,11 @@ def _rpcs() -> list[tuple[str, str, Any, Any, Cardinality]]:
     return table
 
 
+WAIT = 30.0
+"""Seconds a wait on the fake puppet gives up after: a safety net, not a speed check (the first
+connection imports python-wechaty, which takes seconds on a loaded machine)."""
+
+
 @dataclass
 class Sent:
     """One message the bot sent, decoded from its RPC."""
@@ -160,10 +165,10 @@ class FakePuppet:
 
     # -- waiting ---------------------------------------------------------------------------------------
 
-    async def wait_until(self, condition: Callable[[], bool], within: float = 5.0) -> None:
+    async def wait_until(self, condition: Callable[[], bool], within: float = WAIT) -> None:
         await wait_until(condition, within)
 
-    async def wait_sent(self, count: int, within: float = 5.0) -> list[Sent]:
+    async def wait_sent(self, count: int, within: float = WAIT) -> list[Sent]:
         await wait_until(lambda: len(self.sent) >= count, within)
         return self.sent[:count]
 
@@ -277,7 +282,7 @@ class FakePuppet:
         return pb.MessageSendMiniProgramResponse(id=self._record(sent, "mini_program"))
 
 
-async def wait_until(condition: Callable[[], bool], within: float = 5.0) -> None:
+async def wait_until(condition: Callable[[], bool], within: float = WAIT) -> None:
     """Poll `condition` until it holds; the bot under test runs in the same loop meanwhile."""
     deadline = time.monotonic() + within
     while True:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 import bot.chat.wechaty
 from bot.chat.base import ChatUnavailable
@@ -98,6 +103,65 @@ async def test_check_warns_when_the_gateway_cannot_reach_a_loopback_webhook(tmp_
     lines = await asyncio.to_thread(lambda: list(run_checks(load_config(config(tmp_path, chat)))))
     (webhook,) = [line for line in lines if line[1].startswith("webhook:") and "cannot call" in line[1]]
     assert not webhook[0] and "callback_url" in webhook[1]
+
+
+def _answering(status: int, body: str, content_type: str) -> Starlette:
+    """A server at base_url that answers every call the same: not the gateway's API."""
+
+    async def answer(_request: Request) -> Response:
+        return Response(body, status_code=status, media_type=content_type)
+
+    return Starlette(routes=[Route("/{path:path}", answer, methods=["GET", "POST"])])
+
+
+async def test_check_says_what_the_gateway_address_actually_answered(tmp_path: Path) -> None:
+    """A web page with HTTP 200 is no refusal of the token, and HTTP 500 is no unreachable gateway."""
+    async with serve_asgi(_answering(200, "<html><body>Welcome to nginx!</body></html>", "text/html")) as url:
+        (line,) = lines_about(await check(config(tmp_path, gateway_chat(f"{url}/v2/api"))), "gateway:")
+    assert not line[0] and "refused" not in line[1] and "token" not in line[1]
+    assert "web page" in line[1] and "HTTP 200" in line[1] and "base_url" in line[1]
+    async with serve_asgi(_answering(500, "Internal Server Error", "text/plain")) as url:
+        (line,) = lines_about(await check(config(tmp_path, gateway_chat(f"{url}/v2/api"))), "gateway:")
+    assert not line[0] and "unreachable" not in line[1] and "HTTP 500" in line[1]
+
+
+async def test_check_with_no_app_id_yet_says_the_first_run_gets_one(
+    tmp_path: Path, gateway_base: str
+) -> None:
+    chat = gateway_chat(gateway_base).replace(f'app_id = "{APP_ID}"', 'app_id = ""')
+    (line,) = lines_about(await check(config(tmp_path, chat)), "gateway:")
+    assert line[0] and "no app_id yet" in line[1] and "tuike run" in line[1]
+
+
+async def test_a_remote_gateway_and_a_loopback_webhook_is_one_verdict(tmp_path: Path) -> None:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    chat = gateway_chat("http://api.gateway.example/v2/api", listen=f"127.0.0.1:{port}")
+    lines = await asyncio.to_thread(lambda: list(run_checks(load_config(config(tmp_path, chat)))))
+    webhook = lines_about(lines, "webhook:")
+    assert len(webhook) == 1 and not webhook[0][0] and "cannot call" in webhook[0][1], webhook
+
+
+async def test_ilink_with_no_token_and_nothing_listening_is_not_fine(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        closed = taken.getsockname()[1]  # bound, never listening: connections are refused
+        chat = f"""
+            [chat]
+            kind = "ilink"
+            allow_sandbox_with_real_chat = true
+            [chat.ilink]
+            base_url = "http://127.0.0.1:{closed}"
+            """
+        (line,) = lines_about(await check(config(tmp_path, chat)), "iLink:")
+    assert not line[0] and "unreachable" in line[1] and f"127.0.0.1:{closed}" in line[1]
+    fake = FakeIlink(hold_seconds=10)
+    async with serve_asgi(fake.app) as url:
+        (line,) = lines_about(
+            await check(config(tmp_path, chat.replace(f"http://127.0.0.1:{closed}", url))), "iLink:"
+        )
+    assert line[0] and "no bot token yet" in line[1]
 
 
 async def test_check_tries_the_ilink_token(tmp_path: Path) -> None:

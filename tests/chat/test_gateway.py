@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import logging
 import os
 import re
 import signal
@@ -214,6 +215,69 @@ async def test_a_new_member_is_welcomed_through_the_paced_sender(
         (welcome,) = await gateway.wait_sent(1)
     assert welcome.to == ROOM
     assert BOB_NAME in welcome.content
+
+
+def block_room(tmp_path: Path, room: str, name: str) -> None:
+    """The operator blocked `room` in the web console (before this start)."""
+    from bot.store import db
+    from bot.store.groups import ensure_group, set_blocked
+
+    (tmp_path / "data").mkdir(exist_ok=True)
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'data' / 'tuike.db'}")
+    try:
+        db.upgrade(engine)
+        set_blocked(engine, ensure_group(engine, room, name, OWNER, f"gateway:{APP_ID}").id or 0, True)
+    finally:
+        engine.dispose()
+
+
+async def test_no_welcome_in_a_group_outside_the_allow_list_or_blocked(
+    tmp_path: Path,
+    gateway_base: str,
+    gateway: FakeGateway,
+    sandbox: SandboxServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 33 #5: the channel called the join hook itself, around the router's allow-list and blocks,
+    so both rooms got the welcome."""
+    caplog.set_level(logging.INFO, "bot.chat.gate")
+    outside, blocked = "11111111111@chatroom", "22222222222@chatroom"
+    gateway.add_room(outside, "别人的群", OWNER, {OWNER: OWNER_NAME})
+    gateway.add_room(blocked, "拉黑的群", OWNER, {OWNER: OWNER_NAME})
+    block_room(tmp_path, blocked, "拉黑的群")
+    config = write_config(tmp_path, gateway_base, sandbox, gateway_extra="welcome_on_join = true")
+    allow = f'kind = "gateway"\nallowed_groups = ["{ROOM}", "{blocked}"]'
+    config.write_text(config.read_text().replace('kind = "gateway"', allow, 1))
+    async with running_app(config):
+        await gateway.deliver(gateway.joined(outside, OWNER, BOB, BOB_NAME))
+        await gateway.deliver(gateway.joined(blocked, OWNER, BOB, BOB_NAME))
+        await gateway.deliver(gateway.joined(ROOM, OWNER, BOB, BOB_NAME))
+        await wait_until(
+            lambda: (
+                len(gateway.sent) >= 3 or (len(gateway.sent) >= 1 and caplog.text.count("not sent to") >= 2)
+            ),
+            within=15,
+        )
+    assert [s.to for s in gateway.sent] == [ROOM], "only the allowed, unblocked group is welcomed"
+    assert BOB_NAME in gateway.sent[0].content
+
+
+async def test_a_message_redelivered_after_a_restart_is_not_answered_again(
+    tmp_path: Path, gateway_base: str, gateway: FakeGateway, sandbox: SandboxServer
+) -> None:
+    """Issue 33 #12: the seen-set was in memory, so a gateway resending a message after the bot
+    restarted got it answered twice."""
+    config = write_config(tmp_path, gateway_base, sandbox)
+    asked = gateway.text("帮助", sender=ALICE, room=ROOM)
+    async with running_app(config):
+        assert (await gateway.deliver(asked)).status_code == 200
+        await gateway.wait_sent(1)
+    async with running_app(config) as again:
+        assert (await gateway.deliver(asked)).status_code == 200  # the gateway resends it
+        (answer,) = await ask(gateway, "我的ID")
+        assert again.channel is not None and again.channel.duplicates_dropped == 1  # type: ignore[attr-defined]
+    assert len(gateway.sent) == 2, "the redelivered message was not answered again"
+    assert answer is gateway.sent[1]
 
 
 async def test_an_owner_subscription_fires_its_slot_once(bot: App, gateway: FakeGateway) -> None:
@@ -586,6 +650,50 @@ async def test_a_send_refused_as_logged_out_is_recorded_for_the_console(
     status = await asyncio.to_thread(chat_state.get_status, engine, f"gateway:{APP_ID}")
     assert status is not None and not status.online and "没登录" in status.why
     await channel.client.aclose()
+
+
+async def test_a_first_login_without_an_app_id_gets_one_shows_the_qr_and_keeps_it(
+    tmp_path: Path,
+    gateway_base: str,
+    gateway: FakeGateway,
+    sandbox: SandboxServer,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`app_id = ""`: the login asks the gateway for a QR code with an empty appId, shows it, and keeps
+    the appId that came back (said in the log); the next start uses it without a new login."""
+    gateway.online, gateway.gives_app_id = False, True
+    config = write_config(tmp_path, gateway_base, sandbox)
+    config.write_text(config.read_text(encoding="utf-8").replace(f'app_id = "{APP_ID}"', 'app_id = ""'))
+    assert load_config(config).settings.chat.gateway.app_id == ""  # not a config error
+    caplog.set_level(logging.INFO, logger="bot.chat.gateway")
+    app = App(load_config(config))
+    task = asyncio.create_task(app.run())
+    try:
+        await wait_until(lambda: any(p == "/login/checkLogin" for p, _ in gateway.calls), within=15)
+        asked = [body for p, body in gateway.calls if p == "/login/getLoginQrCode"]
+        assert asked and asked[0]["appId"] == ""
+        assert "/login/checkOnline" not in [p for p, _ in gateway.calls]  # nothing to ask without an appId
+        shown = capsys.readouterr().out
+        assert "扫码" in shown and ("█" in shown or "▀" in shown or "▄" in shown)
+        assert all(body["appId"] == APP_ID for p, body in gateway.calls if p == "/login/checkLogin")
+        kept = [r.getMessage() for r in caplog.records if "first login" in r.getMessage()]
+        assert kept and APP_ID in kept[0] and "kept" in kept[0]
+        gateway.login_confirmed = True
+        await wait_until(lambda: getattr(app.channel, "logged_in", False), within=15)
+        (reply,) = await ask(gateway, "帮助")  # the webhook's Appid is the kept one: ours
+        assert reply.to == ROOM
+        stored = await asyncio.to_thread(chat_state.get, _engine_of(app), "gateway:", "app_id")
+        assert stored == APP_ID
+    finally:
+        await app.stop()
+        await asyncio.wait_for(task, 10)
+
+    gateway.calls.clear()
+    async with running_app(config) as again:
+        assert getattr(again.channel, "account", "") == f"gateway:{APP_ID}"
+    assert "/login/getLoginQrCode" not in [p for p, _ in gateway.calls]
+    assert ("/login/checkOnline", {"appId": APP_ID}) in gateway.calls
 
 
 async def test_an_account_that_drops_is_recorded_for_the_console_and_its_qr_shown_again(

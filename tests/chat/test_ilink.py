@@ -189,6 +189,25 @@ async def test_a_refused_send_stops_sending_to_that_member_until_they_write_agai
         assert ilink.refused == [ALICE]
 
 
+async def test_a_malformed_poll_answer_is_logged_and_skipped_and_the_bot_goes_on(
+    tmp_path: Path, ilink: FakeIlink, ilink_url: str, sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 33 #13: `"msgs": 5` or `"item_list": 7` in a poll answer ended `tuike run` (exit 1) with
+    the cursor where it was, so a restart died on the same batch again."""
+    ilink.tokens.add("t")
+    async with running_app(write_config(tmp_path, ilink_url, sandbox, token="t")) as app:
+        await wait_until(lambda: getattr(app.channel, "logged_in", False), within=15)
+        ilink.say_raw({"msgs": 5})
+        ilink.say(ALICE, "帮助", fields={"item_list": 7})
+        ilink.say_raw({"msgs": [7, "x", None, {"message_type": 1, "from_user_id": BOB, "message_id": {}}]})
+        answer = await ask(ilink, "找 蓝牙耳机", user=BOB)
+        assert LINK.search(answer), "the channel went on past the bad batches"
+        assert [s.to for s in ilink.sent] == [BOB], "the bent message was skipped, not answered"
+        assert "malformed" in caplog.text
+        await wait_until(lambda: ilink.polls[-1] == "seq-4")
+    assert stored(tmp_path, "updates_buf") == "seq-4", "the cursor moved past the bad batches"
+
+
 async def test_the_bot_counts_each_members_budget_itself(ilink: FakeIlink, ilink_url: str) -> None:
     ilink.tokens.add("t")
     channel = IlinkChannel(base_url=ilink_url, token="t", sends_per_user=2)

@@ -49,7 +49,7 @@ from tests.chat.conftest import (
     say,
     write_config,
 )
-from tests.chat.fake_puppet import FakePuppet, serve_fake_puppet
+from tests.chat.fake_puppet import FakePuppet, serve_fake_puppet, wait_until
 
 FAST = {"reconnect_delays": (0.05, 0.1, 0.2)}
 CHANNELS_CARD = {
@@ -371,6 +371,24 @@ async def test_new_members_are_welcomed_when_enabled(
     assert welcome.conversation_id == ROOM
     assert welcome.text == welcome_text(BOB_NAME)
     assert BOB_NAME in welcome.text
+
+
+async def test_no_welcome_in_a_group_outside_the_allow_list(
+    tmp_path: Path, puppet_endpoint: str, fake_puppet: FakePuppet, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 33 #5, for the channel that greets by itself: the welcome passes the same gate as answers."""
+    caplog.set_level(logging.INFO, "bot.chat.gate")
+    outside = "room9@chatroom"
+    fake_puppet.add_room(outside, "别人的群", [BOT, OWNER], owner_id=OWNER)
+    allowed = f'allowed_groups = ["{ROOM}"]'
+    async with running_app(tmp_path, puppet_endpoint, "welcome_on_join = true\n", chat=allowed):
+        fake_puppet.emit_room_join(outside, [BOB], OWNER)
+        fake_puppet.emit_room_join(ROOM, [BOB], OWNER)
+        await wait_until(
+            lambda: len(fake_puppet.sent) >= 2 or (bool(fake_puppet.sent) and "not sent to" in caplog.text)
+        )
+    assert [s.conversation_id for s in fake_puppet.sent] == [ROOM]
+    assert fake_puppet.sent[0].text == welcome_text(BOB_NAME)
 
 
 async def test_no_welcome_by_default(wechat_app, fake_puppet: FakePuppet) -> None:

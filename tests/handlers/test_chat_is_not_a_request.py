@@ -155,3 +155,40 @@ async def test_a_whole_title_pasted_to_the_bot_is_searched(h: Harness, router: R
     answer = said(await router(h.msg(title, is_group=False, chat_id="alice", mentioned=True)))
     assert h.league.calls, "the league was asked"
     assert "没看懂" not in answer and "小米 Redmi Buds 6 活力版…" in answer
+
+
+LONG_TITLE = "小米 蓝牙耳机 Redmi Buds 6 第二代 主动降噪 真无线 长续航 适用苹果华为手机"
+
+
+async def test_an_explicit_search_word_with_a_whole_title_is_answered_in_a_group(
+    h: Harness, router: Router
+) -> None:
+    """`找 <long title>` without an @: the whole title first, then its leading words."""
+    answer = said(await router(h.msg(f"找 {LONG_TITLE}")))
+    assert "小米 蓝牙耳机 Redmi Buds 6" in answer, "found by the title's leading words"
+    assert h.league.calls["search"] == 2, "the whole title, then its leading words"
+    answer = said(await router(h.msg("找 Apple AirPods Pro 2 第二代 主动降噪 无线蓝牙耳机", sender_id="bob")))
+    assert "Apple AirPods" in answer, "nothing found is said too, never silence"
+
+
+async def test_a_question_said_to_the_bot_gets_the_hint_not_a_search(h: Harness, router: Router) -> None:
+    for text in ("今天天气怎么样", "今天天气怎么样？", "你们几点下班", "这个群是干什么的"):
+        hint = said(await router(h.msg(text, is_group=False, chat_id="alice", mentioned=True)))
+        assert "没看懂" in hint and "找 商品名" in hint, text
+    assert not h.league.calls
+    answer = said(await router(h.msg("蓝牙耳机", is_group=False, chat_id="alice", mentioned=True)))
+    assert "小米" in answer, "a product word said to the bot is still searched"
+
+
+async def test_the_id_words_work_in_a_group_without_a_mention_like_the_owner_commands(
+    h: Harness, router: Router
+) -> None:
+    """`群ID` / `我的ID` need no @, like 订阅 and 佣金; the answers stay what they were with one."""
+    group = said(await router(h.msg("群ID", sender_is_owner=True)))
+    assert "room1@chatroom" in group and "allowed_groups" in group
+    assert "只有群主或运营" in said(await router(h.msg("群id")))
+    mine = said(await router(h.msg("我的ID")))
+    assert "私聊我发「我的ID」" in mine and "alice" not in mine, "no id shown to the whole group"
+    for chat in ("群ID是什么意思", "我的ID是多少来着", "群里的id都改了"):
+        assert await router(h.msg(chat)) is None, chat
+    assert not h.league.calls

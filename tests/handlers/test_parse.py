@@ -600,6 +600,76 @@ CASES: list[tuple[str, list[Row]]] = [
     ("12345678901", []),
 ]
 
+# Share texts the recogniser missed (issue 30), gathered from public posts: the 淘口令 samples a user
+# collected from Weibo (Coolkkmeat/TaobaoCommandParse#5), the `数字👈` format of newer Taobao shares (a
+# 折淘客 SDK test), JD/Taobao share texts of link-parser tests, and the shapes members paste in chats.
+MISSED_SHARES: list[tuple[str, list[Row]]] = [
+    # ---- a 淘口令 wrapped in emoji or symbols instead of ￥, with no word of Taobao around it
+    ("🎵e2Nocj7Tx1g📲，", [tpwd("e2Nocj7Tx1g")]),
+    ("a:/😺yhSSc90Hk1L₤", [tpwd("yhSSc90Hk1L")]),
+    ("♏yhSSc90Hk1L🛏", [tpwd("yhSSc90Hk1L")]),
+    ("1🎵F2iBcQ6xCZB📲 复制整段话", [tpwd("F2iBcQ6xCZB")]),
+    (
+        "【淘宝】🎵e2Nocj7Tx1g📲 https://m.tb.cn/h.4CEhFr0 「lofree洛斐 小浪无线机械键盘」",
+        [tb_short("https://m.tb.cn/h.4CEhFr0", "e2Nocj7Tx1g")],
+    ),
+    ("🎉HappyNewYear🎉 大家新年快乐", []),
+    ("🔥iPhone15Pro🔥 到底值不值", []),
+    ("😂yhSSc90Hk1L😂", []),
+    # ---- the newer Taobao format: `数字👈` and the code between two Chinese characters
+    (
+        "1👈啊5NKkX84wYdk啊 https://m.tb.cn/h.4CEhFr0?sm=70d491 lofree洛斐 小浪无线机械键盘蓝牙双模电竞专用办公电脑茶轴84键",
+        [tb_short("https://m.tb.cn/h.4CEhFr0?sm=70d491", "5NKkX84wYdk")],
+    ),
+    ("1👈啊5NKkX84wYdk啊 lofree洛斐 小浪无线机械键盘", [tpwd("5NKkX84wYdk")]),
+    ("3👈哈Ab3dEf7Gh9J哈 小米充电宝 20000毫安", [tpwd("Ab3dEf7Gh9J")]),
+    ("看1👈这个iPhone15Pro真香", []),
+    # ---- scheme-less short links written `//host/…`
+    ("【京东】//3.cn/-2Vv3ukm 「初申针织女薄款内外搭外套」", [jd_short("3.cn/-2Vv3ukm")]),
+    ("//u.jd.com/Kx8Pq2W 这个好", [jd_short("u.jd.com/Kx8Pq2W")]),
+    (
+        "【淘宝】//m.tb.cn/h.5AMOUBE?tk=o63GWJTAyv1 CZ0002 「小米充电宝」",
+        [tb_short("m.tb.cn/h.5AMOUBE?tk=o63GWJTAyv1", "o63GWJTAyv1")],
+    ),
+    ("注释写成 // TODO 3.cn 以后再说", []),
+    # ---- Taobao and Tmall pages on other hosts and paths than tb.cn and ?id=
+    (
+        "https://a.m.tmall.com/i612345678901.htm",
+        [tb_item("612345678901", "https://a.m.tmall.com/i612345678901.htm")],
+    ),
+    (
+        "https://world.taobao.com/item/612345678901.htm",
+        [tb_item("612345678901", "https://world.taobao.com/item/612345678901.htm")],
+    ),
+    (
+        "https://www.taobao.com/list/item/612345678901.htm",
+        [tb_item("612345678901", "https://www.taobao.com/list/item/612345678901.htm")],
+    ),
+    (
+        "https://m.taobao.com/tbopen/index.html?h5Url=https%3A%2F%2Fitem.taobao.com%2Fitem.htm%3Fid%3D612345678901",
+        [
+            tb_item(
+                "612345678901",
+                "https://m.taobao.com/tbopen/index.html?h5Url=https%3A%2F%2Fitem.taobao.com%2Fitem.htm%3Fid%3D612345678901",
+            )
+        ],
+    ),
+    # ---- the same link quoted twice (in backticks, with and without its tracking query): one product
+    ("`https://u.jd.com/Kx8Pq2W?s=1` `https://u.jd.com/Kx8Pq2W`", [jd_short("https://u.jd.com/Kx8Pq2W?s=1")]),
+    (
+        "`https://m.tb.cn/h.UkSFhyY?tk=BkFVT3wYGlo` 再发一次 `https://m.tb.cn/h.UkSFhyY?tk=BkFVT3wYGlo`",
+        [tb_short("https://m.tb.cn/h.UkSFhyY?tk=BkFVT3wYGlo", "BkFVT3wYGlo")],
+    ),
+    ("`//3.cn/-2Vv3ukm` `https://3.cn/-2Vv3ukm`", [jd_short("3.cn/-2Vv3ukm")]),
+    # ---- a 淘口令 and a JD link in one message: two products
+    ("￥Tz3Kp9Wm2Ls￥ https://u.jd.com/Kx8Pq2W", [tpwd("Tz3Kp9Wm2Ls"), jd_short("https://u.jd.com/Kx8Pq2W")]),
+    (
+        "这两个都不错 ￥Tz3Kp9Wm2Ls￥\nhttps://item.jd.com/100012043978.html",
+        [tpwd("Tz3Kp9Wm2Ls"), jd_item("100012043978", JD_ITEM)],
+    ),
+]
+CASES += MISSED_SHARES
+
 
 def rows(refs: list[ProductRef]) -> list[Row]:
     return [
@@ -697,6 +767,12 @@ COMMANDS: list[tuple[str, bool, Command | None]] = [
     ("/help", False, Command("help", "")),
     ("菜单", False, Command("help", "")),
     ("订阅状态", False, Command("subscription_status", "")),
+    # 我的ID / 群ID need no @, like the owner commands (issue 30)
+    ("群ID", False, Command("chat_ids", "group")),
+    ("本群id？", False, Command("chat_ids", "group")),
+    ("我的ID", False, Command("chat_ids", "me")),
+    ("whoami", True, Command("chat_ids", "me")),
+    ("群ID是什么意思", False, None),
     ("订阅 每日好物 08:30 数码 零食", False, Command("subscribe", "每日好物 08:30 数码 零食")),
     ("订阅：直播", False, Command("subscribe", "直播")),
     ("订阅直播", False, Command("subscribe", "直播")),
@@ -710,7 +786,12 @@ COMMANDS: list[tuple[str, bool, Command | None]] = [
     ("退订了，太吵了", False, None),
     ("订阅 每日好物\n顺便问下今天有啥", False, None),
     ("今天天气不错，晚上一起吃火锅吗", False, None),
-    ("今天天气不错，晚上一起吃火锅吗", True, Command("search", "今天天气不错，晚上一起吃火锅吗")),
+    # a sentence or a question said to the bot is not a product title: the hint answers it (issue 30)
+    ("今天天气不错，晚上一起吃火锅吗", True, None),
+    ("今天天气怎么样", True, None),
+    ("今天天气怎么样？", True, None),
+    ("你们几点下班", True, None),
+    ("找 今天天气怎么样", True, Command("search", "今天天气怎么样")),
     ("找 https://item.jd.com/100012043978.html", False, None),
     # ---- everyday chat that starts like a request: ignored in a group
     ("搜狗输入法不好用", False, None),
@@ -776,7 +857,17 @@ COMMANDS: list[tuple[str, bool, Command | None]] = [
         Command("search", "小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色"),
     ),
     ("小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色", False, None),
-    ("找 小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色", False, None),
+    # an explicit search word in a group is a request even for a whole title (issue 30)
+    (
+        "找 小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色",
+        False,
+        Command("search", "小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色"),
+    ),
+    (
+        "找 Apple AirPods Pro 2 第二代 主动降噪 无线蓝牙耳机",
+        False,
+        Command("search", "Apple AirPods Pro 2 第二代 主动降噪 无线蓝牙耳机"),
+    ),
     (
         "小米 Redmi Buds 6 活力版 真无线蓝牙耳机 长续航 通话降噪 适用苹果华为手机 白色 有没有更便宜的同款推荐一下",
         True,
@@ -968,3 +1059,22 @@ def test_cli_labels_a_xianyu_share() -> None:
     assert json.loads(line)["not_product"] == "xianyu"
     (readable,) = CliRunner().invoke(cli, ["parse", text]).stdout.splitlines()
     assert readable.endswith("（闲鱼二手，不是联盟商品）")
+
+
+def test_a_share_text_keeps_the_title_it_quotes_for_when_its_code_cannot_be_read() -> None:
+    """The title in 「…」 rides along with the short link or 口令 of its paragraph (issue 30), never
+    with a product page, and a 闲鱼 「我在闲鱼发布了…」 is no title."""
+    [ref] = find_product_refs(
+        "【淘宝】https://e.tb.cn/h.8bHMm3ebr9c2xTr?tk=0u02gqqp66J CZ356 「早春碎花雪纺连衣裙女夏新款」"
+    )
+    assert ref.title == "早春碎花雪纺连衣裙女夏新款"
+    [code] = find_product_refs("【淘宝】￥abcDEF12345￥ 「超级好用的 商品」")
+    assert code.title == "超级好用的 商品"
+    [jd] = find_product_refs(
+        "【京东】https://3.cn/-2Vv3ukm?jkl=@W0Yzw10kN4h@ MU5104 「初申针织女薄款内外搭外套」"
+    )
+    assert jd.title == "初申针织女薄款内外搭外套"
+    [item] = find_product_refs(f"{JD_ITEM} 「机械键盘 87键无线版」")
+    assert item.title is None
+    first, second = find_product_refs("￥abcDEF12345￥ 「第一个商品标题」\n\n￥XyZ98765432￥")
+    assert (first.title, second.title) == ("第一个商品标题", None)

@@ -13,7 +13,7 @@ from bot.chat.base import Incoming, Reply
 from bot.compose import build_router
 from bot.config import parse_settings
 from bot.handlers.deals import DealsHandler
-from bot.handlers.ratelimit import Limit, RateLimiter
+from bot.handlers.ratelimit import Limit, RateLimiter, Verdict
 from bot.handlers.router import Router
 from bot.handlers.subscribe import SubscribeHandler
 from bot.leagues.base import Spot
@@ -105,3 +105,17 @@ async def test_hints_and_thanks_to_the_bot_count_and_acknowledgements_do_not(eng
         assert await room.say("好的", mentioned=True) is None
     assert await room.say("找 蓝牙耳机"), "twenty 好的 used none of the member's five answers"
     await room.recorder.close()
+
+
+def test_members_idle_for_a_window_are_forgotten_within_a_quarter_window_more() -> None:
+    """A soak grew the heap by windows of members who had long stopped asking (pruned once a window,
+    so up to two windows of members were held, each in a deque of ~0.6 KB)."""
+    now = [0.0]
+    limiter = RateLimiter(Limit(5, 60), Limit(20, 60), clock=lambda: now[0])
+    for n in range(10_000):  # ten thousand members ask once within ten seconds
+        now[0] = n / 1_000
+        limiter.check(f"room{n % 100}@chatroom", f"wxid_{n}")
+    assert limiter.keys_held == 10_100
+    now[0] = 75.0  # a window and a quarter after the first of them, over a window after the last
+    assert limiter.check("room0@chatroom", "wxid_late")[0] is Verdict.ALLOW
+    assert limiter.keys_held == 2, "only the member who just asked, and the group"

@@ -112,7 +112,10 @@ async def test_a_new_sharer_gets_the_next_step_and_status_completes_the_binding(
 ) -> None:
     text = _text(await handler(_msg(f"绑定推客 {NEW}", owner=True)))
     assert "还差最后一步" in text and "推客状态" in text
-    assert f"sharer_appid={NEW}" in text, "without a mini program, the bind code comes as text"
+    # without a mini program the bind cannot be confirmed in WeChat: a step the owner can follow, never
+    # the league's raw query string (issue 30)
+    assert "sharer_appid=" not in text and "ticket" not in text and "绑定码" not in text
+    assert "联系运营" in text and f"绑定推客 {NEW}" in text
     assert "默认推客" in text
     assert _sharer(store) == "" and await _spot(handler) == DEFAULT
 

@@ -104,7 +104,8 @@ class FakeSync:
         self.outcomes: list[BaseException | None] = []
         self.runs = 0
 
-    async def run(self) -> list[LeagueSync]:
+    async def run(self, only: str | None = None, *, every: timedelta | None = None) -> list[LeagueSync]:
+        assert only is None and every == timedelta(minutes=10), "the job's run is one turn of its interval"
         self.runs += 1
         outcome = self.outcomes.pop(0) if self.outcomes else None
         if outcome is not None:

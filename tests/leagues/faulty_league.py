@@ -11,6 +11,8 @@ what every request gets:
     malformed  a 200 with a JSON body cut off half way
     huge       a 200 announcing 400 MB, streamed until the client hangs up
     huge_unannounced  the same with no Content-Length (the client learns only by counting)
+    gzip_bomb  a 200 of `Content-Encoding: gzip`, whatever the client asked for: 400 MB of zeros in
+               400 KB (a valid gzip file); `accept_encodings` records what each request asked for
     token_storm       business calls are refused with errcode 40001; the token endpoint always
                       hands out a new token (what a token invalidated elsewhere looks like)
 
@@ -23,8 +25,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import json
+import struct
+import zlib
 from collections import Counter
 from types import TracebackType
 
@@ -32,6 +37,21 @@ import httpx
 
 HUGE_BYTES = 400 << 20
 CHUNK = b" " * 65536
+
+
+@functools.cache
+def gzip_bomb(megabytes: int = HUGE_BYTES >> 20) -> bytes:
+    """`megabytes` MB of zeros as one gzip file, built from one compressed megabyte (a full flush
+    makes each megabyte's block the same bytes), in a fraction of the time compressing it all takes."""
+    zeros = b"\0" * (1 << 20)
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    block = deflate.compress(zeros) + deflate.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(megabytes):
+        crc = zlib.crc32(zeros, crc)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+    trailer = struct.pack("<II", crc, (megabytes << 20) & 0xFFFFFFFF)
+    return header + block * megabytes + deflate.flush() + trailer
 
 
 class FaultyLeague:
@@ -42,6 +62,7 @@ class FaultyLeague:
         self.slow_path = "get_promote_product_list"
         self.requests: Counter[str] = Counter()
         self.bytes_sent = 0
+        self.accept_encodings: list[str] = []
         self._tokens = itertools.count(1)
         self._server: asyncio.Server | None = None
         self._conns: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
@@ -88,6 +109,7 @@ class FaultyLeague:
                 body = await reader.readexactly(int(headers.get("content-length", "0") or 0))
                 path = target.split("?", 1)[0]
                 self.requests[path] += 1
+                self.accept_encodings.append(headers.get("accept-encoding", ""))
                 if not await self._answer(writer, method, target, path, body):
                     return
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
@@ -137,6 +159,8 @@ class FaultyLeague:
                 if self._stop.is_set():
                     return False
             return True
+        if mode == "gzip_bomb":
+            return await self._reply(writer, 200, gzip_bomb(), "Content-Encoding: gzip\r\n")
         if mode in ("huge", "huge_unannounced"):
             length = f"Content-Length: {HUGE_BYTES}\r\n" if mode == "huge" else "Connection: close\r\n"
             await self._write(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
+import tracemalloc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -10,12 +12,12 @@ import pytest
 
 from bot.leagues.base import LeagueUnavailable
 from bot.leagues.budget import budget
-from bot.leagues.http import ResponseTooLarge
+from bot.leagues.http import MAX_RESPONSE_BYTES, ResponseTooLarge
 from bot.leagues.jd.client import JdClient
 from bot.leagues.pdd.client import PddClient
 from bot.leagues.taobao.client import TopClient
 from bot.leagues.wechat.client import ChannelsClient
-from tests.leagues.faulty_league import FaultyLeague
+from tests.leagues.faulty_league import FaultyLeague, gzip_bomb
 
 BUDGET = 0.5
 BOUND = 10 * BUDGET  # generous: a slow shared machine must not make this flaky; the faults cost minutes
@@ -79,3 +81,25 @@ async def test_every_client_refuses_a_huge_answer(faulty: FaultyLeague, mode: st
             await call(client)
         await client.aclose()
     assert faulty.bytes_sent < 4 * (64 << 20)  # of 4 × 400 MB offered
+
+
+async def test_every_client_refuses_a_gzip_bomb_without_inflating_it(faulty: FaultyLeague) -> None:
+    """Issue 33 #17: 400 MB of zeros in 400 KB of gzip got past the 4 MB cap, each chunk inflated
+    whole before it was counted (peak RSS 232 MB for one member, 617 MB for 16). Decoded bytes are
+    counted as they are inflated: the most any client holds stays near the cap."""
+    assert len(gzip.decompress(gzip_bomb(8))) == 8 << 20  # the bomb is a real gzip file
+    faulty.mode = "gzip_bomb"
+    for client, call in _clients(faulty.base_url):
+        tracemalloc.start()
+        try:
+            with pytest.raises(ResponseTooLarge, match="inflated"):
+                await call(client)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        await client.aclose()
+        assert peak < 3 * MAX_RESPONSE_BYTES, f"{type(client).__name__} held {peak >> 20} MB"
+    assert faulty.accept_encodings and all(
+        set(asked.replace(" ", "").split(",")) <= {"gzip", "deflate", "identity"}
+        for asked in faulty.accept_encodings
+    ), "a league client asks only for encodings it counts as it inflates"

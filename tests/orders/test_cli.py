@@ -75,19 +75,19 @@ async def test_report_as_json_csv_and_for_one_group(
     code, out, _ = await _tuike(config, "report", "--json", "--from", "2026-11-01", "--to", "2026-11-30")
     assert code == 0
     rows = {row["group"]: row for row in map(json.loads, out.splitlines())}
-    assert rows[a.id] == rows[a.id] | {
+    assert rows["a@chatroom"] == rows["a@chatroom"] | {
         "name": "甲群",
         "orders": 2,
         "paid_fen": 30_000,
         "estimated_fen": 3_000,
         "settled_fen": 2_000,
     }
-    assert rows[b.id]["orders"] == 1 and rows[None]["paid_fen"] == 7_000 and rows[None]["orders"] == 1
+    assert rows["b@chatroom"]["orders"] == 1 and rows[None]["paid_fen"] == 7_000 and rows[None]["orders"] == 1
 
     code, out, _ = await _tuike(config, "report", "--csv", "--group", "甲群")
     assert code == 0
     [row] = list(csv.DictReader(io.StringIO(out)))
-    assert row["group"] == str(a.id) and row["orders"] == "3" and row["paid_fen"] == "39000"
+    assert row["group"] == "a@chatroom" and row["orders"] == "3" and row["paid_fen"] == "39000"
 
     code, out, _ = await _tuike(config, "report")
     assert code == 0 and "甲群" in out and "（未归属）" in out and "¥390.00" in out
@@ -153,8 +153,10 @@ async def test_report_adds_the_owners_share_per_group(
     code, out, _ = await _tuike(config, "report", "--json")
     assert code == 0
     rows = {row["group"]: row for row in map(json.loads, out.splitlines())}
-    assert rows[a.id]["owner_share_fen"] == 3_001 * 30 // 100  # of the estimated commission
-    assert rows[a.id]["estimated_fen"] == 3_001 and rows[a.id]["settled_fen"] == 2_000  # kept as they were
+    assert rows[a.room_id]["owner_share_fen"] == 3_001 * 30 // 100  # of the estimated commission
+    assert (
+        rows[a.room_id]["estimated_fen"] == 3_001 and rows[a.room_id]["settled_fen"] == 2_000
+    )  # as they were
     assert rows[None]["owner_share_fen"] == 0  # no group, no owner
     code, out, _ = await _tuike(config, "report", "--csv")
     assert code == 0 and next(csv.DictReader(io.StringIO(out)))["owner_share_fen"] == "900"

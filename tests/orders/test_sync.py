@@ -12,6 +12,7 @@ from bot.leagues.base import LeagueUnavailable
 from bot.orders import sync as sync_module
 from bot.orders.sync import OrderSync, SyncBusy
 from bot.store import orders as store
+from bot.store.job_lock import JobLock
 from bot.store.models import OrderRow
 from tests.orders.conftest import LEAGUES, ROOMS, Shop, now
 from tuike_sandbox.union_face import PREFIX, UnionFace
@@ -147,10 +148,9 @@ async def test_each_order_is_credited_to_the_group_whose_link_sold_it(shop: Shop
 
 async def test_one_process_syncs_at_a_time(shop: Shop) -> None:
     holder = _sync(shop)
-    assert store.take_lock(shop.engine, sync_module.LOCK, "other-process", timedelta(minutes=5))
-    with pytest.raises(SyncBusy):
-        await holder.run()
-    store.release_lock(shop.engine, sync_module.LOCK, "other-process")
+    async with JobLock(shop.engine, sync_module.LOCK, holder="other-process").hold():
+        with pytest.raises(SyncBusy):
+            await holder.run()
     assert all(r.ok for r in await holder.run())
 
 

@@ -4,6 +4,7 @@ promotes is left out, and a target with nothing left fails with the reason."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import Counter
 from typing import Any
@@ -167,7 +168,7 @@ async def test_a_product_no_longer_promoted_is_left_out_and_with_none_left_the_t
 
     [text] = chat.to("还能发的群@chatroom")
     assert good.title[:10] in text and gone.title[:10] not in text
-    assert text.startswith("☀️ 还能发的群")  # no intro written: the deals alone
+    assert text.startswith("🛒 还能发的群｜好物推荐")  # no intro written: a title and the deals
     assert sharers(sandbox, text) == {"wx_sharer_demo01"}
     assert chat.to("只有下架商品的群@chatroom") == []
     assert mixed.id is not None and only_gone.id is not None
@@ -209,3 +210,40 @@ async def test_a_league_out_of_quota_leaves_the_targets_for_the_next_look_not_fa
     [text] = chat.to("等联盟的群@chatroom")
     assert deal.title[:10] in text and sharers(sandbox, text) == {"wx_sharer_demo01"}
     assert results(engine, made.id)[one.id][0] == claims.SENT
+
+
+async def test_a_look_that_overlaps_a_send_does_not_count_it_again(
+    engine: Engine, sandbox: SandboxServer, channels_league: League, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second look reads the targets before the first look's push is claimed, and returns after
+    it was sent and settled: that target is neither queued nor counted again."""
+    import threading
+
+    room = group(engine, "宝妈群", sharer="wx_sharer_demo01")
+    chosen = await picks(channels_league, "蓝牙耳机", 1)
+    broadcast.create(
+        engine, "今天这个值得买：", [room.id or 0], "web:deals2", [("channels", chosen[0].product_id)]
+    )
+    chat = Chat()
+    push = service(engine, channels_league, chat)
+    assert await push.send_broadcasts() == 1
+
+    sent = threading.Event()
+    real_pending = broadcast.pending
+
+    def pending_then_wait(*args: Any) -> Any:
+        rows = real_pending(*args)  # read while the target is still unclaimed
+        assert rows, "the look must see the target before its claim"
+        assert sent.wait(timeout=60), "the push was never sent"
+        return rows
+
+    monkeypatch.setattr(broadcast, "pending", pending_then_wait)
+    look = asyncio.ensure_future(push.send_broadcasts())
+    await asyncio.sleep(0)  # the look's query starts on its thread
+    push.sender.start()
+    await wait_until(lambda: len(chat.got) == 1 and not push._queued)
+    sent.set()
+    assert await look == 0
+    await push.sender.close()
+    await push.stop()
+    assert len(chat.got) == 1

@@ -275,7 +275,7 @@ admin_chat = "console:运营"
 url = "{url}"
 [push]
 deals_per_push = 1
-rate_per_minute = 240
+rate_per_minute = 120
 jitter_min_seconds = 0
 jitter_max_seconds = 0
 """,

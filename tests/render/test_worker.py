@@ -27,7 +27,13 @@ def allocate(_renderer: Any, size: int) -> int:
 
 @pytest.fixture
 def worker(tmp_path: Path) -> Any:
-    made = PreviewWorker(tmp_path, hard_seconds=1.0, memory_bytes=600 * 2**20)
+    """A worker with a short hard limit (the runaway test waits it out) and a small address space.
+    The first call of a test's own function imports this module in the worker, which can take
+    seconds on a loaded machine: that is done here, before a limit is measured."""
+    made = PreviewWorker(tmp_path, hard_seconds=2.0, memory_bytes=600 * 2**20)
+    made.hard_seconds = 120.0
+    made.call(allocate, 1)  # imports this module in the worker
+    made.hard_seconds = 2.0
     yield made
     made.close()
 

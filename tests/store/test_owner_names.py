@@ -43,3 +43,15 @@ def test_the_group_list_finds_a_group_by_its_owners_name(store: Engine) -> None:
     ensure_group(store, "r2@chatroom", "跑步群", "wxid_li", owner_name="李哥")
     listing = list_groups(store, since=datetime(2026, 1, 1, tzinfo=UTC), search="王姐")
     assert [row.group.room_id for row in listing.rows] == ["r1@chatroom"]
+
+
+async def test_an_owner_whose_name_holds_a_nul_or_half_an_emoji_is_still_served(store: Engine) -> None:
+    """Issue 33, item 20: a NUL in the owner's display name failed every message on PostgreSQL (the
+    owner's name was the one text column not cleaned), and each such owner got the apology."""
+    spots = GroupSpots(store, {"channels": Spot("channels", sharer_appid="op")}, ttl=0)
+    owner = await spots.group(_said("wxid_wang", "王\x00姐\ud83d" + "姐" * 300, owner=True))
+    assert owner is not None and owner.owner_name == "王姐" + "姐" * 254
+    again = await spots.group(_said("wxid_wang", "王\x00姐\ud83d" + "姐" * 300, owner=True))
+    assert again is not None and again.updated_at == owner.updated_at, "the same name: nothing to write"
+    listing = list_groups(store, since=datetime(2026, 1, 1, tzinfo=UTC), search="王姐")
+    assert [row.group.owner_name for row in listing.rows] == [owner.owner_name]

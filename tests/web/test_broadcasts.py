@@ -312,6 +312,28 @@ async def test_deals_searched_ticked_previewed_with_each_groups_links_then_sent_
         assert "[2 个商品]" in listing
 
 
+async def test_a_broadcast_with_deals_reads_as_the_operators_message_not_the_daily_push(
+    tmp_path: Path, engine: Engine, sandbox: SandboxServer, channels_league: League
+) -> None:
+    """The operator's text leads and the deals follow it: no 「☀️ 群名｜日期 今日好物」 header under it."""
+    mama = with_sharer(engine, "mama@chatroom", "宝妈群", "wx_sharer_demo01")
+    assert mama.id
+    async with chat_console(tmp_path, engine, league=channels_league) as wired:
+        client = await wired.console.logged_in()
+        searched = await client.post(
+            "/broadcasts/new", data={"text": "周末福利", "group": [str(mama.id)], "deal_q": "蓝牙耳机"}
+        )
+        found = [value for value, checked in DEAL_BOX.findall(searched.text) if not checked]
+        for text in ("周末福利", ""):
+            data = {"text": text, "group": [str(mama.id)], "deal": found[:2]}
+            preview = await client.post("/broadcasts/preview", data=data)
+            assert preview.status_code == 200, preview.text
+            card = html.unescape(card_of(preview.text, "宝妈群"))
+            assert "今日好物" not in card and "☀️" not in card, card
+            assert card.startswith("周末福利\n\n1. " if text else "🛒 宝妈群｜好物推荐\n\n1. "), card
+            assert "2. " in card
+
+
 async def test_deal_picks_that_cannot_go_are_refused_or_left_out_and_nothing_is_made(
     tmp_path: Path, engine: Engine, sandbox: SandboxServer, channels_league: League
 ) -> None:
@@ -337,7 +359,9 @@ async def test_deal_picks_that_cannot_go_are_refused_or_left_out_and_nothing_is_
         assert mixed.status_code == 200, mixed.text
         assert "会被略过" in mixed.text and "商品已下架或不再推广" in mixed.text
         card = card_of(mixed.text, "甲群")
-        assert card.startswith("☀️ 甲群") and len(LINK.findall(card)) == 1  # no intro: the one deal left
+        assert (
+            card.startswith("🛒 甲群｜好物推荐") and len(LINK.findall(card)) == 1
+        )  # no intro: the one deal left
         assert "由运行中的机器人进程发出" in mixed.text
 
         sandbox.state.reset_faults(quota_exhausted=True)  # the league makes no link just now

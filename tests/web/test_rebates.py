@@ -157,12 +157,43 @@ async def test_a_withdrawal_is_marked_paid_once_and_a_second_time_is_refused(reb
     assert entry_count(engine) == entries
 
 
+async def test_mark_paid_asks_to_confirm_with_the_amount_and_member_first(rebate_console: Console) -> None:
+    """One click on 标记已付 records nothing: it shows what would be recorded (amount, member, when asked)
+    and only 确认已付 there records it."""
+    engine = rebate_console.engine
+    request_id = seed(engine)
+    client = await rebate_console.logged_in()
+    entries = entry_count(engine)
+    for listing in ("/rebates", "/rebates/member/wxid_alice"):
+        html = (await client.get(listing)).text
+        row = html[html.index(f'id="withdrawal-{request_id}"') :].split("</tr>")[0]
+        form = re.search(r'<form method="(\w+)" action="([^"]+)"', row)
+        assert form and form.groups() == ("get", f"/rebates/withdrawals/{request_id}/pay"), row
+        assert "标记已付" in row
+
+    asked = await client.get(f"/rebates/withdrawals/{request_id}/pay")
+    assert asked.status_code == 200
+    assert "¥6.00" in asked.text and "wxid_alice" in asked.text and "确认已付" in asked.text
+    assert re.search(rf'<form method="post" action="/rebates/withdrawals/{request_id}/pay"', asked.text)
+    assert 'href="/rebates"' in asked.text  # a way back without recording
+    assert entry_count(engine) == entries and rebate.balance(engine, "wxid_alice")["paid"] == 0
+
+    done = await client.post(f"/rebates/withdrawals/{request_id}/pay")
+    assert done.status_code == 303 and rebate.balance(engine, "wxid_alice")["paid"] == 600
+    again = await client.get(f"/rebates/withdrawals/{request_id}/pay")
+    assert again.status_code == 409 and "已经记为已付" in again.text and "确认已付" not in again.text
+    missing = await client.get("/rebates/withdrawals/987654/pay")
+    assert missing.status_code == 404
+
+
 async def test_with_rebates_off_the_page_says_so_and_still_shows_the_ledger(console: Console) -> None:
     assert not console.services.settings.rebate.enabled
     seed(console.engine)
     client = await console.logged_in()
     html = (await client.get("/rebates")).text
     assert "返利功能现在没有开启" in html
+    # what members hear, as the chat says it (tests/handlers/test_rebate_words.py)
+    assert "不会有回应" not in html and "会收到「返利没有开」" in html
     assert row_of(html, "wxid_bob")[1] == "¥4.00"
     assert "标记已付" in html
 
@@ -175,6 +206,9 @@ async def test_mark_a_withdrawal_paid_in_a_browser(rebate_console: Console, brow
     await page.wait_for_selector(f"#withdrawal-{request_id}")
     await page.screenshot(path=str(rebate_console.shots / "rebates.png"), full_page=True)
     await page.click(f"#withdrawal-{request_id} button")
+    await page.wait_for_selector("text=确认已付")  # the amount and member, asked first
+    assert await page.locator("main >> text=¥6.00").count() >= 1
+    await page.click("button:has-text('确认已付')")
     await page.wait_for_selector("p.notice >> text=已记为已付")
     await page.wait_for_selector("#no-waiting")
     assert rebate.balance(rebate_console.engine, "wxid_alice")["paid"] == 600
@@ -238,3 +272,38 @@ async def test_withdrawals_waiting_to_be_paid_export_for_a_spreadsheet(rebate_co
 
     client.cookies.clear()
     assert (await client.get("/rebates/withdrawals.csv")).status_code in (303, 401), "behind the login"
+
+
+async def test_a_withdrawal_a_refund_uncovered_is_flagged_and_held(rebate_console: Console) -> None:
+    """Issue 33, item 4: after a refund took back what a request was asking for, the 返利 page flags
+    it, 标记已付 refuses it saying why (nothing is recorded), the payment CSV leaves it out, and an
+    operator who had already transferred the money records it with 「仍然记为已付」."""
+    engine = rebate_console.engine
+    request_id = await asyncio.to_thread(seed, engine)  # alice asks for ¥6.00 of her ¥10.00
+    await asyncio.to_thread(
+        store_window,
+        engine,
+        "jd",
+        [(_order("300000000001", 2_000, "cancelled", NOW + timedelta(minutes=1)), None)],
+        NOW,
+    )
+    await asyncio.to_thread(rebate.reconcile, engine)
+    client = await rebate_console.logged_in()
+    html = (await client.get("/rebates")).text
+    row = re.search(rf'<tr id="withdrawal-{request_id}"[^>]*>(.*?)</tr>', html, re.S)
+    assert row and "退款" in row.group(1) and "差 ¥6.00" in row.group(1)
+    entries = entry_count(engine)
+
+    refused = await client.post(f"/rebates/withdrawals/{request_id}/pay")
+    assert refused.status_code == 409
+    assert "退款" in refused.text and "¥6.00" in refused.text and "没有记为已付" in refused.text
+    assert entry_count(engine) == entries
+    csv = (await client.get("/rebates/withdrawals.csv")).content.decode("utf-8-sig").split("\r\n")
+    assert [line.split(",")[0] for line in csv[1:-1]] == [], "not in the file to pay from"
+
+    assert 'name="force"' not in html, "forcing is asked only once 标记已付 was refused"
+    assert f'id="force-{request_id}"' in refused.text and 'name="force" value="1"' in refused.text
+    forced = await client.post(f"/rebates/withdrawals/{request_id}/pay", data={"force": "1"})
+    assert forced.status_code == 303
+    balance = await asyncio.to_thread(rebate.balance, engine, "wxid_alice")
+    assert balance == {"pending": 0, "available": -600, "withdrawing": 0, "paid": 600}

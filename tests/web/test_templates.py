@@ -4,6 +4,7 @@ folder with history and restore, per-group overrides, and no path out of the fol
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,16 @@ async def test_the_list_shows_which_file_wins_for_each_kind(console: Console) ->
     page = (await client.get("/templates")).text
     assert "有 1 个模板现在渲染不出来" in page
     assert "渲染出错" in page[page.index('id="kind-not_owner"') :].split("</tr>")[0]
+
+
+async def test_every_kind_in_the_list_is_named_in_chinese(console: Console) -> None:
+    """No raw kind name (not_understood, rebate_balance, sharer_bind, thanks) as the row's title."""
+    client = await console.logged_in()
+    page = (await client.get("/templates")).text
+    for kind in tf.kinds():
+        row = page[page.index(f'id="kind-{kind}"') :].split("</tr>")[0]
+        title = re.search(rf'<a href="/templates/{kind}">([^<]*)</a>', row)
+        assert title and re.search(r"[\u4e00-\u9fff]", title.group(1)), (kind, title and title.group(1))
 
 
 async def test_the_editor_shows_the_winning_text_variables_and_groups(console: Console) -> None:

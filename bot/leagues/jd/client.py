@@ -13,15 +13,14 @@ inner result (wire field names); `JdLeague` maps them to domain types.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import httpx
 
+from bot.leagues import wire
 from bot.leagues.form_gateway import FormGatewayClient, Transient
 from bot.leagues.http import time_to_retry
 from bot.leagues.jd import errors
@@ -35,7 +34,7 @@ ORDER_WINDOW = timedelta(hours=1)
 
 def loads(text: str | bytes) -> Any:
     """JSON with every non-integer number as an exact Decimal (JD money is yuan with decimals)."""
-    return json.loads(text, parse_float=Decimal)
+    return wire.loads(text, exact=True)
 
 
 def response_key(method: str) -> str:

@@ -17,16 +17,15 @@ the gateway sends; `mapping.py` turns them into fen.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import httpx
 
+from bot.leagues import wire
 from bot.leagues.form_gateway import FormGatewayClient, Transient
 from bot.leagues.vip import errors
 from bot.leagues.vip.signing import body_json, sign
@@ -52,7 +51,7 @@ PID_NAME = 50
 
 def loads(content: bytes | str) -> Any:
     """JSON with every non-integer number as an exact Decimal (money should be strings, but be lenient)."""
-    return json.loads(content, parse_float=Decimal)
+    return wire.loads(content, exact=True)
 
 
 def request_id() -> str:

@@ -31,6 +31,7 @@ from bot.leagues.http import (
 from bot.leagues.metering import call_failed, call_succeeded, count_call
 from bot.leagues.wechat.errors import QUOTA, RETRYABLE, TOKEN_STALE, RetriesExhausted, classify
 from bot.leagues.wechat.tokens import TokenManager
+from bot.leagues.wire import loads
 from bot.reasons import reason
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ class WechatApi:
                 if status >= 500:
                     raise _Transient(f"HTTP {status}")
                 try:
-                    data = json.loads(raw)
+                    data = loads(raw)  # cleaned of lone surrogates and NUL: bot.leagues.wire
                 except ValueError:
                     raise _Transient("malformed JSON") from None
                 if not isinstance(data, dict):

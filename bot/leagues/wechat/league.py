@@ -13,16 +13,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
-from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
+from datetime import datetime
+from typing import Any, TypeVar, cast
 
 from bot.leagues.answers import StoredAnswers
 from bot.leagues.base import (
     Category,
     Commission,
     Coupon,
-    LeagueConfigError,
     LeagueUnavailable,
     LiveEvent,
     Order,
@@ -35,24 +33,14 @@ from bot.leagues.base import (
     Spot,
     ratio_of,
 )
-from bot.leagues.organisation import (
-    COMMISSION,
-    OTHER,
-    WITHDRAWAL,
-    Clue,
-    Feed,
-    FeedShare,
-    FundsBalance,
-    FundsFlow,
-    NotPermitted,
-    OrgCoupon,
-    Window,
-    WindowItem,
-)
+from bot.leagues.ranking import RankBy, rank_products
 from bot.leagues.relevance import title_key
 from bot.leagues.ttlcache import TtlCache
 from bot.leagues.wechat.client import ChannelsClient, Json
 from bot.leagues.wechat.errors import QuotaExhausted, WechatApiError
+from bot.leagues.wechat.org_calls import WINDOW_LIFETIME, OrganisationCalls
+from bot.leagues.wechat.values import as_int as _int
+from bot.leagues.wechat.values import as_time as _ts
 
 log = logging.getLogger(__name__)
 
@@ -68,41 +56,32 @@ PRODUCT_LIFETIME = 3600.0
 """Seconds a product's detail is kept in the store: prices and commission change a few times a day."""
 COUPON_LIFETIME = 900.0
 """Seconds a coupon's detail is kept: its remaining stock is what goes stale first."""
-FLOW_LIFETIME = 86400.0 * 400
-"""Seconds a funds flow's detail is kept: a booked flow never changes."""
-WINDOW_LIFETIME = 600.0
-"""Seconds the talents' windows are kept in memory: the console reads them on every view."""
-WINDOW_DETAILS = 30
-"""Window products per talent looked up for a title (the rest are listed by id)."""
-BOOKKEEPING_ZONE = ZoneInfo("Asia/Shanghai")
-"""`bookkeeping_time` carries no zone; Beijing time is the reference's best guess ([U])."""
-CLUE_STATUS = {20: "pending", 100: "settled", 200: "cancelled"}
-NO_FUNDS = (
-    "机构资金接口没有权限（48001 api unauthorized）：在视频号小店后台为带货机构申请「机构资金」接口权限，"
-    "之前对账用不了"
-)
 TITLE_LIFETIME = 86400.0
 """Seconds a title is remembered as leading to its product (`product_titled`): only a pointer, the
 product's detail keeps its own lifetime and the title is checked again on every use."""
 
 
-SHOWN_SPARE = 2
+SHOWN_SPARE = 1
 """Products looked at in detail beyond those shown, when the caller says how many it shows. The best
 three of the first five were those of the first six on 772 of 774 sandbox keywords and titles, and
 those of the first twelve on 413 of 418 keywords (six: 414); each product dropped saves a detail
-call and its coupons'."""
+call and its coupons'. With the caller's ranking (`SearchQuery.rank_by`) the spare's coupons are not
+fetched either (`ChannelsLeague._shown_completed`): four candidates so ranked gave the same best
+three, in the same order, as five with every coupon fetched on 149 of 149 sandbox keywords (the most
+common words of the catalogue's titles), at one detail and its coupons fewer per search."""
 
 
 def candidates(query: SearchQuery) -> int:
     """How many products a search fetches in detail. Callers ask for two to four times what they
     show, to rank; a keyword search takes half that, at least `KEYWORD_CANDIDATES`, and when the
-    caller says how many it shows, no more than that plus `SHOWN_SPARE` (at least five). A
-    category's featured products (the daily push, which skips recent ones) get all they ask for."""
+    caller says how many it shows, no more than that plus `SHOWN_SPARE` (one product shown: two
+    looked at, not five). A category's featured products (the daily push, which skips recent ones)
+    get all they ask for."""
     if not query.keyword:
         return query.limit
     wanted = min(query.limit, max(KEYWORD_CANDIDATES, query.limit // 2))
     if query.shown:
-        wanted = min(wanted, max(query.shown + SHOWN_SPARE, 5))
+        wanted = min(wanted, query.shown + SHOWN_SPARE)
     return wanted
 
 
@@ -116,62 +95,7 @@ def _title_entry(data: Json) -> list[tuple[str, str, Json, float]]:
     return [("title", title, pointer, TITLE_LIFETIME)]
 
 
-def _int(value: Any) -> int:
-    """A status field as an int: the docs show numbers as strings in places."""
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0
-
-
-def _ts(value: Any) -> datetime | None:
-    try:
-        seconds = int(value)
-    except (TypeError, ValueError):
-        return None
-    return datetime.fromtimestamp(seconds, UTC) if seconds > 0 else None
-
-
-def _no_funds(exc: LeagueConfigError) -> LeagueConfigError:
-    """48001 on a funds call: the permission is missing (`NotPermitted`); other refusals as they are."""
-    return NotPermitted(NO_FUNDS) if "48001" in str(exc) else exc
-
-
-def _bookkept(value: Any) -> datetime | None:
-    """`"2023-02-11 15:45:39"` (Beijing time) or Unix seconds, as UTC."""
-    text = str(value or "").strip()
-    if text.isdigit():
-        return _ts(text)
-    try:
-        local = datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return None
-    return local.replace(tzinfo=BOOKKEEPING_ZONE).astimezone(UTC)
-
-
-def _flow(raw: Json) -> FundsFlow | None:
-    """A flow's detail as a domain flow. The sign of a withdrawal is not documented: the amount is
-    taken unsigned, its direction from `flow_type` (2 支出) or, without it, `funds_type` (1 提现)."""
-    time = _bookkept(raw.get("bookkeeping_time"))
-    if not raw.get("flow_id") or time is None:
-        return None
-    funds_type, flow_type = _int(raw.get("funds_type")), _int(raw.get("flow_type"))
-    kind = {1: WITHDRAWAL, 2: COMMISSION}.get(funds_type, OTHER)
-    outgoing = flow_type == 2 if flow_type in (1, 2) else kind == WITHDRAWAL
-    amount = abs(_int(raw.get("amount")))
-    balance = raw.get("balance")
-    return FundsFlow(
-        flow_id=str(raw["flow_id"]),
-        amount_fen=-amount if outgoing else amount,
-        time=time,
-        type=kind,
-        order_id=str(raw.get("order_id") or ""),
-        balance_fen=_int(balance) if balance is not None else None,
-        remark=str(raw.get("remark") or ""),
-    )
-
-
-class ChannelsLeague:
+class ChannelsLeague(OrganisationCalls):
     name = "channels"
     platform: Platform = "channels"
 
@@ -294,6 +218,8 @@ class ChannelsLeague:
                 next_key = str(data.get("next_key") or "")
                 if not page or not next_key or data.get("has_more") is False:
                     break
+            if query.shown and query.rank_by and len(ids) > query.shown:
+                return await self._shown_completed(ids, query)
             products = await asyncio.gather(*(self._detail_or_none(pid, shop) for shop, pid in ids))
             return [p for p in products if p is not None]
 
@@ -305,8 +231,53 @@ class ChannelsLeague:
             query.max_price_fen,
             query.limit,
             query.shown,
+            query.rank_by,
         )
         return await self._degradable(key, self._searches, fetch)
+
+    async def _shown_completed(self, ids: list[tuple[str, str]], query: SearchQuery) -> list[Product]:
+        """Every candidate's detail (a call each), ranked as the caller will rank them, and the coupons
+        (a call each) fetched only for the `shown` that rank first on their details: the best first,
+        complete; the rest after them without coupons. A coupon only lowers a price, so completing
+        the first ones keeps them first; a spare's own coupon is what this ranking does not see."""
+        read = await asyncio.gather(*(self._uncompleted(pid, shop) for shop, pid in ids))
+        data = {id(product): raw for product, raw in (r for r in read if r is not None)}
+        ranked = rank_products(
+            [r[0] for r in read if r is not None], cast(RankBy, query.rank_by), query.keyword
+        )
+        first = await asyncio.gather(*(self._completed(p, data[id(p)]) for p in ranked[: query.shown]))
+        return [*first, *ranked[query.shown :]]
+
+    async def _uncompleted(self, product_id: str, shop_id: str) -> tuple[Product, Json | None] | None:
+        """The product as its detail says, without its coupons' details, and the detail; the full
+        product (and no detail) when it is known already; None when it is not on offer."""
+        known = self._details.get(("product", product_id))
+        if known is not None:
+            return known, None
+
+        async def ask() -> Json:
+            async with self._gate:
+                return await self.client.product_detail(shop_id, product_id)
+
+        try:
+            data = await self._kept("product", product_id, PRODUCT_LIFETIME, ask, _title_entry)
+            product = await self._to_product(data, coupons=False)
+        except ProductNotFound:
+            return None
+        self._shops.put(product_id, product.shop_id)
+        return product, data
+
+    async def _completed(self, product: Product, data: Json | None) -> Product:
+        """`product` with its coupons, from the detail already read (no second detail call)."""
+        if data is None:
+            return product
+
+        async def fetch() -> Product:
+            full = await self._to_product(data)
+            self._titles.put(title_key(full.title), (full.product_id, full.shop_id))
+            return full
+
+        return await self._degradable(("product", product.product_id), self._details, fetch)
 
     async def _detail_or_none(self, product_id: str, shop_id: str) -> Product | None:
         try:
@@ -356,7 +327,8 @@ class ChannelsLeague:
         """Links this league issued are resolved by the caller's link cache; others are unknown here."""
         raise ProductNotFound(f"cannot resolve {url} without the product id")
 
-    async def _to_product(self, data: Json) -> Product:
+    async def _to_product(self, data: Json, *, coupons: bool = True) -> Product:
+        """`coupons`: with its coupons' details (a call each, `_coupon`); without, none listed."""
         raw = data.get("product") or {}
         info = raw.get("product_info") or {}
         skus = info.get("skus") or []
@@ -377,7 +349,7 @@ class ChannelsLeague:
             for key in ("publish_coupons", "public_coupons", "cooperative_coupons")
             for c in data.get(key) or []
         ]
-        coupons = await asyncio.gather(*(self._coupon(cid, price) for cid in coupon_ids))
+        found = await asyncio.gather(*(self._coupon(cid, price) for cid in coupon_ids)) if coupons else []
         cats = info.get("cats_v2") or info.get("cats") or []
         return Product(
             platform="channels",
@@ -390,7 +362,7 @@ class ChannelsLeague:
             sales=int(raw.get("monthly_sales", 0) or 0),
             category=str(cats[0].get("cat_id", "")) if cats else "",
             commission=Commission(ratio_ppm=int(ratio), amount_fen=ratio_of(price, int(ratio))),
-            coupons=tuple(c for c in coupons if c is not None),
+            coupons=tuple(c for c in found if c is not None),
             promotion_param=str(raw.get("product_promotion_link", "")),
         )
 
@@ -534,161 +506,6 @@ class ChannelsLeague:
             event.talent_appid, self.mini_program_appid, event.notice_id, spot.sharer_appid
         )
         return str(data.get("promoter_share_link") or "")
-
-    # -- the organisation: funds, coupons, feeds, windows, clues ------------------------------------
-
-    async def funds_balance(self) -> FundsBalance:
-        try:
-            data = await self.client.funds_balance()
-        except LeagueConfigError as exc:
-            raise _no_funds(exc) from None
-        return FundsBalance(_int(data.get("available_amount")), _int(data.get("pending_amount")))
-
-    async def funds_flows(self, since: datetime, until: datetime) -> list[FundsFlow]:
-        """The ledger's flows booked in [since, until], oldest first. A flow's detail is one call and is
-        kept for good (a booked flow never changes), so the next reconciliation asks only new ones."""
-        try:
-            ids = [
-                i
-                async for i in self.client.funds_flow_ids(
-                    start=int(since.timestamp()), end=int(until.timestamp())
-                )
-            ]
-
-            async def detail(flow_id: str) -> Json:
-                known = self._flows.get(flow_id)
-                if known is not None:
-                    return known  # type: ignore[no-any-return]
-
-                async def ask() -> Json:
-                    async with self._gate:
-                        return await self.client.funds_flow_detail(flow_id)
-
-                data = await self._kept("flow", flow_id, FLOW_LIFETIME, ask)
-                self._flows.put(flow_id, data)
-                return data
-
-            details = await asyncio.gather(*(detail(i) for i in dict.fromkeys(ids)))
-        except LeagueConfigError as exc:
-            raise _no_funds(exc) from None
-        flows = [_flow(d.get("funds_flow") or {}) for d in details]
-        return sorted((f for f in flows if f is not None), key=lambda f: (f.time, f.flow_id))
-
-    async def org_coupons(self) -> list[OrgCoupon]:
-        """The organisation's 定向券 then 公开券, each with its detail (remaining stock included)."""
-        out: list[OrgCoupon] = []
-        for cooperative in (True, False):
-            listed = [c async for c in self.client.coupons(cooperative=cooperative)]
-            ids = list(dict.fromkeys(str(c.get("coupon_id")) for c in listed if c.get("coupon_id")))
-            coupons = await asyncio.gather(*(self._coupon(cid, 0) for cid in ids))
-            out += [OrgCoupon(c, cooperative) for c in coupons if c is not None]
-        return out
-
-    async def coupon_share_link(self, coupon_id: str, spot: Spot) -> str:
-        """The coupon's short link for `spot`'s sharer (the organisation's own without one)."""
-        data = await self.client.coupon_short_link(coupon_id, spot.sharer_appid)
-        return str(data.get("short_link") or "")
-
-    async def feeds(self, talent_appids: Sequence[str]) -> list[Feed]:
-        out: list[Feed] = []
-        for talent in talent_appids:
-            async for item in self.client.feeds(talent):
-                product = item.get("product_info") or {}
-                if isinstance(product, list):  # documented as one object; a list is read leniently
-                    product = product[0] if product else {}
-                price = str(product.get("product_mini_price") or "").strip()
-                out.append(
-                    Feed(
-                        export_id=str(item.get("export_id", "")),
-                        talent_appid=str(item.get("talent_appid") or talent),
-                        talent_name=self.talent_names.get(talent, ""),
-                        title=str(product.get("product_name", "")),
-                        products=(str(product["product_id"]),) if product.get("product_id") else (),
-                        image=str(product.get("product_img_url", "")),
-                        price_fen=int(price) if price.isdigit() else None,
-                        predict_commission_fen=_int(item.get("predict_commission_amount")),
-                    )
-                )
-        return out
-
-    async def feed_shares(self, talent_appid: str, export_ids: Sequence[str], spot: Spot) -> list[FeedShare]:
-        """Shares for `spot`'s sharer of the feeds still there (a removed one is not in the answer)."""
-        if not self.mini_program_appid or not export_ids:
-            return []
-        data = await self.client.feed_promotion(
-            talent_appid, self.mini_program_appid, list(export_ids), spot.sharer_appid
-        )
-        return [
-            FeedShare(
-                str(f.get("export_id", "")),
-                str(f.get("feed_token", "")),
-                str(f.get("promoter_share_link", "")),
-            )
-            for f in data.get("feed_list") or []
-            if f.get("export_id")
-        ]
-
-    async def windows(self) -> list[Window]:
-        """Each followed talent's window (those with an openfinderid configured); a talent whose window
-        cannot be read says why instead. Kept a few minutes."""
-        cached = self._windows.get("all")
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
-        out = [await self._window(talent, finder) for talent, finder in self.talent_finders.items() if finder]
-        self._windows.put("all", out)
-        return out
-
-    async def _window(self, talent: str, finder: str) -> Window:
-        name = self.talent_names.get(talent, "")
-        try:
-            listed = [item async for item in self.client.window_products(finder)]
-        except WechatApiError as exc:
-            why = {10024011: "达人还没有授权橱窗给机构", 10024001: "openfinderid 不对"}.get(
-                exc.errcode, str(exc)
-            )
-            return Window(talent, name, error=why)
-
-        async def titled(item: Json) -> WindowItem:
-            product_id = str(item.get("product_id", ""))
-            try:
-                async with self._gate:
-                    data = await self.client.window_product(finder, product_id)
-            except WechatApiError:  # removed since the list: show the id
-                return WindowItem(product_id, str(item.get("appid", "")))
-            info = (data.get("product_detail") or {}).get("product_info") or {}
-            images = info.get("head_imgs") or [""]
-            return WindowItem(
-                product_id, str(item.get("appid", "")), str(info.get("title", "")), str(images[0])
-            )
-
-        head = await asyncio.gather(*(titled(item) for item in listed[:WINDOW_DETAILS]))
-        rest = [
-            WindowItem(str(i.get("product_id", "")), str(i.get("appid", ""))) for i in listed[WINDOW_DETAILS:]
-        ]
-        return Window(talent, name, (*head, *rest), total=len(listed))
-
-    async def clues(self, since: datetime, until: datetime) -> list[Clue]:
-        out: list[Clue] = []
-        async for item in self.client.clues(since=int(since.timestamp()), until=int(until.timestamp())):
-            data = await self.client.clue_detail(str(item.get("order_id")), str(item.get("sku_id")))
-            raw = data.get("commssion_clue") or data.get("commission_clue") or {}
-            detail = raw.get("clue_detail") or {}
-            product = detail.get("product_info") or {}
-            sharer = detail.get("sharer_info") or {}
-            out.append(
-                Clue(
-                    order_id=str(raw.get("order_id", "")),
-                    sku_id=str(raw.get("sku_id", "")),
-                    product_id=str(product.get("product_id", "")),
-                    title=str(product.get("title", "")),
-                    paid_fen=_int(product.get("actual_payment")),
-                    status=CLUE_STATUS.get(_int(raw.get("status")), str(raw.get("status", ""))),
-                    sharer_appid=str(sharer.get("sharer_appid", "")),
-                    sharer_name=str(sharer.get("nickname", "")),
-                    created_at=_ts(raw.get("create_time")) or since,
-                )
-            )
-        return out
 
     async def orders_since(self, since: datetime, until: datetime | None = None) -> list[Order]:
         out: list[Order] = []

@@ -20,6 +20,7 @@ CHANNELS = LeaguePlugin(
     identity_label="视频号",
     color="#e8590c",
     always_spot=True,
+    sharers_in_chat=True,
     link_hosts=HOSTS,
     links="bot.leagues.wechat.links:recognise",
 )

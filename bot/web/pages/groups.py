@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.leagues.base import Category, LeagueError
-from bot.leagues.registry import LEAGUES
+from bot.leagues.registry import LEAGUES, SHARER_LEAGUE
 from bot.leagues.ttlcache import TtlCache
 from bot.push.service import next_slot
 from bot.services.subscriptions import BAD_TIMES, BadTime, match_categories, parse_time, read_daily
@@ -64,22 +64,22 @@ async def category_tree(request: Request) -> Tree:
     Kept ten minutes per console (a page load must not spend league quota); a league that does not
     answer within `TREE_SECONDS` leaves the last tree it gave, or none."""
     services = services_of(request)
-    league = services.leagues.get("channels")
+    league = services.leagues.get(SHARER_LEAGUE)
     if league is None:
         return Tree([], available=False)
     trees = getattr(request.app.state, "category_trees", None)
     if not isinstance(trees, TtlCache):
         trees = request.app.state.category_trees = TtlCache(600, capacity=8)
-    cached = trees.get("channels")
+    cached = trees.get(SHARER_LEAGUE)
     if cached is not None:
         return Tree(cached, available=True)
     try:
         async with asyncio.timeout(TREE_SECONDS):
             tree = await league.categories()
     except (LeagueError, TimeoutError):
-        stale = trees.get("channels", stale_ok=True)
+        stale = trees.get(SHARER_LEAGUE, stale_ok=True)
         return Tree(stale or [], available=stale is not None)
-    trees.put("channels", tree)
+    trees.put(SHARER_LEAGUE, tree)
     return Tree(tree, available=True)
 
 
@@ -106,7 +106,7 @@ def describe(row: GroupRow, tree: Tree, zone: ZoneInfo, now: datetime) -> dict[s
     group = row.group
     identities = [
         {
-            "league": LEAGUE_NAMES["channels"],
+            "league": LEAGUE_NAMES[SHARER_LEAGUE],
             "value": group.channels_sharer_appid or "",
             "note": "群主已绑定推客" if group.channels_sharer_appid else "用默认推客",
         }
@@ -227,7 +227,7 @@ async def _group_page(
             "group": group,
             "choices": [c.name for c in tree.categories if c.level == 1],
             "tree_available": tree.available,
-            "has_league": "channels" in services.leagues,
+            "has_league": SHARER_LEAGUE in services.leagues,
             "default_time": services.settings.push.default_time,
             "serves_chat": services.serves_chat,
             "problem": problem,

@@ -1,6 +1,8 @@
 """The 返利 page: the member rebate ledger (each member's balance per bucket, summed in SQL from the
 append-only entries), one member's entries, and the withdrawal requests waiting to be paid by hand,
-each with "标记已付" — the same bot.services.ledger.record_paid that `tuike rebate pay` runs.
+each with "标记已付" — the same bot.services.ledger.record_paid that `tuike rebate pay` runs. 标记已付
+first shows what would be recorded (amount, member, when it was asked for) and records only on 确认已付:
+a payout is money the operator says they moved, so one stray click must not write it.
 
 When [rebate] is off the page says so and still shows what the ledger holds.
 """
@@ -79,7 +81,8 @@ def _common(services: WebServices) -> dict[str, Any]:
     }
 
 
-async def _ledger_page(request: Request, problem: str = "", status: int = 200) -> Response:
+async def _ledger_page(request: Request, problem: str = "", status: int = 200, force_id: int = 0) -> Response:
+    """The page; with `force_id`, the problem above asks to confirm recording that uncovered request."""
     services: WebServices = request.app.state.services
     number = _number(request)
     text = request.query_params.get("q", "").strip()[:MAX_TEXT]
@@ -87,6 +90,7 @@ async def _ledger_page(request: Request, problem: str = "", status: int = 200) -
     context = {
         **_common(services),
         "problem": problem,
+        "force_id": force_id,
         "ledger": found.ledger,
         "waiting": found.waiting,
         "paid": found.paid,
@@ -146,11 +150,34 @@ async def member(request: Request) -> Response:
     return page(request, "rebate_member.html", context, title=f"返利 · {member_id}")
 
 
+async def confirm_pay(request: Request) -> Response:
+    """What 标记已付 would record, with 确认已付 (a POST to the same address) and a way back."""
+    services: WebServices = request.app.state.services
+    withdrawal_id: int = request.path_params["withdrawal_id"]
+    every = await asyncio.to_thread(rebate.withdrawals, services.engine)
+    found = next((w for w in every if w.id == withdrawal_id), None)
+    if found is None:
+        return error_page(request, 404, "没有这笔提现申请", f"没有编号 {withdrawal_id} 的提现申请。")
+    if found.paid:
+        detail = f"编号 {found.id} 的提现（{yuan(found.amount_fen)}，{found.member_id}）已经记为已付了。"
+        return error_page(request, 409, "这笔已经付过了", detail)
+    context = {**_common(services), "w": found}
+    return page(request, "rebate_pay.html", context, title=f"确认已付 · {found.member_id}")
+
+
 async def pay(request: Request) -> Response:
     services: WebServices = request.app.state.services
     withdrawal_id: int = request.path_params["withdrawal_id"]
-    paid = await asyncio.to_thread(ledger.record_paid, services.engine, withdrawal_id)
+    form = await request.form()
+    force = form.get("force") == "1"
+    paid = await asyncio.to_thread(ledger.record_paid, services.engine, withdrawal_id, force=force)
     done, known = paid.done, paid.known
+    if done is None and known is not None and not known.paid and known.shortfall_fen:
+        problem = (
+            f"{ledger.uncovered_reason(known)}，这次没有记为已付。先别转账；"
+            "如果钱已经转给成员了，点下面的按钮照样记下（成员的余额会是负数）。"
+        )
+        return await _ledger_page(request, problem, 409, force_id=withdrawal_id)
     if done is None:
         if known is not None and known.paid:
             problem = (
@@ -160,7 +187,12 @@ async def pay(request: Request) -> Response:
             return await _ledger_page(request, problem, 409)
         problem = f"没有编号 {withdrawal_id} 的提现申请，什么都没有改动。"
         return await _ledger_page(request, problem, 404)
-    log.info("web console: withdrawal %s marked paid (%s fen)", done.id, done.amount_fen)
+    log.info(
+        "web console: withdrawal %s marked paid (%s fen%s)",
+        done.id,
+        done.amount_fen,
+        f", forced past a shortfall of {done.shortfall_fen} fen" if done.shortfall_fen else "",
+    )
     message = f"已记为已付：编号 {done.id}，{yuan(done.amount_fen)}，付给 {done.member_id}"
     return RedirectResponse("/rebates?ok=" + quote(message), status_code=303)
 
@@ -170,9 +202,10 @@ WITHDRAWALS_HEADER = ("编号", "成员", "金额(元)", "申请时间")
 
 async def withdrawals_csv(request: Request) -> Response:
     """The withdrawals waiting to be paid, for paying them in one go from a spreadsheet (then 标记已付
-    each here or `tuike rebate pay ID`)."""
+    each here or `tuike rebate pay ID`). One a refund uncovered is left out: it is not to be paid."""
     services: WebServices = request.app.state.services
-    waiting = await asyncio.to_thread(rebate.withdrawals, services.engine, True)
+    every = await asyncio.to_thread(rebate.withdrawals, services.engine, True)
+    waiting = [w for w in every if not w.shortfall_fen]
     zone = ZoneInfo(services.settings.bot.timezone)
     rows = [
         (
@@ -195,5 +228,6 @@ routes: list[BaseRoute] = [
     Route("/rebates", show, methods=["GET"]),
     Route("/rebates/withdrawals.csv", withdrawals_csv, methods=["GET"]),
     Route("/rebates/member/{member_id:path}", member, methods=["GET"]),
+    Route("/rebates/withdrawals/{withdrawal_id:id}/pay", confirm_pay, methods=["GET"]),
     Route("/rebates/withdrawals/{withdrawal_id:id}/pay", pay, methods=["POST"]),
 ]

@@ -24,34 +24,11 @@ from starlette.routing import BaseRoute, Route
 
 from bot.render import files as tf
 from bot.render.engine import BUILTIN_TEMPLATES, SUFFIX, Renderer, group_key
-from bot.render.kinds import KINDS
+from bot.render.kinds import KINDS, label
 from bot.store.groups import all_groups, find_group
 from bot.web.services import WebServices
 from bot.web.views import error_page, page
 
-LABELS = {
-    "chat_ids": "我的ID / 群ID 的回复",
-    "commission_report": "佣金报告",
-    "daily_deals": "每日好物推送",
-    "deal": "单个商品（转链结果）",
-    "help": "帮助",
-    "league_busy": "联盟暂时不可用",
-    "live_now": "开播提醒",
-    "live_soon": "直播预告",
-    "not_owner": "只有群主能用",
-    "not_promotable": "商品不能推广",
-    "platform_unsupported": "暂不支持的平台",
-    "product_not_found": "找不到商品",
-    "rate_limited": "问得太频繁",
-    "search_results": "搜索结果",
-    "searching": "正在搜索",
-    "subscribe_usage": "订阅用法提示",
-    "subscribed": "订阅成功",
-    "subscription_status": "订阅状态",
-    "unknown_category": "没有这个类目",
-    "unsubscribed": "退订成功",
-    "welcome": "新人入群欢迎",
-}
 ORIGINS = {"builtin": "内置", "operator": "运营目录", "group": "群单独"}
 PREVIEW_SECONDS_SLACK = 2.0
 
@@ -158,7 +135,7 @@ async def show(request: Request) -> Response:
         rows.append(
             {
                 "kind": item.kind,
-                "label": LABELS.get(item.kind, item.kind),
+                "label": label(item.kind),
                 "origin": ORIGINS[item.winner.origin],
                 "where": _where(renderer, item.winner.path),
                 "problem": item.winner.problem,
@@ -201,7 +178,7 @@ async def _editor_context(request: Request, kind: str, group: GroupChoice | None
     facts = await asyncio.to_thread(gather)
     return {
         "kind": kind,
-        "label": LABELS.get(kind, kind),
+        "label": label(kind),
         "group": group,
         "variables": sorted(KINDS[kind]),
         "sample": 0,

@@ -5,7 +5,10 @@ for a bare loop that only sleeps to an absolute schedule in the same run (what t
 right now: on a busy machine both rise); the league calls of the first push and of each later push
 of the same deals (links must all come from the cache); and peak memory.
 
-    .venv/bin/python bench/push.py [--groups 500] [--rate 2000 --rate 500]
+    .venv/bin/python bench/push.py [--groups 500] [--rate 2000 --rate 500] [--database-url URL]
+
+`--database-url` (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) runs it on PostgreSQL, in a
+fresh schema dropped afterwards (a commit there costs a millisecond or more, so claims go in batches).
 
 The first round composes from a cold link cache; one --rate runs two rounds at that rate. Each
 message costs one store commit (its claim, carrying the previous message's "sent" mark), about
@@ -21,11 +24,15 @@ import asyncio
 import gc
 import json
 import resource
+import sys
 import tempfile
 import time
-from contextlib import AsyncExitStack
+from collections.abc import Iterator
+from contextlib import AsyncExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/helpers.py (a PostgreSQL schema)
 
 from bot.chat.base import Outgoing
 from bot.config import parse_settings
@@ -56,11 +63,29 @@ async def bare_ratio(messages: int, rate: float) -> float:
     return (time.perf_counter() - start) / (messages / rate)
 
 
-async def main(groups: int, rates: list[float]) -> dict[str, float]:
+@contextmanager
+def schema(url: str | None) -> Iterator[str | None]:
+    """A fresh PostgreSQL schema for `url` (dropped afterwards); None stays None (SQLite)."""
+    if url is None:
+        yield None
+        return
+    from tests.helpers import postgres_schema
+
+    with postgres_schema(url) as schema_url:
+        yield schema_url
+
+
+async def main(groups: int, rates: list[float], url: str | None = None) -> dict[str, float]:
+    with schema(url) as schema_url:
+        return await _main(groups, rates, schema_url)
+
+
+async def _main(groups: int, rates: list[float], url: str | None) -> dict[str, float]:
     figures: dict[str, float] = {}
     tmp = Path(tempfile.mkdtemp())
+    database = {"database": {"url": url}} if url else {}
     settings = parse_settings(
-        {"bot": {"data_dir": str(tmp)}, "push": {"deals_per_push": 5, "repeat_days": 0}}
+        {"bot": {"data_dir": str(tmp)}, "push": {"deals_per_push": 5, "repeat_days": 0}, **database}
     )
     engine = db.make_engine(settings.database_url)
     db.upgrade(engine)
@@ -138,5 +163,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--groups", type=int, default=500)
     parser.add_argument("--rate", type=float, action="append", help="messages/s (repeatable)")
+    parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(args.groups, args.rate or [2000.0, 500.0]))))
+    print(json.dumps(asyncio.run(main(args.groups, args.rate or [2000.0, 500.0], args.database_url))))

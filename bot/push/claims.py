@@ -8,17 +8,18 @@ it may have reached the group, so it is never resent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Dialect, Engine, bindparam, func, update
+from sqlalchemy import Dialect, Engine, bindparam, delete, func, update
 from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col, select
 
 from bot.store.driver import driver_transaction as _driver_transaction
 from bot.store.models import PushLog, utcnow
+from bot.store.text import clean
 
 CLAIMED, SENDING, SENT, FAILED, INTERRUPTED, SKIPPED = (
     "claimed",
@@ -88,6 +89,183 @@ _CLAIM_COLUMNS = (
     "finished_at",
     "detail",
     "product_ids",
+)
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """A queued push to claim in a batch, ahead of the sender reaching it."""
+
+    group_id: int
+    slot: str
+    product_ids: tuple[str, ...] = ()
+    reserved: bool = False
+    """Reserved by this process before it was composed (`reserve`): taken from claimed to sending."""
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return self.group_id, self.slot
+
+
+_PG_CLAIM_BATCH = """
+INSERT INTO push_log (group_id, slot, status, claimed_by, claimed_at, finished_at, detail, product_ids)
+SELECT t.group_id, t.slot, %(status)s, %(owner)s, %(now)s, NULL, '', t.product_ids
+FROM unnest(%(group_ids)s::integer[], %(slots)s::varchar[], %(product_ids)s::varchar[])
+     AS t(group_id, slot, product_ids)
+ON CONFLICT (group_id, slot) DO NOTHING
+RETURNING group_id, slot
+"""
+
+
+def claim_batch(
+    engine: Engine, batch: Sequence[Ahead], owner: str, *, marks: Iterable[Mark] = ()
+) -> set[tuple[int, str]]:
+    """Claim every push of `batch` as sending, and write `marks`, in ONE transaction; returns the
+    (group, slot) keys this process now owns (the others were claimed before, by anyone).
+
+    Why a batch: on PostgreSQL a commit costs a millisecond or more, so a claim per message could not
+    keep 2,000 messages a second. The sender claims only as far ahead as it sends in a few hundredths
+    of a second (`PushService`), and a process that dies holding a batch has each of its slots reported
+    as interrupted (never resent), like the one message in flight."""
+    if not batch:
+        write_marks(engine, marks)
+        return set()
+    _claim, mark_sql = _driver_statements(engine.dialect)
+    fresh = [a for a in batch if not a.reserved]
+    reserved = [a for a in batch if a.reserved]
+    with _driver_transaction(engine) as cursor:
+        _run_marks(cursor, mark_sql, marks)
+        won = _take_reserved(cursor, engine.dialect, reserved, owner) if reserved else set()
+        if not fresh:
+            return won
+        if engine.dialect.name == "postgresql":
+            return won | _claim_batch_postgresql(cursor, fresh, owner)
+        return won | {a.key for a in fresh if _claim_one(cursor, engine.dialect, a, owner)}
+
+
+def _take_reserved(cursor: Any, dialect: Dialect, batch: Sequence[Ahead], owner: str) -> set[tuple[int, str]]:
+    """Reserved slots still ours (reserved by this owner, not taken over) move to sending."""
+    owner = clean(owner, 128, key=True)
+    marker = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
+    sql = (
+        f"UPDATE push_log SET status = {marker}, product_ids = {marker} "
+        f"WHERE group_id = {marker} AND slot = {marker} AND status = {marker} AND claimed_by = {marker}"
+    )
+    won = set()
+    for a in batch:  # a reserved slot is rare at pace, and these are updates by key: one at a time
+        ids = clean(",".join(a.product_ids)[:2048], 2048)
+        cursor.execute(sql, (SENDING, ids, a.group_id, clean(a.slot, 128, key=True), CLAIMED, owner))
+        if cursor.rowcount == 1:
+            won.add(a.key)
+    return won
+
+
+def reserve(
+    engine: Engine, group_id: int, slot: str, owner: str, *, stale: timedelta = timedelta(minutes=15)
+) -> bool:
+    """Reserve a due slot before composing it (the league calls), so processes sharing a database
+    divide the due groups between them instead of each composing every one and all but one losing
+    its claim. True when this process now holds it: a new row `claimed`, or one another process
+    reserved more than `stale` ago and never took further (it died; its claim-to-send would now fail,
+    so the slot is still sent at most once)."""
+    now = utcnow()
+    statement = _reserve_statement(engine.dialect)
+    with Session(engine) as session:
+        found = session.execute(
+            statement,
+            {
+                "group_id": group_id,
+                "slot": slot,
+                "status": CLAIMED,
+                "claimed_by": owner,
+                "claimed_at": now,
+                "detail": "",
+                "product_ids": "",
+                "stale": now - stale,
+            },
+        ).first()
+        session.commit()
+    return found is not None
+
+
+def _reserve_statement(dialect: Dialect) -> Any:
+    if dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        insert: Any = postgresql.insert(_PUSH_LOG)
+    else:
+        insert = sqlite.insert(_PUSH_LOG)
+    values = insert.values(
+        group_id=bindparam("group_id"),
+        slot=bindparam("slot"),
+        status=bindparam("status"),
+        claimed_by=bindparam("claimed_by"),
+        claimed_at=bindparam("claimed_at"),
+        detail=bindparam("detail"),
+        product_ids=bindparam("product_ids"),
+    )
+    c = _PUSH_LOG.c
+    return values.on_conflict_do_update(
+        index_elements=["group_id", "slot"],
+        set_={"claimed_by": values.excluded.claimed_by, "claimed_at": values.excluded.claimed_at},
+        where=(c.status == CLAIMED) & (c.claimed_at < bindparam("stale", type_=c.claimed_at.type)),
+    ).returning(c.id)
+
+
+def unreserve(engine: Engine, group_id: int, slot: str, owner: str) -> None:
+    """Give back a reserved slot that could not be composed (the league failed): the next tick tries it."""
+    release(engine, [(group_id, slot)], owner)
+
+
+def _claim_batch_postgresql(cursor: Any, batch: Sequence[Ahead], owner: str) -> set[tuple[int, str]]:
+    """The batch in one statement: the slots as arrays, each inserted unless claimed before."""
+    cursor.execute(
+        _PG_CLAIM_BATCH,
+        {
+            "status": SENDING,
+            "owner": clean(owner, 128, key=True),
+            "now": utcnow(),
+            "group_ids": [a.group_id for a in batch],
+            "slots": [clean(a.slot, 128, key=True) for a in batch],
+            "product_ids": [clean(",".join(a.product_ids)[:2048], 2048) for a in batch],
+        },
+    )
+    won = {(int(group_id), slot) for group_id, slot in cursor.fetchall()}
+    return {a.key for a in batch if (a.group_id, clean(a.slot, 128, key=True)) in won}
+
+
+def _claim_one(cursor: Any, dialect: Dialect, ahead: Ahead, owner: str) -> bool:
+    claim_sql, _mark = _driver_statements(dialect)
+    row = {
+        "group_id": ahead.group_id,
+        "slot": ahead.slot,
+        "status": SENDING,
+        "claimed_by": owner,
+        "claimed_at": utcnow(),
+        "finished_at": None,
+        "detail": "",
+        "product_ids": ",".join(ahead.product_ids)[:2048],
+    }
+    cursor.execute(claim_sql.sql, claim_sql.params(row))
+    return cursor.fetchone() is not None if claim_sql.returns_id else cursor.rowcount == 1
+
+
+def release(engine: Engine, keys: Iterable[tuple[int, str]], owner: str) -> None:
+    """Give back slots this process claimed ahead and is certain it never began sending (its sender
+    closed before reaching them): gone from the push log, so the next tick or a restart sends them."""
+    rows = [{"g": g, "s": s, "o": owner} for g, s in keys]
+    if not rows:
+        return
+    with Session(engine) as session:
+        session.execute(_RELEASE, rows)
+        session.commit()
+
+
+_RELEASE = delete(_PUSH_LOG).where(
+    _PUSH_LOG.c.group_id == bindparam("g"),
+    _PUSH_LOG.c.slot == bindparam("s"),
+    _PUSH_LOG.c.claimed_by == bindparam("o"),
+    (_PUSH_LOG.c.status == CLAIMED) | (_PUSH_LOG.c.status == SENDING),
 )
 
 
@@ -199,12 +377,19 @@ def _run_marks(cursor: Any, statement: _DriverStatement, marks: Iterable[Mark]) 
 
 
 def recover_interrupted(engine: Engine, owner_prefix: str = "") -> list[PushLog]:
-    """Slots a dead process left half done: marked interrupted (not resent) and returned for the report."""
+    """Slots a dead process left half done: marked interrupted (not resent) and returned for the report.
+    Slots it had only reserved (`claimed`: composing or queued, never handed to the sender) are given
+    back instead, so the catch-up sends them."""
     with Session(engine, expire_on_commit=False) as session:
         statement = select(PushLog).where(col(PushLog.status).in_([CLAIMED, SENDING]))
         if owner_prefix:
             statement = statement.where(col(PushLog.claimed_by).startswith(owner_prefix))
-        rows = list(session.exec(statement).all())
+        rows = []
+        for row in session.exec(statement).all():
+            if row.status == CLAIMED:
+                session.delete(row)
+            else:
+                rows.append(row)
         for row in rows:
             row.status = INTERRUPTED
             row.finished_at = utcnow()

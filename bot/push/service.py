@@ -53,10 +53,24 @@ Clock = Callable[[], datetime]
 
 MARK_WITH_NEXT_CLAIM_BELOW = 0.05
 """Seconds between pushes below which a "sent" mark waits for the next claim's transaction."""
+CLAIM_AHEAD_SECONDS = 0.05
+"""How far ahead of the sender pushes are claimed, in sending time: at 2,000 messages a second that is
+a batch of 100 slots per transaction; at a real account's pace (seconds apart) one slot, as before.
+It bounds what a killed process can leave half-sent: each such slot is reported, never resent."""
+CLAIM_BATCH_MAX = 200
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _claim_done(task: asyncio.Task[None]) -> None:
+    """A batch claimed in the background failed (the database unreachable): said here. None of it is
+    sent unclaimed: the push the sender reaches first is left for the next tick, as a failed claim
+    always was, and the rest are claimed again when reached."""
+    error = None if task.cancelled() else task.exception()
+    if error is not None:
+        log.warning("claiming a batch of pushes failed: %s", reason(error))
 
 
 def _slot_on(day: date, hour: int, minute: int, zone: ZoneInfo) -> datetime:
@@ -269,6 +283,15 @@ class PushService:
         """Groups from before accounts this account pushes to: a push that goes out adopts the group."""
         self._tick_lock = asyncio.Lock()
         self._marks: list[claims.Mark] = []
+        self._waiting: dict[tuple[int, str], claims.Ahead] = {}
+        """Queued pushes not claimed yet, in queue order (the next batch is taken from the front)."""
+        self._ahead: set[tuple[int, str]] = set()
+        """Claimed in a batch, not yet reached by the sender."""
+        self._lost: set[tuple[int, str]] = set()
+        """Found claimed by someone else when their batch was claimed: skipped when reached."""
+        self._releasing: set[asyncio.Task[None]] = set()
+        self._claiming: tuple[asyncio.Task[None], set[tuple[int, str]]] | None = None
+        """The batch being claimed and its keys."""
         self._flush: asyncio.Task[None] | None = None
         self.interrupted: list[str] = []
         self.allowed = frozenset(settings.chat.allowed_groups)
@@ -345,9 +368,14 @@ class PushService:
                 self.jobs.remove(job_id)
             if self.takeout is not None:
                 self.takeout.unschedule()
+        if self._claiming is not None:
+            with contextlib.suppress(Exception):
+                await self._claiming[0]
         if self._flush is not None:
             await self._flush
         await self._write_marks()
+        if self._releasing:
+            await asyncio.gather(*self._releasing)
         if self._catch_up is not None and not self._catch_up.done():
             self._catch_up.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -459,14 +487,20 @@ class PushService:
                     # is the next one, not a surprise catch-up right after the owner's command
                     continue
                 slot = daily_slot_key(slot_time, self.zone)
-                if (group.id, slot) in self._queued or await asyncio.to_thread(
-                    claims.exists, self.engine, group.id, slot
-                ):
+                if (group.id, slot) in self._queued:
+                    continue
+                status = await asyncio.to_thread(claims.status_of, self.engine, group.id, slot)
+                if status and status != claims.CLAIMED:
                     continue
                 if now - slot_time > grace:
-                    late = now - slot_time
-                    await self._skip(group.id, slot, f"missed by {late}: too late to send")
-                    log.info("skipped %s for %s: missed by %s", slot, group.name, late)
+                    if not status:
+                        late = now - slot_time
+                        await self._skip(group.id, slot, f"missed by {late}: too late to send")
+                        log.info("skipped %s for %s: missed by %s", slot, group.name, late)
+                    continue
+                # reserved before composing: processes sharing a database each compose (league
+                # calls) only the groups they will send, instead of all of them racing for every claim
+                if not await asyncio.to_thread(claims.reserve, self.engine, group.id, slot, self.owner):
                     continue
                 try:
                     with budget(self.push.league_budget_seconds):
@@ -474,20 +508,35 @@ class PushService:
                 except LeagueUnavailable as exc:
                     # quota gone or the league down: the other groups would fail the same way, and
                     # each try spends quota; the next tick (a minute on) tries them all again
+                    await self._unreserve(group.id, slot)
                     log.warning("daily deals not ready (%s); next tick tries again", exc)
                     break
                 except LeagueError as exc:
+                    await self._unreserve(group.id, slot)
                     log.warning("daily deals for %s not ready (%s); next tick tries again", group.name, exc)
                     continue
+                except BaseException:
+                    await asyncio.shield(self._unreserve(group.id, slot))
+                    raise
                 if composed is None:
                     # nothing fresh in the group's categories: say nothing rather than repeat, and
                     # record it, so the next tick does not ask the league again all morning
-                    await self._skip(group.id, slot, "no fresh deals in the group's categories")
+                    why = "no fresh deals in the group's categories"
+                    await asyncio.to_thread(
+                        claims.mark, self.engine, group.id, slot, claims.SKIPPED, detail=why
+                    )
                     log.info("no deals to push to %s for %s", group.name, slot)
                     continue
-                self.enqueue(group.id, slot, *composed)
+                self.enqueue(group.id, slot, *composed, reserved=True)
                 queued += 1
         return queued
+
+    async def _unreserve(self, group_id: int, slot: str) -> None:
+        """A reserved slot that was not composed: given back so the next tick (of any process) tries it."""
+        try:
+            await asyncio.to_thread(claims.unreserve, self.engine, group_id, slot, self.owner)
+        except Exception:  # it stays reserved: taken over once stale, or given back by our restart
+            log.exception("giving back the reserved slot %s of group %s failed", slot, group_id)
 
     async def _skip(self, group_id: int, slot: str, why: str) -> None:
         """Record a slot that will not be sent, so no later tick tries it again."""
@@ -596,7 +645,7 @@ class PushService:
         return [tree.get(i, i) for i in ids]
 
     def enqueue(
-        self, group_id: int, slot: str, outgoing: Outgoing, product_ids: list[str]
+        self, group_id: int, slot: str, outgoing: Outgoing, product_ids: list[str], *, reserved: bool = False
     ) -> asyncio.Future[bool]:
         """Queue a push: claimed when it reaches the front of the sender's queue, marked after it.
 
@@ -607,24 +656,10 @@ class PushService:
         """
         key = (group_id, slot)
         self._queued.add(key)
+        self._waiting[key] = claims.Ahead(group_id, slot, tuple(product_ids), reserved)
 
         async def start() -> bool:
-            marks, self._marks = self._marks, []
-            try:
-                return await asyncio.to_thread(
-                    claims.claim,
-                    self.engine,
-                    group_id,
-                    slot,
-                    self.owner,
-                    claims.SENDING,
-                    "",
-                    product_ids,
-                    marks=marks,
-                )
-            except BaseException:
-                self._marks[:0] = marks  # not written: the next claim or the flush tries again
-                raise
+            return await self._claim(key)
 
         note = self.notes.pop(group_id, "")
 
@@ -650,8 +685,95 @@ class PushService:
         future.add_done_callback(lambda _f: self._settled(key))
         return future
 
+    def claim_batch_size(self) -> int:
+        """Slots per claim transaction: as many as the sender sends in `CLAIM_AHEAD_SECONDS`, at
+        least one. An unpaced sender (no rate) claims one at a time: how long a batch would wait for
+        its last send is unknown."""
+        gap = self.sender.shortest_gap
+        if gap <= 0:
+            return 1
+        return max(1, min(CLAIM_BATCH_MAX, int(CLAIM_AHEAD_SECONDS / gap)))
+
+    async def _claim(self, key: tuple[int, str]) -> bool:
+        """The sender reached `key`: ours when a batch claimed it; else claim it with the pushes queued
+        behind it, one transaction (carrying the "sent" marks that wait) for the batch. Once half a
+        batch is sent the next one is claimed in the background, so the sender never waits for it."""
+        for _ in range(4):  # at most: wait for another batch, claim ours, see how it went
+            if key in self._ahead:
+                self._ahead.discard(key)
+                size = self.claim_batch_size()
+                if size > 1 and len(self._ahead) * 2 <= size:  # one at a time claims nothing ahead
+                    self._claim_ahead()
+                return True
+            if key in self._lost:
+                self._lost.discard(key)
+                return False
+            claiming = self._claiming
+            if claiming is not None and not claiming[0].done():
+                if key in claiming[1]:
+                    await asyncio.shield(claiming[0])  # raises what the claim raised
+                else:
+                    await asyncio.wait([claiming[0]])  # another batch: its failure is not ours
+                continue
+            if key not in self._waiting:  # dropped while it waited (the sender closed)
+                return False
+            self._claim_ahead(first=key)
+        return False
+
+    def _claim_ahead(self, first: tuple[int, str] | None = None) -> None:
+        """Claim the next batch of queued pushes (`first` at its front) in the background, unless a
+        batch is being claimed."""
+        if self._claiming is not None and not self._claiming[0].done():
+            return
+        size = self.claim_batch_size()
+        batch = [self._waiting.pop(first)] if first is not None else []
+        while self._waiting and len(batch) < size:
+            batch.append(self._waiting.pop(next(iter(self._waiting))))
+        if not batch:
+            return
+        task = asyncio.get_running_loop().create_task(self._claim_batch(batch), name="push-claim")
+        task.add_done_callback(_claim_done)
+        self._claiming = (task, {a.key for a in batch})
+
+    async def _claim_batch(self, batch: list[claims.Ahead]) -> None:
+        marks, self._marks = self._marks, []
+        try:
+            won = await asyncio.to_thread(claims.claim_batch, self.engine, batch, self.owner, marks=marks)
+        except BaseException:
+            self._marks[:0] = marks  # not written: the next claim or the flush tries again
+            queued = {a.key: a for a in batch if a.key in self._queued}  # each is tried again when reached
+            self._waiting = {**queued, **self._waiting}
+            raise
+        for ahead in batch:
+            if ahead.key not in self._queued:  # dropped while the batch was claimed
+                if ahead.key in won:
+                    self._release([ahead.key])
+                continue
+            (self._ahead if ahead.key in won else self._lost).add(ahead.key)
+
+    def _release(self, keys: list[tuple[int, str]]) -> None:
+        """Slots claimed ahead that the sender will never reach (it closed): given back in the
+        background, so a restart or the next tick sends them. Should that fail, they stay claimed and
+        the restart reports them as interrupted: never sent twice."""
+
+        async def give_back() -> None:
+            try:
+                await asyncio.to_thread(claims.release, self.engine, keys, self.owner)
+            except Exception:
+                log.exception("giving back %d unsent push slot(s) failed", len(keys))
+
+        task = asyncio.get_running_loop().create_task(give_back(), name="push-release")
+        self._releasing.add(task)
+        task.add_done_callback(self._releasing.discard)
+
     def _settled(self, key: tuple[int, str]) -> None:
         self._queued.discard(key)
+        waiting = self._waiting.pop(key, None)
+        self._lost.discard(key)
+        if key in self._ahead or (waiting is not None and waiting.reserved):
+            # claimed in a batch (or reserved when composed), dropped before the sender reached it
+            self._ahead.discard(key)
+            self._release([key])
         if not self._queued and self._marks and (self._flush is None or self._flush.done()):
             # the pushes after ours were dropped (the sender closed) or not claimed: write the marks
             # that were waiting for them

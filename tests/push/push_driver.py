@@ -1,7 +1,10 @@
 """A real bot process for the kill and two-process tests: the real push service, claims, sender and
 store, a fake league, and a channel that appends every send to a file (fsync'd, like a real delivery).
 
-    python -m tests.push.push_driver DB_URL OUT_FILE INSTANCE GROUPS SEND_DELAY
+    python -m tests.push.push_driver DB_URL OUT_FILE INSTANCE GROUPS SEND_DELAY [RATE_PER_SECOND]
+
+RATE_PER_SECOND paces the sender (none: unpaced); a fast rate makes the service claim slots in batches
+ahead of the sender (`PushService.claim_batch_size`).
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from tests.fakes import FakeLeague, product
 NOW = datetime(2026, 11, 22, 0, 40, tzinfo=UTC)  # 08:40 in Shanghai: the 08:30 slot is due
 
 
-async def main(url: str, out_path: str, instance: str, groups: int, delay: float) -> None:
+async def main(
+    url: str, out_path: str, instance: str, groups: int, delay: float, rate: float | None = None
+) -> None:
     engine = db.make_engine(url)
     db.upgrade(engine)
     for n in range(groups):
@@ -57,7 +62,7 @@ async def main(url: str, out_path: str, instance: str, groups: int, delay: float
         out.flush()
         os.fsync(out.fileno())
 
-    sender = PacedSender(send, rate_per_minute=None, jitter=(0, 0))
+    sender = PacedSender(send, rate_per_minute=rate * 60 if rate else None, jitter=(0, 0))
     service = PushService(
         settings,
         engine,
@@ -69,14 +74,22 @@ async def main(url: str, out_path: str, instance: str, groups: int, delay: float
         clock=lambda: NOW,
         owner=instance,
     )
-    sender.start()
-    await service.start(schedule=False)
+    if rate:  # every due slot queued first, so the first claim takes them in one batch
+        await service.start(schedule=False)
+        sender.start()
+    else:
+        sender.start()
+        await service.start(schedule=False)
     await sender.close(drain=True)
     print(f"done: {sender.sent} sent, {len(service.interrupted)} interrupted", flush=True)
+    print(f"composed: {league.calls['featured'] + league.calls['search']}", flush=True)
+    for note in service.interrupted:
+        print(note, flush=True)
     out.close()
     engine.dispose()
 
 
 if __name__ == "__main__":
     url, out_path, instance, groups, delay = sys.argv[1:6]
-    asyncio.run(main(url, out_path, instance, int(groups), float(delay)))
+    rate = float(sys.argv[6]) if len(sys.argv) > 6 else None
+    asyncio.run(main(url, out_path, instance, int(groups), float(delay), rate))

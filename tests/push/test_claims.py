@@ -60,3 +60,38 @@ def test_a_claim_that_fails_takes_its_marks_back_with_it(store: Engine) -> None:
         store, group.id, "daily:2", "me", marks=[claims.Mark(group.id, "daily:1", claims.SENT)]
     )
     assert _row(store, "daily:1").status == claims.SENT
+
+
+def test_a_batch_is_claimed_in_one_transaction_and_lost_slots_are_told_apart(store: Engine) -> None:
+    """A batch of slots claimed ahead of the sender: those anyone claimed before are not ours; a
+    batch that fails takes its marks back and claims nothing; unsent slots given back can be claimed
+    again (by the next tick or a restart)."""
+    groups = [ensure_group(store, f"r{n}@chatroom", f"群{n}").id for n in range(4)]
+    assert all(g is not None for g in groups)
+    a, b, c, d = (int(g or 0) for g in groups)
+    assert claims.claim(store, b, "daily:1", "other/1", claims.SENDING)
+    batch = [claims.Ahead(a, "daily:1", ("p1",)), claims.Ahead(b, "daily:1"), claims.Ahead(c, "daily:1")]
+    won = claims.claim_batch(store, batch, "me/1")
+    assert won == {(a, "daily:1"), (c, "daily:1")}
+    assert (_row_of(store, a).status, _row_of(store, a).product_ids) == (claims.SENDING, "p1")
+    assert _row_of(store, b).claimed_by == "other/1"
+
+    with pytest.raises(Exception, match=r"(?i)foreign key"):  # no such group: the whole batch is refused
+        claims.claim_batch(
+            store,
+            [claims.Ahead(d, "daily:1"), claims.Ahead(999_999, "daily:1")],
+            "me/1",
+            marks=[claims.Mark(a, "daily:1", claims.SENT)],
+        )
+    assert _row_of(store, a).status == claims.SENDING, "the mark rolled back with the batch"
+    assert claims.status_of(store, d, "daily:1") == ""
+
+    claims.release(store, [(c, "daily:1"), (b, "daily:1")], "me/1")  # b is not ours: it stays
+    assert claims.status_of(store, c, "daily:1") == ""
+    assert _row_of(store, b).claimed_by == "other/1"
+    assert claims.claim_batch(store, [claims.Ahead(c, "daily:1")], "me/2") == {(c, "daily:1")}
+
+
+def _row_of(engine: Engine, group_id: int) -> PushLog:
+    with Session(engine) as session:
+        return session.exec(select(PushLog).where(PushLog.group_id == group_id)).one()

@@ -32,11 +32,9 @@ import logging
 import re
 import secrets
 import time
-import xml.etree.ElementTree as ET
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -48,23 +46,19 @@ from bot.chat.asgi import AsgiServer, ListenError
 from bot.chat.base import (
     ChatUnavailable,
     GroupInfo,
-    Image,
     Incoming,
     JoinHook,
-    LinkCard,
     MemberJoined,
     MessageHandler,
-    MiniProgramCard,
-    NotInChat,
     Outgoing,
-    ReplyPart,
-    Text,
     either,
 )
+from bot.chat.gateway_client import RETRY_DELAYS, GatewayClient, GatewayError
 from bot.chat.gateway_inbox import Inbox, Payload
+from bot.chat.gateway_login import GatewayLogin, kept_app_id
+from bot.chat.gateway_messages import at_list, card_text, joined_members, text_of
 from bot.chat.gateway_webhook import Webhook, conversation
-from bot.chat.qr import show_login_qr
-from bot.chat.text import mini_program_card_text, strip_mention, url_card_text
+from bot.chat.text import strip_mention
 from bot.store import chat_state
 
 if TYPE_CHECKING:
@@ -73,8 +67,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0)
-"""Pauses between tries of one gateway call that failed on the way (network, 5xx)."""
 RECONNECT_DELAYS: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0)
 """Pauses between attempts to reach a gateway that is down at start or went away."""
 _SEEN_CAPACITY = 10_000
@@ -83,132 +75,8 @@ _PRUNE_EVERY = 1000
 _ROOM_TTL = 600.0
 _ROOMS_CAPACITY = 2_000
 """Rooms whose info (members and all) is kept; the least recently used is read again when needed."""
-_LOGGED_OUT_WORDS = ("未登录", "离线", "不在线", "掉线", "已退出", "not login", "offline", "not online")
-_THROTTLED_WORDS = ("频繁", "限制", "too many", "too frequent", "rate limit")
-_NOT_MEMBER_WORDS = ("不在该群", "不在群", "不是群成员", "非群成员", "not in the chatroom", "not a member")
 _LEADING_AT = re.compile(r"^@[^\s\u2005]{1,32}[\u2005 ]")
-_QUOTED = re.compile(r'"([^"]{1,64})"')
 _SERVICE_ACCOUNTS = frozenset({"weixin", "fmessage", "filehelper", "newsapp", "medianote", "floatbottle"})
-
-
-class GatewayError(ChatUnavailable):
-    """The gateway refused a call (`ret` other than 200), or could not be reached; the text says which."""
-
-    def __init__(
-        self,
-        path: str,
-        message: str,
-        *,
-        ret: int | None = None,
-        status: int | None = None,
-        not_api: str = "",
-    ) -> None:
-        super().__init__(f"gateway {path}: {message}" + (f" (ret {ret})" if ret is not None else ""))
-        self.path = path
-        self.ret = ret
-        self.status = status
-        """The HTTP status of an answer that was no API answer (a 5xx, a web page); None otherwise."""
-        self.not_api = not_api
-        """What came back instead of the API's JSON ("a web page (text/html)"), '' for a JSON answer."""
-        lowered = message.lower()
-        self.logged_out = any(word in lowered for word in _LOGGED_OUT_WORDS)
-        self.throttled = ret == 429 or any(word in lowered for word in _THROTTLED_WORDS)
-        self.unreachable = ret is None and status is None
-
-
-class GatewayNotInGroup(GatewayError, NotInChat):
-    """The gateway refused a send because the account is not in that group (「你不在该群聊中」)."""
-
-
-def _refusal(path: str, message: str, ret: int | None) -> GatewayError:
-    lowered = message.lower()
-    if any(word in lowered for word in _NOT_MEMBER_WORDS):
-        return GatewayNotInGroup(path, message, ret=ret)
-    return GatewayError(path, message, ret=ret)
-
-
-class GatewayClient:
-    """The gateway's REST API: POST JSON with `X-GEWE-TOKEN`, `{"ret": 200, "data": …}` back."""
-
-    def __init__(
-        self,
-        base_url: str,
-        token: str,
-        app_id: str,
-        *,
-        timeout: float = 10.0,
-        retry_delays: Iterable[float] = RETRY_DELAYS,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.app_id = app_id
-        self.retry_delays = tuple(retry_delays)
-        self._http = httpx.AsyncClient(
-            timeout=timeout, headers={"X-GEWE-TOKEN": token}, transport=transport, trust_env=False
-        )
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def call(self, path: str, body: dict[str, Any] | None = None, *, retry: bool = True) -> Any:
-        """One API call; returns `data`. Network errors and 5xx are tried again; a refusal is not."""
-        payload = {"appId": self.app_id, **(body or {})}
-        delays = self.retry_delays if retry else ()
-        status: int | None = None
-        for attempt in range(len(delays) + 1):
-            try:
-                response = await self._http.post(f"{self.base_url}{path}", json=payload)
-            except httpx.HTTPError as exc:
-                problem, status = f"unreachable ({type(exc).__name__})", None
-            else:
-                if response.status_code < 500:
-                    return self._data(path, response)
-                problem, status = f"HTTP {response.status_code}", response.status_code
-            if attempt < len(delays):
-                await asyncio.sleep(delays[attempt])
-        raise GatewayError(path, problem, status=status)
-
-    @staticmethod
-    def _data(path: str, response: httpx.Response) -> Any:
-        try:
-            answer = response.json()
-        except ValueError:
-            kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
-            what = f"a web page ({kind})" if "html" in kind else f"something else ({kind})"
-            raise GatewayError(
-                path,
-                f"HTTP {response.status_code}, not JSON",
-                ret=response.status_code,
-                status=response.status_code,
-                not_api=what,
-            ) from None
-        if not isinstance(answer, dict):
-            raise GatewayError(path, "answer is not a JSON object", ret=response.status_code)
-        ret = answer.get("ret")
-        if ret != 200:
-            message = str(answer.get("msg") or "refused")[:200]
-            raise _refusal(path, message, ret if isinstance(ret, int) else response.status_code)
-        return answer.get("data")
-
-    # -- the operations the bot uses ----------------------------------------------------------------
-
-    async def is_online(self) -> bool:
-        data = await self.call("/login/checkOnline", retry=False)
-        return bool(data)
-
-    async def set_callback(self, token: str, callback_url: str) -> None:
-        await self.call("/tools/setCallback", {"token": token, "callbackUrl": callback_url}, retry=False)
-
-    async def chatroom_ids(self) -> list[str]:
-        """The group ids in the account's contacts (`/contacts/fetchContactsList` → `chatrooms`). GeWe
-        lists only groups saved to the contacts; the others become known when someone there speaks."""
-        data = await self.call("/contacts/fetchContactsList")
-        rooms = data.get("chatrooms") if isinstance(data, dict) else None
-        return [str(r) for r in rooms or [] if isinstance(r, str) and r.endswith("@chatroom")]
-
-    async def room_info(self, room_id: str) -> dict[str, Any]:
-        data = await self.call("/group/getChatroomInfo", {"chatroomId": room_id})
-        return data if isinstance(data, dict) else {}
 
 
 @dataclass
@@ -219,13 +87,6 @@ class _Room:
     at: float
 
 
-def _text_of(node: Any) -> str:
-    """`{"string": "…"}` (the gateway's wrapping of protobuf strings) or a plain string."""
-    if isinstance(node, dict):
-        return str(node.get("string") or "")
-    return str(node or "")
-
-
 def _with_secret(url: str, secret: str) -> str:
     parts = urlsplit(url)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "secret"]
@@ -233,77 +94,7 @@ def _with_secret(url: str, secret: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def at_list(msg_source: str) -> set[str]:
-    """Wxids in `<atuserlist>` of a message's `MsgSource` (comma separated, sometimes with a leading comma)."""
-    found = re.search(r"<atuserlist>(?:<!\[CDATA\[)?(.*?)(?:\]\]>)?</atuserlist>", msg_source or "", re.S)
-    if not found:
-        return set()
-    return {w.strip() for w in found.group(1).split(",") if w.strip()}
-
-
-def card_text(xml: str) -> str:
-    """What a pasted card (MsgType 49) says, in the form `bot.chat.text` describes; '' when unknown."""
-    start = xml.find("<msg")
-    if start < 0:
-        return ""
-    try:
-        root = ET.fromstring(xml[start:])
-    except ET.ParseError:
-        return ""
-    appmsg = root.find("appmsg")
-    if appmsg is None:
-        return ""
-    kind = (appmsg.findtext("type") or "").strip()
-    title = appmsg.findtext("title") or ""
-    if kind in ("33", "36"):
-        info = appmsg.find("weappinfo")
-        if info is not None:
-            return mini_program_card_text(
-                info.findtext("appid") or "",
-                info.findtext("pagepath") or "",
-                title,
-                info.findtext("username") or "",
-            )
-    if kind == "57":  # a quoted reply: the member's own words are the title
-        return title
-    url = appmsg.findtext("url") or ""
-    return url_card_text(url, title) if url else ""
-
-
-def joined_members(msg_type: int, content: str) -> tuple[list[tuple[str, str]], str]:
-    """(new members as (wxid or '', name), inviter name) from a join system message; ([], '') if not one."""
-    if msg_type == 10002 and "<sysmsg" in content:
-        start = content.find("<sysmsg")
-        try:
-            root = ET.fromstring(content[start:])
-        except ET.ParseError:
-            return [], ""
-        template = root.findtext(".//template") or ""
-        if "加入" not in template and "joined" not in template:
-            return [], ""
-        members: list[tuple[str, str]] = []
-        inviter = ""
-        for link in root.iter("link"):
-            names = [
-                (m.findtext("username") or "", m.findtext("nickname") or "") for m in link.iter("member")
-            ]
-            if link.get("name") in ("names", "adder"):
-                members.extend(names)
-            elif link.get("name") in ("username", "from") and names:
-                inviter = names[0][1]
-        return [m for m in members if m[0] or m[1]], inviter
-    if msg_type == 10000 and ("加入" in content or "joined" in content):
-        quoted = _QUOTED.findall(content)
-        if "邀请" in content and len(quoted) >= 2:  # "小红"邀请"小明、小刚"加入了群聊
-            return [("", n) for n in re.split("[、,]", quoted[1]) if n], quoted[0]
-        if "二维码" in content and quoted:  # "小明"通过扫描"小红"分享的二维码加入群聊
-            return [("", quoted[0])], quoted[1] if len(quoted) > 1 else ""
-        if quoted:
-            return [("", quoted[0])], ""
-    return [], ""
-
-
-class GatewayChannel:
+class GatewayChannel(GatewayLogin):
     """One WeChat account on an iPad-protocol gateway: serves its groups (and private chats)."""
 
     name = "gateway"
@@ -491,72 +282,6 @@ class GatewayChannel:
             await self._record_status(False, "账号掉线了")
             self._dropped.set()
 
-    async def _record_status(self, online: bool, why: str = "") -> None:
-        """Keep the account's login state for the web console when it changes; a store that cannot take
-        it costs only the console's notice, never the channel."""
-        if self.engine is None or self._status_online is online:
-            return
-        status = chat_state.AccountStatus(online, datetime.now(UTC), why)
-        try:
-            await asyncio.to_thread(chat_state.put_status, self.engine, self.account, status)
-        except Exception as exc:
-            log.warning("gateway account %s status not stored: %s", self.app_id, type(exc).__name__)
-            return
-        self._status_online = online
-
-    async def _login(self) -> None:
-        """Show the gateway's login QR code in the terminal and wait until the account is logged in."""
-        while not self._stopping.is_set():
-            data = await self.client.call("/login/getLoginQrCode", retry=False)
-            if not isinstance(data, dict) or not data.get("uuid"):
-                raise GatewayError("/login/getLoginQrCode", "no QR code in the answer")
-            qr, uuid = str(data.get("qrData") or ""), str(data["uuid"])
-            if not self.app_id:
-                given = str(data.get("appId") or "")
-                if not given:
-                    raise GatewayError("/login/getLoginQrCode", "no appId in the answer to a first login")
-                await self._keep_app_id(given)
-            show_login_qr(
-                qr, "请用要当机器人的微信扫码登录网关账号 (scan with the bot's WeChat):", self.terminal
-            )
-            log.warning(
-                "gateway account %s is not logged in: scan the QR code shown in the terminal", self.app_id
-            )
-            await self._record_status(False, "等待扫码登录")
-            while not self._stopping.is_set():
-                await self._pause(self.login_poll_seconds)
-                status = await self.client.call("/login/checkLogin", {"uuid": uuid}, retry=False)
-                status = status if isinstance(status, dict) else {}
-                info = status.get("loginInfo") or {}
-                if status.get("status") == 2 or (isinstance(info, dict) and info.get("wxid")):
-                    if isinstance(info, dict):
-                        self.self_id = str(info.get("wxid") or self.self_id)
-                        if info.get("nickName"):
-                            self.bot_names.add(str(info["nickName"]))
-                    log.info("gateway account %s logged in", self.app_id)
-                    return
-                expires = status.get("expiredTime")
-                if isinstance(expires, int | float) and expires <= 0:
-                    log.info("login QR code expired; showing a new one")
-                    break
-
-    async def _keep_app_id(self, app_id: str) -> None:
-        """A first login's appId, from now on this channel's: its calls, its account, and the store (the
-        next start uses it while `[chat.gateway] app_id` stays empty)."""
-        self.app_id = self.client.app_id = app_id
-        self.account = f"gateway:{app_id}"
-        if self.engine is not None:
-            await asyncio.to_thread(chat_state.put, self.engine, FIRST_LOGIN_ACCOUNT, KEPT_APP_ID, app_id)
-        log.warning(
-            "gateway first login: the gateway gave this account appId %s; kept it in the database (%s) and "
-            'uses it from now on: write app_id = "%s" in [chat.gateway] to pin it',
-            app_id,
-            "used on every start while app_id is empty"
-            if self.engine is not None
-            else "not stored: no database",
-            app_id,
-        )
-
     # -- the webhook server --------------------------------------------------------------------------
 
     async def _start_server(self) -> None:
@@ -699,9 +424,9 @@ class GatewayChannel:
         if not new_id or not self._claim(key):
             return
         self.self_id = str(payload.get("Wxid") or self.self_id)
-        sender_box = _text_of(data.get("FromUserName"))
-        to_box = _text_of(data.get("ToUserName"))
-        content = _text_of(data.get("Content"))
+        sender_box = text_of(data.get("FromUserName"))
+        to_box = text_of(data.get("ToUserName"))
+        content = text_of(data.get("Content"))
         msg_type = int(data.get("MsgType") or 0)
         if self.self_id and sender_box == self.self_id:
             return  # the account's own message (sent by the bot, or by a person on the phone)
@@ -841,65 +566,13 @@ class GatewayChannel:
         async with self._send_lock:  # parts of concurrent replies do not interleave
             for part in message.reply.parts:
                 try:
-                    await self._send_part(message, part)
+                    await self.client.send_part(message, part)
                 except GatewayError as exc:
                     if exc.logged_out:
                         log.error("gateway account %s is logged out: %s", self.app_id, exc)
                         self._ready.clear()
                         await self._record_status(False, "发消息时网关说账号没登录")
                     raise
-
-    async def _send_part(self, message: Outgoing, part: ReplyPart) -> None:
-        to = message.chat_id
-        if isinstance(part, Text):
-            asker = message.reply_to
-            body: dict[str, Any] = {"toWxid": to, "content": part.text}
-            if part.mention_sender and asker is not None and asker.is_group and asker.sender_id:
-                body["content"] = f"@{asker.sender_name}\u2005{part.text}"
-                body["ats"] = asker.sender_id
-            await self.client.call("/message/postText", body)
-        elif isinstance(part, Image):
-            if part.url:
-                await self.client.call("/message/postImage", {"toWxid": to, "imgUrl": part.url})
-            else:
-                log.warning("image %s has no URL; gateways take images by URL: not sent", part.name)
-            if part.caption:
-                await self.client.call("/message/postText", {"toWxid": to, "content": part.caption})
-        elif isinstance(part, LinkCard):
-            await self.client.call(
-                "/message/postLink",
-                {
-                    "toWxid": to,
-                    "title": part.title,
-                    "desc": part.description,
-                    "linkUrl": part.url,
-                    "thumbUrl": part.thumbnail_url,
-                },
-            )
-        elif isinstance(part, MiniProgramCard):
-            await self.client.call(
-                "/message/postMiniApp",
-                {
-                    "toWxid": to,
-                    "miniAppId": part.appid,
-                    "displayName": part.description or part.title,
-                    "pagePath": part.page_path,
-                    "coverImgUrl": part.thumb_url,
-                    "title": part.title,
-                    "userName": part.username,
-                },
-            )
-
-
-FIRST_LOGIN_ACCOUNT, KEPT_APP_ID = "gateway:", "app_id"
-"""Where a first login's appId is kept (`chat_state`): under the account an empty app_id names."""
-
-
-def kept_app_id(settings: GatewaySettings, engine: Engine | None) -> str:
-    """The configured appId, else the one a first login kept in the store ('' when none yet)."""
-    if settings.app_id or engine is None:
-        return settings.app_id
-    return chat_state.get(engine, FIRST_LOGIN_ACCOUNT, KEPT_APP_ID) or ""
 
 
 def build(settings: GatewaySettings, context: ChannelContext) -> GatewayChannel:

@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine
 
 from bot.chat.base import LoginHealth
-from bot.chat.gateway import GatewayClient, GatewayError, kept_app_id
+from bot.chat.gateway_client import GatewayClient, GatewayError
+from bot.chat.gateway_login import kept_app_id
 from bot.chat.gateway_settings import GatewaySettings
 from bot.store import chat_state
 

@@ -26,7 +26,9 @@ from sqlalchemy import Engine
 
 from bot.app import App
 from bot.chat.base import Incoming, LinkCard, MiniProgramCard, Outgoing, Reply
-from bot.chat.gateway import GatewayChannel, GatewayError, at_list, card_text, joined_members
+from bot.chat.gateway import GatewayChannel
+from bot.chat.gateway_client import GatewayError
+from bot.chat.gateway_messages import at_list, card_text, joined_members
 from bot.cli import cli
 from bot.config import load_config, parse_settings
 from bot.jobs import Jobs, plan

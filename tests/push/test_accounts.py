@@ -222,8 +222,8 @@ async def test_a_group_listing_adopts_the_groups_an_account_is_in(store: Engine)
 
 
 def test_the_gateways_not_a_member_refusal_is_told_apart() -> None:
-    from bot.chat.gateway import GatewayError, _refusal
+    from bot.chat.gateway_client import GatewayError, refusal
 
-    refused = _refusal("/message/postText", "你不在该群聊中", 500)
+    refused = refusal("/message/postText", "你不在该群聊中", 500)
     assert isinstance(refused, NotInChat) and isinstance(refused, GatewayError)
-    assert not isinstance(_refusal("/message/postText", "操作过于频繁", 500), NotInChat)
+    assert not isinstance(refusal("/message/postText", "操作过于频繁", 500), NotInChat)

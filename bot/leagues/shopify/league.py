@@ -40,7 +40,7 @@ from bot.leagues.shopify.mapping import (
     order_from_node,
     product_from_node,
     product_url,
-    promotable,
+    why_not_promotable,
 )
 from bot.leagues.ttlcache import TtlCache
 
@@ -118,7 +118,7 @@ class ShopifyShop:
             return list(stale)
         out: list[Product] = []
         for node in nodes:
-            if promotable(node):
+            if why_not_promotable(node):
                 continue
             p = product_from_node(node, currency, self.margin_ppm)
             if p.product_id and query.admits_price(p.final_price_fen):
@@ -142,7 +142,7 @@ class ShopifyShop:
             raise ProductNotFound("Shopify 商品 id 是空的")
         if node is None:
             raise ShopProductGone(f"店铺里没有这个商品（可能已删除）：{ident}")
-        why = promotable(node)
+        why = why_not_promotable(node)
         if why:
             raise ShopProductGone(f"店铺的商品 {ident} {why}")
         p = product_from_node(node, await self.currency(), self.margin_ppm)

@@ -52,7 +52,7 @@ def currency_badge(currency: str) -> str:
     return f"标价为{name} ({currency.upper()})，未换算"
 
 
-def promotable(node: Json) -> str:
+def why_not_promotable(node: Json) -> str:
     """Why a product cannot be promoted now ("" when it can): not active, not on the online store,
     sold out."""
     if str(node.get("status") or "ACTIVE").upper() != "ACTIVE":

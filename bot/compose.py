@@ -50,7 +50,8 @@ if TYPE_CHECKING:
     from bot.leagues.base import League
     from bot.leagues.linkcache import LinkCache
     from bot.orders.sync import OrderSync
-    from bot.push.service import JobBoard, PushService
+    from bot.push.jobboard import JobBoard
+    from bot.push.service import PushService
     from bot.services.attribution import GroupSpots
     from bot.services.takeout import TakeoutLinks
     from bot.store.requests import RequestRecorder

@@ -17,7 +17,7 @@ from bot.cli.context import one_group, settings_of
 from bot.config import Settings
 from bot.push import claims
 from bot.push.sender import PacedSender
-from bot.push.service import daily_slot_key, next_slot
+from bot.push.slots import daily_slot_key, next_slot
 from bot.store import db, subscriptions
 from bot.store.models import Subscription
 

@@ -18,15 +18,13 @@ import os
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as dt_time
-from typing import Any, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from bot.chat.base import Image, Outgoing, Reply, ReplyPart, Text
 from bot.config import Settings
@@ -37,9 +35,11 @@ from bot.leagues.linkcache import LinkCache
 from bot.leagues.registry import LEAGUES, SHARER_LEAGUE
 from bot.leagues.setup import default_spots
 from bot.push import broadcast, claims
+from bot.push.jobboard import JobBoard
 from bot.push.org import OrgExtras, org_extras
 from bot.push.planner import lives_due, plan_daily
 from bot.push.sender import PacedSender
+from bot.push.slots import daily_slot_key, latest_slot, next_slot, slot_on
 from bot.push.takeout import TakeoutPush
 from bot.reasons import reason
 from bot.render.engine import Renderer
@@ -71,35 +71,6 @@ def _claim_done(task: asyncio.Task[None]) -> None:
     error = None if task.cancelled() else task.exception()
     if error is not None:
         log.warning("claiming a batch of pushes failed: %s", reason(error))
-
-
-def _slot_on(day: date, hour: int, minute: int, zone: ZoneInfo) -> datetime:
-    """Local HH:MM on `day`, in UTC. A time the clock skips (spring forward) falls the gap's length
-    later, and a time it shows twice (fall back) counts the first time: both as the scheduler fires."""
-    return datetime.combine(day, dt_time(hour, minute), tzinfo=zone).astimezone(UTC)
-
-
-def latest_slot(at_time: str, now: datetime, zone: ZoneInfo) -> datetime:
-    """The most recent moment ≤ now at local HH:MM, in UTC (compared in UTC: wall clocks lie at DST)."""
-    hour, minute = (int(x) for x in at_time.split(":"))
-    today = now.astimezone(zone).date()
-    slot = _slot_on(today, hour, minute, zone)
-    return slot if slot <= now else _slot_on(today - timedelta(days=1), hour, minute, zone)
-
-
-def next_slot(at_time: str, now: datetime, zone: ZoneInfo) -> datetime:
-    """The first moment > now at local HH:MM: the next local day, not 24 hours on (DST)."""
-    hour, minute = (int(x) for x in at_time.split(":"))
-    today = now.astimezone(zone).date()
-    for day in (today, today + timedelta(days=1), today + timedelta(days=2)):
-        slot = _slot_on(day, hour, minute, zone)
-        if slot > now:
-            return slot
-    raise AssertionError("unreachable: a local time recurs within two days")
-
-
-def daily_slot_key(slot: datetime, zone: ZoneInfo) -> str:
-    return "daily:" + slot.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
 
 
 def instance_name(settings: Settings, account: str = "") -> str:
@@ -140,74 +111,6 @@ def daily_source(
         return await spots.for_group(group, name)
 
     return league, spot
-
-
-@dataclass(frozen=True)
-class DailySlot:
-    """An active daily slot of a group and when it next fires (for the console's list)."""
-
-    group_id: int
-    at_time: str
-    name: str
-    account: str
-    blocked: bool
-    next_at: datetime
-
-
-def upcoming_daily(
-    engine: Engine, now: datetime, zone: ZoneInfo, runs: dict[tuple[int, str], datetime] | None = None
-) -> list[DailySlot]:
-    """Every active daily slot, soonest first: when it next fires (from `runs`, the serving push
-    services' `next_runs`, else computed as they compute it). One light query: the console lists
-    hundreds of groups' slots on every page view."""
-    statement = (
-        select(
-            Subscription.group_id,
-            Subscription.at_time,
-            Group.name,
-            Group.room_id,
-            Group.account,
-            Group.blocked,
-        )  # type: ignore[call-overload]
-        .where(Subscription.group_id == Group.id, Subscription.kind == "daily")
-        .where(Subscription.active.is_(True))  # type: ignore[attr-defined]
-    )
-    runs = runs or {}
-    with engine.connect() as connection:
-        rows = connection.execute(statement).all()
-    out = [
-        DailySlot(
-            gid, at, name or room, account, bool(blocked), runs.get((gid, at)) or next_slot(at, now, zone)
-        )
-        for gid, at, name, room, account, blocked in rows
-    ]
-    out.sort(key=lambda slot: (slot.next_at, slot.name, slot.group_id))
-    return out
-
-
-class JobBoard(Protocol):
-    """Where a push service puts its periodic jobs: the process's one list (`bot.jobs.Jobs`)."""
-
-    def add(
-        self,
-        job_id: str,
-        trigger: BaseTrigger,
-        func: Callable[..., Awaitable[object]],
-        *,
-        kind: str,
-        account: str = "",
-        what: str = "",
-        kwargs: Mapping[str, Any] | None = None,
-        first_run: datetime | None = None,
-    ) -> None: ...
-
-    def remove(self, job_id: str) -> None: ...
-
-    async def stop(self, job_id: str) -> None: ...
-
-    def ids(self, prefix: str = "") -> list[str]: ...
-
-    def wake(self, job_id: str) -> bool: ...
 
 
 BROADCAST_FRESH = timedelta(hours=24)
@@ -862,7 +765,7 @@ class PushService:
         status = ""
         for candidate in daily or [sub]:
             hour, minute = (int(x) for x in candidate.at_time.split(":"))
-            slot = daily_slot_key(_slot_on(today, hour, minute, self.zone), self.zone)
+            slot = daily_slot_key(slot_on(today, hour, minute, self.zone), self.zone)
             status = "sending" if (group.id, slot) in self._queued else ""
             status = status or await asyncio.to_thread(claims.status_of, self.engine, group.id, slot)
             if not status:

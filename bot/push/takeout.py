@@ -92,7 +92,7 @@ class TakeoutPush:
     ) -> int:
         """Push every 外卖 slot that is due and not yet in the push log (of one group's slot, or all);
         returns how many were queued."""
-        from bot.push.service import latest_slot
+        from bot.push.slots import latest_slot
 
         service = self.service
         now = now or service.clock()

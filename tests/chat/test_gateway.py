@@ -32,7 +32,7 @@ from bot.chat.gateway_messages import at_list, card_text, joined_members
 from bot.cli import cli
 from bot.config import load_config, parse_settings
 from bot.jobs import Jobs, plan
-from bot.push.service import next_slot
+from bot.push.slots import next_slot
 from bot.store import chat_state
 from tests.chat.fake_gateway import FakeGateway
 from tests.chat.fake_http import serve_asgi, wait_until

@@ -28,7 +28,7 @@ from bot.chat.wechaty import (
 from bot.cli import cli
 from bot.config import ConfigError, parse_settings
 from bot.push import claims
-from bot.push.service import next_slot
+from bot.push.slots import next_slot
 from bot.render.engine import Renderer, RenderError
 from bot.store.groups import all_groups
 from tests.chat.conftest import (

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.push.service import daily_slot_key, latest_slot, next_slot
+from bot.push.slots import daily_slot_key, latest_slot, next_slot
 
 NEW_YORK = ZoneInfo("America/New_York")
 

@@ -27,7 +27,8 @@ from bot.jobs import Jobs
 from bot.leagues.base import Category, LeagueUnavailable, Order, Spot
 from bot.leagues.linkcache import LinkCache
 from bot.push.sender import PacedSender
-from bot.push.service import PushService, next_slot
+from bot.push.service import PushService
+from bot.push.slots import next_slot
 from bot.render.engine import Renderer
 from bot.store import subscriptions
 from bot.store.groups import blocked_rooms, ensure_group, set_blocked

@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 from bot.leagues.base import Category, LeagueError
 from bot.leagues.registry import LEAGUES, SHARER_LEAGUE
 from bot.leagues.ttlcache import TtlCache
-from bot.push.service import next_slot
+from bot.push.slots import next_slot
 from bot.services.subscriptions import BAD_TIMES, BadTime, match_categories, parse_time, read_daily
 from bot.store import groups as group_store
 from bot.store import subscriptions

@@ -25,12 +25,8 @@ from bot.chat.base import Image, LinkCard, MiniProgramCard, Outgoing, Text
 from bot.leagues.base import LeagueError
 from bot.leagues.budget import budget
 from bot.push import claims
-from bot.push.service import (
-    PushService,
-    daily_slot_key,
-    next_slot,
-    upcoming_daily,
-)
+from bot.push.service import PushService
+from bot.push.slots import daily_slot_key, next_slot, upcoming_daily
 from bot.reasons import reason
 from bot.store import subscriptions
 from bot.store.models import Group, Subscription

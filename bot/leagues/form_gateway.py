@@ -52,8 +52,6 @@ class FormGatewayClient:
         self.http = league_http(
             url,
             timeout=timeout,
-            # identity: the size cap counts the bytes we would hold, not a compressed stand-in
-            headers={"User-Agent": "tuike/0.1", "Accept-Encoding": "identity"},
             transport=transport,
         )
         self.gate = asyncio.Semaphore(IN_FLIGHT)
@@ -95,14 +93,17 @@ class FormGatewayClient:
         form: Callable[[], dict[str, str]],
         read: Callable[[Json], T],
         *,
-        headers: dict[str, str] | None = None,
+        headers: dict[str, str] | Callable[[], dict[str, str]] | None = None,
         body: bytes | None = None,
+        url: str | None = None,
     ) -> T:
         """POST `form()` (signed anew each try) until `read` accepts the decoded object or the tries
         or the budget run out; `read` raises `Transient` for what deserves another try.
 
         With `body`, that is the request's body (JSON, say, with its Content-Type in `headers`) and `form()`
-        goes in the query string instead (the vop gateway's shape)."""
+        goes in the query string instead (the vop gateway's shape). `headers` given as a function are
+        made anew each try (a signature over a timestamp, as Meituan's); `url` is this call's own
+        endpoint, for a gateway with one path per method."""
         attempt = 0
         while True:
             seconds = try_seconds(self.timeout)
@@ -114,11 +115,11 @@ class FormGatewayClient:
                 status, content = await capped_request(
                     self.http,
                     "POST",
-                    self.url,
+                    url or self.url,
                     seconds=seconds,
                     gate=self.gate,
                     **({"data": form()} if body is None else {"params": form(), "content": body}),
-                    headers=headers,
+                    headers=headers() if callable(headers) else headers,
                 )
                 if status >= 500:
                     raise Transient(f"HTTP {status}")

@@ -28,6 +28,7 @@ MAX_RESPONSE_BYTES = 4 << 20
 ACCEPT_ENCODING = "gzip, deflate"
 """What a league client asks for: the encodings `_Inflater` decodes counting (httpx would add br and
 zstd when their packages are installed, decoded uncounted)."""
+USER_AGENT = "tuike/0.1"
 MIN_TRY_SECONDS = 0.02
 """A try with less time than this left in the budget is not started: it could not finish."""
 
@@ -46,7 +47,7 @@ def league_http(
     base_url: str,
     *,
     timeout: float,
-    headers: dict[str, str],
+    headers: dict[str, str] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
     """The HTTP client of a league: a pool of `IN_FLIGHT` connections, TLS checked against the
@@ -56,7 +57,7 @@ def league_http(
         base_url=base_url,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
         limits=httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT),
-        headers={"Accept-Encoding": ACCEPT_ENCODING, **headers},
+        headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING, **(headers or {})},
         transport=transport,
         verify=_verified() if not base_url.startswith("http://") else _no_ca(),
     )

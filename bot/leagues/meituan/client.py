@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -22,13 +21,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bot.leagues import wire
 from bot.leagues.base import LeagueConfigError, LeagueError, LeagueUnavailable, QuotaExhausted
-from bot.leagues.http import IN_FLIGHT, capped_request, league_http, time_to_retry, try_seconds
+from bot.leagues.form_gateway import FormGatewayClient, Transient
 from bot.leagues.meituan.signing import signed_headers
-from bot.leagues.metering import call_failed, call_succeeded, count_call
 from bot.leagues.takeout import SidRejected
-from bot.reasons import reason
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +55,6 @@ class MeituanUnavailable(LeagueUnavailable):
     """Timeouts, 5xx or busy answers outlasted the retries."""
 
 
-class _Transient(Exception):
-    pass
-
-
 _ENDED_HINTS = ("下线", "结束", "过期", "不存在", "无效活动", "ended", "expired")
 
 
@@ -85,7 +77,7 @@ def refusal(method: str, code: int, message: str) -> LeagueError:
     return MeituanError(method, code, message)
 
 
-class MeituanClient:
+class MeituanClient(FormGatewayClient):
     league = "meituan"
 
     def __init__(
@@ -101,29 +93,25 @@ class MeituanClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        super().__init__(
+            base_url.rstrip("/"),
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+            clock=clock,
+            sleep=sleep,
+            transport=transport,
+        )
+        self.base_url = self.url
         self.base_path = urlsplit(self.base_url).path.rstrip("/")
         self.app_key = app_key
         self._secret = app_secret
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self.backoff = backoff
-        self.clock = clock
-        self.sleep = sleep
-        self.http = league_http(
-            self.base_url,
-            timeout=timeout,
-            headers={"User-Agent": "tuike/0.1", "Accept-Encoding": "identity"},
-            transport=transport,
-        )
-        self.gate = asyncio.Semaphore(IN_FLIGHT)
-        self.requests = 0
 
     def __repr__(self) -> str:  # never the secret
         return f"MeituanClient({self.base_url!r}, app_key={self.app_key!r})"
 
-    async def aclose(self) -> None:
-        await self.http.aclose()
+    def exhausted(self, message: str) -> Exception:
+        return MeituanUnavailable(message)
 
     def headers(self, method: str, body: bytes) -> dict[str, str]:
         """The signed headers of one try (the path signed is the URL's whole path)."""
@@ -137,56 +125,23 @@ class MeituanClient:
     async def call(self, method: str, payload: Json) -> Any:
         """One method; its `data`, or the mapped refusal after the retries."""
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        url = f"{self.base_url}/{method}"
-        attempt = 0
-        while True:
-            seconds = try_seconds(self.timeout)
-            if seconds is None:
-                raise MeituanUnavailable(f"{method}: no time left in the budget")
-            try:
-                self.requests += 1
-                count_call(self.league)
-                status, content = await capped_request(
-                    self.http,
-                    "POST",
-                    url,
-                    seconds=seconds,
-                    gate=self.gate,
-                    content=body,
-                    headers=self.headers(method, body),
-                )
-                if status >= 500:
-                    raise _Transient(f"HTTP {status}")
-                try:
-                    answer = wire.loads(content)
-                except ValueError:
-                    raise _Transient("malformed JSON") from None
-                if not isinstance(answer, dict):
-                    raise _Transient("JSON is not an object")
-                code = _code(answer.get("code"))
-                if code in RETRIED:
-                    raise _Transient(f"code {code} {answer.get('message', '')}")
-                if code != 0:
-                    raise refusal(method, code, str(answer.get("message") or answer.get("msg") or ""))
-                call_succeeded(self.league)
-                return answer.get("data")
-            except (_Transient, TimeoutError, httpx.TimeoutException, httpx.TransportError) as exc:
-                call_failed(self.league, exc)
-                if attempt >= self.max_retries:
-                    raise MeituanUnavailable(
-                        f"{method}: gave up after {attempt + 1} tries: {reason(exc)}"
-                    ) from None
-                delay = self.backoff * (2**attempt) * (0.5 + random.random())
-                if not time_to_retry(delay):
-                    raise MeituanUnavailable(
-                        f"{method}: no time left to retry after {attempt + 1} tries: {reason(exc)}"
-                    ) from None
-                log.info("meituan %s failed (%s), retry %d in %.2fs", method, reason(exc), attempt + 1, delay)
-                attempt += 1
-                await self.sleep(delay)
-            except Exception as exc:
-                call_failed(self.league, exc)
-                raise
+
+        def read(answer: Json) -> Any:
+            code = _code(answer.get("code"))
+            if code in RETRIED:
+                raise Transient(f"code {code} {answer.get('message', '')}")
+            if code != 0:
+                raise refusal(method, code, str(answer.get("message") or answer.get("msg") or ""))
+            return answer.get("data")
+
+        return await self.post(
+            method,
+            dict,
+            read,
+            headers=lambda: self.headers(method, body),
+            body=body,
+            url=f"{self.base_url}/{method}",
+        )
 
     # -- methods -----------------------------------------------------------------------------------
 

@@ -152,7 +152,6 @@ class ShopifyClient:
         self.http = league_http(
             endpoint,
             timeout=timeout,
-            headers={"User-Agent": "tuike/0.1", "Accept-Encoding": "identity"},
             transport=transport,
         )
         self.gate = asyncio.Semaphore(IN_FLIGHT)

@@ -84,8 +84,6 @@ class WechatApi:
         self.http = league_http(
             base_url,
             timeout=timeout,
-            # identity: the size cap counts the bytes we would hold, not a compressed stand-in
-            headers={"User-Agent": "tuike/0.1", "Accept-Encoding": "identity"},
             transport=transport,
         )
         self.gate = asyncio.Semaphore(IN_FLIGHT)

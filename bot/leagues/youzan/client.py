@@ -102,7 +102,6 @@ class YouzanClient:
         self.http = league_http(
             self.base_url,
             timeout=timeout,
-            headers={"User-Agent": "tuike/0.1", "Accept-Encoding": "identity"},
             transport=transport,
         )
         self.gate = asyncio.Semaphore(IN_FLIGHT)

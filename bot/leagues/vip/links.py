@@ -22,7 +22,7 @@ import re
 from typing import Literal
 from urllib.parse import urlsplit
 
-from bot.leagues.links import LinkMatch
+from bot.leagues.links import LinkMatch, under
 
 Kind = Literal["item", "short_link", "not_product"]
 
@@ -32,17 +32,15 @@ _SHORT_HOSTS = frozenset({"t.vip.com", "click.union.vip.com"})
 HOSTS = ("vip.com", "vipshop.com")
 
 
-def _vip_host(host: str) -> bool:
-    return host in ("vip.com", "vipshop.com") or host.endswith((".vip.com", ".vipshop.com"))
-
-
 def recognise(url: str) -> tuple[Kind, str | None] | None:
     text = url.strip()
     parts = urlsplit(text if "://" in text else "https://" + text)
-    host = (parts.hostname or "").lower()
-    if not _vip_host(host):
+    return _read((parts.hostname or "").lower(), parts.path)
+
+
+def _read(host: str, path: str) -> tuple[Kind, str | None] | None:
+    if not under(host, *HOSTS):
         return None
-    path = parts.path
     m = _GOODS.match(path)
     if m:
         return "item", m.group(2)
@@ -60,7 +58,7 @@ def recognise(url: str) -> tuple[Kind, str | None] | None:
 def recognise_link(host: str, path: str, query: str) -> LinkMatch | None:
     """The league's recogniser (`LeaguePlugin.links`): a page that is not one goods is recognised so
     the member hears that (`not_product="brand_page"`) instead of silence."""
-    found = recognise(f"https://{host}{path}" + (f"?{query}" if query else ""))
+    found = _read(host, path)
     if found is None:
         return None
     kind, ident = found

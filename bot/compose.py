@@ -25,6 +25,7 @@ from bot.chat.plugin import ChannelContext
 from bot.config import Settings
 from bot.handlers.help import HelpHandler, Offer
 from bot.handlers.ids import IdsHandler
+from bot.handlers.links import use_own_hosts
 from bot.handlers.parse import may_be_request
 from bot.handlers.ratelimit import Limit, LimitRequests, RateLimiter
 from bot.handlers.router import (
@@ -159,6 +160,7 @@ def build_router(
     """The groups the operator blocked are read by `blocked`, else from `engine` (neither: none is);
     `gate`: the process's one `GroupGate` (its sends pass it too), else one made here."""
     deals = settings.deals
+    use_own_hosts(settings)
     if gate is None and blocked is None and engine is not None:
         from bot.store.groups import blocked_rooms
 
@@ -296,6 +298,7 @@ class Composition:
     ) -> None:
         self.settings = settings
         self.engine = engine
+        use_own_hosts(settings)
         self.leagues: dict[str, League] = leagues if leagues is not None else {}
         self.notify = notify
         if renderer is not None:

@@ -6,7 +6,6 @@ the same way once the config names it (`own_hosts`). Pure and linear: anchored p
 from __future__ import annotations
 
 import re
-
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 

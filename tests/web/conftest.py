@@ -101,7 +101,9 @@ async def serve_console(
     from bot.chat.asgi import AsgiServer
 
     settings = settings or console_settings(tmp_path)
-    if password:
+    if password and webauth.password_hash(engine) != _HASHED:
+        # a second console on the same database (another replica) finds the password set: setting it
+        # again would be a password change, which ends every session
         webauth.set_password_hash(engine, _HASHED)
     renderer = parts.pop("renderer", None) or Renderer(settings.templates_dir, timezone=settings.bot.timezone)
     composition = Composition(settings, engine, leagues=parts.pop("leagues", None), renderer=renderer)

@@ -408,3 +408,13 @@ async def test_a_browser_logged_in_at_one_replica_opens_pages_at_another(
         kept.cookies.set("tuike_session", cookie)
         ended = await kept.get("/groups")
         assert ended.status_code == 303 and "expired=1" in ended.headers["location"]
+
+
+async def test_a_cookie_that_is_no_session_is_sent_to_log_in(console: Console) -> None:
+    """Garbage, a huge value, a value with characters no id has: a login page, never an error."""
+    for value in (b"x" * 4000, "不是会话".encode(), b"\xff\xfe%00", b""):
+        client = console.client()
+        response = await client.get("/groups", headers={b"Cookie": b"tuike_session=" + value})
+        assert response.status_code == 303, value
+        assert response.headers["location"].startswith("/login?next=/groups")
+    assert web_sessions.session_count(console.engine) == 0

@@ -418,3 +418,26 @@ async def test_a_cookie_that_is_no_session_is_sent_to_log_in(console: Console) -
         assert response.status_code == 303, value
         assert response.headers["location"].startswith("/login?next=/groups")
     assert web_sessions.session_count(console.engine) == 0
+
+
+async def test_a_burst_of_requests_at_two_replicas_while_others_log_in_all_get_their_pages(
+    tmp_path: Path, store: Engine
+) -> None:
+    """Every request here moves the session's last-seen time (the clock jumps past the touch interval
+    between rounds) while logins write beside them: none may fail on a busy database."""
+    now = [1_800_000_000.0]
+    async for console in serve_console(tmp_path, store):
+        async with clocked(console, now) as at_one, clocked(console, now) as at_two:
+            await login(at_one)
+            at_two.cookies.set("tuike_session", at_one.cookies["tuike_session"])
+            for _ in range(3):
+                now[0] += 61
+                others = [httpx.AsyncClient(base_url=(at_one, at_two)[n % 2].base_url) for n in range(4)]
+                console.clients.extend(others)  # closed with the console
+                answers = await asyncio.gather(
+                    *(at_one.get("/groups") for _ in range(10)),
+                    *(at_two.get("/groups") for _ in range(10)),
+                    *(login(c) for c in others),
+                )
+                assert [a.status_code for a in answers] == [200] * 20 + [303] * 4
+        assert web_sessions.session_count(store) == 1 + 3 * 4

@@ -21,6 +21,8 @@ def password_hash(engine: Engine) -> str | None:
 def set_password_hash(engine: Engine, new_hash: str) -> None:
     with Session(engine) as session:
         row = session.exec(select(WebAuth).order_by(WebAuth.id)).first()  # type: ignore[arg-type]
+        if row is not None and row.password_hash == new_hash:
+            return  # the same hash (same salt): nothing changes, no session ends
         if row is None:
             row = WebAuth(password_hash=new_hash)
         row.password_hash = new_hash

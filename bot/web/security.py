@@ -53,12 +53,12 @@ EngineOf = Callable[[], Engine]
 def digest(secret: str) -> str:
     """What the database keeps of a session id or a setup code: its SHA-256 (both are random,
     32 and 24 bytes: a plain hash cannot be turned back into them)."""
-    return hashlib.sha256(secret.encode()).hexdigest()
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def csrf_of(session_id: str) -> str:
     """A session's CSRF token, the same on every replica and not computable from the stored row."""
-    return hashlib.sha256(b"tuike csrf\0" + session_id.encode()).hexdigest()
+    return hashlib.sha256(b"tuike csrf\0" + session_id.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def hash_password(password: str) -> str:

@@ -408,7 +408,7 @@ class Remaker:
                 for s in swaps
             ],
         }
-        rendered = await self.renderer.render_async(TEMPLATE, context, group=group.room_id)
+        rendered = await self.renderer.render_async(TEMPLATE, context, group=group.room_id or None)
         return Remade(True, None, rendered, swaps)
 
     async def _links(self, prepared: Prepared, group: Group) -> list[PromotionLink] | _Failed:

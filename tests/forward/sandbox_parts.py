@@ -88,31 +88,10 @@ def settings_for(base_url: str, data_dir: Path, **deals: Any) -> Settings:
 
 
 @dataclass
-class Parts:
+class Foreign:
+    """The sandbox's faces, and links or 口令 someone else made there (what a source group carries)."""
+
     sandbox: SandboxServer
-    engine: Engine
-    parts: Composition
-
-    @property
-    def remaker(self) -> Remaker:
-        return self.parts.remaker
-
-    def remaker_with(self, **kw: Any) -> Remaker:
-        """A remaker on the same parts with other knobs (a shorter deadline)."""
-        p = self.parts
-        return Remaker(
-            leagues=p.leagues,
-            links=p.links,
-            spots=p.spots.for_group,
-            renderer=p.renderer,
-            settings=p.settings.deals,
-            **kw,
-        )
-
-    async def group(self, room_id: str, name: str = "") -> Group:
-        return await asyncio.to_thread(
-            ensure_group, self.engine, room_id, name or room_id, "", "console:bot", ""
-        )
 
     # -- the faces and someone else's links -----------------------------------------------------
 
@@ -159,6 +138,35 @@ class Parts:
     def pdd_link(self, product: SandboxProduct) -> str:
         issued = self.pdd.issue_link(product, "10000001_123456789", '{"uid":"stranger"}')
         return f"https://p.pinduoduo.com/{issued.token}"
+
+
+@dataclass
+class Parts(Foreign):
+    """The composition's parts on a store, with the sandbox's faces."""
+
+    engine: Engine
+    parts: Composition
+
+    @property
+    def remaker(self) -> Remaker:
+        return self.parts.remaker
+
+    def remaker_with(self, **kw: Any) -> Remaker:
+        """A remaker on the same parts with other knobs (a shorter deadline)."""
+        p = self.parts
+        return Remaker(
+            leagues=p.leagues,
+            links=p.links,
+            spots=p.spots.for_group,
+            renderer=p.renderer,
+            settings=p.settings.deals,
+            **kw,
+        )
+
+    async def group(self, room_id: str, name: str = "") -> Group:
+        return await asyncio.to_thread(
+            ensure_group, self.engine, room_id, name or room_id, "", "console:bot", ""
+        )
 
 
 @asynccontextmanager

@@ -73,7 +73,9 @@ _TRAILING = ".,;:?!~&#*"
 """Punctuation a link ends before, as `bot.handlers.links` reads links."""
 _NN_PREFIX = re.compile(r"\d{1,3}:/[ \u3000]*$")
 """`12:/` before a newer share 口令."""
-_BARE_CODE = re.compile(r"[A-Za-z0-9]{8,20}")
+_WRAPPED_CODE = re.compile(r"[\W_]*([A-Za-z0-9]{8,20})[\W_]*")
+"""A 口令 between signs (`￥AbCd1234567￥`, `(AbCd1234567)`): Chinese words around it do not match."""
+_CODE_RUN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{8,20}(?![A-Za-z0-9])")
 _NOT_A_DELIMITER = frozenset("，。,.;；:：、")
 
 REASONS: Mapping[str, str] = {
@@ -255,8 +257,56 @@ def _code_places(text: str, code: str, taken: Sequence[tuple[int, int]]) -> list
 def _bare(code: str) -> str:
     """The 口令 itself from the league's copy text (`￥AbCd1234567￥` → `AbCd1234567`), or '' when the
     league's 口令 is not one (a JD share sentence)."""
-    inner = code.strip().strip("".join(ch for ch in code if _is_delimiter(ch)))
-    return inner if _BARE_CODE.fullmatch(inner) else ""
+    m = _WRAPPED_CODE.fullmatch(code)
+    return m.group(1) if m else ""
+
+
+CODE_FALLBACK: Mapping[str, str] = {"jd": "taobao"}
+"""A 口令 the recogniser gave to JD only because the message says 京东 (`￥…￥` is a 淘口令's shape) is
+asked of Taobao when JD does not know it."""
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """One thing to resolve: a link (with the 口令 a share text carries inside it), or a 口令 standing
+    alone — resolved on its own even when the recogniser paired it with a link nearby, since a 线报
+    puts one product's 口令 right next to another product's link."""
+
+    ref: ProductRef
+    by: Literal["link", "code"]
+
+    @property
+    def written(self) -> str:
+        return (self.ref.url if self.by == "link" else self.ref.code) or ""
+
+
+def _asks(
+    text: str, refs: Sequence[ProductRef], urls: Sequence[tuple[int, int, str]]
+) -> tuple[list[_Ask], tuple[_Swap, ...]]:
+    """What to resolve, and where each answer goes in the text (`_Swap.item` indexes the asks)."""
+    by_url = {ref.url: ref for ref in refs if ref.url}
+    taken = [(start, end) for start, end, url in urls if url in by_url]
+    asks: list[_Ask] = []
+    swaps: list[_Swap] = []
+    link_ask: dict[int, int] = {}
+    alone: set[int] = set()
+    for ref in refs:
+        if ref.url:
+            link_ask[id(ref)] = len(asks)
+            asks.append(_Ask(ref, "link"))
+        places = _code_places(text, ref.code, taken) if ref.code else []
+        if places or not ref.url:
+            at = len(asks)
+            asks.append(_Ask(ref, "code"))
+            alone.add(id(ref))
+            for start, end, outer_start, outer_end in places:
+                swaps.append(_Swap(start, end, at, "code", outer_start=outer_start, outer_end=outer_end))
+    for start, end, url in urls:
+        linked = by_url.get(url)
+        if linked is not None:
+            with_code = bool(linked.code) and id(linked) not in alone
+            swaps.append(_Swap(start, end, link_ask[id(linked)], "url", with_code=with_code))
+    return asks, tuple(sorted(swaps, key=lambda s: s.start))
 
 
 class Remaker:
@@ -302,79 +352,82 @@ class Remaker:
                 )
         if not refs:
             return Prepared(text, (), "没有商品链接或口令")
-        if len(refs) > MAX_ITEMS:
-            return Prepared(text, (), f"链接太多（{len(refs)} 个，最多 {MAX_ITEMS} 个）")
-        for ref in refs:
-            failed = self._cannot(text, ref)
+        asks, swaps = _asks(text, refs, urls)
+        if len(asks) > MAX_ITEMS:
+            return Prepared(text, (), f"链接和口令太多（{len(asks)} 个，最多 {MAX_ITEMS} 个）")
+        for ask in asks:
+            failed = self._cannot(text, ask)
             if failed is not None:
                 return Prepared(text, (), failed.reason)
-        resolved = await self._resolve_all(refs)
+        resolved = await self._resolve_all(asks)
         if isinstance(resolved, _Failed):
             return Prepared(text, (), resolved.reason, resolved.transient)
         items = tuple(
-            Item(league, product.product_id, ref.url or ref.code or "")
-            for ref, (league, product) in zip(refs, resolved, strict=True)
+            Item(league, product.product_id, ask.written)
+            for ask, (league, product) in zip(asks, resolved, strict=True)
         )
-        return Prepared(
-            text, items, products=tuple(p for _, p in resolved), swaps=self._swaps(text, refs, urls)
-        )
+        return Prepared(text, items, products=tuple(p for _, p in resolved), swaps=swaps)
 
-    def _cannot(self, text: str, ref: ProductRef) -> _Failed | None:
+    def _platforms(self, ask: _Ask) -> list[str]:
+        """The platforms to ask, in order: the recogniser's, then — for a 口令 standing alone that it
+        gave to JD — Taobao (`￥…￥` reads as JD in a message that says 京东, yet a 淘口令 in a mixed 线报
+        often does not say 淘宝). A 口令 belongs to one platform: whoever knows it answers, never a guess."""
+        first = [ask.ref.platform]
+        if ask.by == "code" and ask.ref.platform in CODE_FALLBACK:
+            first.append(CODE_FALLBACK[ask.ref.platform])
+        return [p for p in first if self.finder.league_for(p) is not None]
+
+    def _cannot(self, text: str, ask: _Ask) -> _Failed | None:
         """Why a link cannot be remade, known without asking a league; None when a league must say."""
-        written = _short(ref.url or ref.code or "")
+        ref = ask.ref
+        written = _short(ask.written)
         why = ref.not_product or unpromotable_reason(ref.url or "", _paragraph(text, ref.start))
         if why:
             return _Failed(f"{_name(ref.platform)}商品不能推广（{REASONS.get(why, why)}）：{written}")
-        if self.finder.league_for(ref.platform) is None:
+        if not self._platforms(ask):
             return _Failed(f"{_name(ref.platform)}的链接暂不支持转链（没有启用这个联盟）：{written}")
         return None
 
-    async def _resolve_all(self, refs: Sequence[ProductRef]) -> list[tuple[str, Product]] | _Failed:
-        """Every ref's product, a few at a time; the first link that cannot be remade stops the rest (a
+    async def _resolve_all(self, asks: Sequence[_Ask]) -> list[tuple[str, Product]] | _Failed:
+        """Every ask's product, a few at a time; the first link that cannot be remade stops the rest (a
         league slow or down only once no other link has a lasting reason)."""
         gate = asyncio.Semaphore(self.concurrency)
 
-        async def one(ref: ProductRef) -> tuple[str, Product]:
+        async def one(ask: _Ask) -> tuple[str, Product]:
             async with gate:
-                return await self._resolve(ref)
+                return await self._resolve(ask)
 
-        return await _all_or_reason([one(ref) for ref in refs])
+        return await _all_or_reason([one(ask) for ask in asks])
 
-    async def _resolve(self, ref: ProductRef) -> tuple[str, Product]:
-        key = (ref.platform, ref.id or "", ref.url or "", ref.code or "")
+    async def _resolve(self, ask: _Ask) -> tuple[str, Product]:
+        ref = ask.ref
+        if ask.by == "code":
+            key: tuple[str, ...] = ("code", ref.code or "")
+            product_id, url, code = None, None, ref.code
+        else:
+            key = (ref.platform, ref.id or "", ref.url or "", ref.code or "")
+            product_id, url, code = ref.id, ref.url, ref.code
         hit = self._memo.get(key)
         if hit is not None:
             return hit
-        league = self.finder.league_for(ref.platform)
-        assert league is not None  # `_cannot` said so first
-        try:
-            with budget(self.deadline):
-                async with asyncio.timeout(self.deadline + HARD_STOP_MARGIN):
-                    product = await self.finder.product(league, product_id=ref.id, url=ref.url, code=ref.code)
-        except (LeagueError, TimeoutError) as exc:
-            raise _failure(ref.platform, ref.url or ref.code or "", exc) from None
-        self._memo.put(key, league.name, product)
-        return league.name, product
-
-    @staticmethod
-    def _swaps(
-        text: str, refs: Sequence[ProductRef], urls: Sequence[tuple[int, int, str]]
-    ) -> tuple[_Swap, ...]:
-        index = {id(ref): i for i, ref in enumerate(refs)}
-        by_url = {ref.url: ref for ref in refs if ref.url}
-        taken = [(start, end) for start, end, url in urls if url in by_url]
-        swaps: list[_Swap] = []
-        alone: set[int] = set()
-        for i, ref in enumerate(refs):
-            if ref.code:
-                for start, end, outer_start, outer_end in _code_places(text, ref.code, taken):
-                    swaps.append(_Swap(start, end, i, "code", outer_start=outer_start, outer_end=outer_end))
-                    alone.add(i)
-        for start, end, url in urls:
-            if url in by_url:
-                i = index[id(by_url[url])]
-                swaps.append(_Swap(start, end, i, "url", with_code=bool(refs[i].code) and i not in alone))
-        return tuple(sorted(swaps, key=lambda s: s.start))
+        platforms = self._platforms(ask)
+        for n, platform in enumerate(platforms):
+            league = self.finder.league_for(platform)
+            assert league is not None  # `_platforms` lists enabled ones only
+            try:
+                with budget(self.deadline):
+                    async with asyncio.timeout(self.deadline + HARD_STOP_MARGIN):
+                        product = await self.finder.product(league, product_id=product_id, url=url, code=code)
+            except (LeagueError, TimeoutError) as exc:
+                unknown = isinstance(exc, ProductNotFound) and (
+                    not isinstance(exc, NotPromotable) or exc.reason == "code_unresolved"
+                )
+                if unknown and n + 1 < len(platforms):
+                    continue  # not this platform's 口令: the next one's?
+                raise _failure(ref.platform, ask.written, exc) from None
+            self._memo.put(key, league.name, product)
+            return league.name, product
+        raise AssertionError("no platform to ask")  # pragma: no cover - `_cannot` said so first
 
     # -- once per target group ---------------------------------------------------------------------
 
@@ -391,7 +444,7 @@ class Remaker:
         if isinstance(made, _Failed):
             return Remade(False, made.reason, "", (), made.transient)
         text, swaps = _apply(prepared, made)
-        leftover = _foreign_left(text, swaps)
+        leftover = _foreign_left(text, prepared, swaps)
         if leftover:
             log.error("forward for %s still carried %s after the swap: dropped", group.room_id, leftover)
             return Remade(False, f"转链后还有不是本群的链接或口令：{_short(leftover)}", "", ())
@@ -496,17 +549,18 @@ def _apply(prepared: Prepared, made: Sequence[PromotionLink]) -> tuple[str, tupl
     return "".join(parts), tuple(swaps)
 
 
-def _foreign_left(text: str, swaps: Sequence[LinkSwap]) -> str:
-    """A link or 口令 in the remade text that is not one of the group's own ('' when there is none)."""
+def _foreign_left(text: str, prepared: Prepared, swaps: Sequence[LinkSwap]) -> str:
+    """A link or 口令 of the source still in the remade text, or a link that is not one of the group's
+    own ('' when there is none). Every link and 口令 of the source has its swap by construction (each
+    link is a product's or the message was dropped; each 口令 is found wherever it stands): this checks
+    the swap, cheaply, for every group."""
     ours = {word for s in swaps for word in s.target.split()}
-    ours_codes = {code for s in swaps for code in _BARE_CODE.findall(s.target)}
-    for _start, _end, url in _urls(text):
+    urls = [url for _start, _end, url in _urls(text)]
+    present = set(urls) | set(_CODE_RUN.findall(text))
+    for written in {s.source for s in swaps} | {item.source for item in prepared.items}:
+        if written and written not in ours and written in present:
+            return written
+    for url in urls:
         if url not in ours and not _bare_domain(url):
             return url
-    for ref in find_product_refs(text, limit=None):
-        if ref.url is not None:
-            if ref.url not in ours:
-                return ref.url
-        elif ref.code and ref.code not in ours_codes:
-            return ref.code
     return ""

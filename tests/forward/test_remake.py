@@ -77,6 +77,27 @@ async def test_each_target_group_gets_its_own_taobao_jd_and_pdd_links_and_the_wo
         assert again.text == one.text
 
 
+async def test_a_taobao_code_beside_a_jd_link_stays_taobao_in_a_message_that_only_says_jd(
+    sandbox: SandboxServer, engine: Engine, tmp_path: Path
+) -> None:
+    """The recogniser reads a ￥…￥ code as JD's (and pairs it with the JD link next to it) when the
+    message says 京东 and not 淘宝; forwarding resolves each 口令 on its own, so the deal keeps its own
+    product — never the JD link in place of the 淘口令."""
+    async with sandbox_parts(sandbox, engine, tmp_path / "data") as p:
+        code, jd_url = p.taobao_code(p.taobao_products()[0]), p.jd_link(p.jd_products()[3])
+        text = f"双肩包 到手 ¥9.9 ￥{code}￥\n京东 空气炸锅 券后 199 {jd_url}"
+        prepared = await p.remaker.prepare(text)
+        assert prepared.reason is None, prepared.reason
+        assert sorted(item.league for item in prepared.items) == ["jd", "taobao"]
+        remade = await p.remaker.for_group(prepared, await p.group("r1@chatroom"))
+        assert remade.forward, remade.reason
+        assert re.fullmatch(
+            r"双肩包 到手 ¥9\.9 ￥[A-Za-z0-9]{11}￥\n京东 空气炸锅 券后 199 https://u\.jd\.com/\S+",
+            remade.text,
+        ), remade.text
+        assert [s.platform for s in remade.links] == ["taobao", "jd"]
+
+
 async def test_a_repeat_costs_no_league_call_and_a_new_group_costs_only_its_links(
     sandbox: SandboxServer, engine: Engine, tmp_path: Path
 ) -> None:

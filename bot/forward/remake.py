@@ -71,6 +71,7 @@ GroupSpot = Callable[[Group | None, str], Awaitable[Spot]]
 
 _TRAILING = ".,;:?!~&#*"
 """Punctuation a link ends before, as `bot.handlers.links` reads links."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _NN_PREFIX = re.compile(r"\d{1,3}:/[ \u3000]*$")
 """`12:/` before a newer share 口令."""
 _WRAPPED_CODE = re.compile(r"[\W_]*([A-Za-z0-9]{8,20})[\W_]*")
@@ -340,6 +341,7 @@ class Remaker:
     async def prepare(self, text: str) -> Prepared:
         """The message's links and 口令 resolved to products (bounded concurrency, a deadline per link),
         or the reason it cannot be forwarded."""
+        text = _SURROGATE.sub("", text)  # half an emoji from a broken client: no chat can send it
         if len(text) > MAX_TEXT_CHARS:
             return Prepared(text, (), f"消息太长（{len(text)} 字，超过 {MAX_TEXT_CHARS} 字），不像线报")
         refs = find_product_refs(text, limit=None)

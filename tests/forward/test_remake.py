@@ -15,6 +15,7 @@ from bot.forward.remake import Prepared
 from bot.leagues.base import SearchQuery
 from bot.leagues.metering import metered
 from tests.forward.sandbox_parts import Parts, sandbox_parts
+from tuike_sandbox.jd_face import jd_sku
 from tuike_sandbox.server import SandboxServer
 
 URL = re.compile(r"https?://[^\s　]+")
@@ -245,3 +246,32 @@ async def test_the_operator_adds_a_header_and_footer_in_the_forward_template(
         assert remade.text.startswith("【宝妈群 今日线报】\n好价 https://u.jd.com/")
         assert remade.text.endswith("—— 共 1 个链接，已换成本群专属")
         assert jd_url not in remade.text
+
+
+async def test_bad_source_messages_each_get_their_own_answer_without_a_league_call(
+    sandbox: SandboxServer, engine: Engine, tmp_path: Path
+) -> None:
+    async with sandbox_parts(sandbox, engine, tmp_path / "data") as p:
+        jd = p.jd_products()[0]
+        many = "\n".join(
+            f"京东 https://u.jd.com/{p.jd.issue_link(jd_sku(jd.product_id), f'op{n}', '7', '4', '').token}"
+            for n in range(61)
+        )
+        long = "好价" * 3000 + "!" + p.jd_link(jd)
+        cases = {
+            "": "没有商品链接或口令",
+            long: f"消息太长（{len(long)} 字，超过 6000 字），不像线报",
+            many: "链接和口令太多（61 个，最多 60 个）",
+            "唯品会 https://t.vip.com/AbCdEf12 特卖": "唯品会的链接暂不支持转链（没有启用这个联盟）：https://t.vip.com/AbCdEf12",
+        }
+        for text, reason in cases.items():
+            with metered() as calls:
+                prepared = await p.remaker.prepare(text)
+            assert (prepared.reason, prepared.transient, prepared.items) == (reason, False, ())
+            assert calls.calls == 0
+
+        # half an emoji (a lone surrogate) cannot be sent by any chat: it goes, the deal stays
+        broken = await p.remaker.prepare(f"好价\ud83d {p.jd_link(jd)}")
+        remade = await p.remaker.for_group(broken, await p.group("r1@chatroom"))
+        assert remade.forward and remade.text.startswith("好价 https://u.jd.com/")
+        remade.text.encode("utf-8")  # no lone surrogate left

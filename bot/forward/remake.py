@@ -11,8 +11,13 @@ A message is forwarded only when EVERY link in it can be remade: any link (not o
 or 口令 the bot cannot convert — an unsupported platform, an item outside the alliance, a 闲鱼 listing,
 an expired coupon or 口令, someone else's Channels or union link — drops the whole message with the
 reason, so the bot never forwards a link that earns for someone else. A bare domain name ("jd.com")
-carries nobody's identity and is kept as written. After the swap the text is read once more: a link
-or 口令 that is not one of the group's own drops the message too (a safety net, never the plan).
+carries nobody's identity and is kept as written. After the swap the text is read once more: a source
+link or 口令 still in it, or a link that is not the group's own, drops the message too (a safety net,
+never the plan).
+
+Each 口令 standing alone is resolved on its own, even when the recogniser paired it with a link beside
+it: a 线报 puts one product's 淘口令 right next to another product's JD link, and each must keep its own
+product. The dedupe key is the product, "league:item_id" (`Item.key`), whatever link or 口令 named it.
 
 Each link is resolved within `[deals] answer_deadline_seconds`, a few at a time (`concurrency`); a
 league that is slow or down makes the message `transient` (the pipeline retries it later).

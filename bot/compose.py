@@ -46,6 +46,7 @@ from bot.render import Renderer
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from bot.forward.remake import Remaker
     from bot.handlers.deals import DealsHandler, LateSend
     from bot.handlers.sharer import SharerLookup
     from bot.leagues.base import League
@@ -323,6 +324,21 @@ class Composition:
     @cached_property
     def links(self) -> LinkCache:
         return build_link_cache(self.settings, self.engine)
+
+    @cached_property
+    def remaker(self) -> Remaker:
+        """线报 forwarding's "what to send": a source message resolved once, remade for each target
+        group with the group's own links — the same leagues, link cache and spots a member's pasted
+        link gets, so a forward and an answer in one group share links (made after `open_leagues`)."""
+        from bot.forward.remake import Remaker
+
+        return Remaker(
+            leagues=self.leagues,
+            links=self.links,
+            spots=self.spots.for_group,
+            renderer=self.renderer,
+            settings=self.settings.deals,
+        )
 
     @cached_property
     def takeout(self) -> TakeoutLinks:

@@ -369,3 +369,22 @@ async def test_registering_the_callback_of_an_account_not_served_here_says_so(ga
     with pytest.raises(Exception, match="not served here"):
         await channel.register_callback()
     await channel.client.aclose()
+
+
+async def test_tuike_check_looks_at_each_account(
+    tmp_path: Path, gateway_base: str, support: FakeGateway, sandbox: SandboxServer
+) -> None:
+    from bot.cli.checks import run_checks
+
+    support.online = False
+    config = _config(tmp_path, gateway_base, sandbox)
+    lines = await asyncio.to_thread(lambda: list(run_checks(load_config(config))))
+    about = [line for line in lines if line[1].startswith("gateway ")]
+    assert about == [
+        (True, f"gateway sales: {gateway_base} reachable, account wx_app_sales logged in"),
+        (
+            False,
+            "gateway support: account wx_app_support is not logged in: `tuike run` shows its login QR code",
+        ),
+    ]
+    assert not any(token in text for _ok, text in lines for token in (SALES[2], SUPPORT[2]))

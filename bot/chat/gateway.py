@@ -231,8 +231,8 @@ class GatewayChannel(GatewayLogin):
         if stored:
             return stored
         fresh = secrets.token_urlsafe(24)
-        await asyncio.to_thread(chat_state.put, self.engine, self.account, "webhook_secret", fresh)
-        return fresh
+        # another replica of this account starting at the same moment keeps the same secret
+        return await asyncio.to_thread(chat_state.put_new, self.engine, self.account, "webhook_secret", fresh)
 
     # -- life cycle ----------------------------------------------------------------------------------
 

@@ -254,7 +254,9 @@ def one_gateway_for(*fakes: FakeGateway) -> Starlette:
             body = await request.json()  # Starlette keeps the body: the account's handler reads it again
         except ValueError:
             body = {}
-        app_id = body.get("appId") if isinstance(body, dict) else None
-        return await by_app_id.get(str(app_id), fakes[0])._handle(request)
+        app_id = str(body.get("appId") if isinstance(body, dict) else "")
+        # a first login (no appId yet) reaches the account that hands one out
+        first_login = next((fake for fake in fakes if fake.gives_app_id), fakes[0]) if not app_id else None
+        return await (by_app_id.get(app_id) or first_login or fakes[0])._handle(request)
 
     return Starlette(routes=[Route("/{path:path}", handle, methods=["POST"])])

@@ -388,3 +388,29 @@ async def test_tuike_check_looks_at_each_account(
         ),
     ]
     assert not any(token in text for _ok, text in lines for token in (SALES[2], SUPPORT[2]))
+
+
+async def test_a_named_accounts_first_login_keeps_its_app_id_apart(
+    tmp_path: Path, gateway_base: str, sales: FakeGateway, support: FakeGateway, sandbox: SandboxServer
+) -> None:
+    """One account without app_id (its first login) beside one that has it: the appId the gateway
+    hands out is kept under the account's name, and the next start uses it without a new login."""
+    from bot.store import chat_state
+
+    support.online, support.gives_app_id, support.login_confirmed = False, True, True
+    config = _config(tmp_path, gateway_base, sandbox)
+    config.write_text(config.read_text().replace(f'app_id = "{SUPPORT[1]}"', 'app_id = ""'))
+    async with running(config) as app:
+        assert app.engine is not None
+        kept = await asyncio.to_thread(chat_state.get, app.engine, "gateway:", "app_id:support")
+        assert kept == SUPPORT[1]
+        assert await asyncio.to_thread(chat_state.get, app.engine, "gateway:", "app_id") is None
+        (answer,) = await _ask(support, "帮助", sender=BOB, room=SUPPORT_ROOM)
+        assert answer.to == SUPPORT_ROOM  # type: ignore[attr-defined]
+    support.calls.clear()
+    async with running(config) as again:
+        assert sorted(account_of(c) for c in again.channels) == [
+            f"gateway:{SALES[1]}",
+            f"gateway:{SUPPORT[1]}",
+        ]
+    assert "/login/getLoginQrCode" not in [path for path, _ in support.calls]

@@ -76,6 +76,8 @@ RECONNECT_DELAYS: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0)
 _SEEN_CAPACITY = 10_000
 _PRUNE_EVERY = 1000
 """Store claims between two prunings of the handled messages the store remembers."""
+_PRUNE_SECONDS = 3600.0
+"""...and at most this long between two (a quiet account's old claims go too)."""
 _ROOM_TTL = 600.0
 _ROOMS_CAPACITY = 2_000
 """Rooms whose info (members and all) is kept; the least recently used is read again when needed."""
@@ -190,6 +192,7 @@ class GatewayChannel(GatewayLogin):
         self.inbox = Inbox(self._handle)
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._stored_claims = 0
+        self._pruned_at: float | None = None
         self._rooms: OrderedDict[str, _Room] = OrderedDict()
         self._ready = asyncio.Event()
         self._dropped = asyncio.Event()
@@ -442,8 +445,11 @@ class GatewayChannel(GatewayLogin):
         if self.engine is None:
             return True
         try:
-            if self._stored_claims % _PRUNE_EVERY == 0:
+            now = time.monotonic()
+            stale = self._pruned_at is None or now - self._pruned_at >= _PRUNE_SECONDS
+            if stale or self._stored_claims % _PRUNE_EVERY == 0:
                 await asyncio.to_thread(chat_state.prune_seen, self.engine, self.account)
+                self._pruned_at = now
             self._stored_claims += 1
             fresh = await asyncio.to_thread(chat_state.claim_message, self.engine, self.account, new_id)
         except Exception as exc:

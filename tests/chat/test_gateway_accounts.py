@@ -17,7 +17,7 @@ import pytest
 
 from bot import redact
 from bot.app import App
-from bot.chat.base import Incoming
+from bot.chat.base import Incoming, RegistersCallback
 from bot.chat.gateway import GatewayChannel
 from bot.chat.gateway_server import WebhookServer
 from bot.chat.gateway_settings import GatewaySettings
@@ -355,6 +355,7 @@ async def test_a_replica_taking_an_account_over_registers_the_callback_to_its_ow
         await wait_until(lambda: on_second.got == ["第一句"])
 
         first.configured_callback = template.replace("{port}", str(first.listen_port))
+        assert isinstance(first, RegistersCallback)  # how a takeover finds it, without naming the kind
         shown = await first.register_callback()  # the takeover: r1 holds the account now
         assert shown == f"http://127.0.0.1:{first.listen_port}/gateway/callback/sales"
         assert httpx.URL(sales.callback_url).params["replica"] == "r1"

@@ -11,6 +11,7 @@ import socket
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -415,3 +416,36 @@ async def test_a_named_accounts_first_login_keeps_its_app_id_apart(
             f"gateway:{SUPPORT[1]}",
         ]
     assert "/login/getLoginQrCode" not in [path for path, _ in support.calls]
+
+
+async def test_the_webhook_server_routes_by_account_and_refuses_what_names_none() -> None:
+    server = WebhookServer("127.0.0.1", 0)
+    reached: list[str] = []
+
+    def app(name: str) -> Any:
+        async def serve(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            reached.append(name)
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"ok"})
+
+        return serve
+
+    port = await server.attach("sales", app("sales"))
+    try:
+        with pytest.raises(ValueError, match="already served"):
+            await server.attach("sales", app("again"))
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            # one account: every path is its (the single form's /gateway/callback, an operator's own path)
+            assert (await client.post("/gateway/callback")).status_code == 200
+            assert (await client.post("/proxy/wx-hook")).status_code == 200
+            await server.attach("support", app("support"))
+            assert (await client.post("/gateway/callback/support/")).status_code == 200
+            assert (await client.post("/gateway/callback")).status_code == 503, "two accounts, none named"
+            server.withdraw("support")
+            assert (await client.post("/gateway/callback/support")).status_code == 503
+            assert (await client.post("/gateway/callback/sales")).status_code == 200
+        assert reached == ["sales", "sales", "support", "sales"]
+        assert server.not_served == 2
+    finally:
+        await server.release("sales")
+    assert server.server is None

@@ -400,3 +400,27 @@ class WebSetupLink(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     claimed: int | None = Field(default=None)
     claimed_at: datetime | None = Field(default=None)
+
+
+class IlinkContext(SQLModel, table=True):
+    """An iLink member's latest context token and what was sent on it: iLink lets the bot answer a
+    member only with the token of their latest message, about ten messages within a day of it. Kept so
+    a restart (or another replica taking the bot over) can still answer them. The token is a secret of
+    sorts: never logged (bot.store.ilink_contexts)."""
+
+    __tablename__ = "ilink_contexts"
+    __table_args__ = (
+        UniqueConstraint("account", "user_id", name="uq_ilink_context_user"),
+        Index("ix_ilink_contexts_account_received", "account", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(sa_type=SafeString(128, key=True))
+    user_id: str = Field(sa_type=SafeString(128, key=True))
+    token: str = Field(sa_type=Text)
+    received_at: datetime = Field(default_factory=utcnow)
+    """When the member's message carrying the token arrived (the window runs from then)."""
+    sent: int = 0
+    """Messages sent to the member on this token."""
+    refused: bool = False
+    """iLink refused a send on it (ret -2): nothing more goes to the member until they write again."""

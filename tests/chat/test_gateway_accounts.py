@@ -449,3 +449,26 @@ async def test_the_webhook_server_routes_by_account_and_refuses_what_names_none(
     finally:
         await server.release("sales")
     assert server.server is None
+
+
+async def test_each_account_pushes_its_own_groups_through_its_own_sender(
+    tmp_path: Path, gateway_base: str, sales: FakeGateway, support: FakeGateway, sandbox: SandboxServer
+) -> None:
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from bot.push.slots import next_slot
+
+    async with running(_config(tmp_path, gateway_base, sandbox)) as app:
+        await _ask(sales, "订阅 每日好物 08:30", sender=OWNER, room=SALES_ROOM)
+        await _ask(support, "订阅 每日好物 08:30", sender=OWNER, room=SUPPORT_ROOM)
+        assert sorted(app.pushes) == [f"gateway:{SALES[1]}", f"gateway:{SUPPORT[1]}"]
+        assert sorted(app.senders) == sorted(app.pushes), "a paced sender per account"
+        sales_push, support_push = app.pushes[f"gateway:{SALES[1]}"], app.pushes[f"gateway:{SUPPORT[1]}"]
+        late = next_slot("08:30", sales_push.clock(), ZoneInfo("Asia/Shanghai")) + timedelta(minutes=1)
+        assert await asyncio.gather(sales_push.tick(late), support_push.tick(late)) == [1, 1]
+        await sales.wait_sent(2)
+        await support.wait_sent(2)
+        assert [s.to for s in sales.sent] == [SALES_ROOM, SALES_ROOM]
+        assert [s.to for s in support.sent] == [SUPPORT_ROOM, SUPPORT_ROOM]
+        assert await sales_push.tick(late + timedelta(minutes=1)) == 0, "each slot once"

@@ -240,8 +240,9 @@ class GatewayChannel(GatewayLogin):
     # -- life cycle ----------------------------------------------------------------------------------
 
     async def run(self, handler: MessageHandler) -> None:
-        """Serve the account until `stop`; after that, `run` may start it again (a replica that lost the
-        account and later takes it back), on the same webhook server as the other accounts."""
+        """Serve the account until `stop`; once that run has returned, `run` may start it again (a
+        replica that lost the account and later takes it back), on the same webhook server as the
+        process's other accounts, which go on meanwhile."""
         if self.client.closed:
             self.client = GatewayClient(self.base_url, self._token, self.app_id, **self._client_options)
         try:

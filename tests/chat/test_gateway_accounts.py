@@ -472,3 +472,33 @@ async def test_each_account_pushes_its_own_groups_through_its_own_sender(
         assert [s.to for s in sales.sent] == [SALES_ROOM, SALES_ROOM]
         assert [s.to for s in support.sent] == [SUPPORT_ROOM, SUPPORT_ROOM]
         assert await sales_push.tick(late + timedelta(minutes=1)) == 0, "each slot once"
+
+
+async def test_an_account_built_again_rejoins_the_one_webhook_server(
+    tmp_path: Path, gateway_base: str, sales: FakeGateway, support: FakeGateway, sandbox: SandboxServer
+) -> None:
+    """What a cluster replica does when it loses an account and takes it back: the account's channel is
+    built afresh (`Composition.channel_makers`) and served on the same server, the other untouched."""
+    from bot.compose import Composition
+
+    parts = Composition(load_config(_config(tmp_path, gateway_base, sandbox)).settings)
+    make_sales, make_support = parts.channel_makers()
+    first, other = make_sales(), make_support()
+    assert isinstance(first, GatewayChannel) and isinstance(other, GatewayChannel)
+    assert first.webhooks is other.webhooks
+    on_first, on_other, on_again = Record(), Record(), Record()
+    async with started(other, on_other):
+        async with started(first, on_first):
+            port = first.listen_port
+        again = make_sales()
+        assert isinstance(again, GatewayChannel) and again is not first
+        async with started(again, on_again):
+            assert again.listen_port == port == other.listen_port
+            assert (
+                await sales.deliver(sales.text("回来了", sender=ALICE, room=SALES_ROOM))
+            ).status_code == 200
+            assert (
+                await support.deliver(support.text("一直在", sender=BOB, room=SUPPORT_ROOM))
+            ).status_code == 200
+            await wait_until(lambda: on_again.got == ["回来了"] and on_other.got == ["一直在"])
+    assert on_first.got == []

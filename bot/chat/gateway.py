@@ -94,8 +94,10 @@ class _Room:
 
 
 def default_replica_id() -> str:
-    """This process's name when none is configured: host name + "-" + process id."""
-    return f"{socket.gethostname()}-{os.getpid()}"
+    """This process's name when none is configured: host name + "-" + process id (as `[cluster]
+    replica_id` defaults to: letters, digits, . _ - only)."""
+    host = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname()) or "host"
+    return f"{host}-{os.getpid()}"
 
 
 def _with_secret(url: str, secret: str) -> str:

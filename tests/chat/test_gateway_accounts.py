@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import socket
 import textwrap
 from collections.abc import AsyncIterator
@@ -273,7 +274,7 @@ async def test_the_callback_url_names_this_replica_and_the_account(
     config = _config(tmp_path, gateway_base, sandbox, f'callback_url = "{template}"')
     config.write_text(config.read_text().replace('listen = "127.0.0.1:0"', f'listen = "127.0.0.1:{port}"'))
     async with running(config):
-        replica = f"{socket.gethostname()}-{os.getpid()}"
+        replica = f"{re.sub(r'[^A-Za-z0-9._-]', '-', socket.gethostname())}-{os.getpid()}"
         assert httpx.URL(sales.callback_url).path == f"/hook/{replica}/sales"
         assert httpx.URL(support.callback_url).path == f"/hook/{replica}/support"
         (answer,) = await _ask(support, "帮助", sender=BOB, room=SUPPORT_ROOM)

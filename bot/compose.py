@@ -23,7 +23,7 @@ from bot.chat.base import ChatChannel, ChatUnavailable, JoinHook, MemberJoined, 
 from bot.chat.gate import gate_sends
 from bot.chat.plugin import ChannelContext
 from bot.config import Settings
-from bot.handlers.help import HelpHandler
+from bot.handlers.help import HelpHandler, Offer
 from bot.handlers.ids import IdsHandler
 from bot.handlers.parse import may_be_request
 from bot.handlers.ratelimit import Limit, LimitRequests, RateLimiter
@@ -132,6 +132,21 @@ def build_deals(
     )
 
 
+def offer_of(settings: Settings) -> Offer:
+    """What the help text tells members and owners about, from what the config turns on."""
+    enabled = [plugin for plugin in LEAGUES if plugin.enabled(settings)]
+    return Offer(
+        platforms=tuple(
+            p.short_name
+            for p in enabled
+            if p.section == "leagues" and p.links and p.converts_links and p.searches
+        ),
+        takeout=any(not p.searches for p in enabled),
+        shops=any(p.section == "shops" for p in enabled),
+        rebate=settings.rebate.enabled,
+    )
+
+
 def build_router(
     settings: Settings,
     renderer: Renderer,
@@ -156,7 +171,7 @@ def build_router(
         relevant=lambda m: m.mentioned or not m.is_group or may_be_request(m.text),
         keyword_needs_mention=deals.keyword_needs_mention,
         handlers=[
-            HelpHandler(renderer, settings.bot.name),
+            HelpHandler(renderer, settings.bot.name, offer_of(settings)),
             IdsHandler(renderer, settings.bot.operators),
             *handlers,
             SmallTalkHandler(renderer),

@@ -11,7 +11,7 @@ from types import MappingProxyType
 
 KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
-        "help": frozenset({"bot_name", "is_group", "is_owner"}),
+        "help": frozenset({"bot_name", "is_group", "is_owner", "platforms", "takeout", "shops", "rebate"}),
         "deal": frozenset({"product", "coupon", "link", "final_price_fen", "asker"}),
         "search_results": frozenset({"keyword", "items", "asker"}),
         "daily_deals": frozenset({"group_name", "date", "items", "categories", "coupons", "feeds"}),

@@ -236,12 +236,19 @@ LIVE_NO_TIME = LiveEvent(
     is_live=True,
 )
 
+_HELP_OFFER: Mapping[str, Any] = {
+    "platforms": ["淘宝", "京东", "拼多多", "微信小店", "唯品会"],
+    "takeout": True,
+    "shops": True,
+    "rebate": True,
+}
+
 SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
     {
         "help": (
-            {"bot_name": "推客小助手", "is_group": True, "is_owner": False},
-            {"bot_name": "推客小助手", "is_group": True, "is_owner": True},
-            {"bot_name": "推客小助手", "is_group": False, "is_owner": False},
+            {"bot_name": "推客小助手", "is_group": True, "is_owner": False, **_HELP_OFFER},
+            {"bot_name": "推客小助手", "is_group": True, "is_owner": True, **_HELP_OFFER},
+            {"bot_name": "推客小助手", "is_group": False, "is_owner": False, **_HELP_OFFER},
         ),
         "deal": (
             {

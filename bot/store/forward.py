@@ -97,7 +97,8 @@ def settle(
     keys: Iterable[str] | None = None,
     next_try_at: datetime | None = None,
 ) -> None:
-    """Write what became of a message. A decided one (forwarded, dropped) lets go of its whole text."""
+    """Write what became of a message. A dropped one lets go of its whole text (a forwarded one keeps
+    it: a restart may reopen it for the groups it had not reached, `reopen_unsent`)."""
     values: dict[str, object] = {
         "status": status,
         "reason": clean(reason, 512),
@@ -108,7 +109,7 @@ def settle(
         values["groups"] = groups
     if keys is not None:
         values["keys"] = clean(",".join(keys), 1024)
-    if status not in OPEN:
+    if status == DROPPED:
         values["body"] = ""
     with Session(engine) as session:
         session.execute(update(ForwardLog).where(col(ForwardLog.id) == forward_id).values(**values))
@@ -253,3 +254,31 @@ def groups_done(engine: Engine, forward_id: int) -> dict[int, str]:
     with Session(engine) as session:
         statement = select(PushLog.group_id, PushLog.status).where(PushLog.slot == slot_of(forward_id))
         return {int(group): status for group, status in session.exec(statement).all()}
+
+
+def reopen_unsent(engine: Engine, owner_prefix: str) -> list[int]:
+    """At start-up, before anything of ours is claimed: forwards a stopped process of ours had reserved
+    for groups and never began sending are given back (their reservations deleted) and their messages
+    reopened, so the forward job sends them to those groups — within `max_delay_minutes`. What it had
+    begun sending is left to `claims.recover_interrupted` (marked interrupted, never resent)."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(PushLog).where(
+                PushLog.status == "claimed",
+                col(PushLog.slot).startswith(SLOT_PREFIX),
+                col(PushLog.claimed_by).startswith(owner_prefix),
+            )
+        ).all()
+        ids = sorted(
+            {int(r.slot.removeprefix(SLOT_PREFIX)) for r in rows if r.slot[len(SLOT_PREFIX) :].isdigit()}
+        )
+        for row in rows:
+            session.delete(row)
+        if ids:
+            session.execute(
+                update(ForwardLog)
+                .where(col(ForwardLog.id).in_(ids), col(ForwardLog.status) == FORWARDED)
+                .values(status=QUEUED, next_try_at=None, updated_at=utcnow())
+            )
+        session.commit()
+        return ids

@@ -392,7 +392,7 @@ class ForwardLog(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow, index=True)
     excerpt: str = Field(default="", sa_type=SafeString(120))
     body: str = Field(default="", sa_type=Text)
-    """The whole text while it may still be worked on (queued or held); emptied once it is decided."""
+    """The whole text while it may still be sent (queued, held, forwarded); emptied once dropped."""
     status: str = Field(index=True, sa_type=SafeString(16))
     """queued, held, forwarded, dropped."""
     reason: str = Field(default="", sa_type=SafeString(512))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from hashlib import sha1
 
 from sqlalchemy import Engine
@@ -96,3 +97,36 @@ class Echoes:
         if _fingerprint(text) in self._texts:
             return True
         return any(link in text for link in self._links)
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    """A target group as the console lists it."""
+
+    room_id: str
+    name: str
+    by: str
+    """Why it is a target: "配置" ([forward] targets) or "订阅 线报"."""
+    blocked: bool
+
+
+def listing(engine: Engine, configured: Sequence[str]) -> list[TargetRow]:
+    """Every target group, configured first, read only (a configured room the bot never heard from
+    shows by its id); the blocked ones too, marked, so the operator sees why they get nothing."""
+    with Session(engine, expire_on_commit=False) as session:
+        known = {
+            g.room_id: g
+            for g in session.exec(select(Group).where(col(Group.room_id).in_(list(configured)))).all()
+        }
+    rows = [
+        TargetRow(
+            room, known[room].name if room in known else "", "配置", room in known and known[room].blocked
+        )
+        for room in dict.fromkeys(configured)
+    ]
+    seen = {r.room_id for r in rows}
+    for _s, group in subscriptions.active(engine, FORWARD):
+        if group.room_id not in seen:
+            seen.add(group.room_id)
+            rows.append(TargetRow(group.room_id, group.name, "订阅 线报", group.blocked))
+    return rows

@@ -282,3 +282,9 @@ def reopen_unsent(engine: Engine, owner_prefix: str) -> list[int]:
             )
         session.commit()
         return ids
+
+
+def total(engine: Engine) -> int:
+    """How many source messages the log holds."""
+    with Session(engine) as session:
+        return int(session.exec(select(func.count()).select_from(ForwardLog)).one())

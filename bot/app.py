@@ -240,7 +240,7 @@ class App:
             channels = [parts.gate_sends(self.channel)]
         else:
             try:
-                channels = [parts.channel(kind, greet=True) for kind in self.settings.chat.kinds]
+                channels = parts.channels(greet=True)  # every account of every configured kind
             except (ChatUnavailable, ValueError) as exc:
                 raise StartRefused(str(exc)) from None
         self.channels, self.channel = channels, channels[0]

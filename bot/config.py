@@ -39,6 +39,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     create_model,
     field_validator,
     model_validator,
@@ -72,6 +73,18 @@ class LeagueTable(_Section):
     """Talk to the local simulator (`tuike_sandbox`) instead of the real gateway."""
     timeout_seconds: float = Field(8.0, gt=0, le=120)
     max_retries: int = Field(3, ge=0, le=10)
+
+    @field_validator("base_url", "storefront", check_fields=False)
+    @classmethod
+    def _http_url(cls, value: str, info: ValidationInfo) -> str:
+        """Every league's `base_url` (and a shop's `storefront`): http(s):// with a host and no spaces,
+        the trailing slash dropped; empty means "not set". The error shows the field's default as the
+        example of what to write."""
+        if value and not re.fullmatch(r"https?://[^\s/]+(?:/\S*)?", value):
+            default = cls.model_fields[info.field_name or ""].default
+            example = default if isinstance(default, str) and default else "https://shop.example.com"
+            raise ValueError(f"an http(s):// URL such as '{example}'")
+        return value.rstrip("/")
 
 
 class _LeagueDeclaration(Protocol):

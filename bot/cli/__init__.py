@@ -69,6 +69,11 @@ COMMANDS = {
         "takeout",
         "Today's takeout coupon links (饿了么, 美团) made for a group, as members get them for 外卖.",
     ),
+    "forward": Lazy(
+        "bot.cli.forward",
+        "forward",
+        "线报 forwarding: what a group would receive for a message, and what became of recent ones.",
+    ),
     "report": Lazy(
         "bot.cli.orders",
         "report",

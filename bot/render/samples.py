@@ -647,5 +647,35 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "missing": ["饿了么"],
             },
         ),
+        "forward": (
+            {
+                "text": (
+                    "【淘宝】安热沙防晒霜 小金瓶 到手 168 元\n"
+                    f"{SUNSCREEN_LINK.http_short_link} {SUNSCREEN_LINK.code}\n"
+                    f"京东 空气炸锅 券后 199 {JD_FRYER_LINK.http_short_link}"
+                ),
+                "group_name": "宝妈好物分享群",
+                "links": [
+                    {
+                        "platform": "taobao",
+                        "platform_name": "淘宝",
+                        "source": "https://m.tb.cn/h.Uw2Ce6iLX2w",
+                        "target": SUNSCREEN_LINK.http_short_link,
+                    },
+                    {
+                        "platform": "taobao",
+                        "platform_name": "淘宝",
+                        "source": "qrHvRpp8t26",
+                        "target": SUNSCREEN_LINK.code.strip("￥"),
+                    },
+                    {
+                        "platform": "jd",
+                        "platform_name": "京东",
+                        "source": "https://u.jd.com/dm84S6DTQuf",
+                        "target": JD_FRYER_LINK.http_short_link,
+                    },
+                ],
+            },
+        ),
     }
 )

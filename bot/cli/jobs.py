@@ -92,7 +92,14 @@ async def _planned(settings: Settings, engine: Engine) -> Jobs:
         senders[account_of(channel)] = parts.dry_sender()
     pushes = parts.pushes(channels, senders, jobs=board)
     try:
-        await plan.schedule(board, settings, pushes=pushes, orders=parts.order_sync(), channels=channels)
+        await plan.schedule(
+            board,
+            settings,
+            pushes=pushes,
+            orders=parts.order_sync(),
+            channels=channels,
+            forward=parts.forward_pipeline(senders),
+        )
     finally:
         for channel in channels:
             client = getattr(channel, "client", None)  # a platform's HTTP client, made but never used

@@ -33,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -53,7 +53,6 @@ from bot.store.models import Group
 
 log = logging.getLogger(__name__)
 
-JOB_ID = "forward"
 QUEUE_SIZE = 200
 """Source messages waiting for the worker at most; beyond, a message is dropped (and recorded so)."""
 RETRY_SECONDS = 60
@@ -425,3 +424,32 @@ class Pipeline:
             keys=list(keys) if keys is not None else None,
             next_try_at=next_try_at,
         )
+
+
+Route = Callable[[Incoming], Awaitable[Reply | None]]
+
+
+class Tap:
+    """Forwarding's intake in front of the router: a message from a `[forward] sources` room or sender
+    that forwarding takes (it carries a link or 口令) is forwarding's and never answered — the bot listens
+    in a 线报 group, it does not reply to the deals posted there; anything else goes on to the router.
+
+    The pipeline is built after the leagues (`serve`); a source message that comes before waits for it,
+    like a deal request waits for the deals handler."""
+
+    def __init__(self, route: Route, sources: Iterable[str]) -> None:
+        self.route = route
+        self.sources = frozenset(sources)
+        self.pipeline: Pipeline | None = None
+        self._ready = asyncio.Event()
+
+    def serve(self, pipeline: Pipeline | None) -> None:
+        self.pipeline = pipeline
+        self._ready.set()
+
+    async def __call__(self, message: Incoming) -> Reply | None:
+        if message.chat_id in self.sources or message.sender_id in self.sources:
+            await self._ready.wait()
+            if self.pipeline is not None and await self.pipeline.intake(message):
+                return None
+        return await self.route(message)

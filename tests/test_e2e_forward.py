@@ -29,7 +29,6 @@ from tuike_sandbox.jd_face import DEFAULT_APP_KEY, DEFAULT_APP_SECRET
 from tuike_sandbox.server import SandboxServer
 from tuike_sandbox.top_face import SANDBOX_APP_KEY, SANDBOX_APP_SECRET, SANDBOX_MEMBER, SANDBOX_SITE
 
-
 SRC1, SRC2 = "11110001@chatroom", "11110002@chatroom"
 T1, T2 = "22220001@chatroom", "22220002@chatroom"
 DEALER, OWNER2, MEMBER = "wxid_dealer", "wxid_owner2", "wxid_member"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from bot.cli import forward_log
 from bot.config import Settings
 from bot.store import db, forward
+from tests.helpers import tuike
 
 
 def _settings(tmp_path: Path, enabled: bool = True) -> Settings:
@@ -74,3 +76,21 @@ def test_the_json_log_is_one_object_per_message(tmp_path: Path, capsys: pytest.C
 def test_an_empty_log_says_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     forward_log.run(argparse.Namespace(json=False, limit=20, settings=_settings(tmp_path, enabled=False)))
     assert "还没有收到线报（线报转发没有开启" in capsys.readouterr().out
+
+
+def test_tuike_jobs_lists_the_forward_job_when_forwarding_is_on(
+    tmp_path: Path, write_config: Callable[..., Path]
+) -> None:
+    on = write_config('[forward]\nenabled = true\nsources = ["src@chatroom"]\n')
+    rows = [
+        json.loads(line)
+        for line in tuike("--config", str(on), "jobs", "--json", cwd=tmp_path).stdout.splitlines()
+    ]
+    (job,) = [r for r in rows if r["id"] == "forward"]
+    assert (job["kind"], job["trigger"]) == ("forward", "interval[0:00:30]")
+    off = write_config("", name="off.toml")
+    rows = [
+        json.loads(line)
+        for line in tuike("--config", str(off), "jobs", "--json", cwd=tmp_path).stdout.splitlines()
+    ]
+    assert "forward" not in {r["id"] for r in rows}

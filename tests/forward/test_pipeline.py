@@ -267,3 +267,36 @@ async def test_a_second_process_sends_nothing_twice(store: Engine) -> None:
     assert await off(claims.status_of, store, t1.id, "forward:1") == "sent"
     await a.stop()
     await b.stop()
+
+
+async def test_a_message_held_overnight_is_sent_by_the_next_process(store: Engine) -> None:
+    chat, clock = Chat(), Clock(utcnow().replace(hour=15, minute=30, second=0, microsecond=0))
+    quiet = {"quiet_hours": "23:00-07:00", "quiet_mode": "hold"}
+    evening = pipeline(store, chat, FakeRemaker(), clock, **quiet)
+    await evening.start()
+    await evening.intake(said("src1@chatroom", "夜里的好价 商品:pdd:70"))
+    await evening.drained()
+    await evening.stop()  # the bot is restarted during the night
+    clock.advance(hours=7, minutes=31)  # 07:01
+    morning = pipeline(store, chat, FakeRemaker(), clock, **quiet)
+    await morning.start()
+    await morning.tick()
+    await settled(morning)
+    assert len(chat.texts("t1@chatroom")) == 1 and len(chat.texts("t2@chatroom")) == 1
+    await morning.stop()
+
+
+async def test_a_send_the_platform_refuses_is_recorded_and_the_other_groups_still_get_it(
+    store: Engine,
+) -> None:
+    chat = Chat(fail_rooms={"t1@chatroom"})
+    pipe = pipeline(store, chat, FakeRemaker())
+    await pipe.start()
+    await pipe.intake(said("src1@chatroom", "商品:jd:88"))
+    await settled(pipe)
+    assert chat.texts("t2@chatroom") and not chat.texts("t1@chatroom")
+    t1 = await off(ensure_group, store, "t1@chatroom", "")
+    assert await off(claims.status_of, store, t1.id, "forward:1") == "failed"
+    (row,) = await _rows(store)
+    assert row.status == "forwarded" and row.groups == 1
+    await pipe.stop()

@@ -43,6 +43,7 @@ from bot.store import peek
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from bot.forward.pipeline import Pipeline, Route, Tap
     from bot.handlers.deals import LateSend
     from bot.jobs import Jobs
     from bot.leagues.base import League
@@ -159,6 +160,10 @@ class App:
     """Chat account → its push service (channels that carry pushes only)."""
     orders: OrderSync | None = field(default=None, init=False)
     jobs: Jobs | None = field(default=None, init=False)
+    forward: Pipeline | None = field(default=None, init=False)
+    """线报 forwarding (`[forward] enabled`): source messages in, forwards out through the senders."""
+    _tap: Tap | None = field(default=None, init=False)
+    """Forwarding's intake in front of the router, handed the pipeline once it is built."""
     """The process's one job list (`bot.jobs`): pushes, broadcasts, order sync, login health."""
     """Order sync over the leagues (scheduled when `[orders] enabled`)."""
     on_ready: Callable[[], None] | None = None
@@ -250,7 +255,7 @@ class App:
         self.sender = self.senders[account_of(channels[0])]
         return channels
 
-    def _answer_on(self, channel: ChatChannel, router: Router) -> MessageHandler:
+    def _answer_on(self, channel: ChatChannel, router: Router | Route) -> MessageHandler:
         sender = self.senders[account_of(channel)]
 
         async def on_message(message: Incoming) -> None:
@@ -272,7 +277,8 @@ class App:
         parts.gate = GroupGate(self.settings.chat.allowed_groups, BlockedRooms(self._read_blocked))
         channels = self._open_channels(parts)
         serving = _Serving()
-        router = parts.router(serving)
+        router = parts.forwarding(parts.router(serving))
+        self._tap = router if hasattr(router, "serve") else None  # type: ignore[assignment]
         runs: dict[asyncio.Task[None], ChatChannel] = {}
         signals: list[_SignalStop] = []
 
@@ -381,9 +387,16 @@ class App:
             lookback=SANDBOX_LOOKBACK if soon is not None else None,
         )
         await self._warn_misnamed_groups()
+        await self._start_forwarding(stack, parts)
         # pushes catch up, then every periodic job starts on the one scheduler (`bot.jobs.plan`)
         await plan.start(
-            self.jobs, settings, stack, pushes=self.pushes, orders=self.orders, channels=channels
+            self.jobs,
+            settings,
+            stack,
+            pushes=self.pushes,
+            orders=self.orders,
+            channels=channels,
+            forward=self.forward,
         )
         self.renderer = parts.renderer
         if settings.web.enabled:
@@ -391,6 +404,16 @@ class App:
             stack.push_async_callback(_finish, web)
         if self.on_ready is not None:
             self.on_ready()
+
+    async def _start_forwarding(self, stack: AsyncExitStack, parts: Composition) -> None:
+        """线报 forwarding, when on: what a stopped process left is taken back, the worker starts, and
+        the intake in front of the router starts taking source messages."""
+        self.forward = parts.forward_pipeline(self.senders)
+        if self.forward is not None:
+            await self.forward.start()
+            stack.push_async_callback(self.forward.stop)
+        if self._tap is not None:
+            self._tap.serve(self.forward)
 
     def _soon_sync(self, parts: Composition, stack: AsyncExitStack) -> SoonSync | None:
         """In the embedded default (every enabled league a sandbox, order sync on), orders are synced

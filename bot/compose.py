@@ -46,6 +46,7 @@ from bot.render import Renderer
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from bot.forward.pipeline import Pipeline, Route, Tap
     from bot.forward.remake import Remaker
     from bot.handlers.deals import DealsHandler, LateSend
     from bot.handlers.sharer import SharerLookup
@@ -579,6 +580,7 @@ class Composition:
                 deadline=settings.deals.answer_deadline_seconds,
                 talents=settings.leagues.channels.talents,
                 remind_minutes=settings.push.live_remind_minutes,
+                forward_enabled=settings.forward.enabled,
             ),
             MoneyHandler(
                 engine=engine,
@@ -687,6 +689,45 @@ class Composition:
                 await notify_paid(engine, unrecorded, renderer, via=via)
 
         return paid_notices
+
+    def forwarding(self, route: Route) -> Route | Tap:
+        """`route` (the router) with 线报 forwarding's intake in front when `[forward] enabled`; the
+        pipeline is handed to the tap once built (`forward_pipeline`)."""
+        forward = self.settings.forward
+        if not forward.enabled or not forward.sources:
+            return route
+        from bot.forward.pipeline import Tap
+
+        return Tap(route, forward.sources)
+
+    def forward_pipeline(
+        self, senders: Mapping[str, PacedSender], clock: Callable[[], datetime] | None = None
+    ) -> Pipeline | None:
+        """线报 forwarding over the accounts of `senders` (None when `[forward] enabled` is off): the
+        remaker's links, the store's log and claims, each account's paced sender (their forward share).
+        It claims as `forward@<instance>`, so a restart finds what it left by that prefix and the push
+        service's own recovery never touches it."""
+        forward = self.settings.forward
+        if not forward.enabled or self.engine is None:
+            return None
+        from bot.forward.pipeline import Pipeline
+        from bot.handlers.links import URL_RE, find_product_refs
+        from bot.push.service import instance_name
+
+        def worth(text: str) -> bool:  # a link or 口令 the pipeline should look at (chatter is not)
+            return bool(URL_RE.search(text)) or bool(find_product_refs(text, limit=3))
+
+        timing: dict[str, Any] = {"clock": clock} if clock is not None else {}
+        return Pipeline(
+            self.engine,
+            forward,
+            self.remaker,
+            senders,
+            timezone=self.settings.bot.timezone,
+            owner="forward@" + instance_name(self.settings, "+".join(senders)),
+            worth=worth,
+            **timing,
+        )
 
     def web_services(
         self,

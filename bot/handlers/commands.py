@@ -112,7 +112,7 @@ _SHARER_WORDS: dict[str, CommandKind] = {"推客状态": "sharer_status", "解�
 """The owner's 推客 commands (bot.handlers.sharer): 「绑定推客 <appid>」, and these as the whole message."""
 # Topics the subscribe command may run into without a space ("订阅直播"); anything else after 订阅 without
 # a space is chat ("订阅号今天推的文章…").
-_TOPICS = ("每日", "好物", "直播", "日报", "推送", "提醒")
+_TOPICS = ("每日", "好物", "直播", "日报", "推送", "提醒", "线报")
 # Longest first. In a group a search word must be followed by a separator: "找 蓝牙耳机", "搜：键盘".
 _SEARCH_WORDS = (
     "帮我找",

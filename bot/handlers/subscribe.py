@@ -1,5 +1,5 @@
-"""Owner commands: 订阅 每日好物 [HH:MM] [类目…], 订阅 直播, 订阅 外卖 [HH:MM], 退订 [每日好物|直播|外卖|HH:MM],
-订阅状态.
+"""Owner commands: 订阅 每日好物 [HH:MM] [类目…], 订阅 直播, 订阅 外卖 [HH:MM], 订阅 线报,
+退订 [每日好物|直播|外卖|线报|HH:MM], 订阅状态.
 
 The chat's face over `bot.services.subscriptions` (the rules: times, categories, several daily slots).
 Only the room owner or a configured operator may change a subscription; anyone may ask the status.
@@ -19,6 +19,7 @@ from bot.leagues.wechat.settings import Talent
 from bot.render.engine import Renderer
 from bot.services.attribution import GroupSpots
 from bot.services.subscriptions import (
+    FORWARD_WORDS,
     TAKEOUT_TIME,
     BadTime,
     NextRuns,
@@ -46,9 +47,11 @@ class SubscribeHandler:
         deadline: float = 5.0,
         talents: Sequence[Talent] = (),
         remind_minutes: int = 15,
+        forward_enabled: bool = False,
     ) -> None:
         """`talents`: the operator's followed talents, so 订阅 直播 can say who it will remind about
-        (or that nobody is set up, rather than promise reminders that can never come)."""
+        (or that nobody is set up, rather than promise reminders that can never come).
+        `forward_enabled`: `[forward] enabled`, so 订阅 线报 says when forwarding is not on yet."""
         self.subscriptions = Subscriptions(
             engine, league, on_change=on_change, next_runs=next_runs, deadline=deadline
         )
@@ -58,6 +61,7 @@ class SubscribeHandler:
         self.default_time = default_time
         self.talents = tuple(talents)
         self.remind_minutes = remind_minutes
+        self.forward_enabled = forward_enabled
 
     takes: frozenset[RequestKind] = frozenset({"subscribe", "unsubscribe", "subscription_status"})
 
@@ -78,6 +82,8 @@ class SubscribeHandler:
         if not (message.sender_is_owner or message.sender_id in self.operators):
             return await self._say(message, "not_owner", {"asker": message.sender_name})
         words = command.arg.split()
+        if words and words[0] in FORWARD_WORDS:
+            return await self._forward(message, group.id, on=command.kind == "subscribe", extra=words[1:])
         if command.kind == "unsubscribe":
             return await self._unsubscribe(message, group.id, words)
         kind = kind_of(words[0]) if words else None
@@ -105,6 +111,17 @@ class SubscribeHandler:
         replaced, slots = await self.subscriptions.add_daily(group.id, at_time, categories)
         context = self._subscribed("daily", at_time, [c.name for c in categories])
         return await self._say(message, "subscribed", {**context, "replaced": replaced, "slots": slots})
+
+    async def _forward(self, message: Incoming, group_id: int, *, on: bool, extra: list[str]) -> Reply:
+        """订阅 线报 / 退订 线报: the group receives (or no longer receives) the 线报 forwards."""
+        if extra:
+            return await self._say(message, "subscribe_usage", {"reason": "unknown", "given": ""})
+        had = await self.subscriptions.set_forward(group_id, on)
+        if not on:
+            context = {"kind": "forward", "at_time": "", "removed": int(had), "slots": []}
+            return await self._say(message, "unsubscribed", context)
+        kind = "forward" if self.forward_enabled else "forward_off"
+        return await self._say(message, "subscribed", {**self._subscribed(kind), "replaced": had})
 
     async def _takeout(self, message: Incoming, group_id: int, words: list[str]) -> Reply:
         """订阅 外卖 [HH:MM]: the takeout links pushed daily at that time (several times allowed)."""

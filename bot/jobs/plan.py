@@ -10,6 +10,7 @@ here (`tuike jobs` lists what this same code registers, without starting anythin
 | `broadcasts:<account>`                    | the console's 群发: at once, polled, woken on a new one |
 | `orders:sync`                             | order sync over every league (one process at a time)    |
 | `health:<account>`                        | a platform account still logged in (channels that can)  |
+| `forward`                                 | 线报: held messages after the quiet hours, retries        |
 """
 
 from __future__ import annotations
@@ -27,6 +28,16 @@ from bot.orders.sync import FIRST_SYNC_AFTER, OrderSync, scheduled_sync
 from bot.push.service import PushService
 
 ORDER_SYNC = "orders:sync"
+FORWARD = "forward"
+FORWARD_SECONDS = 30
+"""How often the forward job looks for held messages whose quiet hours ended and retries now due."""
+
+
+class Forwards(Protocol):
+    """线报 forwarding (bot/forward/pipeline.py, which the jobs do not import: it reaches the handlers'
+    link finder): its job puts back on the queue what is due."""
+
+    async def tick(self) -> None: ...
 
 
 @runtime_checkable
@@ -47,6 +58,7 @@ async def schedule(
     orders: OrderSync | None = None,
     channels: Sequence[object] = (),
     now: datetime | None = None,
+    forward: Forwards | None = None,
 ) -> None:
     """Put every periodic job of this process on `jobs` (the push jobs keep following the rows)."""
     now = now or datetime.now(UTC)
@@ -65,6 +77,14 @@ async def schedule(
             what="「订单同步」从各联盟拉取新订单和状态变化 / order sync",
             kwargs={"syncer": orders, "interval": interval},
             first_run=now + timedelta(seconds=FIRST_SYNC_AFTER),
+        )
+    if forward is not None:
+        jobs.add(
+            FORWARD,
+            IntervalTrigger(seconds=FORWARD_SECONDS, timezone=jobs.zone),
+            forward.tick,
+            kind="forward",
+            what="「线报转发」免打扰结束后发出暂存的线报，重试联盟暂时没响应的 / 线报 held and retried",
         )
     for channel in channels:
         if isinstance(channel, ChecksLogin):
@@ -86,6 +106,7 @@ async def start(
     pushes: Mapping[str, PushService],
     orders: OrderSync | None = None,
     channels: Sequence[object] = (),
+    forward: Forwards | None = None,
 ) -> None:
     """Inside `tuike run`: the push services recover and catch up, every job is scheduled, and the
     scheduler starts; `stack` stops it first, then the push services."""
@@ -96,6 +117,6 @@ async def start(
     for push in pushes.values():
         await push.recover()  # what a dead process left half sent, before any broadcast is claimed
         stack.push_async_callback(push.stop_broadcasts)
-    await schedule(jobs, settings, pushes=pushes, orders=orders, channels=channels)
+    await schedule(jobs, settings, pushes=pushes, orders=orders, channels=channels, forward=forward)
     jobs.start()
     stack.push_async_callback(jobs.shutdown)

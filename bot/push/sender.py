@@ -7,6 +7,13 @@ sends, not by half an hour. A push delivery is claimed (its `start` hook) only w
 reaches the front of the queue, so a process killed mid-push leaves the groups it had not reached
 unclaimed and a restart sends them. A failed send is retried a bounded number of times, then
 reported as failed; the queue goes on.
+
+线报 forwards (bot/forward/pipeline.py) queue behind both, in a third line with a share of their own:
+while replies or pushes wait, a waiting forward goes after `others_in_a_row` of their sends (one send
+in five for the default `forward_share` of 0.2), so forwards can neither starve members' answers and
+the daily pushes (they never take more than their share while those wait) nor be starved by them
+(they always get it). With nothing else waiting, forwards take the whole budget; the per-minute rate
+and the jitter between groups hold for every send alike.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from bot.reasons import reason
 
 log = logging.getLogger(__name__)
 
-INTERACTIVE, PUSH = 0, 1
+INTERACTIVE, PUSH, FORWARD = 0, 1, 2
 NOT_IN_CHAT = "\x00not-in-chat\x00"
 """Marks `_deliver`'s detail of a send the platform refused because the account is not in the group."""
 
@@ -61,6 +68,7 @@ class PacedSender:
         retry_pause: float = 2.0,
         stall: float = 0.1,
         push_share: float = 0.25,
+        forward_share: float = 0.2,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
@@ -76,9 +84,15 @@ class PacedSender:
         self.rng = rng or random.Random()
         self._replies: deque[_Item] = deque()
         self._pushes: deque[_Item] = deque()
+        self._forwards: deque[_Item] = deque()
         self.replies_in_a_row = math.ceil((1 - push_share) / push_share) if push_share > 0 else math.inf
         """How many replies may go out in a row while a push waits (3 for a quarter of the budget)."""
         self._streak = 0
+        self.others_in_a_row = (
+            math.ceil((1 - forward_share) / forward_share) if forward_share > 0 else math.inf
+        )
+        """How many replies and pushes may go out in a row while a forward waits (4 for a fifth)."""
+        self._forward_streak = 0
         self._seq = itertools.count()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -99,15 +113,33 @@ class PacedSender:
 
     @property
     def pending(self) -> int:
-        return len(self._replies) + len(self._pushes)
+        return len(self._replies) + len(self._pushes) + len(self._forwards)
+
+    @property
+    def forwards_pending(self) -> int:
+        """Forwards queued and not yet sent (the forward pipeline's back-pressure reads it)."""
+        return len(self._forwards)
 
     def _put(self, item: _Item) -> None:
         if self._closing:
             raise RuntimeError("sender is closed")
-        (self._replies if item.priority == INTERACTIVE else self._pushes).append(item)
+        queues = {INTERACTIVE: self._replies, PUSH: self._pushes, FORWARD: self._forwards}
+        queues[item.priority].append(item)
         self._wake.set()
 
     def _next(self) -> _Item:
+        """Replies, then pushes, then forwards; a waiting forward gets its turn after
+        `others_in_a_row` replies and pushes sent while it waited (`_next_of_others`)."""
+        if self._forwards:
+            if (not self._replies and not self._pushes) or self._forward_streak >= self.others_in_a_row:
+                self._forward_streak = 0
+                return self._forwards.popleft()
+            self._forward_streak += 1
+        else:
+            self._forward_streak = 0
+        return self._next_of_others()
+
+    def _next_of_others(self) -> _Item:
         """Replies first, except that a waiting push gets its turn after `replies_in_a_row` replies
         sent while it waited."""
         if not self._pushes:
@@ -135,6 +167,20 @@ class PacedSender:
     ) -> asyncio.Future[bool]:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._put(_Item(PUSH, next(self._seq), outgoing, start, done, future, hand_over))
+        return future
+
+    def forward(
+        self,
+        outgoing: Outgoing,
+        *,
+        start: Start | None = None,
+        done: Done | None = None,
+        hand_over: HandOver | None = None,
+    ) -> asyncio.Future[bool]:
+        """Queue a 线报 forward: like `push` (claimed by `start` when it reaches the front), in the
+        forwards' own line with its own share of the budget (the module docstring says how)."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._put(_Item(FORWARD, next(self._seq), outgoing, start, done, future, hand_over))
         return future
 
     async def _pace(self, chat_id: str, parts: int) -> None:
@@ -230,11 +276,12 @@ class PacedSender:
         and leave queued pushes unclaimed (a restart sends them)."""
         self._closing = True
         if not drain:
-            for item in (*self._replies, *self._pushes):
+            for item in (*self._replies, *self._pushes, *self._forwards):
                 if item.result and not item.result.done():
                     item.result.set_result(False)
             self._replies.clear()
             self._pushes.clear()
+            self._forwards.clear()
         self._wake.set()
         if self._task is not None:
             await self._task

@@ -337,6 +337,9 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
             {**_SUBSCRIBED, "kind": "live"},
             {**_SUBSCRIBED, "kind": "takeout", "at_time": "10:30", "slots": ["10:30", "16:30"]},
             {**_SUBSCRIBED, "kind": "takeout", "at_time": "10:30", "replaced": True, "slots": ["10:30"]},
+            {**_SUBSCRIBED, "kind": "forward"},
+            {**_SUBSCRIBED, "kind": "forward", "replaced": True},
+            {**_SUBSCRIBED, "kind": "forward_off"},
         ),
         "unsubscribed": (
             {"kind": "daily", "at_time": "", "removed": 2, "slots": []},
@@ -346,6 +349,8 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
             {"kind": "all", "at_time": "", "removed": 3, "slots": []},
             {"kind": "takeout", "at_time": "16:30", "removed": 1, "slots": ["10:30"]},
             {"kind": "takeout", "at_time": "", "removed": 2, "slots": []},
+            {"kind": "forward", "at_time": "", "removed": 1, "slots": []},
+            {"kind": "forward", "at_time": "", "removed": 0, "slots": []},
         ),
         "subscription_status": (
             {
@@ -364,6 +369,7 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                     },
                     {"kind": "live", "at_time": "", "categories": [], "next_run": None},
                     {"kind": "takeout", "at_time": "10:30", "categories": [], "next_run": None},
+                    {"kind": "forward", "at_time": "", "categories": [], "next_run": None},
                 ],
                 "talents": ["小鹿爱好物"],
                 "unnamed_talents": 0,

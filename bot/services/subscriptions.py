@@ -26,6 +26,9 @@ from bot.store import subscriptions
 DAILY_WORDS = ("每日好物", "每日", "好物", "每天", "daily")
 LIVE_WORDS = ("直播", "live")
 TAKEOUT_WORDS = ("外卖",)
+FORWARD = "forward"
+"""The subscription kind of 订阅 线报: the group receives 线报 forwards (bot/forward/targets.py)."""
+FORWARD_WORDS = ("线报",)
 TAKEOUT_TIME = "10:30"
 """订阅 外卖 without a time: before lunch, when members order."""
 """订阅 外卖 HH:MM: the takeout coupon links pushed daily at that time (bot.push.takeout); several slots allowed."""
@@ -201,6 +204,19 @@ class Subscriptions:
     async def subscribe_live(self, group_id: int) -> None:
         await asyncio.to_thread(subscriptions.subscribe, self.engine, group_id, "live")
         self.on_change()
+
+    async def set_forward(self, group_id: int, on: bool) -> bool:
+        """订阅 线报 (`on`) / 退订 线报: whether the group had it on before."""
+
+        def work() -> bool:
+            had = any(r.kind == FORWARD for r in subscriptions.for_group(self.engine, group_id))
+            if on:
+                subscriptions.subscribe(self.engine, group_id, FORWARD)
+            else:
+                subscriptions.unsubscribe(self.engine, group_id, FORWARD)
+            return had
+
+        return await asyncio.to_thread(work)
 
     async def add_daily(
         self, group_id: int, at_time: str, categories: Sequence[Category]

@@ -364,6 +364,60 @@ class BroadcastTarget(SQLModel, table=True):
     group_id: int = Field(foreign_key="groups.id", index=True)
 
 
+class ForwardLog(SQLModel, table=True):
+    """One message heard in a 线报 source, and what became of it: forwarded to N groups, dropped (and
+    why), held for the morning, or queued (still being worked on). The row's id is the forward id: each
+    target group's send is claimed in the push log as (group, "forward:<id>")."""
+
+    __tablename__ = "forward_log"
+    __table_args__ = (
+        # a message delivered twice (a webhook retried, two accounts in one source) is taken once
+        Index(
+            "uq_forward_log_message",
+            "source_room",
+            "message_id",
+            unique=True,
+            sqlite_where=text("message_id <> ''"),
+            postgresql_where=text("message_id <> ''"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(default="", sa_type=SafeString(128, key=True), index=True)
+    """The chat account that heard it: that account's process works on it."""
+    source_room: str = Field(sa_type=SafeString(128, key=True))
+    source_name: str = Field(default="", sa_type=SafeString(256))
+    sender_id: str = Field(default="", sa_type=SafeString(128, key=True))
+    message_id: str = Field(default="", sa_type=SafeString(128, key=True))
+    received_at: datetime = Field(default_factory=utcnow, index=True)
+    excerpt: str = Field(default="", sa_type=SafeString(120))
+    body: str = Field(default="", sa_type=Text)
+    """The whole text while it may still be sent (queued, held, forwarded); emptied once dropped."""
+    status: str = Field(index=True, sa_type=SafeString(16))
+    """queued, held, forwarded, dropped."""
+    reason: str = Field(default="", sa_type=SafeString(512))
+    groups: int = 0
+    """How many target groups it was sent to."""
+    keys: str = Field(default="", sa_type=SafeString(1024))
+    """Its dedupe keys ("league:item"), comma-separated."""
+    next_try_at: datetime | None = None
+    """Held or retried: when the forward job looks at it again."""
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ForwardSeen(SQLModel, table=True):
+    """The dedupe memory: a product (its dedupe key) and when it was first forwarded, from which message.
+    A key older than `[forward] dedupe_hours` may be taken again by a newer message."""
+
+    __tablename__ = "forward_seen"
+    __table_args__ = (UniqueConstraint("key", name="uq_forward_seen_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_type=SafeString(128, key=True))
+    first_at: datetime = Field(default_factory=utcnow, index=True)
+    forward_id: int = Field(foreign_key="forward_log.id")
+
+
 class WebSessionRow(SQLModel, table=True):
     """A console login, in the database so that any replica serves it (issue 31). Keyed by the SHA-256
     of the cookie's random value, never the value itself: a leaked row is not a usable cookie."""

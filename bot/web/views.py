@@ -26,6 +26,7 @@ NAV = (
     ("/leagues", "联盟"),
     ("/orders", "订单"),
     ("/rebates", "返利"),
+    ("/forward", "线报"),
 )
 
 _env: Environment | None = None

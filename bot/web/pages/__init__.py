@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from bot.web.pages import broadcasts, dashboard, groups, leagues, orders, pushes, rebates, templates
+from bot.web.pages import broadcasts, dashboard, forward, groups, leagues, orders, pushes, rebates, templates
 
 ALL_PAGES: tuple[ModuleType, ...] = (
     dashboard,
@@ -15,4 +15,5 @@ ALL_PAGES: tuple[ModuleType, ...] = (
     leagues,
     orders,
     rebates,
+    forward,
 )

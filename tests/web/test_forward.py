@@ -1,0 +1,93 @@
+"""The 线报 page: whether forwarding is on and from where, the last day's outcomes, what is held for
+the morning, the target groups, and each recent source message with what became of it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from bot.store import forward, subscriptions
+from bot.store.groups import ensure_group, set_blocked
+from bot.store.models import utcnow
+from tests.web.conftest import Console, browser_login, console_settings, serve_console
+
+
+def seed(engine: Engine) -> dict[str, int]:
+    """A forwarded message, one dropped for a foreign link, one held for the morning; a configured
+    target, an owner's 订阅 线报 group and a blocked configured one."""
+
+    def heard(message_id: str, text: str) -> forward.Heard:
+        return forward.Heard("console:bot", "src@chatroom", "线报源头群", "wxid_src", message_id, text)
+
+    sent = forward.record(engine, heard("a", "🔥 空气炸锅 29.9 https://u.jd.com/abc"))
+    foreign = forward.record(engine, heard("b", "别家店 https://shop.example/x"))
+    held = forward.record(engine, heard("c", "夜里的好价 https://item.taobao.com/item.htm?id=9"))
+    assert sent and foreign and held
+    forward.settle(engine, sent, forward.FORWARDED, groups=2, keys=["jd:1"])
+    forward.settle(engine, foreign, forward.DROPPED, reason="有转不了的链接：shop.example/x")
+    forward.settle(engine, held, forward.HELD, reason="免打扰时段", next_try_at=utcnow() + timedelta(hours=6))
+    fans = ensure_group(engine, "fans@chatroom", "宝妈粉丝群")
+    assert fans.id
+    subscriptions.subscribe(engine, fans.id, "forward")
+    blocked = ensure_group(engine, "t2@chatroom", "被屏蔽的群")
+    assert blocked.id
+    set_blocked(engine, blocked.id, True)
+    return {"sent": sent, "foreign": foreign, "held": held}
+
+
+@pytest.fixture
+async def forward_console(tmp_path: Path, store: Engine) -> AsyncIterator[Console]:
+    settings = console_settings(tmp_path)
+    on = settings.forward.model_copy(
+        update={
+            "enabled": True,
+            "sources": ("src@chatroom",),
+            "targets": ("t1@chatroom", "t2@chatroom"),
+            "quiet_hours": "23:00-07:00",
+        }
+    )
+    async for running in serve_console(tmp_path, store, settings=settings.model_copy(update={"forward": on})):
+        yield running
+
+
+async def test_the_page_lists_what_became_of_each_message(forward_console: Console) -> None:
+    ids = seed(forward_console.engine)
+    client = await forward_console.logged_in()
+    html = (await client.get("/forward")).text
+    assert "没有开启" not in html and "src@chatroom" in html and "免打扰 23:00-07:00" in html
+    assert '<div class="figure" id="count-forwarded">1</div>' in html
+    assert f'id="forward-{ids["sent"]}" data-status="forwarded"' in html and "已转发到 2 个群" in html
+    assert "有转不了的链接：shop.example/x" in html
+    assert f'id="held-{ids["held"]}"' in html
+    assert 'data-room="t1@chatroom"' in html and "（还没说过话）" in html
+    assert "宝妈粉丝群" in html and "订阅 线报" in html
+    assert "已屏蔽，不会收到" in html
+
+
+async def test_the_page_says_when_forwarding_is_off(console: Console) -> None:
+    client = await console.logged_in()
+    html = (await client.get("/forward")).text
+    assert 'id="forward-off"' in html and 'id="no-forwards"' in html and 'id="no-targets"' in html
+
+
+async def test_a_stranger_is_sent_to_the_login(console: Console) -> None:
+    response = await console.client().get("/forward")
+    assert response.status_code in (302, 303) and "/login" in response.headers["location"]
+
+
+async def test_the_operator_finds_the_page_in_the_nav(forward_console: Console, browser_page: Any) -> None:
+    ids = seed(forward_console.engine)
+    page = browser_page
+    await browser_login(page, forward_console)
+    await page.click("header nav >> text=线报")
+    await page.wait_for_selector(f"#forward-{ids['foreign']}")
+    outcome = await page.locator(f"#forward-{ids['foreign']} .outcome").inner_text()
+    assert "已丢弃" in outcome and "shop.example/x" in outcome
+    assert "已转发到 2 个群" in await page.locator(f"#forward-{ids['sent']} .outcome").inner_text()
+    assert await page.locator("table.targets tr[data-room]").count() == 3
+    await page.screenshot(path=str(forward_console.shots / "forward.png"), full_page=True)

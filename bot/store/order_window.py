@@ -184,8 +184,11 @@ WITH incoming AS (
 ),
 old AS (
     SELECT o.id, o.status, o.paid_fen, o.commission_fen
-    FROM orders o JOIN incoming i ON o.order_id = i.order_id AND o.sku_id = i.sku_id
-    WHERE o.league = %(league)s
+    FROM incoming i CROSS JOIN LATERAL (
+        SELECT id, status, paid_fen, commission_fen FROM orders
+        WHERE league = %(league)s AND order_id = i.order_id AND sku_id = i.sku_id
+        LIMIT 1
+    ) o
 ),
 upserted AS (
     INSERT INTO orders AS o (league, order_id, sku_id, product_id, title, paid_fen, commission_fen,

@@ -241,11 +241,12 @@ class _Prefetch:
             self.asked += 1
 
     async def take(self) -> list[Order]:
-        """The next window's orders; the reads after it go on (and one more starts) meanwhile."""
+        """The next window's orders; the reads after it go on meanwhile, and once it is in, one more
+        starts in its place (so `ahead` reads at most are on the wire, the store's time included)."""
         self._ask()
-        task = self.tasks.popleft()
+        orders = await self.tasks.popleft()
         self._ask()
-        return await task
+        return orders
 
     async def cancel(self) -> None:
         """Drop the reads still ahead (the sync stopped: an error, the budget, a cancel)."""

@@ -128,6 +128,8 @@ _ID, _SKU, _PRODUCT, _TITLE, _STATUS, _PID, _TAG, _SHARER, _LEAGUE = (
 
 
 def _utc(value: datetime) -> datetime:
+    if value.tzinfo is UTC:  # the usual: a league's time already read as UTC
+        return value
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -300,8 +302,9 @@ class _SQLite:
 
     @staticmethod
     def when(value: datetime) -> str:
-        """A UTC datetime as SQLAlchemy's SQLite dialect writes it ("2026-11-10 04:00:00.000000"), in C."""
-        return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+        """A UTC datetime (`_utc`'s) as SQLAlchemy's SQLite dialect writes it ("2026-11-10
+        04:00:00.000000"), in C: the ISO text without its "+00:00" (no `replace` per value)."""
+        return value.isoformat(" ", "microseconds")[:26]
 
     def store(self, league: str, lines: list[tuple[Any, ...]], cursor: datetime) -> tuple[int, int]:
         now = self.when(utcnow())

@@ -28,6 +28,7 @@ moves back.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ from sqlalchemy import Engine
 from bot.store.driver import driver_transaction
 from bot.store.models import OrderRow, utcnow
 from bot.store.text import SafeString, clean
+
+log = logging.getLogger(__name__)
 
 
 class Order(Protocol):
@@ -133,14 +136,35 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+FEN_LIMIT = 10**15
+"""The largest amount an order line is stored with, in fen (¥10 trillion): far past any real order,
+and thousands of lines at it still sum within a BIGINT (SQLite's `sum()` fails on an overflow, and
+every report adds amounts up)."""
+
+
+def _fen(value: int, order: Order) -> int:
+    """`value`, or the limit on its side when a league sends an absurd amount: the line is stored rather
+    than failing its window (past a BIGINT the driver refuses it on SQLite and PostgreSQL alike, and
+    the sync stopped at that window on every run, the leagues after it never synced)."""
+    if -FEN_LIMIT <= value <= FEN_LIMIT:
+        return value
+    log.warning(
+        "order %s: an amount of %d digits stored as %d fen", order.order_id, len(str(value)), FEN_LIMIT
+    )
+    return FEN_LIMIT if value > 0 else -FEN_LIMIT
+
+
 def _values(order: Order, group_id: int | None) -> tuple[Any, ...]:
+    paid, commission = order.paid_fen, order.commission_fen
+    if not (-FEN_LIMIT <= paid <= FEN_LIMIT and -FEN_LIMIT <= commission <= FEN_LIMIT):
+        paid, commission = _fen(paid, order), _fen(commission, order)
     return (
         _ID(order.order_id),
         _SKU(order.sku_id),
         _PRODUCT(order.product_id),
         _TITLE(order.title),
-        order.paid_fen,
-        order.commission_fen,
+        paid,
+        commission,
         _STATUS(order.status),
         _PID(order.pid),
         _TAG(order.tag),

@@ -18,6 +18,7 @@ from bot.orders.sync import OrderSync
 from bot.store import orders as store
 from bot.store.groups import ensure_group
 from bot.store.models import OrderEvent, OrderRow
+from bot.store.order_window import FEN_LIMIT
 
 AT = datetime(2026, 11, 10, 4, 0, tzinfo=UTC)
 
@@ -208,3 +209,19 @@ async def test_a_failed_read_ahead_stops_the_sync_after_the_windows_before_it(
     assert store.read_cursor(store_engine, "slow") == NOW - 4 * WINDOW
     assert store.count_orders(store_engine, "slow") == 2
     assert league.cancelled == [3] and league.reading == 0, "the read ahead of the failure was dropped"
+
+
+def test_an_absurd_amount_is_stored_at_the_limit_and_the_window_goes_on(store_engine: Engine) -> None:
+    """A league that sends 10^20 yuan (a parsing slip on its side) does not stop the sync at that window
+    forever: the line is kept at the limit, the rest of the window and the cursor move, reports add up."""
+    amy = ensure_group(store_engine, "amy@chatroom", "甲群").id
+    absurd = _line("T51", "pending", 0, paid=10**22, commission=-(10**22))
+    stored = store_window(store_engine, [(absurd, amy), (_line("T61", "pending", 0), amy)])
+    assert (stored.new, stored.changed) == (2, 0)
+    row = _row(store_engine, "T51")
+    assert (row.paid_fen, row.commission_fen) == (FEN_LIMIT, -FEN_LIMIT)
+    assert store.read_cursor(store_engine, "taobao") == AT + timedelta(minutes=60)
+    for n in range(3):  # more lines at the limit: the sums still fit
+        store_window(store_engine, [(_line(f"T7{n}1", "pending", 0, paid=10**22), amy)])
+    [group, _none] = figures(store_engine)
+    assert (group.orders, group.paid_fen) == (5, 4 * FEN_LIMIT + 12_900)

@@ -179,8 +179,7 @@ async def test_windows_read_ahead_out_of_order_are_stored_in_order(
     async with asyncio.timeout(30):  # a guard against a hang, not a measure
         await league.started.wait()  # the first four windows are all being read at once
     for number in reversed(range(sync_module.READ_AHEAD)):  # and answer last one first
-        league.release[number].set()
-        await asyncio.sleep(0)
+        league.release[number].set()  # woken in this order: the last window's read ends first
     result = await syncing
 
     assert result.ok and (result.windows, result.new) == (6, 6)
@@ -199,7 +198,6 @@ async def test_a_failed_read_ahead_stops_the_sync_after_the_windows_before_it(
     async with asyncio.timeout(30):
         await league.started.wait()
     league.release[1].set()
-    await asyncio.sleep(0)
     league.release[0].set()
     result = await syncing
 

@@ -417,6 +417,7 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "commission_fen": 3_116,
                 "settled_fen": 0,
                 "owner_share_percent": 0,
+                "channels_unattributed": False,
                 "owner_share_fen": 0,
                 "owner_settled_share_fen": 0,
                 "periods": [
@@ -457,6 +458,7 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "commission_fen": 0,
                 "settled_fen": 0,
                 "owner_share_percent": 0,
+                "channels_unattributed": True,
                 "owner_share_fen": 0,
                 "owner_settled_share_fen": 0,
                 "periods": [
@@ -480,6 +482,7 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "commission_fen": 51_438,
                 "settled_fen": 0,
                 "owner_share_percent": 30,
+                "channels_unattributed": False,
                 "owner_share_fen": 15_431,
                 "owner_settled_share_fen": 0,
                 "periods": [],
@@ -492,6 +495,7 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "commission_fen": 3_116,
                 "settled_fen": 0,
                 "owner_share_percent": 30,
+                "channels_unattributed": False,
                 "owner_share_fen": 934,
                 "owner_settled_share_fen": 0,
                 "periods": [

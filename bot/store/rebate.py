@@ -49,6 +49,11 @@ SUFFIX_DAYS = 30
 """A 6-digit suffix is matched against orders created in this many days (older ones need the full number)."""
 
 
+RECONCILE_BATCH = 100
+"""Members brought in line per transaction by `reconcile`. A commit per member made a settlement day of
+1,000 members take 14.5 s on PostgreSQL, and batches of 100 take 2.6 s (bench/rebate.py). A 提现 waits
+for one batch at most."""
+
 _LOCK_SPACE = b"tuike.rebate.member\0"
 """Prefix of the text hashed into a member's PostgreSQL advisory lock key (keeps it apart from others)."""
 
@@ -64,6 +69,15 @@ def _member_transaction(engine: Engine, member_id: str) -> Iterator[Session]:
     """A session whose transaction holds the member's ledger lock from its first statement until it
     commits or rolls back: what it reads stays true until it writes. Leaving the block without a
     commit rolls back (and lets go of the lock)."""
+    with _members_transaction(engine, [member_id]) as session:
+        yield session
+
+
+@contextmanager
+def _members_transaction(engine: Engine, member_ids: Collection[str]) -> Iterator[Session]:
+    """`_member_transaction` for several members at once (reconcile's batches). Their locks are taken
+    in one order (by key), so two batches never wait on each other in a circle; everything else holds
+    one member's lock at a time."""
     with Session(engine) as session:
         connection = session.connection()
         if engine.dialect.name == "sqlite":
@@ -71,10 +85,8 @@ def _member_transaction(engine: Engine, member_id: str) -> Iterator[Session]:
             # an explicit BEGIN IMMEDIATE takes the write lock now and pysqlite then commits it.
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         elif engine.dialect.name == "postgresql":
-            connection.execute(
-                text("SELECT pg_advisory_xact_lock(CAST(:key AS bigint))"),
-                {"key": _member_lock_key(member_id)},
-            )
+            for key in sorted({_member_lock_key(m) for m in member_ids}):
+                connection.execute(text("SELECT pg_advisory_xact_lock(CAST(:key AS bigint))"), {"key": key})
         else:  # pragma: no cover - the store runs on SQLite and PostgreSQL only
             raise RuntimeError(f"no ledger lock for the {engine.dialect.name} database")
         try:
@@ -138,11 +150,34 @@ def _difference(want: dict[str, int], have: dict[str, int]) -> list[tuple[str, s
     return entries
 
 
-def _append_difference(session: Session, binding: RebateBinding, lines: list[OrderRow]) -> int:
-    """Entries that bring the binding's credits to what its order lines say now; how many. Run it under
-    the member's lock (`_member_transaction`): what it reads as credited must stay true until it writes."""
+def _credited_by_binding(
+    session: Session, member_ids: Collection[str] | None = None
+) -> dict[int, dict[str, int]]:
+    """Binding id → its pending and available credits (of these members' bindings, or of every one),
+    in one query; a binding with no entry reads as nothing credited."""
+    statement = (
+        select(RebateEntry.binding_id, RebateEntry.bucket, func.sum(RebateEntry.amount_fen))
+        .where(col(RebateEntry.binding_id).is_not(None))
+        .where(col(RebateEntry.bucket).in_((PENDING, AVAILABLE)))
+        .group_by(col(RebateEntry.binding_id), col(RebateEntry.bucket))
+    )
+    if member_ids is not None:
+        statement = statement.where(col(RebateEntry.member_id).in_(list(member_ids)))
+    credited: dict[int, dict[str, int]] = defaultdict(lambda: {PENDING: 0, AVAILABLE: 0})
+    for binding_id, bucket, total in session.exec(statement):
+        credited[int(binding_id or 0)][bucket] = int(total or 0)
+    return credited
+
+
+def _append_difference(
+    session: Session, binding: RebateBinding, lines: list[OrderRow], have: dict[str, int] | None = None
+) -> int:
+    """Entries that bring the binding's credits (`have`, read here when not given) to what its order
+    lines say now; how many. Run it under the member's lock (`_member_transaction`): what it reads as
+    credited must stay true until it writes."""
     assert binding.id is not None
-    entries = _difference(_desired(lines, binding.share_percent), _credited(session, binding.id))
+    credited = _credited(session, binding.id) if have is None else have
+    entries = _difference(_desired(lines, binding.share_percent), credited)
     for kind, bucket, amount in entries:
         session.add(
             RebateEntry(
@@ -314,14 +349,7 @@ def _members_behind(engine: Engine) -> list[str]:
     with Session(engine) as session:
         bindings = list(session.exec(select(RebateBinding)))
         lines = _order_lines(session, bindings)
-        credited: dict[int, dict[str, int]] = defaultdict(lambda: {PENDING: 0, AVAILABLE: 0})
-        for binding_id, bucket, total in session.exec(
-            select(RebateEntry.binding_id, RebateEntry.bucket, func.sum(RebateEntry.amount_fen))
-            .where(col(RebateEntry.binding_id).is_not(None))
-            .where(col(RebateEntry.bucket).in_((PENDING, AVAILABLE)))
-            .group_by(col(RebateEntry.binding_id), col(RebateEntry.bucket))
-        ):
-            credited[int(binding_id or 0)][bucket] = int(total or 0)
+        credited = _credited_by_binding(session)
     behind = {
         b.member_id
         for b in bindings
@@ -333,15 +361,24 @@ def _members_behind(engine: Engine) -> list[str]:
 def reconcile(engine: Engine) -> int:
     """Bring every binding's credits in line with its order's status now; entries appended.
 
-    Each member whose credits are behind is brought in line in a transaction of its own, under their
-    ledger lock: a 提现 at the same moment sees the settling (or the refund) wholly or not at all, and a
-    second reconcile at the same moment finds the credits already right and appends nothing."""
+    The members whose credits are behind are brought in line `RECONCILE_BATCH` at a time, each batch in
+    a transaction that holds their ledger locks: a 提现 at the same moment sees the settling (or the
+    refund) wholly or not at all, and a second reconcile at the same moment finds the credits already
+    right and appends nothing."""
     appended = 0
-    for member_id in _members_behind(engine):
-        with _member_transaction(engine, member_id) as session:
-            bindings = list(session.exec(select(RebateBinding).where(RebateBinding.member_id == member_id)))
+    behind = _members_behind(engine)
+    for chunk in range(0, len(behind), RECONCILE_BATCH):
+        members = behind[chunk : chunk + RECONCILE_BATCH]
+        with _members_transaction(engine, members) as session:
+            bindings = list(
+                session.exec(select(RebateBinding).where(col(RebateBinding.member_id).in_(members)))
+            )
             lines = _order_lines(session, bindings)
-            done = sum(_append_difference(session, b, lines[(b.league, b.order_id)]) for b in bindings)
+            credited = _credited_by_binding(session, members)
+            done = sum(
+                _append_difference(session, b, lines[(b.league, b.order_id)], credited[b.id or 0])
+                for b in bindings
+            )
             session.commit()
         appended += done
     return appended

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
@@ -268,3 +269,32 @@ def test_a_refund_reconciled_while_the_member_withdraws_is_taken_before_or_after
         assert waiting.shortfall_fen == 500
     balance = ledger.balance(store, "wx_amy")
     assert balance[ledger.AVAILABLE] + balance[ledger.WITHDRAWING] == 1_000
+
+
+def test_reconciles_racing_over_many_members_in_batches_credit_everyone_once(
+    store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Settlement day: many members' orders settle at once while reconciles race each other in small
+    batches (each batch holds several members' locks) and the members send 提现: nobody waits forever
+    on anybody, and every member ends with exactly their own settled share."""
+    monkeypatch.setattr(ledger, "RECONCILE_BATCH", 3)
+    members = [f"wx_m{n}" for n in range(RACERS)]
+    placed = [f"670000000{n:02d}" for n in range(RACERS)]
+    _sync(store, *[_order(order_id, 2_000, "pending") for order_id in placed])
+    for member, order_id in zip(members, placed, strict=True):
+        assert ledger.bind(store, member, order_id, 50).outcome == "bound"
+    store_window(store, "jd", [(_order(order_id, 2_000), None) for order_id in placed], NOW)
+
+    def act(n: int) -> object:
+        if n % 2:
+            return ledger.reconcile(store)
+        return ledger.request_withdrawal(store, members[n], 400)
+
+    results = race(RACERS, act)
+
+    assert sum(results[1::2]) == 2 * RACERS, "each member's settling written once"  # type: ignore[arg-type]
+    assert ledger.reconcile(store) == 0
+    for member in members:
+        totals = _assert_ledger_sound(store, member)
+        assert totals[ledger.PENDING] == 0
+        assert totals[ledger.AVAILABLE] + totals[ledger.WITHDRAWING] == 1_000

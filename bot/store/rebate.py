@@ -8,10 +8,11 @@ nothing, and a refund after settlement appends a reversal instead of changing hi
 
 Money is safe under concurrency without a lock in the process (several bot processes may share one
 PostgreSQL database): every path that changes a balance — `bind`, `reconcile`, `request_withdrawal`,
-`pay` — reads then writes inside `_member_transaction`, which serialises everything that moves one
-member's money — BEGIN IMMEDIATE on SQLite (the database's one write lock, taken before the read), a
-transaction-scoped advisory lock per member on PostgreSQL (pg_advisory_xact_lock; each statement after
-it sees what the previous holder committed). So two 提现 at the same moment cannot both pass the
+`pay` — reads then writes inside `_member_transaction` (reconcile: `_members_transaction`, a batch of
+members' locks at once), which serialises everything that moves one member's money: BEGIN IMMEDIATE
+on SQLite (the database's one write lock, taken before the read), a transaction-scoped advisory lock
+per member on PostgreSQL (pg_advisory_xact_lock; each statement after it sees what the previous holder
+committed). So two 提现 at the same moment cannot both pass the
 balance check, a console click racing `tuike rebate pay` records one payment, a 提现 racing the
 settling of an order (or its refund) sees it wholly before or wholly after, and two reconciles at once
 (a `tuike orders sync` beside the scheduled one) credit an order once. `bind` also relies on the

@@ -111,3 +111,37 @@ async def test_subscribe_takeout_pushes_at_that_time_on_the_test_clock(
     pushed = out.getvalue().split("外卖红包来啦")[1]
     assert ELEME.findall(pushed) and MEITUAN.findall(pushed)
     assert eleme.queries[-1]["sid"].startswith("tk_")
+
+
+async def test_subscription_status_says_when_each_takeout_slot_next_goes(
+    sandbox: SandboxServer, write_config: Callable[..., Path]
+) -> None:
+    """订阅状态 gives every 外卖 slot its own next run — beside a 每日好物 slot at the same time, which
+    keeps its own — dated as the push job fires it (next local HH:MM, Asia/Shanghai)."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.push.slots import next_slot
+
+    zone = ZoneInfo("Asia/Shanghai")
+
+    def when(at_time: str, now: datetime) -> str:
+        moment = next_slot(at_time, now, zone).astimezone(zone)
+        return f"下一次：{moment.month}月{moment.day}日 周{'一二三四五六日'[moment.weekday()]} {at_time}"
+
+    before = datetime.now(UTC)
+    out = await run_console(
+        _config(write_config, sandbox),
+        "/owner\n订阅 外卖 10:30\n订阅 外卖 18:00\n订阅 每日好物 10:30\n订阅状态\n",
+    )
+    after = datetime.now(UTC)
+    status = out.split("@小明 ")[1:][-1]
+    lines = [line.strip() for line in status.splitlines() if line.strip()]
+    for title, at_time in (
+        ("外卖红包 10:30", "10:30"),
+        ("外卖红包 18:00", "18:00"),
+        ("每日好物 10:30", "10:30"),
+    ):
+        (index,) = [i for i, line in enumerate(lines) if title in line]
+        assert lines[index + 1] in {when(at_time, before), when(at_time, after)}, status
+    assert status.count("下一次") == 3, status

@@ -4,6 +4,11 @@ month (the synced orders attributed to it), from the `commission_report` templat
 When the operator pays owners a share (`[rebate] owner_share_percent`), each period also shows the
 owner's share of the estimated and of the settled commission.
 
+A group whose owner has not bound their own Channels 推客 makes its 微信小店 links with the operator's
+default sharer, and those orders cannot be told apart by group (`bot.services.unattributed`): when
+such orders were placed in the periods asked about, the report says plainly that they are not in it,
+why, and how to have the next ones counted (`channels_unattributed`).
+
 Owner-only (and configured operators): anyone else gets the same polite refusal as the subscribe
 commands; in a private chat there is no group to report on, so the bot says where to ask.
 """
@@ -21,9 +26,12 @@ from sqlalchemy import Engine
 from bot.chat.base import Incoming, Reply
 from bot.handlers.owners import owner_refusal
 from bot.handlers.request import Request, RequestKind, as_request
+from bot.leagues.registry import SHARER_LEAGUE
 from bot.orders.report import group_figures, owner_periods, owner_share
 from bot.render.engine import Renderer
 from bot.services.attribution import GroupSpots
+from bot.services.unattributed import default_sharer
+from bot.store.unattributed import sharer_orders
 
 IN_GROUP_ONLY = "「佣金」要在群里说哦：群主在自己的群里发「佣金」，我就报这个群的订单和佣金。"
 
@@ -71,9 +79,15 @@ class MoneyHandler:
             return None
         if self.refresh is not None:
             await self.refresh(max(0.5, self.deadline - 1.0))
-        found = await asyncio.to_thread(
-            group_figures, self.engine, group.id, owner_periods(self.clock(), self.zone)
-        )
+        asked = owner_periods(self.clock(), self.zone)
+        found = await asyncio.to_thread(group_figures, self.engine, group.id, asked)
+        default = default_sharer(self.groups.defaults)
+        unattributed = 0
+        if default and not group.channels_sharer_appid:
+            start, end = min(p.start for p in asked), max(p.end for p in asked)
+            unattributed = await asyncio.to_thread(
+                sharer_orders, self.engine, SHARER_LEAGUE, default, start, end
+            )
         share = self.owner_share_percent
         periods: list[dict[str, Any]] = [
             {
@@ -92,6 +106,7 @@ class MoneyHandler:
             **periods[0],
             "periods": periods,
             "owner_share_percent": share,
+            "channels_unattributed": unattributed > 0,
         }
         text = await self.renderer.render_async("commission_report", context, group=message.chat_id)
         return Reply.text(text, mention_sender=True)

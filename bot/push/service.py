@@ -352,11 +352,13 @@ class PushService:
                 jobs.remove(job_id)
 
     def next_runs(self) -> dict[tuple[int, str], datetime]:
-        """(group id, HH:MM) → when that daily slot next fires."""
+        """(group id, `run_key(kind, HH:MM)`) → when that daily (or 外卖) slot next fires."""
         out = {}
         now = self.clock()
         for sub, _group in subscriptions.active(self.engine, "daily", self.account):
             out[(sub.group_id, sub.at_time)] = next_slot(sub.at_time, now, self.zone)
+        if self.takeout is not None:
+            out.update(self.takeout.next_runs(now))
         return out
 
     # -- daily deals -------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.chat.base import Outgoing, Reply, ReplyPart, Text
 from bot.push import claims
+from bot.services.subscriptions import run_key
 from bot.services.takeout import TakeoutLinks, takeout_cards
 from bot.store import subscriptions
 from bot.store.models import Group, Subscription
@@ -81,6 +82,18 @@ class TakeoutPush:
         for job_id in jobs.ids(self.prefix):
             if job_id not in wanted:
                 jobs.remove(job_id)
+
+    def next_runs(self, now: datetime) -> dict[tuple[int, str], datetime]:
+        """(group id, `run_key("takeout", HH:MM)`) → when that 外卖 slot next fires, for 订阅状态:
+        computed as the cron job fires, for the slots this service's account pushes (reads the store)."""
+        from bot.push.slots import next_slot
+
+        service = self.service
+        return {
+            (sub.group_id, run_key(KIND, sub.at_time)): next_slot(sub.at_time, now, service.zone)
+            for sub, group in subscriptions.active(service.engine, KIND, service.account)
+            if service.serves(group)
+        }
 
     def unschedule(self) -> None:
         if self.service.jobs is not None:

@@ -54,6 +54,7 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
                 "owner_share_percent",
                 "owner_share_fen",
                 "owner_settled_share_fen",
+                "channels_unattributed",
             }
         ),
         "own_store": frozenset({"group_name", "items", "trouble"}),

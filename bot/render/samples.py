@@ -368,7 +368,13 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                         "next_run": datetime(2024, 6, 19, 12, 0, tzinfo=UTC),
                     },
                     {"kind": "live", "at_time": "", "categories": [], "next_run": None},
-                    {"kind": "takeout", "at_time": "10:30", "categories": [], "next_run": None},
+                    {
+                        "kind": "takeout",
+                        "at_time": "10:30",
+                        "categories": [],
+                        "next_run": datetime(2024, 6, 19, 2, 30, tzinfo=UTC),
+                    },
+                    {"kind": "takeout", "at_time": "16:30", "categories": [], "next_run": None},
                     {"kind": "forward", "at_time": "", "categories": [], "next_run": None},
                 ],
                 "talents": ["小鹿爱好物"],
@@ -417,6 +423,7 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "commission_fen": 3_116,
                 "settled_fen": 0,
                 "owner_share_percent": 0,
+                "channels_unattributed": False,
                 "owner_share_fen": 0,
                 "owner_settled_share_fen": 0,
                 "periods": [
@@ -457,6 +464,7 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "commission_fen": 0,
                 "settled_fen": 0,
                 "owner_share_percent": 0,
+                "channels_unattributed": True,
                 "owner_share_fen": 0,
                 "owner_settled_share_fen": 0,
                 "periods": [
@@ -480,6 +488,7 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "commission_fen": 51_438,
                 "settled_fen": 0,
                 "owner_share_percent": 30,
+                "channels_unattributed": False,
                 "owner_share_fen": 15_431,
                 "owner_settled_share_fen": 0,
                 "periods": [],
@@ -492,6 +501,7 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "commission_fen": 3_116,
                 "settled_fen": 0,
                 "owner_share_percent": 30,
+                "channels_unattributed": False,
                 "owner_share_fen": 934,
                 "owner_settled_share_fen": 0,
                 "periods": [

@@ -13,7 +13,8 @@ never get a row.
 `Attributor` — which group an order came through, by the identity its link was made with. Channels:
 the sharer appid, when a group's owner bound their own — the group that held it when the order was
 placed (`sharer_bindings`), so 解绑推客 or a later binding elsewhere does not move old orders (the
-operator's default sharer is shared by every unbound group, so those orders stay unattributed). Every
+operator's default sharer is shared by every unbound group, and a Channels order carries nothing
+else that could name one, so those orders stay unattributed: `bot.services.unattributed` says why). Every
 other league: the (pid, tag) kept per group in `league_spots` — `bot.store.spots.group_of_identity`
 (exact pair, then the JD subUnionId alone, then the PDD PID alone). An order that maps to no group is
 kept as unattributed.

@@ -136,7 +136,17 @@ def takeout_times(engine: Engine, group_id: int) -> list[str]:
 
 
 NextRuns = Callable[[], Mapping[tuple[int, str], datetime]]
-"""(group id, HH:MM) → when that daily slot next fires."""
+"""(group id, `run_key(kind, HH:MM)`) → when that slot next fires."""
+
+TIMED_KINDS = ("daily", "takeout")
+"""The kinds whose slots fire at a time of day, so 订阅状态 can say when each goes next."""
+
+
+def run_key(kind: str, at_time: str) -> str:
+    """The time half of a `NextRuns` key: a daily slot's HH:MM as it is (the console's list reads
+    those), any other kind's prefixed with the kind ("takeout:10:30"), so a group's 每日好物 and 外卖
+    at the same time each keep their own next run."""
+    return at_time if kind == "daily" else f"{kind}:{at_time}"
 
 
 def match_categories(words: Iterable[str], tree: list[Category]) -> tuple[list[Category], list[str]]:
@@ -257,8 +267,9 @@ class Subscriptions:
         return done
 
     async def status(self, group_id: int) -> list[Slot]:
-        """The group's subscriptions with each daily slot's next run; category ids stay ids when the
-        league cannot name them now."""
+        """The group's subscriptions with each daily and 外卖 slot's next run (as the push service that
+        serves it computes it; none when no push service does); category ids stay ids when the league
+        cannot name them now."""
         rows = await asyncio.to_thread(subscriptions.for_group, self.engine, group_id)
         names: dict[str, str] = {}
         if any(r.categories for r in rows) and self.league is not None:
@@ -272,7 +283,7 @@ class Subscriptions:
                 kind=r.kind,
                 at_time=r.at_time,
                 categories=[names.get(i, i) for i in r.categories.split(",") if i],
-                next_run=runs.get((group_id, r.at_time)) if r.kind == "daily" else None,
+                next_run=runs.get((group_id, run_key(r.kind, r.at_time))) if r.kind in TIMED_KINDS else None,
             )
             for r in rows
         ]

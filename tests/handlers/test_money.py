@@ -10,10 +10,10 @@ from sqlalchemy import Engine
 
 from bot.chat.base import Incoming
 from bot.handlers.money import IN_GROUP_ONLY, MoneyHandler
-from bot.leagues.base import Order
+from bot.leagues.base import Order, Spot
 from bot.render.engine import Renderer
 from bot.services.attribution import GroupSpots
-from bot.store.groups import ensure_group
+from bot.store.groups import ensure_group, set_sharer
 from bot.store.orders import store_window
 
 NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
@@ -109,3 +109,40 @@ async def test_the_owner_sees_their_share_when_the_operator_pays_one(engine: Eng
     # 30% of ¥35.01 estimated and of ¥25.01 settled, rounded down to the fen
     assert "群主分成 30%：¥10.50（已结算 ¥7.50）" in month
     assert "群主分成" not in _text(await handler(0)(_msg("佣金", owner=True)))
+
+
+def _channels(n: int, at: datetime, sharer: str, status: str = "pending") -> Order:
+    return Order(f"c{n}", "s", "p", "商品", 10_000, 1_000, status, sharer, at, at)
+
+
+@pytest.mark.parametrize(
+    ("orders", "bound", "said"),
+    [
+        ([_channels(1, NOW - timedelta(days=2), "wx_default")], "", True),
+        ([_channels(1, NOW - timedelta(days=35), "wx_default")], "", True),  # last month: in the report
+        ([_channels(1, NOW - timedelta(days=70), "wx_default")], "", False),  # before the periods asked
+        ([_channels(1, NOW - timedelta(days=2), "wx_default", "cancelled")], "", False),  # brings nothing
+        ([_channels(1, NOW - timedelta(days=2), "wx_someone_else")], "", False),  # not the default's
+        ([_channels(1, NOW - timedelta(days=2), "wx_default")], "wx_own", False),  # the owner bound theirs
+        ([], "", False),
+    ],
+)
+async def test_default_sharer_orders_are_said_to_be_left_out_only_when_there_are_some(
+    store: Engine, orders: list[Order], bound: str, said: bool
+) -> None:
+    """On SQLite and PostgreSQL: 佣金 tells an owner without their own 推客 that 微信小店 orders through the
+    operator's default sharer (placed in the periods asked, not cancelled) are not counted and why."""
+    group = ensure_group(store, "a@chatroom", "甲群")
+    assert group.id is not None
+    if bound:
+        set_sharer(store, group.id, bound)
+    store_window(store, "channels", [(o, None) for o in orders], NOW)
+    handler = MoneyHandler(
+        engine=store,
+        renderer=Renderer(None),
+        groups=GroupSpots(store, {"channels": Spot("channels", sharer_appid="wx_default")}),
+        clock=lambda: NOW,
+    )
+    text = _text(await handler(_msg("佣金", owner=True)))
+    assert ("微信小店的订单没算在上面" in text) is said, text
+    assert ("默认推客" in text and "绑定推客" in text) is said

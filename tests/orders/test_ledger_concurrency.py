@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
@@ -187,3 +188,113 @@ def test_one_member_sending_the_same_bind_eight_times_at_once_is_credited_once(s
     assert sorted(r.outcome for r in results) == ["bound"] + ["mine"] * (RACERS - 1)
     totals = _assert_ledger_sound(store, "wx_amy")
     assert totals[ledger.AVAILABLE] == 600
+
+
+def _credits_by_binding(engine: Engine, member: str) -> dict[int, tuple[int, int]]:
+    """Binding id → (pending, available) credited to it: what reconciling wrote for each order."""
+    out: dict[int, list[int]] = {}
+    for entry in _entries(engine, member):
+        if entry.binding_id is not None and entry.bucket in (ledger.PENDING, ledger.AVAILABLE):
+            credit = out.setdefault(entry.binding_id, [0, 0])
+            credit[entry.bucket == ledger.AVAILABLE] += entry.amount_fen
+    return {binding: (pending, available) for binding, (pending, available) in out.items()}
+
+
+def test_withdrawals_and_reconciles_racing_credit_each_order_once_and_pay_out_only_what_is_there(
+    store: Engine,
+) -> None:
+    """The orders sync settles a member's orders while they send 提现 again and again, and the settling
+    runs several times at once (a `tuike orders sync` beside the scheduled one): every order is credited
+    exactly once, each 提现 takes only what was there when it was granted, and nothing is left over or
+    missing at the end."""
+    _member_with(store, "wx_amy", "6500000000000", 2_000)  # ¥10.00 available before the race
+    orders = [f"65000000001{n:02d}" for n in range(6)]
+    _sync(store, *[_order(order_id, 1_000, "pending") for order_id in orders])
+    for order_id in orders:
+        assert ledger.bind(store, "wx_amy", order_id, 50).outcome == "bound"
+    assert ledger.balance(store, "wx_amy")[ledger.PENDING] == 6 * 500
+    # the league now says they settled: the next reconcile moves ¥30.00 from pending to available
+    store_window(store, "jd", [(_order(order_id, 1_000), None) for order_id in orders], NOW)
+    ask = 300
+
+    def act(n: int) -> object:
+        if n % 2:
+            return ledger.reconcile(store)
+        return ledger.request_withdrawal(store, "wx_amy", ask)
+
+    results = race(RACERS, act)
+
+    granted = sum(
+        amount for request_id, amount in results[0::2] if isinstance(request_id, int) and request_id
+    )
+    assert sum(results[1::2]) == 2 * 6, "each order's settling written once, by one of the reconciles"  # type: ignore[arg-type]
+    assert ledger.reconcile(store) == 0, "nothing left to settle"
+    assert set(_credits_by_binding(store, "wx_amy").values()) == {(0, 1_000), (0, 500)}
+    totals = _assert_ledger_sound(store, "wx_amy")
+    assert totals[ledger.PENDING] == 0
+    assert totals[ledger.AVAILABLE] + totals[ledger.WITHDRAWING] == 1_000 + 6 * 500
+    assert totals[ledger.WITHDRAWING] == granted and granted >= ask, "a 提现 of the old balance went through"
+
+
+def test_a_refund_reconciled_while_the_member_withdraws_is_taken_before_or_after_never_halfway(
+    store: Engine,
+) -> None:
+    """A refund arrives while the member asks for everything: either the 提现 comes first (the refund then
+    leaves the request short, which the operator sees) or the refund does (the 提现 is told what is
+    left) — never a request granted from a balance the refund had already taken back."""
+    _member_with(store, "wx_amy", "6600000000001", 2_000)  # ¥10.00
+    _sync(store, _order("6600000000002", 1_000))
+    assert ledger.bind(store, "wx_amy", "6600000000002", 50).outcome == "bound"  # + ¥5.00
+    store_window(store, "jd", [(_order("6600000000002", 1_000, "cancelled"), None)], NOW)  # refunded
+
+    def act(n: int) -> object:
+        if n % 2:
+            return ledger.reconcile(store)
+        return ledger.request_withdrawal(store, "wx_amy")
+
+    results = race(RACERS, act)
+
+    assert sum(results[1::2]) == 1, "the refund is written once"  # type: ignore[arg-type]
+    granted = [amount for request_id, amount in results[0::2] if isinstance(request_id, int) and request_id]
+    assert len(granted) == 1, "one 提现 of everything, the others told nothing is left"
+    reversal = next(e for e in _entries(store, "wx_amy") if e.kind == "reversal")
+    request = next(e for e in _entries(store, "wx_amy") if e.kind == "withdrawal_request")
+    if granted == [1_000]:  # the refund came first: the 提现 saw it
+        assert reversal.id is not None and request.id is not None and reversal.id < request.id
+        _assert_ledger_sound(store, "wx_amy")
+    else:  # the 提现 came first, the whole ¥15.00: the refund leaves ¥5.00 of it uncovered
+        assert granted == [1_500] and reversal.id is not None and request.id is not None
+        assert request.id < reversal.id
+        [waiting] = ledger.withdrawals(store, unpaid_only=True)
+        assert waiting.shortfall_fen == 500
+    balance = ledger.balance(store, "wx_amy")
+    assert balance[ledger.AVAILABLE] + balance[ledger.WITHDRAWING] == 1_000
+
+
+def test_reconciles_racing_over_many_members_in_batches_credit_everyone_once(
+    store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Settlement day: many members' orders settle at once while reconciles race each other in small
+    batches (each batch holds several members' locks) and the members send 提现: nobody waits forever
+    on anybody, and every member ends with exactly their own settled share."""
+    monkeypatch.setattr(ledger, "RECONCILE_BATCH", 3)
+    members = [f"wx_m{n}" for n in range(RACERS)]
+    placed = [f"670000000{n:02d}" for n in range(RACERS)]
+    _sync(store, *[_order(order_id, 2_000, "pending") for order_id in placed])
+    for member, order_id in zip(members, placed, strict=True):
+        assert ledger.bind(store, member, order_id, 50).outcome == "bound"
+    store_window(store, "jd", [(_order(order_id, 2_000), None) for order_id in placed], NOW)
+
+    def act(n: int) -> object:
+        if n % 2:
+            return ledger.reconcile(store)
+        return ledger.request_withdrawal(store, members[n], 400)
+
+    results = race(RACERS, act)
+
+    assert sum(results[1::2]) == 2 * RACERS, "each member's settling written once"  # type: ignore[arg-type]
+    assert ledger.reconcile(store) == 0
+    for member in members:
+        totals = _assert_ledger_sound(store, member)
+        assert totals[ledger.PENDING] == 0
+        assert totals[ledger.AVAILABLE] + totals[ledger.WITHDRAWING] == 1_000

@@ -273,3 +273,35 @@ async def test_the_pages_never_query_the_store_on_the_event_loop(
     row = re.search(r'<a href="(/orders/\d+)">J1</a>', listing)
     assert row
     await get(client, row.group(1))
+
+
+async def test_an_unattributed_order_says_why_in_the_list_and_on_its_page(
+    console: Console, browser_page: Any
+) -> None:
+    """微信小店 orders through the operator's default sharer (`wx_sharer_demo01` in the embedded default)
+    cannot be told apart by group; one through a sharer no group held can; a JD order's tag is no
+    group's: each 未归属 line says which, and its page says why in full."""
+    engine = console.engine
+    _store(
+        engine,
+        "channels",
+        (_order("C-DEFAULT", 9_900, sharer="wx_sharer_demo01"), None),
+        (_order("C-STRAY", 5_000, sharer="wx_sharer_demo04"), None),
+    )
+    _store(engine, "jd", (_order("J-UNKNOWN", 3_000, tag="not-a-group"), None))
+    page = browser_page
+    await browser_login(page, console)
+    await page.goto(console.url + "/orders?group=none")
+    rows = {
+        order: await page.locator(f'tr[data-order="{order}"]').inner_text()
+        for order in ("C-DEFAULT", "C-STRAY", "J-UNKNOWN")
+    }
+    assert "默认推客带来的，分不出是哪个群" in rows["C-DEFAULT"]
+    assert "下单时这个推客没绑定在哪个群" in rows["C-STRAY"]
+    assert "推广位不是哪个群的" in rows["J-UNKNOWN"]
+    await page.screenshot(path=str(console.shots / "orders-unattributed.png"), full_page=True)
+    await page.click("text=C-DEFAULT")
+    await page.wait_for_selector("text=状态变化")
+    facts = await page.locator("dl.facts").inner_text()
+    assert "未归属" in facts and "运营的默认推客" in facts and "绑定推客" in facts
+    assert "不带群标记，也不带链接编号" in facts

@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.orders.chart import LEAGUE_NAMES
 from bot.orders.report import day_start
+from bot.services import unattributed
 from bot.store import order_browse
 from bot.web import orders_csv
 from bot.web.paging import page_number, paging, query_link, whole_number
@@ -137,11 +138,19 @@ def _choices(services: WebServices) -> tuple[list[str], list[tuple[int, str]]]:
 
 
 def _common(services: WebServices) -> dict[str, Any]:
+    default = unattributed.default_sharer(services.parts.spots.defaults)
+
+    def why(line: order_browse.OrderLine) -> str:
+        """The code of why `line` is on no group (`bot.services.unattributed`)."""
+        return unattributed.reason(line.league, line.sharer_appid, line.pid, line.tag, default)
+
     return {
         "league_name": league_name,
         "status_name": status_name,
         "status_hints": STATUS_HINTS,
         "zone": services.settings.bot.timezone,
+        "why_unattributed": lambda line: unattributed.WHY[why(line)],
+        "unattributed_short": lambda line: unattributed.SHORT[why(line)],
     }
 
 

@@ -134,6 +134,9 @@ class Pipeline:
         self.queue_size = queue_size
         self.retry = timedelta(seconds=retry_seconds)
         self.sources = frozenset(settings.sources)
+        self.scope = "+".join(sorted(self.senders))
+        """Whose dedupe memory this is: the accounts served. Two processes serving other accounts each
+        forward a deal once to their own groups; replicas of one account share one memory."""
         self.echoes = Echoes()
         self.figures = Figures()
         self._queue: asyncio.Queue[Job] = asyncio.Queue()
@@ -298,13 +301,15 @@ class Pipeline:
             return
         keys = dedupe_keys(prepared.items)
         since = now - timedelta(hours=settings.dedupe_hours)
-        taken = await asyncio.to_thread(store.take_keys, self.engine, keys, job.forward_id, since, now)
+        scoped = [f"{self.scope}|{key}" for key in keys]
+        taken = await asyncio.to_thread(store.take_keys, self.engine, scoped, job.forward_id, since, now)
         if taken:
             first = taken[0]
+            key = first.key.rpartition("|")[2]
             await self._settle(
                 job,
                 store.DROPPED,
-                f"重复：{first.key} 在 {settings.dedupe_hours} 小时内已经转发过（#{first.forward_id}）",
+                f"重复：{key} 在 {settings.dedupe_hours} 小时内已经转发过（#{first.forward_id}）",
                 keys=keys,
             )
             return

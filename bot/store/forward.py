@@ -57,7 +57,7 @@ def record(
     reason: str = "",
     now: datetime | None = None,
 ) -> int | None:
-    """A new row for a message; None when this message (room, message id) was recorded before. A
+    """A new row for a message; None when this account recorded this message (room, message id) before. A
     dropped message keeps only its excerpt; a queued one keeps its whole text until it is decided."""
     now = now or utcnow()
     row = ForwardLog(

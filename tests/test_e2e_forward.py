@@ -222,6 +222,7 @@ sources = ["console:线报源"]
     return write_config(leagues_toml(sandbox.base_url) + forward_section)
 
 
+@pytest.mark.usefixtures("loop_watchdog")
 async def test_an_owner_turns_xianbao_on_and_off_and_help_says_how(
     sandbox: SandboxServer, write_config: Callable[..., Path]
 ) -> None:
@@ -240,6 +241,7 @@ async def test_an_owner_turns_xianbao_on_and_off_and_help_says_how(
     assert "群主" in member and "订好啦" not in member, "only the owner opts the group in"
 
 
+@pytest.mark.usefixtures("loop_watchdog")
 async def test_xianbao_noted_while_forwarding_is_off_says_so(
     sandbox: SandboxServer, write_config: Callable[..., Path]
 ) -> None:
@@ -247,6 +249,7 @@ async def test_xianbao_noted_while_forwarding_is_off_says_so(
     assert "运营还没有开启线报转发" in out
 
 
+@pytest.mark.usefixtures("loop_watchdog")
 async def test_a_deal_in_the_source_room_reaches_both_subscribed_rooms_with_their_own_links(
     sandbox: SandboxServer, write_config: Callable[..., Path]
 ) -> None:

@@ -167,6 +167,8 @@ class App:
     """The process's one job list (`bot.jobs`): pushes, broadcasts, order sync, login health."""
     """Order sync over the leagues (scheduled when `[orders] enabled`)."""
     on_ready: Callable[[], None] | None = None
+    forward_clock: Callable[[], datetime] | None = None
+    """线报 forwarding's clock (quiet hours, delays): the wall clock unless a test gives one."""
     """Called once everything is built (the console may be answering 帮助 already; a channel logged in to
     a platform starts listening just after)."""
     renderer: Renderer | None = field(default=None, init=False)
@@ -408,7 +410,7 @@ class App:
     async def _start_forwarding(self, stack: AsyncExitStack, parts: Composition) -> None:
         """线报 forwarding, when on: what a stopped process left is taken back, the worker starts, and
         the intake in front of the router starts taking source messages."""
-        self.forward = parts.forward_pipeline(self.senders)
+        self.forward = parts.forward_pipeline(self.senders, self.forward_clock)
         if self.forward is not None:
             await self.forward.start()
             stack.push_async_callback(self.forward.stop)

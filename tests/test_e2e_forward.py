@@ -9,10 +9,13 @@ source is never forwarded again; `tuike forward log --json` says what became of 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import os
 import re
 import textwrap
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -271,3 +274,61 @@ async def test_a_deal_in_the_source_room_reaches_both_subscribed_rooms_with_thei
         assert all(len(found) == 1 and found[0] != jd_url for found in links), "never the source's link"
         assert links[0] != links[1], "each room its own link"
         assert all("今晚好价 空气炸锅" in b and "冲！" in b for b in blocks)
+
+
+@pytest.mark.usefixtures("loop_watchdog")
+async def test_quiet_hours_hold_a_deal_until_morning_on_the_test_clock(
+    sandbox: SandboxServer, write_config: Callable[..., Path]
+) -> None:
+    """23:30 in Shanghai: the deal is held (the log says so, the console shows it); at 07:01 the forward
+    job sends it to the subscribed room."""
+    from bot.app import App
+    from bot.chat.console import ConsoleChannel
+    from bot.config import load_config
+
+    config = write_config(
+        leagues_toml(sandbox.base_url)
+        + '\n[forward]\nenabled = true\nsources = ["console:线报源"]\nquiet_hours = "23:00-07:00"\n'
+    )
+    now = datetime.now(UTC).replace(hour=15, minute=30, second=0, microsecond=0)  # 23:30 in Shanghai
+    clock = [now]
+    read_end, write_end = os.pipe()
+    out = io.StringIO()
+    channel = ConsoleChannel(
+        bot_name="推客小助手",
+        room="宝妈群",
+        member="小明",
+        owner="小明",
+        stdin=os.fdopen(read_end, "r", encoding="utf-8"),
+        stdout=out,
+        interactive=False,
+    )
+    app = App(load_config(config), channel=channel, forward_clock=lambda: clock[0])
+    run = asyncio.create_task(app.run())
+    try:
+        os.write(write_end, "订阅 线报\n/room 线报源\n".encode())
+        await wait_until(lambda: "订好啦" in out.getvalue() and app.forward is not None, within=30)
+        assert app.forward is not None and app.engine is not None
+        jd_url = Foreign(sandbox).jd_link(Foreign(sandbox).jd_products()[0])
+        os.write(write_end, f"深夜好价 空气炸锅 {jd_url}\n".encode())
+        engine = app.engine
+
+        async def statuses() -> list[str]:
+            return [r.status for r in await asyncio.to_thread(forward.recent, engine, 10)]
+
+        deadline = asyncio.get_running_loop().time() + 30
+        while await statuses() != ["held"]:
+            assert asyncio.get_running_loop().time() < deadline, await statuses()
+            await asyncio.sleep(0.02)  # polling the store for a condition
+        assert "── 发往" not in out.getvalue(), "nothing is sent in the quiet hours"
+        await app.forward.tick()  # the job at 03:00: still quiet
+        await app.forward.drained()
+        assert await statuses() == ["held"]
+        clock[0] = now + timedelta(hours=7, minutes=31)  # 07:01
+        await app.forward.tick()
+        await wait_until(lambda: "── 发往「宝妈群」──" in out.getvalue(), within=30)
+        assert await statuses() == ["forwarded"]
+        assert "深夜好价 空气炸锅 https://u.jd.com/" in out.getvalue().split("── 发往「宝妈群」──")[1]
+    finally:
+        os.close(write_end)
+        await asyncio.wait_for(run, 20)

@@ -91,3 +91,16 @@ async def test_the_operator_finds_the_page_in_the_nav(forward_console: Console, 
     assert "已转发到 2 个群" in await page.locator(f"#forward-{ids['sent']} .outcome").inner_text()
     assert await page.locator("table.targets tr[data-room]").count() == 3
     await page.screenshot(path=str(forward_console.shots / "forward.png"), full_page=True)
+
+
+async def test_a_source_text_is_shown_as_text_never_as_markup(forward_console: Console) -> None:
+    engine = forward_console.engine
+    hostile = forward.Heard(
+        "console:bot", "src@chatroom", "<b>源</b>", "wxid_src", "x", '<script>alert("线报")</script>'
+    )
+    forward_id = forward.record(engine, hostile)
+    assert forward_id
+    forward.settle(engine, forward_id, forward.DROPPED, reason="<img src=x onerror=alert(1)>")
+    html = (await (await forward_console.logged_in()).get("/forward")).text
+    assert "<script>alert" not in html and "&lt;script&gt;alert" in html
+    assert "<img src=x" not in html and "<b>源</b>" not in html

@@ -83,9 +83,17 @@ def leagues_toml(base: str) -> str:
     )
 
 
-def gateway_config(tmp_path: Path, gateway_base: str, sandbox: SandboxServer) -> Path:
+def gateway_config(
+    tmp_path: Path,
+    gateway_base: str,
+    sandbox: SandboxServer,
+    *,
+    rate: int = 600,
+    targets: tuple[str, ...] = (T1,),
+    name: str = "config.toml",
+) -> Path:
     base = sandbox.base_url
-    path = tmp_path / "config.toml"
+    path = tmp_path / name
     path.write_text(
         textwrap.dedent(
             f"""\
@@ -94,7 +102,7 @@ def gateway_config(tmp_path: Path, gateway_base: str, sandbox: SandboxServer) ->
             data_dir = "{(tmp_path / "data").as_posix()}"
 
             [push]
-            rate_per_minute = 600
+            rate_per_minute = {rate}
             jitter_min_seconds = 0
             jitter_max_seconds = 0
 
@@ -110,7 +118,7 @@ def gateway_config(tmp_path: Path, gateway_base: str, sandbox: SandboxServer) ->
             [forward]
             enabled = true
             sources = ["{SRC1}", "{SRC2}", "{T1}"]
-            targets = ["{T1}"]
+            targets = {json.dumps(list(targets))}
 
             """
         )
@@ -332,3 +340,32 @@ async def test_quiet_hours_hold_a_deal_until_morning_on_the_test_clock(
     finally:
         os.close(write_end)
         await asyncio.wait_for(run, 20)
+
+
+async def test_a_restart_mid_forward_sends_nothing_twice(
+    tmp_path: Path, gateway: FakeGateway, sandbox: SandboxServer
+) -> None:
+    """One message for two configured targets on an account paced at one message a minute: the first
+    group gets it at once, the second waits its turn — and the bot is stopped. After the restart the
+    second group gets it, the first never again."""
+    foreign = Foreign(sandbox)
+    async with serve_asgi(gateway.app) as url:
+        slow = gateway_config(tmp_path, f"{url}/v2/api", sandbox, rate=1, targets=(T1, T2), name="slow.toml")
+        async with running_app(slow) as first:
+            await post(gateway, SRC1, DEALER, f"京东 空气炸锅 {foreign.jd_link(foreign.jd_products()[0])}")
+            await gateway.wait_sent(1, within=30)
+            assert first.forward is not None
+            await first.forward.drained()
+            (reached,) = [s.to for s in gateway.sent]
+        # stopped while the other group's forward waited in the paced sender
+        (waiting,) = {T1, T2} - {reached}
+        fast = gateway_config(tmp_path, f"{url}/v2/api", sandbox, targets=(T1, T2), name="fast.toml")
+        async with running_app(fast) as second:
+            assert second.forward is not None
+            await second.forward.tick()  # the forward job's first run
+            await wait_until(lambda: len(gateway.sent) == 2, within=30)
+            await second.forward.drained()
+            await wait_until(lambda: second.forward is not None and second.forward.sends_pending == 0)
+    assert [s.to for s in gateway.sent] == [reached, waiting]
+    (row,) = await asyncio.to_thread(forward.recent, second.engine, 10)  # type: ignore[arg-type]
+    assert (row.status, row.groups) == ("forwarded", 2)

@@ -34,7 +34,7 @@ from tuike_sandbox.server import SandboxServer
 from tuike_sandbox.top_face import SANDBOX_APP_KEY, SANDBOX_APP_SECRET, SANDBOX_MEMBER, SANDBOX_SITE
 
 SRC1, SRC2 = "11110001@chatroom", "11110002@chatroom"
-T1, T2 = "22220001@chatroom", "22220002@chatroom"
+T1, T2, T3 = "22220001@chatroom", "22220002@chatroom", "22220003@chatroom"
 DEALER, OWNER2, MEMBER = "wxid_dealer", "wxid_owner2", "wxid_member"
 URL = re.compile(r"https?://\S+")
 JD_LINK = re.compile(r"https://u\.jd\.com/[A-Za-z0-9]+")
@@ -301,13 +301,14 @@ async def test_quiet_hours_hold_a_deal_until_morning_on_the_test_clock(
     now = datetime.now(UTC).replace(hour=15, minute=30, second=0, microsecond=0)  # 23:30 in Shanghai
     clock = [now]
     read_end, write_end = os.pipe()
+    stdin = os.fdopen(read_end, "r", encoding="utf-8")
     out = io.StringIO()
     channel = ConsoleChannel(
         bot_name="推客小助手",
         room="宝妈群",
         member="小明",
         owner="小明",
-        stdin=os.fdopen(read_end, "r", encoding="utf-8"),
+        stdin=stdin,
         stdout=out,
         interactive=False,
     )
@@ -335,37 +336,38 @@ async def test_quiet_hours_hold_a_deal_until_morning_on_the_test_clock(
         clock[0] = now + timedelta(hours=7, minutes=31)  # 07:01
         await app.forward.tick()
         await wait_until(lambda: "── 发往「宝妈群」──" in out.getvalue(), within=30)
+        await app.forward.drained()
         assert await statuses() == ["forwarded"]
         assert "深夜好价 空气炸锅 https://u.jd.com/" in out.getvalue().split("── 发往「宝妈群」──")[1]
     finally:
         os.close(write_end)
         await asyncio.wait_for(run, 20)
+        stdin.close()
 
 
 async def test_a_restart_mid_forward_sends_nothing_twice(
     tmp_path: Path, gateway: FakeGateway, sandbox: SandboxServer
 ) -> None:
-    """One message for two configured targets on an account paced at one message a minute: the first
-    group gets it at once, the second waits its turn — and the bot is stopped. After the restart the
-    second group gets it, the first never again."""
+    """One message for three configured targets on an account paced at ten messages a minute: the
+    first group gets it at once, and the bot is stopped. A send in flight (waiting out its pace) is
+    finished; what was still queued, or not yet handed to the sender, is left unclaimed. After the
+    restart those groups get it, and nobody gets it twice."""
     foreign = Foreign(sandbox)
+    gateway.add_room(T3, "好物群", "wxid_owner3", {})
+    targets = (T1, T2, T3)
     async with serve_asgi(gateway.app) as url:
-        slow = gateway_config(tmp_path, f"{url}/v2/api", sandbox, rate=1, targets=(T1, T2), name="slow.toml")
+        slow = gateway_config(tmp_path, f"{url}/v2/api", sandbox, rate=10, targets=targets, name="slow.toml")
         async with running_app(slow) as first:
             await post(gateway, SRC1, DEALER, f"京东 空气炸锅 {foreign.jd_link(foreign.jd_products()[0])}")
             await gateway.wait_sent(1, within=30)
-            assert first.forward is not None
-            await first.forward.drained()
-            (reached,) = [s.to for s in gateway.sent]
-        # stopped while the other group's forward waited in the paced sender
-        (waiting,) = {T1, T2} - {reached}
-        fast = gateway_config(tmp_path, f"{url}/v2/api", sandbox, targets=(T1, T2), name="fast.toml")
+        assert first.forward is not None and first.forward.figures.dropped == 0, "stopping drops nothing"
+        fast = gateway_config(tmp_path, f"{url}/v2/api", sandbox, targets=targets, name="fast.toml")
         async with running_app(fast) as second:
-            assert second.forward is not None
+            assert second.forward is not None and second.engine is not None
             await second.forward.tick()  # the forward job's first run
-            await wait_until(lambda: len(gateway.sent) == 2, within=30)
+            await wait_until(lambda: len(gateway.sent) == 3, within=30)
             await second.forward.drained()
             await wait_until(lambda: second.forward is not None and second.forward.sends_pending == 0)
-    assert [s.to for s in gateway.sent] == [reached, waiting]
-    (row,) = await asyncio.to_thread(forward.recent, second.engine, 10)  # type: ignore[arg-type]
-    assert (row.status, row.groups) == ("forwarded", 2)
+            (row,) = await asyncio.to_thread(forward.recent, second.engine, 10)
+    assert sorted(s.to for s in gateway.sent) == sorted(targets), "each group once"
+    assert (row.status, row.groups) == ("forwarded", 3)

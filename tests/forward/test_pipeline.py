@@ -324,3 +324,23 @@ async def test_two_processes_of_other_accounts_each_forward_once_to_their_own_gr
     ]
     await a.stop()
     await b.stop()
+
+
+async def test_a_message_decided_while_the_bot_stops_is_kept_for_the_next_start(store: Engine) -> None:
+    chat = Chat()
+    closing = sender(chat)
+    await closing.close()  # the account's sender closed first, as `tuike run` stops
+    stopping = pipeline(store, chat, FakeRemaker(), senders={"console:bot": closing})
+    await stopping.start()
+    await stopping.intake(said("src1@chatroom", "商品:jd:99"))
+    await stopping.drained()
+    await stopping.stop()
+    (row,) = await _rows(store)
+    assert row.status == "queued" and "重启后再发" in row.reason, "kept, not dropped"
+    assert await off(log.groups_done, store, row.id) == {}, "no reservation left behind"
+    restarted = pipeline(store, chat, FakeRemaker())
+    await restarted.start()
+    await restarted.tick()
+    await settled(restarted)
+    assert len(chat.texts("t1@chatroom")) == 1 and len(chat.texts("t2@chatroom")) == 1
+    await restarted.stop()

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 from bot.chat import registry
 from bot.chat.base import ChatChannel, ChatUnavailable, JoinHook, MemberJoined, Outgoing, Reply
 from bot.chat.gate import gate_sends
-from bot.chat.plugin import ChannelContext
+from bot.chat.plugin import ChannelContext, ChannelPlugin
 from bot.config import Settings
 from bot.handlers.help import HelpHandler, Offer
 from bot.handlers.ids import IdsHandler
@@ -251,7 +251,12 @@ def replica_id(settings: Settings) -> str:
     return str(getattr(cluster, "replica_id", "") or "")
 
 
-def _channel_context(settings: Settings, renderer: Renderer | None, engine: Engine | None) -> ChannelContext:
+def _channel_context(
+    settings: Settings,
+    renderer: Renderer | None,
+    engine: Engine | None,
+    shared: dict[str, Any] | None = None,
+) -> ChannelContext:
     return ChannelContext(
         bot_name=settings.bot.name,
         data_dir=settings.bot.data_dir,
@@ -260,20 +265,31 @@ def _channel_context(settings: Settings, renderer: Renderer | None, engine: Engi
         welcome=welcome_hook(renderer, settings.bot.name) if renderer is not None else None,
         may_be_request=may_be_request,  # the router's own test (`build_router`), so both drop the same
         replica_id=replica_id(settings),
+        shared={} if shared is None else shared,
     )
 
 
+def _plugin(kind: str) -> ChannelPlugin:
+    if kind not in registry.CHANNELS:
+        raise ChatUnavailable(f"chat kind {kind!r} is not available")
+    return registry.plugin(kind)
+
+
 def build_kind(
-    settings: Settings, renderer: Renderer | None = None, *, kind: str, engine: Engine | None = None
+    settings: Settings,
+    renderer: Renderer | None = None,
+    *,
+    kind: str,
+    engine: Engine | None = None,
+    shared: dict[str, Any] | None = None,
 ) -> list[ChatChannel]:
     """One channel of `kind` per chat account its table configures (one, unless a table lists several,
     as `[[chat.gateway.accounts]]`: those share what their factory keeps in the context, such as one
     webhook server). Raises ChatUnavailable when it cannot be built here (e.g. the wechaty extra is
     not installed), with a message that says how to fix it. With a renderer, a channel that greets
-    new members itself does."""
-    if kind not in registry.CHANNELS:
-        raise ChatUnavailable(f"chat kind {kind!r} is not available")
-    plugin, context = registry.plugin(kind), _channel_context(settings, renderer, engine)
+    new members itself does. `shared`: what the kind's factory keeps for every channel of it in this
+    process (default: a fresh dict, shared by the channels built now)."""
+    plugin, context = _plugin(kind), _channel_context(settings, renderer, engine, shared)
     return [plugin.build(table, context) for table in settings.chat.of(kind).per_account()]
 
 
@@ -284,10 +300,12 @@ def build_channel(
     kind: str | None = None,
     engine: Engine | None = None,
     account: str | None = None,
+    shared: dict[str, Any] | None = None,
 ) -> ChatChannel:
     """The channel of `kind` (default: the first configured) serving `account` (as the store names it;
     default, or when no account of the kind is that one: its first account)."""
-    built = build_kind(settings, renderer, kind=kind or settings.chat.kinds[0], engine=engine)
+    kind = kind or settings.chat.kinds[0]
+    built = build_kind(settings, renderer, kind=kind, engine=engine, shared=shared)
     return next((c for c in built if account and account_of(c) == account), built[0])
 
 
@@ -407,14 +425,42 @@ class Composition:
     ) -> ChatChannel:
         """The channel of `kind` (default: the first configured) serving `account` (default: its first);
         `greet`: it may welcome new members. Its sends to groups pass the `gate`."""
+        kind = kind or self.settings.chat.kinds[0]
         renderer = self.renderer if greet else None
-        built = build_channel(self.settings, renderer, kind=kind, engine=self.engine, account=account)
+        shared = self._shared.setdefault(kind, {})
+        built = build_channel(
+            self.settings, renderer, kind=kind, engine=self.engine, account=account, shared=shared
+        )
         return self.gate_sends(built)
 
+    @cached_property
+    def _shared(self) -> dict[str, dict[str, Any]]:
+        """Kind → what its factory keeps for all its channels in this process (the gateway's one
+        webhook server): a channel built again later joins the same."""
+        return {}
+
+    def channel_makers(self, *, greet: bool = False) -> list[Callable[[], ChatChannel]]:
+        """One maker per configured chat account (each kind's, each of its accounts, in config order):
+        calling it builds that account's channel afresh, its sends passing the `gate` — e.g. again after
+        a cluster replica lost the account and took it back. The channels a kind's makers build share
+        what its factory keeps (a rebuilt gateway account rejoins the process's one webhook server)."""
+        renderer = self.renderer if greet else None
+        makers: list[Callable[[], ChatChannel]] = []
+        for kind in self.settings.chat.kinds:
+            plugin = _plugin(kind)
+            context = _channel_context(
+                self.settings, renderer, self.engine, self._shared.setdefault(kind, {})
+            )
+            for table in self.settings.chat.of(kind).per_account():
+                makers.append(partial(self._make_channel, plugin, table, context))
+        return makers
+
+    def _make_channel(self, plugin: ChannelPlugin, table: Any, context: ChannelContext) -> ChatChannel:
+        return self.gate_sends(plugin.build(table, context))
+
     def channels(self, *, greet: bool = False) -> list[ChatChannel]:
-        """Every configured account's channel (`build_channels`), each one's sends passing the `gate`."""
-        built = build_channels(self.settings, self.renderer if greet else None, self.engine)
-        return [self.gate_sends(channel) for channel in built]
+        """Every configured account's channel (`channel_makers`), each one's sends passing the `gate`."""
+        return [make() for make in self.channel_makers(greet=greet)]
 
     def sender(self, channel: ChatChannel) -> PacedSender:
         return build_sender(self.settings, channel)

@@ -94,8 +94,10 @@ class _Room:
 
 
 def default_replica_id() -> str:
-    """This process's name when none is configured: host name + "-" + process id."""
-    return f"{socket.gethostname()}-{os.getpid()}"
+    """This process's name when none is configured: host name + "-" + process id (as `[cluster]
+    replica_id` defaults to: letters, digits, . _ - only)."""
+    host = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname()) or "host"
+    return f"{host}-{os.getpid()}"
 
 
 def _with_secret(url: str, secret: str) -> str:
@@ -240,8 +242,9 @@ class GatewayChannel(GatewayLogin):
     # -- life cycle ----------------------------------------------------------------------------------
 
     async def run(self, handler: MessageHandler) -> None:
-        """Serve the account until `stop`; after that, `run` may start it again (a replica that lost the
-        account and later takes it back), on the same webhook server as the other accounts."""
+        """Serve the account until `stop`; once that run has returned, `run` may start it again (a
+        replica that lost the account and later takes it back), on the same webhook server as the
+        process's other accounts, which go on meanwhile."""
         if self.client.closed:
             self.client = GatewayClient(self.base_url, self._token, self.app_id, **self._client_options)
         try:

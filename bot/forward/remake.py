@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
 from bot.config import DealSettings
-from bot.handlers.links import URL_RE, ProductRef, find_product_refs
+from bot.handlers.links import CODE_FALLBACK, URL_RE, ProductRef, find_product_refs
 from bot.handlers.unpromotable import unpromotable_reason
 from bot.leagues.base import (
     League,
@@ -99,7 +99,7 @@ class Item:
     """One product a source message points at, resolved once."""
 
     league: str
-    """The registry name ("taobao", "jd", "pdd", "union", "channels", "vip", ...)."""
+    """The league's registry name (`bot.leagues.registry`)."""
     item_id: str
     source: str
     """The link or 口令 as written in the source text."""
@@ -265,11 +265,6 @@ def _bare(code: str) -> str:
     league's 口令 is not one (a JD share sentence)."""
     m = _WRAPPED_CODE.fullmatch(code)
     return m.group(1) if m else ""
-
-
-CODE_FALLBACK: Mapping[str, str] = {"jd": "taobao"}
-"""A 口令 the recogniser gave to JD only because the message says 京东 (`￥…￥` is a 淘口令's shape) is
-asked of Taobao when JD does not know it."""
 
 
 @dataclass(frozen=True)

@@ -215,6 +215,9 @@ _TAOBAO_SHARE = re.compile(
     r"【(?:淘宝|天猫|手淘)|淘宝搜索|(?:打开|打開|咑閞)👉?(?:淘宝|淘寳|手淘|天猫)|淘♂寳|淘寳|tao宝|淘口令",
     re.IGNORECASE,
 )
+CODE_FALLBACK: dict[str, str] = {"jd": "taobao"}
+"""A 口令 read as JD only because the message says 京东 (`￥…￥` is a 淘口令's shape) is worth asking of
+Taobao when JD does not know it (线报 forwarding resolves every 口令 on its own)."""
 _JD_CONTEXT = re.compile(r"京东|jd\.com|3\.cn", re.IGNORECASE)
 _TAOBAO_NAMED = re.compile(r"淘宝|淘寳|淘♂寳|tao宝|天猫|手淘|taobao|tmall|tb\.cn", re.IGNORECASE)
 _TITLE_RE = re.compile(r"「[^「」\n]*」|『[^『』\n]*』|【[^【】\n]*】")

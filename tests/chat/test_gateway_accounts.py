@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import socket
 import textwrap
 from collections.abc import AsyncIterator
@@ -273,7 +274,7 @@ async def test_the_callback_url_names_this_replica_and_the_account(
     config = _config(tmp_path, gateway_base, sandbox, f'callback_url = "{template}"')
     config.write_text(config.read_text().replace('listen = "127.0.0.1:0"', f'listen = "127.0.0.1:{port}"'))
     async with running(config):
-        replica = f"{socket.gethostname()}-{os.getpid()}"
+        replica = f"{re.sub(r'[^A-Za-z0-9._-]', '-', socket.gethostname())}-{os.getpid()}"
         assert httpx.URL(sales.callback_url).path == f"/hook/{replica}/sales"
         assert httpx.URL(support.callback_url).path == f"/hook/{replica}/support"
         (answer,) = await _ask(support, "帮助", sender=BOB, room=SUPPORT_ROOM)
@@ -449,3 +450,56 @@ async def test_the_webhook_server_routes_by_account_and_refuses_what_names_none(
     finally:
         await server.release("sales")
     assert server.server is None
+
+
+async def test_each_account_pushes_its_own_groups_through_its_own_sender(
+    tmp_path: Path, gateway_base: str, sales: FakeGateway, support: FakeGateway, sandbox: SandboxServer
+) -> None:
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from bot.push.slots import next_slot
+
+    async with running(_config(tmp_path, gateway_base, sandbox)) as app:
+        await _ask(sales, "订阅 每日好物 08:30", sender=OWNER, room=SALES_ROOM)
+        await _ask(support, "订阅 每日好物 08:30", sender=OWNER, room=SUPPORT_ROOM)
+        assert sorted(app.pushes) == [f"gateway:{SALES[1]}", f"gateway:{SUPPORT[1]}"]
+        assert sorted(app.senders) == sorted(app.pushes), "a paced sender per account"
+        sales_push, support_push = app.pushes[f"gateway:{SALES[1]}"], app.pushes[f"gateway:{SUPPORT[1]}"]
+        late = next_slot("08:30", sales_push.clock(), ZoneInfo("Asia/Shanghai")) + timedelta(minutes=1)
+        assert await asyncio.gather(sales_push.tick(late), support_push.tick(late)) == [1, 1]
+        await sales.wait_sent(2)
+        await support.wait_sent(2)
+        assert [s.to for s in sales.sent] == [SALES_ROOM, SALES_ROOM]
+        assert [s.to for s in support.sent] == [SUPPORT_ROOM, SUPPORT_ROOM]
+        assert await sales_push.tick(late + timedelta(minutes=1)) == 0, "each slot once"
+
+
+async def test_an_account_built_again_rejoins_the_one_webhook_server(
+    tmp_path: Path, gateway_base: str, sales: FakeGateway, support: FakeGateway, sandbox: SandboxServer
+) -> None:
+    """What a cluster replica does when it loses an account and takes it back: the account's channel is
+    built afresh (`Composition.channel_makers`) and served on the same server, the other untouched."""
+    from bot.compose import Composition
+
+    parts = Composition(load_config(_config(tmp_path, gateway_base, sandbox)).settings)
+    make_sales, make_support = parts.channel_makers()
+    first, other = make_sales(), make_support()
+    assert isinstance(first, GatewayChannel) and isinstance(other, GatewayChannel)
+    assert first.webhooks is other.webhooks
+    on_first, on_other, on_again = Record(), Record(), Record()
+    async with started(other, on_other):
+        async with started(first, on_first):
+            port = first.listen_port
+        again = make_sales()
+        assert isinstance(again, GatewayChannel) and again is not first
+        async with started(again, on_again):
+            assert again.listen_port == port == other.listen_port
+            assert (
+                await sales.deliver(sales.text("回来了", sender=ALICE, room=SALES_ROOM))
+            ).status_code == 200
+            assert (
+                await support.deliver(support.text("一直在", sender=BOB, room=SUPPORT_ROOM))
+            ).status_code == 200
+            await wait_until(lambda: on_again.got == ["回来了"] and on_other.got == ["一直在"])
+    assert on_first.got == []

@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import sys
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,6 +27,7 @@ from bot.chat.wechaty import (
     url_card_text,
 )
 from bot.cli import cli
+from bot.compose import offer_of
 from bot.config import ConfigError, parse_settings
 from bot.push import claims
 from bot.push.slots import next_slot
@@ -69,7 +71,10 @@ JD_CARD = {
 
 
 def help_text(*, is_group: bool) -> str:
-    return Renderer().render("help", {"bot_name": BOT_NAME, "is_group": is_group, "is_owner": False})
+    """The help as the bot answers it on the default config (the offer of what it turns on)."""
+    offer = offer_of(parse_settings({}))
+    sample = {"bot_name": BOT_NAME, "is_group": is_group, "is_owner": False}
+    return Renderer().render("help", {**sample, **asdict(offer), "platforms": list(offer.platforms)})
 
 
 # -- what members see ----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -441,3 +442,29 @@ async def test_a_burst_of_requests_at_two_replicas_while_others_log_in_all_get_t
                 )
                 assert [a.status_code for a in answers] == [200] * 20 + [303] * 4
         assert web_sessions.session_count(store) == 1 + 3 * 4
+
+
+async def test_a_setup_left_midway_by_a_dead_replica_holds_the_links_for_two_minutes_only(
+    tmp_path: Path, store: Engine
+) -> None:
+    from datetime import UTC, datetime
+
+    from bot.web.security import SETUP_CLAIM_TIMEOUT, SETUP_LINK_LIFETIME, digest
+
+    now = [time.time()]
+    async for console in serve_console(tmp_path, store, password=False):
+        # another replica took its link for a setup, then died before storing a password
+        dead, at = digest("the link of a replica that died"), datetime.fromtimestamp(now[0], UTC)
+        web_sessions.add_setup_link(store, dead, at, SETUP_LINK_LIFETIME)
+        assert web_sessions.claim_setup_link(store, dead, at, SETUP_LINK_LIFETIME, SETUP_CLAIM_TIMEOUT)
+        code = console.setup_token.value
+        async with clocked(console, now) as client:
+            assert (await client.get(f"/setup?code={code}")).status_code == 200
+            data = {"csrf_token": client.cookies["tuike_login"], "code": code}
+            form = {**data, "password": PASSWORD, "again": PASSWORD}
+            now[0] += SETUP_CLAIM_TIMEOUT.total_seconds() - 1
+            held = await client.post("/setup", data=form)
+            assert held.status_code == 403 and webauth.password_hash(store) is None
+            now[0] += 2
+            assert (await client.post("/setup", data=form)).status_code == 303
+            assert (await client.get("/")).status_code == 200

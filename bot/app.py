@@ -65,6 +65,7 @@ SERVING_MODULES = (
     "bot.orders.sync",
     "bot.push.service",
     "bot.jobs.plan",
+    "bot.forward.pipeline",
     "bot.store.requests",
 )
 """What the bot needs beyond answering 帮助 (the leagues and their HTTP client, deals, pushes and their

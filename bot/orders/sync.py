@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,6 +42,10 @@ WINDOWS: Mapping[str, timedelta] = {plugin.name: plugin.order_window for plugin 
 DEFAULT_WINDOW = timedelta(hours=1)
 
 LOCK = "orders-sync"
+READ_AHEAD = 4
+"""Windows read at once during a sync: a league answers a page in tens of milliseconds (more on a busy
+machine), and with only one read on the wire the sync spends most of its time waiting for answers.
+Four is the league client's own limit of requests on the wire (`bot.leagues.http.IN_FLIGHT`)."""
 REFRESH_BATCH = 200
 """Open orders read again per stored batch (the league pages its own calls below this)."""
 
@@ -83,6 +88,7 @@ class OrderSync:
         lock_ttl: timedelta = LEASE,
         rebate: bool = False,
         after: Callable[[list[LeagueSync]], Awaitable[object]] | None = None,
+        read_ahead: int = READ_AHEAD,
     ) -> None:
         self.engine = engine
         self.leagues = leagues
@@ -97,6 +103,8 @@ class OrderSync:
         """After syncing, bring members' rebate credits in line with their orders' status."""
         self.after = after
         """Called with the results after every sync, still under the lock (the app's paid-order notice)."""
+        self.read_ahead = max(1, read_ahead)
+        """Windows read from the league at once, ahead of the one being stored (see `_Prefetch`)."""
 
     async def run(self, only: str | None = None, *, every: timedelta | None = None) -> list[LeagueSync]:
         """Sync every league (or `only`) under the database lock; SyncBusy when another process syncs.
@@ -132,13 +140,12 @@ class OrderSync:
         window = self.windows.get(name, DEFAULT_WINDOW)
         attributor = Attributor(self.engine)
         spans = _windows(start, now, window)
-        fetching = _Prefetch(self._fetch, league)
+        ahead = self.read_ahead if "until" in inspect.signature(league.orders_since).parameters else 1
+        fetching = _Prefetch(self._fetch, league, spans, ahead)
         try:
             async with asyncio.timeout(self.budget):
-                fetching.ask(spans[:1])
-                for number, (start, end) in enumerate(spans):
-                    orders = await fetching.take()
-                    fetching.ask(spans[number + 1 : number + 2])  # read on while this one is stored
+                for start, end in spans:
+                    orders = await fetching.take()  # the next windows are read while this one is stored
                     stored = await asyncio.to_thread(_store, self.engine, attributor, name, orders, end)
                     result.fetched += len(orders)
                     result.new += stored.new
@@ -206,33 +213,47 @@ def _windows(start: datetime, now: datetime, window: timedelta) -> list[tuple[da
 
 
 class _Prefetch:
-    """The next window's orders read from the league while the current one is stored: a first sync
-    reads hundreds of windows, and the league's answer and the store's transaction need not wait for
-    each other. At most one read runs ahead; a failed read surfaces when its window's turn comes, so
-    the windows before it are stored as before."""
+    """The windows' orders read from the league ahead of the one being stored: a first sync reads
+    hundreds of windows, and the league's answers and the store's transactions need not wait for each
+    other. Up to `ahead` windows are read at once (each pages through its own answers); they are
+    handed out in window order, so the cursor still moves one whole window at a time. A failed read
+    surfaces when its window's turn comes, so the windows before it are stored as before."""
 
     def __init__(
-        self, fetch: Callable[[League, datetime, datetime], Coroutine[Any, Any, list[Order]]], league: League
+        self,
+        fetch: Callable[[League, datetime, datetime], Coroutine[Any, Any, list[Order]]],
+        league: League,
+        spans: list[tuple[datetime, datetime]],
+        ahead: int,
     ) -> None:
         self.fetch = fetch
         self.league = league
-        self.task: asyncio.Task[list[Order]] | None = None
+        self.spans = spans
+        self.ahead = ahead
+        self.asked = 0
+        self.tasks: deque[asyncio.Task[list[Order]]] = deque()
 
-    def ask(self, spans: list[tuple[datetime, datetime]]) -> None:
-        if spans:
-            start, end = spans[0]
-            self.task = asyncio.get_running_loop().create_task(self.fetch(self.league, start, end))
+    def _ask(self) -> None:
+        loop = asyncio.get_running_loop()
+        while len(self.tasks) < self.ahead and self.asked < len(self.spans):
+            start, end = self.spans[self.asked]
+            self.tasks.append(loop.create_task(self.fetch(self.league, start, end)))
+            self.asked += 1
 
     async def take(self) -> list[Order]:
-        assert self.task is not None
-        task, self.task = self.task, None
-        return await task
+        """The next window's orders; the reads after it go on meanwhile, and once it is in, one more
+        starts in its place (so `ahead` reads at most are on the wire, the store's time included)."""
+        self._ask()
+        orders = await self.tasks.popleft()
+        self._ask()
+        return orders
 
     async def cancel(self) -> None:
-        """Drop a read still ahead (the sync stopped: an error, the budget, a cancel)."""
-        task, self.task = self.task, None
-        if task is not None:
+        """Drop the reads still ahead (the sync stopped: an error, the budget, a cancel)."""
+        tasks, self.tasks = list(self.tasks), deque()
+        for task in tasks:
             task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 

@@ -45,15 +45,20 @@ _GMT8_OFFSET = timedelta(hours=8)
 
 
 def from_top_time(text: str) -> datetime | None:
-    """`yyyy-MM-dd HH:mm:ss` in GMT+8 → UTC; None for anything else. `fromisoformat` on the exact
-    shape, not `strptime`: an order sync reads three of these per order line, and `strptime` (a regex
-    and a locale check per call) was a tenth of the sync's time."""
+    """`yyyy-MM-dd HH:mm:ss` in GMT+8 → UTC; None for anything else.
+
+    An order sync reads two of these per order line, so the usual exact shape takes one C parse: the
+    wall time read as if in UTC (`+00:00` gives the `UTC` singleton), less eight hours — the same
+    instant, in a quarter of the time of parsing, shifting and re-zoning (`strptime`, a regex and a
+    locale check per call, was a tenth of a sync)."""
     try:
+        if len(text) == 19 and text[10] == " " and text[13] == ":" and text[16] == ":" and text.isascii():
+            return datetime.fromisoformat(text + "+00:00") - _GMT8_OFFSET
         text = text.strip()
         if len(text) != 19 or text[10] != " " or not text.isascii():
             return None
         return (datetime.fromisoformat(text) - _GMT8_OFFSET).replace(tzinfo=UTC)
-    except (ValueError, AttributeError, OverflowError):
+    except (ValueError, AttributeError, OverflowError, TypeError):
         return None
 
 

@@ -298,7 +298,12 @@ async def add_daily(request: Request) -> Response:
     return _done(services, group_id, f"每天 {at_time} 的好物推送{verb}（{what}）。")
 
 
-async def remove_daily(request: Request) -> Response:
+SLOT_NAMES = {"daily": ("每日推送", "推送"), "takeout": ("外卖红包推送", "外卖红包推送")}
+"""A slot kind as the page names it: (in "没有 … 的X", in "每天 HH:MM 的X取消了")."""
+
+
+async def _remove_slot(request: Request, kind: str) -> Response:
+    """Cancel one daily or 外卖 time of a group (the same rows 退订 removes in the group)."""
     services = services_of(request)
     group_id = int(request.path_params["group_id"])
     form = await request.form()
@@ -307,12 +312,17 @@ async def remove_daily(request: Request) -> Response:
         return error_page(request, 404, "没有这个群", "这个操作没有执行。")
     if at_time is None or at_time in BAD_TIMES:
         return await _group_page(request, group_id, problem="要取消哪个时间？这次什么都没改。", status=400)
-    removed = await asyncio.to_thread(subscriptions.unsubscribe, services.engine, group_id, "daily", at_time)
+    removed = await asyncio.to_thread(subscriptions.unsubscribe, services.engine, group_id, kind, at_time)
+    missing, cancelled = SLOT_NAMES[kind]
     if not removed:
-        problem = f"这个群没有 {at_time} 的每日推送，什么都没改。"
+        problem = f"这个群没有 {at_time} 的{missing}，什么都没改。"
         return await _group_page(request, group_id, problem=problem, status=409)
     services.subscriptions_changed()
-    return _done(services, group_id, f"每天 {at_time} 的推送取消了。")
+    return _done(services, group_id, f"每天 {at_time} 的{cancelled}取消了。")
+
+
+async def remove_daily(request: Request) -> Response:
+    return await _remove_slot(request, "daily")
 
 
 def takeout_on(services: WebServices) -> bool:
@@ -354,22 +364,7 @@ async def add_takeout(request: Request) -> Response:
 
 
 async def remove_takeout(request: Request) -> Response:
-    services = services_of(request)
-    group_id = int(request.path_params["group_id"])
-    form = await request.form()
-    at_time = parse_time(str(form.get("at_time", "")).strip()[:20])
-    if not await _exists(services, group_id):
-        return error_page(request, 404, "没有这个群", "这个操作没有执行。")
-    if at_time is None or at_time in BAD_TIMES:
-        return await _group_page(request, group_id, problem="要取消哪个时间？这次什么都没改。", status=400)
-    removed = await asyncio.to_thread(
-        subscriptions.unsubscribe, services.engine, group_id, "takeout", at_time
-    )
-    if not removed:
-        problem = f"这个群没有 {at_time} 的外卖红包推送，什么都没改。"
-        return await _group_page(request, group_id, problem=problem, status=409)
-    services.subscriptions_changed()
-    return _done(services, group_id, f"每天 {at_time} 的外卖红包推送取消了。")
+    return await _remove_slot(request, "takeout")
 
 
 async def set_live(request: Request) -> Response:

@@ -371,3 +371,28 @@ async def test_a_restart_mid_forward_sends_nothing_twice(
             (row,) = await asyncio.to_thread(forward.recent, second.engine, 10)
     assert sorted(s.to for s in gateway.sent) == sorted(targets), "each group once"
     assert (row.status, row.groups) == ("forwarded", 3)
+
+
+async def test_a_flooding_source_keeps_each_groups_hourly_cap(
+    bot: App, gateway: FakeGateway, sandbox: SandboxServer
+) -> None:
+    """30 different deals in a burst (a source posting 100 a minute): each target group gets its
+    `max_per_hour` (6) and no more; every other message has its row saying why it was not sent."""
+    foreign = Foreign(sandbox)
+    await post(gateway, T2, OWNER2, "订阅 线报")
+    await gateway.wait_sent(1)
+    products = foreign.jd_products()[:30]
+    await asyncio.gather(
+        *(
+            post(gateway, SRC1, DEALER, f"第 {n} 条 京东好价 {foreign.jd_link(p)}")
+            for n, p in enumerate(products)
+        )
+    )
+    await settled(bot, 30)
+    assert len(sent_to(gateway, T1)) == 6 and len(sent_to(gateway, T2)) == 1 + 6
+    assert bot.engine is not None
+    rows = await asyncio.to_thread(forward.recent, bot.engine, 100)
+    assert len(rows) == 30
+    assert sum(r.status == "forwarded" for r in rows) == 6
+    capped = [r for r in rows if r.status == "dropped"]
+    assert len(capped) == 24 and all("每小时上限" in r.reason for r in capped)

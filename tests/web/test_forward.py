@@ -104,3 +104,14 @@ async def test_a_source_text_is_shown_as_text_never_as_markup(forward_console: C
     html = (await (await forward_console.logged_in()).get("/forward")).text
     assert "<script>alert" not in html and "&lt;script&gt;alert" in html
     assert "<img src=x" not in html and "<b>源</b>" not in html
+
+
+async def test_the_push_results_name_a_forward_and_link_to_the_xianbao_page(forward_console: Console) -> None:
+    from bot.push import claims
+
+    ids = seed(forward_console.engine)
+    group = ensure_group(forward_console.engine, "t1@chatroom", "宝妈群")
+    assert group.id
+    assert claims.claim(forward_console.engine, group.id, forward.slot_of(ids["sent"]), "test", claims.SENT)
+    html = (await (await forward_console.logged_in()).get("/pushes")).text
+    assert f"线报 #{ids['sent']}" in html and 'href="/forward"' in html

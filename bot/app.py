@@ -65,6 +65,7 @@ SERVING_MODULES = (
     "bot.orders.sync",
     "bot.push.service",
     "bot.jobs.plan",
+    "bot.forward.pipeline",
     "bot.store.requests",
 )
 """What the bot needs beyond answering 帮助 (the leagues and their HTTP client, deals, pushes and their
@@ -167,6 +168,8 @@ class App:
     """The process's one job list (`bot.jobs`): pushes, broadcasts, order sync, login health."""
     """Order sync over the leagues (scheduled when `[orders] enabled`)."""
     on_ready: Callable[[], None] | None = None
+    forward_clock: Callable[[], datetime] | None = None
+    """线报 forwarding's clock (quiet hours, delays): the wall clock unless a test gives one."""
     """Called once everything is built (the console may be answering 帮助 already; a channel logged in to
     a platform starts listening just after)."""
     renderer: Renderer | None = field(default=None, init=False)
@@ -408,7 +411,7 @@ class App:
     async def _start_forwarding(self, stack: AsyncExitStack, parts: Composition) -> None:
         """线报 forwarding, when on: what a stopped process left is taken back, the worker starts, and
         the intake in front of the router starts taking source messages."""
-        self.forward = parts.forward_pipeline(self.senders)
+        self.forward = parts.forward_pipeline(self.senders, self.forward_clock)
         if self.forward is not None:
             await self.forward.start()
             stack.push_async_callback(self.forward.stop)

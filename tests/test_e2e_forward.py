@@ -9,10 +9,13 @@ source is never forwarded again; `tuike forward log --json` says what became of 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import os
 import re
 import textwrap
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -31,7 +34,7 @@ from tuike_sandbox.server import SandboxServer
 from tuike_sandbox.top_face import SANDBOX_APP_KEY, SANDBOX_APP_SECRET, SANDBOX_MEMBER, SANDBOX_SITE
 
 SRC1, SRC2 = "11110001@chatroom", "11110002@chatroom"
-T1, T2 = "22220001@chatroom", "22220002@chatroom"
+T1, T2, T3 = "22220001@chatroom", "22220002@chatroom", "22220003@chatroom"
 DEALER, OWNER2, MEMBER = "wxid_dealer", "wxid_owner2", "wxid_member"
 URL = re.compile(r"https?://\S+")
 JD_LINK = re.compile(r"https://u\.jd\.com/[A-Za-z0-9]+")
@@ -80,9 +83,17 @@ def leagues_toml(base: str) -> str:
     )
 
 
-def gateway_config(tmp_path: Path, gateway_base: str, sandbox: SandboxServer) -> Path:
+def gateway_config(
+    tmp_path: Path,
+    gateway_base: str,
+    sandbox: SandboxServer,
+    *,
+    rate: int = 600,
+    targets: tuple[str, ...] = (T1,),
+    name: str = "config.toml",
+) -> Path:
     base = sandbox.base_url
-    path = tmp_path / "config.toml"
+    path = tmp_path / name
     path.write_text(
         textwrap.dedent(
             f"""\
@@ -91,7 +102,7 @@ def gateway_config(tmp_path: Path, gateway_base: str, sandbox: SandboxServer) ->
             data_dir = "{(tmp_path / "data").as_posix()}"
 
             [push]
-            rate_per_minute = 600
+            rate_per_minute = {rate}
             jitter_min_seconds = 0
             jitter_max_seconds = 0
 
@@ -107,7 +118,7 @@ def gateway_config(tmp_path: Path, gateway_base: str, sandbox: SandboxServer) ->
             [forward]
             enabled = true
             sources = ["{SRC1}", "{SRC2}", "{T1}"]
-            targets = ["{T1}"]
+            targets = {json.dumps(list(targets))}
 
             """
         )
@@ -222,6 +233,7 @@ sources = ["console:线报源"]
     return write_config(leagues_toml(sandbox.base_url) + forward_section)
 
 
+@pytest.mark.usefixtures("loop_watchdog")
 async def test_an_owner_turns_xianbao_on_and_off_and_help_says_how(
     sandbox: SandboxServer, write_config: Callable[..., Path]
 ) -> None:
@@ -240,6 +252,7 @@ async def test_an_owner_turns_xianbao_on_and_off_and_help_says_how(
     assert "群主" in member and "订好啦" not in member, "only the owner opts the group in"
 
 
+@pytest.mark.usefixtures("loop_watchdog")
 async def test_xianbao_noted_while_forwarding_is_off_says_so(
     sandbox: SandboxServer, write_config: Callable[..., Path]
 ) -> None:
@@ -247,6 +260,7 @@ async def test_xianbao_noted_while_forwarding_is_off_says_so(
     assert "运营还没有开启线报转发" in out
 
 
+@pytest.mark.usefixtures("loop_watchdog")
 async def test_a_deal_in_the_source_room_reaches_both_subscribed_rooms_with_their_own_links(
     sandbox: SandboxServer, write_config: Callable[..., Path]
 ) -> None:
@@ -268,3 +282,117 @@ async def test_a_deal_in_the_source_room_reaches_both_subscribed_rooms_with_thei
         assert all(len(found) == 1 and found[0] != jd_url for found in links), "never the source's link"
         assert links[0] != links[1], "each room its own link"
         assert all("今晚好价 空气炸锅" in b and "冲！" in b for b in blocks)
+
+
+@pytest.mark.usefixtures("loop_watchdog")
+async def test_quiet_hours_hold_a_deal_until_morning_on_the_test_clock(
+    sandbox: SandboxServer, write_config: Callable[..., Path]
+) -> None:
+    """23:30 in Shanghai: the deal is held (the log says so, the console shows it); at 07:01 the forward
+    job sends it to the subscribed room."""
+    from bot.app import App
+    from bot.chat.console import ConsoleChannel
+    from bot.config import load_config
+
+    config = write_config(
+        leagues_toml(sandbox.base_url)
+        + '\n[forward]\nenabled = true\nsources = ["console:线报源"]\nquiet_hours = "23:00-07:00"\n'
+    )
+    now = datetime.now(UTC).replace(hour=15, minute=30, second=0, microsecond=0)  # 23:30 in Shanghai
+    clock = [now]
+    read_end, write_end = os.pipe()
+    stdin = os.fdopen(read_end, "r", encoding="utf-8")
+    out = io.StringIO()
+    channel = ConsoleChannel(
+        bot_name="推客小助手",
+        room="宝妈群",
+        member="小明",
+        owner="小明",
+        stdin=stdin,
+        stdout=out,
+        interactive=False,
+    )
+    app = App(load_config(config), channel=channel, forward_clock=lambda: clock[0])
+    run = asyncio.create_task(app.run())
+    try:
+        os.write(write_end, "订阅 线报\n/room 线报源\n".encode())
+        await wait_until(lambda: "订好啦" in out.getvalue() and app.forward is not None, within=30)
+        assert app.forward is not None and app.engine is not None
+        jd_url = Foreign(sandbox).jd_link(Foreign(sandbox).jd_products()[0])
+        os.write(write_end, f"深夜好价 空气炸锅 {jd_url}\n".encode())
+        engine = app.engine
+
+        async def statuses() -> list[str]:
+            return [r.status for r in await asyncio.to_thread(forward.recent, engine, 10)]
+
+        deadline = asyncio.get_running_loop().time() + 30
+        while await statuses() != ["held"]:
+            assert asyncio.get_running_loop().time() < deadline, await statuses()
+            await asyncio.sleep(0.02)  # polling the store for a condition
+        assert "── 发往" not in out.getvalue(), "nothing is sent in the quiet hours"
+        await app.forward.tick()  # the job at 03:00: still quiet
+        await app.forward.drained()
+        assert await statuses() == ["held"]
+        clock[0] = now + timedelta(hours=7, minutes=31)  # 07:01
+        await app.forward.tick()
+        await wait_until(lambda: "── 发往「宝妈群」──" in out.getvalue(), within=30)
+        await app.forward.drained()
+        assert await statuses() == ["forwarded"]
+        assert "深夜好价 空气炸锅 https://u.jd.com/" in out.getvalue().split("── 发往「宝妈群」──")[1]
+    finally:
+        os.close(write_end)
+        await asyncio.wait_for(run, 20)
+        stdin.close()
+
+
+async def test_a_restart_mid_forward_sends_nothing_twice(
+    tmp_path: Path, gateway: FakeGateway, sandbox: SandboxServer
+) -> None:
+    """One message for three configured targets on an account paced at ten messages a minute: the
+    first group gets it at once, and the bot is stopped. A send in flight (waiting out its pace) is
+    finished; what was still queued, or not yet handed to the sender, is left unclaimed. After the
+    restart those groups get it, and nobody gets it twice."""
+    foreign = Foreign(sandbox)
+    gateway.add_room(T3, "好物群", "wxid_owner3", {})
+    targets = (T1, T2, T3)
+    async with serve_asgi(gateway.app) as url:
+        slow = gateway_config(tmp_path, f"{url}/v2/api", sandbox, rate=10, targets=targets, name="slow.toml")
+        async with running_app(slow) as first:
+            await post(gateway, SRC1, DEALER, f"京东 空气炸锅 {foreign.jd_link(foreign.jd_products()[0])}")
+            await gateway.wait_sent(1, within=30)
+        assert first.forward is not None and first.forward.figures.dropped == 0, "stopping drops nothing"
+        fast = gateway_config(tmp_path, f"{url}/v2/api", sandbox, targets=targets, name="fast.toml")
+        async with running_app(fast) as second:
+            assert second.forward is not None and second.engine is not None
+            await second.forward.tick()  # the forward job's first run
+            await wait_until(lambda: len(gateway.sent) == 3, within=30)
+            await second.forward.drained()
+            await wait_until(lambda: second.forward is not None and second.forward.sends_pending == 0)
+            (row,) = await asyncio.to_thread(forward.recent, second.engine, 10)
+    assert sorted(s.to for s in gateway.sent) == sorted(targets), "each group once"
+    assert (row.status, row.groups) == ("forwarded", 3)
+
+
+async def test_a_flooding_source_keeps_each_groups_hourly_cap(
+    bot: App, gateway: FakeGateway, sandbox: SandboxServer
+) -> None:
+    """30 different deals in a burst (a source posting 100 a minute): each target group gets its
+    `max_per_hour` (6) and no more; every other message has its row saying why it was not sent."""
+    foreign = Foreign(sandbox)
+    await post(gateway, T2, OWNER2, "订阅 线报")
+    await gateway.wait_sent(1)
+    products = foreign.jd_products()[:30]
+    await asyncio.gather(
+        *(
+            post(gateway, SRC1, DEALER, f"第 {n} 条 京东好价 {foreign.jd_link(p)}")
+            for n, p in enumerate(products)
+        )
+    )
+    await settled(bot, 30)
+    assert len(sent_to(gateway, T1)) == 6 and len(sent_to(gateway, T2)) == 1 + 6
+    assert bot.engine is not None
+    rows = await asyncio.to_thread(forward.recent, bot.engine, 100)
+    assert len(rows) == 30
+    assert sum(r.status == "forwarded" for r in rows) == 6
+    capped = [r for r in rows if r.status == "dropped"]
+    assert len(capped) == 24 and all("每小时上限" in r.reason for r in capped)

@@ -60,9 +60,15 @@ RETRY_SECONDS = 60
 GROUP_CONCURRENCY = 8
 """Target groups remade at once (each may make a link on a league the first time)."""
 
+STOPPING = "\x00stopping\x00"
+"""A group's outcome when the account's sender closed under it (the bot is stopping)."""
 QUEUE_FULL = "转发队列已满（来源发得太快），这条没有排上"
 ECHO = "这是我们自己转发出去的线报，不再转发"
 NO_TARGETS = "没有目标群：在 [forward] targets 里写群 ID，或让群主发「订阅 线报」"
+
+
+class SenderClosed(Exception):
+    """The account's sender takes no more work: the bot is stopping."""
 
 
 def _now() -> datetime:
@@ -134,6 +140,9 @@ class Pipeline:
         self.queue_size = queue_size
         self.retry = timedelta(seconds=retry_seconds)
         self.sources = frozenset(settings.sources)
+        self.scope = "+".join(sorted(self.senders))
+        """Whose dedupe memory this is: the accounts served. Two processes serving other accounts each
+        forward a deal once to their own groups; replicas of one account share one memory."""
         self.echoes = Echoes()
         self.figures = Figures()
         self._queue: asyncio.Queue[Job] = asyncio.Queue()
@@ -298,13 +307,15 @@ class Pipeline:
             return
         keys = dedupe_keys(prepared.items)
         since = now - timedelta(hours=settings.dedupe_hours)
-        taken = await asyncio.to_thread(store.take_keys, self.engine, keys, job.forward_id, since, now)
+        scoped = [f"{self.scope}|{key}" for key in keys]
+        taken = await asyncio.to_thread(store.take_keys, self.engine, scoped, job.forward_id, since, now)
         if taken:
             first = taken[0]
+            key = first.key.rpartition("|")[2]
             await self._settle(
                 job,
                 store.DROPPED,
-                f"重复：{first.key} 在 {settings.dedupe_hours} 小时内已经转发过（#{first.forward_id}）",
+                f"重复：{key} 在 {settings.dedupe_hours} 小时内已经转发过（#{first.forward_id}）",
                 keys=keys,
             )
             return
@@ -346,12 +357,20 @@ class Pipeline:
                 return remade.reason or "这个群的链接没有转成功"
             if not await asyncio.to_thread(claims.reserve, self.engine, group.id, slot, self.owner):
                 return "queued"  # another process has it
-            self._send(group, slot, remade.text, [swap.target for swap in remade.links], job.forward_id)
+            try:
+                self._send(group, slot, remade.text, [swap.target for swap in remade.links], job.forward_id)
+            except SenderClosed:  # the bot is stopping: the next start sends it (within the delay)
+                await asyncio.to_thread(claims.unreserve, self.engine, group.id, slot, self.owner)
+                return STOPPING
             return "queued"
 
         todo = [g for g in groups if g.id not in done]
         outcomes = await asyncio.gather(*(one(g) for g in todo))
-        skipped = [(g, why) for g, why in zip(todo, outcomes, strict=True) if why not in ("queued", "retry")]
+        skipped = [
+            (g, why)
+            for g, why in zip(todo, outcomes, strict=True)
+            if why not in ("queued", "retry", STOPPING)
+        ]
         for group, why in skipped:
             assert group.id is not None
             await asyncio.to_thread(
@@ -361,7 +380,10 @@ class Pipeline:
             1 for status in done.values() if status not in (claims.SKIPPED, claims.FAILED)
         )
         retry = any(why == "retry" for why in outcomes)
-        if retry:
+        if STOPPING in outcomes:
+            what = f"{queued} 个群已排队，机器人停了，其余的群重启后再发"
+            await self._settle(job, store.QUEUED, what, keys=keys)
+        elif retry:
             what = f"{queued} 个群已排队，其余的群联盟暂时没响应（稍后重试）"
             await self._settle(job, store.QUEUED, what, keys=keys, next_try_at=self.clock() + self.retry)
         elif queued:
@@ -398,7 +420,10 @@ class Pipeline:
                 self.figures.forwarded += 1
                 await asyncio.to_thread(store.add_groups, engine, forward_id, 1)
 
-        future = sender.forward(Outgoing(group.room_id, Reply.text(text)), start=start, done=done)
+        try:
+            future = sender.forward(Outgoing(group.room_id, Reply.text(text)), start=start, done=done)
+        except RuntimeError as exc:  # "sender is closed"
+            raise SenderClosed from exc
         self.figures.queued_sends += 1
         self._sends.add(future)
         future.add_done_callback(self._sends.discard)

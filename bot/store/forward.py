@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.store.models import ForwardLog, ForwardSeen, PushLog, utcnow
+from bot.store.models import ForwardLog, ForwardSeen, Group, PushLog, utcnow
 from bot.store.text import clean
 
 QUEUED, HELD, FORWARDED, DROPPED = "queued", "held", "forwarded", "dropped"
@@ -57,7 +57,7 @@ def record(
     reason: str = "",
     now: datetime | None = None,
 ) -> int | None:
-    """A new row for a message; None when this message (room, message id) was recorded before. A
+    """A new row for a message; None when this account recorded this message (room, message id) before. A
     dropped message keeps only its excerpt; a queued one keeps its whole text until it is decided."""
     now = now or utcnow()
     row = ForwardLog(
@@ -288,3 +288,29 @@ def total(engine: Engine) -> int:
     """How many source messages the log holds."""
     with Session(engine) as session:
         return int(session.exec(select(func.count()).select_from(ForwardLog)).one())
+
+
+@dataclass(frozen=True)
+class GroupOutcome:
+    """What one target group got of a forward (its push-log row)."""
+
+    room_id: str
+    name: str
+    status: str
+    """sent, sending, claimed (waiting in the sender), skipped, failed, interrupted."""
+    detail: str
+    at: datetime
+
+
+def group_outcomes(engine: Engine, forward_id: int) -> list[GroupOutcome]:
+    """Each target group's outcome for this forward, in the order they were claimed."""
+    with Session(engine) as session:
+        statement = (
+            select(PushLog, Group)
+            .where(PushLog.slot == slot_of(forward_id), col(PushLog.group_id) == col(Group.id))
+            .order_by(col(PushLog.id))
+        )
+        return [
+            GroupOutcome(g.room_id, g.name, p.status, p.detail, p.finished_at or p.claimed_at)
+            for p, g in session.exec(statement).all()
+        ]

@@ -371,9 +371,11 @@ class ForwardLog(SQLModel, table=True):
 
     __tablename__ = "forward_log"
     __table_args__ = (
-        # a message delivered twice (a webhook retried, two accounts in one source) is taken once
+        # a message delivered twice to an account (a webhook retried, two replicas of one account) is
+        # taken once; two accounts in one source each take it, for their own groups
         Index(
             "uq_forward_log_message",
+            "account",
             "source_room",
             "message_id",
             unique=True,

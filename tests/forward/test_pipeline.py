@@ -300,3 +300,47 @@ async def test_a_send_the_platform_refuses_is_recorded_and_the_other_groups_stil
     (row,) = await _rows(store)
     assert row.status == "forwarded" and row.groups == 1
     await pipe.stop()
+
+
+async def test_two_processes_of_other_accounts_each_forward_once_to_their_own_groups(store: Engine) -> None:
+    chat = Chat()
+    await off(lambda: ensure_group(store, "t1@chatroom", "甲的群", account="gateway:a"))
+    await off(lambda: ensure_group(store, "t2@chatroom", "乙的群", account="gateway:b"))
+    a = pipeline(store, chat, FakeRemaker(), account="gateway:a", owner="host-1:gateway:a")
+    b = pipeline(store, chat, FakeRemaker(), account="gateway:b", owner="host-2:gateway:b")
+    await a.start()
+    await b.start()
+    for pipe, account in ((a, "gateway:a"), (b, "gateway:b")):  # both accounts sit in both sources
+        await pipe.intake(said("src1@chatroom", "商品:jd:5", account=account, message_id="m-first"))
+        await pipe.intake(said("src2@chatroom", "又是 商品:jd:5", account=account, message_id="m-again"))
+        await settled(pipe)
+    assert [o.chat_id for o in chat.sent] == ["t1@chatroom", "t2@chatroom"]
+    rows = await _rows(store)
+    assert [(r.account, r.status) for r in rows] == [
+        ("gateway:a", "forwarded"),
+        ("gateway:a", "dropped"),
+        ("gateway:b", "forwarded"),
+        ("gateway:b", "dropped"),
+    ]
+    await a.stop()
+    await b.stop()
+
+
+async def test_a_message_decided_while_the_bot_stops_is_kept_for_the_next_start(store: Engine) -> None:
+    chat = Chat()
+    closing = sender(chat)
+    await closing.close()  # the account's sender closed first, as `tuike run` stops
+    stopping = pipeline(store, chat, FakeRemaker(), senders={"console:bot": closing})
+    await stopping.start()
+    await stopping.intake(said("src1@chatroom", "商品:jd:99"))
+    await stopping.drained()
+    await stopping.stop()
+    (row,) = await _rows(store)
+    assert row.status == "queued" and "重启后再发" in row.reason, "kept, not dropped"
+    assert await off(log.groups_done, store, row.id) == {}, "no reservation left behind"
+    restarted = pipeline(store, chat, FakeRemaker())
+    await restarted.start()
+    await restarted.tick()
+    await settled(restarted)
+    assert len(chat.texts("t1@chatroom")) == 1 and len(chat.texts("t2@chatroom")) == 1
+    await restarted.stop()

@@ -91,3 +91,53 @@ async def test_the_operator_finds_the_page_in_the_nav(forward_console: Console, 
     assert "已转发到 2 个群" in await page.locator(f"#forward-{ids['sent']} .outcome").inner_text()
     assert await page.locator("table.targets tr[data-room]").count() == 3
     await page.screenshot(path=str(forward_console.shots / "forward.png"), full_page=True)
+
+
+async def test_a_source_text_is_shown_as_text_never_as_markup(forward_console: Console) -> None:
+    engine = forward_console.engine
+    hostile = forward.Heard(
+        "console:bot", "src@chatroom", "<b>源</b>", "wxid_src", "x", '<script>alert("线报")</script>'
+    )
+    forward_id = forward.record(engine, hostile)
+    assert forward_id
+    forward.settle(engine, forward_id, forward.DROPPED, reason="<img src=x onerror=alert(1)>")
+    html = (await (await forward_console.logged_in()).get("/forward")).text
+    assert "<script>alert" not in html and "&lt;script&gt;alert" in html
+    assert "<img src=x" not in html and "<b>源</b>" not in html
+
+
+async def test_the_push_results_name_a_forward_and_link_to_the_xianbao_page(forward_console: Console) -> None:
+    from bot.push import claims
+
+    ids = seed(forward_console.engine)
+    group = ensure_group(forward_console.engine, "t1@chatroom", "宝妈群")
+    assert group.id
+    assert claims.claim(forward_console.engine, group.id, forward.slot_of(ids["sent"]), "test", claims.SENT)
+    html = (await (await forward_console.logged_in()).get("/pushes")).text
+    assert f"线报 #{ids['sent']}" in html and 'href="/forward"' in html
+
+
+async def test_a_message_page_says_what_each_group_got(forward_console: Console) -> None:
+    from bot.push import claims
+
+    engine = forward_console.engine
+    ids = seed(engine)
+    one = ensure_group(engine, "t1@chatroom", "宝妈群")
+    two = ensure_group(engine, "fans@chatroom", "")
+    assert one.id and two.id
+    slot = forward.slot_of(ids["sent"])
+    assert claims.claim(engine, one.id, slot, "test", claims.SENT)
+    assert claims.claim(
+        engine, two.id, slot, "test", claims.SKIPPED, "这个群这一小时已经收到 6 条线报（每小时上限）"
+    )
+    client = await forward_console.logged_in()
+    listing = (await client.get("/forward")).text
+    assert f'href="/forward/{ids["sent"]}"' in listing
+    html = (await client.get(f"/forward/{ids['sent']}")).text
+    assert "已转发到 2 个群" in html and "🔥 空气炸锅 29.9 https://u.jd.com/abc" in html
+    assert 'data-room="t1@chatroom" data-status="sent"' in html and "已发出" in html
+    assert 'data-status="skipped"' in html and "每小时上限" in html and "宝妈粉丝群" in html
+    dropped = (await client.get(f"/forward/{ids['foreign']}")).text
+    assert "已丢弃" in dropped and 'id="no-groups"' in dropped
+    missing = await client.get("/forward/999999")
+    assert missing.status_code == 404 and "没有这条线报" in missing.text

@@ -17,7 +17,7 @@ from bot.store import forward
 from bot.store.models import ForwardLog, utcnow
 from bot.web.paging import page_number, paging, query_link
 from bot.web.services import WebServices
-from bot.web.views import page
+from bot.web.views import error_page, page
 
 PER_PAGE = 50
 STATUS_NAMES = {"forwarded": "已转发", "dropped": "已丢弃", "held": "免打扰暂存", "queued": "排队中"}
@@ -57,4 +57,44 @@ async def show(request: Request) -> Response:
     return page(request, "forward.html", context, title="线报")
 
 
-routes: list[BaseRoute] = [Route("/forward", show, methods=["GET"])]
+OUTCOME_NAMES = {
+    "sent": "已发出",
+    "sending": "发送中",
+    "claimed": "排队等发送",
+    "skipped": "没有发",
+    "failed": "发送失败",
+    "interrupted": "发送时机器人停了（可能已发出，不重发）",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Message:
+    row: ForwardLog | None
+    groups: list[forward.GroupOutcome]
+
+
+def _message(services: WebServices, forward_id: int) -> _Message:
+    row = forward.get(services.engine, forward_id)
+    return _Message(row, forward.group_outcomes(services.engine, forward_id) if row else [])
+
+
+async def message(request: Request) -> Response:
+    """One source message: its whole text while kept, and what each target group got of it."""
+    services: WebServices = request.app.state.services
+    forward_id = int(request.path_params["forward_id"])
+    found = await asyncio.to_thread(_message, services, forward_id)
+    if found.row is None:
+        return error_page(request, 404, "没有这条线报", f"编号 {forward_id} 不在转发记录里。")
+    context = {
+        "row": found.row,
+        "groups": found.groups,
+        "outcome_names": OUTCOME_NAMES,
+        "status_names": STATUS_NAMES,
+    }
+    return page(request, "forward_message.html", context, title=f"线报 #{forward_id}")
+
+
+routes: list[BaseRoute] = [
+    Route("/forward", show, methods=["GET"]),
+    Route("/forward/{forward_id:id}", message, methods=["GET"]),
+]

@@ -95,6 +95,8 @@ def describe_slot(slot: str, zone: str) -> tuple[str, str]:
         return "正在直播提醒", ""
     if kind == "manual":
         return "手动推送 " + rest[5:].replace("T", " "), ""
+    if kind == "forward":  # a 线报 forward to this group (bot/forward/pipeline.py)
+        return f"线报 #{rest}", "/forward"
     return slot, ""
 
 

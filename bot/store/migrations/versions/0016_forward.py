@@ -40,7 +40,7 @@ def upgrade() -> None:
     op.create_index(
         "uq_forward_log_message",
         "forward_log",
-        ["source_room", "message_id"],
+        ["account", "source_room", "message_id"],
         unique=True,
         sqlite_where=sa.text("message_id <> ''"),
         postgresql_where=sa.text("message_id <> ''"),

@@ -581,6 +581,7 @@ class Composition:
                 talents=settings.leagues.channels.talents,
                 remind_minutes=settings.push.live_remind_minutes,
                 forward_enabled=settings.forward.enabled,
+                takeout_enabled=offer_of(settings).takeout,
             ),
             MoneyHandler(
                 engine=engine,

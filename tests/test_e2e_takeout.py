@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from bot.store import db
-from bot.store.models import LeagueSpot
+from bot.store.models import LeagueSpot, Subscription
 from tests.e2e import channels_section, run_console
 from tests.takeout_config import takeout_sections
 from tuike_sandbox.eleme_face import ElemeFace
@@ -145,3 +145,22 @@ async def test_subscription_status_says_when_each_takeout_slot_next_goes(
         (index,) = [i for i, line in enumerate(lines) if title in line]
         assert lines[index + 1] in {when(at_time, before), when(at_time, after)}, status
     assert status.count("下一次") == 3, status
+
+
+async def test_subscribing_takeout_without_a_takeout_league_is_refused_and_says_why(
+    sandbox: SandboxServer, write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    """With neither 饿了么 nor 美团 on, 订阅 外卖 stores nothing (a slot that can never send would be a
+    promise broken every day) and says why; 订阅状态 then lists no 外卖 slot."""
+    out = await run_console(
+        write_config(channels_section(sandbox.base_url)), "/owner\n订阅 外卖 10:30\n订阅状态\n"
+    )
+    assert "外卖红包还没开通" in out and "「订阅 外卖 10:30」" in out, out
+    assert "订好啦" not in out, out
+    assert "外卖红包 10:30" not in out.split("外卖红包还没开通", 1)[1], out
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'data' / 'tuike.db'}")
+    try:
+        with Session(engine) as session:
+            assert not session.exec(select(Subscription).where(Subscription.kind == "takeout")).all()
+    finally:
+        engine.dispose()

@@ -48,10 +48,13 @@ class SubscribeHandler:
         talents: Sequence[Talent] = (),
         remind_minutes: int = 15,
         forward_enabled: bool = False,
+        takeout_enabled: bool = True,
     ) -> None:
         """`talents`: the operator's followed talents, so 订阅 直播 can say who it will remind about
         (or that nobody is set up, rather than promise reminders that can never come).
-        `forward_enabled`: `[forward] enabled`, so 订阅 线报 says when forwarding is not on yet."""
+        `forward_enabled`: `[forward] enabled`, so 订阅 线报 says when forwarding is not on yet.
+        `takeout_enabled`: a takeout league is on; without one 订阅 外卖 is refused (a slot that can never
+        send is a promise broken every day), saying why."""
         self.subscriptions = Subscriptions(
             engine, league, on_change=on_change, next_runs=next_runs, deadline=deadline
         )
@@ -62,6 +65,7 @@ class SubscribeHandler:
         self.talents = tuple(talents)
         self.remind_minutes = remind_minutes
         self.forward_enabled = forward_enabled
+        self.takeout_enabled = takeout_enabled
 
     takes: frozenset[RequestKind] = frozenset({"subscribe", "unsubscribe", "subscription_status"})
 
@@ -130,6 +134,9 @@ class SubscribeHandler:
             return await self._say(message, "subscribe_usage", {"reason": wish.reason, "given": wish.given})
         if wish.category_words:
             return await self._say(message, "subscribe_usage", {"reason": "unknown", "given": ""})
+        if not self.takeout_enabled:
+            context = self._subscribed("takeout_off", wish.at_time)
+            return await self._say(message, "subscribed", {**context, "replaced": False, "slots": []})
         replaced, slots = await self.subscriptions.add_takeout(group_id, wish.at_time)
         context = self._subscribed("takeout", wish.at_time)
         return await self._say(message, "subscribed", {**context, "replaced": replaced, "slots": slots})

@@ -340,6 +340,7 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
             {**_SUBSCRIBED, "kind": "forward"},
             {**_SUBSCRIBED, "kind": "forward", "replaced": True},
             {**_SUBSCRIBED, "kind": "forward_off"},
+            {**_SUBSCRIBED, "kind": "takeout_off", "at_time": "10:30"},
         ),
         "unsubscribed": (
             {"kind": "daily", "at_time": "", "removed": 2, "slots": []},

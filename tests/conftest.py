@@ -20,6 +20,7 @@ from sqlalchemy import Engine, event
 
 from bot.store import db
 from tests.helpers import postgres_schema
+from tests.pg_template import PostgresTemplate
 
 PG_ENV = "TUIKE_TEST_DATABASE_URL"
 
@@ -214,8 +215,21 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, migrated_sqlite: Path)
     url = os.environ.get(PG_ENV)
     if not url:
         pytest.skip(f"PostgreSQL tests need {PG_ENV}")
-    with postgres_schema(url) as schema_url:
+    template = request.getfixturevalue("postgres_template")
+    with template.schema() if template else postgres_schema(url) as schema_url:
         engine = db.make_engine(schema_url)
-        db.upgrade(engine)
+        if not template:
+            db.upgrade(engine)
         yield engine
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[PostgresTemplate | None]:
+    """Once per test process: the script that makes a migrated PostgreSQL schema (tests/pg_template.py);
+    None without a server or pg_dump (each schema is then migrated)."""
+    url = os.environ.get(PG_ENV)
+    template = PostgresTemplate.made(url) if url else None
+    yield template
+    if template:
+        template.close()

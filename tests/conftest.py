@@ -233,3 +233,30 @@ def postgres_template() -> Iterator[PostgresTemplate | None]:
     yield template
     if template:
         template.close()
+
+
+SLOW_FIRST = (
+    "tests/fuzz/",
+    "tests/test_cli",
+    "tests/test_secrets.py",
+    "tests/test_restart.py",
+    "tests/test_e2e_",
+    "tests/push/test_kill_and_concurrency.py",
+    "tests/push/test_taobao_daily.py",
+    "tests/push/test_union_daily.py",
+    "tests/orders/test_cli.py",
+    "tests/render/test_cli_templates.py",
+)
+"""Where the longest tests are (processes of their own, browsers, property tests): they start first."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest first: xdist hands tests out in this order, so the last ones a worker gets are short and
+    no worker is left running a long test alone at the end. Otherwise the order is the collection's."""
+    root = config.rootpath
+
+    def slow(item: pytest.Item) -> bool:
+        where = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
+        return "browser_page" in getattr(item, "fixturenames", ()) or where.startswith(SLOW_FIRST)
+
+    items.sort(key=lambda item: not slow(item))

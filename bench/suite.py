@@ -30,12 +30,21 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+BYTECODE = {"PYTHONDONTWRITEBYTECODE": ""}
+"""As `make test`: bytecode is written (set --no-bytecode to measure without, as some shells run)."""
+
+
 def run(args: list[str]) -> tuple[subprocess.CompletedProcess[str], float, float]:
     """Run pytest with `args`; returns the process, its wall seconds and the CPU seconds of its tree."""
     cpu_before = children_cpu()
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "pytest", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **BYTECODE},
     )
     return done, time.monotonic() - started, children_cpu() - cpu_before
 
@@ -52,11 +61,13 @@ def collect() -> tuple[int, float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", default="2", help="pytest -n (default 2, as `make test`)")
+    parser.add_argument("--workers", default="4", help="pytest -n (default 4, as `make test`)")
+    parser.add_argument("--no-bytecode", action="store_true", help="PYTHONDONTWRITEBYTECODE=1")
     parser.add_argument("--durations-file", type=Path, default=ROOT / ".pytest_cache" / "suite-durations.txt")
     parser.add_argument("--collect-only", action="store_true", help="only time the collection")
     parser.add_argument("pytest_args", nargs="*", help="after --: more pytest arguments")
     options = parser.parse_args()
+    BYTECODE["PYTHONDONTWRITEBYTECODE"] = "1" if options.no_bytecode else ""
 
     tests, collect_wall, collect_cpu = collect()
     figures: dict[str, object] = {
@@ -80,6 +91,8 @@ def main() -> None:
             "cpu_seconds": round(cpu, 1),
             "wall_seconds": round(wall, 1),
             "load": [round(load_before, 2), round(load_after, 2)],
+            "workers": int(options.workers),
+            "bytecode": not options.no_bytecode,
         }
     print(json.dumps(figures, ensure_ascii=False))
 

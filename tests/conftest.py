@@ -20,6 +20,7 @@ from sqlalchemy import Engine, event
 
 from bot.store import db
 from tests.helpers import postgres_schema
+from tests.pg_template import PostgresTemplate
 
 PG_ENV = "TUIKE_TEST_DATABASE_URL"
 
@@ -214,8 +215,48 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, migrated_sqlite: Path)
     url = os.environ.get(PG_ENV)
     if not url:
         pytest.skip(f"PostgreSQL tests need {PG_ENV}")
-    with postgres_schema(url) as schema_url:
+    template = request.getfixturevalue("postgres_template")
+    with template.schema() if template else postgres_schema(url) as schema_url:
         engine = db.make_engine(schema_url)
-        db.upgrade(engine)
+        if not template:
+            db.upgrade(engine)
         yield engine
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[PostgresTemplate | None]:
+    """Once per test process: the script that makes a migrated PostgreSQL schema (tests/pg_template.py);
+    None without a server or pg_dump (each schema is then migrated)."""
+    url = os.environ.get(PG_ENV)
+    template = PostgresTemplate.made(url) if url else None
+    yield template
+    if template:
+        template.close()
+
+
+SLOW_FIRST = (
+    "tests/fuzz/",
+    "tests/test_cli",
+    "tests/test_secrets.py",
+    "tests/test_restart.py",
+    "tests/test_e2e_",
+    "tests/push/test_kill_and_concurrency.py",
+    "tests/push/test_taobao_daily.py",
+    "tests/push/test_union_daily.py",
+    "tests/orders/test_cli.py",
+    "tests/render/test_cli_templates.py",
+)
+"""Where the longest tests are (processes of their own, browsers, property tests): they start first."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest first: xdist hands tests out in this order, so the last ones a worker gets are short and
+    no worker is left running a long test alone at the end. Otherwise the order is the collection's."""
+    root = config.rootpath
+
+    def slow(item: pytest.Item) -> bool:
+        where = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
+        return "browser_page" in getattr(item, "fixturenames", ()) or where.startswith(SLOW_FIRST)
+
+    items.sort(key=lambda item: not slow(item))

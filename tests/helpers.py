@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import threading
@@ -14,11 +15,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+FRESH_ENV = "TUIKE_TEST_FRESH_PROCESSES"
+
 
 def tuike(
     *args: str, cwd: Path, timeout: float = 120, input: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run the `tuike` command line in a fresh process, as an operator would (`input`: its stdin)."""
+    """Run the `tuike` command line in a process of its own, as an operator would (`input`: its stdin).
+    The process is forked from one that has imported the bot already (tests/zygote.py): a fresh
+    interpreter would spend most of its CPU importing. $TUIKE_TEST_FRESH_PROCESSES=1 starts each
+    command in a fresh interpreter instead."""
+    if not os.environ.get(FRESH_ENV):
+        from tests.zygote import Zygote
+
+        return Zygote.shared().run(list(args), cwd=cwd, input=input, timeout=timeout)
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=cwd,

@@ -5,8 +5,10 @@ checks written in Python: a way past them found tomorrow would again run in C ho
 lock, and in a worker thread that stops the event loop (chat, pushes and the console) for as long as
 it runs; `asyncio.wait_for` cannot interrupt it. The console's live preview and its save-time checks
 render the operator's text the moment it is typed, so they run here: in one spawned process with
-`hard_seconds` of wall time per call and `memory_bytes` of address space. Past either the process is
-killed and replaced, and the editor says so.
+`hard_seconds` per call and `memory_bytes` of address space. Past either the process is killed and
+replaced, and the editor says so. The seconds are the worker's CPU time (as the limits' clock is the
+rendering thread's): a busy machine slows a render down, it does not make it a runaway; a worker
+that neither answers nor works is stopped after `WALL_SECONDS` all the same.
 
 A call is any module-level function and picklable arguments (`PreviewWorker.call`); `preview` is the
 one the console uses. One call at a time: a second tab's preview waits its turn.
@@ -17,7 +19,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
 import threading
+import time
 import weakref
 from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
@@ -39,6 +43,21 @@ MEMORY_BYTES = 1 << 30
 
 STARTUP_SECONDS = 60.0
 """How long a new process may take to import and say it is ready (a loaded machine is slow)."""
+
+WALL_SECONDS = 60.0
+"""The wall-time backstop of one call, for a worker that uses no CPU and still does not answer."""
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system) process `pid` has used, from /proc; None where there is no /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime: fields 14 and 15 of stat(5)
 
 
 class WorkerLimitError(Exception):
@@ -142,9 +161,11 @@ class PreviewWorker:
         with self._lock:
             conn = self._started()
             try:
+                pid = self._process.pid if self._process is not None else None
+                before = cpu_seconds(pid) if pid is not None else None
                 conn.send((func, args))
-                ready = conn.poll(self.hard_seconds)
-                status, value = conn.recv() if ready else ("overran", None)
+                answered = self._answered(conn, pid, before)
+                status, value = conn.recv() if answered else ("overran", None)
             except (EOFError, OSError):
                 status, value = "died", None
             if status == "overran" or status == "died":
@@ -159,6 +180,23 @@ class PreviewWorker:
         if status == "error":
             raise RuntimeError(value)
         return value
+
+    def _answered(self, conn: Connection, pid: int | None, before: float | None) -> bool:
+        """Wait for the answer while this call has used less than `hard_seconds` of the worker's CPU
+        (`before`: its CPU seconds when the call was sent; wall time where /proc is missing), and at
+        most `WALL_SECONDS` of wall time."""
+        started = time.monotonic()
+        if conn.poll(self.hard_seconds):
+            return True
+        if before is None or pid is None:
+            return False
+        while time.monotonic() - started < max(WALL_SECONDS, self.hard_seconds):
+            now = cpu_seconds(pid)
+            if now is None or now - before >= self.hard_seconds:
+                return False
+            if conn.poll(0.05):
+                return True
+        return False
 
     def start(self) -> None:
         """Start the process now (it takes a moment to import), so the first call's hard limit is

@@ -679,8 +679,12 @@ def rows(refs: list[ProductRef]) -> list[Row]:
 
 @pytest.mark.parametrize(("text", "expected"), CASES)
 def test_find_product_refs(text: str, expected: list[Row]) -> None:
+    """Each row: the references found, where they start, and that the pre-filter (which skips the
+    parser for ordinary chat) never drops a text that holds one."""
     refs = find_product_refs(text)
     assert rows(refs) == expected
+    if expected:
+        assert may_be_request(text), "the pre-filter dropped a reference"
     assert [r.start for r in refs] == sorted(r.start for r in refs)
     for ref in refs:
         if ref.url is not None:
@@ -697,12 +701,6 @@ def test_table_is_big_enough() -> None:
     assert len(CASES) >= 80
     assert sum(1 for _, exp in CASES if exp) >= 50
     assert sum(1 for _, exp in CASES if not exp) >= 25
-
-
-@pytest.mark.parametrize(("text", "expected"), CASES)
-def test_pre_filter_never_drops_a_reference(text: str, expected: list[Row]) -> None:
-    if expected:
-        assert may_be_request(text)
 
 
 def test_offsets_order_mixed_platforms() -> None:
@@ -880,13 +878,10 @@ COMMANDS: list[tuple[str, bool, Command | None]] = [
 
 @pytest.mark.parametrize(("text", "mentioned", "expected"), COMMANDS)
 def test_parse_command(text: str, mentioned: bool, expected: Command | None) -> None:
+    """Each row: the command read, and that the pre-filter never drops an unmentioned command."""
     assert parse_command(text, mentioned=mentioned) == expected
-
-
-@pytest.mark.parametrize(("text", "mentioned", "expected"), COMMANDS)
-def test_pre_filter_never_drops_a_command(text: str, mentioned: bool, expected: Command | None) -> None:
     if expected is not None and not mentioned:
-        assert may_be_request(text)
+        assert may_be_request(text), "the pre-filter dropped a command"
 
 
 @pytest.mark.parametrize(

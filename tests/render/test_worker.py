@@ -7,6 +7,7 @@ worker process it is killed at the hard limit, the loop runs on, and the next ca
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,11 @@ def stuck_in_c(_renderer: Any) -> int:
 
 def allocate(_renderer: Any, size: int) -> int:
     return len(bytearray(size))
+
+
+def off_the_cpu(_renderer: Any, seconds: float) -> str:
+    time.sleep(seconds)  # what a machine too busy to schedule the worker looks like from outside
+    return "done"
 
 
 @pytest.fixture
@@ -78,3 +84,24 @@ def test_a_render_that_wants_too_much_memory_fails_in_the_worker_only(worker: Pr
     with pytest.raises(RuntimeError, match="内存"):
         worker.call(allocate, 2**30)
     assert worker.call(allocate, 1000) == 1000
+
+
+def test_a_busy_machine_does_not_make_a_render_a_runaway(worker: PreviewWorker) -> None:
+    """The hard limit is the worker's CPU time: a call that waits longer than it, using no CPU (the
+    machine gave the worker no turn), is answered, not killed."""
+    worker.hard_seconds = 0.3
+    assert worker.call(off_the_cpu, 1.0) == "done"
+
+
+def test_a_worker_that_neither_answers_nor_works_is_stopped_all_the_same(
+    worker: PreviewWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.render.worker
+
+    monkeypatch.setattr(bot.render.worker, "WALL_SECONDS", 0.5)
+    worker.hard_seconds = 0.2
+    with pytest.raises(WorkerLimitError, match="秒内没有渲染完"):
+        worker.call(off_the_cpu, 600.0)
+    monkeypatch.undo()
+    worker.hard_seconds = 120.0  # the new worker's first call imports this module (seconds when loaded)
+    assert worker.call(allocate, 10) == 10

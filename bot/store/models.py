@@ -362,3 +362,29 @@ class BroadcastTarget(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     broadcast_id: int = Field(foreign_key="broadcasts.id")
     group_id: int = Field(foreign_key="groups.id", index=True)
+
+
+class ClusterReplica(SQLModel, table=True):
+    """A `tuike run` of a cluster (`[cluster] enabled`, bot/cluster/): alive while its heartbeat, written
+    with the database's clock every third of a lease, is younger than a lease."""
+
+    __tablename__ = "cluster_replicas"
+
+    replica_id: str = Field(primary_key=True, sa_type=SafeString(64, key=True))
+    host: str = Field(default="", sa_type=SafeString(256))
+    pid: int = 0
+    incarnation: str = Field(default="", sa_type=SafeString(64, key=True))
+    """Random per start: a replica started again under the same id tells its old self's row from its own."""
+    started_at: datetime
+    heartbeat_at: datetime
+
+
+class AccountLease(SQLModel, table=True):
+    """Which replica serves a chat account, until when (the database's clock): one holder at a time."""
+
+    __tablename__ = "account_leases"
+
+    account: str = Field(primary_key=True, sa_type=SafeString(128, key=True))
+    holder: str = Field(default="", sa_type=SafeString(64, key=True))
+    """The replica id; '' when nobody took it yet."""
+    expires_at: datetime

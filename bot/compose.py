@@ -45,6 +45,7 @@ from bot.render import Renderer
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from bot.cluster.serving import LeasedChannel
     from bot.handlers.deals import DealsHandler, LateSend
     from bot.handlers.sharer import SharerLookup
     from bot.leagues.base import League
@@ -176,12 +177,19 @@ def build_router(
     )
 
 
-def build_sender(settings: Settings, channel: ChatChannel) -> PacedSender:
-    """A channel without an account to protect (the console) is not paced; a real chat account is."""
+def build_sender(
+    settings: Settings, channel: ChatChannel, may_send: Callable[[], bool] | None = None
+) -> PacedSender:
+    """A channel without an account to protect (the console) is not paced; a real chat account is.
+    `may_send`: on a cluster replica, whether it holds the account's lease now (asked before each send)."""
     push = settings.push
     if not registry.capabilities_of(channel).paced:
         return PacedSender(
-            channel.send, rate_per_minute=None, jitter=(0, 0), max_attempts=push.max_send_attempts
+            channel.send,
+            rate_per_minute=None,
+            jitter=(0, 0),
+            max_attempts=push.max_send_attempts,
+            may_send=may_send,
         )
     return PacedSender(
         channel.send,
@@ -189,6 +197,7 @@ def build_sender(settings: Settings, channel: ChatChannel) -> PacedSender:
         jitter=(push.jitter_min_seconds, push.jitter_max_seconds),
         max_attempts=push.max_send_attempts,
         push_share=push.push_share,
+        may_send=may_send,
     )
 
 
@@ -345,8 +354,20 @@ class Composition:
         built = build_channel(self.settings, self.renderer if greet else None, kind=kind, engine=self.engine)
         return self.gate_sends(built)
 
-    def sender(self, channel: ChatChannel) -> PacedSender:
-        return build_sender(self.settings, channel)
+    def sender(self, channel: ChatChannel, may_send: Callable[[], bool] | None = None) -> PacedSender:
+        return build_sender(self.settings, channel, may_send)
+
+    def leased_channel(self, kind: str, held: Callable[[str], bool]) -> LeasedChannel:
+        """On a cluster replica: the channel of `kind` (greeting new members), run while this replica
+        holds its account's lease, every send refused when it does not (`bot.cluster.serving`)."""
+        from bot.cluster.serving import LeasedChannel
+
+        first = self.channel(kind, greet=True)
+        account = account_of(first)
+        built = iter([first])
+        return LeasedChannel(
+            account, lambda: next(built, None) or self.channel(kind, greet=True), lambda: held(account)
+        )
 
     def welcome(self, channel: ChatChannel, sender: PacedSender) -> None:
         """Hand a channel that greets through its account's paced sender its welcome, when it should."""

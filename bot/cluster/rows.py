@@ -80,7 +80,10 @@ def lease_engine(url: str, lease_seconds: float) -> Engine:
 
 
 def _begin(connection: Connection) -> None:
+    """Time limits for this transaction: a statement stuck on a lock, or a replica paused (SIGSTOP)
+    in the middle of a beat, must not keep the rows it locked from the others for long."""
     connection.execute(text(f"SET LOCAL statement_timeout = {STATEMENT_MS}"))
+    connection.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = {STATEMENT_MS}"))
 
 
 _REGISTER = text(

@@ -188,6 +188,7 @@ class App:
     """Cluster: accounts whose push service runs here."""
     _pushes_ready: bool = field(default=False, init=False)
     _fatal: str = field(default="", init=False)
+    _clustered: bool | None = field(default=None, init=False)
 
     @property
     def settings(self) -> Settings:
@@ -201,19 +202,20 @@ class App:
         else:
             log.info("config loaded from %s", self.loaded.path)
         kinds = (self.channel.name,) if self.channel is not None else settings.chat.kinds
+        clustered = self.clustered  # before `_open_channels` sets `channel`
         refusal = sandbox_in_real_chat(settings, kinds)
         if refusal:
             raise StartRefused(refusal)
         from bot import cluster
 
-        refusal = cluster.refusal(settings) if self.clustered else ""
+        refusal = cluster.refusal(settings) if clustered else ""
         if refusal:
             raise StartRefused(refusal)
         # Off the loop: migrations, and the file reads of `peek`. Only a channel that keeps no state in
         # the store (the console) can answer before the engine is open; for it, a file already at the
         # newest schema is opened in the background and the first answers read the blocked list directly.
         self._store_file = None
-        if not self.clustered and not any(registry.capabilities(kind).needs_store for kind in kinds):
+        if not clustered and not any(registry.capabilities(kind).needs_store for kind in kinds):
             self._store_file = await asyncio.to_thread(peek.at_head, settings.database_url)
         if self._store_file is None:
             self.engine = await asyncio.to_thread(prepare_database, settings)
@@ -222,8 +224,11 @@ class App:
 
     @property
     def clustered(self) -> bool:
-        """A replica of a cluster: the configured channels shared with the other replicas by lease."""
-        return self.settings.cluster.enabled and self.channel is None
+        """A replica of a cluster: the configured channels shared with the other replicas by lease
+        (decided when `run` starts: a channel given to the app is served alone, as always)."""
+        if self._clustered is None:
+            self._clustered = self.settings.cluster.enabled and self.channel is None
+        return self._clustered
 
     def _holds(self, account: str) -> bool:
         return self.cluster is not None and self.cluster.held(account)
@@ -437,11 +442,13 @@ class App:
         """Register this replica (refused while a live one has its id) and start the heartbeat; each
         account's channel and pushes start when its lease is gained and stop when it is lost."""
         from bot.cluster.leases import Leases
-        from bot.cluster.rows import ReplicaTaken, lease_engine
+        from bot.cluster.rows import ReplicaTaken, bound_idle_transactions, lease_engine
 
         settings = self.settings
         by_account = {account_of(c): c for c in channels}
         engine = lease_engine(settings.database_url, settings.cluster.lease_seconds)
+        assert self.engine is not None  # a replica opens the store first (`run`)
+        bound_idle_transactions(self.engine, settings.cluster.lease_seconds)
 
         async def gain(account: str) -> None:
             await cast("LeasedChannel", by_account[account]).gain()

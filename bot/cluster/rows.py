@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 STATEMENT_MS = 5000
@@ -77,6 +77,22 @@ def lease_engine(url: str, lease_seconds: float) -> Engine:
         hide_parameters=True,
         connect_args=connect_args,
     )
+
+
+def bound_idle_transactions(engine: Engine, seconds: float) -> None:
+    """Every session of `engine` (the product's own) ends a transaction left idle longer than
+    `seconds`: a replica paused (SIGSTOP) or cut off in the middle of one would otherwise hold its row
+    locks (a push claim, a mark) and keep the replica that takes over from serving."""
+    milliseconds = max(1000, int(seconds * 1000))
+
+    def bound(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET idle_in_transaction_session_timeout = {milliseconds}")
+        cursor.close()
+        dbapi_connection.commit()
+
+    event.listen(engine, "connect", bound)
+    engine.dispose()  # connections opened before now get it as they are made again
 
 
 def _begin(connection: Connection) -> None:

@@ -268,13 +268,12 @@ class App:
             channels = [parts.gate_sends(self.channel)]
         elif self.clustered:
             try:
-                leased = [parts.leased_channel(kind, self._holds) for kind in self.settings.chat.kinds]
+                channels = list(parts.leased_channels(self._holds))
             except (ChatUnavailable, ValueError) as exc:
                 raise StartRefused(str(exc)) from None
-            channels = list(leased)
         else:
             try:
-                channels = [parts.channel(kind, greet=True) for kind in self.settings.chat.kinds]
+                channels = parts.channels(greet=True)  # every account of every configured kind
             except (ChatUnavailable, ValueError) as exc:
                 raise StartRefused(str(exc)) from None
         self.channels, self.channel = channels, channels[0]

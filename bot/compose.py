@@ -23,8 +23,9 @@ from bot.chat.base import ChatChannel, ChatUnavailable, JoinHook, MemberJoined, 
 from bot.chat.gate import gate_sends
 from bot.chat.plugin import ChannelContext
 from bot.config import Settings
-from bot.handlers.help import HelpHandler
+from bot.handlers.help import HelpHandler, Offer
 from bot.handlers.ids import IdsHandler
+from bot.handlers.links import use_own_hosts
 from bot.handlers.parse import may_be_request
 from bot.handlers.ratelimit import Limit, LimitRequests, RateLimiter
 from bot.handlers.router import (
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from bot.cluster.serving import LeasedChannel
+    from bot.forward.remake import Remaker
     from bot.handlers.deals import DealsHandler, LateSend
     from bot.handlers.sharer import SharerLookup
     from bot.leagues.base import League
@@ -133,6 +135,21 @@ def build_deals(
     )
 
 
+def offer_of(settings: Settings) -> Offer:
+    """What the help text tells members and owners about, from what the config turns on."""
+    enabled = [plugin for plugin in LEAGUES if plugin.enabled(settings)]
+    return Offer(
+        platforms=tuple(
+            p.short_name
+            for p in enabled
+            if p.section == "leagues" and p.links and p.converts_links and p.searches
+        ),
+        takeout=any(not p.searches for p in enabled),
+        shops=any(p.section == "shops" for p in enabled),
+        rebate=settings.rebate.enabled,
+    )
+
+
 def build_router(
     settings: Settings,
     renderer: Renderer,
@@ -145,6 +162,7 @@ def build_router(
     """The groups the operator blocked are read by `blocked`, else from `engine` (neither: none is);
     `gate`: the process's one `GroupGate` (its sends pass it too), else one made here."""
     deals = settings.deals
+    use_own_hosts(settings)
     if gate is None and blocked is None and engine is not None:
         from bot.store.groups import blocked_rooms
 
@@ -157,7 +175,7 @@ def build_router(
         relevant=lambda m: m.mentioned or not m.is_group or may_be_request(m.text),
         keyword_needs_mention=deals.keyword_needs_mention,
         handlers=[
-            HelpHandler(renderer, settings.bot.name),
+            HelpHandler(renderer, settings.bot.name, offer_of(settings)),
             IdsHandler(renderer, settings.bot.operators),
             *handlers,
             SmallTalkHandler(renderer),
@@ -234,34 +252,62 @@ def paced_welcome(welcome: JoinHook, sender: PacedSender) -> JoinHook:
     return greet
 
 
-def build_channel(
-    settings: Settings,
-    renderer: Renderer | None = None,
-    *,
-    kind: str | None = None,
-    engine: Engine | None = None,
-) -> ChatChannel:
-    """The channel of `kind` (default: the first configured), built by its plug-in. Raises
-    ChatUnavailable when it cannot be built here (e.g. the wechaty extra is not installed), with a
-    message that says how to fix it. With a renderer, a channel that greets new members itself does."""
-    kind = kind or settings.chat.kinds[0]
-    if kind not in registry.CHANNELS:
-        raise ChatUnavailable(f"chat kind {kind!r} is not available")
-    context = ChannelContext(
+def replica_id(settings: Settings) -> str:
+    """This replica's id, `[cluster] replica_id`, when the config has that table; '' otherwise (a
+    channel that needs one then takes host name + "-" + pid)."""
+    cluster = getattr(settings, "cluster", None)
+    return str(getattr(cluster, "replica_id", "") or "")
+
+
+def _channel_context(settings: Settings, renderer: Renderer | None, engine: Engine | None) -> ChannelContext:
+    return ChannelContext(
         bot_name=settings.bot.name,
         data_dir=settings.bot.data_dir,
         log_level=settings.bot.log_level,
         engine=engine,
         welcome=welcome_hook(renderer, settings.bot.name) if renderer is not None else None,
         may_be_request=may_be_request,  # the router's own test (`build_router`), so both drop the same
+        replica_id=replica_id(settings),
     )
-    return registry.plugin(kind).build(settings.chat.of(kind), context)
+
+
+def build_kind(
+    settings: Settings, renderer: Renderer | None = None, *, kind: str, engine: Engine | None = None
+) -> list[ChatChannel]:
+    """One channel of `kind` per chat account its table configures (one, unless a table lists several,
+    as `[[chat.gateway.accounts]]`: those share what their factory keeps in the context, such as one
+    webhook server). Raises ChatUnavailable when it cannot be built here (e.g. the wechaty extra is
+    not installed), with a message that says how to fix it. With a renderer, a channel that greets
+    new members itself does."""
+    if kind not in registry.CHANNELS:
+        raise ChatUnavailable(f"chat kind {kind!r} is not available")
+    plugin, context = registry.plugin(kind), _channel_context(settings, renderer, engine)
+    return [plugin.build(table, context) for table in settings.chat.of(kind).per_account()]
+
+
+def build_channel(
+    settings: Settings,
+    renderer: Renderer | None = None,
+    *,
+    kind: str | None = None,
+    engine: Engine | None = None,
+    account: str | None = None,
+) -> ChatChannel:
+    """The channel of `kind` (default: the first configured) serving `account` (as the store names it;
+    default, or when no account of the kind is that one: its first account)."""
+    built = build_kind(settings, renderer, kind=kind or settings.chat.kinds[0], engine=engine)
+    return next((c for c in built if account and account_of(c) == account), built[0])
 
 
 def build_channels(
     settings: Settings, renderer: Renderer | None = None, engine: Engine | None = None
 ) -> list[ChatChannel]:
-    return [build_channel(settings, renderer, kind=kind, engine=engine) for kind in settings.chat.kinds]
+    """Every configured chat account's channel: each kind's, each of its accounts."""
+    return [
+        channel
+        for kind in settings.chat.kinds
+        for channel in build_kind(settings, renderer, kind=kind, engine=engine)
+    ]
 
 
 def account_of(channel: ChatChannel) -> str:
@@ -290,6 +336,7 @@ class Composition:
     ) -> None:
         self.settings = settings
         self.engine = engine
+        use_own_hosts(settings)
         self.leagues: dict[str, League] = leagues if leagues is not None else {}
         self.notify = notify
         if renderer is not None:
@@ -314,6 +361,21 @@ class Composition:
     @cached_property
     def links(self) -> LinkCache:
         return build_link_cache(self.settings, self.engine)
+
+    @cached_property
+    def remaker(self) -> Remaker:
+        """线报 forwarding's "what to send": a source message resolved once, remade for each target
+        group with the group's own links — the same leagues, link cache and spots a member's pasted
+        link gets, so a forward and an answer in one group share links (made after `open_leagues`)."""
+        from bot.forward.remake import Remaker
+
+        return Remaker(
+            leagues=self.leagues,
+            links=self.links,
+            spots=self.spots.for_group,
+            renderer=self.renderer,
+            settings=self.settings.deals,
+        )
 
     @cached_property
     def takeout(self) -> TakeoutLinks:
@@ -348,26 +410,33 @@ class Composition:
         gate_sends(channel, self.gate.refuses, exempt={admin} if admin else ())
         return channel
 
-    def channel(self, kind: str | None = None, *, greet: bool = False) -> ChatChannel:
-        """The channel of `kind` (default: the first configured); `greet`: it may welcome new members.
-        Its sends to groups pass the `gate`."""
-        built = build_channel(self.settings, self.renderer if greet else None, kind=kind, engine=self.engine)
+    def channel(
+        self, kind: str | None = None, *, greet: bool = False, account: str | None = None
+    ) -> ChatChannel:
+        """The channel of `kind` (default: the first configured) serving `account` (default: its first);
+        `greet`: it may welcome new members. Its sends to groups pass the `gate`."""
+        renderer = self.renderer if greet else None
+        built = build_channel(self.settings, renderer, kind=kind, engine=self.engine, account=account)
         return self.gate_sends(built)
 
+    def channels(self, *, greet: bool = False) -> list[ChatChannel]:
+        """Every configured account's channel (`build_channels`), each one's sends passing the `gate`."""
+        built = build_channels(self.settings, self.renderer if greet else None, self.engine)
+        return [self.gate_sends(channel) for channel in built]
+
     def sender(self, channel: ChatChannel, may_send: Callable[[], bool] | None = None) -> PacedSender:
+        """`may_send`: on a cluster replica, whether it holds the account's lease now."""
         return build_sender(self.settings, channel, may_send)
 
-    def leased_channel(self, kind: str, held: Callable[[str], bool]) -> LeasedChannel:
-        """On a cluster replica: the channel of `kind` (greeting new members), run while this replica
-        holds its account's lease, every send refused when it does not (`bot.cluster.serving`)."""
+    def leased_channels(self, held: Callable[[str], bool]) -> list[LeasedChannel]:
+        """On a cluster replica: every configured account's channel (greeting new members), run while
+        this replica holds the account's lease, every send refused when it does not (bot.cluster)."""
         from bot.cluster.serving import LeasedChannel
 
-        first = self.channel(kind, greet=True)
-        account = account_of(first)
-        built = iter([first])
-        return LeasedChannel(
-            account, lambda: next(built, None) or self.channel(kind, greet=True), lambda: held(account)
-        )
+        return [
+            LeasedChannel(channel, partial(held, account_of(channel)), account_of(channel))
+            for channel in self.channels(greet=True)
+        ]
 
     def welcome(self, channel: ChatChannel, sender: PacedSender) -> None:
         """Hand a channel that greets through its account's paced sender its welcome, when it should."""

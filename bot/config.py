@@ -40,6 +40,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     create_model,
     field_validator,
     model_validator,
@@ -73,6 +74,18 @@ class LeagueTable(_Section):
     """Talk to the local simulator (`tuike_sandbox`) instead of the real gateway."""
     timeout_seconds: float = Field(8.0, gt=0, le=120)
     max_retries: int = Field(3, ge=0, le=10)
+
+    @field_validator("base_url", "storefront", check_fields=False)
+    @classmethod
+    def _http_url(cls, value: str, info: ValidationInfo) -> str:
+        """Every league's `base_url` (and a shop's `storefront`): http(s):// with a host and no spaces,
+        the trailing slash dropped; empty means "not set". The error shows the field's default as the
+        example of what to write."""
+        if value and not re.fullmatch(r"https?://[^\s/]+(?:/\S*)?", value):
+            default = cls.model_fields[info.field_name or ""].default
+            example = default if isinstance(default, str) and default else "https://shop.example.com"
+            raise ValueError(f"an http(s):// URL such as '{example}'")
+        return value.rstrip("/")
 
 
 class _LeagueDeclaration(Protocol):
@@ -511,6 +524,79 @@ class ClusterSettings(_Section):
     are served again by another within about this long."""
 
 
+_QUIET = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d-(?:[01]\d|2[0-3]):[0-5]\d$")
+
+
+def _names(value: tuple[str, ...], what: str) -> tuple[str, ...]:
+    """Room or sender ids (or words), each stripped, none empty, each once (in the operator's order)."""
+    cleaned = tuple(dict.fromkeys(item.strip() for item in value))
+    if any(not item for item in cleaned):
+        raise ValueError(f"非空的{what}，不能有空字符串 (no empty strings)")
+    return cleaned
+
+
+class ForwardSettings(_Section):
+    """线报 forwarding (issue 29): deals posted in source groups reach the target groups, every link and
+    口令 remade under each target group's own identity (`bot.forward`)."""
+
+    enabled: bool = False
+    sources: tuple[str, ...] = ()
+    """Room ids (a 线报 group) or sender ids (a deal account) whose messages are forwarded."""
+    targets: tuple[str, ...] = ()
+    """Room ids that receive the forwards; groups whose owner said `订阅 线报` are added."""
+    dedupe_hours: int = Field(12, ge=1, le=24 * 30)
+    """The same product (league and item id) from any source is forwarded at most once in this long."""
+    block_words: tuple[str, ...] = ()
+    """A source message containing any of these (case-insensitive) is dropped."""
+    quiet_hours: str = ""
+    """"HH:MM-HH:MM" in `[bot] timezone` (may span midnight, e.g. "23:00-07:00"); empty: no quiet hours."""
+    quiet_mode: str = "hold"
+    """"hold": keep quiet-hours messages until the quiet hours end; "drop": drop them."""
+    max_per_hour: int = Field(6, ge=1, le=120)
+    """Forwards a target group receives in any hour at most."""
+    max_delay_minutes: int = Field(10, ge=1, le=24 * 60)
+    """A message not sent within this long after it arrived (a league slow or down) is dropped."""
+
+    @field_validator("sources", "targets")
+    @classmethod
+    def _ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _names(value, "群 ID 或发送者 ID")
+
+    @field_validator("block_words")
+    @classmethod
+    def _words(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _names(value, "屏蔽词")
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return ""
+        if not _QUIET.match(value):
+            raise ValueError("免打扰时段 HH:MM-HH:MM，如 '23:00-07:00'；不要免打扰就留空 (a time span)")
+        start, end = value.split("-")
+        if start == end:
+            raise ValueError("开始和结束不同的时段，如 '23:00-07:00' (start and end must differ)")
+        return value
+
+    @field_validator("quiet_mode")
+    @classmethod
+    def _mode(cls, value: str) -> str:
+        if value not in ("hold", "drop"):
+            raise ValueError("'hold'（免打扰时段攒着，结束后再发）或 'drop'（直接丢弃）")
+        return value
+
+    @model_validator(mode="after")
+    def _has_sources(self) -> ForwardSettings:
+        if self.enabled and not self.sources:
+            raise ValueError(
+                "开启了线报转发 (enabled = true) 但没有来源：在 sources 里写上线报群或发线报的人的 ID"
+                " (enabled needs at least one source)"
+            )
+        return self
+
+
 class Settings(_Section):
     bot: BotSettings = BotSettings()
     chat: ChatSettings = Field(default_factory=ChatSettings)
@@ -524,6 +610,8 @@ class Settings(_Section):
     rebate: RebateSettings = RebateSettings()
     web: WebSettings = WebSettings()
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
+
+    forward: ForwardSettings = ForwardSettings()
 
     @property
     def templates_dir(self) -> Path:

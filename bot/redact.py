@@ -110,6 +110,10 @@ def secret_values(settings: BaseModel) -> list[str]:
     for name, value in settings:
         if isinstance(value, BaseModel):
             found.extend(secret_values(value))
+        elif isinstance(value, tuple | list):  # tables of tables, e.g. [[chat.gateway.accounts]]
+            for item in value:
+                if isinstance(item, BaseModel):
+                    found.extend(secret_values(item))
         elif isinstance(value, SecretStr):
             found.append(value.get_secret_value())
         elif isinstance(value, str):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.config import EXAMPLE_CONFIG, ConfigError, load_config, parse_settings
+from bot.leagues.registry import LEAGUES
 from tests.helpers import tuike
 
 
@@ -126,3 +128,17 @@ def test_taobao_settings_keys_env_and_one_line_errors(monkeypatch: pytest.Monkey
         parse_settings({"leagues": {"taobao": {"sign_method": "sha1"}}})
     with pytest.raises(ConfigError, match=r"deals\.leagues"):
         parse_settings({"deals": {"leagues": ["taobao", "amazon"]}})
+
+
+@pytest.mark.parametrize("plugin", LEAGUES, ids=[p.name for p in LEAGUES])
+def test_every_leagues_base_url_must_be_a_url_and_the_error_shows_its_default(plugin: Any) -> None:
+    """A base_url without its scheme (copied from a doc page) used to pass for five leagues and fail
+    only on the first call, as an httpx error; now the config says what to write."""
+    default = plugin.settings.model_fields["base_url"].default
+    with pytest.raises(ConfigError) as refused:
+        parse_settings({plugin.section: {plugin.name: {"base_url": "gw.example.com/api"}}})
+    assert f"{plugin.section}.{plugin.name}.base_url" in str(refused.value)
+    if default:
+        assert default in str(refused.value)
+    kept = parse_settings({plugin.section: {plugin.name: {"base_url": "http://127.0.0.1:9/x/"}}})
+    assert plugin.table(kept).base_url == "http://127.0.0.1:9/x"

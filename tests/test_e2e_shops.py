@@ -24,6 +24,7 @@ from bot.store.models import LeagueSpot
 from tests.e2e import channels_section, run_console
 from tuike_sandbox.server import SandboxServer
 from tuike_sandbox.shopify_face import ShopifyFace
+from tuike_sandbox.shopify_face import handle as shopify_handle
 from tuike_sandbox.shopify_face import status as shopify_status
 from tuike_sandbox.youzan_face import YouzanFace, alias, listed
 
@@ -178,3 +179,30 @@ async def test_shop_orders_reach_the_report_and_the_owners_commission(
     asked = await run_console(config, "/owner\n佣金\n")
     shown = group["estimated_fen"]
     assert f"¥{shown // 100}.{shown % 100:02d}" in asked, asked
+
+
+async def test_a_page_of_the_shops_own_domain_comes_back_as_the_groups_link(
+    sandbox: SandboxServer, write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    """An operator whose Shopify shop lives at its own domain (`storefront`): members paste that domain's
+    product pages, and get the group's link on it, as for *.myshopify.com."""
+    face = sandbox.face("/shopify")
+    assert isinstance(face, ShopifyFace)
+    p = next(x for x in face.shop if shopify_status(x) == "ACTIVE" and face.inventory(x) > 0)
+    extra = f"""
+[shops.shopify]
+enabled = true
+sandbox = false
+shop = "tuike-sandbox.myshopify.com"
+storefront = "https://shop.example.com"
+base_url = "{sandbox.base_url}/shopify/admin/api/2025-07/graphql.json"
+access_token = "{DEFAULT_TOKEN}"
+"""
+    out = await run_console(
+        _config(write_config, sandbox, extra),
+        f"这个还有吗 https://shop.example.com/products/{shopify_handle(p)}\n",
+    )
+    assert p.title[:8] in out, out
+    kept = _kept(tmp_path, "shopify")
+    [link] = re.findall(r"https://shop\.example\.com/\S+", out.split("这个还有吗", 1)[-1]) or [""]
+    assert link and parse_qs(urlsplit(link).query)["utm_campaign"] == [kept.tag], out

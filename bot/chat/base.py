@@ -193,6 +193,19 @@ class ListsGroups(Protocol):
         ...
 
 
+@runtime_checkable
+class RegistersCallback(Protocol):
+    """What a channel the platform calls back (a webhook) adds: a replica that takes its account over
+    from another (bot.cluster, at a takeover) calls it so the platform calls this replica from now on.
+    Callers ask `isinstance`, never the kind."""
+
+    async def register_callback(self) -> str:
+        """Point the platform at this replica's address for this account; returns the address (without
+        its secret). Raises ChatUnavailable when the account is not served here or the platform
+        refuses."""
+        ...
+
+
 async def either(first: asyncio.Event, second: asyncio.Event) -> None:
     """Until one of two events is set: e.g. the account is logged in, or the channel is stopping."""
     waits = {asyncio.ensure_future(first.wait()), asyncio.ensure_future(second.wait())}

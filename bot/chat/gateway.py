@@ -29,8 +29,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import re
 import secrets
+import socket
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -42,7 +44,7 @@ import httpx
 from sqlalchemy import Engine
 
 from bot import redact
-from bot.chat.asgi import AsgiServer, ListenError
+from bot.chat.asgi import ListenError
 from bot.chat.base import (
     ChatUnavailable,
     GroupInfo,
@@ -57,6 +59,8 @@ from bot.chat.gateway_client import RETRY_DELAYS, GatewayClient, GatewayError
 from bot.chat.gateway_inbox import Inbox, Payload
 from bot.chat.gateway_login import GatewayLogin, kept_app_id
 from bot.chat.gateway_messages import at_list, card_text, joined_members, text_of
+from bot.chat.gateway_server import WebhookServer
+from bot.chat.gateway_settings import CALLBACK_PATH, DEFAULT_ACCOUNT, fill_callback
 from bot.chat.gateway_webhook import Webhook, conversation
 from bot.chat.text import strip_mention
 from bot.store import chat_state
@@ -72,6 +76,8 @@ RECONNECT_DELAYS: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0)
 _SEEN_CAPACITY = 10_000
 _PRUNE_EVERY = 1000
 """Store claims between two prunings of the handled messages the store remembers."""
+_PRUNE_SECONDS = 3600.0
+"""...and at most this long between two (a quiet account's old claims go too)."""
 _ROOM_TTL = 600.0
 _ROOMS_CAPACITY = 2_000
 """Rooms whose info (members and all) is kept; the least recently used is read again when needed."""
@@ -85,6 +91,11 @@ class _Room:
     owner: str
     members: dict[str, str]
     at: float
+
+
+def default_replica_id() -> str:
+    """This process's name when none is configured: host name + "-" + process id."""
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 def _with_secret(url: str, secret: str) -> str:
@@ -122,11 +133,17 @@ class GatewayChannel(GatewayLogin):
         may_be_request: Callable[[str], bool] | None = None,
         max_connections: int | None = None,
         header_seconds: float | None = None,
+        account_name: str = DEFAULT_ACCOUNT,
+        replica_id: str | None = None,
+        webhook_server: WebhookServer | None = None,
     ) -> None:
         """`may_be_request`: the router's test for a group line that does not @mention the bot (chatter
         it rejects is dropped before it is queued); `max_connections`, `header_seconds`: the webhook
         server's cap and header deadline (`bot.chat.asgi` defaults). An empty `app_id` is a first login:
-        the login gets one from the gateway."""
+        the login gets one from the gateway. `account_name`: the account's name in the config (its
+        webhook route and `{account}`); `replica_id`: this replica's (`{replica}`; default host name +
+        "-" + pid); `webhook_server`: the server shared with the process's other gateway accounts
+        (default: one of its own on `listen_host:listen_port`)."""
         if not (base_url and token):
             raise ValueError("the gateway channel needs base_url and token")
         self.account = f"gateway:{app_id}"
@@ -136,6 +153,16 @@ class GatewayChannel(GatewayLogin):
         self.listen_host = listen_host
         self.listen_port = listen_port
         self.configured_callback = callback_url
+        self.account_name = account_name
+        self.replica_id = replica_id or default_replica_id()
+        self.webhooks = webhook_server or WebhookServer(
+            listen_host, listen_port, max_connections=max_connections, header_seconds=header_seconds
+        )
+        self._client_options: dict[str, Any] = {
+            "timeout": timeout,
+            "retry_delays": tuple(retry_delays),
+            "transport": transport,
+        }
         self.bot_names = {bot_name} if bot_name else set()
         self.engine = engine
         self.on_join = on_join
@@ -150,22 +177,22 @@ class GatewayChannel(GatewayLogin):
         self._status_online: bool | None = None
         """The login state last stored (None: not yet this run)."""
         self.terminal = terminal
-        self.client = GatewayClient(
-            base_url, token, app_id, timeout=timeout, retry_delays=retry_delays, transport=transport
-        )
+        self.client = GatewayClient(base_url, token, app_id, **self._client_options)
 
         self.self_id = ""
         self.duplicates_dropped = 0
         self.rejected_calls = 0
         self.registered_callback = ""
         self._secret = ""
-        self._server: AsgiServer | None = None
+        self._serving = False
+        """Our route is on the webhook server (between `_start_server` and `_stop_server`)."""
         self.chatter_dropped = 0
         """Webhook calls dropped before queueing: nothing in them can get an answer."""
         self._handler: MessageHandler | None = None
         self.inbox = Inbox(self._handle)
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._stored_claims = 0
+        self._pruned_at: float | None = None
         self._rooms: OrderedDict[str, _Room] = OrderedDict()
         self._ready = asyncio.Event()
         self._dropped = asyncio.Event()
@@ -184,8 +211,14 @@ class GatewayChannel(GatewayLogin):
 
     @property
     def callback_url(self) -> str:
-        """Where the gateway should call us (with our secret)."""
-        base = self.configured_callback or f"http://{self._url_host()}:{self.listen_port}/gateway/callback"
+        """Where the gateway should call this account on this replica (with our secret): `callback_url`
+        with `{replica}` and `{account}` filled in, else our server's /gateway/callback (a named
+        account's: /gateway/callback/<name>)."""
+        path = (
+            CALLBACK_PATH if self.account_name == DEFAULT_ACCOUNT else f"{CALLBACK_PATH}/{self.account_name}"
+        )
+        template = self.configured_callback or f"http://{self._url_host()}:{self.listen_port}{path}"
+        base = fill_callback(template, replica=self.replica_id, account=self.account_name)
         return _with_secret(base, self._secret)
 
     def _url_host(self) -> str:
@@ -201,12 +234,16 @@ class GatewayChannel(GatewayLogin):
         if stored:
             return stored
         fresh = secrets.token_urlsafe(24)
-        await asyncio.to_thread(chat_state.put, self.engine, self.account, "webhook_secret", fresh)
-        return fresh
+        # another replica of this account starting at the same moment keeps the same secret
+        return await asyncio.to_thread(chat_state.put_new, self.engine, self.account, "webhook_secret", fresh)
 
     # -- life cycle ----------------------------------------------------------------------------------
 
     async def run(self, handler: MessageHandler) -> None:
+        """Serve the account until `stop`; after that, `run` may start it again (a replica that lost the
+        account and later takes it back), on the same webhook server as the other accounts."""
+        if self.client.closed:
+            self.client = GatewayClient(self.base_url, self._token, self.app_id, **self._client_options)
         try:
             self._secret = self._secret or await self._load_secret()
             redact.register(self._secret)  # the webhook secret never shows in a log line
@@ -236,12 +273,17 @@ class GatewayChannel(GatewayLogin):
             await self._stop_server()  # no new webhook calls (the gateway resends what we refuse)
             await self._keep_pending(await self.inbox.drain(self.drain_seconds))
             await self.client.aclose()
+            self._handler = None
+            self._stopping.clear()  # stopped: a later `run` serves the account again
+            self._dropped.clear()
 
     async def stop(self) -> None:
+        """Stop serving this account (the process's other accounts go on): its webhook route answers 503
+        at once, the messages in flight finish and the rest are kept for the next start."""
         self._stopping.set()
-        self.inbox.halt()  # the messages in flight finish; the rest are kept for the next start
-        if self._server is not None:
-            self._server.signal_exit()
+        self.inbox.halt()
+        if self._serving:
+            self.webhooks.withdraw(self.account_name)
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -254,12 +296,26 @@ class GatewayChannel(GatewayLogin):
             await self._login()
             if self._stopping.is_set():
                 return
-        await self.client.set_callback(self._token, self.callback_url)
-        self.registered_callback = self.callback_url
-        shown = _with_secret(self.callback_url, "***")
-        log.info("gateway account %s online; webhook %s registered", self.app_id, shown)
+        await self.register_callback()
         self._ready.set()
         await self._record_status(True)
+
+    async def register_callback(self) -> str:
+        """Tell the gateway to call this replica for this account from now on (`callback_url`, with
+        `{replica}` and `{account}` filled in and our secret); returns the URL without its secret.
+
+        Done at every (re)connect; a replica that takes the account over from another calls it at once,
+        so the gateway stops calling the old holder. The webhook must be served here already (the
+        gateway tests the URL with a call): ChatUnavailable when it is not; GatewayError when the
+        gateway refuses."""
+        if not self._serving:
+            raise ChatUnavailable(f"gateway account {self.account_name} is not served here: run it first")
+        url = self.callback_url
+        await self.client.set_callback(self._token, url)
+        self.registered_callback = url
+        shown = url.split("?", 1)[0]
+        log.info("gateway account %s online; webhook %s registered", self.app_id, shown)
+        return shown
 
     async def _watch(self) -> None:
         """Wait for stop, or until the login check finds the account offline (then log in again)."""
@@ -285,29 +341,23 @@ class GatewayChannel(GatewayLogin):
     # -- the webhook server --------------------------------------------------------------------------
 
     async def _start_server(self) -> None:
+        """Our route on the webhook server (which starts with the first account of the process)."""
         app = Webhook(
             secret=lambda: self._secret,
             take=self._take,
             max_body_bytes=self.max_body_bytes,
             on_refused=self._refused,
         )
-        limits: dict[str, Any] = {}
-        if self.max_connections is not None:
-            limits["max_connections"] = self.max_connections
-        if self.header_seconds is not None:
-            limits["header_seconds"] = self.header_seconds
-        server = AsgiServer(app, self.listen_host, self.listen_port, name="gateway-webhook-server", **limits)
         try:
-            self.listen_port = await server.start()
+            self.listen_port = await self.webhooks.attach(self.account_name, app)
         except ListenError as exc:
             raise ChatUnavailable(f"the webhook server {exc}; change [chat.gateway] listen") from None
-        self._server = server
-        log.info("webhook server listening on %s:%d", self.listen_host, self.listen_port)
+        self._serving = True
 
     async def _stop_server(self) -> None:
-        if self._server is not None:
-            await self._server.stop()
-            self._server = None
+        if self._serving:
+            self._serving = False
+            await self.webhooks.release(self.account_name)
 
     def _refused(self) -> None:
         self.rejected_calls += 1
@@ -395,8 +445,11 @@ class GatewayChannel(GatewayLogin):
         if self.engine is None:
             return True
         try:
-            if self._stored_claims % _PRUNE_EVERY == 0:
+            now = time.monotonic()
+            stale = self._pruned_at is None or now - self._pruned_at >= _PRUNE_SECONDS
+            if stale or self._stored_claims % _PRUNE_EVERY == 0:
                 await asyncio.to_thread(chat_state.prune_seen, self.engine, self.account)
+                self._pruned_at = now
             self._stored_claims += 1
             fresh = await asyncio.to_thread(chat_state.claim_message, self.engine, self.account, new_id)
         except Exception as exc:
@@ -576,10 +629,18 @@ class GatewayChannel(GatewayLogin):
 
 
 def build(settings: GatewaySettings, context: ChannelContext) -> GatewayChannel:
-    """The channel from its `[chat.gateway]` table (the registry's factory). Its welcome is handed to it
-    by the composition once the account's paced sender exists (`Capabilities.welcome = "paced"`). An
-    empty app_id takes the one a first login kept; with none kept, the channel's login asks for one."""
+    """The channel of one account from its `[chat.gateway]` table (the registry's factory; an entry of
+    `per_account()` when there are several). Its welcome is handed to it by the composition once the
+    account's paced sender exists (`Capabilities.welcome = "paced"`). An empty app_id takes the one a
+    first login kept; with none kept, the channel's login asks for one. The accounts built with one
+    context share one webhook server on `listen`."""
+    server = context.shared.get(_SERVER)
+    if not isinstance(server, WebhookServer):
+        server = context.shared[_SERVER] = WebhookServer(settings.listen_host, settings.listen_port)
     return GatewayChannel(
+        account_name=settings.account_name,
+        replica_id=context.replica_id or None,
+        webhook_server=server,
         may_be_request=context.may_be_request,
         base_url=settings.base_url,
         token=settings.token.get_secret_value(),
@@ -593,3 +654,7 @@ def build(settings: GatewaySettings, context: ChannelContext) -> GatewayChannel:
         max_body_bytes=settings.max_body_bytes,
         health_seconds=settings.health_seconds,
     )
+
+
+_SERVER = "gateway.webhook_server"
+"""Where `build` keeps the webhook server in `ChannelContext.shared`."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import re
 import socket
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -15,7 +16,7 @@ from sqlalchemy import Engine
 from bot.chat.base import LoginHealth
 from bot.chat.gateway_client import GatewayClient, GatewayError
 from bot.chat.gateway_login import kept_app_id
-from bot.chat.gateway_settings import GatewaySettings
+from bot.chat.gateway_settings import CALLBACK_PATH, DEFAULT_ACCOUNT, GatewaySettings
 from bot.store import chat_state
 
 Line = tuple[bool, str]
@@ -24,7 +25,12 @@ Line = tuple[bool, str]
 async def probe(settings: GatewaySettings, engine: Engine | None, call_seconds: float) -> list[Line]:
     """`tuike check`: the gateway takes the token and the account is logged in; the webhook can listen."""
     app_id = kept_app_id(settings, engine)
-    return [*await _probe_api(settings, app_id, call_seconds), *_probe_webhook(settings)]
+    lines = [*await _probe_api(settings, app_id, call_seconds), *_probe_webhook(settings)]
+    name = settings.account_name
+    if name == DEFAULT_ACCOUNT:
+        return lines
+    # one of several accounts: each line says which
+    return [(ok, re.sub(r"^(gateway|webhook):", rf"\1 {name}:", text)) for ok, text in lines]
 
 
 def login_health(settings: GatewaySettings, engine: Engine) -> LoginHealth:
@@ -33,6 +39,8 @@ def login_health(settings: GatewaySettings, engine: Engine) -> LoginHealth:
     app_id = kept_app_id(settings, engine)
     status = chat_state.get_status(engine, f"gateway:{app_id}")
     who = f"微信网关账号 {app_id}" if app_id else "微信网关账号（还没有第一次登录）"
+    if settings.account_name != DEFAULT_ACCOUNT:
+        who = f"{who}「{settings.account_name}」"
     if status is None or status.online:
         return LoginHealth(True, who)
     return LoginHealth(False, who, since=status.since, why=status.why, stopped="群里的消息和推送都停了")
@@ -87,7 +95,10 @@ def _what_went_wrong(base_url: str, exc: GatewayError) -> str:
 
 def _probe_webhook(gw: GatewaySettings) -> Iterator[Line]:
     gateway_host = urlsplit(gw.base_url).hostname or ""
-    callback = gw.callback_url or f"http://{gw.listen}/gateway/callback"
+    name = gw.account_name
+    path = CALLBACK_PATH if name == DEFAULT_ACCOUNT else f"{CALLBACK_PATH}/{name}"
+    # {replica} stays as written: each replica fills in its own id when it registers
+    callback = (gw.callback_url or f"http://{gw.listen}{path}").replace("{account}", name)
     callback_host = urlsplit(callback).hostname or ""
     if _is_loopback(callback_host) and not _is_loopback(gateway_host):
         yield (

@@ -89,6 +89,10 @@ class GatewayClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    @property
+    def closed(self) -> bool:
+        return self._http.is_closed
+
     async def call(self, path: str, body: dict[str, Any] | None = None, *, retry: bool = True) -> Any:
         """One API call; returns `data`. Network errors and 5xx are tried again; a refusal is not."""
         payload = {"appId": self.app_id, **(body or {})}

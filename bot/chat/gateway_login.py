@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 from sqlalchemy import Engine
 
 from bot.chat.gateway_client import GatewayClient, GatewayError
+from bot.chat.gateway_settings import DEFAULT_ACCOUNT
 from bot.chat.qr import show_login_qr
 from bot.store import chat_state
 
@@ -28,6 +29,7 @@ class GatewayLogin:
     client: GatewayClient
     app_id: str
     account: str
+    account_name: str
     engine: Engine | None
     terminal: TextIO | None
     login_poll_seconds: float
@@ -94,10 +96,12 @@ class GatewayLogin:
         self.app_id = self.client.app_id = app_id
         self.account = f"gateway:{app_id}"
         if self.engine is not None:
-            await asyncio.to_thread(chat_state.put, self.engine, FIRST_LOGIN_ACCOUNT, KEPT_APP_ID, app_id)
+            key = kept_app_id_key(self.account_name)
+            await asyncio.to_thread(chat_state.put, self.engine, FIRST_LOGIN_ACCOUNT, key, app_id)
         log.warning(
-            "gateway first login: the gateway gave this account appId %s; kept it in the database (%s) and "
-            'uses it from now on: write app_id = "%s" in [chat.gateway] to pin it',
+            "gateway first login: the gateway gave account %s appId %s; kept it in the database (%s) and "
+            'uses it from now on: write app_id = "%s" in its config table to pin it',
+            self.account_name,
             app_id,
             "used on every start while app_id is empty"
             if self.engine is not None
@@ -110,8 +114,14 @@ FIRST_LOGIN_ACCOUNT, KEPT_APP_ID = "gateway:", "app_id"
 """Where a first login's appId is kept (`chat_state`): under the account an empty app_id names."""
 
 
+def kept_app_id_key(account_name: str) -> str:
+    """The `chat_state` key of a first login's appId: the single form's as it always was, a named
+    account's with its name (so two accounts' first logins never share one)."""
+    return KEPT_APP_ID if account_name == DEFAULT_ACCOUNT else f"{KEPT_APP_ID}:{account_name}"
+
+
 def kept_app_id(settings: GatewaySettings, engine: Engine | None) -> str:
     """The configured appId, else the one a first login kept in the store ('' when none yet)."""
     if settings.app_id or engine is None:
         return settings.app_id
-    return chat_state.get(engine, FIRST_LOGIN_ACCOUNT, KEPT_APP_ID) or ""
+    return chat_state.get(engine, FIRST_LOGIN_ACCOUNT, kept_app_id_key(settings.account_name)) or ""

@@ -13,6 +13,8 @@ channel:
   who wrote, within about a day, and only about ten messages per window (`ret -2` beyond). So every
   reply goes out as ONE message, a member's budget is counted here, and after `ret -2` nothing more is
   sent to that member until they write again (said in the log). Pushes are never sent on iLink.
+  The tokens and what was sent on them are kept in the store (`bot.store.ilink_contexts`, before the
+  cursor moves past their messages), so a restart still answers who wrote before it; never logged.
 * `errcode -14` means the session timed out: the stored token is dropped and the operator is shown the
   login QR code again.
 """
@@ -27,8 +29,9 @@ import secrets
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
 import httpx
@@ -47,7 +50,7 @@ from bot.chat.base import (
     Text,
 )
 from bot.chat.qr import show_login_qr
-from bot.store import chat_state
+from bot.store import chat_state, ilink_contexts
 
 if TYPE_CHECKING:
     from bot.chat.ilink_settings import IlinkSettings
@@ -103,10 +106,16 @@ class IlinkClient:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self._transport = transport
         self._http = httpx.AsyncClient(timeout=timeout, transport=transport, trust_env=False)
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    def reopen(self) -> None:
+        """A closed client made usable again (the channel runs again after a stop)."""
+        if self._http.is_closed:
+            self._http = httpx.AsyncClient(timeout=self.timeout, transport=self._transport, trust_env=False)
 
     def _headers(self, *, authed: bool = True) -> dict[str, str]:
         headers = {"iLink-App-Id": APP_ID, "iLink-App-ClientVersion": CLIENT_VERSION}
@@ -233,6 +242,7 @@ class IlinkChannel:
         terminal: TextIO | None = None,
         clock: Any = time.monotonic,
         transport: httpx.AsyncBaseTransport | None = None,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.account = f"ilink:{account}"
         self.configured_token = token
@@ -241,6 +251,8 @@ class IlinkChannel:
         self.reconnect_delays = tuple(reconnect_delays) or (1.0,)
         self.terminal = terminal
         self.clock = clock
+        self.wall_clock = wall_clock
+        """UTC now: when a member's token came, as the store keeps it (`clock` is monotonic)."""
         self.client = IlinkClient(base_url, token, timeout=timeout, transport=transport)
         self.poll_seconds = DEFAULT_POLL_SECONDS
         """How long the server holds a long poll (it says so in `longpolling_timeout_ms`)."""
@@ -251,6 +263,8 @@ class IlinkChannel:
         self._cursor = ""
         self._contexts: OrderedDict[str, _Context] = OrderedDict()
         """user → the latest context token; oldest first, so expired ones are dropped from the front."""
+        self._fresh: dict[str, ilink_contexts.Context] = {}
+        """Tokens of the batch being read, to be stored before its messages are handled."""
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._ready = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -277,9 +291,57 @@ class IlinkChannel:
 
     # -- life cycle ------------------------------------------------------------------------------------
 
+    async def _restore_contexts(self) -> None:
+        """The members' tokens kept from before this start (those still in their window)."""
+        if self.engine is None:
+            return
+        now = self.wall_clock()
+        since = now - timedelta(seconds=CONTEXT_LIFETIME)
+        await asyncio.to_thread(ilink_contexts.prune, self.engine, self.account, since)
+        kept = await asyncio.to_thread(ilink_contexts.load, self.engine, self.account, since)
+        for context in kept:
+            if context.user_id in self._contexts:
+                continue  # one this run already had is as new
+            age = max(0.0, (now - context.received_at).total_seconds())
+            restored = _Context(context.token, self.clock() - age, context.sent, context.refused)
+            self._contexts[context.user_id] = restored
+        if kept:
+            log.info("iLink: %d member(s) who wrote within the last day can still be answered", len(kept))
+
+    async def _keep_contexts(self) -> None:
+        """Store the tokens the batch brought, before its messages are handled (and the cursor moves past
+        them). A store that cannot take them costs only answers after a restart, never this batch's."""
+        fresh, self._fresh = list(self._fresh.values()), {}
+        if not fresh or self.engine is None:
+            return
+        try:
+            await asyncio.to_thread(ilink_contexts.keep, self.engine, self.account, fresh)
+        except Exception as exc:
+            log.warning("iLink: %d member token(s) not stored: %s", len(fresh), type(exc).__name__)
+
+    async def _note_sent(self, user: str, context: _Context) -> None:
+        if self.engine is None:
+            return
+        try:
+            await asyncio.to_thread(
+                ilink_contexts.note_sent,
+                self.engine,
+                self.account,
+                user,
+                context.token,
+                sent=context.sent,
+                refused=context.refused,
+            )
+        except Exception as exc:
+            log.warning("iLink: what was sent to %s not stored: %s", user, type(exc).__name__)
+
     async def run(self, handler: MessageHandler) -> None:
+        """Poll until `stop`; after that `run` may start again (a cluster replica that lost the bot
+        and later takes it back resumes from the stored cursor)."""
+        self.client.reopen()
         try:
             self._cursor = await self._get(CURSOR_KEY)
+            await self._restore_contexts()
             if not self.configured_token:
                 self.client.token = await self._get(TOKEN_KEY)
                 self.client.base_url = await self._get(BASE_URL_KEY) or self.client.base_url
@@ -308,6 +370,7 @@ class IlinkChannel:
         finally:
             self._ready.clear()
             await self.client.aclose()
+            self._stopping.clear()  # stopped: a later `run` serves the bot again
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -378,6 +441,7 @@ class IlinkChannel:
 
     async def _handle_batch(self, answer: dict[str, Any], handler: MessageHandler) -> None:
         incoming = self._batch(answer)
+        await self._keep_contexts()
         results = await asyncio.gather(*(handler(m) for m in incoming), return_exceptions=True)
         failed = 0
         for message, result in zip(incoming, results, strict=True):
@@ -416,6 +480,7 @@ class IlinkChannel:
             self._contexts[user] = _Context(token, self.clock())  # a new window: the budget starts over
             self._contexts.move_to_end(user)
             self._forget_old_contexts()
+            self._fresh[user] = ilink_contexts.Context(user, token, self.wall_clock())
         text = message_text(message)
         if not text.strip():
             items = message.get("item_list")
@@ -539,8 +604,10 @@ class IlinkChannel:
                     "nothing more goes to them until they write again",
                     user,
                 )
+                await self._note_sent(user, context)
             raise
         context.sent += 1
+        await self._note_sent(user, context)
 
 
 def build(settings: IlinkSettings, context: ChannelContext) -> IlinkChannel:

@@ -13,7 +13,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict
 
@@ -31,6 +31,12 @@ class ChannelSection(BaseModel):
     def missing(self) -> str:
         """What this table still lacks when its channel is chosen (one line naming the keys), or ''."""
         return ""
+
+    def per_account(self) -> tuple[Self, ...]:
+        """Each chat account this table configures, as a table of its own: one channel is built per
+        entry, and `tuike check` and the console's health card look at each (one, unless the channel
+        serves several accounts from one table, as `[[chat.gateway.accounts]]`)."""
+        return (self,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +84,12 @@ class ChannelContext:
     may_be_request: Callable[[str], bool] | None = None
     """The router's test for a group line that does not @mention the bot: False when it can get no
     answer. A channel that receives every line of every group (a webhook) drops those before queueing."""
+    replica_id: str = ""
+    """This process's name among replicas sharing one database (`[cluster] replica_id`; '' lets the
+    channel take host name + "-" + pid): a gateway's `callback_url` may name it as `{replica}`."""
+    shared: dict[str, Any] = field(default_factory=dict)
+    """What the channels of one kind built for one process share, kept by their factory (the gateway's
+    one webhook server on `listen`, serving every account)."""
 
 
 Factory = Callable[[Any, ChannelContext], "ChatChannel"]

@@ -74,6 +74,11 @@ COMMANDS = {
         "cluster",
         "Replicas over one PostgreSQL: which replica serves which chat account.",
     ),
+    "forward": Lazy(
+        "bot.cli.forward",
+        "forward",
+        "线报 forwarding: what a group would receive for a message, and what became of recent ones.",
+    ),
     "report": Lazy(
         "bot.cli.orders",
         "report",

@@ -72,7 +72,7 @@ def daily(ctx: click.Context, group_name: str, dry_run: bool) -> None:
             ):
                 click.echo(f"「{group.name}」由 {group.account} 服务，这里的配置不能给它推送", err=True)
                 sys.exit(2)
-            channel = parts.channel(kind)
+            channel = parts.channel(kind, account=group.account or None)
             sender = PacedSender(channel.send, rate_per_minute=None, jitter=(0, 0))  # one message, at once
             service = parts.push_service(sender)
             now = datetime.now(UTC)

@@ -1,10 +1,10 @@
 """A chat account's channel on a cluster replica: it runs while the replica holds the account's lease.
 
 `LeasedChannel` stands where the channel stands in `tuike run` (the paced sender sends through it, the
-jobs and the console read its attributes), so nothing around it changes when it stops and starts
-again. Its `run` lasts the whole process; inside, the real channel runs from `gain` to `lose`. A channel
-runs once (a stopped gateway channel has closed its HTTP client), so the next gain builds a fresh one
-with the same settings and the attributes the composition set on it (e.g. the welcome hook).
+jobs and the console read its attributes), so nothing around it changes when the account comes and
+goes. Its `run` lasts the whole process; inside, the channel runs from `gain` to `lose`, and again at
+the next gain (a channel may run again after a stop: the gateway's account re-registers its webhook to
+this replica as it connects, iLink resumes from the stored cursor).
 
 Every send checks the lease first: the one door every message of the account leaves by (replies,
 pushes, welcomes, notices) refuses with `NotHeld` once the lease is not held.
@@ -22,58 +22,32 @@ from bot.chat.base import ChatChannel, MessageHandler, NotHeld, Outgoing
 
 log = logging.getLogger(__name__)
 
-_OWN = frozenset(
-    {
-        "name",
-        "account",
-        "channel",
-        "held",
-        "_build",
-        "_handler",
-        "_wanted",
-        "_task",
-        "_stopping",
-        "_set",
-        "_lock",
-    }
-)
+_OWN = frozenset({"name", "account", "channel", "held", "_handler", "_wanted", "_task", "_stopping", "_lock"})
 
 
 class LeasedChannel:
-    """The channel of one account, served while `held()` (see the module docstring)."""
+    """`channel`, served while `held()` (see the module docstring)."""
 
-    def __init__(self, account: str, build: Callable[[], ChatChannel], held: Callable[[], bool]) -> None:
-        self.account = account
-        self._build = build
-        self.channel = build()
-        """The channel now (the one running while held; the next to run otherwise)."""
-        self.name = str(self.channel.name)
+    def __init__(self, channel: ChatChannel, held: Callable[[], bool], account: str = "") -> None:
+        self.channel = channel
+        self.account = account or str(getattr(channel, "account", "") or channel.name)
+        self.name = str(channel.name)
         """The channel's kind, as the registry reads it."""
         self.held = held
         self._handler: MessageHandler | None = None
         self._wanted = False
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
-        self._set: dict[str, Any] = {}
-        """Attributes set on this object for the channel: every channel built later gets them too."""
         self._lock = asyncio.Lock()
 
     def __getattr__(self, name: str) -> Any:
-        found = getattr(self.channel, name)
-        if not callable(found):
-            return found
-
-        def current(*args: Any, **kwargs: Any) -> Any:  # a method of whichever channel runs by then
-            return getattr(self.channel, name)(*args, **kwargs)
-
-        return current
+        return getattr(self.channel, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in _OWN:
             object.__setattr__(self, name, value)
-            return
-        self._set[name] = value
-        setattr(self.channel, name, value)
+        else:  # e.g. the welcome hook the composition hands the channel
+            setattr(self.channel, name, value)
 
     @property
     def running(self) -> bool:
@@ -103,12 +77,8 @@ class LeasedChannel:
             self._wanted = True
             if self._handler is None or self._stopping.is_set() or self.running:
                 return
-            if self._task is not None:  # it ran before: a channel runs once, so a fresh one
-                self.channel = self._build()
-                for name, value in self._set.items():
-                    setattr(self.channel, name, value)
             self._task = asyncio.get_running_loop().create_task(
-                self._serve(self.channel, self._handler), name=f"channel-{self.account}"
+                self._serve(self._handler), name=f"channel-{self.account}"
             )
 
     async def lose(self) -> None:
@@ -123,9 +93,9 @@ class LeasedChannel:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(task, return_exceptions=True)
 
-    async def _serve(self, channel: ChatChannel, handler: MessageHandler) -> None:
+    async def _serve(self, handler: MessageHandler) -> None:
         try:
-            await channel.run(handler)
+            await self.channel.run(handler)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -29,6 +29,7 @@ from functools import cache
 from typing import Literal
 from urllib.parse import SplitResult, urlsplit
 
+from bot.config import Settings
 from bot.leagues import registry
 from bot.leagues.links import Recognise, code_shape_ok, real_token, under
 from bot.leagues.plugin import LeaguePlugin, load
@@ -143,8 +144,9 @@ def _classify(url: str, start: int) -> _Found | None:
     ) -> _Found:
         return _Found(platform, kind, ident, code, url, start, end, needs=needs)
 
+    own = _OWN_HOSTS.get(host)
     for plugin, recognise in _recognisers():
-        if under(host, *plugin.link_hosts):
+        if plugin.name == own or under(host, *plugin.link_hosts):
             match = recognise(host, path, query)
             if match is None:
                 return None
@@ -152,6 +154,23 @@ def _classify(url: str, start: int) -> _Found | None:
             ref.not_product = match.not_product
             return ref
     return _elsewhere(host, path, query, found)
+
+
+_OWN_HOSTS: dict[str, str] = {}
+"""The operator's own domains (a shop's storefront) → the league whose links they carry; set from the
+config when a process starts (`use_own_hosts`)."""
+
+
+def use_own_hosts(settings: Settings) -> None:
+    """Read links on the enabled leagues' configured own domains (`LeaguePlugin.own_hosts`) as theirs,
+    for the rest of this process: the operator's shop at shop.example.com, not only *.myshopify.com."""
+    hosts: dict[str, str] = {}
+    for plugin in registry.LEAGUES:
+        if plugin.own_hosts and plugin.links and plugin.enabled(settings):
+            for host in load(plugin.own_hosts)(plugin.table(settings)):
+                hosts[host] = plugin.name
+    _OWN_HOSTS.clear()
+    _OWN_HOSTS.update(hosts)
 
 
 @cache

@@ -152,7 +152,8 @@ class DropDuplicates:
 
     async def __call__(self, request: Request, nxt: Next) -> Reply | None:
         message = request.message
-        if message.message_id and self.seen(message.message_id):
+        # per account: two accounts of one process each get their own messages (ids may repeat across them)
+        if message.message_id and self.seen(f"{message.account}\x00{message.message_id}"):
             log.debug("dropped duplicate delivery of %s", message.message_id)
             return None
         return await nxt(request)

@@ -105,7 +105,8 @@ def live_checks(settings: Settings, engine: Engine | None) -> Iterator[Line]:
         lines: list[Line] = []
         for kind, channel in registry.CHANNELS.items():
             if kind in settings.chat.kinds:
-                lines += await channel.check_online(settings.chat.of(kind), engine, PROBE_SECONDS)
+                for table in settings.chat.of(kind).per_account():  # each account, when there are several
+                    lines += await channel.check_online(table, engine, PROBE_SECONDS)
         lines += await _leagues(settings, engine)
         return lines
 

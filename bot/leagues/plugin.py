@@ -67,6 +67,9 @@ class LeaguePlugin:
     """The hosts (and their subdomains) whose links this league reads (`links`)."""
     links: str = ""
     """`"module:function"`: its `bot.leagues.links.Recognise` for links on `link_hosts`."""
+    own_hosts: str = ""
+    """`"module:function"` taking its settings table and returning more hosts its links come on, from
+    the config (the operator's own shop domain): read once when the process starts."""
     converts_links: bool = True
     """A member's pasted link to it is turned into the group's own (the union's share links are not)."""
     section: str = "leagues"

@@ -11,7 +11,7 @@ from types import MappingProxyType
 
 KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
-        "help": frozenset({"bot_name", "is_group", "is_owner"}),
+        "help": frozenset({"bot_name", "is_group", "is_owner", "platforms", "takeout", "shops", "rebate"}),
         "deal": frozenset({"product", "coupon", "link", "final_price_fen", "asker"}),
         "search_results": frozenset({"keyword", "items", "asker"}),
         "daily_deals": frozenset({"group_name", "date", "items", "categories", "coupons", "feeds"}),
@@ -83,6 +83,7 @@ KINDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "rebate_balance": frozenset({"available_fen", "pending_fen", "withdrawing_fen", "paid_fen"}),
         "rebate_withdraw": frozenset({"outcome", "request_id", "amount_fen", "available_fen"}),
         "rebate_off": frozenset({"asked"}),
+        "forward": frozenset({"text", "group_name", "links"}),
     }
 )
 
@@ -94,6 +95,7 @@ LABELS: Mapping[str, str] = MappingProxyType(
         "commission_report": "佣金报告",
         "daily_deals": "每日好物推送",
         "deal": "单个商品（转链结果）",
+        "forward": "线报转发（来源群的消息，换成本群的链接）",
         "help": "帮助",
         "league_busy": "联盟暂时不可用",
         "live_now": "开播提醒",

@@ -236,12 +236,19 @@ LIVE_NO_TIME = LiveEvent(
     is_live=True,
 )
 
+_HELP_OFFER: Mapping[str, Any] = {
+    "platforms": ["淘宝", "京东", "拼多多", "微信小店", "唯品会"],
+    "takeout": True,
+    "shops": True,
+    "rebate": True,
+}
+
 SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
     {
         "help": (
-            {"bot_name": "推客小助手", "is_group": True, "is_owner": False},
-            {"bot_name": "推客小助手", "is_group": True, "is_owner": True},
-            {"bot_name": "推客小助手", "is_group": False, "is_owner": False},
+            {"bot_name": "推客小助手", "is_group": True, "is_owner": False, **_HELP_OFFER},
+            {"bot_name": "推客小助手", "is_group": True, "is_owner": True, **_HELP_OFFER},
+            {"bot_name": "推客小助手", "is_group": False, "is_owner": False, **_HELP_OFFER},
         ),
         "deal": (
             {
@@ -632,6 +639,36 @@ SAMPLES: Mapping[str, tuple[Mapping[str, Any], ...]] = MappingProxyType(
                 "date": datetime(2024, 6, 18, 8, 30, tzinfo=UTC),
                 "links": TAKEOUT_LINKS[1:],
                 "missing": ["饿了么"],
+            },
+        ),
+        "forward": (
+            {
+                "text": (
+                    "【淘宝】安热沙防晒霜 小金瓶 到手 168 元\n"
+                    f"{SUNSCREEN_LINK.http_short_link} {SUNSCREEN_LINK.code}\n"
+                    f"京东 空气炸锅 券后 199 {JD_FRYER_LINK.http_short_link}"
+                ),
+                "group_name": "宝妈好物分享群",
+                "links": [
+                    {
+                        "platform": "taobao",
+                        "platform_name": "淘宝",
+                        "source": "https://m.tb.cn/h.Uw2Ce6iLX2w",
+                        "target": SUNSCREEN_LINK.http_short_link,
+                    },
+                    {
+                        "platform": "taobao",
+                        "platform_name": "淘宝",
+                        "source": "qrHvRpp8t26",
+                        "target": SUNSCREEN_LINK.code.strip("￥"),
+                    },
+                    {
+                        "platform": "jd",
+                        "platform_name": "京东",
+                        "source": "https://u.jd.com/dm84S6DTQuf",
+                        "target": JD_FRYER_LINK.http_short_link,
+                    },
+                ],
             },
         ),
     }

@@ -43,6 +43,23 @@ def put(engine: Engine, account: str, key: str, value: str) -> None:
     raise RuntimeError(f"could not store chat state {account}/{key}")
 
 
+def put_new(engine: Engine, account: str, key: str, value: str) -> str:
+    """Store `value` unless the key has one already; returns the stored value. Two processes starting
+    at once (replicas of one account) end up with the same, the first one's."""
+    with Session(engine) as session:
+        session.add(ChatState(account=account, key=key, value=value))
+        try:
+            session.commit()
+            return value
+        except IntegrityError:
+            session.rollback()
+    stored = get(engine, account, key)
+    if stored is None:  # forgotten between the two statements: ours then
+        put(engine, account, key, value)
+        return value
+    return stored
+
+
 def forget(engine: Engine, account: str, key: str) -> None:
     with Session(engine) as session:
         session.execute(delete(ChatState).where(ChatState.account == account, ChatState.key == key))  # type: ignore[arg-type]

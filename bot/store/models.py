@@ -388,3 +388,65 @@ class AccountLease(SQLModel, table=True):
     holder: str = Field(default="", sa_type=SafeString(64, key=True))
     """The replica id; '' when nobody took it yet."""
     expires_at: datetime
+
+
+class WebSessionRow(SQLModel, table=True):
+    """A console login, in the database so that any replica serves it (issue 31). Keyed by the SHA-256
+    of the cookie's random value, never the value itself: a leaked row is not a usable cookie."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: str = Field(primary_key=True, sa_type=SafeString(64))
+    stamp: str = Field(default="", sa_type=SafeString(16))
+    """`password_stamp` of the hash in force when this session logged in."""
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen: datetime = Field(default_factory=utcnow, index=True)
+
+
+class WebLoginFailure(SQLModel, table=True):
+    """A login attempt counted as wrong (kept a minute): every replica counts against the same rows."""
+
+    __tablename__ = "web_login_failures"
+
+    id: int | None = Field(default=None, primary_key=True)
+    client: str = Field(sa_type=SafeString(64, key=True), index=True)
+    at: datetime = Field(index=True)
+    forgiven: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    """The attempt turned out right: no longer held against its address, still in the overall count."""
+
+
+class WebSetupLink(SQLModel, table=True):
+    """A one-time setup link printed while no password is set, by its code's SHA-256. `claimed` is 1
+    while a setup through it runs (unique: one setup at a time across every link and replica)."""
+
+    __tablename__ = "web_setup_links"
+    __table_args__ = (UniqueConstraint("claimed", name="uq_web_setup_link_claimed"),)
+
+    code_hash: str = Field(primary_key=True, sa_type=SafeString(64))
+    created_at: datetime = Field(default_factory=utcnow)
+    claimed: int | None = Field(default=None)
+    claimed_at: datetime | None = Field(default=None)
+
+
+class IlinkContext(SQLModel, table=True):
+    """An iLink member's latest context token and what was sent on it: iLink lets the bot answer a
+    member only with the token of their latest message, about ten messages within a day of it. Kept so
+    a restart (or another replica taking the bot over) can still answer them. The token is a secret of
+    sorts: never logged (bot.store.ilink_contexts)."""
+
+    __tablename__ = "ilink_contexts"
+    __table_args__ = (
+        UniqueConstraint("account", "user_id", name="uq_ilink_context_user"),
+        Index("ix_ilink_contexts_account_received", "account", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(sa_type=SafeString(128, key=True))
+    user_id: str = Field(sa_type=SafeString(128, key=True))
+    token: str = Field(sa_type=Text)
+    received_at: datetime = Field(default_factory=utcnow)
+    """When the member's message carrying the token arrived (the window runs from then)."""
+    sent: int = 0
+    """Messages sent to the member on this token."""
+    refused: bool = False
+    """iLink refused a send on it (ret -2): nothing more goes to the member until they write again."""

@@ -6,7 +6,8 @@ services the chat handlers and the CLI use (bot.store, bot.push, bot.orders, bot
 never has a second implementation of subscriptions, pushes or reports. Layout:
 
 - `app.py`      the Starlette app: routes from every page module, login wall, CSRF, error pages
-- `security.py` password hashing, sessions, CSRF tokens, the login rate limit
+- `security.py` password hashing, sessions, CSRF tokens, the login rate limit, setup links (all kept in
+                the database, bot/store/web_sessions.py: any replica serves any login)
 - `services.py` what the pages are given: settings, engine, renderer, leagues, push services
 - `views.py`    rendering a page (layout, navigation, CSRF token, Chinese formatting filters)
 - `server.py`   uvicorn inside the bot's event loop

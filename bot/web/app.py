@@ -2,7 +2,9 @@
 
 `Gate` (an ASGI middleware, so it sees every request before any page does):
 - every path but the login, setup, health and static ones needs a live session; a browser is sent to
-  the login page (an htmx call gets 401 with `HX-Redirect`), told when its session expired;
+  the login page (an htmx call gets 401 with `HX-Redirect`), told when its session expired. Sessions
+  are in the database (any replica serves any login): when it cannot be read, such a path gets the
+  "database unreachable" page, and nothing runs;
 - every request that is not GET/HEAD must carry the session's CSRF token (form field `csrf_token` or
   header `X-CSRF-Token`); login and setup forms carry a token bound to a cookie instead. The body is
   read here (bounded) and handed on unchanged.
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, quote, urlencode
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -34,7 +37,7 @@ from bot.web.pages import ALL_PAGES
 from bot.web.security import (
     LoginLimiter,
     Sessions,
-    SetupToken,
+    SetupLinks,
     WebSession,
     hash_password,
     password_problem,
@@ -50,6 +53,8 @@ log = logging.getLogger(__name__)
 SESSION_COOKIE = "tuike_session"
 LOGIN_COOKIE = "tuike_login"
 PUBLIC = frozenset({"/login", "/setup", "/healthz", "/favicon.ico"})
+SESSIONLESS = frozenset({"/healthz", "/favicon.ico"})
+"""Paths (with /static/) that never look at the session: no database read for them."""
 MAX_BODY_BYTES = 2 * 1024 * 1024
 MAX_FIELDS = 1000
 """Fields a posted form may have (the broadcast form, the biggest, has a few dozen)."""
@@ -84,19 +89,9 @@ def safe_next(target: str) -> str:
 
 
 class Gate:
-    def __init__(self, app: ASGIApp, sessions: Sessions, services: WebServices) -> None:
+    def __init__(self, app: ASGIApp, sessions: Sessions) -> None:
         self.app = app
         self.sessions = sessions
-        self.services = services
-
-    async def _still_valid(self, session: WebSession) -> bool:
-        """False once the stored password is not the one the session logged in under. A database
-        that cannot be read keeps the session: the page then says the database is down."""
-        try:
-            stored = await asyncio.to_thread(webauth.password_hash, self.services.engine)
-        except (OperationalError, DBAPIError):
-            return True
-        return same(password_stamp(stored), session.stamp)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -108,11 +103,14 @@ class Gate:
         path = request.url.path
         public = path in PUBLIC or path.startswith("/static/")
         session_id = request.cookies.get(SESSION_COOKIE, "")
-        session = self.sessions.get(session_id) if session_id else None
-        if session is not None and not public and not await self._still_valid(session):
-            log.info("web console: a session ended because the password changed")
-            self.sessions.drop(session.id)
-            session = None
+        session = None
+        if session_id and path not in SESSIONLESS and not path.startswith("/static/"):
+            try:
+                session = await self.sessions.get(session_id)
+            except (OperationalError, DBAPIError) as exc:
+                if not public:  # neither let in nor sent to log in again: the database is down
+                    await (await database_error(request, exc))(scope, receive, send)
+                    return
         scope.setdefault("state", {})["session"] = session
         if not public and session is None:
             await self._to_login(request, expired=bool(session_id))(scope, receive, send)
@@ -283,19 +281,18 @@ async def login(request: Request) -> Response:
     form = await request.form()
     target = safe_next(str(form.get("next", "/")))
     client = client_of(request)
-    # Checked and counted with no await in between: a hundred parallel guesses see each other's
-    # attempts, and a check still running counts as a wrong one until it says otherwise.
-    wait = limiter.wait_seconds(client)
+    # Checked and counted in one transaction: a hundred parallel guesses, at any replica, see each
+    # other's attempts, and a check still running counts as a wrong one until it says otherwise.
+    wait = await limiter.attempt(client)
     if wait:
         message = f"密码错误次数太多，请 {wait} 秒后再试。"
         return _login_form(
             request, "login.html", {"next": target, "message": message, "no_password": False}, 429
         )
-    limiter.failed(client)
     stored = await asyncio.to_thread(webauth.password_hash, services.engine)
     password = str(form.get("password", ""))
     if stored is None:
-        limiter.succeeded(client)
+        await limiter.succeeded(client)
         message = "还没有设置密码：请先在服务器上运行 tuike web passwd。"
         return _login_form(
             request, "login.html", {"next": target, "message": message, "no_password": True}, 403
@@ -309,13 +306,13 @@ async def login(request: Request) -> Response:
         return _login_form(
             request, "login.html", {"next": target, "message": message, "no_password": False}, 401
         )
-    limiter.succeeded(client)
-    return _logged_in(request, target, stored)
+    await limiter.succeeded(client)
+    return await _logged_in(request, target, stored)
 
 
-def _logged_in(request: Request, target: str, stored_hash: str) -> Response:
+async def _logged_in(request: Request, target: str, stored_hash: str) -> Response:
     sessions: Sessions = request.app.state.sessions
-    session = sessions.create(password_stamp(stored_hash))
+    session = await sessions.create(password_stamp(stored_hash))
     response = RedirectResponse(target, status_code=303)
     set_cookie(response, request, SESSION_COOKIE, session.id, max_age=None)
     response.delete_cookie(LOGIN_COOKIE, path="/")
@@ -325,11 +322,11 @@ def _logged_in(request: Request, target: str, stored_hash: str) -> Response:
 
 async def setup_page(request: Request) -> Response:
     services: WebServices = request.app.state.services
-    token: SetupToken = request.app.state.setup_token
+    links: SetupLinks = request.app.state.setup_links
     if await asyncio.to_thread(webauth.password_hash, services.engine) is not None:
         return error_page(request, 410, "密码已经设置过了", "请直接登录；要修改密码请运行 tuike web passwd。")
     given = request.query_params.get("code", "")
-    if not token.accepts(given):
+    if not await links.accepts(given):
         return error_page(
             request, 403, "设置链接无效", "这个链接不对或已经用过了。请看机器人日志里最新的设置链接。"
         )
@@ -338,29 +335,31 @@ async def setup_page(request: Request) -> Response:
 
 async def setup(request: Request) -> Response:
     services: WebServices = request.app.state.services
-    token: SetupToken = request.app.state.setup_token
+    links: SetupLinks = request.app.state.setup_links
     form = await request.form()
     given = str(form.get("code", ""))
-    if await asyncio.to_thread(webauth.password_hash, services.engine) is not None or not token.claim(given):
+    if await asyncio.to_thread(webauth.password_hash, services.engine) is not None or not await links.claim(
+        given
+    ):
         return error_page(request, 403, "设置链接无效", "这个链接不对或已经用过了。")
     password, again = str(form.get("password", "")), str(form.get("again", ""))
     problem = password_problem(password) or ("" if password == again else "两次输入的密码不一样")
     if problem:
-        token.release()
+        await links.release(given)
         return _login_form(request, "setup.html", {"code": given, "message": problem}, 400)
-    stored = hash_password(password)
     try:
+        stored = await asyncio.to_thread(hash_password, password)
         await asyncio.to_thread(webauth.set_password_hash, services.engine, stored)
-    except BaseException:
-        token.release()
+    except BaseException:  # a claim left behind would hold every link for SETUP_CLAIM_TIMEOUT
+        await asyncio.shield(links.release(given))
         raise
     log.info("web console: operator password set through the setup link")
-    return _logged_in(request, "/", stored)
+    return await _logged_in(request, "/", stored)
 
 
 async def logout(request: Request) -> Response:
     sessions: Sessions = request.app.state.sessions
-    sessions.drop(current_session(request).id)
+    await sessions.drop(current_session(request).id)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -408,9 +407,9 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return error_page(request, 500, "出错了", "这一步没有完成。详细原因已经写进机器人的日志。")
 
 
-def build_app(
-    services: WebServices, *, clock: Callable[[], float] | None = None, setup_token: SetupToken | None = None
-) -> Starlette:
+def build_app(services: WebServices, *, clock: Callable[[], float] | None = None) -> Starlette:
+    """The console's app. Its sessions, login limit and setup links are in `services.engine`'s
+    database: apps over one database (replicas) serve one console. `clock`: seconds since the epoch."""
     web = services.settings.web
     routes: list[BaseRoute] = [
         Route("/login", login_page, methods=["GET"]),
@@ -433,16 +432,20 @@ def build_app(
             Exception: server_error,
         },
     )
-    clock = clock or time.monotonic
-    sessions = Sessions(idle_seconds=web.session_hours * 3600, clock=clock)
+    clock = clock or time.time
+
+    def engine() -> Engine:
+        return services.engine
+
+    sessions = Sessions(engine, idle_seconds=web.session_hours * 3600, clock=clock)
     app.state.services = services
     if services.renderer.worker is None:  # edited text renders where a runaway cannot stop the loop
         services.renderer.worker = PreviewWorker.for_renderer(services.renderer)
     app.state.sessions = sessions
-    app.state.limiter = LoginLimiter(web.login_attempts_per_minute, clock=clock)
+    app.state.limiter = LoginLimiter(engine, web.login_attempts_per_minute, clock=clock)
     app.state.verifying = asyncio.Semaphore(MAX_CONCURRENT_VERIFIES)
-    app.state.setup_token = setup_token or SetupToken()
-    app.add_middleware(Gate, sessions=sessions, services=services)
+    app.state.setup_links = SetupLinks(engine, clock=clock)
+    app.add_middleware(Gate, sessions=sessions)
     if web.trusted_proxies:  # outermost: the gate and the login limit see the real client
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(web.trusted_proxies))
     return app

@@ -1,34 +1,64 @@
-"""Who may use the console: one operator password (Argon2id), server-side sessions, CSRF tokens, and a
-limit on wrong passwords.
+"""Who may use the console: one operator password (Argon2id), server-side sessions, CSRF tokens, a
+limit on wrong passwords, and the one-time setup link.
 
-Sessions live in this process's memory: a restart logs the operator out, which is the safe failure.
-Each remembers the password it logged in under (`password_stamp`): a new password, even one set by
-`tuike web passwd` in another process, ends every session on its next request.
-The cookie carries only a random session id (HttpOnly, SameSite=Strict); each session has its own
-CSRF token that every form and htmx call sends back.
+All of it lives in the database (bot/store/web_sessions.py), so several replicas serve one console: a
+login on one works on every other, the wrong-password limit counts the attempts made at all of them,
+and a setup link works once wherever it is used. Every call goes to a worker thread.
+
+The cookie carries only a random session id (HttpOnly, SameSite=Strict); the database keeps its
+SHA-256, so a leaked row is not a usable cookie. Each session's CSRF token, which every form and htmx
+call sends back, is derived from the id the same way on every replica. Each session remembers the
+password it logged in under (`password_stamp`): storing a new password (`tuike web passwd`, from any
+process) deletes every session, and a session under an older password ends on its next request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import logging
 import secrets
 import time
-from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import Engine
+
+from bot.store import web_sessions
 
 MIN_PASSWORD_CHARS = 8
 MAX_PASSWORD_CHARS = 256
 MAX_SESSIONS = 256
 """Oldest sessions are dropped past this: a bot has one operator, not a crowd."""
 
+SETUP_LINK_LIFETIME = timedelta(hours=24)
+"""A setup link printed to the log works this long (or until a password is set); each start of a
+replica with no password prints a new one."""
+SETUP_CLAIM_TIMEOUT = timedelta(minutes=2)
+"""A setup that took a link and never finished (its process died) gives it back after this."""
+
+log = logging.getLogger(__name__)
 _hasher = PasswordHasher()
 
 Clock = Callable[[], float]
+"""Seconds since the epoch (`time.time`): every replica compares them, so not a monotonic clock."""
+EngineOf = Callable[[], Engine]
+"""The store's engine, read at each call (the console's services may be given another)."""
+
+
+def digest(secret: str) -> str:
+    """What the database keeps of a session id or a setup code: its SHA-256 (both are random,
+    32 and 24 bytes: a plain hash cannot be turned back into them)."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def csrf_of(session_id: str) -> str:
+    """A session's CSRF token, the same on every replica and not computable from the stored row."""
+    return hashlib.sha256(b"tuike csrf\0" + session_id.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def hash_password(password: str) -> str:
@@ -67,107 +97,150 @@ def password_stamp(stored_hash: str | None) -> str:
 @dataclass
 class WebSession:
     id: str
+    """The cookie's value (the database has only its `digest`)."""
     csrf: str
     last_seen: float
     stamp: str = ""
     """`password_stamp` of the hash in force when this session logged in."""
 
 
+def _at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
 @dataclass
 class Sessions:
+    engine: EngineOf
     idle_seconds: float
-    clock: Clock = time.monotonic
-    _live: OrderedDict[str, WebSession] = field(default_factory=OrderedDict)
+    clock: Clock = time.time
 
-    def create(self, stamp: str = "") -> WebSession:
-        session = WebSession(secrets.token_urlsafe(32), secrets.token_urlsafe(32), self.clock(), stamp)
-        self._live[session.id] = session
-        while len(self._live) > MAX_SESSIONS:
-            self._live.popitem(last=False)
-        return session
+    @property
+    def idle(self) -> timedelta:
+        return timedelta(seconds=self.idle_seconds)
 
-    def get(self, session_id: str) -> WebSession | None:
-        """The live session, its idle timer restarted; None when unknown or expired."""
-        session = self._live.get(session_id)
-        if session is None:
-            return None
+    @property
+    def touch_after(self) -> timedelta:
+        """How stale `last_seen` may get before a request writes it again (a tenth of the idle time,
+        at most a minute): the idle timeout is that much early at worst."""
+        return timedelta(seconds=min(60.0, self.idle_seconds / 10))
+
+    async def create(self, stamp: str = "") -> WebSession:
+        session_id = secrets.token_urlsafe(32)
         now = self.clock()
-        if now - session.last_seen > self.idle_seconds:
-            del self._live[session_id]
+        await asyncio.to_thread(
+            web_sessions.add_session,
+            self.engine(),
+            digest(session_id),
+            stamp,
+            _at(now),
+            self.idle,
+            MAX_SESSIONS,
+        )
+        return WebSession(session_id, csrf_of(session_id), now, stamp)
+
+    async def get(self, session_id: str) -> WebSession | None:
+        """The live session, its idle timer restarted; None when unknown, expired, or logged in under
+        a password that is no longer the stored one (then it is deleted). Database errors propagate."""
+        now = self.clock()
+        row, stored = await asyncio.to_thread(
+            web_sessions.live_session,
+            self.engine(),
+            digest(session_id),
+            _at(now),
+            self.idle,
+            self.touch_after,
+        )
+        if row is None:
             return None
-        session.last_seen = now
-        self._live.move_to_end(session_id)
-        return session
+        if not same(password_stamp(stored), row.stamp):
+            log.info("web console: a session ended because the password changed")
+            await self.drop(session_id)
+            return None
+        return WebSession(session_id, csrf_of(session_id), now, row.stamp)
 
-    def drop(self, session_id: str) -> None:
-        self._live.pop(session_id, None)
-
-    def drop_all(self) -> None:
-        """After a password change every other login ends."""
-        self._live.clear()
+    async def drop(self, session_id: str) -> None:
+        await asyncio.to_thread(web_sessions.drop_session, self.engine(), digest(session_id))
 
 
 @dataclass
 class LoginLimiter:
-    """Wrong passwords per client address per minute, and overall (4× that) against spread attacks.
-    The overall count holds back only addresses with a wrong password of their own in the minute: a
-    crowd of addresses must not keep the operator, who has none, out."""
+    """Wrong passwords per client address per minute, and overall (4× that) against spread attacks,
+    counted in the database across every replica. The overall count holds back only addresses with a
+    wrong password of their own in the minute: a crowd of addresses must not keep the operator, who
+    has none, out."""
 
+    engine: EngineOf
     per_minute: int
-    clock: Clock = time.monotonic
-    _by_client: dict[str, deque[float]] = field(default_factory=dict)
-    _all: deque[float] = field(default_factory=deque)
+    clock: Clock = time.time
 
-    def _trim(self, times: deque[float], now: float) -> None:
-        while times and now - times[0] >= 60:
-            times.popleft()
+    async def attempt(self, client: str) -> int:
+        """0 when a login attempt may go ahead — it is then already counted as wrong, so parallel
+        attempts (at any replica) cannot all pass the check first; `succeeded` takes it back — else
+        how many seconds to wait (the attempt is not counted)."""
+        wait = await asyncio.to_thread(
+            web_sessions.count_attempt,
+            self.engine(),
+            client,
+            _at(self.clock()),
+            self.per_minute,
+            self.per_minute * 4,
+        )
+        return max(1, int(wait + 0.999)) if wait > 0 else 0
 
-    def wait_seconds(self, client: str) -> int:
-        """0 when a login attempt may go ahead, else how many seconds to wait."""
-        now = self.clock()
-        waits = []
-        mine = self._by_client.get(client)
-        if mine is not None:
-            self._trim(mine, now)
-        if not mine:
-            return 0
-        for times, cap in ((mine, self.per_minute), (self._all, self.per_minute * 4)):
-            self._trim(times, now)
-            if len(times) >= cap:
-                waits.append(60 - (now - times[0]))
-        return max(1, int(max(waits) + 0.999)) if waits else 0
+    async def succeeded(self, client: str) -> None:
+        await asyncio.to_thread(web_sessions.forgive, self.engine(), client)
 
-    def failed(self, client: str) -> None:
-        """Count an attempt as wrong: called before the password is checked, so parallel attempts
-        cannot all pass `wait_seconds` first; `succeeded` takes it back."""
-        now = self.clock()
-        if len(self._by_client) > 10_000:  # a flood of addresses: forget the quiet ones
-            for key in [k for k, v in self._by_client.items() if not v or now - v[-1] >= 60]:
-                del self._by_client[key]
-        self._by_client.setdefault(client, deque()).append(now)
-        self._all.append(now)
 
-    def succeeded(self, client: str) -> None:
-        self._by_client.pop(client, None)
+@dataclass(frozen=True)
+class SetupToken:
+    """A one-time setup link's code, as printed to the log (the database has only its `digest`)."""
+
+    value: str
 
 
 @dataclass
-class SetupToken:
-    """The one-time link printed to the log while no password is set."""
+class SetupLinks:
+    """The one-time links printed to the log while no password is set. A link printed by one replica
+    works at every replica, and once: the first setup through any link takes it (`claim`), and a
+    password stored voids them all."""
 
-    value: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    used: bool = False
+    engine: EngineOf
+    clock: Clock = time.time
 
-    def accepts(self, given: str) -> bool:
-        return not self.used and bool(given) and same(given, self.value)
+    async def issue(self) -> SetupToken:
+        token = SetupToken(secrets.token_urlsafe(24))
+        now = _at(self.clock())
+        await asyncio.to_thread(
+            web_sessions.add_setup_link, self.engine(), digest(token.value), now, SETUP_LINK_LIFETIME
+        )
+        return token
 
-    def claim(self, given: str) -> bool:
-        """Accept `given` and use the link up in one step (no await between): of several requests
-        at once, one gets it. `release` gives it back when that one sets no password after all."""
-        if not self.accepts(given):
+    async def accepts(self, given: str) -> bool:
+        if not given:
             return False
-        self.used = True
-        return True
+        return await asyncio.to_thread(
+            web_sessions.setup_link_open,
+            self.engine(),
+            digest(given),
+            _at(self.clock()),
+            SETUP_LINK_LIFETIME,
+            SETUP_CLAIM_TIMEOUT,
+        )
 
-    def release(self) -> None:
-        self.used = False
+    async def claim(self, given: str) -> bool:
+        """Accept `given` and use the link up in one step: of several requests at once, at any
+        replica and with any link, one gets it. `release` gives it back when that one sets no
+        password after all."""
+        if not given:
+            return False
+        return await asyncio.to_thread(
+            web_sessions.claim_setup_link,
+            self.engine(),
+            digest(given),
+            _at(self.clock()),
+            SETUP_LINK_LIFETIME,
+            SETUP_CLAIM_TIMEOUT,
+        )
+
+    async def release(self, given: str) -> None:
+        await asyncio.to_thread(web_sessions.release_setup_link, self.engine(), digest(given))

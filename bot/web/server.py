@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from bot.chat.asgi import AsgiServer, ListenError
 from bot.store import webauth
 from bot.web.app import build_app
-from bot.web.security import SetupToken
+from bot.web.security import SetupLinks
 from bot.web.services import WebServices
 
 log = logging.getLogger(__name__)
@@ -29,12 +29,12 @@ class WebConsole:
 async def start_web(services: WebServices) -> WebConsole:
     """Listen at `[web] listen` and serve the console; raises ListenError when the address is taken.
 
-    With no password set yet, the log carries a one-time setup link (valid until used or restart). Its
+    With no password set yet, the log carries a one-time setup link (valid until a password is set, at
+    most `SETUP_LINK_LIFETIME`; it works at every replica over the same database). Its
     parameter is `code`, not `token`: the log's secret masking hides any `token=` value, which would
     make the link useless — this one is meant to be read, once, by the operator."""
     web = services.settings.web
-    token = SetupToken()
-    app = build_app(services, setup_token=token)
+    app = build_app(services)
     server = AsgiServer(app, web.host, web.port, name="web-console")
     port = await server.start()
     host = f"[{web.host}]" if ":" in web.host else web.host
@@ -47,6 +47,8 @@ async def start_web(services: WebServices) -> WebConsole:
             web.listen,
         )
     if await asyncio.to_thread(webauth.password_hash, services.engine) is None:
+        links: SetupLinks = app.state.setup_links
+        token = await links.issue()
         log.warning(
             "运营后台还没有密码：打开 %s/setup?code=%s 设置（只能用一次），或运行 tuike web passwd",
             url,

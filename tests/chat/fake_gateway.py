@@ -242,3 +242,21 @@ class FakeGateway:
     async def wait_sent(self, count: int, within: float = 15.0) -> list[Sent]:
         await wait_until(lambda: len(self.sent) >= count, within)
         return self.sent
+
+
+def one_gateway_for(*fakes: FakeGateway) -> Starlette:
+    """One gateway serving several accounts (GeWe: one API root, an appId per logged-in device): each
+    call goes to the account its body's `appId` names (an unknown one to the first, which refuses it)."""
+    by_app_id = {fake.app_id: fake for fake in fakes}
+
+    async def handle(request: Request) -> Response:
+        try:
+            body = await request.json()  # Starlette keeps the body: the account's handler reads it again
+        except ValueError:
+            body = {}
+        app_id = str(body.get("appId") if isinstance(body, dict) else "")
+        # a first login (no appId yet) reaches the account that hands one out
+        first_login = next((fake for fake in fakes if fake.gives_app_id), fakes[0]) if not app_id else None
+        return await (by_app_id.get(app_id) or first_login or fakes[0])._handle(request)
+
+    return Starlette(routes=[Route("/{path:path}", handle, methods=["POST"])])

@@ -202,8 +202,8 @@ async def test_half_open_connections_past_the_cap_never_keep_the_real_callback_o
     async with serving(channel, record):
         held = [await _half_open(channel.listen_port, "/gateway/callback") for _ in range(30)]
         try:
-            assert channel._server is not None
-            guard = channel._server.guard
+            assert channel.webhooks.server is not None
+            guard = channel.webhooks.server.guard
             await wait_until(lambda: guard.evicted >= 30 - 8)
             assert len(guard.open) <= 8, "never more connections than the cap"
             answer = await gateway.deliver(gateway.text("帮助", sender=ALICE, room=ROOM))
@@ -292,8 +292,8 @@ async def test_a_flooded_console_never_starves_the_webhook_nor_the_reverse(
     held: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
     try:
         async with serving(channel, record):
-            assert channel._server is not None
-            webhook = channel._server.guard
+            assert channel.webhooks.server is not None
+            webhook = channel.webhooks.server.guard
             held += [await _half_open(console_port, "/login") for _ in range(40)]
             await wait_until(lambda: console.guard.evicted >= 40 - 8)
             assert len(console.guard.open) <= 8 and not webhook.open, "the flood stays on the console's port"

@@ -78,6 +78,7 @@ class RecordingChannel:
 
     async def run(self, handler: MessageHandler) -> None:
         await self.stopped.wait()
+        self.stopped.clear()  # it may run again at the next gain
 
     async def send(self, message: Outgoing) -> None:
         text = message.reply.parts[0]
@@ -107,7 +108,7 @@ async def main() -> int:
     leases = Leases(engine, settings, accounts, on_gain=gain, on_loss=lose)
     for account in accounts:
         channels[account] = LeasedChannel(
-            account, lambda a=account: RecordingChannel(a, recorder), lambda a=account: leases.held(a)
+            RecordingChannel(account, recorder), lambda a=account: leases.held(a), account
         )
     senders = {
         a: PacedSender(

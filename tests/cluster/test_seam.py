@@ -45,17 +45,20 @@ async def test_a_sender_without_the_lease_neither_claims_nor_sends_and_resumes_w
 class _Channel:
     name = "scripted"
 
-    def __init__(self, number: int) -> None:
+    def __init__(self) -> None:
         self.account = "scripted:a"
-        self.number = number
+        self.runs = 0
         self.running = asyncio.Event()
         self.stopped = asyncio.Event()
         self.sent: list[str] = []
         self.on_join: object = None
 
     async def run(self, handler: MessageHandler) -> None:
+        self.runs += 1
+        self.stopped.clear()
         self.running.set()
         await self.stopped.wait()
+        self.running.clear()
 
     async def send(self, message: Outgoing) -> None:
         self.sent.append(message.chat_id)
@@ -64,16 +67,12 @@ class _Channel:
         self.stopped.set()
 
 
-async def test_the_leased_channel_runs_while_held_and_a_fresh_one_after_a_loss() -> None:
-    built: list[_Channel] = []
+async def test_the_leased_channel_runs_while_held_and_again_after_a_loss() -> None:
     held = {"yes": False}
-
-    def build() -> _Channel:
-        built.append(_Channel(len(built)))
-        return built[-1]
-
-    leased = LeasedChannel("scripted:a", build, lambda: held["yes"])
-    leased.on_join = "welcome"  # what the composition sets on the channel reaches each one built later
+    channel = _Channel()
+    leased = LeasedChannel(channel, lambda: held["yes"])
+    leased.on_join = "welcome"  # what the composition sets reaches the channel
+    assert channel.on_join == "welcome" and leased.account == "scripted:a" and leased.name == "scripted"
 
     async def handler(_message: object) -> None:
         return None
@@ -81,21 +80,21 @@ async def test_the_leased_channel_runs_while_held_and_a_fresh_one_after_a_loss()
     serving = asyncio.create_task(leased.run(handler))
     with pytest.raises(NotHeld):
         await leased.send(Outgoing("g@chatroom", Reply.text("x")))
+    assert channel.runs == 0  # not held: the account is not served here
     held["yes"] = True
     await leased.gain()
-    await wait_until(built[0].running.is_set)
+    await wait_until(channel.running.is_set)
     await leased.send(Outgoing("g@chatroom", Reply.text("x")))
-    assert built[0].sent == ["g@chatroom"]
+    assert channel.sent == ["g@chatroom"]
     held["yes"] = False
     await leased.lose()
-    assert built[0].stopped.is_set()
+    assert not channel.running.is_set()
     held["yes"] = True
     await leased.gain()
-    await wait_until(lambda: len(built) == 2 and built[1].running.is_set())
-    assert built[1].on_join == "welcome"
+    await wait_until(lambda: channel.runs == 2 and channel.running.is_set())
     await leased.stop()
     await serving
-    assert built[1].stopped.is_set()
+    assert not channel.running.is_set()
 
 
 def test_a_cluster_on_sqlite_is_refused_in_chinese_first(write_config) -> None:  # type: ignore[no-untyped-def]

@@ -219,3 +219,30 @@ def test_the_settings_name_the_endpoint_and_refuse_what_cannot_work() -> None:
         parse_settings({"shops": {"shopify": {"shop": "shop.example.com"}}})
     with pytest.raises(ConfigError, match=r"shops\.shopify\.api_version"):
         parse_settings({"shops": {"shopify": {"api_version": "2025-05"}}})
+
+
+def test_the_shops_own_domain_is_read_as_the_shop_only_once_the_config_names_it() -> None:
+    from bot.config import parse_settings
+    from bot.handlers.links import find_product_refs, use_own_hosts
+
+    text = "这个 https://shop.example.com/products/green-tea 还有吗"
+    try:
+        use_own_hosts(parse_settings({}))
+        assert [r.platform for r in find_product_refs(text)] != ["shopify"]
+        named = {"enabled": True, "storefront": "https://Shop.Example.com/"}
+        use_own_hosts(parse_settings({"shops": {"shopify": named}}))
+        [ref] = find_product_refs(text)
+        assert (ref.platform, ref.kind, ref.id) == ("shopify", "item", "green-tea")
+        [home] = find_product_refs("店铺在这 https://shop.example.com/ 逛逛")
+        assert home.not_product == "shop_home"
+        # a lookalike host or a subdomain of another shop is not the operator's
+        assert not [
+            r
+            for r in find_product_refs("https://shop.example.com.evil.cn/products/x")
+            if r.platform == "shopify"
+        ]
+        # the shop switched off: its domain is nobody's again
+        use_own_hosts(parse_settings({"shops": {"shopify": {**named, "enabled": False}}}))
+        assert [r.platform for r in find_product_refs(text)] != ["shopify"]
+    finally:
+        use_own_hosts(parse_settings({}))

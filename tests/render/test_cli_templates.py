@@ -103,7 +103,7 @@ def test_tuike_check_uses_the_same_template_check(config: Path, operator_dir: Pa
     failed = [line for ok, line in run_checks(loaded) if not ok]
     assert failed == [
         f"template {operator_dir / 'help.j2'}:1: 'nope' is not a variable of help "
-        "(it receives: bot_name、is_group、is_owner)"
+        "(it receives: bot_name、is_group、is_owner、platforms、rebate、shops、takeout)"
     ]
 
 

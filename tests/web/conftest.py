@@ -101,13 +101,15 @@ async def serve_console(
     from bot.chat.asgi import AsgiServer
 
     settings = settings or console_settings(tmp_path)
-    if password:
+    if password and webauth.password_hash(engine) != _HASHED:
+        # a second console on the same database (another replica) finds the password set: setting it
+        # again would be a password change, which ends every session
         webauth.set_password_hash(engine, _HASHED)
     renderer = parts.pop("renderer", None) or Renderer(settings.templates_dir, timezone=settings.bot.timezone)
     composition = Composition(settings, engine, leagues=parts.pop("leagues", None), renderer=renderer)
     services = composition.web_services(**parts)
-    token = SetupToken()
-    app = build_app(services, setup_token=token)
+    app = build_app(services)
+    token = await app.state.setup_links.issue()  # as `tuike web` does while no password is set
     server = AsgiServer(app, "127.0.0.1", 0, name="web-console-test")
     port = await server.start()
     shots = tmp_path / "shots"

@@ -291,3 +291,42 @@ async def test_a_gateway_account_its_channel_saw_logged_out_needs_attention(
             chat_state.put_status, engine, account, chat_state.AccountStatus(True, since, "")
         )
         assert "微信网关账号" not in (await client.get("/")).text
+
+
+async def test_each_of_several_gateway_accounts_is_watched_on_its_own(tmp_path: Path, engine: Engine) -> None:
+    """`[[chat.gateway.accounts]]`: the account that dropped is named; the one still online is not."""
+    from bot.config import Settings
+
+    settings = Settings.model_validate(
+        {
+            "bot": {"data_dir": str(tmp_path / "data")},
+            "templates": {"dir": str(tmp_path / "operator-templates")},
+            "web": {"enabled": True, "listen": "127.0.0.1:0"},
+            "chat": {
+                "kind": "gateway",
+                "gateway": {
+                    "base_url": "http://gw.example/api",
+                    "token": "shared-token-5d1",
+                    "accounts": [
+                        {"name": "sales", "app_id": "wx_sales"},
+                        {"name": "support", "app_id": "wx_support"},
+                    ],
+                },
+            },
+        }
+    )
+    async with _console(tmp_path, engine, settings=settings) as console:
+        client = await console.logged_in()
+        since = datetime(2026, 11, 30, 1, 5, tzinfo=UTC)
+        await asyncio.to_thread(
+            chat_state.put_status,
+            engine,
+            "gateway:wx_support",
+            chat_state.AccountStatus(False, since, "账号掉线了"),
+        )
+        await asyncio.to_thread(
+            chat_state.put_status, engine, "gateway:wx_sales", chat_state.AccountStatus(True, since, "")
+        )
+        html = (await client.get("/")).text
+        assert "微信网关账号 wx_support「support」" in html and "账号掉线了" in html
+        assert "wx_sales" not in html

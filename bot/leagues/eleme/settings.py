@@ -40,13 +40,6 @@ class ElemeLeagueSettings(LeagueTable):
     timeout_seconds: float = Field(8.0, gt=0, le=120)
     max_retries: int = Field(3, ge=0, le=10)
 
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("an http(s) URL such as 'https://eco.taobao.com/router/rest'")
-        return value
-
     @field_validator("pid")
     @classmethod
     def _pid_shape(cls, value: str) -> str:

@@ -27,13 +27,6 @@ class MeituanLeagueSettings(LeagueTable):
     timeout_seconds: float = Field(8.0, gt=0, le=120)
     max_retries: int = Field(3, ge=0, le=10)
 
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("an http(s) URL such as 'https://media.meituan.com/cps_open/common/api/v1'")
-        return value.rstrip("/")
-
     @field_validator("act_ids", mode="before")
     @classmethod
     def _ids_as_strings(cls, value: object) -> object:

@@ -22,5 +22,6 @@ SHOPIFY = LeaguePlugin(
     color="#5e8e3e",
     link_hosts=HOSTS,
     links="bot.leagues.shopify.links:recognise_link",
+    own_hosts="bot.leagues.shopify.links:own_hosts",
     section="shops",
 )

@@ -50,13 +50,6 @@ class ShopifyShopSettings(LeagueTable):
             raise ValueError("a quarterly API version such as '2025-07'")
         return value
 
-    @field_validator("base_url", "storefront")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if value and not value.startswith(("https://", "http://")):
-            raise ValueError("an http(s) URL")
-        return value.rstrip("/")
-
     @model_validator(mode="after")
     def _credentials_for_the_real_shop(self) -> ShopifyShopSettings:
         if self.enabled and not self.sandbox and not (self.shop and self.access_token.get_secret_value()):

@@ -4,7 +4,7 @@ Light on purpose (pydantic only): loading the config reads it, and it must not i
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from bot.config import LeagueTable
 
@@ -23,13 +23,6 @@ class VipLeagueSettings(LeagueTable):
     """Only for acting for an authorised union user (the `*WithOauth` methods); usually empty."""
     timeout_seconds: float = Field(8.0, gt=0, le=120)
     max_retries: int = Field(3, ge=0, le=10)
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("an http(s) URL such as 'https://vop.vipapis.com'")
-        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _credentials_for_the_real_gateway(self) -> VipLeagueSettings:

@@ -25,13 +25,6 @@ class YouzanShopSettings(LeagueTable):
     """The operator's margin shown as a product's commission (own goods pay no affiliate commission);
     what a group's salesman earns on an order comes back with the order."""
 
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("an http(s) URL such as 'https://open.youzanyun.com'")
-        return value.rstrip("/")
-
     @field_validator("kdt_id")
     @classmethod
     def _digits(cls, value: str) -> str:

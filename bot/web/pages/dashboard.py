@@ -46,9 +46,10 @@ def _logged_out(engine: Engine, settings: Settings) -> list[LoginHealth]:
     for kind, channel in registry.CHANNELS.items():
         if kind not in settings.chat.kinds:
             continue
-        health = channel.login_health(settings.chat.of(kind), engine)
-        if health is not None and not health.logged_in:
-            out.append(health)
+        for table in settings.chat.of(kind).per_account():  # every account, when a table has several
+            health = channel.login_health(table, engine)
+            if health is not None and not health.logged_in:
+                out.append(health)
     return out
 
 

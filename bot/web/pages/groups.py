@@ -103,6 +103,11 @@ def describe(row: GroupRow, tree: Tree, zone: ZoneInfo, now: datetime) -> dict[s
         for s in row.subscriptions
         if s.kind == "daily"
     ]
+    takeout = [
+        {"at_time": s.at_time, "next_run": next_slot(s.at_time, now, zone)}
+        for s in sorted(row.subscriptions, key=lambda s: s.at_time)
+        if s.kind == "takeout"
+    ]
     group = row.group
     identities = [
         {
@@ -128,6 +133,7 @@ def describe(row: GroupRow, tree: Tree, zone: ZoneInfo, now: datetime) -> dict[s
         "owner_name": group.owner_name,
         "blocked": group.blocked,
         "daily": daily,
+        "takeout": takeout,
         "live": any(s.kind == "live" for s in row.subscriptions),
         "identities": identities,
         "requests": row.requests,
@@ -228,6 +234,7 @@ async def _group_page(
             "choices": [c.name for c in tree.categories if c.level == 1],
             "tree_available": tree.available,
             "has_league": SHARER_LEAGUE in services.leagues,
+            "takeout_on": takeout_on(services),
             "default_time": services.settings.push.default_time,
             "serves_chat": services.serves_chat,
             "problem": problem,
@@ -308,6 +315,63 @@ async def remove_daily(request: Request) -> Response:
     return _done(services, group_id, f"每天 {at_time} 的推送取消了。")
 
 
+def takeout_on(services: WebServices) -> bool:
+    """A takeout league (饿了么, 美团) is enabled: the group page offers 外卖红包 push times."""
+    return any(not plugin.searches and plugin.enabled(services.settings) for plugin in LEAGUES)
+
+
+async def add_takeout(request: Request) -> Response:
+    """A 外卖红包 push at HH:MM: the same time words as 订阅 外卖 in the group."""
+    services = services_of(request)
+    group_id = int(request.path_params["group_id"])
+    form = await request.form()
+    time_word = str(form.get("at_time", "")).strip()[:20]
+    if not await _exists(services, group_id):
+        return error_page(request, 404, "没有这个群", "这个操作没有执行。")
+    if not takeout_on(services):
+        problem = "外卖联盟（饿了么、美团）都没有打开，加了也推不出去。先在配置里打开 [leagues.eleme] 或 [leagues.meituan]。"
+        return await _group_page(request, group_id, problem=problem, status=409)
+    at_time = parse_time(time_word)
+    if at_time is None or at_time in BAD_TIMES:
+        problem = f"“{time_word}”不是一个时间。请写成 10:30 这样（24 小时制），或“中午11点”。"
+        return await _group_page(
+            request, group_id, problem=problem, status=400, form={"takeout_time": time_word}
+        )
+
+    def add() -> bool:
+        had = any(
+            s.kind == "takeout" and s.at_time == at_time
+            for s in subscriptions.for_group(services.engine, group_id)
+        )
+        subscriptions.subscribe(services.engine, group_id, "takeout", at_time)
+        return had
+
+    had = await asyncio.to_thread(add)
+    services.subscriptions_changed()
+    if had:
+        return _done(services, group_id, f"每天 {at_time} 已经有外卖红包推送了，没有重复加。")
+    return _done(services, group_id, f"每天 {at_time} 的外卖红包推送加好了。")
+
+
+async def remove_takeout(request: Request) -> Response:
+    services = services_of(request)
+    group_id = int(request.path_params["group_id"])
+    form = await request.form()
+    at_time = parse_time(str(form.get("at_time", "")).strip()[:20])
+    if not await _exists(services, group_id):
+        return error_page(request, 404, "没有这个群", "这个操作没有执行。")
+    if at_time is None or at_time in BAD_TIMES:
+        return await _group_page(request, group_id, problem="要取消哪个时间？这次什么都没改。", status=400)
+    removed = await asyncio.to_thread(
+        subscriptions.unsubscribe, services.engine, group_id, "takeout", at_time
+    )
+    if not removed:
+        problem = f"这个群没有 {at_time} 的外卖红包推送，什么都没改。"
+        return await _group_page(request, group_id, problem=problem, status=409)
+    services.subscriptions_changed()
+    return _done(services, group_id, f"每天 {at_time} 的外卖红包推送取消了。")
+
+
 async def set_live(request: Request) -> Response:
     services = services_of(request)
     group_id = int(request.path_params["group_id"])
@@ -342,6 +406,8 @@ routes: list[BaseRoute] = [
     Route("/groups/{group_id:id}", detail, methods=["GET"]),
     Route("/groups/{group_id:id}/daily", add_daily, methods=["POST"]),
     Route("/groups/{group_id:id}/daily/remove", remove_daily, methods=["POST"]),
+    Route("/groups/{group_id:id}/takeout", add_takeout, methods=["POST"]),
+    Route("/groups/{group_id:id}/takeout/remove", remove_takeout, methods=["POST"]),
     Route("/groups/{group_id:id}/live", set_live, methods=["POST"]),
     Route("/groups/{group_id:id}/blocked", set_blocked, methods=["POST"]),
 ]

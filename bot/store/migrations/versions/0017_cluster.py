@@ -2,7 +2,7 @@
 PostgreSQL; every time in them comes from the database's clock)
 
 Revision ID: 0017_cluster
-Revises: 0015_owner_name
+Revises: 0018_replica_state
 Create Date: 2026-12-07
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_cluster"
-down_revision = "0015_owner_name"
+down_revision = "0018_replica_state"
 branch_labels = None
 depends_on = None
 

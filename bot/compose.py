@@ -465,6 +465,9 @@ class Composition:
 
         daily_league, daily_spots = self._daily_source
         timing: dict[str, Any] = {"clock": clock} if clock is not None else {}
+        if self.settings.cluster.enabled and account:
+            # whichever replica holds the account next recognises what the last holder left half sent
+            timing["owner"] = f"cluster:{account}"
         service = PushService(
             self.settings,
             cast("Engine", self.engine),

@@ -1,6 +1,8 @@
-"""Three `tuike run` replicas on one PostgreSQL serving one gateway account on the fake gateway: the member
-is answered; the holder killed (or paused past its lease) mid-push, another replica registers its own
-webhook and answers; every group of 50 with a slot due gets its push once across the replicas."""
+"""The issue's end-to-end test: three `tuike run` replicas on one PostgreSQL, two gateway accounts on the
+fake gateway (`[[chat.gateway.accounts]]`). Members of both accounts are answered; the replica holding
+one account is killed (or paused past its lease) mid-push, another replica registers its own webhook
+for it and answers; 50 groups with a slot due in the same minute (25 per account) each get their push
+once across the replicas."""
 
 from __future__ import annotations
 
@@ -20,38 +22,47 @@ from sqlalchemy import Engine, text
 
 from bot.store.groups import ensure_group
 from bot.store.subscriptions import subscribe
-from tests.chat.fake_gateway import FakeGateway
+from tests.chat.fake_gateway import FakeGateway, one_gateway_for
 from tests.chat.fake_http import serve_asgi
 from tests.helpers import wait_until
 from tuike_sandbox.server import SandboxServer
 
-BOT, BOT_NAME = "wxid_bot01", "推客小助手"
-ALICE, ALICE_NAME = "wxid_alice", "小红"
-OWNER = "wxid_owner"
-ROOM = "20870958924@chatroom"
-TOKEN, APP_ID = "gewe-token-5c1d9e", "wx_app_7f3a"
-ACCOUNT = f"gateway:{APP_ID}"
+BOT_NAME = "推客小助手"
+ALICE, BOB, OWNER = "wxid_alice", "wxid_bob", "wxid_owner"
+SALES_ROOM, SUPPORT_ROOM = "111@chatroom", "222@chatroom"
+SALES = ("sales", "wx_app_sales", "token-sales-9f2c", "wxid_bot_sales")
+SUPPORT = ("support", "wx_app_support", "token-support-41ab", "wxid_bot_support")
+ACCOUNTS = {"sales": f"gateway:{SALES[1]}", "support": f"gateway:{SUPPORT[1]}"}
 GROUPS = 50
 LEASE = 3
 GUARD = 90.0
 ZONE = ZoneInfo("Asia/Shanghai")
 
 
-@pytest.fixture
-def gateway() -> FakeGateway:
-    fake = FakeGateway(token=TOKEN, app_id=APP_ID, bot_wxid=BOT, bot_name=BOT_NAME)
-    fake.add_room(ROOM, "省钱群", OWNER, {ALICE: ALICE_NAME})
+def _fake(account: tuple[str, str, str, str], room: str, member: str) -> FakeGateway:
+    name, app_id, token, wxid = account
+    fake = FakeGateway(token=token, app_id=app_id, bot_wxid=wxid, bot_name=BOT_NAME)
+    fake.add_room(room, f"{name} 群", OWNER, {member: "成员", OWNER: "群主"})
     return fake
 
 
 @pytest.fixture
-async def gateway_base(gateway: FakeGateway) -> AsyncIterator[str]:
-    async with serve_asgi(gateway.app) as url:
+def fakes() -> dict[str, FakeGateway]:
+    return {"sales": _fake(SALES, SALES_ROOM, ALICE), "support": _fake(SUPPORT, SUPPORT_ROOM, BOB)}
+
+
+@pytest.fixture
+async def gateway_base(fakes: dict[str, FakeGateway]) -> AsyncIterator[str]:
+    async with serve_asgi(one_gateway_for(fakes["sales"], fakes["support"])) as url:
         yield f"{url}/v2/api"
 
 
 def _config(tmp_path: Path, url: str, base_url: str, sandbox: SandboxServer) -> Path:
     path = tmp_path / "config.toml"
+    accounts = "".join(
+        f'\n[[chat.gateway.accounts]]\nname = "{name}"\napp_id = "{app_id}"\ntoken = "{token}"\n'
+        for name, app_id, token, _wxid in (SALES, SUPPORT)
+    )
     path.write_text(
         textwrap.dedent(
             f"""\
@@ -76,8 +87,6 @@ def _config(tmp_path: Path, url: str, base_url: str, sandbox: SandboxServer) -> 
 
             [chat.gateway]
             base_url = "{base_url}"
-            token = "{TOKEN}"
-            app_id = "{APP_ID}"
             listen = "127.0.0.1:0"
 
             [leagues.channels]
@@ -88,22 +97,28 @@ def _config(tmp_path: Path, url: str, base_url: str, sandbox: SandboxServer) -> 
             sharer_appid = "wx_sharer_demo02"
             max_retries = 1
             """
-        ),
+        )
+        + accounts,
         encoding="utf-8",
     )
     return path
 
 
-def _push_rooms() -> list[str]:
-    return [f"9{n:010d}@chatroom" for n in range(GROUPS)]
+def _push_rooms(name: str = "") -> list[str]:
+    """The 50 pushed groups: the even ones the sales account's, the odd ones the support account's."""
+    rooms = [f"9{n:010d}@chatroom" for n in range(GROUPS)]
+    if not name:
+        return rooms
+    return rooms[0::2] if name == "sales" else rooms[1::2]
 
 
 def _seed(engine: Engine) -> str:
-    """50 groups of the account, each subscribed to daily deals at a time a few minutes ago: due now."""
+    """50 groups, each subscribed to daily deals at the same time a few minutes ago: due now."""
     now = datetime.now(ZONE)
     at = (now - timedelta(minutes=3)).strftime("%H:%M")
     for n, room in enumerate(_push_rooms()):
-        group = ensure_group(engine, room, f"推送群{n}", OWNER, ACCOUNT)
+        account = ACCOUNTS["sales" if n % 2 == 0 else "support"]
+        group = ensure_group(engine, room, f"推送群{n}", OWNER, account)
         assert group.id is not None
         subscribe(engine, group.id, "daily", at, now=now - timedelta(days=1))
     return at
@@ -120,12 +135,12 @@ async def _start(config: Path, logs: Path, n: int) -> asyncio.subprocess.Process
     return process
 
 
-def _holder(engine: Engine) -> int:
+def _holder(engine: Engine, name: str) -> int:
     """The pid of the replica holding the account (its default id is host name + "-" + pid), or 0."""
     with engine.connect() as connection:
         holder = connection.execute(
             text("SELECT holder FROM account_leases WHERE account = :a AND expires_at > now()"),
-            {"a": ACCOUNT},
+            {"a": ACCOUNTS[name]},
         ).scalar()
     return int(str(holder).rsplit("-", 1)[1]) if holder else 0
 
@@ -142,16 +157,19 @@ def _settled(engine: Engine) -> bool:
     return statuses["sent"] + statuses["interrupted"] == GROUPS
 
 
-def _pushes(gateway: FakeGateway) -> Counter[str]:
-    rooms = set(_push_rooms())
-    return Counter(s.to for s in gateway.sent if s.to in rooms)
+def _pushes(fakes: dict[str, FakeGateway]) -> Counter[str]:
+    """Pushes each group received, through the account that serves it."""
+    return Counter(s.to for name, fake in fakes.items() for s in fake.sent if s.to in _push_rooms(name))
 
 
-async def _ask(gateway: FakeGateway, words: str) -> None:
-    before = sum(1 for s in gateway.sent if s.to == ROOM)
-    answer = await gateway.deliver(gateway.text(words, sender=ALICE, room=ROOM))
+async def _ask(fakes: dict[str, FakeGateway], name: str, words: str) -> None:
+    """A member of the account's group asks; answered once, in that group."""
+    fake = fakes[name]
+    room, member = (SALES_ROOM, ALICE) if name == "sales" else (SUPPORT_ROOM, BOB)
+    before = sum(1 for s in fake.sent if s.to == room)
+    answer = await fake.deliver(fake.text(words, sender=member, room=room))
     assert answer.status_code == 200
-    await wait_until(lambda: sum(1 for s in gateway.sent if s.to == ROOM) > before, GUARD)
+    await wait_until(lambda: sum(1 for s in fake.sent if s.to == room) > before, GUARD)
 
 
 @pytest.fixture
@@ -171,53 +189,73 @@ async def cluster(
                 await process.wait()
 
 
-async def _serving(gateway: FakeGateway, pg: Engine, processes: list[asyncio.subprocess.Process]) -> int:
-    """Wait until a replica serves the account and has pushed to a few groups; its pid."""
-    await wait_until(lambda: gateway.callback_tests >= 1, GUARD)
-    await _ask(gateway, "找 蓝牙耳机")
-    await wait_until(lambda: len(_pushes(gateway)) >= 10, GUARD)
-    pid = await asyncio.to_thread(_holder, pg)
-    assert pid in {p.pid for p in processes}
-    return pid
+async def _serving(
+    fakes: dict[str, FakeGateway], pg: Engine, processes: list[asyncio.subprocess.Process]
+) -> int:
+    """Both accounts served (by two different replicas: a fair share of two accounts over three is one)
+    and their members answered; the sales account has pushed to a few of its groups. The pid of the
+    replica holding the sales account."""
+    await wait_until(lambda: all(fake.callback_tests >= 1 for fake in fakes.values()), GUARD)
+    holders = await _spread(pg)
+    assert set(holders.values()) <= {p.pid for p in processes}
+    for name in fakes:
+        await _ask(fakes, name, "找 蓝牙耳机")
+    await wait_until(lambda: len([r for r in _pushes(fakes) if r in _push_rooms("sales")]) >= 5, GUARD)
+    assert await _spread(pg) == holders
+    return holders["sales"]
+
+
+async def _spread(pg: Engine) -> dict[str, int]:
+    """Account → the pid of its holder, once the two accounts are held by two replicas (the first
+    replica up takes both, and gives one up as soon as it sees the others live)."""
+    deadline = asyncio.get_running_loop().time() + GUARD
+    while True:
+        holders = {name: await asyncio.to_thread(_holder, pg, name) for name in ACCOUNTS}
+        if all(holders.values()) and holders["sales"] != holders["support"]:
+            return holders
+        assert asyncio.get_running_loop().time() < deadline, f"accounts not spread: {holders}"
+        await asyncio.sleep(0.05)
 
 
 async def test_a_killed_holder_is_replaced_and_each_push_goes_out_once(
-    cluster: tuple[list[asyncio.subprocess.Process], Path], gateway: FakeGateway, pg: Engine
+    cluster: tuple[list[asyncio.subprocess.Process], Path], fakes: dict[str, FakeGateway], pg: Engine
 ) -> None:
     processes, _logs = cluster
-    pid = await _serving(gateway, pg, processes)
-    first_callback = gateway.callback_url
+    pid = await _serving(fakes, pg, processes)
+    first_callback = fakes["sales"].callback_url
     os.kill(pid, signal.SIGKILL)
-    # another replica takes the account over: registers its own webhook, answers the member
-    await wait_until(lambda: gateway.callback_url != first_callback, GUARD)
-    await _ask(gateway, "找 保温杯")
+    # the standby takes the sales account over: registers its own webhook, answers the member
+    await wait_until(lambda: fakes["sales"].callback_url != first_callback, GUARD)
+    await _ask(fakes, "sales", "找 保温杯")
+    await _ask(fakes, "support", "找 保温杯")
     await wait_until(lambda: _settled(pg), GUARD)
     statuses = await asyncio.to_thread(_statuses, pg)
-    pushes = _pushes(gateway)
+    pushes = _pushes(fakes)
     assert max(pushes.values()) == 1, "no group gets its slot twice"
     assert statuses["sent"] + statuses["interrupted"] == GROUPS, statuses
     assert statuses["interrupted"] <= 1, "only the push in flight at the kill may be lost"
     assert len(pushes) >= GROUPS - statuses["interrupted"]
+    assert all(p.returncode is None for p in processes if p.pid != pid), "the other replicas serve on"
 
 
 async def test_a_paused_holder_sends_nothing_once_resumed(
-    cluster: tuple[list[asyncio.subprocess.Process], Path], gateway: FakeGateway, pg: Engine
+    cluster: tuple[list[asyncio.subprocess.Process], Path], fakes: dict[str, FakeGateway], pg: Engine
 ) -> None:
     processes, logs = cluster
-    pid = await _serving(gateway, pg, processes)
-    first_callback = gateway.callback_url
+    pid = await _serving(fakes, pg, processes)
+    first_callback = fakes["sales"].callback_url
     os.kill(pid, signal.SIGSTOP)
     try:
-        await wait_until(lambda: gateway.callback_url != first_callback, GUARD)
+        await wait_until(lambda: fakes["sales"].callback_url != first_callback, GUARD)
         await wait_until(lambda: _settled(pg), GUARD)
     finally:
         os.kill(pid, signal.SIGCONT)
     paused = next(p for p in processes if p.pid == pid)
     log = logs / f"replica{processes.index(paused)}.log"
     await wait_until(lambda: "ran out: no more sends for it" in log.read_text(encoding="utf-8"), GUARD)
-    await _ask(gateway, "找 保温杯")  # served by the new holder; the resumed one had its turns meanwhile
-    pushes = _pushes(gateway)
+    await _ask(fakes, "sales", "找 保温杯")  # the new holder answers; the resumed one had its turns meanwhile
+    pushes = _pushes(fakes)
     assert max(pushes.values()) == 1, "the resumed replica sent none of what it had queued"
     statuses = await asyncio.to_thread(_statuses, pg)
     assert statuses["sent"] + statuses["interrupted"] == GROUPS, statuses
-    assert paused.returncode is None, "the paused replica lives on, serving nothing"
+    assert all(p.returncode is None for p in processes), "the paused replica lives on, serving nothing"

@@ -49,11 +49,12 @@ class Me:
 
 @dataclass(frozen=True)
 class Beat:
-    """What one heartbeat found: the accounts this replica holds now and its fair share of them."""
+    """What one heartbeat found: the accounts this replica holds now and how many it may hold."""
 
     held: frozenset[str]
     live: int
     fair: int
+    """Its share: accounts ÷ live replicas rounded up, or down while another replica has less."""
 
 
 def lease_engine(url: str, lease_seconds: float) -> Engine:
@@ -204,16 +205,16 @@ def beat(
                 {"id": me.replica_id, "accounts": keep, **lease},
             )
         }
-        live = int(
-            connection.execute(
-                text(
-                    "SELECT count(*) FROM cluster_replicas "
-                    "WHERE heartbeat_at > now() - make_interval(secs => :lease)"
-                ),
-                lease,
-            ).scalar_one()
-        )
-        fair = math.ceil(len(accounts) / max(live, 1))
+        holdings = connection.execute(
+            text(
+                "SELECT r.replica_id, count(l.account) FROM cluster_replicas AS r "
+                "LEFT JOIN account_leases AS l ON l.holder = r.replica_id AND l.expires_at > now() "
+                "WHERE r.heartbeat_at > now() - make_interval(secs => :lease) GROUP BY r.replica_id"
+            ),
+            lease,
+        ).all()
+        live = max(len(holdings), 1)
+        fair = _share(len(accounts), live, [int(n) for rid, n in holdings if rid != me.replica_id])
         taken: set[str] = set()
         wanted = [a for a in keep if a not in renewed]
         if len(renewed) < fair and wanted:
@@ -238,6 +239,14 @@ def beat(
                 )
             }
     return Beat(held=frozenset(renewed | taken), live=live, fair=fair)
+
+
+def _share(accounts: int, live: int, others: Sequence[int]) -> int:
+    """How many accounts a replica may hold: the fair share rounded up (free accounts are taken), but
+    only the share rounded down while another live replica holds less than that (4 accounts on 3
+    replicas end up 2, 1, 1 rather than 2, 2, 0)."""
+    low, high = accounts // live, math.ceil(accounts / live)
+    return low if low > 0 and any(n < low for n in others) else high
 
 
 def leave(engine: Engine, me: Me) -> None:

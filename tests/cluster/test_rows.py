@@ -114,3 +114,18 @@ def test_leaving_frees_the_leases_at_once(pg: Engine) -> None:
     assert [r.replica for r in view.replicas] == ["r2"]
     assert view.replicas[0].accounts == tuple(sorted(ACCOUNTS))
     assert view.unserved == ()
+
+
+def test_a_replica_holding_less_than_its_share_gets_one_from_a_replica_holding_more(pg: Engine) -> None:
+    replicas = [me(f"r{n}") for n in range(3)]
+    for replica in replicas[:2]:
+        rows.register(pg, replica, 30)
+    assert len(rows.beat(pg, replicas[0], ACCOUNTS, 30).held) == 2  # 4 accounts, 2 live: 2 each
+    assert len(rows.beat(pg, replicas[1], ACCOUNTS, 30).held) == 2
+    rows.register(pg, replicas[2], 30)
+    assert rows.beat(pg, replicas[2], ACCOUNTS, 30).held == frozenset()  # all four held: none free
+    first = rows.beat(pg, replicas[0], ACCOUNTS, 30)
+    assert first.fair == 1  # r2 holds none, less than 4 // 3: r0 keeps one and gives one up
+    rows.beat(pg, replicas[0], ACCOUNTS, 30, releasing=sorted(first.held)[1:])
+    assert len(rows.beat(pg, replicas[2], ACCOUNTS, 30).held) == 1
+    assert rows.beat(pg, replicas[1], ACCOUNTS, 30).fair == 2  # nobody is short now: 2, 1, 1 stays

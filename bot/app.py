@@ -250,7 +250,14 @@ class App:
         admin_chat = self.settings.bot.admin_chat
 
         def send_notice(text: str) -> None:
-            task = loop.create_task(channel.send(Outgoing(admin_chat, Reply.text(text))))
+            via = channel
+            if self.cluster is not None and not self._holds(account_of(channel)):
+                # a replica speaks only through the accounts it holds now; with none, the log has it
+                held = [c for c in self.channels if self._holds(account_of(c))]
+                if not held:
+                    return
+                via = held[0]
+            task = loop.create_task(via.send(Outgoing(admin_chat, Reply.text(text))))
             self._notices.add(task)
             task.add_done_callback(self._notices.discard)
 

@@ -61,10 +61,12 @@ class LeasedChannel:
     async def run(self, handler: MessageHandler) -> None:
         """Until `stop`: the channel runs whenever the lease is held."""
         self._handler = handler
-        if self._wanted:
-            await self.gain()
-        await self._stopping.wait()
-        await self.lose()
+        try:
+            if self._wanted:
+                await self.gain()
+            await self._stopping.wait()
+        finally:  # stopped, or cancelled: the channel stops either way
+            await asyncio.shield(self.lose())
 
     async def stop(self) -> None:
         self._stopping.set()

@@ -21,8 +21,9 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from bot import malloc, redact
@@ -43,6 +44,8 @@ from bot.store import peek
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from bot.cluster.leases import Leases
+    from bot.cluster.serving import LeasedChannel
     from bot.forward.pipeline import Pipeline, Route, Tap
     from bot.handlers.deals import LateSend
     from bot.jobs import Jobs
@@ -186,6 +189,14 @@ class App:
     """The operator's notices on their way to the admin chat."""
     _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False)
     """The loop `run` runs on: the renderer's worker threads hand it the operator's notices."""
+    cluster: Leases | None = field(default=None, init=False)
+    """On a cluster replica (`[cluster] enabled`): the chat accounts' leases; each account's channel
+    and pushes run while its lease is held (`_gain`, `_lose`)."""
+    _pushing: set[str] = field(default_factory=set, init=False)
+    """Cluster: accounts whose push service runs here."""
+    _pushes_ready: bool = field(default=False, init=False)
+    _fatal: str = field(default="", init=False)
+    _clustered: bool | None = field(default=None, init=False)
 
     @property
     def settings(self) -> Settings:
@@ -199,19 +210,36 @@ class App:
         else:
             log.info("config loaded from %s", self.loaded.path)
         kinds = (self.channel.name,) if self.channel is not None else settings.chat.kinds
+        clustered = self.clustered  # before `_open_channels` sets `channel`
         refusal = sandbox_in_real_chat(settings, kinds)
+        if refusal:
+            raise StartRefused(refusal)
+        from bot import cluster
+
+        refusal = cluster.refusal(settings) if clustered else ""
         if refusal:
             raise StartRefused(refusal)
         # Off the loop: migrations, and the file reads of `peek`. Only a channel that keeps no state in
         # the store (the console) can answer before the engine is open; for it, a file already at the
         # newest schema is opened in the background and the first answers read the blocked list directly.
         self._store_file = None
-        if not any(registry.capabilities(kind).needs_store for kind in kinds):
+        if not clustered and not any(registry.capabilities(kind).needs_store for kind in kinds):
             self._store_file = await asyncio.to_thread(peek.at_head, settings.database_url)
         if self._store_file is None:
             self.engine = await asyncio.to_thread(prepare_database, settings)
         async with AsyncExitStack() as stack:
             await self._serve(stack)
+
+    @property
+    def clustered(self) -> bool:
+        """A replica of a cluster: the configured channels shared with the other replicas by lease
+        (decided when `run` starts: a channel given to the app is served alone, as always)."""
+        if self._clustered is None:
+            self._clustered = self.settings.cluster.enabled and self.channel is None
+        return self._clustered
+
+    def _holds(self, account: str) -> bool:
+        return self.cluster is not None and self.cluster.held(account)
 
     def _read_blocked(self) -> frozenset[str]:
         """The blocked rooms, through the engine once it is open (a worker thread runs this)."""
@@ -230,7 +258,14 @@ class App:
         admin_chat = self.settings.bot.admin_chat
 
         def send_notice(text: str) -> None:
-            task = loop.create_task(channel.send(Outgoing(admin_chat, Reply.text(text))))
+            via = channel
+            if self.cluster is not None and not self._holds(account_of(channel)):
+                # a replica speaks only through the accounts it holds now; with none, the log has it
+                held = [c for c in self.channels if self._holds(account_of(c))]
+                if not held:
+                    return
+                via = held[0]
+            task = loop.create_task(via.send(Outgoing(admin_chat, Reply.text(text))))
             self._notices.add(task)
             task.add_done_callback(self._notices.discard)
 
@@ -246,6 +281,11 @@ class App:
         console answers while the rest is built)."""
         if self.channel is not None:
             channels = [parts.gate_sends(self.channel)]
+        elif self.clustered:
+            try:
+                channels = list(parts.leased_channels(self._holds))
+            except (ChatUnavailable, ValueError) as exc:
+                raise StartRefused(str(exc)) from None
         else:
             try:
                 channels = parts.channels(greet=True)  # every account of every configured kind
@@ -253,7 +293,9 @@ class App:
                 raise StartRefused(str(exc)) from None
         self.channels, self.channel = channels, channels[0]
         for channel in channels:
-            sender = self.senders[account_of(channel)] = parts.sender(channel)
+            account = account_of(channel)
+            held = partial(self._holds, account) if self.clustered else None
+            sender = self.senders[account] = parts.sender(channel, held)
             sender.start()
         self.sender = self.senders[account_of(channels[0])]
         return channels
@@ -295,7 +337,9 @@ class App:
 
         # The console answers 帮助 and 我的ID at once; what needs the leagues waits until they are
         # built below. A channel logged in to a platform starts once everything is built.
-        if not any(registry.capabilities_of(channel).needs_store for channel in channels):
+        if self.clustered:
+            await self._join_cluster(channels)
+        elif not any(registry.capabilities_of(channel).needs_store for channel in channels):
             start_channels()
         try:
             if await self._built_unless_ended(stack, parts, serving, channels, runs):
@@ -305,6 +349,8 @@ class App:
             await self._wait(runs, several=len(channels) > 1)
         finally:
             await self._wind_down(runs, signals)
+        if self._fatal:
+            raise StartRefused(self._fatal)
 
     async def _built_unless_ended(
         self,
@@ -344,6 +390,8 @@ class App:
             await asyncio.wait(set(self._notices), timeout=5)
         if runs:
             await self.stop_channels()
+        if self.cluster is not None:  # the leases go last: nothing of ours sends any more
+            await self.cluster.stop()
 
     def _discover_groups(self, stack: AsyncExitStack, channels: list[ChatChannel]) -> None:
         """Every group the accounts are in, not only those that asked (off the start-up path)."""
@@ -391,16 +439,22 @@ class App:
         )
         await self._warn_misnamed_groups()
         await self._start_forwarding(stack, parts)
-        # pushes catch up, then every periodic job starts on the one scheduler (`bot.jobs.plan`)
+        # pushes catch up, then every periodic job starts on the one scheduler (`bot.jobs.plan`);
+        # on a cluster replica an account's pushes run while its lease is held (`_gain`)
+        pushes = {} if self.clustered else self.pushes
         await plan.start(
             self.jobs,
             settings,
             stack,
-            pushes=self.pushes,
+            pushes=pushes,
             orders=self.orders,
             channels=channels,
             forward=self.forward,
         )
+        if self.cluster is not None:
+            self._pushes_ready = True
+            for account in sorted(self.cluster.serving):
+                await self._start_pushes(account)
         self.renderer = parts.renderer
         if settings.web.enabled:
             web = asyncio.create_task(self._serve_web(stack), name="web-console-start")
@@ -417,6 +471,60 @@ class App:
             stack.push_async_callback(self.forward.stop)
         if self._tap is not None:
             self._tap.serve(self.forward)
+
+    async def _join_cluster(self, channels: list[ChatChannel]) -> None:
+        """Register this replica (refused while a live one has its id) and start the heartbeat; each
+        account's channel and pushes start when its lease is gained and stop when it is lost."""
+        from bot.cluster.leases import Leases
+        from bot.cluster.rows import ReplicaTaken, bound_idle_transactions, lease_engine
+
+        settings = self.settings
+        by_account = {account_of(c): c for c in channels}
+        engine = lease_engine(settings.database_url, settings.cluster.lease_seconds)
+        assert self.engine is not None  # a replica opens the store first (`run`)
+        bound_idle_transactions(self.engine, settings.cluster.lease_seconds)
+
+        async def gain(account: str) -> None:
+            await cast("LeasedChannel", by_account[account]).gain()
+            await self._start_pushes(account)
+
+        async def lose(account: str) -> None:
+            await self._stop_pushes(account)
+            await cast("LeasedChannel", by_account[account]).lose()
+
+        def fatal(message: str) -> None:
+            self._fatal = message
+            assert self._loop is not None
+            task = self._loop.create_task(self.stop(), name="cluster-replaced")
+            self._notices.add(task)
+            task.add_done_callback(self._notices.discard)
+
+        leases = Leases(engine, settings.cluster, by_account, on_gain=gain, on_loss=lose, on_fatal=fatal)
+        try:
+            await leases.start()
+        except ReplicaTaken as exc:
+            engine.dispose()
+            raise StartRefused(str(exc)) from None
+        self.cluster = leases
+
+    async def _start_pushes(self, account: str) -> None:
+        """Cluster: the account's pushes and broadcasts run here from now on (once everything is built):
+        what the last holder left half sent is reported, missed slots catch up, the jobs go on."""
+        push = self.pushes.get(account)
+        if push is None or not self._pushes_ready or account in self._pushing:
+            return
+        self._pushing.add(account)
+        if self.settings.push.enabled:
+            await push.start(schedule=True, wait=False)
+        await push.recover()
+        push.schedule_broadcasts()
+
+    async def _stop_pushes(self, account: str) -> None:
+        push = self.pushes.get(account)
+        if push is None or account not in self._pushing:
+            return
+        self._pushing.discard(account)
+        await push.stop()
 
     def _soon_sync(self, parts: Composition, stack: AsyncExitStack) -> SoonSync | None:
         """In the embedded default (every enabled league a sandbox, order sync on), orders are synced

@@ -46,6 +46,7 @@ from bot.render import Renderer
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from bot.cluster.serving import LeasedChannel
     from bot.forward.pipeline import Pipeline, Route, Tap
     from bot.forward.remake import Remaker
     from bot.handlers.deals import DealsHandler, LateSend
@@ -195,12 +196,19 @@ def build_router(
     )
 
 
-def build_sender(settings: Settings, channel: ChatChannel) -> PacedSender:
-    """A channel without an account to protect (the console) is not paced; a real chat account is."""
+def build_sender(
+    settings: Settings, channel: ChatChannel, may_send: Callable[[], bool] | None = None
+) -> PacedSender:
+    """A channel without an account to protect (the console) is not paced; a real chat account is.
+    `may_send`: on a cluster replica, whether it holds the account's lease now (asked before each send)."""
     push = settings.push
     if not registry.capabilities_of(channel).paced:
         return PacedSender(
-            channel.send, rate_per_minute=None, jitter=(0, 0), max_attempts=push.max_send_attempts
+            channel.send,
+            rate_per_minute=None,
+            jitter=(0, 0),
+            max_attempts=push.max_send_attempts,
+            may_send=may_send,
         )
     return PacedSender(
         channel.send,
@@ -208,6 +216,7 @@ def build_sender(settings: Settings, channel: ChatChannel) -> PacedSender:
         jitter=(push.jitter_min_seconds, push.jitter_max_seconds),
         max_attempts=push.max_send_attempts,
         push_share=push.push_share,
+        may_send=may_send,
     )
 
 
@@ -462,8 +471,19 @@ class Composition:
         """Every configured account's channel (`channel_makers`), each one's sends passing the `gate`."""
         return [make() for make in self.channel_makers(greet=greet)]
 
-    def sender(self, channel: ChatChannel) -> PacedSender:
-        return build_sender(self.settings, channel)
+    def sender(self, channel: ChatChannel, may_send: Callable[[], bool] | None = None) -> PacedSender:
+        """`may_send`: on a cluster replica, whether it holds the account's lease now."""
+        return build_sender(self.settings, channel, may_send)
+
+    def leased_channels(self, held: Callable[[str], bool]) -> list[LeasedChannel]:
+        """On a cluster replica: every configured account's channel (greeting new members), run while
+        this replica holds the account's lease, every send refused when it does not (bot.cluster)."""
+        from bot.cluster.serving import LeasedChannel
+
+        return [
+            LeasedChannel(channel, partial(held, account_of(channel)), account_of(channel))
+            for channel in self.channels(greet=True)
+        ]
 
     def welcome(self, channel: ChatChannel, sender: PacedSender) -> None:
         """Hand a channel that greets through its account's paced sender its welcome, when it should."""
@@ -492,6 +512,9 @@ class Composition:
 
         daily_league, daily_spots = self._daily_source
         timing: dict[str, Any] = {"clock": clock} if clock is not None else {}
+        if self.settings.cluster.enabled and account:
+            # whichever replica holds the account next recognises what the last holder left half sent
+            timing["owner"] = f"cluster:{account}"
         service = PushService(
             self.settings,
             cast("Engine", self.engine),

@@ -25,6 +25,7 @@ import importlib
 import logging
 import os
 import re
+import socket
 import tomllib
 import zoneinfo
 from collections.abc import Sequence
@@ -498,6 +499,31 @@ class WebSettings(_Section):
         return self.host in ("127.0.0.1", "localhost", "::1") or self.host.startswith("127.")
 
 
+def _default_replica_id() -> str:
+    """Host name + "-" + process id: unique on its own, so replicas run with one config need no edit."""
+    host = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname()) or "host"
+    return f"{host}-{os.getpid()}"
+
+
+class ClusterSettings(_Section):
+    """`[cluster]`: several `tuike run` on several hosts, one PostgreSQL, each chat account served by
+    exactly one replica at a time through a lease row (bot/cluster/, docs/cluster.md). Off: one process
+    serves every configured account, as always; SQLite is for that single process only."""
+
+    enabled: bool = False
+    replica_id: str = Field(
+        default_factory=_default_replica_id,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+    )
+    """This replica's name (letters, digits, . _ -): `tuike cluster status` shows it, and a gateway
+    `callback_url` may name it as `{replica}`. Two live replicas never share one."""
+    lease_seconds: int = Field(30, ge=2, le=600)
+    """How long an account's lease lasts unless renewed (every third of it); a dead replica's accounts
+    are served again by another within about this long."""
+
+
 _QUIET = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d-(?:[01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -583,6 +609,8 @@ class Settings(_Section):
     orders: OrderSettings = OrderSettings()
     rebate: RebateSettings = RebateSettings()
     web: WebSettings = WebSettings()
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
+
     forward: ForwardSettings = ForwardSettings()
 
     @property

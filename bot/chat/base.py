@@ -154,6 +154,11 @@ class NotInChat(ChatUnavailable):
     another account that is in it can send (a push hands its slot over: `bot.push.service`)."""
 
 
+class NotHeld(RuntimeError):
+    """This replica does not hold the account's lease now (`[cluster]`, bot/cluster/): nothing is sent
+    and nothing here tries again, since the replica that holds the account serves it."""
+
+
 MessageHandler = Callable[[Incoming], Awaitable[None]]
 """Takes one message; answering (through a sender) is its business, not the channel's."""
 

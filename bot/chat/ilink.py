@@ -106,10 +106,16 @@ class IlinkClient:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self._transport = transport
         self._http = httpx.AsyncClient(timeout=timeout, transport=transport, trust_env=False)
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    def reopen(self) -> None:
+        """A closed client made usable again (the channel runs again after a stop)."""
+        if self._http.is_closed:
+            self._http = httpx.AsyncClient(timeout=self.timeout, transport=self._transport, trust_env=False)
 
     def _headers(self, *, authed: bool = True) -> dict[str, str]:
         headers = {"iLink-App-Id": APP_ID, "iLink-App-ClientVersion": CLIENT_VERSION}
@@ -330,6 +336,9 @@ class IlinkChannel:
             log.warning("iLink: what was sent to %s not stored: %s", user, type(exc).__name__)
 
     async def run(self, handler: MessageHandler) -> None:
+        """Poll until `stop`; after that `run` may start again (a cluster replica that lost the bot
+        and later takes it back resumes from the stored cursor)."""
+        self.client.reopen()
         try:
             self._cursor = await self._get(CURSOR_KEY)
             await self._restore_contexts()
@@ -361,6 +370,7 @@ class IlinkChannel:
         finally:
             self._ready.clear()
             await self.client.aclose()
+            self._stopping.clear()  # stopped: a later `run` serves the bot again
 
     async def stop(self) -> None:
         self._stopping.set()

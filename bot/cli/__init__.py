@@ -69,6 +69,11 @@ COMMANDS = {
         "takeout",
         "Today's takeout coupon links (饿了么, 美团) made for a group, as members get them for 外卖.",
     ),
+    "cluster": Lazy(
+        "bot.cli.cluster",
+        "cluster",
+        "Replicas over one PostgreSQL: which replica serves which chat account.",
+    ),
     "forward": Lazy(
         "bot.cli.forward",
         "forward",

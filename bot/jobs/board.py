@@ -71,6 +71,8 @@ class Jobs:
         self._entries: dict[str, JobInfo] = {}
         self._running: dict[str, asyncio.Task[Any]] = {}
         self._again: set[str] = set()
+        self._stopped: set[str] = set()
+        """Jobs whose run in progress `stop` cancelled: it ends quietly, not as a failed job."""
 
     # -- the list ------------------------------------------------------------------------------------
 
@@ -107,6 +109,7 @@ class Jobs:
         self.remove(job_id)
         task = self._running.get(job_id)
         if task is not None and task is not asyncio.current_task():
+            self._stopped.add(job_id)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(task, return_exceptions=True)
@@ -222,8 +225,12 @@ class Jobs:
                 if job_id not in self._again:
                     return
                 entry = self._entries.get(job_id) or entry
+        except asyncio.CancelledError:
+            if job_id not in self._stopped:  # the scheduler or the loop is going away: let it through
+                raise
         finally:
             self._again.discard(job_id)
+            self._stopped.discard(job_id)
             del self._running[job_id]
 
 

@@ -384,12 +384,11 @@ def recover_interrupted(engine: Engine, owner_prefix: str = "") -> list[PushLog]
         statement = select(PushLog).where(col(PushLog.status).in_([CLAIMED, SENDING]))
         if owner_prefix:
             statement = statement.where(col(PushLog.claimed_by).startswith(owner_prefix))
-        rows = []
-        for row in session.exec(statement).all():
-            if row.status == CLAIMED:
-                session.delete(row)
-            else:
-                rows.append(row)
+        found = session.exec(statement).all()
+        reserved = [row.id for row in found if row.status == CLAIMED]
+        if reserved:  # one statement, so a reservation its owner gave back meanwhile is no error
+            session.exec(delete(PushLog).where(col(PushLog.id).in_(reserved), col(PushLog.status) == CLAIMED))
+        rows = [row for row in found if row.status != CLAIMED]
         for row in rows:
             row.status = INTERRUPTED
             row.finished_at = utcnow()

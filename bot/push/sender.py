@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.chat.base import NotInChat, Outgoing
+from bot.chat.base import NotHeld, NotInChat, Outgoing
 from bot.reasons import reason
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 INTERACTIVE, PUSH, FORWARD = 0, 1, 2
 NOT_IN_CHAT = "\x00not-in-chat\x00"
 """Marks `_deliver`'s detail of a send the platform refused because the account is not in the group."""
+NOT_HELD = "\x00not-held\x00"
+"""`_deliver`'s detail of a send left out because this replica no longer holds the account's lease."""
 
 Send = Callable[[Outgoing], Awaitable[None]]
 Start = Callable[[], Awaitable[bool]]
@@ -72,8 +74,13 @@ class PacedSender:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        may_send: Callable[[], bool] | None = None,
     ) -> None:
+        """`may_send`: asked before a push is claimed and before each try of every send (a cluster
+        replica's lease on the account, `bot.cluster`); False drops the message unsent and unclaimed
+        here, for the replica that holds the account. None: always."""
         self._send = send
+        self.may_send = may_send
         self.interval = 60.0 / rate_per_minute if rate_per_minute else 0.0
         self.jitter = jitter
         self.max_attempts = max_attempts
@@ -101,6 +108,8 @@ class PacedSender:
         self._last_chat = ""
         self.sent = 0
         self.failed = 0
+        self.left_out = 0
+        """Messages not sent because this replica did not hold the account (`may_send`)."""
 
     def start(self) -> None:
         if self._task is None:
@@ -202,15 +211,22 @@ class PacedSender:
         self._last_at = target if now - target <= self.stall else now
         self._last_chat = chat_id
 
+    def _not_held(self) -> bool:
+        return self.may_send is not None and not self.may_send()
+
     async def _deliver(self, item: _Item) -> tuple[bool, str]:
         error = ""
         for attempt in range(1, self.max_attempts + 1):
             await self._pace(item.outgoing.chat_id, len(item.outgoing.reply.parts))
+            if self._not_held():
+                return False, NOT_HELD
             try:
                 await self._send(item.outgoing)
                 return True, ""
             except asyncio.CancelledError:
                 raise
+            except NotHeld:
+                return False, NOT_HELD
             except NotInChat as exc:  # no member there: no other try can help
                 error = type(exc).__name__ + (f": {reason(exc)}" if str(exc).strip() else "")
                 log.warning("send to %s refused: %s", item.outgoing.chat_id, error)
@@ -237,6 +253,9 @@ class PacedSender:
                 await self._wake.wait()
                 continue
             item = self._next()
+            if self._not_held():  # before the claim: a push left unclaimed is the holder's to send
+                self._left_out(item)
+                continue
             if item.start is not None:
                 try:
                     claimed = await item.start()
@@ -250,6 +269,9 @@ class PacedSender:
                         item.result.set_result(False)
                     continue
             ok, detail = await self._deliver(item)
+            if detail == NOT_HELD:  # claimed, not sent: the holder's recovery reports it, never resent
+                self._left_out(item)
+                continue
             self.sent += ok
             self.failed += not ok
             if detail.startswith(NOT_IN_CHAT):
@@ -270,6 +292,12 @@ class PacedSender:
                     log.exception("recording the push to %s failed", item.outgoing.chat_id)
             if item.result and not item.result.done():
                 item.result.set_result(ok)
+
+    def _left_out(self, item: _Item) -> None:
+        self.left_out += 1
+        log.info("not sent to %s: this replica no longer holds the account", item.outgoing.chat_id)
+        if item.result and not item.result.done():
+            item.result.set_result(False)
 
     async def close(self, *, drain: bool = True) -> None:
         """Stop taking work. With `drain`, send what is queued; without, finish the message in flight

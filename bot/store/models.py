@@ -420,6 +420,32 @@ class ForwardSeen(SQLModel, table=True):
     forward_id: int = Field(foreign_key="forward_log.id")
 
 
+class ClusterReplica(SQLModel, table=True):
+    """A `tuike run` of a cluster (`[cluster] enabled`, bot/cluster/): alive while its heartbeat, written
+    with the database's clock every third of a lease, is younger than a lease."""
+
+    __tablename__ = "cluster_replicas"
+
+    replica_id: str = Field(primary_key=True, sa_type=SafeString(64, key=True))
+    host: str = Field(default="", sa_type=SafeString(256))
+    pid: int = 0
+    incarnation: str = Field(default="", sa_type=SafeString(64, key=True))
+    """Random per start: a replica started again under the same id tells its old self's row from its own."""
+    started_at: datetime
+    heartbeat_at: datetime
+
+
+class AccountLease(SQLModel, table=True):
+    """Which replica serves a chat account, until when (the database's clock): one holder at a time."""
+
+    __tablename__ = "account_leases"
+
+    account: str = Field(primary_key=True, sa_type=SafeString(128, key=True))
+    holder: str = Field(default="", sa_type=SafeString(64, key=True))
+    """The replica id; '' when nobody took it yet."""
+    expires_at: datetime
+
+
 class WebSessionRow(SQLModel, table=True):
     """A console login, in the database so that any replica serves it (issue 31). Keyed by the SHA-256
     of the cookie's random value, never the value itself: a leaked row is not a usable cookie."""

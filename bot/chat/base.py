@@ -154,6 +154,12 @@ class NotInChat(ChatUnavailable):
     another account that is in it can send (a push hands its slot over: `bot.push.service`)."""
 
 
+class SendRefused(RuntimeError):
+    """The bot may not speak in that chat (a group the operator blocked, or one outside `[chat]
+    allowed_groups`): dropped on purpose by `bot.chat.gate`, never retried, and not "sent" — the text
+    says why, for the push log and the console."""
+
+
 class NotHeld(RuntimeError):
     """This replica does not hold the account's lease now (`[cluster]`, bot/cluster/): nothing is sent
     and nothing here tries again, since the replica that holds the account serves it."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Collection
 
-from bot.chat.base import ChatChannel, Outgoing
+from bot.chat.base import ChatChannel, Outgoing, SendRefused
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,8 @@ def is_group_chat(message: Outgoing) -> bool:
 
 def gate_sends(channel: ChatChannel, refuses: Refuses, *, exempt: Collection[str] = ()) -> None:
     """From now on `channel.send` sends to a group only when `refuses` finds no reason not to; a
-    refused message is dropped and logged (it is not the channel failing, so nothing retries it).
+    refused message is dropped and logged, and `send` raises `SendRefused` so the caller records it as
+    not sent (it is not the channel failing, so nothing retries it).
     `exempt`: chats the operator named for the bot to write to (the admin chat). Call it before
     anything keeps a reference to `channel.send` (the paced sender does)."""
     send = channel.send
@@ -41,7 +42,7 @@ def gate_sends(channel: ChatChannel, refuses: Refuses, *, exempt: Collection[str
             why = await refuses(message.chat_id, is_group_chat(message))
             if why:
                 log.info("not sent to %s: %s", message.chat_id, why)
-                return
+                raise SendRefused(why)
         await send(message)
 
     channel.send = gated  # type: ignore[method-assign]

@@ -53,6 +53,7 @@ from bot.chat.base import (
     MemberJoined,
     MessageHandler,
     Outgoing,
+    SendRefused,
     either,
 )
 from bot.chat.gateway_client import RETRY_DELAYS, GatewayClient, GatewayError
@@ -598,7 +599,8 @@ class GatewayChannel(GatewayLogin):
         joined = MemberJoined(room_id, room.name or room_id, ids, names, inviter)
         reply = await self.on_join(joined)
         if reply:
-            await self.send(Outgoing(room_id, reply))
+            with contextlib.suppress(SendRefused):  # a group the bot may not speak in: the gate logged it
+                await self.send(Outgoing(room_id, reply))
 
     # -- discovery -----------------------------------------------------------------------------------
 

@@ -53,6 +53,7 @@ from bot.chat.base import (
     MiniProgramCard,
     Outgoing,
     ReplyPart,
+    SendRefused,
     Text,
     either,
 )
@@ -474,6 +475,8 @@ class WechatyChannel:
             reply = await self.on_join(joined)
             if reply:
                 await self.send(Outgoing(joined.chat_id, reply))
+        except SendRefused:
+            pass  # a group the bot may not speak in: the gate logged it
         except Exception:
             log.exception("welcoming %s in %s failed", "、".join(joined.member_names), joined.chat_id)
 

@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.chat.base import NotHeld, NotInChat, Outgoing
+from bot.chat.base import NotHeld, NotInChat, Outgoing, SendRefused
 from bot.reasons import reason
 
 log = logging.getLogger(__name__)
@@ -227,6 +227,8 @@ class PacedSender:
                 raise
             except NotHeld:
                 return False, NOT_HELD
+            except SendRefused as exc:  # the operator's gate: on purpose, so no other try
+                return False, f"没有发出：{reason(exc)}"
             except NotInChat as exc:  # no member there: no other try can help
                 error = type(exc).__name__ + (f": {reason(exc)}" if str(exc).strip() else "")
                 log.warning("send to %s refused: %s", item.outgoing.chat_id, error)

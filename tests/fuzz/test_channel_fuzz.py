@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from bot.chat.base import Incoming, Outgoing, Reply
+from bot.chat.base import Incoming, Outgoing, Reply, SendRefused
 from bot.chat.gate import gate_sends
 from bot.chat.ilink import IlinkChannel
 from bot.handlers.router import BlockedRooms, GroupGate
@@ -134,10 +134,15 @@ def test_every_send_to_a_group_passes_the_gate_whatever_sends_it(
             asker = None
             if asked_in_group is not None:
                 asker = Incoming("m", chat_id, "", "u", "", "帮助", is_group=asked_in_group)
-            await channel.send(Outgoing(chat_id, Reply.text("hi"), reply_to=asker))
+            try:
+                await channel.send(Outgoing(chat_id, Reply.text("hi"), reply_to=asker))
+            except SendRefused:  # the sender records it as not sent
+                refused.append(chat_id)
 
+    refused: list[str] = []
     asyncio.run(go())
     assert channel.sent == [chat_id for chat_id, asked in sends if may(chat_id, asked)]
+    assert refused == [chat_id for chat_id, asked in sends if not may(chat_id, asked)]
 
 
 _accounts = itertools.count()

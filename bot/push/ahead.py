@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Protocol
 
 from sqlalchemy import Engine
@@ -36,6 +37,11 @@ CLAIM_AHEAD_SECONDS = 0.05
 a batch of 100 slots per transaction; at a real account's pace (seconds apart) one slot, as before.
 It bounds what a killed process can leave half-sent: each such slot is reported, never resent."""
 CLAIM_BATCH_MAX = 200
+FIRST_BATCH_SHARE = 10
+"""When the sender has to wait for a claim (nothing claimed ahead: it is starting on a queue), the
+batch it waits for is this fraction of a full one: a commit costs about as much for 10 rows as for 1,
+but 100 rows and their marks take 2-3 times as long, and the first send waits for all of it. The full
+batch is claimed behind it while those are sent."""
 
 
 class Paced(Protocol):
@@ -75,6 +81,10 @@ class ClaimAhead:
         self._claiming: tuple[asyncio.Task[None], set[Key]] | None = None
         """The batch being claimed and its keys."""
         self._flush: asyncio.Task[None] | None = None
+        self.waits = 0
+        """How often the sender reached a push whose claim it had to wait for (bench/push.py prints it)."""
+        self.waited_s = 0.0
+        """The sender's time spent waiting for those claims, in seconds."""
 
     def add(self, ahead: claims.Ahead) -> None:
         """A push was queued on the sender: claimed when it (or a push before it) is reached."""
@@ -94,12 +104,27 @@ class ClaimAhead:
         """The sender reached `key`: ours when a batch claimed it; else claim it with the pushes queued
         behind it, one transaction (carrying the "sent" marks that wait) for the batch. Once half a
         batch is sent the next one is claimed in the background, so the sender never waits for it."""
+        if key in self._ahead:  # the usual case at pace: claimed by an earlier batch
+            self._ahead.discard(key)
+            self._claim_more()
+            return True
+        waited = time.perf_counter()
+        try:
+            return await self._claim_waiting(key)
+        finally:
+            self.waits += 1
+            self.waited_s += time.perf_counter() - waited
+
+    def _claim_more(self) -> None:
+        size = self.batch_size()
+        if size > 1 and len(self._ahead) * 2 <= size:  # one at a time claims nothing ahead
+            self._claim_next()
+
+    async def _claim_waiting(self, key: Key) -> bool:
         for _ in range(4):  # at most: wait for another batch, claim ours, see how it went
             if key in self._ahead:
                 self._ahead.discard(key)
-                size = self.batch_size()
-                if size > 1 and len(self._ahead) * 2 <= size:  # one at a time claims nothing ahead
-                    self._claim_next()
+                self._claim_more()
                 return True
             if key in self._lost:
                 self._lost.discard(key)
@@ -122,6 +147,8 @@ class ClaimAhead:
         if self._claiming is not None and not self._claiming[0].done():
             return
         size = self.batch_size()
+        if first is not None:  # the sender waits for this one: a small batch, the next right behind it
+            size = max(1, size // FIRST_BATCH_SHARE)
         batch = [self._waiting.pop(first)] if first is not None else []
         while self._waiting and len(batch) < size:
             batch.append(self._waiting.pop(next(iter(self._waiting))))

@@ -10,10 +10,12 @@ of the same deals (links must all come from the cache); and peak memory.
 `--database-url` (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) runs it on PostgreSQL, in a
 fresh schema dropped afterwards (a commit there costs a millisecond or more, so claims go in batches).
 
-The first round composes from a cold link cache; one --rate runs two rounds at that rate. Each
-message costs one store commit (its claim, carrying the previous message's "sent" mark), about
-0.3 ms of CPU all told: at 2,000/s the sender needs most of a core, so on a busy machine the ratio
-there measures the CPU it gets (see the CPU share printed with it).
+The first round composes from a cold link cache; one --rate runs two rounds at that rate. At
+2,000/s the pushes are claimed in batches ahead of the sender (`bot/push/ahead.py`), each batch's
+transaction carrying the previous one's "sent" marks; what is left beyond the ideal is printed: the
+wait for the first claim before the first send (no push goes unclaimed), the last marks' commit after
+the last send, and the sender's waits for a claim mid-run (made up by its absolute schedule when
+shorter than its stall limit).
 The last line is a JSON object of the figures (see bench/README.md).
 """
 
@@ -91,9 +93,12 @@ async def _main(groups: int, rates: list[float], url: str | None) -> dict[str, f
     db.upgrade(engine)
     rows = [ensure_group(engine, f"room{n}@chatroom", f"群{n}") for n in range(groups)]
     sent = 0
+    first_at = last_at = 0.0
 
     async def send(outgoing: Outgoing) -> None:
-        nonlocal sent
+        nonlocal sent, first_at, last_at
+        last_at = time.perf_counter()
+        first_at = first_at or last_at
         sent += len(outgoing.reply.parts)
 
     async with AsyncExitStack() as stack:
@@ -126,11 +131,12 @@ async def _main(groups: int, rates: list[float], url: str | None) -> dict[str, f
                 assert composed is not None
                 futures.append(service.enqueue(group.id or 0, f"bench:{round_no}", *composed))
             composed_in = time.perf_counter() - start
-            sent = 0
+            sent, first_at = 0, 0.0
             start, cpu = time.perf_counter(), time.process_time()
             sender.start()
             await asyncio.gather(*futures)
-            elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+            end = time.perf_counter()
+            elapsed, cpu = end - start, time.process_time() - cpu
             await sender.close()
             await service.stop()
             ideal = sent / rate
@@ -143,7 +149,17 @@ async def _main(groups: int, rates: list[float], url: str | None) -> dict[str, f
                 f"a message ({cpu / elapsed:.0%} of a core); composing {groups} pushes "
                 f"took {composed_in:.2f} s; league calls {calls} (link calls {link_calls})"
             )
+            waits, waited = service.ahead.waits, service.ahead.waited_s
+            print(
+                f"  where the time beyond the ideal went: first send {1000 * (first_at - start):.1f} ms "
+                f"after the start, the last push done {1000 * (end - last_at):.1f} ms after its send; "
+                f"the sender waited for a claim {waits} times, {1000 * waited:.1f} ms in all"
+            )
             key = f"{rate:g}"
+            figures.setdefault(f"first_send_ms_{key}", round(1000 * (first_at - start), 1))
+            figures.setdefault(f"after_last_send_ms_{key}", round(1000 * (end - last_at), 1))
+            figures.setdefault(f"claim_waits_{key}", waits)
+            figures.setdefault(f"claim_waited_ms_{key}", round(1000 * waited, 1))
             figures.setdefault(f"push_ratio_{key}", round(elapsed / ideal, 3))
             figures.setdefault(f"bare_ratio_{key}", round(bare, 3))
             figures.setdefault(f"cpu_ms_per_message_{key}", round(cpu / sent * 1000, 3))

@@ -1,14 +1,22 @@
-"""Two bot processes on one database: 500 groups whose daily slot is due, pushed by one process and
-then (the push log emptied) by two, against one sandbox league in its own process.
+"""N bot processes on one database: groups whose daily slot is due, pushed by one process and then
+(the push log emptied) by N (default two), against one sandbox league in its own process.
 
 Each bot process runs the real push service: it reserves a due slot, composes it (Channels over HTTP:
 the deals and a link per deal for the group's sharer), and sends it through an unpaced sender that
-only counts. Prints the seconds from start until every slot is sent, for one process and for two,
-their ratio (aim: about 1/2), how the slots split between the two, and whether any slot went out
-twice, and the bot processes' CPU seconds (two processes racing for every slot each compose all of
-them; dividing the slots, they compose each once). The last line is one JSON object.
+only counts. The processes start, import and connect first, then are let go together: the time is
+from "go" until the last process has sent all it could (start-up is not the push's work, and a
+process that starts later would find the slots taken). Prints that time for one process and for N,
+their ratio (aim: about 1/N), how the slots split, whether any slot went out twice, and the bot
+processes' CPU seconds over the same span (dividing the slots, they compose each once).
+The last line is one JSON object.
 
-    .venv/bin/python bench/push_processes.py [--groups 500] [--database-url URL]
+    .venv/bin/python bench/push_processes.py [--groups 500] [--processes 2] [--database-url URL]
+                                             [--league-latency-ms MS]
+
+`--league-latency-ms` makes the sandbox answer each call that much later (a real league is far away:
+its round trips, not this machine's CPU, set the pace), and empties the link cache before each run, so
+each group's links are league calls. Without it the links stay cached from a warm-up run and the
+processes share this machine's CPU (and the sandbox's), which is then what sets the pace.
 
 Without --database-url: an SQLite file (one writer at a time, so expect less from two processes).
 """
@@ -18,8 +26,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -74,14 +82,30 @@ async def child(url: str, sandbox_url: str, instance: str) -> None:
         clock=lambda: NOW,
         owner=instance,
     )
+    print("ready", flush=True)
+    await asyncio.to_thread(sys.stdin.readline)  # "go": every process starts its push at once
+    cpu = time.process_time()
     sender.start()
     await service.start(schedule=False)
     await sender.close(drain=True)
     await service.stop()
+    done_at, cpu = time.time(), time.process_time() - cpu
     await league.aclose()
     engine.dispose()
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({"sent": sent, "cpu_s": usage.ru_utime + usage.ru_stime}), flush=True)
+    print(json.dumps({"sent": sent, "cpu_s": cpu, "done_at": done_at}), flush=True)
+
+
+def sandbox_process(latency_ms: float) -> None:
+    """The sandbox league, answering each call `latency_ms` late; says where it listens."""
+    from tuike_sandbox.server import SandboxServer
+
+    async def serve() -> None:
+        async with SandboxServer() as server:
+            server.state.reset_faults(latency_s=latency_ms / 1000)
+            print(f"sandbox league on {server.base_url}", flush=True)
+            await asyncio.Event().wait()
+
+    asyncio.run(serve())
 
 
 @contextmanager
@@ -96,11 +120,25 @@ def database(url: str | None) -> Iterator[str]:
         yield schema_url
 
 
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU seconds so far (user + system, from /proc: Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+SANDBOX_PID: list[int] = []
+"""The sandbox process (its CPU per run says whether it set the pace)."""
+SANDBOX_CPU: list[float] = []
+"""The sandbox's CPU seconds in each run (with the processes' exits: a little over the pushes' span)."""
+
+
 @contextmanager
-def sandbox() -> Iterator[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "sandbox"], stdout=subprocess.PIPE, text=True, cwd=tempfile.mkdtemp()
-    )
+def sandbox(latency_ms: float = 0.0) -> Iterator[str]:
+    command = [sys.executable, "-m", "bot", "sandbox"]
+    if latency_ms:
+        command = [sys.executable, str(Path(__file__).resolve()), "--sandbox", str(latency_ms)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=tempfile.mkdtemp())
+    SANDBOX_PID[:] = [proc.pid]
     assert proc.stdout is not None
     found = re.search(r"http://127\.0\.0\.1:\d+", proc.stdout.readline())
     assert found, "the sandbox did not say where it listens"
@@ -127,52 +165,79 @@ def subscribed(url: str, groups: int) -> None:
     engine.dispose()
 
 
-def run(url: str, sandbox_url: str, processes: int) -> tuple[float, float, list[list[str]]]:
-    """Seconds until every process has sent all it could, their CPU seconds, and what each sent."""
+def run(
+    url: str, sandbox_url: str, processes: int, *, cold_links: bool = False
+) -> tuple[float, float, list[list[str]]]:
+    """Seconds from "go" until every process has sent all it could, their CPU seconds over that span,
+    and what each sent (the sandbox's CPU seconds over the run go to `SANDBOX_CPU`)."""
     engine = db.make_engine(url)
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM push_log"))
+        if cold_links:
+            connection.execute(text("DELETE FROM link_cache"))
     engine.dispose()
-    start = time.perf_counter()
     procs = [
         subprocess.Popen(
             [sys.executable, __file__, "--child", url, sandbox_url, f"bench{n}"],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         for n in range(processes)
     ]
+    for proc in procs:  # imported, connected, the league client made
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.strip() == "ready", proc.communicate(timeout=60)[1]
+    start, sandbox_cpu = time.time(), cpu_seconds(SANDBOX_PID[0])
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
     outputs = [p.communicate(timeout=900) for p in procs]
-    took = time.perf_counter() - start
     for proc, (_out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err
     results = [json.loads(out.strip().splitlines()[-1]) for out, _err in outputs]
+    took = max(r["done_at"] for r in results) - start
+    SANDBOX_CPU.append(cpu_seconds(SANDBOX_PID[0]) - sandbox_cpu)
     return took, sum(r["cpu_s"] for r in results), [r["sent"] for r in results]
 
 
-def main(groups: int, url: str | None) -> dict[str, object]:
-    with database(url) as db_url, sandbox() as sandbox_url:
+def main(groups: int, url: str | None, processes: int = 2, latency_ms: float = 0.0) -> dict[str, object]:
+    cold = latency_ms > 0
+    with database(url) as db_url, sandbox(latency_ms) as sandbox_url:
         subscribed(db_url, groups)
         run(db_url, sandbox_url, 1)  # warm: the sandbox's and the store's caches, the link cache
-        one, one_cpu, [alone] = run(db_url, sandbox_url, 1)
-        two, two_cpu, split = run(db_url, sandbox_url, 2)
+        one, one_cpu, [alone] = run(db_url, sandbox_url, 1, cold_links=cold)
+        many, many_cpu, split = run(db_url, sandbox_url, processes, cold_links=cold)
     both = Counter(room for sent in split for room in sent)
     figures: dict[str, object] = {
         "database": "postgresql" if url else "sqlite",
         "groups": groups,
+        "league_latency_ms": latency_ms,
+        "processes": processes,
         "one_process_s": round(one, 2),
-        "two_processes_s": round(two, 2),
-        "two_to_one_ratio": round(two / one, 3),
+        "n_processes_s": round(many, 2),
+        "n_to_one_ratio": round(many / one, 3),
+        "ideal_ratio": round(1 / processes, 3),
         "one_process_cpu_s": round(one_cpu, 2),
-        "two_processes_cpu_s": round(two_cpu, 2),
+        "n_processes_cpu_s": round(many_cpu, 2),
+        "one_process_sandbox_cpu_s": round(SANDBOX_CPU[-2], 2),
+        "n_processes_sandbox_cpu_s": round(SANDBOX_CPU[-1], 2),
         "split": [len(sent) for sent in split],
         "sent_once": len(alone) == groups and len(both) == groups and set(both.values()) == {1},
     }
+    if processes == 2:  # the names the figures had when the bench ran two processes only
+        figures["two_processes_s"] = figures["n_processes_s"]
+        figures["two_to_one_ratio"] = figures["n_to_one_ratio"]
+        figures["two_processes_cpu_s"] = figures["n_processes_cpu_s"]
     print(
-        f"{figures['database']}: {groups} due groups; one process {one:.2f} s, two processes {two:.2f} s "
-        f"(ratio {two / one:.3f}, aim ~0.5), split {figures['split']}, every slot once: {figures['sent_once']}; "
-        f"CPU seconds of the bot processes: one {one_cpu:.2f}, two together {two_cpu:.2f}"
+        f"{figures['database']}: {groups} due groups, league latency {latency_ms:g} ms; one process "
+        f"{one:.2f} s, {processes} processes {many:.2f} s (ratio {many / one:.3f}, aim ~{1 / processes:.2f}), "
+        f"split {figures['split']}, every slot once: {figures['sent_once']}; CPU seconds of the bot "
+        f"processes: one {one_cpu:.2f}, {processes} together {many_cpu:.2f}; of the sandbox: "
+        f"{SANDBOX_CPU[-2]:.2f} and {SANDBOX_CPU[-1]:.2f}"
     )
     return figures
 
@@ -181,8 +246,13 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         asyncio.run(child(*sys.argv[2:5]))
         sys.exit(0)
+    if len(sys.argv) > 1 and sys.argv[1] == "--sandbox":
+        sandbox_process(float(sys.argv[2]))
+        sys.exit(0)
     parser = argparse.ArgumentParser()
     parser.add_argument("--groups", type=int, default=500)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--league-latency-ms", type=float, default=0.0)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    print(json.dumps(main(args.groups, args.database_url)))
+    print(json.dumps(main(args.groups, args.database_url, args.processes, args.league_latency_ms)))

@@ -290,6 +290,8 @@ class _DriverStatement:
     """Parameter order for a positional paramstyle; empty for a named one."""
     processors: dict[str, Callable[[Any], Any]]
     returns_id: bool
+    postgresql: bool = False
+    """On PostgreSQL the marks go set-wise (`_run_marks_postgresql`), not through this statement."""
 
     @classmethod
     def compile(cls, statement: Any, dialect: Dialect, columns: Iterable[str] = ()) -> _DriverStatement:
@@ -300,7 +302,8 @@ class _DriverStatement:
             if process is not None:
                 processors[name] = process
         names = tuple(compiled.positiontup or ()) if compiled.positional else ()
-        return cls(compiled.string, names, processors, bool(compiled.effective_returning))
+        returns_id = bool(compiled.effective_returning)
+        return cls(compiled.string, names, processors, returns_id, dialect.name == "postgresql")
 
     def params(self, values: dict[str, Any]) -> Any:
         processed = {
@@ -360,7 +363,43 @@ _MARK = (
 """One statement for every mark (a value left None keeps the column), so executemany applies them."""
 
 
+_PG_MARKS = """
+UPDATE push_log AS p
+SET status = t.status,
+    finished_at = CASE WHEN t.finishes THEN %(now)s ELSE p.finished_at END,
+    detail = COALESCE(t.detail, p.detail),
+    product_ids = COALESCE(t.product_ids, p.product_ids)
+FROM unnest(%(group_ids)s::integer[], %(slots)s::varchar[], %(statuses)s::varchar[],
+            %(finishes)s::boolean[], %(details)s::varchar[], %(product_ids)s::varchar[])
+     AS t(group_id, slot, status, finishes, detail, product_ids)
+WHERE p.group_id = t.group_id AND p.slot = t.slot
+"""
+
+
+def _run_marks_postgresql(cursor: Any, marks: Sequence[Mark]) -> None:
+    """The marks in one statement, as arrays: a batch's 100 "sent" marks cost one round trip and no
+    per-row statement (an `executemany` of 100 updates cost as much as the claims themselves)."""
+    last = {(m.group_id, clean(m.slot, 128, key=True)): m for m in marks}  # a key's last mark wins
+    cursor.execute(
+        _PG_MARKS,
+        {
+            "now": utcnow(),
+            "group_ids": [g for g, _s in last],
+            "slots": [s for _g, s in last],
+            "statuses": [m.status for m in last.values()],
+            "finishes": [m.status in (SENT, FAILED, SKIPPED) for m in last.values()],
+            "details": [clean(m.detail[:2048], 2048) or None for m in last.values()],
+            "product_ids": [clean(",".join(m.product_ids)[:2048], 2048) or None for m in last.values()],
+        },
+    )
+
+
 def _run_marks(cursor: Any, statement: _DriverStatement, marks: Iterable[Mark]) -> None:
+    if statement.postgresql:
+        marks = list(marks)
+        if marks:
+            _run_marks_postgresql(cursor, marks)
+        return
     rows = [
         {
             "g": m.group_id,

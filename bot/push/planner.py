@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,13 +40,23 @@ async def plan_daily(
             candidates.setdefault(p.product_id, p)
     fresh = [p for p in candidates.values() if p.product_id not in exclude and not coupon_run_out(p)]
     chosen = rank_products(fresh, rank_by)[:count]
-    items = []
-    for p in chosen:
-        link = await links.get_or_create(league.name, p.product_id, spot, lambda p=p: league.promote(p, spot))  # type: ignore[misc]
-        items.append(
-            {"product": p, "coupon": p.best_coupon(), "link": link, "final_price_fen": p.final_price_fen}
-        )
-    return items
+    # the links at once, not one after another: each is a league round trip, and a push of 5 deals
+    # waited for 5 of them in a row (on a far league that, not the machine, set how fast due groups
+    # are composed). The first failure stops the others and is raised as it was.
+    try:
+        async with asyncio.TaskGroup() as group:
+            made = [
+                group.create_task(
+                    links.get_or_create(league.name, p.product_id, spot, lambda p=p: league.promote(p, spot))  # type: ignore[misc]
+                )
+                for p in chosen
+            ]
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+    return [
+        {"product": p, "coupon": p.best_coupon(), "link": link.result(), "final_price_fen": p.final_price_fen}
+        for p, link in zip(chosen, made, strict=True)
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,3 +95,29 @@ def test_a_batch_is_claimed_in_one_transaction_and_lost_slots_are_told_apart(sto
 def _row_of(engine: Engine, group_id: int) -> PushLog:
     with Session(engine) as session:
         return session.exec(select(PushLog).where(PushLog.group_id == group_id)).one()
+
+
+def test_a_batch_of_marks_gives_each_slot_its_own_result(store: Engine) -> None:
+    """A batch's marks go in one write (set-wise on PostgreSQL): each slot gets its own status and
+    detail, a detail the store cannot hold is cleaned, a mark without a detail keeps the one stored,
+    and a slot's later mark in the same write wins."""
+    groups = [ensure_group(store, f"r{n}@chatroom", f"群{n}") for n in range(3)]
+    ids = [g.id for g in groups if g.id is not None]
+    won = claims.claim_batch(store, [claims.Ahead(g, "daily:1", ("p1",)) for g in ids], "me/1")
+    assert won == {(g, "daily:1") for g in ids}
+    claims.write_marks(store, [claims.Mark(ids[2], "daily:1", claims.SENDING, "已交给网关")])
+    claims.write_marks(
+        store,
+        [
+            claims.Mark(ids[0], "daily:1", claims.SENT),
+            claims.Mark(ids[1], "daily:1", claims.FAILED, "ChatError:\x00 群不存在"),
+            claims.Mark(ids[2], "daily:1", claims.FAILED, "先失败"),
+            claims.Mark(ids[2], "daily:1", claims.SENT),
+        ],
+    )
+    with Session(store) as session:
+        rows = {r.group_id: r for r in session.exec(select(PushLog)).all()}
+    assert [rows[g].status for g in ids] == [claims.SENT, claims.FAILED, claims.SENT]
+    assert rows[ids[1]].detail == "ChatError: 群不存在", "the NUL is dropped, the rest kept"
+    assert rows[ids[0]].product_ids == "p1", "a mark without product ids keeps the claimed ones"
+    assert all(rows[g].finished_at is not None for g in ids)

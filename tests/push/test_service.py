@@ -18,9 +18,11 @@ from bot.leagues.base import (
     Category,
     Coupon,
     LeagueConfigError,
+    LeagueError,
     LeagueUnavailable,
     LiveEvent,
     Product,
+    PromotionLink,
     Spot,
 )
 from bot.leagues.linkcache import LinkCache
@@ -530,3 +532,32 @@ async def test_every_sent_push_is_recorded_even_when_the_queue_behind_it_is_drop
             r.group_id: r.status for r in session.exec(select(PushLog)).all() if r.slot.endswith("08:30")
         }
     assert statuses == {1: "sent", 2: "sent"}, "both sent pushes recorded; the dropped one left unclaimed"
+
+
+async def test_a_link_that_cannot_be_made_holds_the_push_back_whole(engine: Engine) -> None:
+    """A push's links are made together; when one cannot be made the group gets no push with a
+    deal missing its link: nothing is claimed, and the next tick sends it whole, each deal's link
+    asked for once more at most."""
+    w = World(engine)
+    w.group(1, "08:30")
+    made = w.league.promote
+    broken = [True]  # the push's second link cannot be made while this holds
+
+    async def promote(p: Product, spot: Spot) -> PromotionLink:
+        if broken and w.league.calls["promote"] == 1:
+            w.league.calls["promote"] += 1
+            raise LeagueError("该商品暂不支持推广")
+        return await made(p, spot)
+
+    w.league.promote = promote  # type: ignore[method-assign]
+    assert await w.tick(at("08:30")) == 0
+    assert w.sent == []
+    with Session(engine) as session:
+        assert session.exec(select(PushLog)).all() == [], "nothing claimed, nothing lost"
+    broken.clear()
+    asked = w.league.calls["promote"]
+    assert await w.tick(at("08:31")) == 1
+    assert len(w.sent) == 1
+    text = "\n".join(p.text for p in w.sent[0].reply.parts if isinstance(p, Text))
+    assert text.count("store.weixin.qq.com") + text.count("#小店://") >= 3, "every deal has its link"
+    assert w.league.calls["promote"] - asked <= 3

@@ -235,6 +235,30 @@ def postgres_template() -> Iterator[PostgresTemplate | None]:
         template.close()
 
 
+PROCESS_STATE = {
+    "bot.leagues.metering": ("LEDGER.reset", "forget_quota"),
+    "bot.orders.funds": ("forget",),
+    "bot.web.pages.leagues": ("forget_org",),
+}
+"""What the bot keeps in the process (league health and calls, quotas, reconciliations, organisation
+windows: what the console shows) and how to forget it."""
+
+
+@pytest.fixture(autouse=True)
+def _no_state_from_earlier_tests() -> None:
+    """Each test starts without what an earlier test left in this process: which tests ran before it
+    here depends on the order and the worker, and must not change what it sees."""
+    for module_name, forgets in PROCESS_STATE.items():
+        module = sys.modules.get(module_name)
+        if module is None:
+            continue  # never imported here: nothing kept
+        for dotted in forgets:
+            target: Any = module
+            for name in dotted.split("."):
+                target = getattr(target, name)
+            target()
+
+
 SLOW_FIRST = (
     "tests/fuzz/",
     "tests/test_cli",

@@ -19,7 +19,9 @@ import re
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +33,8 @@ def children_cpu() -> float:
 
 
 BYTECODE = {"PYTHONDONTWRITEBYTECODE": ""}
+PLUGIN: dict[str, str] = {}
+"""With --cpu-by-file: where bench/suite_cpu.py (a pytest plugin) is found and writes."""
 """As `make test`: bytecode is written (set --no-bytecode to measure without, as some shells run)."""
 
 
@@ -44,7 +48,7 @@ def run(args: list[str]) -> tuple[subprocess.CompletedProcess[str], float, float
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, **BYTECODE},
+        env={**os.environ, **BYTECODE, **PLUGIN},
     )
     return done, time.monotonic() - started, children_cpu() - cpu_before
 
@@ -65,6 +69,7 @@ def main() -> None:
     parser.add_argument("--no-bytecode", action="store_true", help="PYTHONDONTWRITEBYTECODE=1")
     parser.add_argument("--durations-file", type=Path, default=ROOT / ".pytest_cache" / "suite-durations.txt")
     parser.add_argument("--collect-only", action="store_true", help="only time the collection")
+    parser.add_argument("--cpu-by-file", action="store_true", help="also the test files costing most CPU")
     parser.add_argument("pytest_args", nargs="*", help="after --: more pytest arguments")
     options = parser.parse_args()
     BYTECODE["PYTHONDONTWRITEBYTECODE"] = "1" if options.no_bytecode else ""
@@ -78,7 +83,13 @@ def main() -> None:
     print(f"{tests} tests, collected in {collect_wall:.1f} s ({collect_cpu:.1f} s CPU)")
     if not options.collect_only:
         load_before = os.getloadavg()[0]
-        done, wall, cpu = run(["-n", options.workers, "--durations=60", *options.pytest_args])
+        extra = list(options.pytest_args)
+        folder = tempfile.mkdtemp(prefix="suite-cpu-")
+        if options.cpu_by_file:
+            path = os.pathsep.join(filter(None, [str(ROOT / "bench"), os.environ.get("PYTHONPATH")]))
+            PLUGIN.update(PYTHONPATH=path, TUIKE_SUITE_CPU_DIR=folder)
+            extra += ["-p", "suite_cpu"]
+        done, wall, cpu = run(["-n", options.workers, "--durations=60", *extra])
         load_after = os.getloadavg()[0]
         options.durations_file.parent.mkdir(parents=True, exist_ok=True)
         options.durations_file.write_text(done.stdout + done.stderr, encoding="utf-8")
@@ -94,6 +105,13 @@ def main() -> None:
             "workers": int(options.workers),
             "bytecode": not options.no_bytecode,
         }
+        if options.cpu_by_file:
+            by_file: Counter[str] = Counter()
+            for part in Path(folder).glob("*.json"):
+                by_file.update(json.loads(part.read_text(encoding="utf-8")))
+            for name, seconds in by_file.most_common(15):
+                print(f"{seconds:7.1f} s CPU  {name}")
+            figures["cpu_by_file_top15"] = {name: round(s, 1) for name, s in by_file.most_common(15)}
     print(json.dumps(figures, ensure_ascii=False))
 
 

@@ -235,6 +235,30 @@ def postgres_template() -> Iterator[PostgresTemplate | None]:
         template.close()
 
 
+PROCESS_STATE = {
+    "bot.leagues.metering": ("LEDGER.reset", "forget_quota"),
+    "bot.orders.funds": ("forget",),
+    "bot.web.pages.leagues": ("forget_org",),
+}
+"""What the bot keeps in the process (league health and calls, quotas, reconciliations, organisation
+windows: what the console shows) and how to forget it."""
+
+
+@pytest.fixture(autouse=True)
+def _no_state_from_earlier_tests() -> None:
+    """Each test starts without what an earlier test left in this process: which tests ran before it
+    here depends on the order and the worker, and must not change what it sees."""
+    for module_name, forgets in PROCESS_STATE.items():
+        module = sys.modules.get(module_name)
+        if module is None:
+            continue  # never imported here: nothing kept
+        for dotted in forgets:
+            target: Any = module
+            for name in dotted.split("."):
+                target = getattr(target, name)
+            target()
+
+
 SLOW_FIRST = (
     "tests/fuzz/",
     "tests/test_cli",
@@ -246,17 +270,46 @@ SLOW_FIRST = (
     "tests/push/test_union_daily.py",
     "tests/orders/test_cli.py",
     "tests/render/test_cli_templates.py",
+    "tests/render/test_worker.py",
+    "tests/web/test_console_replicas.py",
+    "tests/forward/test_log_cli.py",
 )
-"""Where the longest tests are (processes of their own, browsers, property tests): they start first."""
+"""Where the longest tests are (processes of their own, browsers, property tests) when no earlier run
+here measured them: they start first."""
+DURATIONS = "tuike/durations"
+"""The pytest cache's key for each test's seconds in the runs before (setup, call and teardown)."""
+_durations: dict[str, float] = {}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Longest first: xdist hands tests out in this order, so the last ones a worker gets are short and
-    no worker is left running a long test alone at the end. Otherwise the order is the collection's."""
+    no worker is left running a long test alone at the end. A file's tests stay together (its module
+    fixtures are made once), files ordered by their longest test as measured by the runs before here
+    (.pytest_cache), else as SLOW_FIRST and the browser tests guess; otherwise the collection's order."""
     root = config.rootpath
+    cache = getattr(config, "cache", None)
+    known: dict[str, float] = cache.get(DURATIONS, {}) if cache is not None else {}
 
-    def slow(item: pytest.Item) -> bool:
+    def guess(item: pytest.Item) -> float:
+        if item.nodeid in known:
+            return known[item.nodeid]
         where = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
-        return "browser_page" in getattr(item, "fixturenames", ()) or where.startswith(SLOW_FIRST)
+        slow = "browser_page" in getattr(item, "fixturenames", ()) or where.startswith(SLOW_FIRST)
+        return 10.0 if slow else 0.0
 
-    items.sort(key=lambda item: not slow(item))
+    longest: dict[Path, float] = {}
+    for item in items:
+        longest[item.path] = max(longest.get(item.path, 0.0), guess(item))
+    items.sort(key=lambda item: -longest[item.path])
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The run's durations into the cache, by the process that saw every test (not an xdist worker)."""
+    cache = getattr(session.config, "cache", None)
+    if cache is None or hasattr(session.config, "workerinput") or not _durations:
+        return
+    cache.set(DURATIONS, {**cache.get(DURATIONS, {}), **{k: round(v, 3) for k, v in _durations.items()}})

@@ -19,19 +19,21 @@ FRESH_ENV = "TUIKE_TEST_FRESH_PROCESSES"
 
 
 def tuike(
-    *args: str, cwd: Path, timeout: float = 120, input: str | None = None
+    *args: str, cwd: Path, timeout: float = 120, input: str | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run the `tuike` command line in a process of its own, as an operator would (`input`: its stdin).
+    """Run the `tuike` command line in a process of its own, as an operator would (`input`: its stdin,
+    `env`: its whole environment, by default the test's).
     The process is forked from one that has imported the bot already (tests/zygote.py): a fresh
     interpreter would spend most of its CPU importing. $TUIKE_TEST_FRESH_PROCESSES=1 starts each
     command in a fresh interpreter instead."""
     if not os.environ.get(FRESH_ENV):
         from tests.zygote import Zygote
 
-        return Zygote.shared().run(list(args), cwd=cwd, input=input, timeout=timeout)
+        return Zygote.shared().run(list(args), cwd=cwd, input=input, timeout=timeout, env=env)
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=cwd,
+        env=env,
         input=input,
         capture_output=True,
         text=True,

@@ -119,15 +119,7 @@ def test_a_run_on_postgresql_with_a_password_never_shows_it(
 
 
 def tuike_env(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return tuike(*args, cwd=cwd, env=env)
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@ what a test sees of such a command is what it sees of a fresh `python -m bot` pr
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -47,3 +48,11 @@ def test_a_command_past_its_timeout_is_killed_like_subprocess_run_does(tmp_path:
     with pytest.raises(subprocess.TimeoutExpired):
         tuike("sandbox", "--port", "0", cwd=tmp_path, timeout=1)
     assert tuike("--version", cwd=tmp_path).returncode == 0, "the next command runs"
+
+
+def test_a_forked_command_gets_the_whole_environment_it_is_given(tmp_path: Path) -> None:
+    (tmp_path / "given.toml").write_text('[bot]\ndata_dir = "given"\n', encoding="utf-8")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TUIKE_")}
+    done = tuike("db", "upgrade", cwd=tmp_path, env={**env, "TUIKE_CONFIG": "given.toml"})
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "given" / "tuike.db").exists()

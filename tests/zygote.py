@@ -168,15 +168,29 @@ class Zygote:
             return cls._shared
 
     def run(
-        self, args: list[str], *, cwd: Path, input: str | None, timeout: float
+        self,
+        args: list[str],
+        *,
+        cwd: Path,
+        input: str | None,
+        timeout: float,
+        env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
+        """`env`: the process's whole environment (default: the test's)."""
         import bot
 
         with self._lock:
-            return self._run(args, cwd=cwd, input=input, timeout=timeout, main=bot.__file__)
+            return self._run(args, cwd=cwd, input=input, timeout=timeout, env=env, main=bot.__file__)
 
     def _run(
-        self, args: list[str], *, cwd: Path, input: str | None, timeout: float, main: str
+        self,
+        args: list[str],
+        *,
+        cwd: Path,
+        input: str | None,
+        timeout: float,
+        env: dict[str, str] | None,
+        main: str,
     ) -> subprocess.CompletedProcess[str]:
         stdin_r, stdin_w = os.pipe()
         stdout_r, stdout_w = os.pipe()
@@ -184,7 +198,7 @@ class Zygote:
         request = {
             "args": args,
             "cwd": str(Path(cwd).resolve()),
-            "env": dict(os.environ),
+            "env": dict(os.environ) if env is None else dict(env),
             "main": str(Path(main).parent / "__main__.py"),
         }
         _send(self.sock, request, [stdin_r, stdout_w, stderr_w])

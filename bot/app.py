@@ -640,6 +640,9 @@ async def discover_groups(engine: Engine, channel: ListsGroups) -> None:
     account = account_of(channel)  # type: ignore[arg-type]
     try:
         found = await channel.list_groups()
+        # named after the wait for the login: a gateway's first login learns its appId meanwhile, and
+        # groups stored under the empty one would belong to no account after a restart
+        account = account_of(channel)  # type: ignore[arg-type]
         seen = await asyncio.to_thread(ensure_groups, engine, found, account)
     except Exception as exc:
         log.warning("groups of %s not listed: %s: %s", account, type(exc).__name__, exc)

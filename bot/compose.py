@@ -502,12 +502,14 @@ class Composition:
         sender: PacedSender,
         *,
         account: str | None = None,
+        account_now: Callable[[], str] | None = None,
         notify: Notify | None = None,
         clock: Callable[[], datetime] | None = None,
         jobs: JobBoard | None = None,
     ) -> PushService:
         """Daily deals, live reminders and broadcasts for the groups of `account` (every group: None),
-        sent through `sender`; its periodic jobs go on `jobs` (the process's one list)."""
+        sent through `sender`; its periodic jobs go on `jobs` (the process's one list). `account_now`:
+        the account as its channel names it now (a gateway's first login learns its appId)."""
         from bot.push.service import PushService, group_spot
 
         daily_league, daily_spots = self._daily_source
@@ -525,6 +527,7 @@ class Composition:
             group_spot(self.settings),
             notify=notify,
             account=account,
+            account_now=account_now,
             daily_league=daily_league,
             daily_spots=daily_spots,
             leagues=self.leagues,
@@ -564,6 +567,7 @@ class Composition:
             account_of(channel): self.push_service(
                 senders[account_of(channel)],
                 account=account_of(channel),
+                account_now=partial(account_of, channel),
                 notify=notify_via(channel) if notify_via else None,
                 jobs=jobs,
             )

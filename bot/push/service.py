@@ -130,6 +130,7 @@ class PushService:
         daily_league: League | None = None,
         daily_spots: Callable[[Group], Awaitable[Spot]] | None = None,
         account: str | None = None,
+        account_now: Callable[[], str] | None = None,
         leagues: Mapping[str, League] | None = None,
         league_spots: SpotOf | None = None,
         jobs: JobBoard | None = None,
@@ -139,7 +140,10 @@ class PushService:
         `leagues` / `league_spots`: every league and each group's spot on it, for the deals a broadcast
         carries (without them: `league` and `daily_league`, with the spots above).
         `jobs`: the process's job list, where the daily slots, the live poll, the minute tick and the
-        broadcast poll go (without it nothing is scheduled: the caller ticks)."""
+        broadcast poll go (without it nothing is scheduled: the caller ticks).
+        `account_now`: the account as its channel names it now, when that can change while running (a
+        gateway's first login learns its appId, and its groups are stored under it from then on: the
+        pushes follow at once instead of after a restart)."""
         self.settings = settings
         self.push = settings.push
         self.engine = engine
@@ -154,8 +158,8 @@ class PushService:
         self.notify = notify
         self._catch_up: asyncio.Task[int] | None = None
         self.zone = ZoneInfo(settings.bot.timezone)
-        self.account = account
-        """Only this chat account's groups are pushed (None: every group, as a one-account process)."""
+        self._account = account
+        self._account_now = account_now
         self.instance = owner or instance_name(settings, account or "")
         self.owner = f"{self.instance}/{os.getpid()}"
         self.jobs = jobs
@@ -187,6 +191,13 @@ class PushService:
         """The 外卖 slots (订阅 外卖 HH:MM), when a takeout league is on (set by the composition)."""
         self.broadcasts = BroadcastSends(self)
         """This account's 群发 targets: looked for and queued."""
+
+    @property
+    def account(self) -> str | None:
+        """Only this chat account's groups are pushed (None: every group, as a one-account process)."""
+        if self._account_now is not None:
+            return self._account_now() or self._account
+        return self._account
 
     def serves(self, group: Group) -> bool:
         """Whether this group may get pushes: `[chat] allowed_groups` names room ids, never names; a

@@ -15,7 +15,7 @@ import sys
 import textwrap
 import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -33,7 +33,8 @@ from bot.cli import cli
 from bot.config import load_config, parse_settings
 from bot.jobs import Jobs, plan
 from bot.push.slots import next_slot
-from bot.store import chat_state
+from bot.store import chat_state, subscriptions
+from bot.store.groups import find_groups
 from tests.chat.fake_gateway import FakeGateway
 from tests.chat.fake_http import serve_asgi, wait_until
 from tuike_sandbox.server import SandboxServer
@@ -694,6 +695,16 @@ async def test_a_first_login_without_an_app_id_gets_one_shows_the_qr_and_keeps_i
         assert reply.to == ROOM
         stored = await asyncio.to_thread(chat_state.get, _engine_of(app), "gateway:", "app_id")
         assert stored == APP_ID
+        # the pushes serve the account under its new appId at once, not after a restart
+        engine = _engine_of(app)
+        push = app.pushes.get("gateway:") or app.push
+        assert push is not None and push.account == f"gateway:{APP_ID}"
+        [group] = [g for g in find_groups(engine, ROOM) if g.room_id == ROOM]
+        assert group.id is not None and group.account == f"gateway:{APP_ID}"
+        slot = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
+        at_time = slot.astimezone(ZoneInfo(app.settings.bot.timezone)).strftime("%H:%M")
+        subscriptions.subscribe(engine, group.id, "daily", at_time, now=slot - timedelta(days=2))
+        assert await push.tick(slot + timedelta(seconds=30), group_id=group.id) == 1
     finally:
         await app.stop()
         await asyncio.wait_for(task, 10)

@@ -244,10 +244,10 @@ async def test_a_killed_holder_is_replaced_and_each_push_goes_out_once(
     pushes = _pushes(fakes)
     assert max(pushes.values()) == 1, "no group gets its slot twice"
     assert statuses["sent"] + statuses["interrupted"] == GROUPS, statuses
-    # A push's "sent" is written with the next claim batch, so a kill can leave a few delivered pushes
-    # reported interrupted (never resent); what a member may miss is only the push on the wire at the kill.
-    assert len(pushes) >= GROUPS - 1, "only the push in flight at the kill may be lost"
-    assert statuses["interrupted"] <= 5, statuses
+    # Pushes are claimed in batches just ahead of the sender (as many as it sends in 50 ms) and their
+    # "sent" rides with the next claim: a kill can leave the batch in hand reported interrupted — some
+    # delivered, the rest not, none resent. Every group that missed its push is among those reported.
+    assert GROUPS - len(pushes) <= statuses["interrupted"] <= 5, (len(pushes), statuses)
     assert all(p.returncode is None for p in processes if p.pid != pid), "the other replicas serve on"
     assert (_answers(fakes, "sales"), _answers(fakes, "support")) == (2, 2), "each question answered once"
 

@@ -5,6 +5,7 @@ owner's own commands: an owner setting up several push slots in a row is working
 
 from __future__ import annotations
 
+import heapq
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
@@ -49,21 +50,35 @@ class _Window:
         self.warned_until = 0.0
 
 
+CAPACITY = 50_000
+"""Members and groups held at most (~320 bytes each, so ~16 MB): a flood of new askers — more than a
+busy bot sees in a window — must not grow the heap without end."""
+
+
 class RateLimiter:
-    """Sliding-window limits keyed by member and by chat. Memory stays bounded by pruning idle keys."""
+    """Sliding-window limits keyed by member and by chat. Memory stays bounded by time (keys idle for a
+    window are forgotten) and by size (`capacity`: past it, the least recently active keys that are not
+    held back by their limit are forgotten first, so a member who was told 「太快了」 stays limited)."""
 
     def __init__(
-        self, per_member: Limit, per_group: Limit, clock: Callable[[], float] = time.monotonic
+        self,
+        per_member: Limit,
+        per_group: Limit,
+        clock: Callable[[], float] = time.monotonic,
+        capacity: int = CAPACITY,
     ) -> None:
         self.per_member = per_member
         self.per_group = per_group
         self.clock = clock
+        self.capacity = capacity
         self._windows: dict[str, _Window] = {}
         self._last_prune = 0.0
 
     def _over(self, key: str, limit: Limit, now: float) -> tuple[_Window, bool]:
         window = self._windows.get(key)
         if window is None:
+            if len(self._windows) >= self.capacity:
+                self._make_room(now)
             window = self._windows[key] = _Window()
         hits = window.hits
         if hits and now - hits[0] >= limit.seconds:
@@ -93,11 +108,30 @@ class RateLimiter:
         window.warned_until = now + wait
         return Verdict.WARN, wait
 
-    def _prune(self, now: float) -> None:
+    def _make_room(self, now: float) -> None:
+        """At capacity: forget the idle, then a tenth of the keys — those not held back by a limit
+        before those that are, the least recently active first (one sort per tenth of the capacity
+        filled, not one per new key)."""
+        self._prune(now, force=True)
+        excess = len(self._windows) - self.capacity
+        if excess < 0:
+            return
+        busy = self.per_member.count
+
+        def keep_first(item: tuple[str, _Window]) -> tuple[bool, float]:
+            window = item[1]
+            held_back = window.warned_until > now or len(window.hits) >= busy
+            return held_back, window.hits[-1] if window.hits else window.warned_until
+
+        forget = heapq.nsmallest(excess + max(1, self.capacity // 10), self._windows.items(), keep_first)
+        for key, _window in forget:
+            del self._windows[key]
+
+    def _prune(self, now: float, *, force: bool = False) -> None:
         """Forget keys idle for a whole window, a quarter window at a time: what is kept is what asked
         within the last 1¼ windows, not 2."""
         horizon = max(self.per_member.seconds, self.per_group.seconds)
-        if now - self._last_prune < horizon / 4:
+        if now - self._last_prune < horizon / 4 and not force:
             return
         self._last_prune = now
         idle = [k for k, w in self._windows.items() if (not w.hits or now - w.hits[-1] >= horizon)]

@@ -270,12 +270,20 @@ class SoakChannel:
         self.probe = probe
         self.trim_first = trim_first
         self.heap_at_warm_up: dict[str, float] = {}
+        self.app: App | None = None
+        self.links_held: list[int] = [0]
+        """Links in the link cache's memory at each RSS sample (it fills to its capacity, by design)."""
         self.latencies = array("d")
         self.samples: list[tuple[int, float]] = [(0, rss_mb())]
         """(messages handled, RSS in MB)."""
         self.replies = 0
         self.apologies = 0
         self.errors = 0
+
+    def links_in_memory(self) -> int:
+        parts = self.app.parts if self.app is not None else None
+        cache = parts.__dict__.get("links") if parts is not None else None  # never built by asking
+        return len(cache.keys()) if cache is not None else 0
 
     async def run(self, handler: MessageHandler) -> None:
         async def worker() -> None:
@@ -291,6 +299,7 @@ class SoakChannel:
                     if self.trim_first:
                         trim()
                     self.samples.append((done, rss_mb()))
+                    self.links_held.append(self.links_in_memory())
                 if done == self.warm_up:
                     self.heap_at_warm_up = heap_mb() | pymalloc_mb()
                     if self.probe is not None:
@@ -384,7 +393,8 @@ async def main() -> None:
         trim_first=args.trim,
     )
     started = time.perf_counter()
-    await App(LoadedConfig(settings, tmp / "config.toml", is_example=False), channel=channel).run()
+    app = channel.app = App(LoadedConfig(settings, tmp / "config.toml", is_example=False), channel=channel)
+    await app.run()
     elapsed = time.perf_counter() - started
     rss_after = rss_mb()
 
@@ -418,6 +428,7 @@ async def main() -> None:
         "database": "postgresql" if args.url else "sqlite",
         "trimmed": args.trim,
         "threads_at_end": threads(),
+        "links_in_memory": channel.links_in_memory(),
         "heap_at_warmup": channel.heap_at_warm_up,
         "heap_at_end": heap_mb() | pymalloc_mb(),
         "load_average": load_average(),
@@ -430,7 +441,13 @@ async def main() -> None:
         f"{figures['rss_at_warmup_mb']} MB, then +{figures['rss_growth_after_warmup_mb']} MB at most, "
         f"slope {figures['rss_slope_mb_per_100k']} MB per 100k messages"
     )
-    print("RSS MB by messages: " + ", ".join(f"{x // 1000}k {y:.0f}" for x, y in channel.samples))
+    print(
+        "RSS MB (links cached) by messages: "
+        + ", ".join(
+            f"{x // 1000}k {y:.0f} ({n:,})"
+            for (x, y), n in zip(channel.samples, channel.links_held, strict=False)
+        )
+    )
     print(
         f"latency p50 {figures['latency_p50_ms']} ms, p99 {figures['latency_p99_ms']} ms, "
         f"max {figures['latency_max_ms']} ms"

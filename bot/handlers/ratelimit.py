@@ -74,16 +74,20 @@ class RateLimiter:
         self._windows: dict[str, _Window] = {}
         self._last_prune = 0.0
 
-    def _over(self, key: str, limit: Limit, now: float) -> tuple[_Window, bool]:
+    def _over(self, key: str, limit: Limit, now: float) -> tuple[_Window | None, bool]:
+        """The key's window (None while it holds nothing: a member who is refused because the group is
+        over its limit gets none — in a flood those empty windows were most of what the limiter held)."""
         window = self._windows.get(key)
         if window is None:
-            if len(self._windows) >= self.capacity:
-                self._make_room(now)
-            window = self._windows[key] = _Window()
+            return None, False
         hits = window.hits
         if hits and now - hits[0] >= limit.seconds:
             del hits[: bisect_right(hits, now - limit.seconds)]
         return window, len(hits) >= limit.count
+
+    def _add(self, key: str) -> _Window:
+        window = self._windows[key] = _Window()
+        return window
 
     @property
     def keys_held(self) -> int:
@@ -94,14 +98,17 @@ class RateLimiter:
         """Count one request; returns the verdict and seconds until the member may ask again."""
         now = self.clock()
         self._prune(now)
+        if len(self._windows) + 2 > self.capacity:  # before the look-ups: what they find stays held
+            self._make_room(now)
         member_key, group_key = f"m:{chat_id}:{sender_id}", f"g:{chat_id}"
         member, member_over = self._over(member_key, self.per_member, now)
         group, group_over = self._over(group_key, self.per_group, now)
         if not member_over and not group_over:
-            member.hits.append(now)
-            group.hits.append(now)
+            (member or self._add(member_key)).hits.append(now)
+            (group or self._add(group_key)).hits.append(now)
             return Verdict.ALLOW, 0
         window, limit = (member, self.per_member) if member_over else (group, self.per_group)
+        assert window is not None, "over its limit: it holds hits"
         wait = max(1, int(limit.seconds - (now - window.hits[0]) + 0.999))
         if window.warned_until > now:
             return Verdict.SILENT, wait
@@ -113,8 +120,8 @@ class RateLimiter:
         before those that are, the least recently active first (one sort per tenth of the capacity
         filled, not one per new key)."""
         self._prune(now, force=True)
-        excess = len(self._windows) - self.capacity
-        if excess < 0:
+        excess = len(self._windows) + 2 - self.capacity
+        if excess <= 0:
             return
         busy = self.per_member.count
 

@@ -264,6 +264,7 @@ class SoakChannel:
         warm_up: int = 0,
         probe: Probe | None = None,
         trim_first: bool = False,
+        rate: float = 0.0,
     ) -> None:
         self.batch = batch
         self.concurrency = concurrency
@@ -271,6 +272,10 @@ class SoakChannel:
         self.warm_up = warm_up
         self.probe = probe
         self.trim_first = trim_first
+        self.rate = rate
+        """Messages a second at most (0: unpaced). The limiter's windows are minutes, so what a run
+        holds depends on how long it lasts: runs compared should last alike."""
+        self.taken = 0
         self.heap_at_warm_up: dict[str, float] = {}
         self.app: App | None = None
         self.links_held: list[int] = [0]
@@ -288,8 +293,15 @@ class SoakChannel:
         return len(cache.keys()) if cache is not None else 0
 
     async def run(self, handler: MessageHandler) -> None:
+        began = time.perf_counter()
+
         async def worker() -> None:
             for message in self.batch:  # one iterator shared by the workers
+                self.taken += 1
+                if self.rate:
+                    ahead = began + self.taken / self.rate - time.perf_counter()
+                    if ahead > 0:
+                        await asyncio.sleep(ahead)
                 start = time.perf_counter()
                 try:
                     await handler(message)
@@ -330,7 +342,8 @@ class Tally(logging.Handler):
         self.levels[record.levelname] += 1
         detail = record.exc_info[1] if record.exc_info else None
         self.messages[
-            f"{record.getMessage()[:100]} {type(detail).__name__ if detail else ''}: {detail}"[:300]
+            f"{record.levelname} {record.getMessage()[:100]} "
+            f"{type(detail).__name__ if detail else ''}: {detail}"[:300]
         ] += 1
 
 
@@ -387,6 +400,7 @@ async def main() -> None:
         "--trace", action="store_true", help="tracemalloc, objects and glibc's heap: warm-up → end"
     )
     parser.add_argument("--trace-frames", type=int, default=8)
+    parser.add_argument("--rate", type=float, default=0.0, help="messages a second at most (0: unpaced)")
     parser.add_argument(
         "--trim", action="store_true", help="malloc_trim before each RSS sample (held vs not given back)"
     )
@@ -416,6 +430,7 @@ async def main() -> None:
         warm_up=args.warm_up,
         probe=probe,
         trim_first=args.trim,
+        rate=args.rate,
     )
     started = time.perf_counter()
     app = channel.app = App(LoadedConfig(settings, tmp / "config.toml", is_example=False), channel=channel)
@@ -452,6 +467,7 @@ async def main() -> None:
         "concurrency": args.concurrency,
         "database": "postgresql" if args.url else "sqlite",
         "trimmed": args.trim,
+        "rate": args.rate,
         "threads_at_end": threads(),
         "links_in_memory": channel.links_in_memory(),
         "heap_at_warmup": channel.heap_at_warm_up,
@@ -479,7 +495,8 @@ async def main() -> None:
     )
     print(f"{channel.replies:,} replies, {channel.apologies} apologies, {channel.errors} handler errors")
     print(f"store kept {logged:,} request log rows and {groups:,} groups")
-    for message, times in tally.messages.most_common(5):
+    errors_first = sorted(tally.messages.items(), key=lambda kv: (not kv[0].startswith("ERROR"), -kv[1]))
+    for message, times in errors_first[:5]:
         print(f"  logged {times}×: {message}")
     print(json.dumps(figures, ensure_ascii=False))
 

@@ -14,18 +14,29 @@ what the store kept; the last line is one JSON object of those figures. Not part
 Memory over time: RSS is sampled every `--sample-every` messages; `rss_slope_mb_per_100k` is the
 least-squares slope after the first `--warm-up` messages (aim: flat, `rss_growth_after_warmup_mb`
 under 10 MB over 500k messages), beside `rss_at_warmup_mb`. The messages are made as they are sent and
-the latencies kept as 8-byte doubles, so the bench's own memory does not grow with the run.
+the latencies counted in a fixed histogram (2% buckets), so the bench's own memory does not grow with
+the run (an array of every latency grew by 8 bytes a message: 3 MB of a 500k run's growth).
+
+Finding what grows: `--trace` takes `tracemalloc` snapshots at the warm-up and at the end and prints
+the lines whose allocations grew most between them (with the stack of the largest), the Python objects
+by type that grew, glibc's heap (in use, free inside the arenas, mmapped) and the threads; `--trim`
+calls `malloc_trim` before each RSS sample, so what remains is held, not merely not given back.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
+import gc
 import json
 import logging
+import math
 import random
 import tempfile
+import threading
 import time
+import tracemalloc
 from array import array
 from collections import Counter
 from collections.abc import Iterator
@@ -63,6 +74,132 @@ def rss_mb() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+            "fordblks", "keepcost",
+        )
+    ]  # fmt: skip
+
+
+def _libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+
+
+LIBC = _libc()
+
+
+def heap_mb() -> dict[str, float]:
+    """glibc's view (mallinfo2): bytes in use, free but kept inside the arenas, and mmapped blocks."""
+    if LIBC is None or not hasattr(LIBC, "mallinfo2"):
+        return {}
+    LIBC.mallinfo2.restype = _MallInfo2
+    info = LIBC.mallinfo2()
+    mb = 1024 * 1024
+    return {
+        "in_use_mb": round(info.uordblks / mb, 1),
+        "free_in_arenas_mb": round(info.fordblks / mb, 1),
+        "mmapped_mb": round(info.hblkhd / mb, 1),
+    }
+
+
+def pymalloc_mb() -> dict[str, float]:
+    """Python's small-object allocator (its own mmapped arenas, which glibc does not count): blocks in
+    use, and arena space held but free (an arena is given back only when wholly empty)."""
+    import os
+    import sys
+
+    with tempfile.TemporaryFile() as out:
+        saved = os.dup(2)
+        try:
+            os.dup2(out.fileno(), 2)
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        key = key.strip("# ").strip()
+        if key in ("bytes in allocated blocks", "Total") and value.strip():
+            name = "pymalloc_used_mb" if key.startswith("bytes") else "pymalloc_arenas_mb"
+            found.setdefault(name, round(int(value.replace(",", "")) / 2**20, 1))
+    return found
+
+
+def trim() -> None:
+    if LIBC is not None:
+        LIBC.malloc_trim(0)
+
+
+def load_average() -> float:
+    """The machine's one-minute load (it is shared: a figure means little without it)."""
+    return round(float(Path("/proc/loadavg").read_text().split()[0]), 2)
+
+
+def threads() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    return threading.active_count()
+
+
+def object_counts() -> Counter[str]:
+    gc.collect()
+    return Counter(type(o).__qualname__ for o in gc.get_objects())
+
+
+class Probe:
+    """What `--trace` looks at, at the warm-up and at the end: tracemalloc, objects, glibc's heap."""
+
+    def __init__(self, frames: int) -> None:
+        tracemalloc.start(frames)
+        self.marks: list[tuple[str, tracemalloc.Snapshot, Counter[str], dict[str, float], int]] = []
+
+    def mark(self, label: str) -> None:
+        snapshot = tracemalloc.take_snapshot().filter_traces(
+            [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, __file__)]
+        )
+        self.marks.append((label, snapshot, object_counts(), heap_mb(), threads()))
+
+    def report(self) -> dict[str, object]:
+        (a, snap_a, objs_a, heap_a, threads_a), (b, snap_b, objs_b, heap_b, threads_b) = (
+            self.marks[0],
+            self.marks[-1],
+        )
+        print(f"--trace: {a} → {b}")
+        size_a = sum(s.size for s in snap_a.statistics("filename"))
+        size_b = sum(s.size for s in snap_b.statistics("filename"))
+        print(f"  traced Python heap {size_a / 2**20:.1f} → {size_b / 2**20:.1f} MB")
+        print(f"  glibc heap {heap_a} → {heap_b}; threads {threads_a} → {threads_b}")
+        diff = snap_b.compare_to(snap_a, "lineno")
+        for stat in diff[:15]:
+            frame = stat.traceback[0]
+            print(
+                f"  {stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+8d} blocks  "
+                f"{frame.filename.split('site-packages/')[-1]}:{frame.lineno}"
+            )
+        for stat in snap_b.compare_to(snap_a, "traceback")[:3]:
+            print(f"  stack of {stat.size_diff / 1024:+.1f} KiB:")
+            for line in stat.traceback.format(most_recent_first=True)[:16]:
+                print(f"    {line}")
+        grown = Counter({k: objs_b[k] - objs_a.get(k, 0) for k in objs_b})
+        print("  objects grown: " + ", ".join(f"{k} {v:+d}" for k, v in grown.most_common(12)))
+        return {
+            "traced_heap_growth_mb": round((size_b - size_a) / 2**20, 2),
+            "glibc_heap_at_warmup": heap_a,
+            "glibc_heap_at_end": heap_b,
+            "threads_at_end": threads_b,
+        }
 
 
 def hostile_text(rnd: random.Random) -> str:
@@ -118,30 +255,73 @@ class SoakChannel:
 
     name = "console"
 
-    def __init__(self, batch: Iterator[Incoming], concurrency: int, sample_every: int) -> None:
+    def __init__(
+        self,
+        batch: Iterator[Incoming],
+        concurrency: int,
+        sample_every: int,
+        *,
+        warm_up: int = 0,
+        probe: Probe | None = None,
+        trim_first: bool = False,
+        rate: float = 0.0,
+    ) -> None:
         self.batch = batch
         self.concurrency = concurrency
         self.sample_every = sample_every
-        self.latencies = array("d")
+        self.warm_up = warm_up
+        self.probe = probe
+        self.trim_first = trim_first
+        self.rate = rate
+        """Messages a second at most (0: unpaced). The limiter's windows are minutes, so what a run
+        holds depends on how long it lasts: runs compared should last alike."""
+        self.taken = 0
+        self.heap_at_warm_up: dict[str, float] = {}
+        self.app: App | None = None
+        self.links_held: list[int] = [0]
+        """Links in the link cache's memory at each RSS sample (it fills to its capacity, by design)."""
+        self.latencies = Latencies()
         self.samples: list[tuple[int, float]] = [(0, rss_mb())]
         """(messages handled, RSS in MB)."""
         self.replies = 0
         self.apologies = 0
         self.errors = 0
 
+    def links_in_memory(self) -> int:
+        parts = self.app.parts if self.app is not None else None
+        cache = parts.__dict__.get("links") if parts is not None else None  # never built by asking
+        return len(cache.keys()) if cache is not None else 0
+
     async def run(self, handler: MessageHandler) -> None:
+        began = time.perf_counter()
+
         async def worker() -> None:
             for message in self.batch:  # one iterator shared by the workers
+                self.taken += 1
+                if self.rate:
+                    ahead = began + self.taken / self.rate - time.perf_counter()
+                    if ahead > 0:
+                        await asyncio.sleep(ahead)
                 start = time.perf_counter()
                 try:
                     await handler(message)
                 except Exception:
                     self.errors += 1
-                self.latencies.append(time.perf_counter() - start)
-                if len(self.latencies) % self.sample_every == 0:
-                    self.samples.append((len(self.latencies), rss_mb()))
+                self.latencies.add(time.perf_counter() - start)
+                done = self.latencies.count
+                if done % self.sample_every == 0:
+                    if self.trim_first:
+                        trim()
+                    self.samples.append((done, rss_mb()))
+                    self.links_held.append(self.links_in_memory())
+                if done == self.warm_up:
+                    self.heap_at_warm_up = heap_mb() | pymalloc_mb()
+                    if self.probe is not None:
+                        self.probe.mark(f"{done:,} messages")
 
         await asyncio.gather(*(worker() for _ in range(self.concurrency)))
+        if self.probe is not None:
+            self.probe.mark(f"{self.latencies.count:,} messages")
 
     async def send(self, message: Outgoing) -> None:
         self.replies += 1
@@ -162,7 +342,8 @@ class Tally(logging.Handler):
         self.levels[record.levelname] += 1
         detail = record.exc_info[1] if record.exc_info else None
         self.messages[
-            f"{record.getMessage()[:100]} {type(detail).__name__ if detail else ''}: {detail}"[:300]
+            f"{record.levelname} {record.getMessage()[:100]} "
+            f"{type(detail).__name__ if detail else ''}: {detail}"[:300]
         ] += 1
 
 
@@ -179,9 +360,32 @@ def slope_mb_per_100k(samples: list[tuple[int, float]]) -> float:
     return sum((x - mean_x) * (y - mean_y) for x, y in samples) / spread * 100_000
 
 
-def pct(values: list[float] | array[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000 if ordered else 0.0
+class Latencies:
+    """A histogram of latencies in buckets 2% wide from 1 µs (a percentile is its bucket's top edge):
+    fixed memory however long the run."""
+
+    RATIO = 1.02
+    BUCKETS = 1_000  # 1 µs × 1.02^1000 ≈ 400 s
+
+    def __init__(self) -> None:
+        self.buckets = array("Q", bytes(8 * self.BUCKETS))
+        self.count = 0
+        self.max = 0.0
+
+    def add(self, seconds: float) -> None:
+        at = int(math.log(max(seconds, 1e-6) / 1e-6, self.RATIO))
+        self.buckets[min(at, self.BUCKETS - 1)] += 1
+        self.count += 1
+        self.max = max(self.max, seconds)
+
+    def ms(self, q: float) -> float:
+        """The q-quantile in milliseconds."""
+        rank, seen = int(self.count * q), 0
+        for at, n in enumerate(self.buckets):
+            seen += n
+            if seen > rank:
+                return 1e-3 * self.RATIO ** (at + 1)
+        return 0.0
 
 
 async def main() -> None:
@@ -192,6 +396,14 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--sample-every", type=int, default=5_000)
     parser.add_argument("--warm-up", type=int, default=50_000)
+    parser.add_argument(
+        "--trace", action="store_true", help="tracemalloc, objects and glibc's heap: warm-up → end"
+    )
+    parser.add_argument("--trace-frames", type=int, default=8)
+    parser.add_argument("--rate", type=float, default=0.0, help="messages a second at most (0: unpaced)")
+    parser.add_argument(
+        "--trim", action="store_true", help="malloc_trim before each RSS sample (held vs not given back)"
+    )
     parser.add_argument(
         "--url", default="", help="database URL (PostgreSQL must be upgraded); default SQLite"
     )
@@ -210,9 +422,19 @@ async def main() -> None:
     logging.getLogger().addHandler(tally)
     batch = messages(args.messages, args.senders, args.groups)
     rss_before = rss_mb()
-    channel = SoakChannel(batch, args.concurrency, args.sample_every)
+    probe = Probe(args.trace_frames) if args.trace else None
+    channel = SoakChannel(
+        batch,
+        args.concurrency,
+        args.sample_every,
+        warm_up=args.warm_up,
+        probe=probe,
+        trim_first=args.trim,
+        rate=args.rate,
+    )
     started = time.perf_counter()
-    await App(LoadedConfig(settings, tmp / "config.toml", is_example=False), channel=channel).run()
+    app = channel.app = App(LoadedConfig(settings, tmp / "config.toml", is_example=False), channel=channel)
+    await app.run()
     elapsed = time.perf_counter() - started
     rss_after = rss_mb()
 
@@ -232,9 +454,9 @@ async def main() -> None:
         "rss_at_warmup_mb": round(warm[0][1], 1),
         "rss_growth_after_warmup_mb": round(max(y for _, y in warm) - warm[0][1], 1),
         "rss_slope_mb_per_100k": round(slope_mb_per_100k(warm), 2),
-        "latency_p50_ms": round(pct(channel.latencies, 0.5), 2),
-        "latency_p99_ms": round(pct(channel.latencies, 0.99), 2),
-        "latency_max_ms": round(max(channel.latencies) * 1000, 1),
+        "latency_p50_ms": round(channel.latencies.ms(0.5), 2),
+        "latency_p99_ms": round(channel.latencies.ms(0.99), 2),
+        "latency_max_ms": round(channel.latencies.max * 1000, 1),
         "replies": channel.replies,
         "apologies": channel.apologies,
         "handler_errors": channel.errors,
@@ -244,7 +466,16 @@ async def main() -> None:
         "log_errors": tally.levels["ERROR"] + tally.levels["CRITICAL"],
         "concurrency": args.concurrency,
         "database": "postgresql" if args.url else "sqlite",
+        "trimmed": args.trim,
+        "rate": args.rate,
+        "threads_at_end": threads(),
+        "links_in_memory": channel.links_in_memory(),
+        "heap_at_warmup": channel.heap_at_warm_up,
+        "heap_at_end": heap_mb() | pymalloc_mb(),
+        "load_average": load_average(),
     }
+    if probe is not None:
+        figures |= probe.report()
     print(f"{args.messages:,} messages in {elapsed:.1f} s ({figures['messages_per_second']:,} msg/s)")
     print(
         f"RSS {rss_before:.0f} MB → {rss_after:.0f} MB; after {args.warm_up:,} messages "
@@ -252,12 +483,20 @@ async def main() -> None:
         f"slope {figures['rss_slope_mb_per_100k']} MB per 100k messages"
     )
     print(
+        "RSS MB (links cached) by messages: "
+        + ", ".join(
+            f"{x // 1000}k {y:.0f} ({n:,})"
+            for (x, y), n in zip(channel.samples, channel.links_held, strict=False)
+        )
+    )
+    print(
         f"latency p50 {figures['latency_p50_ms']} ms, p99 {figures['latency_p99_ms']} ms, "
         f"max {figures['latency_max_ms']} ms"
     )
     print(f"{channel.replies:,} replies, {channel.apologies} apologies, {channel.errors} handler errors")
     print(f"store kept {logged:,} request log rows and {groups:,} groups")
-    for message, times in tally.messages.most_common(5):
+    errors_first = sorted(tally.messages.items(), key=lambda kv: (not kv[0].startswith("ERROR"), -kv[1]))
+    for message, times in errors_first[:5]:
         print(f"  logged {times}×: {message}")
     print(json.dumps(figures, ensure_ascii=False))
 

@@ -5,6 +5,7 @@ owner's own commands: an owner setting up several push slots in a row is working
 
 from __future__ import annotations
 
+import heapq
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
@@ -49,26 +50,44 @@ class _Window:
         self.warned_until = 0.0
 
 
+CAPACITY = 50_000
+"""Members and groups held at most (~320 bytes each, so ~16 MB): a flood of new askers — more than a
+busy bot sees in a window — must not grow the heap without end."""
+
+
 class RateLimiter:
-    """Sliding-window limits keyed by member and by chat. Memory stays bounded by pruning idle keys."""
+    """Sliding-window limits keyed by member and by chat. Memory stays bounded by time (keys idle for a
+    window are forgotten) and by size (`capacity`: past it, the least recently active keys that are not
+    held back by their limit are forgotten first, so a member who was told 「太快了」 stays limited)."""
 
     def __init__(
-        self, per_member: Limit, per_group: Limit, clock: Callable[[], float] = time.monotonic
+        self,
+        per_member: Limit,
+        per_group: Limit,
+        clock: Callable[[], float] = time.monotonic,
+        capacity: int = CAPACITY,
     ) -> None:
         self.per_member = per_member
         self.per_group = per_group
         self.clock = clock
+        self.capacity = capacity
         self._windows: dict[str, _Window] = {}
         self._last_prune = 0.0
 
-    def _over(self, key: str, limit: Limit, now: float) -> tuple[_Window, bool]:
+    def _over(self, key: str, limit: Limit, now: float) -> tuple[_Window | None, bool]:
+        """The key's window (None while it holds nothing: a member who is refused because the group is
+        over its limit gets none — in a flood those empty windows were most of what the limiter held)."""
         window = self._windows.get(key)
         if window is None:
-            window = self._windows[key] = _Window()
+            return None, False
         hits = window.hits
         if hits and now - hits[0] >= limit.seconds:
             del hits[: bisect_right(hits, now - limit.seconds)]
         return window, len(hits) >= limit.count
+
+    def _add(self, key: str) -> _Window:
+        window = self._windows[key] = _Window()
+        return window
 
     @property
     def keys_held(self) -> int:
@@ -79,25 +98,47 @@ class RateLimiter:
         """Count one request; returns the verdict and seconds until the member may ask again."""
         now = self.clock()
         self._prune(now)
+        if len(self._windows) + 2 > self.capacity:  # before the look-ups: what they find stays held
+            self._make_room(now)
         member_key, group_key = f"m:{chat_id}:{sender_id}", f"g:{chat_id}"
         member, member_over = self._over(member_key, self.per_member, now)
         group, group_over = self._over(group_key, self.per_group, now)
         if not member_over and not group_over:
-            member.hits.append(now)
-            group.hits.append(now)
+            (member or self._add(member_key)).hits.append(now)
+            (group or self._add(group_key)).hits.append(now)
             return Verdict.ALLOW, 0
         window, limit = (member, self.per_member) if member_over else (group, self.per_group)
+        assert window is not None, "over its limit: it holds hits"
         wait = max(1, int(limit.seconds - (now - window.hits[0]) + 0.999))
         if window.warned_until > now:
             return Verdict.SILENT, wait
         window.warned_until = now + wait
         return Verdict.WARN, wait
 
-    def _prune(self, now: float) -> None:
+    def _make_room(self, now: float) -> None:
+        """At capacity: forget the idle, then a tenth of the keys — those not held back by a limit
+        before those that are, the least recently active first (one sort per tenth of the capacity
+        filled, not one per new key)."""
+        self._prune(now, force=True)
+        excess = len(self._windows) + 2 - self.capacity
+        if excess <= 0:
+            return
+        busy = self.per_member.count
+
+        def keep_first(item: tuple[str, _Window]) -> tuple[bool, float]:
+            window = item[1]
+            held_back = window.warned_until > now or len(window.hits) >= busy
+            return held_back, window.hits[-1] if window.hits else window.warned_until
+
+        forget = heapq.nsmallest(excess + max(1, self.capacity // 10), self._windows.items(), keep_first)
+        for key, _window in forget:
+            del self._windows[key]
+
+    def _prune(self, now: float, *, force: bool = False) -> None:
         """Forget keys idle for a whole window, a quarter window at a time: what is kept is what asked
         within the last 1¼ windows, not 2."""
         horizon = max(self.per_member.seconds, self.per_group.seconds)
-        if now - self._last_prune < horizon / 4:
+        if now - self._last_prune < horizon / 4 and not force:
             return
         self._last_prune = now
         idle = [k for k, w in self._windows.items() if (not w.hits or now - w.hits[-1] >= horizon)]

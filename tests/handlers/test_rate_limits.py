@@ -111,7 +111,7 @@ def test_members_idle_for_a_window_are_forgotten_within_a_quarter_window_more() 
     """A soak grew the heap by windows of members who had long stopped asking (pruned once a window,
     so up to two windows of members were held, each in a deque of ~0.6 KB)."""
     now = [0.0]
-    limiter = RateLimiter(Limit(5, 60), Limit(20, 60), clock=lambda: now[0])
+    limiter = RateLimiter(Limit(5, 60), Limit(100, 60), clock=lambda: now[0])  # every one let in
     for n in range(10_000):  # ten thousand members ask once within ten seconds
         now[0] = n / 1_000
         limiter.check(f"room{n % 100}@chatroom", f"wxid_{n}")
@@ -119,3 +119,44 @@ def test_members_idle_for_a_window_are_forgotten_within_a_quarter_window_more() 
     now[0] = 75.0  # a window and a quarter after the first of them, over a window after the last
     assert limiter.check("room0@chatroom", "wxid_late")[0] is Verdict.ALLOW
     assert limiter.keys_held == 2, "only the member who just asked, and the group"
+
+
+def test_a_flood_of_new_members_holds_no_more_than_the_capacity_and_a_limited_member_stays_limited() -> None:
+    """Forgetting by time alone let a flood of askers (every one new) grow the limiter for a whole
+    window; past `capacity` the least recently active are forgotten, but never before a member the
+    limit is holding back."""
+    now = [0.0]
+    limiter = RateLimiter(Limit(5, 60), Limit(1_000_000, 60), clock=lambda: now[0], capacity=1_000)
+    for _ in range(5):
+        assert limiter.check("room0@chatroom", "wxid_flooder")[0] is Verdict.ALLOW
+    assert limiter.check("room0@chatroom", "wxid_flooder")[0] is Verdict.WARN
+    assert limiter.check("room0@chatroom", "wxid_quiet")[0] is Verdict.ALLOW
+    held = []
+    for n in range(20_000):  # twenty thousand new members within twenty seconds
+        now[0] = 0.5 + n / 1_000
+        assert limiter.check(f"room{n % 100}@chatroom", f"wxid_{n}")[0] is Verdict.ALLOW
+        held.append(limiter.keys_held)
+    assert max(held) <= 1_000
+    assert limiter.check("room0@chatroom", "wxid_flooder")[0] is Verdict.SILENT, "still within its window"
+    assert limiter.check("room0@chatroom", "wxid_quiet")[0] is Verdict.ALLOW
+    now[0] = 61.0  # the window has passed: the flooder may ask again
+    assert limiter.check("room0@chatroom", "wxid_flooder")[0] is Verdict.ALLOW
+
+
+def test_members_turned_away_because_the_group_is_over_its_limit_hold_nothing() -> None:
+    """In a flood most askers are refused for the group's sake; each used to leave an empty window
+    behind for a quarter window, most of what the limiter held (and churned) in a soak."""
+    now = [0.0]
+    limiter = RateLimiter(Limit(5, 60), Limit(20, 60), clock=lambda: now[0])
+    for n in range(20):
+        assert limiter.check("room0@chatroom", f"wxid_{n}")[0] is Verdict.ALLOW
+    assert limiter.keys_held == 21
+    verdicts = set()
+    for n in range(20, 5_000):
+        now[0] = n / 1_000
+        verdicts.add(limiter.check("room0@chatroom", f"wxid_{n}")[0])
+    assert verdicts == {Verdict.WARN, Verdict.SILENT}
+    assert limiter.keys_held == 21, "the group and the twenty members it let in, no one else"
+    now[0] = 60.0  # the group's window has passed: a newcomer is let in and counted
+    assert limiter.check("room0@chatroom", "wxid_new")[0] is Verdict.ALLOW
+    assert limiter.check("room0@chatroom", "wxid_new")[0] is Verdict.ALLOW

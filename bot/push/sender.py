@@ -174,9 +174,7 @@ class PacedSender:
         done: Done | None = None,
         hand_over: HandOver | None = None,
     ) -> asyncio.Future[bool]:
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._put(_Item(PUSH, next(self._seq), outgoing, start, done, future, hand_over))
-        return future
+        return self._queue(PUSH, outgoing, start, done, hand_over)
 
     def forward(
         self,
@@ -188,8 +186,18 @@ class PacedSender:
     ) -> asyncio.Future[bool]:
         """Queue a 线报 forward: like `push` (claimed by `start` when it reaches the front), in the
         forwards' own line with its own share of the budget (the module docstring says how)."""
+        return self._queue(FORWARD, outgoing, start, done, hand_over)
+
+    def _queue(
+        self,
+        priority: int,
+        outgoing: Outgoing,
+        start: Start | None,
+        done: Done | None,
+        hand_over: HandOver | None,
+    ) -> asyncio.Future[bool]:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._put(_Item(FORWARD, next(self._seq), outgoing, start, done, future, hand_over))
+        self._put(_Item(priority, next(self._seq), outgoing, start, done, future, hand_over))
         return future
 
     async def _pace(self, chat_id: str, parts: int) -> None:

@@ -228,7 +228,8 @@ class PushService:
 
     async def recover(self) -> None:
         """Mark what a dead process of ours left half sent as interrupted (never resent) and report it.
-        Once per process, before anything of ours is claimed."""
+        Once per start, before anything of ours is claimed: a cluster replica that lost an account and
+        later gets it back recovers again what the holder in between left (`stop` allows it)."""
         if self._recovered:
             return
         self._recovered = True
@@ -260,6 +261,7 @@ class PushService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._catch_up
         self._catch_up = None
+        self._recovered = False  # stopped: the next start recovers what was left meanwhile
 
     def job_id(self, kind: str, *rest: str) -> str:
         """A stable job id: `push:daily:<account>:<group>:<HH:MM>`, `push:live:<account>`, ..."""

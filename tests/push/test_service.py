@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.chat.base import Incoming, Outgoing, Text
 from bot.config import ConfigError, parse_settings
@@ -238,6 +238,25 @@ async def test_interrupted_slot_is_reported_not_resent(engine: Engine) -> None:
     with Session(engine) as session:
         row = session.exec(select(PushLog).where(PushLog.group_id == gid)).one()
     assert row.status == "interrupted"
+
+
+async def test_started_again_it_recovers_what_was_left_meanwhile(engine: Engine) -> None:
+    """A cluster replica stops an account's pushes when it loses the lease and starts them when it gets
+    the account back: what the holder in between left half sent is reported then too, not only what
+    was there at the first start."""
+    w = World(engine)
+    first, second = w.group(1, "08:30"), w.group(2, "09:30")
+    assert claims.claim(engine, first, "daily:2026-11-22T08:30", "test/998", claims.SENDING)
+    await w.service.start(schedule=False, wait=True)
+    await w.service.stop()
+    assert len(w.service.interrupted) == 1
+    assert claims.claim(engine, second, "daily:2026-11-22T09:30", "test/997", claims.SENDING)
+    await w.service.start(schedule=False, wait=True)
+    await w.service.stop()
+    assert len(w.service.interrupted) == 2 and "09:30" in w.service.interrupted[1]
+    with Session(engine) as session:
+        rows = session.exec(select(PushLog).where(col(PushLog.group_id).in_([first, second]))).all()
+    assert {(r.group_id, r.status) for r in rows} >= {(first, "interrupted"), (second, "interrupted")}
 
 
 async def test_live_reminder_once_before_and_once_when_live(engine: Engine) -> None:

@@ -227,8 +227,13 @@ class App:
             self._store_file = await asyncio.to_thread(peek.at_head, settings.database_url)
         if self._store_file is None:
             self.engine = await asyncio.to_thread(prepare_database, settings)
-        async with AsyncExitStack() as stack:
-            await self._serve(stack)
+        try:
+            async with AsyncExitStack() as stack:
+                await self._serve(stack)
+        finally:
+            # the pool's connections closed (a PostgreSQL server counts them); the engine stays usable
+            if self.engine is not None:
+                await asyncio.to_thread(self.engine.dispose)
 
     @property
     def clustered(self) -> bool:

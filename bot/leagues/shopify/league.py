@@ -33,6 +33,7 @@ from bot.leagues.base import (
     SearchQuery,
     Spot,
 )
+from bot.leagues.shop_search import cached_search
 from bot.leagues.shopify.client import ShopifyClient, ShopifyThrottled, ShopifyUserError
 from bot.leagues.shopify.mapping import (
     group_code,
@@ -104,29 +105,25 @@ class ShopifyShop:
         """Active products matching the keyword (the newest with none: a push's picks)."""
         words = _UNSAFE.sub(" ", query.keyword).strip()
         key = ("search", words, query.limit, query.min_price_fen, query.max_price_fen)
-        hit = self._cache.get(key)
-        if hit is not None:
-            return list(hit)
-        try:
+
+        async def fetch() -> list[Product]:
             currency = await self.currency()
             nodes = await self.client.products(f"{words} status:active".strip(), max(query.limit * 2, 10))
-        except ShopifyThrottled:
-            stale = self._cache.get(key, stale_ok=True)  # degraded: what the shop said last
-            if stale is None:
-                raise
-            log.warning("shopify: throttled; answering %r from what the shop said last", words)
-            return list(stale)
-        out: list[Product] = []
-        for node in nodes:
-            if why_not_promotable(node):
-                continue
-            p = product_from_node(node, currency, self.margin_ppm)
-            if p.product_id and query.admits_price(p.final_price_fen):
-                out.append(p)
-                self._cache.put(("product", p.product_id), p)
-        found = tuple(out[: query.limit])
-        self._cache.put(key, found)
-        return list(found)
+            return [
+                product_from_node(node, currency, self.margin_ppm)
+                for node in nodes
+                if not why_not_promotable(node)
+            ]
+
+        return await cached_search(
+            self._cache,
+            key,
+            query,
+            fetch,
+            unavailable=ShopifyThrottled,
+            product_key="product",
+            degraded="shopify: throttled",
+        )
 
     async def product(self, product_id: str, shop_id: str = "") -> Product:
         """By the numeric id, or by the handle of its page."""

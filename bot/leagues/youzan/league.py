@@ -35,6 +35,7 @@ from bot.leagues.base import (
     SearchQuery,
     Spot,
 )
+from bot.leagues.shop_search import cached_search
 from bot.leagues.ttlcache import TtlCache
 from bot.leagues.youzan.client import YouzanClient
 from bot.leagues.youzan.errors import SalesmanMissing, YouzanGone, YouzanUnavailable
@@ -87,30 +88,22 @@ class YouzanShop:
     async def search(self, query: SearchQuery) -> list[Product]:
         """The shop's items on sale matching the keyword (newest first with none: a push's picks)."""
         key = ("search", query.keyword.strip(), query.limit, query.min_price_fen, query.max_price_fen)
-        hit = self._cache.get(key)
-        if hit is not None:
-            return list(hit)
-        try:
+
+        async def fetch() -> list[Product]:
             items, _total = await self.client.search_items(
                 query.keyword.strip(), page_size=max(query.limit * 2, 10)
             )
-        except YouzanUnavailable:
-            stale = self._cache.get(key, stale_ok=True)  # degraded: what the shop said last
-            if stale is None:
-                raise
-            log.warning("youzan: unavailable; answering %r from what the shop said last", query.keyword)
-            return list(stale)
-        out: list[Product] = []
-        for item in items:
-            if not on_sale(item):
-                continue
-            p = product_from_item(item, self.margin_ppm)
-            if p.product_id and query.admits_price(p.final_price_fen):
-                out.append(p)
-                self._cache.put(("item", p.product_id), p)
-        found = tuple(out[: query.limit])
-        self._cache.put(key, found)
-        return list(found)
+            return [product_from_item(item, self.margin_ppm) for item in items if on_sale(item)]
+
+        return await cached_search(
+            self._cache,
+            key,
+            query,
+            fetch,
+            unavailable=YouzanUnavailable,
+            product_key="item",
+            degraded="youzan: unavailable",
+        )
 
     async def product(self, product_id: str, shop_id: str = "") -> Product:
         """By item id (digits) or by the alias of its link."""

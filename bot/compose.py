@@ -39,7 +39,7 @@ from bot.handlers.router import (
     ignore_self,
 )
 from bot.handlers.smalltalk import SmallTalkHandler
-from bot.leagues.registry import LEAGUES, SHARER_LEAGUE
+from bot.leagues.registry import LEAGUES, SHARER_LEAGUE, takeout_on
 from bot.push.sender import PacedSender
 from bot.render import Renderer
 
@@ -145,7 +145,7 @@ def offer_of(settings: Settings) -> Offer:
             for p in enabled
             if p.section == "leagues" and p.links and p.converts_links and p.searches
         ),
-        takeout=any(not p.searches for p in enabled),
+        takeout=takeout_on(settings),
         shops=any(p.section == "shops" for p in enabled),
         rebate=settings.rebate.enabled,
     )
@@ -608,7 +608,7 @@ class Composition:
                 talents=settings.leagues.channels.talents,
                 remind_minutes=settings.push.live_remind_minutes,
                 forward_enabled=settings.forward.enabled,
-                takeout_enabled=offer_of(settings).takeout,
+                takeout_enabled=takeout_on(settings),
             ),
             MoneyHandler(
                 engine=engine,

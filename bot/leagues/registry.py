@@ -7,6 +7,8 @@ the first league is the default source of daily pushes. Adding a league is a pac
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.leagues.eleme.plugin import ELEME
 from bot.leagues.jd.plugin import JD
 from bot.leagues.meituan.plugin import MEITUAN
@@ -18,6 +20,9 @@ from bot.leagues.union.plugin import UNION
 from bot.leagues.vip.plugin import VIP
 from bot.leagues.wechat.plugin import CHANNELS
 from bot.leagues.youzan.plugin import YOUZAN
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 LEAGUES: tuple[LeaguePlugin, ...] = (
     CHANNELS,
@@ -58,3 +63,8 @@ def display_name(name: str) -> str:
     """What members read for a league (its own name when unknown)."""
     found = BY_NAME.get(name)
     return found.display_name if found else name
+
+
+def takeout_on(settings: Settings) -> bool:
+    """A takeout league (外卖 links, no 找) is enabled: 外卖 answers, 订阅 外卖 and its console times work."""
+    return any(not plugin.searches and plugin.enabled(settings) for plugin in LEAGUES)

@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.leagues.base import Category, LeagueError
-from bot.leagues.registry import LEAGUES, SHARER_LEAGUE
+from bot.leagues.registry import LEAGUES, SHARER_LEAGUE, takeout_on
 from bot.leagues.ttlcache import TtlCache
 from bot.push.slots import next_slot
 from bot.services.subscriptions import BAD_TIMES, BadTime, match_categories, parse_time, read_daily
@@ -234,7 +234,7 @@ async def _group_page(
             "choices": [c.name for c in tree.categories if c.level == 1],
             "tree_available": tree.available,
             "has_league": SHARER_LEAGUE in services.leagues,
-            "takeout_on": takeout_on(services),
+            "takeout_on": takeout_on(services.settings),
             "default_time": services.settings.push.default_time,
             "serves_chat": services.serves_chat,
             "problem": problem,
@@ -325,11 +325,6 @@ async def remove_daily(request: Request) -> Response:
     return await _remove_slot(request, "daily")
 
 
-def takeout_on(services: WebServices) -> bool:
-    """A takeout league (饿了么, 美团) is enabled: the group page offers 外卖红包 push times."""
-    return any(not plugin.searches and plugin.enabled(services.settings) for plugin in LEAGUES)
-
-
 async def add_takeout(request: Request) -> Response:
     """A 外卖红包 push at HH:MM: the same time words as 订阅 外卖 in the group."""
     services = services_of(request)
@@ -338,7 +333,7 @@ async def add_takeout(request: Request) -> Response:
     time_word = str(form.get("at_time", "")).strip()[:20]
     if not await _exists(services, group_id):
         return error_page(request, 404, "没有这个群", "这个操作没有执行。")
-    if not takeout_on(services):
+    if not takeout_on(services.settings):
         problem = "外卖联盟（饿了么、美团）都没有打开，加了也推不出去。先在配置里打开 [leagues.eleme] 或 [leagues.meituan]。"
         return await _group_page(request, group_id, problem=problem, status=409)
     at_time = parse_time(time_word)
